@@ -1,0 +1,122 @@
+# Makefile — posthorn.  Plain make: "make", "make check", "make install
+# PREFIX=... DESTDIR=...", "make clean", "make bench".
+#
+# Every object goes under $(BUILD) so that a sanitizer build (SAN=1,
+# BUILD=build-asan) lives beside the plain one.  A program's modules (all
+# its .c files but *main.c) go into an archive that the unit tests link.
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+BUILD	?= build
+SBINDIR	 = $(PREFIX)/sbin
+BINDIR	 = $(PREFIX)/bin
+MANDIR	 = $(PREFIX)/share/man
+PYTHON	?= /usr/bin/python3
+
+CFLAGS	?= -O2 -g
+WFLAGS	 = -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wno-sign-compare
+XCPPFLAGS = -D_GNU_SOURCE -Ilib -MMD -MP
+ifeq ($(SAN),1)
+CFLAGS	+= -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+LDFLAGS	+= -Wl,--as-needed
+COMPILE	 = $(CC) $(WFLAGS) $(XCPPFLAGS) $(CPPFLAGS) $(CFLAGS)
+
+# --- what gets built --------------------------------------------------
+
+LIB_SRC	 = $(wildcard lib/*.c)
+LIB_A	 = $(BUILD)/lib/libposthorn.a
+MODDIRS	 = smtp-in queue-run
+MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
+
+# program: main source, extra libraries
+SBIN_PROGS = smtp-in mailuser queue-inject sendmail
+smtp-in_MAIN		= smtp-in/main.c
+smtp-in_LIBS		=
+mailuser_MAIN		= smtp-in/mailuser_main.c
+mailuser_LIBS		= -lsodium
+queue-inject_MAIN	= queue-run/inject_main.c
+queue-inject_LIBS	=
+sendmail_MAIN		= queue-run/sendmail_main.c
+sendmail_LIBS		=
+
+PROGS	 = $(SBIN_PROGS)
+BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
+UNIT_SRC = $(wildcard t/unit/*_test.c)
+UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
+MANS	 = $(wildcard man/*.[1-8])
+
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(COMPILE) -c -o $@ $<
+
+$(LIB_A): $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+define modarchive
+$(BUILD)/$(1)/libmod.a: $(patsubst %.c,$(BUILD)/%.o,$(filter-out %main.c,$(wildcard $(1)/*.c)))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach d,$(MODDIRS),$(eval $(call modarchive,$(d))))
+
+define program
+$(BUILD)/bin/$(1): $(BUILD)/$(patsubst %.c,%.o,$($(1)_MAIN)) $(MOD_A) $(LIB_A)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $(MOD_A) $(LIB_A) $($(1)_LIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call program,$(p))))
+
+$(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(MOD_A) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lcmocka -lsodium
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- tests --------------------------------------------------------------
+
+# "make check" is what CI runs: install what is missing, then the whole
+# suite on the plain build and again under ASan+UBSan.
+check: deps
+	$(MAKE) check-one
+	$(MAKE) check-one BUILD=build-asan SAN=1
+	$(MAKE) lint-man
+	@echo "check: all suites passed (plain and ASan+UBSan)"
+
+deps:
+	sh t/deps.sh
+
+units: $(UNITS)
+
+check-one: all units
+	sh t/run-units.sh $(BUILD)
+	POSTHORN_BIN=$(abspath $(BUILD))/bin POSTHORN_SAN=$(SAN) \
+	    $(PYTHON) -m pytest -p no:cacheprovider -q t/e2e
+
+lint-man:
+	mandoc -T lint -W warning $(MANS)
+
+bench: all
+	sh bench/run.sh $(abspath $(BUILD))/bin
+
+# --- install ------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR)
+	for p in $(SBIN_PROGS); do \
+	    install -m 755 $(BUILD)/bin/$$p $(DESTDIR)$(SBINDIR)/$$p || exit 1; \
+	done
+	for m in $(MANS); do \
+	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
+	done
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all check check-one deps units lint-man bench install clean

@@ -1,0 +1,31 @@
+/* atomic.h — files that are either wholly the old version or wholly the
+ * new one, whatever happens: write a temporary in the same directory,
+ * fsync it, rename(2) it over the name, fsync the directory. */
+#ifndef POSTHORN_ATOMIC_H
+#define POSTHORN_ATOMIC_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct atomic_file {
+	int	fd;			/* write the new content here */
+	char	path[PATH_MAX];		/* the final name */
+	char	tmp[PATH_MAX];		/* PATH.tmp.PID, same directory */
+};
+
+/* Create the temporary (O_EXCL, mode) for path; -1 with errno. */
+int	atomic_open(struct atomic_file *, const char *path, mode_t mode);
+/* fsync, rename over path, fsync the directory, close.  On failure the
+ * temporary is removed and the old file, if any, is untouched. */
+int	atomic_commit(struct atomic_file *);
+/* Close and remove the temporary. */
+void	atomic_abort(struct atomic_file *);
+/* The whole thing for content already in memory. */
+int	atomic_write(const char *path, const void *, size_t, mode_t mode);
+/* fsync(2) of a directory, so that a rename or unlink in it is durable. */
+int	fsync_dir(const char *dir);
+/* fsync of the directory that holds path. */
+int	fsync_parent(const char *path);
+
+#endif

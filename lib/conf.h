@@ -1,0 +1,48 @@
+/* conf.h — posthorn.conf: "key = value" lines, '#' comments, blank lines.
+ * Every key has a default that works, so a missing file is fine; an
+ * unknown key or a bad value is an error that names the file and line.
+ * A program reads it once at start: the configuration is then frozen for
+ * the life of the process (one connection). */
+#ifndef POSTHORN_CONF_H
+#define POSTHORN_CONF_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_DIR_DEFAULT	"/etc/posthorn"
+#define CONF_FILE		"posthorn.conf"
+#define CONF_SPOOL_DEFAULT	"/var/spool/posthorn"
+#define CONF_MAILDIRS_DEFAULT	"/var/mail"
+#define CONF_TLS_CERT_DEFAULT	"certs/fullchain.pem"	/* under the dir */
+#define CONF_TLS_KEY_DEFAULT	"certs/privkey.pem"
+
+enum {
+	CONF_HOSTNAME_MAX = 253,		/* RFC 1035 name length */
+	CONF_LINE_MAX = 4096,
+	/* Gmail accepts 50 MB incoming; a message is counted as sent. */
+	CONF_MAX_MESSAGE_SIZE_DEFAULT = 50 * 1024 * 1024
+};
+
+struct conf {
+	char		dir[PATH_MAX];		/* the configuration directory */
+	char		hostname[CONF_HOSTNAME_MAX + 1];	/* lowercase */
+	char		spool[PATH_MAX];
+	char		maildirs[PATH_MAX];
+	char		tls_cert[PATH_MAX];
+	char		tls_key[PATH_MAX];
+	uint64_t	max_message_size;	/* bytes; 0 = no limit */
+};
+
+/* The configuration directory: opt (from -C) if not NULL, else
+ * $POSTHORN_CONF, else CONF_DIR_DEFAULT.  In a set-id process (AT_SECURE)
+ * both opt and the environment are ignored. */
+const char	*conf_dir(const char *opt);
+/* Defaults, then DIR/posthorn.conf if it exists.  On error -1 and a
+ * message "FILE:LINE: reason" in err. */
+int		 conf_load(struct conf *, const char *dir, char *err, size_t);
+/* DIR/domains/DOMAIN (+ "/" FILE when file is not NULL) into buf. */
+int		 conf_domain_path(const struct conf *, const char *domain,
+		    const char *file, char *buf, size_t);
+
+#endif

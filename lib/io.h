@@ -1,0 +1,45 @@
+/* io.h — the byte channel under the line reader and the reply writer.
+ * Plain descriptors today; the TLS issue slides a GnuTLS session under
+ * the same ops after STARTTLS, so callers never know which one they use.
+ * Every operation takes an absolute deadline (clock_ms() time base);
+ * IO_NO_DEADLINE (INT64_MAX) waits for ever. */
+#ifndef POSTHORN_IO_H
+#define POSTHORN_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define IO_NO_DEADLINE	INT64_MAX
+
+struct io;
+
+struct io_ops {
+	/* Like read(2)/write(2) without blocking semantics: they may return
+	 * -1 with EAGAIN, and io_* then waits for the descriptor with poll. */
+	ssize_t	(*read)(struct io *, void *, size_t);
+	ssize_t	(*write)(struct io *, const void *, size_t);
+	/* Bytes already decoded below us (TLS records) that poll cannot see. */
+	size_t	(*pending)(struct io *);
+};
+
+struct io {
+	const struct io_ops	*ops;
+	void			*ctx;	/* the layer's own state (TLS session) */
+	int			 rfd;	/* polled before a read */
+	int			 wfd;	/* polled before a write */
+};
+
+/* Monotonic milliseconds, the time base of every deadline. */
+int64_t	clock_ms(void);
+/* Plain descriptors: read from rfd, write to wfd (both 0 under inetd). */
+void	io_fd_init(struct io *, int rfd, int wfd);
+/* Up to n bytes: >0 read, 0 end of file, -1 with errno (ETIMEDOUT when
+ * the deadline passed).  EINTR is retried. */
+ssize_t	io_read(struct io *, void *, size_t, int64_t deadline);
+/* All n bytes or -1 with errno (ETIMEDOUT, EPIPE, ...). */
+int	io_write_all(struct io *, const void *, size_t, int64_t deadline);
+/* write(2) of all bytes to a descriptor, retrying EINTR and short writes. */
+int	fd_write_all(int fd, const void *, size_t);
+
+#endif

@@ -1,0 +1,20 @@
+/* mailhdr.h — just enough RFC 5322 to read addresses out of header fields
+ * (To/Cc/Bcc for sendmail -t, From: for signing and submission policy):
+ * unfolding, comments, quoted strings, display names, groups. */
+#ifndef POSTHORN_MAILHDR_H
+#define POSTHORN_MAILHDR_H
+
+#include <stddef.h>
+
+/* Field name of a header line "Name: value" compared case-insensitively;
+ * on a match *value points past the colon. */
+int	mailhdr_is(const char *line, size_t len, const char *name,
+	    const char **value);
+/* Call cb with each addr-spec ("local@domain", comments and display names
+ * removed, quoted local parts kept quoted) of an address-list field
+ * value, unfolded or not.  Stops and returns cb's value if it is not 0;
+ * -1 on a syntax error. */
+int	mailhdr_addresses(const char *value, size_t len,
+	    int (*cb)(void *arg, const char *addr, size_t len), void *arg);
+
+#endif

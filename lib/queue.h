@@ -1,0 +1,84 @@
+/* queue.h — putting a message into the queue, durably.  See posthorn-queue(5)
+ * for the layout and the file format.  A message is written to
+ * SPOOL/tmp/ID, fsynced, and committed by one rename(2) into SPOOL/new/ID
+ * followed by an fsync of SPOOL/new: before that instant nothing of it is
+ * deliverable, after it nothing of it can be lost. */
+#ifndef POSTHORN_QUEUE_H
+#define POSTHORN_QUEUE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+enum {
+	QUEUE_ID_LEN = 16,		/* 7 time + 4 microseconds + 5 pid */
+	QUEUE_WBUFSZ = 64 * 1024,	/* bytes gathered per write(2) */
+	QUEUE_FORMAT_VERSION = 1
+};
+
+#define QUEUE_MAGIC	"posthorn-queue"
+#define QUEUE_TMP	"tmp"
+#define QUEUE_NEW	"new"
+#define QUEUE_STATE	"state"
+
+enum queue_env_flags {
+	QUEUE_SMTPUTF8 = 1 << 0,	/* MAIL ... SMTPUTF8 (RFC 6531) */
+	QUEUE_8BITMIME = 1 << 1		/* MAIL ... BODY=8BITMIME */
+};
+
+/* What the envelope records.  Addresses are as addr_format() writes them,
+ * "" for the null sender. */
+struct queue_env {
+	const char		*sender;
+	const char *const	*rcpts;
+	size_t			 nrcpts;
+	unsigned		 flags;	/* enum queue_env_flags */
+	const char		*via;	/* "mx", "submission", "local", ... */
+	const char		*peer;	/* client IP address, or NULL */
+	const char		*helo;	/* HELO/EHLO name, or NULL */
+	long			 uid;	/* injecting user, or -1 */
+};
+
+struct queue_msg {
+	int		fd;
+	char		id[QUEUE_ID_LEN + 1];
+	char		tmp[PATH_MAX];		/* SPOOL/tmp/ID */
+	char		path[PATH_MAX];		/* SPOOL/new/ID */
+	char		newdir[PATH_MAX];	/* SPOOL/new */
+	uint64_t	size;			/* message bytes so far */
+	size_t		len;			/* bytes in buf */
+	char		buf[QUEUE_WBUFSZ];
+};
+
+/* Create SPOOL/tmp/ID with a fresh unique ID; -1 with errno. */
+int	queue_create(struct queue_msg *, const char *spool);
+/* The envelope block; call once, before any queue_put. */
+int	queue_put_env(struct queue_msg *, const struct queue_env *);
+/* Message bytes, LF line endings, buffered; -1 with errno (ENOSPC...). */
+int	queue_put(struct queue_msg *, const void *, size_t);
+/* Flush, fsync, rename into new/, fsync new/.  On failure nothing is
+ * committed and the temporary is gone. */
+int	queue_commit(struct queue_msg *);
+/* Throw the temporary away (any time before commit). */
+void	queue_abort(struct queue_msg *);
+
+/* Reading an envelope back (queue-run, tests).  Recipients point into
+ * the loaded block, which queue_env_free releases. */
+struct queue_envelope {
+	char	 id[QUEUE_ID_LEN + 1];
+	time_t	 time;
+	char	*sender;
+	char	**rcpts;
+	size_t	 nrcpts;
+	unsigned flags;
+	off_t	 body;		/* offset of the first message byte */
+	char	*block;		/* the envelope text, owned */
+};
+/* Parse the envelope at the start of fd; -1 with errno (EINVAL on a
+ * malformed file). */
+int	queue_env_read(int fd, struct queue_envelope *);
+void	queue_env_free(struct queue_envelope *);
+
+#endif

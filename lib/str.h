@@ -1,0 +1,36 @@
+/* str.h — bounded strings: a length travels with the data and nothing
+ * grows past the capacity the caller chose.  Exceeding it is an error the
+ * caller turns into a protocol reply, never a realloc. */
+#ifndef POSTHORN_STR_H
+#define POSTHORN_STR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct str {
+	char	*s;	/* always NUL-terminated */
+	size_t	 len;	/* bytes before the NUL */
+	size_t	 cap;	/* size of s, the NUL included */
+};
+
+/* Use caller memory mem[cap] (cap >= 1) as the backing store. */
+void	str_init(struct str *, char *mem, size_t cap);
+void	str_reset(struct str *);
+/* Each returns 0, or -1 with errno = ENOBUFS and the string unchanged. */
+int	str_append(struct str *, const void *, size_t);
+int	str_appends(struct str *, const char *);
+int	str_appendc(struct str *, char);
+int	str_appendf(struct str *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	str_vappendf(struct str *, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
+/* snprintf that fails (-1, ENOBUFS) instead of truncating. */
+int	str_fmt(char *, size_t, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Copy a NUL-terminated string; -1 with ENOBUFS if it does not fit. */
+int	str_copy(char *, size_t, const char *);
+/* ASCII-only case folding: addresses and domains are compared this way. */
+void	str_lower(char *);
+int	str_casecmp(const char *, const char *);
+
+#endif

@@ -1,0 +1,296 @@
+"""Fixtures for posthorn's end-to-end tests.
+
+Every test gets its own throw-away configuration directory, spool and
+mail root under pytest's tmp_path, and (when it asks for `smtpd`) a real
+smtp-in started per connection by systemd-socket-activate on loopback
+ports, exactly as a user runs it without systemd.  The programs come from
+$POSTHORN_BIN (the Makefile points it at build/bin or build-asan/bin).
+"""
+
+import os
+import pathlib
+import re
+import select
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BIN = pathlib.Path(os.environ.get("POSTHORN_BIN") or ROOT / "build" / "bin")
+SAN = os.environ.get("POSTHORN_SAN") == "1"
+HOSTNAME = "mx.example.net"
+# Sanitizer settings passed to every program we start; a finding makes
+# the program exit non-zero, which the fixtures turn into a failure.
+SAN_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=86",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=87",
+}
+WAIT = 20.0  # seconds: the bound of every wait for a server event
+
+
+def prog(name):
+    return str(BIN / name)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class QueuedMessage:
+    """One committed file of SPOOL/new, parsed as posthorn-queue(5) says."""
+
+    def __init__(self, path):
+        self.path = path
+        raw = path.read_bytes()
+        head, sep, self.body = raw.partition(b"\n\n")
+        assert sep, f"{path}: no empty line after the envelope"
+        lines = head.decode("utf-8").split("\n")
+        assert lines[0] == "posthorn-queue 1", lines[0]
+        self.env = {}
+        self.rcpts = []
+        self.flags = set()
+        for line in lines[1:]:
+            key, _, value = line.partition(" ")
+            if key == "rcpt":
+                self.rcpts.append(value)
+            elif value == "":
+                self.flags.add(key)
+            else:
+                self.env[key] = value
+        self.id = self.env.get("id")
+        self.sender = self.env.get("from")
+
+    def headers(self):
+        return self.body.split(b"\n\n", 1)[0]
+
+
+class Conf:
+    """A configuration directory with two local domains and a spool."""
+
+    def __init__(self, root):
+        self.root = root
+        self.dir = root / "etc"
+        self.spool = root / "spool"
+        self.mail = root / "mail"
+        for d in ("tmp", "new", "state"):
+            (self.spool / d).mkdir(parents=True)
+        self.mail.mkdir()
+        self.write(max_message_size="50M")
+        self.domain("example.com", users=["alice", "bob"],
+                    aliases="info: alice\n")
+        self.domain("catchall.example", users=[],
+                    aliases="*: alice@example.com\n")
+
+    def write(self, **keys):
+        conf = {"hostname": HOSTNAME, "spool": str(self.spool),
+                "maildirs": str(self.mail)}
+        conf.update(keys)
+        self.dir.mkdir(exist_ok=True)
+        text = "# written by the test\n" + "".join(
+            f"{k} = {v}\n" for k, v in conf.items())
+        (self.dir / "posthorn.conf").write_text(text)
+
+    def domain(self, name, users=(), aliases=None):
+        d = self.dir / "domains" / name
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "users").write_text("".join(f"{u}:!\n" for u in users))
+        if aliases is not None:
+            (d / "aliases").write_text(aliases)
+
+    def env(self, **extra):
+        env = dict(os.environ)
+        env["POSTHORN_CONF"] = str(self.dir)
+        env.update(SAN_ENV)
+        env.update(extra)
+        return env
+
+    def run(self, name, *args, input=None, env=None, **kw):
+        return subprocess.run([prog(name), *args], input=input,
+                              env=self.env(**(env or {})),
+                              capture_output=True, timeout=60, **kw)
+
+    def queued(self):
+        return [QueuedMessage(p) for p in sorted((self.spool / "new").iterdir())]
+
+    def leftovers(self):
+        return sorted(p.name for p in (self.spool / "tmp").iterdir())
+
+
+class Server:
+    """systemd-socket-activate --inetd -a running smtp-in on loopback.
+
+    Its stderr (smtp-in's log lines and the activator's own) is collected
+    by a thread; wait_for() blocks on it with a bound, so tests synchronise
+    on events rather than on sleeps."""
+
+    def __init__(self, conf, mode="mx", listen=None, wrap=(), prefix=()):
+        self.conf = conf
+        self.listen = listen or [f"127.0.0.1:{free_port()}"]
+        self.port = int(self.listen[0].rsplit(":", 1)[1])
+        cmd = list(prefix) + ["systemd-socket-activate", "--inetd", "-a"]
+        for a in self.listen:
+            cmd += ["-l", a]
+        for k, v in SAN_ENV.items():
+            cmd += ["-E", f"{k}={v}"]
+        cmd += ["-E", f"POSTHORN_CONF={conf.dir}"]
+        cmd += list(wrap) + [prog("smtp-in"), mode]
+        self.cmd = cmd
+        self.lines = []
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE,
+                                     start_new_session=True)
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
+        for a in self.listen:
+            self.wait_for(re.escape(f"Listening on {a}"))
+
+    def _drain(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+
+    def wait_for(self, pattern, count=1, timeout=WAIT):
+        """Wait until `count` log lines match `pattern`; return them."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                hits = [l for l in self.lines if rx.search(l)]
+                if len(hits) >= count:
+                    return hits
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    raise AssertionError(
+                        f"no {count} log line(s) matching {pattern!r}; log:\n"
+                        + "\n".join(self.lines[-40:]))
+                self.cond.wait(left)
+
+    def events(self, event):
+        """The key=value pairs of every log line with event=EVENT."""
+        out = []
+        with self.cond:
+            lines = list(self.lines)
+        for l in lines:
+            if f"event={event}" in l:
+                out.append(parse_kv(l))
+        return out
+
+    def child_pids(self):
+        with self.cond:
+            return [int(m.group(1)) for l in self.lines
+                    for m in [re.search(r"Spawned .* as PID (\d+)", l)] if m]
+
+    def connect(self, host="127.0.0.1", port=None, timeout=WAIT):
+        return socket.create_connection((host, port or self.port),
+                                        timeout=timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            self.proc.wait(timeout=WAIT)
+        self.reader.join(timeout=WAIT)
+
+    def check_children(self, allowed=()):
+        """Every session exited 0 (or a status in `allowed`) and no
+        sanitizer spoke."""
+        with self.cond:
+            log = "\n".join(self.lines)
+        assert "AddressSanitizer" not in log, log
+        assert "runtime error:" not in log, log
+        assert "LeakSanitizer" not in log, log
+        for m in re.finditer(r"Child (\d+) died with code (\d+)", log):
+            code = int(m.group(2))
+            assert code == 0 or code in allowed, (
+                f"smtp-in exited {code}:\n{log[-4000:]}")
+
+
+def parse_kv(line):
+    """Parse `key=value key="quoted value"` pairs of one log line."""
+    out = {}
+    for m in re.finditer(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)', line):
+        v = m.group(2)
+        if v.startswith('"'):
+            v = re.sub(r"\\(.)", r"\1", v[1:-1])
+        out[m.group(1)] = v
+    return out
+
+
+class Client:
+    """A raw SMTP client for what smtplib will not do (pipelining by hand,
+    bare LF, huge lines): send bytes, read whole replies."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def reply(self):
+        """One (possibly multi-line) reply: (code, [texts])."""
+        texts = []
+        while True:
+            while b"\n" not in self.buf:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise EOFError("connection closed; got %r" % self.buf)
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\n", 1)
+            line = line.rstrip(b"\r").decode("utf-8", "replace")
+            texts.append(line[4:])
+            if len(line) < 4 or line[3] != "-":
+                return int(line[:3]), texts
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def closed(self, timeout=WAIT):
+        """True when the server closed the connection (reads EOF)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def conf(tmp_path):
+    return Conf(tmp_path)
+
+
+@pytest.fixture
+def smtpd(conf):
+    srv = Server(conf, listen=None)
+    yield srv
+    srv.stop()
+    srv.check_children()
+
+
+@pytest.fixture
+def client(smtpd):
+    c = Client(smtpd.connect())
+    code, text = c.reply()
+    assert code == 220 and text[0].startswith(HOSTNAME), text
+    yield c
+    c.close()
