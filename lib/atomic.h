@@ -16,10 +16,13 @@ struct atomic_file {
 
 /* Create the temporary (O_EXCL, mode) for path; -1 with errno. */
 int	atomic_open(struct atomic_file *, const char *path, mode_t mode);
-/* fsync, rename over path, fsync the directory, close.  On failure the
- * temporary is removed and the old file, if any, is untouched. */
+/* fsync, close, rename over path, fsync the directory.  On a failure
+ * before the rename the temporary is removed and the old file, if any, is
+ * untouched; if only the directory fsync fails, the new file is in place
+ * but not known to be durable (-1 all the same).  Either way the
+ * atomic_file is finished: no atomic_abort after it. */
 int	atomic_commit(struct atomic_file *);
-/* Close and remove the temporary. */
+/* Close and remove the temporary; errno is preserved. */
 void	atomic_abort(struct atomic_file *);
 /* The whole thing for content already in memory. */
 int	atomic_write(const char *path, const void *, size_t, mode_t mode);

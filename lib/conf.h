@@ -21,8 +21,13 @@ enum {
 	CONF_HOSTNAME_MAX = 253,		/* RFC 1035 name length */
 	CONF_LINE_MAX = 4096,
 	/* Gmail accepts 50 MB incoming; a message is counted as sent. */
-	CONF_MAX_MESSAGE_SIZE_DEFAULT = 50 * 1024 * 1024
+	CONF_MAX_MESSAGE_SIZE_DEFAULT = 50 * 1024 * 1024,
+	/* Room for the headers of a message at least. */
+	CONF_MAX_MESSAGE_SIZE_MIN = 1024
 };
+/* 4 GiB: far above what any receiver takes (Gmail: 50 MB), and a size
+ * that a 32-bit SIZE parameter (RFC 1870) still states. */
+#define CONF_MAX_MESSAGE_SIZE_MAX	(UINT64_C(4) << 30)
 
 struct conf {
 	char		dir[PATH_MAX];		/* the configuration directory */
@@ -31,7 +36,7 @@ struct conf {
 	char		maildirs[PATH_MAX];
 	char		tls_cert[PATH_MAX];
 	char		tls_key[PATH_MAX];
-	uint64_t	max_message_size;	/* bytes; 0 = no limit */
+	uint64_t	max_message_size;	/* bytes, MIN..MAX above */
 };
 
 /* The configuration directory: opt (from -C) if not NULL, else
@@ -39,9 +44,12 @@ struct conf {
  * both opt and the environment are ignored. */
 const char	*conf_dir(const char *opt);
 /* Defaults, then DIR/posthorn.conf if it exists.  On error -1 and a
- * message "FILE:LINE: reason" in err. */
+ * message "FILE:LINE: reason" (or "FILE: reason") in err.  dir is made
+ * absolute, and so are relative paths in the file (relative to dir). */
 int		 conf_load(struct conf *, const char *dir, char *err, size_t);
-/* DIR/domains/DOMAIN (+ "/" FILE when file is not NULL) into buf. */
+/* DIR/domains/DOMAIN (+ "/" FILE when file is not NULL) into buf: 0, or
+ * -1 with EINVAL (domain empty, with a '/' or starting with '.') or
+ * ENAMETOOLONG. */
 int		 conf_domain_path(const struct conf *, const char *domain,
 		    const char *file, char *buf, size_t);
 

@@ -24,8 +24,8 @@ enum line_status {
 	LINE_OK = 0,
 	LINE_EOF,	/* end of input; a partial last line is discarded */
 	LINE_TOOLONG,	/* longer than the limit; skipped through its LF */
-	LINE_TIMEOUT,	/* the deadline passed */
-	LINE_ERROR	/* read error; errno says which */
+	LINE_TIMEOUT,	/* the deadline passed; a partial line is lost */
+	LINE_ERROR	/* read error, errno says which; ditto */
 };
 
 enum line_flags {

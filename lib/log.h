@@ -5,11 +5,22 @@
 #ifndef POSTHORN_LOG_H
 #define POSTHORN_LOG_H
 
+enum {
+	LOG_LINE_MAX = 4096,	/* PIPE_BUF: one write(2) is never split */
+	LOG_VALUE_MAX = 1024	/* one value, quoted and escaped */
+};
+
 /* Set the program name.  Lines are prefixed "prog[pid]: " unless stderr
  * goes to the journal (JOURNAL_STREAM), which records both itself. */
 void	log_init(const char *prog);
 /* log_event("accepted", "id", id, "from", from, (char *)NULL): event=...
- * then each key=value; a NULL value skips its pair.  One write(2). */
+ * then each key=value; a NULL value skips its pair.  One write(2), errno
+ * preserved.  A value that is empty or holds a space, '"', '=', '\\', a
+ * control byte or DEL is written in double quotes, with \" \\ and \xHH
+ * escapes; other bytes (UTF-8) go as they are.  Keys go as they are.  A
+ * value longer than LOG_VALUE_MAX, or than what is left of LOG_LINE_MAX,
+ * is cut (never inside a UTF-8 sequence) and ends in "..."; pairs that do
+ * not fit at all are left out. */
 void	log_event(const char *event, ...) __attribute__((sentinel));
 
 #endif

@@ -1,0 +1,407 @@
+/* conf.c — read posthorn.conf once at start.  Every key has a default that
+ * works, so a missing file is a working configuration; anything the file
+ * says that we do not understand is an error naming the file and line, so
+ * a typo never silently falls back to a default.  Keys live in one table
+ * (name, parser, field): a new key is one line there. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "str.h"
+
+enum {
+	LABEL_MAX = 63			/* RFC 1035 §2.3.4 */
+};
+
+/* A parser checks value and stores it in field[size]: NULL, or why not. */
+typedef const char *conf_parser(const struct conf *, const char *value,
+    void *field, size_t size);
+
+static conf_parser parse_hostname, parse_path, parse_size;
+
+struct conf_key {
+	const char	*name;
+	conf_parser	*parse;
+	size_t		 off, size;
+};
+
+#define FIELD(f)	offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
+
+static const struct conf_key conf_keys[] = {
+	{ "hostname",		parse_hostname,	FIELD(hostname) },
+	{ "spool",		parse_path,	FIELD(spool) },
+	{ "maildirs",		parse_path,	FIELD(maildirs) },
+	{ "tls_cert",		parse_path,	FIELD(tls_cert) },
+	{ "tls_key",		parse_path,	FIELD(tls_key) },
+	{ "max_message_size",	parse_size,	FIELD(max_message_size) },
+};
+
+enum { NKEYS = sizeof(conf_keys) / sizeof(conf_keys[0]) };
+
+const char *
+conf_dir(const char *opt)
+{
+	const char *e;
+
+	/* A set-id program must not read a configuration its caller chose. */
+	if (getauxval(AT_SECURE) != 0)
+		return CONF_DIR_DEFAULT;
+	if (opt != NULL && *opt != '\0')
+		return opt;
+	if ((e = getenv("POSTHORN_CONF")) != NULL && *e != '\0')
+		return e;
+	return CONF_DIR_DEFAULT;
+}
+
+/* The message of a failure.  A message cut short by a small err buffer is
+ * still a message, so snprintf's truncation is accepted here. */
+static void
+errf(char *err, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+errf(char *err, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (size == 0)
+		return;
+	va_start(ap, fmt);
+	if (vsnprintf(err, size, fmt, ap) < 0)
+		err[0] = '\0';
+	va_end(ap);
+}
+
+static int
+valid_hostname(const char *s)
+{
+	size_t len = strlen(s), label = 0, i;
+	unsigned char c;
+
+	if (len == 0 || len > CONF_HOSTNAME_MAX)
+		return 0;
+	for (i = 0; i <= len; i++) {
+		c = (unsigned char)s[i];
+		if (c == '.' || c == '\0') {
+			/* LDH: no empty label, no hyphen at either end. */
+			if (label == 0 || label > LABEL_MAX ||
+			    s[i - 1] == '-' || s[i - label] == '-')
+				return 0;
+			label = 0;
+		} else if (isascii(c) && (isalnum(c) || c == '-'))
+			label++;
+		else
+			return 0;
+	}
+	return 1;
+}
+
+static const char *
+parse_hostname(const struct conf *c, const char *v, void *field, size_t size)
+{
+	(void)c;
+	if (!valid_hostname(v))
+		return "not a valid host name (letters, digits, '-' and dots)";
+	if (str_copy(field, size, v) == -1)
+		return "host name too long";
+	str_lower(field);
+	return NULL;
+}
+
+static const char *
+parse_path(const struct conf *c, const char *v, void *field, size_t size)
+{
+	int r;
+
+	if (v[0] == '/')
+		r = str_copy(field, size, v);
+	else
+		r = str_fmt(field, size, "%s/%s", c->dir, v);
+	return r == -1 ? "path too long" : NULL;
+}
+
+static const char *
+parse_size(const struct conf *c, const char *v, void *field, size_t size)
+{
+	uint64_t n = 0, d;
+	unsigned shift = 0;
+	const char *p = v;
+
+	(void)c;
+	(void)size;
+	if (!isdigit((unsigned char)*p))
+		return "not a number";
+	for (; isdigit((unsigned char)*p); p++) {
+		d = (uint64_t)(*p - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return "number too large";
+		n = n * 10 + d;
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 'K': case 'k':
+		shift = 10;
+		break;
+	case 'M': case 'm':
+		shift = 20;
+		break;
+	case 'G': case 'g':
+		shift = 30;
+		break;
+	default:
+		return "not a number with an optional K, M or G suffix";
+	}
+	if (shift != 0 && *++p != '\0')
+		return "not a number with an optional K, M or G suffix";
+	if (n > (UINT64_MAX >> shift))
+		return "number too large";
+	n <<= shift;
+	if (n < CONF_MAX_MESSAGE_SIZE_MIN || n > CONF_MAX_MESSAGE_SIZE_MAX)
+		return "must be between 1K and 4G";
+	*(uint64_t *)field = n;
+	return NULL;
+}
+
+/* c->dir: absolute (programs may chdir), without trailing slashes. */
+static int
+set_dir(struct conf *c, const char *dir)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+	int r;
+
+	if (dir[0] == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	if (dir[0] == '/')
+		r = str_copy(c->dir, sizeof(c->dir), dir);
+	else {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return -1;
+		r = str_fmt(c->dir, sizeof(c->dir), "%s/%s",
+		    strcmp(cwd, "/") == 0 ? "" : cwd, dir);
+	}
+	if (r == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	n = strlen(c->dir);
+	while (n > 1 && c->dir[n - 1] == '/')
+		c->dir[--n] = '\0';
+	return 0;
+}
+
+static int
+set_defaults(struct conf *c, char *err, size_t errsz)
+{
+	if (gethostname(c->hostname, sizeof(c->hostname)) == -1) {
+		errf(err, errsz, "gethostname: %s", strerror(errno));
+		return -1;
+	}
+	str_lower(c->hostname);
+	if (c->hostname[0] == '\0' && str_copy(c->hostname,
+	    sizeof(c->hostname), "localhost") == -1)
+		return -1;
+	if (str_copy(c->spool, sizeof(c->spool), CONF_SPOOL_DEFAULT) == -1 ||
+	    str_copy(c->maildirs, sizeof(c->maildirs),
+	    CONF_MAILDIRS_DEFAULT) == -1 ||
+	    str_fmt(c->tls_cert, sizeof(c->tls_cert), "%s/%s", c->dir,
+	    CONF_TLS_CERT_DEFAULT) == -1 ||
+	    str_fmt(c->tls_key, sizeof(c->tls_key), "%s/%s", c->dir,
+	    CONF_TLS_KEY_DEFAULT) == -1) {
+		errf(err, errsz, "%s: path too long", c->dir);
+		return -1;
+	}
+	c->max_message_size = CONF_MAX_MESSAGE_SIZE_DEFAULT;
+	return 0;
+}
+
+enum rl { RL_LINE, RL_EOF, RL_TOOLONG, RL_NUL, RL_ERROR };
+
+/* One line without its LF into buf[CONF_LINE_MAX + 1]; a last line
+ * without LF counts. */
+static enum rl
+read_line(FILE *fp, char *buf)
+{
+	size_t len = 0;
+	int ch;
+
+	while ((ch = getc(fp)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			return RL_NUL;
+		if (len == CONF_LINE_MAX)
+			return RL_TOOLONG;
+		buf[len++] = (char)ch;
+	}
+	if (ch == EOF) {
+		if (ferror(fp))
+			return RL_ERROR;
+		if (len == 0)
+			return RL_EOF;
+	}
+	buf[len] = '\0';
+	return RL_LINE;
+}
+
+static int
+blank(int ch)
+{
+	/* '\r': a file saved with CR LF line ends reads the same. */
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+static char *
+trim(char *s, char *end)
+{
+	while (s < end && blank((unsigned char)*s))
+		s++;
+	while (end > s && blank((unsigned char)end[-1]))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+/* One line of the file: 0, or -1 with the reason in why[]. */
+static int
+parse_line(struct conf *c, char *line, unsigned lineno, unsigned *seen,
+    char *why, size_t whysz)
+{
+	const struct conf_key *k;
+	const char *reason;
+	char *s, *eq, *key, *value;
+	size_t i;
+
+	for (s = line; blank((unsigned char)*s); s++)
+		continue;
+	if (*s == '\0' || *s == '#')
+		return 0;
+	if ((eq = strchr(s, '=')) == NULL) {
+		errf(why, whysz, "missing '='");
+		return -1;
+	}
+	key = trim(s, eq);
+	value = trim(eq + 1, eq + 1 + strlen(eq + 1));
+	if (*key == '\0') {
+		errf(why, whysz, "missing key before '='");
+		return -1;
+	}
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(conf_keys[i].name, key) == 0)
+			break;
+	if (i == NKEYS) {
+		errf(why, whysz, "unknown key '%s'", key);
+		return -1;
+	}
+	k = &conf_keys[i];
+	if (seen[i] != 0) {
+		errf(why, whysz, "key '%s' given twice (first on line %u)",
+		    key, seen[i]);
+		return -1;
+	}
+	seen[i] = lineno;
+	if (*value == '\0') {
+		errf(why, whysz, "empty value for '%s'", key);
+		return -1;
+	}
+	if ((reason = k->parse(c, value, (char *)c + k->off, k->size)) !=
+	    NULL) {
+		errf(why, whysz, "bad value for '%s': %s", key, reason);
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *dir, char *err, size_t errsz)
+{
+	char path[PATH_MAX], line[CONF_LINE_MAX + 1], why[512];
+	unsigned seen[NKEYS], lineno = 0;
+	FILE *fp = NULL;
+	int rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	memset(seen, 0, sizeof(seen));
+	if (errsz > 0)
+		err[0] = '\0';
+	if (set_dir(c, dir) == -1) {
+		errf(err, errsz, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (set_defaults(c, err, errsz) == -1)
+		goto out;
+	if (str_fmt(path, sizeof(path), "%s/%s", c->dir, CONF_FILE) == -1) {
+		errf(err, errsz, "%s: path too long", c->dir);
+		goto out;
+	}
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			rc = 0;		/* the defaults are a configuration */
+		else
+			errf(err, errsz, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		lineno++;
+		switch (read_line(fp, line)) {
+		case RL_EOF:
+			rc = 0;
+			goto out;
+		case RL_ERROR:
+			errf(err, errsz, "%s: %s", path, strerror(errno));
+			goto out;
+		case RL_TOOLONG:
+			errf(err, errsz, "%s:%u: line longer than %d bytes",
+			    path, lineno, CONF_LINE_MAX);
+			goto out;
+		case RL_NUL:
+			errf(err, errsz, "%s:%u: NUL byte", path, lineno);
+			goto out;
+		case RL_LINE:
+			break;
+		}
+		if (parse_line(c, line, lineno, seen, why, sizeof(why)) ==
+		    -1) {
+			errf(err, errsz, "%s:%u: %s", path, lineno, why);
+			goto out;
+		}
+	}
+out:
+	if (fp != NULL)
+		fclose(fp);
+	return rc;
+}
+
+int
+conf_domain_path(const struct conf *c, const char *domain, const char *file,
+    char *buf, size_t size)
+{
+	int r;
+
+	/* The domain comes from a peer's address: it must name a directory
+	 * under domains/ and nothing else. */
+	if (domain[0] == '\0' || domain[0] == '.' ||
+	    strchr(domain, '/') != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (file != NULL)
+		r = str_fmt(buf, size, "%s/domains/%s/%s", c->dir, domain,
+		    file);
+	else
+		r = str_fmt(buf, size, "%s/domains/%s", c->dir, domain);
+	if (r == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,192 @@
+/* io.c — the byte channel under the line reader and the reply writer.
+ * Waiting is always poll(2) with the time left until an absolute deadline,
+ * so that a peer that stalls (or trickles one byte a minute) cannot hold a
+ * process longer than the protocol's timeout.  The plain-descriptor ops use
+ * MSG_DONTWAIT on sockets so that a write after POLLOUT never blocks past
+ * the deadline, without touching the O_NONBLOCK flag of a descriptor that
+ * inetd or systemd handed us (it is shared with whoever else holds it). */
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+
+int64_t
+clock_ms(void)
+{
+	struct timespec ts;
+
+	/* CLOCK_MONOTONIC cannot fail on Linux; if it ever did, every
+	 * deadline would be wrong, which is worse than stopping. */
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		abort();
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static ssize_t
+fd_read(struct io *io, void *p, size_t n)
+{
+	ssize_t r;
+
+	r = recv(io->rfd, p, n, MSG_DONTWAIT);
+	if (r == -1 && errno == ENOTSOCK)
+		r = read(io->rfd, p, n);
+	return r;
+}
+
+static ssize_t
+fd_write(struct io *io, const void *p, size_t n)
+{
+	ssize_t r;
+
+	/* MSG_NOSIGNAL: EPIPE comes back as an error, never as a signal. */
+	r = send(io->wfd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (r == -1 && errno == ENOTSOCK)
+		r = write(io->wfd, p, n);
+	return r;
+}
+
+static size_t
+fd_pending(struct io *io)
+{
+	(void)io;
+	return 0;
+}
+
+static const struct io_ops fd_ops = {
+	.read = fd_read,
+	.write = fd_write,
+	.pending = fd_pending,
+};
+
+void
+io_fd_init(struct io *io, int rfd, int wfd)
+{
+	io->ops = &fd_ops;
+	io->ctx = NULL;
+	io->rfd = rfd;
+	io->wfd = wfd;
+}
+
+/* Wait until fd is ready for events or the deadline passes: 0, or -1 with
+ * errno (ETIMEDOUT).  Readiness includes POLLHUP and POLLERR: the read or
+ * write that follows reports them. */
+static int
+io_wait(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd;
+	int64_t left;
+	int timeout, r;
+
+	for (;;) {
+		if (deadline == IO_NO_DEADLINE)
+			timeout = -1;
+		else {
+			left = deadline - clock_ms();
+			if (left <= 0) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			timeout = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, timeout);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			continue;	/* the top of the loop says ETIMEDOUT */
+		if (pfd.revents & POLLNVAL) {
+			errno = EBADF;
+			return -1;
+		}
+		return 0;
+	}
+}
+
+ssize_t
+io_read(struct io *io, void *p, size_t n, int64_t deadline)
+{
+	ssize_t r;
+
+	for (;;) {
+		/* Bytes decoded below us are invisible to poll: take them. */
+		if (io->ops->pending == NULL || io->ops->pending(io) == 0)
+			if (io_wait(io->rfd, POLLIN, deadline) == -1)
+				return -1;
+		r = io->ops->read(io, p, n);
+		if (r >= 0)
+			return r;
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+	}
+}
+
+int
+io_write_all(struct io *io, const void *p, size_t n, int64_t deadline)
+{
+	const char *cp = p;
+	ssize_t r;
+
+	while (n > 0) {
+		if (io_wait(io->wfd, POLLOUT, deadline) == -1)
+			return -1;
+		r = io->ops->write(io, cp, n);
+		if (r == -1) {
+			if (errno == EINTR || errno == EAGAIN ||
+			    errno == EWOULDBLOCK)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			/* write(2) of n > 0 bytes never returns 0; a layer
+			 * that does is broken, and retrying would spin. */
+			errno = EIO;
+			return -1;
+		}
+		cp += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+fd_write_all(int fd, const void *p, size_t n)
+{
+	const char *cp = p;
+	struct pollfd pfd;
+	ssize_t r;
+
+	while (n > 0) {
+		r = write(fd, cp, n);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				/* A non-blocking descriptor: wait, no limit. */
+				pfd.fd = fd;
+				pfd.events = POLLOUT;
+				if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+					return -1;
+				continue;
+			}
+			return -1;
+		}
+		if (r == 0) {
+			errno = EIO;
+			return -1;
+		}
+		cp += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}

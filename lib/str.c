@@ -1,0 +1,149 @@
+/* str.c — bounded strings.  Every append either fits whole or leaves the
+ * string as it was, so that a caller can turn "too long" into a protocol
+ * reply instead of a truncated value travelling on. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "str.h"
+
+void
+str_init(struct str *sp, char *mem, size_t cap)
+{
+	sp->s = mem;
+	sp->cap = cap;
+	str_reset(sp);
+}
+
+void
+str_reset(struct str *sp)
+{
+	sp->len = 0;
+	if (sp->cap > 0)
+		sp->s[0] = '\0';
+}
+
+int
+str_append(struct str *sp, const void *p, size_t n)
+{
+	/* cap - len - 1 cannot underflow: len < cap always holds. */
+	if (sp->cap == 0 || n > sp->cap - sp->len - 1) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if (n > 0)
+		memcpy(sp->s + sp->len, p, n);
+	sp->len += n;
+	sp->s[sp->len] = '\0';
+	return 0;
+}
+
+int
+str_appends(struct str *sp, const char *s)
+{
+	return str_append(sp, s, strlen(s));
+}
+
+int
+str_appendc(struct str *sp, char c)
+{
+	return str_append(sp, &c, 1);
+}
+
+int
+str_vappendf(struct str *sp, const char *fmt, va_list ap)
+{
+	size_t room;
+	int n;
+
+	if (sp->cap == 0) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	room = sp->cap - sp->len;
+	n = vsnprintf(sp->s + sp->len, room, fmt, ap);
+	if (n < 0 || (size_t)n >= room) {
+		/* vsnprintf wrote a truncated tail: cut it off again. */
+		sp->s[sp->len] = '\0';
+		if (n >= 0)
+			errno = ENOBUFS;
+		return -1;
+	}
+	sp->len += (size_t)n;
+	return 0;
+}
+
+int
+str_appendf(struct str *sp, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = str_vappendf(sp, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+str_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (size == 0) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		/* Leave nothing half-formatted behind for a careless caller. */
+		buf[0] = '\0';
+		if (n >= 0)
+			errno = ENOBUFS;
+		return -1;
+	}
+	return 0;
+}
+
+int
+str_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+void
+str_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = (char)lower((unsigned char)*s);
+}
+
+int
+str_casecmp(const char *a, const char *b)
+{
+	int ca, cb;
+
+	do {
+		ca = lower((unsigned char)*a++);
+		cb = lower((unsigned char)*b++);
+	} while (ca == cb && ca != '\0');
+	return ca - cb;
+}

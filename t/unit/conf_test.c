@@ -1,0 +1,471 @@
+/* conf_test.c — posthorn.conf: defaults, every key, and every error with
+ * the exact "FILE:LINE: reason" a person will read. */
+
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "str.h"
+
+struct fx {
+	char		dir[PATH_MAX];
+	char		file[PATH_MAX];
+	char		err[1024];
+	char		want[2 * PATH_MAX];
+	struct conf	c;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *fx;
+
+	if ((fx = calloc(1, sizeof(*fx))) == NULL)
+		return -1;
+	if (str_copy(fx->dir, sizeof(fx->dir), "/tmp/conf_test.XXXXXX") == -1 ||
+	    mkdtemp(fx->dir) == NULL ||
+	    str_fmt(fx->file, sizeof(fx->file), "%s/%s", fx->dir,
+	    CONF_FILE) == -1) {
+		free(fx);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+	char cmd[PATH_MAX + 16];
+
+	if (str_fmt(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir) == 0 &&
+	    system(cmd) != 0)
+		return -1;
+	free(fx);
+	return 0;
+}
+
+static void
+write_conf(struct fx *fx, const char *text)
+{
+	FILE *fp;
+
+	assert_non_null(fp = fopen(fx->file, "w"));
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static int
+load(struct fx *fx, const char *text)
+{
+	if (text != NULL)
+		write_conf(fx, text);
+	fx->err[0] = '\0';
+	return conf_load(&fx->c, fx->dir, fx->err, sizeof(fx->err));
+}
+
+/* The file fails to load at line lineno with this reason. */
+static void
+assert_error(struct fx *fx, const char *text, unsigned lineno,
+    const char *reason)
+{
+	assert_int_equal(load(fx, text), -1);
+	assert_int_equal(str_fmt(fx->want, sizeof(fx->want), "%s:%u: %s",
+	    fx->file, lineno, reason), 0);
+	assert_string_equal(fx->err, fx->want);
+}
+
+static void
+test_defaults_without_a_file(void **state)
+{
+	struct fx *fx = *state;
+	char host[HOST_NAME_MAX + 1], want[PATH_MAX];
+
+	assert_int_equal(load(fx, NULL), 0);
+	assert_string_equal(fx->c.dir, fx->dir);
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	str_lower(host);
+	assert_string_equal(fx->c.hostname, host);
+	assert_string_equal(fx->c.spool, "/var/spool/posthorn");
+	assert_string_equal(fx->c.maildirs, "/var/mail");
+	assert_int_equal(str_fmt(want, sizeof(want), "%s/certs/fullchain.pem",
+	    fx->dir), 0);
+	assert_string_equal(fx->c.tls_cert, want);
+	assert_int_equal(str_fmt(want, sizeof(want), "%s/certs/privkey.pem",
+	    fx->dir), 0);
+	assert_string_equal(fx->c.tls_key, want);
+	assert_int_equal(fx->c.max_message_size, 50 * 1024 * 1024);
+}
+
+static void
+test_empty_file_gives_defaults(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx, ""), 0);
+	assert_string_equal(fx->c.spool, CONF_SPOOL_DEFAULT);
+	assert_int_equal(fx->c.max_message_size, CONF_MAX_MESSAGE_SIZE_DEFAULT);
+}
+
+static void
+test_every_key_is_read(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx,
+	    "# posthorn.conf\n"
+	    "\n"
+	    "   # an indented comment\n"
+	    "hostname = Mail.Example.ORG\n"
+	    "spool=/srv/spool\n"
+	    "maildirs   =   /srv/mail dirs   \n"
+	    "\ttls_cert\t=\t/etc/le/fullchain.pem\t\n"
+	    "tls_key = /etc/le/privkey.pem\r\n"
+	    "max_message_size = 10M"), 0);	/* no LF at the end */
+	assert_string_equal(fx->c.hostname, "mail.example.org");
+	assert_string_equal(fx->c.spool, "/srv/spool");
+	assert_string_equal(fx->c.maildirs, "/srv/mail dirs");
+	assert_string_equal(fx->c.tls_cert, "/etc/le/fullchain.pem");
+	assert_string_equal(fx->c.tls_key, "/etc/le/privkey.pem");
+	assert_int_equal(fx->c.max_message_size, 10 * 1024 * 1024);
+}
+
+static void
+test_hash_inside_a_line_is_not_a_comment(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx, "spool = /srv/a#b\n"), 0);
+	assert_string_equal(fx->c.spool, "/srv/a#b");
+	assert_error(fx, "hostname = mx.example.org # the MX\n", 1,
+	    "bad value for 'hostname': not a valid host name "
+	    "(letters, digits, '-' and dots)");
+}
+
+static void
+test_relative_paths_are_under_the_conf_dir(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx, "tls_cert = certs/a.pem\nspool = q\n"), 0);
+	assert_int_equal(str_fmt(fx->want, sizeof(fx->want), "%s/certs/a.pem",
+	    fx->dir), 0);
+	assert_string_equal(fx->c.tls_cert, fx->want);
+	assert_int_equal(str_fmt(fx->want, sizeof(fx->want), "%s/q",
+	    fx->dir), 0);
+	assert_string_equal(fx->c.spool, fx->want);
+}
+
+static void
+test_relative_conf_dir_is_made_absolute(void **state)
+{
+	struct fx *fx = *state;
+	char cwd[PATH_MAX], *base;
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	base = strrchr(fx->dir, '/');
+	assert_int_equal(chdir("/tmp"), 0);
+	write_conf(fx, "spool = s\n");
+	assert_int_equal(conf_load(&fx->c, base + 1, fx->err,
+	    sizeof(fx->err)), 0);
+	assert_int_equal(chdir(cwd), 0);
+	assert_string_equal(fx->c.dir, fx->dir);
+	assert_int_equal(str_fmt(fx->want, sizeof(fx->want), "%s/s",
+	    fx->dir), 0);
+	assert_string_equal(fx->c.spool, fx->want);
+}
+
+static void
+test_unknown_key_names_line_and_key(void **state)
+{
+	assert_error(*state, "# c\nspool = /x\n\nhostnme = a.example\n", 4,
+	    "unknown key 'hostnme'");
+}
+
+static void
+test_missing_equals_is_an_error(void **state)
+{
+	assert_error(*state, "\n\nhostname mx.example\n", 3, "missing '='");
+}
+
+static void
+test_missing_key_is_an_error(void **state)
+{
+	assert_error(*state, " = x\n", 1, "missing key before '='");
+}
+
+static void
+test_empty_value_is_an_error(void **state)
+{
+	assert_error(*state, "spool = /x\nmaildirs =   \n", 2,
+	    "empty value for 'maildirs'");
+}
+
+static void
+test_key_given_twice_is_an_error(void **state)
+{
+	assert_error(*state, "spool = /a\n#\nspool = /b\n", 3,
+	    "key 'spool' given twice (first on line 1)");
+}
+
+static void
+test_line_longer_than_max_is_an_error(void **state)
+{
+	struct fx *fx = *state;
+	static char text[CONF_LINE_MAX + 64];
+
+	/* A comment of exactly CONF_LINE_MAX bytes is fine... */
+	memset(text, ' ', CONF_LINE_MAX);
+	text[0] = '#';
+	text[CONF_LINE_MAX] = '\n';
+	text[CONF_LINE_MAX + 1] = '\0';
+	assert_int_equal(load(fx, text), 0);
+	/* ...one more byte is not, on line 2. */
+	memset(text, ' ', CONF_LINE_MAX + 2);
+	text[0] = '\n';
+	text[1] = '#';
+	text[CONF_LINE_MAX + 2] = '\n';
+	text[CONF_LINE_MAX + 3] = '\0';
+	assert_error(fx, text, 2, "line longer than 4096 bytes");
+}
+
+static void
+test_nul_byte_is_an_error(void **state)
+{
+	struct fx *fx = *state;
+	FILE *fp;
+
+	assert_non_null(fp = fopen(fx->file, "w"));
+	assert_int_equal(fwrite("spool = /a\nx\0y\n", 1, 16, fp), 16);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(load(fx, NULL), -1);
+	assert_int_equal(str_fmt(fx->want, sizeof(fx->want), "%s:2: NUL byte",
+	    fx->file), 0);
+	assert_string_equal(fx->err, fx->want);
+}
+
+static void
+test_bad_host_names_are_refused(void **state)
+{
+	struct fx *fx = *state;
+	const char *bad[] = {
+		"a..example", ".example", "example.", "-a.example",
+		"a-.example", "a_b.example", "a b.example", "ex\xc3\xa4mple.org",
+		"[192.0.2.1]",
+	};
+	char text[600], label[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(str_fmt(text, sizeof(text), "hostname = %s\n",
+		    bad[i]), 0);
+		assert_error(fx, text, 1, "bad value for 'hostname': not a "
+		    "valid host name (letters, digits, '-' and dots)");
+	}
+	/* A 63-byte label is fine, 64 is not. */
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	assert_int_equal(str_fmt(text, sizeof(text), "hostname = %s.ex\n",
+	    label), 0);
+	assert_int_equal(load(fx, text), 0);
+	assert_int_equal(str_fmt(text, sizeof(text), "hostname = %sa.ex\n",
+	    label), 0);
+	assert_int_equal(load(fx, text), -1);
+	/* 253 bytes in all is fine, 254 is not. */
+	assert_int_equal(str_fmt(text, sizeof(text),
+	    "hostname = %s.%s.%s.%s\n", label, label, label, label + 2), 0);
+	assert_int_equal(load(fx, text), 0);
+	assert_int_equal(strlen(fx->c.hostname), 253);
+	assert_int_equal(str_fmt(text, sizeof(text),
+	    "hostname = %s.%s.%s.%s\n", label, label, label, label + 1), 0);
+	assert_int_equal(load(fx, text), -1);
+	/* One label, digits and inner hyphens are fine. */
+	assert_int_equal(load(fx, "hostname = Mx-1\n"), 0);
+	assert_string_equal(fx->c.hostname, "mx-1");
+}
+
+static void
+test_size_suffixes_are_powers_of_1024(void **state)
+{
+	struct fx *fx = *state;
+	static const struct {
+		const char	*text;
+		uint64_t	 size;
+	} ok[] = {
+		{ "max_message_size = 1024\n", 1024 },
+		{ "max_message_size = 1K\n", 1024 },
+		{ "max_message_size = 1k\n", 1024 },
+		{ "max_message_size = 35M\n", 35 * 1024 * 1024 },
+		{ "max_message_size = 2G\n", UINT64_C(2) << 30 },
+		{ "max_message_size = 4G\n", UINT64_C(4) << 30 },
+		{ "max_message_size = 4194304K\n", UINT64_C(4) << 30 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(load(fx, ok[i].text), 0);
+		assert_int_equal(fx->c.max_message_size, ok[i].size);
+	}
+}
+
+static void
+test_bad_sizes_are_refused(void **state)
+{
+	struct fx *fx = *state;
+	static const struct {
+		const char	*value;
+		const char	*reason;
+	} bad[] = {
+		{ "1023", "must be between 1K and 4G" },
+		{ "0", "must be between 1K and 4G" },
+		{ "4294967297", "must be between 1K and 4G" },
+		{ "4097M", "must be between 1K and 4G" },
+		{ "18446744073709551615", "must be between 1K and 4G" },
+		{ "18446744073709551616", "number too large" },
+		{ "99999999999999999999999", "number too large" },
+		{ "17179869184G", "number too large" },
+		{ "-1", "not a number" },
+		{ "M", "not a number" },
+		{ "10 M", "not a number with an optional K, M or G suffix" },
+		{ "10MB", "not a number with an optional K, M or G suffix" },
+		{ "10T", "not a number with an optional K, M or G suffix" },
+		{ "0x100000", "not a number with an optional K, M or G suffix" },
+	};
+	char text[128], reason[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(str_fmt(text, sizeof(text),
+		    "\nmax_message_size = %s\n", bad[i].value), 0);
+		assert_int_equal(str_fmt(reason, sizeof(reason),
+		    "bad value for 'max_message_size': %s", bad[i].reason), 0);
+		assert_error(fx, text, 2, reason);
+	}
+}
+
+static void
+test_path_longer_than_path_max_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	static char text[PATH_MAX + 64];
+
+	/* Relative, so that the line fits but the path under dir does not. */
+	assert_int_equal(str_fmt(text, sizeof(text), "spool = "), 0);
+	memset(text + 8, 'p', PATH_MAX - 16);
+	text[8 + PATH_MAX - 16] = '\0';
+	assert_true(strlen(text) <= CONF_LINE_MAX);
+	assert_error(fx, text, 1, "bad value for 'spool': path too long");
+}
+
+static void
+test_unreadable_file_is_an_error_not_the_defaults(void **state)
+{
+	struct fx *fx = *state;
+
+	/* A directory in the file's place: open works, read fails. */
+	assert_int_equal(mkdir(fx->file, 0755), 0);
+	assert_int_equal(load(fx, NULL), -1);
+	assert_int_equal(str_fmt(fx->want, sizeof(fx->want), "%s: %s",
+	    fx->file, strerror(EISDIR)), 0);
+	assert_string_equal(fx->err, fx->want);
+	assert_int_equal(rmdir(fx->file), 0);
+}
+
+static void
+test_conf_dir_takes_option_then_environment_then_default(void **state)
+{
+	(void)state;
+	assert_int_equal(setenv("POSTHORN_CONF", "/env/conf", 1), 0);
+	assert_string_equal(conf_dir("/opt/conf"), "/opt/conf");
+	assert_string_equal(conf_dir(NULL), "/env/conf");
+	assert_int_equal(setenv("POSTHORN_CONF", "", 1), 0);
+	assert_string_equal(conf_dir(NULL), CONF_DIR_DEFAULT);
+	assert_int_equal(unsetenv("POSTHORN_CONF"), 0);
+	assert_string_equal(conf_dir(NULL), "/etc/posthorn");
+}
+
+static void
+test_domain_path_is_under_domains(void **state)
+{
+	struct fx *fx = *state;
+	char buf[PATH_MAX], small[16];
+
+	assert_int_equal(load(fx, NULL), 0);
+	assert_int_equal(conf_domain_path(&fx->c, "example.org", NULL, buf,
+	    sizeof(buf)), 0);
+	assert_int_equal(str_fmt(fx->want, sizeof(fx->want),
+	    "%s/domains/example.org", fx->dir), 0);
+	assert_string_equal(buf, fx->want);
+	assert_int_equal(conf_domain_path(&fx->c, "example.org", "users", buf,
+	    sizeof(buf)), 0);
+	assert_int_equal(str_fmt(fx->want, sizeof(fx->want),
+	    "%s/domains/example.org/users", fx->dir), 0);
+	assert_string_equal(buf, fx->want);
+
+	errno = 0;
+	assert_int_equal(conf_domain_path(&fx->c, "example.org", "users",
+	    small, sizeof(small)), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+}
+
+static void
+test_domain_that_leaves_domains_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	const char *bad[] = { "", ".", "..", "../etc", ".hidden", "a/b",
+	    "example.org/../../x" };
+	char buf[PATH_MAX];
+	size_t i;
+
+	assert_int_equal(load(fx, NULL), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		assert_int_equal(conf_domain_path(&fx->c, bad[i], "aliases",
+		    buf, sizeof(buf)), -1);
+		assert_int_equal(errno, EINVAL);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_defaults_without_a_file),
+		T(test_empty_file_gives_defaults),
+		T(test_every_key_is_read),
+		T(test_hash_inside_a_line_is_not_a_comment),
+		T(test_relative_paths_are_under_the_conf_dir),
+		T(test_relative_conf_dir_is_made_absolute),
+		T(test_unknown_key_names_line_and_key),
+		T(test_missing_equals_is_an_error),
+		T(test_missing_key_is_an_error),
+		T(test_empty_value_is_an_error),
+		T(test_key_given_twice_is_an_error),
+		T(test_line_longer_than_max_is_an_error),
+		T(test_nul_byte_is_an_error),
+		T(test_bad_host_names_are_refused),
+		T(test_size_suffixes_are_powers_of_1024),
+		T(test_bad_sizes_are_refused),
+		T(test_path_longer_than_path_max_is_refused),
+		T(test_unreadable_file_is_an_error_not_the_defaults),
+		T(test_conf_dir_takes_option_then_environment_then_default),
+		T(test_domain_path_is_under_domains),
+		T(test_domain_that_leaves_domains_is_refused),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,140 @@
+/* str_test.c — bounded strings: what fits is kept whole, what does not
+ * fit leaves the string as it was and says ENOBUFS. */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "str.h"
+
+static void
+test_append_fills_to_capacity_and_stays_terminated(void **state)
+{
+	char mem[6];
+	struct str s;
+
+	(void)state;
+	str_init(&s, mem, sizeof(mem));
+	assert_int_equal(s.len, 0);
+	assert_string_equal(s.s, "");
+	assert_int_equal(str_appends(&s, "ab"), 0);
+	assert_int_equal(str_appendc(&s, 'c'), 0);
+	assert_int_equal(str_append(&s, "de", 2), 0);
+	assert_int_equal(s.len, 5);
+	assert_string_equal(s.s, "abcde");
+}
+
+static void
+test_append_that_does_not_fit_leaves_string_unchanged(void **state)
+{
+	char mem[6];
+	struct str s;
+
+	(void)state;
+	str_init(&s, mem, sizeof(mem));
+	assert_int_equal(str_appends(&s, "abc"), 0);
+	errno = 0;
+	assert_int_equal(str_appends(&s, "def"), -1);
+	assert_int_equal(errno, ENOBUFS);
+	assert_int_equal(s.len, 3);
+	assert_string_equal(s.s, "abc");
+	assert_int_equal(str_appendc(&s, 'd'), 0);
+	assert_int_equal(str_appendc(&s, 'e'), 0);
+	assert_int_equal(str_appendc(&s, 'f'), -1);
+	assert_string_equal(s.s, "abcde");
+}
+
+static void
+test_appendf_that_does_not_fit_leaves_string_unchanged(void **state)
+{
+	char mem[8];
+	struct str s;
+
+	(void)state;
+	str_init(&s, mem, sizeof(mem));
+	assert_int_equal(str_appendf(&s, "%d-", 12), 0);
+	errno = 0;
+	assert_int_equal(str_appendf(&s, "%s", "abcdef"), -1);
+	assert_int_equal(errno, ENOBUFS);
+	assert_int_equal(s.len, 3);
+	assert_string_equal(s.s, "12-");
+	assert_int_equal(str_appendf(&s, "%s", "abcd"), 0);
+	assert_string_equal(s.s, "12-abcd");
+}
+
+static void
+test_reset_empties(void **state)
+{
+	char mem[4];
+	struct str s;
+
+	(void)state;
+	str_init(&s, mem, sizeof(mem));
+	assert_int_equal(str_appends(&s, "xyz"), 0);
+	str_reset(&s);
+	assert_int_equal(s.len, 0);
+	assert_string_equal(s.s, "");
+}
+
+static void
+test_fmt_fails_instead_of_truncating(void **state)
+{
+	char buf[5];
+
+	(void)state;
+	assert_int_equal(str_fmt(buf, sizeof(buf), "%s", "abcd"), 0);
+	assert_string_equal(buf, "abcd");
+	errno = 0;
+	assert_int_equal(str_fmt(buf, sizeof(buf), "%s", "abcde"), -1);
+	assert_int_equal(errno, ENOBUFS);
+	assert_string_equal(buf, "");
+}
+
+static void
+test_copy_fails_when_too_long(void **state)
+{
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(str_copy(buf, sizeof(buf), "abc"), 0);
+	assert_string_equal(buf, "abc");
+	errno = 0;
+	assert_int_equal(str_copy(buf, sizeof(buf), "abcd"), -1);
+	assert_int_equal(errno, ENOBUFS);
+}
+
+static void
+test_case_folding_is_ascii_only(void **state)
+{
+	char s[] = "MiXeD.Example-COM\xc3\x84";
+
+	(void)state;
+	str_lower(s);
+	assert_string_equal(s, "mixed.example-com\xc3\x84");
+	assert_int_equal(str_casecmp("Bob@Example.COM", "bob@example.com"), 0);
+	assert_true(str_casecmp("a", "B") < 0);
+	assert_true(str_casecmp("b", "A") > 0);
+	assert_true(str_casecmp("ab", "a") > 0);
+	assert_true(str_casecmp("\xc3\x84", "\xc3\xa4") != 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_append_fills_to_capacity_and_stays_terminated),
+		cmocka_unit_test(test_append_that_does_not_fit_leaves_string_unchanged),
+		cmocka_unit_test(test_appendf_that_does_not_fit_leaves_string_unchanged),
+		cmocka_unit_test(test_reset_empties),
+		cmocka_unit_test(test_fmt_fails_instead_of_truncating),
+		cmocka_unit_test(test_copy_fails_when_too_long),
+		cmocka_unit_test(test_case_folding_is_ascii_only),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
