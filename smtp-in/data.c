@@ -1,0 +1,179 @@
+/* data.c — DATA as a byte-level state machine.  It exists apart from the
+ * session so that the rules that matter most for safety — where a message
+ * ends, and that nothing but CR LF ends a line (SMTP smuggling: a bare LF
+ * or CR that one server takes for a line end and another does not lets a
+ * second message hide inside the first) — are pure and tested on their
+ * own, with the terminator split across chunks at every offset.
+ *
+ * Bytes that pass through unchanged go to the sink as runs that point
+ * into the caller's buffer; only a CR (before its LF) and a stuffed dot are
+ * held back, so a large message costs one scan and no copy here. */
+
+#include <errno.h>
+
+#include "data.h"
+
+enum {
+	ST_BOL,		/* at the start of a line */
+	ST_DOT,		/* a "." at the start of a line, dropped */
+	ST_DOTCR,	/* "." CR at the start of a line: the end if LF */
+	ST_TEXT,	/* inside a line */
+	ST_CR		/* a CR inside a line: must be followed by LF */
+};
+
+static const char received[] = "received";	/* RFC 5322 §3.6.7 */
+
+void
+data_init(struct data *d, uint64_t max_size, size_t line_max,
+    unsigned received_max, data_sink sink, void *arg)
+{
+	d->state = ST_BOL;
+	d->done = 0;
+	d->err = DATA_OK;
+	d->werrno = 0;
+	d->size = 0;
+	d->max_size = max_size;
+	d->linelen = 0;
+	d->line_max = line_max;
+	d->nreceived = 0;
+	d->received_max = received_max;
+	d->header = 1;
+	d->hmatch = 0;
+	d->sink = sink;
+	d->arg = arg;
+}
+
+/* The first error is the one reported; SMUGGLE overrides them all since
+ * it ends the session. */
+static void
+fail(struct data *d, enum data_err e)
+{
+	if (d->err == DATA_OK || e == DATA_SMUGGLE)
+		d->err = e;
+}
+
+static void
+emit(struct data *d, const char *p, size_t n)
+{
+	if (n == 0 || d->err != DATA_OK)
+		return;
+	if (d->sink(d->arg, p, n) == -1) {
+		d->werrno = errno;
+		fail(d, DATA_EWRITE);
+	}
+}
+
+static int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* One content byte of a line (not CR, LF or a stuffed dot). */
+static void
+content(struct data *d, unsigned char c)
+{
+	d->size++;
+	if (d->max_size != 0 && d->size > d->max_size)
+		fail(d, DATA_TOO_BIG);
+	if (++d->linelen > d->line_max)
+		fail(d, DATA_LINE_TOO_LONG);
+	if (!d->header || d->hmatch < 0)
+		return;
+	/* "Received" then optional blanks (obsolete syntax, RFC 5322
+	 * §4.5.3) then ":" at the start of a header line. */
+	if (d->hmatch < (int)sizeof(received) - 1) {
+		if (d->linelen == (size_t)d->hmatch + 1 &&
+		    lower(c) == received[d->hmatch])
+			d->hmatch++;
+		else
+			d->hmatch = -1;
+	} else if (c == ':') {
+		d->hmatch = -1;
+		if (++d->nreceived > d->received_max)
+			fail(d, DATA_LOOP);
+	} else if (c != ' ' && c != '\t')
+		d->hmatch = -1;
+}
+
+/* The LF of a CR LF. */
+static void
+line_end(struct data *d)
+{
+	d->size += 2;
+	if (d->max_size != 0 && d->size > d->max_size)
+		fail(d, DATA_TOO_BIG);
+	if (d->linelen == 0)
+		d->header = 0;	/* the empty line ends the header section */
+	d->linelen = 0;
+	d->hmatch = 0;
+	d->state = ST_BOL;
+}
+
+size_t
+data_feed(struct data *d, const char *buf, size_t n)
+{
+	size_t i, run = 0;	/* buf[run..i) goes to the sink unchanged */
+
+	if (d->done)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c == '\0')
+			goto smuggle;
+		switch (d->state) {
+		case ST_BOL:
+		case ST_DOT:
+			if (c == '.' && d->state == ST_BOL) {
+				emit(d, buf + run, i - run);
+				run = i + 1;
+				d->state = ST_DOT;
+				break;
+			}
+			if (c == '\r') {
+				emit(d, buf + run, i - run);
+				run = i + 1;
+				d->state = d->state == ST_DOT ? ST_DOTCR :
+				    ST_CR;
+				break;
+			}
+			if (c == '\n')
+				goto smuggle;
+			content(d, c);
+			d->state = ST_TEXT;
+			break;
+		case ST_TEXT:
+			if (c == '\r') {
+				emit(d, buf + run, i - run);
+				run = i + 1;
+				d->state = ST_CR;
+			} else if (c == '\n')
+				goto smuggle;
+			else
+				content(d, c);
+			break;
+		case ST_CR:
+			if (c != '\n')
+				goto smuggle;
+			/* The LF starts the next run: CR LF becomes LF. */
+			line_end(d);
+			break;
+		case ST_DOTCR:
+			if (c != '\n')
+				goto smuggle;
+			/* CR LF "." CR LF: the end.  The run before it was
+			 * emitted at the CR. */
+			d->done = 1;
+			return i + 1;
+		}
+	}
+	emit(d, buf + run, i - run);
+	return n;
+smuggle:
+	/* Nothing more reaches the sink: the caller throws the message away
+	 * and closes, and reads nothing after this byte as a command. */
+	fail(d, DATA_SMUGGLE);
+	d->done = 1;
+	return i + 1;
+}

@@ -1,0 +1,865 @@
+/* session.c — the SMTP server state machine (RFC 5321) of smtp-in, one
+ * session per process.  Everything a session knows is in struct session;
+ * commands go through one dispatch table (verb -> handler and the states
+ * it is allowed in) and every reply through reply(), which also counts
+ * errors and logs refusals.  Replies collect in a struct out and leave
+ * only when no complete command is waiting (RFC 2920 PIPELINING), so
+ * pipelined answers come back in order and in few packets.
+ *
+ * Nothing here reads a file before a command needs it: the users and
+ * aliases files are read by resolve_rcpt at RCPT time, the queue is
+ * touched at DATA. */
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "data.h"
+#include "log.h"
+#include "resolve.h"
+#include "session.h"
+#include "str.h"
+
+enum {
+	REPLY_MAX = 1024,	/* a reply line; RFC 5321 §4.5.3.1.5 is 512 */
+	RCPTLOG_MAX = 4096,	/* the recipient list of "accepted" */
+	RECEIVED_MAX = 2048,	/* our Received: field, folded */
+	DATE_MAX = 64
+};
+
+#define ANY_STATE	(SESSION_FRESH | SESSION_GREETED | SESSION_MAIL | \
+			    SESSION_RCPT)
+
+typedef void	handler(struct session *, const struct cmd *);
+
+static handler	do_helo, do_ehlo, do_mail, do_rcpt, do_data, do_rset,
+		do_noop, do_quit, do_vrfy, do_expn, do_help, do_http;
+
+static const struct dispatch {
+	handler		*fn;
+	unsigned	 states;	/* enum session_state bits */
+} dispatch[CMD_NVERBS] = {
+	[CMD_HELO] = { do_helo, ANY_STATE },
+	[CMD_EHLO] = { do_ehlo, ANY_STATE },
+	[CMD_MAIL] = { do_mail, SESSION_GREETED },
+	[CMD_RCPT] = { do_rcpt, SESSION_MAIL | SESSION_RCPT },
+	[CMD_DATA] = { do_data, SESSION_MAIL | SESSION_RCPT },
+	[CMD_RSET] = { do_rset, ANY_STATE },
+	[CMD_NOOP] = { do_noop, ANY_STATE },
+	[CMD_QUIT] = { do_quit, ANY_STATE },
+	[CMD_VRFY] = { do_vrfy, ANY_STATE },
+	[CMD_EXPN] = { do_expn, ANY_STATE },
+	[CMD_HELP] = { do_help, ANY_STATE },
+	[CMD_HTTP] = { do_http, ANY_STATE },
+};
+
+static const char *const end_names[] = {
+	[SESSION_RUNNING] = "running",
+	[SESSION_QUIT] = "quit",
+	[SESSION_EOF] = "eof",
+	[SESSION_TIMEOUT] = "timeout",
+	[SESSION_ERRORS] = "errors",
+	[SESSION_SMUGGLING] = "smuggling",
+	[SESSION_HTTP] = "http",
+	[SESSION_INTERNAL] = "internal",
+};
+
+const char *
+session_end_name(enum session_end e)
+{
+	return (size_t)e < sizeof(end_names) / sizeof(end_names[0]) ?
+	    end_names[e] : "?";
+}
+
+static int64_t
+deadline(const struct session *s)
+{
+	return clock_ms() + s->cmd_timeout;
+}
+
+/* --- replies: the one place they are made ---------------------------- */
+
+static void
+send_bytes(struct session *s, const char *p, size_t n)
+{
+	if (s->broken)
+		return;
+	if (out_put(&s->out, p, n, deadline(s)) == -1) {
+		s->broken = 1;
+		s->ioerr = errno;
+		if (s->end == SESSION_RUNNING)
+			s->end = errno == ETIMEDOUT ? SESSION_TIMEOUT :
+			    SESSION_EOF;
+	}
+}
+
+static void
+flush(struct session *s)
+{
+	if (s->broken)
+		return;
+	if (out_flush(&s->out, deadline(s)) == -1) {
+		s->broken = 1;
+		s->ioerr = errno;
+		if (s->end == SESSION_RUNNING)
+			s->end = errno == ETIMEDOUT ? SESSION_TIMEOUT :
+			    SESSION_EOF;
+	}
+}
+
+/* A refusal: logged, and counted against SMTP_ERRORS_MAX unless it is
+ * 452 (too many recipients, which a client is told to expect: RFC 5321
+ * §4.5.3.1.10) or the 421 that closes the session. */
+static void
+refused(struct session *s, int code, const char *text)
+{
+	if (code == 421)
+		return;
+	if (code != 452)
+		s->errors++;
+	log_event("refused", "peer", s->peerlog, "cmd", s->cmdname,
+	    "reply", text, "arg", s->logarg,
+	    "from", s->logfrom[0] != '\0' ? s->logfrom : NULL,
+	    "to", s->logto[0] != '\0' ? s->logto : NULL, (char *)NULL);
+}
+
+static int
+reply_code(const char *text)
+{
+	if (text[0] < '2' || text[0] > '5' || text[1] < '0' ||
+	    text[1] > '9' || text[2] < '0' || text[2] > '9')
+		return 0;
+	return (text[0] - '0') * 100 + (text[1] - '0') * 10 + text[2] - '0';
+}
+
+/* "CODE text": one reply line.  Texts are ours; the only peer-supplied
+ * parts are addresses, bounded by ADDR_TEXT_MAX, so a cut never happens
+ * in practice and would only shorten the text. */
+static void reply(struct session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+static void
+reply(struct session *s, const char *fmt, ...)
+{
+	char buf[REPLY_MAX];
+	va_list ap;
+	int n, code;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		n = snprintf(buf, sizeof(buf) - 2, "451 4.3.0 internal error");
+		if (n < 0)
+			return;
+	}
+	if ((size_t)n >= sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 3;
+	code = reply_code(buf);
+	if (code >= 400)
+		refused(s, code, buf);
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	send_bytes(s, buf, (size_t)n);
+}
+
+/* A multi-line reply (RFC 5321 §4.2.1): "250-a", ..., "250 z". */
+static void
+reply_lines(struct session *s, int code, const char *const *lines,
+    size_t n)
+{
+	char buf[REPLY_MAX];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (str_fmt(buf, sizeof(buf), "%03d%c%s\r\n", code,
+		    i + 1 < n ? '-' : ' ', lines[i]) == -1)
+			continue;
+		send_bytes(s, buf, strlen(buf));
+	}
+}
+
+static void
+reply_cmd_err(struct session *s, enum cmd_err e, enum cmd_verb v,
+    enum addr_err aerr)
+{
+	char buf[REPLY_MAX];
+
+	if (cmd_reply(e, v, aerr, buf, sizeof(buf)) == -1)
+		reply(s, "501 5.5.4 syntax error");
+	else
+		reply(s, "%s", buf);
+}
+
+static void
+timed_out(struct session *s)
+{
+	reply(s, "421 4.4.2 %s timeout; closing", s->conf->hostname);
+	s->end = SESSION_TIMEOUT;
+}
+
+/* Closing on our side with input perhaps unread: send what we have, say
+ * we are done writing, and read (and drop) what the peer still sends,
+ * for a while, so that the kernel does not answer unread data with a RST
+ * that could destroy our last reply before the peer reads it. */
+static void
+close_gently(struct session *s)
+{
+	int64_t until = clock_ms() + s->drain_timeout;
+	size_t total = 0;
+	const char *p;
+	ssize_t n;
+
+	flush(s);
+	if (shutdown(s->io->wfd, SHUT_WR) == -1 && errno != ENOTSOCK) {
+		/* The peer is gone already: nothing to drain. */
+		return;
+	}
+	while (total < SMTP_DRAIN_MAX) {
+		if ((n = line_peek(&s->line, &p, until)) <= 0)
+			break;
+		line_consume(&s->line, (size_t)n);
+		total += (size_t)n;
+	}
+}
+
+/* --- the transaction ---------------------------------------------------- */
+
+static void
+reset_transaction(struct session *s)
+{
+	s->sender[0] = '\0';
+	s->smtputf8 = 0;
+	s->body = CMD_BODY_NONE;
+	s->nrcpts = 0;
+	if (s->state != SESSION_FRESH)
+		s->state = SESSION_GREETED;
+}
+
+/* HELO/EHLO names go into Received: and the queue envelope, so only
+ * printable ASCII, bounded (RFC 5321 §4.1.4 lets us not check more). */
+static int
+helo_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > SMTP_HELO_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static void
+greet(struct session *s, const struct cmd *c, int esmtp)
+{
+	char size[32];
+
+	if (!helo_ok(c->arg, c->arglen)) {
+		reply(s, "501 5.5.4 %s name must be printable ASCII, "
+		    "at most %d octets", cmd_name(c->verb), SMTP_HELO_MAX);
+		return;
+	}
+	memcpy(s->helo, c->arg, c->arglen);
+	s->helo[c->arglen] = '\0';
+	s->state = SESSION_GREETED;
+	reset_transaction(s);
+	s->esmtp = esmtp;
+	if (!esmtp) {
+		reply(s, "250 %s", s->conf->hostname);
+		return;
+	}
+	if (str_fmt(size, sizeof(size), "SIZE %llu",
+	    (unsigned long long)s->conf->max_message_size) == -1)
+		size[0] = '\0';
+	{
+		const char *const lines[] = {
+			s->conf->hostname, "PIPELINING", size, "8BITMIME",
+			"ENHANCEDSTATUSCODES", "SMTPUTF8", "HELP"
+		};
+
+		reply_lines(s, 250, lines, sizeof(lines) / sizeof(lines[0]));
+	}
+}
+
+static void
+do_helo(struct session *s, const struct cmd *c)
+{
+	greet(s, c, 0);
+}
+
+static void
+do_ehlo(struct session *s, const struct cmd *c)
+{
+	greet(s, c, 1);
+}
+
+static void
+do_mail(struct session *s, const struct cmd *c)
+{
+	struct cmd_path p;
+	enum cmd_err e;
+
+	e = cmd_parse_mail(c->arg, c->arglen, s->esmtp,
+	    s->conf->max_message_size, &p);
+	if (e != CMD_OK) {
+		reply_cmd_err(s, e, CMD_MAIL, p.aerr);
+		return;
+	}
+	if (addr_format(&p.addr, s->sender, sizeof(s->sender)) == -1) {
+		reply_cmd_err(s, CMD_EPATH, CMD_MAIL, ADDR_EPATH_LONG);
+		return;
+	}
+	s->smtputf8 = p.smtputf8;
+	s->body = p.body;
+	s->nrcpts = 0;
+	s->state = SESSION_MAIL;
+	reply(s, "250 2.1.0 Ok");
+}
+
+static int
+have_rcpt(const struct session *s, const char *rcpt)
+{
+	size_t i;
+
+	for (i = 0; i < s->nrcpts; i++)
+		if (strcmp(s->rcpts[i], rcpt) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+do_rcpt(struct session *s, const struct cmd *c)
+{
+	char rcpt[ADDR_TEXT_MAX];
+	struct cmd_path p;
+	enum cmd_err e;
+
+	e = cmd_parse_rcpt(c->arg, c->arglen, s->esmtp, s->smtputf8, &p);
+	if (e != CMD_OK) {
+		reply_cmd_err(s, e, CMD_RCPT, p.aerr);
+		return;
+	}
+	if (p.addr.domain[0] == '\0') {
+		/* "<postmaster>" (RFC 5321 §4.1.1.3) is ours: store it with
+		 * our name so that the queue never holds a bare local part. */
+		if (str_copy(p.addr.local, sizeof(p.addr.local),
+		    "postmaster") == -1 ||
+		    str_copy(p.addr.domain, sizeof(p.addr.domain),
+		    s->conf->hostname) == -1) {
+			reply(s, "451 4.3.0 temporary failure, try again later");
+			return;
+		}
+	}
+	if (addr_format(&p.addr, rcpt, sizeof(rcpt)) == -1) {
+		reply_cmd_err(s, CMD_EPATH, CMD_RCPT, ADDR_EPATH_LONG);
+		return;
+	}
+	(void)str_fmt(s->logto, sizeof(s->logto), "<%s>", rcpt);
+	if (have_rcpt(s, rcpt)) {
+		reply(s, "250 2.1.5 Ok");	/* stored once */
+		return;
+	}
+	if (s->nrcpts >= SMTP_RCPT_MAX) {
+		reply(s, "452 4.5.3 too many recipients");
+		return;
+	}
+	switch (resolve_rcpt(s->conf, &p.addr)) {
+	case RESOLVE_LOCAL:
+		/* Cannot fail: both are ADDR_TEXT_MAX. */
+		(void)str_copy(s->rcpts[s->nrcpts], sizeof(s->rcpts[0]), rcpt);
+		s->nrcpts++;
+		s->state = SESSION_RCPT;
+		reply(s, "250 2.1.5 Ok");
+		break;
+	case RESOLVE_NOUSER:
+		reply(s, "550 5.1.1 <%s>: no such user here", rcpt);
+		break;
+	case RESOLVE_REMOTE:
+		/* An MX relays for nobody, whatever the peer. */
+		reply(s, "554 5.7.1 <%s>: relay access denied", rcpt);
+		break;
+	case RESOLVE_TEMPFAIL:
+	default:
+		log_event("error", "peer", s->peerlog, "op", "resolve",
+		    "to", s->logto, "error", strerror(errno), (char *)NULL);
+		reply(s, "451 4.3.0 temporary failure, try again later");
+		break;
+	}
+}
+
+/* --- DATA ----------------------------------------------------------------- */
+
+static int
+sink_queue(void *arg, const void *p, size_t n)
+{
+	return queue_put(arg, p, n);
+}
+
+/* RFC 5321 §4.4, RFC 6531 §3.7.3 for UTF8SMTP. */
+static int
+put_received(struct session *s)
+{
+	char buf[RECEIVED_MAX], date[DATE_MAX];
+	struct str r;
+	struct tm tm;
+	time_t now;
+	int rc;
+
+	str_init(&r, buf, sizeof(buf));
+	now = time(NULL);
+	tzset();
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	rc = str_appendf(&r, "Received: from %s (%s)\n\tby %s (posthorn) "
+	    "with %s id %s", s->helo, s->peerhdr, s->conf->hostname,
+	    s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
+	    s->msg.id);
+	if (rc == 0 && s->nrcpts == 1)
+		rc = str_appendf(&r, "\n\tfor <%s>", s->rcpts[0]);
+	if (rc == 0)
+		rc = str_appendf(&r, ";\n\t%s\n", date);
+	if (rc == -1)
+		return -1;
+	return queue_put(&s->msg, r.s, r.len);
+}
+
+/* The queue file with its envelope and our Received: field, before 354. */
+static int
+open_message(struct session *s)
+{
+	const char *rcpts[SMTP_RCPT_MAX];
+	struct queue_env env;
+	size_t i;
+
+	if (queue_create(&s->msg, s->conf->spool) == -1)
+		return -1;
+	for (i = 0; i < s->nrcpts; i++)
+		rcpts[i] = s->rcpts[i];
+	memset(&env, 0, sizeof(env));
+	env.sender = s->sender;
+	env.rcpts = rcpts;
+	env.nrcpts = s->nrcpts;
+	env.flags = (s->smtputf8 ? QUEUE_SMTPUTF8 : 0) |
+	    (s->body == CMD_BODY_8BITMIME ? QUEUE_8BITMIME : 0);
+	env.via = "mx";
+	env.peer = strcmp(s->peer, "unknown") != 0 ? s->peer : NULL;
+	env.helo = s->helo;
+	env.uid = -1;
+	if (queue_put_env(&s->msg, &env) == -1 || put_received(s) == -1) {
+		int saved = errno;
+
+		queue_abort(&s->msg);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+log_queue_error(struct session *s, const char *op, int err)
+{
+	log_event("error", "peer", s->peerlog, "op", op,
+	    "id", s->msg.id[0] != '\0' ? s->msg.id : NULL,
+	    "error", strerror(err), (char *)NULL);
+}
+
+static void
+log_accepted(struct session *s, uint64_t size)
+{
+	char list[RCPTLOG_MAX], count[24], sz[24];
+	struct str l;
+	size_t i;
+
+	str_init(&l, list, sizeof(list));
+	for (i = 0; i < s->nrcpts; i++)
+		if (str_appendf(&l, "%s<%s>", i > 0 ? "," : "",
+		    s->rcpts[i]) == -1) {
+			(void)str_appends(&l, "...");
+			break;
+		}
+	(void)str_fmt(count, sizeof(count), "%zu", s->nrcpts);
+	(void)str_fmt(sz, sizeof(sz), "%llu", (unsigned long long)size);
+	(void)str_fmt(s->logfrom, sizeof(s->logfrom), "<%s>", s->sender);
+	log_event("accepted", "id", s->msg.id, "from", s->logfrom,
+	    "rcpts", list, "count", count, "size", sz, "peer", s->peerlog,
+	    "helo", s->helo, (char *)NULL);
+}
+
+/* After the end of the data, the one answer to it (RFC 5321 §4.1.1.4). */
+static void
+finish_data(struct session *s, const struct data *d)
+{
+	if (d->err != DATA_OK)
+		queue_abort(&s->msg);
+	switch (d->err) {
+	case DATA_OK:
+		if (queue_commit(&s->msg) == -1) {
+			log_queue_error(s, "commit", errno);
+			reply(s, "451 4.3.0 temporary failure writing the "
+			    "queue, try again later");
+			break;
+		}
+		/* Committed: fsynced and renamed into new/.  Only now 250. */
+		s->messages++;
+		log_accepted(s, d->size);
+		reply(s, "250 2.0.0 Ok: queued as %s", s->msg.id);
+		break;
+	case DATA_SMUGGLE:
+		reply(s, "554 5.5.2 bare CR or LF or NUL in DATA "
+		    "(SMTP smuggling); closing");
+		s->end = SESSION_SMUGGLING;
+		close_gently(s);
+		break;
+	case DATA_TOO_BIG:
+		reply(s, "552 5.3.4 message size exceeds fixed maximum "
+		    "message size");
+		break;
+	case DATA_LINE_TOO_LONG:
+		reply(s, "554 5.6.0 message refused: a line is longer than "
+		    "%d octets", SMTP_TEXT_LINE_MAX);
+		break;
+	case DATA_LOOP:
+		reply(s, "554 5.4.6 too many Received: headers (mail loop?)");
+		break;
+	case DATA_EWRITE:
+		log_queue_error(s, "write", d->werrno);
+		reply(s, "451 4.3.0 temporary failure writing the queue, "
+		    "try again later");
+		break;
+	}
+}
+
+static void
+do_data(struct session *s, const struct cmd *c)
+{
+	struct data d;
+	const char *p;
+	ssize_t n;
+
+	(void)c;
+	if (s->nrcpts == 0) {
+		reply(s, "554 5.5.1 no valid recipients");
+		return;
+	}
+	if (open_message(s) == -1) {
+		log_queue_error(s, "create", errno);
+		reply(s, "451 4.3.0 temporary failure, try again later");
+		return;
+	}
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	flush(s);
+	if (s->end != SESSION_RUNNING) {
+		queue_abort(&s->msg);
+		return;
+	}
+	data_init(&d, s->conf->max_message_size, SMTP_TEXT_LINE_MAX,
+	    SMTP_RECEIVED_MAX, sink_queue, &s->msg);
+	while (!d.done) {
+		n = line_peek(&s->line, &p, clock_ms() + s->data_timeout);
+		if (n <= 0) {
+			int err = n == 0 ? 0 : errno;
+
+			queue_abort(&s->msg);
+			if (err == ETIMEDOUT)
+				timed_out(s);
+			else {
+				s->ioerr = err;
+				s->end = SESSION_EOF;
+			}
+			return;
+		}
+		/* Bytes after the end stay buffered: pipelined commands. */
+		line_consume(&s->line, data_feed(&d, p, (size_t)n));
+	}
+	finish_data(s, &d);
+	reset_transaction(s);
+}
+
+/* --- the other commands -------------------------------------------------- */
+
+static void
+do_rset(struct session *s, const struct cmd *c)
+{
+	(void)c;
+	reset_transaction(s);
+	reply(s, "250 2.0.0 Ok");
+}
+
+static void
+do_noop(struct session *s, const struct cmd *c)
+{
+	(void)c;
+	reply(s, "250 2.0.0 Ok");
+}
+
+static void
+do_quit(struct session *s, const struct cmd *c)
+{
+	(void)c;
+	reply(s, "221 2.0.0 %s closing connection", s->conf->hostname);
+	s->end = SESSION_QUIT;
+}
+
+static void
+do_vrfy(struct session *s, const struct cmd *c)
+{
+	(void)c;
+	/* RFC 5321 §3.5.3: 252 says neither yes nor no. */
+	reply(s, "252 2.5.0 Cannot VRFY user, but will accept message "
+	    "and attempt delivery");
+}
+
+static void
+do_expn(struct session *s, const struct cmd *c)
+{
+	(void)c;
+	reply(s, "502 5.5.1 EXPN not available");
+}
+
+static void
+do_help(struct session *s, const struct cmd *c)
+{
+	(void)c;
+	reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP "
+	    "QUIT VRFY HELP");
+}
+
+static void
+do_http(struct session *s, const struct cmd *c)
+{
+	(void)c;
+	reply(s, "502 5.5.1 not an HTTP server; closing");
+	s->end = SESSION_HTTP;
+	close_gently(s);
+}
+
+/* The command came in a state that does not allow it (RFC 5321 §4.1.4). */
+static void
+bad_sequence(struct session *s, enum cmd_verb v)
+{
+	if (s->state == SESSION_FRESH && v == CMD_MAIL)
+		reply(s, "503 5.5.1 send HELO or EHLO first");
+	else if (v == CMD_MAIL)
+		reply(s, "503 5.5.1 nested MAIL command");
+	else
+		reply(s, "503 5.5.1 need MAIL command first");
+}
+
+/* One command line, its CR LF removed. */
+static void
+command(struct session *s, char *line, size_t len, unsigned flags)
+{
+	const struct dispatch *d;
+	struct cmd c;
+	enum cmd_err e;
+
+	s->logfrom[0] = '\0';
+	s->logto[0] = '\0';
+	s->logarg = NULL;
+	e = cmd_parse(line, len, &c);
+	s->cmdname = c.name;
+	/* The argument as a C string for the logs; line has room. */
+	line[(c.arg - line) + c.arglen] = '\0';
+	if (c.verb == CMD_MAIL || c.verb == CMD_RCPT)
+		s->logarg = c.arg;
+	if (s->sender[0] != '\0' || s->state & (SESSION_MAIL | SESSION_RCPT))
+		(void)str_fmt(s->logfrom, sizeof(s->logfrom), "<%s>",
+		    s->sender);
+	if (c.verb == CMD_HTTP && !(flags & LINE_NUL)) {
+		do_http(s, &c);
+		return;
+	}
+	/* Only CR LF ends a command: a server that takes a bare LF (or CR)
+	 * for a line end reads differently from its neighbours, which is
+	 * what SMTP smuggling feeds on. */
+	if (flags & LINE_NUL) {
+		reply(s, "500 5.5.2 NUL in command");
+		return;
+	}
+	if (!(flags & LINE_CRLF)) {
+		reply(s, "500 5.5.2 line must end with CRLF");
+		return;
+	}
+	if (flags & LINE_BARE_CR) {
+		reply(s, "500 5.5.2 bare CR in command");
+		return;
+	}
+	if (e != CMD_OK) {
+		reply_cmd_err(s, e, c.verb, ADDR_OK);
+		return;
+	}
+	d = &dispatch[c.verb];
+	if (d->fn == NULL) {
+		reply_cmd_err(s, CMD_EUNKNOWN, c.verb, ADDR_OK);
+		return;
+	}
+	if (!(s->state & d->states)) {
+		bad_sequence(s, c.verb);
+		return;
+	}
+	d->fn(s, &c);
+}
+
+/* Is a whole command line waiting?  Then its reply can wait too. */
+static int
+command_buffered(struct session *s)
+{
+	const char *p;
+	ssize_t n;
+
+	if (line_buffered(&s->line) == 0)
+		return 0;
+	/* Buffered bytes are returned without reading. */
+	n = line_peek(&s->line, &p, clock_ms());
+	return n > 0 && memchr(p, '\n', (size_t)n) != NULL;
+}
+
+enum session_end
+session_run(struct session *s)
+{
+	char errors[24], messages[24];
+	enum line_status st;
+	unsigned flags;
+	struct str line;
+
+	str_init(&line, s->cmdbuf, sizeof(s->cmdbuf));
+	log_event("connect", "peer", s->peerlog, (char *)NULL);
+	s->cmdname = "greeting";
+	reply(s, "220 %s ESMTP posthorn", s->conf->hostname);
+	while (s->end == SESSION_RUNNING) {
+		if (!command_buffered(s)) {
+			flush(s);
+			if (s->end != SESSION_RUNNING)
+				break;
+		}
+		st = line_get(&s->line, &line, SMTP_CMD_LINE_MAX, deadline(s),
+		    &flags);
+		switch (st) {
+		case LINE_OK:
+			command(s, line.s, line.len, flags);
+			break;
+		case LINE_TOOLONG:
+			s->cmdname = "?";
+			s->logarg = NULL;
+			s->logfrom[0] = s->logto[0] = '\0';
+			reply(s, "500 5.5.2 line too long");
+			break;
+		case LINE_TIMEOUT:
+			timed_out(s);
+			break;
+		case LINE_EOF:
+			s->end = SESSION_EOF;
+			break;
+		case LINE_ERROR:
+		default:
+			s->ioerr = errno;
+			s->end = SESSION_EOF;
+			break;
+		}
+		if (s->end == SESSION_RUNNING && s->errors >= SMTP_ERRORS_MAX) {
+			reply(s, "421 4.7.0 too many errors; closing");
+			s->end = SESSION_ERRORS;
+			close_gently(s);
+		}
+	}
+	flush(s);
+	(void)str_fmt(errors, sizeof(errors), "%u", s->errors);
+	(void)str_fmt(messages, sizeof(messages), "%u", s->messages);
+	log_event("disconnect", "peer", s->peerlog,
+	    "reason", session_end_name(s->end), "messages", messages,
+	    "errors", errors,
+	    "error", s->ioerr != 0 ? strerror(s->ioerr) : NULL, (char *)NULL);
+	return s->end;
+}
+
+void
+session_init(struct session *s, const struct conf *conf,
+    enum session_mode mode, struct io *io, const char *peer)
+{
+	memset(s, 0, sizeof(*s));
+	s->conf = conf;
+	s->mode = mode;
+	s->io = io;
+	line_init(&s->line, io);
+	out_init(&s->out, io);
+	s->cmd_timeout = (int64_t)SMTP_CMD_TIMEOUT * 1000;
+	s->data_timeout = (int64_t)SMTP_DATA_TIMEOUT * 1000;
+	s->drain_timeout = (int64_t)SMTP_DRAIN_TIMEOUT * 1000;
+	s->state = SESSION_FRESH;
+	s->end = SESSION_RUNNING;
+	s->msg.fd = -1;
+	s->msg.newfd = -1;
+	if (peer == NULL || str_copy(s->peer, sizeof(s->peer), peer) == -1)
+		(void)str_copy(s->peer, sizeof(s->peer), "unknown");
+	if (strcmp(s->peer, "unknown") == 0) {
+		(void)str_copy(s->peerlog, sizeof(s->peerlog), "unknown");
+		(void)str_copy(s->peerhdr, sizeof(s->peerhdr), "unknown");
+	} else {
+		(void)str_fmt(s->peerlog, sizeof(s->peerlog), "[%s]", s->peer);
+		/* RFC 5321 §4.1.3 address literals. */
+		(void)str_fmt(s->peerhdr, sizeof(s->peerhdr), "[%s%s]",
+		    strchr(s->peer, ':') != NULL ? "IPv6:" : "", s->peer);
+	}
+}
+
+/* --- the peer's address ------------------------------------------------ */
+
+static int
+format_v6(const struct in6_addr *a6, char *out, size_t len)
+{
+	if (IN6_IS_ADDR_V4MAPPED(a6)) {
+		struct in_addr a4;
+
+		memcpy(&a4, &a6->s6_addr[12], sizeof(a4));
+		return inet_ntop(AF_INET, &a4, out, len) != NULL ? 0 : -1;
+	}
+	return inet_ntop(AF_INET6, a6, out, len) != NULL ? 0 : -1;
+}
+
+int
+peer_normalize(const char *text, char *out, size_t len)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	int rc = -1;
+
+	if (text != NULL && inet_pton(AF_INET, text, &a4) == 1)
+		rc = inet_ntop(AF_INET, &a4, out, len) != NULL ? 0 : -1;
+	else if (text != NULL && inet_pton(AF_INET6, text, &a6) == 1)
+		rc = format_v6(&a6, out, len);
+	if (rc == -1)
+		(void)str_copy(out, len, "unknown");
+	return rc;
+}
+
+int
+peer_from_fd(int fd, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int rc = -1;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			rc = inet_ntop(AF_INET,
+			    &((struct sockaddr_in *)&ss)->sin_addr, out,
+			    len) != NULL ? 0 : -1;
+		else if (ss.ss_family == AF_INET6)
+			rc = format_v6(&((struct sockaddr_in6 *)&ss)->sin6_addr,
+			    out, len);
+	}
+	if (rc == -1)
+		(void)str_copy(out, len, "unknown");
+	return rc;
+}

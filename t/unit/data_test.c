@@ -1,0 +1,412 @@
+/* data_test.c — the DATA state machine: where a message ends, what is
+ * written of it, and the refusals (smuggling, size, line length, loops),
+ * with the input cut into chunks at every offset. */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../smtp-in/data.h"
+
+enum { SINK_MAX = 1 << 20 };
+
+struct sink {
+	char	buf[SINK_MAX];
+	size_t	len;
+	int	calls;
+	int	fail_after;	/* fail the call after this many; -1 never */
+};
+
+static struct sink sink;
+
+static int
+collect(void *arg, const void *p, size_t n)
+{
+	struct sink *sk = arg;
+
+	assert_true(n > 0);
+	if (sk->fail_after >= 0 && sk->calls >= sk->fail_after) {
+		errno = ENOSPC;
+		return -1;
+	}
+	sk->calls++;
+	assert_true(n <= sizeof(sk->buf) - sk->len);
+	memcpy(sk->buf + sk->len, p, n);
+	sk->len += n;
+	return 0;
+}
+
+static void
+start(struct data *d, uint64_t max, size_t line_max, unsigned rcvd_max)
+{
+	memset(&sink, 0, sizeof(sink));
+	sink.fail_after = -1;
+	data_init(d, max, line_max, rcvd_max, collect, &sink);
+}
+
+/* Feed all of s in chunks of chunk bytes (0: all at once); returns the
+ * bytes consumed in total, stopping at the end. */
+static size_t
+feed(struct data *d, const char *s, size_t n, size_t chunk)
+{
+	size_t off = 0, k, used;
+
+	while (off < n && !d->done) {
+		k = chunk == 0 || chunk > n - off ? n - off : chunk;
+		used = data_feed(d, s + off, k);
+		assert_true(used <= k);
+		if (!d->done)
+			assert_int_equal(used, k);
+		off += used;
+	}
+	return off;
+}
+
+#define FEED(d, lit, chunk)	feed((d), (lit), sizeof(lit) - 1, (chunk))
+
+static void
+assert_output(const char *want)
+{
+	assert_int_equal(sink.len, strlen(want));
+	assert_memory_equal(sink.buf, want, sink.len);
+}
+
+static void
+test_crlf_becomes_lf_and_terminator_ends(void **state)
+{
+	static const char in[] = "Subject: x\r\n\r\nline one\r\nline two\r\n.\r\n";
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 1000, 50);
+	assert_int_equal(FEED(&d, in, 0), sizeof(in) - 1);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_OK);
+	assert_output("Subject: x\n\nline one\nline two\n");
+	/* Size counts CR LF as two octets, the terminator not at all. */
+	assert_int_equal(d.size, sizeof(in) - 1 - 3);
+}
+
+static void
+test_dot_unstuffing(void **state)
+{
+	static const char in[] =
+	    "..leading dot\r\n...\r\n..\r\nmid.dot\r\n. space\r\n.\r\n";
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 1000, 50);
+	FEED(&d, in, 0);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_OK);
+	assert_output(".leading dot\n..\n.\nmid.dot\n space\n");
+}
+
+static void
+test_immediate_terminator_is_empty_message(void **state)
+{
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 1000, 50);
+	assert_int_equal(FEED(&d, ".\r\n", 0), 3);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_OK);
+	assert_int_equal(sink.len, 0);
+	assert_int_equal(d.size, 0);
+}
+
+static void
+test_bytes_after_terminator_are_not_consumed(void **state)
+{
+	static const char in[] = "x\r\n.\r\nQUIT\r\nMAIL FROM:<>\r\n";
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 1000, 50);
+	assert_int_equal(data_feed(&d, in, sizeof(in) - 1), 6);
+	assert_true(d.done);
+	assert_output("x\n");
+	/* Done: nothing more is taken. */
+	assert_int_equal(data_feed(&d, in + 6, sizeof(in) - 7), 0);
+}
+
+static void
+test_terminator_split_at_every_offset(void **state)
+{
+	static const char in[] = "A: b\r\n\r\n.x\r\nbody\r\n..\r\nend\r\n.\r\nNOOP\r\n";
+	static const char out[] = "A: b\n\nx\nbody\n.\nend\n";
+	const size_t n = sizeof(in) - 1, end = n - 6;
+	struct data d;
+	size_t cut, used, chunk;
+
+	(void)state;
+	for (cut = 0; cut <= n; cut++) {
+		start(&d, 0, 1000, 50);
+		used = data_feed(&d, in, cut);
+		if (!d.done) {
+			assert_int_equal(used, cut);
+			used += data_feed(&d, in + cut, n - cut);
+		}
+		assert_true(d.done);
+		assert_int_equal(d.err, DATA_OK);
+		assert_int_equal(used, end);
+		assert_output(out);
+	}
+	for (chunk = 1; chunk <= 7; chunk++) {
+		start(&d, 0, 1000, 50);
+		assert_int_equal(feed(&d, in, n, chunk), end);
+		assert_true(d.done);
+		assert_output(out);
+	}
+}
+
+/* Each sequence hides a second message behind a line end that some
+ * server might take for the end of the first. */
+static void
+smuggle_case(const char *seq, size_t seqlen)
+{
+	static const char head[] = "Subject: s\r\n\r\nbody";
+	static const char tail[] = "MAIL FROM:<a@b>\r\nDATA\r\nevil\r\n.\r\n";
+	char in[256];
+	size_t n = 0, chunk, used;
+	struct data d;
+
+	memcpy(in, head, sizeof(head) - 1);
+	n += sizeof(head) - 1;
+	memcpy(in + n, seq, seqlen);
+	n += seqlen;
+	memcpy(in + n, tail, sizeof(tail) - 1);
+	n += sizeof(tail) - 1;
+	for (chunk = 0; chunk <= 3; chunk++) {
+		start(&d, 0, 1000, 50);
+		used = feed(&d, in, n, chunk);
+		assert_true(d.done);
+		assert_int_equal(d.err, DATA_SMUGGLE);
+		/* Stopped at the bad byte: nothing of the tail consumed ... */
+		assert_true(used <= sizeof(head) - 1 + seqlen);
+		/* ... and nothing written after it. */
+		assert_true(sink.len <= sizeof(head) - 1);
+		assert_null(memmem(sink.buf, sink.len, "evil", 4));
+		assert_null(memmem(sink.buf, sink.len, "MAIL", 4));
+	}
+}
+
+static void
+test_bare_lf_dot_lf_is_smuggling(void **state)
+{
+	(void)state;
+	smuggle_case("\n.\n", 3);
+}
+
+static void
+test_bare_cr_dot_cr_is_smuggling(void **state)
+{
+	(void)state;
+	smuggle_case("\r.\r", 3);
+}
+
+static void
+test_lf_dot_crlf_is_smuggling(void **state)
+{
+	(void)state;
+	smuggle_case("\n.\r\n", 4);
+}
+
+static void
+test_crlf_dot_lf_is_smuggling(void **state)
+{
+	(void)state;
+	smuggle_case("\r\n.\n", 4);
+}
+
+static void
+test_nul_is_smuggling(void **state)
+{
+	(void)state;
+	smuggle_case("\r\n\0.\r\n", 6);
+	smuggle_case("\0.", 2);
+}
+
+static void
+test_bare_cr_inside_a_line_is_smuggling(void **state)
+{
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 1000, 50);
+	FEED(&d, "a\rb\r\n.\r\n", 0);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_SMUGGLE);
+	assert_output("a");	/* nothing from the bare CR on */
+}
+
+static void
+test_bare_lf_at_start_is_smuggling(void **state)
+{
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 1000, 50);
+	assert_int_equal(FEED(&d, "\n.\r\n", 0), 1);
+	assert_int_equal(d.err, DATA_SMUGGLE);
+}
+
+static void
+test_smuggling_overrides_an_earlier_error(void **state)
+{
+	struct data d;
+
+	(void)state;
+	start(&d, 4, 1000, 50);
+	FEED(&d, "too big for four\r\nx\n.\r\n", 0);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_SMUGGLE);
+}
+
+static void
+test_size_at_the_limit_passes(void **state)
+{
+	struct data d;
+
+	(void)state;
+	start(&d, 9, 1000, 50);
+	FEED(&d, "0123456\r\n.\r\n", 0);	/* 7 + CR LF = 9 */
+	assert_int_equal(d.err, DATA_OK);
+	assert_output("0123456\n");
+}
+
+static void
+test_too_big_is_consumed_to_the_end(void **state)
+{
+	static const char in[] = "0123456\r\nmore and more\r\n.\r\nQUIT\r\n";
+	struct data d;
+
+	(void)state;
+	start(&d, 8, 1000, 50);
+	assert_int_equal(FEED(&d, in, 5), sizeof(in) - 1 - 6);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_TOO_BIG);
+	assert_true(sink.len <= 8);
+}
+
+static void
+test_line_too_long_is_consumed_to_the_end(void **state)
+{
+	static const char in[] = "0123456789\r\n01234567890\r\nok\r\n.\r\n";
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 10, 50);
+	assert_int_equal(FEED(&d, in, 3), sizeof(in) - 1);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_LINE_TOO_LONG);
+	assert_null(memmem(sink.buf, sink.len, "ok", 2));
+}
+
+static void
+test_line_at_the_limit_passes(void **state)
+{
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 10, 50);
+	FEED(&d, "0123456789\r\n..23456789\r\n.\r\n", 0);
+	assert_int_equal(d.err, DATA_OK);
+}
+
+static void
+test_too_many_received_is_a_loop(void **state)
+{
+	static const char in[] =
+	    "Received: a\r\nreceived : b\r\n\tcontinued\r\nRECEIVED:c\r\n"
+	    "Subject: x\r\n\r\nbody\r\n.\r\n";
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 1000, 2);
+	assert_int_equal(FEED(&d, in, 0), sizeof(in) - 1);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_LOOP);
+	assert_int_equal(d.nreceived, 3);
+}
+
+static void
+test_received_is_counted_in_the_header_only(void **state)
+{
+	static const char in[] =
+	    "Received: a\r\nX-Received: no\r\nReceived-SPF: no\r\n\r\n"
+	    "Received: in the body\r\nReceived: again\r\n.\r\n";
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 1000, 1);
+	FEED(&d, in, 0);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_OK);
+	assert_int_equal(d.nreceived, 1);
+}
+
+static void
+test_sink_failure_is_reported_and_input_consumed(void **state)
+{
+	static const char in[] = "a\r\nb\r\n.\r\n";
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 1000, 50);
+	sink.fail_after = 0;
+	assert_int_equal(FEED(&d, in, 1), sizeof(in) - 1);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_EWRITE);
+	assert_int_equal(d.werrno, ENOSPC);
+	assert_int_equal(sink.calls, 0);
+}
+
+static void
+test_dot_not_at_line_start_does_not_end(void **state)
+{
+	struct data d;
+
+	(void)state;
+	start(&d, 0, 1000, 50);
+	FEED(&d, "a.\r\n.\r\n", 0);
+	assert_true(d.done);
+	assert_output("a.\n");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crlf_becomes_lf_and_terminator_ends),
+		cmocka_unit_test(test_dot_unstuffing),
+		cmocka_unit_test(test_immediate_terminator_is_empty_message),
+		cmocka_unit_test(test_bytes_after_terminator_are_not_consumed),
+		cmocka_unit_test(test_terminator_split_at_every_offset),
+		cmocka_unit_test(test_bare_lf_dot_lf_is_smuggling),
+		cmocka_unit_test(test_bare_cr_dot_cr_is_smuggling),
+		cmocka_unit_test(test_lf_dot_crlf_is_smuggling),
+		cmocka_unit_test(test_crlf_dot_lf_is_smuggling),
+		cmocka_unit_test(test_nul_is_smuggling),
+		cmocka_unit_test(test_bare_cr_inside_a_line_is_smuggling),
+		cmocka_unit_test(test_bare_lf_at_start_is_smuggling),
+		cmocka_unit_test(test_smuggling_overrides_an_earlier_error),
+		cmocka_unit_test(test_size_at_the_limit_passes),
+		cmocka_unit_test(test_too_big_is_consumed_to_the_end),
+		cmocka_unit_test(test_line_too_long_is_consumed_to_the_end),
+		cmocka_unit_test(test_line_at_the_limit_passes),
+		cmocka_unit_test(test_too_many_received_is_a_loop),
+		cmocka_unit_test(test_received_is_counted_in_the_header_only),
+		cmocka_unit_test(test_sink_failure_is_reported_and_input_consumed),
+		cmocka_unit_test(test_dot_not_at_line_start_does_not_end),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,555 @@
+/* session_test.c — whole SMTP sessions driven through a socketpair, with
+ * a configuration directory and a spool made for each test: what a client
+ * reads back, in order, what ends up in the queue, and how the session
+ * ends. */
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../smtp-in/session.h"
+
+#define HOST	"mx.example.net"
+
+enum { OUT_MAX = 256 * 1024, FILE_MAX = 64 * 1024 };
+
+struct fixture {
+	char		 root[64];
+	char		 path[PATH_MAX];
+	struct conf	 conf;
+	struct session	 s;
+	char		 out[OUT_MAX];
+	size_t		 outlen;
+	enum session_end end;
+	int		 codes[512];	/* the code of each (final) reply line */
+	size_t		 ncodes;
+};
+
+static void
+write_file(struct fixture *f, const char *rel, const char *text)
+{
+	int fd;
+
+	assert_true(str_fmt(f->path, sizeof(f->path), "%s/%s", f->root,
+	    rel) == 0);
+	fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd != -1);
+	assert_int_equal(fd_write_all(fd, text, strlen(text)), 0);
+	close(fd);
+}
+
+static void
+make_dir(struct fixture *f, const char *rel)
+{
+	assert_true(str_fmt(f->path, sizeof(f->path), "%s/%s", f->root,
+	    rel) == 0);
+	assert_int_equal(mkdir(f->path, 0755), 0);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f;
+	char conf[1024], err[512];
+
+	f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	assert_true(str_copy(f->root, sizeof(f->root),
+	    "/tmp/session_test.XXXXXX") == 0);
+	assert_non_null(mkdtemp(f->root));
+	make_dir(f, "etc");
+	make_dir(f, "etc/domains");
+	make_dir(f, "etc/domains/example.com");
+	make_dir(f, "etc/domains/catchall.example");
+	write_file(f, "etc/domains/example.com/users", "alice:!\nbob:!\n");
+	write_file(f, "etc/domains/example.com/aliases", "info: alice\n");
+	write_file(f, "etc/domains/catchall.example/users", "");
+	write_file(f, "etc/domains/catchall.example/aliases",
+	    "*: alice@example.com\n");
+	make_dir(f, "spool");
+	make_dir(f, "spool/tmp");
+	make_dir(f, "spool/new");
+	make_dir(f, "spool/state");
+	make_dir(f, "mail");
+	assert_true(str_fmt(conf, sizeof(conf), "hostname = " HOST "\n"
+	    "spool = %s/spool\nmaildirs = %s/mail\n"
+	    "max_message_size = 64K\n", f->root, f->root) == 0);
+	write_file(f, "etc/posthorn.conf", conf);
+	assert_true(str_fmt(f->path, sizeof(f->path), "%s/etc", f->root) == 0);
+	if (conf_load(&f->conf, f->path, err, sizeof(err)) == -1)
+		fail_msg("conf_load: %s", err);
+	*state = f;
+	return 0;
+}
+
+static void
+remove_tree(const char *path)
+{
+	char sub[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			if (str_fmt(sub, sizeof(sub), "%s/%s", path,
+			    de->d_name) == 0)
+				remove_tree(sub);
+		}
+		closedir(d);
+		(void)rmdir(path);
+	} else
+		(void)unlink(path);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	remove_tree(f->root);
+	free(f);
+	return 0;
+}
+
+static void
+parse_codes(struct fixture *f)
+{
+	size_t i = 0;
+
+	f->ncodes = 0;
+	while (i < f->outlen) {
+		const char *line = f->out + i;
+		const char *lf = memchr(line, '\n', f->outlen - i);
+		size_t n;
+
+		assert_non_null(lf);
+		n = (size_t)(lf - line) + 1;
+		assert_true(n >= 6 && line[n - 2] == '\r');
+		if (line[3] == ' ' && f->ncodes < 512)
+			f->codes[f->ncodes++] = atoi(line);
+		i += n;
+	}
+}
+
+/* Run one session: the client's bytes are all sent first (and its write
+ * side closed unless keep_open), then the session runs to its end, then
+ * everything it wrote is read back. */
+static void
+run_session(struct fixture *f, const char *in, size_t inlen, int keep_open,
+    int64_t cmd_timeout_ms)
+{
+	struct io io;
+	int sv[2];
+	ssize_t n;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(fd_write_all(sv[1], in, inlen), 0);
+	if (!keep_open)
+		assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
+	io_fd_init(&io, sv[0], sv[0]);
+	session_init(&f->s, &f->conf, SESSION_MX, &io, "192.0.2.7");
+	if (cmd_timeout_ms > 0)
+		f->s.cmd_timeout = f->s.data_timeout = cmd_timeout_ms;
+	f->s.drain_timeout = 1000;
+	f->end = session_run(&f->s);
+	close(sv[0]);
+	f->outlen = 0;
+	while ((n = read(sv[1], f->out + f->outlen,
+	    sizeof(f->out) - 1 - f->outlen)) > 0)
+		f->outlen += (size_t)n;
+	assert_true(n == 0 || (n == -1 && errno == ECONNRESET));
+	f->out[f->outlen] = '\0';
+	close(sv[1]);
+	parse_codes(f);
+}
+
+#define RUN(f, lit)	run_session((f), (lit), sizeof(lit) - 1, 0, 0)
+
+static void
+assert_codes(const struct fixture *f, const int *want, size_t n)
+{
+	size_t i;
+
+	if (f->ncodes != n)
+		fail_msg("%zu replies, want %zu:\n%s", f->ncodes, n, f->out);
+	for (i = 0; i < n; i++)
+		if (f->codes[i] != want[i])
+			fail_msg("reply %zu is %d, want %d:\n%s", i, f->codes[i],
+			    want[i], f->out);
+}
+
+#define CODES(f, ...)	do {						\
+	static const int want_[] = { __VA_ARGS__ };			\
+	assert_codes((f), want_, sizeof(want_) / sizeof(want_[0]));	\
+} while (0)
+
+static void
+assert_out_has(const struct fixture *f, const char *s)
+{
+	if (strstr(f->out, s) == NULL)
+		fail_msg("no \"%s\" in:\n%s", s, f->out);
+}
+
+/* Count the files of spool/SUB; with one, read it into buf. */
+static size_t
+spool_files(struct fixture *f, const char *sub, char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	assert_true(str_fmt(dir, sizeof(dir), "%s/spool/%s", f->root,
+	    sub) == 0);
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n++ == 0 && buf != NULL) {
+			ssize_t r;
+			int fd;
+
+			assert_true(str_fmt(f->path, sizeof(f->path), "%s/%s",
+			    dir, de->d_name) == 0);
+			assert_true((fd = open(f->path, O_RDONLY)) != -1);
+			r = read(fd, buf, len - 1);
+			assert_true(r >= 0);
+			buf[r] = '\0';
+			close(fd);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static void
+test_greeting_and_ehlo_lines(void **state)
+{
+	struct fixture *f = *state;
+
+	RUN(f, "EHLO client.example\r\nQUIT\r\n");
+	assert_string_equal(f->out,
+	    "220 " HOST " ESMTP posthorn\r\n"
+	    "250-" HOST "\r\n"
+	    "250-PIPELINING\r\n"
+	    "250-SIZE 65536\r\n"
+	    "250-8BITMIME\r\n"
+	    "250-ENHANCEDSTATUSCODES\r\n"
+	    "250-SMTPUTF8\r\n"
+	    "250 HELP\r\n"
+	    "221 2.0.0 " HOST " closing connection\r\n");
+	assert_int_equal(f->end, SESSION_QUIT);
+}
+
+static void
+test_helo_replies_with_hostname(void **state)
+{
+	struct fixture *f = *state;
+
+	RUN(f, "HELO client.example\r\nHELO\r\nHELO bad\x01name\r\n");
+	CODES(f, 220, 250, 501, 501);
+	assert_out_has(f, "\r\n250 " HOST "\r\n");
+	assert_int_equal(f->end, SESSION_EOF);
+}
+
+static void
+test_pipelined_batch_is_answered_in_order_and_queued(void **state)
+{
+	struct fixture *f = *state;
+	char file[FILE_MAX];
+
+	RUN(f, "EHLO client.example\r\n"
+	    "MAIL FROM:<bob@remote.example> SIZE=100\r\n"
+	    "RCPT TO:<alice@example.com>\r\n"
+	    "RCPT TO:<nobody@example.com>\r\n"
+	    "RCPT TO:<info@example.com>\r\n"
+	    "DATA\r\n"
+	    "Subject: hi\r\n\r\n..dot\r\nbody\r\n.\r\n"
+	    "NOOP\r\nQUIT\r\n");
+	CODES(f, 220, 250, 250, 250, 550, 250, 354, 250, 250, 221);
+	assert_out_has(f, "550 5.1.1 <nobody@example.com>: no such user here");
+	assert_out_has(f, "250 2.0.0 Ok: queued as ");
+	assert_int_equal(spool_files(f, "tmp", NULL, 0), 0);
+	assert_int_equal(spool_files(f, "new", file, sizeof(file)), 1);
+	assert_non_null(strstr(file, "\nrcpt <alice@example.com>\n"
+	    "rcpt <info@example.com>\n"));
+	assert_non_null(strstr(file, "\nvia mx\n"));
+	assert_non_null(strstr(file, "\npeer 192.0.2.7\n"));
+	assert_non_null(strstr(file, "\nhelo client.example\n"));
+	assert_non_null(strstr(file, "\n\nReceived: from client.example "
+	    "([192.0.2.7])\n\tby " HOST " (posthorn) with ESMTP id "));
+	/* Two recipients: neither is named. */
+	assert_null(strstr(file, "\tfor <"));
+	assert_non_null(strstr(file, "\nSubject: hi\n\n.dot\nbody\n"));
+	assert_int_equal(f->s.messages, 1);
+}
+
+static void
+test_one_recipient_is_named_and_helo_is_smtp(void **state)
+{
+	struct fixture *f = *state;
+	char file[FILE_MAX];
+
+	RUN(f, "HELO client.example\r\nMAIL FROM:<>\r\n"
+	    "RCPT TO:<Postmaster>\r\nRCPT TO:<postmaster>\r\n"
+	    "DATA\r\n.\r\nQUIT\r\n");
+	CODES(f, 220, 250, 250, 250, 250, 354, 250, 221);
+	assert_int_equal(spool_files(f, "new", file, sizeof(file)), 1);
+	assert_non_null(strstr(file, "\nfrom <>\n"));
+	/* Stored once, qualified with our name. */
+	assert_non_null(strstr(file, "\nrcpt <postmaster@" HOST ">\nvia"));
+	assert_non_null(strstr(file, " with SMTP id "));
+	assert_non_null(strstr(file, "\n\tfor <postmaster@" HOST ">;\n\t"));
+}
+
+static void
+test_relay_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	RUN(f, "EHLO client.example\r\nMAIL FROM:<alice@example.com>\r\n"
+	    "RCPT TO:<victim@gmail.com>\r\nRCPT TO:<x@[127.0.0.1]>\r\n"
+	    "RCPT TO:<@example.com:x@gmail.com>\r\nDATA\r\nQUIT\r\n");
+	CODES(f, 220, 250, 250, 554, 554, 554, 554, 221);
+	assert_out_has(f, "554 5.7.1 <victim@gmail.com>: relay access denied");
+	assert_out_has(f, "554 5.5.1 no valid recipients");
+	assert_int_equal(spool_files(f, "new", NULL, 0), 0);
+	assert_int_equal(spool_files(f, "tmp", NULL, 0), 0);
+}
+
+static void
+test_101st_recipient_gets_452(void **state)
+{
+	struct fixture *f = *state;
+	static char in[16384];
+	struct str s;
+	int i;
+
+	str_init(&s, in, sizeof(in));
+	assert_int_equal(str_appends(&s, "EHLO c.example\r\n"
+	    "MAIL FROM:<bob@remote.example>\r\n"), 0);
+	for (i = 1; i <= 101; i++)
+		assert_int_equal(str_appendf(&s,
+		    "RCPT TO:<r%d@catchall.example>\r\n", i), 0);
+	/* A duplicate is accepted, and stored once. */
+	assert_int_equal(str_appends(&s, "RCPT TO:<r1@catchall.example>\r\n"
+	    "QUIT\r\n"), 0);
+	run_session(f, s.s, s.len, 0, 0);
+	assert_int_equal(f->ncodes, 1 + 1 + 1 + 101 + 1 + 1);
+	for (i = 3; i < 103; i++)
+		assert_int_equal(f->codes[i], 250);
+	assert_int_equal(f->codes[103], 452);
+	assert_int_equal(f->codes[104], 250);
+	assert_out_has(f, "452 4.5.3 too many recipients");
+	assert_int_equal(f->s.nrcpts, 100);
+	/* 452 is not counted as an error. */
+	assert_int_equal(f->s.errors, 0);
+}
+
+static void
+test_errors_limit_gives_421(void **state)
+{
+	struct fixture *f = *state;
+	static char in[4096];
+	struct str s;
+	int i;
+
+	str_init(&s, in, sizeof(in));
+	for (i = 0; i < 30; i++)
+		assert_int_equal(str_appends(&s, "BOGUS\r\n"), 0);
+	run_session(f, s.s, s.len, 0, 0);
+	assert_int_equal(f->ncodes, 1 + SMTP_ERRORS_MAX + 1);
+	for (i = 1; i <= SMTP_ERRORS_MAX; i++)
+		assert_int_equal(f->codes[i], 500);
+	assert_int_equal(f->codes[SMTP_ERRORS_MAX + 1], 421);
+	assert_out_has(f, "421 4.7.0 too many errors; closing\r\n");
+	assert_int_equal(f->end, SESSION_ERRORS);
+}
+
+static void
+test_get_closes(void **state)
+{
+	struct fixture *f = *state;
+
+	RUN(f, "GET / HTTP/1.1\r\nHost: x\r\n\r\nQUIT\r\n");
+	CODES(f, 220, 502);
+	assert_out_has(f, "502 5.5.1 not an HTTP server; closing");
+	assert_int_equal(f->end, SESSION_HTTP);
+}
+
+static void
+test_smuggled_message_is_never_queued(void **state)
+{
+	struct fixture *f = *state;
+
+	RUN(f, "EHLO c.example\r\nMAIL FROM:<bob@remote.example>\r\n"
+	    "RCPT TO:<alice@example.com>\r\nDATA\r\n"
+	    "Subject: first\r\n\r\nbody\n.\n"
+	    "MAIL FROM:<admin@example.com>\r\nRCPT TO:<bob@example.com>\r\n"
+	    "DATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\nQUIT\r\n");
+	CODES(f, 220, 250, 250, 250, 354, 554);
+	assert_out_has(f, "554 5.5.2 bare CR or LF or NUL in DATA");
+	assert_int_equal(f->end, SESSION_SMUGGLING);
+	assert_int_equal(spool_files(f, "new", NULL, 0), 0);
+	assert_int_equal(spool_files(f, "tmp", NULL, 0), 0);
+}
+
+static void
+test_too_big_message_is_refused_and_session_goes_on(void **state)
+{
+	struct fixture *f = *state;
+	static char in[128 * 1024];
+	struct str s;
+	int i;
+
+	str_init(&s, in, sizeof(in));
+	assert_int_equal(str_appends(&s, "EHLO c.example\r\n"
+	    "MAIL FROM:<bob@remote.example>\r\nRCPT TO:<alice@example.com>\r\n"
+	    "DATA\r\nSubject: big\r\n\r\n"), 0);
+	for (i = 0; i < 70; i++)
+		assert_int_equal(str_appendf(&s, "%01000d\r\n", i), 0);
+	assert_int_equal(str_appends(&s, ".\r\nNOOP\r\n"), 0);
+	run_session(f, s.s, s.len, 0, 0);
+	CODES(f, 220, 250, 250, 250, 354, 552, 250);
+	assert_out_has(f, "552 5.3.4 ");
+	assert_int_equal(spool_files(f, "new", NULL, 0), 0);
+	assert_int_equal(spool_files(f, "tmp", NULL, 0), 0);
+}
+
+static void
+test_bad_sequences_are_503(void **state)
+{
+	struct fixture *f = *state;
+
+	RUN(f, "MAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.com>\r\n"
+	    "DATA\r\nEHLO c.example\r\nMAIL FROM:<a@b.example>\r\n"
+	    "MAIL FROM:<a@b.example>\r\nDATA\r\nRSET\r\n"
+	    "RCPT TO:<alice@example.com>\r\n");
+	CODES(f, 220, 503, 503, 503, 250, 250, 503, 554, 250, 503);
+	assert_out_has(f, "503 5.5.1 send HELO or EHLO first");
+	assert_out_has(f, "503 5.5.1 nested MAIL command");
+	assert_int_equal(f->s.errors, 6);
+}
+
+static void
+test_bare_lf_and_nul_commands_are_refused(void **state)
+{
+	struct fixture *f = *state;
+	static const char in[] = "EHLO c.example\nNOOP\0x\r\nNOOP\r\n";
+
+	run_session(f, in, sizeof(in) - 1, 0, 0);
+	CODES(f, 220, 500, 500, 250);
+	assert_out_has(f, "500 5.5.2 line must end with CRLF");
+	assert_int_equal(f->s.state, SESSION_FRESH);
+}
+
+static void
+test_long_command_line_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	static char in[3 * SMTP_CMD_LINE_MAX];
+
+	memcpy(in, "NOOP ", 5);
+	memset(in + 5, 'x', sizeof(in) - 5 - 8);
+	memcpy(in + sizeof(in) - 8, "\r\nQUIT\r\n", 8);
+	run_session(f, in, sizeof(in), 0, 0);
+	CODES(f, 220, 500, 221);
+	assert_out_has(f, "500 5.5.2 line too long");
+}
+
+static void
+test_other_verbs(void **state)
+{
+	struct fixture *f = *state;
+
+	RUN(f, "noop\r\nVRFY bob\r\nEXPN list\r\nHELP\r\nRSET\r\nquit\r\n");
+	CODES(f, 220, 250, 252, 502, 214, 250, 221);
+	assert_out_has(f, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
+	    "RSET NOOP QUIT VRFY HELP\r\n");
+	assert_out_has(f, "252 2.5.0 ");
+}
+
+static void
+test_idle_client_times_out(void **state)
+{
+	struct fixture *f = *state;
+
+	run_session(f, "EHLO c.example\r\n", 16, 1, 200);
+	CODES(f, 220, 250, 421);
+	assert_out_has(f, "421 4.4.2 " HOST " timeout; closing\r\n");
+	assert_int_equal(f->end, SESSION_TIMEOUT);
+}
+
+static void
+test_data_timeout_aborts_the_message(void **state)
+{
+	struct fixture *f = *state;
+	static const char in[] = "EHLO c.example\r\n"
+	    "MAIL FROM:<bob@remote.example>\r\nRCPT TO:<alice@example.com>\r\n"
+	    "DATA\r\nSubject: half\r\n";
+
+	run_session(f, in, sizeof(in) - 1, 1, 200);
+	CODES(f, 220, 250, 250, 250, 354, 421);
+	assert_int_equal(f->end, SESSION_TIMEOUT);
+	assert_int_equal(spool_files(f, "new", NULL, 0), 0);
+	assert_int_equal(spool_files(f, "tmp", NULL, 0), 0);
+}
+
+static void
+test_peer_addresses_are_normalized(void **state)
+{
+	char buf[SMTP_PEER_MAX];
+
+	(void)state;
+	assert_int_equal(peer_normalize("::ffff:192.0.2.7", buf,
+	    sizeof(buf)), 0);
+	assert_string_equal(buf, "192.0.2.7");
+	assert_int_equal(peer_normalize("2001:DB8:0::5", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2001:db8::5");
+	assert_int_equal(peer_normalize("nonsense", buf, sizeof(buf)), -1);
+	assert_string_equal(buf, "unknown");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(t)	cmocka_unit_test_setup_teardown(t, setup, teardown)
+		T(test_greeting_and_ehlo_lines),
+		T(test_helo_replies_with_hostname),
+		T(test_pipelined_batch_is_answered_in_order_and_queued),
+		T(test_one_recipient_is_named_and_helo_is_smtp),
+		T(test_relay_is_refused),
+		T(test_101st_recipient_gets_452),
+		T(test_errors_limit_gives_421),
+		T(test_get_closes),
+		T(test_smuggled_message_is_never_queued),
+		T(test_too_big_message_is_refused_and_session_goes_on),
+		T(test_bad_sequences_are_503),
+		T(test_bare_lf_and_nul_commands_are_refused),
+		T(test_long_command_line_is_refused),
+		T(test_other_verbs),
+		T(test_idle_client_times_out),
+		T(test_data_timeout_aborts_the_message),
+		cmocka_unit_test(test_peer_addresses_are_normalized),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
