@@ -15,7 +15,10 @@
 enum {
 	QUEUE_ID_LEN = 16,		/* 7 time + 4 microseconds + 5 pid */
 	QUEUE_WBUFSZ = 64 * 1024,	/* bytes gathered per write(2) */
-	QUEUE_FORMAT_VERSION = 1
+	QUEUE_FORMAT_VERSION = 1,
+	/* Largest envelope block a reader accepts and a writer produces:
+	 * some two thousand recipients of the longest kind. */
+	QUEUE_ENV_MAX = 1024 * 1024
 };
 
 #define QUEUE_MAGIC	"posthorn-queue"
@@ -43,6 +46,7 @@ struct queue_env {
 
 struct queue_msg {
 	int		fd;
+	int		newfd;			/* SPOOL/new, for its fsync */
 	char		id[QUEUE_ID_LEN + 1];
 	char		tmp[PATH_MAX];		/* SPOOL/tmp/ID */
 	char		path[PATH_MAX];		/* SPOOL/new/ID */

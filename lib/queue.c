@@ -1,0 +1,493 @@
+/* queue.c — putting a message into the queue durably, and reading its
+ * envelope back.  The layout and the file format are posthorn-queue(5);
+ * this file is the only writer of SPOOL/tmp and SPOOL/new.  A message
+ * becomes deliverable at exactly one instant, the rename(2) in
+ * queue_commit, and only after its bytes are on disk; every failure
+ * before or around that instant leaves nothing behind that could be
+ * delivered. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "queue.h"
+#include "str.h"
+
+enum {
+	/* tmp/ID exists only when the same pid reappears within the same
+	 * microsecond, or a crashed writer left it; a few new times are
+	 * plenty, and an endless loop is not. */
+	QUEUE_CREATE_TRIES = 16,
+	ID_SEC_DIGITS = 7,		/* 35 bits: good until the year 3058 */
+	ID_USEC_DIGITS = 4,		/* 20 bits hold 999999 */
+	ID_PID_DIGITS = 5,		/* 25 bits hold pid_max (2^22) */
+	ENV_READ_FIRST = 16 * 1024,	/* most envelopes: one read */
+	ENV_UID_MAX = 24		/* "uid " and a long in decimal */
+};
+
+/* Crockford's base32: no I, L, O, U, so an ID reads back unambiguously;
+ * the digits come first, so IDs of equal length sort by value. */
+static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+static void
+b32_put(char *out, unsigned digits, uint64_t v)
+{
+	while (digits-- > 0) {
+		out[digits] = b32[v & 31];
+		v >>= 5;
+	}
+}
+
+static int
+b32_get(const char *s, unsigned digits, uint64_t *v)
+{
+	const char *p;
+
+	*v = 0;
+	for (; digits > 0; digits--, s++) {
+		if (*s == '\0' || (p = strchr(b32, *s)) == NULL)
+			return -1;
+		*v = (*v << 5) | (uint64_t)(p - b32);
+	}
+	return 0;
+}
+
+static int
+id_valid(const char *s)
+{
+	return strlen(s) == QUEUE_ID_LEN && strspn(s, b32) == QUEUE_ID_LEN;
+}
+
+/* A fresh ID: seconds, microseconds, pid.  Within one process a second
+ * ID never reuses the time of the one before, even if the clock did not
+ * move (or moved back), so a loop of creates cannot collide with a
+ * message it already committed to new/, where O_EXCL on tmp/ cannot see
+ * it.  Across processes the pid keeps IDs apart. */
+static void
+next_id(char *id)
+{
+	static uint64_t last;	/* microseconds since the epoch */
+	struct timespec ts;
+	uint64_t us;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1) {
+		ts.tv_sec = time(NULL);
+		ts.tv_nsec = 0;
+	}
+	us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	if (us <= last)
+		us = last + 1;
+	last = us;
+	b32_put(id, ID_SEC_DIGITS, us / 1000000);
+	b32_put(id + ID_SEC_DIGITS, ID_USEC_DIGITS, us % 1000000);
+	b32_put(id + ID_SEC_DIGITS + ID_USEC_DIGITS, ID_PID_DIGITS,
+	    (uint64_t)getpid());
+	id[QUEUE_ID_LEN] = '\0';
+}
+
+static void
+close_keep_errno(int *fd)
+{
+	int saved = errno;
+
+	if (*fd != -1)
+		(void)close(*fd);
+	*fd = -1;
+	errno = saved;
+}
+
+int
+queue_create(struct queue_msg *m, const char *spool)
+{
+	int tries;
+
+	m->fd = -1;
+	m->newfd = -1;
+	m->size = 0;
+	m->len = 0;
+	m->tmp[0] = '\0';
+	m->path[0] = '\0';
+	if (str_fmt(m->newdir, sizeof m->newdir, "%s/%s", spool,
+	    QUEUE_NEW) == -1)
+		goto fail;
+	/* Opened now so that the commit is one rename and one fsync, and so
+	 * that a missing spool is found before any byte is taken in. */
+	if ((m->newfd = open(m->newdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+	    == -1)
+		goto fail;
+	for (tries = 0; tries < QUEUE_CREATE_TRIES; tries++) {
+		next_id(m->id);
+		if (str_fmt(m->tmp, sizeof m->tmp, "%s/%s/%s", spool,
+		    QUEUE_TMP, m->id) == -1 ||
+		    str_fmt(m->path, sizeof m->path, "%s/%s", m->newdir,
+		    m->id) == -1)
+			goto fail;
+		m->fd = open(m->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0640);
+		if (m->fd != -1)
+			return 0;
+		if (errno != EEXIST)
+			goto fail;
+	}
+	/* errno is still EEXIST: the caller reports a temporary failure. */
+fail:
+	m->tmp[0] = '\0';	/* nothing of ours to unlink */
+	close_keep_errno(&m->newfd);
+	return -1;
+}
+
+static int
+flush(struct queue_msg *m)
+{
+	if (m->len > 0 && fd_write_all(m->fd, m->buf, m->len) == -1)
+		return -1;
+	m->len = 0;
+	return 0;
+}
+
+/* Buffer n bytes; a chunk at least as large as the buffer goes straight
+ * to write(2) rather than being copied through it. */
+static int
+put_raw(struct queue_msg *m, const char *p, size_t n)
+{
+	size_t k;
+
+	if (m->fd == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	while (n > 0) {
+		if (m->len == 0 && n >= sizeof m->buf)
+			return fd_write_all(m->fd, p, n);
+		k = sizeof m->buf - m->len;
+		if (k > n)
+			k = n;
+		memcpy(m->buf + m->len, p, k);
+		m->len += k;
+		p += k;
+		n -= k;
+		if (m->len == sizeof m->buf && flush(m) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* An envelope value must stay on its line: posthorn-queue(5) has no
+ * escapes, so a value that could break the line is refused outright. */
+static int
+value_ok(const char *v)
+{
+	return v != NULL && strpbrk(v, "\r\n") == NULL;
+}
+
+/* One envelope line, "key" alone when value is NULL; *total tracks the
+ * block against QUEUE_ENV_MAX. */
+static int
+put_line(struct queue_msg *m, size_t *total, const char *key,
+    const char *open, const char *value, const char *close)
+{
+	size_t n;
+
+	n = strlen(key) + 1;
+	if (value != NULL)
+		n += 1 + strlen(open) + strlen(value) + strlen(close);
+	if (*total + n + 1 > QUEUE_ENV_MAX) {	/* + 1: the empty line */
+		errno = E2BIG;
+		return -1;
+	}
+	*total += n;
+	if (put_raw(m, key, strlen(key)) == -1)
+		return -1;
+	if (value != NULL &&
+	    (put_raw(m, " ", 1) == -1 ||
+	    put_raw(m, open, strlen(open)) == -1 ||
+	    put_raw(m, value, strlen(value)) == -1 ||
+	    put_raw(m, close, strlen(close)) == -1))
+		return -1;
+	return put_raw(m, "\n", 1);
+}
+
+int
+queue_put_env(struct queue_msg *m, const struct queue_env *e)
+{
+	char num[ENV_UID_MAX];
+	uint64_t secs;
+	size_t i, total = 0;
+
+	if (!value_ok(e->sender) || e->nrcpts == 0 || e->rcpts == NULL ||
+	    !value_ok(e->via) || e->via[0] == '\0' ||
+	    (e->peer != NULL && !value_ok(e->peer)) ||
+	    (e->helo != NULL && !value_ok(e->helo))) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < e->nrcpts; i++)
+		if (!value_ok(e->rcpts[i]) || e->rcpts[i][0] == '\0') {
+			errno = EINVAL;
+			return -1;
+		}
+	/* The arrival time is the one the ID was made of. */
+	if (b32_get(m->id, ID_SEC_DIGITS, &secs) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (str_fmt(num, sizeof num, "%d", QUEUE_FORMAT_VERSION) == -1 ||
+	    put_line(m, &total, QUEUE_MAGIC, "", num, "") == -1 ||
+	    put_line(m, &total, "id", "", m->id, "") == -1 ||
+	    str_fmt(num, sizeof num, "%llu", (unsigned long long)secs) == -1 ||
+	    put_line(m, &total, "time", "", num, "") == -1 ||
+	    put_line(m, &total, "from", "<", e->sender, ">") == -1)
+		return -1;
+	for (i = 0; i < e->nrcpts; i++)
+		if (put_line(m, &total, "rcpt", "<", e->rcpts[i], ">") == -1)
+			return -1;
+	if ((e->flags & QUEUE_SMTPUTF8) &&
+	    put_line(m, &total, "smtputf8", NULL, NULL, NULL) == -1)
+		return -1;
+	if ((e->flags & QUEUE_8BITMIME) &&
+	    put_line(m, &total, "body", "", "8bitmime", "") == -1)
+		return -1;
+	if (put_line(m, &total, "via", "", e->via, "") == -1 ||
+	    (e->peer != NULL &&
+	    put_line(m, &total, "peer", "", e->peer, "") == -1) ||
+	    (e->helo != NULL &&
+	    put_line(m, &total, "helo", "", e->helo, "") == -1))
+		return -1;
+	if (e->uid >= 0 &&
+	    (str_fmt(num, sizeof num, "%ld", e->uid) == -1 ||
+	    put_line(m, &total, "uid", "", num, "") == -1))
+		return -1;
+	return put_raw(m, "\n", 1);
+}
+
+int
+queue_put(struct queue_msg *m, const void *p, size_t n)
+{
+	if (put_raw(m, p, n) == -1)
+		return -1;
+	m->size += n;
+	return 0;
+}
+
+/* Close everything and remove the temporary; errno is kept for the
+ * caller, who reports why the commit or the write failed. */
+static void
+discard(struct queue_msg *m)
+{
+	int saved = errno;
+
+	close_keep_errno(&m->fd);
+	if (m->tmp[0] != '\0')
+		(void)unlink(m->tmp);
+	m->tmp[0] = '\0';
+	close_keep_errno(&m->newfd);
+	m->len = 0;
+	errno = saved;
+}
+
+int
+queue_commit(struct queue_msg *m)
+{
+	int fd;
+
+	if (m->fd == -1 || m->newfd == -1) {
+		errno = EBADF;
+		goto fail;
+	}
+	if (flush(m) == -1)
+		goto fail;
+	if (fsync(m->fd) == -1)
+		goto fail;
+	fd = m->fd;
+	m->fd = -1;
+	/* On NFS and friends close(2) is where a write error shows. */
+	if (close(fd) == -1)
+		goto fail;
+	if (rename(m->tmp, m->path) == -1)	/* the moment of commit */
+		goto fail;
+	m->tmp[0] = '\0';
+	if (fsync(m->newfd) == -1) {
+		/* The rename may not survive a crash, yet the caller will
+		 * answer 451 and the client will send again: the message
+		 * must not be delivered from here as well.  Take it back
+		 * out of new/.  (A queue-run that already picked it up may
+		 * still deliver it: at least once, never zero times.) */
+		int saved = errno;
+
+		(void)unlink(m->path);
+		errno = saved;
+		goto fail;
+	}
+	close_keep_errno(&m->newfd);
+	return 0;
+fail:
+	discard(m);
+	return -1;
+}
+
+void
+queue_abort(struct queue_msg *m)
+{
+	discard(m);
+}
+
+/* --- reading an envelope back ------------------------------------------ */
+
+/* The envelope block at the start of fd, up to and including the empty
+ * line: *blockp gets the text (NUL-terminated, the empty line cut off),
+ * *bodyp the offset of the message.  pread(2) leaves the file offset
+ * alone for the caller. */
+static int
+load_block(int fd, char **blockp, size_t *lenp, off_t *bodyp)
+{
+	char *buf = NULL, *nb, *end;
+	size_t len = 0, cap = 0, scan = 0;
+	ssize_t r;
+
+	for (;;) {
+		if (len == cap) {
+			if (cap == QUEUE_ENV_MAX)
+				goto bad;	/* no end within the bound */
+			cap = cap == 0 ? ENV_READ_FIRST : cap * 2;
+			if (cap > QUEUE_ENV_MAX)
+				cap = QUEUE_ENV_MAX;
+			if ((nb = realloc(buf, cap + 1)) == NULL)
+				goto fail;
+			buf = nb;
+		}
+		r = pread(fd, buf + len, cap - len, (off_t)len);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (r == 0)
+			goto bad;	/* no empty line: not a queue file */
+		len += (size_t)r;
+		/* The first "\n\n" ends the block; the search starts one
+		 * byte back so that a pair split across reads is found. */
+		if ((end = memmem(buf + scan, len - scan, "\n\n", 2)) != NULL) {
+			*lenp = (size_t)(end - buf) + 1;
+			*bodyp = (off_t)(*lenp + 1);
+			buf[*lenp] = '\0';
+			*blockp = buf;
+			return 0;
+		}
+		scan = len - 1;
+	}
+bad:
+	errno = EINVAL;
+fail:
+	free(buf);
+	return -1;
+}
+
+/* "<address>" to "address", in place. */
+static char *
+unbracket(char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < 2 || v[0] != '<' || v[n - 1] != '>')
+		return NULL;
+	v[n - 1] = '\0';
+	return v + 1;
+}
+
+int
+queue_env_read(int fd, struct queue_envelope *env)
+{
+	char *line, *next, *value, *magic, *endp;
+	size_t len, nr = 0;
+	unsigned long long t;
+	int have_time = 0;
+	char ver[sizeof QUEUE_MAGIC + 16];
+
+	memset(env, 0, sizeof *env);
+	if (load_block(fd, &env->block, &len, &env->body) == -1)
+		return -1;
+	if (memchr(env->block, '\0', len) != NULL)
+		goto bad;
+	/* Count the recipients first, so the array is allocated once. */
+	for (line = env->block; (line = strstr(line, "\nrcpt ")) != NULL;
+	    line++)
+		nr++;
+	if (nr == 0)
+		goto bad;
+	if ((env->rcpts = calloc(nr, sizeof *env->rcpts)) == NULL) {
+		queue_env_free(env);
+		return -1;
+	}
+
+	if (str_fmt(ver, sizeof ver, "%s %d", QUEUE_MAGIC,
+	    QUEUE_FORMAT_VERSION) == -1)
+		goto bad;
+	magic = env->block;
+	for (line = env->block; line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (line == magic) {
+			if (strcmp(line, ver) != 0)
+				goto bad;
+			continue;
+		}
+		if ((value = strchr(line, ' ')) != NULL)
+			*value++ = '\0';
+		else
+			value = line + strlen(line);	/* "" */
+		if (strcmp(line, "id") == 0) {
+			if (env->id[0] != '\0' || !id_valid(value))
+				goto bad;
+			memcpy(env->id, value, QUEUE_ID_LEN + 1);
+		} else if (strcmp(line, "time") == 0) {
+			errno = 0;
+			t = strtoull(value, &endp, 10);
+			if (have_time || *value < '0' || *value > '9' ||
+			    *endp != '\0' || errno != 0)
+				goto bad;
+			env->time = (time_t)t;
+			have_time = 1;
+		} else if (strcmp(line, "from") == 0) {
+			if (env->sender != NULL ||
+			    (env->sender = unbracket(value)) == NULL)
+				goto bad;
+		} else if (strcmp(line, "rcpt") == 0) {
+			if (env->nrcpts == nr ||
+			    (env->rcpts[env->nrcpts] = unbracket(value)) == NULL
+			    || env->rcpts[env->nrcpts][0] == '\0')
+				goto bad;
+			env->nrcpts++;
+		} else if (strcmp(line, "smtputf8") == 0) {
+			env->flags |= QUEUE_SMTPUTF8;
+		} else if (strcmp(line, "body") == 0) {
+			if (strcmp(value, "8bitmime") == 0)
+				env->flags |= QUEUE_8BITMIME;
+		}
+		/* Any other key is from a newer writer: ignored. */
+	}
+	if (env->id[0] == '\0' || !have_time || env->sender == NULL ||
+	    env->nrcpts != nr)
+		goto bad;
+	return 0;
+bad:
+	queue_env_free(env);
+	errno = EINVAL;
+	return -1;
+}
+
+void
+queue_env_free(struct queue_envelope *env)
+{
+	free(env->rcpts);
+	free(env->block);
+	env->rcpts = NULL;
+	env->block = NULL;
+	env->sender = NULL;
+	env->nrcpts = 0;
+}

@@ -1,0 +1,125 @@
+/* inject_main.c — queue-inject(8): arguments, environment and exit code
+ * around inject_run().  It is installed setgid posthorn so that any user
+ * may queue mail into a spool that only posthorn may write: so it reads
+ * only the system configuration (conf_dir ignores -C and POSTHORN_CONF
+ * in a set-id process), opens no path a user named, and makes sure that
+ * descriptors 0-2 exist before it opens anything, so that a log line
+ * can never land in a queue file. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "inject.h"
+#include "log.h"
+#include "queue.h"
+
+enum { ERR_MAX = 512 };
+
+static void
+usage(void)
+{
+	log_event("usage", "reason", "queue-inject [-C DIR] [-U] [-8] [-v] "
+	    "-f SENDER [--] RECIPIENT...", (char *)NULL);
+	_exit(INJECT_USAGE);
+}
+
+/* A caller that closed 0, 1 or 2 would have our next open(2) take its
+ * place; /dev/null fills the gap first. */
+static int
+std_fds(void)
+{
+	int fd;
+
+	for (;;) {
+		if ((fd = open("/dev/null", O_RDWR)) == -1)
+			return -1;
+		if (fd > STDERR_FILENO) {
+			(void)close(fd);
+			return 0;
+		}
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct inject in;
+	struct conf conf;
+	const char *copt = NULL, *sender = NULL;
+	char err[ERR_MAX], uid[24], rcpts[24], size[24];
+	char from[ADDR_TEXT_MAX + 2];
+	int c, verbose = 0, rc;
+
+	(void)umask(027);
+	if (std_fds() == -1)
+		return INJECT_TEMPFAIL;
+	log_init("queue-inject");
+	/* A file size limit is a write error (EFBIG, so 75), not a kill
+	 * that leaves the temporary behind. */
+	(void)signal(SIGXFSZ, SIG_IGN);
+
+	memset(&in, 0, sizeof in);
+	/* "+": the first recipient ends the options, as in POSIX. */
+	while ((c = getopt(argc, argv, "+C:U8vf:")) != -1) {
+		switch (c) {
+		case 'C':
+			copt = optarg;
+			break;
+		case 'U':
+			in.flags |= QUEUE_SMTPUTF8;
+			break;
+		case '8':
+			in.flags |= QUEUE_8BITMIME;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'f':
+			sender = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (sender == NULL || argc == 0)
+		usage();
+
+	if (conf_load(&conf, conf_dir(copt), err, sizeof err) == -1) {
+		log_event("failed", "reason", err, (char *)NULL);
+		return INJECT_CONFIG;
+	}
+	in.spool = conf.spool;
+	in.max_size = conf.max_message_size;
+	in.sender = sender;
+	in.rcpts = (const char *const *)argv;
+	in.nrcpts = (size_t)argc;
+	in.uid = (long)getuid();
+
+	rc = inject_run(&in, STDIN_FILENO);
+	(void)snprintf(uid, sizeof uid, "%ld", in.uid);
+	if (rc != INJECT_OK) {
+		log_event("failed", "id", in.id[0] != '\0' ? in.id : NULL,
+		    "uid", uid, "reason", in.reason, (char *)NULL);
+		return rc;
+	}
+	(void)snprintf(rcpts, sizeof rcpts, "%zu", in.nqueued);
+	(void)snprintf(size, sizeof size, "%llu",
+	    (unsigned long long)in.size);
+	(void)snprintf(from, sizeof from, "<%s>", in.from);
+	log_event("queued", "id", in.id, "from", from, "rcpts", rcpts,
+	    "size", size, "uid", uid, (char *)NULL);
+	/* The message is queued whatever happens to this line: 75 here
+	 * would make the caller send it twice. */
+	if (verbose)
+		(void)printf("%s\n", in.id);
+	return INJECT_OK;
+}

@@ -1,0 +1,587 @@
+/* queue_test.c — the queue's promises: a committed message reads back
+ * exactly, nothing is left in tmp/ after a commit, an abort or a failed
+ * commit, envelope values cannot break their line, IDs are unique and
+ * sort by arrival, and the reader is bounded and forgiving of new keys. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "queue.h"
+#include "str.h"
+
+struct spool {
+	char	dir[64];
+	char	tmp[96];
+	char	new[96];
+	char	state[96];
+};
+
+static int
+setup(void **state)
+{
+	struct spool *s;
+
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return -1;
+	snprintf(s->dir, sizeof s->dir, "/tmp/queue_test.XXXXXX");
+	if (mkdtemp(s->dir) == NULL)
+		return -1;
+	snprintf(s->tmp, sizeof s->tmp, "%s/tmp", s->dir);
+	snprintf(s->new, sizeof s->new, "%s/new", s->dir);
+	snprintf(s->state, sizeof s->state, "%s/state", s->dir);
+	if (mkdir(s->tmp, 0770) == -1 || mkdir(s->new, 0770) == -1 ||
+	    mkdir(s->state, 0770) == -1)
+		return -1;
+	*state = s;
+	return 0;
+}
+
+static void
+rm_dir(const char *dir)
+{
+	char path[256];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (str_fmt(path, sizeof path, "%s/%s", dir, de->d_name) == 0)
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static int
+teardown(void **state)
+{
+	struct spool *s = *state;
+
+	rm_dir(s->tmp);
+	rm_dir(s->new);
+	rm_dir(s->state);
+	rm_dir(s->dir);
+	free(s);
+	return 0;
+}
+
+/* Entries of dir; the first one's name into first when not NULL. */
+static int
+count(const char *dir, char *first, size_t size)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n++ == 0 && first != NULL)
+			assert_int_equal(str_copy(first, size, de->d_name), 0);
+	}
+	closedir(d);
+	return n;
+}
+
+static const char *two_rcpts[] = { "bob@example.com", "\"a b\"@example.org" };
+
+static void
+fill_env(struct queue_env *e)
+{
+	memset(e, 0, sizeof *e);
+	e->sender = "alice@example.net";
+	e->rcpts = two_rcpts;
+	e->nrcpts = 2;
+	e->via = "submission";
+	e->peer = "2001:db8::5";
+	e->helo = "client.example.net";
+	e->uid = -1;
+}
+
+static void
+write_file(const char *path, const char *text, size_t n)
+{
+	int fd;
+
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600))
+	    != -1);
+	assert_int_equal(write(fd, text, n), (ssize_t)n);
+	close(fd);
+}
+
+static void
+test_commit_round_trips_envelope_and_body(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_envelope env;
+	struct queue_env e;
+	const char body[] = "Subject: hi\n\nline one\nline two\n";
+	char path[256], got[sizeof body];
+	struct stat st;
+	time_t before = time(NULL);
+	int fd;
+
+	assert_non_null(m);
+	fill_env(&e);
+	e.flags = QUEUE_SMTPUTF8 | QUEUE_8BITMIME;
+	assert_int_equal(queue_create(m, s->dir), 0);
+	assert_int_equal(strlen(m->id), QUEUE_ID_LEN);
+	assert_int_equal(queue_put_env(m, &e), 0);
+	assert_int_equal(queue_put(m, body, 7), 0);
+	assert_int_equal(queue_put(m, body + 7, sizeof body - 1 - 7), 0);
+	assert_int_equal(m->size, sizeof body - 1);
+	assert_int_equal(queue_commit(m), 0);
+
+	snprintf(path, sizeof path, "%s/%s", s->new, m->id);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0137, 0);	/* at most 0640 */
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_int_equal(queue_env_read(fd, &env), 0);
+	assert_string_equal(env.id, m->id);
+	assert_string_equal(env.sender, "alice@example.net");
+	assert_int_equal(env.nrcpts, 2);
+	assert_string_equal(env.rcpts[0], "bob@example.com");
+	assert_string_equal(env.rcpts[1], "\"a b\"@example.org");
+	assert_int_equal(env.flags, QUEUE_SMTPUTF8 | QUEUE_8BITMIME);
+	assert_true(env.time >= before - 1 && env.time <= time(NULL));
+	assert_int_equal(pread(fd, got, sizeof got, env.body),
+	    (ssize_t)sizeof body - 1);
+	assert_memory_equal(got, body, sizeof body - 1);
+	queue_env_free(&env);
+	close(fd);
+	free(m);
+}
+
+static void
+test_envelope_text_is_the_documented_format(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_env e;
+	char path[256], buf[1024], want[1024];
+	int fd;
+	ssize_t n;
+
+	assert_non_null(m);
+	fill_env(&e);
+	e.flags = QUEUE_8BITMIME;
+	e.uid = 1000;
+	assert_int_equal(queue_create(m, s->dir), 0);
+	assert_int_equal(queue_put_env(m, &e), 0);
+	assert_int_equal(queue_put(m, "x\n", 2), 0);
+	assert_int_equal(queue_commit(m), 0);
+	snprintf(path, sizeof path, "%s/%s", s->new, m->id);
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_true((n = read(fd, buf, sizeof buf - 1)) > 0);
+	buf[n] = '\0';
+	close(fd);
+	/* The time line is the one thing not known in advance. */
+	snprintf(want, sizeof want, "posthorn-queue 1\nid %s\ntime ", m->id);
+	assert_memory_equal(buf, want, strlen(want));
+	assert_non_null(strstr(buf, "\nfrom <alice@example.net>\n"
+	    "rcpt <bob@example.com>\nrcpt <\"a b\"@example.org>\n"
+	    "body 8bitmime\nvia submission\npeer 2001:db8::5\n"
+	    "helo client.example.net\nuid 1000\n\nx\n"));
+	assert_null(strstr(buf, "smtputf8"));
+	free(m);
+}
+
+static void
+test_null_sender_is_written_as_empty_brackets(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_envelope env;
+	struct queue_env e;
+	char path[256];
+	int fd;
+
+	assert_non_null(m);
+	fill_env(&e);
+	e.sender = "";
+	assert_int_equal(queue_create(m, s->dir), 0);
+	assert_int_equal(queue_put_env(m, &e), 0);
+	assert_int_equal(queue_commit(m), 0);
+	snprintf(path, sizeof path, "%s/%s", s->new, m->id);
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_int_equal(queue_env_read(fd, &env), 0);
+	assert_string_equal(env.sender, "");
+	queue_env_free(&env);
+	close(fd);
+	free(m);
+}
+
+static void
+test_commit_leaves_nothing_in_tmp(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_env e;
+	char name[64];
+
+	assert_non_null(m);
+	fill_env(&e);
+	assert_int_equal(queue_create(m, s->dir), 0);
+	assert_int_equal(count(s->tmp, NULL, 0), 1);
+	assert_int_equal(queue_put_env(m, &e), 0);
+	assert_int_equal(queue_put(m, "a\n", 2), 0);
+	assert_int_equal(queue_commit(m), 0);
+	assert_int_equal(count(s->tmp, NULL, 0), 0);
+	assert_int_equal(count(s->new, name, sizeof name), 1);
+	assert_string_equal(name, m->id);
+	queue_abort(m);		/* after a commit: harmless */
+	assert_int_equal(count(s->new, NULL, 0), 1);
+	free(m);
+}
+
+static void
+test_abort_leaves_nothing_anywhere(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_env e;
+
+	assert_non_null(m);
+	fill_env(&e);
+	assert_int_equal(queue_create(m, s->dir), 0);
+	assert_int_equal(queue_put_env(m, &e), 0);
+	assert_int_equal(queue_put(m, "a\n", 2), 0);
+	queue_abort(m);
+	queue_abort(m);		/* twice: harmless */
+	assert_int_equal(count(s->tmp, NULL, 0), 0);
+	assert_int_equal(count(s->new, NULL, 0), 0);
+	assert_int_equal(count(s->state, NULL, 0), 0);
+	free(m);
+}
+
+static void
+test_env_values_that_break_a_line_are_refused(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = malloc(sizeof *m);
+	const char *bad_rcpt[] = { "bob@example.com", "eve@x\nrcpt <m@x>" };
+	struct queue_env e;
+
+	assert_non_null(m);
+	assert_int_equal(queue_create(m, s->dir), 0);
+
+	fill_env(&e);
+	e.sender = "a@b\nrcpt <evil@example.com>";
+	errno = 0;
+	assert_int_equal(queue_put_env(m, &e), -1);
+	assert_int_equal(errno, EINVAL);
+
+	fill_env(&e);
+	e.rcpts = bad_rcpt;
+	errno = 0;
+	assert_int_equal(queue_put_env(m, &e), -1);
+	assert_int_equal(errno, EINVAL);
+
+	fill_env(&e);
+	e.helo = "name\r";
+	errno = 0;
+	assert_int_equal(queue_put_env(m, &e), -1);
+	assert_int_equal(errno, EINVAL);
+
+	fill_env(&e);
+	e.nrcpts = 0;
+	errno = 0;
+	assert_int_equal(queue_put_env(m, &e), -1);
+	assert_int_equal(errno, EINVAL);
+
+	queue_abort(m);
+	assert_int_equal(count(s->tmp, NULL, 0), 0);
+	free(m);
+}
+
+static void
+test_envelope_over_the_bound_is_refused(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_env e;
+	const char **many;
+	size_t i, n = QUEUE_ENV_MAX / 16;
+
+	assert_non_null(m);
+	assert_non_null(many = calloc(n, sizeof *many));
+	for (i = 0; i < n; i++)
+		many[i] = "someone@example.com";	/* 27 bytes a line */
+	fill_env(&e);
+	e.rcpts = many;
+	e.nrcpts = n;
+	assert_int_equal(queue_create(m, s->dir), 0);
+	errno = 0;
+	assert_int_equal(queue_put_env(m, &e), -1);
+	assert_int_equal(errno, E2BIG);
+	queue_abort(m);
+	free(many);
+	free(m);
+}
+
+static void
+test_ids_are_unique_and_sorted(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_env e;
+	char prev[QUEUE_ID_LEN + 1] = "";
+	int i;
+
+	assert_non_null(m);
+	fill_env(&e);
+	for (i = 0; i < 300; i++) {
+		assert_int_equal(queue_create(m, s->dir), 0);
+		assert_int_equal(strlen(m->id), QUEUE_ID_LEN);
+		assert_int_equal(strspn(m->id,
+		    "0123456789ABCDEFGHJKMNPQRSTVWXYZ"), QUEUE_ID_LEN);
+		assert_true(strcmp(prev, m->id) < 0);
+		memcpy(prev, m->id, sizeof prev);
+		/* Half committed: a commit frees the tmp/ name, which must
+		 * not let the next create reuse the ID. */
+		if (i % 2 == 0) {
+			assert_int_equal(queue_put_env(m, &e), 0);
+			assert_int_equal(queue_commit(m), 0);
+		} else
+			queue_abort(m);
+	}
+	assert_int_equal(count(s->new, NULL, 0), 150);
+	assert_int_equal(count(s->tmp, NULL, 0), 0);
+	free(m);
+}
+
+static void
+test_failed_rename_leaves_tmp_empty(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_env e;
+
+	assert_non_null(m);
+	fill_env(&e);
+	assert_int_equal(queue_create(m, s->dir), 0);
+	assert_int_equal(queue_put_env(m, &e), 0);
+	assert_int_equal(queue_put(m, "a\n", 2), 0);
+	/* new/ goes away under the open message: the rename must fail. */
+	assert_int_equal(rmdir(s->new), 0);
+	errno = 0;
+	assert_int_equal(queue_commit(m), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(count(s->tmp, NULL, 0), 0);
+	assert_int_equal(mkdir(s->new, 0770), 0);
+	assert_int_equal(count(s->new, NULL, 0), 0);
+	free(m);
+}
+
+static void
+test_missing_spool_is_a_temporary_enoent(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = malloc(sizeof *m);
+	char dir[128];
+
+	assert_non_null(m);
+	snprintf(dir, sizeof dir, "%s/nonexistent", s->dir);
+	errno = 0;
+	assert_int_equal(queue_create(m, dir), -1);
+	assert_int_equal(errno, ENOENT);
+	queue_abort(m);		/* after a failed create: harmless */
+	/* A spool without tmp/: same answer, nothing made. */
+	assert_int_equal(rmdir(s->tmp), 0);
+	errno = 0;
+	assert_int_equal(queue_create(m, s->dir), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(mkdir(s->tmp, 0770), 0);
+	free(m);
+}
+
+static void
+test_large_message_round_trips(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_envelope env;
+	struct queue_env e;
+	size_t total = 3 * QUEUE_WBUFSZ + 123, off = 0, k, step = 1;
+	char *data, *got, path[256];
+	int fd;
+
+	assert_non_null(m);
+	assert_non_null(data = malloc(total));
+	assert_non_null(got = malloc(total));
+	for (k = 0; k < total; k++)
+		data[k] = (char)('a' + k % 26);
+	fill_env(&e);
+	assert_int_equal(queue_create(m, s->dir), 0);
+	assert_int_equal(queue_put_env(m, &e), 0);
+	/* Chunks from 1 byte to more than the buffer. */
+	while (off < total) {
+		k = step < total - off ? step : total - off;
+		assert_int_equal(queue_put(m, data + off, k), 0);
+		off += k;
+		step = step * 3 + 1;
+	}
+	assert_int_equal(queue_commit(m), 0);
+	snprintf(path, sizeof path, "%s/%s", s->new, m->id);
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_int_equal(queue_env_read(fd, &env), 0);
+	assert_int_equal(pread(fd, got, total, env.body), (ssize_t)total);
+	assert_memory_equal(got, data, total);
+	queue_env_free(&env);
+	close(fd);
+	free(got);
+	free(data);
+	free(m);
+}
+
+static void
+test_reader_ignores_unknown_keys(void **state)
+{
+	struct spool *s = *state;
+	struct queue_envelope env;
+	const char text[] = "posthorn-queue 1\nid 01HBX2C4ABCDE123\n"
+	    "time 1700000000\nfrom <a@b.example>\nfuture-key some value\n"
+	    "flag-of-tomorrow\nrcpt <c@d.example>\nbody 7bit\n\nmsg\n";
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/new/handmade", s->dir);
+	write_file(path, text, strlen(text));
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_int_equal(queue_env_read(fd, &env), 0);
+	assert_string_equal(env.id, "01HBX2C4ABCDE123");
+	assert_int_equal(env.time, 1700000000);
+	assert_string_equal(env.sender, "a@b.example");
+	assert_int_equal(env.nrcpts, 1);
+	assert_string_equal(env.rcpts[0], "c@d.example");
+	assert_int_equal(env.flags, 0);
+	assert_int_equal(env.body, (off_t)(strlen(text) - 4));
+	queue_env_free(&env);
+	close(fd);
+}
+
+static void
+expect_malformed(const char *path, const char *text)
+{
+	struct queue_envelope env;
+	int fd;
+
+	write_file(path, text, strlen(text));
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	errno = 0;
+	assert_int_equal(queue_env_read(fd, &env), -1);
+	assert_int_equal(errno, EINVAL);
+	close(fd);
+}
+
+static void
+test_reader_refuses_malformed_envelopes(void **state)
+{
+	struct spool *s = *state;
+	char path[256];
+
+	snprintf(path, sizeof path, "%s/new/bad", s->dir);
+	/* no empty line */
+	expect_malformed(path, "posthorn-queue 1\nid 0000000000000000\n"
+	    "time 1\nfrom <>\nrcpt <a@b>\n");
+	/* another version */
+	expect_malformed(path, "posthorn-queue 2\nid 0000000000000000\n"
+	    "time 1\nfrom <>\nrcpt <a@b>\n\n");
+	/* no recipient */
+	expect_malformed(path, "posthorn-queue 1\nid 0000000000000000\n"
+	    "time 1\nfrom <>\n\nmsg\n");
+	/* an ID with a letter Crockford left out */
+	expect_malformed(path, "posthorn-queue 1\nid 000000000000000U\n"
+	    "time 1\nfrom <>\nrcpt <a@b>\n\n");
+	/* no brackets */
+	expect_malformed(path, "posthorn-queue 1\nid 0000000000000000\n"
+	    "time 1\nfrom <>\nrcpt a@b\n\n");
+	/* no time */
+	expect_malformed(path, "posthorn-queue 1\nid 0000000000000000\n"
+	    "from <>\nrcpt <a@b>\n\n");
+	/* empty file */
+	expect_malformed(path, "");
+}
+
+static void
+test_reader_is_bounded(void **state)
+{
+	struct spool *s = *state;
+	struct queue_envelope env;
+	const char head[] = "posthorn-queue 1\nid 0000000000000000\n"
+	    "time 1\nfrom <>\n";
+	const char line[] = "rcpt <someone@example.com>\n";
+	char path[256];
+	size_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/new/huge", s->dir);
+	assert_true((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600))
+	    != -1);
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	for (n = 0; n < 2 * QUEUE_ENV_MAX; n += strlen(line))
+		assert_int_equal(write(fd, line, strlen(line)),
+		    (ssize_t)strlen(line));
+	assert_int_equal(write(fd, "\nmsg\n", 5), 5);
+	errno = 0;
+	assert_int_equal(queue_env_read(fd, &env), -1);
+	assert_int_equal(errno, EINVAL);
+	close(fd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_commit_round_trips_envelope_and_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_envelope_text_is_the_documented_format, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_null_sender_is_written_as_empty_brackets, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_commit_leaves_nothing_in_tmp, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_abort_leaves_nothing_anywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_env_values_that_break_a_line_are_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_envelope_over_the_bound_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ids_are_unique_and_sorted, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_rename_leaves_tmp_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_missing_spool_is_a_temporary_enoent, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_large_message_round_trips, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reader_ignores_unknown_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reader_refuses_malformed_envelopes, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reader_is_bounded, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
