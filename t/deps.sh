@@ -1,0 +1,65 @@
+#!/bin/sh
+# deps.sh — install, with apt-get, the Debian 12 packages that building
+# and testing posthorn needs, and only those that are missing.  "make
+# check" runs it first, so a fresh machine goes from clone to green in one
+# command; on a machine that has everything it prints nothing.
+#
+# Postfix is here for the benchmark's smtp-source and the comparison
+# instance; it must never become the system's MTA as a side effect, so it
+# is installed unconfigured ("No configuration") and with a policy-rc.d
+# that forbids starting any service during the install.
+set -eu
+
+PKGS="gcc make libc6-dev pkg-config libsodium-dev libcmocka-dev
+libgnutls28-dev mandoc swaks python3 python3-pytest python3-aiosmtpd
+postfix strace systemd procps util-linux iproute2"
+POLICY=/usr/sbin/policy-rc.d
+MARK="# posthorn t/deps.sh: temporary, removed after the install"
+
+missing=
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || st=
+	[ "$st" = "install ok installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing Debian packages:$missing" >&2
+	echo "deps.sh: install them as root:" >&2
+	echo "    apt-get install --no-install-recommends$missing" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing:$missing"
+
+# Remove our policy-rc.d, and only ours, however we leave.
+ours=
+cleanup() {
+	if [ -n "$ours" ] && grep -qF "$MARK" "$POLICY" 2>/dev/null; then
+		rm -f "$POLICY"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+if [ -e "$POLICY" ]; then
+	# Somebody else's (Docker images ship one that exits 101): keep it.
+	echo "deps.sh: keeping the existing $POLICY"
+else
+	printf '#!/bin/sh\n%s\nexit 101\n' "$MARK" >"$POLICY"
+	chmod 755 "$POLICY"
+	ours=1
+fi
+
+case " $missing " in
+*" postfix "*)
+	echo "postfix postfix/main_mailer_type select No configuration" |
+	    debconf-set-selections
+	;;
+esac
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086 # the list is meant to split
+apt-get install -q -y --no-install-recommends $missing
+echo "deps.sh: done"
