@@ -6,6 +6,12 @@
 
 #include <stddef.h>
 
+enum {
+	/* Comments nest (RFC 5322 §3.2.2); real mail never goes deep, and
+	 * a bound keeps a hostile header from costing anything. */
+	MAILHDR_COMMENT_DEPTH_MAX = 32
+};
+
 /* Field name of a header line "Name: value" compared case-insensitively;
  * on a match *value points past the colon. */
 int	mailhdr_is(const char *line, size_t len, const char *name,
