@@ -35,7 +35,8 @@ PORT=25
 # too many fails and its connection is closed.
 MAX_SESSIONS=256
 
-PKGS_BUILD="gcc make libc6-dev libsodium-dev libgnutls28-dev"
+# musl-tools: smtp-in is linked statically against musl (see Makefile).
+PKGS_BUILD="gcc make libc6-dev musl-tools libsodium-dev libgnutls28-dev"
 # libsodium23: mailuser; systemd: systemd-socket-activate; util-linux:
 # setpriv and prlimit; passwd: useradd; hostname: hostname -f.
 PKGS_RUN="libsodium23 systemd util-linux passwd hostname"

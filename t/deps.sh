@@ -10,7 +10,7 @@
 # that forbids starting any service during the install.
 set -eu
 
-PKGS="gcc make libc6-dev pkg-config libsodium-dev libcmocka-dev
+PKGS="gcc make libc6-dev musl-tools pkg-config libsodium-dev libcmocka-dev
 libgnutls28-dev mandoc swaks python3 python3-pytest python3-aiosmtpd
 postfix strace systemd procps util-linux iproute2"
 POLICY=/usr/sbin/policy-rc.d
