@@ -115,11 +115,14 @@ main(int argc, char *argv[])
 	(void)snprintf(size, sizeof size, "%llu",
 	    (unsigned long long)in.size);
 	(void)snprintf(from, sizeof from, "<%s>", in.from);
-	log_event("queued", "id", in.id, "from", from, "rcpts", rcpts,
-	    "size", size, "uid", uid, (char *)NULL);
-	/* The message is queued whatever happens to this line: 75 here
-	 * would make the caller send it twice. */
-	if (verbose)
+	/* Silent on success unless asked: stderr is often a cron job's,
+	 * where a log line would come back as one more mail.  The message
+	 * is queued whatever happens to these lines: 75 here would make the
+	 * caller send it twice. */
+	if (verbose) {
+		log_event("queued", "id", in.id, "from", from, "rcpts", rcpts,
+		    "size", size, "uid", uid, (char *)NULL);
 		(void)printf("%s\n", in.id);
+	}
 	return INJECT_OK;
 }
