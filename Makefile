@@ -98,8 +98,8 @@ $(BUILD)/bin/smtp-in: $(SMTPIN_OBJ)
 	@mkdir -p $(@D)
 	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPIN_OBJ)
 
-$(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(MOD_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lcmocka -lsodium
+$(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lsodium
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

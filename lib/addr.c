@@ -58,6 +58,13 @@ is_letdig(unsigned char c)
 	    (c >= '0' && c <= '9');
 }
 
+/* Ldh-str and Let-dig, RFC 5321 §4.1.2. */
+static int
+is_ldh(unsigned char c)
+{
+	return is_letdig(c) || c == '-';
+}
+
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629 §4), or 0.
  * The ranges of the second byte are what rule out overlongs (C0, C1,
  * E0 80-9F, F0 80-8F), surrogates (ED A0-BF) and code points above
@@ -133,6 +140,27 @@ nonascii(struct parse *p)
 	return ADDR_OK;
 }
 
+/* Move past the bytes that ok accepts and, where the session allows
+ * them, UTF-8 characters; stop at any other byte. */
+static enum addr_err
+skip_chars(struct parse *p, int (*ok)(unsigned char))
+{
+	enum addr_err e;
+	unsigned char c;
+
+	while (p->i < p->len) {
+		c = p->s[p->i];
+		if (ok(c))
+			p->i++;
+		else if (c >= 0x80) {
+			if ((e = nonascii(p)) != ADDR_OK)
+				return e;
+		} else
+			break;
+	}
+	return ADDR_OK;
+}
+
 /* Local-part = Dot-string / Quoted-string. */
 static enum addr_err
 local_part(struct parse *p)
@@ -171,16 +199,8 @@ local_part(struct parse *p)
 		/* Dot-string = Atom *("." Atom) */
 		for (;;) {
 			start = p->i;
-			while (p->i < p->len) {
-				c = p->s[p->i];
-				if (is_atext(c))
-					p->i++;
-				else if (c >= 0x80) {
-					if ((e = nonascii(p)) != ADDR_OK)
-						return e;
-				} else
-					break;
-			}
+			if ((e = skip_chars(p, is_atext)) != ADDR_OK)
+				return e;
 			if (p->i == start)
 				return ADDR_ESYNTAX;
 			if (peek(p) != '.')
@@ -199,21 +219,12 @@ domain_name(struct parse *p, struct span *sp)
 {
 	enum addr_err e;
 	size_t start;
-	unsigned char c;
 
 	sp->off = p->i;
 	for (;;) {
 		start = p->i;
-		while (p->i < p->len) {
-			c = p->s[p->i];
-			if (is_letdig(c) || c == '-')
-				p->i++;
-			else if (c >= 0x80) {
-				if ((e = nonascii(p)) != ADDR_OK)
-					return e;
-			} else
-				break;
-		}
+		if ((e = skip_chars(p, is_ldh)) != ADDR_OK)
+			return e;
 		if (p->i == start || p->s[start] == '-' ||
 		    p->s[p->i - 1] == '-' || p->i - start > LABEL_MAX)
 			return ADDR_ESYNTAX;

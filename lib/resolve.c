@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fileline.h"
 #include "resolve.h"
 #include "str.h"
 #include "users.h"
@@ -67,55 +67,6 @@ resolve_domain_is_local(const struct conf *conf, const char *domain)
 	return domain_local(conf, domain, &hasdir);
 }
 
-/* A block-buffered reader: one read(2) per 4 KiB, not per byte. */
-struct rd {
-	int	fd;
-	char	blk[4096];
-	size_t	pos, len;
-	int	eof;
-};
-
-/* Read one line into buf, its LF dropped: 1, 0 at the end, -1 with errno
- * (EINVAL: longer than the buffer). */
-static int
-rd_line(struct rd *r, char *buf, size_t size)
-{
-	size_t n = 0;
-	ssize_t got;
-	char c;
-
-	for (;;) {
-		if (r->pos == r->len) {
-			if (r->eof)
-				break;
-			got = read(r->fd, r->blk, sizeof(r->blk));
-			if (got == -1) {
-				if (errno == EINTR)
-					continue;
-				return -1;
-			}
-			if (got == 0) {
-				r->eof = 1;
-				break;
-			}
-			r->pos = 0;
-			r->len = (size_t)got;
-		}
-		c = r->blk[r->pos++];
-		if (c == '\n') {
-			buf[n] = '\0';
-			return 1;
-		}
-		if (n + 1 >= size) {
-			errno = EINVAL;
-			return -1;
-		}
-		buf[n++] = c;
-	}
-	buf[n] = '\0';
-	return n > 0;
-}
-
 /* Is name, or the catch-all, a name of the aliases file at path?  1 yes,
  * 0 no (a missing file included), -1 error.  Lines are chasquid's:
  * "name: target, target", '#' comments; a line without ':' is skipped,
@@ -123,21 +74,19 @@ rd_line(struct rd *r, char *buf, size_t size)
 static int
 alias_exists(const char *path, const char *name)
 {
-	struct rd r;
-	char line[RESOLVE_LINE_MAX + 1], *s, *colon, *e;
-	size_t lines = 0;
-	int fd, n = 0, found = 0;
+	struct fileline r;
+	/* the line, its LF and the NUL */
+	char line[RESOLVE_LINE_MAX + 2], *s, *colon, *e;
+	ssize_t n = 0;
+	int fd, found = 0, saved;
 
-	do
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	while (fd == -1 && errno == EINTR);
-	if (fd == -1)
+	if ((fd = fileline_open(path)) == -1)
 		return errno == ENOENT ? 0 : -1;
-	r.fd = fd;
-	r.pos = r.len = 0;
-	r.eof = 0;
-	while (!found && (n = rd_line(&r, line, sizeof(line))) == 1) {
-		if (++lines > RESOLVE_LINES_MAX) {
+	fileline_init(&r, fd, RESOLVE_LINES_MAX);
+	while (!found && (n = fileline_get(&r, line, sizeof(line))) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		else if (n > RESOLVE_LINE_MAX) {	/* the last, without LF */
 			errno = EINVAL;
 			n = -1;
 			break;
@@ -153,9 +102,9 @@ alias_exists(const char *path, const char *name)
 			found = 1;
 	}
 	if (!found && n == -1) {
-		n = errno;
+		saved = errno;
 		close(fd);
-		errno = n;
+		errno = saved;
 		return -1;
 	}
 	close(fd);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "fileline.h"
 #include "io.h"
 #include "str.h"
 #include "users.h"
@@ -28,15 +29,11 @@ enum {
 	NEW_FILE_MODE = 0640		/* users(5): hashes are not for all */
 };
 
-/* A line reader on a file descriptor: a read(2) buffer and the line. */
+/* A line reader on a file descriptor and the line it read. */
 struct reader {
-	int	fd;
-	char	buf[4096];
-	size_t	pos, len;
-	int	eof;
-	size_t	lines;			/* lines read so far */
-	char	raw[RAW_MAX + 1];	/* the line as it is in the file */
-	size_t	rawlen;
+	struct fileline	in;
+	char		raw[RAW_MAX + 1];	/* the line as in the file */
+	size_t		rawlen;
 };
 
 /* What one line of the file is. */
@@ -49,10 +46,7 @@ struct entry {
 static void
 reader_init(struct reader *r, int fd)
 {
-	r->fd = fd;
-	r->pos = r->len = 0;
-	r->eof = 0;
-	r->lines = 0;
+	fileline_init(&r->in, fd, USERS_MAX);
 	r->rawlen = 0;
 }
 
@@ -62,42 +56,11 @@ static int
 reader_next(struct reader *r)
 {
 	ssize_t n;
-	char c;
 
 	r->rawlen = 0;
-	for (;;) {
-		if (r->pos == r->len) {
-			if (r->eof)
-				break;
-			n = read(r->fd, r->buf, sizeof(r->buf));
-			if (n == -1) {
-				if (errno == EINTR)
-					continue;
-				return -1;
-			}
-			if (n == 0) {
-				r->eof = 1;
-				break;
-			}
-			r->pos = 0;
-			r->len = (size_t)n;
-		}
-		c = r->buf[r->pos++];
-		if (r->rawlen == RAW_MAX) {
-			errno = EINVAL;
-			return -1;
-		}
-		r->raw[r->rawlen++] = c;
-		if (c == '\n')
-			break;
-	}
-	r->raw[r->rawlen] = '\0';
-	if (r->rawlen == 0)
-		return 0;
-	if (++r->lines > USERS_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
+	if ((n = fileline_get(&r->in, r->raw, sizeof(r->raw))) <= 0)
+		return (int)n;
+	r->rawlen = (size_t)n;
 	return 1;
 }
 
@@ -187,17 +150,6 @@ bad:
 	return -1;
 }
 
-static int
-open_read(const char *path)
-{
-	int fd;
-
-	do
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	while (fd == -1 && errno == EINTR);
-	return fd;
-}
-
 static void
 close_keep_errno(int fd)
 {
@@ -216,7 +168,7 @@ users_lookup(const char *path, const char *name, char *hash, size_t hashlen)
 	enum users_result rc = USERS_ERROR, found = USERS_NOTFOUND;
 	int fd, n;
 
-	if ((fd = open_read(path)) == -1)
+	if ((fd = fileline_open(path)) == -1)
 		return errno == ENOENT ? USERS_NOTFOUND : USERS_ERROR;
 	reader_init(&r, fd);
 	/* The whole file is read even after a match: a malformed line
@@ -247,7 +199,7 @@ users_list(const char *path, int (*cb)(void *, const char *, int),
 	struct entry e;
 	int fd, n, rc = -1;
 
-	if ((fd = open_read(path)) == -1)
+	if ((fd = fileline_open(path)) == -1)
 		return errno == ENOENT ? 0 : -1;
 	reader_init(&r, fd);
 	while ((n = reader_next(&r)) == 1) {
@@ -378,7 +330,7 @@ rewrite(const char *path, const char *name, const char *hash, int *had)
 			rc = 0;
 		goto out;
 	}
-	if ((oldfd = open_read(path)) == -1) {
+	if ((oldfd = fileline_open(path)) == -1) {
 		if (errno != ENOENT)
 			goto out;
 		if (hash == NULL) {
@@ -422,7 +374,7 @@ rewrite(const char *path, const char *name, const char *hash, int *had)
 		goto out;
 	}
 	if (hash != NULL && !wrote) {
-		if (oldfd != -1 && r.lines >= USERS_MAX) {
+		if (oldfd != -1 && r.in.lines >= USERS_MAX) {
 			errno = EFBIG;
 			goto out;
 		}

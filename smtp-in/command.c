@@ -188,18 +188,30 @@ mail_params(const char *s, size_t n, uint64_t max_size, struct cmd_path *p)
 	return CMD_OK;
 }
 
-/* "FROM:" / "TO:" then the path; *pathoff is where the path starts. */
+/* "FROM:" / "TO:", then the path into p (reset first); *paramoff is
+ * where the parameters start (their leading space included), len when
+ * there are none.  CMD_EPATH with p->aerr set when the path is bad or
+ * something other than a space follows it. */
 static enum cmd_err
-prefix(const char *arg, size_t len, const char *word, size_t *pathoff)
+path_arg(const char *arg, size_t len, const char *word, unsigned flags,
+    struct cmd_path *p, size_t *paramoff)
 {
-	size_t wl = strlen(word);
+	size_t wl = strlen(word), end;
 
+	memset(p, 0, sizeof(*p));
 	if (len < wl || !word_is(arg, wl, word))
 		return CMD_ESYNTAX;
 	/* "MAIL FROM: <a@b>", as Postfix accepts. */
 	if (len > wl && arg[wl] == ' ')
 		wl++;
-	*pathoff = wl;
+	p->aerr = addr_parse_path(arg + wl, len - wl, flags, &p->addr, &end);
+	if (p->aerr != ADDR_OK)
+		return CMD_EPATH;
+	*paramoff = wl + end;
+	if (*paramoff < len && arg[*paramoff] != ' ') {
+		p->aerr = ADDR_ESYNTAX;
+		return CMD_EPATH;
+	}
 	return CMD_OK;
 }
 
@@ -207,25 +219,16 @@ enum cmd_err
 cmd_parse_mail(const char *arg, size_t len, int esmtp, uint64_t max_size,
     struct cmd_path *p)
 {
-	size_t off, end;
+	size_t off;
 	enum cmd_err e;
 
-	memset(p, 0, sizeof(*p));
-	if ((e = prefix(arg, len, "FROM:", &off)) != CMD_OK)
-		return e;
 	/* The parameters decide whether non-ASCII is allowed, and they come
 	 * after the path: find the end of the path allowing UTF-8, then
 	 * judge the address by what the parameters said. */
-	p->aerr = addr_parse_path(arg + off, len - off, ADDR_NULL_OK |
-	    ADDR_UTF8, &p->addr, &end);
-	if (p->aerr != ADDR_OK)
-		return CMD_EPATH;
-	off += end;
+	if ((e = path_arg(arg, len, "FROM:", ADDR_NULL_OK | ADDR_UTF8, p,
+	    &off)) != CMD_OK)
+		return e;
 	if (off < len) {
-		if (arg[off] != ' ') {
-			p->aerr = ADDR_ESYNTAX;
-			return CMD_EPATH;
-		}
 		if (!esmtp)
 			return CMD_ENOESMTP;
 		if ((e = mail_params(arg + off, len - off, max_size, p)) !=
@@ -243,26 +246,16 @@ enum cmd_err
 cmd_parse_rcpt(const char *arg, size_t len, int esmtp, int utf8,
     struct cmd_path *p)
 {
-	size_t off, end;
+	size_t off;
 	enum cmd_err e;
 
-	memset(p, 0, sizeof(*p));
-	if ((e = prefix(arg, len, "TO:", &off)) != CMD_OK)
+	if ((e = path_arg(arg, len, "TO:", ADDR_NODOMAIN_OK |
+	    (utf8 ? ADDR_UTF8 : 0), p, &off)) != CMD_OK)
 		return e;
-	p->aerr = addr_parse_path(arg + off, len - off, ADDR_NODOMAIN_OK |
-	    (utf8 ? ADDR_UTF8 : 0), &p->addr, &end);
-	if (p->aerr != ADDR_OK)
-		return CMD_EPATH;
-	off += end;
-	if (off < len) {
-		if (arg[off] != ' ') {
-			p->aerr = ADDR_ESYNTAX;
-			return CMD_EPATH;
-		}
-		/* No RCPT parameter is offered (no DSN); trailing blanks
-		 * were cut by cmd_parse, so something follows. */
+	/* No RCPT parameter is offered (no DSN); trailing blanks were cut
+	 * by cmd_parse, so something follows. */
+	if (off < len)
 		return esmtp ? CMD_EPARAM : CMD_ENOESMTP;
-	}
 	return CMD_OK;
 }
 

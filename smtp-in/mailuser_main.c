@@ -361,11 +361,13 @@ cmd_add(const struct conf *conf, int argc, char **argv)
 	return 0;
 }
 
+/* The one argument of del and check, user@domain: the name, the domain
+ * and the path of the domain's users file.  0, or the exit code. */
 static int
-cmd_del(const struct conf *conf, int argc, char **argv)
+user_arg(const struct conf *conf, int argc, char **argv,
+    char name[USERS_NAME_MAX + 1], char domain[ADDR_DOMAIN_MAX + 1],
+    char path[PATH_MAX])
 {
-	char name[USERS_NAME_MAX + 1], domain[ADDR_DOMAIN_MAX + 1];
-	char path[PATH_MAX];
 	int code;
 
 	if (argc != 2) {
@@ -374,9 +376,20 @@ cmd_del(const struct conf *conf, int argc, char **argv)
 	}
 	if ((code = parse_user(argv[1], name, domain)) != 0)
 		return code;
-	if (conf_domain_path(conf, domain, USERS_FILE, path,
-	    sizeof(path)) == -1)
+	if (conf_domain_path(conf, domain, USERS_FILE, path, PATH_MAX) == -1)
 		return say(EX_DATAERR, "%s: path too long", domain);
+	return 0;
+}
+
+static int
+cmd_del(const struct conf *conf, int argc, char **argv)
+{
+	char name[USERS_NAME_MAX + 1], domain[ADDR_DOMAIN_MAX + 1];
+	char path[PATH_MAX];
+	int code;
+
+	if ((code = user_arg(conf, argc, argv, name, domain, path)) != 0)
+		return code;
 	switch (users_del(path, name)) {
 	case USERS_FOUND:
 		return 0;
@@ -472,15 +485,8 @@ cmd_check(const struct conf *conf, int argc, char **argv)
 	size_t len = 0;
 	int code;
 
-	if (argc != 2) {
-		usage();
-		return EX_USAGE;
-	}
-	if ((code = parse_user(argv[1], name, domain)) != 0)
+	if ((code = user_arg(conf, argc, argv, name, domain, path)) != 0)
 		return code;
-	if (conf_domain_path(conf, domain, USERS_FILE, path,
-	    sizeof(path)) == -1)
-		return say(EX_DATAERR, "%s: path too long", domain);
 	if (str_fmt(who, sizeof(who), "%s@%s", name, domain) == -1)
 		return say(EX_DATAERR, "%s: too long", argv[1]);
 	/* Read first, so that standard input is consumed the same way

@@ -40,24 +40,28 @@ enum {
 typedef void	handler(struct session *, const struct cmd *);
 
 static handler	do_helo, do_ehlo, do_mail, do_rcpt, do_data, do_rset,
-		do_noop, do_quit, do_vrfy, do_expn, do_help, do_http;
+		do_quit, do_fixed, do_http;
 
 static const struct dispatch {
 	handler		*fn;
 	unsigned	 states;	/* enum session_state bits */
+	const char	*text;		/* the reply of do_fixed */
 } dispatch[CMD_NVERBS] = {
-	[CMD_HELO] = { do_helo, ANY_STATE },
-	[CMD_EHLO] = { do_ehlo, ANY_STATE },
-	[CMD_MAIL] = { do_mail, SESSION_GREETED },
-	[CMD_RCPT] = { do_rcpt, SESSION_MAIL | SESSION_RCPT },
-	[CMD_DATA] = { do_data, SESSION_MAIL | SESSION_RCPT },
-	[CMD_RSET] = { do_rset, ANY_STATE },
-	[CMD_NOOP] = { do_noop, ANY_STATE },
-	[CMD_QUIT] = { do_quit, ANY_STATE },
-	[CMD_VRFY] = { do_vrfy, ANY_STATE },
-	[CMD_EXPN] = { do_expn, ANY_STATE },
-	[CMD_HELP] = { do_help, ANY_STATE },
-	[CMD_HTTP] = { do_http, ANY_STATE },
+	[CMD_HELO] = { do_helo, ANY_STATE, NULL },
+	[CMD_EHLO] = { do_ehlo, ANY_STATE, NULL },
+	[CMD_MAIL] = { do_mail, SESSION_GREETED, NULL },
+	[CMD_RCPT] = { do_rcpt, SESSION_MAIL | SESSION_RCPT, NULL },
+	[CMD_DATA] = { do_data, SESSION_MAIL | SESSION_RCPT, NULL },
+	[CMD_RSET] = { do_rset, ANY_STATE, NULL },
+	[CMD_NOOP] = { do_fixed, ANY_STATE, "250 2.0.0 Ok" },
+	[CMD_QUIT] = { do_quit, ANY_STATE, NULL },
+	/* RFC 5321 §3.5.3: 252 says neither yes nor no. */
+	[CMD_VRFY] = { do_fixed, ANY_STATE, "252 2.5.0 Cannot VRFY user, "
+	    "but will accept message and attempt delivery" },
+	[CMD_EXPN] = { do_fixed, ANY_STATE, "502 5.5.1 EXPN not available" },
+	[CMD_HELP] = { do_fixed, ANY_STATE, "214 2.0.0 Commands: HELO EHLO "
+	    "MAIL RCPT DATA RSET NOOP QUIT VRFY HELP" },
+	[CMD_HTTP] = { do_http, ANY_STATE, NULL },
 };
 
 static const char *const end_names[] = {
@@ -86,18 +90,24 @@ deadline(const struct session *s)
 
 /* --- replies: the one place they are made ---------------------------- */
 
+/* A write to the peer failed (errno): nothing more goes out, and the
+ * session ends unless it was ending anyway. */
+static void
+write_failed(struct session *s)
+{
+	s->broken = 1;
+	s->ioerr = errno;
+	if (s->end == SESSION_RUNNING)
+		s->end = errno == ETIMEDOUT ? SESSION_TIMEOUT : SESSION_EOF;
+}
+
 static void
 send_bytes(struct session *s, const char *p, size_t n)
 {
 	if (s->broken)
 		return;
-	if (out_put(&s->out, p, n, deadline(s)) == -1) {
-		s->broken = 1;
-		s->ioerr = errno;
-		if (s->end == SESSION_RUNNING)
-			s->end = errno == ETIMEDOUT ? SESSION_TIMEOUT :
-			    SESSION_EOF;
-	}
+	if (out_put(&s->out, p, n, deadline(s)) == -1)
+		write_failed(s);
 }
 
 static void
@@ -105,13 +115,8 @@ flush(struct session *s)
 {
 	if (s->broken)
 		return;
-	if (out_flush(&s->out, deadline(s)) == -1) {
-		s->broken = 1;
-		s->ioerr = errno;
-		if (s->end == SESSION_RUNNING)
-			s->end = errno == ETIMEDOUT ? SESSION_TIMEOUT :
-			    SESSION_EOF;
-	}
+	if (out_flush(&s->out, deadline(s)) == -1)
+		write_failed(s);
 }
 
 /* A refusal: logged, and counted against SMTP_ERRORS_MAX unless it is
@@ -597,13 +602,6 @@ do_rset(struct session *s, const struct cmd *c)
 }
 
 static void
-do_noop(struct session *s, const struct cmd *c)
-{
-	(void)c;
-	reply(s, "250 2.0.0 Ok");
-}
-
-static void
 do_quit(struct session *s, const struct cmd *c)
 {
 	(void)c;
@@ -611,28 +609,11 @@ do_quit(struct session *s, const struct cmd *c)
 	s->end = SESSION_QUIT;
 }
 
+/* A command whose whole work is its reply, dispatch[].text. */
 static void
-do_vrfy(struct session *s, const struct cmd *c)
+do_fixed(struct session *s, const struct cmd *c)
 {
-	(void)c;
-	/* RFC 5321 §3.5.3: 252 says neither yes nor no. */
-	reply(s, "252 2.5.0 Cannot VRFY user, but will accept message "
-	    "and attempt delivery");
-}
-
-static void
-do_expn(struct session *s, const struct cmd *c)
-{
-	(void)c;
-	reply(s, "502 5.5.1 EXPN not available");
-}
-
-static void
-do_help(struct session *s, const struct cmd *c)
-{
-	(void)c;
-	reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP "
-	    "QUIT VRFY HELP");
+	reply(s, "%s", dispatch[c->verb].text);
 }
 
 static void

@@ -21,6 +21,7 @@
 #include "atomic.h"
 #include "io.h"
 #include "str.h"
+#include "testutil.h"
 
 struct fx {
 	char	dir[PATH_MAX];
@@ -34,8 +35,7 @@ setup(void **state)
 
 	if ((fx = calloc(1, sizeof(*fx))) == NULL)
 		return -1;
-	if (str_copy(fx->dir, sizeof(fx->dir), "/tmp/atomic_test.XXXXXX") ==
-	    -1 || mkdtemp(fx->dir) == NULL ||
+	if (tu_tmpdir(fx->dir, sizeof(fx->dir), "atomic_test") == -1 ||
 	    str_fmt(fx->path, sizeof(fx->path), "%s/state", fx->dir) == -1) {
 		free(fx);
 		return -1;
@@ -49,13 +49,8 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	char cmd[PATH_MAX + 16];
 
-	if (str_fmt(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir) == 0 &&
-	    system(cmd) != 0)
-		return -1;
-	free(fx);
-	return 0;
+	return tu_teardown(fx, fx->dir);
 }
 
 static void

@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "str.h"
+#include "testutil.h"
 
 struct fx {
 	char		dir[PATH_MAX];
@@ -33,8 +34,7 @@ setup(void **state)
 
 	if ((fx = calloc(1, sizeof(*fx))) == NULL)
 		return -1;
-	if (str_copy(fx->dir, sizeof(fx->dir), "/tmp/conf_test.XXXXXX") == -1 ||
-	    mkdtemp(fx->dir) == NULL ||
+	if (tu_tmpdir(fx->dir, sizeof(fx->dir), "conf_test") == -1 ||
 	    str_fmt(fx->file, sizeof(fx->file), "%s/%s", fx->dir,
 	    CONF_FILE) == -1) {
 		free(fx);
@@ -48,30 +48,15 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	char cmd[PATH_MAX + 16];
 
-	if (str_fmt(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir) == 0 &&
-	    system(cmd) != 0)
-		return -1;
-	free(fx);
-	return 0;
-}
-
-static void
-write_conf(struct fx *fx, const char *text)
-{
-	FILE *fp;
-
-	assert_non_null(fp = fopen(fx->file, "w"));
-	assert_int_equal(fputs(text, fp) >= 0, 1);
-	assert_int_equal(fclose(fp), 0);
+	return tu_teardown(fx, fx->dir);
 }
 
 static int
 load(struct fx *fx, const char *text)
 {
 	if (text != NULL)
-		write_conf(fx, text);
+		tu_write_str(fx->file, text);
 	fx->err[0] = '\0';
 	return conf_load(&fx->c, fx->dir, fx->err, sizeof(fx->err));
 }
@@ -177,7 +162,7 @@ test_relative_conf_dir_is_made_absolute(void **state)
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	base = strrchr(fx->dir, '/');
 	assert_int_equal(chdir("/tmp"), 0);
-	write_conf(fx, "spool = s\n");
+	tu_write_str(fx->file, "spool = s\n");
 	assert_int_equal(conf_load(&fx->c, base + 1, fx->err,
 	    sizeof(fx->err)), 0);
 	assert_int_equal(chdir(cwd), 0);
@@ -245,11 +230,8 @@ static void
 test_nul_byte_is_an_error(void **state)
 {
 	struct fx *fx = *state;
-	FILE *fp;
 
-	assert_non_null(fp = fopen(fx->file, "w"));
-	assert_int_equal(fwrite("spool = /a\nx\0y\n", 1, 16, fp), 16);
-	assert_int_equal(fclose(fp), 0);
+	tu_write_file(fx->file, "spool = /a\nx\0y\n", 16);
 	assert_int_equal(load(fx, NULL), -1);
 	assert_int_equal(str_fmt(fx->want, sizeof(fx->want), "%s:2: NUL byte",
 	    fx->file), 0);

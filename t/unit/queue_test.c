@@ -20,8 +20,10 @@
 
 #include "queue.h"
 #include "str.h"
+#include "testutil.h"
 
 struct spool {
+	struct queue_msg *m;	/* the message under test */
 	char	dir[64];
 	char	tmp[96];
 	char	new[96];
@@ -33,10 +35,10 @@ setup(void **state)
 {
 	struct spool *s;
 
-	if ((s = calloc(1, sizeof *s)) == NULL)
+	if ((s = calloc(1, sizeof *s)) == NULL ||
+	    (s->m = malloc(sizeof *s->m)) == NULL)
 		return -1;
-	snprintf(s->dir, sizeof s->dir, "/tmp/queue_test.XXXXXX");
-	if (mkdtemp(s->dir) == NULL)
+	if (tu_tmpdir(s->dir, sizeof s->dir, "queue_test") == -1)
 		return -1;
 	snprintf(s->tmp, sizeof s->tmp, "%s/tmp", s->dir);
 	snprintf(s->new, sizeof s->new, "%s/new", s->dir);
@@ -48,36 +50,13 @@ setup(void **state)
 	return 0;
 }
 
-static void
-rm_dir(const char *dir)
-{
-	char path[256];
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (str_fmt(path, sizeof path, "%s/%s", dir, de->d_name) == 0)
-			unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int
 teardown(void **state)
 {
 	struct spool *s = *state;
 
-	rm_dir(s->tmp);
-	rm_dir(s->new);
-	rm_dir(s->state);
-	rm_dir(s->dir);
-	free(s);
-	return 0;
+	free(s->m);
+	return tu_teardown(s, s->dir);
 }
 
 /* Entries of dir; the first one's name into first when not NULL. */
@@ -114,22 +93,32 @@ fill_env(struct queue_env *e)
 	e->uid = -1;
 }
 
+/* s->m created in the spool, its envelope e written. */
 static void
-write_file(const char *path, const char *text, size_t n)
+start(struct spool *s, const struct queue_env *e)
 {
+	assert_int_equal(queue_create(s->m, s->dir), 0);
+	assert_int_equal(queue_put_env(s->m, e), 0);
+}
+
+/* Open the committed s->m in new/ and read its envelope: the fd. */
+static int
+read_committed(const struct spool *s, struct queue_envelope *env)
+{
+	char path[256];
 	int fd;
 
-	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600))
-	    != -1);
-	assert_int_equal(write(fd, text, n), (ssize_t)n);
-	close(fd);
+	snprintf(path, sizeof path, "%s/%s", s->new, s->m->id);
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_int_equal(queue_env_read(fd, env), 0);
+	return fd;
 }
 
 static void
 test_commit_round_trips_envelope_and_body(void **state)
 {
 	struct spool *s = *state;
-	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_msg *m = s->m;
 	struct queue_envelope env;
 	struct queue_env e;
 	const char body[] = "Subject: hi\n\nline one\nline two\n";
@@ -138,7 +127,6 @@ test_commit_round_trips_envelope_and_body(void **state)
 	time_t before = time(NULL);
 	int fd;
 
-	assert_non_null(m);
 	fill_env(&e);
 	e.flags = QUEUE_SMTPUTF8 | QUEUE_8BITMIME;
 	assert_int_equal(queue_create(m, s->dir), 0);
@@ -166,25 +154,22 @@ test_commit_round_trips_envelope_and_body(void **state)
 	assert_memory_equal(got, body, sizeof body - 1);
 	queue_env_free(&env);
 	close(fd);
-	free(m);
 }
 
 static void
 test_envelope_text_is_the_documented_format(void **state)
 {
 	struct spool *s = *state;
-	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_msg *m = s->m;
 	struct queue_env e;
 	char path[256], buf[1024], want[1024];
 	int fd;
 	ssize_t n;
 
-	assert_non_null(m);
 	fill_env(&e);
 	e.flags = QUEUE_8BITMIME;
 	e.uid = 1000;
-	assert_int_equal(queue_create(m, s->dir), 0);
-	assert_int_equal(queue_put_env(m, &e), 0);
+	start(s, &e);
 	assert_int_equal(queue_put(m, "x\n", 2), 0);
 	assert_int_equal(queue_commit(m), 0);
 	snprintf(path, sizeof path, "%s/%s", s->new, m->id);
@@ -200,43 +185,35 @@ test_envelope_text_is_the_documented_format(void **state)
 	    "body 8bitmime\nvia submission\npeer 2001:db8::5\n"
 	    "helo client.example.net\nuid 1000\n\nx\n"));
 	assert_null(strstr(buf, "smtputf8"));
-	free(m);
 }
 
 static void
 test_null_sender_is_written_as_empty_brackets(void **state)
 {
 	struct spool *s = *state;
-	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_msg *m = s->m;
 	struct queue_envelope env;
 	struct queue_env e;
-	char path[256];
 	int fd;
 
-	assert_non_null(m);
 	fill_env(&e);
 	e.sender = "";
-	assert_int_equal(queue_create(m, s->dir), 0);
-	assert_int_equal(queue_put_env(m, &e), 0);
+	start(s, &e);
 	assert_int_equal(queue_commit(m), 0);
-	snprintf(path, sizeof path, "%s/%s", s->new, m->id);
-	assert_true((fd = open(path, O_RDONLY)) != -1);
-	assert_int_equal(queue_env_read(fd, &env), 0);
+	fd = read_committed(s, &env);
 	assert_string_equal(env.sender, "");
 	queue_env_free(&env);
 	close(fd);
-	free(m);
 }
 
 static void
 test_commit_leaves_nothing_in_tmp(void **state)
 {
 	struct spool *s = *state;
-	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_msg *m = s->m;
 	struct queue_env e;
 	char name[64];
 
-	assert_non_null(m);
 	fill_env(&e);
 	assert_int_equal(queue_create(m, s->dir), 0);
 	assert_int_equal(count(s->tmp, NULL, 0), 1);
@@ -248,38 +225,33 @@ test_commit_leaves_nothing_in_tmp(void **state)
 	assert_string_equal(name, m->id);
 	queue_abort(m);		/* after a commit: harmless */
 	assert_int_equal(count(s->new, NULL, 0), 1);
-	free(m);
 }
 
 static void
 test_abort_leaves_nothing_anywhere(void **state)
 {
 	struct spool *s = *state;
-	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_msg *m = s->m;
 	struct queue_env e;
 
-	assert_non_null(m);
 	fill_env(&e);
-	assert_int_equal(queue_create(m, s->dir), 0);
-	assert_int_equal(queue_put_env(m, &e), 0);
+	start(s, &e);
 	assert_int_equal(queue_put(m, "a\n", 2), 0);
 	queue_abort(m);
 	queue_abort(m);		/* twice: harmless */
 	assert_int_equal(count(s->tmp, NULL, 0), 0);
 	assert_int_equal(count(s->new, NULL, 0), 0);
 	assert_int_equal(count(s->state, NULL, 0), 0);
-	free(m);
 }
 
 static void
 test_env_values_that_break_a_line_are_refused(void **state)
 {
 	struct spool *s = *state;
-	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_msg *m = s->m;
 	const char *bad_rcpt[] = { "bob@example.com", "eve@x\nrcpt <m@x>" };
 	struct queue_env e;
 
-	assert_non_null(m);
 	assert_int_equal(queue_create(m, s->dir), 0);
 
 	fill_env(&e);
@@ -308,19 +280,17 @@ test_env_values_that_break_a_line_are_refused(void **state)
 
 	queue_abort(m);
 	assert_int_equal(count(s->tmp, NULL, 0), 0);
-	free(m);
 }
 
 static void
 test_envelope_over_the_bound_is_refused(void **state)
 {
 	struct spool *s = *state;
-	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_msg *m = s->m;
 	struct queue_env e;
 	const char **many;
 	size_t i, n = QUEUE_ENV_MAX / 16;
 
-	assert_non_null(m);
 	assert_non_null(many = calloc(n, sizeof *many));
 	for (i = 0; i < n; i++)
 		many[i] = "someone@example.com";	/* 27 bytes a line */
@@ -333,19 +303,17 @@ test_envelope_over_the_bound_is_refused(void **state)
 	assert_int_equal(errno, E2BIG);
 	queue_abort(m);
 	free(many);
-	free(m);
 }
 
 static void
 test_ids_are_unique_and_sorted(void **state)
 {
 	struct spool *s = *state;
-	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_msg *m = s->m;
 	struct queue_env e;
 	char prev[QUEUE_ID_LEN + 1] = "";
 	int i;
 
-	assert_non_null(m);
 	fill_env(&e);
 	for (i = 0; i < 300; i++) {
 		assert_int_equal(queue_create(m, s->dir), 0);
@@ -364,20 +332,17 @@ test_ids_are_unique_and_sorted(void **state)
 	}
 	assert_int_equal(count(s->new, NULL, 0), 150);
 	assert_int_equal(count(s->tmp, NULL, 0), 0);
-	free(m);
 }
 
 static void
 test_failed_rename_leaves_tmp_empty(void **state)
 {
 	struct spool *s = *state;
-	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_msg *m = s->m;
 	struct queue_env e;
 
-	assert_non_null(m);
 	fill_env(&e);
-	assert_int_equal(queue_create(m, s->dir), 0);
-	assert_int_equal(queue_put_env(m, &e), 0);
+	start(s, &e);
 	assert_int_equal(queue_put(m, "a\n", 2), 0);
 	/* new/ goes away under the open message: the rename must fail. */
 	assert_int_equal(rmdir(s->new), 0);
@@ -387,17 +352,15 @@ test_failed_rename_leaves_tmp_empty(void **state)
 	assert_int_equal(count(s->tmp, NULL, 0), 0);
 	assert_int_equal(mkdir(s->new, 0770), 0);
 	assert_int_equal(count(s->new, NULL, 0), 0);
-	free(m);
 }
 
 static void
 test_missing_spool_is_a_temporary_enoent(void **state)
 {
 	struct spool *s = *state;
-	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_msg *m = s->m;
 	char dir[128];
 
-	assert_non_null(m);
 	snprintf(dir, sizeof dir, "%s/nonexistent", s->dir);
 	errno = 0;
 	assert_int_equal(queue_create(m, dir), -1);
@@ -409,28 +372,25 @@ test_missing_spool_is_a_temporary_enoent(void **state)
 	assert_int_equal(queue_create(m, s->dir), -1);
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(mkdir(s->tmp, 0770), 0);
-	free(m);
 }
 
 static void
 test_large_message_round_trips(void **state)
 {
 	struct spool *s = *state;
-	struct queue_msg *m = malloc(sizeof *m);
+	struct queue_msg *m = s->m;
 	struct queue_envelope env;
 	struct queue_env e;
 	size_t total = 3 * QUEUE_WBUFSZ + 123, off = 0, k, step = 1;
-	char *data, *got, path[256];
+	char *data, *got;
 	int fd;
 
-	assert_non_null(m);
 	assert_non_null(data = malloc(total));
 	assert_non_null(got = malloc(total));
 	for (k = 0; k < total; k++)
 		data[k] = (char)('a' + k % 26);
 	fill_env(&e);
-	assert_int_equal(queue_create(m, s->dir), 0);
-	assert_int_equal(queue_put_env(m, &e), 0);
+	start(s, &e);
 	/* Chunks from 1 byte to more than the buffer. */
 	while (off < total) {
 		k = step < total - off ? step : total - off;
@@ -439,16 +399,13 @@ test_large_message_round_trips(void **state)
 		step = step * 3 + 1;
 	}
 	assert_int_equal(queue_commit(m), 0);
-	snprintf(path, sizeof path, "%s/%s", s->new, m->id);
-	assert_true((fd = open(path, O_RDONLY)) != -1);
-	assert_int_equal(queue_env_read(fd, &env), 0);
+	fd = read_committed(s, &env);
 	assert_int_equal(pread(fd, got, total, env.body), (ssize_t)total);
 	assert_memory_equal(got, data, total);
 	queue_env_free(&env);
 	close(fd);
 	free(got);
 	free(data);
-	free(m);
 }
 
 static void
@@ -463,7 +420,7 @@ test_reader_ignores_unknown_keys(void **state)
 	int fd;
 
 	snprintf(path, sizeof path, "%s/new/handmade", s->dir);
-	write_file(path, text, strlen(text));
+	tu_write_str(path, text);
 	assert_true((fd = open(path, O_RDONLY)) != -1);
 	assert_int_equal(queue_env_read(fd, &env), 0);
 	assert_string_equal(env.id, "01HBX2C4ABCDE123");
@@ -483,7 +440,7 @@ expect_malformed(const char *path, const char *text)
 	struct queue_envelope env;
 	int fd;
 
-	write_file(path, text, strlen(text));
+	tu_write_str(path, text);
 	assert_true((fd = open(path, O_RDONLY)) != -1);
 	errno = 0;
 	assert_int_equal(queue_env_read(fd, &env), -1);

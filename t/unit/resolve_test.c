@@ -18,6 +18,7 @@
 
 #include "resolve.h"
 #include "str.h"
+#include "testutil.h"
 
 #define H1 "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA"
 
@@ -33,8 +34,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/resolve_test.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (tu_tmpdir(f->dir, sizeof(f->dir), "resolve_test") == -1)
 		return -1;
 	str_copy(f->conf.dir, sizeof(f->conf.dir), f->dir);
 	str_copy(f->conf.hostname, sizeof(f->conf.hostname),
@@ -47,13 +47,8 @@ static int
 teardown(void **state)
 {
 	struct fix *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return tu_teardown(f, f->dir);
 }
 
 static void
@@ -71,12 +66,9 @@ static void
 put(struct fix *f, const char *domain, const char *file, const char *s)
 {
 	char p[PATH_MAX];
-	FILE *fp;
 
 	snprintf(p, sizeof(p), "%s/domains/%s/%s", f->dir, domain, file);
-	assert_non_null(fp = fopen(p, "w"));
-	assert_int_equal(fputs(s, fp) >= 0, 1);
-	assert_int_equal(fclose(fp), 0);
+	tu_write_str(p, s);
 }
 
 /* A file name made a directory: open succeeds, read fails (EISDIR). */
@@ -131,12 +123,10 @@ test_a_plain_file_under_domains_is_not_a_domain(void **state)
 	struct fix *f = *state;
 	struct conf conf;
 	char p[PATH_MAX];
-	FILE *fp;
 
 	mkdom(f, "example.org");
 	snprintf(p, sizeof(p), "%s/domains/example.com", f->dir);
-	assert_non_null(fp = fopen(p, "w"));
-	fclose(fp);
+	tu_write_str(p, "");
 	assert_int_equal(resolve_domain_is_local(&f->conf, "example.com"), 0);
 	assert_int_equal(rcpt(f, "alice", "example.com"), RESOLVE_REMOTE);
 	/* ENOTDIR: domains/ itself a file. */

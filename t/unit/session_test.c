@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "../../smtp-in/session.h"
+#include "testutil.h"
 
 #define HOST	"mx.example.net"
 
@@ -41,14 +42,9 @@ struct fixture {
 static void
 write_file(struct fixture *f, const char *rel, const char *text)
 {
-	int fd;
-
 	assert_true(str_fmt(f->path, sizeof(f->path), "%s/%s", f->root,
 	    rel) == 0);
-	fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd != -1);
-	assert_int_equal(fd_write_all(fd, text, strlen(text)), 0);
-	close(fd);
+	tu_write_str(f->path, text);
 }
 
 static void
@@ -67,9 +63,8 @@ setup(void **state)
 
 	f = calloc(1, sizeof(*f));
 	assert_non_null(f);
-	assert_true(str_copy(f->root, sizeof(f->root),
-	    "/tmp/session_test.XXXXXX") == 0);
-	assert_non_null(mkdtemp(f->root));
+	assert_int_equal(tu_tmpdir(f->root, sizeof(f->root), "session_test"),
+	    0);
 	make_dir(f, "etc");
 	make_dir(f, "etc/domains");
 	make_dir(f, "etc/domains/example.com");
@@ -95,36 +90,12 @@ setup(void **state)
 	return 0;
 }
 
-static void
-remove_tree(const char *path)
-{
-	char sub[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			if (str_fmt(sub, sizeof(sub), "%s/%s", path,
-			    de->d_name) == 0)
-				remove_tree(sub);
-		}
-		closedir(d);
-		(void)rmdir(path);
-	} else
-		(void)unlink(path);
-}
-
 static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	remove_tree(f->root);
-	free(f);
-	return 0;
+	return tu_teardown(f, f->root);
 }
 
 static void

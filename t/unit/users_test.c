@@ -3,9 +3,7 @@
 
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +17,7 @@
 
 #include "passwd.h"
 #include "users.h"
+#include "testutil.h"
 
 #define H1 "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA"
 #define H2 "$argon2id$v=19$m=65536,t=2,p=1$b3RoZXJzYWx0$b3RoZXI"
@@ -35,8 +34,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/users_test.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (tu_tmpdir(f->dir, sizeof(f->dir), "users_test") == -1)
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/users", f->dir);
 	*state = f;
@@ -47,38 +45,8 @@ static int
 teardown(void **state)
 {
 	struct fix *f = *state;
-	char p[PATH_MAX];
-	struct dirent *d;
-	DIR *dp;
 
-	if ((dp = opendir(f->dir)) != NULL) {
-		while ((d = readdir(dp)) != NULL) {
-			if (d->d_name[0] == '.')
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", f->dir, d->d_name);
-			unlink(p);
-		}
-		closedir(dp);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static void
-put(const char *path, const char *s, size_t n)
-{
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(s, 1, n, fp), n);
-	assert_int_equal(fclose(fp), 0);
-}
-
-static void
-puts_file(const char *path, const char *s)
-{
-	put(path, s, strlen(s));
+	return tu_teardown(f, f->dir);
 }
 
 /* The file's content, NUL-terminated, in a static buffer. */
@@ -96,28 +64,13 @@ get(const char *path)
 	return buf;
 }
 
-static int
-entries(const char *dir)
-{
-	struct dirent *d;
-	DIR *dp = opendir(dir);
-	int n = 0;
-
-	assert_non_null(dp);
-	while ((d = readdir(dp)) != NULL)
-		if (d->d_name[0] != '.')
-			n++;
-	closedir(dp);
-	return n;
-}
-
 static void
 test_lookup_finds_the_users_hash(void **state)
 {
 	struct fix *f = *state;
 	char hash[USERS_HASH_MAX];
 
-	puts_file(f->path, "alice:" H1 "\nbob:" H2 "\n");
+	tu_write_str(f->path, "alice:" H1 "\nbob:" H2 "\n");
 	assert_int_equal(users_lookup(f->path, "bob", hash, sizeof(hash)),
 	    USERS_FOUND);
 	assert_string_equal(hash, H2);
@@ -132,7 +85,7 @@ test_lookup_ignores_case_of_name_and_of_file(void **state)
 {
 	struct fix *f = *state;
 
-	puts_file(f->path, "Alice:" H1 "\nbob:" H2 "\n");
+	tu_write_str(f->path, "Alice:" H1 "\nbob:" H2 "\n");
 	assert_int_equal(users_lookup(f->path, "ALICE", NULL, 0),
 	    USERS_FOUND);
 	assert_int_equal(users_lookup(f->path, "alice", NULL, 0),
@@ -155,7 +108,7 @@ test_receive_only_user_is_found_with_bang(void **state)
 	struct fix *f = *state;
 	char hash[USERS_HASH_MAX];
 
-	puts_file(f->path, "# a list\n\nlist:!\r\n");
+	tu_write_str(f->path, "# a list\n\nlist:!\r\n");
 	assert_int_equal(users_lookup(f->path, "list", hash, sizeof(hash)),
 	    USERS_FOUND);
 	assert_string_equal(hash, USERS_RECEIVE_ONLY);
@@ -166,7 +119,7 @@ test_comments_and_blank_lines_are_not_users(void **state)
 {
 	struct fix *f = *state;
 
-	puts_file(f->path, "#alice:" H1 "\n \t\nbob:" H2 "\n");
+	tu_write_str(f->path, "#alice:" H1 "\n \t\nbob:" H2 "\n");
 	assert_int_equal(users_lookup(f->path, "#alice", NULL, 0),
 	    USERS_NOTFOUND);
 	assert_int_equal(users_lookup(f->path, "bob", NULL, 0), USERS_FOUND);
@@ -175,7 +128,7 @@ test_comments_and_blank_lines_are_not_users(void **state)
 static void
 expect_malformed(const char *path, const char *content, size_t n)
 {
-	put(path, content, n);
+	tu_write_file(path, content, n);
 	errno = 0;
 	assert_int_equal(users_lookup(path, "alice", NULL, 0), USERS_ERROR);
 	assert_int_equal(errno, EINVAL);
@@ -225,7 +178,7 @@ test_longest_valid_line_is_accepted(void **state)
 	memcpy(line + n, "\r\n", 2);
 	n += 2;
 	assert_true(n <= USERS_LINE_MAX);
-	put(f->path, line, n);
+	tu_write_file(f->path, line, n);
 	assert_int_equal(users_lookup(f->path, name, NULL, 0), USERS_FOUND);
 }
 
@@ -251,7 +204,7 @@ test_malformed_line_after_the_match_still_fails(void **state)
 {
 	struct fix *f = *state;
 
-	puts_file(f->path, "alice:" H1 "\ngarbage\n");
+	tu_write_str(f->path, "alice:" H1 "\ngarbage\n");
 	assert_int_equal(users_lookup(f->path, "alice", NULL, 0),
 	    USERS_ERROR);
 }
@@ -268,7 +221,7 @@ test_set_creates_missing_file_with_mode_0640(void **state)
 	assert_string_equal(get(f->path), "alice:" H1 "\n");
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0640);
-	assert_int_equal(entries(f->dir), 1);	/* no temporary left */
+	assert_int_equal(tu_entries(f->dir), 1);	/* no temporary left */
 }
 
 static void
@@ -278,12 +231,12 @@ test_set_appends_keeping_other_lines_byte_for_byte(void **state)
 	const char *before = "# users of example.org\r\n\n  \n"
 	    "Bob:" H2 "\r\n# trailing comment";
 
-	puts_file(f->path, before);
+	tu_write_str(f->path, before);
 	assert_int_equal(users_set(f->path, "alice", H1), 0);
 	/* The unterminated last line gains its LF, nothing else changes. */
 	assert_string_equal(get(f->path), "# users of example.org\r\n\n  \n"
 	    "Bob:" H2 "\r\n# trailing comment\nalice:" H1 "\n");
-	assert_int_equal(entries(f->dir), 1);
+	assert_int_equal(tu_entries(f->dir), 1);
 }
 
 static void
@@ -291,7 +244,7 @@ test_set_replaces_the_hash_in_place(void **state)
 {
 	struct fix *f = *state;
 
-	puts_file(f->path, "# head\nALICE:" H1 "\r\n# mid\nbob:!\n");
+	tu_write_str(f->path, "# head\nALICE:" H1 "\r\n# mid\nbob:!\n");
 	assert_int_equal(users_set(f->path, "alice", H2), 0);
 	assert_string_equal(get(f->path),
 	    "# head\nalice:" H2 "\n# mid\nbob:!\n");
@@ -305,7 +258,7 @@ test_set_drops_later_duplicates_of_the_name(void **state)
 {
 	struct fix *f = *state;
 
-	puts_file(f->path, "alice:" H1 "\nbob:!\nalice:!\n");
+	tu_write_str(f->path, "alice:" H1 "\nbob:!\nalice:!\n");
 	assert_int_equal(users_set(f->path, "alice", H2), 0);
 	assert_string_equal(get(f->path), "alice:" H2 "\nbob:!\n");
 }
@@ -316,7 +269,7 @@ test_set_keeps_mode_of_existing_file(void **state)
 	struct fix *f = *state;
 	struct stat st;
 
-	puts_file(f->path, "bob:!\n");
+	tu_write_str(f->path, "bob:!\n");
 	assert_int_equal(chmod(f->path, 0600), 0);
 	assert_int_equal(users_set(f->path, "alice", "!"), 0);
 	assert_int_equal(stat(f->path, &st), 0);
@@ -329,12 +282,12 @@ test_set_refuses_a_malformed_file_and_leaves_it(void **state)
 	struct fix *f = *state;
 	const char *before = "bob:!\nthis is not a user line\n";
 
-	puts_file(f->path, before);
+	tu_write_str(f->path, before);
 	errno = 0;
 	assert_int_equal(users_set(f->path, "alice", H1), -1);
 	assert_int_equal(errno, EINVAL);
 	assert_string_equal(get(f->path), before);
-	assert_int_equal(entries(f->dir), 1);
+	assert_int_equal(tu_entries(f->dir), 1);
 }
 
 static void
@@ -347,7 +300,7 @@ test_set_refuses_bad_names_and_hashes(void **state)
 	assert_int_equal(users_set(f->path, "a:b", H1), -1);
 	assert_int_equal(users_set(f->path, "alice", "x\ny"), -1);
 	assert_int_equal(users_set(f->path, "alice", ""), -1);
-	assert_int_equal(entries(f->dir), 0);
+	assert_int_equal(tu_entries(f->dir), 0);
 }
 
 static void
@@ -366,13 +319,13 @@ test_del_removes_only_the_user(void **state)
 {
 	struct fix *f = *state;
 
-	puts_file(f->path, "# c\r\nalice:" H1 "\n\nBOB:!\r\ncarol:" H2);
+	tu_write_str(f->path, "# c\r\nalice:" H1 "\n\nBOB:!\r\ncarol:" H2);
 	assert_int_equal(users_del(f->path, "bob"), USERS_FOUND);
 	assert_string_equal(get(f->path),
 	    "# c\r\nalice:" H1 "\n\ncarol:" H2);
 	assert_int_equal(users_lookup(f->path, "bob", NULL, 0),
 	    USERS_NOTFOUND);
-	assert_int_equal(entries(f->dir), 1);
+	assert_int_equal(tu_entries(f->dir), 1);
 }
 
 static void
@@ -381,7 +334,7 @@ test_del_of_unknown_user_leaves_the_file_alone(void **state)
 	struct fix *f = *state;
 	struct stat a, b;
 
-	puts_file(f->path, "alice:" H1 "\n");
+	tu_write_str(f->path, "alice:" H1 "\n");
 	assert_int_equal(stat(f->path, &a), 0);
 	assert_int_equal(users_del(f->path, "bob"), USERS_NOTFOUND);
 	assert_int_equal(stat(f->path, &b), 0);
@@ -397,7 +350,7 @@ test_del_without_file_or_directory_is_notfound(void **state)
 	assert_int_equal(users_del(f->path, "bob"), USERS_NOTFOUND);
 	snprintf(p, sizeof(p), "%s/nodir/users", f->dir);
 	assert_int_equal(users_del(p, "bob"), USERS_NOTFOUND);
-	assert_int_equal(entries(f->dir), 0);
+	assert_int_equal(tu_entries(f->dir), 0);
 }
 
 static void
@@ -405,7 +358,7 @@ test_del_refuses_a_malformed_file(void **state)
 {
 	struct fix *f = *state;
 
-	puts_file(f->path, "alice:!\nbroken\n");
+	tu_write_str(f->path, "alice:!\nbroken\n");
 	assert_int_equal(users_del(f->path, "alice"), USERS_ERROR);
 	assert_int_equal(errno, EINVAL);
 	assert_string_equal(get(f->path), "alice:!\nbroken\n");
@@ -433,7 +386,7 @@ test_list_gives_users_in_file_order(void **state)
 	struct fix *f = *state;
 	struct seen s = { "", 0 };
 
-	puts_file(f->path, "# x\nCarol:" H1 "\nalice:!\n\nbob:" H2
+	tu_write_str(f->path, "# x\nCarol:" H1 "\nalice:!\n\nbob:" H2
 	    "\ndave:!\n");
 	assert_int_equal(users_list(f->path, collect, &s), 0);
 	assert_string_equal(s.names, "carol,alice(r),bob,");

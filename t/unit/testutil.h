@@ -1,0 +1,24 @@
+/* testutil.h — fixture helpers shared by the unit tests: a scratch
+ * directory under /tmp and whole files written into it.  The ones used
+ * inside a test fail it through cmocka; the ones a setup or teardown
+ * needs return 0 or -1, since those must not fail a test themselves. */
+#ifndef POSTHORN_TESTUTIL_H
+#define POSTHORN_TESTUTIL_H
+
+#include <stddef.h>
+
+/* mkdtemp /tmp/NAME.XXXXXX into dir[size]: 0 or -1. */
+int	tu_tmpdir(char *dir, size_t size, const char *name);
+/* Remove path and, if it is a directory, everything below it: 0 or -1. */
+int	tu_rmtree(const char *path);
+/* The whole of a teardown: remove dir, then free the fixture (which may
+ * hold dir); 0 or -1 when something was left behind. */
+int	tu_teardown(void *fixture, const char *dir);
+/* Create or truncate path (mode 0666 less the umask, as fopen "w") and
+ * write n bytes to it; fails the test on error. */
+void	tu_write_file(const char *path, const void *p, size_t n);
+void	tu_write_str(const char *path, const char *s);
+/* Names in dir other than the dot files; fails the test on error. */
+int	tu_entries(const char *dir);
+
+#endif
