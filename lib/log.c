@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "utf8.h"
 
 enum { LOG_ROOM = LOG_LINE_MAX - 1 };	/* the '\n' always fits */
 
@@ -56,46 +57,104 @@ log_init(const char *prog)
 	errno = saved;
 }
 
+/* A value is quoted when it is empty or holds a blank, a control byte,
+ * '"', '=', '\\' or a byte that is not well-formed UTF-8. */
 static int
-must_quote(const char *v)
+must_quote(const unsigned char *p, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)v;
+	size_t i, n;
 
-	if (*p == '\0')
+	if (len == 0)
 		return 1;
-	for (; *p != '\0'; p++)
-		if (*p <= ' ' || *p == 0x7f || *p == '"' || *p == '=' ||
-		    *p == '\\')
+	for (i = 0; i < len; i += n) {
+		if (p[i] <= ' ' || p[i] == 0x7f || p[i] == '"' || p[i] == '=' ||
+		    p[i] == '\\')
 			return 1;
+		if ((n = utf8_seq(p + i, len - i)) == 0)
+			return 1;
+	}
 	return 0;
 }
 
-/* Bytes that c takes inside a quoted value. */
+/* The unit at p as it goes into a quoted value: a whole UTF-8 sequence
+ * raw, '"' and '\\' escaped, and control bytes and bytes that are not
+ * UTF-8 as \xNN, so that journald keeps the line as text (it stores a
+ * line that is not UTF-8 as a blob) and a cut never splits a character.
+ * Returns its length in out; *used gets the input bytes it stands for. */
 static size_t
-esc_len(unsigned char c)
-{
-	if (c == '"' || c == '\\')
-		return 2;
-	if (c < ' ' || c == 0x7f)
-		return 4;
-	return 1;
-}
-
-static void
-esc_put(struct logbuf *lb, unsigned char c)
+unit(const unsigned char *p, size_t len, char out[4], size_t *used)
 {
 	static const char hex[] = "0123456789abcdef";
+	size_t n;
 
-	if (c == '"' || c == '\\') {
-		lb->b[lb->len++] = '\\';
-		lb->b[lb->len++] = (char)c;
-	} else if (c < ' ' || c == 0x7f) {
-		lb->b[lb->len++] = '\\';
-		lb->b[lb->len++] = 'x';
-		lb->b[lb->len++] = hex[c >> 4];
-		lb->b[lb->len++] = hex[c & 0xf];
-	} else
-		lb->b[lb->len++] = (char)c;
+	*used = 1;
+	if (p[0] == '"' || p[0] == '\\') {
+		out[0] = '\\';
+		out[1] = (char)p[0];
+		return 2;
+	}
+	if (p[0] >= ' ' && p[0] != 0x7f && (n = utf8_seq(p, len)) != 0) {
+		memcpy(out, p, n);
+		*used = n;
+		return n;
+	}
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = hex[p[0] >> 4];
+	out[3] = hex[p[0] & 0xf];
+	return 4;
+}
+
+/* Units of p that fit in room bytes; *fits tells whether all did. */
+static size_t
+put_units(struct logbuf *lb, const unsigned char *p, size_t len,
+    size_t room, int *fits)
+{
+	char u[4];
+	size_t i, n, used, put = 0;
+
+	for (i = 0; i < len; i += used) {
+		n = unit(p + i, len - i, u, &used);
+		if (put + n > room) {
+			*fits = 0;
+			return put;
+		}
+		if (lb != NULL)
+			memcpy(lb->b + lb->len + put, u, n);
+		put += n;
+	}
+	*fits = 1;
+	return put;
+}
+
+/* 0, or -1 when not even a cut value fits (lb unchanged then). */
+static int
+put_value(struct logbuf *lb, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t len = strlen(v), q, room, n;
+	int fits;
+
+	q = must_quote(p, len) ? 1 : 0;
+	room = LOG_ROOM - lb->len;
+	if (room > LOG_VALUE_MAX)
+		room = LOG_VALUE_MAX;
+	if (room < 2 * q + 3)
+		return -1;
+	(void)put_units(NULL, p, len, room - 2 * q, &fits);
+	if (q)
+		lb->b[lb->len++] = '"';
+	/* Too long: whole units up to the room, then "..." */
+	n = put_units(lb, p, len, fits ? room - 2 * q : room - 2 * q - 3,
+	    &fits);
+	lb->len += n;
+	if (!fits) {
+		memcpy(lb->b + lb->len, "...", 3);
+		lb->len += 3;
+	}
+	if (q)
+		lb->b[lb->len++] = '"';
+	return 0;
 }
 
 static int
@@ -105,50 +164,6 @@ put_raw(struct logbuf *lb, const char *s, size_t n)
 		return -1;
 	memcpy(lb->b + lb->len, s, n);
 	lb->len += n;
-	return 0;
-}
-
-/* 0, or -1 when not even a cut value fits (lb unchanged then). */
-static int
-put_value(struct logbuf *lb, const char *v)
-{
-	const unsigned char *p = (const unsigned char *)v;
-	size_t q, end, stop, total, i;
-
-	q = must_quote(v) ? 1 : 0;
-	end = LOG_ROOM - lb->len < LOG_VALUE_MAX ? LOG_ROOM :
-	    lb->len + LOG_VALUE_MAX;
-	total = 2 * q;
-	for (i = 0; p[i] != '\0' && lb->len + total <= end; i++)
-		total += q ? esc_len(p[i]) : 1;
-	if (p[i] == '\0' && lb->len + total <= end) {
-		if (q)
-			lb->b[lb->len++] = '"';
-		for (i = 0; p[i] != '\0'; i++)
-			esc_put(lb, p[i]);
-		if (q)
-			lb->b[lb->len++] = '"';
-		return 0;
-	}
-
-	/* Too long: as much as fits, then "..." (and the closing quote). */
-	if (lb->len + 2 * q + 3 > end)
-		return -1;
-	stop = end - q - 3;
-	if (q)
-		lb->b[lb->len++] = '"';
-	for (i = 0; p[i] != '\0' && lb->len + esc_len(p[i]) <= stop; i++)
-		esc_put(lb, p[i]);
-	/* Never cut a UTF-8 sequence: drop its lead and continuation bytes,
-	 * which went out raw, one byte each. */
-	while (i > 0 && (p[i] & 0xc0) == 0x80 && p[i - 1] >= 0x80) {
-		i--;
-		lb->len--;
-	}
-	memcpy(lb->b + lb->len, "...", 3);
-	lb->len += 3;
-	if (q)
-		lb->b[lb->len++] = '"';
 	return 0;
 }
 

@@ -119,6 +119,31 @@ flush(struct session *s)
 		write_failed(s);
 }
 
+/* One line for the fate of a transaction that reached DATA: accepted,
+ * refused after the data (with the reply) or aborted (EOF, timeout), with
+ * its queue id, envelope and size. */
+static void
+log_transaction(struct session *s, const char *event, const char *why)
+{
+	char list[RCPTLOG_MAX], count[24], sz[24], from[ADDR_TEXT_MAX + 2];
+	struct str l;
+	size_t i;
+
+	str_init(&l, list, sizeof(list));
+	for (i = 0; i < s->nrcpts; i++)
+		if (str_appendf(&l, "%s<%s>", i > 0 ? "," : "",
+		    s->rcpts[i]) == -1) {
+			(void)str_appends(&l, "...");
+			break;
+		}
+	(void)str_fmt(count, sizeof(count), "%zu", s->nrcpts);
+	(void)str_fmt(sz, sizeof(sz), "%llu", (unsigned long long)s->logsize);
+	(void)str_fmt(from, sizeof(from), "<%s>", s->sender);
+	log_event(event, "id", s->logid, "from", from, "rcpts", list,
+	    "count", count, "size", sz, "peer", s->peerlog, "helo", s->helo,
+	    "reason", why, (char *)NULL);
+}
+
 /* A refusal: logged, and counted against SMTP_ERRORS_MAX unless it is
  * 452 (too many recipients, which a client is told to expect: RFC 5321
  * §4.5.3.1.10) or the 421 that closes the session. */
@@ -129,6 +154,10 @@ refused(struct session *s, int code, const char *text)
 		return;
 	if (code != 452)
 		s->errors++;
+	if (s->logid != NULL) {
+		log_transaction(s, "refused", text);
+		return;
+	}
 	log_event("refused", "peer", s->peerlog, "cmd", s->cmdname,
 	    "reply", text, "arg", s->logarg,
 	    "from", s->logfrom[0] != '\0' ? s->logfrom : NULL,
@@ -247,8 +276,11 @@ reset_transaction(struct session *s)
 		s->state = SESSION_GREETED;
 }
 
-/* HELO/EHLO names go into Received: and the queue envelope, so only
- * printable ASCII, bounded (RFC 5321 §4.1.4 lets us not check more). */
+/* HELO/EHLO names go into Received: and the queue envelope, so one
+ * token of printable ASCII, bounded: a space would let a client write
+ * "EHLO gmail.com ([8.8.8.8]) by mx.google.com" into our Received: field.
+ * RFC 5321 §4.1.4 forbids refusing a name that does not match the peer,
+ * not one that is not a name at all (501 is its syntax error). */
 static int
 helo_ok(const char *p, size_t n)
 {
@@ -257,7 +289,7 @@ helo_ok(const char *p, size_t n)
 	if (n == 0 || n > SMTP_HELO_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e)
+		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] > 0x7e)
 			return 0;
 	return 1;
 }
@@ -334,8 +366,11 @@ have_rcpt(const struct session *s, const char *rcpt)
 {
 	size_t i;
 
+	/* Our local parts are case-insensitive (users(5)), and only local
+	 * recipients are accepted here: ALICE@ and alice@ are one mailbox
+	 * and must be delivered once. */
 	for (i = 0; i < s->nrcpts; i++)
-		if (strcmp(s->rcpts[i], rcpt) == 0)
+		if (str_casecmp(s->rcpts[i], rcpt) == 0)
 			return 1;
 	return 0;
 }
@@ -479,28 +514,6 @@ log_queue_error(struct session *s, const char *op, int err)
 	    "error", strerror(err), (char *)NULL);
 }
 
-static void
-log_accepted(struct session *s, uint64_t size)
-{
-	char list[RCPTLOG_MAX], count[24], sz[24];
-	struct str l;
-	size_t i;
-
-	str_init(&l, list, sizeof(list));
-	for (i = 0; i < s->nrcpts; i++)
-		if (str_appendf(&l, "%s<%s>", i > 0 ? "," : "",
-		    s->rcpts[i]) == -1) {
-			(void)str_appends(&l, "...");
-			break;
-		}
-	(void)str_fmt(count, sizeof(count), "%zu", s->nrcpts);
-	(void)str_fmt(sz, sizeof(sz), "%llu", (unsigned long long)size);
-	(void)str_fmt(s->logfrom, sizeof(s->logfrom), "<%s>", s->sender);
-	log_event("accepted", "id", s->msg.id, "from", s->logfrom,
-	    "rcpts", list, "count", count, "size", sz, "peer", s->peerlog,
-	    "helo", s->helo, (char *)NULL);
-}
-
 /* After the end of the data, the one answer to it (RFC 5321 §4.1.1.4). */
 static void
 finish_data(struct session *s, const struct data *d)
@@ -517,7 +530,7 @@ finish_data(struct session *s, const struct data *d)
 		}
 		/* Committed: fsynced and renamed into new/.  Only now 250. */
 		s->messages++;
-		log_accepted(s, d->size);
+		log_transaction(s, "accepted", NULL);
 		reply(s, "250 2.0.0 Ok: queued as %s", s->msg.id);
 		break;
 	case DATA_SMUGGLE:
@@ -570,12 +583,17 @@ do_data(struct session *s, const struct cmd *c)
 	}
 	data_init(&d, s->conf->max_message_size, SMTP_TEXT_LINE_MAX,
 	    SMTP_RECEIVED_MAX, sink_queue, &s->msg);
+	s->logid = s->msg.id;
 	while (!d.done) {
 		n = line_peek(&s->line, &p, clock_ms() + s->data_timeout);
 		if (n <= 0) {
 			int err = n == 0 ? 0 : errno;
 
 			queue_abort(&s->msg);
+			s->logsize = d.size;
+			log_transaction(s, "aborted", err == ETIMEDOUT ?
+			    "timeout" : err == 0 ? "eof" : strerror(err));
+			s->logid = NULL;
 			if (err == ETIMEDOUT)
 				timed_out(s);
 			else {
@@ -587,7 +605,9 @@ do_data(struct session *s, const struct cmd *c)
 		/* Bytes after the end stay buffered: pipelined commands. */
 		line_consume(&s->line, data_feed(&d, p, (size_t)n));
 	}
+	s->logsize = d.size;
 	finish_data(s, &d);
+	s->logid = NULL;
 	reset_transaction(s);
 }
 
@@ -649,7 +669,7 @@ command(struct session *s, char *line, size_t len, unsigned flags)
 	s->logto[0] = '\0';
 	s->logarg = NULL;
 	e = cmd_parse(line, len, &c);
-	s->cmdname = c.name;
+	(void)str_copy(s->cmdname, sizeof(s->cmdname), c.name);
 	/* The argument as a C string for the logs; line has room. */
 	line[(c.arg - line) + c.arglen] = '\0';
 	if (c.verb == CMD_MAIL || c.verb == CMD_RCPT)
@@ -716,7 +736,7 @@ session_run(struct session *s)
 
 	str_init(&line, s->cmdbuf, sizeof(s->cmdbuf));
 	log_event("connect", "peer", s->peerlog, (char *)NULL);
-	s->cmdname = "greeting";
+	(void)str_copy(s->cmdname, sizeof(s->cmdname), "greeting");
 	reply(s, "220 %s ESMTP posthorn", s->conf->hostname);
 	while (s->end == SESSION_RUNNING) {
 		if (!command_buffered(s)) {
@@ -731,7 +751,7 @@ session_run(struct session *s)
 			command(s, line.s, line.len, flags);
 			break;
 		case LINE_TOOLONG:
-			s->cmdname = "?";
+			(void)str_copy(s->cmdname, sizeof(s->cmdname), "?");
 			s->logarg = NULL;
 			s->logfrom[0] = s->logto[0] = '\0';
 			reply(s, "500 5.5.2 line too long");

@@ -105,7 +105,9 @@ struct session {
 	char			 rcpts[SMTP_RCPT_MAX][ADDR_TEXT_MAX];
 
 	/* The command being answered, for the "refused" log line. */
-	const char		*cmdname;
+	char			 cmdname[CMD_VERB_MAX + 1];
+	const char		*logid;		/* queue id while in DATA */
+	uint64_t		 logsize;	/* message octets, in DATA */
 	const char		*logarg;	/* MAIL/RCPT argument */
 	char			 logfrom[ADDR_TEXT_MAX + 2];	/* "<a@b>" */
 	char			 logto[ADDR_TEXT_MAX + 2];

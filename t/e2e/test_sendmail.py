@@ -218,7 +218,7 @@ def traced(conf, inject, name, *args, input=b""):
 @pytest.mark.parametrize("inject", [
     "fsync:error=EIO",              # the file's fsync
     "fsync:error=EIO:when=2",       # the directory's, after the rename
-    "rename:error=ENOSPC",
+    "rename,renameat,renameat2,link,linkat:error=ENOSPC",
 ])
 def test_sendmail_commit_failure_leaves_nothing(conf, inject):
     r = traced(conf, inject, "sendmail", "-f", "a@b.example", "x@y.example",

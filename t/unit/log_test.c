@@ -139,6 +139,20 @@ test_utf8_is_kept_as_is(void **state)
 	    "name=\"J\xc3\xbcrgen M\"\n");
 }
 
+/* journald stores a line that is not UTF-8 as a blob that plain
+ * journalctl does not show: a peer must not hide its own lines. */
+static void
+test_bytes_that_are_not_utf8_are_escaped(void **state)
+{
+	struct fx *fx = *state;
+
+	log_event("x", "arg", "<\xff\xfe@b.c>", "mixed",
+	    "\xc3\xbc\xc3(\xed\xa0\x80", (char *)NULL);
+	assert_string_equal(body(fx), "event=x "
+	    "arg=\"<\\xff\\xfe@b.c>\" "
+	    "mixed=\"\xc3\xbc\\xc3(\\xed\\xa0\\x80\"\n");
+}
+
 static void
 test_long_value_is_cut_with_dots_and_later_pairs_stay(void **state)
 {
@@ -258,6 +272,7 @@ main(void)
 		T(test_null_value_skips_its_pair),
 		T(test_values_that_need_it_are_quoted_and_escaped),
 		T(test_utf8_is_kept_as_is),
+	T(test_bytes_that_are_not_utf8_are_escaped),
 		T(test_long_value_is_cut_with_dots_and_later_pairs_stay),
 		T(test_cut_never_splits_a_utf8_sequence),
 		T(test_quoted_cut_value_keeps_its_closing_quote),
