@@ -1,5 +1,5 @@
 /* inject_main.c — queue-inject(8): arguments, environment and exit code
- * around inject_run().  It is installed setgid posthorn so that any user
+ * around inject_run().  It is installed setuid posthorn so that any user
  * may queue mail into a spool that only posthorn may write: so it reads
  * only the system configuration (conf_dir ignores -C and POSTHORN_CONF
  * in a set-id process), opens no path a user named, and makes sure that
