@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from conftest import HOSTNAME, SAN, WAIT, Client, Server, free_port
+from conftest import HOSTNAME, SAN, WAIT, Client, Server, free_port, parse_kv
 
 MSG = (b"From: Bob <bob@remote.example>\r\n"
        b"To: alice@example.com\r\n"
@@ -276,11 +276,58 @@ def test_smuggling_leaves_no_second_message(conf, smtpd, client, seq):
     assert conf.leftovers() == []
 
 
-def test_http_request_closes(conf, smtpd, client):
-    client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+@pytest.mark.parametrize("request_line", [
+    "GET / HTTP/1.1", "POST /cgi HTTP/1.0", "CONNECT mx.example.net:25 HTTP/1.1"])
+def test_http_request_closes(conf, smtpd, client, request_line):
+    client.send(request_line + "\r\nHost: x\r\n\r\n")
     code, text = client.reply()
     assert code == 502
     assert client.closed()
+    assert conf.queued() == []
+
+
+def test_mail_loop_is_refused(conf, smtpd, client):
+    session(client)
+    assert client.cmd("DATA")[0] == 354
+    hops = "".join(f"Received: from hop{i}.example by hop{i + 1}.example; "
+                   f"Mon, 23 Nov 2026 12:00:00 +0000\r\n" for i in range(51))
+    code, text = client.cmd(hops + "Subject: loop\r\n\r\nround and round\r\n.")
+    assert code == 554 and text[0].startswith("5.4.6"), text
+    assert conf.queued() == [] and conf.leftovers() == []
+    [line] = smtpd.wait_for(r"event=refused .*5\.4\.6")
+    ev = parse_kv(line)
+    assert ev["id"] and ev["count"] == "1" and "5.4.6" in ev["reason"]
+    # 50 Received: fields are still fine (our own makes 51 in the queue).
+    session(client)
+    assert client.cmd("DATA")[0] == 354
+    hops = hops.split("\r\n", 1)[1]
+    assert client.cmd(hops + "Subject: ok\r\n\r\nfine\r\n.")[0] == 250
+
+
+def test_helo_must_be_one_token(conf, smtpd, client):
+    code, _ = client.cmd("EHLO gmail.com ([8.8.8.8]) by mx.google.com")
+    assert code == 501
+    assert client.cmd("EHLO client.example")[0] == 250
+
+
+def test_same_mailbox_in_other_case_is_queued_once(conf, smtpd, client):
+    session(client, rcpts=("<alice@example.com>", "<ALICE@Example.com>",
+                           "<\"alice\"@example.com>"))
+    assert client.cmd("DATA")[0] == 354
+    assert client.cmd("Subject: once\r\n\r\nx\r\n.")[0] == 250
+    [m] = conf.queued()
+    assert m.rcpts == ["<alice@example.com>"]
+
+
+def test_eof_during_data_is_logged_as_aborted(conf, smtpd, client):
+    session(client)
+    assert client.cmd("DATA")[0] == 354
+    client.send(b"Subject: cut\r\n\r\nhalf a mess")
+    client.close()
+    [line] = smtpd.wait_for(r"event=aborted")
+    assert "reason=eof" in line and "id=" in line
+    smtpd.wait_for(r"event=disconnect")
+    assert conf.queued() == [] and conf.leftovers() == []
 
 
 def test_too_many_errors_close_the_session(conf, smtpd, client):
