@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -344,10 +345,21 @@ conf_load(struct conf *c, const char *dir, char *err, size_t errsz)
 		goto out;
 	}
 	if ((fp = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT)
-			rc = 0;		/* the defaults are a configuration */
-		else
+		struct stat st;
+
+		/* No file: the defaults are a configuration.  No directory: a
+		 * mistyped -C or POSTHORN_CONF, which must not quietly become
+		 * the defaults (and the system's spool). */
+		if (errno != ENOENT)
 			errf(err, errsz, "%s: %s", path, strerror(errno));
+		else if (stat(c->dir, &st) == -1)
+			errf(err, errsz, "configuration directory %s: %s",
+			    c->dir, strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			errf(err, errsz, "configuration directory %s: %s",
+			    c->dir, strerror(ENOTDIR));
+		else
+			rc = 0;
 		goto out;
 	}
 	for (;;) {

@@ -365,6 +365,23 @@ test_unreadable_file_is_an_error_not_the_defaults(void **state)
 	assert_int_equal(rmdir(fx->file), 0);
 }
 
+/* A mistyped -C or POSTHORN_CONF must not quietly become the defaults,
+ * and with them the system's spool. */
+static void
+test_missing_conf_dir_is_an_error_not_the_defaults(void **state)
+{
+	struct fx *fx = *state;
+	struct conf c;
+	char dir[PATH_MAX], err[512];
+
+	assert_int_equal(str_fmt(dir, sizeof(dir), "%s/no-such-dir", fx->dir),
+	    0);
+	assert_int_equal(conf_load(&c, dir, err, sizeof(err)), -1);
+	assert_int_equal(str_fmt(fx->want, sizeof(fx->want),
+	    "configuration directory %s: %s", dir, strerror(ENOENT)), 0);
+	assert_string_equal(err, fx->want);
+}
+
 static void
 test_conf_dir_takes_option_then_environment_then_default(void **state)
 {
@@ -443,6 +460,8 @@ main(void)
 		T(test_bad_sizes_are_refused),
 		T(test_path_longer_than_path_max_is_refused),
 		T(test_unreadable_file_is_an_error_not_the_defaults),
+
+		T(test_missing_conf_dir_is_an_error_not_the_defaults),
 		T(test_conf_dir_takes_option_then_environment_then_default),
 		T(test_domain_path_is_under_domains),
 		T(test_domain_that_leaves_domains_is_refused),
