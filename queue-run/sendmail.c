@@ -370,7 +370,9 @@ sendmail_headers(const struct sendmail_opts *o, const char *hdr, size_t len,
 		    collect(rcpts, o->hostname, value,
 		    (size_t)(field + flen - value)) == -1)
 			goto fail;
-		if (bcc) {
+		/* Resent-Bcc: is private in the same way; its addresses are
+		 * not taken, since -t reads To/Cc/Bcc only. */
+		if (bcc || mailhdr_is(field, flen, "Resent-Bcc", &value)) {
 			out->len = mark;
 			out->s[mark] = '\0';
 			continue;

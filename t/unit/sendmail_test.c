@@ -177,6 +177,23 @@ test_bcc_is_removed_even_without_t(void **state)
 }
 
 static void
+test_resent_bcc_is_removed_and_not_taken(void **state)
+{
+	const char hdr[] = "To: a@example.com\nResent-Bcc: r@example.com\n"
+	    "Subject: s\n";
+	struct sendmail_opts o;
+	struct sendmail_rcpts r = { NULL, 0, 0 };
+	struct str out;
+
+	(void)state;
+	opts_init(&o, 1);
+	assert_int_equal(headers(&o, hdr, &out, &r), 0);
+	assert_int_equal(r.n, 1);
+	assert_null(strstr(out.s, "r@example.com"));
+	assert_non_null(strstr(out.s, "To: a@example.com\nSubject: s\n"));
+}
+
+static void
 test_t_adds_to_command_line_recipients_without_duplicates(void **state)
 {
 	const char hdr[] = "To: root, admin@example.com\nCc: root\n";
@@ -397,6 +414,7 @@ main(void)
 		cmocka_unit_test(
 		    test_t_takes_to_cc_and_folded_bcc_with_groups_and_names),
 		cmocka_unit_test(test_bcc_is_removed_even_without_t),
+		cmocka_unit_test(test_resent_bcc_is_removed_and_not_taken),
 		cmocka_unit_test(
 		    test_t_adds_to_command_line_recipients_without_duplicates),
 		cmocka_unit_test(
