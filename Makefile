@@ -86,17 +86,24 @@ $(BUILD)/bin/$(1): $(BUILD)/$(patsubst %.c,%.o,$($(1)_MAIN)) $(MOD_A) $(LIB_A)
 endef
 $(foreach p,$(PROGS),$(eval $(call program,$(p))))
 
-SMTPIN_SRC = smtp-in/main.c $(filter-out %main.c,$(wildcard smtp-in/*.c)) \
-	     $(filter-out $(CRYPTO_SRC),$(LIB_SRC))
+# smtp-in's own modules, named: a new file under smtp-in/ (a tool like
+# mailuser, a TLS helper) must not land in the per-connection binary by
+# accident.  lib/ goes in as an archive, so only what it uses is linked.
+SMTPIN_SRC = smtp-in/main.c smtp-in/session.c smtp-in/command.c smtp-in/data.c
 SMTPIN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPIN_SRC))
+STATIC_LIB_A = $(BUILD)/static/lib/libposthorn.a
 
 $(BUILD)/static/%.o: %.c
 	@mkdir -p $(@D)
 	$(STATIC_CC) $(WFLAGS) $(XCPPFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/bin/smtp-in: $(SMTPIN_OBJ)
+$(STATIC_LIB_A): $(patsubst %.c,$(BUILD)/static/%.o,$(filter-out $(CRYPTO_SRC),$(LIB_SRC)))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/smtp-in: $(SMTPIN_OBJ) $(STATIC_LIB_A)
 	@mkdir -p $(@D)
-	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPIN_OBJ)
+	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPIN_OBJ) $(STATIC_LIB_A)
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lsodium
