@@ -361,6 +361,7 @@ def rss_kb(pid):
 
 
 def smtp_in_pid(smtpd):
+    smtpd.wait_for(r"Spawned .* as PID \d+")  # the activator's own line
     pids = [p for p in smtpd.child_pids() if os.path.exists(f"/proc/{p}")]
     assert len(pids) == 1, pids
     return pids[0]
