@@ -245,7 +245,6 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || [ -d /run/systemd/system ]
 		fi
 	done
 	[ -z "$changed" ] || systemctl daemon-reload
-	systemctl enable --quiet "$SOCKET"
 	if systemctl is-active --quiet "$SOCKET"; then
 		if [ -n "$changed" ]; then
 			systemctl restart "$SOCKET"
@@ -260,6 +259,9 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || [ -d /run/systemd/system ]
 		systemctl start "$SOCKET"
 		did "started $SOCKET (port $PORT, IPv4 and IPv6)"
 	fi
+	# Enabled only once it listens: enabled while another program has
+	# the port, it could take port 25 from that program at the next boot.
+	systemctl enable --quiet "$SOCKET"
 	logs="journalctl -u 'posthorn-smtp@*' (add -f to follow)"
 	stop="systemctl disable --now $SOCKET"
 else
