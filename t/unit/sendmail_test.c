@@ -191,6 +191,7 @@ test_resent_bcc_is_removed_and_not_taken(void **state)
 	assert_int_equal(r.n, 1);
 	assert_null(strstr(out.s, "r@example.com"));
 	assert_non_null(strstr(out.s, "To: a@example.com\nSubject: s\n"));
+	sendmail_rcpts_free(&r);
 }
 
 static void
