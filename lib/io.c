@@ -4,7 +4,8 @@
  * process longer than the protocol's timeout.  The plain-descriptor ops use
  * MSG_DONTWAIT on sockets so that a write after POLLOUT never blocks past
  * the deadline, without touching the O_NONBLOCK flag of a descriptor that
- * inetd or systemd handed us (it is shared with whoever else holds it). */
+ * inetd or systemd handed us (it is shared with whoever else holds it).
+ * fd_write_all is the same loop over plain write(2), without a deadline. */
 
 #include <errno.h>
 #include <limits.h>
@@ -137,15 +138,18 @@ io_write_all(struct io *io, const void *p, size_t n, int64_t deadline)
 	const char *cp = p;
 	ssize_t r;
 
+	/* Write first and wait only when the descriptor is full: a reply
+	 * or a queue-file write costs one system call, not two. */
 	while (n > 0) {
-		if (io_wait(io->wfd, POLLOUT, deadline) == -1)
-			return -1;
 		r = io->ops->write(io, cp, n);
 		if (r == -1) {
-			if (errno == EINTR || errno == EAGAIN ||
-			    errno == EWOULDBLOCK)
+			if (errno == EINTR)
 				continue;
-			return -1;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -1;
+			if (io_wait(io->wfd, POLLOUT, deadline) == -1)
+				return -1;
+			continue;
 		}
 		if (r == 0) {
 			/* write(2) of n > 0 bytes never returns 0; a layer
@@ -159,34 +163,22 @@ io_write_all(struct io *io, const void *p, size_t n, int64_t deadline)
 	return 0;
 }
 
+/* Files and pipes: plain write(2), and no deadline (io_write_all waits
+ * only if the descriptor is non-blocking and full). */
+static ssize_t
+plain_write(struct io *io, const void *p, size_t n)
+{
+	return write(io->wfd, p, n);
+}
+
+static const struct io_ops plain_ops = {
+	.write = plain_write,
+};
+
 int
 fd_write_all(int fd, const void *p, size_t n)
 {
-	const char *cp = p;
-	struct pollfd pfd;
-	ssize_t r;
+	struct io io = { &plain_ops, NULL, -1, fd };
 
-	while (n > 0) {
-		r = write(fd, cp, n);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				/* A non-blocking descriptor: wait, no limit. */
-				pfd.fd = fd;
-				pfd.events = POLLOUT;
-				if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
-					return -1;
-				continue;
-			}
-			return -1;
-		}
-		if (r == 0) {
-			errno = EIO;
-			return -1;
-		}
-		cp += r;
-		n -= (size_t)r;
-	}
-	return 0;
+	return io_write_all(&io, p, n, IO_NO_DEADLINE);
 }

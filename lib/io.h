@@ -39,7 +39,8 @@ void	io_fd_init(struct io *, int rfd, int wfd);
 ssize_t	io_read(struct io *, void *, size_t, int64_t deadline);
 /* All n bytes or -1 with errno (ETIMEDOUT, EPIPE, ...). */
 int	io_write_all(struct io *, const void *, size_t, int64_t deadline);
-/* write(2) of all bytes to a descriptor, retrying EINTR and short writes. */
+/* write(2) of all bytes to a file or pipe, retrying EINTR and short
+ * writes, without a deadline: io_write_all on a plain descriptor. */
 int	fd_write_all(int fd, const void *, size_t);
 
 #endif
