@@ -250,7 +250,7 @@ def test_long_data_line_is_refused(conf, smtpd, client):
     assert client.cmd("DATA")[0] == 354
     client.send(b"Subject: long\r\n\r\n" + b"y" * (100 * 1024) + b"\r\n")
     code, text = client.cmd(".")
-    assert code >= 500, text
+    assert code == 554 and text[0].startswith("5.6.0"), text
     assert conf.queued() == [] and conf.leftovers() == []
 
 

@@ -4,12 +4,14 @@
  * it sits on. */
 
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -318,20 +320,29 @@ test_line_split_across_writes_is_whole(void **state)
 	pid_t pid;
 	int status;
 
-	/* A writer that sends the line in pieces while we already wait. */
+	/* A writer that sends the line in pieces while we already wait,
+	 * each piece only once the reader has taken the one before (the
+	 * reader's socket is empty again), so every piece is a read of its
+	 * own.  Bounded: a reader that stops reading fails the test. */
 	pid = fork();
 	assert_true(pid != -1);
 	if (pid == 0) {
 		const char *pieces[] = { "RCPT ", "TO:<c@d", ".example>\r", "\n" };
+		int64_t until = clock_ms() + SLACK;
 		size_t i;
+		int queued;
 
 		for (i = 0; i < 4; i++) {
 			if (fd_write_all(fx->peer, pieces[i],
 			    strlen(pieces[i])) == -1)
 				_exit(1);
-			/* Pacing, not synchronisation: the result must
-			 * be the same however the pieces coalesce. */
-			usleep(20000);
+			do {
+				if (ioctl(fx->fd, FIONREAD, &queued) == -1 ||
+				    clock_ms() > until)
+					_exit(2);
+				if (queued > 0)
+					(void)poll(NULL, 0, 1);
+			} while (queued > 0);
 		}
 		_exit(0);
 	}
