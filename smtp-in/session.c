@@ -150,6 +150,8 @@ log_transaction(struct session *s, const char *event, const char *why)
 static void
 refused(struct session *s, int code, const char *text)
 {
+	char from[ADDR_TEXT_MAX + 2];
+
 	if (code == 421)
 		return;
 	if (code != 452)
@@ -158,9 +160,13 @@ refused(struct session *s, int code, const char *text)
 		log_transaction(s, "refused", text);
 		return;
 	}
+	/* The sender of the open transaction, if any ("<>" included). */
+	from[0] = '\0';
+	if (s->state & (SESSION_MAIL | SESSION_RCPT))
+		(void)str_fmt(from, sizeof(from), "<%s>", s->sender);
 	log_event("refused", "peer", s->peerlog, "cmd", s->cmdname,
 	    "reply", text, "arg", s->logarg,
-	    "from", s->logfrom[0] != '\0' ? s->logfrom : NULL,
+	    "from", from[0] != '\0' ? from : NULL,
 	    "to", s->logto[0] != '\0' ? s->logto : NULL, (char *)NULL);
 }
 
@@ -665,7 +671,6 @@ command(struct session *s, char *line, size_t len, unsigned flags)
 	struct cmd c;
 	enum cmd_err e;
 
-	s->logfrom[0] = '\0';
 	s->logto[0] = '\0';
 	s->logarg = NULL;
 	e = cmd_parse(line, len, &c);
@@ -674,9 +679,6 @@ command(struct session *s, char *line, size_t len, unsigned flags)
 	line[(c.arg - line) + c.arglen] = '\0';
 	if (c.verb == CMD_MAIL || c.verb == CMD_RCPT)
 		s->logarg = c.arg;
-	if (s->sender[0] != '\0' || s->state & (SESSION_MAIL | SESSION_RCPT))
-		(void)str_fmt(s->logfrom, sizeof(s->logfrom), "<%s>",
-		    s->sender);
 	if (c.verb == CMD_HTTP && !(flags & LINE_NUL)) {
 		do_http(s, &c);
 		return;
@@ -753,7 +755,7 @@ session_run(struct session *s)
 		case LINE_TOOLONG:
 			(void)str_copy(s->cmdname, sizeof(s->cmdname), "?");
 			s->logarg = NULL;
-			s->logfrom[0] = s->logto[0] = '\0';
+			s->logto[0] = '\0';
 			reply(s, "500 5.5.2 line too long");
 			break;
 		case LINE_TIMEOUT:

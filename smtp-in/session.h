@@ -109,7 +109,6 @@ struct session {
 	const char		*logid;		/* queue id while in DATA */
 	uint64_t		 logsize;	/* message octets, in DATA */
 	const char		*logarg;	/* MAIL/RCPT argument */
-	char			 logfrom[ADDR_TEXT_MAX + 2];	/* "<a@b>" */
 	char			 logto[ADDR_TEXT_MAX + 2];
 
 	int			 broken;	/* a write failed: stop writing */
