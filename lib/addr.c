@@ -43,8 +43,8 @@ struct parse {
 };
 
 /* RFC 5322 §3.2.3 atext. */
-static int
-is_atext(unsigned char c)
+int
+addr_is_atext(int c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9'))
@@ -53,7 +53,7 @@ is_atext(unsigned char c)
 }
 
 static int
-is_letdig(unsigned char c)
+is_letdig(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9');
@@ -61,7 +61,7 @@ is_letdig(unsigned char c)
 
 /* Ldh-str and Let-dig, RFC 5321 §4.1.2. */
 static int
-is_ldh(unsigned char c)
+is_ldh(int c)
 {
 	return is_letdig(c) || c == '-';
 }
@@ -106,7 +106,7 @@ nonascii(struct parse *p)
 /* Move past the bytes that ok accepts and, where the session allows
  * them, UTF-8 characters; stop at any other byte. */
 static enum addr_err
-skip_chars(struct parse *p, int (*ok)(unsigned char))
+skip_chars(struct parse *p, int (*ok)(int))
 {
 	enum addr_err e;
 	unsigned char c;
@@ -162,7 +162,7 @@ local_part(struct parse *p)
 		/* Dot-string = Atom *("." Atom) */
 		for (;;) {
 			start = p->i;
-			if ((e = skip_chars(p, is_atext)) != ADDR_OK)
+			if ((e = skip_chars(p, addr_is_atext)) != ADDR_OK)
 				return e;
 			if (p->i == start)
 				return ADDR_ESYNTAX;
@@ -415,7 +415,7 @@ is_dot_string(const char *s)
 			if (!atom)
 				return 0;
 			atom = 0;
-		} else if (is_atext(*u) || *u >= 0x80)
+		} else if (addr_is_atext(*u) || *u >= 0x80)
 			atom = 1;
 		else
 			return 0;

@@ -55,6 +55,9 @@ enum addr_err	addr_parse(const char *s, size_t len, unsigned flags,
  * Returns the length, or -1 if out is too small. */
 int		addr_format(const struct addr *, char *out, size_t);
 const char	*addr_strerror(enum addr_err);
+/* 1 if c is RFC 5322 §3.2.3 atext (ASCII: letters, digits and
+ * !#$%&'*+-/=?^_`{|}~). */
+int		addr_is_atext(int c);
 /* 1 if s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 int		addr_utf8_valid(const char *s, size_t len);
 

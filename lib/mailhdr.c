@@ -66,10 +66,7 @@ cur(const struct hp *h)
 static int
 is_atext(int c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c >= 0x80)
-		return 1;
-	return c > 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+	return addr_is_atext(c) || c >= 0x80;
 }
 
 /* May follow a backslash in a quoted-pair: anything but NUL, CR, LF. */

@@ -123,8 +123,8 @@ str_copy(char *dst, size_t size, const char *src)
 	return 0;
 }
 
-static int
-lower(int c)
+int
+str_tolower(int c)
 {
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
@@ -133,7 +133,7 @@ void
 str_lower(char *s)
 {
 	for (; *s != '\0'; s++)
-		*s = (char)lower((unsigned char)*s);
+		*s = (char)str_tolower((unsigned char)*s);
 }
 
 int
@@ -142,8 +142,8 @@ str_casecmp(const char *a, const char *b)
 	int ca, cb;
 
 	do {
-		ca = lower((unsigned char)*a++);
-		cb = lower((unsigned char)*b++);
+		ca = str_tolower((unsigned char)*a++);
+		cb = str_tolower((unsigned char)*b++);
 	} while (ca == cb && ca != '\0');
 	return ca - cb;
 }

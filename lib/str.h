@@ -30,6 +30,7 @@ int	str_fmt(char *, size_t, const char *, ...)
 /* Copy a NUL-terminated string; -1 with ENOBUFS if it does not fit. */
 int	str_copy(char *, size_t, const char *);
 /* ASCII-only case folding: addresses and domains are compared this way. */
+int	str_tolower(int);
 void	str_lower(char *);
 int	str_casecmp(const char *, const char *);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "atomic.h"
 #include "fileline.h"
 #include "io.h"
@@ -64,13 +65,12 @@ reader_next(struct reader *r)
 	return 1;
 }
 
+/* atext with lowercase letters only, and no '/': the name becomes the
+ * Maildir directory MAILDIRS/DOMAIN/NAME. */
 static int
 is_atext(int c)
 {
-	/* RFC 5322 §3.2.3 atext, letters lowercase only. */
-	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-=?^_`{|}~", c) != NULL;
+	return addr_is_atext(c) && !(c >= 'A' && c <= 'Z') && c != '/';
 }
 
 int

@@ -12,6 +12,7 @@
 #include <errno.h>
 
 #include "data.h"
+#include "str.h"
 
 enum {
 	ST_BOL,		/* at the start of a line */
@@ -63,12 +64,6 @@ emit(struct data *d, const char *p, size_t n)
 	}
 }
 
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
 /* One content byte of a line (not CR, LF or a stuffed dot). */
 static void
 content(struct data *d, unsigned char c)
@@ -84,7 +79,7 @@ content(struct data *d, unsigned char c)
 	 * §4.5.3) then ":" at the start of a header line. */
 	if (d->hmatch < (int)sizeof(received) - 1) {
 		if (d->linelen == (size_t)d->hmatch + 1 &&
-		    lower(c) == received[d->hmatch])
+		    str_tolower(c) == received[d->hmatch])
 			d->hmatch++;
 		else
 			d->hmatch = -1;
