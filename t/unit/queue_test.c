@@ -244,6 +244,15 @@ test_abort_leaves_nothing_anywhere(void **state)
 	assert_int_equal(count(s->state, NULL, 0), 0);
 }
 
+/* queue_put_env refuses e with errno err. */
+static void
+assert_env_refused(struct queue_msg *m, const struct queue_env *e, int err)
+{
+	errno = 0;
+	assert_int_equal(queue_put_env(m, e), -1);
+	assert_int_equal(errno, err);
+}
+
 static void
 test_env_values_that_break_a_line_are_refused(void **state)
 {
@@ -256,27 +265,19 @@ test_env_values_that_break_a_line_are_refused(void **state)
 
 	fill_env(&e);
 	e.sender = "a@b\nrcpt <evil@example.com>";
-	errno = 0;
-	assert_int_equal(queue_put_env(m, &e), -1);
-	assert_int_equal(errno, EINVAL);
+	assert_env_refused(m, &e, EINVAL);
 
 	fill_env(&e);
 	e.rcpts = bad_rcpt;
-	errno = 0;
-	assert_int_equal(queue_put_env(m, &e), -1);
-	assert_int_equal(errno, EINVAL);
+	assert_env_refused(m, &e, EINVAL);
 
 	fill_env(&e);
 	e.helo = "name\r";
-	errno = 0;
-	assert_int_equal(queue_put_env(m, &e), -1);
-	assert_int_equal(errno, EINVAL);
+	assert_env_refused(m, &e, EINVAL);
 
 	fill_env(&e);
 	e.nrcpts = 0;
-	errno = 0;
-	assert_int_equal(queue_put_env(m, &e), -1);
-	assert_int_equal(errno, EINVAL);
+	assert_env_refused(m, &e, EINVAL);
 
 	queue_abort(m);
 	assert_int_equal(count(s->tmp, NULL, 0), 0);
@@ -298,9 +299,7 @@ test_envelope_over_the_bound_is_refused(void **state)
 	e.rcpts = many;
 	e.nrcpts = n;
 	assert_int_equal(queue_create(m, s->dir), 0);
-	errno = 0;
-	assert_int_equal(queue_put_env(m, &e), -1);
-	assert_int_equal(errno, E2BIG);
+	assert_env_refused(m, &e, E2BIG);
 	queue_abort(m);
 	free(many);
 }
