@@ -16,12 +16,13 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "date.h"
 #include "inject.h"
 #include "queue.h"
 #include "str.h"
 
 /* "(posthorn queue-inject ID invoked by uid N);\n\tDATE\n" */
-enum { INJECT_RECEIVED_MAX = 128 + QUEUE_ID_LEN + INJECT_DATE_MAX };
+enum { INJECT_RECEIVED_MAX = 128 + QUEUE_ID_LEN + DATE_MAX };
 
 size_t
 inject_crlf(struct inject_crlf *c, const char *in, size_t n, char *out)
@@ -53,22 +54,6 @@ inject_crlf_end(struct inject_crlf *c, char *out)
 	c->cr = 0;
 	out[0] = '\r';
 	return 1;
-}
-
-int
-inject_date(char *buf, size_t size, time_t t)
-{
-	struct tm tm;
-
-	/* The process never calls setlocale(3): names are the C locale's,
-	 * which are RFC 5322's. */
-	if (localtime_r(&t, &tm) == NULL)
-		return -1;
-	if (strftime(buf, size, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0) {
-		errno = ENOBUFS;
-		return -1;
-	}
-	return 0;
 }
 
 static void
@@ -139,9 +124,9 @@ check_envelope(struct inject *in, char (*rcpt)[ADDR_TEXT_MAX],
 static int
 put_received(struct inject *in, struct queue_msg *m, time_t now)
 {
-	char date[INJECT_DATE_MAX], line[INJECT_RECEIVED_MAX];
+	char date[DATE_MAX], line[INJECT_RECEIVED_MAX];
 
-	if (inject_date(date, sizeof date, now) == -1 ||
+	if (date_rfc5322(date, sizeof date, now) == -1 ||
 	    str_fmt(line, sizeof line, "Received: (posthorn queue-inject %s "
 	    "invoked by uid %ld);\n\t%s\n", m->id, in->uid, date) == -1)
 		return -1;

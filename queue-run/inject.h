@@ -26,7 +26,6 @@ enum {
 	 * the envelope far inside QUEUE_ENV_MAX. */
 	INJECT_RCPTS_MAX = 1000,
 	INJECT_READSZ = 64 * 1024,	/* bytes per read(2) of the message */
-	INJECT_DATE_MAX = 64,		/* "Thu, 01 Jan 1970 00:00:00 +0000" */
 	INJECT_REASON_MAX = 512
 };
 
@@ -56,10 +55,6 @@ size_t	inject_crlf(struct inject_crlf *, const char *in, size_t n,
 	    char *out);
 /* At the end of input: the pending CR, if any (0 or 1 byte to out). */
 size_t	inject_crlf_end(struct inject_crlf *, char *out);
-
-/* An RFC 5322 §3.3 date-time in local time with a numeric zone; -1 with
- * errno. */
-int	inject_date(char *, size_t, time_t);
 
 /* Check the envelope, queue the message read from fd to its end.
  * Returns an enum inject_exit; on anything but INJECT_OK nothing is

@@ -13,7 +13,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "inject.h"
+#include "date.h"
 #include "mailhdr.h"
 #include "sendmail.h"
 #include "str.h"
@@ -316,10 +316,10 @@ static int
 add_missing(const struct sendmail_opts *o, struct str *out, int have_date,
     int have_msgid, int have_from)
 {
-	char date[INJECT_DATE_MAX];
+	char date[DATE_MAX];
 
 	if (!have_date &&
-	    (inject_date(date, sizeof date, o->now) == -1 ||
+	    (date_rfc5322(date, sizeof date, o->now) == -1 ||
 	    str_appendf(out, "Date: %s\n", date) == -1))
 		return -1;
 	if (!have_msgid && o->msgid != NULL &&

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "data.h"
+#include "date.h"
 #include "log.h"
 #include "resolve.h"
 #include "session.h"
@@ -31,7 +32,6 @@ enum {
 	REPLY_MAX = 1024,	/* a reply line; RFC 5321 §4.5.3.1.5 is 512 */
 	RCPTLOG_MAX = 4096,	/* the recipient list of "accepted" */
 	RECEIVED_MAX = 2048,	/* our Received: field, folded */
-	DATE_MAX = 64
 };
 
 #define ANY_STATE	(SESSION_FRESH | SESSION_GREETED | SESSION_MAIL | \
@@ -455,18 +455,13 @@ put_received(struct session *s)
 {
 	char buf[RECEIVED_MAX], date[DATE_MAX];
 	struct str r;
-	struct tm tm;
 	time_t now;
 	int rc;
 
 	str_init(&r, buf, sizeof(buf));
 	now = time(NULL);
-	tzset();
-	if (localtime_r(&now, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0) {
-		errno = EINVAL;
+	if (date_rfc5322(date, sizeof(date), now) == -1)
 		return -1;
-	}
 	rc = str_appendf(&r, "Received: from %s (%s)\n\tby %s (posthorn) "
 	    "with %s id %s", s->helo, s->peerhdr, s->conf->hostname,
 	    s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../../queue-run/sendmail.h"
+#include "date.h"
 #include "str.h"
 
 #define HOST	"mx.example.net"
@@ -221,13 +222,13 @@ test_missing_date_message_id_and_from_are_added(void **state)
 	struct sendmail_opts o;
 	struct sendmail_rcpts r = { NULL, 0, 0 };
 	struct str out;
-	char date[INJECT_DATE_MAX], want[256];
+	char date[DATE_MAX], want[256];
 
 	(void)state;
 	opts_init(&o, 0);
 	o.fullname = "Cron Daemon";
 	assert_int_equal(headers(&o, hdr, &out, &r), 0);
-	assert_int_equal(inject_date(date, sizeof date, o.now), 0);
+	assert_int_equal(date_rfc5322(date, sizeof date, o.now), 0);
 	snprintf(want, sizeof want, "To: a@example.com\nSubject: s\n"
 	    "Date: %s\nMessage-ID: <1.2@" HOST ">\n"
 	    "From: \"Cron Daemon\" <cron@" HOST ">\n", date);
