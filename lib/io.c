@@ -182,3 +182,14 @@ fd_write_all(int fd, const void *p, size_t n)
 
 	return io_write_all(&io, p, n, IO_NO_DEADLINE);
 }
+
+void
+fd_close(int *fd)
+{
+	int saved = errno;
+
+	if (*fd != -1)
+		(void)close(*fd);
+	*fd = -1;
+	errno = saved;
+}

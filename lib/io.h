@@ -42,5 +42,8 @@ int	io_write_all(struct io *, const void *, size_t, int64_t deadline);
 /* write(2) of all bytes to a file or pipe, retrying EINTR and short
  * writes, without a deadline: io_write_all on a plain descriptor. */
 int	fd_write_all(int fd, const void *, size_t);
+/* close(2) *fd unless it is -1, then set it to -1; errno is kept, so a
+ * cleanup path can call it after the failure it reports. */
+void	fd_close(int *fd);
 
 #endif

@@ -96,17 +96,6 @@ next_id(char *id)
 	id[QUEUE_ID_LEN] = '\0';
 }
 
-static void
-close_keep_errno(int *fd)
-{
-	int saved = errno;
-
-	if (*fd != -1)
-		(void)close(*fd);
-	*fd = -1;
-	errno = saved;
-}
-
 int
 queue_create(struct queue_msg *m, const char *spool)
 {
@@ -143,7 +132,7 @@ queue_create(struct queue_msg *m, const char *spool)
 	/* errno is still EEXIST: the caller reports a temporary failure. */
 fail:
 	m->tmp[0] = '\0';	/* nothing of ours to unlink */
-	close_keep_errno(&m->newfd);
+	fd_close(&m->newfd);
 	return -1;
 }
 
@@ -287,11 +276,11 @@ discard(struct queue_msg *m)
 {
 	int saved = errno;
 
-	close_keep_errno(&m->fd);
+	fd_close(&m->fd);
 	if (m->tmp[0] != '\0')
 		(void)unlink(m->tmp);
 	m->tmp[0] = '\0';
-	close_keep_errno(&m->newfd);
+	fd_close(&m->newfd);
 	m->len = 0;
 	errno = saved;
 }
@@ -349,7 +338,7 @@ queue_commit(struct queue_msg *m)
 		errno = saved;
 		goto fail;
 	}
-	close_keep_errno(&m->newfd);
+	fd_close(&m->newfd);
 	return 0;
 fail:
 	discard(m);

@@ -150,16 +150,6 @@ bad:
 	return -1;
 }
 
-static void
-close_keep_errno(int fd)
-{
-	int saved = errno;
-
-	if (fd != -1)
-		close(fd);
-	errno = saved;
-}
-
 enum users_result
 users_lookup(const char *path, const char *name, char *hash, size_t hashlen)
 {
@@ -187,7 +177,7 @@ users_lookup(const char *path, const char *name, char *hash, size_t hashlen)
 		goto out;
 	rc = found;
 out:
-	close_keep_errno(fd);
+	fd_close(&fd);
 	return rc;
 }
 
@@ -213,7 +203,7 @@ users_list(const char *path, int (*cb)(void *, const char *, int),
 		goto out;
 	rc = 0;
 out:
-	close_keep_errno(fd);
+	fd_close(&fd);
 	return rc;
 }
 
@@ -278,7 +268,7 @@ lock_dir(const char *path)
 		return -1;
 	while (flock(fd, LOCK_EX) == -1) {
 		if (errno != EINTR) {
-			close_keep_errno(fd);
+			fd_close(&fd);
 			return -1;
 		}
 	}
@@ -391,8 +381,8 @@ rewrite(const char *path, const char *name, const char *hash, int *had)
 out:
 	if (opened)
 		atomic_abort(&af);
-	close_keep_errno(oldfd);
-	close_keep_errno(lockfd);	/* and with it the lock */
+	fd_close(&oldfd);
+	fd_close(&lockfd);	/* and with it the lock */
 	return rc;
 }
 
