@@ -26,23 +26,31 @@ enum {
 typedef const char *conf_parser(const struct conf *, const char *value,
     void *field, size_t size);
 
-static conf_parser parse_hostname, parse_path, parse_size;
+static conf_parser parse_hostname, parse_path, parse_size, parse_chars,
+    parse_duration, parse_count;
 
 struct conf_key {
 	const char	*name;
 	conf_parser	*parse;
 	size_t		 off, size;
+	int		 empty_ok;	/* "key =" is a value */
 };
 
 #define FIELD(f)	offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
 
 static const struct conf_key conf_keys[] = {
-	{ "hostname",		parse_hostname,	FIELD(hostname) },
-	{ "spool",		parse_path,	FIELD(spool) },
-	{ "maildirs",		parse_path,	FIELD(maildirs) },
-	{ "tls_cert",		parse_path,	FIELD(tls_cert) },
-	{ "tls_key",		parse_path,	FIELD(tls_key) },
-	{ "max_message_size",	parse_size,	FIELD(max_message_size) },
+	{ "hostname",		parse_hostname,	FIELD(hostname), 0 },
+	{ "spool",		parse_path,	FIELD(spool), 0 },
+	{ "maildirs",		parse_path,	FIELD(maildirs), 0 },
+	{ "tls_cert",		parse_path,	FIELD(tls_cert), 0 },
+	{ "tls_key",		parse_path,	FIELD(tls_key), 0 },
+	{ "max_message_size",	parse_size,	FIELD(max_message_size), 0 },
+	{ "drop_characters",	parse_chars,	FIELD(drop_characters), 1 },
+	{ "suffix_separators",	parse_chars,	FIELD(suffix_separators), 1 },
+	{ "queue_lifetime",	parse_duration,	FIELD(queue_lifetime), 0 },
+	{ "command_timeout",	parse_duration,	FIELD(command_timeout), 0 },
+	{ "max_deliveries",	parse_count,	FIELD(max_deliveries), 0 },
+	{ "max_per_destination", parse_count,	FIELD(max_per_destination), 0 },
 };
 
 enum { NKEYS = sizeof(conf_keys) / sizeof(conf_keys[0]) };
@@ -172,6 +180,96 @@ parse_size(const struct conf *c, const char *v, void *field, size_t size)
 	return NULL;
 }
 
+/* Characters that may be dropped from, or end, a local part: printable
+ * ASCII that is not '@', a quote or a backslash, once each. */
+static const char *
+parse_chars(const struct conf *c, const char *v, void *field, size_t size)
+{
+	const char *p;
+
+	(void)c;
+	for (p = v; *p != '\0'; p++) {
+		if (*p <= ' ' || *p > '~' || strchr("@\"\\", *p) != NULL)
+			return "only printable ASCII other than '@', '\"' "
+			    "and '\\'";
+		if (strchr(p + 1, *p) != NULL)
+			return "a character given twice";
+	}
+	return str_copy(field, size, v) == -1 ? "too many characters" : NULL;
+}
+
+/* A decimal number up to max into *n; the rest of the string in *end. */
+static const char *
+parse_number(const char *v, long max, long *n, const char **end)
+{
+	long d;
+
+	*n = 0;
+	if (!isdigit((unsigned char)*v))
+		return "not a number";
+	for (; isdigit((unsigned char)*v); v++) {
+		d = *v - '0';
+		if (*n > (max - d) / 10)
+			return "number too large";
+		*n = *n * 10 + d;
+	}
+	*end = v;
+	return NULL;
+}
+
+/* "90", "90s", "15m", "2h", "5d": seconds, at most a year. */
+static const char *
+parse_duration(const struct conf *c, const char *v, void *field, size_t size)
+{
+	const char *why, *end;
+	long n, unit;
+
+	(void)c;
+	(void)size;
+	if ((why = parse_number(v, CONF_DURATION_MAX, &n, &end)) != NULL)
+		return why;
+	switch (*end) {
+	case '\0': case 's':
+		unit = 1;
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 24 * 3600;
+		break;
+	default:
+		return "not a duration (a number, then s, m, h or d)";
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return "not a duration (a number, then s, m, h or d)";
+	if (n > CONF_DURATION_MAX / unit)
+		return "longer than a year";
+	*(long *)field = n * unit;
+	return NULL;
+}
+
+static const char *
+parse_count(const struct conf *c, const char *v, void *field, size_t size)
+{
+	const char *why, *end;
+	long n;
+
+	(void)c;
+	(void)size;
+	if ((why = parse_number(v, CONF_CONCURRENCY_MAX, &n, &end)) != NULL)
+		return why;
+	if (*end != '\0')
+		return "not a number";
+	if (n < 1)
+		return "must be at least 1";
+	*(unsigned *)field = (unsigned)n;
+	return NULL;
+}
+
 /* c->dir: absolute (programs may chdir), without trailing slashes. */
 static int
 set_dir(struct conf *c, const char *dir)
@@ -224,6 +322,14 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 		return -1;
 	}
 	c->max_message_size = CONF_MAX_MESSAGE_SIZE_DEFAULT;
+	(void)str_copy(c->drop_characters, sizeof(c->drop_characters),
+	    CONF_DROP_CHARACTERS_DEFAULT);
+	(void)str_copy(c->suffix_separators, sizeof(c->suffix_separators),
+	    CONF_SUFFIX_SEPARATORS_DEFAULT);
+	c->queue_lifetime = CONF_QUEUE_LIFETIME_DEFAULT;
+	c->command_timeout = CONF_COMMAND_TIMEOUT_DEFAULT;
+	c->max_deliveries = CONF_MAX_DELIVERIES_DEFAULT;
+	c->max_per_destination = CONF_MAX_PER_DESTINATION_DEFAULT;
 	return 0;
 }
 
@@ -310,7 +416,7 @@ parse_line(struct conf *c, char *line, unsigned lineno, unsigned *seen,
 		return -1;
 	}
 	seen[i] = lineno;
-	if (*value == '\0') {
+	if (*value == '\0' && !k->empty_ok) {
 		errf(why, whysz, "empty value for '%s'", key);
 		return -1;
 	}

@@ -23,8 +23,23 @@ enum {
 	/* Gmail accepts 50 MB incoming; a message is counted as sent. */
 	CONF_MAX_MESSAGE_SIZE_DEFAULT = 50 * 1024 * 1024,
 	/* Room for the headers of a message at least. */
-	CONF_MAX_MESSAGE_SIZE_MIN = 1024
+	CONF_MAX_MESSAGE_SIZE_MIN = 1024,
+	CONF_CHARS_MAX = 16,			/* drop_characters, ... */
+	/* How long a message may stay queued before it bounces: 5 days,
+	 * Postfix's maximal_queue_lifetime.  0 tries once. */
+	CONF_QUEUE_LIFETIME_DEFAULT = 5 * 24 * 3600,
+	/* Deliveries running at once, all destinations together, and to
+	 * one destination (a mailbox, a command, a remote domain). */
+	CONF_MAX_DELIVERIES_DEFAULT = 20,
+	CONF_MAX_PER_DESTINATION_DEFAULT = 4,
+	CONF_CONCURRENCY_MAX = 1000,
+	/* A pipe alias or an MDA that runs longer is killed: temporary.
+	 * Postfix's command_time_limit is 1000 s. */
+	CONF_COMMAND_TIMEOUT_DEFAULT = 600,
+	CONF_DURATION_MAX = 365 * 24 * 3600	/* a year, in seconds */
 };
+#define CONF_DROP_CHARACTERS_DEFAULT	"."	/* chasquid's defaults */
+#define CONF_SUFFIX_SEPARATORS_DEFAULT	"+"
 /* 4 GiB: far above what any receiver takes (Gmail: 50 MB), and a size
  * that a 32-bit SIZE parameter (RFC 1870) still states. */
 #define CONF_MAX_MESSAGE_SIZE_MAX	(UINT64_C(4) << 30)
@@ -37,6 +52,14 @@ struct conf {
 	char		tls_cert[PATH_MAX];
 	char		tls_key[PATH_MAX];
 	uint64_t	max_message_size;	/* bytes, MIN..MAX above */
+	/* Local parts: these characters are ignored, and what follows the
+	 * first suffix separator too (aliases(5)).  "" turns either off. */
+	char		drop_characters[CONF_CHARS_MAX + 1];
+	char		suffix_separators[CONF_CHARS_MAX + 1];
+	long		queue_lifetime;		/* seconds */
+	long		command_timeout;	/* seconds */
+	unsigned	max_deliveries;
+	unsigned	max_per_destination;
 };
 
 /* The configuration directory: opt (from -C) if not NULL, else

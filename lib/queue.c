@@ -424,6 +424,8 @@ queue_env_read(int fd, struct queue_envelope *env)
 	char ver[sizeof QUEUE_MAGIC + 16];
 
 	memset(env, 0, sizeof *env);
+	env->via = env->peer = env->helo = "";
+	env->uid = -1;
 	if (load_block(fd, &env->block, &len, &env->body) == -1)
 		return -1;
 	if (memchr(env->block, '\0', len) != NULL)
@@ -477,6 +479,19 @@ queue_env_read(int fd, struct queue_envelope *env)
 			    || env->rcpts[env->nrcpts][0] == '\0')
 				goto bad;
 			env->nrcpts++;
+		} else if (strcmp(line, "via") == 0) {
+			env->via = value;
+		} else if (strcmp(line, "peer") == 0) {
+			env->peer = value;
+		} else if (strcmp(line, "helo") == 0) {
+			env->helo = value;
+		} else if (strcmp(line, "uid") == 0) {
+			errno = 0;
+			t = strtoull(value, &endp, 10);
+			if (*value < '0' || *value > '9' || *endp != '\0' ||
+			    errno != 0 || t > LONG_MAX)
+				goto bad;
+			env->uid = (long)t;
 		} else if (strcmp(line, "smtputf8") == 0) {
 			env->flags |= QUEUE_SMTPUTF8;
 		} else if (strcmp(line, "body") == 0) {
@@ -503,5 +518,6 @@ queue_env_free(struct queue_envelope *env)
 	env->rcpts = NULL;
 	env->block = NULL;
 	env->sender = NULL;
+	env->via = env->peer = env->helo = "";
 	env->nrcpts = 0;
 }

@@ -77,6 +77,10 @@ struct queue_envelope {
 	char	**rcpts;
 	size_t	 nrcpts;
 	unsigned flags;
+	const char *via;	/* "" when the file does not say */
+	const char *peer;	/* "" when none */
+	const char *helo;	/* "" when none */
+	long	 uid;		/* -1 when none */
 	off_t	 body;		/* offset of the first message byte */
 	char	*block;		/* the envelope text, owned */
 };
