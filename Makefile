@@ -44,19 +44,22 @@ CRYPTO_SRC	 = lib/passwd.c
 
 LIB_SRC	 = $(wildcard lib/*.c)
 LIB_A	 = $(BUILD)/lib/libposthorn.a
-MODDIRS	 = smtp-in queue-run
+MODDIRS	 = smtp-in queue-run aliases
 MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
-SBIN_PROGS = smtp-in mailuser queue-inject sendmail
+SBIN_PROGS = smtp-in mailuser queue-inject sendmail aliases
+BIN_PROGS  =
 mailuser_MAIN		= smtp-in/mailuser_main.c
 mailuser_LIBS		= -lsodium
 queue-inject_MAIN	= queue-run/inject_main.c
 queue-inject_LIBS	=
 sendmail_MAIN		= queue-run/sendmail_main.c
 sendmail_LIBS		=
+aliases_MAIN		= aliases/main.c
+aliases_LIBS		=
 
-PROGS	 = mailuser queue-inject sendmail
+PROGS	 = mailuser queue-inject sendmail aliases
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
@@ -74,6 +77,7 @@ $(LIB_A): $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
 
 define modarchive
 $(BUILD)/$(1)/libmod.a: $(patsubst %.c,$(BUILD)/%.o,$(filter-out %main.c,$(wildcard $(1)/*.c)))
+	@mkdir -p $$(@D)
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 endef
@@ -104,6 +108,9 @@ $(STATIC_LIB_A): $(patsubst %.c,$(BUILD)/static/%.o,$(filter-out $(CRYPTO_SRC),$
 $(BUILD)/bin/smtp-in: $(SMTPIN_OBJ) $(STATIC_LIB_A)
 	@mkdir -p $(@D)
 	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPIN_OBJ) $(STATIC_LIB_A)
+
+# A unit test includes the headers of the program modules it tests.
+$(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -I,$(MODDIRS))
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lsodium
@@ -139,9 +146,12 @@ bench: all
 # --- install ------------------------------------------------------------
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	for p in $(SBIN_PROGS); do \
 	    install -m 755 $(BUILD)/bin/$$p $(DESTDIR)$(SBINDIR)/$$p || exit 1; \
+	done
+	for p in $(BIN_PROGS); do \
+	    install -m 755 $(BUILD)/bin/$$p $(DESTDIR)$(BINDIR)/$$p || exit 1; \
 	done
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \

@@ -1,26 +1,30 @@
 /* resolve.h — does a recipient exist here?  Local domains are the
- * directories under DIR/domains/ and the hostname; an address exists when
- * it is postmaster, a user of the domain's users file or a name of its
- * aliases file, whose "*" catches everything.  The aliases issue grows
- * this into full resolution; smtp-in's RCPT check stays this call. */
+ * directories under DIR/domains/ and the hostname.  Where an address
+ * goes is alias.h's; resolve_rcpt is smtp-in's RCPT check on top of it:
+ * an address exists when it resolves to at least one target. */
 #ifndef POSTHORN_RESOLVE_H
 #define POSTHORN_RESOLVE_H
 
 #include "addr.h"
 #include "conf.h"
 
-#define RESOLVE_ALIASES_FILE	"aliases"
-
 enum resolve_result {
-	RESOLVE_LOCAL = 0,	/* a local recipient that exists */
-	RESOLVE_NOUSER,		/* local domain, no such address */
+	RESOLVE_LOCAL = 0,	/* a local recipient that resolves */
+	RESOLVE_NOUSER,		/* local domain, no such address, or an
+				   alias that leads nowhere (aliases(5)) */
 	RESOLVE_REMOTE,		/* not one of our domains */
-	RESOLVE_TEMPFAIL	/* a file could not be read: try later */
+	RESOLVE_TEMPFAIL	/* a file could not be read: try later
+				   (errno says why) */
 };
 
-/* 1 local, 0 not, -1 error (errno). */
+/* 1 local, 0 not, -1 error (errno).  A name that cannot be a directory
+ * of ours (empty, '/' in it, a leading '.') is not local. */
 int			 resolve_domain_is_local(const struct conf *,
 			    const char *domain);
+/* The same, and *hasdir: whether DIR/domains/DOMAIN exists (the hostname
+ * is local without one, and then has no users or aliases file). */
+int			 resolve_domain_local(const struct conf *,
+			    const char *domain, int *hasdir);
 enum resolve_result	 resolve_rcpt(const struct conf *, const struct addr *);
 
 #endif

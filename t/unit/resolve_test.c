@@ -1,6 +1,8 @@
 /* resolve_test.c — which recipients exist: local domains, postmaster,
  * users, aliases and the catch-all, and temporary failure when a file
- * cannot be read.  Each test builds its own configuration directory. */
+ * cannot be read.  Where an address goes is alias_test.c's; this pins
+ * smtp-in's view of it.  Each test builds its own configuration
+ * directory. */
 
 #include <sys/stat.h>
 
@@ -205,11 +207,23 @@ test_postmaster_of_a_local_domain_needs_no_file(void **state)
 	struct fix *f = *state;
 
 	mkdom(f, "example.org");
-	/* Either file, if read, would make the answer a failure. */
-	unreadable(f, "example.org", "users");
-	unreadable(f, "example.org", "aliases");
 	assert_int_equal(rcpt(f, "postmaster", "example.org"), RESOLVE_LOCAL);
 	assert_int_equal(rcpt(f, "POSTMASTER", "example.org"), RESOLVE_LOCAL);
+	assert_int_equal(rcpt(f, "alice", "example.org"), RESOLVE_NOUSER);
+}
+
+static void
+test_postmaster_with_unreadable_files_is_a_temporary_failure(void **state)
+{
+	struct fix *f = *state;
+
+	/* postmaster may be an alias: refusing it for good, or accepting
+	 * it for a Maildir that the alias would not pick, would both be
+	 * wrong. */
+	mkdom(f, "example.org");
+	unreadable(f, "example.org", "aliases");
+	assert_int_equal(rcpt(f, "postmaster", "example.org"),
+	    RESOLVE_TEMPFAIL);
 	assert_int_equal(rcpt(f, "alice", "example.org"), RESOLVE_TEMPFAIL);
 }
 
@@ -241,15 +255,43 @@ test_user_of_users_file_is_local_in_any_case(void **state)
 }
 
 static void
-test_user_found_does_not_read_aliases(void **state)
+test_unreadable_aliases_fail_even_a_user(void **state)
+{
+	struct fix *f = *state;
+
+	/* An alias of a user's own name comes first ("alice: alice,
+	 * alice@gmail.example"), so a user's answer needs the file too. */
+	mkdom(f, "example.org");
+	put(f, "example.org", "users", "alice:" H1 "\n");
+	unreadable(f, "example.org", "aliases");
+	assert_int_equal(rcpt(f, "alice", "example.org"), RESOLVE_TEMPFAIL);
+	assert_int_equal(rcpt(f, "bob", "example.org"), RESOLVE_TEMPFAIL);
+}
+
+static void
+test_alias_that_leads_nowhere_is_refused(void **state)
 {
 	struct fix *f = *state;
 
 	mkdom(f, "example.org");
-	put(f, "example.org", "users", "alice:" H1 "\n");
-	unreadable(f, "example.org", "aliases");
-	assert_int_equal(rcpt(f, "alice", "example.org"), RESOLVE_LOCAL);
-	assert_int_equal(rcpt(f, "bob", "example.org"), RESOLVE_TEMPFAIL);
+	put(f, "example.org", "users", "alice:!\n");
+	put(f, "example.org", "aliases", "info: alice, ghost\n"
+	    "loop: loop2\nloop2: loop\nbad: alice, not an address\n"
+	    "fine: alice\n");
+	assert_int_equal(rcpt(f, "info", "example.org"), RESOLVE_NOUSER);
+	assert_int_equal(rcpt(f, "loop", "example.org"), RESOLVE_NOUSER);
+	assert_int_equal(rcpt(f, "bad", "example.org"), RESOLVE_NOUSER);
+	assert_int_equal(rcpt(f, "fine", "example.org"), RESOLVE_LOCAL);
+}
+
+static void
+test_local_alias_to_a_remote_address_is_local(void **state)
+{
+	struct fix *f = *state;
+
+	mkdom(f, "example.org");
+	put(f, "example.org", "aliases", "me: me@gmail.com\n");
+	assert_int_equal(rcpt(f, "me", "example.org"), RESOLVE_LOCAL);
 }
 
 static void
@@ -258,6 +300,7 @@ test_alias_name_is_local_in_any_case(void **state)
 	struct fix *f = *state;
 
 	mkdom(f, "example.org");
+	put(f, "example.org", "users", "alice:!\n");
 	put(f, "example.org", "aliases", "# aliases\n\n"
 	    "info: alice@example.org, bob@example.com\n"
 	    "  Sales :alice\r\n"
@@ -269,7 +312,8 @@ test_alias_name_is_local_in_any_case(void **state)
 	assert_int_equal(rcpt(f, "sales", "example.org"), RESOLVE_LOCAL);
 	assert_int_equal(rcpt(f, "tail", "example.org"), RESOLVE_LOCAL);
 	assert_int_equal(rcpt(f, "ghost", "example.org"), RESOLVE_NOUSER);
-	assert_int_equal(rcpt(f, "alice", "example.org"), RESOLVE_NOUSER);
+	assert_int_equal(rcpt(f, "alice", "example.org"), RESOLVE_LOCAL);
+	assert_int_equal(rcpt(f, "bob", "example.org"), RESOLVE_NOUSER);
 	assert_int_equal(rcpt(f, "no colon on this line", "example.org"),
 	    RESOLVE_NOUSER);
 }
@@ -333,9 +377,12 @@ main(void)
 		T(test_postmaster_without_domain_is_local),
 		T(test_other_domain_is_remote),
 		T(test_postmaster_of_a_local_domain_needs_no_file),
+		T(test_postmaster_with_unreadable_files_is_a_temporary_failure),
 		T(test_hostname_without_directory_has_only_postmaster),
 		T(test_user_of_users_file_is_local_in_any_case),
-		T(test_user_found_does_not_read_aliases),
+		T(test_unreadable_aliases_fail_even_a_user),
+		T(test_alias_that_leads_nowhere_is_refused),
+		T(test_local_alias_to_a_remote_address_is_local),
 		T(test_alias_name_is_local_in_any_case),
 		T(test_catch_all_makes_every_name_local),
 		T(test_domain_without_files_has_only_postmaster),
