@@ -48,7 +48,7 @@ MODDIRS	 = smtp-in queue-run aliases
 MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
-SBIN_PROGS = smtp-in mailuser queue-inject sendmail aliases
+SBIN_PROGS = smtp-in mailuser queue-inject sendmail queue-run mailq aliases
 BIN_PROGS  =
 mailuser_MAIN		= smtp-in/mailuser_main.c
 mailuser_LIBS		= -lsodium
@@ -56,10 +56,14 @@ queue-inject_MAIN	= queue-run/inject_main.c
 queue-inject_LIBS	=
 sendmail_MAIN		= queue-run/sendmail_main.c
 sendmail_LIBS		=
+queue-run_MAIN		= queue-run/main.c
+queue-run_LIBS		=
+mailq_MAIN		= queue-run/mailq_main.c
+mailq_LIBS		=
 aliases_MAIN		= aliases/main.c
 aliases_LIBS		=
 
-PROGS	 = mailuser queue-inject sendmail aliases
+PROGS	 = mailuser queue-inject sendmail queue-run mailq aliases
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))

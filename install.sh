@@ -2,9 +2,10 @@
 # install.sh — install posthorn on this machine (Debian 12, as root) and
 # start receiving mail on port 25.  It installs the packages it needs with
 # apt-get, builds, runs "make install", creates the posthorn user, writes
-# a first /etc/posthorn, creates the queue, and starts the listener: a
-# systemd socket unit where systemd runs the machine, else
-# systemd-socket-activate in the background.
+# a first /etc/posthorn, creates the queue, and starts the listener and
+# the queue runner: a systemd socket unit and a service where systemd runs
+# the machine, else systemd-socket-activate and queue-run in the
+# background.
 #
 # Re-running it is safe: it never overwrites a file of /etc/posthorn, it
 # leaves a user, the queue and a running listener as they are (fixing only
@@ -26,9 +27,13 @@ USER=posthorn
 UNITDIR=/etc/systemd/system
 SOCKET=posthorn-smtp.socket
 SERVICE=posthorn-smtp@.service
+QSERVICE=posthorn-queue.service
 LOGDIR=/var/log/posthorn
 LOG=$LOGDIR/smtp-in.log
+QLOG=$LOGDIR/queue-run.log
 PIDFILE=/run/posthorn-smtp.pid
+QPIDFILE=/run/posthorn-queue.pid
+MAILDIRS=/var/mail
 PORT=25
 # Sessions at once without systemd, as MaxConnections= in the socket unit:
 # an RLIMIT_NPROC on the posthorn user, so that the exec of one session
@@ -74,7 +79,7 @@ fi
 
 make BUILD="${BUILD:-build}"
 make BUILD="${BUILD:-build}" install PREFIX="$PREFIX"
-did "installed smtp-in, mailuser, queue-inject, sendmail in $SBIN, man pages in $PREFIX/share/man"
+did "installed smtp-in, queue-run, mailq, aliases, mailuser, queue-inject, sendmail in $SBIN, dkimsign in $PREFIX/bin, man pages in $PREFIX/share/man"
 
 # --- the user --------------------------------------------------------------
 
@@ -87,6 +92,14 @@ if ! getent passwd "$USER" >/dev/null; then
 	    --shell /usr/sbin/nologin --comment "posthorn mail server" "$USER"
 	did "created user $USER"
 fi
+
+# queue-run makes the Maildirs of a new domain under /var/mail, which is
+# root:mail 2775 on Debian.
+if getent group mail >/dev/null && ! id -nG "$USER" | grep -qw mail; then
+	usermod -a -G mail "$USER"
+	did "added $USER to group mail (for $MAILDIRS)"
+fi
+[ -d "$MAILDIRS" ] || { install -d -o root -g mail -m 2775 "$MAILDIRS"; did "created $MAILDIRS"; }
 
 # queue-inject is setuid posthorn so that sendmail, run by any user, can
 # write into the queue, which nobody else can.  Setuid rather than setgid
@@ -235,6 +248,48 @@ port_owner() {
 	fi
 }
 
+# queue-run in the background, as posthorn (with its groups: mail).  An
+# old one is stopped first, so that the program just installed runs; it
+# finishes or safely abandons its deliveries on SIGTERM.
+start_queue_run() {
+	if [ -s "$QPIDFILE" ]; then
+		qpid=$(cat "$QPIDFILE")
+		case $qpid in
+		*[!0-9]*|'') ;;
+		*)	if tr '\0' ' ' <"/proc/$qpid/cmdline" 2>/dev/null |
+			    grep -q "$SBIN/queue-run"; then
+				kill "$qpid"
+				i=0
+				while kill -0 "$qpid" 2>/dev/null &&
+				    [ "$i" -lt 300 ]; do
+					sleep 0.1
+					i=$((i + 1))
+				done
+			fi ;;
+		esac
+	fi
+	dir "$LOGDIR" root:adm 0750
+	from=$(($(stat -c %s "$QLOG" 2>/dev/null || echo 0) + 1))
+	setsid env -i POSTHORN_CONF="$CONF" PATH=/usr/local/bin:/usr/bin:/bin \
+	    setpriv --reuid="$USER" --regid="$USER" --init-groups \
+	    --no-new-privs "$SBIN/queue-run" </dev/null >>"$QLOG" 2>&1 &
+	qpid=$!
+	echo "$qpid" >"$QPIDFILE"
+	i=0
+	while [ "$i" -lt 50 ]; do
+		kill -0 "$qpid" 2>/dev/null || break
+		tail -c "+$from" "$QLOG" | grep -q "event=started" && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if ! kill -0 "$qpid" 2>/dev/null; then
+		rm -f "$QPIDFILE"
+		tail -c "+$from" "$QLOG" | tail -n 5 >&2
+		die "queue-run did not start (above; $QLOG)"
+	fi
+	did "started queue-run (pid $qpid, as $USER, log $QLOG)"
+}
+
 if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || [ -d /run/systemd/system ]; then
 	changed=
 	for u in "$SOCKET" "$SERVICE"; do
@@ -262,8 +317,20 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || [ -d /run/systemd/system ]
 	# Enabled only once it listens: enabled while another program has
 	# the port, it could take port 25 from that program at the next boot.
 	systemctl enable --quiet "$SOCKET"
-	logs="journalctl -u 'posthorn-smtp@*' (add -f to follow)"
-	stop="systemctl disable --now $SOCKET"
+	if ! cmp -s "queue-run/$QSERVICE" "$UNITDIR/$QSERVICE"; then
+		install -m 644 "queue-run/$QSERVICE" "$UNITDIR/$QSERVICE"
+		systemctl daemon-reload
+		did "installed $UNITDIR/$QSERVICE"
+	fi
+	systemctl enable --quiet "$QSERVICE"
+	# A restart takes the program just installed; queue-run finishes
+	# or safely abandons what is in flight, and carries on.
+	systemctl restart "$QSERVICE"
+	systemctl is-active --quiet "$QSERVICE" ||
+	    die "queue-run did not start: journalctl -u $QSERVICE"
+	did "started $QSERVICE (queue-run)"
+	logs="journalctl -u 'posthorn-smtp@*' -u $QSERVICE (add -f to follow)"
+	stop="systemctl disable --now $SOCKET $QSERVICE"
 else
 	running=
 	if [ -s "$PIDFILE" ]; then
@@ -328,10 +395,11 @@ else
 		did "started the listener (pid $pid, port $PORT:" \
 		    "systemd-socket-activate $listen, sessions as $USER)"
 	fi
-	logs="$LOG"
-	stop="kill \$(cat $PIDFILE) && rm $PIDFILE"
-	say "systemd is not PID 1 here: the listener is not started at boot;"
-	say "  run ./install.sh again after a reboot to start it"
+	start_queue_run
+	logs="$LOG and $QLOG"
+	stop="kill \$(cat $PIDFILE $QPIDFILE) && rm $PIDFILE $QPIDFILE"
+	say "systemd is not PID 1 here: the listener and queue-run are not"
+	say "  started at boot; run ./install.sh again after a reboot"
 fi
 
 # --- what now ----------------------------------------------------------------
@@ -342,7 +410,8 @@ posthorn is installed.  Done this time:${DONE:-
   - nothing: everything was in place}
 
   Configuration:  $CONF (posthorn.conf, domains/$domain/)
-  Queue:          $SPOOL/new
+  Queue:          $SPOOL/new ("mailq" lists it)
+  Mailboxes:      $MAILDIRS/DOMAIN/USER/ (Maildir)
   Logs:           $logs
   Stop:           $stop
 
@@ -352,6 +421,8 @@ Next steps:
   3. Publish the MX record of $domain, pointing at this host, and check
      that the PTR record of its address gives $host:
          $domain.  IN MX 10 $host.
-  4. Local delivery from the queue (queue-run) is not written yet:
-     accepted mail waits in $SPOOL/new.
+  4. Forward the domain's mail elsewhere with aliases(5), e.g. a
+     catch-all "*: you@gmail.com" in $ddir/aliases, and check it
+     with "aliases --check".  (Remote delivery, smtp-out, is not in this
+     release: such mail waits in the queue, listed by mailq.)
 EOF

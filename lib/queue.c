@@ -63,8 +63,8 @@ b32_get(const char *s, unsigned digits, uint64_t *v)
 	return 0;
 }
 
-static int
-id_valid(const char *s)
+int
+queue_id_valid(const char *s)
 {
 	return strlen(s) == QUEUE_ID_LEN && strspn(s, b32) == QUEUE_ID_LEN;
 }
@@ -458,7 +458,7 @@ queue_env_read(int fd, struct queue_envelope *env)
 		else
 			value = line + strlen(line);	/* "" */
 		if (strcmp(line, "id") == 0) {
-			if (env->id[0] != '\0' || !id_valid(value))
+			if (env->id[0] != '\0' || !queue_id_valid(value))
 				goto bad;
 			memcpy(env->id, value, QUEUE_ID_LEN + 1);
 		} else if (strcmp(line, "time") == 0) {

@@ -56,6 +56,8 @@ struct queue_msg {
 	char		buf[QUEUE_WBUFSZ];
 };
 
+/* 1 if s is a queue ID (QUEUE_ID_LEN Crockford base32 characters). */
+int	queue_id_valid(const char *s);
 /* Create SPOOL/tmp/ID with a fresh unique ID; -1 with errno. */
 int	queue_create(struct queue_msg *, const char *spool);
 /* The envelope block; call once, before any queue_put. */

@@ -11,6 +11,7 @@ import os
 import pathlib
 import re
 import select
+import signal
 import socket
 import subprocess
 import threading
@@ -117,39 +118,32 @@ class Conf:
     def queued(self):
         return [QueuedMessage(p) for p in sorted((self.spool / "new").iterdir())]
 
+    def maildir(self, domain, user):
+        """The messages in MAILDIRS/DOMAIN/USER/new, oldest name first."""
+        d = self.mail / domain / user / "new"
+        if not d.is_dir():
+            return []
+        return [p.read_bytes() for p in sorted(d.iterdir())]
+
     def leftovers(self):
         return sorted(p.name for p in (self.spool / "tmp").iterdir())
 
 
-class Server:
-    """systemd-socket-activate --inetd -a running smtp-in on loopback.
+class LogProc:
+    """A process whose stderr (one log line per event) is collected by a
+    thread; wait_for() blocks on it with a bound, so tests synchronise on
+    events rather than on sleeps."""
 
-    Its stderr (smtp-in's log lines and the activator's own) is collected
-    by a thread; wait_for() blocks on it with a bound, so tests synchronise
-    on events rather than on sleeps."""
-
-    def __init__(self, conf, mode="mx", listen=None, wrap=(), prefix=()):
-        self.conf = conf
-        self.listen = listen or [f"127.0.0.1:{free_port()}"]
-        self.port = int(self.listen[0].rsplit(":", 1)[1])
-        cmd = list(prefix) + ["systemd-socket-activate", "--inetd", "-a"]
-        for a in self.listen:
-            cmd += ["-l", a]
-        for k, v in SAN_ENV.items():
-            cmd += ["-E", f"{k}={v}"]
-        cmd += ["-E", f"POSTHORN_CONF={conf.dir}"]
-        cmd += list(wrap) + [prog("smtp-in"), mode]
+    def start(self, cmd, env=None):
         self.cmd = cmd
         self.lines = []
         self.cond = threading.Condition()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env,
                                      start_new_session=True)
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
-        for a in self.listen:
-            self.wait_for(re.escape(f"Listening on {a}"))
 
     def _drain(self):
         for raw in self.proc.stderr:
@@ -184,6 +178,35 @@ class Server:
                 out.append(parse_kv(l))
         return out
 
+    def log(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def check_sanitizers(self):
+        log = self.log()
+        assert "AddressSanitizer" not in log, log
+        assert "runtime error:" not in log, log
+        assert "LeakSanitizer" not in log, log
+
+
+class Server(LogProc):
+    """systemd-socket-activate --inetd -a running smtp-in on loopback."""
+
+    def __init__(self, conf, mode="mx", listen=None, wrap=(), prefix=()):
+        self.conf = conf
+        self.listen = listen or [f"127.0.0.1:{free_port()}"]
+        self.port = int(self.listen[0].rsplit(":", 1)[1])
+        cmd = list(prefix) + ["systemd-socket-activate", "--inetd", "-a"]
+        for a in self.listen:
+            cmd += ["-l", a]
+        for k, v in SAN_ENV.items():
+            cmd += ["-E", f"{k}={v}"]
+        cmd += ["-E", f"POSTHORN_CONF={conf.dir}"]
+        cmd += list(wrap) + [prog("smtp-in"), mode]
+        self.start(cmd)
+        for a in self.listen:
+            self.wait_for(re.escape(f"Listening on {a}"))
+
     def child_pids(self):
         with self.cond:
             return [int(m.group(1)) for l in self.lines
@@ -202,15 +225,36 @@ class Server:
     def check_children(self, allowed=()):
         """Every session exited 0 (or a status in `allowed`) and no
         sanitizer spoke."""
-        with self.cond:
-            log = "\n".join(self.lines)
-        assert "AddressSanitizer" not in log, log
-        assert "runtime error:" not in log, log
-        assert "LeakSanitizer" not in log, log
+        self.check_sanitizers()
+        log = self.log()
         for m in re.finditer(r"Child (\d+) died with code (\d+)", log):
             code = int(m.group(2))
             assert code == 0 or code in allowed, (
                 f"smtp-in exited {code}:\n{log[-4000:]}")
+
+
+class QueueRun(LogProc):
+    """queue-run on the test's configuration, as systemd runs it."""
+
+    def __init__(self, conf, exe=None):
+        self.conf = conf
+        self.start([exe or prog("queue-run")], env=conf.env())
+        self.wait_for(r"event=started")
+
+    def delivered(self, count=1, timeout=WAIT):
+        """Wait for `count` successful deliveries; return their lines."""
+        return self.wait_for(r"event=delivery .*status=sent", count,
+                             timeout)
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stop it; on SIGTERM it must exit 0 on its own."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            code = self.proc.wait(timeout=WAIT)
+            if sig == signal.SIGTERM:
+                assert code == 0, f"queue-run exited {code}:\n{self.log()}"
+        self.reader.join(timeout=WAIT)
+        self.check_sanitizers()
 
 
 def parse_kv(line):
@@ -285,6 +329,13 @@ def smtpd(conf):
     yield srv
     srv.stop()
     srv.check_children()
+
+
+@pytest.fixture
+def queue_run(conf):
+    qr = QueueRun(conf)
+    yield qr
+    qr.stop()
 
 
 @pytest.fixture

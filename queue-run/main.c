@@ -1,0 +1,52 @@
+/* main.c — queue-run(8): the options, the configuration, and the exit
+ * code around sched_run().  It runs as the posthorn user, under systemd
+ * or in the background, until SIGTERM. */
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "sched.h"
+
+enum {
+	EXIT_USAGE = 64,	/* EX_USAGE */
+	EXIT_CONFIG = 78,	/* EX_CONFIG */
+	ERR_MAX = 1024
+};
+
+int
+main(int argc, char *argv[])
+{
+	struct conf conf;
+	const char *copt = NULL;
+	char err[ERR_MAX];
+	enum sched_exit rc;
+	int c;
+
+	(void)umask(027);
+	log_init("queue-run");
+	while ((c = getopt(argc, argv, "C:")) != -1)
+		switch (c) {
+		case 'C':
+			copt = optarg;
+			break;
+		default:
+			log_event("usage", "reason", "queue-run [-C DIR]",
+			    (char *)NULL);
+			return EXIT_USAGE;
+		}
+	if (optind != argc) {
+		log_event("usage", "reason", "queue-run [-C DIR]",
+		    (char *)NULL);
+		return EXIT_USAGE;
+	}
+	if (conf_load(&conf, conf_dir(copt), err, sizeof(err)) == -1) {
+		log_event("error", "reason", err, (char *)NULL);
+		return EXIT_CONFIG;
+	}
+	if ((rc = sched_run(&conf, err, sizeof(err))) != SCHED_EXIT_OK)
+		log_event("error", "reason", err, (char *)NULL);
+	return rc;
+}

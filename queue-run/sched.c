@@ -1,0 +1,1113 @@
+/* sched.c — queue-run's loop.  It waits in poll(2) for: a new message
+ * (inotify on SPOOL/new), a line from mailq(8) on the trigger FIFO, a
+ * signal (signalfd), a delivery process's report (one pipe each), or the
+ * time of the next retry.  A message is "active" while queue-run works
+ * on it: its envelope and state are in memory, its recipients resolved,
+ * its deliveries running.  When none runs and none can start now, it is
+ * finished: removed when every delivery is done (after its DSN, if any
+ * failed), else its state saved and back in the wait queue.
+ *
+ * The guarantees of DESIGN.md hold because the only record of success is
+ * the state file or the removal of the message, both written after a
+ * delivery process reported success, and a crash anywhere before that
+ * delivers again rather than never. */
+
+#include <sys/inotify.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alias.h"
+#include "bounce.h"
+#include "deliver.h"
+#include "io.h"
+#include "log.h"
+#include "sched.h"
+#include "state.h"
+#include "str.h"
+#include "waitq.h"
+
+enum {
+	RESULT_FIELDS = 5,	/* entry, status, dsn, where, reason */
+	/* Fixed descriptors in the poll set: signals, inotify, trigger. */
+	FIXED_FDS = 3,
+	INOTIFY_BUF = 64 * 1024
+};
+
+struct active {
+	struct active	*next;
+	struct state	 st;
+	int		 running;	/* deliveries under way */
+	int		 delete;	/* mailq -d: remove when idle */
+};
+
+struct job {
+	pid_t		 pid;		/* 0: free slot */
+	int		 fd;		/* the report pipe */
+	struct active	*msg;
+	size_t		 entry;
+	char		 dest[ADDR_TEXT_MAX + 16];
+	time_t		 deadline;
+	size_t		 len;
+	char		 buf[SCHED_RESULT_MAX];
+};
+
+struct sched {
+	const struct conf	*conf;
+	int			 sigfd, inofd, trigfd, lockfd;
+	struct waitq		 wq;
+	struct active		*active;
+	size_t			 nactive, nactive_max;
+	struct job		*jobs;
+	size_t			 njobs;		/* running */
+	int			 stopping;
+	time_t			 stop_at, sweep_at;
+	char			 trig[SCHED_TRIGGER_LINE_MAX + 1];
+	size_t			 trig_len;
+};
+
+static void	finish(struct sched *, struct active *);
+
+static void
+why_fmt(char *why, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+why_fmt(char *why, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(why, size, fmt, ap) < 0 && size > 0)
+		why[0] = '\0';
+	va_end(ap);
+}
+
+time_t
+sched_backoff(unsigned attempts)
+{
+	time_t d = SCHED_RETRY_MIN;
+
+	while (attempts-- > 1 && d < SCHED_RETRY_MAX)
+		d *= 2;
+	return d < SCHED_RETRY_MAX ? d : SCHED_RETRY_MAX;
+}
+
+static int
+spool_path(const struct sched *s, char *buf, size_t size, const char *dir,
+    const char *name)
+{
+	int r;
+
+	if (name != NULL)
+		r = str_fmt(buf, size, "%s/%s/%s", s->conf->spool, dir, name);
+	else
+		r = str_fmt(buf, size, "%s/%s", s->conf->spool, dir);
+	if (r == -1)
+		errno = ENAMETOOLONG;
+	return r;
+}
+
+
+static void
+log_errno(const char *event, const char *id, const char *what)
+{
+	log_event(event, "id", id, "error", what, "reason", strerror(errno),
+	    (char *)NULL);
+}
+
+/* --- learning of messages ----------------------------------------- */
+
+/* A message seen in SPOOL/new: due at once unless already known. */
+static void
+learn(struct sched *s, const char *id)
+{
+	int r;
+
+	if (!queue_id_valid(id))
+		return;
+	if ((r = waitq_learn(&s->wq, id)) == 1 &&
+	    waitq_push(&s->wq, id, 0) == -1) {
+		waitq_forget(&s->wq, id);
+		r = -1;
+	}
+	if (r == -1)	/* the next rescan finds it again */
+		log_errno("error", id, "learn");
+}
+
+static int
+scan(struct sched *s)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+
+	if (spool_path(s, path, sizeof(path), QUEUE_NEW, NULL) == -1 ||
+	    (dir = opendir(path)) == NULL)
+		return -1;
+	while ((errno = 0, d = readdir(dir)) != NULL)
+		learn(s, d->d_name);
+	closedir(dir);
+	return 0;
+}
+
+/* Remove what a crash left: old files in tmp/, and state files whose
+ * message is gone (removal takes the message first) or temporaries of
+ * an atomic rewrite. */
+static void
+sweep_dir(struct sched *s, const char *sub, time_t now, int orphans)
+{
+	char path[PATH_MAX], file[PATH_MAX];
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+	int old;
+
+	if (spool_path(s, path, sizeof(path), sub, NULL) == -1 ||
+	    (dir = opendir(path)) == NULL) {
+		log_errno("error", NULL, sub);
+		return;
+	}
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.' ||
+		    str_fmt(file, sizeof(file), "%s/%s", path, d->d_name) == -1
+		    || lstat(file, &st) == -1)
+			continue;
+		old = now - st.st_mtime > SCHED_TMP_MAX_AGE;
+		if (orphans && queue_id_valid(d->d_name)) {
+			/* A state whose message is known is no orphan. */
+			if (waitq_known(&s->wq, d->d_name))
+				continue;
+			old = 1;
+		}
+		if (old && unlink(file) == 0)
+			log_event("swept", "file", file, (char *)NULL);
+	}
+	closedir(dir);
+}
+
+static void
+sweep(struct sched *s, time_t now)
+{
+	sweep_dir(s, QUEUE_TMP, now, 0);
+	sweep_dir(s, QUEUE_STATE, now, 1);
+	s->sweep_at = now + SCHED_SWEEP_INTERVAL;
+}
+
+/* --- deliveries ----------------------------------------------------- */
+
+static int
+dest_key(const struct state_entry *e, char *buf, size_t size)
+{
+	const char *at = strrchr(e->addr, '@');
+
+	/* Remote mail goes per domain; local per mailbox or command. */
+	if (e->kind == STATE_REMOTE)
+		return str_fmt(buf, size, "remote:%s", at ? at + 1 : e->addr);
+	return str_fmt(buf, size, "%s:%s", state_kind_name(e->kind), e->addr);
+}
+
+static size_t
+dest_running(const struct sched *s, const char *dest)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->conf->max_deliveries; i++)
+		if (s->jobs[i].pid != 0 &&
+		    str_casecmp(s->jobs[i].dest, dest) == 0)
+			n++;
+	return n;
+}
+
+/* The record of one attempt, whatever its outcome. */
+static void
+log_attempt(const struct state *st, const struct state_entry *e,
+    const char *status, time_t now)
+{
+	char delay[32];
+
+	(void)str_fmt(delay, sizeof(delay), "%lld",
+	    (long long)(now - st->env.time));
+	log_event("delivery", "id", st->env.id, "rcpt", e->orig,
+	    "to", e->addr, "via", state_kind_name(e->kind), "status", status,
+	    "delay", delay, "dsn", e->dsn, "where",
+	    e->where[0] != '\0' ? e->where : NULL, "reason", e->reason,
+	    (char *)NULL);
+}
+
+static void
+set_reason(struct state_entry *e, const char *dsn, const char *reason,
+    const char *where)
+{
+	if (state_set_reason(e, dsn, reason, where) == -1)
+		(void)str_copy(e->dsn, sizeof(e->dsn), dsn);
+}
+
+static void
+succeed(struct state *st, struct state_entry *e, const char *dsn,
+    const char *reason, const char *where, time_t now)
+{
+	set_reason(e, dsn, reason, where);
+	e->status = STATE_SENT;
+	e->last = now;
+	st->dirty = 1;
+	log_attempt(st, e, "sent", now);
+}
+
+static void
+fail(struct state *st, struct state_entry *e, const char *dsn,
+    const char *reason, const char *where, time_t now)
+{
+	set_reason(e, dsn, reason, where);
+	e->status = STATE_FAILED;
+	e->last = now;
+	st->dirty = 1;
+	log_attempt(st, e, "bounced", now);
+}
+
+/* A temporary failure: retry on the backoff schedule, or fail for good
+ * once the message has been queued longer than queue_lifetime. */
+static void
+defer(const struct sched *s, struct state *st, struct state_entry *e,
+    const char *dsn, const char *reason, const char *where, time_t now)
+{
+	time_t expires = st->env.time + s->conf->queue_lifetime;
+	char msg[STATE_REASON_MAX];
+
+	e->attempts++;
+	if (now >= expires) {
+		(void)str_fmt(msg, sizeof(msg),
+		    "delivery time expired; last error: %s", reason);
+		fail(st, e, dsn, msg, where, now);
+		return;
+	}
+	set_reason(e, dsn, reason, where);
+	e->last = now;
+	e->next = now + sched_backoff(e->attempts);
+	if (e->next > expires)
+		e->next = expires;
+	st->dirty = 1;
+	log_attempt(st, e, "deferred", now);
+}
+
+/* The delivery process: deliver, report one line, exit.  Its parent's
+ * blocked signals and ignored SIGPIPE must not carry over. */
+static void	job_child(const struct sched *, struct active *, size_t, int)
+		    __attribute__((noreturn));
+
+static void
+job_child(const struct sched *s, struct active *a, size_t i, int fd)
+{
+	struct state *st = &a->st;
+	const struct state_entry *e = &st->e[i];
+	struct deliver_result r;
+	struct deliver_msg m;
+	struct alias_target t;
+	sigset_t none;
+	char num[32];
+	size_t n;
+	FILE *f;
+
+	/* The lock above all: a delivery that outlives a killed queue-run
+	 * must not keep the next one from starting. */
+	(void)close(s->lockfd);
+	(void)close(s->sigfd);
+	(void)close(s->inofd);
+	(void)close(s->trigfd);
+	for (n = 0; n < s->conf->max_deliveries; n++)
+		if (s->jobs[n].pid != 0)
+			(void)close(s->jobs[n].fd);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)signal(SIGPIPE, SIG_DFL);
+	memset(&r, 0, sizeof(r));
+	m.conf = s->conf;
+	m.fd = st->fd;
+	m.body = st->env.body;
+	m.size = st->size;
+	m.id = st->env.id;
+	m.sender = st->env.sender;
+	m.orig = e->orig;
+	state_target(e, &t);
+	if (e->kind == STATE_PIPE)
+		deliver_pipe(&m, &t, &r);
+	else
+		deliver_mailbox(&m, &t, &r);
+	if ((f = fdopen(fd, "w")) == NULL)
+		_exit(1);
+	(void)str_fmt(num, sizeof(num), "%zu", i);
+	state_put_field(f, num, 0);
+	state_put_field(f, r.status == DELIVER_OK ? "ok" :
+	    r.status == DELIVER_TEMP ? "temp" : "perm", 0);
+	state_put_field(f, r.dsn, 0);
+	state_put_field(f, r.where, 0);
+	state_put_field(f, r.reason, 1);
+	_exit(fclose(f) == 0 ? 0 : 1);
+}
+
+static struct job *
+free_job(struct sched *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->conf->max_deliveries; i++)
+		if (s->jobs[i].pid == 0)
+			return &s->jobs[i];
+	return NULL;
+}
+
+/* Start the delivery of entry i in a child; -1 with errno. */
+static int
+job_start(struct sched *s, struct active *a, size_t i, const char *dest,
+    time_t now)
+{
+	struct job *j = free_job(s);
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		fd_close(&p[0]);
+		fd_close(&p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		(void)close(p[0]);
+		job_child(s, a, i, p[1]);
+	}
+	fd_close(&p[1]);
+	j->pid = pid;
+	j->fd = p[0];
+	j->msg = a;
+	j->entry = i;
+	j->len = 0;
+	j->deadline = now + s->conf->command_timeout + SCHED_JOB_GRACE;
+	(void)str_copy(j->dest, sizeof(j->dest), dest);
+	a->st.e[i].running = 1;
+	a->running++;
+	s->njobs++;
+	return 0;
+}
+
+/* Remote delivery is smtp-out's, which comes in its own issue: until
+ * then a remote entry is deferred on the ordinary schedule, so it stays
+ * visible in mailq(8) and expires like any other.  The hand-off is this
+ * one call: smtp-out starts here, one process per message and domain. */
+static void
+remote_attempt(struct sched *s, struct active *a, size_t i, time_t now)
+{
+	defer(s, &a->st, &a->st.e[i], "4.4.0",
+	    "remote delivery is not available: smtp-out is not installed",
+	    "", now);
+}
+
+/* Start what is due and fits under the limits. */
+static void
+start_jobs(struct sched *s, struct active *a, time_t now)
+{
+	struct state_entry *e;
+	char dest[sizeof(((struct job *)0)->dest)];
+	size_t i;
+
+	if (a->delete)
+		return;
+	for (i = 0; i < a->st.n && s->njobs < s->conf->max_deliveries; i++) {
+		e = &a->st.e[i];
+		if (e->status != STATE_PENDING || e->running ||
+		    e->kind == STATE_RCPT || e->next > now)
+			continue;
+		if (e->kind == STATE_REMOTE) {
+			remote_attempt(s, a, i, now);
+			continue;
+		}
+		if (dest_key(e, dest, sizeof(dest)) == -1 ||
+		    dest_running(s, dest) >= s->conf->max_per_destination)
+			continue;
+		if (job_start(s, a, i, dest, now) == -1) {
+			log_errno("error", a->st.env.id, "fork");
+			break;	/* out of processes: try again later */
+		}
+	}
+}
+
+/* --- resolution ----------------------------------------------------- */
+
+struct emit_arg {
+	struct state	*st;
+	const char	*orig;
+};
+
+static int
+emit(const struct alias_target *t, void *arg)
+{
+	struct emit_arg *ea = arg;
+	enum state_kind k = t->kind == ALIAS_PIPE ? STATE_PIPE :
+	    t->kind == ALIAS_REMOTE ? STATE_REMOTE : STATE_MAILBOX;
+
+	return state_add(ea->st, k, ea->orig, t->addr,
+	    t->kind == ALIAS_PIPE ? t->cmd : NULL) == -1 ? -1 : 0;
+}
+
+/* Expand the envelope recipients that are due into their deliveries.
+ * An alias file that is broken is a temporary failure: the person who
+ * runs the server fixes it (aliases --check says where) and nothing is
+ * lost meanwhile. */
+static void
+resolve(struct sched *s, struct active *a, time_t now)
+{
+	struct state *st = &a->st;
+	struct state_entry *e;
+	struct emit_arg ea;
+	char why[ALIAS_WHY_MAX], *orig;
+	size_t i, n = st->n;
+
+	for (i = 0; i < n; i++) {
+		e = &st->e[i];
+		if (e->kind != STATE_RCPT || e->status != STATE_PENDING ||
+		    e->next > now)
+			continue;
+		if ((orig = strdup(e->orig)) == NULL) {
+			defer(s, st, e, "4.3.0", strerror(errno), "", now);
+			continue;
+		}
+		ea.st = st;
+		ea.orig = orig;
+		why[0] = '\0';
+		switch (alias_resolve(s->conf, orig, emit, &ea, why,
+		    sizeof(why))) {
+		case ALIAS_OK:
+			st->e[i].status = STATE_SENT;	/* expanded */
+			st->dirty = 1;
+			break;
+		case ALIAS_NOUSER:
+			fail(st, &st->e[i], "5.1.1", why, "", now);
+			break;
+		case ALIAS_BROKEN:
+			defer(s, st, &st->e[i], "4.3.5", why, "", now);
+			break;
+		case ALIAS_TEMPFAIL:
+			defer(s, st, &st->e[i], "4.3.0", why, "", now);
+			break;
+		}
+		free(orig);
+	}
+}
+
+/* --- active messages ------------------------------------------------ */
+
+static void
+activate(struct sched *s, const struct waitq_item *w, time_t now)
+{
+	struct active *a;
+	size_t i;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		(void)waitq_push(&s->wq, w->id, now + SCHED_RETRY_MIN);
+		return;
+	}
+	if (state_load(&a->st, s->conf->spool, w->id) == -1) {
+		if (errno == ENOENT)	/* removed meanwhile */
+			waitq_forget(&s->wq, w->id);
+		else {
+			log_errno("error", w->id, "load");
+			(void)waitq_push(&s->wq, w->id, now + SCHED_RETRY_MAX);
+		}
+		free(a);
+		return;
+	}
+	if (w->force)
+		for (i = 0; i < a->st.n; i++)
+			if (a->st.e[i].status == STATE_PENDING)
+				a->st.e[i].next = 0;
+	a->next = s->active;
+	s->active = a;
+	s->nactive++;
+	resolve(s, a, now);
+	start_jobs(s, a, now);
+}
+
+static void
+unlink_active(struct sched *s, struct active *a)
+{
+	struct active **p;
+
+	for (p = &s->active; *p != NULL; p = &(*p)->next)
+		if (*p == a) {
+			*p = a->next;
+			s->nactive--;
+			return;
+		}
+}
+
+/* Every entry done: the DSN first (if any failed), then the message.
+ * A crash between the two sends the DSN twice, never zero times. */
+static int
+complete(struct sched *s, struct active *a)
+{
+	struct state *st = &a->st;
+	struct bounce_rcpt *r;
+	char newid[QUEUE_ID_LEN + 1];
+	size_t i, n = 0;
+	enum bounce_outcome o = BOUNCE_DROPPED;
+
+	if ((r = calloc(st->n + 1, sizeof(*r))) == NULL)
+		return -1;
+	for (i = 0; i < st->n; i++) {
+		if (st->e[i].status != STATE_FAILED)
+			continue;
+		r[n].orig = st->e[i].orig;
+		r[n].final = st->e[i].addr;
+		r[n].status = st->e[i].dsn;
+		r[n].diag_type = st->e[i].kind == STATE_REMOTE &&
+		    st->e[i].where[0] != '\0' ? "smtp" : "x-posthorn";
+		r[n].diag = st->e[i].reason;
+		r[n].remote_mta = st->e[i].kind == STATE_REMOTE &&
+		    st->e[i].where[0] != '\0' ? st->e[i].where : NULL;
+		r[n].last_attempt = st->e[i].last;
+		n++;
+	}
+	if (n > 0) {
+		o = bounce_send(s->conf, st->fd, &st->env, r, n, newid);
+		if (o == BOUNCE_ERROR) {
+			log_errno("error", st->env.id, "bounce");
+			free(r);
+			/* Keep what was learnt: the deliveries that are done
+			 * must not run again when the DSN is retried. */
+			if (state_save(st, s->conf->spool) == -1)
+				log_errno("error", st->env.id, "save state");
+			return -1;
+		}
+		if (o == BOUNCE_QUEUED)
+			log_event("bounce", "id", st->env.id, "dsn", newid,
+			    "to", st->env.sender[0] != '\0' ?
+			    st->env.sender : "postmaster", (char *)NULL);
+		else
+			log_event("bounce-dropped", "id", st->env.id,
+			    "from", st->env.sender, "via", st->env.via,
+			    "reason", "no one to send a DSN to", (char *)NULL);
+	}
+	free(r);
+	if (state_remove(s->conf->spool, st->env.id) == -1) {
+		log_errno("error", st->env.id, "remove");
+		return -1;
+	}
+	log_event("removed", "id", st->env.id, (char *)NULL);
+	return 0;
+}
+
+static time_t
+next_due(const struct state *st)
+{
+	time_t next = 0;
+	size_t i;
+	int any = 0;
+
+	for (i = 0; i < st->n; i++)
+		if (st->e[i].status == STATE_PENDING &&
+		    (!any || st->e[i].next < next)) {
+			next = st->e[i].next;
+			any = 1;
+		}
+	return any ? next : -1;
+}
+
+static void
+drop_active(struct sched *s, struct active *a)
+{
+	unlink_active(s, a);
+	state_free(&a->st);
+	free(a);
+}
+
+/* An idle message that has nothing to start now leaves the active set:
+ * removed when it is done, else saved and put back to wait. */
+static void
+finish(struct sched *s, struct active *a)
+{
+	time_t next, now = time(NULL);
+	const char *id = a->st.env.id;
+	char in[32];
+
+	if (a->delete) {
+		if (state_remove(s->conf->spool, id) == -1)
+			log_errno("error", id, "remove");
+		else
+			log_event("deleted", "id", id, (char *)NULL);
+		waitq_forget(&s->wq, id);
+		drop_active(s, a);
+		return;
+	}
+	if ((next = next_due(&a->st)) == -1) {
+		if (complete(s, a) == 0)
+			waitq_forget(&s->wq, id);
+		else
+			(void)waitq_push(&s->wq, id, now + SCHED_RETRY_MIN);
+		drop_active(s, a);
+		return;
+	}
+	if (next <= now && !s->stopping)
+		return;		/* due, waiting for a free slot */
+	if (state_save(&a->st, s->conf->spool) == -1)
+		log_errno("error", id, "save state");
+	else {
+		(void)str_fmt(in, sizeof(in), "%lld",
+		    (long long)(next > now ? next - now : 0));
+		log_event("waiting", "id", id, "next_in", in, (char *)NULL);
+	}
+	if (waitq_push(&s->wq, id, next) == -1)
+		waitq_forget(&s->wq, id);	/* found at the next rescan */
+	drop_active(s, a);
+}
+
+static void
+finish_idle(struct sched *s)
+{
+	struct active *a, *nx;
+
+	for (a = s->active; a != NULL; a = nx) {
+		nx = a->next;
+		if (a->running == 0)
+			finish(s, a);
+	}
+}
+
+/* Start work: deliveries of active messages first, then due messages. */
+static void
+fill(struct sched *s, time_t now)
+{
+	const struct waitq_item *top;
+	struct waitq_item w;
+	struct active *a;
+
+	for (a = s->active; a != NULL; a = a->next)
+		start_jobs(s, a, now);
+	while (s->njobs < s->conf->max_deliveries &&
+	    s->nactive < s->nactive_max &&
+	    (top = waitq_top(&s->wq)) != NULL && top->next <= now) {
+		waitq_pop(&s->wq, &w);
+		activate(s, &w, now);
+	}
+}
+
+/* --- reports of delivery processes -------------------------------- */
+
+static void
+job_report(struct sched *s, struct job *j, time_t now)
+{
+	struct active *a = j->msg;
+	struct state_entry *e = &a->st.e[j->entry];
+	char *f[RESULT_FIELDS], *nl;
+
+	if (j->len == 0 || (nl = memchr(j->buf, '\n', j->len)) == NULL ||
+	    (*nl = '\0', state_split(j->buf, f, RESULT_FIELDS)) == -1 ||
+	    strtoul(f[0], NULL, 10) != j->entry) {
+		defer(s, &a->st, e, "4.3.0",
+		    "the delivery process ended without a report", "", now);
+		return;
+	}
+	if (strcmp(f[1], "ok") == 0)
+		succeed(&a->st, e, f[2], f[4], f[3], now);
+	else if (strcmp(f[1], "perm") == 0)
+		fail(&a->st, e, f[2], f[4], f[3], now);
+	else
+		defer(s, &a->st, e, f[2], f[4], f[3], now);
+}
+
+/* The report pipe is at its end: the process has exited or is exiting. */
+static void
+job_done(struct sched *s, struct job *j)
+{
+	int status;
+
+	fd_close(&j->fd);
+	while (waitpid(j->pid, &status, 0) == -1 && errno == EINTR)
+		;
+	j->msg->st.e[j->entry].running = 0;
+	if (!s->stopping || j->len > 0)
+		job_report(s, j, time(NULL));
+	/* else: killed at shutdown, and retried at the next start */
+	j->msg->running--;
+	j->pid = 0;
+	s->njobs--;
+}
+
+static void
+job_read(struct sched *s, struct job *j)
+{
+	ssize_t r;
+
+	r = read(j->fd, j->buf + j->len, sizeof(j->buf) - j->len);
+	if (r == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (r > 0) {
+		j->len += (size_t)r;
+		if (j->len < sizeof(j->buf))
+			return;
+	}
+	job_done(s, j);
+}
+
+static void
+job_watchdog(struct sched *s, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < s->conf->max_deliveries; i++)
+		if (s->jobs[i].pid != 0 && now >= s->jobs[i].deadline) {
+			log_event("killed", "id", s->jobs[i].msg->st.env.id,
+			    "to", s->jobs[i].msg->st.e[s->jobs[i].entry].addr,
+			    "reason", "delivery process overran its time",
+			    (char *)NULL);
+			(void)kill(s->jobs[i].pid, SIGKILL);
+			s->jobs[i].deadline = now + SCHED_JOB_GRACE;
+		}
+}
+
+/* --- commands from mailq -------------------------------------------- */
+
+static void
+delete_msg(struct sched *s, const char *id)
+{
+	struct active *a;
+
+	if (!queue_id_valid(id))
+		return;
+	for (a = s->active; a != NULL; a = a->next)
+		if (strcmp(a->st.env.id, id) == 0) {
+			a->delete = 1;	/* when its deliveries end */
+			return;
+		}
+	if (state_remove(s->conf->spool, id) == -1) {
+		log_errno("error", id, "delete");
+		return;
+	}
+	/* Its heap item, if any, finds no file and is dropped. */
+	log_event("deleted", "id", id, (char *)NULL);
+}
+
+static void
+trigger_line(struct sched *s, char *line)
+{
+	size_t n = strlen(SCHED_CMD_DELETE);
+
+	if (strcmp(line, SCHED_CMD_FLUSH) == 0) {
+		waitq_all_due(&s->wq);
+		log_event("flush", (char *)NULL);
+	} else if (strncmp(line, SCHED_CMD_DELETE, n) == 0 && line[n] == ' ')
+		delete_msg(s, line + n + 1);
+	else
+		log_event("error", "error", "unknown trigger command",
+		    "line", line, (char *)NULL);
+}
+
+static void
+trigger_read(struct sched *s)
+{
+	char buf[512];
+	ssize_t r;
+	size_t i;
+
+	while ((r = read(s->trigfd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < (size_t)r; i++) {
+			if (buf[i] != '\n') {
+				if (s->trig_len < SCHED_TRIGGER_LINE_MAX)
+					s->trig[s->trig_len++] = buf[i];
+				continue;
+			}
+			s->trig[s->trig_len] = '\0';
+			s->trig_len = 0;
+			trigger_line(s, s->trig);
+		}
+	}
+}
+
+/* --- events ---------------------------------------------------------- */
+
+static void
+inotify_read(struct sched *s)
+{
+	char buf[INOTIFY_BUF]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t r;
+	char *p;
+
+	while ((r = read(s->inofd, buf, sizeof(buf))) > 0)
+		for (p = buf; p < buf + r; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW)
+				(void)scan(s);
+			else if (ev->len > 0)
+				learn(s, ev->name);
+		}
+}
+
+static void
+signal_read(struct sched *s, time_t now)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			waitq_all_due(&s->wq);
+			log_event("flush", "signal", "HUP", (char *)NULL);
+		} else if (!s->stopping) {
+			s->stopping = 1;
+			s->stop_at = now + SCHED_STOP_GRACE;
+			log_event("stopping", "running", s->njobs == 0 ? "0" :
+			    "some", (char *)NULL);
+		}
+	}
+}
+
+static int
+timeout_ms(const struct sched *s, time_t now)
+{
+	const struct waitq_item *top = waitq_top(&s->wq);
+	const struct active *a;
+	time_t until = s->sweep_at;
+	size_t i;
+
+	if (s->stopping)	/* after the grace: the killed ones' ends */
+		until = s->stop_at > now ? s->stop_at : now + 1;
+	else if (top != NULL && top->next < until &&
+	    s->njobs < s->conf->max_deliveries && s->nactive < s->nactive_max)
+		until = top->next;
+	for (i = 0; i < s->conf->max_deliveries; i++)
+		if (s->jobs[i].pid != 0 && s->jobs[i].deadline < until)
+			until = s->jobs[i].deadline;
+	/* An idle message still active could not start (fork failed):
+	 * try again in a second rather than at the next event. */
+	for (a = s->active; a != NULL; a = a->next)
+		if (a->running == 0 && until > now + 1)
+			until = now + 1;
+	if (until <= now)
+		return 0;
+	/* Whole seconds: a retry is due at a second, not before it. */
+	return until - now > INT_MAX / 1000 ? INT_MAX : (int)(until - now) *
+	    1000;
+}
+
+static int
+wait_events(struct sched *s, time_t now)
+{
+	struct pollfd pfd[FIXED_FDS + CONF_CONCURRENCY_MAX];
+	struct job *map[CONF_CONCURRENCY_MAX];
+	size_t i, n = FIXED_FDS;
+	int r;
+
+	pfd[0].fd = s->sigfd;
+	pfd[1].fd = s->inofd;
+	pfd[2].fd = s->trigfd;
+	for (i = 0; i < s->conf->max_deliveries; i++)
+		if (s->jobs[i].pid != 0) {
+			map[n - FIXED_FDS] = &s->jobs[i];
+			pfd[n++].fd = s->jobs[i].fd;
+		}
+	for (i = 0; i < n; i++)
+		pfd[i].events = POLLIN;
+	if ((r = poll(pfd, n, timeout_ms(s, now))) == -1)
+		return errno == EINTR ? 0 : -1;
+	now = time(NULL);
+	if (pfd[0].revents != 0)
+		signal_read(s, now);
+	if (pfd[1].revents != 0)
+		inotify_read(s);
+	if (pfd[2].revents != 0)
+		trigger_read(s);
+	for (i = FIXED_FDS; i < n; i++)
+		if (pfd[i].revents != 0)
+			job_read(s, map[i - FIXED_FDS]);
+	return 0;
+}
+
+/* --- setting up and stopping ---------------------------------------- */
+
+static int
+setup_lock(struct sched *s, char *why, size_t whysize)
+{
+	char path[PATH_MAX];
+
+	if (spool_path(s, path, sizeof(path), SCHED_LOCK, NULL) == -1 ||
+	    (s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
+	    -1) {
+		why_fmt(why, whysize, "%s/%s: %s", s->conf->spool,
+		    SCHED_LOCK, strerror(errno));
+		return -1;
+	}
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		why_fmt(why, whysize, "%s: %s", path,
+		    errno == EWOULDBLOCK ? "another queue-run is running" :
+		    strerror(errno));
+		return errno == EWOULDBLOCK ? 1 : -1;
+	}
+	return 0;
+}
+
+static int
+setup_trigger(struct sched *s, char *why, size_t whysize)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (spool_path(s, path, sizeof(path), SCHED_TRIGGER, NULL) == -1)
+		goto fail;
+	if (mkfifo(path, 0600) == -1 && errno != EEXIST)
+		goto fail;
+	/* Read-write, so that the FIFO never reads as at its end when the
+	 * last mailq closes it. */
+	if ((s->trigfd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1)
+		goto fail;
+	if (fstat(s->trigfd, &st) == -1)
+		goto fail;
+	if (!S_ISFIFO(st.st_mode)) {
+		errno = EEXIST;
+		goto fail;
+	}
+	return 0;
+fail:
+	why_fmt(why, whysize, "%s/%s: %s", s->conf->spool, SCHED_TRIGGER,
+	    strerror(errno));
+	return -1;
+}
+
+static int
+setup(struct sched *s, char *why, size_t whysize)
+{
+	char path[PATH_MAX];
+	sigset_t set;
+	int r;
+
+	if ((r = setup_lock(s, why, whysize)) != 0)
+		return r;
+	if (setup_trigger(s, why, whysize) == -1)
+		return -1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) ==
+	    -1 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		why_fmt(why, whysize, "signals: %s", strerror(errno));
+		return -1;
+	}
+	if (spool_path(s, path, sizeof(path), QUEUE_NEW, NULL) == -1 ||
+	    (s->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
+	    inotify_add_watch(s->inofd, path, IN_MOVED_TO | IN_CREATE) ==
+	    -1) {
+		why_fmt(why, whysize, "inotify on %s/%s: %s", s->conf->spool,
+		    QUEUE_NEW, strerror(errno));
+		return -1;
+	}
+	if ((s->jobs = calloc(s->conf->max_deliveries, sizeof(*s->jobs))) ==
+	    NULL) {
+		why_fmt(why, whysize, "%s", strerror(errno));
+		return -1;
+	}
+	/* Enough messages in memory to keep every slot busy even when some
+	 * wait for their destination's limit, and no more. */
+	s->nactive_max = 2 * (size_t)s->conf->max_deliveries;
+	/* Watch first, then scan: a message committed in between is seen
+	 * twice and learnt once. */
+	if (scan(s) == -1) {
+		why_fmt(why, whysize, "%s/%s: %s", s->conf->spool, QUEUE_NEW,
+		    strerror(errno));
+		return -1;
+	}
+	sweep(s, time(NULL));
+	return 0;
+}
+
+/* Past the grace time: the deliveries still running are killed; they
+ * are retried at the next start. */
+static void
+stop_jobs(struct sched *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->conf->max_deliveries; i++)
+		if (s->jobs[i].pid != 0)
+			(void)kill(s->jobs[i].pid, SIGKILL);
+}
+
+static void
+teardown(struct sched *s)
+{
+	while (s->active != NULL)
+		drop_active(s, s->active);
+	waitq_free(&s->wq);
+	free(s->jobs);
+	if (s->sigfd != -1)
+		fd_close(&s->sigfd);
+	if (s->inofd != -1)
+		fd_close(&s->inofd);
+	if (s->trigfd != -1)
+		fd_close(&s->trigfd);
+	if (s->lockfd != -1)
+		fd_close(&s->lockfd);
+}
+
+enum sched_exit
+sched_run(const struct conf *conf, char *why, size_t whysize)
+{
+	struct sched s;
+	enum sched_exit rc = SCHED_EXIT_SOFTWARE;
+	time_t now;
+	int r, killed = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.conf = conf;
+	s.sigfd = s.inofd = s.trigfd = s.lockfd = -1;
+	waitq_init(&s.wq);
+	if ((r = setup(&s, why, whysize)) != 0) {
+		rc = r == 1 ? SCHED_EXIT_BUSY : SCHED_EXIT_SOFTWARE;
+		goto out;
+	}
+	log_event("started", "spool", conf->spool, (char *)NULL);
+	for (;;) {
+		now = time(NULL);
+		if (s.stopping && s.njobs == 0)
+			break;
+		if (s.stopping && now >= s.stop_at && !killed) {
+			stop_jobs(&s);
+			killed = 1;
+		}
+		if (!s.stopping) {
+			if (now >= s.sweep_at) {
+				(void)scan(&s);
+				sweep(&s, now);
+			}
+			fill(&s, now);
+		}
+		job_watchdog(&s, now);
+		finish_idle(&s);
+		if (s.stopping && s.njobs == 0)
+			continue;
+		if (wait_events(&s, now) == -1) {
+			why_fmt(why, whysize, "poll: %s", strerror(errno));
+			goto out;
+		}
+	}
+	finish_idle(&s);
+	log_event("stopped", (char *)NULL);
+	rc = SCHED_EXIT_OK;
+out:
+	teardown(&s);
+	return rc;
+}

@@ -1,0 +1,101 @@
+/* state.h — what queue-run knows about one queued message: the envelope
+ * read from SPOOL/new/ID (immutable), and one entry per delivery, kept in
+ * SPOOL/state/ID and replaced atomically (write, fsync, rename) whenever
+ * it changes.  The message file is never written after its commit; this
+ * file is the only thing that changes.  No state file means that nothing
+ * has happened yet: every envelope recipient is still to be resolved.
+ * posthorn-queue(5) documents the format; mailq(8) reads it too. */
+#ifndef POSTHORN_STATE_H
+#define POSTHORN_STATE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "alias.h"
+#include "queue.h"
+
+#define STATE_MAGIC	"posthorn-state"
+
+enum {
+	STATE_FORMAT_VERSION = 1,
+	/* Deliveries of one message, after alias expansion: a list alias
+	 * of some thousands of members fits, a runaway one does not. */
+	STATE_ENTRIES_MAX = 10000,
+	STATE_FIELD_MAX = 4096,		/* one field of a line, escaped */
+	STATE_DSN_MAX = 15,
+	STATE_REASON_MAX = 512
+};
+
+enum state_kind {
+	STATE_RCPT,		/* an envelope recipient, not resolved yet */
+	STATE_MAILBOX,		/* these three as enum alias_kind */
+	STATE_PIPE,
+	STATE_REMOTE
+};
+
+enum state_status {
+	STATE_PENDING,		/* to do, at next or later */
+	STATE_SENT,		/* delivered: never again */
+	STATE_FAILED		/* for good: goes into the DSN */
+};
+
+struct state_entry {
+	enum state_status	status;
+	enum state_kind		kind;
+	unsigned		attempts;	/* failed attempts so far */
+	time_t			next;		/* not before; 0: at once */
+	time_t			last;		/* last attempt; 0: none */
+	char			*orig;		/* the envelope recipient */
+	char			*addr;		/* mailbox, alias or remote */
+	char			*cmd;		/* STATE_PIPE: the command */
+	char			dsn[STATE_DSN_MAX + 1];	/* last status */
+	char			*reason;	/* last reason, "" if none */
+	char			*where;		/* last remote host, or "" */
+	int			running;	/* a delivery is under way */
+};
+
+struct state {
+	struct queue_envelope	env;
+	int			fd;		/* SPOOL/new/ID, read-only */
+	off_t			size;		/* message bytes */
+	struct state_entry	*e;
+	size_t			n, cap;
+	int			dirty;		/* differs from the file */
+};
+
+/* Open SPOOL/new/ID and read its envelope and its state file (or make
+ * one entry per recipient).  -1 with errno: ENOENT when the message is
+ * gone, EINVAL when either file is damaged. */
+int	state_load(struct state *, const char *spool, const char *id);
+/* Write SPOOL/state/ID atomically, if dirty. */
+int	state_save(struct state *, const char *spool);
+/* Remove the message and then its state: once the message is gone it
+ * is never delivered again, whatever happens to the rest. */
+int	state_remove(const char *spool, const char *id);
+void	state_free(struct state *);
+
+/* Append an entry (strings copied); its index, or -1 (ENOMEM, or E2BIG
+ * past STATE_ENTRIES_MAX).  An entry equal to one already there (same
+ * kind, address and command) is not added again: its index is returned,
+ * since two aliases that share a member deliver to it once. */
+int	state_add(struct state *, enum state_kind, const char *orig,
+	    const char *addr, const char *cmd);
+/* Replace e's reason, where and dsn; -1 ENOMEM. */
+int	state_set_reason(struct state_entry *, const char *dsn,
+	    const char *reason, const char *where);
+/* Turn a resolved entry into an alias_target (user and domain split
+ * from the address). */
+void	state_target(const struct state_entry *, struct alias_target *);
+
+/* The line format, shared with queue-run's delivery processes: a field
+ * escaped onto f, followed by a tab (or, for the last, a newline); and a
+ * line split into exactly n fields, unescaped in place (-1: not n, or a
+ * bad escape). */
+void	state_put_field(FILE *, const char *, int last);
+int	state_split(char *line, char **fields, size_t n);
+
+const char	*state_kind_name(enum state_kind);
+const char	*state_status_name(enum state_status);
+
+#endif

@@ -1,0 +1,455 @@
+"""queue-run end to end: from the queue into Maildirs, pipes and bounces.
+
+Mail comes in the way a user sends it (smtplib to smtp-in, sendmail -t,
+queue-inject), queue-run runs as it runs under systemd, and the tests
+read what a user would: the files in the Maildir, the DSN in the sender's
+mailbox parsed by Python's email package, mailq's listing, the log lines.
+Every wait is for a log event, with a bound.
+"""
+
+import email
+import email.policy
+import os
+import re
+import signal
+import smtplib
+import subprocess
+import time
+
+import pytest
+
+from conftest import HOSTNAME, QueueRun, WAIT, parse_kv, prog
+
+MESSAGE = (
+    "From: Bob <bob@remote.example>\r\n"
+    "To: alice@example.com\r\n"
+    "Subject: byte for byte\r\n"
+    "Message-ID: <m1@remote.example>\r\n"
+    "\r\n"
+    "first line\r\n"
+    ".a line that starts with a dot\r\n"
+    "\ttabbed, trailing space \r\n"
+    "\r\n"
+    "last line\r\n"
+)
+
+
+def strip_trace(data, rcpt, sender):
+    """The message as delivered, without what delivery prepends (Return-Path,
+    Delivered-To) and what smtp-in prepends (one Received:), each checked."""
+    head = f"Return-Path: <{sender}>\nDelivered-To: {rcpt}\n".encode()
+    assert data.startswith(head), data[:200]
+    data = data[len(head):]
+    m = re.match(rb"Received: [^\n]*\n(?:[ \t][^\n]*\n)*", data)
+    assert m, data[:200]
+    return data[m.end():]
+
+
+def inject(conf, sender, *rcpts, body=b"Subject: t\n\nhello\n"):
+    r = conf.run("queue-inject", "-f", sender, "--", *rcpts, input=body)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def mailq(conf, *args):
+    return conf.run("mailq", *args)
+
+
+def pipe_script(conf, name, code_file=None, code=0):
+    """A pipe alias target: writes its stdin and its environment to files
+    named after it, and exits with the number in code_file (or code)."""
+    out = conf.root / name
+    script = conf.root / f"run-{name}"
+    status = f"$(cat {code_file})" if code_file else str(code)
+    script.write_text(
+        "#!/bin/sh\n"
+        f"n=$(ls {out}.* 2>/dev/null | wc -l)\n"
+        f"cat > {out}.$n\n"
+        f"env > {out}-env\n"
+        f"echo 'the command says why' >&2\n"
+        f"exit {status}\n")
+    script.chmod(0o755)
+    return script, out
+
+
+def add_aliases(conf, text, domain="example.com"):
+    path = conf.dir / "domains" / domain / "aliases"
+    path.write_text(path.read_text() + text)
+
+
+def dsn_of(raw):
+    """A DSN as Python's email package parses it: (message, per-message
+    fields, [per-recipient fields])."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/report"
+    assert msg.get_param("report-type") == "delivery-status"
+    parts = list(msg.iter_parts())
+    assert [p.get_content_type() for p in parts] == [
+        "text/plain", "message/delivery-status", "text/rfc822-headers"]
+    groups = parts[1].get_payload()
+    return msg, parts, groups[0], groups[1:]
+
+
+# --- delivery into Maildirs ---------------------------------------------
+
+def test_smtp_in_to_maildir_byte_for_byte(conf, smtpd, queue_run):
+    with smtplib.SMTP("127.0.0.1", smtpd.port,
+                      local_hostname="client.example") as s:
+        s.sendmail("bob@remote.example", ["alice@example.com"],
+                   MESSAGE.encode())
+    queue_run.delivered()
+    [data] = conf.maildir("example.com", "alice")
+    body = strip_trace(data, "alice@example.com", "bob@remote.example")
+    assert body == MESSAGE.replace("\r\n", "\n").encode()
+    # Removed from the queue with everything that belongs to it.
+    queue_run.wait_for(r"event=removed")
+    assert conf.queued() == []
+    assert list((conf.spool / "state").iterdir()) == []
+    d = conf.mail / "example.com" / "alice"
+    assert sorted(p.name for p in d.iterdir()) == ["cur", "new", "tmp"]
+    assert list((d / "tmp").iterdir()) == []
+
+
+def test_sendmail_t_to_maildir(conf, queue_run):
+    r = conf.run("sendmail", "-t", "-f", "root@example.com",
+                 input=b"To: bob@example.com\nSubject: cron\n\nout\n")
+    assert r.returncode == 0, r.stderr
+    [line] = queue_run.delivered()
+    kv = parse_kv(line)
+    assert kv["to"] == "bob@example.com" and kv["via"] == "mailbox"
+    [data] = conf.maildir("example.com", "bob")
+    assert data.startswith(b"Return-Path: <root@example.com>\n"
+                           b"Delivered-To: bob@example.com\n")
+    assert data.endswith(b"\n\nout\n")
+    assert b"Subject: cron\n" in data
+
+
+def test_list_alias_reaches_two_users(conf, queue_run):
+    add_aliases(conf, "team: alice, bob@example.com\n")
+    inject(conf, "carol@remote.example", "team@example.com")
+    queue_run.delivered(2)
+    for user in ("alice", "bob"):
+        [data] = conf.maildir("example.com", user)
+        assert f"Delivered-To: {user}@example.com\n".encode() in data
+
+
+def test_a_member_of_two_lists_gets_one_copy(conf, queue_run):
+    add_aliases(conf, "l1: alice, bob\nl2: alice\n")
+    inject(conf, "carol@remote.example", "l1@example.com", "l2@example.com",
+           "alice@example.com")
+    queue_run.delivered(2)
+    queue_run.wait_for(r"event=removed")
+    assert len(conf.maildir("example.com", "alice")) == 1
+    assert len(conf.maildir("example.com", "bob")) == 1
+
+
+def test_catch_all(conf, queue_run):
+    inject(conf, "carol@remote.example", "whatever@catchall.example")
+    [line] = queue_run.delivered()
+    assert parse_kv(line)["rcpt"] == "whatever@catchall.example"
+    assert len(conf.maildir("example.com", "alice")) == 1
+
+
+def test_drop_characters_and_suffix(conf, smtpd, queue_run):
+    with smtplib.SMTP("127.0.0.1", smtpd.port) as s:
+        s.sendmail("carol@remote.example", ["A.Li.Ce+lists@example.com"],
+                   b"Subject: tagged\r\n\r\nhi\r\n")
+    [line] = queue_run.delivered()
+    kv = parse_kv(line)
+    assert kv["rcpt"] == "A.Li.Ce+lists@example.com"
+    assert kv["to"] == "alice@example.com"
+    [data] = conf.maildir("example.com", "alice")
+    assert b"Delivered-To: alice@example.com\n" in data
+
+
+def test_unknown_user_bounces_to_the_sender(conf, queue_run):
+    # queue-inject does not check recipients; smtp-in would have said 550.
+    inject(conf, "bob@example.com", "nobody@example.com")
+    queue_run.wait_for(r"event=delivery .*status=bounced")
+    queue_run.delivered()      # the DSN, into bob's mailbox
+    [raw] = conf.maildir("example.com", "bob")
+    _, _, _, [rcpt] = dsn_of(raw.split(b"\n", 2)[2])
+    assert rcpt["Status"] == "5.1.1"
+    assert rcpt["Final-Recipient"] == "rfc822;nobody@example.com"
+
+
+# --- pipes ----------------------------------------------------------------
+
+def test_pipe_alias_gets_message_and_environment(conf, queue_run):
+    script, out = pipe_script(conf, "pipe0", code=0)
+    add_aliases(conf, f"robot: | {script} --flag\n")
+    inject(conf, "carol@remote.example", "Robot+x@example.com",
+           body=b"Subject: to a robot\n\nbeep\n")
+    [line] = queue_run.delivered()
+    kv = parse_kv(line)
+    assert kv["via"] == "pipe" and kv["dsn"] == "2.0.0"
+    data = (conf.root / "pipe0.0").read_bytes()
+    assert strip_trace(data, "robot@example.com", "carol@remote.example") \
+        == b"Subject: to a robot\n\nbeep\n"
+    env = dict(l.split("=", 1) for l in
+               (conf.root / "pipe0-env").read_text().splitlines()
+               if "=" in l)
+    assert env["SENDER"] == "carol@remote.example"
+    assert env["RECIPIENT"] == "robot@example.com"
+    assert env["ORIGINAL_RECIPIENT"] == "Robot+x@example.com"
+    assert env["USER"] == "robot" and env["DOMAIN"] == "example.com"
+    assert "POSTHORN_TEST_SECRET" not in env
+
+
+def test_pipe_tempfail_is_retried_then_delivered(conf, queue_run):
+    code = conf.root / "code"
+    code.write_text("75\n")
+    script, out = pipe_script(conf, "pipe75", code_file=code)
+    add_aliases(conf, f"flaky: | {script}\n")
+    inject(conf, "carol@remote.example", "flaky@example.com")
+    [line] = queue_run.wait_for(r"event=delivery .*status=deferred")
+    assert parse_kv(line)["dsn"] == "4.3.0"
+    queue_run.wait_for(r"event=waiting")
+    listing = mailq(conf).stdout.decode()
+    assert re.search(r"<flaky@example.com> \| \S+ pipe pending attempts=1 "
+                     r"next=\d+m\S*: 4.3.0 ", listing), listing
+    code.write_text("0\n")
+    r = mailq(conf, "-f")
+    assert r.returncode == 0, r.stderr
+    queue_run.delivered()
+    queue_run.wait_for(r"event=removed")
+    assert (conf.root / "pipe75.1").exists()    # the second attempt
+    assert mailq(conf).stdout == b"Mail queue is empty\n"
+
+
+def test_pipe_failure_bounces_with_a_dsn(conf, queue_run):
+    script, out = pipe_script(conf, "pipe1", code=1)
+    add_aliases(conf, f"broken: | {script}\n")
+    original = (b"From: bob@example.com\nTo: broken@example.com\n"
+                b"Subject: will fail\nMessage-ID: <orig@example.com>\n\n"
+                b"the body stays home\n")
+    inject(conf, "bob@example.com", "broken@example.com", body=original)
+    [line] = queue_run.wait_for(r"event=delivery .*status=bounced")
+    assert "the command says why" in parse_kv(line)["reason"]
+    queue_run.delivered()          # the DSN reaches bob
+    [raw] = conf.maildir("example.com", "bob")
+    assert raw.startswith(b"Return-Path: <>\nDelivered-To: bob@example.com\n")
+    msg, parts, per_msg, [rcpt] = dsn_of(raw.split(b"\n", 2)[2])
+    assert msg["To"] == "bob@example.com"
+    assert msg["From"].addresses[0].username == "MAILER-DAEMON"
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert per_msg["Reporting-MTA"] == f"dns; {HOSTNAME}"
+    assert per_msg["Arrival-Date"]
+    assert rcpt["Final-Recipient"] == "rfc822;broken@example.com"
+    assert rcpt["Action"] == "failed"
+    assert rcpt["Status"] == "5.3.0"
+    assert "the command says why" in rcpt["Diagnostic-Code"]
+    headers = parts[2].get_content()
+    assert "Message-ID: <orig@example.com>" in headers
+    assert "the body stays home" not in raw.decode()
+
+
+def test_no_bounce_to_the_null_sender(conf, queue_run):
+    script, _ = pipe_script(conf, "pipe1n", code=1)
+    add_aliases(conf, f"broken: | {script}\n")
+    inject(conf, "", "broken@example.com")
+    queue_run.wait_for(r"event=bounce-dropped")
+    queue_run.wait_for(r"event=removed")
+    assert conf.queued() == []
+    assert not (conf.mail / "example.com").exists() or all(
+        conf.maildir("example.com", u) == [] for u in ("alice", "bob"))
+
+
+def test_message_past_its_lifetime_bounces(conf, queue_run):
+    """A message queued six days ago (default lifetime: five) whose
+    delivery fails temporarily is given up and bounced at once."""
+    script, _ = pipe_script(conf, "pipeold", code=75)
+    add_aliases(conf, f"slow: | {script}\n")
+    qid = "0000000000000000"
+    old = int(time.time()) - 6 * 86400
+    tmp = conf.spool / "tmp" / qid
+    tmp.write_bytes(
+        f"posthorn-queue 1\nid {qid}\ntime {old}\n"
+        f"from <bob@example.com>\nrcpt <slow@example.com>\nvia local\n\n"
+        "Subject: old\n\nold news\n".encode())
+    os.rename(tmp, conf.spool / "new" / qid)
+    [line] = queue_run.wait_for(r"event=delivery .*status=bounced")
+    assert "delivery time expired" in parse_kv(line)["reason"]
+    queue_run.delivered()
+    [raw] = conf.maildir("example.com", "bob")
+    _, _, _, [rcpt] = dsn_of(raw.split(b"\n", 2)[2])
+    assert rcpt["Action"] == "failed"
+    assert rcpt["Status"] == "4.3.0"
+    assert "delivery time expired" in rcpt["Diagnostic-Code"]
+
+
+def test_lifetime_zero_tries_once(conf):
+    conf.write(queue_lifetime="0")
+    script, _ = pipe_script(conf, "pipe0l", code=75)
+    add_aliases(conf, f"slow: | {script}\n")
+    qr = QueueRun(conf)
+    try:
+        inject(conf, "bob@example.com", "slow@example.com")
+        qr.wait_for(r"event=delivery .*status=bounced")
+        qr.wait_for(r"event=bounce ")
+    finally:
+        qr.stop()
+
+
+def test_per_destination_limit(conf):
+    """Six messages for one command with max_per_destination = 2: the
+    command, which records how many of itself run at once, never sees
+    more than two."""
+    conf.write(max_per_destination="2")
+    count, peak = conf.root / "count", conf.root / "peak"
+    count.write_text("0\n")
+    peak.write_text("0\n")
+    script = conf.root / "slow.sh"
+    script.write_text(
+        "#!/bin/sh\ncat >/dev/null\n"
+        f"exec 9>{conf.root}/lock\n"
+        f"flock 9; n=$(($(cat {count}) + 1)); echo $n > {count}\n"
+        f"[ $n -gt $(cat {peak}) ] && echo $n > {peak}; flock -u 9\n"
+        "sleep 0.3\n"
+        f"flock 9; echo $(($(cat {count}) - 1)) > {count}\n")
+    script.chmod(0o755)
+    add_aliases(conf, f"slow: | {script}\n")
+    for _ in range(6):
+        inject(conf, "bob@example.com", "slow@example.com")
+    qr = QueueRun(conf)
+    try:
+        qr.delivered(6)
+    finally:
+        qr.stop()
+    assert peak.read_text().strip() == "2"
+
+
+# --- the queue and its tools ----------------------------------------------
+
+def test_remote_recipient_stays_queued_and_listed(conf, queue_run):
+    add_aliases(conf, "fwd: someone@gmail.example, alice\n")
+    inject(conf, "carol@remote.example", "fwd@example.com")
+    queue_run.delivered()
+    [line] = queue_run.wait_for(r"event=delivery .*via=remote")
+    kv = parse_kv(line)
+    assert kv["status"] == "deferred" and kv["to"] == "someone@gmail.example"
+    queue_run.wait_for(r"event=waiting .*next_in=300")
+    r = mailq(conf)
+    out = r.stdout.decode()
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"<someone@gmail.example> \(for <fwd@example.com>\) "
+                     r"remote pending attempts=1 next=", out), out
+    assert re.search(r"<alice@example.com> \(for <fwd@example.com>\) "
+                     r"mailbox sent", out), out
+    [msg] = conf.queued()
+    assert (conf.spool / "state" / msg.id).exists()
+    # Removed on request, by queue-run itself while it runs.
+    r = mailq(conf, "-d", msg.id)
+    assert r.returncode == 0, r.stderr
+    queue_run.wait_for(r"event=deleted")
+    assert conf.queued() == []
+    assert list((conf.spool / "state").iterdir()) == []
+    assert mailq(conf, "-d", msg.id).returncode == 1
+
+
+def test_restart_carries_on_and_mailq_works_without_queue_run(conf):
+    add_aliases(conf, "fwd: someone@gmail.example\n")
+    qr = QueueRun(conf)
+    inject(conf, "carol@remote.example", "fwd@example.com")
+    qr.wait_for(r"event=waiting")
+    qr.stop()
+    [msg] = conf.queued()
+    before = (conf.spool / "state" / msg.id).read_text()
+    assert "\tremote\t1\t" in before
+    # Restarted, it does not retry before the time it had set.
+    qr = QueueRun(conf)
+    assert qr.events("delivery") == []
+    qr.stop()
+    assert (conf.spool / "state" / msg.id).read_text() == before
+    # Without queue-run, flush says so and delete works directly.
+    r = mailq(conf, "-f")
+    assert r.returncode == 75 and b"not running" in r.stderr
+    r = mailq(conf, "-d", msg.id)
+    assert r.returncode == 0, r.stderr
+    assert conf.queued() == [] and list((conf.spool / "state").iterdir()) == []
+
+
+def test_second_queue_run_refuses(conf, queue_run):
+    r = subprocess.run([prog("queue-run")], env=conf.env(),
+                       capture_output=True, timeout=WAIT)
+    assert r.returncode == 75
+    assert b"another queue-run is running" in r.stderr
+
+
+def test_crash_leftovers_in_tmp_are_swept(conf):
+    old = conf.spool / "tmp" / "0000000000000001"
+    fresh = conf.spool / "tmp" / "0000000000000002"
+    orphan = conf.spool / "state" / "0000000000000003"
+    for p in (old, fresh, orphan):
+        p.write_text("half a message\n")
+    t = time.time() - 37 * 3600
+    os.utime(old, (t, t))
+    qr = QueueRun(conf)
+    try:
+        qr.wait_for(r"event=swept .*0000000000000001")
+        qr.wait_for(r"event=swept .*0000000000000003")
+    finally:
+        qr.stop()
+    assert not old.exists() and not orphan.exists()
+    assert fresh.exists()
+
+
+def test_sigterm_while_delivering_exits_and_redelivers(conf):
+    """A command that hangs: SIGTERM stops queue-run within its grace
+    time, and the delivery, abandoned, happens again after a restart."""
+    flag = conf.root / "hang"
+    flag.write_text("1")
+    script = conf.root / "hang.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"cat >> {conf.root}/hang.out\n"
+        f"if [ -e {flag} ]; then exec sleep 60; fi\n")
+    script.chmod(0o755)
+    add_aliases(conf, f"hang: | {script}\n")
+    qr = QueueRun(conf)
+    inject(conf, "bob@example.com", "hang@example.com")
+    deadline = time.monotonic() + WAIT
+    while not (conf.root / "hang.out").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    qr.stop()
+    assert time.monotonic() - t0 < WAIT
+    assert qr.events("delivery") == []
+    flag.unlink()
+    qr = QueueRun(conf)
+    try:
+        qr.delivered()
+    finally:
+        qr.stop()
+
+
+def test_failed_bounce_goes_to_the_postmaster_once(conf, queue_run):
+    """The DSN to a sender that does not exist fails in turn: the
+    postmaster of the host name gets it (its Maildir, since the host name
+    has no domain directory here), as a double bounce."""
+    script, _ = pipe_script(conf, "pipedb", code=1)
+    add_aliases(conf, f"broken: | {script}\n")
+    inject(conf, "ghost@example.com", "broken@example.com")
+    [dsn] = queue_run.wait_for(r"event=bounce ")
+    queue_run.wait_for(r"event=delivery .*to=ghost@example.com"
+                       r".*status=bounced")
+    queue_run.wait_for(r"event=delivery .*to=postmaster@" + HOSTNAME +
+                       r".*status=sent")
+    [raw] = conf.maildir(HOSTNAME, "postmaster")
+    msg, _, _, [rcpt] = dsn_of(raw.split(b"\n", 2)[2])
+    assert msg["To"] == f"postmaster@{HOSTNAME}"
+    assert rcpt["Final-Recipient"] == "rfc822;ghost@example.com"
+    assert rcpt["Status"] == "5.1.1"
+
+
+def test_failed_double_bounce_is_dropped(conf, queue_run):
+    script, _ = pipe_script(conf, "pipedd", code=1)
+    add_aliases(conf, f"broken: | {script}\n")
+    conf.domain(HOSTNAME, users=[], aliases=f"postmaster: | {script}\n")
+    inject(conf, "ghost@example.com", "broken@example.com")
+    queue_run.wait_for(r"event=bounce ", 2)       # the DSN, the double
+    [line] = queue_run.wait_for(r"event=bounce-dropped")
+    assert parse_kv(line)["via"] == "double-bounce"
+    queue_run.wait_for(r"event=removed", 3)
+    assert conf.queued() == []
