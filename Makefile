@@ -44,12 +44,12 @@ CRYPTO_SRC	 = lib/passwd.c
 
 LIB_SRC	 = $(wildcard lib/*.c)
 LIB_A	 = $(BUILD)/lib/libposthorn.a
-MODDIRS	 = smtp-in queue-run aliases
+MODDIRS	 = smtp-in queue-run aliases dkimsign
 MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
 SBIN_PROGS = smtp-in mailuser queue-inject sendmail queue-run mailq aliases
-BIN_PROGS  =
+BIN_PROGS  = dkimsign
 mailuser_MAIN		= smtp-in/mailuser_main.c
 mailuser_LIBS		= -lsodium
 queue-inject_MAIN	= queue-run/inject_main.c
@@ -62,8 +62,10 @@ mailq_MAIN		= queue-run/mailq_main.c
 mailq_LIBS		=
 aliases_MAIN		= aliases/main.c
 aliases_LIBS		=
+dkimsign_MAIN		= dkimsign/main.c
+dkimsign_LIBS		= -lgnutls -lsodium
 
-PROGS	 = mailuser queue-inject sendmail queue-run mailq aliases
+PROGS	 = mailuser queue-inject sendmail queue-run mailq aliases dkimsign
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
@@ -117,7 +119,7 @@ $(BUILD)/bin/smtp-in: $(SMTPIN_OBJ) $(STATIC_LIB_A)
 $(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -I,$(MODDIRS))
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lsodium
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -146,6 +148,7 @@ lint-man:
 
 bench: all
 	sh bench/run.sh $(abspath $(BUILD))/bin
+	sh bench/dkim.sh $(abspath $(BUILD))/bin
 
 # --- install ------------------------------------------------------------
 

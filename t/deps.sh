@@ -4,6 +4,10 @@
 # check" runs it first, so a fresh machine goes from clone to green in one
 # command; on a machine that has everything it prints nothing.
 #
+# python3-dkim, opendkim and libmail-dkim-perl are the independent
+# verifiers of dkimsign's signatures; opendkim's service is never started
+# (the policy-rc.d below), the tests run "opendkim -t" only.
+#
 # Postfix is here for the benchmark's smtp-source and the comparison
 # instance; it must never become the system's MTA as a side effect, so it
 # is installed unconfigured ("No configuration") and with a policy-rc.d
@@ -12,7 +16,8 @@ set -eu
 
 PKGS="gcc make libc6-dev musl-tools pkg-config libsodium-dev libcmocka-dev
 libgnutls28-dev mandoc swaks python3 python3-pytest python3-aiosmtpd
-postfix strace systemd procps util-linux iproute2"
+postfix strace systemd procps util-linux iproute2
+python3-dkim opendkim libmail-dkim-perl openssl bc"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 
