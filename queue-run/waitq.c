@@ -67,12 +67,17 @@ waitq_known(const struct waitq *q, const char *id)
 	return found;
 }
 
+/* A new table for the live ids, without tombstones: twice as large when
+ * they fill a quarter of it, else the same size. */
 static int
-grow_set(struct waitq *q)
+rehash(struct waitq *q)
 {
 	struct waitq old = *q;
-	size_t i, cap = q->setcap == 0 ? WAITQ_SET_MIN : q->setcap * 2;
+	size_t i, cap = q->setcap == 0 ? WAITQ_SET_MIN : q->setcap;
 	int found;
+
+	while ((q->nset + 1) * 4 > cap)
+		cap *= 2;
 
 	if ((q->set = calloc(cap, sizeof(*q->set))) == NULL ||
 	    (q->gone = calloc(cap, 1)) == NULL) {
@@ -83,6 +88,7 @@ grow_set(struct waitq *q)
 		return -1;
 	}
 	q->setcap = cap;
+	q->ngone = 0;
 	for (i = 0; i < old.setcap; i++)
 		if (old.set[i][0] != '\0')
 			memcpy(q->set[slot(q, old.set[i], &found)],
@@ -98,14 +104,18 @@ waitq_learn(struct waitq *q, const char *id)
 	size_t i;
 	int found;
 
-	/* Below half full, probes stay short. */
-	if ((q->nset + 1) * 2 > q->setcap && grow_set(q) == -1)
+	/* Live ids and tombstones below half the slots: probes stay short,
+	 * and a probe always meets a free slot, so it ends. */
+	if ((q->nset + q->ngone + 1) * 2 > q->setcap && rehash(q) == -1)
 		return -1;
 	i = slot(q, id, &found);
 	if (found)
 		return 0;
 	memcpy(q->set[i], id, QUEUE_ID_LEN + 1);
-	q->gone[i] = 0;
+	if (q->gone[i]) {
+		q->gone[i] = 0;
+		q->ngone--;
+	}
 	q->nset++;
 	return 1;
 }
@@ -123,6 +133,7 @@ waitq_forget(struct waitq *q, const char *id)
 		return;
 	q->set[i][0] = '\0';
 	q->gone[i] = 1;
+	q->ngone++;
 	q->nset--;
 }
 

@@ -21,7 +21,7 @@ struct waitq {
 	size_t			 n, cap;
 	char			(*set)[QUEUE_ID_LEN + 1];	/* "" free */
 	unsigned char		*gone;	/* tombstones of the open hash */
-	size_t			 nset, setcap;
+	size_t			 nset, ngone, setcap;
 };
 
 void	waitq_init(struct waitq *);

@@ -236,6 +236,32 @@ test_waitq_pops_in_time_order_and_learns_once(void **state)
 	waitq_free(&q);
 }
 
+/* A small queue that turns over many messages: forgotten ids leave
+ * tombstones, which must never fill the table (a lookup would then probe
+ * for ever) nor make it grow without bound. */
+static void
+test_waitq_turnover_keeps_the_set_small(void **state)
+{
+	struct waitq q;
+	char id[QUEUE_ID_LEN + 1], old[QUEUE_ID_LEN + 1];
+	int i;
+
+	(void)state;
+	waitq_init(&q);
+	for (i = 0; i < 100000; i++) {
+		(void)str_fmt(id, sizeof(id), "%016d", i);
+		assert_int_equal(waitq_learn(&q, id), 1);
+		if (i >= 3) {
+			(void)str_fmt(old, sizeof(old), "%016d", i - 3);
+			waitq_forget(&q, old);
+			assert_false(waitq_known(&q, old));
+		}
+	}
+	assert_true(waitq_known(&q, id));
+	assert_true(q.setcap <= 64);
+	waitq_free(&q);
+}
+
 static void
 test_waitq_flush_makes_everything_due_and_forced(void **state)
 {
@@ -277,6 +303,8 @@ main(void)
 		    test_backoff_doubles_from_five_minutes_to_an_hour),
 		cmocka_unit_test(
 		    test_waitq_pops_in_time_order_and_learns_once),
+		cmocka_unit_test(
+		    test_waitq_turnover_keeps_the_set_small),
 		cmocka_unit_test(
 		    test_waitq_flush_makes_everything_due_and_forced),
 	};
