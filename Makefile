@@ -148,6 +148,7 @@ lint-man:
 
 bench: all
 	sh bench/run.sh $(abspath $(BUILD))/bin
+	sh bench/local.sh $(abspath $(BUILD))/bin
 	sh bench/dkim.sh $(abspath $(BUILD))/bin
 
 # --- install ------------------------------------------------------------

@@ -1,0 +1,570 @@
+#!/bin/sh
+# bench/local.sh BIN_DIR — the end-to-end local path of "make bench":
+# smtp-source -> smtp-in -> queue -> queue-run -> Maildir, beside a private
+# Postfix doing the same (smtpd -> cleanup -> qmgr -> virtual -> Maildir),
+# in the same run.
+#
+# Throughput: for each concurrency (10, 50) smtp-source sends 2,000
+# messages of 10 KB, one per connection, to one user of one domain, and
+# three times are taken from the moment smtp-source starts:
+#   accept s    smtp-source exits (every message answered 250);
+#   last s      the last message is in the user's Maildir new/;
+#   msgs/s      messages / last s: the rate end to end.
+# Every message must arrive once; a run that is short or long says so.
+#
+# Idle latency: with the queue empty, 50 times one 10 KB message over SMTP,
+# then the time from its commit to its file in the Maildir's new/:
+#   commit      the moment the queue file becomes the scheduler's:
+#               posthorn  its rename into SPOOL/new/ (posthorn-queue(5));
+#               Postfix   cleanup's chmod of incoming/ID to 0700, the mark
+#                         of a complete queue file, just before its fsync
+#                         and qmgr's wake-up.
+#   250         the client has the 250 reply to the end of DATA.  The
+#               scheduler may be done before the writer's last fsync and
+#               reply, so this one can be small or even negative.
+# Median and 90th percentile in milliseconds.
+#
+# How the times are taken: one Python helper (written from this file into
+# the temporary directory) watches the directories with inotify(7) (ctypes
+# on libc, no package needed) and stamps each event with the monotonic
+# clock when it reads it; it sleeps in poll(2) on the inotify descriptor,
+# so the stamp is the event plus the helper's wake-up, microseconds on an
+# idle machine, well under a millisecond under the load of a run.  No
+# polling interval is involved.  The SMTP client of the latency test runs
+# in a thread so that the watcher is never blocked behind it.
+#
+# Both queues and both Maildirs live under /var/tmp, on the disk, never on
+# tmpfs: every step fsyncs and that must cost what it costs.  Both sides
+# run with their default delivery limits: posthorn max_deliveries 20,
+# max_per_destination 4 (per mailbox); Postfix default_process_limit
+# raised to 200 (as in bench/run.sh, for smtpd), virtual's concurrency 20
+# per domain, in_flow_delay left at its 1s default (smtpd waits for qmgr
+# to keep up: Postfix's own flow control is part of its end to end).
+# Loopback only; everything started is stopped on exit, failure included;
+# every wait is bounded.
+#
+# Runs as root (Postfix's master starts as root).  BENCH_MSGS=N changes
+# the message count (2000), BENCH_ROUNDS=N the number of rounds (3; the
+# peers take turns within a round, and the table ends with the medians), BENCH_LATENCY=N the number of latency
+# samples (50); BENCH_PEERS="posthorn" or "postfix" runs one side only;
+# BENCH_KEEP=1 keeps the temporary directory (logs, queues, Maildirs).
+set -eu
+
+BIN=${1:?usage: bench/local.sh BIN_DIR}
+MSGS=${BENCH_MSGS:-2000}
+SIZE=10240			# bytes a message
+CONCURRENCY="10 50"
+ROUNDS=${BENCH_ROUNDS:-3}
+SAMPLES=${BENCH_LATENCY:-50}
+PEERS=${BENCH_PEERS:-posthorn postfix}
+DOMAIN=bench.example
+USER_=rcpt
+RCPT=$USER_@$DOMAIN
+WAIT=100			# tenths of a second: the bound of a start-up wait
+STALL=60			# seconds without a new arrival: a run has failed
+BIN=$(cd "$BIN" && pwd)
+
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run me as root (Postfix's master needs it)"
+for p in /usr/sbin/smtp-source /usr/sbin/postfix systemd-socket-activate python3; do
+	command -v "$p" >/dev/null 2>&1 || die "$p is missing (sh t/deps.sh)"
+done
+case " $PEERS " in *" posthorn "*)
+	for p in smtp-in queue-run; do
+		[ -x "$BIN/$p" ] || die "$BIN/$p is not built"
+	done ;;
+esac
+getent passwd postfix >/dev/null || die "no postfix user (apt-get install postfix)"
+
+T=$(mktemp -d /var/tmp/posthorn-bench-local.XXXXXX)
+chmod 755 "$T"
+[ "$(stat -f -c %T "$T")" != tmpfs ] ||
+    die "/var/tmp is tmpfs: the queues would not be durable"
+ACT_PID=
+QR_PID=
+PF_UP=
+cleanup() {
+	set +e
+	for p in $QR_PID $ACT_PID; do
+		kill "$p" 2>/dev/null
+		# queue-run gives running deliveries 10 s: wait a little more.
+		i=0
+		while [ $i -lt 150 ] && kill -0 "$p" 2>/dev/null; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ -n "$PF_UP" ]; then
+		# Postfix's master and, by their ids, its children.
+		kids=$(ps -o pid= --ppid "$PF_UP" 2>/dev/null)
+		postfix -c "$T/pf/etc" stop >/dev/null 2>&1
+		i=0
+		while [ $i -lt $WAIT ] && kill -0 "$PF_UP" 2>/dev/null; do
+			sleep 0.1; i=$((i + 1))
+		done
+		for p in $PF_UP $kids; do
+			kill -KILL "$p" 2>/dev/null
+		done
+	fi
+	if [ -n "${BENCH_KEEP-}" ]; then
+		echo "bench: kept $T" >&2
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for FILE PATTERN: bounded wait until FILE has a line matching PATTERN.
+wait_for() {
+	i=0
+	while ! grep -q -- "$2" "$1" 2>/dev/null; do
+		[ $i -lt $WAIT ] || die "timed out waiting for '$2' in $1"
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
+# --- the measuring helper ------------------------------------------------------
+
+M=$T/measure.py
+cat >"$M" <<'EOF'
+"""The clock of bench/local.sh: inotify(7) through ctypes, monotonic stamps.
+
+  measure.py blast N MAILDIR_NEW QUEUE_DIR... -- SMTP_SOURCE_ARGV...
+      run smtp-source, print "ACCEPT_S LAST_S ARRIVED" (seconds from its
+      start to its exit and to the Nth arrival in MAILDIR_NEW, and how
+      many files MAILDIR_NEW holds at the end); then wait until the
+      QUEUE_DIRs are empty so that the next run starts on an idle queue.
+  measure.py latency COUNT PORT RCPT SIZE MAILDIR_NEW COMMIT_DIR COMMIT \
+      QUEUE_DIR...
+      COUNT times on an idle queue: one SMTP message; print one line per
+      sample, "COMMIT_TO_MAILDIR_MS OK_TO_MAILDIR_MS".  COMMIT is the event
+      in COMMIT_DIR that is the commit: "moved" (a rename into it) or
+      "chmod" (a file in it given its owner's execute bit).
+Every wait is bounded.
+"""
+
+import ctypes
+import os
+import select
+import smtplib
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+STALL = float(os.environ.get("STALL", "60"))  # s without a new arrival
+IDLE_WAIT = 120.0  # s for a queue to drain
+ONE_WAIT = 10.0  # s for one message of the latency test
+
+IN_ATTRIB = 0x4
+IN_MOVED_TO = 0x80
+IN_CREATE = 0x100
+IN_Q_OVERFLOW = 0x4000
+IN_NONBLOCK = os.O_NONBLOCK
+IN_CLOEXEC = os.O_CLOEXEC
+EVENT = struct.Struct("iIII")
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Inotify:
+    def __init__(self):
+        self.fd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        if self.fd < 0:
+            sys.exit("inotify_init1: " + os.strerror(ctypes.get_errno()))
+        self.wds = {}
+        self.poll = select.poll()
+        self.poll.register(self.fd, select.POLLIN)
+
+    def watch(self, path, mask):
+        wd = libc.inotify_add_watch(self.fd, os.fsencode(path), mask)
+        if wd < 0:
+            sys.exit(f"inotify_add_watch {path}: "
+                     + os.strerror(ctypes.get_errno()))
+        self.wds[wd] = path
+        return wd
+
+    def events(self, timeout):
+        """Wait up to timeout s; return (stamp, [(wd, mask, name)])."""
+        if not self.poll.poll(max(0, int(timeout * 1000))):
+            return time.monotonic(), []
+        stamp = time.monotonic()
+        out = []
+        while True:
+            try:
+                buf = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                break
+            off = 0
+            while off < len(buf):
+                wd, mask, _, n = EVENT.unpack_from(buf, off)
+                name = buf[off + EVENT.size:off + EVENT.size + n]
+                out.append((wd, mask, name.rstrip(b"\0")))
+                off += EVENT.size + n
+        return stamp, out
+
+
+def files(dirs):
+    n = 0
+    for d in dirs:
+        for _, _, fs in os.walk(d):
+            n += len(fs)
+    return n
+
+
+def wait_idle(dirs):
+    deadline = time.monotonic() + IDLE_WAIT
+    while files(dirs):
+        if time.monotonic() > deadline:
+            sys.exit(f"the queue ({' '.join(dirs)}) did not drain")
+        time.sleep(0.01)
+
+
+def blast(argv):
+    n = int(argv[0])
+    mail = argv[1]
+    sep = argv.index("--")
+    queue = argv[2:sep]
+    source = argv[sep + 1:]
+    ino = Inotify()
+    ino.watch(mail, IN_MOVED_TO | IN_CREATE)
+    seen = set(os.listdir(mail))
+    if seen:
+        sys.exit(f"{mail} is not empty")
+    t0 = time.monotonic()
+    err = open(os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])),
+                            "source.err"), "wb")
+    proc = subprocess.Popen(source, stdout=subprocess.DEVNULL, stderr=err)
+    accept = last = None
+    heard = t0
+    while last is None or accept is None:
+        stamp, evs = ino.events(0.05)
+        for _, mask, name in evs:
+            if mask & IN_Q_OVERFLOW:
+                seen = set(os.listdir(mail))
+            else:
+                seen.add(name)
+        if evs:
+            heard = stamp
+        if last is None and len(seen) >= n:
+            last = stamp - t0
+        if accept is None and proc.poll() is not None:
+            accept = time.monotonic() - t0
+            if proc.returncode != 0:
+                sys.exit(f"smtp-source exited {proc.returncode}")
+        if accept is not None and last is None and \
+                time.monotonic() - heard > STALL:
+            break
+    arrived = len(os.listdir(mail))
+    print(f"{accept:.3f} {'-' if last is None else f'{last:.3f}'} {arrived}")
+    sys.stdout.flush()
+    if last is None:
+        sys.exit(f"stalled: no arrival in {mail} for {STALL:.0f} s")
+    wait_idle(queue)
+
+
+def latency(argv):
+    count, port, rcpt, size = int(argv[0]), int(argv[1]), argv[2], int(argv[3])
+    mail, cdir, commit = argv[4], argv[5], argv[6]
+    queue = argv[7:]
+    ino = Inotify()
+    wmail = ino.watch(mail, IN_MOVED_TO | IN_CREATE)
+    wcommit = ino.watch(cdir, IN_MOVED_TO if commit == "moved" else IN_ATTRIB)
+    line = b"x" * 78
+    body = b"\r\n".join([line] * (size // 80))
+    for i in range(count):
+        wait_idle(queue)
+        msg = (f"From: bench@{rcpt.split('@')[1]}\r\nTo: {rcpt}\r\n"
+               f"Subject: latency {i}\r\n\r\n").encode() + body + b"\r\n"
+        ok = {}
+
+        def send():
+            try:
+                with smtplib.SMTP("127.0.0.1", port, timeout=ONE_WAIT) as s:
+                    s.sendmail(f"bench@{rcpt.split('@')[1]}", [rcpt], msg)
+                    ok["t"] = time.monotonic()
+            except Exception as e:  # reported below, by the main thread
+                ok["error"] = e
+
+        th = threading.Thread(target=send)
+        t_commit = t_mail = None
+        deadline = time.monotonic() + ONE_WAIT
+        th.start()
+        while t_mail is None and time.monotonic() < deadline:
+            stamp, evs = ino.events(0.1)
+            for wd, mask, name in evs:
+                if wd == wmail and t_mail is None:
+                    t_mail = stamp
+                elif wd == wcommit and t_commit is None:
+                    if commit == "moved":
+                        t_commit = stamp
+                    else:
+                        try:
+                            st = os.stat(os.path.join(cdir, os.fsdecode(name)))
+                        except FileNotFoundError:
+                            continue  # already taken by qmgr: no mode to see
+                        if st.st_mode & 0o100:
+                            t_commit = stamp
+        th.join(ONE_WAIT)
+        if "error" in ok:
+            sys.exit(f"sample {i}: SMTP: {ok['error']}")
+        if t_mail is None or t_commit is None or "t" not in ok:
+            sys.exit(f"sample {i}: no {'commit' if t_commit is None else 'delivery'}"
+                     f" seen within {ONE_WAIT} s")
+        print(f"{(t_mail - t_commit) * 1000:.3f} {(t_mail - ok['t']) * 1000:.3f}")
+        sys.stdout.flush()
+    wait_idle(queue)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "blast":
+        blast(sys.argv[2:])
+    elif len(sys.argv) > 9 and sys.argv[1] == "latency":
+        latency(sys.argv[2:])
+    else:
+        sys.exit(__doc__)
+EOF
+
+RESULTS=$T/results
+LATENCY=$T/latency
+: >"$RESULTS"
+: >"$LATENCY"
+
+# blast PEER PORT CONC MAILDIR_NEW QUEUE_DIR...: one smtp-source run.
+blast() {
+	peer=$1 port=$2 conc=$3 mnew=$4
+	shift 4
+	rc=0
+	out=$(STALL=$STALL python3 "$M" blast "$MSGS" "$mnew" "$@" -- \
+	    smtp-source -c -s "$conc" -m "$MSGS" -l "$SIZE" \
+	    -f "from@$DOMAIN" -t "$RCPT" "127.0.0.1:$port") || rc=$?
+	if [ -z "$out" ]; then
+		cat "$T/source.err" >&2
+		die "the run against $peer failed"
+	fi
+	# shellcheck disable=SC2086
+	set -- $out
+	note=
+	[ "$3" -eq "$MSGS" ] || note="  (!) $3 in the Maildir, not $MSGS"
+	[ "$2" != - ] || note="$note  (!) stalled for ${STALL}s"
+	[ ! -s "$T/source.err" ] || note="$note  (!) smtp-source: $(head -n 1 "$T/source.err")"
+	awk -v p="$peer" -v c="$conc" -v m="$MSGS" -v a="$1" -v l="$2" \
+	    -v note="$note" 'BEGIN {
+		r = (l == "-") ? "-" : sprintf("%.0f", m / l)
+		printf "%-9s %11d %6d %9.2f %9s %9s%s\n", p, c, m, a,
+		    (l == "-") ? "-" : sprintf("%.2f", l), r, note
+	    }' >>"$RESULTS"
+	tail -n 1 "$RESULTS" >&2
+	[ "$rc" -eq 0 ] || die "the run against $peer failed (its row is above)"
+	find "$mnew" -type f -delete
+}
+
+# latency PEER PORT MAILDIR_NEW COMMIT_DIR moved|chmod QUEUE_DIR...
+latency() {
+	peer=$1 port=$2
+	shift 2
+	python3 "$M" latency "$SAMPLES" "$port" "$RCPT" "$SIZE" "$@" \
+	    >"$T/lat.$peer" || die "the latency test against $peer failed"
+	for col in 1 2; do
+		cut -d ' ' -f $col "$T/lat.$peer" | sort -g | awk -v p="$peer" \
+		    -v c="$col" '{ v[NR] = $1 } END {
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			i = int(NR * 0.9 + 0.999999); if (i < 1) i = 1
+			printf "%-9s %-16s %8d %10.2f %10.2f %10.2f %10.2f\n", p,
+			    (c == 1) ? "commit->Maildir" : "250->Maildir", NR,
+			    v[1], m, v[i], v[NR] }' >>"$LATENCY"
+	done
+	tail -n 2 "$LATENCY" >&2
+}
+
+# --- posthorn: smtp-in and queue-run ------------------------------------------
+
+PH=$T/ph
+PH_NEW=$PH/mail/$DOMAIN/$USER_/new
+case " $PEERS " in *" posthorn "*)
+	mkdir -p "$PH/etc/domains/$DOMAIN" "$PH/spool/tmp" "$PH/spool/new" \
+	    "$PH/spool/state" "$PH/mail"
+	cat >"$PH/etc/posthorn.conf" <<-EOF
+	hostname = mx.$DOMAIN
+	spool = $PH/spool
+	maildirs = $PH/mail
+	EOF
+	echo "$USER_:!" >"$PH/etc/domains/$DOMAIN/users"
+	# The Maildir is made beforehand (queue-run would make it at the
+	# first delivery) so that it can be watched from the start.
+	mkdir -p "$PH_NEW" "${PH_NEW%/new}/cur" "${PH_NEW%/new}/tmp"
+	port=$(free_port)
+	systemd-socket-activate --inetd -a -l "127.0.0.1:$port" \
+	    -E POSTHORN_CONF="$PH/etc" "$BIN/smtp-in" mx \
+	    </dev/null >/dev/null 2>"$PH/log" &
+	ACT_PID=$!
+	wait_for "$PH/log" "Listening on 127.0.0.1:$port"
+	POSTHORN_CONF=$PH/etc "$BIN/queue-run" </dev/null >/dev/null \
+	    2>"$PH/queue-run.log" &
+	QR_PID=$!
+	wait_for "$PH/queue-run.log" "event=started"
+	echo "bench: posthorn: smtp-in ($BIN/smtp-in) on 127.0.0.1:$port, queue-run, queue $PH/spool" >&2
+	PH_PORT=$port
+	;;
+esac
+
+# --- Postfix: smtpd, cleanup, qmgr, virtual --------------------------------------
+
+PF=$T/pf
+Q=$PF/queue
+PF_NEW=$PF/mail/$DOMAIN/$USER_/new
+PF_QUEUE="$Q/maildrop $Q/incoming $Q/active $Q/deferred $Q/hold"
+case " $PEERS " in *" postfix "*)
+	vuid=$(id -u postfix)
+	vgid=$(id -g postfix)
+	mkdir -p "$PF/etc" "$Q" "$PF/data" "$PF_NEW" "${PF_NEW%/new}/cur" \
+	    "${PF_NEW%/new}/tmp"
+	chown postfix "$PF/data"
+	chown -R "$vuid:$vgid" "$PF/mail"
+	echo "$RCPT $DOMAIN/$USER_/" >"$PF/etc/vmailbox"
+	port=$(free_port)
+	cat >"$PF/etc/main.cf" <<-EOF
+	# A private Postfix for bench/local.sh: accepts for $DOMAIN on
+	# 127.0.0.1:$port and delivers to the Maildir $PF/mail/$DOMAIN/$USER_/.
+	compatibility_level = 3.6
+	config_directory = $PF/etc
+	queue_directory = $Q
+	data_directory = $PF/data
+	mail_owner = postfix
+	setgid_group = postdrop
+	myhostname = postfix.$DOMAIN
+	mydomain = $DOMAIN
+	myorigin = \$myhostname
+	mydestination =
+	relay_domains =
+	mynetworks = 127.0.0.0/8
+	inet_interfaces = 127.0.0.1
+	inet_protocols = ipv4
+	alias_maps =
+	alias_database =
+	biff = no
+	smtpd_banner = \$myhostname ESMTP
+	smtpd_peername_lookup = no
+	smtpd_client_connection_count_limit = 0
+	smtpd_client_connection_rate_limit = 0
+	smtpd_client_message_rate_limit = 0
+	default_process_limit = 200
+	virtual_mailbox_domains = $DOMAIN
+	virtual_mailbox_base = $PF/mail
+	virtual_mailbox_maps = texthash:$PF/etc/vmailbox
+	virtual_uid_maps = static:$vuid
+	virtual_gid_maps = static:$vgid
+	maillog_file = $PF/maillog
+	EOF
+	cat >"$PF/etc/master.cf" <<-EOF
+	$port     inet  n       -       n       -       -       smtpd
+	cleanup   unix  n       -       n       -       0       cleanup
+	qmgr      unix  n       -       n       300     1       qmgr
+	rewrite   unix  -       -       n       -       -       trivial-rewrite
+	bounce    unix  -       -       n       -       0       bounce
+	defer     unix  -       -       n       -       0       bounce
+	trace     unix  -       -       n       -       0       bounce
+	verify    unix  -       -       n       -       1       verify
+	flush     unix  n       -       n       1000?   0       flush
+	proxymap  unix  -       -       n       -       -       proxymap
+	anvil     unix  -       -       n       -       1       anvil
+	scache    unix  -       -       n       -       1       scache
+	error     unix  -       -       n       -       -       error
+	retry     unix  -       -       n       -       -       error
+	discard   unix  -       -       n       -       -       discard
+	virtual   unix  -       n       n       -       -       virtual
+	postlog   unix-dgram n  -       n       -       1       postlogd
+	EOF
+	postfix -c "$PF/etc" start >"$T/postfix.out" 2>&1 ||
+	    { cat "$T/postfix.out" >&2; die "postfix did not start"; }
+	PF_UP=$(tr -d ' ' <"$Q/pid/master.pid")
+	i=0
+	while ! python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1).close()" 2>/dev/null; do
+		[ $i -lt $WAIT ] || die "Postfix does not listen on $port"
+		sleep 0.1; i=$((i + 1))
+	done
+	echo "bench: Postfix $(postconf -c "$PF/etc" -h mail_version) on 127.0.0.1:$port, queue $Q, virtual(8) to $PF/mail" >&2
+	PF_PORT=$port
+	;;
+esac
+
+# --- the runs ------------------------------------------------------------------
+
+# The peers take turns, run by run, so that a slow minute of the disk of
+# a virtual machine does not fall on one side only.
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	for c in $CONCURRENCY; do
+		[ -z "${PH_PORT-}" ] ||
+		    blast posthorn "$PH_PORT" "$c" "$PH_NEW" "$PH/spool/new"
+		# shellcheck disable=SC2086
+		[ -z "${PF_PORT-}" ] ||
+		    blast postfix "$PF_PORT" "$c" "$PF_NEW" $PF_QUEUE
+	done
+	r=$((r + 1))
+done
+[ -z "${PH_PORT-}" ] ||
+    latency posthorn "$PH_PORT" "$PH_NEW" "$PH/spool/new" moved "$PH/spool/new"
+# shellcheck disable=SC2086
+[ -z "${PF_PORT-}" ] ||
+    latency postfix "$PF_PORT" "$PF_NEW" "$Q/incoming" chmod $PF_QUEUE
+
+if [ -n "${PH_PORT-}" ]; then
+	if grep -q 'died with code [1-9]\|signal' "$PH/log"; then
+		echo "bench: (!) some smtp-in sessions failed:" >&2
+		grep 'died with code [1-9]\|signal' "$PH/log" | head -n 3 >&2
+	fi
+	if grep -v 'status=sent' "$PH/queue-run.log" | grep -q 'event=delivery\|event=error'; then
+		echo "bench: (!) queue-run logged failures:" >&2
+		grep -v 'status=sent' "$PH/queue-run.log" |
+		    grep 'event=delivery\|event=error' | head -n 3 >&2
+	fi
+fi
+
+# --- the table ---------------------------------------------------------------
+
+cat <<EOF
+
+posthorn bench, local delivery end to end: $MSGS messages of $SIZE bytes, one
+per connection (smtp-source -s CONCURRENCY), to one Maildir, on $(uname -n);
+queues and Maildirs in /var/tmp (fsynced).  Seconds from the start of
+smtp-source to its exit (accept) and to the last message in Maildir/new
+(last); msgs/s = msgs / last.
+
+peer      concurrency   msgs  accept s    last s    msgs/s
+EOF
+cat "$RESULTS"
+# The median of the rounds, per peer and concurrency.
+med() {
+	awk -v p="$1" -v c="$2" -v f="$3" '$1 == p && $2 == c { print $f }' \
+	    "$RESULTS" | grep -v '^-$' | sort -g | awk -v fmt="$4" '
+		{ v[NR] = $1 } END {
+		if (NR == 0) { print "-"; exit }
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf fmt "\n", m }'
+}
+printf '\nmedian of %s rounds:\n' "$ROUNDS"
+printf 'peer      concurrency  accept s    last s    msgs/s\n'
+for c in $CONCURRENCY; do
+	for p in $PEERS; do
+		grep -q "^$p " "$RESULTS" || continue
+		printf '%-9s %11d %9s %9s %9s\n' "$p" "$c" "$(med "$p" "$c" 4 %.2f)" \
+		    "$(med "$p" "$c" 5 %.2f)" "$(med "$p" "$c" 6 %.0f)"
+	done
+done
+cat <<EOF
+
+idle queue, one message at a time, ms (inotify stamps; commit = posthorn's
+rename into new/, Postfix's chmod 0700 of incoming/ID; 250 = the client
+has the reply to the end of DATA):
+peer      from              samples        min     median        p90        max
+EOF
+cat "$LATENCY"
