@@ -4,7 +4,6 @@
  * else goes there, so it can be redirected into a zone file. */
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,36 +20,27 @@ enum {
 	ADMIN_RECORD_MAX = 2048		/* one record of a 4096-bit key */
 };
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (errlen == 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		err[0] = '\0';
-}
-
-/* DIR/domains/DOMAIN/dkim into dkim[PATH_MAX], the domain lowercased. */
+/* The domain, lowercased, into domain[CONF_HOSTNAME_MAX + 1], the
+ * configuration loaded, DIR/domains/DOMAIN into ddir[PATH_MAX] and its
+ * dkim/ into dkim[PATH_MAX]. */
 static int
-paths(const char *confdir, char *domain, struct conf *conf, char *ddir,
-    char *dkim, char *err, size_t errlen)
+prepare(const char *confdir, const char *dom, char *domain,
+    struct conf *conf, char *ddir, char *dkim, char *err, size_t errlen)
 {
+	if (str_copy(domain, CONF_HOSTNAME_MAX + 1, dom) == -1) {
+		str_fmt_cut(err, errlen, "domain too long");
+		return -1;
+	}
+	if (keys_init() == -1) {
+		str_fmt_cut(err, errlen, "libsodium initialisation failed");
+		return -1;
+	}
 	str_lower(domain);
 	if (conf_load(conf, conf_dir(confdir), err, errlen) == -1)
 		return -1;
 	if (conf_domain_path(conf, domain, NULL, ddir, PATH_MAX) == -1 ||
 	    conf_domain_path(conf, domain, "dkim", dkim, PATH_MAX) == -1) {
-		seterr(err, errlen, "%s: not a domain name", domain);
+		str_fmt_cut(err, errlen, "%s: not a domain name", domain);
 		return -1;
 	}
 	return 0;
@@ -67,12 +57,12 @@ print_records(const struct keys_key *k, size_t n, const char *domain,
 	for (i = 0; i < n; i++) {
 		str_init(&s, mem, sizeof(mem));
 		if (keys_record(&k[i], domain, &s) == -1) {
-			seterr(err, errlen, "%s: no record: %s",
+			str_fmt_cut(err, errlen, "%s: no record: %s",
 			    k[i].selector, strerror(errno));
 			return -1;
 		}
 		if (fd_write_all(out, s.s, s.len) == -1) {
-			seterr(err, errlen, "write: %s", strerror(errno));
+			str_fmt_cut(err, errlen, "write: %s", strerror(errno));
 			return -1;
 		}
 	}
@@ -91,19 +81,20 @@ domain_dir(const struct conf *conf, const char *domain, const char *ddir,
 	if (stat(ddir, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
 	if (strcmp(domain, conf->hostname) != 0) {
-		seterr(err, errlen, "%s: not a local domain (no %s)", domain,
-		    ddir);
+		str_fmt_cut(err, errlen, "%s: not a local domain (no %s)",
+		    domain, ddir);
 		return -1;
 	}
 	if (str_fmt(domains, sizeof(domains), "%s/domains", conf->dir) ==
 	    -1) {
-		seterr(err, errlen, "%s/domains: name too long", conf->dir);
+		str_fmt_cut(err, errlen, "%s/domains: name too long",
+		    conf->dir);
 		return -1;
 	}
 	if ((mkdir(domains, 0755) == -1 && errno != EEXIST) ||
 	    (mkdir(ddir, 0755) == -1 && errno != EEXIST) ||
 	    fsync_parent(ddir) == -1 || fsync_parent(domains) == -1) {
-		seterr(err, errlen, "%s: %s", ddir, strerror(errno));
+		str_fmt_cut(err, errlen, "%s: %s", ddir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -118,15 +109,8 @@ admin_generate(const char *confdir, const char *dom, unsigned bits,
 	char domain[CONF_HOSTNAME_MAX + 1], ddir[PATH_MAX], dkim[PATH_MAX];
 	int rc = -1;
 
-	if (str_copy(domain, sizeof(domain), dom) == -1) {
-		seterr(err, errlen, "domain too long");
-		return -1;
-	}
-	if (keys_init() == -1) {
-		seterr(err, errlen, "libsodium initialisation failed");
-		return -1;
-	}
-	if (paths(confdir, domain, &conf, ddir, dkim, err, errlen) == -1 ||
+	if (prepare(confdir, dom, domain, &conf, ddir, dkim, err,
+	    errlen) == -1 ||
 	    domain_dir(&conf, domain, ddir, err, errlen) == -1)
 		return -1;
 	if (keys_generate(dkim, t >= 0 ? (time_t)t : time(NULL), bits, k,
@@ -148,19 +132,13 @@ admin_print(const char *confdir, const char *dom, int out, char *err,
 	size_t n = 0, i;
 	int rc;
 
-	if (str_copy(domain, sizeof(domain), dom) == -1) {
-		seterr(err, errlen, "domain too long");
-		return -1;
-	}
-	if (keys_init() == -1) {
-		seterr(err, errlen, "libsodium initialisation failed");
-		return -1;
-	}
-	if (paths(confdir, domain, &conf, ddir, dkim, err, errlen) == -1 ||
+	if (prepare(confdir, dom, domain, &conf, ddir, dkim, err,
+	    errlen) == -1 ||
 	    keys_load_dir(dkim, k, KEYS_MAX, &n, err, errlen) == -1)
 		return -1;
 	if (n == 0) {
-		seterr(err, errlen, "no DKIM key for %s in %s", domain, dkim);
+		str_fmt_cut(err, errlen, "no DKIM key for %s in %s", domain,
+		    dkim);
 		return -1;
 	}
 	rc = print_records(k, n, domain, out, err, errlen);

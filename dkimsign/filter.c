@@ -57,15 +57,10 @@ static void
 seterr(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (r->errlen == 0)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(r->err, r->errlen, fmt, ap);
+	str_vfmt_cut(r->err, r->errlen, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		r->err[0] = '\0';
 }
 
 static ssize_t

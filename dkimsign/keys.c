@@ -8,14 +8,13 @@
  * Key files are private: -g writes them mode 0640 with the group
  * "posthorn" (when it exists), so that root and the mail system read
  * them and nobody else.  They are created beside their final name and
- * linked into place, so a key file is either whole or absent, and an
+ * moved into place, so a key file is either whole or absent, and an
  * existing key is never replaced. */
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,25 +40,6 @@ static const char *const suffix[] = {
 	[KEYS_RSA] = ".rsa",
 	[KEYS_ED25519] = ".ed25519"
 };
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (errlen == 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		err[0] = '\0';
-}
 
 int
 keys_init(void)
@@ -249,17 +229,18 @@ keys_load(struct keys_key *k, const char *path, enum keys_type type,
 	    strcmp(base + sl - strlen(suffix[type]), suffix[type]) == 0)
 		sl -= strlen(suffix[type]);
 	if (!keys_selector_ok(base, sl)) {
-		seterr(err, errlen, "%s: not a valid selector name", path);
+		str_fmt_cut(err, errlen, "%s: not a valid selector name",
+		    path);
 		return -1;
 	}
 	memcpy(k->selector, base, sl);
 	k->selector[sl] = '\0';
 	if ((text = sodium_malloc(KEYS_FILE_MAX)) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		str_fmt_cut(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (read_small(path, text, KEYS_FILE_MAX, &len) == -1) {
-		seterr(err, errlen, "%s: %s", path, errno == EFBIG ?
+		str_fmt_cut(err, errlen, "%s: %s", path, errno == EFBIG ?
 		    "too large for a key file" : strerror(errno));
 		goto out;
 	}
@@ -270,7 +251,7 @@ keys_load(struct keys_key *k, const char *path, enum keys_type type,
 	} else
 		rc = load_ed25519(k, text, len, &why);
 	if (rc == -1)
-		seterr(err, errlen, "%s: %s", path, why);
+		str_fmt_cut(err, errlen, "%s: %s", path, why);
 out:
 	sodium_free(text);
 	return rc;
@@ -316,7 +297,7 @@ keys_load_dir(const char *dir, struct keys_key *keys, size_t max, size_t *n,
 	if ((d = opendir(dir)) == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		str_fmt_cut(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	for (;;) {
@@ -337,7 +318,7 @@ keys_load_dir(const char *dir, struct keys_key *keys, size_t max, size_t *n,
 			continue;
 		if (ne == KEYS_MAX || ne == max) {
 			closedir(d);
-			seterr(err, errlen, "%s: more than %zu keys", dir,
+			str_fmt_cut(err, errlen, "%s: more than %zu keys", dir,
 			    ne);
 			return -1;
 		}
@@ -346,7 +327,7 @@ keys_load_dir(const char *dir, struct keys_key *keys, size_t max, size_t *n,
 		ne++;
 	}
 	if (errno != 0) {
-		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		str_fmt_cut(err, errlen, "%s: %s", dir, strerror(errno));
 		closedir(d);
 		return -1;
 	}
@@ -355,7 +336,7 @@ keys_load_dir(const char *dir, struct keys_key *keys, size_t max, size_t *n,
 	for (i = 0; i < ne; i++) {
 		if (str_fmt(path, sizeof(path), "%s/%s", dir, ent[i].name)
 		    == -1) {
-			seterr(err, errlen, "%s/%s: name too long", dir,
+			str_fmt_cut(err, errlen, "%s/%s: name too long", dir,
 			    ent[i].name);
 			goto fail;
 		}
@@ -484,8 +465,8 @@ fail:
 }
 
 /* dir/name, whole, mode 0640, never over an existing file: written under
- * a dot name, fsynced, then link(2)ed into place (which fails with EEXIST
- * where rename would replace). */
+ * a dot name, fsynced, then moved into place by a rename that fails with
+ * EEXIST where rename(2) would replace. */
 static int
 write_new(const char *dir, const char *name, const void *p, size_t n,
     gid_t gid, char *err, size_t errlen)
@@ -496,12 +477,12 @@ write_new(const char *dir, const char *name, const void *p, size_t n,
 	if (str_fmt(path, sizeof(path), "%s/%s", dir, name) == -1 ||
 	    str_fmt(tmp, sizeof(tmp), "%s/.%s.tmp.%ld", dir, name,
 	    (long)getpid()) == -1) {
-		seterr(err, errlen, "%s/%s: name too long", dir, name);
+		str_fmt_cut(err, errlen, "%s/%s: name too long", dir, name);
 		return -1;
 	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600))
 	    == -1) {
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		str_fmt_cut(err, errlen, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	/* Best effort: without the group only root reads the key. */
@@ -509,21 +490,21 @@ write_new(const char *dir, const char *name, const void *p, size_t n,
 		(void)fchown(fd, (uid_t)-1, gid);
 	if (fchmod(fd, 0640) == -1 || fd_write_all(fd, p, n) == -1 ||
 	    fsync(fd) == -1) {
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		str_fmt_cut(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		str_fmt_cut(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
-	if (link(tmp, path) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+	if (atomic_rename_noreplace(tmp, path) == -1) {
+		str_fmt_cut(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (unlink(tmp) == -1 || fsync_dir(dir) == -1) {
-		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+	if (fsync_dir(dir) == -1) {
+		str_fmt_cut(err, errlen, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -611,13 +592,14 @@ keys_generate(const char *dir, time_t now, unsigned bits,
 
 	memset(out, 0, 2 * sizeof(out[0]));
 	if (bits < KEYS_RSA_BITS_MIN || bits > KEYS_RSA_BITS_MAX) {
-		seterr(err, errlen, "RSA key size %u not in %d..%d", bits,
+		str_fmt_cut(err, errlen, "RSA key size %u not in %d..%d", bits,
 		    KEYS_RSA_BITS_MIN, KEYS_RSA_BITS_MAX);
 		return -1;
 	}
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%Y%m%d", &tm) == 0) {
-		seterr(err, errlen, "time %lld: not a date", (long long)now);
+		str_fmt_cut(err, errlen, "time %lld: not a date",
+		    (long long)now);
 		return -1;
 	}
 	if ((gr = getgrnam(KEYS_GROUP)) != NULL)
@@ -628,13 +610,14 @@ keys_generate(const char *dir, time_t now, unsigned bits,
 		    str_fmt(name[i], sizeof(name[i]), "%s%s",
 		    out[i].selector, suffix[type[i]]) == -1 ||
 		    str_fmt(path, sizeof(path), "%s/%s", dir, name[i]) == -1) {
-			seterr(err, errlen, "%s: name too long", dir);
+			str_fmt_cut(err, errlen, "%s: name too long", dir);
 			return -1;
 		}
 		/* Refuse before making anything: a second -g on the same
 		 * day must not leave one new key and one old. */
 		if (lstat(path, &st) == 0) {
-			seterr(err, errlen, "%s: exists; not replaced", path);
+			str_fmt_cut(err, errlen, "%s: exists; not replaced",
+			    path);
 			errno = EEXIST;
 			return -1;
 		}
@@ -643,16 +626,17 @@ keys_generate(const char *dir, time_t now, unsigned bits,
 		if (gid != (gid_t)-1)
 			(void)chown(dir, (uid_t)-1, gid);
 		if (fsync_parent(dir) == -1) {
-			seterr(err, errlen, "%s: %s", dir, strerror(errno));
+			str_fmt_cut(err, errlen, "%s: %s", dir,
+			    strerror(errno));
 			return -1;
 		}
 	} else if (errno != EEXIST) {
-		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		str_fmt_cut(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (make_rsa(&out[0], bits, &pem[0]) == -1 ||
 	    make_ed25519(&out[1], &pem[1]) == -1) {
-		seterr(err, errlen, "key generation failed");
+		str_fmt_cut(err, errlen, "key generation failed");
 		goto out;
 	}
 	for (i = 0; i < 2; i++)

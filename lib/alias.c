@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +36,7 @@ enum {
  * is being expanded now, to find loops and to name them. */
 struct pathent {
 	char	name[ADDR_LOCAL_MAX + 1];	/* left side, lowercase */
-	char	key[ADDR_LOCAL_MAX + 1];	/* as compared (name_key) */
+	char	key[ADDR_LOCAL_MAX + 1];	/* as compared (name_fold) */
 	char	domain[ADDR_DOMAIN_MAX + 1];
 	size_t	line;
 };
@@ -84,24 +83,6 @@ static enum alias_result resolve_addr(struct ctx *, const struct addr *);
 
 /* --- messages ------------------------------------------------------------- */
 
-/* A reason into buf[size].  One cut short by a small buffer is still a
- * reason, so snprintf's truncation is accepted here. */
-static void
-whyf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-whyf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (size == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-}
-
 /* Append s to the reason in buf, cut short if it must be. */
 static void
 whycat(char *buf, size_t size, const char *s)
@@ -109,7 +90,7 @@ whycat(char *buf, size_t size, const char *s)
 	size_t n = strlen(buf);
 
 	if (n + 1 < size)
-		whyf(buf + n, size - n, "%s", s);
+		str_fmt_cut(buf + n, size - n, "%s", s);
 }
 
 static enum alias_result
@@ -117,11 +98,11 @@ tempfail(struct ctx *c, const char *path, int e)
 {
 	c->err = e;
 	if (e == EINVAL)
-		whyf(c->why, c->whysize, "%s: a line longer than %d bytes, "
-		    "more than %d lines, or malformed", path, ALIAS_LINE_MAX,
-		    ALIAS_LINES_MAX);
+		str_fmt_cut(c->why, c->whysize, "%s: a line longer than %d "
+		    "bytes, more than %d lines, or malformed", path,
+		    ALIAS_LINE_MAX, ALIAS_LINES_MAX);
 	else
-		whyf(c->why, c->whysize, "%s: %s", path, strerror(e));
+		str_fmt_cut(c->why, c->whysize, "%s: %s", path, strerror(e));
 	return ALIAS_TEMPFAIL;
 }
 
@@ -130,44 +111,32 @@ file_of(const struct ctx *c, const char *domain, const char *file,
     char *path, size_t size)
 {
 	if (conf_domain_path(c->conf, domain, file, path, size) == -1)
-		whyf(path, size, "%s/domains/%s%s%s", c->conf->dir, domain,
-		    file != NULL ? "/" : "", file != NULL ? file : "");
+		str_fmt_cut(path, size, "%s/domains/%s%s%s", c->conf->dir,
+		    domain, file != NULL ? "/" : "", file != NULL ? file : "");
 }
 
 /* --- names ---------------------------------------------------------------- */
 
+/* What becomes of a name's suffix ("+tag") when it is folded. */
+enum suffix { SUFFIX_KEEP, SUFFIX_CUT };
+
 /* s lowercased, without the drop characters before its first suffix
- * separator: how names are compared.  0, or -1 if out is too small. */
+ * separator, the suffix kept (the key by which names are compared) or cut
+ * ("a.li.ce+tag" is "alice").  0, or -1 if out is too small. */
 static int
-name_key(const struct conf *conf, const char *s, char *out, size_t size)
+name_fold(const struct conf *conf, const char *s, enum suffix how,
+    char *out, size_t size)
 {
 	size_t n = 0;
 	int suffix = 0;
 
 	for (; *s != '\0'; s++) {
-		if (strchr(conf->suffix_separators, *s) != NULL)
+		if (strchr(conf->suffix_separators, *s) != NULL) {
+			if (how == SUFFIX_CUT)
+				break;
 			suffix = 1;
+		}
 		if (!suffix && strchr(conf->drop_characters, *s) != NULL)
-			continue;
-		if (n + 1 >= size)
-			return -1;
-		out[n++] = (char)str_tolower((unsigned char)*s);
-	}
-	out[n] = '\0';
-	return 0;
-}
-
-/* s cut at its first suffix separator, without its drop characters,
- * lowercased: "a.li.ce+tag" is "alice". */
-static int
-name_clean(const struct conf *conf, const char *s, char *out, size_t size)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++) {
-		if (strchr(conf->suffix_separators, *s) != NULL)
-			break;
-		if (strchr(conf->drop_characters, *s) != NULL)
 			continue;
 		if (n + 1 >= size)
 			return -1;
@@ -203,7 +172,7 @@ parse_lhs(const struct conf *conf, const char *domain, char *s,
 	if (*s == '\0' || *s == '#')
 		return LINE_SKIP;
 	if ((colon = strchr(s, ':')) == NULL) {
-		whyf(why, whysize, "no ':' after a name");
+		str_fmt_cut(why, whysize, "no ':' after a name");
 		return LINE_BAD;
 	}
 	for (e = colon; e > s && is_space(e[-1]); e--)
@@ -212,11 +181,11 @@ parse_lhs(const struct conf *conf, const char *domain, char *s,
 	for (l->rhs = colon + 1; is_space(*l->rhs); l->rhs++)
 		;
 	if (*s == '\0') {
-		whyf(why, whysize, "no name before ':'");
+		str_fmt_cut(why, whysize, "no name before ':'");
 		return LINE_BAD;
 	}
 	if (*l->rhs == '\0') {
-		whyf(why, whysize, "%s: no target after ':'", s);
+		str_fmt_cut(why, whysize, "%s: no target after ':'", s);
 		return LINE_BAD;
 	}
 	if (strcmp(s, ALIAS_CATCH_ALL) == 0) {
@@ -225,13 +194,14 @@ parse_lhs(const struct conf *conf, const char *domain, char *s,
 		return LINE_OK;
 	}
 	if (strpbrk(s, " \t,") != NULL) {
-		whyf(why, whysize, "%s: a name has no spaces or commas", s);
+		str_fmt_cut(why, whysize, "%s: a name has no spaces or commas",
+		    s);
 		return LINE_BAD;
 	}
 	if ((at = strrchr(s, '@')) != NULL) {
 		if (str_casecmp(at + 1, domain) != 0) {
-			whyf(why, whysize, "%s: a name of another domain "
-			    "(this file is %s's)", s, domain);
+			str_fmt_cut(why, whysize, "%s: a name of another "
+			    "domain (this file is %s's)", s, domain);
 			return LINE_BAD;
 		}
 		*at = '\0';
@@ -241,15 +211,16 @@ parse_lhs(const struct conf *conf, const char *domain, char *s,
 	else
 		ae = addr_parse(buf, strlen(buf), ADDR_UTF8, &a);
 	if (ae != ADDR_OK) {
-		whyf(why, whysize, "%s: %s", s, addr_strerror(ae));
+		str_fmt_cut(why, whysize, "%s: %s", s, addr_strerror(ae));
 		return LINE_BAD;
 	}
 	str_lower(a.local);
 	(void)str_copy(l->name, sizeof(l->name), a.local);
-	if (name_key(conf, l->name, l->key, sizeof(l->key)) == -1 ||
+	if (name_fold(conf, l->name, SUFFIX_KEEP, l->key,
+	    sizeof(l->key)) == -1 ||
 	    l->key[0] == '\0') {
-		whyf(why, whysize, "%s: nothing is left of the name without "
-		    "its drop characters", s);
+		str_fmt_cut(why, whysize, "%s: nothing is left of the name "
+		    "without its drop characters", s);
 		return LINE_BAD;
 	}
 	return LINE_OK;
@@ -297,8 +268,8 @@ parse_target(const char *domain, const char *tok, struct addr *a,
 	enum addr_err ae;
 
 	if (tok[0] == '|') {
-		whyf(why, whysize, "%s: a pipe must be the whole right side",
-		    tok);
+		str_fmt_cut(why, whysize,
+		    "%s: a pipe must be the whole right side", tok);
 		return -1;
 	}
 	if (strchr(tok, '@') != NULL)
@@ -308,7 +279,7 @@ parse_target(const char *domain, const char *tok, struct addr *a,
 	else
 		ae = addr_parse(buf, strlen(buf), ADDR_UTF8, a);
 	if (ae != ADDR_OK) {
-		whyf(why, whysize, "%s: %s", tok, addr_strerror(ae));
+		str_fmt_cut(why, whysize, "%s: %s", tok, addr_strerror(ae));
 		return -1;
 	}
 	return 0;
@@ -343,8 +314,8 @@ rhs_check(const char *domain, const char *rhs, rhs_bad *bad, void *arg)
 			return 1;
 		}
 		if (strlen(cmd) > ALIAS_CMD_MAX) {
-			whyf(why, sizeof(why), "a command longer than %d "
-			    "bytes", ALIAS_CMD_MAX);
+			str_fmt_cut(why, sizeof(why),
+			    "a command longer than %d bytes", ALIAS_CMD_MAX);
 			bad(arg, why);
 			return 1;
 		}
@@ -353,8 +324,8 @@ rhs_check(const char *domain, const char *rhs, rhs_bad *bad, void *arg)
 	while ((r = next_target(&p, tok, sizeof(tok))) != 0) {
 		targets++;
 		if (r == -1) {
-			whyf(why, sizeof(why), "a target longer than %d bytes",
-			    ADDR_TEXT_MAX);
+			str_fmt_cut(why, sizeof(why),
+			    "a target longer than %d bytes", ADDR_TEXT_MAX);
 			bad(arg, why);
 			n++;
 		} else if (parse_target(domain, tok, &a, why,
@@ -420,8 +391,8 @@ emit(struct ctx *c, const struct alias_target *t)
 {
 	if (c->emit != NULL && c->emit(t, c->arg) != 0) {
 		c->err = errno;
-		whyf(c->why, c->whysize, "%s: the target could not be taken "
-		    "(%s)", t->addr, strerror(errno));
+		str_fmt_cut(c->why, c->whysize, "%s: the target could not be "
+		    "taken (%s)", t->addr, strerror(errno));
 		return ALIAS_TEMPFAIL;
 	}
 	return ALIAS_OK;
@@ -435,7 +406,7 @@ emit_remote(struct ctx *c, const struct addr *a)
 	memset(&t, 0, sizeof(t));
 	t.kind = ALIAS_REMOTE;
 	if (addr_format(a, t.addr, sizeof(t.addr)) == -1) {
-		whyf(c->why, c->whysize, "%s@%s: too long", a->local,
+		str_fmt_cut(c->why, c->whysize, "%s@%s: too long", a->local,
 		    a->domain);
 		return ALIAS_BROKEN;
 	}
@@ -454,7 +425,8 @@ emit_local(struct ctx *c, enum alias_kind kind, const char *user,
 	    str_copy(t.domain, sizeof(t.domain), domain) == -1 ||
 	    str_fmt(t.addr, sizeof(t.addr), "%s@%s", user, domain) == -1 ||
 	    (cmd != NULL && str_copy(t.cmd, sizeof(t.cmd), cmd) == -1)) {
-		whyf(c->why, c->whysize, "%s@%s: too long", user, domain);
+		str_fmt_cut(c->why, c->whysize, "%s@%s: too long", user,
+		    domain);
 		return ALIAS_BROKEN;
 	}
 	return emit(c, &t);
@@ -566,7 +538,7 @@ why_chain(struct ctx *c, size_t from)
 	size_t i;
 
 	for (i = from; i < c->depth; i++) {
-		whyf(one, sizeof(one), "%s@%s -> ", c->path[i].name,
+		str_fmt_cut(one, sizeof(one), "%s@%s -> ", c->path[i].name,
 		    c->path[i].domain);
 		whycat(c->why, c->whysize, one);
 	}
@@ -579,9 +551,9 @@ loop(struct ctx *c, size_t from, const struct found *f, const char *domain)
 	size_t i, min = 0;
 	int ours = 0;
 
-	whyf(c->why, c->whysize, "alias loop: ");
+	str_fmt_cut(c->why, c->whysize, "alias loop: ");
 	why_chain(c, from);
-	whyf(last, sizeof(last), "%s@%s", f->name, domain);
+	str_fmt_cut(last, sizeof(last), "%s@%s", f->name, domain);
 	whycat(c->why, c->whysize, last);
 	if (c->check_domain != NULL) {
 		/* Reported once: at the first line of the loop in the file
@@ -605,10 +577,10 @@ too_deep(struct ctx *c, const struct found *f, const char *domain)
 {
 	char last[ADDR_TEXT_MAX + 1];
 
-	whyf(c->why, c->whysize, "aliases nested deeper than %d: ",
+	str_fmt_cut(c->why, c->whysize, "aliases nested deeper than %d: ",
 	    ALIAS_DEPTH_MAX);
 	why_chain(c, 0);
-	whyf(last, sizeof(last), "%s@%s", f->name, domain);
+	str_fmt_cut(last, sizeof(last), "%s@%s", f->name, domain);
 	whycat(c->why, c->whysize, last);
 	c->report = 1;
 	return ALIAS_BROKEN;
@@ -622,7 +594,7 @@ bad_line(struct ctx *c, const struct found *f, const char *domain,
 	char path[PATH_MAX];
 
 	file_of(c, domain, ALIAS_FILE, path, sizeof(path));
-	whyf(c->why, c->whysize, "%s:%zu: %s", path, f->no, what);
+	str_fmt_cut(c->why, c->whysize, "%s:%zu: %s", path, f->no, what);
 	c->report = c->check_domain != NULL &&
 	    strcmp(domain, c->check_domain) != 0;
 	return ALIAS_BROKEN;
@@ -634,7 +606,7 @@ first_bad(void *arg, const char *why)
 	char *first = arg;
 
 	if (first[0] == '\0')
-		whyf(first, ALIAS_WHY_MAX, "%s", why);
+		str_fmt_cut(first, ALIAS_WHY_MAX, "%s", why);
 }
 
 /* Expand the line f of domain's file, found for the local part lname
@@ -683,8 +655,8 @@ expand(struct ctx *c, const struct found *f, const char *domain,
 		else if ((r = resolve_addr(c, &a)) == ALIAS_NOUSER) {
 			/* A local target that leads nowhere breaks the
 			 * alias: accepting mail for it would bounce. */
-			whyf(what, sizeof(what), "%s: no such user or alias",
-			    tok);
+			str_fmt_cut(what, sizeof(what),
+			    "%s: no such user or alias", tok);
 			r = bad_line(c, f, domain, what);
 		}
 	}
@@ -706,8 +678,8 @@ resolve_local(struct ctx *c, const char *local, const char *domain,
 	/* A local part fits, and its key and clean forms are shorter. */
 	(void)str_copy(lname, sizeof(lname), local);
 	str_lower(lname);
-	(void)name_key(c->conf, lname, key, sizeof(key));
-	(void)name_clean(c->conf, lname, clean, sizeof(clean));
+	(void)name_fold(c->conf, lname, SUFFIX_KEEP, key, sizeof(key));
+	(void)name_fold(c->conf, lname, SUFFIX_CUT, clean, sizeof(clean));
 
 	f.m = MATCH_NONE;
 	if (hasdir && (r = scan(c, domain, key, clean, &f)) != ALIAS_OK)
@@ -732,7 +704,8 @@ resolve_local(struct ctx *c, const char *local, const char *domain,
 	    strcmp(clean, ALIAS_POSTMASTER) == 0)
 		return emit_local(c, ALIAS_MAILBOX, ALIAS_POSTMASTER, domain,
 		    NULL);
-	whyf(c->why, c->whysize, "%s@%s: no such user here", lname, domain);
+	str_fmt_cut(c->why, c->whysize, "%s@%s: no such user here", lname,
+	    domain);
 	return ALIAS_NOUSER;
 }
 
@@ -793,7 +766,8 @@ alias_resolve(const struct conf *conf, const char *address, alias_emit *em,
 		(void)str_copy(a.domain, sizeof(a.domain), conf->hostname);
 	} else if ((ae = addr_parse(address, strlen(address), ADDR_UTF8,
 	    &a)) != ADDR_OK) {
-		whyf(c.why, c.whysize, "%s: %s", address, addr_strerror(ae));
+		str_fmt_cut(c.why, c.whysize, "%s: %s", address,
+		    addr_strerror(ae));
 		return ALIAS_NOUSER;
 	}
 	if ((r = resolve_addr(&c, &a)) == ALIAS_TEMPFAIL)
@@ -946,8 +920,8 @@ check_targets(struct checker *k, const char *domain, const struct aline *l)
 		case ALIAS_OK:
 			break;
 		case ALIAS_NOUSER:
-			whyf(msg, sizeof(msg), "%s: no such user or alias",
-			    tok);
+			str_fmt_cut(msg, sizeof(msg),
+			    "%s: no such user or alias", tok);
 			check_say(k, l->no, msg);
 			break;
 		case ALIAS_BROKEN:
@@ -983,13 +957,13 @@ check_lines(struct checker *k, int fd, const char *domain,
 		if ((n = read_line(&r, line, 1, &toolong, &no)) == 0)
 			return 0;
 		if (n == -1 && toolong) {
-			whyf(why, sizeof(why), "a line longer than %d bytes",
-			    ALIAS_LINE_MAX);
+			str_fmt_cut(why, sizeof(why),
+			    "a line longer than %d bytes", ALIAS_LINE_MAX);
 			check_say(k, no, why);
 			continue;
 		}
 		if (n == -1 && errno == EINVAL) {
-			whyf(why, sizeof(why), "more than %d lines",
+			str_fmt_cut(why, sizeof(why), "more than %d lines",
 			    ALIAS_LINES_MAX);
 			check_say(k, no, why);
 			return 0;
@@ -1009,8 +983,8 @@ check_lines(struct checker *k, int fd, const char *domain,
 			continue;
 		first = keys_first(ks, l.key);
 		if (first != 0 && first != l.no) {
-			whyf(why, sizeof(why), "%s: named again; line %zu is "
-			    "the one used", l.name, first);
+			str_fmt_cut(why, sizeof(why), "%s: named again; line "
+			    "%zu is the one used", l.name, first);
 			check_say(k, l.no, why);
 			continue;
 		}
@@ -1043,7 +1017,7 @@ alias_check(const struct conf *conf, const char *domain,
 		return -1;
 	if (local == 0 ||
 	    conf_domain_path(conf, d, ALIAS_FILE, path, sizeof(path)) == -1) {
-		whyf(path, sizeof(path), "%s", domain);
+		str_fmt_cut(path, sizeof(path), "%s", domain);
 		check_say(&k, 0, "not a local domain");
 		return 1;
 	}

@@ -8,12 +8,17 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include "atomic.h"
 #include "io.h"
 #include "str.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE	(1 << 0)	/* Linux ABI, <linux/fs.h> */
+#endif
 
 int
 atomic_open(struct atomic_file *a, const char *path, mode_t mode)
@@ -103,6 +108,20 @@ atomic_write(const char *path, const void *p, size_t n, mode_t mode)
 		return -1;
 	}
 	return atomic_commit(&a);
+}
+
+int
+atomic_rename_noreplace(const char *from, const char *to)
+{
+	if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to,
+	    RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (link(from, to) == -1)
+		return -1;
+	(void)unlink(from);
+	return 0;
 }
 
 int

@@ -26,6 +26,12 @@ int	atomic_commit(struct atomic_file *);
 void	atomic_abort(struct atomic_file *);
 /* The whole thing for content already in memory. */
 int	atomic_write(const char *path, const void *, size_t, mode_t mode);
+/* rename(2) that never replaces: -1 with EEXIST when to exists.  Where
+ * the file system lacks renameat2's RENAME_NOREPLACE, link(2) and
+ * unlink(2), as qmail does; a crash between the two leaves from as a
+ * second name, and an unlink that fails then is ignored.  0, or -1 with
+ * errno of the rename or the link. */
+int	atomic_rename_noreplace(const char *from, const char *to);
 /* fsync(2) of a directory, so that a rename or unlink in it is durable. */
 int	fsync_dir(const char *dir);
 /* fsync of the directory that holds path. */

@@ -12,17 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "io.h"
 #include "queue.h"
 #include "str.h"
-
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE	(1 << 0)	/* Linux ABI, <linux/fs.h> */
-#endif
 
 enum {
 	/* tmp/ID exists only when the same pid reappears within the same
@@ -285,26 +281,6 @@ discard(struct queue_msg *m)
 	errno = saved;
 }
 
-/* rename(2) that never replaces: IDs are unique by time and pid, but a
- * clock stepped back with a pid reused, or two pid namespaces sharing a
- * spool, must not overwrite a message already acknowledged.  link(2) and
- * unlink(2), as qmail does, where the file system lacks RENAME_NOREPLACE;
- * a crash between the two leaves a second name in tmp/, which is never
- * delivered from and is swept. */
-static int
-rename_noreplace(const char *from, const char *to)
-{
-	if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to,
-	    RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	if (link(from, to) == -1)
-		return -1;
-	(void)unlink(from);
-	return 0;
-}
-
 int
 queue_commit(struct queue_msg *m)
 {
@@ -323,7 +299,12 @@ queue_commit(struct queue_msg *m)
 	/* On NFS and friends close(2) is where a write error shows. */
 	if (close(fd) == -1)
 		goto fail;
-	if (rename_noreplace(m->tmp, m->path) == -1)	/* the moment of commit */
+	/* Never over another message: IDs are unique by time and pid, but
+	 * a clock stepped back with a pid reused, or two pid namespaces
+	 * sharing a spool, must not overwrite one already acknowledged.  A
+	 * crash inside the link(2) fallback leaves a second name in tmp/,
+	 * which is never delivered from and is swept. */
+	if (atomic_rename_noreplace(m->tmp, m->path) == -1)	/* commit */
 		goto fail;
 	m->tmp[0] = '\0';
 	if (fsync(m->newfd) == -1) {

@@ -110,6 +110,23 @@ str_fmt(char *buf, size_t size, const char *fmt, ...)
 	return 0;
 }
 
+void
+str_vfmt_cut(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	if (size > 0 && vsnprintf(buf, size, fmt, ap) < 0)
+		buf[0] = '\0';
+}
+
+void
+str_fmt_cut(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	str_vfmt_cut(buf, size, fmt, ap);
+	va_end(ap);
+}
+
 int
 str_copy(char *dst, size_t size, const char *src)
 {

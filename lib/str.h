@@ -27,6 +27,13 @@ int	str_vappendf(struct str *, const char *, va_list)
 /* snprintf that fails (-1, ENOBUFS) instead of truncating. */
 int	str_fmt(char *, size_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+/* snprintf for a message where a cut is better than nothing: a reason
+ * truncated by a small buffer is still a reason.  Always NUL-terminated
+ * (empty if formatting fails); size 0 writes nothing. */
+void	str_fmt_cut(char *, size_t, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	str_vfmt_cut(char *, size_t, const char *, va_list)
+	    __attribute__((format(printf, 3, 0)));
 /* Copy a NUL-terminated string; -1 with ENOBUFS if it does not fit. */
 int	str_copy(char *, size_t, const char *);
 /* ASCII-only case folding: addresses and domains are compared this way. */

@@ -67,7 +67,7 @@ reason(struct inject *in, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(in->reason, sizeof in->reason, fmt, ap);
+	str_vfmt_cut(in->reason, sizeof in->reason, fmt, ap);
 	va_end(ap);
 }
 

@@ -24,7 +24,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include "bounce.h"
 #include "deliver.h"
 #include "io.h"
+#include "job.h"
 #include "log.h"
 #include "sched.h"
 #include "state.h"
@@ -42,7 +42,6 @@
 #include "waitq.h"
 
 enum {
-	RESULT_FIELDS = 5,	/* entry, status, dsn, where, reason */
 	/* Fixed descriptors in the poll set: signals, inotify, trigger. */
 	FIXED_FDS = 3,
 	INOTIFY_BUF = 64 * 1024
@@ -53,17 +52,6 @@ struct active {
 	struct state	 st;
 	int		 running;	/* deliveries under way */
 	int		 delete;	/* mailq -d: remove when idle */
-};
-
-struct job {
-	pid_t		 pid;		/* 0: free slot */
-	int		 fd;		/* the report pipe */
-	struct active	*msg;
-	size_t		 entry;
-	char		 dest[ADDR_TEXT_MAX + 16];
-	time_t		 deadline;
-	size_t		 len;
-	char		 buf[SCHED_RESULT_MAX];
 };
 
 struct sched {
@@ -81,21 +69,6 @@ struct sched {
 };
 
 static void	finish(struct sched *, struct active *);
-
-static void
-why_fmt(char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-why_fmt(char *why, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(why, size, fmt, ap) < 0 && size > 0)
-		why[0] = '\0';
-	va_end(ap);
-}
 
 time_t
 sched_backoff(unsigned attempts)
@@ -304,26 +277,15 @@ defer(const struct sched *s, struct state *st, struct state_entry *e,
 	log_attempt(st, e, "deferred", now);
 }
 
-/* The delivery process: deliver, report one line, exit.  Its parent's
- * blocked signals and ignored SIGPIPE must not carry over. */
-static void	job_child(const struct sched *, struct active *, size_t, int)
-		    __attribute__((noreturn));
-
+/* In a new delivery process: queue-run's descriptors closed, the lock
+ * above all, so that a delivery that outlives a killed queue-run does
+ * not keep the next one from starting. */
 static void
-job_child(const struct sched *s, struct active *a, size_t i, int fd)
+child_init(void *arg)
 {
-	struct state *st = &a->st;
-	const struct state_entry *e = &st->e[i];
-	struct deliver_result r;
-	struct deliver_msg m;
-	struct alias_target t;
-	sigset_t none;
-	char num[32];
+	const struct sched *s = arg;
 	size_t n;
-	FILE *f;
 
-	/* The lock above all: a delivery that outlives a killed queue-run
-	 * must not keep the next one from starting. */
 	(void)close(s->lockfd);
 	(void)close(s->sigfd);
 	(void)close(s->inofd);
@@ -331,73 +293,18 @@ job_child(const struct sched *s, struct active *a, size_t i, int fd)
 	for (n = 0; n < s->conf->max_deliveries; n++)
 		if (s->jobs[n].pid != 0)
 			(void)close(s->jobs[n].fd);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	(void)signal(SIGPIPE, SIG_DFL);
-	memset(&r, 0, sizeof(r));
-	m.conf = s->conf;
-	m.fd = st->fd;
-	m.body = st->env.body;
-	m.size = st->size;
-	m.id = st->env.id;
-	m.sender = st->env.sender;
-	m.orig = e->orig;
-	state_target(e, &t);
-	if (e->kind == STATE_PIPE)
-		deliver_pipe(&m, &t, &r);
-	else
-		deliver_mailbox(&m, &t, &r);
-	if ((f = fdopen(fd, "w")) == NULL)
-		_exit(1);
-	(void)str_fmt(num, sizeof(num), "%zu", i);
-	state_put_field(f, num, 0);
-	state_put_field(f, r.status == DELIVER_OK ? "ok" :
-	    r.status == DELIVER_TEMP ? "temp" : "perm", 0);
-	state_put_field(f, r.dsn, 0);
-	state_put_field(f, r.where, 0);
-	state_put_field(f, r.reason, 1);
-	_exit(fclose(f) == 0 ? 0 : 1);
-}
-
-static struct job *
-free_job(struct sched *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->conf->max_deliveries; i++)
-		if (s->jobs[i].pid == 0)
-			return &s->jobs[i];
-	return NULL;
 }
 
 /* Start the delivery of entry i in a child; -1 with errno. */
 static int
-job_start(struct sched *s, struct active *a, size_t i, const char *dest,
+start_job(struct sched *s, struct active *a, size_t i, const char *dest,
     time_t now)
 {
-	struct job *j = free_job(s);
-	int p[2];
-	pid_t pid;
+	struct job *j = job_free(s->jobs, s->conf->max_deliveries);
 
-	if (pipe2(p, O_CLOEXEC) == -1)
+	if (job_start(j, s->conf, a, &a->st, i, dest, now, child_init,
+	    s) == -1)
 		return -1;
-	if ((pid = fork()) == -1) {
-		fd_close(&p[0]);
-		fd_close(&p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		(void)close(p[0]);
-		job_child(s, a, i, p[1]);
-	}
-	fd_close(&p[1]);
-	j->pid = pid;
-	j->fd = p[0];
-	j->msg = a;
-	j->entry = i;
-	j->len = 0;
-	j->deadline = now + s->conf->command_timeout + SCHED_JOB_GRACE;
-	(void)str_copy(j->dest, sizeof(j->dest), dest);
 	a->st.e[i].running = 1;
 	a->running++;
 	s->njobs++;
@@ -438,7 +345,7 @@ start_jobs(struct sched *s, struct active *a, time_t now)
 		if (dest_key(e, dest, sizeof(dest)) == -1 ||
 		    dest_running(s, dest) >= s->conf->max_per_destination)
 			continue;
-		if (job_start(s, a, i, dest, now) == -1) {
+		if (start_job(s, a, i, dest, now) == -1) {
 			log_errno("error", a->st.env.id, "fork");
 			break;	/* out of processes: try again later */
 		}
@@ -707,39 +614,33 @@ fill(struct sched *s, time_t now)
 /* --- reports of delivery processes -------------------------------- */
 
 static void
-job_report(struct sched *s, struct job *j, time_t now)
+apply_report(struct sched *s, struct job *j, time_t now)
 {
 	struct active *a = j->msg;
 	struct state_entry *e = &a->st.e[j->entry];
-	char *f[RESULT_FIELDS], *nl;
+	struct job_report rep;
 
-	if (j->len == 0 || (nl = memchr(j->buf, '\n', j->len)) == NULL ||
-	    (*nl = '\0', state_split(j->buf, f, RESULT_FIELDS)) == -1 ||
-	    strtoul(f[0], NULL, 10) != j->entry) {
+	if (job_parse(j, &rep) == -1) {
 		defer(s, &a->st, e, "4.3.0",
 		    "the delivery process ended without a report", "", now);
 		return;
 	}
-	if (strcmp(f[1], "ok") == 0)
-		succeed(&a->st, e, f[2], f[4], f[3], now);
-	else if (strcmp(f[1], "perm") == 0)
-		fail(&a->st, e, f[2], f[4], f[3], now);
+	if (rep.status == DELIVER_OK)
+		succeed(&a->st, e, rep.dsn, rep.reason, rep.where, now);
+	else if (rep.status == DELIVER_PERM)
+		fail(&a->st, e, rep.dsn, rep.reason, rep.where, now);
 	else
-		defer(s, &a->st, e, f[2], f[4], f[3], now);
+		defer(s, &a->st, e, rep.dsn, rep.reason, rep.where, now);
 }
 
 /* The report pipe is at its end: the process has exited or is exiting. */
 static void
-job_done(struct sched *s, struct job *j)
+end_job(struct sched *s, struct job *j)
 {
-	int status;
-
-	fd_close(&j->fd);
-	while (waitpid(j->pid, &status, 0) == -1 && errno == EINTR)
-		;
+	job_end(j);
 	j->msg->st.e[j->entry].running = 0;
 	if (!s->stopping || j->len > 0)
-		job_report(s, j, time(NULL));
+		apply_report(s, j, time(NULL));
 	/* else: killed at shutdown, and retried at the next start */
 	j->msg->running--;
 	j->pid = 0;
@@ -747,23 +648,7 @@ job_done(struct sched *s, struct job *j)
 }
 
 static void
-job_read(struct sched *s, struct job *j)
-{
-	ssize_t r;
-
-	r = read(j->fd, j->buf + j->len, sizeof(j->buf) - j->len);
-	if (r == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (r > 0) {
-		j->len += (size_t)r;
-		if (j->len < sizeof(j->buf))
-			return;
-	}
-	job_done(s, j);
-}
-
-static void
-job_watchdog(struct sched *s, time_t now)
+watchdog(struct sched *s, time_t now)
 {
 	size_t i;
 
@@ -931,8 +816,8 @@ wait_events(struct sched *s, time_t now)
 	if (pfd[2].revents != 0)
 		trigger_read(s);
 	for (i = FIXED_FDS; i < n; i++)
-		if (pfd[i].revents != 0)
-			job_read(s, map[i - FIXED_FDS]);
+		if (pfd[i].revents != 0 && job_read(map[i - FIXED_FDS]) == 1)
+			end_job(s, map[i - FIXED_FDS]);
 	return 0;
 }
 
@@ -946,12 +831,12 @@ setup_lock(struct sched *s, char *why, size_t whysize)
 	if (spool_path(s, path, sizeof(path), SCHED_LOCK, NULL) == -1 ||
 	    (s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
 	    -1) {
-		why_fmt(why, whysize, "%s/%s: %s", s->conf->spool,
+		str_fmt_cut(why, whysize, "%s/%s: %s", s->conf->spool,
 		    SCHED_LOCK, strerror(errno));
 		return -1;
 	}
 	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
-		why_fmt(why, whysize, "%s: %s", path,
+		str_fmt_cut(why, whysize, "%s: %s", path,
 		    errno == EWOULDBLOCK ? "another queue-run is running" :
 		    strerror(errno));
 		return errno == EWOULDBLOCK ? 1 : -1;
@@ -981,7 +866,7 @@ setup_trigger(struct sched *s, char *why, size_t whysize)
 	}
 	return 0;
 fail:
-	why_fmt(why, whysize, "%s/%s: %s", s->conf->spool, SCHED_TRIGGER,
+	str_fmt_cut(why, whysize, "%s/%s: %s", s->conf->spool, SCHED_TRIGGER,
 	    strerror(errno));
 	return -1;
 }
@@ -1004,20 +889,20 @@ setup(struct sched *s, char *why, size_t whysize)
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
 	    (s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) ==
 	    -1 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-		why_fmt(why, whysize, "signals: %s", strerror(errno));
+		str_fmt_cut(why, whysize, "signals: %s", strerror(errno));
 		return -1;
 	}
 	if (spool_path(s, path, sizeof(path), QUEUE_NEW, NULL) == -1 ||
 	    (s->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
 	    inotify_add_watch(s->inofd, path, IN_MOVED_TO | IN_CREATE) ==
 	    -1) {
-		why_fmt(why, whysize, "inotify on %s/%s: %s", s->conf->spool,
-		    QUEUE_NEW, strerror(errno));
+		str_fmt_cut(why, whysize, "inotify on %s/%s: %s",
+		    s->conf->spool, QUEUE_NEW, strerror(errno));
 		return -1;
 	}
 	if ((s->jobs = calloc(s->conf->max_deliveries, sizeof(*s->jobs))) ==
 	    NULL) {
-		why_fmt(why, whysize, "%s", strerror(errno));
+		str_fmt_cut(why, whysize, "%s", strerror(errno));
 		return -1;
 	}
 	/* Enough messages in memory to keep every slot busy even when some
@@ -1026,8 +911,8 @@ setup(struct sched *s, char *why, size_t whysize)
 	/* Watch first, then scan: a message committed in between is seen
 	 * twice and learnt once. */
 	if (scan(s) == -1) {
-		why_fmt(why, whysize, "%s/%s: %s", s->conf->spool, QUEUE_NEW,
-		    strerror(errno));
+		str_fmt_cut(why, whysize, "%s/%s: %s", s->conf->spool,
+		    QUEUE_NEW, strerror(errno));
 		return -1;
 	}
 	sweep(s, time(NULL));
@@ -1095,12 +980,12 @@ sched_run(const struct conf *conf, char *why, size_t whysize)
 			}
 			fill(&s, now);
 		}
-		job_watchdog(&s, now);
+		watchdog(&s, now);
 		finish_idle(&s);
 		if (s.stopping && s.njobs == 0)
 			continue;
 		if (wait_events(&s, now) == -1) {
-			why_fmt(why, whysize, "poll: %s", strerror(errno));
+			str_fmt_cut(why, whysize, "poll: %s", strerror(errno));
 			goto out;
 		}
 	}

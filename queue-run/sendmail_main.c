@@ -23,6 +23,7 @@
 #include "inject.h"
 #include "io.h"
 #include "log.h"
+#include "self.h"
 #include "sendmail.h"
 #include "str.h"
 
@@ -138,25 +139,6 @@ has_8bit(const char *s)
 	return 0;
 }
 
-/* queue-inject beside our own executable: an installed pair, or the
- * pair of a build directory under test, never one found in $PATH. */
-static int
-inject_path(char *buf, size_t size)
-{
-	char self[PATH_MAX], *slash;
-	ssize_t n;
-
-	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) == -1)
-		return -1;
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) == NULL) {
-		errno = ENOENT;
-		return -1;
-	}
-	*slash = '\0';
-	return str_fmt(buf, size, "%s/%s", self, INJECT_PROG);
-}
-
 static int
 spawn_inject(const struct opts *o, const char *sender,
     const struct sendmail_rcpts *r, int *wfd, pid_t *pid)
@@ -169,7 +151,7 @@ spawn_inject(const struct opts *o, const char *sender,
 	size_t i, k = 0, utf8 = has_8bit(sender);
 	int p[2] = { -1, -1 }, rc = -1, e;
 
-	if (inject_path(path, sizeof path) == -1)
+	if (self_sibling(INJECT_PROG, path, sizeof path) == -1)
 		return -1;
 	for (i = 0; i < r->n; i++)
 		utf8 |= has_8bit(r->v[i]);

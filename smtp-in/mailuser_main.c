@@ -59,7 +59,7 @@ say(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);	/* truncation is harmless */
+	str_vfmt_cut(msg, sizeof(msg), fmt, ap);	/* a cut is harmless */
 	va_end(ap);
 	fprintf(stderr, PROG ": %s\n", msg);
 	return code;

@@ -66,36 +66,15 @@ teardown(void **state)
 	return tu_teardown(f, f->dir);
 }
 
-/* DIR/domains/DOMAIN, made if it is not there yet. */
-static void
-mkdom(struct fix *f, const char *domain)
-{
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof(p), "%s/domains", f->dir);
-	assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
-	snprintf(p, sizeof(p), "%s/domains/%s", f->dir, domain);
-	assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
-}
-
-static void
-put(struct fix *f, const char *domain, const char *file, const char *s)
-{
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof(p), "%s/domains/%s/%s", f->dir, domain, file);
-	tu_write_str(p, s);
-}
-
 /* example.com with users alice, bob and the receive-only list, and the
  * aliases file given. */
 static void
 dom(struct fix *f, const char *aliases)
 {
-	mkdom(f, D);
-	put(f, D, "users", "alice:!\nbob:!\nlist:!\n");
+	tu_mkdomain(f->dir, D);
+	tu_put_domain(f->dir, D, "users", "alice:!\nbob:!\nlist:!\n");
 	if (aliases != NULL)
-		put(f, D, "aliases", aliases);
+		tu_put_domain(f->dir, D, "aliases", aliases);
 }
 
 static int
@@ -344,9 +323,9 @@ test_user_names_with_drop_characters_are_found_as_written(void **state)
 {
 	struct fix *f = *state;
 
-	mkdom(f, D);
-	put(f, D, "users", "a.b:!\nab:!\n");
-	put(f, D, "aliases", "x: a.b\n");
+	tu_mkdomain(f->dir, D);
+	tu_put_domain(f->dir, D, "users", "a.b:!\nab:!\n");
+	tu_put_domain(f->dir, D, "aliases", "x: a.b\n");
 	to(f, "x@" D, "mailbox a.b@" D "\n");
 	to(f, "ab+z@" D, "mailbox ab@" D "\n");
 }
@@ -471,11 +450,13 @@ test_alias_to_another_local_domain_is_followed(void **state)
 	struct fix *f = *state;
 
 	dom(f, "info: help@example.org\n");
-	mkdom(f, "example.org");
-	put(f, "example.org", "users", "carol:!\n");
-	put(f, "example.org", "aliases", "help: carol, alice@" D "\n");
+	tu_mkdomain(f->dir, "example.org");
+	tu_put_domain(f->dir, "example.org", "users", "carol:!\n");
+	tu_put_domain(f->dir, "example.org", "aliases",
+	    "help: carol, alice@" D "\n");
 	to(f, "info@" D, "mailbox carol@example.org\nmailbox alice@" D "\n");
-	put(f, "example.org", "aliases", "help: carol, info@" D "\n");
+	tu_put_domain(f->dir, "example.org", "aliases",
+	    "help: carol, info@" D "\n");
 	broken(f, "info@" D, "alias loop: info@" D " -> help@example.org -> "
 	    "info@" D);
 }
@@ -498,7 +479,7 @@ test_postmaster_exists_in_every_local_domain(void **state)
 {
 	struct fix *f = *state;
 
-	mkdom(f, D);
+	tu_mkdomain(f->dir, D);
 	to(f, "postmaster@" D, "mailbox postmaster@" D "\n");
 	to(f, "PostMaster@" D, "mailbox postmaster@" D "\n");
 	to(f, "postmaster", "mailbox postmaster@mx.example.net\n");
@@ -514,8 +495,8 @@ test_postmaster_alias_or_user_comes_first(void **state)
 
 	dom(f, "postmaster: alice, me@gmail.com\n");
 	to(f, "postmaster@" D, "mailbox alice@" D "\nremote me@gmail.com\n");
-	put(f, D, "aliases", "");
-	put(f, D, "users", "postmaster:!\n");
+	tu_put_domain(f->dir, D, "aliases", "");
+	tu_put_domain(f->dir, D, "users", "postmaster:!\n");
 	to(f, "postmaster@" D, "mailbox postmaster@" D "\n");
 }
 
@@ -525,7 +506,7 @@ test_unreadable_file_is_a_temporary_failure(void **state)
 	struct fix *f = *state;
 	char p[PATH_MAX];
 
-	mkdom(f, D);
+	tu_mkdomain(f->dir, D);
 	/* A directory in the file's place: open works, read fails. */
 	snprintf(p, sizeof(p), "%s/domains/" D "/aliases", f->dir);
 	assert_int_equal(mkdir(p, 0755), 0);
@@ -646,7 +627,7 @@ test_check_of_a_good_file_reports_nothing(void **state)
 	    "alice: alice, alice@gmail.example\n*: alice\n");
 	assert_int_equal(check(f, D, &r), 0);
 	assert_string_equal(r.text, "");
-	mkdom(f, "example.org");
+	tu_mkdomain(f->dir, "example.org");
 	assert_int_equal(check(f, "example.org", &r), 0);
 	assert_int_equal(check(f, "mx.example.net", &r), 0);
 }
@@ -740,8 +721,8 @@ test_check_reports_another_domain_s_problem_where_it_leads(void **state)
 	struct reports r;
 
 	dom(f, "info: help@example.org\n");
-	mkdom(f, "example.org");
-	put(f, "example.org", "aliases", "help: ghost\n");
+	tu_mkdomain(f->dir, "example.org");
+	tu_put_domain(f->dir, "example.org", "aliases", "help: ghost\n");
 	assert_int_equal(check(f, D, &r), 1);
 	said(&r, "1: ");
 	said(&r, "example.org/aliases:1: ghost: no such user or alias");
@@ -785,7 +766,7 @@ test_check_of_an_unreadable_file_is_an_error(void **state)
 	struct reports r;
 	char p[PATH_MAX];
 
-	mkdom(f, D);
+	tu_mkdomain(f->dir, D);
 	snprintf(p, sizeof(p), "%s/domains/" D "/aliases", f->dir);
 	assert_int_equal(mkdir(p, 0755), 0);
 	errno = 0;

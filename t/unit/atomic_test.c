@@ -238,6 +238,29 @@ test_fsync_dir_and_parent(void **state)
 	assert_int_equal(fsync_parent(path), -1);
 }
 
+static void
+test_rename_noreplace_moves_but_never_replaces(void **state)
+{
+	struct fx *fx = *state;
+	char from[PATH_MAX];
+
+	assert_int_equal(str_fmt(from, sizeof(from), "%s/from", fx->dir), 0);
+	tu_write_str(from, "new");
+	tu_write_str(fx->path, "old");
+	errno = 0;
+	assert_int_equal(atomic_rename_noreplace(from, fx->path), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_content(fx->path, "old");
+	assert_content(from, "new");
+	assert_int_equal(unlink(fx->path), 0);
+	assert_int_equal(atomic_rename_noreplace(from, fx->path), 0);
+	assert_content(fx->path, "new");
+	assert_dir_holds(fx->dir, "state");
+	errno = 0;
+	assert_int_equal(atomic_rename_noreplace(from, fx->path), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
 int
 main(void)
 {
@@ -252,6 +275,7 @@ main(void)
 		T(test_open_with_too_long_name_fails),
 		T(test_stale_temporary_of_our_pid_is_replaced),
 		T(test_fsync_dir_and_parent),
+		T(test_rename_noreplace_moves_but_never_replaces),
 #undef T
 	};
 

@@ -53,26 +53,6 @@ teardown(void **state)
 	return tu_teardown(f, f->dir);
 }
 
-static void
-mkdom(struct fix *f, const char *domain)
-{
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof(p), "%s/domains", f->dir);
-	assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
-	snprintf(p, sizeof(p), "%s/domains/%s", f->dir, domain);
-	assert_int_equal(mkdir(p, 0755), 0);
-}
-
-static void
-put(struct fix *f, const char *domain, const char *file, const char *s)
-{
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof(p), "%s/domains/%s/%s", f->dir, domain, file);
-	tu_write_str(p, s);
-}
-
 /* A file name made a directory: open succeeds, read fails (EISDIR). */
 static void
 unreadable(struct fix *f, const char *domain, const char *file)
@@ -114,7 +94,7 @@ test_directory_under_domains_makes_a_domain_local(void **state)
 	struct fix *f = *state;
 
 	assert_int_equal(resolve_domain_is_local(&f->conf, "example.org"), 0);
-	mkdom(f, "example.org");
+	tu_mkdomain(f->dir, "example.org");
 	assert_int_equal(resolve_domain_is_local(&f->conf, "example.org"), 1);
 	assert_int_equal(resolve_domain_is_local(&f->conf, "EXAMPLE.org"), 1);
 }
@@ -126,7 +106,7 @@ test_a_plain_file_under_domains_is_not_a_domain(void **state)
 	struct conf conf;
 	char p[PATH_MAX];
 
-	mkdom(f, "example.org");
+	tu_mkdomain(f->dir, "example.org");
 	snprintf(p, sizeof(p), "%s/domains/example.com", f->dir);
 	tu_write_str(p, "");
 	assert_int_equal(resolve_domain_is_local(&f->conf, "example.com"), 0);
@@ -143,7 +123,7 @@ test_slash_or_leading_dot_is_never_local(void **state)
 {
 	struct fix *f = *state;
 
-	mkdom(f, "example.org");
+	tu_mkdomain(f->dir, "example.org");
 	assert_int_equal(resolve_domain_is_local(&f->conf, "."), 0);
 	assert_int_equal(resolve_domain_is_local(&f->conf, ".."), 0);
 	assert_int_equal(resolve_domain_is_local(&f->conf,
@@ -159,7 +139,7 @@ test_unreadable_domains_directory_is_an_error(void **state)
 	struct fix *f = *state;
 	char p[PATH_MAX], q[PATH_MAX];
 
-	mkdom(f, "example.org");
+	tu_mkdomain(f->dir, "example.org");
 	/* A symlink loop: stat fails with ELOOP, neither yes nor no. */
 	snprintf(p, sizeof(p), "%s/domains/loop.example", f->dir);
 	snprintf(q, sizeof(q), "%s/domains/loop.example", f->dir);
@@ -196,7 +176,7 @@ test_other_domain_is_remote(void **state)
 {
 	struct fix *f = *state;
 
-	mkdom(f, "example.org");
+	tu_mkdomain(f->dir, "example.org");
 	assert_int_equal(rcpt(f, "alice", "gmail.com"), RESOLVE_REMOTE);
 	assert_int_equal(rcpt(f, "postmaster", "gmail.com"), RESOLVE_REMOTE);
 }
@@ -206,7 +186,7 @@ test_postmaster_of_a_local_domain_needs_no_file(void **state)
 {
 	struct fix *f = *state;
 
-	mkdom(f, "example.org");
+	tu_mkdomain(f->dir, "example.org");
 	assert_int_equal(rcpt(f, "postmaster", "example.org"), RESOLVE_LOCAL);
 	assert_int_equal(rcpt(f, "POSTMASTER", "example.org"), RESOLVE_LOCAL);
 	assert_int_equal(rcpt(f, "alice", "example.org"), RESOLVE_NOUSER);
@@ -220,7 +200,7 @@ test_postmaster_with_unreadable_files_is_a_temporary_failure(void **state)
 	/* postmaster may be an alias: refusing it for good, or accepting
 	 * it for a Maildir that the alias would not pick, would both be
 	 * wrong. */
-	mkdom(f, "example.org");
+	tu_mkdomain(f->dir, "example.org");
 	unreadable(f, "example.org", "aliases");
 	assert_int_equal(rcpt(f, "postmaster", "example.org"),
 	    RESOLVE_TEMPFAIL);
@@ -236,8 +216,8 @@ test_hostname_without_directory_has_only_postmaster(void **state)
 	    RESOLVE_LOCAL);
 	assert_int_equal(rcpt(f, "root", "mx.example.net"), RESOLVE_NOUSER);
 	/* With a directory it is a domain like the others. */
-	mkdom(f, "mx.example.net");
-	put(f, "mx.example.net", "users", "root:!\n");
+	tu_mkdomain(f->dir, "mx.example.net");
+	tu_put_domain(f->dir, "mx.example.net", "users", "root:!\n");
 	assert_int_equal(rcpt(f, "root", "mx.example.net"), RESOLVE_LOCAL);
 }
 
@@ -246,8 +226,9 @@ test_user_of_users_file_is_local_in_any_case(void **state)
 {
 	struct fix *f = *state;
 
-	mkdom(f, "example.org");
-	put(f, "example.org", "users", "# users\nalice:" H1 "\nlist:!\n");
+	tu_mkdomain(f->dir, "example.org");
+	tu_put_domain(f->dir, "example.org", "users",
+	    "# users\nalice:" H1 "\nlist:!\n");
 	assert_int_equal(rcpt(f, "alice", "example.org"), RESOLVE_LOCAL);
 	assert_int_equal(rcpt(f, "Alice", "Example.ORG"), RESOLVE_LOCAL);
 	assert_int_equal(rcpt(f, "list", "example.org"), RESOLVE_LOCAL);
@@ -261,8 +242,8 @@ test_unreadable_aliases_fail_even_a_user(void **state)
 
 	/* An alias of a user's own name comes first ("alice: alice,
 	 * alice@gmail.example"), so a user's answer needs the file too. */
-	mkdom(f, "example.org");
-	put(f, "example.org", "users", "alice:" H1 "\n");
+	tu_mkdomain(f->dir, "example.org");
+	tu_put_domain(f->dir, "example.org", "users", "alice:" H1 "\n");
 	unreadable(f, "example.org", "aliases");
 	assert_int_equal(rcpt(f, "alice", "example.org"), RESOLVE_TEMPFAIL);
 	assert_int_equal(rcpt(f, "bob", "example.org"), RESOLVE_TEMPFAIL);
@@ -273,9 +254,9 @@ test_alias_that_leads_nowhere_is_refused(void **state)
 {
 	struct fix *f = *state;
 
-	mkdom(f, "example.org");
-	put(f, "example.org", "users", "alice:!\n");
-	put(f, "example.org", "aliases", "info: alice, ghost\n"
+	tu_mkdomain(f->dir, "example.org");
+	tu_put_domain(f->dir, "example.org", "users", "alice:!\n");
+	tu_put_domain(f->dir, "example.org", "aliases", "info: alice, ghost\n"
 	    "loop: loop2\nloop2: loop\nbad: alice, not an address\n"
 	    "fine: alice\n");
 	assert_int_equal(rcpt(f, "info", "example.org"), RESOLVE_NOUSER);
@@ -289,8 +270,8 @@ test_local_alias_to_a_remote_address_is_local(void **state)
 {
 	struct fix *f = *state;
 
-	mkdom(f, "example.org");
-	put(f, "example.org", "aliases", "me: me@gmail.com\n");
+	tu_mkdomain(f->dir, "example.org");
+	tu_put_domain(f->dir, "example.org", "aliases", "me: me@gmail.com\n");
 	assert_int_equal(rcpt(f, "me", "example.org"), RESOLVE_LOCAL);
 }
 
@@ -299,9 +280,9 @@ test_alias_name_is_local_in_any_case(void **state)
 {
 	struct fix *f = *state;
 
-	mkdom(f, "example.org");
-	put(f, "example.org", "users", "alice:!\n");
-	put(f, "example.org", "aliases", "# aliases\n\n"
+	tu_mkdomain(f->dir, "example.org");
+	tu_put_domain(f->dir, "example.org", "users", "alice:!\n");
+	tu_put_domain(f->dir, "example.org", "aliases", "# aliases\n\n"
 	    "info: alice@example.org, bob@example.com\n"
 	    "  Sales :alice\r\n"
 	    "# ghost: alice\n"
@@ -323,10 +304,11 @@ test_catch_all_makes_every_name_local(void **state)
 {
 	struct fix *f = *state;
 
-	mkdom(f, "example.org");
-	mkdom(f, "example.com");
-	put(f, "example.org", "aliases", "info: alice\n*: me@gmail.com\n");
-	put(f, "example.com", "aliases", "info: alice\n");
+	tu_mkdomain(f->dir, "example.org");
+	tu_mkdomain(f->dir, "example.com");
+	tu_put_domain(f->dir, "example.org", "aliases",
+	    "info: alice\n*: me@gmail.com\n");
+	tu_put_domain(f->dir, "example.com", "aliases", "info: alice\n");
 	assert_int_equal(rcpt(f, "anything", "example.org"), RESOLVE_LOCAL);
 	assert_int_equal(rcpt(f, "anything", "example.com"), RESOLVE_NOUSER);
 }
@@ -336,7 +318,7 @@ test_domain_without_files_has_only_postmaster(void **state)
 {
 	struct fix *f = *state;
 
-	mkdom(f, "example.org");
+	tu_mkdomain(f->dir, "example.org");
 	assert_int_equal(rcpt(f, "postmaster", "example.org"), RESOLVE_LOCAL);
 	assert_int_equal(rcpt(f, "alice", "example.org"), RESOLVE_NOUSER);
 }
@@ -347,19 +329,20 @@ test_unreadable_or_malformed_files_are_temporary_failures(void **state)
 	struct fix *f = *state;
 	char longline[5000];
 
-	mkdom(f, "a.example");
-	put(f, "a.example", "users", "alice:" H1 "\nnot a user line\n");
+	tu_mkdomain(f->dir, "a.example");
+	tu_put_domain(f->dir, "a.example", "users",
+	    "alice:" H1 "\nnot a user line\n");
 	assert_int_equal(rcpt(f, "alice", "a.example"), RESOLVE_TEMPFAIL);
 	assert_int_equal(rcpt(f, "bob", "a.example"), RESOLVE_TEMPFAIL);
 
-	mkdom(f, "b.example");
+	tu_mkdomain(f->dir, "b.example");
 	unreadable(f, "b.example", "users");
 	assert_int_equal(rcpt(f, "bob", "b.example"), RESOLVE_TEMPFAIL);
 
-	mkdom(f, "c.example");
+	tu_mkdomain(f->dir, "c.example");
 	memset(longline, 'x', sizeof(longline) - 1);
 	longline[sizeof(longline) - 1] = '\0';
-	put(f, "c.example", "aliases", longline);
+	tu_put_domain(f->dir, "c.example", "aliases", longline);
 	assert_int_equal(rcpt(f, "bob", "c.example"), RESOLVE_TEMPFAIL);
 }
 

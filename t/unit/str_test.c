@@ -96,6 +96,21 @@ test_fmt_fails_instead_of_truncating(void **state)
 }
 
 static void
+test_fmt_cut_truncates_and_terminates(void **state)
+{
+	char buf[5], guard[2] = "x";
+
+	(void)state;
+	str_fmt_cut(buf, sizeof(buf), "%s:%d", "ab", 1);
+	assert_string_equal(buf, "ab:1");
+	str_fmt_cut(buf, sizeof(buf), "%s:%d", "abcdef", 12);
+	assert_string_equal(buf, "abcd");
+	/* Size 0 writes nothing at all. */
+	str_fmt_cut(guard, 0, "%s", "y");
+	assert_string_equal(guard, "x");
+}
+
+static void
 test_copy_fails_when_too_long(void **state)
 {
 	char buf[4];
@@ -132,6 +147,7 @@ main(void)
 		cmocka_unit_test(test_appendf_that_does_not_fit_leaves_string_unchanged),
 		cmocka_unit_test(test_reset_empties),
 		cmocka_unit_test(test_fmt_fails_instead_of_truncating),
+		cmocka_unit_test(test_fmt_cut_truncates_and_terminates),
 		cmocka_unit_test(test_copy_fails_when_too_long),
 		cmocka_unit_test(test_case_folding_is_ascii_only),
 	};

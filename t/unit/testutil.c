@@ -3,6 +3,7 @@
  * directory the same way. */
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -84,6 +85,29 @@ void
 tu_write_str(const char *path, const char *s)
 {
 	tu_write_file(path, s, strlen(s));
+}
+
+void
+tu_mkdomain(const char *confdir, const char *domain)
+{
+	char p[PATH_MAX];
+
+	assert_int_equal(str_fmt(p, sizeof(p), "%s/domains", confdir), 0);
+	assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
+	assert_int_equal(str_fmt(p, sizeof(p), "%s/domains/%s", confdir,
+	    domain), 0);
+	assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
+}
+
+void
+tu_put_domain(const char *confdir, const char *domain, const char *file,
+    const char *s)
+{
+	char p[PATH_MAX];
+
+	assert_int_equal(str_fmt(p, sizeof(p), "%s/domains/%s/%s", confdir,
+	    domain, file), 0);
+	tu_write_str(p, s);
 }
 
 int

@@ -18,6 +18,12 @@ int	tu_teardown(void *fixture, const char *dir);
  * write n bytes to it; fails the test on error. */
 void	tu_write_file(const char *path, const void *p, size_t n);
 void	tu_write_str(const char *path, const char *s);
+/* DIR/domains/DOMAIN of a configuration directory, made with its parent
+ * if they are not there yet; fails the test on error. */
+void	tu_mkdomain(const char *confdir, const char *domain);
+/* Write s to DIR/domains/DOMAIN/FILE; fails the test on error. */
+void	tu_put_domain(const char *confdir, const char *domain,
+	    const char *file, const char *s);
 /* Names in dir other than the dot files; fails the test on error. */
 int	tu_entries(const char *dir);
 

@@ -1,0 +1,153 @@
+/* job.c — a delivery process and its report.  The child delivers one
+ * entry (deliver.h) and writes one line to the pipe its parent reads:
+ * the entry's index, "ok", "temp" or "perm", the DSN code, where, and the
+ * reason, in the field syntax of the state files (state.h), so that any
+ * byte of a reason travels safely.  A process that dies without writing
+ * the line has failed temporarily; its parent says so. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "job.h"
+#include "str.h"
+
+enum {
+	RESULT_FIELDS = 5	/* entry, status, dsn, where, reason */
+};
+
+/* The delivery process: deliver, report one line, exit.  Its parent's
+ * blocked signals and ignored SIGPIPE must not carry over. */
+static void	job_child(const struct conf *, const struct state *, size_t,
+		    int) __attribute__((noreturn));
+
+static void
+job_child(const struct conf *conf, const struct state *st, size_t i,
+    int fd)
+{
+	const struct state_entry *e = &st->e[i];
+	struct deliver_result r;
+	struct deliver_msg m;
+	struct alias_target t;
+	sigset_t none;
+	char num[32];
+	FILE *f;
+
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)signal(SIGPIPE, SIG_DFL);
+	memset(&r, 0, sizeof(r));
+	m.conf = conf;
+	m.fd = st->fd;
+	m.body = st->env.body;
+	m.size = st->size;
+	m.id = st->env.id;
+	m.sender = st->env.sender;
+	m.orig = e->orig;
+	state_target(e, &t);
+	if (e->kind == STATE_PIPE)
+		deliver_pipe(&m, &t, &r);
+	else
+		deliver_mailbox(&m, &t, &r);
+	if ((f = fdopen(fd, "w")) == NULL)
+		_exit(1);
+	(void)str_fmt(num, sizeof(num), "%zu", i);
+	state_put_field(f, num, 0);
+	state_put_field(f, r.status == DELIVER_OK ? "ok" :
+	    r.status == DELIVER_TEMP ? "temp" : "perm", 0);
+	state_put_field(f, r.dsn, 0);
+	state_put_field(f, r.where, 0);
+	state_put_field(f, r.reason, 1);
+	_exit(fclose(f) == 0 ? 0 : 1);
+}
+
+struct job *
+job_free(struct job *jobs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (jobs[i].pid == 0)
+			return &jobs[i];
+	return NULL;
+}
+
+int
+job_start(struct job *j, const struct conf *conf, struct active *msg,
+    const struct state *st, size_t i, const char *dest, time_t now,
+    job_child_init *init, void *arg)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		fd_close(&p[0]);
+		fd_close(&p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		(void)close(p[0]);
+		init(arg);
+		job_child(conf, st, i, p[1]);
+	}
+	fd_close(&p[1]);
+	j->pid = pid;
+	j->fd = p[0];
+	j->msg = msg;
+	j->entry = i;
+	j->len = 0;
+	j->deadline = now + conf->command_timeout + SCHED_JOB_GRACE;
+	(void)str_copy(j->dest, sizeof(j->dest), dest);
+	return 0;
+}
+
+int
+job_read(struct job *j)
+{
+	ssize_t r;
+
+	r = read(j->fd, j->buf + j->len, sizeof(j->buf) - j->len);
+	if (r == -1 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (r > 0) {
+		j->len += (size_t)r;
+		if (j->len < sizeof(j->buf))
+			return 0;
+	}
+	return 1;
+}
+
+void
+job_end(struct job *j)
+{
+	int status;
+
+	fd_close(&j->fd);
+	while (waitpid(j->pid, &status, 0) == -1 && errno == EINTR)
+		;
+}
+
+int
+job_parse(struct job *j, struct job_report *rep)
+{
+	char *f[RESULT_FIELDS], *nl;
+
+	if (j->len == 0 || (nl = memchr(j->buf, '\n', j->len)) == NULL ||
+	    (*nl = '\0', state_split(j->buf, f, RESULT_FIELDS)) == -1 ||
+	    strtoul(f[0], NULL, 10) != j->entry)
+		return -1;
+	rep->status = strcmp(f[1], "ok") == 0 ? DELIVER_OK :
+	    strcmp(f[1], "perm") == 0 ? DELIVER_PERM : DELIVER_TEMP;
+	rep->dsn = f[2];
+	rep->where = f[3];
+	rep->reason = f[4];
+	return 0;
+}
