@@ -6,7 +6,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +26,7 @@ typedef const char *conf_parser(const struct conf *, const char *value,
     void *field, size_t size);
 
 static conf_parser parse_hostname, parse_path, parse_size, parse_chars,
-    parse_duration, parse_count;
+    parse_duration, parse_count, parse_string;
 
 struct conf_key {
 	const char	*name;
@@ -44,6 +43,7 @@ static const struct conf_key conf_keys[] = {
 	{ "maildirs",		parse_path,	FIELD(maildirs), 0 },
 	{ "tls_cert",		parse_path,	FIELD(tls_cert), 0 },
 	{ "tls_key",		parse_path,	FIELD(tls_key), 0 },
+	{ "tls_priority",	parse_string,	FIELD(tls_priority), 0 },
 	{ "max_message_size",	parse_size,	FIELD(max_message_size), 0 },
 	{ "drop_characters",	parse_chars,	FIELD(drop_characters), 1 },
 	{ "suffix_separators",	parse_chars,	FIELD(suffix_separators), 1 },
@@ -70,27 +70,8 @@ conf_dir(const char *opt)
 	return CONF_DIR_DEFAULT;
 }
 
-/* The message of a failure.  A message cut short by a small err buffer is
- * still a message, so snprintf's truncation is accepted here. */
-static void
-errf(char *err, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-errf(char *err, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (size == 0)
-		return;
-	va_start(ap, fmt);
-	if (vsnprintf(err, size, fmt, ap) < 0)
-		err[0] = '\0';
-	va_end(ap);
-}
-
-static int
-valid_hostname(const char *s)
+int
+conf_valid_hostname(const char *s)
 {
 	size_t len = strlen(s), label = 0, i;
 	unsigned char c;
@@ -117,7 +98,7 @@ static const char *
 parse_hostname(const struct conf *c, const char *v, void *field, size_t size)
 {
 	(void)c;
-	if (!valid_hostname(v))
+	if (!conf_valid_hostname(v))
 		return "not a valid host name (letters, digits, '-' and dots)";
 	if (str_copy(field, size, v) == -1)
 		return "host name too long";
@@ -178,6 +159,14 @@ parse_size(const struct conf *c, const char *v, void *field, size_t size)
 		return "must be between 1K and 4G";
 	*(uint64_t *)field = n;
 	return NULL;
+}
+
+/* Text that another program interprets (tls_priority: GnuTLS). */
+static const char *
+parse_string(const struct conf *c, const char *v, void *field, size_t size)
+{
+	(void)c;
+	return str_copy(field, size, v) == -1 ? "too long" : NULL;
 }
 
 /* Characters that may be dropped from, or end, a local part: printable
@@ -304,7 +293,7 @@ static int
 set_defaults(struct conf *c, char *err, size_t errsz)
 {
 	if (gethostname(c->hostname, sizeof(c->hostname)) == -1) {
-		errf(err, errsz, "gethostname: %s", strerror(errno));
+		str_fmt_cut(err, errsz, "gethostname: %s", strerror(errno));
 		return -1;
 	}
 	str_lower(c->hostname);
@@ -317,8 +306,10 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	    str_fmt(c->tls_cert, sizeof(c->tls_cert), "%s/%s", c->dir,
 	    CONF_TLS_CERT_DEFAULT) == -1 ||
 	    str_fmt(c->tls_key, sizeof(c->tls_key), "%s/%s", c->dir,
-	    CONF_TLS_KEY_DEFAULT) == -1) {
-		errf(err, errsz, "%s: path too long", c->dir);
+	    CONF_TLS_KEY_DEFAULT) == -1 ||
+	    str_copy(c->tls_priority, sizeof(c->tls_priority),
+	    CONF_TLS_PRIORITY_DEFAULT) == -1) {
+		str_fmt_cut(err, errsz, "%s: path too long", c->dir);
 		return -1;
 	}
 	c->max_message_size = CONF_MAX_MESSAGE_SIZE_DEFAULT;
@@ -393,36 +384,36 @@ parse_line(struct conf *c, char *line, unsigned lineno, unsigned *seen,
 	if (*s == '\0' || *s == '#')
 		return 0;
 	if ((eq = strchr(s, '=')) == NULL) {
-		errf(why, whysz, "missing '='");
+		str_fmt_cut(why, whysz, "missing '='");
 		return -1;
 	}
 	key = trim(s, eq);
 	value = trim(eq + 1, eq + 1 + strlen(eq + 1));
 	if (*key == '\0') {
-		errf(why, whysz, "missing key before '='");
+		str_fmt_cut(why, whysz, "missing key before '='");
 		return -1;
 	}
 	for (i = 0; i < NKEYS; i++)
 		if (strcmp(conf_keys[i].name, key) == 0)
 			break;
 	if (i == NKEYS) {
-		errf(why, whysz, "unknown key '%s'", key);
+		str_fmt_cut(why, whysz, "unknown key '%s'", key);
 		return -1;
 	}
 	k = &conf_keys[i];
 	if (seen[i] != 0) {
-		errf(why, whysz, "key '%s' given twice (first on line %u)",
-		    key, seen[i]);
+		str_fmt_cut(why, whysz,
+		    "key '%s' given twice (first on line %u)", key, seen[i]);
 		return -1;
 	}
 	seen[i] = lineno;
 	if (*value == '\0' && !k->empty_ok) {
-		errf(why, whysz, "empty value for '%s'", key);
+		str_fmt_cut(why, whysz, "empty value for '%s'", key);
 		return -1;
 	}
 	if ((reason = k->parse(c, value, (char *)c + k->off, k->size)) !=
 	    NULL) {
-		errf(why, whysz, "bad value for '%s': %s", key, reason);
+		str_fmt_cut(why, whysz, "bad value for '%s': %s", key, reason);
 		return -1;
 	}
 	return 0;
@@ -441,13 +432,13 @@ conf_load(struct conf *c, const char *dir, char *err, size_t errsz)
 	if (errsz > 0)
 		err[0] = '\0';
 	if (set_dir(c, dir) == -1) {
-		errf(err, errsz, "%s: %s", dir, strerror(errno));
+		str_fmt_cut(err, errsz, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	if (set_defaults(c, err, errsz) == -1)
 		goto out;
 	if (str_fmt(path, sizeof(path), "%s/%s", c->dir, CONF_FILE) == -1) {
-		errf(err, errsz, "%s: path too long", c->dir);
+		str_fmt_cut(err, errsz, "%s: path too long", c->dir);
 		goto out;
 	}
 	if ((fp = fopen(path, "re")) == NULL) {
@@ -457,13 +448,16 @@ conf_load(struct conf *c, const char *dir, char *err, size_t errsz)
 		 * mistyped -C or POSTHORN_CONF, which must not quietly become
 		 * the defaults (and the system's spool). */
 		if (errno != ENOENT)
-			errf(err, errsz, "%s: %s", path, strerror(errno));
+			str_fmt_cut(err, errsz, "%s: %s", path,
+			    strerror(errno));
 		else if (stat(c->dir, &st) == -1)
-			errf(err, errsz, "configuration directory %s: %s",
-			    c->dir, strerror(errno));
+			str_fmt_cut(err, errsz,
+			    "configuration directory %s: %s", c->dir,
+			    strerror(errno));
 		else if (!S_ISDIR(st.st_mode))
-			errf(err, errsz, "configuration directory %s: %s",
-			    c->dir, strerror(ENOTDIR));
+			str_fmt_cut(err, errsz,
+			    "configuration directory %s: %s", c->dir,
+			    strerror(ENOTDIR));
 		else
 			rc = 0;
 		goto out;
@@ -475,21 +469,25 @@ conf_load(struct conf *c, const char *dir, char *err, size_t errsz)
 			rc = 0;
 			goto out;
 		case RL_ERROR:
-			errf(err, errsz, "%s: %s", path, strerror(errno));
+			str_fmt_cut(err, errsz, "%s: %s", path,
+			    strerror(errno));
 			goto out;
 		case RL_TOOLONG:
-			errf(err, errsz, "%s:%u: line longer than %d bytes",
-			    path, lineno, CONF_LINE_MAX);
+			str_fmt_cut(err, errsz,
+			    "%s:%u: line longer than %d bytes", path, lineno,
+			    CONF_LINE_MAX);
 			goto out;
 		case RL_NUL:
-			errf(err, errsz, "%s:%u: NUL byte", path, lineno);
+			str_fmt_cut(err, errsz, "%s:%u: NUL byte", path,
+			    lineno);
 			goto out;
 		case RL_LINE:
 			break;
 		}
 		if (parse_line(c, line, lineno, seen, why, sizeof(why)) ==
 		    -1) {
-			errf(err, errsz, "%s:%u: %s", path, lineno, why);
+			str_fmt_cut(err, errsz, "%s:%u: %s", path, lineno,
+			    why);
 			goto out;
 		}
 	}

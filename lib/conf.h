@@ -16,6 +16,12 @@
 #define CONF_MAILDIRS_DEFAULT	"/var/mail"
 #define CONF_TLS_CERT_DEFAULT	"certs/fullchain.pem"	/* under the dir */
 #define CONF_TLS_KEY_DEFAULT	"certs/privkey.pem"
+/* A GnuTLS priority string: TLS 1.2 and 1.3 only (RFC 8996 retires 1.0
+ * and 1.1), 128-bit security or more, our order of preference.  GnuTLS
+ * parses it in smtp-tlsd(8) at each TLS start; conf_load bounds it only,
+ * since smtp-in, which reads this file too, does not link GnuTLS. */
+#define CONF_TLS_PRIORITY_DEFAULT \
+	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
 
 enum {
 	CONF_HOSTNAME_MAX = 253,		/* RFC 1035 name length */
@@ -25,6 +31,8 @@ enum {
 	/* Room for the headers of a message at least. */
 	CONF_MAX_MESSAGE_SIZE_MIN = 1024,
 	CONF_CHARS_MAX = 16,			/* drop_characters, ... */
+	/* tls_priority: GnuTLS's longest useful strings are ~200 bytes. */
+	CONF_TLS_PRIORITY_MAX = 512,
 	/* How long a message may stay queued before it bounces: 5 days,
 	 * Postfix's maximal_queue_lifetime.  0 tries once. */
 	CONF_QUEUE_LIFETIME_DEFAULT = 5 * 24 * 3600,
@@ -51,6 +59,7 @@ struct conf {
 	char		maildirs[PATH_MAX];
 	char		tls_cert[PATH_MAX];
 	char		tls_key[PATH_MAX];
+	char		tls_priority[CONF_TLS_PRIORITY_MAX + 1];
 	uint64_t	max_message_size;	/* bytes, MIN..MAX above */
 	/* Local parts: these characters are ignored, and what follows the
 	 * first suffix separator too (aliases(5)).  "" turns either off. */
@@ -70,6 +79,9 @@ const char	*conf_dir(const char *opt);
  * message "FILE:LINE: reason" (or "FILE: reason") in err.  dir is made
  * absolute, and so are relative paths in the file (relative to dir). */
 int		 conf_load(struct conf *, const char *dir, char *err, size_t);
+/* 1 if s is a DNS host name: LDH labels of 1..63 bytes separated by
+ * single dots, 253 bytes at most, no trailing dot (case is not checked). */
+int		 conf_valid_hostname(const char *);
 /* DIR/domains/DOMAIN (+ "/" FILE when file is not NULL) into buf: 0, or
  * -1 with EINVAL (domain empty, with a '/' or starting with '.') or
  * ENAMETOOLONG. */

@@ -128,6 +128,34 @@ test_every_key_is_read(void **state)
 }
 
 static void
+test_tls_priority_is_tls12_and_13_by_default_and_may_be_set(void **state)
+{
+	struct fx *fx = *state;
+	static char text[CONF_TLS_PRIORITY_MAX + 64];
+	size_t n;
+
+	assert_int_equal(load(fx, NULL), 0);
+	assert_string_equal(fx->c.tls_priority,
+	    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE");
+	assert_int_equal(load(fx, "tls_priority = NORMAL:-VERS-ALL:"
+	    "+VERS-TLS1.3 \n"), 0);
+	assert_string_equal(fx->c.tls_priority,
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3");
+	assert_error(fx, "tls_priority =\n", 1,
+	    "empty value for 'tls_priority'");
+	/* CONF_TLS_PRIORITY_MAX bytes are fine, one more is not. */
+	n = strlen("tls_priority = ");
+	memcpy(text, "tls_priority = ", n);
+	memset(text + n, 'N', CONF_TLS_PRIORITY_MAX);
+	text[n + CONF_TLS_PRIORITY_MAX] = '\0';
+	assert_int_equal(load(fx, text), 0);
+	assert_int_equal(strlen(fx->c.tls_priority), CONF_TLS_PRIORITY_MAX);
+	text[n + CONF_TLS_PRIORITY_MAX] = 'N';
+	text[n + CONF_TLS_PRIORITY_MAX + 1] = '\0';
+	assert_error(fx, text, 1, "bad value for 'tls_priority': too long");
+}
+
+static void
 test_hash_inside_a_line_is_not_a_comment(void **state)
 {
 	struct fx *fx = *state;
@@ -464,6 +492,7 @@ main(void)
 		T(test_missing_conf_dir_is_an_error_not_the_defaults),
 		T(test_conf_dir_takes_option_then_environment_then_default),
 		T(test_domain_path_is_under_domains),
+		T(test_tls_priority_is_tls12_and_13_by_default_and_may_be_set),
 		T(test_domain_that_leaves_domains_is_refused),
 #undef T
 	};

@@ -1,0 +1,483 @@
+/* tlsd.c — the TLS end of one SMTP session (tlsd.h, smtp-tlsd(8)).  It
+ * exists so that smtp-in, started for every connection, stays a small
+ * static binary: GnuTLS is loaded only by the sessions that start TLS.
+ * The certificate is read here, at each start, so a renewed file is
+ * served from the next connection on.  Everything is non-blocking and
+ * driven by poll(2) with one fixed buffer per direction. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+
+#include "conf.h"
+#include "io.h"
+#include "str.h"
+#include "tlsd.h"
+
+enum {
+	SNI_RAW_MAX = 256	/* RFC 6066 §3: HostName up to 2^16, but a
+				   DNS name is at most 253 bytes */
+};
+
+/* Plaintext on its way from one side to the other. */
+struct pipebuf {
+	char	b[TLSD_BUF_SIZE];
+	size_t	off, len;	/* b[off..len) still to be written */
+};
+
+struct tlsd {
+	const struct tlsd_params		*p;
+	gnutls_session_t			 s;
+	gnutls_certificate_credentials_t	 cred;
+	char	sni[CONF_HOSTNAME_MAX + 1];	/* "" when none or invalid */
+	char	why[TLSD_REASON_MAX + 1];	/* from the hello callback */
+	struct pipebuf	up;	/* client -> smtp-in */
+	struct pipebuf	down;	/* smtp-in -> client */
+};
+
+int
+tlsd_sni_name(const char *name, size_t len, char *out, size_t size)
+{
+	if (len == 0 || len >= size || memchr(name, '\0', len) != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(out, name, len);
+	out[len] = '\0';
+	if (!conf_valid_hostname(out)) {
+		out[0] = '\0';
+		errno = EINVAL;
+		return -1;
+	}
+	str_lower(out);
+	return 0;
+}
+
+/* REASON as it goes on the status line: printable ASCII, one line. */
+static void
+clean_reason(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && src[i] != '\0'; i++)
+		dst[i] = src[i] >= ' ' && src[i] <= '~' ? src[i] : '?';
+	if (size > 0)
+		dst[i] = '\0';
+}
+
+int
+tlsd_status_fail(int ctl, const char *reason)
+{
+	char line[TLSD_STATUS_MAX], clean[TLSD_REASON_MAX + 1];
+
+	clean_reason(clean, sizeof(clean), reason[0] != '\0' ? reason :
+	    "unknown error");
+	if (str_fmt(line, sizeof(line), "fail %s\n", clean) == -1)
+		return -1;
+	return fd_write_all(ctl, line, strlen(line));
+}
+
+static int
+set_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	if ((fl & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) ==
+	    -1)
+		return -1;
+	return 0;
+}
+
+/* Wait until GnuTLS can go on in the direction it last asked for: 0, or
+ * -1 with ETIMEDOUT after the deadline (or poll's errno). */
+static int
+wait_session(struct tlsd *t, int rfd, int wfd, int64_t deadline)
+{
+	struct pollfd pfd;
+	int64_t left;
+	int n;
+
+	if (gnutls_record_get_direction(t->s) == 1) {
+		pfd.fd = wfd;
+		pfd.events = POLLOUT;
+	} else {
+		pfd.fd = rfd;
+		pfd.events = POLLIN;
+	}
+	for (;;) {
+		if ((left = deadline - clock_ms()) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			return 0;
+		if (n == -1 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int
+load_credentials(struct tlsd *t, const char *cert, const char *key)
+{
+	int r;
+
+	/* access(2) first: GnuTLS says only "Error while reading file". */
+	if (access(cert, R_OK) == -1 || access(key, R_OK) == -1) {
+		str_fmt_cut(t->why, sizeof(t->why), "cannot read %s: %s",
+		    access(cert, R_OK) == -1 ? cert : key, strerror(errno));
+		return GNUTLS_E_FILE_ERROR;
+	}
+	if ((r = gnutls_certificate_allocate_credentials(&t->cred)) < 0) {
+		str_fmt_cut(t->why, sizeof(t->why), "credentials: %s",
+		    gnutls_strerror(r));
+		return r;
+	}
+	if ((r = gnutls_certificate_set_x509_key_file2(t->cred, cert, key,
+	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+		str_fmt_cut(t->why, sizeof(t->why), "%s and %s: %s", cert,
+		    key, gnutls_strerror(r));
+		return r;
+	}
+	if ((r = gnutls_credentials_set(t->s, GNUTLS_CRD_CERTIFICATE,
+	    t->cred)) < 0) {
+		str_fmt_cut(t->why, sizeof(t->why), "credentials: %s",
+		    gnutls_strerror(r));
+		return r;
+	}
+	return 0;
+}
+
+/* After the ClientHello, before the suite is chosen: the certificate for
+ * the name the client asked for, or the default one.  Only one pair is
+ * read per connection.  The name is checked as a host name before it is
+ * part of a path, so "..", "/" and the like never reach the file system. */
+static int
+post_client_hello(gnutls_session_t s)
+{
+	struct tlsd *t = gnutls_session_get_ptr(s);
+	char raw[SNI_RAW_MAX + 1], cert[PATH_MAX], key[PATH_MAX];
+	const char *c = t->p->cert, *k = t->p->key;
+	size_t len = sizeof(raw);
+	unsigned type;
+
+	/* A HelloRetryRequest brings a second ClientHello, same name. */
+	if (t->cred != NULL)
+		return 0;
+	t->sni[0] = '\0';
+	if (gnutls_server_name_get(s, raw, &len, &type, 0) == 0 &&
+	    type == GNUTLS_NAME_DNS &&
+	    tlsd_sni_name(raw, len, t->sni, sizeof(t->sni)) == 0 &&
+	    t->p->certdir != NULL &&
+	    str_fmt(cert, sizeof(cert), "%s/%s/%s", t->p->certdir, t->sni,
+	    TLSD_SNI_CHAIN) == 0 &&
+	    str_fmt(key, sizeof(key), "%s/%s/%s", t->p->certdir, t->sni,
+	    TLSD_SNI_KEY) == 0 &&
+	    access(cert, F_OK) == 0) {
+		c = cert;
+		k = key;
+	}
+	return load_credentials(t, c, k);
+}
+
+static void
+handshake_reason(struct tlsd *t, int r, char *why, size_t whysz)
+{
+	if (t->why[0] != '\0')
+		str_fmt_cut(why, whysz, "%s", t->why);
+	else if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		str_fmt_cut(why, whysz, "client sent alert: %s",
+		    gnutls_alert_get_name(gnutls_alert_get(t->s)));
+	else if (r == GNUTLS_E_PREMATURE_TERMINATION)
+		str_fmt_cut(why, whysz, "client closed the connection");
+	else
+		str_fmt_cut(why, whysz, "%s", gnutls_strerror(r));
+}
+
+static int
+handshake(struct tlsd *t, int rfd, int wfd, char *why, size_t whysz)
+{
+	int64_t deadline;
+	int r;
+
+	deadline = clock_ms() + t->p->handshake_ms;
+	for (;;) {
+		r = gnutls_handshake(t->s);
+		if (r == 0)
+			return 0;
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+			if (wait_session(t, rfd, wfd, deadline) == -1) {
+				if (errno == ETIMEDOUT)
+					str_fmt_cut(why, whysz, "no handshake "
+					    "within %d s",
+					    (t->p->handshake_ms + 999) / 1000);
+				else
+					str_fmt_cut(why, whysz, "poll: %s",
+					    strerror(errno));
+				return -1;
+			}
+			continue;
+		}
+		if (gnutls_error_is_fatal(r) || clock_ms() >= deadline) {
+			handshake_reason(t, r, why, whysz);
+			return -1;
+		}
+	}
+}
+
+/* "ok TLSv1.3 TLS_AES_256_GCM_SHA384 mx.example.org\n".  GnuTLS says
+ * "TLS1.3"; the line says "TLSv1.3", as OpenSSL, Postfix and the
+ * Received: headers of most servers do. */
+static int
+status_ok(struct tlsd *t, int ctl)
+{
+	char line[TLSD_STATUS_MAX];
+	const char *v, *cs;
+
+	if ((v = gnutls_protocol_get_name(gnutls_protocol_get_version(t->s)))
+	    == NULL)
+		v = "-";
+	if ((cs = gnutls_ciphersuite_get(t->s)) == NULL)
+		cs = "-";
+	if (str_fmt(line, sizeof(line), "ok %s%s %s %s\n",
+	    strncmp(v, "TLS", 3) == 0 ? "TLSv" : "",
+	    strncmp(v, "TLS", 3) == 0 ? v + 3 : v, cs,
+	    t->sni[0] != '\0' ? t->sni : "-") == -1)
+		return -1;
+	return fd_write_all(ctl, line, strlen(line));
+}
+
+/* close_notify to the client, then FIN: best effort, within its own
+ * deadline, since the client may be gone already. */
+static void
+bye(struct tlsd *t, int rfd, int wfd)
+{
+	int64_t deadline;
+	int r;
+
+	deadline = clock_ms() + TLSD_BYE_TIMEOUT_MS;
+	while ((r = gnutls_bye(t->s, GNUTLS_SHUT_WR)) == GNUTLS_E_AGAIN ||
+	    r == GNUTLS_E_INTERRUPTED)
+		if (wait_session(t, rfd, wfd, deadline) == -1)
+			break;
+	(void)shutdown(wfd, SHUT_WR);	/* not a socket: close does it */
+}
+
+/* What a GnuTLS call that did not complete is waiting for. */
+static void
+want(struct tlsd *t, short *rev, short *wev)
+{
+	if (gnutls_record_get_direction(t->s) == 1)
+		*wev |= POLLOUT;
+	else
+		*rev |= POLLIN;
+}
+
+/* Each step below moves what it can without blocking and says whether
+ * anything changed; the loop polls only when nothing did.  gnutls_record_
+ * recv is called whenever the up buffer is empty, not only after poll
+ * says the socket is readable, so records GnuTLS has already decoded
+ * (gnutls_record_check_pending) are never left waiting.  A send that
+ * returned GNUTLS_E_AGAIN is repeated with the same buffer and length,
+ * as GnuTLS requires: the down buffer is refilled only once empty. */
+static enum tlsd_result
+relay(struct tlsd *t, int rfd, int wfd, int ctl, char *why, size_t whysz)
+{
+	struct pipebuf *up = &t->up, *down = &t->down;
+	struct pollfd pfd[3];
+	int net_eof = 0, ctl_eof = 0, ctl_shut = 0, moved;
+	short rev, wev, cev;
+	ssize_t r;
+
+	for (;;) {
+		moved = 0;
+		rev = wev = cev = 0;
+
+		/* Client to smtp-in. */
+		if (up->len == 0 && !net_eof) {
+			r = gnutls_record_recv(t->s, up->b, sizeof(up->b));
+			if (r > 0) {
+				up->off = 0;
+				up->len = (size_t)r;
+				moved = 1;
+			} else if (r == 0 ||
+			    r == GNUTLS_E_PREMATURE_TERMINATION) {
+				/* close_notify, or a bare TCP close: most
+				 * clients drop the line after QUIT's reply. */
+				net_eof = moved = 1;
+			} else if (r == GNUTLS_E_AGAIN ||
+			    r == GNUTLS_E_INTERRUPTED)
+				want(t, &rev, &wev);
+			else if (!gnutls_error_is_fatal((int)r))
+				moved = 1;	/* a warning alert, a refused
+						   renegotiation: go on */
+			else {
+				str_fmt_cut(why, whysz, "TLS receive: %s",
+				    gnutls_strerror((int)r));
+				return TLSD_RELAY_FAILED;
+			}
+		}
+		if (up->off < up->len) {
+			r = write(ctl, up->b + up->off, up->len - up->off);
+			if (r > 0) {
+				up->off += (size_t)r;
+				if (up->off == up->len)
+					up->off = up->len = 0;
+				moved = 1;
+			} else if (r == -1 && errno == EAGAIN)
+				cev |= POLLOUT;
+			else if (r == -1 && errno == EINTR)
+				moved = 1;
+			else if (r == -1 && (errno == EPIPE ||
+			    errno == ECONNRESET)) {
+				/* smtp-in is gone: what the client still
+				 * sends has no reader. */
+				up->off = up->len = 0;
+				ctl_eof = moved = 1;
+			} else {
+				str_fmt_cut(why, whysz, "write to smtp-in: %s",
+				    strerror(errno));
+				return TLSD_RELAY_FAILED;
+			}
+		}
+		if (net_eof && up->len == 0 && !ctl_shut) {
+			/* smtp-in reads EOF and may still answer. */
+			if (shutdown(ctl, SHUT_WR) == -1 && errno != ENOTCONN) {
+				str_fmt_cut(why, whysz, "shutdown: %s",
+				    strerror(errno));
+				return TLSD_RELAY_FAILED;
+			}
+			ctl_shut = moved = 1;
+		}
+
+		/* smtp-in to client. */
+		if (down->len == 0 && !ctl_eof) {
+			r = read(ctl, down->b, sizeof(down->b));
+			if (r > 0) {
+				down->off = 0;
+				down->len = (size_t)r;
+				moved = 1;
+			} else if (r == 0 || (r == -1 && errno == ECONNRESET))
+				ctl_eof = moved = 1;
+			else if (errno == EAGAIN)
+				cev |= POLLIN;
+			else if (errno == EINTR)
+				moved = 1;
+			else {
+				str_fmt_cut(why, whysz, "read from smtp-in: %s",
+				    strerror(errno));
+				return TLSD_RELAY_FAILED;
+			}
+		}
+		if (down->off < down->len) {
+			r = gnutls_record_send(t->s, down->b + down->off,
+			    down->len - down->off);
+			if (r > 0) {
+				down->off += (size_t)r;
+				if (down->off == down->len)
+					down->off = down->len = 0;
+				moved = 1;
+			} else if (r == GNUTLS_E_AGAIN ||
+			    r == GNUTLS_E_INTERRUPTED)
+				want(t, &rev, &wev);
+			else if (net_eof) {
+				/* The client closed first and is gone: what
+				 * smtp-in still says has no reader. */
+				return TLSD_DONE;
+			} else {
+				str_fmt_cut(why, whysz, "TLS send: %s",
+				    gnutls_strerror((int)r));
+				return TLSD_RELAY_FAILED;
+			}
+		}
+		if (ctl_eof && down->len == 0) {
+			bye(t, rfd, wfd);
+			return TLSD_DONE;
+		}
+		if (moved || (up->len == 0 && !net_eof &&
+		    gnutls_record_check_pending(t->s) > 0))
+			continue;
+
+		/* rfd and wfd may be one descriptor (inetd): two entries
+		 * are fine for poll. */
+		pfd[0].fd = rev != 0 ? rfd : -1;
+		pfd[0].events = rev;
+		pfd[1].fd = wev != 0 ? wfd : -1;
+		pfd[1].events = wev;
+		pfd[2].fd = cev != 0 ? ctl : -1;
+		pfd[2].events = cev;
+		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
+		if (poll(pfd, 3, -1) == -1 && errno != EINTR) {
+			str_fmt_cut(why, whysz, "poll: %s", strerror(errno));
+			return TLSD_RELAY_FAILED;
+		}
+	}
+}
+
+enum tlsd_result
+tlsd_run(const struct tlsd_params *p, int rfd, int wfd, int ctl, char *why,
+    size_t whysz)
+{
+	static struct tlsd t;	/* 32 KB of buffers: not on the stack */
+	enum tlsd_result res = TLSD_HANDSHAKE_FAILED;
+	const char *errpos = NULL;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	t.p = p;
+	if (whysz > 0)
+		why[0] = '\0';
+	if (set_nonblock(rfd) == -1 || set_nonblock(wfd) == -1) {
+		str_fmt_cut(why, whysz, "network: %s", strerror(errno));
+		goto fail;
+	}
+	/* No session tickets: each connection is a process with its own
+	 * ticket key, so a ticket could never be used. */
+	if ((r = gnutls_init(&t.s, GNUTLS_SERVER | GNUTLS_NO_TICKETS)) < 0) {
+		str_fmt_cut(why, whysz, "gnutls_init: %s", gnutls_strerror(r));
+		goto fail;
+	}
+	if ((r = gnutls_priority_set_direct(t.s, p->priority, &errpos)) < 0) {
+		str_fmt_cut(why, whysz, "tls_priority: %s at \"%.40s\"",
+		    gnutls_strerror(r), errpos != NULL ? errpos : "");
+		goto fail;
+	}
+	gnutls_session_set_ptr(t.s, &t);
+	gnutls_handshake_set_post_client_hello_function(t.s,
+	    post_client_hello);
+	/* Our deadline, not GnuTLS's default of 40 s. */
+	gnutls_handshake_set_timeout(t.s, 0);
+	gnutls_transport_set_int2(t.s, rfd, wfd);
+	if (handshake(&t, rfd, wfd, why, whysz) == -1)
+		goto fail;
+	if (status_ok(&t, ctl) == -1) {
+		str_fmt_cut(why, whysz, "status to smtp-in: %s",
+		    strerror(errno));
+		res = TLSD_RELAY_FAILED;
+		goto out;
+	}
+	if (set_nonblock(ctl) == -1) {
+		str_fmt_cut(why, whysz, "smtp-in: %s", strerror(errno));
+		res = TLSD_RELAY_FAILED;
+		goto out;
+	}
+	res = relay(&t, rfd, wfd, ctl, why, whysz);
+	goto out;
+fail:
+	(void)tlsd_status_fail(ctl, why);
+out:
+	if (t.s != NULL)
+		gnutls_deinit(t.s);
+	if (t.cred != NULL)
+		gnutls_certificate_free_credentials(t.cred);
+	return res;
+}
