@@ -48,8 +48,13 @@ MODDIRS	 = smtp-in queue-run aliases dkimsign
 MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
-SBIN_PROGS = smtp-in mailuser queue-inject sendmail queue-run mailq aliases
+SBIN_PROGS = smtp-in smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run \
+	     mailq aliases
 BIN_PROGS  = dkimsign
+smtp-tlsd_MAIN		= smtp-in/tlsd_main.c
+smtp-tlsd_LIBS		= -lgnutls
+smtp-auth_MAIN		= smtp-in/auth_main.c
+smtp-auth_LIBS		= -lsodium
 mailuser_MAIN		= smtp-in/mailuser_main.c
 mailuser_LIBS		= -lsodium
 queue-inject_MAIN	= queue-run/inject_main.c
@@ -65,7 +70,7 @@ aliases_LIBS		=
 dkimsign_MAIN		= dkimsign/main.c
 dkimsign_LIBS		= -lgnutls -lsodium
 
-PROGS	 = mailuser queue-inject sendmail queue-run mailq aliases dkimsign
+PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run mailq aliases dkimsign
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
@@ -99,7 +104,8 @@ $(foreach p,$(PROGS),$(eval $(call program,$(p))))
 # smtp-in's own modules, named: a new file under smtp-in/ (a tool like
 # mailuser, a TLS helper) must not land in the per-connection binary by
 # accident.  lib/ goes in as an archive, so only what it uses is linked.
-SMTPIN_SRC = smtp-in/main.c smtp-in/session.c smtp-in/command.c smtp-in/data.c
+SMTPIN_SRC = smtp-in/main.c smtp-in/session.c smtp-in/command.c \
+	     smtp-in/data.c smtp-in/policy.c smtp-in/helpers.c
 SMTPIN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPIN_SRC))
 STATIC_LIB_A = $(BUILD)/static/lib/libposthorn.a
 
@@ -116,7 +122,7 @@ $(BUILD)/bin/smtp-in: $(SMTPIN_OBJ) $(STATIC_LIB_A)
 	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPIN_OBJ) $(STATIC_LIB_A)
 
 # A unit test includes the headers of the program modules it tests.
-$(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -I,$(MODDIRS))
+$(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium

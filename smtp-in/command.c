@@ -30,6 +30,8 @@ static const struct verb {
 	{ "VRFY", CMD_VRFY, ARGS_REQUIRED },
 	{ "EXPN", CMD_EXPN, ARGS_OPTIONAL },
 	{ "HELP", CMD_HELP, ARGS_OPTIONAL },
+	{ "STARTTLS", CMD_STARTTLS, ARGS_NONE },
+	{ "AUTH", CMD_AUTH, ARGS_REQUIRED },
 	/* An HTTP request sent to an SMTP port (cross-protocol attacks). */
 	{ "GET", CMD_HTTP, ARGS_OPTIONAL },
 	{ "POST", CMD_HTTP, ARGS_OPTIONAL },

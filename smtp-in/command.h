@@ -24,6 +24,8 @@ enum cmd_verb {
 	CMD_VRFY,
 	CMD_EXPN,
 	CMD_HELP,
+	CMD_STARTTLS,	/* RFC 3207 */
+	CMD_AUTH,	/* RFC 4954 */
 	CMD_HTTP,	/* GET, POST, HEAD, PUT, CONNECT: not SMTP at all */
 	CMD_NVERBS
 };

@@ -1,5 +1,6 @@
 /* main.c — smtp-in: one SMTP session on fd 0/1, started per connection by
- * systemd (Accept=yes), inetd or tcpserver.  Arguments, environment and
+ * systemd (Accept=yes), inetd or tcpserver, in mx, submission or
+ * submissions mode.  Arguments, environment and
  * exit codes only; the protocol is in session.c.  Start-up stays lean —
  * posthorn.conf and nothing else before the greeting — because it is
  * paid on every connection. */
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "helpers.h"
 #include "io.h"
 #include "log.h"
 #include "session.h"
@@ -21,6 +23,7 @@ enum {
 	EXIT_CONFIG = 78	/* EX_CONFIG */
 };
 
+static const struct session_hooks hooks = { helper_starttls, helper_auth };
 static struct conf	conf;
 static struct session	session;	/* ~150 KB: not on the stack */
 
@@ -82,6 +85,7 @@ main(int argc, char *argv[])
 	const char *dir = NULL, *mode;
 	char err[512], peer[SMTP_PEER_MAX];
 	enum session_end end;
+	enum session_mode m = SESSION_MX;
 	struct io io;
 	int ch;
 
@@ -98,13 +102,13 @@ main(int argc, char *argv[])
 	if (argc - optind != 1)
 		usage();
 	mode = argv[optind];
-	if (strcmp(mode, "submission") == 0 ||
-	    strcmp(mode, "submissions") == 0) {
-		fprintf(stderr, "smtp-in: %s mode is not implemented yet "
-		    "(it comes with STARTTLS and AUTH); only mx works\n", mode);
-		return EXIT_USAGE;
-	}
-	if (strcmp(mode, "mx") != 0)
+	if (strcmp(mode, "mx") == 0)
+		m = SESSION_MX;
+	else if (strcmp(mode, "submission") == 0)
+		m = SESSION_SUBMISSION;
+	else if (strcmp(mode, "submissions") == 0)
+		m = SESSION_SUBMISSIONS;
+	else
 		usage();
 
 	if (signals() == -1) {
@@ -121,7 +125,7 @@ main(int argc, char *argv[])
 	}
 	peer_address(peer, sizeof(peer));
 	io_fd_init(&io, 0, 1);
-	session_init(&session, &conf, SESSION_MX, &io, peer);
+	session_init(&session, &conf, &hooks, m, &io, peer);
 	end = session_run(&session);
 	return end == SESSION_INTERNAL ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -16,14 +16,17 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "data.h"
 #include "date.h"
 #include "log.h"
+#include "policy.h"
 #include "resolve.h"
 #include "session.h"
 #include "str.h"
@@ -32,6 +35,7 @@ enum {
 	REPLY_MAX = 1024,	/* a reply line; RFC 5321 §4.5.3.1.5 is 512 */
 	RCPTLOG_MAX = 4096,	/* the recipient list of "accepted" */
 	RECEIVED_MAX = 2048,	/* our Received: field, folded */
+	EHLO_LINES_MAX = 10
 };
 
 #define ANY_STATE	(SESSION_FRESH | SESSION_GREETED | SESSION_MAIL | \
@@ -40,7 +44,7 @@ enum {
 typedef void	handler(struct session *, const struct cmd *);
 
 static handler	do_helo, do_ehlo, do_mail, do_rcpt, do_data, do_rset,
-		do_quit, do_fixed, do_http;
+		do_quit, do_fixed, do_http, do_starttls, do_auth;
 
 static const struct dispatch {
 	handler		*fn;
@@ -60,7 +64,10 @@ static const struct dispatch {
 	    "but will accept message and attempt delivery" },
 	[CMD_EXPN] = { do_fixed, ANY_STATE, "502 5.5.1 EXPN not available" },
 	[CMD_HELP] = { do_fixed, ANY_STATE, "214 2.0.0 Commands: HELO EHLO "
-	    "MAIL RCPT DATA RSET NOOP QUIT VRFY HELP" },
+	    "MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS AUTH" },
+	/* Both outside a transaction (RFC 3207 §4, RFC 4954 §4). */
+	[CMD_STARTTLS] = { do_starttls, SESSION_GREETED, NULL },
+	[CMD_AUTH] = { do_auth, SESSION_GREETED, NULL },
 	[CMD_HTTP] = { do_http, ANY_STATE, NULL },
 };
 
@@ -72,6 +79,8 @@ static const char *const end_names[] = {
 	[SESSION_ERRORS] = "errors",
 	[SESSION_SMUGGLING] = "smuggling",
 	[SESSION_HTTP] = "http",
+	[SESSION_AUTH_FAILED] = "auth-failures",
+	[SESSION_TLS_FAILED] = "tls",
 	[SESSION_INTERNAL] = "internal",
 };
 
@@ -300,9 +309,55 @@ helo_ok(const char *p, size_t n)
 	return 1;
 }
 
+/* Can we offer TLS?  The certificate and key must be readable; checked
+ * at EHLO, not at start, so that a session that never asks costs no
+ * file system call.  In mx mode a missing certificate only means no
+ * STARTTLS, said once in the log. */
+static int
+tls_available(struct session *s)
+{
+	const char *missing = NULL;
+
+	if (access(s->conf->tls_cert, R_OK) == -1)
+		missing = s->conf->tls_cert;
+	else if (access(s->conf->tls_key, R_OK) == -1)
+		missing = s->conf->tls_key;
+	if (missing == NULL)
+		return 1;
+	if (!s->tls_logged) {
+		log_event("tls-unavailable", "peer", s->peerlog, "file",
+		    missing, "reason", strerror(errno), (char *)NULL);
+		s->tls_logged = 1;
+	}
+	return 0;
+}
+
+/* The EHLO keywords (RFC 5321 §4.1.1.1): STARTTLS before TLS where there
+ * is a certificate, AUTH only under TLS and until it succeeded. */
+static size_t
+ehlo_lines(struct session *s, const char *size, const char **lines)
+{
+	size_t n = 0;
+
+	lines[n++] = s->conf->hostname;
+	lines[n++] = "PIPELINING";
+	if (size[0] != '\0')
+		lines[n++] = size;
+	lines[n++] = "8BITMIME";
+	lines[n++] = "ENHANCEDSTATUSCODES";
+	lines[n++] = "SMTPUTF8";
+	if (!s->tls && tls_available(s))
+		lines[n++] = "STARTTLS";
+	if (s->tls && s->login[0] == '\0')
+		lines[n++] = "AUTH PLAIN LOGIN";
+	lines[n++] = "HELP";
+	return n;
+}
+
 static void
 greet(struct session *s, const struct cmd *c, int esmtp)
 {
+	const char *lines[EHLO_LINES_MAX];
 	char size[32];
 
 	if (!helo_ok(c->arg, c->arglen)) {
@@ -322,14 +377,7 @@ greet(struct session *s, const struct cmd *c, int esmtp)
 	if (str_fmt(size, sizeof(size), "SIZE %llu",
 	    (unsigned long long)s->conf->max_message_size) == -1)
 		size[0] = '\0';
-	{
-		const char *const lines[] = {
-			s->conf->hostname, "PIPELINING", size, "8BITMIME",
-			"ENHANCEDSTATUSCODES", "SMTPUTF8", "HELP"
-		};
-
-		reply_lines(s, 250, lines, sizeof(lines) / sizeof(lines[0]));
-	}
+	reply_lines(s, 250, lines, ehlo_lines(s, size, lines));
 }
 
 static void
@@ -344,11 +392,38 @@ do_ehlo(struct session *s, const struct cmd *c)
 	greet(s, c, 1);
 }
 
+/* The authenticated user may send as this address, or the reply says
+ * why not. */
+static int
+sender_ok(struct session *s, const char *addr)
+{
+	switch (policy_owns(s->conf, s->login, addr)) {
+	case POLICY_OK:
+		return 1;
+	case POLICY_NOT_OWNED:
+		reply(s, "550 5.7.1 <%s>: not an address of user %s; send "
+		    "as your own address or one of your aliases", addr,
+		    s->login);
+		return 0;
+	default:
+		log_event("error", "peer", s->peerlog, "op", "policy",
+		    "error", strerror(errno), (char *)NULL);
+		reply(s, "451 4.3.0 temporary failure, try again later");
+		return 0;
+	}
+}
+
 static void
 do_mail(struct session *s, const struct cmd *c)
 {
 	struct cmd_path p;
 	enum cmd_err e;
+
+	/* Submission is for users (RFC 6409 §4.3). */
+	if (s->mode != SESSION_MX && s->login[0] == '\0') {
+		reply(s, "530 5.7.0 authentication required");
+		return;
+	}
 
 	e = cmd_parse_mail(c->arg, c->arglen, s->esmtp,
 	    s->conf->max_message_size, &p);
@@ -360,6 +435,8 @@ do_mail(struct session *s, const struct cmd *c)
 		reply_cmd_err(s, CMD_EPATH, CMD_MAIL, ADDR_EPATH_LONG);
 		return;
 	}
+	if (s->login[0] != '\0' && !sender_ok(s, s->sender))
+		return;
 	s->smtputf8 = p.smtputf8;
 	s->body = p.body;
 	s->nrcpts = 0;
@@ -429,7 +506,16 @@ do_rcpt(struct session *s, const struct cmd *c)
 		reply(s, "550 5.1.1 <%s>: no such user here", rcpt);
 		break;
 	case RESOLVE_REMOTE:
-		/* An MX relays for nobody, whatever the peer. */
+		/* An authenticated user may send anywhere; for anyone else
+		 * an MX relays nothing, whatever the peer. */
+		if (s->login[0] != '\0') {
+			(void)str_copy(s->rcpts[s->nrcpts],
+			    sizeof(s->rcpts[0]), rcpt);
+			s->nrcpts++;
+			s->state = SESSION_RCPT;
+			reply(s, "250 2.1.5 Ok");
+			break;
+		}
 		reply(s, "554 5.7.1 <%s>: relay access denied", rcpt);
 		break;
 	case RESOLVE_TEMPFAIL:
@@ -446,7 +532,42 @@ do_rcpt(struct session *s, const struct cmd *c)
 static int
 sink_queue(void *arg, const void *p, size_t n)
 {
-	return queue_put(arg, p, n);
+	struct session *s = arg;
+
+	if (s->login[0] != '\0')
+		policy_capture(&s->capture, p, n);
+	return queue_put(&s->msg, p, n);
+}
+
+/* An authenticated user's message: every From: address must be theirs.
+ * 1 to commit, 0 when refused (the reply is out). */
+static int
+from_ok(struct session *s)
+{
+	char bad[ADDR_TEXT_MAX];
+
+	if (s->login[0] == '\0' || s->capture.len == 0)
+		return 1;
+	if (s->capture.overflow) {
+		reply(s, "550 5.7.1 From: field longer than %d octets",
+		    SMTP_FROM_MAX);
+		return 0;
+	}
+	switch (policy_from(s->conf, s->login, s->capture.buf,
+	    s->capture.len, bad, sizeof(bad))) {
+	case POLICY_OK:
+		return 1;
+	case POLICY_NOT_OWNED:
+		if (bad[0] == '\0')
+			reply(s, "550 5.7.1 From: field does not parse");
+		else
+			reply(s, "550 5.7.1 From: <%s> is not an address "
+			    "of user %s", bad, s->login);
+		return 0;
+	default:
+		reply(s, "451 4.3.0 temporary failure, try again later");
+		return 0;
+	}
 }
 
 /* RFC 5321 §4.4, RFC 6531 §3.7.3 for UTF8SMTP. */
@@ -462,10 +583,15 @@ put_received(struct session *s)
 	now = time(NULL);
 	if (date_rfc5322(date, sizeof(date), now) == -1)
 		return -1;
+	/* RFC 3848 and RFC 6531 §3.7.3: S for TLS, A for AUTH.  The login
+	 * is not written: the header goes out with the message. */
 	rc = str_appendf(&r, "Received: from %s (%s)\n\tby %s (posthorn) "
-	    "with %s id %s", s->helo, s->peerhdr, s->conf->hostname,
+	    "with %s%s%s id %s", s->helo, s->peerhdr, s->conf->hostname,
 	    s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
-	    s->msg.id);
+	    s->tls ? "S" : "", s->login[0] != '\0' ? "A" : "", s->msg.id);
+	if (rc == 0 && s->tls)
+		rc = str_appendf(&r, "\n\t(using %s with cipher %s)",
+		    s->tls_version, s->tls_cipher);
 	if (rc == 0 && s->nrcpts == 1)
 		rc = str_appendf(&r, "\n\tfor <%s>", s->rcpts[0]);
 	if (rc == 0)
@@ -493,7 +619,8 @@ open_message(struct session *s)
 	env.nrcpts = s->nrcpts;
 	env.flags = (s->smtputf8 ? QUEUE_SMTPUTF8 : 0) |
 	    (s->body == CMD_BODY_8BITMIME ? QUEUE_8BITMIME : 0);
-	env.via = "mx";
+	env.via = s->mode == SESSION_SUBMISSIONS ? "submissions" :
+	    s->mode == SESSION_SUBMISSION ? "submission" : "mx";
 	env.peer = strcmp(s->peer, "unknown") != 0 ? s->peer : NULL;
 	env.helo = s->helo;
 	env.uid = -1;
@@ -523,6 +650,10 @@ finish_data(struct session *s, const struct data *d)
 		queue_abort(&s->msg);
 	switch (d->err) {
 	case DATA_OK:
+		if (!from_ok(s)) {
+			queue_abort(&s->msg);
+			break;
+		}
 		if (queue_commit(&s->msg) == -1) {
 			log_queue_error(s, "commit", errno);
 			reply(s, "451 4.3.0 temporary failure writing the "
@@ -582,8 +713,9 @@ do_data(struct session *s, const struct cmd *c)
 		queue_abort(&s->msg);
 		return;
 	}
+	policy_capture_init(&s->capture, s->from, sizeof(s->from));
 	data_init(&d, s->conf->max_message_size, SMTP_TEXT_LINE_MAX,
-	    SMTP_RECEIVED_MAX, sink_queue, &s->msg);
+	    SMTP_RECEIVED_MAX, sink_queue, s);
 	s->logid = s->msg.id;
 	while (!d.done) {
 		n = line_peek(&s->line, &p, clock_ms() + s->data_timeout);
@@ -644,6 +776,248 @@ do_http(struct session *s, const struct cmd *c)
 	reply(s, "502 5.5.1 not an HTTP server; closing");
 	s->end = SESSION_HTTP;
 	close_gently(s);
+}
+
+/* --- STARTTLS and AUTH ------------------------------------------------- */
+
+/* TLS is up: RFC 3207 §4.2, everything learnt before it is forgotten, the
+ * client starts again with EHLO. */
+static void
+tls_up(struct session *s)
+{
+	s->tls = 1;
+	s->state = SESSION_FRESH;
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	s->login[0] = '\0';
+	reset_transaction(s);
+	log_event("tls", "peer", s->peerlog, "version", s->tls_version,
+	    "cipher", s->tls_cipher,
+	    "sni", s->tls_sni[0] != '\0' ? s->tls_sni : NULL, (char *)NULL);
+}
+
+static int
+start_tls(struct session *s)
+{
+	char why[512];
+
+	why[0] = '\0';
+	if (s->hooks == NULL || s->hooks->starttls(s, why, sizeof(why)) ==
+	    -1) {
+		log_event("tls-failed", "peer", s->peerlog, "reason", why,
+		    (char *)NULL);
+		s->end = SESSION_TLS_FAILED;
+		return -1;
+	}
+	tls_up(s);
+	return 0;
+}
+
+static void
+do_starttls(struct session *s, const struct cmd *c)
+{
+	(void)c;
+	if (s->tls) {
+		reply(s, "503 5.5.1 TLS already active");
+		return;
+	}
+	if (!tls_available(s)) {
+		reply(s, "454 4.7.0 TLS not available");
+		return;
+	}
+	/* Bytes behind STARTTLS came in plaintext: read after the handshake
+	 * they would pass for commands sent over TLS (CVE-2011-0411).  They
+	 * are answered as the plaintext they are, and TLS is refused. */
+	if (line_buffered(&s->line) > 0) {
+		reply(s, "503 5.5.1 STARTTLS must be the last command of a "
+		    "pipelined group");
+		return;
+	}
+	reply(s, "220 2.0.0 Ready to start TLS");
+	flush(s);
+	if (s->end == SESSION_RUNNING)
+		(void)start_tls(s);
+}
+
+/* Wait before answering a failed AUTH: guessing costs time. */
+static void
+auth_delay(const struct session *s)
+{
+	int64_t until = clock_ms() + (int64_t)s->auth_delay_ms *
+	    s->auth_failures;
+	int64_t left;
+
+	while ((left = until - clock_ms()) > 0)
+		(void)poll(NULL, 0, left > 1000 ? 1000 : (int)left);
+}
+
+/* A line of the AUTH exchange after a 334: 0, or -1 (the session ends or
+ * the reply is out). */
+static int
+auth_read(struct session *s, struct str *line)
+{
+	unsigned flags;
+
+	flush(s);
+	if (s->end != SESSION_RUNNING)
+		return -1;
+	switch (line_get(&s->line, line, SMTP_CMD_LINE_MAX, deadline(s),
+	    &flags)) {
+	case LINE_OK:
+		break;
+	case LINE_TIMEOUT:
+		timed_out(s);
+		return -1;
+	case LINE_TOOLONG:
+		reply(s, "500 5.5.6 authentication exchange line too long");
+		return -1;
+	default:
+		s->end = SESSION_EOF;
+		return -1;
+	}
+	if (!(flags & LINE_CRLF) || (flags & (LINE_NUL | LINE_BARE_CR))) {
+		reply(s, "500 5.5.2 line must end with CRLF");
+		return -1;
+	}
+	if (line->len == 1 && line->s[0] == '*') {
+		reply(s, "501 5.0.0 authentication cancelled");
+		return -1;
+	}
+	return 0;
+}
+
+/* Base64 only (RFC 4648 §4): anything else is 501 before any helper
+ * runs, and a space can never split the request line. */
+static int
+b64_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') ||
+		    (p[i] >= 'a' && p[i] <= 'z') ||
+		    (p[i] >= '0' && p[i] <= '9') ||
+		    p[i] == '+' || p[i] == '/' || p[i] == '='))
+			return 0;
+	return 1;
+}
+
+/* The request for smtp-auth: "PLAIN b64" or "LOGIN b64 b64", from the
+ * initial response (ir, may be NULL) and 334 exchanges. */
+static int
+auth_request(struct session *s, int plain, const char *ir, size_t irlen,
+    struct str *req)
+{
+	struct str line;
+
+	/* The command line is done with: its buffer takes the next. */
+	str_init(&line, s->cmdbuf, sizeof(s->cmdbuf));
+	(void)str_appends(req, plain ? "PLAIN " : "LOGIN ");
+	if (ir == NULL) {
+		/* RFC 4954 §4: "334 " and an empty challenge for PLAIN;
+		 * LOGIN asks "Username:" in base64. */
+		reply(s, plain ? "334 " : "334 VXNlcm5hbWU6");
+		if (auth_read(s, &line) == -1)
+			return -1;
+		ir = line.s;
+		irlen = line.len;
+	}
+	/* "=" is an empty initial response (RFC 4954 §4). */
+	if (irlen == 1 && ir[0] == '=')
+		irlen = 0;
+	if (!b64_ok(ir, irlen) || str_append(req, ir, irlen) == -1)
+		goto bad;
+	if (plain)
+		return 0;
+	reply(s, "334 UGFzc3dvcmQ6");
+	if (auth_read(s, &line) == -1)
+		return -1;
+	if (!b64_ok(line.s, line.len) || str_appendc(req, ' ') == -1 ||
+	    str_append(req, line.s, line.len) == -1)
+		goto bad;
+	return 0;
+bad:
+	reply(s, "501 5.5.2 cannot decode the response (base64)");
+	return -1;
+}
+
+static void
+auth_failed(struct session *s, const char *why)
+{
+	s->auth_failures++;
+	log_event("auth-failed", "peer", s->peerlog, "reason", why,
+	    (char *)NULL);
+	auth_delay(s);
+	if (s->auth_failures >= SMTP_AUTH_FAILURES_MAX) {
+		reply(s, "421 4.7.0 too many failed authentications; "
+		    "closing");
+		s->end = SESSION_AUTH_FAILED;
+		close_gently(s);
+		return;
+	}
+	reply(s, "535 5.7.8 authentication credentials invalid");
+}
+
+static void
+do_auth(struct session *s, const struct cmd *c)
+{
+	char reqbuf[SMTP_CMD_LINE_MAX * 2 + 16], why[512];
+	const char *mech = c->arg, *sp, *ir = NULL;
+	size_t mlen = c->arglen, irlen = 0;
+	struct str req;
+	int plain;
+
+	if (!s->tls) {
+		reply(s, "538 5.7.11 encryption required for requested "
+		    "authentication mechanism");
+		return;
+	}
+	if (s->login[0] != '\0') {
+		reply(s, "503 5.5.1 already authenticated");
+		return;
+	}
+	if ((sp = memchr(mech, ' ', mlen)) != NULL) {
+		ir = sp + 1;
+		irlen = mlen - (size_t)(ir - mech);
+		mlen = (size_t)(sp - mech);
+	}
+	if (mlen == 5 && strncasecmp(mech, "PLAIN", 5) == 0)
+		plain = 1;
+	else if (mlen == 5 && strncasecmp(mech, "LOGIN", 5) == 0)
+		plain = 0;
+	else {
+		reply(s, "504 5.5.4 unrecognized authentication type");
+		return;
+	}
+	str_init(&req, reqbuf, sizeof(reqbuf));
+	if (auth_request(s, plain, ir, irlen, &req) == -1)
+		return;
+	why[0] = '\0';
+	switch (s->hooks->auth(s, req.s, s->login, sizeof(s->login), why,
+	    sizeof(why))) {
+	case SESSION_AUTH_OK:
+		log_event("auth", "peer", s->peerlog, "login", s->login,
+		    "mechanism", plain ? "PLAIN" : "LOGIN", (char *)NULL);
+		reply(s, "235 2.7.0 authentication successful");
+		break;
+	case SESSION_AUTH_NO:
+		s->login[0] = '\0';
+		auth_failed(s, why);
+		break;
+	case SESSION_AUTH_BAD:
+		s->login[0] = '\0';
+		reply(s, "501 5.5.2 %s", why[0] != '\0' ? why :
+		    "cannot decode the response");
+		break;
+	default:
+		s->login[0] = '\0';
+		log_event("error", "peer", s->peerlog, "op", "auth",
+		    "error", why, (char *)NULL);
+		reply(s, "454 4.7.0 temporary authentication failure");
+		break;
+	}
+	explicit_bzero(reqbuf, sizeof(reqbuf));
+	explicit_bzero(s->cmdbuf, sizeof(s->cmdbuf));
 }
 
 /* The command came in a state that does not allow it (RFC 5321 §4.1.4). */
@@ -734,7 +1108,17 @@ session_run(struct session *s)
 	str_init(&line, s->cmdbuf, sizeof(s->cmdbuf));
 	log_event("connect", "peer", s->peerlog, (char *)NULL);
 	(void)str_copy(s->cmdname, sizeof(s->cmdname), "greeting");
-	reply(s, "220 %s ESMTP posthorn", s->conf->hostname);
+	/* Port 465 (RFC 8314): TLS from the first byte, then the greeting. */
+	if (s->mode == SESSION_SUBMISSIONS && start_tls(s) == -1)
+		;
+	else if (s->mode == SESSION_SUBMISSION && !tls_available(s)) {
+		/* Without TLS there is no AUTH, and without AUTH nothing to
+		 * do on this port: say so rather than fail later. */
+		reply(s, "421 4.3.0 %s TLS is not configured on this server",
+		    s->conf->hostname);
+		s->end = SESSION_TLS_FAILED;
+	} else
+		reply(s, "220 %s ESMTP posthorn", s->conf->hostname);
 	while (s->end == SESSION_RUNNING) {
 		if (!command_buffered(s)) {
 			flush(s);
@@ -783,11 +1167,14 @@ session_run(struct session *s)
 
 void
 session_init(struct session *s, const struct conf *conf,
-    enum session_mode mode, struct io *io, const char *peer)
+    const struct session_hooks *hooks, enum session_mode mode,
+    struct io *io, const char *peer)
 {
 	memset(s, 0, sizeof(*s));
 	s->conf = conf;
+	s->hooks = hooks;
 	s->mode = mode;
+	s->auth_delay_ms = (int64_t)SMTP_AUTH_DELAY * 1000;
 	s->io = io;
 	line_init(&s->line, io);
 	out_init(&s->out, io);

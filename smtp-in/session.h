@@ -15,6 +15,7 @@
 #include "io.h"
 #include "line.h"
 #include "out.h"
+#include "policy.h"
 #include "queue.h"
 
 /* Limits: every one is in smtp-in(8). */
@@ -48,13 +49,43 @@ enum {
 	/* A HELO/EHLO name as kept for Received: (a domain is at most 255,
 	 * RFC 5321 §4.5.3.1.2). */
 	SMTP_HELO_MAX = 255,
-	SMTP_PEER_MAX = 64		/* an IPv6 address with room */
+	SMTP_PEER_MAX = 64,		/* an IPv6 address with room */
+	/* AUTH: the third failure closes the session, and each failure
+	 * waits this many seconds times the failures so far before its
+	 * reply, so that guessing costs time. */
+	SMTP_AUTH_FAILURES_MAX = 3,
+	SMTP_AUTH_DELAY = 1,
+	/* The From: field of a submitted message, kept to check that the
+	 * user owns its addresses; a longer one is refused. */
+	SMTP_FROM_MAX = 4096,
+	SMTP_TLS_NAME_MAX = 64		/* "TLSv1.3", a cipher suite name */
 };
 
 enum session_mode {
-	SESSION_MX,
-	SESSION_SUBMISSION,	/* not yet: the TLS/AUTH issue */
-	SESSION_SUBMISSIONS
+	SESSION_MX,		/* port 25: STARTTLS offered, AUTH after it */
+	SESSION_SUBMISSION,	/* port 587: STARTTLS, then AUTH, required */
+	SESSION_SUBMISSIONS	/* port 465: TLS from the first byte */
+};
+
+enum session_auth {
+	SESSION_AUTH_OK,
+	SESSION_AUTH_NO,	/* 535: wrong password, no such user */
+	SESSION_AUTH_BAD,	/* 501: not valid base64 or SASL */
+	SESSION_AUTH_TEMP	/* 454: try again later */
+};
+
+struct session;
+
+/* What a session asks of the world outside it: helper programs in
+ * smtp-in (helpers.h), stubs in the tests. */
+struct session_hooks {
+	/* Start TLS under the session's io, after the 220 went out.  0 with
+	 * tls_version, tls_cipher and tls_sni set; -1 with why: the session
+	 * cannot go on. */
+	int		(*starttls)(struct session *, char *why, size_t);
+	/* "PLAIN b64" or "LOGIN b64 b64": the class, and the login. */
+	enum session_auth (*auth)(struct session *, const char *request,
+			    char *login, size_t, char *why, size_t);
 };
 
 /* Why a session ended; "disconnect" logs it as reason=. */
@@ -66,6 +97,8 @@ enum session_end {
 	SESSION_ERRORS,		/* SMTP_ERRORS_MAX reached */
 	SESSION_SMUGGLING,
 	SESSION_HTTP,
+	SESSION_AUTH_FAILED,	/* SMTP_AUTH_FAILURES_MAX reached */
+	SESSION_TLS_FAILED,	/* the handshake failed or TLS is missing */
 	SESSION_INTERNAL	/* a bug or a resource failure: exit 1 */
 };
 
@@ -78,6 +111,7 @@ enum session_state {
 
 struct session {
 	const struct conf	*conf;
+	const struct session_hooks *hooks;
 	enum session_mode	 mode;
 	struct io		*io;
 	struct line		 line;
@@ -89,6 +123,7 @@ struct session {
 	int64_t			 cmd_timeout;
 	int64_t			 data_timeout;
 	int64_t			 drain_timeout;
+	int64_t			 auth_delay_ms;	/* per failure so far */
 
 	enum session_state	 state;
 	enum session_end	 end;
@@ -97,12 +132,24 @@ struct session {
 	unsigned		 errors;
 	unsigned		 messages;
 
+	/* TLS, once smtp-tlsd said so; AUTH, once smtp-auth said so. */
+	int			 tls;
+	int			 tls_logged;	/* tls-unavailable said */
+	char			 tls_version[SMTP_TLS_NAME_MAX];
+	char			 tls_cipher[SMTP_TLS_NAME_MAX * 2];
+	char			 tls_sni[SMTP_HELO_MAX + 1];
+	char			 login[ADDR_TEXT_MAX];	/* "" until AUTH */
+	unsigned		 auth_failures;
+
 	/* The transaction. */
 	char			 sender[ADDR_TEXT_MAX];
 	int			 smtputf8;
 	enum cmd_body		 body;
 	size_t			 nrcpts;
 	char			 rcpts[SMTP_RCPT_MAX][ADDR_TEXT_MAX];
+	/* The From: field(s) of the message, for the submission check. */
+	char			 from[SMTP_FROM_MAX + 1];
+	struct policy_from_capture capture;
 
 	/* The command being answered, for the "refused" log line. */
 	char			 cmdname[CMD_VERB_MAX + 1];
@@ -121,7 +168,9 @@ struct session {
 /* peer: the client's address as text (normalized by peer_normalize), or
  * "unknown". */
 void	session_init(struct session *, const struct conf *,
-	    enum session_mode, struct io *, const char *peer);
+	    const struct session_hooks *, enum session_mode, struct io *,
+	    const char *peer);
+
 /* Greeting to goodbye.  Replies are flushed and every log line written
  * before it returns. */
 enum session_end session_run(struct session *);

@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,9 +36,54 @@ struct fixture {
 	char		 out[OUT_MAX];
 	size_t		 outlen;
 	enum session_end end;
+	enum session_mode mode;
 	int		 codes[512];	/* the code of each (final) reply line */
 	size_t		 ncodes;
+	int		 tls_calls;	/* times the starttls stub ran */
+	int		 auth_calls;
 };
+
+static struct fixture *current;	/* for the hooks */
+
+#define PLAIN_OK	"AGFsaWNlQGV4YW1wbGUuY29tAHNlY3JldA=="
+#define PLAIN_WRONG	"AGFsaWNlQGV4YW1wbGUuY29tAHdyb25n"
+#define LOGIN_USER	"YWxpY2VAZXhhbXBsZS5jb20="
+#define LOGIN_PASS	"c2VjcmV0"
+
+/* TLS "starts" and the session goes on over the same plaintext pair. */
+static int
+stub_starttls(struct session *s, char *why, size_t size)
+{
+	(void)why;
+	(void)size;
+	current->tls_calls++;
+	(void)str_copy(s->tls_version, sizeof(s->tls_version), "TLSv1.3");
+	(void)str_copy(s->tls_cipher, sizeof(s->tls_cipher), "TEST-CIPHER");
+	return 0;
+}
+
+/* alice@example.com with "secret" is the one good login. */
+static enum session_auth
+stub_auth(struct session *s, const char *req, char *login, size_t size,
+    char *why, size_t whysize)
+{
+	(void)s;
+	current->auth_calls++;
+	if (strcmp(req, "PLAIN " PLAIN_OK) == 0 ||
+	    strcmp(req, "LOGIN " LOGIN_USER " " LOGIN_PASS) == 0) {
+		(void)str_copy(login, size, "alice@example.com");
+		return SESSION_AUTH_OK;
+	}
+	if (strcmp(req, "PLAIN AAAA") == 0) {
+		(void)str_copy(why, whysize, "no NUL in PLAIN response");
+		return SESSION_AUTH_BAD;
+	}
+	(void)str_copy(why, whysize, "wrong password");
+	return SESSION_AUTH_NO;
+}
+
+static const struct session_hooks stub_hooks = { stub_starttls, stub_auth };
+
 
 static void
 write_file(struct fixture *f, const char *rel, const char *text)
@@ -53,6 +99,16 @@ make_dir(struct fixture *f, const char *rel)
 	assert_true(str_fmt(f->path, sizeof(f->path), "%s/%s", f->root,
 	    rel) == 0);
 	assert_int_equal(mkdir(f->path, 0755), 0);
+}
+
+/* A certificate and key where posthorn.conf's defaults look: their
+ * content is smtp-tlsd's business, their presence smtp-in's. */
+static void
+with_certs(struct fixture *f)
+{
+	make_dir(f, "etc/certs");
+	write_file(f, "etc/certs/fullchain.pem", "cert\n");
+	write_file(f, "etc/certs/privkey.pem", "key\n");
 }
 
 static int
@@ -134,10 +190,12 @@ run_session(struct fixture *f, const char *in, size_t inlen, int keep_open,
 	if (!keep_open)
 		assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
 	io_fd_init(&io, sv[0], sv[0]);
-	session_init(&f->s, &f->conf, SESSION_MX, &io, "192.0.2.7");
+	current = f;
+	session_init(&f->s, &f->conf, &stub_hooks, f->mode, &io, "192.0.2.7");
 	if (cmd_timeout_ms > 0)
 		f->s.cmd_timeout = f->s.data_timeout = cmd_timeout_ms;
 	f->s.drain_timeout = 1000;
+	f->s.auth_delay_ms = 10;
 	f->end = session_run(&f->s);
 	close(sv[0]);
 	f->outlen = 0;
@@ -151,6 +209,74 @@ run_session(struct fixture *f, const char *in, size_t inlen, int keep_open,
 }
 
 #define RUN(f, lit)	run_session((f), (lit), sizeof(lit) - 1, 0, 0)
+
+/* The client side of a STARTTLS session, in a child: what comes before
+ * the first "STARTTLS\r\n" is sent, then nothing until the 220 to it, as
+ * a client that waits for it does; then the rest.  Everything read goes
+ * to the file at path. */
+static void
+tls_client(int fd, const char *in, const char *path)
+{
+	const char *cut = strstr(in, "STARTTLS\r\n");
+	char buf[OUT_MAX];
+	size_t len = 0, first = cut != NULL ? (size_t)(cut - in) + 10 :
+	    strlen(in);
+	ssize_t n;
+	int sent = 0;
+
+	if (fd_write_all(fd, in, first) == -1)
+		_exit(1);
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0) {
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (!sent && strstr(buf, "220 2.0.0 Ready") != NULL) {
+			if (fd_write_all(fd, in + first, strlen(in + first)) ==
+			    -1 || shutdown(fd, SHUT_WR) == -1)
+				_exit(1);
+			sent = 1;
+		}
+		if (!sent && cut == NULL && shutdown(fd, SHUT_WR) == 0)
+			sent = 1;
+	}
+	tu_write_file(path, buf, len);
+	_exit(0);
+}
+
+static void
+run_tls(struct fixture *f, const char *in)
+{
+	char path[PATH_MAX];
+	struct io io;
+	int sv[2], status;
+	pid_t pid;
+	FILE *fp;
+
+	assert_true(str_fmt(path, sizeof(path), "%s/client.out", f->root) ==
+	    0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_true((pid = fork()) != -1);
+	if (pid == 0) {
+		close(sv[0]);
+		tls_client(sv[1], in, path);
+	}
+	close(sv[1]);
+	io_fd_init(&io, sv[0], sv[0]);
+	current = f;
+	session_init(&f->s, &f->conf, &stub_hooks, f->mode, &io, "192.0.2.7");
+	f->s.drain_timeout = 1000;
+	f->s.auth_delay_ms = 10;
+	f->end = session_run(&f->s);
+	close(sv[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_non_null(fp = fopen(path, "r"));
+	f->outlen = fread(f->out, 1, sizeof(f->out) - 1, fp);
+	fclose(fp);
+	f->out[f->outlen] = '\0';
+	parse_codes(f);
+}
+
+#define RUN_TLS(f, lit)	run_tls((f), (lit))
 
 static void
 assert_codes(const struct fixture *f, const int *want, size_t n)
@@ -452,7 +578,7 @@ test_other_verbs(void **state)
 	RUN(f, "noop\r\nVRFY bob\r\nEXPN list\r\nHELP\r\nRSET\r\nquit\r\n");
 	CODES(f, 220, 250, 252, 502, 214, 250, 221);
 	assert_out_has(f, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
-	    "RSET NOOP QUIT VRFY HELP\r\n");
+	    "RSET NOOP QUIT VRFY HELP STARTTLS AUTH\r\n");
 	assert_out_has(f, "252 2.5.0 ");
 }
 
@@ -497,12 +623,209 @@ test_peer_addresses_are_normalized(void **state)
 	assert_string_equal(buf, "unknown");
 }
 
+/* --- STARTTLS and AUTH (the helpers stubbed) ----------------------- */
+
+static void
+test_no_certificate_no_starttls(void **state)
+{
+	struct fixture *f = *state;
+
+	RUN(f, "EHLO c.example\r\nSTARTTLS\r\nQUIT\r\n");
+	CODES(f, 220, 250, 454, 221);
+	assert_null(strstr(f->out, "STARTTLS\r\n"));
+	assert_int_equal(f->tls_calls, 0);
+}
+
+static void
+test_starttls_resets_the_session(void **state)
+{
+	struct fixture *f = *state;
+
+	with_certs(f);
+	RUN_TLS(f, "EHLO c.example\r\nSTARTTLS\r\n"
+	    "MAIL FROM:<a@b.example>\r\n"
+	    "EHLO c.example\r\nSTARTTLS\r\nQUIT\r\n");
+	/* After TLS: MAIL needs a new EHLO; a second STARTTLS is 503. */
+	CODES(f, 220, 250, 220, 503, 250, 503, 221);
+	assert_int_equal(f->tls_calls, 1);
+	assert_out_has(f, "250-STARTTLS\r\n");
+	assert_out_has(f, "250-AUTH PLAIN LOGIN\r\n");
+}
+
+static void
+test_starttls_with_pipelined_bytes_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	with_certs(f);
+	/* The RSET rides in the same packet as STARTTLS: it must be
+	 * answered in plaintext, and TLS must not start. */
+	RUN(f, "EHLO c.example\r\nSTARTTLS\r\nRSET\r\nQUIT\r\n");
+	CODES(f, 220, 250, 503, 250, 221);
+	assert_int_equal(f->tls_calls, 0);
+}
+
+static void
+test_auth_needs_tls_and_is_not_offered_before(void **state)
+{
+	struct fixture *f = *state;
+
+	with_certs(f);
+	RUN(f, "EHLO c.example\r\nAUTH PLAIN " PLAIN_OK "\r\nQUIT\r\n");
+	CODES(f, 220, 250, 538, 221);
+	assert_null(strstr(f->out, "AUTH PLAIN"));
+	assert_int_equal(f->auth_calls, 0);
+}
+
+static void
+test_auth_plain_login_and_cancel(void **state)
+{
+	struct fixture *f = *state;
+
+	with_certs(f);
+	RUN_TLS(f, "EHLO c.example\r\nSTARTTLS\r\nEHLO c.example\r\n"
+	    "AUTH PLAIN\r\n*\r\n"
+	    "AUTH PLAIN !!!\r\n"
+	    "AUTH PLAIN AAAA\r\n"
+	    "AUTH CRAM-MD5\r\n"
+	    "AUTH LOGIN\r\n" LOGIN_USER "\r\n" LOGIN_PASS "\r\n"
+	    "AUTH PLAIN " PLAIN_OK "\r\nEHLO c.example\r\nQUIT\r\n");
+	CODES(f, 220, 250, 220, 250, 334, 501, 501, 501, 504, 334, 334, 235,
+	    503, 250, 221);
+	assert_out_has(f, "334 VXNlcm5hbWU6\r\n");
+	assert_out_has(f, "334 UGFzc3dvcmQ6\r\n");
+	assert_int_equal(f->s.errors >= 4, 1);
+	assert_string_equal(f->s.login, "alice@example.com");
+}
+
+static void
+test_three_wrong_passwords_close_the_session(void **state)
+{
+	struct fixture *f = *state;
+
+	with_certs(f);
+	RUN_TLS(f, "EHLO c.example\r\nSTARTTLS\r\nEHLO c.example\r\n"
+	    "AUTH PLAIN " PLAIN_WRONG "\r\n"
+	    "AUTH PLAIN " PLAIN_WRONG "\r\n"
+	    "AUTH PLAIN " PLAIN_WRONG "\r\n"
+	    "AUTH PLAIN " PLAIN_OK "\r\n");
+	CODES(f, 220, 250, 220, 250, 535, 535, 421);
+	assert_int_equal(f->end, SESSION_AUTH_FAILED);
+	assert_int_equal(f->auth_calls, 3);
+}
+
+static void
+test_submission_requires_auth_and_owned_sender(void **state)
+{
+	struct fixture *f = *state;
+	char buf[FILE_MAX];
+
+	with_certs(f);
+	f->mode = SESSION_SUBMISSION;
+	RUN_TLS(f, "EHLO c.example\r\nMAIL FROM:<alice@example.com>\r\n"
+	    "STARTTLS\r\nEHLO c.example\r\n"
+	    "MAIL FROM:<alice@example.com>\r\n"
+	    "AUTH PLAIN " PLAIN_OK "\r\n"
+	    "MAIL FROM:<bob@example.com>\r\n"
+	    "MAIL FROM:<info@example.com>\r\n"
+	    "RCPT TO:<someone@gmail.example>\r\n"
+	    "DATA\r\n"
+	    "From: Alice <alice@example.com>\r\n"
+	    "\r\nhello\r\n.\r\n"
+	    "MAIL FROM:<a.li.ce+x@example.com>\r\nRSET\r\n"
+	    "QUIT\r\n");
+	CODES(f, 220, 250, 530, 220, 250, 530, 235, 550, 250, 250, 354, 250,
+	    250, 250, 221);
+	assert_out_has(f, "550 5.7.1 <bob@example.com>: not an address of "
+	    "user alice@example.com");
+	assert_int_equal(spool_files(f, "new", buf, sizeof(buf)), 1);
+	assert_non_null(strstr(buf, "via submission\n"));
+	assert_non_null(strstr(buf, "with ESMTPSA id "));
+	assert_non_null(strstr(buf, "(using TLSv1.3 with cipher "
+	    "TEST-CIPHER)"));
+	assert_null(strstr(buf, "alice@example.com)"));
+}
+
+static void
+test_forged_from_header_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	with_certs(f);
+	f->mode = SESSION_SUBMISSION;
+	RUN_TLS(f, "EHLO c.example\r\nSTARTTLS\r\nEHLO c.example\r\n"
+	    "AUTH PLAIN " PLAIN_OK "\r\n"
+	    "MAIL FROM:<alice@example.com>\r\n"
+	    "RCPT TO:<someone@gmail.example>\r\n"
+	    "DATA\r\n"
+	    "Subject: hi\r\nFrom: alice@example.com,\r\n"
+	    " The Boss <ceo@example.com>\r\n"
+	    "\r\nFrom: this line is the body\r\n.\r\nQUIT\r\n");
+	CODES(f, 220, 250, 220, 250, 235, 250, 250, 354, 550, 221);
+	assert_out_has(f, "550 5.7.1 From: <ceo@example.com> is not an "
+	    "address of user alice@example.com");
+	assert_int_equal(spool_files(f, "new", NULL, 0), 0);
+	assert_int_equal(spool_files(f, "tmp", NULL, 0), 0);
+}
+
+static void
+test_any_sender_domain_allows_other_senders(void **state)
+{
+	struct fixture *f = *state;
+
+	with_certs(f);
+	write_file(f, "etc/domains/example.com/domain.conf",
+	    "# shared\nany_sender = yes\n");
+	f->mode = SESSION_SUBMISSION;
+	RUN_TLS(f, "EHLO c.example\r\nSTARTTLS\r\nEHLO c.example\r\n"
+	    "AUTH PLAIN " PLAIN_OK "\r\n"
+	    "MAIL FROM:<news@other.example>\r\nQUIT\r\n");
+	CODES(f, 220, 250, 220, 250, 235, 250, 221);
+}
+
+static void
+test_submission_without_certificate_says_so(void **state)
+{
+	struct fixture *f = *state;
+
+	f->mode = SESSION_SUBMISSION;
+	RUN(f, "EHLO c.example\r\n");
+	CODES(f, 421);
+	assert_out_has(f, "TLS is not configured");
+}
+
+static void
+test_mx_relay_after_auth(void **state)
+{
+	struct fixture *f = *state;
+
+	with_certs(f);
+	RUN_TLS(f, "EHLO c.example\r\nMAIL FROM:<alice@example.com>\r\n"
+	    "RCPT TO:<x@gmail.example>\r\nRSET\r\n"
+	    "STARTTLS\r\nEHLO c.example\r\nAUTH PLAIN " PLAIN_OK "\r\n"
+	    "MAIL FROM:<alice@example.com>\r\n"
+	    "RCPT TO:<x@gmail.example>\r\nRCPT TO:<nobody@example.com>\r\n"
+	    "QUIT\r\n");
+	CODES(f, 220, 250, 250, 554, 250, 220, 250, 235, 250, 250, 550, 221);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(t)	cmocka_unit_test_setup_teardown(t, setup, teardown)
 		T(test_greeting_and_ehlo_lines),
+		T(test_no_certificate_no_starttls),
+		T(test_starttls_resets_the_session),
+		T(test_starttls_with_pipelined_bytes_is_refused),
+		T(test_auth_needs_tls_and_is_not_offered_before),
+		T(test_auth_plain_login_and_cancel),
+		T(test_three_wrong_passwords_close_the_session),
+		T(test_submission_requires_auth_and_owned_sender),
+		T(test_forged_from_header_is_refused),
+		T(test_any_sender_domain_allows_other_senders),
+		T(test_submission_without_certificate_says_so),
+		T(test_mx_relay_after_auth),
 		T(test_helo_replies_with_hostname),
 		T(test_pipelined_batch_is_answered_in_order_and_queued),
 		T(test_one_recipient_is_named_and_helo_is_smtp),

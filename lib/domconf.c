@@ -1,0 +1,99 @@
+/* domconf.c — DIR/domains/DOMAIN/domain.conf.  A small file a person
+ * writes; it is streamed through fileline like every per-domain file, so
+ * a damaged one costs a temporary failure and never the process. */
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domconf.h"
+#include "fileline.h"
+#include "str.h"
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+/* A yes/no value into *out; why on failure. */
+static const char *
+parse_bool(const char *v, int *out)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
+		*out = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+		*out = 0;
+	else
+		return "not yes or no";
+	return NULL;
+}
+
+/* One line: NULL, or why it is wrong. */
+static const char *
+parse_line(char *line, struct domconf *dc)
+{
+	char *eq, *key, *value;
+
+	line = trim(line);
+	if (*line == '\0' || *line == '#')
+		return NULL;
+	if ((eq = strchr(line, '=')) == NULL)
+		return "missing '='";
+	*eq = '\0';
+	key = trim(line);
+	value = trim(eq + 1);
+	if (strcmp(key, "any_sender") == 0)
+		return parse_bool(value, &dc->any_sender);
+	return "unknown key";
+}
+
+int
+domconf_load(const struct conf *conf, const char *domain,
+    struct domconf *dc, char *err, size_t errsize)
+{
+	char path[PATH_MAX], line[DOMCONF_LINE_MAX + 2];
+	struct fileline r;
+	const char *why;
+	ssize_t n;
+	int fd, rc = -1, saved;
+
+	memset(dc, 0, sizeof(*dc));
+	if (err != NULL && errsize > 0)
+		err[0] = '\0';
+	if (conf_domain_path(conf, domain, DOMCONF_FILE, path,
+	    sizeof(path)) == -1)
+		return -1;
+	if ((fd = fileline_open(path)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	fileline_init(&r, fd, DOMCONF_LINES_MAX);
+	while ((n = fileline_get(&r, line, sizeof(line))) > 0) {
+		if (line[n - 1] != '\n' && (size_t)n > DOMCONF_LINE_MAX) {
+			errno = EINVAL;
+			goto out;
+		}
+		if ((why = parse_line(line, dc)) != NULL) {
+			if (err != NULL)
+				(void)str_fmt(err, errsize, "%s:%zu: %s", path,
+				    r.lines, why);
+			errno = EINVAL;
+			goto out;
+		}
+	}
+	if (n == 0)
+		rc = 0;
+out:
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
+	return rc;
+}

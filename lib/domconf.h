@@ -1,0 +1,31 @@
+/* domconf.h — the configuration of one local domain,
+ * DIR/domains/DOMAIN/domain.conf, in posthorn.conf's syntax ("key =
+ * value", '#' comments).  Every key has a default, so a missing file is
+ * the defaults; an unknown key or a bad value is an error with the file
+ * and line.  Read when a session needs it, not at start. */
+#ifndef POSTHORN_DOMCONF_H
+#define POSTHORN_DOMCONF_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+#define DOMCONF_FILE	"domain.conf"
+
+enum {
+	DOMCONF_LINE_MAX = 1024,
+	DOMCONF_LINES_MAX = 1000
+};
+
+struct domconf {
+	/* Authenticated users of the domain may use any envelope sender
+	 * and From: address, not only their own (smtp-in(8)). */
+	int	any_sender;		/* default: no */
+};
+
+/* Defaults, then the file if it exists.  -1 with errno (EINVAL: a bad
+ * line, described in err as "FILE:LINE: reason" when err is not NULL). */
+int	domconf_load(const struct conf *, const char *domain,
+	    struct domconf *, char *err, size_t errsize);
+
+#endif

@@ -1,0 +1,246 @@
+/* helpers.c — starting smtp-tlsd and smtp-auth, and reading their one
+ * status line.  Both are found beside smtp-in's own executable and get the
+ * configuration directory with -C, as every program passes it on. */
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "io.h"
+#include "self.h"
+#include "str.h"
+
+extern char **environ;
+
+/* In the child: exec the helper or say why on stderr (the log) and die. */
+static void
+exec_helper(const char *path, const char *confdir)
+{
+	char *const argv[] = { (char *)path, (char *)"-C", (char *)confdir,
+	    NULL };
+	sigset_t none;
+
+	/* smtp-in ignores SIGPIPE and may hold an alarm: neither is the
+	 * helper's. */
+	(void)signal(SIGPIPE, SIG_DFL);
+	(void)signal(SIGALRM, SIG_DFL);
+	(void)alarm(0);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(path, argv, environ);
+	dprintf(2, "smtp-in: exec %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
+/* One line (LF removed) from fd into buf, by the deadline. */
+static int
+read_status(struct io *io, struct line *l, char *buf, size_t size,
+    int64_t deadline)
+{
+	struct str line;
+	unsigned flags;
+
+	(void)io;
+	str_init(&line, buf, size);
+	switch (line_get(l, &line, size - 1, deadline, &flags)) {
+	case LINE_OK:
+		return 0;
+	case LINE_TIMEOUT:
+		errno = ETIMEDOUT;
+		return -1;
+	case LINE_EOF:
+		errno = EPIPE;
+		return -1;
+	default:
+		return -1;
+	}
+}
+
+/* "ok VERSION CIPHER SNI" into the session. */
+static int
+parse_tls_status(struct session *s, char *line, char *why, size_t whysize)
+{
+	char *f[4], *p = line;
+	size_t n;
+
+	if (strncmp(line, "fail ", 5) == 0) {
+		str_fmt_cut(why, whysize, "TLS handshake failed: %s", line + 5);
+		return -1;
+	}
+	for (n = 0; n < 4 && p != NULL; n++) {
+		f[n] = p;
+		if ((p = strchr(p, ' ')) != NULL)
+			*p++ = '\0';
+	}
+	if (n != 4 || p != NULL || strcmp(f[0], "ok") != 0 ||
+	    str_copy(s->tls_version, sizeof(s->tls_version), f[1]) == -1 ||
+	    str_copy(s->tls_cipher, sizeof(s->tls_cipher), f[2]) == -1) {
+		str_fmt_cut(why, whysize, "smtp-tlsd said: %.200s", line);
+		return -1;
+	}
+	(void)str_copy(s->tls_sni, sizeof(s->tls_sni),
+	    strcmp(f[3], "-") == 0 ? "" : f[3]);
+	return 0;
+}
+
+int
+helper_starttls(struct session *s, char *why, size_t whysize)
+{
+	char path[PATH_MAX], status[HELPER_LINE_MAX];
+	int sp[2];
+	pid_t pid;
+
+	if (self_sibling(HELPER_TLSD, path, sizeof(path)) == -1) {
+		str_fmt_cut(why, whysize, "%s: %s", HELPER_TLSD, strerror(errno));
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		str_fmt_cut(why, whysize, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		str_fmt_cut(why, whysize, "fork: %s", strerror(errno));
+		(void)close(sp[0]);
+		(void)close(sp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* fd 0/1 stay the network; fd 3 is smtp-in. */
+		if (dup2(sp[1], 3) == -1)
+			_exit(127);
+		exec_helper(path, s->conf->dir);
+	}
+	/* From here on the network is smtp-tlsd's alone: our fd 0 and 1
+	 * become the socketpair, and no byte of the client reaches us but
+	 * through TLS. */
+	if (dup2(sp[0], 0) == -1 || dup2(sp[0], 1) == -1) {
+		str_fmt_cut(why, whysize, "dup2: %s", strerror(errno));
+		(void)kill(pid, SIGKILL);
+		return -1;
+	}
+	(void)close(sp[0]);
+	(void)close(sp[1]);
+	if (read_status(s->io, &s->line, status, sizeof(status),
+	    clock_ms() + (int64_t)HELPER_TLS_TIMEOUT * 1000) == -1) {
+		str_fmt_cut(why, whysize, "no word from %s: %s", HELPER_TLSD,
+		    strerror(errno));
+		return -1;
+	}
+	return parse_tls_status(s, status, why, whysize);
+}
+
+/* smtp-auth's exit status into its class (its line gives the reason). */
+static enum session_auth
+auth_class(int status)
+{
+	if (!WIFEXITED(status))
+		return SESSION_AUTH_TEMP;
+	switch (WEXITSTATUS(status)) {
+	case 0:
+		return SESSION_AUTH_OK;
+	case 1:
+		return SESSION_AUTH_NO;
+	case 2:
+		return SESSION_AUTH_BAD;
+	default:
+		return SESSION_AUTH_TEMP;
+	}
+}
+
+/* Fork smtp-auth with a pipe each way; -1 with why. */
+static pid_t
+spawn_auth(const struct session *s, int *in, int *out, char *why,
+    size_t whysize)
+{
+	char path[PATH_MAX];
+	int to[2] = { -1, -1 }, from[2] = { -1, -1 };
+	pid_t pid = -1;
+
+	if (self_sibling(HELPER_AUTH, path, sizeof(path)) == -1) {
+		str_fmt_cut(why, whysize, "%s: %s", HELPER_AUTH, strerror(errno));
+		return -1;
+	}
+	if (pipe2(to, O_CLOEXEC) == -1 || pipe2(from, O_CLOEXEC) == -1 ||
+	    (pid = fork()) == -1) {
+		str_fmt_cut(why, whysize, "%s: %s", HELPER_AUTH, strerror(errno));
+		goto fail;
+	}
+	if (pid == 0) {
+		if (dup2(to[0], 0) == -1 || dup2(from[1], 1) == -1)
+			_exit(127);
+		exec_helper(path, s->conf->dir);
+	}
+	(void)close(to[0]);
+	(void)close(from[1]);
+	*in = to[1];
+	*out = from[0];
+	return pid;
+fail:
+	fd_close(&to[0]);
+	fd_close(&to[1]);
+	fd_close(&from[0]);
+	fd_close(&from[1]);
+	return -1;
+}
+
+enum session_auth
+helper_auth(struct session *s, const char *request, char *login,
+    size_t loginsize, char *why, size_t whysize)
+{
+	char reply[HELPER_LINE_MAX];
+	enum session_auth rc = SESSION_AUTH_TEMP;
+	struct io io;
+	struct line l;
+	int in = -1, out = -1, status;
+	pid_t pid;
+
+	login[0] = '\0';
+	if ((pid = spawn_auth(s, &in, &out, why, whysize)) == -1)
+		return SESSION_AUTH_TEMP;
+	/* One line, then EOF: smtp-auth reads no more. */
+	if (fd_write_all(in, request, strlen(request)) == -1 ||
+	    fd_write_all(in, "\n", 1) == -1) {
+		str_fmt_cut(why, whysize, "%s: %s", HELPER_AUTH, strerror(errno));
+		(void)kill(pid, SIGKILL);
+	}
+	fd_close(&in);
+	io_fd_init(&io, out, out);
+	line_init(&l, &io);
+	reply[0] = '\0';
+	if (read_status(&io, &l, reply, sizeof(reply), clock_ms() +
+	    (int64_t)HELPER_AUTH_TIMEOUT * 1000) == -1) {
+		str_fmt_cut(why, whysize, "no word from %s: %s", HELPER_AUTH,
+		    strerror(errno));
+		(void)kill(pid, SIGKILL);
+	}
+	fd_close(&out);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			str_fmt_cut(why, whysize, "waitpid: %s", strerror(errno));
+			return SESSION_AUTH_TEMP;
+		}
+	rc = auth_class(status);
+	if (rc == SESSION_AUTH_OK && (strncmp(reply, "ok ", 3) != 0 ||
+	    str_copy(login, loginsize, reply + 3) == -1 ||
+	    strchr(login, '@') == NULL)) {
+		str_fmt_cut(why, whysize, "%s said: %.200s", HELPER_AUTH, reply);
+		login[0] = '\0';
+		return SESSION_AUTH_TEMP;
+	}
+	if (rc != SESSION_AUTH_OK && why[0] == '\0') {
+		/* "no REASON", "bad REASON", "temp REASON": the reason. */
+		const char *sp = strchr(reply, ' ');
+
+		str_fmt_cut(why, whysize, "%s", sp != NULL ? sp + 1 :
+		    reply[0] != '\0' ? reply : "smtp-auth failed");
+	}
+	return rc;
+}
