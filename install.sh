@@ -1,15 +1,17 @@
 #!/bin/sh
 # install.sh — install posthorn on this machine (Debian 12, as root) and
-# start receiving mail on port 25.  It installs the packages it needs with
-# apt-get, builds, runs "make install", creates the posthorn user, writes
-# a first /etc/posthorn, creates the queue, and starts the listener and
-# the queue runner: a systemd socket unit and a service where systemd runs
+# start receiving mail on port 25 and submissions on ports 587 and 465.
+# It installs the packages it needs with apt-get, builds, runs "make
+# install", creates the posthorn user, writes a first /etc/posthorn (with
+# a self-signed certificate when there is none, so that TLS works from
+# the first start), creates the queue, and starts the three listeners and
+# the queue runner: systemd socket units and a service where systemd runs
 # the machine, else systemd-socket-activate and queue-run in the
 # background.
 #
 # Re-running it is safe: it never overwrites a file of /etc/posthorn, it
 # leaves a user, the queue and a running listener as they are (fixing only
-# owners and modes), and it restarts the systemd socket only if its unit
+# owners and modes), and it restarts a systemd socket only if its unit
 # files changed.
 #
 #	./install.sh			postmaster@DOMAIN is a local mailbox
@@ -25,26 +27,34 @@ CONF=/etc/posthorn
 SPOOL=/var/spool/posthorn
 USER=posthorn
 UNITDIR=/etc/systemd/system
-SOCKET=posthorn-smtp.socket
-SERVICE=posthorn-smtp@.service
 QSERVICE=posthorn-queue.service
 LOGDIR=/var/log/posthorn
-LOG=$LOGDIR/smtp-in.log
 QLOG=$LOGDIR/queue-run.log
-PIDFILE=/run/posthorn-smtp.pid
 QPIDFILE=/run/posthorn-queue.pid
 MAILDIRS=/var/mail
-PORT=25
-# Sessions at once without systemd, as MaxConnections= in the socket unit:
-# an RLIMIT_NPROC on the posthorn user, so that the exec of one session
-# too many fails and its connection is closed.
-MAX_SESSIONS=256
+CERTDIR=$CONF/certs
+CERT=$CERTDIR/fullchain.pem
+KEY=$CERTDIR/privkey.pem
+# The listeners, NAME:PORT:MODE.  NAME gives the units (posthorn-NAME.socket,
+# posthorn-NAME@.service, in smtp-in/) and, without systemd, the pid file
+# /run/posthorn-NAME.pid; MODE is smtp-in's argument.
+LISTENERS="smtp:25:mx submission:587:submission submissions:465:submissions"
+# Processes of the posthorn user at once without systemd, the stand-in
+# for MaxConnections= in the socket units: an RLIMIT_NPROC on each
+# listener, so that the exec of one session too many fails and its
+# connection is closed.  The kernel counts all of the user's processes,
+# whichever listener started them, and a session counts twice once it
+# runs smtp-tlsd (and a third time while smtp-auth checks a password):
+# about 256 sessions, as port 25's MaxConnections=.
+MAX_PROCS=512
 
 # musl-tools: smtp-in is linked statically against musl (see Makefile).
 PKGS_BUILD="gcc make libc6-dev musl-tools libsodium-dev libgnutls28-dev"
-# libsodium23: mailuser; systemd: systemd-socket-activate; util-linux:
-# setpriv and prlimit; passwd: useradd; hostname: hostname -f.
-PKGS_RUN="libsodium23 systemd util-linux passwd hostname"
+# libsodium23: mailuser, smtp-auth; libgnutls30: smtp-tlsd, dkimsign;
+# openssl: the first, self-signed certificate; systemd:
+# systemd-socket-activate; util-linux: setpriv and prlimit; passwd:
+# useradd; hostname: hostname -f.
+PKGS_RUN="libsodium23 libgnutls30 openssl systemd util-linux passwd hostname"
 
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
@@ -79,7 +89,7 @@ fi
 
 make BUILD="${BUILD:-build}"
 make BUILD="${BUILD:-build}" install PREFIX="$PREFIX"
-did "installed smtp-in, queue-run, mailq, aliases, mailuser, queue-inject, sendmail in $SBIN, dkimsign in $PREFIX/bin, man pages in $PREFIX/share/man"
+did "installed smtp-in, smtp-tlsd, smtp-auth, queue-run, mailq, aliases, mailuser, queue-inject, sendmail in $SBIN, dkimsign in $PREFIX/bin, man pages in $PREFIX/share/man"
 
 # --- the user --------------------------------------------------------------
 
@@ -217,6 +227,56 @@ abuse: postmaster
 EOF
 fi
 
+# --- the TLS certificate, never overwriting --------------------------------
+
+# smtp-tlsd (as posthorn) reads the chain and key at every connection.
+# Without one, port 25 offers no STARTTLS and 587 and 465 refuse every
+# session; so when none is there, a self-signed one for this host, to be
+# replaced by a real one (README, "TLS certificates").  Only the default
+# paths are looked at: a tls_cert or tls_key in posthorn.conf is the
+# administrator's, and left alone.
+dir "$CERTDIR" "root:$USER" 0750
+selfsigned=
+if grep -Eq '^[[:space:]]*tls_(cert|key)[[:space:]]*=' "$CONF/posthorn.conf"
+then
+	say "kept the certificate that $CONF/posthorn.conf names (tls_cert, tls_key)"
+elif [ -e "$CERT" ] || [ -L "$CERT" ] || [ -e "$KEY" ] || [ -L "$KEY" ]; then
+	if [ -r "$CERT" ] && [ -r "$KEY" ]; then
+		say "kept $CERT and $KEY (exist)"
+	else
+		say "warning: only one of $CERT and $KEY is there (or it is a"
+		say "  dangling link); TLS will not work until both are"
+	fi
+else
+	# A leaf (CA:FALSE): a client that pins it trusts this certificate
+	# and nothing it could sign.  825 days: the longest that Apple's
+	# clients accept.
+	(umask 077 && openssl req -x509 -newkey ec \
+	    -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+	    -subj "/CN=$host" -addext "subjectAltName=DNS:$host" \
+	    -addext "basicConstraints=critical,CA:FALSE" \
+	    -addext "keyUsage=critical,digitalSignature" \
+	    -addext "extendedKeyUsage=serverAuth" \
+	    -keyout "$KEY.install.$$" -out "$CERT.install.$$" 2>/dev/null) ||
+	    die "openssl could not make a self-signed certificate for $host"
+	chown "root:$USER" "$KEY.install.$$" "$CERT.install.$$"
+	chmod 0640 "$KEY.install.$$"
+	chmod 0644 "$CERT.install.$$"
+	mv "$KEY.install.$$" "$KEY"
+	mv "$CERT.install.$$" "$CERT"
+	did "made a SELF-SIGNED certificate for $host in $CERTDIR"
+fi
+# Said at every run while it lasts, not only the first.
+if [ -r "$CERT" ] &&
+    ! grep -Eq '^[[:space:]]*tls_cert[[:space:]]*=' "$CONF/posthorn.conf"; then
+	subj=$(openssl x509 -in "$CERT" -noout -subject -nameopt RFC2253 \
+	    2>/dev/null) || subj=
+	iss=$(openssl x509 -in "$CERT" -noout -issuer -nameopt RFC2253 \
+	    2>/dev/null) || iss=
+	[ -z "$subj" ] || [ "${subj#subject=}" != "${iss#issuer=}" ] ||
+	    selfsigned=1
+fi
+
 # --- sendmail --------------------------------------------------------------
 
 if [ -e /usr/sbin/sendmail ] || [ -L /usr/sbin/sendmail ]; then
@@ -233,19 +293,139 @@ else
 	did "linked /usr/sbin/sendmail to $SBIN/sendmail"
 fi
 
-# --- the listener ------------------------------------------------------------
+# --- the listeners -----------------------------------------------------------
 
-# Is anything listening on TCP port $PORT?  /proc/net/tcp{,6}: local
+on_systemd=
+if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || [ -d /run/systemd/system ]; then
+	on_systemd=1
+fi
+
+# Is anything listening on TCP port $1?  /proc/net/tcp{,6}: local
 # address HEX:PORT in column 2, state 0A is LISTEN.
 port_busy() {
-	awk -v p="$(printf ':%04X' "$PORT")" \
+	awk -v p="$(printf ':%04X' "$1")" \
 	    '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
 	    END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 port_owner() {
 	if command -v ss >/dev/null 2>&1; then
-		ss -ltnpH "sport = :$PORT" 2>/dev/null | sed 's/^/    /'
+		ss -ltnpH "sport = :$1" 2>/dev/null | sed 's/^/    /'
 	fi
+}
+
+# running NAME MODE: is posthorn's listener NAME up?  Without systemd,
+# $pid is then its pid.
+running() {
+	if [ -n "$on_systemd" ]; then
+		systemctl is-active --quiet "posthorn-$1.socket"
+		return
+	fi
+	pid=
+	[ -s "/run/posthorn-$1.pid" ] || return 1
+	pid=$(cat "/run/posthorn-$1.pid")
+	case $pid in
+	*[!0-9]*|'') return 1 ;;
+	esac
+	# The trailing space (the last NUL): "smtp-in submission" must not
+	# match the listener of "smtp-in submissions".
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+	    grep -q "systemd-socket-activate.* $SBIN/smtp-in $2 \$"
+}
+
+# split NAME:PORT:MODE into $name, $port and $mode.
+split() {
+	name=${1%%:*}
+	port=${1#*:}
+	mode=${port#*:}
+	port=${port%%:*}
+}
+
+# systemd_listener NAME PORT: install posthorn-NAME.socket and
+# posthorn-NAME@.service, then start the socket (its port is known to be
+# free) or restart it if its units changed.
+systemd_listener() {
+	sock=posthorn-$1.socket
+	changed=
+	for u in "$sock" "posthorn-$1@.service"; do
+		if ! cmp -s "smtp-in/$u" "$UNITDIR/$u"; then
+			install -m 644 "smtp-in/$u" "$UNITDIR/$u"
+			changed=1
+			did "installed $UNITDIR/$u"
+		fi
+	done
+	[ -z "$changed" ] || systemctl daemon-reload
+	if systemctl is-active --quiet "$sock"; then
+		if [ -n "$changed" ]; then
+			systemctl restart "$sock"
+			did "restarted $sock (its units changed)"
+		fi
+	else
+		systemctl start "$sock"
+		did "started $sock (port $2, IPv4 and IPv6)"
+	fi
+	# Enabled only once it listens: enabled while another program has
+	# the port, it could take the port from that program at the next
+	# boot.
+	systemctl enable --quiet "$sock"
+}
+
+# logfile NAME: the log of listener NAME without systemd (port 25's keeps the
+# name it had before there were three).
+logfile() {
+	case $1 in
+	smtp)	echo "$LOGDIR/smtp-in.log" ;;
+	*)	echo "$LOGDIR/smtp-in-$1.log" ;;
+	esac
+}
+
+# bg_listener NAME PORT MODE: systemd-socket-activate on PORT, starting
+# "smtp-in MODE" as posthorn on each connection, its pid in
+# /run/posthorn-NAME.pid; its port is known to be free.
+bg_listener() {
+	pidfile=/run/posthorn-$1.pid
+	log=$(logfile "$1")
+	# One socket for both families where the kernel allows it: with
+	# net.ipv6.bindv6only=0 (Linux's default) [::]:PORT also takes
+	# IPv4, and a second socket on 0.0.0.0:PORT would fail with
+	# EADDRINUSE.
+	if [ ! -e /proc/net/if_inet6 ]; then
+		listen="-l 0.0.0.0:$2" want=1
+	elif [ "$(cat /proc/sys/net/ipv6/bindv6only 2>/dev/null)" = 1 ]; then
+		listen="-l 0.0.0.0:$2 -l [::]:$2" want=2
+	else
+		listen="-l [::]:$2" want=1
+	fi
+	dir "$LOGDIR" root:adm 0750
+	# Where this start's lines begin (the log is appended to).
+	from=$(($(stat -c %s "$log" 2>/dev/null || echo 0) + 1))
+	# setsid: its own session, so that it outlives this shell and the
+	# terminal.  The activator passes no environment but what -E gives.
+	# shellcheck disable=SC2086 # $listen is meant to split
+	setsid prlimit --nproc="$MAX_PROCS:$MAX_PROCS" \
+	    systemd-socket-activate --inetd -a $listen \
+	    -E POSTHORN_CONF="$CONF" \
+	    setpriv --reuid="$USER" --regid="$USER" --init-groups \
+	    --no-new-privs "$SBIN/smtp-in" "$3" \
+	    </dev/null >>"$log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$pidfile"
+	# Bounded wait for its "Listening on" line(s), or its death.
+	i=0
+	while [ "$i" -lt 50 ]; do
+		kill -0 "$pid" 2>/dev/null || break
+		n=$(tail -c "+$from" "$log" |
+		    grep -c "^Listening on .*:$2 ") || n=0
+		[ "$n" -ge "$want" ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if ! kill -0 "$pid" 2>/dev/null; then
+		rm -f "$pidfile"
+		tail -c "+$from" "$log" | tail -n 5 >&2
+		die "the listener on port $2 did not start (above; $log)"
+	fi
+	did "started the listener on port $2 (pid $pid:" \
+	    "systemd-socket-activate $listen, smtp-in $3 as $USER)"
 }
 
 # queue-run in the background, as posthorn (with its groups: mail).  An
@@ -290,33 +470,26 @@ start_queue_run() {
 	did "started queue-run (pid $qpid, as $USER, log $QLOG)"
 }
 
-if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || [ -d /run/systemd/system ]; then
-	changed=
-	for u in "$SOCKET" "$SERVICE"; do
-		if ! cmp -s "smtp-in/$u" "$UNITDIR/$u"; then
-			install -m 644 "smtp-in/$u" "$UNITDIR/$u"
-			changed=1
-			did "installed $UNITDIR/$u"
-		fi
-	done
-	[ -z "$changed" ] || systemctl daemon-reload
-	if systemctl is-active --quiet "$SOCKET"; then
-		if [ -n "$changed" ]; then
-			systemctl restart "$SOCKET"
-			did "restarted $SOCKET (its units changed)"
-		fi
-	else
-		if port_busy; then
-			port_owner
-			die "port $PORT is taken by another program (above);" \
-			    "stop it, then run me again"
-		fi
-		systemctl start "$SOCKET"
-		did "started $SOCKET (port $PORT, IPv4 and IPv6)"
+# Refuse before starting anything: all three listeners or none.
+busy=
+for l in $LISTENERS; do
+	split "$l"
+	if ! running "$name" "$mode" && port_busy "$port"; then
+		port_owner "$port"
+		busy="$busy $port"
 	fi
-	# Enabled only once it listens: enabled while another program has
-	# the port, it could take port 25 from that program at the next boot.
-	systemctl enable --quiet "$SOCKET"
+done
+[ -z "$busy" ] ||
+    die "taken by another program (above): port$busy;" \
+	"stop it, then run me again"
+
+if [ -n "$on_systemd" ]; then
+	units=
+	for l in $LISTENERS; do
+		split "$l"
+		systemd_listener "$name" "$port"
+		units="$units posthorn-$name.socket"
+	done
 	if ! cmp -s "queue-run/$QSERVICE" "$UNITDIR/$QSERVICE"; then
 		install -m 644 "queue-run/$QSERVICE" "$UNITDIR/$QSERVICE"
 		systemctl daemon-reload
@@ -329,91 +502,76 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || [ -d /run/systemd/system ]
 	systemctl is-active --quiet "$QSERVICE" ||
 	    die "queue-run did not start: journalctl -u $QSERVICE"
 	did "started $QSERVICE (queue-run)"
-	logs="journalctl -u 'posthorn-smtp@*' -u $QSERVICE (add -f to follow)"
-	stop="systemctl disable --now $SOCKET $QSERVICE"
+	logs="journalctl -u 'posthorn-smtp@*' -u 'posthorn-submission@*'
+                  -u 'posthorn-submissions@*' -u $QSERVICE (add -f to follow)"
+	stop="systemctl disable --now$units
+                  $QSERVICE"
 else
-	running=
-	if [ -s "$PIDFILE" ]; then
-		pid=$(cat "$PIDFILE")
-		case $pid in
-		*[!0-9]*|'') ;;
-		*)	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
-			    grep -q "systemd-socket-activate.* $SBIN/smtp-in mx"; then
-				running=$pid
-			fi ;;
-		esac
-	fi
-	if [ -n "$running" ]; then
-		say "the listener is already running (pid $running); left as it is"
-	else
-		if port_busy; then
-			port_owner
-			die "port $PORT is taken by another program (above);" \
-			    "stop it, then run me again"
-		fi
-		# One socket for both families where the kernel allows it:
-		# with net.ipv6.bindv6only=0 (Linux's default) [::]:25 also
-		# takes IPv4, and a second socket on 0.0.0.0:25 would fail
-		# with EADDRINUSE.
-		if [ ! -e /proc/net/if_inet6 ]; then
-			listen="-l 0.0.0.0:$PORT" want=1
-		elif [ "$(cat /proc/sys/net/ipv6/bindv6only 2>/dev/null)" = 1 ]; then
-			listen="-l 0.0.0.0:$PORT -l [::]:$PORT" want=2
+	logs=
+	for l in $LISTENERS; do
+		split "$l"
+		if running "$name" "$mode"; then
+			say "the listener on port $port is already running (pid $pid); left as it is"
 		else
-			listen="-l [::]:$PORT" want=1
+			bg_listener "$name" "$port" "$mode"
 		fi
-		dir "$LOGDIR" root:adm 0750
-		# Where this start's lines begin (the log is appended to).
-		from=$(($(stat -c %s "$LOG" 2>/dev/null || echo 0) + 1))
-		# setsid: its own session, so that it outlives this shell
-		# and the terminal.  The activator passes no environment
-		# but what -E gives.
-		# shellcheck disable=SC2086 # $listen is meant to split
-		setsid prlimit --nproc="$MAX_SESSIONS:$MAX_SESSIONS" \
-		    systemd-socket-activate --inetd -a $listen \
-		    -E POSTHORN_CONF="$CONF" \
-		    setpriv --reuid="$USER" --regid="$USER" --init-groups \
-		    --no-new-privs "$SBIN/smtp-in" mx \
-		    </dev/null >>"$LOG" 2>&1 &
-		pid=$!
-		echo "$pid" >"$PIDFILE"
-		# Bounded wait for its "Listening on" line(s), or its death.
-		i=0
-		while [ "$i" -lt 50 ]; do
-			kill -0 "$pid" 2>/dev/null || break
-			n=$(tail -c "+$from" "$LOG" |
-			    grep -c "^Listening on .*:$PORT ") || n=0
-			[ "$n" -ge "$want" ] && break
-			sleep 0.1
-			i=$((i + 1))
-		done
-		if ! kill -0 "$pid" 2>/dev/null; then
-			rm -f "$PIDFILE"
-			tail -c "+$from" "$LOG" | tail -n 5 >&2
-			die "the listener did not start (above; $LOG)"
-		fi
-		did "started the listener (pid $pid, port $PORT:" \
-		    "systemd-socket-activate $listen, sessions as $USER)"
-	fi
+		logs="$logs$(logfile "$name")
+                  "
+	done
 	start_queue_run
-	logs="$LOG and $QLOG"
-	stop="kill \$(cat $PIDFILE $QPIDFILE) && rm $PIDFILE $QPIDFILE"
-	say "systemd is not PID 1 here: the listener and queue-run are not"
+	logs="$logs$QLOG"
+	stop="kill \$(cat /run/posthorn-*.pid) && rm /run/posthorn-*.pid"
+	say "systemd is not PID 1 here: the listeners and queue-run are not"
 	say "  started at boot; run ./install.sh again after a reboot"
 fi
 
 # --- what now ----------------------------------------------------------------
+
+if [ -n "$selfsigned" ]; then
+	cert_line="$CERT (SELF-SIGNED, see below)"
+elif grep -Eq '^[[:space:]]*tls_cert[[:space:]]*=' "$CONF/posthorn.conf"; then
+	cert_line="as tls_cert and tls_key in $CONF/posthorn.conf say"
+else
+	cert_line=$CERT
+fi
 
 cat <<EOF
 
 posthorn is installed.  Done this time:${DONE:-
   - nothing: everything was in place}
 
+  Ports:          25 (MX, STARTTLS), 587 (submission, STARTTLS and AUTH),
+                  465 (submissions, TLS and AUTH); IPv4 and IPv6
+  Certificate:    $cert_line
   Configuration:  $CONF (posthorn.conf, domains/$domain/)
   Queue:          $SPOOL/new ("mailq" lists it)
   Mailboxes:      $MAILDIRS/DOMAIN/USER/ (Maildir)
   Logs:           $logs
   Stop:           $stop
+EOF
+
+if [ -n "$selfsigned" ]; then
+	cat <<EOF
+
+  *******************************************************************
+  *  WARNING: the TLS certificate is SELF-SIGNED (made by install.sh
+  *  for $host).
+  *  Other MTAs still encrypt to port 25 with it, but mail clients
+  *  and Gmail's "send mail as" will refuse it or warn on 587 and 465.
+  *  Get a real one for $host, e.g. from Let's Encrypt:
+  *    acme.sh --issue -d $host --standalone --keylength ec-256
+  *    acme.sh --install-cert -d $host --ecc \\
+  *        --fullchain-file $CERT \\
+  *        --key-file $KEY --reloadcmd true
+  *  or certbot with a --deploy-hook that copies fullchain.pem and
+  *  privkey.pem into $CERTDIR (group $USER, mode 0640).
+  *  The exact lines are in README.md, "TLS certificates".  No
+  *  restart is needed: every connection reads the files anew.
+  *******************************************************************
+EOF
+fi
+
+cat <<EOF
 
 Next steps:
   1. Try it:  swaks --server 127.0.0.1 --to postmaster@$domain
@@ -425,4 +583,7 @@ Next steps:
      catch-all "*: you@gmail.com" in $ddir/aliases, and check it
      with "aliases --check".  (Remote delivery, smtp-out, is not in this
      release: such mail waits in the queue, listed by mailq.)
+  5. Send from a mail client: server $host, port 587 (STARTTLS) or
+     465 (SSL/TLS), login your full address (you@$domain) and the
+     password of step 2.
 EOF

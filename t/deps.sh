@@ -4,6 +4,10 @@
 # check" runs it first, so a fresh machine goes from clone to green in one
 # command; on a machine that has everything it prints nothing.
 #
+# gnutls-bin (gnutls-cli, certtool), openssl (s_client, req) and
+# swaks's TLS modules (libnet-ssleay-perl, libio-socket-ssl-perl) are the
+# TLS tests' clients and certificate makers.
+#
 # python3-dkim, opendkim and libmail-dkim-perl are the independent
 # verifiers of dkimsign's signatures; opendkim's service is never started
 # (the policy-rc.d below), the tests run "opendkim -t" only.
@@ -17,7 +21,8 @@ set -eu
 PKGS="gcc make libc6-dev musl-tools pkg-config libsodium-dev libcmocka-dev
 libgnutls28-dev mandoc swaks python3 python3-pytest python3-aiosmtpd
 postfix strace systemd procps util-linux iproute2
-python3-dkim opendkim libmail-dkim-perl openssl bc"
+python3-dkim opendkim libmail-dkim-perl openssl bc
+gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 
