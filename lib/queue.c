@@ -213,7 +213,8 @@ queue_put_env(struct queue_msg *m, const struct queue_env *e)
 	if (!value_ok(e->sender) || e->nrcpts == 0 || e->rcpts == NULL ||
 	    !value_ok(e->via) || e->via[0] == '\0' ||
 	    (e->peer != NULL && !value_ok(e->peer)) ||
-	    (e->helo != NULL && !value_ok(e->helo))) {
+	    (e->helo != NULL && !value_ok(e->helo)) ||
+	    (e->auth != NULL && !value_ok(e->auth))) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -247,7 +248,9 @@ queue_put_env(struct queue_msg *m, const struct queue_env *e)
 	    (e->peer != NULL &&
 	    put_line(m, &total, "peer", "", e->peer, "") == -1) ||
 	    (e->helo != NULL &&
-	    put_line(m, &total, "helo", "", e->helo, "") == -1))
+	    put_line(m, &total, "helo", "", e->helo, "") == -1) ||
+	    (e->auth != NULL &&
+	    put_line(m, &total, "auth", "", e->auth, "") == -1))
 		return -1;
 	if (e->uid >= 0 &&
 	    (str_fmt(num, sizeof num, "%ld", e->uid) == -1 ||
@@ -405,7 +408,7 @@ queue_env_read(int fd, struct queue_envelope *env)
 	char ver[sizeof QUEUE_MAGIC + 16];
 
 	memset(env, 0, sizeof *env);
-	env->via = env->peer = env->helo = "";
+	env->via = env->peer = env->helo = env->auth = "";
 	env->uid = -1;
 	if (load_block(fd, &env->block, &len, &env->body) == -1)
 		return -1;
@@ -466,6 +469,8 @@ queue_env_read(int fd, struct queue_envelope *env)
 			env->peer = value;
 		} else if (strcmp(line, "helo") == 0) {
 			env->helo = value;
+		} else if (strcmp(line, "auth") == 0) {
+			env->auth = value;
 		} else if (strcmp(line, "uid") == 0) {
 			errno = 0;
 			t = strtoull(value, &endp, 10);
@@ -499,6 +504,6 @@ queue_env_free(struct queue_envelope *env)
 	env->rcpts = NULL;
 	env->block = NULL;
 	env->sender = NULL;
-	env->via = env->peer = env->helo = "";
+	env->via = env->peer = env->helo = env->auth = "";
 	env->nrcpts = 0;
 }

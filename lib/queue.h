@@ -42,6 +42,7 @@ struct queue_env {
 	const char		*peer;	/* client IP address, or NULL */
 	const char		*helo;	/* HELO/EHLO name, or NULL */
 	long			 uid;	/* injecting user, or -1 */
+	const char		*auth;	/* the AUTH login, or NULL */
 };
 
 struct queue_msg {
@@ -83,6 +84,7 @@ struct queue_envelope {
 	const char *peer;	/* "" when none */
 	const char *helo;	/* "" when none */
 	long	 uid;		/* -1 when none */
+	const char *auth;	/* the AUTH login; "" when none */
 	off_t	 body;		/* offset of the first message byte */
 	char	*block;		/* the envelope text, owned */
 };

@@ -556,6 +556,7 @@ bounce_send(const struct conf *conf, int fd,
 	qe.peer = NULL;
 	qe.helo = NULL;
 	qe.uid = -1;
+	qe.auth = NULL;
 	if (queue_put_env(m, &qe) == -1)
 		goto out;
 	out.m = m;

@@ -624,6 +624,8 @@ open_message(struct session *s)
 	env.peer = strcmp(s->peer, "unknown") != 0 ? s->peer : NULL;
 	env.helo = s->helo;
 	env.uid = -1;
+	/* Who sent it, for signing on the way out; not the password. */
+	env.auth = s->login[0] != '\0' ? s->login : NULL;
 	if (queue_put_env(&s->msg, &env) == -1 || put_received(s) == -1) {
 		int saved = errno;
 

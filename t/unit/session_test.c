@@ -740,6 +740,7 @@ test_submission_requires_auth_and_owned_sender(void **state)
 	    "user alice@example.com");
 	assert_int_equal(spool_files(f, "new", buf, sizeof(buf)), 1);
 	assert_non_null(strstr(buf, "via submission\n"));
+	assert_non_null(strstr(buf, "\nauth alice@example.com\n"));
 	assert_non_null(strstr(buf, "with ESMTPSA id "));
 	assert_non_null(strstr(buf, "(using TLSv1.3 with cipher "
 	    "TEST-CIPHER)"));
