@@ -4,6 +4,9 @@
  * a typo never silently falls back to a default.  Keys live in one table
  * (name, parser, field): a new key is one line there. */
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
@@ -26,7 +29,7 @@ typedef const char *conf_parser(const struct conf *, const char *value,
     void *field, size_t size);
 
 static conf_parser parse_hostname, parse_path, parse_size, parse_chars,
-    parse_duration, parse_count, parse_string;
+    parse_duration, parse_count, parse_string, parse_addr4, parse_addr6;
 
 struct conf_key {
 	const char	*name;
@@ -51,6 +54,9 @@ static const struct conf_key conf_keys[] = {
 	{ "command_timeout",	parse_duration,	FIELD(command_timeout), 0 },
 	{ "max_deliveries",	parse_count,	FIELD(max_deliveries), 0 },
 	{ "max_per_destination", parse_count,	FIELD(max_per_destination), 0 },
+	{ "bind4",		parse_addr4,	FIELD(bind4), 0 },
+	{ "bind6",		parse_addr6,	FIELD(bind6), 0 },
+	{ "srs_secret_file",	parse_path,	FIELD(srs_secret_file), 0 },
 };
 
 enum { NKEYS = sizeof(conf_keys) / sizeof(conf_keys[0]) };
@@ -159,6 +165,32 @@ parse_size(const struct conf *c, const char *v, void *field, size_t size)
 		return "must be between 1K and 4G";
 	*(uint64_t *)field = n;
 	return NULL;
+}
+
+/* An address of one family, as inet_pton reads it. */
+static const char *
+parse_addr(int af, const char *v, void *field, size_t size)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (inet_pton(af, v, buf) != 1)
+		return af == AF_INET ? "not an IPv4 address" :
+		    "not an IPv6 address";
+	return str_copy(field, size, v) == -1 ? "too long" : NULL;
+}
+
+static const char *
+parse_addr4(const struct conf *c, const char *v, void *field, size_t size)
+{
+	(void)c;
+	return parse_addr(AF_INET, v, field, size);
+}
+
+static const char *
+parse_addr6(const struct conf *c, const char *v, void *field, size_t size)
+{
+	(void)c;
+	return parse_addr(AF_INET6, v, field, size);
 }
 
 /* Text that another program interprets (tls_priority: GnuTLS). */
@@ -308,7 +340,9 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	    str_fmt(c->tls_key, sizeof(c->tls_key), "%s/%s", c->dir,
 	    CONF_TLS_KEY_DEFAULT) == -1 ||
 	    str_copy(c->tls_priority, sizeof(c->tls_priority),
-	    CONF_TLS_PRIORITY_DEFAULT) == -1) {
+	    CONF_TLS_PRIORITY_DEFAULT) == -1 ||
+	    str_fmt(c->srs_secret_file, sizeof(c->srs_secret_file), "%s/%s",
+	    c->dir, CONF_SRS_SECRET_DEFAULT) == -1) {
 		str_fmt_cut(err, errsz, "%s: path too long", c->dir);
 		return -1;
 	}

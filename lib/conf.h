@@ -31,6 +31,7 @@ enum {
 	/* Room for the headers of a message at least. */
 	CONF_MAX_MESSAGE_SIZE_MIN = 1024,
 	CONF_CHARS_MAX = 16,			/* drop_characters, ... */
+	CONF_ADDR_MAX = 45,			/* INET6_ADDRSTRLEN - 1 */
 	/* tls_priority: GnuTLS's longest useful strings are ~200 bytes. */
 	CONF_TLS_PRIORITY_MAX = 512,
 	/* How long a message may stay queued before it bounces: 5 days,
@@ -46,6 +47,7 @@ enum {
 	CONF_COMMAND_TIMEOUT_DEFAULT = 600,
 	CONF_DURATION_MAX = 365 * 24 * 3600	/* a year, in seconds */
 };
+#define CONF_SRS_SECRET_DEFAULT	"srs.secret"	/* under the dir */
 #define CONF_DROP_CHARACTERS_DEFAULT	"."	/* chasquid's defaults */
 #define CONF_SUFFIX_SEPARATORS_DEFAULT	"+"
 /* 4 GiB: far above what any receiver takes (Gmail: 50 MB), and a size
@@ -69,6 +71,11 @@ struct conf {
 	long		command_timeout;	/* seconds */
 	unsigned	max_deliveries;
 	unsigned	max_per_destination;
+	/* smtp-out's source addresses, "" for the kernel's choice: the PTR
+	 * of the address mail leaves from must give the hostname. */
+	char		bind4[CONF_ADDR_MAX + 1];
+	char		bind6[CONF_ADDR_MAX + 1];
+	char		srs_secret_file[PATH_MAX];	/* aliases(5), SRS */
 };
 
 /* The configuration directory: opt (from -C) if not NULL, else

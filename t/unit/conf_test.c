@@ -127,6 +127,48 @@ test_every_key_is_read(void **state)
 	assert_int_equal(fx->c.max_message_size, 10 * 1024 * 1024);
 }
 
+/* The keys queue-run and smtp-out read, with their defaults. */
+static void
+test_delivery_keys_defaults_and_values(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx, NULL), 0);
+	assert_string_equal(fx->c.drop_characters, ".");
+	assert_string_equal(fx->c.suffix_separators, "+");
+	assert_int_equal(fx->c.queue_lifetime, 5 * 24 * 3600);
+	assert_int_equal(fx->c.command_timeout, 600);
+	assert_int_equal(fx->c.max_deliveries, 20);
+	assert_int_equal(fx->c.max_per_destination, 4);
+	assert_string_equal(fx->c.bind4, "");
+	assert_string_equal(fx->c.bind6, "");
+	assert_non_null(strstr(fx->c.srs_secret_file, "/srs.secret"));
+	assert_int_equal(load(fx, "drop_characters =\n"
+	    "suffix_separators = +-\nqueue_lifetime = 2h\n"
+	    "command_timeout = 90\nmax_deliveries = 7\n"
+	    "max_per_destination = 1\nbind4 = 192.0.2.1\n"
+	    "bind6 = 2001:db8::1\nsrs_secret_file = /etc/x/srs\n"), 0);
+	assert_string_equal(fx->c.drop_characters, "");
+	assert_string_equal(fx->c.suffix_separators, "+-");
+	assert_int_equal(fx->c.queue_lifetime, 7200);
+	assert_int_equal(fx->c.command_timeout, 90);
+	assert_int_equal(fx->c.max_deliveries, 7);
+	assert_int_equal(fx->c.max_per_destination, 1);
+	assert_string_equal(fx->c.bind4, "192.0.2.1");
+	assert_string_equal(fx->c.bind6, "2001:db8::1");
+	assert_string_equal(fx->c.srs_secret_file, "/etc/x/srs");
+	assert_error(fx, "bind4 = 2001:db8::1\n", 1,
+	    "bad value for 'bind4': not an IPv4 address");
+	assert_error(fx, "bind6 = 192.0.2.1\n", 1,
+	    "bad value for 'bind6': not an IPv6 address");
+	assert_error(fx, "queue_lifetime = 5w\n", 1, "bad value for "
+	    "'queue_lifetime': not a duration (a number, then s, m, h or d)");
+	assert_error(fx, "max_deliveries = 0\n", 1,
+	    "bad value for 'max_deliveries': must be at least 1");
+	assert_error(fx, "drop_characters = ..\n", 1,
+	    "bad value for 'drop_characters': a character given twice");
+}
+
 static void
 test_tls_priority_is_tls12_and_13_by_default_and_may_be_set(void **state)
 {
@@ -473,6 +515,7 @@ main(void)
 		T(test_defaults_without_a_file),
 		T(test_empty_file_gives_defaults),
 		T(test_every_key_is_read),
+		T(test_delivery_keys_defaults_and_values),
 		T(test_hash_inside_a_line_is_not_a_comment),
 		T(test_relative_paths_are_under_the_conf_dir),
 		T(test_relative_conf_dir_is_made_absolute),
