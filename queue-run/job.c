@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,13 @@
 
 #include "io.h"
 #include "job.h"
+#include "self.h"
 #include "str.h"
 
 enum {
-	RESULT_FIELDS = 5	/* entry, status, dsn, where, reason */
+	RESULT_FIELDS = 5,	/* entry, status, dsn, where, reason */
+	REMOTE_FIELDS = 6,	/* status, rcpt, dsn, host, tls, text */
+	ARGV_FIXED = 8		/* smtp-out -C DIR -8 -U -f SENDER -- */
 };
 
 /* The delivery process: deliver, report one line, exit.  Its parent's
@@ -102,9 +106,93 @@ job_start(struct job *j, const struct conf *conf, struct active *msg,
 	j->pid = pid;
 	j->fd = p[0];
 	j->msg = msg;
-	j->entry = i;
+	j->remote = 0;
+	j->entries[0] = i;
+	j->n = 1;
 	j->len = 0;
 	j->deadline = now + conf->command_timeout + SCHED_JOB_GRACE;
+	(void)str_copy(j->dest, sizeof(j->dest), dest);
+	return 0;
+}
+
+/* The smtp-out process: the message from its first byte on fd 0, the
+ * report pipe on fd 1.  A failed exec writes no line: every recipient is
+ * then deferred by the parent, with the reason on stderr. */
+static void	remote_child(const struct conf *, const struct state *,
+		    const size_t *, size_t, const char *, int)
+		    __attribute__((noreturn));
+
+static void
+remote_child(const struct conf *conf, const struct state *st,
+    const size_t *idx, size_t n, const char *sender, int fd)
+{
+	char path[PATH_MAX], msg[PATH_MAX];
+	char *argv[ARGV_FIXED + JOB_RCPTS_MAX + 1];
+	size_t k, a = 0;
+	sigset_t none;
+	int in;
+
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)signal(SIGPIPE, SIG_DFL);
+	/* Its own open file: the parent's offset is shared with others. */
+	if (str_fmt(msg, sizeof(msg), "%s/%s/%s", conf->spool, QUEUE_NEW,
+	    st->env.id) == -1 || (in = open(msg, O_RDONLY)) == -1 ||
+	    lseek(in, st->env.body, SEEK_SET) == -1 || dup2(in, 0) == -1 ||
+	    dup2(fd, 1) == -1 || self_sibling(JOB_SMTP_OUT, path,
+	    sizeof(path)) == -1)
+		_exit(127);
+	argv[a++] = path;
+	argv[a++] = (char *)"-C";
+	argv[a++] = (char *)conf->dir;
+	if (st->env.flags & QUEUE_8BITMIME)
+		argv[a++] = (char *)"-8";
+	if (st->env.flags & QUEUE_SMTPUTF8)
+		argv[a++] = (char *)"-U";
+	argv[a++] = (char *)"-f";
+	argv[a++] = (char *)sender;
+	argv[a++] = (char *)"--";
+	for (k = 0; k < n; k++)
+		argv[a++] = st->e[idx[k]].addr;
+	argv[a] = NULL;
+	execv(path, argv);
+	dprintf(2, "queue-run: exec %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
+int
+job_start_remote(struct job *j, const struct conf *conf, struct active *msg,
+    const struct state *st, const size_t *idx, size_t n, const char *sender,
+    const char *dest, time_t now, job_child_init *init, void *arg)
+{
+	int p[2];
+	pid_t pid;
+
+	if (n == 0 || n > JOB_RCPTS_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		fd_close(&p[0]);
+		fd_close(&p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		(void)close(p[0]);
+		init(arg);
+		remote_child(conf, st, idx, n, sender, p[1]);
+	}
+	fd_close(&p[1]);
+	j->pid = pid;
+	j->fd = p[0];
+	j->msg = msg;
+	j->remote = 1;
+	memcpy(j->entries, idx, n * sizeof(idx[0]));
+	j->n = n;
+	j->len = 0;
+	j->deadline = now + JOB_REMOTE_TIME;
 	(void)str_copy(j->dest, sizeof(j->dest), dest);
 	return 0;
 }
@@ -142,7 +230,7 @@ job_parse(struct job *j, struct job_report *rep)
 
 	if (j->len == 0 || (nl = memchr(j->buf, '\n', j->len)) == NULL ||
 	    (*nl = '\0', state_split(j->buf, f, RESULT_FIELDS)) == -1 ||
-	    strtoul(f[0], NULL, 10) != j->entry)
+	    strtoul(f[0], NULL, 10) != j->entries[0])
 		return -1;
 	rep->status = strcmp(f[1], "ok") == 0 ? DELIVER_OK :
 	    strcmp(f[1], "perm") == 0 ? DELIVER_PERM : DELIVER_TEMP;
@@ -150,4 +238,31 @@ job_parse(struct job *j, struct job_report *rep)
 	rep->where = f[3];
 	rep->reason = f[4];
 	return 0;
+}
+
+/* smtp-out's fields hold no tab, CR or LF (smtp-out(8)), so the state
+ * file's unescaping, which they never need, does no harm. */
+void
+job_parse_remote(struct job *j, const struct state *st,
+    struct job_report *reps)
+{
+	char *line = j->buf, *end = j->buf + j->len, *nl, *f[REMOTE_FIELDS];
+	size_t k;
+
+	memset(reps, 0, j->n * sizeof(reps[0]));
+	for (k = 0; k < j->n && line < end; k++, line = nl + 1) {
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			break;
+		*nl = '\0';
+		if (state_split(line, f, REMOTE_FIELDS) == -1 ||
+		    str_casecmp(f[1], st->e[j->entries[k]].addr) != 0)
+			break;	/* out of step: the rest are unknown */
+		reps[k].valid = 1;
+		reps[k].status = strcmp(f[0], "sent") == 0 ? DELIVER_OK :
+		    strcmp(f[0], "failed") == 0 ? DELIVER_PERM : DELIVER_TEMP;
+		reps[k].dsn = f[2];
+		reps[k].where = f[3];
+		reps[k].tls = f[4];
+		reps[k].reason = f[5];
+	}
 }

@@ -311,16 +311,60 @@ start_job(struct sched *s, struct active *a, size_t i, const char *dest,
 	return 0;
 }
 
-/* Remote delivery is smtp-out's, which comes in its own issue: until
- * then a remote entry is deferred on the ordinary schedule, so it stays
- * visible in mailq(8) and expires like any other.  The hand-off is this
- * one call: smtp-out starts here, one process per message and domain. */
-static void
-remote_attempt(struct sched *s, struct active *a, size_t i, time_t now)
+/* The envelope sender of a remote delivery. */
+static const char *
+remote_sender(const struct sched *s, const struct active *a,
+    const struct state_entry *e, char *buf, size_t size)
 {
-	defer(s, &a->st, &a->st.e[i], "4.4.0",
-	    "remote delivery is not available: smtp-out is not installed",
-	    "", now);
+	(void)s;
+	(void)e;
+	(void)buf;
+	(void)size;
+	return a->st.env.sender;
+}
+
+static const char *
+domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL ? at + 1 : addr;
+}
+
+/* Remote entries go to smtp-out, one process per message, domain and
+ * sender, with every due recipient of that group (up to a transaction's
+ * worth): entry i and those that share its domain and sender. */
+static int
+remote_attempt(struct sched *s, struct active *a, size_t i,
+    const char *dest, time_t now)
+{
+	struct state *st = &a->st;
+	struct job *j = job_free(s->jobs, s->conf->max_deliveries);
+	char sender[ADDR_TEXT_MAX], other[ADDR_TEXT_MAX];
+	const char *snd, *osnd;
+	size_t idx[JOB_RCPTS_MAX], n = 0, k;
+
+	snd = remote_sender(s, a, &st->e[i], sender, sizeof(sender));
+	for (k = i; k < st->n && n < JOB_RCPTS_MAX; k++) {
+		const struct state_entry *e = &st->e[k];
+
+		if (e->kind != STATE_REMOTE || e->status != STATE_PENDING ||
+		    e->running || e->next > now ||
+		    str_casecmp(domain_of(e->addr),
+		    domain_of(st->e[i].addr)) != 0)
+			continue;
+		osnd = remote_sender(s, a, e, other, sizeof(other));
+		if (strcmp(osnd, snd) == 0)
+			idx[n++] = k;
+	}
+	if (job_start_remote(j, s->conf, a, st, idx, n, snd, dest, now,
+	    child_init, s) == -1)
+		return -1;
+	for (k = 0; k < n; k++)
+		st->e[idx[k]].running = 1;
+	a->running++;
+	s->njobs++;
+	return 0;
 }
 
 /* Start what is due and fits under the limits. */
@@ -338,14 +382,11 @@ start_jobs(struct sched *s, struct active *a, time_t now)
 		if (e->status != STATE_PENDING || e->running ||
 		    e->kind == STATE_RCPT || e->next > now)
 			continue;
-		if (e->kind == STATE_REMOTE) {
-			remote_attempt(s, a, i, now);
-			continue;
-		}
 		if (dest_key(e, dest, sizeof(dest)) == -1 ||
 		    dest_running(s, dest) >= s->conf->max_per_destination)
 			continue;
-		if (start_job(s, a, i, dest, now) == -1) {
+		if ((e->kind == STATE_REMOTE ? remote_attempt(s, a, i, dest,
+		    now) : start_job(s, a, i, dest, now)) == -1) {
 			log_errno("error", a->st.env.id, "fork");
 			break;	/* out of processes: try again later */
 		}
@@ -461,6 +502,30 @@ unlink_active(struct sched *s, struct active *a)
 		}
 }
 
+/* A remote server's reply ("550 5.1.1 ..."), rather than our reason. */
+static int
+is_reply(const struct state_entry *e)
+{
+	const char *r = e->reason;
+
+	return e->kind == STATE_REMOTE && e->where[0] != '\0' &&
+	    r[0] >= '2' && r[0] <= '5' && r[1] >= '0' && r[1] <= '9' &&
+	    r[2] >= '0' && r[2] <= '9' && (r[3] == ' ' || r[3] == '\0');
+}
+
+/* The host name of "mx.example.org[192.0.2.1] tls=...", or NULL. */
+static const char *
+remote_host(const struct state_entry *e, char *buf, size_t size)
+{
+	size_t n = strcspn(e->where, "[ ");
+
+	if (e->kind != STATE_REMOTE || n == 0 || n >= size)
+		return NULL;
+	memcpy(buf, e->where, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 /* Every entry done: the DSN first (if any failed), then the message.
  * A crash between the two sends the DSN twice, never zero times. */
 static int
@@ -468,23 +533,25 @@ complete(struct sched *s, struct active *a)
 {
 	struct state *st = &a->st;
 	struct bounce_rcpt *r;
-	char newid[QUEUE_ID_LEN + 1];
+	char newid[QUEUE_ID_LEN + 1], (*hosts)[ADDR_DOMAIN_MAX + 1] = NULL;
 	size_t i, n = 0;
 	enum bounce_outcome o = BOUNCE_DROPPED;
 
-	if ((r = calloc(st->n + 1, sizeof(*r))) == NULL)
+	if ((r = calloc(st->n + 1, sizeof(*r))) == NULL ||
+	    (hosts = calloc(st->n + 1, sizeof(*hosts))) == NULL) {
+		free(r);
 		return -1;
+	}
 	for (i = 0; i < st->n; i++) {
 		if (st->e[i].status != STATE_FAILED)
 			continue;
 		r[n].orig = st->e[i].orig;
 		r[n].final = st->e[i].addr;
 		r[n].status = st->e[i].dsn;
-		r[n].diag_type = st->e[i].kind == STATE_REMOTE &&
-		    st->e[i].where[0] != '\0' ? "smtp" : "x-posthorn";
+		r[n].diag_type = is_reply(&st->e[i]) ? "smtp" : "x-posthorn";
 		r[n].diag = st->e[i].reason;
-		r[n].remote_mta = st->e[i].kind == STATE_REMOTE &&
-		    st->e[i].where[0] != '\0' ? st->e[i].where : NULL;
+		r[n].remote_mta = remote_host(&st->e[i], hosts[n],
+		    sizeof(hosts[n]));
 		r[n].last_attempt = st->e[i].last;
 		n++;
 	}
@@ -493,6 +560,7 @@ complete(struct sched *s, struct active *a)
 		if (o == BOUNCE_ERROR) {
 			log_errno("error", st->env.id, "bounce");
 			free(r);
+			free(hosts);
 			/* Keep what was learnt: the deliveries that are done
 			 * must not run again when the DSN is retried. */
 			if (state_save(st, s->conf->spool) == -1)
@@ -509,6 +577,7 @@ complete(struct sched *s, struct active *a)
 			    "reason", "no one to send a DSN to", (char *)NULL);
 	}
 	free(r);
+	free(hosts);
 	if (state_remove(s->conf->spool, st->env.id) == -1) {
 		log_errno("error", st->env.id, "remove");
 		return -1;
@@ -614,31 +683,72 @@ fill(struct sched *s, time_t now)
 /* --- reports of delivery processes -------------------------------- */
 
 static void
+apply_one(struct sched *s, struct active *a, struct state_entry *e,
+    const struct job_report *rep, const char *where, time_t now)
+{
+	if (rep->status == DELIVER_OK)
+		succeed(&a->st, e, rep->dsn, rep->reason, where, now);
+	else if (rep->status == DELIVER_PERM)
+		fail(&a->st, e, rep->dsn, rep->reason, where, now);
+	else
+		defer(s, &a->st, e, rep->dsn, rep->reason, where, now);
+}
+
+/* smtp-out's lines: where is the remote host, and the TLS it used. */
+static void
+apply_remote(struct sched *s, struct job *j, time_t now)
+{
+	struct job_report reps[JOB_RCPTS_MAX];
+	struct active *a = j->msg;
+	char where[STATE_REASON_MAX];
+	size_t k;
+
+	job_parse_remote(j, &a->st, reps);
+	for (k = 0; k < j->n; k++) {
+		struct state_entry *e = &a->st.e[j->entries[k]];
+
+		if (!reps[k].valid) {
+			defer(s, &a->st, e, "4.3.0", "smtp-out ended without "
+			    "a report for this recipient", "", now);
+			continue;
+		}
+		if (strcmp(reps[k].where, "-") == 0)
+			where[0] = '\0';
+		else
+			str_fmt_cut(where, sizeof(where), "%s tls=%s",
+			    reps[k].where, reps[k].tls);
+		apply_one(s, a, e, &reps[k], where, now);
+	}
+}
+
+static void
 apply_report(struct sched *s, struct job *j, time_t now)
 {
 	struct active *a = j->msg;
-	struct state_entry *e = &a->st.e[j->entry];
+	struct state_entry *e = &a->st.e[j->entries[0]];
 	struct job_report rep;
 
+	if (j->remote) {
+		apply_remote(s, j, now);
+		return;
+	}
 	if (job_parse(j, &rep) == -1) {
 		defer(s, &a->st, e, "4.3.0",
 		    "the delivery process ended without a report", "", now);
 		return;
 	}
-	if (rep.status == DELIVER_OK)
-		succeed(&a->st, e, rep.dsn, rep.reason, rep.where, now);
-	else if (rep.status == DELIVER_PERM)
-		fail(&a->st, e, rep.dsn, rep.reason, rep.where, now);
-	else
-		defer(s, &a->st, e, rep.dsn, rep.reason, rep.where, now);
+	apply_one(s, a, e, &rep, rep.where, now);
 }
 
 /* The report pipe is at its end: the process has exited or is exiting. */
 static void
 end_job(struct sched *s, struct job *j)
 {
+	size_t k;
+
 	job_end(j);
-	j->msg->st.e[j->entry].running = 0;
+	for (k = 0; k < j->n; k++)
+		j->msg->st.e[j->entries[k]].running = 0;
 	if (!s->stopping || j->len > 0)
 		apply_report(s, j, time(NULL));
 	/* else: killed at shutdown, and retried at the next start */
@@ -655,7 +765,7 @@ watchdog(struct sched *s, time_t now)
 	for (i = 0; i < s->conf->max_deliveries; i++)
 		if (s->jobs[i].pid != 0 && now >= s->jobs[i].deadline) {
 			log_event("killed", "id", s->jobs[i].msg->st.env.id,
-			    "to", s->jobs[i].msg->st.e[s->jobs[i].entry].addr,
+			    "to", s->jobs[i].msg->st.e[s->jobs[i].entries[0]].addr,
 			    "reason", "delivery process overran its time",
 			    (char *)NULL);
 			(void)kill(s->jobs[i].pid, SIGKILL);

@@ -30,7 +30,9 @@ enum {
 	/* A delivery process gets command_timeout plus this before it is
 	 * killed: the command itself is timed by the process. */
 	SCHED_JOB_GRACE = 60,
-	SCHED_RESULT_MAX = 16 * 1024,	/* a delivery process's report */
+	/* A delivery process's report: smtp-out's lines for a hundred
+	 * recipients, each with a remote reply, fit. */
+	SCHED_RESULT_MAX = 64 * 1024,
 	SCHED_TRIGGER_LINE_MAX = 64
 };
 

@@ -86,6 +86,10 @@ class Conf:
                     aliases="info: alice\n")
         self.domain("catchall.example", users=[],
                     aliases="*: alice@example.com\n")
+        # Nothing a test does may reach the outside world: every remote
+        # domain goes to a loopback port where nothing listens, unless a
+        # test routes it to a peer of its own (routes(5)).
+        (self.dir / "routes").write_text("* 127.0.0.1:1 tls=none\n")
 
     def write(self, **keys):
         conf = {"hostname": HOSTNAME, "spool": str(self.spool),
