@@ -188,6 +188,28 @@ hostname = $host
 #max_message_size = 50M
 EOF
 
+# The SRS secret (aliases(5)): queue-run signs the senders of forwarded
+# mail with it and aliases -r, started by smtp-in, checks the bounces;
+# both run as posthorn.  Never overwritten: a new secret voids the
+# addresses of mail still on its way.  A srs_secret_file of
+# posthorn.conf is the administrator's, and left alone.
+SRS_SECRET=$CONF/srs.secret
+if grep -Eq '^[[:space:]]*srs_secret_file[[:space:]]*=' "$CONF/posthorn.conf"
+then
+	say "kept the SRS secret that $CONF/posthorn.conf names (srs_secret_file)"
+elif [ -e "$SRS_SECRET" ] || [ -L "$SRS_SECRET" ]; then
+	say "kept $SRS_SECRET (exists)"
+else
+	# 24 random bytes, one line of base64; unreadable to others from
+	# the first byte written.
+	(umask 077 && head -c 24 /dev/urandom | base64 \
+	    >"$SRS_SECRET.install.$$") || die "could not write $SRS_SECRET"
+	chown "root:$USER" "$SRS_SECRET.install.$$"
+	chmod 0640 "$SRS_SECRET.install.$$"
+	mv "$SRS_SECRET.install.$$" "$SRS_SECRET"
+	did "made the SRS secret $SRS_SECRET (keep it; not in git)"
+fi
+
 # smtp-in (group posthorn) reads the users and aliases files; mailuser
 # gives a new users file the group of its directory.
 dir "$CONF/domains" "root:$USER" 0755
@@ -225,6 +247,24 @@ else
 # and add a line such as "postmaster: you@example.org".
 abuse: postmaster
 EOF
+fi
+
+# --- DKIM keys of the domain, made once ----------------------------------
+
+# queue-run signs the mail this host sends for $domain (submitted with
+# AUTH, or by sendmail) once $ddir/dkim/ holds a key: dkimsign(1),
+# queue-run(8) "DKIM SIGNING".  Keys are made only when there is none, so
+# a re-run (or keys of your own) changes nothing; the records are printed
+# at the end, to be published.  ("dkimsign -p $domain" prints them again.)
+dkimdir=$ddir/dkim
+dkim_records=
+if [ -d "$dkimdir" ] && find "$dkimdir" -maxdepth 1 ! -name '.*' \
+    \( -name '*.rsa' -o -name '*.ed25519' \) | grep -q .; then
+	say "kept the DKIM keys of $domain in $dkimdir"
+else
+	dkim_records=$("$PREFIX/bin/dkimsign" -C "$CONF" -g "$domain") ||
+	    die "dkimsign -g $domain could not make the DKIM keys (above)"
+	did "made DKIM keys for $domain in $dkimdir (publish the records below)"
 fi
 
 # --- the TLS certificate, never overwriting --------------------------------
@@ -571,6 +611,20 @@ if [ -n "$selfsigned" ]; then
 EOF
 fi
 
+if [ -n "$dkim_records" ]; then
+	cat <<EOF
+
+  DKIM: mail sent for $domain is signed from now on.  Publish these
+  TXT records in the zone of $domain (a DNS provider's web form wants
+  the name, and the quoted strings joined without the quotes):
+
+$dkim_records
+
+  Until they are published, receivers cannot check the signatures.
+  "dkimsign -p $domain" prints them again.
+EOF
+fi
+
 cat <<EOF
 
 Next steps:
@@ -586,4 +640,6 @@ Next steps:
   5. Send from a mail client: server $host, port 587 (STARTTLS) or
      465 (SSL/TLS), login your full address (you@$domain) and the
      password of step 2.
+  6. Publish the DKIM records of $domain ("dkimsign -p $domain" prints
+     them) and check one with "dig +short TXT SELECTOR._domainkey.$domain".
 EOF

@@ -12,7 +12,11 @@
  * The message goes out byte for byte as it came in: CRLF or LF, with or
  * without a final line end.  Only the added fields are ours, written
  * with the line end of the message's first line.  The signatures are of
- * the CRLF form, which is what the message is on the wire. */
+ * the CRLF form, which is what the message is on the wire.
+ *
+ * With -h (fields_only) only the fields go out: queue-run keeps them
+ * beside a queued message and puts them in front of each copy it
+ * delivers, so the body needs one pass and no temporary file. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -338,10 +342,14 @@ filter_run(const struct filter_opts *o, int in, int out, char *err,
 	}
 	if (find_keys(&r, domain, sizeof(domain)) == -1)
 		goto out;
-	if (!r.seekable && open_tmp(&r) == -1)
+	if (!r.seekable && !o->fields_only && open_tmp(&r) == -1)
 		goto out;
 	if (hash_body(&r, bh) == -1 || sign_all(&r, domain, bh) == -1)
 		goto out;
+	if (o->fields_only) {
+		rc = 0;
+		goto out;
+	}
 	if (fd_write_all(out, r.hbuf, r.n) == -1) {
 		seterr(&r, "write: %s", strerror(errno));
 		goto out;

@@ -17,14 +17,18 @@ struct filter_opts {
 	const char	*confdir;	/* -C, or NULL */
 	const char	*domain;	/* -d, or NULL: the From: domain */
 	long long	 t;		/* -t, or -1: now */
+	int		 fields_only;	/* -h: the DKIM-Signature fields
+					   alone, not the message */
 };
 
 /* Sign what in holds, from its current offset to its end, to out.  The
  * message is copied unchanged (CRLF or LF as it came), after one
  * DKIM-Signature field per key of the domain.  The body streams: from
  * in again when it is a regular file, else through an unlinked file in
- * $TMPDIR.  0, or -1 with a one-line reason in err, after which whatever
- * went to out is not a message. */
+ * $TMPDIR.  With fields_only, out gets the fields alone (their line ends
+ * those of the message) and the body is read once, kept nowhere.  0, or
+ * -1 with a one-line reason in err, after which whatever went to out is
+ * not a message. */
 int	filter_run(const struct filter_opts *, int in, int out, char *err,
 	    size_t errlen);
 

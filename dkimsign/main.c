@@ -1,6 +1,9 @@
 /* main.c — dkimsign(1): arguments, environment and exit codes; the work
  * is filter.c's (signing) and admin.c's (-g, -p).
  *
+ * -h prints the DKIM-Signature fields alone, for queue-run(8), which
+ * keeps them beside the queued message.
+ *
  * The exit codes are what a pipeline acts on: 0 the message is signed;
  * 75 (EX_TEMPFAIL) it is not, for a reason that may go away (no key yet,
  * an unreadable key, no From:, a header too large, an I/O error), so the
@@ -29,7 +32,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: dkimsign [-C dir] [-d domain] [-t time] < message\n"
+	    "usage: dkimsign [-h] [-C dir] [-d domain] [-t time] < message\n"
 	    "       dkimsign [-C dir] -g domain [-b 2048|3072|4096] [-t time]\n"
 	    "       dkimsign [-C dir] -p domain\n");
 	exit(EXIT_USAGE);
@@ -51,14 +54,14 @@ number(const char *s, long long max)
 int
 main(int argc, char **argv)
 {
-	struct filter_opts o = { NULL, NULL, -1 };
+	struct filter_opts o = { NULL, NULL, -1, 0 };
 	const char *gen = NULL, *print = NULL;
 	char err[1024] = "";
 	unsigned bits = KEYS_RSA_BITS_DEFAULT;
 	int c, bflag = 0;
 
 	log_init("dkimsign");
-	while ((c = getopt(argc, argv, "b:C:d:g:p:t:")) != -1) {
+	while ((c = getopt(argc, argv, "b:C:d:g:hp:t:")) != -1) {
 		switch (c) {
 		case 'b':
 			bits = (unsigned)number(optarg, KEYS_RSA_BITS_MAX);
@@ -75,6 +78,9 @@ main(int argc, char **argv)
 		case 'g':
 			gen = optarg;
 			break;
+		case 'h':
+			o.fields_only = 1;
+			break;
 		case 'p':
 			print = optarg;
 			break;
@@ -88,7 +94,8 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || (gen != NULL && print != NULL) ||
-	    ((gen != NULL || print != NULL) && o.domain != NULL) ||
+	    ((gen != NULL || print != NULL) && (o.domain != NULL ||
+	    o.fields_only)) ||
 	    (bflag && gen == NULL) || (print != NULL && o.t != -1))
 		usage();
 	/* A reader that goes away is a write error (EPIPE) reported like

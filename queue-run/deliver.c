@@ -2,8 +2,10 @@
  * points of deliver.h: a user's mailbox (the domain's MDA in command.c,
  * else the Maildir in maildir.c) or the command of a pipe alias
  * (command.c).  What every target shares is here: the fields prepended
- * to the message, the message streamed from the queue file (never held
- * in memory), the Delivered-To: loop check, and the result. */
+ * to the message (ours, then the message's DKIM-Signature fields, which
+ * queue-run made once: dkim.h), the message streamed from the queue file
+ * (never held in memory), the Delivered-To: loop check, and the
+ * result. */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -105,6 +107,7 @@ deliver_src_init(struct deliver_src *s, const struct deliver_msg *m,
 	s->pre = pre;
 	s->prelen = prelen;
 	s->preoff = 0;
+	s->sigoff = 0;
 	s->off = 0;
 }
 
@@ -121,6 +124,14 @@ deliver_src_read(struct deliver_src *s, char *buf, size_t size)
 			n = size;
 		memcpy(buf, s->pre + s->preoff, n);
 		s->preoff += n;
+		return (ssize_t)n;
+	}
+	if (s->m->prefix != NULL && s->sigoff < s->m->prefixlen) {
+		n = s->m->prefixlen - s->sigoff;
+		if (n > size)
+			n = size;
+		memcpy(buf, s->m->prefix + s->sigoff, n);
+		s->sigoff += n;
 		return (ssize_t)n;
 	}
 	left = s->m->size - s->off;

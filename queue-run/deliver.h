@@ -46,16 +46,23 @@ struct deliver_msg {
 	const char		*sender;	/* "" for the null sender */
 	const char		*orig;	/* the envelope recipient that
 					   led here (RCPT TO) */
+	/* Header fields that go right after Return-Path: and
+	 * Delivered-To: (the message's DKIM-Signature fields, LF line
+	 * ends), or NULL: every copy of a signed message carries them. */
+	const char		*prefix;
+	size_t			 prefixlen;
 };
 
 /* To a user's mailbox: the domain's MDA when DIR/domains/DOMAIN/mda
  * exists, else the Maildir MAILDIRS/DOMAIN/USER/ (made on first
- * delivery).  Return-Path: and Delivered-To: are prepended; a
+ * delivery).  Return-Path: and Delivered-To: are prepended, then the
+ * msg's prefix; a
  * Delivered-To: of this same address already in the header is a loop
  * (5.4.6). */
 void	deliver_mailbox(const struct deliver_msg *,
 	    const struct alias_target *, struct deliver_result *);
-/* To "| command" of a pipe alias, run by /bin/sh -c. */
+/* To "| command" of a pipe alias, run by /bin/sh -c; the same fields
+ * go first. */
 void	deliver_pipe(const struct deliver_msg *, const struct alias_target *,
 	    struct deliver_result *);
 

@@ -16,11 +16,14 @@ enum {
 };
 
 /* The message as a command or a Maildir file gets it: the prepended
- * fields, then the bytes of the queue file from body on. */
+ * fields (Return-Path:, Delivered-To:), the message's prefix (its
+ * DKIM-Signature fields), then the bytes of the queue file from body
+ * on. */
 struct deliver_src {
 	const struct deliver_msg *m;
 	const char	*pre;
 	size_t		 prelen, preoff;
+	size_t		 sigoff;	/* of m->prefix, given so far */
 	off_t		 off;		/* message bytes given so far */
 };
 

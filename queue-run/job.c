@@ -54,6 +54,8 @@ job_child(const struct conf *conf, const struct state *st, size_t i,
 	m.id = st->env.id;
 	m.sender = st->env.sender;
 	m.orig = e->orig;
+	m.prefix = st->dkim;		/* DKIM-Signature fields, or NULL */
+	m.prefixlen = st->dkimlen;
 	state_target(e, &t);
 	if (e->kind == STATE_PIPE)
 		deliver_pipe(&m, &t, &r);

@@ -79,8 +79,9 @@ list_one(const struct conf *conf, FILE *out, const char *id, time_t now)
 		return 1;
 	}
 	span(age, sizeof(age), now - st.env.time);
-	fprintf(out, "%-16s %9lld %8s  <%s>\n", id, (long long)st.size, age,
-	    st.env.sender);
+	/* "signed": its DKIM-Signature fields are made (queue-run(8)). */
+	fprintf(out, "%-16s %9lld %8s  <%s>%s\n", id, (long long)st.size, age,
+	    st.env.sender, st.dkim != NULL ? " signed" : "");
 	for (i = 0; i < st.n; i++)
 		list_entry(out, &st.e[i], now);
 	state_free(&st);

@@ -33,6 +33,7 @@
 #include "alias.h"
 #include "bounce.h"
 #include "deliver.h"
+#include "dkim.h"
 #include "io.h"
 #include "job.h"
 #include "log.h"
@@ -160,6 +161,8 @@ sweep_dir(struct sched *s, const char *sub, time_t now, int orphans)
 		    str_fmt(file, sizeof(file), "%s/%s", path, d->d_name) == -1
 		    || lstat(file, &st) == -1)
 			continue;
+		if (orphans && dkim_sidecar_known(&s->wq, d->d_name))
+			continue;	/* the signature of a queued message */
 		old = now - st.st_mtime > SCHED_TMP_MAX_AGE;
 		if (orphans && queue_id_valid(d->d_name)) {
 			/* A state whose message is known is no orphan. */
@@ -372,7 +375,7 @@ static void
 start_jobs(struct sched *s, struct active *a, time_t now)
 {
 	struct state_entry *e;
-	char dest[sizeof(((struct job *)0)->dest)];
+	char dest[sizeof(((struct job *)0)->dest)], why[DKIM_WHY_MAX];
 	size_t i;
 
 	if (a->delete)
@@ -382,6 +385,11 @@ start_jobs(struct sched *s, struct active *a, time_t now)
 		if (e->status != STATE_PENDING || e->running ||
 		    e->kind == STATE_RCPT || e->next > now)
 			continue;
+		/* Signed once, before the first delivery of any kind. */
+		if (dkim_prepare(s->conf, &a->st, why, sizeof(why)) == -1) {
+			defer(s, &a->st, e, DKIM_DSN, why, "", now);
+			continue;
+		}
 		if (dest_key(e, dest, sizeof(dest)) == -1 ||
 		    dest_running(s, dest) >= s->conf->max_per_destination)
 			continue;

@@ -8,7 +8,12 @@
  *	STATUS KIND ATTEMPTS NEXT LAST DSN ORIG ADDR CMD WHERE REASON
  *
  * Entries of resolved envelope recipients are not written: their targets
- * carry the recipient in ORIG. */
+ * carry the recipient in ORIG.
+ *
+ * A message signed with DKIM has a second file, SPOOL/state/ID.dkim: the
+ * DKIM-Signature fields that dkimsign -h made once, written atomically
+ * before the first delivery and never changed.  It goes with the
+ * message: loaded here, removed with it. */
 
 #include <sys/stat.h>
 
@@ -19,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "atomic.h"
@@ -85,6 +91,12 @@ state_free(struct state *st)
 	st->e = NULL;
 	st->n = st->cap = 0;
 	queue_env_free(&st->env);
+	free(st->dkim);
+	st->dkim = NULL;
+	st->dkimlen = 0;
+	free(st->sign_why);
+	st->sign_why = NULL;
+	st->sign = STATE_SIGN_UNKNOWN;
 	if (st->fd != -1)
 		fd_close(&st->fd);
 	st->fd = -1;
@@ -286,11 +298,60 @@ out:
 }
 
 int
+state_dkim_path(char *buf, size_t size, const char *spool, const char *id)
+{
+	if (str_fmt(buf, size, "%s/%s/%s%s", spool, QUEUE_STATE, id,
+	    STATE_DKIM_SUFFIX) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+state_dkim_name(const char *name, char id[QUEUE_ID_LEN + 1])
+{
+	if (strlen(name) != QUEUE_ID_LEN + strlen(STATE_DKIM_SUFFIX) ||
+	    strcmp(name + QUEUE_ID_LEN, STATE_DKIM_SUFFIX) != 0)
+		return 0;
+	memcpy(id, name, QUEUE_ID_LEN);
+	id[QUEUE_ID_LEN] = '\0';
+	return queue_id_valid(id);
+}
+
+int
+state_dkim_valid(const char *s, size_t len)
+{
+	size_t pl = strlen(STATE_DKIM_PREFIX), i;
+	int bol = 1;
+
+	if (len < pl || len > STATE_DKIM_MAX || s[len - 1] != '\n' ||
+	    strncasecmp(s, STATE_DKIM_PREFIX, pl) != 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\0' || s[i] == '\r')
+			return 0;
+		if (bol && s[i] != ' ' && s[i] != '\t' && (len - i < pl ||
+		    strncasecmp(s + i, STATE_DKIM_PREFIX, pl) != 0))
+			return 0;
+		bol = s[i] == '\n';
+	}
+	return 1;
+}
+
+/* The message first: once it is gone nothing is delivered again.  Then
+ * the signature file, then the state: a crash in between leaves at most
+ * files that queue-run's sweep removes (an orphan state at once, an
+ * orphan signature file after SCHED_TMP_MAX_AGE). */
+int
 state_remove(const char *spool, const char *id)
 {
 	char path[PATH_MAX];
 
 	if (state_path(path, sizeof(path), spool, QUEUE_NEW, id) == -1 ||
+	    (unlink(path) == -1 && errno != ENOENT))
+		return -1;
+	if (state_dkim_path(path, sizeof(path), spool, id) == -1 ||
 	    (unlink(path) == -1 && errno != ENOENT))
 		return -1;
 	if (state_path(path, sizeof(path), spool, QUEUE_STATE, id) == -1 ||
@@ -441,6 +502,52 @@ out:
 	return rc;
 }
 
+/* SPOOL/state/ID.dkim into st->dkim: 1 read, 0 no file, -1 error
+ * (EINVAL when it is not what dkim.c writes). */
+static int
+read_dkim(struct state *st, const char *path)
+{
+	struct stat sb;
+	ssize_t r;
+	size_t len = 0;
+	char *buf = NULL;
+	int fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &sb) == -1)
+		goto out;
+	if (!S_ISREG(sb.st_mode) || sb.st_size > STATE_DKIM_MAX) {
+		errno = EINVAL;
+		goto out;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
+		goto out;
+	while (len < (size_t)sb.st_size) {
+		r = read(fd, buf + len, (size_t)sb.st_size - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			goto out;
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	if (!state_dkim_valid(buf, len)) {
+		errno = EINVAL;
+		goto out;
+	}
+	st->dkim = buf;
+	st->dkimlen = len;
+	buf = NULL;
+	rc = 1;
+out:
+	free(buf);
+	fd_close(&fd);
+	return rc;
+}
+
 int
 state_load(struct state *st, const char *spool, const char *id)
 {
@@ -470,6 +577,9 @@ state_load(struct state *st, const char *spool, const char *id)
 			if (append(st, STATE_RCPT, st->env.rcpts[i],
 			    st->env.rcpts[i], NULL) == -1)
 				goto fail;
+	if (state_dkim_path(path, sizeof(path), spool, id) == -1 ||
+	    read_dkim(st, path) == -1)
+		goto fail;
 	st->dirty = 0;
 	return 0;
 fail:

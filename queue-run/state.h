@@ -16,6 +16,10 @@
 #include "queue.h"
 
 #define STATE_MAGIC	"posthorn-state"
+/* SPOOL/state/ID.dkim: the DKIM-Signature fields of the message, made
+ * once before its first delivery and put in front of every copy. */
+#define STATE_DKIM_SUFFIX	".dkim"
+#define STATE_DKIM_PREFIX	"DKIM-Signature:"
 
 enum {
 	STATE_FORMAT_VERSION = 1,
@@ -24,7 +28,10 @@ enum {
 	STATE_ENTRIES_MAX = 10000,
 	STATE_FIELD_MAX = 4096,		/* one field of a line, escaped */
 	STATE_DSN_MAX = 15,
-	STATE_REASON_MAX = 512
+	STATE_REASON_MAX = 512,
+	/* The signature fields of one message: one per key (KEYS_MAX in
+	 * dkimsign), each some hundreds of bytes plus its h= list. */
+	STATE_DKIM_MAX = 64 * 1024
 };
 
 enum state_kind {
@@ -55,6 +62,14 @@ struct state_entry {
 	int			running;	/* a delivery is under way */
 };
 
+/* Where the message stands with DKIM in this activation (dkim.c). */
+enum state_sign {
+	STATE_SIGN_UNKNOWN,	/* not looked at yet */
+	STATE_SIGN_NONE,	/* not ours to sign, or no key */
+	STATE_SIGN_DONE,	/* dkim holds its fields */
+	STATE_SIGN_FAILED	/* dkimsign failed: sign_why says why */
+};
+
 struct state {
 	struct queue_envelope	env;
 	int			fd;		/* SPOOL/new/ID, read-only */
@@ -62,18 +77,36 @@ struct state {
 	struct state_entry	*e;
 	size_t			n, cap;
 	int			dirty;		/* differs from the file */
+	/* SPOOL/state/ID.dkim, or NULL: the DKIM-Signature fields, LF
+	 * line ends, that every delivery puts first. */
+	char			*dkim;
+	size_t			dkimlen;
+	enum state_sign		sign;
+	char			*sign_why;	/* STATE_SIGN_FAILED */
 };
 
-/* Open SPOOL/new/ID and read its envelope and its state file (or make
- * one entry per recipient).  -1 with errno: ENOENT when the message is
- * gone, EINVAL when either file is damaged. */
+/* Open SPOOL/new/ID and read its envelope, its state file (or make
+ * one entry per recipient) and its signature file if there is one.  -1
+ * with errno: ENOENT when the message is gone, EINVAL when any of the
+ * files is damaged. */
 int	state_load(struct state *, const char *spool, const char *id);
 /* Write SPOOL/state/ID atomically, if dirty. */
 int	state_save(struct state *, const char *spool);
-/* Remove the message and then its state: once the message is gone it
- * is never delivered again, whatever happens to the rest. */
+/* Remove the message, then its signature file, then its state: once
+ * the message is gone it is never delivered again, whatever happens to
+ * the rest (queue-run sweeps what a crash leaves). */
 int	state_remove(const char *spool, const char *id);
 void	state_free(struct state *);
+
+/* SPOOL/state/ID.dkim into buf; -1 ENAMETOOLONG. */
+int	state_dkim_path(char *buf, size_t size, const char *spool,
+	    const char *id);
+/* 1 if len bytes at s are DKIM-Signature fields as a signature file
+ * holds them: each starts a line with STATE_DKIM_PREFIX, the other lines
+ * are folds, every line ends in LF, no NUL or CR; else 0. */
+int	state_dkim_valid(const char *s, size_t len);
+/* 1 if name is ID.dkim for a queue id, with the id in id[]; else 0. */
+int	state_dkim_name(const char *name, char id[QUEUE_ID_LEN + 1]);
 
 /* Append an entry (strings copied); its index, or -1 (ENOMEM, or E2BIG
  * past STATE_ENTRIES_MAX).  An entry equal to one already there (same

@@ -410,3 +410,33 @@ def test_usage_errors_exit_64(conf):
                  ["-t", "soon"]):
         r = conf.run("dkimsign", *args, input=b"")
         assert r.returncode == USAGE, (args, r.stderr)
+
+
+# --- -h: the fields alone, as queue-run(8) keeps them -----------------
+
+@pytest.mark.parametrize("via_file", [False, True])
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+def test_h_prints_only_the_fields_that_the_filter_prepends(signer, eol,
+                                                           via_file):
+    data = (HEAD + b"\r\nThe body.\r\n\r\nlast\r\n").replace(b"\r\n", eol)
+    fields = signer.signed(data, "-h", "-t", "1795435200",
+                           via_file=via_file)
+    whole = signer.signed(data, "-t", "1795435200")
+    # The same fields (RSA PKCS#1 v1.5 and Ed25519 are deterministic),
+    # nothing of the message, in the message's line ending.
+    assert fields == whole[:len(whole) - len(data)]
+    assert whole.endswith(data)
+    assert sorted(alg(s) for s in signatures(fields)) == [
+        "ed25519-sha256", "rsa-sha256"]
+    assert b"".join(signatures(fields)) == fields
+    assert (b"\r" in fields) == (eol == b"\r\n")
+    # Put in front of the message later, they verify.
+    all_pass(signer.verify(fields + data))
+
+
+def test_h_fails_like_the_filter(conf):
+    r = conf.run("dkimsign", "-h", input=HEAD + b"\r\nx\r\n")
+    tempfail(r, "no DKIM key for example.com")
+    assert r.stdout == b""
+    for args in (["-h", "-g", DOMAIN], ["-h", "-p", DOMAIN]):
+        assert conf.run("dkimsign", *args).returncode == USAGE, args

@@ -1,0 +1,583 @@
+/* dkim.c — DKIM signing on the way out (dkim.h): which messages are
+ * ours to sign, and running dkimsign on one of them.
+ *
+ * Signing happens in queue-run rather than in smtp-in or the injector so
+ * that it costs nothing per connection, happens once per message whatever
+ * the number of recipients and retries, and covers every way out (Maildir,
+ * pipe, MDA, smtp-out) with one file: SPOOL/state/ID.dkim.  dkimsign is a
+ * process of its own, so that queue-run links neither GnuTLS nor
+ * libsodium and a key is read only by the program that needs it. */
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "atomic.h"
+#include "dkim.h"
+#include "io.h"
+#include "log.h"
+#include "mailhdr.h"
+#include "self.h"
+#include "str.h"
+
+#define DKIM_DIR	"dkim"		/* DIR/domains/DOMAIN/dkim/ */
+
+enum {
+	HDR_BLOCK = 8192,		/* bytes per pread of the header */
+	ERR_MAX = 400,			/* bytes of dkimsign's stderr kept */
+	WAIT_POLL_MS = 10		/* waiting for its exit after EOF */
+};
+
+/* --- which domain ------------------------------------------------------ */
+
+/* 1 if DIR/domains/DOMAIN/dkim/ holds a key file as dkimsign's
+ * keys_load_dir sees them (SELECTOR.rsa or SELECTOR.ed25519, no leading
+ * dot); 0 if not or if domain is not one of ours; -1 with errno. */
+static int
+has_keys(const struct conf *c, const char *domain)
+{
+	static const char *const suffix[] = { ".rsa", ".ed25519" };
+	char dir[PATH_MAX];
+	struct dirent *d;
+	size_t nl, sl, i;
+	DIR *dp;
+	int found = 0, err;
+
+	if (domain[0] == '\0' ||
+	    conf_domain_path(c, domain, DKIM_DIR, dir, sizeof(dir)) == -1)
+		return 0;
+	if ((dp = opendir(dir)) == NULL)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	while (!found && (errno = 0, d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		nl = strlen(d->d_name);
+		for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+			sl = strlen(suffix[i]);
+			if (nl > sl && strcmp(d->d_name + nl - sl,
+			    suffix[i]) == 0)
+				found = 1;
+		}
+	}
+	if (!found && errno != 0) {
+		err = errno;
+		closedir(dp);
+		errno = err;
+		return -1;
+	}
+	closedir(dp);
+	return found;
+}
+
+struct first {
+	char	addr[ADDR_TEXT_MAX + 1];
+	int	found;
+};
+
+static int
+first_cb(void *arg, const char *addr, size_t len)
+{
+	struct first *f = arg;
+
+	if (len >= sizeof(f->addr))
+		return 1;	/* too long to be a mailbox: none */
+	memcpy(f->addr, addr, len);
+	f->addr[len] = '\0';
+	f->found = 1;
+	return 1;
+}
+
+/* The domain of the first address of the first From: field of the
+ * header, lowercased, as dkimsign takes it: 1, or 0 when there is none
+ * (no From:, no address, a header beyond DKIM_HEADER_MAX), -1 errno. */
+static int
+from_domain(const struct state *st, char *dom, size_t size)
+{
+	struct first f;
+	char *h = NULL, *p, *end, *nl, *next, *field = NULL, *fend;
+	const char *value, *at;
+	size_t len = 0;
+	ssize_t n;
+	int rc = -1;
+
+	if ((h = malloc(DKIM_HEADER_MAX + 1)) == NULL)
+		return -1;
+	/* The header and its empty line, or as much as the bound lets in. */
+	while (len < DKIM_HEADER_MAX && len < (size_t)st->size) {
+		size_t want = DKIM_HEADER_MAX - len;
+
+		if (want > HDR_BLOCK)
+			want = HDR_BLOCK;
+		if ((off_t)want > st->size - (off_t)len)
+			want = (size_t)(st->size - (off_t)len);
+		n = pread(st->fd, h + len, want, st->env.body + (off_t)len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto out;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		h[len] = '\0';
+		if (strstr(h, "\n\n") != NULL || h[0] == '\n')
+			break;
+	}
+	h[len] = '\0';
+	/* The first From: field: its line and the folds after it. */
+	for (p = h, end = h + len; p < end; p = next) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		next = nl != NULL ? nl + 1 : end;
+		if (field == NULL) {
+			if (p[0] == '\n')
+				break;		/* the empty line */
+			if (mailhdr_is(p, (size_t)(next - p), "From", &value))
+				field = p;
+			continue;
+		}
+		if (p[0] != ' ' && p[0] != '\t')
+			break;			/* the next field */
+	}
+	fend = p;
+	rc = 0;
+	if (field == NULL)
+		goto out;
+	(void)mailhdr_is(field, (size_t)(fend - field), "From", &value);
+	f.found = 0;
+	if (mailhdr_addresses(value, (size_t)(fend - value), first_cb, &f) ==
+	    -1 || !f.found || (at = strrchr(f.addr, '@')) == NULL ||
+	    at[1] == '\0' || str_copy(dom, size, at + 1) == -1)
+		goto out;
+	str_lower(dom);
+	rc = 1;
+out:
+	free(h);
+	return rc;
+}
+
+/* The hostname's domain, then its parent's: the first with a key. */
+static int
+bounce_domain(const struct conf *c, char *dom, size_t size)
+{
+	const char *h = c->hostname, *dot;
+	int r;
+
+	if ((r = has_keys(c, h)) != 0) {
+		if (r == 1 && str_copy(dom, size, h) == -1)
+			return 0;
+		return r;
+	}
+	/* mx.example.org signs as example.org, never as a bare "org". */
+	if ((dot = strchr(h, '.')) == NULL || strchr(dot + 1, '.') == NULL)
+		return 0;
+	if ((r = has_keys(c, dot + 1)) == 1 &&
+	    str_copy(dom, size, dot + 1) == -1)
+		return 0;
+	return r;
+}
+
+int
+dkim_needed(const struct conf *c, const struct state *st, char *dom,
+    size_t size)
+{
+	const char *via = st->env.via != NULL ? st->env.via : "";
+	int r;
+
+	if (size > 0)
+		dom[0] = '\0';
+	if (strcmp(via, "bounce") == 0 || strcmp(via, "double-bounce") == 0)
+		return bounce_domain(c, dom, size);
+	if ((st->env.auth == NULL || st->env.auth[0] == '\0') &&
+	    strcmp(via, "local") != 0)
+		return 0;		/* from outside: not ours */
+	if ((r = from_domain(st, dom, size)) != 1)
+		return r;
+	if ((r = has_keys(c, dom)) == 0)
+		dom[0] = '\0';
+	return r;
+}
+
+/* --- running dkimsign -------------------------------------------------- */
+
+struct run {
+	pid_t	 pid;
+	int	 in, out, err;
+	char	*buf;			/* its standard output */
+	size_t	 len;
+	int	 over;			/* more than STATE_DKIM_MAX */
+	char	 ebuf[ERR_MAX + 1];
+	size_t	 elen;
+	int	 status;
+};
+
+/* Read what fd has; *fd closed at its end.  0, or -1 with errno. */
+static int
+drain(int *fd, char *buf, size_t cap, size_t *len, int *over)
+{
+	char scratch[4096];
+	ssize_t n;
+
+	for (;;) {
+		if (*len < cap)
+			n = read(*fd, buf + *len, cap - *len);
+		else
+			n = read(*fd, scratch, sizeof(scratch));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			fd_close(fd);
+			return 0;
+		}
+		if (*len < cap)
+			*len += (size_t)n;
+		else if (over != NULL)
+			*over = 1;
+	}
+}
+
+/* Move *fd above 2, so that no dup2 onto 0..2 in the child replaces
+ * another of them (queue-run may run with 0..2 closed). */
+static int
+above2(int *fd)
+{
+	int nfd;
+
+	if (*fd > 2)
+		return 0;
+	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3)) == -1)
+		return -1;
+	(void)close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
+static int
+nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return -1;
+	return 0;
+}
+
+/* Start dkimsign with the message on its stdin; -1 with why. */
+static int
+spawn(struct run *r, const struct conf *c, const struct state *st,
+    const char *domain, char *why, size_t size)
+{
+	char path[PATH_MAX], msg[PATH_MAX];
+	char *argv[] = { path, (char *)"-C", (char *)c->dir, (char *)"-h",
+	    (char *)"-d", (char *)domain, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, def;
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, e, rc = -1;
+
+	if (self_sibling(DKIM_PROG, path, sizeof(path)) == -1 ||
+	    str_fmt(msg, sizeof(msg), "%s/%s/%s", c->spool, QUEUE_NEW,
+	    st->env.id) == -1) {
+		str_fmt_cut(why, size, "cannot find %s: %s", DKIM_PROG,
+		    strerror(errno == 0 ? ENAMETOOLONG : errno));
+		return -1;
+	}
+	/* Its own open file, at the first message byte: dkimsign reads
+	 * from there, and st->fd's offset is shared with no one. */
+	if ((r->in = open(msg, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    lseek(r->in, st->env.body, SEEK_SET) == -1 ||
+	    pipe2(po, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1 ||
+	    above2(&r->in) == -1 || above2(&po[1]) == -1 ||
+	    above2(&pe[1]) == -1) {
+		str_fmt_cut(why, size, "cannot start %s: %s", DKIM_PROG,
+		    strerror(errno));
+		goto out;
+	}
+	/* queue-run blocks its signals into a signalfd and ignores
+	 * SIGPIPE: dkimsign starts with neither. */
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
+		goto spawnfail;
+	if ((e = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		goto spawnfail;
+	}
+	if ((e = posix_spawn_file_actions_adddup2(&fa, r->in, 0)) == 0 &&
+	    (e = posix_spawn_file_actions_adddup2(&fa, po[1], 1)) == 0 &&
+	    (e = posix_spawn_file_actions_adddup2(&fa, pe[1], 2)) == 0 &&
+	    (e = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
+	    (e = posix_spawnattr_setsigdefault(&at, &def)) == 0 &&
+	    (e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF)) == 0)
+		e = posix_spawn(&r->pid, path, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (e != 0)
+		goto spawnfail;
+	r->out = po[0];
+	r->err = pe[0];
+	po[0] = pe[0] = -1;
+	if (nonblock(r->out) == -1 || nonblock(r->err) == -1) {
+		str_fmt_cut(why, size, "cannot start %s: %s", DKIM_PROG,
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	goto out;
+spawnfail:
+	r->pid = -1;
+	str_fmt_cut(why, size, "cannot run %s: %s", path, strerror(e));
+out:
+	fd_close(&po[0]);
+	fd_close(&po[1]);
+	fd_close(&pe[0]);
+	fd_close(&pe[1]);
+	fd_close(&r->in);
+	return rc;
+}
+
+static void
+kill_reap(struct run *r)
+{
+	(void)kill(r->pid, SIGKILL);
+	while (waitpid(r->pid, &r->status, 0) == -1 && errno == EINTR)
+		;
+	r->pid = -1;
+}
+
+/* Collect its output until it exits or the deadline: 0 once reaped,
+ * -1 with why (killed). */
+static int
+collect(struct run *r, int64_t deadline, char *why, size_t size)
+{
+	struct pollfd pfd[2];
+	int64_t now;
+	nfds_t n;
+	pid_t w;
+
+	for (;;) {
+		if ((now = clock_ms()) >= deadline) {
+			kill_reap(r);
+			str_fmt_cut(why, size, "%s timed out after %d s",
+			    DKIM_PROG, DKIM_TIMEOUT);
+			return -1;
+		}
+		if (r->out == -1 && r->err == -1) {
+			/* Both at their end: it is exiting. */
+			w = waitpid(r->pid, &r->status, WNOHANG);
+			if (w == r->pid) {
+				r->pid = -1;
+				return 0;
+			}
+			if (w == -1 && errno != EINTR) {
+				str_fmt_cut(why, size, "waitpid: %s",
+				    strerror(errno));
+				kill_reap(r);
+				return -1;
+			}
+			(void)poll(NULL, 0, WAIT_POLL_MS);
+			continue;
+		}
+		n = 0;
+		if (r->out != -1) {
+			pfd[n].fd = r->out;
+			pfd[n++].events = POLLIN;
+		}
+		if (r->err != -1) {
+			pfd[n].fd = r->err;
+			pfd[n++].events = POLLIN;
+		}
+		if (poll(pfd, n, (int)(deadline - now > INT_MAX ? INT_MAX :
+		    deadline - now)) == -1 && errno != EINTR) {
+			str_fmt_cut(why, size, "poll: %s", strerror(errno));
+			kill_reap(r);
+			return -1;
+		}
+		if ((r->out != -1 && drain(&r->out, r->buf, STATE_DKIM_MAX,
+		    &r->len, &r->over) == -1) || (r->err != -1 &&
+		    drain(&r->err, r->ebuf, ERR_MAX, &r->elen, NULL) == -1)) {
+			str_fmt_cut(why, size, "read from %s: %s", DKIM_PROG,
+			    strerror(errno));
+			kill_reap(r);
+			return -1;
+		}
+		if (r->over) {
+			kill_reap(r);
+			str_fmt_cut(why, size, "%s wrote more than %d bytes",
+			    DKIM_PROG, STATE_DKIM_MAX);
+			return -1;
+		}
+	}
+}
+
+/* dkimsign's one line on stderr, as a reason: its reason= value when
+ * it is a log line, control bytes made spaces. */
+static void
+err_text(const struct run *r, char *out, size_t size)
+{
+	char line[ERR_MAX + 1];
+	const char *s = line, *k;
+	size_t i, n = r->elen;
+
+	memcpy(line, r->ebuf, n);
+	line[n] = '\0';
+	for (i = 0; i < n; i++)
+		if (line[i] == '\n') {
+			line[i] = '\0';
+			break;
+		}
+	if ((k = strstr(line, "reason=")) != NULL) {
+		s = k + strlen("reason=");
+		if (*s == '"') {
+			s++;
+			n = strlen(s);
+			if (n > 0 && s[n - 1] == '"')
+				line[s - line + n - 1] = '\0';
+		}
+	}
+	str_fmt_cut(out, size, "%s", s);
+	for (i = 0; out[i] != '\0'; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = ' ';
+}
+
+int
+dkim_run(const struct conf *c, struct state *st, const char *domain,
+    char *why, size_t size)
+{
+	struct run r;
+	char path[PATH_MAX], text[ERR_MAX + 1];
+	int rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	r.pid = -1;
+	r.in = r.out = r.err = -1;
+	if ((r.buf = malloc(STATE_DKIM_MAX)) == NULL) {
+		str_fmt_cut(why, size, "%s", strerror(errno));
+		return -1;
+	}
+	if (spawn(&r, c, st, domain, why, size) == -1)
+		goto out;
+	if (collect(&r, clock_ms() + (int64_t)DKIM_TIMEOUT * 1000, why,
+	    size) == -1)
+		goto out;
+	err_text(&r, text, sizeof(text));
+	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
+		if (WIFEXITED(r.status))
+			str_fmt_cut(why, size, "%s exited %d%s%s", DKIM_PROG,
+			    WEXITSTATUS(r.status), text[0] != '\0' ? ": " :
+			    "", text);
+		else
+			str_fmt_cut(why, size, "%s killed by signal %d",
+			    DKIM_PROG, WIFSIGNALED(r.status) ?
+			    WTERMSIG(r.status) : 0);
+		goto out;
+	}
+	if (!state_dkim_valid(r.buf, r.len)) {
+		str_fmt_cut(why, size, "%s wrote no DKIM-Signature fields",
+		    DKIM_PROG);
+		goto out;
+	}
+	/* Durable before the first delivery carries it: a crash after
+	 * this point finds the same fields again. */
+	if (state_dkim_path(path, sizeof(path), c->spool, st->env.id) ==
+	    -1 || atomic_write(path, r.buf, r.len, 0640) == -1) {
+		str_fmt_cut(why, size, "cannot write %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	free(st->dkim);
+	st->dkim = r.buf;
+	st->dkimlen = r.len;
+	r.buf = NULL;
+	rc = 0;
+out:
+	if (r.pid > 0)
+		kill_reap(&r);
+	fd_close(&r.in);
+	fd_close(&r.out);
+	fd_close(&r.err);
+	free(r.buf);
+	return rc;
+}
+
+/* --- the scheduler's step ---------------------------------------------- */
+
+static int
+failed(struct state *st, const char *reason, char *why, size_t size)
+{
+	free(st->sign_why);
+	st->sign_why = strdup(reason);
+	st->sign = STATE_SIGN_FAILED;
+	str_fmt_cut(why, size, "%s", reason);
+	return -1;
+}
+
+int
+dkim_prepare(const struct conf *c, struct state *st, char *why,
+    size_t size)
+{
+	char dom[CONF_HOSTNAME_MAX + 1], reason[DKIM_WHY_MAX];
+	int r;
+
+	switch (st->sign) {
+	case STATE_SIGN_NONE:
+	case STATE_SIGN_DONE:
+		return 0;
+	case STATE_SIGN_FAILED:
+		str_fmt_cut(why, size, "%s", st->sign_why != NULL ?
+		    st->sign_why : "not signed");
+		return -1;
+	case STATE_SIGN_UNKNOWN:
+		break;
+	}
+	if (st->dkim != NULL) {		/* signed at an earlier activation */
+		st->sign = STATE_SIGN_DONE;
+		return 0;
+	}
+	if ((r = dkim_needed(c, st, dom, sizeof(dom))) == 0) {
+		st->sign = STATE_SIGN_NONE;
+		return 0;
+	}
+	if (r == -1) {
+		str_fmt_cut(reason, sizeof(reason), "not signed: DKIM keys of "
+		    "%s: %s", dom[0] != '\0' ? dom : c->hostname,
+		    strerror(errno));
+		return failed(st, reason, why, size);
+	}
+	if (dkim_run(c, st, dom, reason, sizeof(reason)) == -1) {
+		char full[DKIM_WHY_MAX];
+
+		str_fmt_cut(full, sizeof(full), "not signed: %s", reason);
+		return failed(st, full, why, size);
+	}
+	st->sign = STATE_SIGN_DONE;
+	log_event("signed", "id", st->env.id, "domain", dom, (char *)NULL);
+	return 0;
+}
+
+int
+dkim_sidecar_known(const struct waitq *q, const char *name)
+{
+	char id[QUEUE_ID_LEN + 1];
+
+	return state_dkim_name(name, id) && waitq_known(q, id);
+}

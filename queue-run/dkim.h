@@ -1,0 +1,60 @@
+/* dkim.h — DKIM signing on the way out.  queue-run signs a message once,
+ * before its first delivery: it decides whether the message is ours to
+ * sign and for which domain, runs dkimsign -h on the queue file, and
+ * keeps the DKIM-Signature fields in SPOOL/state/ID.dkim (state.h), which
+ * every delivery then puts in front of the message.  However many
+ * recipients, retries and restarts, the message is signed once and the
+ * queue file stays as it was committed.  See queue-run(8), "DKIM
+ * signing".  (Not "sign.h": dkimsign/ has one, and the unit tests see
+ * every module's headers.) */
+#ifndef POSTHORN_QR_DKIM_H
+#define POSTHORN_QR_DKIM_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "state.h"
+#include "waitq.h"
+
+#define DKIM_PROG	"dkimsign"	/* beside queue-run (self.h) */
+#define DKIM_DSN	"4.3.0"		/* a deferral for want of a signature */
+
+enum {
+	/* dkimsign reads the message once; 60 s is some gigabytes. */
+	DKIM_TIMEOUT = 60,
+	/* The header looked at for From:, dkimsign's own bound. */
+	DKIM_HEADER_MAX = 256 * 1024,
+	/* The reason of a failure: the line dkimsign wrote, cut. */
+	DKIM_WHY_MAX = STATE_REASON_MAX
+};
+
+/* Whether st's message is ours to sign, and for which domain: 1 with
+ * the domain in domain[size], 0 when it is not signed (mail from
+ * outside, a From: domain that is not local or has no key), -1 with
+ * errno when that cannot be told (a key directory that cannot be read).
+ *   - auth in the envelope (SMTP AUTH) or via "local" (sendmail): the
+ *     domain of the first From: address, if DIR/domains/DOMAIN/dkim/
+ *     holds a key;
+ *   - via "bounce" or "double-bounce" (our DSNs): the hostname if it has
+ *     a key, else its parent domain if that has one;
+ *   - anything else: 0. */
+int	dkim_needed(const struct conf *, const struct state *, char *domain,
+	    size_t size);
+/* Run "dkimsign -C DIR -h -d domain" on the message (at most
+ * DKIM_TIMEOUT seconds, STATE_DKIM_MAX bytes of output), write its
+ * fields to SPOOL/state/ID.dkim atomically and into st->dkim.  0, or -1
+ * with a one-line reason in why. */
+int	dkim_run(const struct conf *, struct state *, const char *domain,
+	    char *why, size_t size);
+/* The step before a delivery of st starts: 0 when it may go (signed
+ * now or before, or not to be signed), -1 with why when it must wait
+ * (a temporary failure: never send unsigned what should be signed).
+ * The outcome is kept in st->sign, so that the rest of this activation
+ * costs nothing and a failure runs dkimsign once per activation. */
+int	dkim_prepare(const struct conf *, struct state *, char *why,
+	    size_t size);
+/* For the sweep of SPOOL/state: 1 if name is the signature file of a
+ * message that q knows (never to be swept), else 0. */
+int	dkim_sidecar_known(const struct waitq *, const char *name);
+
+#endif
