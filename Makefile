@@ -38,18 +38,18 @@ else
 STATIC_CC	?= musl-gcc
 STATIC_LDFLAGS	 = -static
 endif
-CRYPTO_SRC	 = lib/passwd.c
+CRYPTO_SRC	 = lib/passwd.c lib/srs.c
 
 # --- what gets built --------------------------------------------------
 
 LIB_SRC	 = $(wildcard lib/*.c)
 LIB_A	 = $(BUILD)/lib/libposthorn.a
-MODDIRS	 = smtp-in queue-run aliases dkimsign
+MODDIRS	 = smtp-in queue-run aliases dkimsign smtp-out
 MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
 SBIN_PROGS = smtp-in smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run \
-	     mailq aliases
+	     mailq aliases smtp-out
 BIN_PROGS  = dkimsign
 smtp-tlsd_MAIN		= smtp-in/tlsd_main.c
 smtp-tlsd_LIBS		= -lgnutls
@@ -66,11 +66,14 @@ queue-run_LIBS		=
 mailq_MAIN		= queue-run/mailq_main.c
 mailq_LIBS		=
 aliases_MAIN		= aliases/main.c
-aliases_LIBS		=
+aliases_LIBS		= -lgnutls -lsodium
 dkimsign_MAIN		= dkimsign/main.c
 dkimsign_LIBS		= -lgnutls -lsodium
+smtp-out_MAIN		= smtp-out/main.c
+smtp-out_LIBS		= -lgnutls -lsodium -lresolv
 
-PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run mailq aliases dkimsign
+PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run mailq aliases dkimsign \
+	   smtp-out
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
@@ -125,7 +128,7 @@ $(BUILD)/bin/smtp-in: $(SMTPIN_OBJ) $(STATIC_LIB_A)
 $(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium -lresolv
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -155,6 +158,7 @@ lint-man:
 bench: all
 	sh bench/run.sh $(abspath $(BUILD))/bin
 	sh bench/local.sh $(abspath $(BUILD))/bin
+	sh bench/tls.sh $(abspath $(BUILD))/bin
 	sh bench/dkim.sh $(abspath $(BUILD))/bin
 
 # --- install ------------------------------------------------------------

@@ -23,7 +23,7 @@
 enum {
 	RESULT_FIELDS = 5,	/* entry, status, dsn, where, reason */
 	REMOTE_FIELDS = 6,	/* status, rcpt, dsn, host, tls, text */
-	ARGV_FIXED = 8		/* smtp-out -C DIR -8 -U -f SENDER -- */
+	ARGV_FIXED = 10		/* smtp-out -C DIR -8 -U -H F -f SENDER -- */
 };
 
 /* The delivery process: deliver, report one line, exit.  Its parent's
@@ -128,7 +128,7 @@ static void
 remote_child(const struct conf *conf, const struct state *st,
     const size_t *idx, size_t n, const char *sender, int fd)
 {
-	char path[PATH_MAX], msg[PATH_MAX];
+	char path[PATH_MAX], msg[PATH_MAX], dkim[PATH_MAX];
 	char *argv[ARGV_FIXED + JOB_RCPTS_MAX + 1];
 	size_t k, a = 0;
 	sigset_t none;
@@ -151,6 +151,14 @@ remote_child(const struct conf *conf, const struct state *st,
 		argv[a++] = (char *)"-8";
 	if (st->env.flags & QUEUE_SMTPUTF8)
 		argv[a++] = (char *)"-U";
+	/* The message's DKIM-Signature fields go first (queue-run(8)). */
+	if (st->dkim != NULL) {
+		if (state_dkim_path(dkim, sizeof(dkim), conf->spool,
+		    st->env.id) == -1)
+			_exit(127);
+		argv[a++] = (char *)"-H";
+		argv[a++] = dkim;
+	}
 	argv[a++] = (char *)"-f";
 	argv[a++] = (char *)sender;
 	argv[a++] = (char *)"--";

@@ -1,0 +1,483 @@
+/* send.c — the per-destination loop of smtp-out (send.h): route, hosts,
+ * addresses, sessions.  The order is the one smtp-out(8) documents: MX
+ * hosts by preference (equal ones shuffled by dns_mx), and for each host
+ * its IPv6 addresses, then its IPv4 ones.  A host that fails as a whole
+ * (no connection, a 4xx or 5xx greeting, 421, a lost connection, TLS
+ * policy) passes the recipients still pending to the next address; an
+ * answer about a recipient (a 4xx or 5xx to RCPT, to DATA or after the
+ * dot) is final for this attempt, and queue-run retries what was
+ * deferred on its own schedule. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "log.h"
+#include "route.h"
+#include "send.h"
+#include "str.h"
+#include "tlsc.h"
+
+struct attempt {
+	const struct send_job	*job;
+	const struct route	*route;
+	const char		*host;		/* the name, for TLS */
+	char			 where[CLIENT_HOST_MAX];	/* host[addr] */
+	/* The reason to report if no host does better. */
+	enum client_status	 fail_status;
+	char			 fail_dsn[CLIENT_DSN_MAX];
+	char			 fail_text[CLIENT_TEXT_MAX];
+	char			 fail_host[CLIENT_HOST_MAX];
+	char			 fail_tls[CLIENT_TLSDESC_MAX];
+	int			 tried;		/* any host reached or tried */
+};
+
+static void
+set_fail(struct attempt *a, enum client_status st, const char *dsn,
+    const char *host, const char *tls, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void
+set_fail(struct attempt *a, enum client_status st, const char *dsn,
+    const char *host, const char *tls, const char *fmt, ...)
+{
+	va_list ap;
+
+	a->fail_status = st;
+	str_fmt_cut(a->fail_dsn, sizeof(a->fail_dsn), "%s", dsn);
+	str_fmt_cut(a->fail_host, sizeof(a->fail_host), "%s", host);
+	str_fmt_cut(a->fail_tls, sizeof(a->fail_tls), "%s", tls);
+	va_start(ap, fmt);
+	str_vfmt_cut(a->fail_text, sizeof(a->fail_text), fmt, ap);
+	va_end(ap);
+}
+
+void
+send_fail_all(struct client_rcpt *r, size_t n, enum client_status st,
+    const char *dsn, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (r[i].status != CLIENT_PENDING)
+			continue;
+		r[i].status = st;
+		str_fmt_cut(r[i].dsn, sizeof(r[i].dsn), "%s", dsn);
+		str_fmt_cut(r[i].text, sizeof(r[i].text), "%s", text);
+		str_fmt_cut(r[i].host, sizeof(r[i].host), "-");
+		str_fmt_cut(r[i].tls, sizeof(r[i].tls), "none");
+	}
+}
+
+static size_t
+pending(const struct send_job *job)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < job->n; i++)
+		if (job->rcpts[i].status == CLIENT_PENDING)
+			k++;
+	return k;
+}
+
+/* A non-blocking connect from conf's bind4/bind6, within
+ * SMTPOUT_CONNECT_TIMEOUT: the socket, or -1 with errno. */
+static int
+connect_to(const struct conf *conf, const struct dns_addr *da,
+    unsigned port)
+{
+	struct sockaddr_storage ss, src;
+	struct sockaddr_in *s4;
+	struct sockaddr_in6 *s6;
+	struct pollfd pfd;
+	socklen_t sl, len;
+	const char *bind_to;
+	int64_t deadline, left;
+	int fd, r, err;
+
+	memset(&ss, 0, sizeof(ss));
+	memset(&src, 0, sizeof(src));
+	if (da->family == AF_INET6) {
+		s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, da->addr, 16);
+		sl = sizeof(*s6);
+		bind_to = conf->bind6;
+		s6 = (struct sockaddr_in6 *)&src;
+		s6->sin6_family = AF_INET6;
+		r = bind_to[0] != '\0' ? inet_pton(AF_INET6, bind_to,
+		    &s6->sin6_addr) : 0;
+	} else {
+		s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, da->addr, 4);
+		sl = sizeof(*s4);
+		bind_to = conf->bind4;
+		s4 = (struct sockaddr_in *)&src;
+		s4->sin_family = AF_INET;
+		r = bind_to[0] != '\0' ? inet_pton(AF_INET, bind_to,
+		    &s4->sin_addr) : 0;
+	}
+	fd = socket(da->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return -1;
+	if (r == 1 && bind(fd, (struct sockaddr *)&src, sl) == -1)
+		goto fail;
+	if (connect(fd, (struct sockaddr *)&ss, sl) == 0)
+		return fd;
+	if (errno != EINPROGRESS && errno != EINTR)
+		goto fail;
+	deadline = clock_ms() + SMTPOUT_CONNECT_TIMEOUT * 1000LL;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	for (;;) {
+		if ((left = deadline - clock_ms()) <= 0) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (r > 0)
+			break;
+		if (r == -1 && errno != EINTR)
+			goto fail;
+	}
+	len = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		goto fail;
+	if (err != 0) {
+		errno = err;
+		goto fail;
+	}
+	return fd;
+fail:
+	fd_close(&fd);
+	return -1;
+}
+
+static void
+log_tls(const struct attempt *a, const struct client_tls_info *info)
+{
+	log_event("tls", "domain", a->job->domain, "host", a->where,
+	    "version", info->version, "cipher", info->cipher,
+	    "verified", info->verified ? "yes" : "no",
+	    "reason", info->verified ? NULL : info->reason, (char *)NULL);
+}
+
+static int
+starttls_hook(void *arg, struct io *io, int64_t deadline,
+    struct client_tls_info *info, char *why, size_t whysz)
+{
+	struct attempt *a = arg;
+	struct tlsc_params tp = { a->host, a->route->ca };
+
+	if (tlsc_start(io, &tp, deadline, info, why, whysz) == -1) {
+		log_event("tls-failed", "domain", a->job->domain, "host",
+		    a->where, "reason", why, (char *)NULL);
+		return -1;
+	}
+	log_tls(a, info);
+	return 0;
+}
+
+static enum client_tls_policy
+policy(enum route_tls t)
+{
+	switch (t) {
+	case ROUTE_TLS_NONE:
+		return CLIENT_TLS_NONE;
+	case ROUTE_TLS_ENCRYPT:
+		return CLIENT_TLS_ENCRYPT;
+	case ROUTE_TLS_VERIFY:
+		return CLIENT_TLS_VERIFY;
+	case ROUTE_TLS_MAY:
+	default:
+		return CLIENT_TLS_MAY;
+	}
+}
+
+/* One connection to one address: CLIENT_DONE when every recipient has
+ * its result, CLIENT_NEXT to go on, CLIENT_RETRY_PLAIN to come back. */
+static enum client_result
+session(struct attempt *a, const struct dns_addr *da, int tls_off)
+{
+	const struct send_job *job = a->job;
+	const struct route *rt = a->route;
+	struct client_params p;
+	struct client_outcome oc;
+	struct io io;
+	char why[256], tls[CLIENT_TLSDESC_MAX];
+	unsigned port = rt->mx ? ROUTE_PORT_DEFAULT : rt->port;
+	unsigned char *was;
+	enum client_result res;
+	size_t i;
+	int fd;
+
+	a->tried = 1;
+	if ((fd = connect_to(job->conf, da, port)) == -1) {
+		log_event("connect-failed", "domain", job->domain, "host",
+		    a->where, "reason", strerror(errno), (char *)NULL);
+		set_fail(a, CLIENT_DEFERRED, "4.4.1", a->where, "none",
+		    "connect to %s port %u: %s", a->where, port,
+		    strerror(errno));
+		return CLIENT_NEXT;
+	}
+	log_event("connect", "domain", job->domain, "host", a->where,
+	    "plaintext", tls_off ? "retry after a failed TLS handshake" :
+	    NULL, (char *)NULL);
+	io_fd_init(&io, fd, fd);
+
+	memset(&p, 0, sizeof(p));
+	p.helo = job->conf->hostname;
+	p.sender = job->sender;
+	p.eightbit = job->eightbit;
+	p.smtputf8 = job->smtputf8;
+	p.tls = tls_off ? CLIENT_TLS_NONE : policy(rt->tls);
+	p.auth_user = rt->auth_user;
+	p.auth_pass = rt->auth_pass;
+	p.starttls = starttls_hook;
+	p.starttls_arg = a;
+	if (job->timeouts != NULL)
+		p.to = *job->timeouts;
+	else
+		client_timeouts_default(&p.to);
+	if (rt->implicit_tls && !rt->mx) {
+		/* Port 465 (RFC 8314): TLS from the first byte; no
+		 * plaintext to fall back to. */
+		if (starttls_hook(a, &io, clock_ms() + p.to.cmd, &p.tls_info,
+		    why, sizeof(why)) == -1) {
+			set_fail(a, CLIENT_DEFERRED, "4.7.5", a->where, "none",
+			    "TLS handshake failed: %s", why);
+			fd_close(&fd);
+			return CLIENT_NEXT;
+		}
+		p.implicit_tls = 1;
+	}
+
+	/* Which recipients this session settles, to stamp them. */
+	if ((was = calloc(job->n ? job->n : 1, 1)) == NULL) {
+		set_fail(a, CLIENT_DEFERRED, "4.3.0", a->where, "none",
+		    "out of memory");
+		tlsc_end(&io);
+		fd_close(&fd);
+		return CLIENT_NEXT;
+	}
+	for (i = 0; i < job->n; i++)
+		was[i] = job->rcpts[i].status == CLIENT_PENDING;
+	res = client_session(&io, &p, job->msg, job->rcpts, job->n, &oc);
+	tlsc_end(&io);
+	fd_close(&fd);
+
+	client_tls_describe(&oc, tls, sizeof(tls));
+	for (i = 0; i < job->n; i++) {
+		if (!was[i] || job->rcpts[i].status == CLIENT_PENDING)
+			continue;
+		str_fmt_cut(job->rcpts[i].host, sizeof(job->rcpts[i].host),
+		    "%s", a->where);
+		str_fmt_cut(job->rcpts[i].tls, sizeof(job->rcpts[i].tls),
+		    "%s", tls);
+	}
+	free(was);
+	if (res != CLIENT_DONE) {
+		log_event("host-failed", "domain", job->domain, "host",
+		    a->where, "dsn", oc.fail_dsn, "reason", oc.fail_text,
+		    (char *)NULL);
+		set_fail(a, oc.fail_status, oc.fail_dsn, a->where, tls, "%s",
+		    oc.fail_text);
+	}
+	return res;
+}
+
+/* Every address of one host: 1 when nothing is pending any more. */
+static int
+host(struct attempt *a, const char *name, int implicit, int check_self)
+{
+	const struct send_job *job = a->job;
+	struct dns_addr *addrs;
+	char why[256], dsn[CLIENT_DSN_MAX];
+	enum dns_result dr;
+	enum client_result res;
+	size_t i, n = 0;
+	int done = 0, perm;
+
+	if ((addrs = calloc(DNS_ADDRS_MAX, sizeof(*addrs))) == NULL) {
+		set_fail(a, CLIENT_DEFERRED, "4.3.0", "-", "none",
+		    "out of memory");
+		return 0;
+	}
+	a->host = name;
+	why[0] = '\0';
+	dr = dns_addrs(name, addrs, DNS_ADDRS_MAX, &n, why, sizeof(why));
+	if (dr != DNS_OK) {
+		log_event("dns", "domain", job->domain, "host", name,
+		    "dsn", dns_dsn(dr, implicit), "reason", why, (char *)NULL);
+		/* An MX host without an address is the next host's turn;
+		 * if it is the last, the mail stays queued (4.x.x). */
+		perm = implicit && dns_permanent(dr);
+		str_fmt_cut(dsn, sizeof(dsn), "%s", dns_dsn(dr, implicit));
+		if (!perm)
+			dsn[0] = '4';
+		set_fail(a, perm ? CLIENT_FAILED : CLIENT_DEFERRED, dsn, "-",
+		    "none", "%s", why[0] != '\0' ? why :
+		    "no address for the host");
+		a->tried = 1;
+		goto out;
+	}
+	for (i = 0; i < n && !done; i++) {
+		if (check_self && dns_is_self(job->conf, name, &addrs[i])) {
+			log_event("skip", "domain", job->domain, "host", name,
+			    "addr", addrs[i].text, "reason", "ourselves",
+			    (char *)NULL);
+			continue;
+		}
+		str_fmt_cut(a->where, sizeof(a->where), "%s[%s]", name,
+		    addrs[i].text);
+		res = session(a, &addrs[i], 0);
+		if (res == CLIENT_RETRY_PLAIN)
+			/* tls=may: the same host once more, in plaintext. */
+			res = session(a, &addrs[i], 1);
+		done = res == CLIENT_DONE || pending(job) == 0;
+	}
+out:
+	free(addrs);
+	return done;
+}
+
+int
+send_run(const struct send_job *job, char *err, size_t errsize)
+{
+	struct route rt;
+	struct attempt a;
+	struct dns_target *t = NULL;
+	char why[256];
+	enum dns_result dr;
+	size_t i, n = 0, self = 0;
+	int rc = -1;
+
+	memset(&a, 0, sizeof(a));
+	a.job = job;
+	a.route = &rt;
+	if (route_lookup(job->conf, job->domain, &rt, err, errsize) == -1)
+		goto out;
+	rc = 0;
+	if (client_msg_problem(job->msg) != NULL)
+		send_fail_all(job->rcpts, job->n, CLIENT_FAILED, "5.6.0",
+		    client_msg_problem(job->msg));
+	if (pending(job) == 0)
+		goto out;
+	set_fail(&a, CLIENT_DEFERRED, "4.4.0", "-", "none",
+	    "no host could be tried");
+	if (!rt.mx) {
+		(void)host(&a, rt.host, 0, 0);
+		goto finish;
+	}
+	if ((t = calloc(DNS_HOSTS_MAX, sizeof(*t))) == NULL) {
+		send_fail_all(job->rcpts, job->n, CLIENT_DEFERRED, "4.3.0",
+		    "out of memory");
+		goto out;
+	}
+	why[0] = '\0';
+	dr = dns_mx(job->domain, t, DNS_HOSTS_MAX, &n, why, sizeof(why));
+	if (dr != DNS_OK) {
+		log_event("dns", "domain", job->domain, "dsn", dns_dsn(dr, 1),
+		    "reason", why, (char *)NULL);
+		send_fail_all(job->rcpts, job->n, dns_permanent(dr) ?
+		    CLIENT_FAILED : CLIENT_DEFERRED, dns_dsn(dr, 1),
+		    why[0] != '\0' ? why : "DNS lookup failed");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!t[i].implicit && dns_is_self(job->conf, t[i].host,
+		    NULL)) {
+			log_event("skip", "domain", job->domain, "host",
+			    t[i].host, "reason", "ourselves", (char *)NULL);
+			self++;
+			continue;
+		}
+		if (host(&a, t[i].host, t[i].implicit, !t[i].implicit))
+			break;
+	}
+	if (!a.tried && self > 0)
+		/* RFC 5321 §5.1: the MX hosts are all ourselves. */
+		set_fail(&a, CLIENT_FAILED, "5.4.6", "-", "none",
+		    "mail for %s loops back to myself", job->domain);
+finish:
+	for (i = 0; i < job->n; i++) {
+		struct client_rcpt *r = &job->rcpts[i];
+
+		if (r->status != CLIENT_PENDING)
+			continue;
+		r->status = a.fail_status;
+		str_fmt_cut(r->dsn, sizeof(r->dsn), "%s", a.fail_dsn);
+		str_fmt_cut(r->text, sizeof(r->text), "%s", a.fail_text);
+		str_fmt_cut(r->host, sizeof(r->host), "%s", a.fail_host);
+		str_fmt_cut(r->tls, sizeof(r->tls), "%s", a.fail_tls);
+	}
+out:
+	free(t);
+	explicit_bzero(rt.auth_pass, sizeof(rt.auth_pass));
+	return rc;
+}
+
+/* A field as it may go on a result line: no tab, CR or LF, never empty. */
+static void
+field(FILE *fp, const char *s, const char *sep)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (*p == '\0')
+		fputc('-', fp);
+	for (; *p != '\0'; p++)
+		fputc(*p < ' ' || *p == 0x7f ? ' ' : *p, fp);
+	fputs(sep, fp);
+}
+
+static const char *
+status_name(enum client_status st)
+{
+	switch (st) {
+	case CLIENT_SENT:
+		return "sent";
+	case CLIENT_FAILED:
+		return "failed";
+	default:
+		return "deferred";
+	}
+}
+
+int
+send_report(FILE *fp, const struct client_rcpt *r, size_t n)
+{
+	int deferred = 0, failed = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		field(fp, status_name(r[i].status), "\t");
+		field(fp, r[i].addr, "\t");
+		field(fp, r[i].dsn[0] != '\0' ? r[i].dsn : "4.0.0", "\t");
+		field(fp, r[i].host[0] != '\0' ? r[i].host : "-", "\t");
+		field(fp, r[i].tls[0] != '\0' ? r[i].tls : "none", "\t");
+		field(fp, r[i].text, "\n");
+		log_event("delivery", "to", r[i].addr, "status",
+		    status_name(r[i].status), "dsn", r[i].dsn, "host",
+		    r[i].host, "tls", r[i].tls, "reply", r[i].text,
+		    (char *)NULL);
+		if (r[i].status == CLIENT_FAILED)
+			failed = 1;
+		else if (r[i].status != CLIENT_SENT)
+			deferred = 1;
+	}
+	return deferred ? SEND_EXIT_DEFERRED : failed ? SEND_EXIT_FAILED :
+	    SEND_EXIT_SENT;
+}

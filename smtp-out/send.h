@@ -1,0 +1,46 @@
+/* send.h — one delivery attempt of smtp-out: the route of the destination
+ * domain, its hosts (MX or a fixed next hop), every address of each host,
+ * a session on each until every recipient has a result; then the report,
+ * one line per recipient (smtp-out(8)). */
+#ifndef POSTHORN_SEND_H
+#define POSTHORN_SEND_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "client.h"
+#include "conf.h"
+
+enum {
+	/* A host that does not answer a SYN in 30 s is down; the next
+	 * address is tried (Postfix's smtp_connect_timeout is 30 s too). */
+	SMTPOUT_CONNECT_TIMEOUT = 30,			/* seconds */
+	SEND_EXIT_SENT = 0,		/* every recipient sent */
+	SEND_EXIT_FAILED = 1,		/* some failed, none deferred */
+	SEND_EXIT_DEFERRED = 75		/* some deferred (EX_TEMPFAIL) */
+};
+
+struct send_job {
+	const struct conf	*conf;
+	const char		*domain;	/* lowercase, of every rcpt */
+	const char		*sender;	/* "" for the null sender */
+	int			 eightbit;	/* -8 */
+	int			 smtputf8;	/* -U */
+	const struct client_msg	*msg;
+	struct client_rcpt	*rcpts;
+	size_t			 n;
+	/* Tests: the session's timeouts; NULL: RFC 5321 §4.5.3.2. */
+	const struct client_timeouts *timeouts;
+};
+
+/* Fill in a result for every recipient.  0, or -1 with a configuration
+ * error in err (routes(5) unreadable or wrong): exit 78 then. */
+int	send_run(const struct send_job *, char *err, size_t errsize);
+/* Give every recipient still pending this result (host "-"). */
+void	send_fail_all(struct client_rcpt *, size_t, enum client_status,
+	    const char *dsn, const char *text);
+/* The result lines on fp (a tab, CR or LF in a field becomes a space),
+ * a "delivery" log line per recipient, and the exit status. */
+int	send_report(FILE *, const struct client_rcpt *, size_t);
+
+#endif
