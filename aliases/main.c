@@ -1,6 +1,7 @@
-/* main.c — aliases(8): print where addresses go, or check the aliases
- * files.  Arguments, the configuration and exit codes; the work is in
- * tool.c, and the resolution in lib/alias.c. */
+/* main.c — aliases(8): print where addresses go, check the aliases
+ * files, or give the original of an SRS address (smtp-in's helper).
+ * Arguments, the configuration and exit codes; the work is in tool.c,
+ * the resolution in lib/alias.c and SRS in lib/srs.c. */
 
 #include <getopt.h>
 #include <stdio.h>
@@ -21,7 +22,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: " PROG " [-C dir] address ...\n"
-	    "       " PROG " [-C dir] -c|--check [domain ...]\n");
+	    "       " PROG " [-C dir] -c|--check [domain ...]\n"
+	    "       " PROG " [-C dir] -r address\n");
 }
 
 static int
@@ -47,17 +49,20 @@ main(int argc, char **argv)
 	};
 	static struct conf conf;	/* large: paths */
 	char err[1024];
-	const char *dir = NULL;
+	const char *dir = NULL, *srs = NULL;
 	enum aliases_result r;
 	int ch, check = 0, rc;
 
-	while ((ch = getopt_long(argc, argv, "+C:c", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+C:cr:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
 			dir = optarg;
 			break;
 		case 'c':
 			check = 1;
+			break;
+		case 'r':
+			srs = optarg;
 			break;
 		default:
 			usage();
@@ -66,7 +71,8 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (!check && argc == 0) {
+	if ((srs != NULL && (check || argc > 0)) ||
+	    (srs == NULL && !check && argc == 0)) {
 		usage();
 		return EX_USAGE;
 	}
@@ -74,7 +80,9 @@ main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n", err);
 		return EX_CONFIG;
 	}
-	if (check)
+	if (srs != NULL)
+		r = aliases_srs(&conf, srs, stdout, stderr);
+	else if (check)
 		r = aliases_check(&conf, argv, (size_t)argc, stdout, stderr);
 	else
 		r = aliases_show(&conf, argv, (size_t)argc, stdout);

@@ -2,7 +2,8 @@
  * the same code that smtp-in's RCPT check and queue-run run, so what this
  * prints is what the server does.  Targets are gathered before anything
  * is printed, since an alias that turns out broken halfway has no
- * targets at all; two lists that share a member print it once. */
+ * targets at all; two lists that share a member print it once.  It also
+ * checks SRS addresses (-r), for smtp-in, which cannot link the crypto. */
 
 #include <sys/stat.h>
 
@@ -12,9 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "addr.h"
 #include "alias.h"
+#include "resolve.h"
+#include "srs.h"
 #include "str.h"
 #include "tool.h"
 
@@ -270,5 +274,55 @@ aliases_check(const struct conf *conf, char *const *domains, size_t n,
 			rc = worse(rc, ALIASES_FAIL);
 	}
 	list_free(&all);
+	return rc;
+}
+
+enum aliases_result
+aliases_srs(const struct conf *conf, const char *address, FILE *out,
+    FILE *err)
+{
+	char orig[ADDR_TEXT_MAX], why[128];
+	struct srs srs;
+	struct addr a;
+	enum addr_err ae;
+	enum aliases_result rc = ALIASES_TEMP;
+
+	if ((ae = addr_parse(address, strlen(address), ADDR_UTF8, &a)) !=
+	    ADDR_OK) {
+		fprintf(err, "aliases: %s: not an address: %s\n", address,
+		    addr_strerror(ae));
+		return ALIASES_FAIL;
+	}
+	switch (resolve_domain_is_local(conf, a.domain)) {
+	case 1:
+		break;
+	case 0:
+		fprintf(err, "aliases: %s: not a local domain\n", address);
+		return ALIASES_FAIL;
+	default:
+		fprintf(err, "aliases: %s: %s\n", a.domain, strerror(errno));
+		return ALIASES_TEMP;
+	}
+	if (!srs_is_srs(a.local)) {
+		fprintf(err, "aliases: %s: not an SRS address\n", address);
+		return ALIASES_FAIL;
+	}
+	/* Only now: a plain address costs no read of the secret. */
+	if (srs_load(&srs, conf) == -1) {
+		fprintf(err, "aliases: %s: %s\n", conf->srs_secret_file,
+		    errno == EINVAL ? "empty first line, or longer than "
+		    "255 bytes" : strerror(errno));
+		goto out;
+	}
+	if (srs_reverse(&srs, address, time(NULL), orig, sizeof(orig), why,
+	    sizeof(why)) == -1) {
+		fprintf(err, "aliases: %s: %s\n", address, why);
+		rc = errno == EINVAL ? ALIASES_FAIL : ALIASES_TEMP;
+		goto out;
+	}
+	fprintf(out, "%s\n", orig);
+	rc = ALIASES_OK;
+out:
+	explicit_bzero(&srs, sizeof(srs));
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* tool.h — the work of aliases(8), apart from its arguments: print where
- * addresses go, and check the aliases files of the local domains. */
+ * addresses go, check the aliases files of the local domains, and check
+ * an SRS address. */
 #ifndef POSTHORN_ALIASES_TOOL_H
 #define POSTHORN_ALIASES_TOOL_H
 
@@ -23,5 +24,12 @@ enum aliases_result	aliases_show(const struct conf *, char *const *addrs,
 enum aliases_result	aliases_check(const struct conf *,
 			    char *const *domains, size_t n, FILE *out,
 			    FILE *err);
+
+/* The original address of an SRS address of a local domain (srs.h), one
+ * line on out; or why not on err: FAIL when it is not one (not local,
+ * not SRS, malformed, bad hash, expired), TEMP when the secret cannot
+ * be read. */
+enum aliases_result	aliases_srs(const struct conf *, const char *address,
+			    FILE *out, FILE *err);
 
 #endif

@@ -37,7 +37,9 @@
 #include "io.h"
 #include "job.h"
 #include "log.h"
+#include "resolve.h"
 #include "sched.h"
+#include "srs.h"
 #include "state.h"
 #include "str.h"
 #include "waitq.h"
@@ -67,6 +69,8 @@ struct sched {
 	time_t			 stop_at, sweep_at;
 	char			 trig[SCHED_TRIGGER_LINE_MAX + 1];
 	size_t			 trig_len;
+	struct srs		 srs;
+	int			 have_srs;	/* srs_secret_file was read */
 };
 
 static void	finish(struct sched *, struct active *);
@@ -314,24 +318,69 @@ start_job(struct sched *s, struct active *a, size_t i, const char *dest,
 	return 0;
 }
 
-/* The envelope sender of a remote delivery. */
-static const char *
-remote_sender(const struct sched *s, const struct active *a,
-    const struct state_entry *e, char *buf, size_t size)
-{
-	(void)s;
-	(void)e;
-	(void)buf;
-	(void)size;
-	return a->st.env.sender;
-}
-
 static const char *
 domain_of(const char *addr)
 {
 	const char *at = strrchr(addr, '@');
 
 	return at != NULL ? at + 1 : addr;
+}
+
+/* The envelope sender of a remote delivery.  Mail that an alias of a
+ * local domain forwards to another domain leaves with an SRS sender of
+ * the forwarding domain (aliases(5)), so that SPF passes where it
+ * arrives and a bounce comes back to us; the null sender, senders of our
+ * own domains and mail sent straight to a remote address keep theirs. */
+static const char *
+remote_sender(const struct sched *s, const struct active *a,
+    const struct state_entry *e, char *buf, size_t size)
+{
+	const char *sender = a->st.env.sender, *fwd = domain_of(e->orig);
+
+	if (!s->have_srs || sender[0] == '\0' ||
+	    str_casecmp(e->orig, e->addr) == 0 ||
+	    resolve_domain_is_local(s->conf, fwd) != 1 ||
+	    resolve_domain_is_local(s->conf, domain_of(sender)) != 0)
+		return sender;
+	if (srs_forward(&s->srs, sender, fwd, time(NULL), buf, size) == -1) {
+		log_event("srs-unrewritten", "id", a->st.env.id, "from",
+		    sender, "reason", strerror(errno), (char *)NULL);
+		return sender;
+	}
+	return buf;
+}
+
+/* A recipient of ours that is an SRS address: a bounce to mail we
+ * forwarded, which goes on to the original sender.  1 handled (the entry
+ * is expanded or failed), 0 not SRS. */
+static int
+resolve_srs(struct sched *s, struct state *st, size_t i, time_t now)
+{
+	const char *orig = st->e[i].orig;
+	char back[ADDR_TEXT_MAX], why[ALIAS_WHY_MAX], *o;
+	struct addr a;
+
+	/* The local part as it is meant, quotes or not. */
+	if (addr_parse(orig, strlen(orig), ADDR_UTF8, &a) != ADDR_OK ||
+	    !srs_is_srs(a.local) ||
+	    resolve_domain_is_local(s->conf, a.domain) != 1)
+		return 0;
+	if (!s->have_srs || srs_reverse(&s->srs, orig, now, back,
+	    sizeof(back), why, sizeof(why)) == -1) {
+		fail(st, &st->e[i], "5.1.1", s->have_srs ? why :
+		    "no SRS secret to check it with", "", now);
+		return 1;
+	}
+	if ((o = strdup(orig)) == NULL || state_add(st, STATE_REMOTE, o, back,
+	    NULL) == -1) {
+		defer(s, st, &st->e[i], "4.3.0", strerror(errno), "", now);
+		free(o);
+		return 1;
+	}
+	free(o);
+	st->e[i].status = STATE_SENT;	/* expanded */
+	st->dirty = 1;
+	return 1;
 }
 
 /* Remote entries go to smtp-out, one process per message, domain and
@@ -435,7 +484,7 @@ resolve(struct sched *s, struct active *a, time_t now)
 	for (i = 0; i < n; i++) {
 		e = &st->e[i];
 		if (e->kind != STATE_RCPT || e->status != STATE_PENDING ||
-		    e->next > now)
+		    e->next > now || resolve_srs(s, st, i, now))
 			continue;
 		if ((orig = strdup(e->orig)) == NULL) {
 			defer(s, st, e, "4.3.0", strerror(errno), "", now);
@@ -1034,6 +1083,12 @@ setup(struct sched *s, char *why, size_t whysize)
 		return -1;
 	}
 	sweep(s, time(NULL));
+	/* Without a secret, forwarding keeps the sender: said once. */
+	if (srs_load(&s->srs, s->conf) == 0)
+		s->have_srs = 1;
+	else
+		log_event("srs-disabled", "file", s->conf->srs_secret_file,
+		    "reason", strerror(errno), (char *)NULL);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
-/* helpers.c — starting smtp-tlsd and smtp-auth, and reading their one
- * status line.  Both are found beside smtp-in's own executable and get the
- * configuration directory with -C, as every program passes it on. */
+/* helpers.c — starting smtp-tlsd, smtp-auth and aliases -r, and reading
+ * their one status line.  Each is found beside smtp-in's own executable
+ * and gets the configuration directory with -C, as every program passes
+ * it on. */
 
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -20,12 +21,14 @@
 
 extern char **environ;
 
-/* In the child: exec the helper or say why on stderr (the log) and die. */
+/* In the child: exec the helper (with "opt arg" when opt is not NULL) or
+ * say why on stderr (the log) and die. */
 static void
-exec_helper(const char *path, const char *confdir)
+exec_helper(const char *path, const char *confdir, const char *opt,
+    const char *arg)
 {
 	char *const argv[] = { (char *)path, (char *)"-C", (char *)confdir,
-	    NULL };
+	    (char *)opt, (char *)arg, NULL };
 	sigset_t none;
 
 	/* smtp-in ignores SIGPIPE and may hold an alarm: neither is the
@@ -116,7 +119,7 @@ helper_starttls(struct session *s, char *why, size_t whysize)
 		/* fd 0/1 stay the network; fd 3 is smtp-in. */
 		if (dup2(sp[1], 3) == -1)
 			_exit(127);
-		exec_helper(path, s->conf->dir);
+		exec_helper(path, s->conf->dir, NULL, NULL);
 	}
 	/* From here on the network is smtp-tlsd's alone: our fd 0 and 1
 	 * become the socketpair, and no byte of the client reaches us but
@@ -176,7 +179,7 @@ spawn_auth(const struct session *s, int *in, int *out, char *why,
 	if (pid == 0) {
 		if (dup2(to[0], 0) == -1 || dup2(from[1], 1) == -1)
 			_exit(127);
-		exec_helper(path, s->conf->dir);
+		exec_helper(path, s->conf->dir, NULL, NULL);
 	}
 	(void)close(to[0]);
 	(void)close(from[1]);
@@ -243,4 +246,61 @@ helper_auth(struct session *s, const char *request, char *login,
 		    reply[0] != '\0' ? reply : "smtp-auth failed");
 	}
 	return rc;
+}
+
+enum helper_srs
+helper_srs_check(const struct session *s, const char *addr, char *why,
+    size_t whysize)
+{
+	char path[PATH_MAX], line[HELPER_LINE_MAX];
+	int fds[2] = { -1, -1 }, devnull = -1, status;
+	struct io io;
+	struct line l;
+	pid_t pid;
+
+	why[0] = '\0';
+	if (self_sibling(HELPER_ALIASES, path, sizeof(path)) == -1 ||
+	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		str_fmt_cut(why, whysize, "%s: %s", HELPER_ALIASES,
+		    strerror(errno));
+		fd_close(&devnull);
+		fd_close(&fds[0]);
+		fd_close(&fds[1]);
+		return HELPER_SRS_TEMP;
+	}
+	if (pid == 0) {
+		/* Its answer and its complaints both come to us: one line. */
+		if (dup2(devnull, 0) == -1 || dup2(fds[1], 1) == -1 ||
+		    dup2(fds[1], 2) == -1)
+			_exit(127);
+		exec_helper(path, s->conf->dir, "-r", addr);
+	}
+	fd_close(&devnull);
+	fd_close(&fds[1]);
+	io_fd_init(&io, fds[0], fds[0]);
+	line_init(&l, &io);
+	if (read_status(&io, &l, line, sizeof(line), clock_ms() +
+	    (int64_t)HELPER_SRS_TIMEOUT * 1000) == -1) {
+		str_fmt_cut(why, whysize, "no word from %s: %s",
+		    HELPER_ALIASES, strerror(errno));
+		(void)kill(pid, SIGKILL);
+	} else
+		str_fmt_cut(why, whysize, "%s", line);
+	fd_close(&fds[0]);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			str_fmt_cut(why, whysize, "waitpid: %s", strerror(errno));
+			return HELPER_SRS_TEMP;
+		}
+	if (!WIFEXITED(status))
+		return HELPER_SRS_TEMP;
+	switch (WEXITSTATUS(status)) {
+	case 0:
+		return HELPER_SRS_OK;
+	case 1:
+		return HELPER_SRS_BAD;
+	default:
+		return HELPER_SRS_TEMP;
+	}
 }

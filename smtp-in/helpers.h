@@ -1,9 +1,10 @@
-/* helpers.h — the two programs smtp-in starts on demand: smtp-tlsd, which
+/* helpers.h — the programs smtp-in starts on demand: smtp-tlsd, which
  * does TLS for the session from STARTTLS (or the first byte on port 465)
- * on, and smtp-auth, which decodes an AUTH exchange and checks the
- * password.  smtp-in is a static binary that links neither GnuTLS nor
- * libsodium, so that a session that uses neither pays for neither; these
- * are its session hooks in production (see session.h). */
+ * on, smtp-auth, which decodes an AUTH exchange and checks the password,
+ * and aliases -r, which checks an SRS address (srs.h).  smtp-in is a
+ * static binary that links neither GnuTLS nor libsodium, so that a
+ * session that uses neither pays for neither; the first two are its
+ * session hooks in production (see session.h). */
 #ifndef POSTHORN_HELPERS_H
 #define POSTHORN_HELPERS_H
 
@@ -13,12 +14,15 @@
 
 #define HELPER_TLSD	"smtp-tlsd"
 #define HELPER_AUTH	"smtp-auth"
+#define HELPER_ALIASES	"aliases"
 
 enum {
 	/* smtp-tlsd's own handshake deadline is 60 s; ours is a backstop. */
 	HELPER_TLS_TIMEOUT = 90,
 	/* argon2id takes some 60 ms; a loaded machine gets far more. */
 	HELPER_AUTH_TIMEOUT = 30,
+	/* aliases -r: a file read and one HMAC, a few ms. */
+	HELPER_SRS_TIMEOUT = 30,
 	HELPER_LINE_MAX = 1024		/* a status line of either */
 };
 
@@ -28,5 +32,19 @@ int	helper_starttls(struct session *, char *why, size_t whysize);
 /* One AUTH exchange ("PLAIN b64" / "LOGIN b64 b64") through smtp-auth. */
 enum session_auth helper_auth(struct session *, const char *request,
 	    char *login, size_t loginsize, char *why, size_t whysize);
+
+/* An SRS recipient at a local domain: valid, refused (bad hash, expired,
+ * malformed: 550), or unknown for now (451). */
+enum helper_srs {
+	HELPER_SRS_OK,
+	HELPER_SRS_BAD,
+	HELPER_SRS_TEMP
+};
+
+/* aliases -r ADDR: its exit status 0 or 1 says; anything else,
+ * including no answer by HELPER_SRS_TIMEOUT, is temporary.  why gets
+ * its line: the original address, or the reason. */
+enum helper_srs helper_srs_check(const struct session *, const char *addr,
+	    char *why, size_t whysize);
 
 #endif

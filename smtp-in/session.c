@@ -25,10 +25,12 @@
 
 #include "data.h"
 #include "date.h"
+#include "helpers.h"
 #include "log.h"
 #include "policy.h"
 #include "resolve.h"
 #include "session.h"
+#include "srs.h"
 #include "str.h"
 
 enum {
@@ -458,6 +460,33 @@ have_rcpt(const struct session *s, const char *rcpt)
 	return 0;
 }
 
+/* An SRS address of ours (a bounce to mail we forwarded): aliases -r
+ * checks its hash and age, since smtp-in links no HMAC; queue-run sends
+ * it on to the original sender. */
+static void
+rcpt_srs(struct session *s, const char *rcpt)
+{
+	char why[HELPER_LINE_MAX];
+
+	switch (helper_srs_check(s, rcpt, why, sizeof(why))) {
+	case HELPER_SRS_OK:
+		(void)str_copy(s->rcpts[s->nrcpts], sizeof(s->rcpts[0]), rcpt);
+		s->nrcpts++;
+		s->state = SESSION_RCPT;
+		reply(s, "250 2.1.5 Ok");
+		break;
+	case HELPER_SRS_BAD:
+		reply(s, "550 5.1.1 <%s>: invalid or expired SRS address", rcpt);
+		break;
+	case HELPER_SRS_TEMP:
+	default:
+		log_event("error", "peer", s->peerlog, "op", "srs", "to",
+		    s->logto, "error", why, (char *)NULL);
+		reply(s, "451 4.3.0 temporary failure, try again later");
+		break;
+	}
+}
+
 static void
 do_rcpt(struct session *s, const struct cmd *c)
 {
@@ -492,6 +521,12 @@ do_rcpt(struct session *s, const struct cmd *c)
 	}
 	if (s->nrcpts >= SMTP_RCPT_MAX) {
 		reply(s, "452 4.5.3 too many recipients");
+		return;
+	}
+	/* Before the aliases: a catch-all must not take a forged one. */
+	if (srs_is_srs(p.addr.local) &&
+	    resolve_domain_is_local(s->conf, p.addr.domain) != 0) {
+		rcpt_srs(s, rcpt);
 		return;
 	}
 	switch (resolve_rcpt(s->conf, &p.addr)) {

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import HOSTNAME, QueueRun, WAIT, parse_kv, prog
+from conftest import HOSTNAME, QueueRun, WAIT, free_port, parse_kv, prog
 
 MESSAGE = (
     "From: Bob <bob@remote.example>\r\n"
@@ -43,6 +43,19 @@ def strip_trace(data, rcpt, sender):
     m = re.match(rb"Received: [^\n]*\n(?:[ \t][^\n]*\n)*", data)
     assert m, data[:200]
     return data[m.end():]
+
+
+def wait_port(port, timeout=WAIT):
+    """Until something listens on 127.0.0.1:port (bounded)."""
+    import socket
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing on port {port}"
+            time.sleep(0.05)
 
 
 def inject(conf, sender, *rcpts, body=b"Subject: t\n\nhello\n"):
@@ -453,3 +466,120 @@ def test_failed_double_bounce_is_dropped(conf, queue_run):
     assert parse_kv(line)["via"] == "double-bounce"
     queue_run.wait_for(r"event=removed", 3)
     assert conf.queued() == []
+
+
+# --- forwarding to another domain (smtp-out to a peer on loopback) ------
+
+class Peer:
+    """An aiosmtpd server in this process on a loopback port, keeping
+    each envelope it accepts."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+        import threading
+        self.got = []
+        self.cond = threading.Condition()
+        peer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                with peer.cond:
+                    peer.got.append((envelope.mail_from,
+                                     list(envelope.rcpt_tos),
+                                     envelope.original_content))
+                    peer.cond.notify_all()
+                return "250 2.0.0 kept"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1",
+                                     port=self.port)
+        self.controller.start()
+
+    def wait(self, count=1, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.got) < count:
+                left = deadline - time.monotonic()
+                assert left > 0, f"the peer got {len(self.got)} messages"
+                self.cond.wait(left)
+            return list(self.got)
+
+    def stop(self):
+        self.controller.stop()
+
+
+@pytest.fixture
+def peer(conf):
+    p = Peer()
+    (conf.dir / "routes").write_text(f"* 127.0.0.1:{p.port} tls=none\n")
+    (conf.dir / "srs.secret").write_text("a secret for the tests\n")
+    yield p
+    p.stop()
+
+
+def test_forward_leaves_with_srs_and_its_bounce_comes_back(conf, peer):
+    add_aliases(conf, "fwd: someone@gmail.example\n")
+    qr = QueueRun(conf)
+    try:
+        inject(conf, "carol@remote.example", "fwd@example.com",
+               body=b"Subject: forwarded\n\nhi\n")
+        [(mail_from, rcpts, data)] = peer.wait()
+        assert rcpts == ["someone@gmail.example"]
+        m = re.fullmatch(r"SRS0=[A-Za-z0-9+/]{4}=[A-Z2-7]{2}="
+                         r"remote\.example=carol@example\.com", mail_from)
+        assert m, mail_from
+        assert data.endswith(b"\r\n\r\nhi\r\n")
+        [line] = qr.wait_for(r"event=delivery .*via=remote .*status=sent")
+        assert parse_kv(line)["where"].startswith("127.0.0.1[127.0.0.1]")
+        # The bounce of that mail, addressed to the SRS address, goes on
+        # to the original sender; a tampered address fails at once.
+        inject(conf, "", mail_from, body=b"Subject: bounce\n\nno\n")
+        got = peer.wait(2)
+        assert got[1][0] == "<>" and got[1][1] == ["carol@remote.example"]
+        tampered = "SRS0=AAAA" + mail_from[9:]
+        inject(conf, "", tampered, body=b"Subject: bounce\n\nno\n")
+        [line] = qr.wait_for(r"event=delivery .*status=bounced")
+        assert parse_kv(line)["dsn"] == "5.1.1"
+    finally:
+        qr.stop()
+    assert len(peer.got) == 2
+
+
+def test_sender_of_our_own_domain_is_not_rewritten(conf, peer):
+    add_aliases(conf, "fwd: someone@gmail.example\n")
+    qr = QueueRun(conf)
+    try:
+        inject(conf, "bob@example.com", "fwd@example.com")
+        [(mail_from, rcpts, _)] = peer.wait()
+        assert mail_from == "bob@example.com"
+    finally:
+        qr.stop()
+
+
+def test_remote_5xx_bounces_with_the_remote_diagnostic(conf):
+    """smtp-sink refuses every RCPT with a 5xx: the DSN carries Remote-MTA
+    and the remote reply as an smtp Diagnostic-Code."""
+    port = free_port()
+    sink = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody",
+                             "-f", "RCPT",
+                             f"127.0.0.1:{port}", "10"],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        (conf.dir / "routes").write_text(f"* 127.0.0.1:{port} tls=none\n")
+        qr = QueueRun(conf)
+        try:
+            inject(conf, "bob@example.com", "someone@gmail.example")
+            qr.wait_for(r"event=delivery .*via=remote .*status=bounced")
+            qr.delivered()      # the DSN, into bob's Maildir
+        finally:
+            qr.stop()
+    finally:
+        sink.terminate()
+        sink.wait(timeout=WAIT)
+    [raw] = conf.maildir("example.com", "bob")
+    _, _, _, [rcpt] = dsn_of(raw.split(b"\n", 2)[2])
+    assert rcpt["Remote-MTA"] == "dns; 127.0.0.1"
+    assert rcpt["Diagnostic-Code"].startswith("smtp; 5")
+    assert rcpt["Status"].startswith("5.")
