@@ -62,7 +62,7 @@ queue-inject_LIBS	=
 sendmail_MAIN		= queue-run/sendmail_main.c
 sendmail_LIBS		=
 queue-run_MAIN		= queue-run/main.c
-queue-run_LIBS		=
+queue-run_LIBS		= -lgnutls -lsodium
 mailq_MAIN		= queue-run/mailq_main.c
 mailq_LIBS		=
 aliases_MAIN		= aliases/main.c
@@ -159,6 +159,7 @@ bench: all
 	sh bench/run.sh $(abspath $(BUILD))/bin
 	sh bench/local.sh $(abspath $(BUILD))/bin
 	sh bench/tls.sh $(abspath $(BUILD))/bin
+	sh bench/relay.sh $(abspath $(BUILD))/bin
 	sh bench/dkim.sh $(abspath $(BUILD))/bin
 
 # --- install ------------------------------------------------------------

@@ -20,6 +20,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <resolv.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -590,7 +591,11 @@ dns_is_self(const struct conf *c, const char *host, const struct dns_addr *a)
 	if (getifaddrs(&ifs) == -1)
 		return 0;
 	for (i = ifs; i != NULL && !self; i = i->ifa_next) {
-		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != a->family)
+		/* Loopback interfaces are not ours to the world, whatever
+		 * their addresses (127/8 above, and the ::N the tests add):
+		 * a relay to a content filter there is a route, not a loop. */
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != a->family ||
+		    (i->ifa_flags & IFF_LOOPBACK))
 			continue;
 		if (a->family == AF_INET)
 			p = &((struct sockaddr_in *)(void *)i->ifa_addr)->

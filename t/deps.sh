@@ -12,6 +12,16 @@
 # verifiers of dkimsign's signatures; opendkim's service is never started
 # (the policy-rc.d below), the tests run "opendkim -t" only.
 #
+# libmail-srs-perl (Mail::SRS) is the reference for SRS: the vectors of
+# t/unit/srs_test.c come from it, and t/e2e/test_srs.py checks its
+# addresses against aliases -r and smtp-in with the same secret.
+#
+# sasl2-bin and libsasl2-modules give the benchmark's Postfix Cyrus
+# SASL, so that its TLS submission is measured with AUTH as ours is.
+#
+# dnsmasq-base is the DNS server of the remote-delivery tests' network
+# namespace (t/e2e/netns.py); it has no service of its own to start.
+#
 # Postfix is here for the benchmark's smtp-source and the comparison
 # instance; it must never become the system's MTA as a side effect, so it
 # is installed unconfigured ("No configuration") and with a policy-rc.d
@@ -22,7 +32,8 @@ PKGS="gcc make libc6-dev musl-tools pkg-config libsodium-dev libcmocka-dev
 libgnutls28-dev mandoc swaks python3 python3-pytest python3-aiosmtpd
 postfix strace systemd procps util-linux iproute2
 python3-dkim opendkim libmail-dkim-perl openssl bc
-gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl"
+gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
+dnsmasq-base sasl2-bin libsasl2-modules"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 
