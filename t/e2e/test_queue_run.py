@@ -518,16 +518,22 @@ def peer(conf):
 
 
 def test_forward_leaves_with_srs_and_its_bounce_comes_back(conf, peer):
-    add_aliases(conf, "fwd: someone@gmail.example\n")
+    """The tutorial's catch-all to Gmail: the forward leaves with an SRS0
+    sender of the forwarding domain, which Mail::SRS, given the same
+    secret, reads back; its bounce reaches the original sender."""
+    from test_srs import mail_srs_reverse
+    (conf.dir / "srs.secret").write_text("e2e secret, not a good one\n")
+    conf.domain("fwd.example", users=[], aliases="*: someone@gmail.example\n")
     qr = QueueRun(conf)
     try:
-        inject(conf, "carol@remote.example", "fwd@example.com",
+        inject(conf, "carol@remote.example", "anything@fwd.example",
                body=b"Subject: forwarded\n\nhi\n")
         [(mail_from, rcpts, data)] = peer.wait()
         assert rcpts == ["someone@gmail.example"]
         m = re.fullmatch(r"SRS0=[A-Za-z0-9+/]{4}=[A-Z2-7]{2}="
-                         r"remote\.example=carol@example\.com", mail_from)
+                         r"remote\.example=carol@fwd\.example", mail_from)
         assert m, mail_from
+        assert mail_srs_reverse(mail_from) == (True, "carol@remote.example")
         assert data.endswith(b"\r\n\r\nhi\r\n")
         [line] = qr.wait_for(r"event=delivery .*via=remote .*status=sent")
         assert parse_kv(line)["where"].startswith("127.0.0.1[127.0.0.1]")
