@@ -227,3 +227,29 @@ def test_failed_signing_holds_the_mail_and_never_sends_it_unsigned(
         assert not (conf.spool / "state" / (msg.id + ".dkim")).exists()
     finally:
         qr.stop()
+
+
+def test_submission_to_another_domain_leaves_signed(conf, sub):
+    """The way out proper: smtp-out sends the signature fields first, the
+    same ones a local copy gets, and they verify at the receiver."""
+    from test_queue_run import Peer
+    records = keys(conf, DOMAIN)
+    peer = Peer()
+    (conf.dir / "routes").write_text(f"* 127.0.0.1:{peer.port} tls=none\n")
+    qr = QueueRun(conf)
+    try:
+        submit(sub.port, ["someone@gmail.example", "bob@example.com"])
+        [(mail_from, rcpts, data)] = peer.wait()
+        qr.delivered(2)
+    finally:
+        qr.stop()
+        peer.stop()
+    assert rcpts == ["someone@gmail.example"]
+    sigs = signatures(data)
+    assert sorted(alg(s) for s in sigs) == BOTH, data[:1500]
+    assert data.startswith(b"".join(sigs)), data[:1500]
+    assert verify(data, records) == dict.fromkeys(BOTH, True)
+    [bob] = conf.maildir(DOMAIN, "bob")
+    # The same fields as the local copy (LF there, CR LF on the wire).
+    assert signatures(trace_stripped(bob, "bob@example.com")) == [
+        x.replace(b"\r\n", b"\n") for x in sigs]
