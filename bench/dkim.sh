@@ -3,7 +3,8 @@
 # with RSA-2048 and with Ed25519, one process per message as in the
 # pipeline; beside python3-dkim's dkimsign and opendkim -t (also one
 # process per message) and python3-dkim signing in one process (the cost
-# of signing without the cost of starting), when they are installed.
+# of signing without the cost of starting), when they are installed, and
+# posthorn's signing in one process (bench/dkimbench).
 # Prints a small table.  Everything stays in a temporary directory.
 set -eu
 
@@ -102,6 +103,18 @@ print("%-34s %-9s %10.0f" % ("python3-dkim, one process", "rsa-2048"
 EOF
 	done
 fi
+
+# Our signing without the process: bench/dkimbench (built by "make
+# bench" beside BINDIR) loads the keys once and signs the message over and
+# over in memory, as python3-dkim does just above.
+dkimbench=$bin/../bench/dkimbench
+for a in rsa ed; do
+	if [ $a = rsa ]; then alg=rsa-2048; else alg=ed25519; fi
+	r=$("$dkimbench" -C "$tmp/etc" -n $((n * 10)) "$tmp/$a.eml" \
+	    2>/dev/null | awk '{ print $2 }') || r=
+	printf '%-34s %-9s %10s\n' "posthorn, all in one process" "$alg" \
+	    "${r:-failed}"
+done
 
 if command -v opendkim >/dev/null 2>&1; then
 	cat >"$tmp/opendkim.conf" <<EOF
