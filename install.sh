@@ -635,11 +635,11 @@ Next steps:
          $domain.  IN MX 10 $host.
   4. Forward the domain's mail elsewhere with aliases(5), e.g. a
      catch-all "*: you@gmail.com" in $ddir/aliases, and check it
-     with "aliases --check".  (Remote delivery, smtp-out, is not in this
-     release: such mail waits in the queue, listed by mailq.)
+     with "aliases --check"; forwarded mail leaves with an SRS sender.
   5. Send from a mail client: server $host, port 587 (STARTTLS) or
      465 (SSL/TLS), login your full address (you@$domain) and the
      password of step 2.
   6. Publish the DKIM records of $domain ("dkimsign -p $domain" prints
-     them) and check one with "dig +short TXT SELECTOR._domainkey.$domain".
+     them) and check one with "dig +short TXT SELECTOR._domainkey.$domain";
+     and an SPF record:  $domain.  IN TXT "v=spf1 mx -all"
 EOF
