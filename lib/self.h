@@ -8,8 +8,11 @@
 
 #include <stddef.h>
 
-/* DIR/name into buf, DIR being the directory of /proc/self/exe; 0, or -1
- * with errno (ENAMETOOLONG when it does not fit). */
+/* DIR/name into buf, DIR being the directory of /proc/self/exe; when no
+ * executable is there, DIR/../bin/name or DIR/../sbin/name if one of them
+ * is (an installation splits PREFIX/sbin and PREFIX/bin).  0, or -1 with
+ * errno (ENAMETOOLONG when it does not fit).  The caller's exec says
+ * whether the program is really there. */
 int	self_sibling(const char *name, char *buf, size_t size);
 
 #endif
