@@ -38,7 +38,7 @@ else
 STATIC_CC	?= musl-gcc
 STATIC_LDFLAGS	 = -static
 endif
-CRYPTO_SRC	 = lib/passwd.c lib/srs.c
+CRYPTO_SRC	 = lib/passwd.c lib/srs.c lib/tls.c
 
 # --- what gets built --------------------------------------------------
 

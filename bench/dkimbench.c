@@ -8,16 +8,15 @@
  * signing in one process.  Built by "make bench", never installed. */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "fileread.h"
 #include "keys.h"
 #include "sign.h"
 #include "str.h"
@@ -39,39 +38,6 @@ struct bench {
 	char			*sig;	/* room for one DKIM-Signature */
 	size_t			 sigcap;
 };
-
-static int
-load_msg(struct bench *b, const char *path)
-{
-	struct stat st;
-	ssize_t got;
-	int fd, rc = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	if (fstat(fd, &st) == -1)
-		goto out;
-	if (!S_ISREG(st.st_mode) || st.st_size > MSG_MAX) {
-		errno = EFBIG;
-		goto out;
-	}
-	if ((b->msg = malloc((size_t)st.st_size + 1)) == NULL)
-		goto out;
-	while (b->len < (size_t)st.st_size) {
-		got = read(fd, b->msg + b->len, (size_t)st.st_size - b->len);
-		if (got == -1 && errno == EINTR)
-			continue;
-		if (got == -1)
-			goto out;
-		if (got == 0)
-			break;
-		b->len += (size_t)got;
-	}
-	rc = 0;
-out:
-	close(fd);
-	return rc;
-}
 
 /* The header ends at the first empty line, as in filter.c; the empty
  * line is neither header nor body (RFC 6376 §3.4.3). */
@@ -197,7 +163,7 @@ main(int argc, char **argv)
 		str_fmt_cut(err, sizeof(err), "libsodium initialisation failed");
 		goto out;
 	}
-	if (load_msg(&b, argv[optind]) == -1) {
+	if (fileread_all(argv[optind], MSG_MAX, &b.msg, &b.len) == -1) {
 		str_fmt_cut(err, sizeof(err), "%s: %s", argv[optind],
 		    strerror(errno));
 		goto out;

@@ -60,75 +60,18 @@ PEERS=${BENCH_PEERS:-posthorn postfix}
 DOMAIN=bench.example
 USER_=rcpt
 RCPT=$USER_@$DOMAIN
-WAIT=100			# tenths of a second: the bound of a start-up wait
 STALL=60			# seconds without a new arrival: a run has failed
 BIN=$(cd "$BIN" && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || die "run me as root (Postfix's master needs it)"
-for p in /usr/sbin/smtp-source /usr/sbin/postfix systemd-socket-activate python3; do
-	command -v "$p" >/dev/null 2>&1 || die "$p is missing (sh t/deps.sh)"
-done
+need_root
+need_cmd /usr/sbin/smtp-source /usr/sbin/postfix systemd-socket-activate python3
 case " $PEERS " in *" posthorn "*)
-	for p in smtp-in queue-run; do
-		[ -x "$BIN/$p" ] || die "$BIN/$p is not built"
-	done ;;
+	need_built smtp-in queue-run ;;
 esac
-getent passwd postfix >/dev/null || die "no postfix user (apt-get install postfix)"
-
-T=$(mktemp -d /var/tmp/posthorn-bench-local.XXXXXX)
-chmod 755 "$T"
-[ "$(stat -f -c %T "$T")" != tmpfs ] ||
-    die "/var/tmp is tmpfs: the queues would not be durable"
-ACT_PID=
-QR_PID=
-PF_UP=
-cleanup() {
-	set +e
-	for p in $QR_PID $ACT_PID; do
-		kill "$p" 2>/dev/null
-		# queue-run gives running deliveries 10 s: wait a little more.
-		i=0
-		while [ $i -lt 150 ] && kill -0 "$p" 2>/dev/null; do
-			sleep 0.1; i=$((i + 1))
-		done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	if [ -n "$PF_UP" ]; then
-		# Postfix's master and, by their ids, its children.
-		kids=$(ps -o pid= --ppid "$PF_UP" 2>/dev/null)
-		postfix -c "$T/pf/etc" stop >/dev/null 2>&1
-		i=0
-		while [ $i -lt $WAIT ] && kill -0 "$PF_UP" 2>/dev/null; do
-			sleep 0.1; i=$((i + 1))
-		done
-		for p in $PF_UP $kids; do
-			kill -KILL "$p" 2>/dev/null
-		done
-	fi
-	if [ -n "${BENCH_KEEP-}" ]; then
-		echo "bench: kept $T" >&2
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_for FILE PATTERN: bounded wait until FILE has a line matching PATTERN.
-wait_for() {
-	i=0
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		[ $i -lt $WAIT ] || die "timed out waiting for '$2' in $1"
-		sleep 0.1; i=$((i + 1))
-	done
-}
+need_postfix_user
+bench_tmpdir posthorn-bench-local
 
 # --- the measuring helper ------------------------------------------------------
 
@@ -333,9 +276,7 @@ if __name__ == "__main__":
         sys.exit(__doc__)
 EOF
 
-RESULTS=$T/results
 LATENCY=$T/latency
-: >"$RESULTS"
 : >"$LATENCY"
 
 # blast PEER PORT CONC MAILDIR_NEW QUEUE_DIR...: one smtp-source run.
@@ -387,110 +328,54 @@ latency() {
 
 # --- posthorn: smtp-in and queue-run ------------------------------------------
 
-PH=$T/ph
 PH_NEW=$PH/mail/$DOMAIN/$USER_/new
 case " $PEERS " in *" posthorn "*)
-	mkdir -p "$PH/etc/domains/$DOMAIN" "$PH/spool/tmp" "$PH/spool/new" \
-	    "$PH/spool/state" "$PH/mail"
-	cat >"$PH/etc/posthorn.conf" <<-EOF
-	hostname = mx.$DOMAIN
-	spool = $PH/spool
-	maildirs = $PH/mail
-	EOF
+	ph_init "$PH/etc/domains/$DOMAIN"
 	echo "$USER_:!" >"$PH/etc/domains/$DOMAIN/users"
 	# The Maildir is made beforehand (queue-run would make it at the
 	# first delivery) so that it can be watched from the start.
 	mkdir -p "$PH_NEW" "${PH_NEW%/new}/cur" "${PH_NEW%/new}/tmp"
-	port=$(free_port)
-	systemd-socket-activate --inetd -a -l "127.0.0.1:$port" \
-	    -E POSTHORN_CONF="$PH/etc" "$BIN/smtp-in" mx \
-	    </dev/null >/dev/null 2>"$PH/log" &
-	ACT_PID=$!
-	wait_for "$PH/log" "Listening on 127.0.0.1:$port"
-	POSTHORN_CONF=$PH/etc "$BIN/queue-run" </dev/null >/dev/null \
-	    2>"$PH/queue-run.log" &
-	QR_PID=$!
-	wait_for "$PH/queue-run.log" "event=started"
-	echo "bench: posthorn: smtp-in ($BIN/smtp-in) on 127.0.0.1:$port, queue-run, queue $PH/spool" >&2
-	PH_PORT=$port
+	ph_listen mx
+	ph_queue_run
+	echo "bench: posthorn: smtp-in ($BIN/smtp-in) on 127.0.0.1:$PH_PORT, queue-run, queue $PH/spool" >&2
 	;;
 esac
 
 # --- Postfix: smtpd, cleanup, qmgr, virtual --------------------------------------
 
-PF=$T/pf
-Q=$PF/queue
 PF_NEW=$PF/mail/$DOMAIN/$USER_/new
-PF_QUEUE="$Q/maildrop $Q/incoming $Q/active $Q/deferred $Q/hold"
 case " $PEERS " in *" postfix "*)
 	vuid=$(id -u postfix)
 	vgid=$(id -g postfix)
-	mkdir -p "$PF/etc" "$Q" "$PF/data" "$PF_NEW" "${PF_NEW%/new}/cur" \
-	    "${PF_NEW%/new}/tmp"
-	chown postfix "$PF/data"
+	pf_init
+	mkdir -p "$PF_NEW" "${PF_NEW%/new}/cur" "${PF_NEW%/new}/tmp"
 	chown -R "$vuid:$vgid" "$PF/mail"
 	echo "$RCPT $DOMAIN/$USER_/" >"$PF/etc/vmailbox"
 	port=$(free_port)
-	cat >"$PF/etc/main.cf" <<-EOF
-	# A private Postfix for bench/local.sh: accepts for $DOMAIN on
-	# 127.0.0.1:$port and delivers to the Maildir $PF/mail/$DOMAIN/$USER_/.
-	compatibility_level = 3.6
-	config_directory = $PF/etc
-	queue_directory = $Q
-	data_directory = $PF/data
-	mail_owner = postfix
-	setgid_group = postdrop
-	myhostname = postfix.$DOMAIN
-	mydomain = $DOMAIN
-	myorigin = \$myhostname
-	mydestination =
-	relay_domains =
-	mynetworks = 127.0.0.0/8
-	inet_interfaces = 127.0.0.1
-	inet_protocols = ipv4
-	alias_maps =
-	alias_database =
-	biff = no
-	smtpd_banner = \$myhostname ESMTP
-	smtpd_peername_lookup = no
-	smtpd_client_connection_count_limit = 0
-	smtpd_client_connection_rate_limit = 0
-	smtpd_client_message_rate_limit = 0
-	default_process_limit = 200
-	virtual_mailbox_domains = $DOMAIN
-	virtual_mailbox_base = $PF/mail
-	virtual_mailbox_maps = texthash:$PF/etc/vmailbox
-	virtual_uid_maps = static:$vuid
-	virtual_gid_maps = static:$vgid
-	maillog_file = $PF/maillog
-	EOF
-	cat >"$PF/etc/master.cf" <<-EOF
-	$port     inet  n       -       n       -       -       smtpd
-	cleanup   unix  n       -       n       -       0       cleanup
-	qmgr      unix  n       -       n       300     1       qmgr
-	rewrite   unix  -       -       n       -       -       trivial-rewrite
-	bounce    unix  -       -       n       -       0       bounce
-	defer     unix  -       -       n       -       0       bounce
-	trace     unix  -       -       n       -       0       bounce
-	verify    unix  -       -       n       -       1       verify
-	flush     unix  n       -       n       1000?   0       flush
-	proxymap  unix  -       -       n       -       -       proxymap
-	anvil     unix  -       -       n       -       1       anvil
-	scache    unix  -       -       n       -       1       scache
-	error     unix  -       -       n       -       -       error
-	retry     unix  -       -       n       -       -       error
-	discard   unix  -       -       n       -       -       discard
-	virtual   unix  -       n       n       -       -       virtual
-	postlog   unix-dgram n  -       n       -       1       postlogd
-	EOF
-	postfix -c "$PF/etc" start >"$T/postfix.out" 2>&1 ||
-	    { cat "$T/postfix.out" >&2; die "postfix did not start"; }
-	PF_UP=$(tr -d ' ' <"$Q/pid/master.pid")
-	i=0
-	while ! python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1).close()" 2>/dev/null; do
-		[ $i -lt $WAIT ] || die "Postfix does not listen on $port"
-		sleep 0.1; i=$((i + 1))
-	done
+	{
+		cat <<-EOF
+		# A private Postfix for bench/local.sh: accepts for $DOMAIN on
+		# 127.0.0.1:$port and delivers to the Maildir $PF/mail/$DOMAIN/$USER_/.
+		EOF
+		pf_main_cf "postfix.$DOMAIN"
+		cat <<-EOF
+		relay_domains =
+		mynetworks = 127.0.0.0/8
+		virtual_mailbox_domains = $DOMAIN
+		virtual_mailbox_base = $PF/mail
+		virtual_mailbox_maps = texthash:$PF/etc/vmailbox
+		virtual_uid_maps = static:$vuid
+		virtual_gid_maps = static:$vgid
+		EOF
+	} >"$PF/etc/main.cf"
+	{
+		cat <<-EOF
+		$port     inet  n       -       n       -       -       smtpd
+		virtual   unix  -       n       n       -       -       virtual
+		EOF
+		pf_master_cf qmgr
+	} >"$PF/etc/master.cf"
+	pf_start "$port"
 	echo "bench: Postfix $(postconf -c "$PF/etc" -h mail_version) on 127.0.0.1:$port, queue $Q, virtual(8) to $PF/mail" >&2
 	PF_PORT=$port
 	;;
@@ -518,10 +403,7 @@ done
     latency postfix "$PF_PORT" "$PF_NEW" "$Q/incoming" chmod $PF_QUEUE
 
 if [ -n "${PH_PORT-}" ]; then
-	if grep -q 'died with code [1-9]\|signal' "$PH/log"; then
-		echo "bench: (!) some smtp-in sessions failed:" >&2
-		grep 'died with code [1-9]\|signal' "$PH/log" | head -n 3 >&2
-	fi
+	ph_check_sessions
 	if grep -v 'status=sent' "$PH/queue-run.log" | grep -q 'event=delivery\|event=error'; then
 		echo "bench: (!) queue-run logged failures:" >&2
 		grep -v 'status=sent' "$PH/queue-run.log" |
@@ -542,24 +424,7 @@ smtp-source to its exit (accept) and to the last message in Maildir/new
 peer      concurrency   msgs  accept s    last s    msgs/s
 EOF
 cat "$RESULTS"
-# The median of the rounds, per peer and concurrency.
-med() {
-	awk -v p="$1" -v c="$2" -v f="$3" '$1 == p && $2 == c { print $f }' \
-	    "$RESULTS" | grep -v '^-$' | sort -g | awk -v fmt="$4" '
-		{ v[NR] = $1 } END {
-		if (NR == 0) { print "-"; exit }
-		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf fmt "\n", m }'
-}
-printf '\nmedian of %s rounds:\n' "$ROUNDS"
-printf 'peer      concurrency  accept s    last s    msgs/s\n'
-for c in $CONCURRENCY; do
-	for p in $PEERS; do
-		grep -q "^$p " "$RESULTS" || continue
-		printf '%-9s %11d %9s %9s %9s\n' "$p" "$c" "$(med "$p" "$c" 4 %.2f)" \
-		    "$(med "$p" "$c" 5 %.2f)" "$(med "$p" "$c" 6 %.0f)"
-	done
-done
+med_table
 cat <<EOF
 
 idle queue, one message at a time, ms (inotify stamps; commit = posthorn's

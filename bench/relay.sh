@@ -41,98 +41,20 @@ PEERS=${BENCH_PEERS:-posthorn postfix}
 DOMAIN=bench.example
 RCPT=rcpt@$DOMAIN
 FAR=rcpt@relay.example		# where the alias sends it (posthorn)
-WAIT=100			# tenths of a second: the bound of a start-up wait
 RUN_LIMIT=600			# seconds: the bound of one run
 BIN=$(cd "$BIN" && pwd)
 
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" -eq 0 ] || die "run me as root (Postfix's master needs it)"
-for p in /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/sbin/postfix \
-    systemd-socket-activate python3; do
-	command -v "$p" >/dev/null 2>&1 || die "$p is missing (sh t/deps.sh)"
-done
+need_root
+need_cmd /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/sbin/postfix \
+    systemd-socket-activate python3
 case " $PEERS " in *" posthorn "*)
-	for p in smtp-in queue-run smtp-out; do
-		[ -x "$BIN/$p" ] || die "$BIN/$p is not built"
-	done ;;
+	need_built smtp-in queue-run smtp-out ;;
 esac
-getent passwd postfix >/dev/null || die "no postfix user (apt-get install postfix)"
-
-T=$(mktemp -d /var/tmp/posthorn-bench-relay.XXXXXX)
-chmod 755 "$T"
-[ "$(stat -f -c %T "$T")" != tmpfs ] ||
-    die "/var/tmp is tmpfs: the queues would not be durable"
-ACT_PID=
-QR_PID=
-SINK_PID=
-PF_UP=
-stop_pid() {	# stop_pid PID TENTHS: TERM, a bounded wait, KILL
-	kill "$1" 2>/dev/null || return 0
-	i=0
-	while [ $i -lt "$2" ] && kill -0 "$1" 2>/dev/null; do
-		sleep 0.1; i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-cleanup() {
-	set +e
-	# queue-run gives running deliveries 10 s: wait a little more.
-	[ -z "$QR_PID" ] || stop_pid "$QR_PID" 150
-	[ -z "$ACT_PID" ] || stop_pid "$ACT_PID" 50
-	[ -z "$SINK_PID" ] || stop_pid "$SINK_PID" 50
-	if [ -n "$PF_UP" ]; then
-		# Postfix's master and, by their ids, its children.
-		kids=$(ps -o pid= --ppid "$PF_UP" 2>/dev/null)
-		postfix -c "$T/pf/etc" stop >/dev/null 2>&1
-		i=0
-		while [ $i -lt $WAIT ] && kill -0 "$PF_UP" 2>/dev/null; do
-			sleep 0.1; i=$((i + 1))
-		done
-		for p in $PF_UP $kids; do
-			kill -KILL "$p" 2>/dev/null
-		done
-	fi
-	if [ -n "${BENCH_KEEP-}" ]; then
-		echo "bench: kept $T" >&2
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-now() { date +%s.%N; }
-count() { find "$@" -type f 2>/dev/null | wc -l; }
-
-# wait_for FILE PATTERN: bounded wait until FILE has a line matching PATTERN.
-wait_for() {
-	i=0
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		[ $i -lt $WAIT ] || die "timed out waiting for '$2' in $1"
-		sleep 0.1; i=$((i + 1))
-	done
-}
-
-# wait_port PORT: bounded wait until 127.0.0.1:PORT accepts.
-wait_port() {
-	python3 - "$1" "$WAIT" <<-'EOF' || die "nothing listens on 127.0.0.1:$1"
-	import socket, sys, time
-	port, end = int(sys.argv[1]), time.monotonic() + int(sys.argv[2]) / 10
-	while True:
-	    try:
-	        socket.create_connection(("127.0.0.1", port), 1).close()
-	        break
-	    except OSError:
-	        if time.monotonic() > end:
-	            sys.exit(1)
-	        time.sleep(0.02)
-	EOF
-}
+need_postfix_user
+bench_tmpdir posthorn-bench-relay
 
 SINK_PORT=$(free_port)
 # start_sink: a fresh smtp-sink, its counters in $T/sink.count.  (Not -M:
@@ -143,7 +65,7 @@ start_sink() {
 	    "127.0.0.1:$SINK_PORT" 256 </dev/null >"$T/sink.count" \
 	    2>"$T/sink.err" &
 	SINK_PID=$!
-	wait_port "$SINK_PORT"
+	wait_port "$SINK_PORT" || die "nothing listens on 127.0.0.1:$SINK_PORT"
 }
 # sink_count: the messages the sink has received so far.
 sink_count() {
@@ -151,9 +73,6 @@ sink_count() {
 	    tail -n 1)
 	echo "${n:-0}"
 }
-
-RESULTS=$T/results
-: >"$RESULTS"
 
 # blast PEER PORT CONC QUEUE_DIR...: one timed run; the queue must drain.
 blast() {
@@ -194,99 +113,47 @@ blast() {
 
 # --- posthorn: smtp-in, queue-run, smtp-out -----------------------------------
 
-PH=$T/ph
 case " $PEERS " in *" posthorn "*)
-	mkdir -p "$PH/etc/domains/$DOMAIN" "$PH/spool/tmp" "$PH/spool/new" \
-	    "$PH/spool/state" "$PH/mail"
-	cat >"$PH/etc/posthorn.conf" <<-EOF
-	hostname = mx.$DOMAIN
-	spool = $PH/spool
-	maildirs = $PH/mail
-	EOF
+	ph_init "$PH/etc/domains/$DOMAIN"
 	echo "${RCPT%@*}:!" >"$PH/etc/domains/$DOMAIN/users"
 	echo "${RCPT%@*}: $FAR" >"$PH/etc/domains/$DOMAIN/aliases"
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$PH/etc/srs.secret"
 	echo >>"$PH/etc/srs.secret"
 	chmod 600 "$PH/etc/srs.secret"
 	echo "* 127.0.0.1:$SINK_PORT tls=none" >"$PH/etc/routes"
-	port=$(free_port)
-	POSTHORN_CONF="$PH/etc" "$BIN/queue-run" </dev/null >/dev/null \
-	    2>"$PH/queue-run.log" &
-	QR_PID=$!
-	wait_for "$PH/queue-run.log" "event=started"
-	systemd-socket-activate --inetd -a -l "127.0.0.1:$port" \
-	    -E POSTHORN_CONF="$PH/etc" "$BIN/smtp-in" mx \
-	    </dev/null >/dev/null 2>"$PH/log" &
-	ACT_PID=$!
-	wait_for "$PH/log" "Listening on 127.0.0.1:$port"
-	echo "bench: posthorn smtp-in on 127.0.0.1:$port, queue-run, smtp-out -> smtp-sink 127.0.0.1:$SINK_PORT, queue $PH/spool" >&2
-	PH_PORT=$port
+	ph_queue_run
+	ph_listen mx
+	echo "bench: posthorn smtp-in on 127.0.0.1:$PH_PORT, queue-run, smtp-out -> smtp-sink 127.0.0.1:$SINK_PORT, queue $PH/spool" >&2
 	;;
 esac
 
 # --- Postfix: smtpd, cleanup, qmgr, smtp --------------------------------------
 
-PF=$T/pf
-Q=$PF/queue
-PF_QUEUE="$Q/maildrop $Q/incoming $Q/active $Q/deferred $Q/hold"
 case " $PEERS " in *" postfix "*)
-	mkdir -p "$PF/etc" "$Q" "$PF/data"
-	chown postfix "$PF/data"
+	pf_init
 	port=$(free_port)
-	cat >"$PF/etc/main.cf" <<-EOF
-	# A private Postfix for bench/relay.sh: accepts for $DOMAIN on
-	# 127.0.0.1:$port and relays all of it to [127.0.0.1]:$SINK_PORT.
-	compatibility_level = 3.6
-	config_directory = $PF/etc
-	queue_directory = $Q
-	data_directory = $PF/data
-	mail_owner = postfix
-	setgid_group = postdrop
-	myhostname = postfix.$DOMAIN
-	mydomain = $DOMAIN
-	myorigin = \$myhostname
-	mydestination =
-	relay_domains = $DOMAIN
-	relayhost = [127.0.0.1]:$SINK_PORT
-	mynetworks = 127.0.0.0/8
-	inet_interfaces = 127.0.0.1
-	inet_protocols = ipv4
-	alias_maps =
-	alias_database =
-	biff = no
-	smtpd_banner = \$myhostname ESMTP
-	smtpd_peername_lookup = no
-	smtpd_client_connection_count_limit = 0
-	smtpd_client_connection_rate_limit = 0
-	smtpd_client_message_rate_limit = 0
-	default_process_limit = 200
-	smtp_dns_support_level = disabled
-	maillog_file = $PF/maillog
-	EOF
-	cat >"$PF/etc/master.cf" <<-EOF
-	$port     inet  n       -       n       -       -       smtpd
-	cleanup   unix  n       -       n       -       0       cleanup
-	qmgr      unix  n       -       n       300     1       qmgr
-	rewrite   unix  -       -       n       -       -       trivial-rewrite
-	bounce    unix  -       -       n       -       0       bounce
-	defer     unix  -       -       n       -       0       bounce
-	trace     unix  -       -       n       -       0       bounce
-	verify    unix  -       -       n       -       1       verify
-	flush     unix  n       -       n       1000?   0       flush
-	proxymap  unix  -       -       n       -       -       proxymap
-	anvil     unix  -       -       n       -       1       anvil
-	scache    unix  -       -       n       -       1       scache
-	error     unix  -       -       n       -       -       error
-	retry     unix  -       -       n       -       -       error
-	discard   unix  -       -       n       -       -       discard
-	smtp      unix  -       -       n       -       -       smtp
-	relay     unix  -       -       n       -       -       smtp
-	postlog   unix-dgram n  -       n       -       1       postlogd
-	EOF
-	postfix -c "$PF/etc" start >"$T/postfix.out" 2>&1 ||
-	    { cat "$T/postfix.out" >&2; die "postfix did not start"; }
-	PF_UP=$(tr -d ' ' <"$Q/pid/master.pid")
-	wait_port "$port"
+	{
+		cat <<-EOF
+		# A private Postfix for bench/relay.sh: accepts for $DOMAIN on
+		# 127.0.0.1:$port and relays all of it to [127.0.0.1]:$SINK_PORT.
+		EOF
+		pf_main_cf "postfix.$DOMAIN"
+		cat <<-EOF
+		relay_domains = $DOMAIN
+		relayhost = [127.0.0.1]:$SINK_PORT
+		mynetworks = 127.0.0.0/8
+		smtp_dns_support_level = disabled
+		EOF
+	} >"$PF/etc/main.cf"
+	{
+		cat <<-EOF
+		$port     inet  n       -       n       -       -       smtpd
+		smtp      unix  -       -       n       -       -       smtp
+		relay     unix  -       -       n       -       -       smtp
+		EOF
+		pf_master_cf qmgr
+	} >"$PF/etc/master.cf"
+	pf_start "$port"
 	echo "bench: Postfix $(postconf -c "$PF/etc" -h mail_version) on 127.0.0.1:$port, relayhost [127.0.0.1]:$SINK_PORT, queue $Q" >&2
 	PF_PORT=$port
 	;;
@@ -309,10 +176,7 @@ while [ $r -le "$ROUNDS" ]; do
 done
 
 if [ -n "${PH_PORT-}" ]; then
-	if grep -q 'died with code [1-9]\|signal' "$PH/log"; then
-		echo "bench: (!) some smtp-in sessions failed:" >&2
-		grep 'died with code [1-9]\|signal' "$PH/log" | head -n 3 >&2
-	fi
+	ph_check_sessions
 	if grep 'event=delivery id=' "$PH/queue-run.log" | grep -v 'status=sent' |
 	    grep -q . || grep -q 'event=error' "$PH/queue-run.log"; then
 		echo "bench: (!) queue-run logged failures:" >&2
@@ -334,20 +198,4 @@ msgs/s = msgs / last.
 peer      concurrency   msgs  accept s    last s    msgs/s
 EOF
 cat "$RESULTS"
-med() {
-	awk -v p="$1" -v c="$2" -v f="$3" '$1 == p && $2 == c { print $f }' \
-	    "$RESULTS" | sort -g | awk -v fmt="$4" '
-		{ v[NR] = $1 } END {
-		if (NR == 0) { print "-"; exit }
-		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf fmt "\n", m }'
-}
-printf '\nmedian of %s rounds:\n' "$ROUNDS"
-printf 'peer      concurrency  accept s    last s    msgs/s\n'
-for c in $CONCURRENCY; do
-	for p in $PEERS; do
-		grep -q "^$p " "$RESULTS" || continue
-		printf '%-9s %11d %9s %9s %9s\n' "$p" "$c" "$(med "$p" "$c" 4 %.2f)" \
-		    "$(med "$p" "$c" 5 %.2f)" "$(med "$p" "$c" 6 %.0f)"
-	done
-done
+med_table

@@ -30,71 +30,18 @@ SESSIONS=300			# for the start-up cost
 PEERS=${BENCH_PEERS:-smtp-in postfix}
 DOMAIN=bench.example
 RCPT=rcpt@$DOMAIN
-WAIT=100			# tenths of a second: the bound of each wait
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$(cd "$BIN" && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || die "run me as root (Postfix's master needs it)"
-for p in /usr/sbin/smtp-source /usr/sbin/postfix systemd-socket-activate python3; do
-	command -v "$p" >/dev/null 2>&1 || die "$p is missing (sh t/deps.sh)"
-done
+need_root
+need_cmd /usr/sbin/smtp-source /usr/sbin/postfix systemd-socket-activate python3
 case " $PEERS " in *" smtp-in "*)
-	[ -x "$BIN/smtp-in" ] || die "$BIN/smtp-in is not built" ;;
+	need_built smtp-in ;;
 esac
-getent passwd postfix >/dev/null || die "no postfix user (apt-get install postfix)"
-
-T=$(mktemp -d /var/tmp/posthorn-bench.XXXXXX)
-chmod 755 "$T"
-[ "$(stat -f -c %T "$T")" != tmpfs ] ||
-    die "/var/tmp is tmpfs: the queues would not be durable"
-ACT_PID=
-PF_UP=
-cleanup() {
-	set +e
-	if [ -n "$ACT_PID" ]; then
-		kill "$ACT_PID" 2>/dev/null
-		wait "$ACT_PID" 2>/dev/null
-	fi
-	if [ -n "$PF_UP" ]; then
-		# Postfix's master and, by their ids, its children.
-		kids=$(ps -o pid= --ppid "$PF_UP" 2>/dev/null)
-		postfix -c "$T/pf/etc" stop >/dev/null 2>&1
-		i=0
-		while [ $i -lt $WAIT ] && kill -0 "$PF_UP" 2>/dev/null; do
-			sleep 0.1; i=$((i + 1))
-		done
-		for p in $PF_UP $kids; do
-			kill -KILL "$p" 2>/dev/null
-		done
-	fi
-	if [ -n "${BENCH_KEEP-}" ]; then
-		echo "bench: kept $T" >&2
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-now() { date +%s.%N; }
-count() { find "$@" -type f 2>/dev/null | wc -l; }
-
-# wait_for FILE PATTERN: bounded wait until FILE has a line matching PATTERN.
-wait_for() {
-	i=0
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		[ $i -lt $WAIT ] || die "timed out waiting for '$2' in $1"
-		sleep 0.1; i=$((i + 1))
-	done
-}
-
-RESULTS=$T/results
-: >"$RESULTS"
+need_postfix_user
+bench_tmpdir posthorn-bench
 
 # blast PEER PORT CONC QUEUED_CMD: one smtp-source run, timed and checked.
 blast() {
@@ -118,103 +65,45 @@ blast() {
 
 # --- smtp-in ---------------------------------------------------------------
 
-PH=$T/ph
-ph_queued() { count "$PH/spool/new"; }
-ph_wipe() { find "$PH/spool/new" "$PH/spool/tmp" -type f -delete; }
-
 RSS='' STARTUP=''
 case " $PEERS " in *" smtp-in "*)
-	mkdir -p "$PH/etc/domains/$DOMAIN" "$PH/spool/tmp" "$PH/spool/new" \
-	    "$PH/spool/state" "$PH/mail"
-	cat >"$PH/etc/posthorn.conf" <<-EOF
-	hostname = mx.$DOMAIN
-	spool = $PH/spool
-	maildirs = $PH/mail
-	EOF
+	ph_init "$PH/etc/domains/$DOMAIN"
 	echo "${RCPT%@*}:!" >"$PH/etc/domains/$DOMAIN/users"
-	port=$(free_port)
-	systemd-socket-activate --inetd -a -l "127.0.0.1:$port" \
-	    -E POSTHORN_CONF="$PH/etc" "$BIN/smtp-in" mx \
-	    </dev/null >/dev/null 2>"$PH/log" &
-	ACT_PID=$!
-	wait_for "$PH/log" "Listening on 127.0.0.1:$port"
-	echo "bench: smtp-in ($BIN/smtp-in) on 127.0.0.1:$port, queue $PH/spool" >&2
+	ph_listen mx
+	echo "bench: smtp-in ($BIN/smtp-in) on 127.0.0.1:$PH_PORT, queue $PH/spool" >&2
 
-	RSS=$(python3 "$HERE/session.py" rss "$port" "$PH/log")
-	STARTUP=$(python3 "$HERE/session.py" startup "$port" "$SESSIONS")
-	PH_PORT=$port
+	RSS=$(python3 "$HERE/session.py" rss "$PH_PORT" "$PH/log")
+	STARTUP=$(python3 "$HERE/session.py" startup "$PH_PORT" "$SESSIONS")
 	;;
 esac
 
 # --- Postfix -----------------------------------------------------------------
 
-PF=$T/pf
-Q=$PF/queue
-pf_queued() {
-	count "$Q/maildrop" "$Q/incoming" "$Q/active" "$Q/deferred" "$Q/hold"
-}
-pf_wipe() {
-	find "$Q/maildrop" "$Q/incoming" "$Q/active" "$Q/deferred" \
-	    "$Q/defer" "$Q/hold" "$Q/bounce" -type f -delete 2>/dev/null || true
-}
-
 case " $PEERS " in *" postfix "*)
-	mkdir -p "$PF/etc" "$Q" "$PF/data"
-	chown postfix "$PF/data"
+	pf_init
 	port=$(free_port)
-	cat >"$PF/etc/main.cf" <<-EOF
-	# A private Postfix for bench/run.sh: accepts for $DOMAIN on
-	# 127.0.0.1:$port and keeps what it accepts (no qmgr).
-	compatibility_level = 3.6
-	config_directory = $PF/etc
-	queue_directory = $Q
-	data_directory = $PF/data
-	mail_owner = postfix
-	setgid_group = postdrop
-	myhostname = postfix.$DOMAIN
-	mydomain = $DOMAIN
-	myorigin = \$myhostname
-	mydestination =
-	relay_domains = $DOMAIN
-	mynetworks = 127.0.0.0/8
-	inet_interfaces = 127.0.0.1
-	inet_protocols = ipv4
-	alias_maps =
-	alias_database =
-	biff = no
-	smtpd_banner = \$myhostname ESMTP
-	smtpd_peername_lookup = no
-	smtpd_client_connection_count_limit = 0
-	smtpd_client_connection_rate_limit = 0
-	smtpd_client_message_rate_limit = 0
-	default_process_limit = 200
-	# Flow control tokens come from qmgr; with no qmgr every message
-	# would wait this long.  0: Postfix's acceptance at its best.
-	in_flow_delay = 0
-	maillog_file = $PF/maillog
-	EOF
-	cat >"$PF/etc/master.cf" <<-EOF
-	# qmgr is left out on purpose: messages stay in incoming/.
-	$port     inet  n       -       n       -       -       smtpd
-	cleanup   unix  n       -       n       -       0       cleanup
-	rewrite   unix  -       -       n       -       -       trivial-rewrite
-	bounce    unix  -       -       n       -       0       bounce
-	defer     unix  -       -       n       -       0       bounce
-	trace     unix  -       -       n       -       0       bounce
-	verify    unix  -       -       n       -       1       verify
-	proxymap  unix  -       -       n       -       -       proxymap
-	anvil     unix  -       -       n       -       1       anvil
-	scache    unix  -       -       n       -       1       scache
-	postlog   unix-dgram n  -       n       -       1       postlogd
-	EOF
-	postfix -c "$PF/etc" start >"$T/postfix.out" 2>&1 ||
-	    { cat "$T/postfix.out" >&2; die "postfix did not start"; }
-	PF_UP=$(tr -d ' ' <"$Q/pid/master.pid")
-	i=0
-	while ! python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1).close()" 2>/dev/null; do
-		[ $i -lt $WAIT ] || die "Postfix does not listen on $port"
-		sleep 0.1; i=$((i + 1))
-	done
+	{
+		cat <<-EOF
+		# A private Postfix for bench/run.sh: accepts for $DOMAIN on
+		# 127.0.0.1:$port and keeps what it accepts (no qmgr).
+		EOF
+		pf_main_cf "postfix.$DOMAIN"
+		cat <<-EOF
+		relay_domains = $DOMAIN
+		mynetworks = 127.0.0.0/8
+		# Flow control tokens come from qmgr; with no qmgr every message
+		# would wait this long.  0: Postfix's acceptance at its best.
+		in_flow_delay = 0
+		EOF
+	} >"$PF/etc/main.cf"
+	{
+		cat <<-EOF
+		# qmgr is left out on purpose: messages stay in incoming/.
+		$port     inet  n       -       n       -       -       smtpd
+		EOF
+		pf_master_cf
+	} >"$PF/etc/master.cf"
+	pf_start "$port"
 	echo "bench: Postfix $(postconf -c "$PF/etc" -h mail_version) on 127.0.0.1:$port, queue $Q (qmgr disabled: acceptance only)" >&2
 	PF_PORT=$port
 	;;
@@ -242,10 +131,7 @@ while [ $r -le "$ROUNDS" ]; do
 done
 if [ -n "${PH_PORT-}" ]; then
 	ph_wipe
-	if grep -q 'died with code [1-9]\|signal' "$PH/log"; then
-		echo "bench: (!) some smtp-in sessions failed:" >&2
-		grep 'died with code [1-9]\|signal' "$PH/log" | head -n 3 >&2
-	fi
+	ph_check_sessions
 fi
 [ -z "${PF_PORT-}" ] || pf_wipe
 
@@ -263,14 +149,8 @@ cat "$RESULTS"
 # Median msgs/s of the rounds, per peer and concurrency, and the ratio.
 printf '\nmedian of %s rounds, msgs/s:\n' "$ROUNDS"
 printf 'concurrency   smtp-in   postfix   smtp-in/postfix\n'
-med() {
-	awk -v p="$1" -v c="$2" '$1 == p && $2 == c { print $5 }' "$RESULTS" |
-	    sort -n | awk '{ v[NR] = $1 } END {
-		if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
-		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 for c in $CONCURRENCY; do
-	awk -v c="$c" -v a="$(med smtp-in "$c")" -v b="$(med postfix "$c")" 'BEGIN {
+	awk -v c="$c" -v a="$(med smtp-in "$c" 5)" -v b="$(med postfix "$c" 5)" 'BEGIN {
 		r = (a != "-" && b != "-" && b > 0) ? sprintf("%.2f", a / b) : "-"
 		printf "%11d %9s %9s %17s\n", c, a, b, r }'
 done

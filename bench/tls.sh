@@ -58,93 +58,26 @@ LOGIN=user@$DOMAIN
 PASSWORD='bench tls password'
 RCPT=rcpt@remote.example	# not local on either side: relayed after AUTH
 AUTH_SAMPLES=20			# smtp-auth runs timed alone
-WAIT=100			# tenths of a second: the bound of each wait
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$(cd "$BIN" && pwd)
 CLIENT=$HERE/tlsclient.py
 NCPU=$(nproc)
 
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" -eq 0 ] || die "run me as root (Postfix's master needs it)"
-for p in openssl python3; do
-	command -v "$p" >/dev/null 2>&1 || die "$p is missing (sh t/deps.sh)"
-done
+need_root
+need_cmd openssl python3
 case " $PEERS " in *" posthorn "*)
-	command -v systemd-socket-activate >/dev/null 2>&1 ||
-	    die "systemd-socket-activate is missing (sh t/deps.sh)"
-	for p in smtp-in smtp-tlsd smtp-auth mailuser; do
-		[ -x "$BIN/$p" ] || die "$BIN/$p is not built"
-	done ;;
+	need_cmd systemd-socket-activate
+	need_built smtp-in smtp-tlsd smtp-auth mailuser ;;
 esac
 case " $PEERS " in *" postfix "*)
 	[ -x /usr/sbin/postfix ] || die "Postfix is missing (sh t/deps.sh)"
-	getent passwd postfix >/dev/null ||
-	    die "no postfix user (apt-get install postfix)"
+	need_postfix_user
 	;;
 esac
-
-T=$(mktemp -d /var/tmp/posthorn-bench-tls.XXXXXX)
-chmod 755 "$T"
-[ "$(stat -f -c %T "$T")" != tmpfs ] ||
-    die "/var/tmp is tmpfs: the queues would not be durable"
-ACT_PID=
-PF_UP=
-CL_PID=
-cleanup() {
-	set +e
-	if [ -n "$CL_PID" ]; then
-		# The client stops its own processes when told to.
-		kill "$CL_PID" 2>/dev/null
-		wait "$CL_PID" 2>/dev/null
-	fi
-	if [ -n "$ACT_PID" ]; then
-		kill "$ACT_PID" 2>/dev/null
-		wait "$ACT_PID" 2>/dev/null
-	fi
-	if [ -n "$PF_UP" ]; then
-		# Postfix's master and, by their ids, its children.
-		kids=$(ps -o pid= --ppid "$PF_UP" 2>/dev/null)
-		postfix -c "$T/pf/etc" stop >/dev/null 2>&1
-		i=0
-		while [ $i -lt $WAIT ] && kill -0 "$PF_UP" 2>/dev/null; do
-			sleep 0.1; i=$((i + 1))
-		done
-		for p in $PF_UP $kids; do
-			kill -KILL "$p" 2>/dev/null
-		done
-	fi
-	if [ -n "${BENCH_KEEP-}" ]; then
-		echo "bench: kept $T" >&2
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-count() { find "$@" -type f 2>/dev/null | wc -l; }
-
-# wait_for FILE PATTERN: bounded wait until FILE has a line matching PATTERN.
-wait_for() {
-	i=0
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		[ $i -lt $WAIT ] || die "timed out waiting for '$2' in $1"
-		sleep 0.1; i=$((i + 1))
-	done
-}
-
-# wait_port PORT: bounded wait until something accepts on 127.0.0.1:PORT.
-wait_port() {
-	i=0
-	while ! python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1).close()" 2>/dev/null; do
-		[ $i -lt $WAIT ] || die "nothing listens on 127.0.0.1:$1"
-		sleep 0.1; i=$((i + 1))
-	done
-}
+bench_tmpdir posthorn-bench-tls
 
 # The certificate both sides serve; the client checks it against itself
 # and the name 127.0.0.1, where it connects.
@@ -156,9 +89,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$KEY" -out "$CERT" >"$T/openssl.out" 2>&1 ||
     { cat "$T/openssl.out" >&2; die "openssl could not make the certificate"; }
 
-RESULTS=$T/results
 IDLE=$T/idle
-: >"$RESULTS"
 : >"$IDLE"
 
 # blast PEER PORT QUEUED_CMD full|hello: one client run, timed and
@@ -209,32 +140,17 @@ idle() {
 
 # --- posthorn: smtp-in submissions ------------------------------------------
 
-PH=$T/ph
-ph_queued() { count "$PH/spool/new"; }
-ph_wipe() { find "$PH/spool/new" "$PH/spool/tmp" -type f -delete; }
-
 AUTH_MS=
 case " $PEERS " in *" posthorn "*)
-	mkdir -p "$PH/etc/certs" "$PH/spool/tmp" "$PH/spool/new" \
-	    "$PH/spool/state" "$PH/mail"
-	cat >"$PH/etc/posthorn.conf" <<-EOF
-	hostname = mx.$DOMAIN
-	spool = $PH/spool
-	maildirs = $PH/mail
-	EOF
+	ph_init "$PH/etc/certs"
 	cp "$CERT" "$PH/etc/certs/fullchain.pem"
 	cp "$KEY" "$PH/etc/certs/privkey.pem"
 	chmod 600 "$PH/etc/certs/privkey.pem"
 	printf '%s\n' "$PASSWORD" |
 	    "$BIN/mailuser" -C "$PH/etc" add "$LOGIN" 2>"$T/mailuser.err" ||
 	    { cat "$T/mailuser.err" >&2; die "mailuser add $LOGIN failed"; }
-	port=$(free_port)
-	systemd-socket-activate --inetd -a -l "127.0.0.1:$port" \
-	    -E POSTHORN_CONF="$PH/etc" "$BIN/smtp-in" submissions \
-	    </dev/null >/dev/null 2>"$PH/log" &
-	ACT_PID=$!
-	wait_for "$PH/log" "Listening on 127.0.0.1:$port"
-	echo "bench: posthorn: smtp-in submissions ($BIN/smtp-in) on 127.0.0.1:$port, queue $PH/spool (no queue-run)" >&2
+	ph_listen submissions
+	echo "bench: posthorn: smtp-in submissions ($BIN/smtp-in) on 127.0.0.1:$PH_PORT, queue $PH/spool (no queue-run)" >&2
 
 	# smtp-auth alone: what one AUTH PLAIN costs it, start-up included.
 	req="PLAIN $(printf '\0%s\0%s' "$LOGIN" "$PASSWORD" | base64 -w 0)"
@@ -253,27 +169,16 @@ case " $PEERS " in *" posthorn "*)
 	echo "bench: smtp-auth alone: $AUTH_MS ms per AUTH PLAIN" >&2
 
 	echo "bench: posthorn, one idle TLS session:" >&2
-	idle posthorn "$port"
-	PH_PORT=$port
+	idle posthorn "$PH_PORT"
 	;;
 esac
 
 # --- Postfix: smtpd in wrapper mode, Cyrus SASL (sasldb) ------------------------
 
-PF=$T/pf
-Q=$PF/queue
-pf_queued() {
-	count "$Q/maildrop" "$Q/incoming" "$Q/active" "$Q/deferred" "$Q/hold"
-}
-pf_wipe() {
-	find "$Q/maildrop" "$Q/incoming" "$Q/active" "$Q/deferred" \
-	    "$Q/defer" "$Q/hold" "$Q/bounce" -type f -delete 2>/dev/null || true
-}
-
 PF_SASL=
 case " $PEERS " in *" postfix "*)
-	mkdir -p "$PF/etc/sasl" "$PF/sasldb" "$Q" "$PF/data"
-	chown postfix "$PF/data"
+	pf_init
+	mkdir -p "$PF/etc/sasl" "$PF/sasldb"
 	cp "$CERT" "$PF/etc/cert.pem"
 	cp "$KEY" "$PF/etc/key.pem"
 	chmod 600 "$PF/etc/key.pem"
@@ -300,38 +205,21 @@ case " $PEERS " in *" postfix "*)
 		echo "bench: (!) no Cyrus SASL (saslpasswd2: Debian sasl2-bin; libsasl2-modules): Postfix runs WITHOUT AUTH" >&2
 	fi
 	port=$(free_port)
-	cat >"$PF/etc/main.cf" <<-EOF
-	# A private Postfix for bench/tls.sh: submissions (wrapper-mode TLS,
-	# then AUTH) on 127.0.0.1:$port; keeps what it accepts (no qmgr).
-	compatibility_level = 3.6
-	config_directory = $PF/etc
-	queue_directory = $Q
-	data_directory = $PF/data
-	mail_owner = postfix
-	setgid_group = postdrop
-	myhostname = mx.$DOMAIN
-	mydomain = $DOMAIN
-	myorigin = \$myhostname
-	mydestination =
-	relay_domains =
-	inet_interfaces = 127.0.0.1
-	inet_protocols = ipv4
-	alias_maps =
-	alias_database =
-	biff = no
-	smtpd_banner = \$myhostname ESMTP
-	smtpd_peername_lookup = no
-	smtpd_client_connection_count_limit = 0
-	smtpd_client_connection_rate_limit = 0
-	smtpd_client_message_rate_limit = 0
-	default_process_limit = 200
-	in_flow_delay = 0
-	maillog_file = $PF/maillog
-	smtpd_tls_chain_files = $PF/etc/key.pem, $PF/etc/cert.pem
-	smtpd_tls_protocols = >=TLSv1.2
-	smtpd_tls_mandatory_protocols = >=TLSv1.2
-	smtpd_tls_loglevel = 0
-	EOF
+	{
+		cat <<-EOF
+		# A private Postfix for bench/tls.sh: submissions (wrapper-mode TLS,
+		# then AUTH) on 127.0.0.1:$port; keeps what it accepts (no qmgr).
+		EOF
+		pf_main_cf "mx.$DOMAIN"
+		cat <<-EOF
+		relay_domains =
+		in_flow_delay = 0
+		smtpd_tls_chain_files = $PF/etc/key.pem, $PF/etc/cert.pem
+		smtpd_tls_protocols = >=TLSv1.2
+		smtpd_tls_mandatory_protocols = >=TLSv1.2
+		smtpd_tls_loglevel = 0
+		EOF
+	} >"$PF/etc/main.cf"
 	if [ -n "$PF_SASL" ]; then
 		cat >>"$PF/etc/main.cf" <<-EOF
 		smtpd_sasl_type = cyrus
@@ -355,28 +243,18 @@ case " $PEERS " in *" postfix "*)
 		EOF
 		auth=no
 	fi
-	cat >"$PF/etc/master.cf" <<-EOF
-	# qmgr is left out on purpose: messages stay in incoming/.
-	$port     inet  n       -       n       -       -       smtpd
-	  -o smtpd_tls_wrappermode=yes
-	  -o smtpd_tls_security_level=encrypt
-	  -o smtpd_sasl_auth_enable=$auth
-	cleanup   unix  n       -       n       -       0       cleanup
-	rewrite   unix  -       -       n       -       -       trivial-rewrite
-	tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-	bounce    unix  -       -       n       -       0       bounce
-	defer     unix  -       -       n       -       0       bounce
-	trace     unix  -       -       n       -       0       bounce
-	verify    unix  -       -       n       -       1       verify
-	proxymap  unix  -       -       n       -       -       proxymap
-	anvil     unix  -       -       n       -       1       anvil
-	scache    unix  -       -       n       -       1       scache
-	postlog   unix-dgram n  -       n       -       1       postlogd
-	EOF
-	postfix -c "$PF/etc" start >"$T/postfix.out" 2>&1 ||
-	    { cat "$T/postfix.out" >&2; die "postfix did not start"; }
-	PF_UP=$(tr -d ' ' <"$Q/pid/master.pid")
-	wait_port "$port"
+	{
+		cat <<-EOF
+		# qmgr is left out on purpose: messages stay in incoming/.
+		$port     inet  n       -       n       -       -       smtpd
+		  -o smtpd_tls_wrappermode=yes
+		  -o smtpd_tls_security_level=encrypt
+		  -o smtpd_sasl_auth_enable=$auth
+		tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+		EOF
+		pf_master_cf
+	} >"$PF/etc/master.cf"
+	pf_start "$port"
 	echo "bench: Postfix $(postconf -c "$PF/etc" -h mail_version) smtpd (wrapper-mode TLS, AUTH: $auth) on 127.0.0.1:$port, queue $Q (qmgr disabled)" >&2
 	echo "bench: Postfix, one idle TLS session:" >&2
 	idle postfix "$port"
@@ -404,10 +282,7 @@ while [ $r -le "$ROUNDS" ]; do
 done
 if [ -n "${PH_PORT-}" ]; then
 	ph_wipe
-	if grep -q 'died with code [1-9]\|signal' "$PH/log"; then
-		echo "bench: (!) some smtp-in sessions failed:" >&2
-		grep 'died with code [1-9]\|signal' "$PH/log" | head -n 3 >&2
-	fi
+	ph_check_sessions
 fi
 [ -z "${PF_PORT-}" ] || pf_wipe
 
@@ -434,14 +309,6 @@ EHLO and QUIT only (what starting TLS costs, without AUTH or a message).
 peer      run    sessions  seconds  sessions/s  client cpu  busy  server ms
 EOF
 cat "$RESULTS"
-# med PEER KIND FIELD: the median of FIELD over the rounds.
-med() {
-	awk -v p="$1" -v k="$2" -v f="$3" '$1 == p && $2 == k { print $f }' \
-	    "$RESULTS" | sort -g | awk '
-		{ v[NR] = $1 } END {
-		if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
-		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 printf '\nmedian of %s rounds:\n' "$ROUNDS"
 printf 'run    posthorn/s  postfix/s  posthorn/postfix  server ms: posthorn  postfix\n'
 for kind in full hello; do

@@ -25,6 +25,7 @@
 #include <gnutls/x509.h>
 
 #include "atomic.h"
+#include "fileread.h"
 #include "io.h"
 #include "keys.h"
 #include "str.h"
@@ -65,45 +66,6 @@ keys_selector_ok(const char *s, size_t len)
 			return 0;
 	}
 	return 1;
-}
-
-/* The whole of a small regular file into buf (NUL-terminated). */
-static int
-read_small(const char *path, char *buf, size_t cap, size_t *len)
-{
-	struct stat st;
-	size_t n = 0;
-	ssize_t r;
-	int fd, rc = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return -1;
-	if (fstat(fd, &st) == -1)
-		goto out;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		goto out;
-	}
-	for (;;) {
-		if (n == cap - 1) {
-			errno = EFBIG;
-			goto out;
-		}
-		r = read(fd, buf + n, cap - 1 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			goto out;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*len = n;
-	rc = 0;
-out:
-	close(fd);
-	return rc;
 }
 
 static int
@@ -239,7 +201,7 @@ keys_load(struct keys_key *k, const char *path, enum keys_type type,
 		str_fmt_cut(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (read_small(path, text, KEYS_FILE_MAX, &len) == -1) {
+	if (fileread_into(path, text, KEYS_FILE_MAX, &len) == -1) {
 		str_fmt_cut(err, errlen, "%s: %s", path, errno == EFBIG ?
 		    "too large for a key file" : strerror(errno));
 		goto out;

@@ -8,6 +8,7 @@
  * fd_write_all is the same loop over plain write(2), without a deadline. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -192,4 +193,17 @@ fd_close(int *fd)
 		(void)close(*fd);
 	*fd = -1;
 	errno = saved;
+}
+
+int
+fd_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	if ((fl & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) ==
+	    -1)
+		return -1;
+	return 0;
 }

@@ -45,5 +45,8 @@ int	fd_write_all(int fd, const void *, size_t);
 /* close(2) *fd unless it is -1, then set it to -1; errno is kept, so a
  * cleanup path can call it after the failure it reports. */
 void	fd_close(int *fd);
+/* Set O_NONBLOCK on fd (nothing to do when it is set already): 0, or -1
+ * with fcntl(2)'s errno. */
+int	fd_nonblock(int fd);
 
 #endif

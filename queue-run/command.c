@@ -276,17 +276,6 @@ feed_more(struct feed *f, int *fd)
 
 /* --- running it ------------------------------------------------------- */
 
-static int
-set_nonblock(int fd)
-{
-	int fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		return -1;
-	return 0;
-}
-
 static pid_t
 wait_child(pid_t pid, int *status, int flags)
 {
@@ -363,7 +352,7 @@ run_start(struct run *c, const char *path, char *const argv[],
 		return -1;
 	/* Only our ends: the command gets ordinary blocking descriptors. */
 	*what = "fcntl";
-	if (set_nonblock(c->in[1]) == -1 || set_nonblock(c->er[0]) == -1)
+	if (fd_nonblock(c->in[1]) == -1 || fd_nonblock(c->er[0]) == -1)
 		return -1;
 	*what = "fork";
 	if ((c->pid = fork()) == -1)

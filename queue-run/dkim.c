@@ -267,17 +267,6 @@ above2(int *fd)
 	return 0;
 }
 
-static int
-nonblock(int fd)
-{
-	int fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		return -1;
-	return 0;
-}
-
 /* Start dkimsign with the message on its stdin; -1 with why. */
 static int
 spawn(struct run *r, const struct conf *c, const struct state *st,
@@ -335,7 +324,7 @@ spawn(struct run *r, const struct conf *c, const struct state *st,
 	r->out = po[0];
 	r->err = pe[0];
 	po[0] = pe[0] = -1;
-	if (nonblock(r->out) == -1 || nonblock(r->err) == -1) {
+	if (fd_nonblock(r->out) == -1 || fd_nonblock(r->err) == -1) {
 		str_fmt_cut(why, size, "cannot start %s: %s", DKIM_PROG,
 		    strerror(errno));
 		goto out;

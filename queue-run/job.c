@@ -26,8 +26,39 @@ enum {
 	ARGV_FIXED = 10		/* smtp-out -C DIR -8 -U -H F -f SENDER -- */
 };
 
-/* The delivery process: deliver, report one line, exit.  Its parent's
- * blocked signals and ignored SIGPIPE must not carry over. */
+/* Fork a child with a pipe to its parent: in the parent the child's pid
+ * and *rfd, the pipe's read end; in the child 0 and *wfd, the write end,
+ * once init(arg) has run and its parent's blocked signals and ignored
+ * SIGPIPE are undone, which must not carry over; -1 with errno. */
+static pid_t
+fork_child(int *rfd, int *wfd, job_child_init *init, void *arg)
+{
+	sigset_t none;
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		fd_close(&p[0]);
+		fd_close(&p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		(void)close(p[0]);
+		init(arg);
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		(void)signal(SIGPIPE, SIG_DFL);
+		*wfd = p[1];
+		return 0;
+	}
+	fd_close(&p[1]);
+	*rfd = p[0];
+	return pid;
+}
+
+/* The delivery process: deliver, report one line, exit. */
 static void	job_child(const struct conf *, const struct state *, size_t,
 		    int) __attribute__((noreturn));
 
@@ -39,13 +70,9 @@ job_child(const struct conf *conf, const struct state *st, size_t i,
 	struct deliver_result r;
 	struct deliver_msg m;
 	struct alias_target t;
-	sigset_t none;
 	char num[32];
 	FILE *f;
 
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	(void)signal(SIGPIPE, SIG_DFL);
 	memset(&r, 0, sizeof(r));
 	m.conf = conf;
 	m.fd = st->fd;
@@ -89,24 +116,15 @@ job_start(struct job *j, const struct conf *conf, struct active *msg,
     const struct state *st, size_t i, const char *dest, time_t now,
     job_child_init *init, void *arg)
 {
-	int p[2];
+	int rfd = -1, wfd = -1;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) == -1)
+	if ((pid = fork_child(&rfd, &wfd, init, arg)) == -1)
 		return -1;
-	if ((pid = fork()) == -1) {
-		fd_close(&p[0]);
-		fd_close(&p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		(void)close(p[0]);
-		init(arg);
-		job_child(conf, st, i, p[1]);
-	}
-	fd_close(&p[1]);
+	if (pid == 0)
+		job_child(conf, st, i, wfd);
 	j->pid = pid;
-	j->fd = p[0];
+	j->fd = rfd;
 	j->msg = msg;
 	j->remote = 0;
 	j->entries[0] = i;
@@ -131,12 +149,8 @@ remote_child(const struct conf *conf, const struct state *st,
 	char path[PATH_MAX], msg[PATH_MAX], dkim[PATH_MAX];
 	char *argv[ARGV_FIXED + JOB_RCPTS_MAX + 1];
 	size_t k, a = 0;
-	sigset_t none;
 	int in;
 
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	(void)signal(SIGPIPE, SIG_DFL);
 	/* Its own open file: the parent's offset is shared with others. */
 	if (str_fmt(msg, sizeof(msg), "%s/%s/%s", conf->spool, QUEUE_NEW,
 	    st->env.id) == -1 || (in = open(msg, O_RDONLY)) == -1 ||
@@ -175,28 +189,19 @@ job_start_remote(struct job *j, const struct conf *conf, struct active *msg,
     const struct state *st, const size_t *idx, size_t n, const char *sender,
     const char *dest, time_t now, job_child_init *init, void *arg)
 {
-	int p[2];
+	int rfd = -1, wfd = -1;
 	pid_t pid;
 
 	if (n == 0 || n > JOB_RCPTS_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (pipe2(p, O_CLOEXEC) == -1)
+	if ((pid = fork_child(&rfd, &wfd, init, arg)) == -1)
 		return -1;
-	if ((pid = fork()) == -1) {
-		fd_close(&p[0]);
-		fd_close(&p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		(void)close(p[0]);
-		init(arg);
-		remote_child(conf, st, idx, n, sender, p[1]);
-	}
-	fd_close(&p[1]);
+	if (pid == 0)
+		remote_child(conf, st, idx, n, sender, wfd);
 	j->pid = pid;
-	j->fd = p[0];
+	j->fd = rfd;
 	j->msg = msg;
 	j->remote = 1;
 	memcpy(j->entries, idx, n * sizeof(idx[0]));

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "fileread.h"
 #include "io.h"
 #include "state.h"
 #include "str.h"
@@ -450,35 +451,30 @@ parse_entry(struct state *st, char *line)
 	return state_set_reason(&st->e[i], f[5], f[10], f[9]);
 }
 
+/* The whole of path into *buf (malloc'd): 1, 0 when there is no such
+ * file, -1 with errno (EINVAL when it is larger than max bytes). */
+static int
+read_whole(const char *path, size_t max, char **buf, size_t *len)
+{
+	if (fileread_all(path, max, buf, len) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	if (errno == EFBIG)
+		errno = EINVAL;
+	return -1;
+}
+
 /* Entries from SPOOL/state/ID: 1 read, 0 no file, -1 error. */
 static int
 read_state(struct state *st, const char *path)
 {
 	char *buf = NULL, *line, *nl, magic[32];
-	struct stat sb;
-	ssize_t r;
 	size_t len = 0;
-	int fd, rc = -1;
+	int r, rc = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (fstat(fd, &sb) == -1)
-		goto out;
-	if (sb.st_size > STATE_FILE_MAX) {
-		errno = EINVAL;
-		goto out;
-	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
-		goto out;
-	while (len < (size_t)sb.st_size) {
-		r = read(fd, buf + len, (size_t)sb.st_size - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	buf[len] = '\0';
+	if ((r = read_whole(path, STATE_FILE_MAX, &buf, &len)) != 1)
+		return r;
 	(void)str_fmt(magic, sizeof(magic), "%s %d\n", STATE_MAGIC,
 	    STATE_FORMAT_VERSION);
 	errno = EINVAL;
@@ -498,7 +494,6 @@ read_state(struct state *st, const char *path)
 	rc = 1;
 out:
 	free(buf);
-	fd_close(&fd);
 	return rc;
 }
 
@@ -507,33 +502,12 @@ out:
 static int
 read_dkim(struct state *st, const char *path)
 {
-	struct stat sb;
-	ssize_t r;
 	size_t len = 0;
 	char *buf = NULL;
-	int fd, rc = -1;
+	int r, rc = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (fstat(fd, &sb) == -1)
-		goto out;
-	if (!S_ISREG(sb.st_mode) || sb.st_size > STATE_DKIM_MAX) {
-		errno = EINVAL;
-		goto out;
-	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
-		goto out;
-	while (len < (size_t)sb.st_size) {
-		r = read(fd, buf + len, (size_t)sb.st_size - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			goto out;
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	buf[len] = '\0';
+	if ((r = read_whole(path, STATE_DKIM_MAX, &buf, &len)) != 1)
+		return r;
 	if (!state_dkim_valid(buf, len)) {
 		errno = EINVAL;
 		goto out;
@@ -544,7 +518,6 @@ read_dkim(struct state *st, const char *path)
 	rc = 1;
 out:
 	free(buf);
-	fd_close(&fd);
 	return rc;
 }
 

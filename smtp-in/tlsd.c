@@ -6,7 +6,6 @@
  * driven by poll(2) with one fixed buffer per direction. */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdint.h>
@@ -19,6 +18,7 @@
 #include "conf.h"
 #include "io.h"
 #include "str.h"
+#include "tls.h"
 #include "tlsd.h"
 
 enum {
@@ -82,48 +82,6 @@ tlsd_status_fail(int ctl, const char *reason)
 	if (str_fmt(line, sizeof(line), "fail %s\n", clean) == -1)
 		return -1;
 	return fd_write_all(ctl, line, strlen(line));
-}
-
-static int
-set_nonblock(int fd)
-{
-	int fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1)
-		return -1;
-	if ((fl & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) ==
-	    -1)
-		return -1;
-	return 0;
-}
-
-/* Wait until GnuTLS can go on in the direction it last asked for: 0, or
- * -1 with ETIMEDOUT after the deadline (or poll's errno). */
-static int
-wait_session(struct tlsd *t, int rfd, int wfd, int64_t deadline)
-{
-	struct pollfd pfd;
-	int64_t left;
-	int n;
-
-	if (gnutls_record_get_direction(t->s) == 1) {
-		pfd.fd = wfd;
-		pfd.events = POLLOUT;
-	} else {
-		pfd.fd = rfd;
-		pfd.events = POLLIN;
-	}
-	for (;;) {
-		if ((left = deadline - clock_ms()) <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (n > 0)
-			return 0;
-		if (n == -1 && errno != EINTR)
-			return -1;
-	}
 }
 
 static int
@@ -215,7 +173,7 @@ handshake(struct tlsd *t, int rfd, int wfd, char *why, size_t whysz)
 		if (r == 0)
 			return 0;
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-			if (wait_session(t, rfd, wfd, deadline) == -1) {
+			if (tls_wait(t->s, rfd, wfd, deadline) == -1) {
 				if (errno == ETIMEDOUT)
 					str_fmt_cut(why, whysz, "no handshake "
 					    "within %d s",
@@ -240,17 +198,10 @@ handshake(struct tlsd *t, int rfd, int wfd, char *why, size_t whysz)
 static int
 status_ok(struct tlsd *t, int ctl)
 {
-	char line[TLSD_STATUS_MAX];
-	const char *v, *cs;
+	char line[TLSD_STATUS_MAX], v[32];
 
-	if ((v = gnutls_protocol_get_name(gnutls_protocol_get_version(t->s)))
-	    == NULL)
-		v = "-";
-	if ((cs = gnutls_ciphersuite_get(t->s)) == NULL)
-		cs = "-";
-	if (str_fmt(line, sizeof(line), "ok %s%s %s %s\n",
-	    strncmp(v, "TLS", 3) == 0 ? "TLSv" : "",
-	    strncmp(v, "TLS", 3) == 0 ? v + 3 : v, cs,
+	tls_version(t->s, v, sizeof(v));
+	if (str_fmt(line, sizeof(line), "ok %s %s %s\n", v, tls_cipher(t->s),
 	    t->sni[0] != '\0' ? t->sni : "-") == -1)
 		return -1;
 	return fd_write_all(ctl, line, strlen(line));
@@ -267,7 +218,7 @@ bye(struct tlsd *t, int rfd, int wfd)
 	deadline = clock_ms() + TLSD_BYE_TIMEOUT_MS;
 	while ((r = gnutls_bye(t->s, GNUTLS_SHUT_WR)) == GNUTLS_E_AGAIN ||
 	    r == GNUTLS_E_INTERRUPTED)
-		if (wait_session(t, rfd, wfd, deadline) == -1)
+		if (tls_wait(t->s, rfd, wfd, deadline) == -1)
 			break;
 	(void)shutdown(wfd, SHUT_WR);	/* not a socket: close does it */
 }
@@ -436,7 +387,7 @@ tlsd_run(const struct tlsd_params *p, int rfd, int wfd, int ctl, char *why,
 	t.p = p;
 	if (whysz > 0)
 		why[0] = '\0';
-	if (set_nonblock(rfd) == -1 || set_nonblock(wfd) == -1) {
+	if (fd_nonblock(rfd) == -1 || fd_nonblock(wfd) == -1) {
 		str_fmt_cut(why, whysz, "network: %s", strerror(errno));
 		goto fail;
 	}
@@ -465,7 +416,7 @@ tlsd_run(const struct tlsd_params *p, int rfd, int wfd, int ctl, char *why,
 		res = TLSD_RELAY_FAILED;
 		goto out;
 	}
-	if (set_nonblock(ctl) == -1) {
+	if (fd_nonblock(ctl) == -1) {
 		str_fmt_cut(why, whysz, "smtp-in: %s", strerror(errno));
 		res = TLSD_RELAY_FAILED;
 		goto out;

@@ -5,7 +5,6 @@
  * every remote destination, and a person can run it by hand in a pipe. */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "addr.h"
 #include "client.h"
 #include "conf.h"
+#include "fileread.h"
 #include "log.h"
 #include "send.h"
 #include "str.h"
@@ -37,23 +37,18 @@ static ssize_t
 read_header(const char *path, char *buf, size_t size, char *why,
     size_t whysize)
 {
-	ssize_t n = 0, r;
-	int fd;
+	size_t len;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		str_fmt_cut(why, whysize, "%s: %s", path, strerror(errno));
+	if (fileread_into(path, buf, size, &len) == -1) {
+		if (errno == EFBIG)
+			str_fmt_cut(why, whysize, "%s: longer than %zu bytes",
+			    path, size - 1);
+		else
+			str_fmt_cut(why, whysize, "%s: %s", path,
+			    strerror(errno));
 		return -1;
 	}
-	while ((size_t)n < size &&
-	    ((r = read(fd, buf + n, size - (size_t)n)) > 0 ||
-	    (r == -1 && errno == EINTR)))
-		if (r > 0)
-			n += r;
-	if ((size_t)n == size)
-		str_fmt_cut(why, whysize, "%s: longer than %zu bytes", path,
-		    size - 1);
-	(void)close(fd);
-	return (size_t)n == size ? -1 : n;
+	return (ssize_t)len;
 }
 
 static void

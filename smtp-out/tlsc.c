@@ -9,9 +9,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +16,9 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "io.h"
 #include "str.h"
+#include "tls.h"
 #include "tlsc.h"
 
 struct tlsc {
@@ -74,47 +73,6 @@ static const struct io_ops tls_ops = {
 	.write = tls_write,
 	.pending = tls_pending,
 };
-
-static int
-set_nonblock(int fd)
-{
-	int fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1)
-		return -1;
-	if ((fl & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) ==
-	    -1)
-		return -1;
-	return 0;
-}
-
-/* Wait for the direction GnuTLS last asked for: 0, or -1 with errno. */
-static int
-wait_dir(struct tlsc *t, const struct io *io, int64_t deadline)
-{
-	struct pollfd pfd;
-	int64_t left;
-	int r;
-
-	if (gnutls_record_get_direction(t->s) == 1) {
-		pfd.fd = io->wfd;
-		pfd.events = POLLOUT;
-	} else {
-		pfd.fd = io->rfd;
-		pfd.events = POLLIN;
-	}
-	for (;;) {
-		if ((left = deadline - clock_ms()) <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (r > 0)
-			return 0;
-		if (r == -1 && errno != EINTR)
-			return -1;
-	}
-}
 
 static int
 is_address(const char *host)
@@ -179,7 +137,6 @@ tlsc_start(struct io *io, const struct tlsc_params *p, int64_t deadline,
     struct client_tls_info *info, char *why, size_t whysz)
 {
 	struct tlsc *t;
-	const char *v, *cs;
 	int r;
 
 	memset(info, 0, sizeof(*info));
@@ -187,7 +144,7 @@ tlsc_start(struct io *io, const struct tlsc_params *p, int64_t deadline,
 		str_fmt_cut(why, whysz, "out of memory");
 		return -1;
 	}
-	if (set_nonblock(io->rfd) == -1 || set_nonblock(io->wfd) == -1) {
+	if (fd_nonblock(io->rfd) == -1 || fd_nonblock(io->wfd) == -1) {
 		str_fmt_cut(why, whysz, "fcntl: %s", strerror(errno));
 		goto fail;
 	}
@@ -235,21 +192,15 @@ tlsc_start(struct io *io, const struct tlsc_params *p, int64_t deadline,
 				    gnutls_strerror(r));
 			goto fail;
 		}
-		if (wait_dir(t, io, deadline) == -1) {
+		if (tls_wait(t->s, io->rfd, io->wfd, deadline) == -1) {
 			str_fmt_cut(why, whysz, "handshake: %s",
 			    errno == ETIMEDOUT ? "timeout" : strerror(errno));
 			goto fail;
 		}
 	}
-	v = gnutls_protocol_get_name(gnutls_protocol_get_version(t->s));
-	if (v == NULL)
-		v = "-";
-	if ((cs = gnutls_ciphersuite_get(t->s)) == NULL)
-		cs = "-";
-	str_fmt_cut(info->version, sizeof(info->version), "%s%s",
-	    strncmp(v, "TLS", 3) == 0 ? "TLSv" : "",
-	    strncmp(v, "TLS", 3) == 0 ? v + 3 : v);
-	str_fmt_cut(info->cipher, sizeof(info->cipher), "%s", cs);
+	tls_version(t->s, info->version, sizeof(info->version));
+	str_fmt_cut(info->cipher, sizeof(info->cipher), "%s",
+	    tls_cipher(t->s));
 	verify(t, p->host, info);
 	t->plain = io->ops;
 	t->plain_ctx = io->ctx;
@@ -276,7 +227,7 @@ tlsc_end(struct io *io)
 		r = gnutls_bye(t->s, GNUTLS_SHUT_WR);
 		if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED)
 			break;
-		if (wait_dir(t, io, deadline) == -1)
+		if (tls_wait(t->s, io->rfd, io->wfd, deadline) == -1)
 			break;
 	}
 	io->ops = t->plain;

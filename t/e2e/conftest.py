@@ -10,7 +10,6 @@ $POSTHORN_BIN (the Makefile points it at build/bin or build-asan/bin).
 import os
 import pathlib
 import re
-import select
 import signal
 import socket
 import subprocess
@@ -40,6 +39,23 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def make_cert(directory, name, kind="ec"):
+    """A self-signed certificate for name, made with openssl for this run
+    (nothing private is committed): directory/fullchain.pem and
+    directory/privkey.pem, where smtp-in looks; kind "ec" (P-256) or
+    "rsa" (2048 bits).  Returns the certificate's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] \
+        if kind == "ec" else ["-newkey", "rsa:2048"]
+    subprocess.run(
+        ["openssl", "req", "-x509", *key, "-nodes", "-days", "2",
+         "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+         "-keyout", str(directory / "privkey.pem"),
+         "-out", str(directory / "fullchain.pem")],
+        check=True, capture_output=True, timeout=WAIT)
+    return directory / "fullchain.pem"
 
 
 class QueuedMessage:
@@ -131,6 +147,12 @@ class Conf:
 
     def leftovers(self):
         return sorted(p.name for p in (self.spool / "tmp").iterdir())
+
+    def add_user(self, login, password):
+        """login may log in with password (mailuser add)."""
+        r = self.run("mailuser", "add", login,
+                     input=(password + "\n").encode())
+        assert r.returncode == 0, r.stderr
 
 
 class LogProc:
@@ -322,6 +344,44 @@ class Client:
 
     def close(self):
         self.sock.close()
+
+
+class Peer:
+    """An aiosmtpd server in this process on a loopback port, keeping
+    each envelope it accepts: the next hop of smtp-out, routed to with
+    routes(5) "* 127.0.0.1:PORT tls=none"."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+        self.got = []
+        self.cond = threading.Condition()
+        peer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                with peer.cond:
+                    peer.got.append((envelope.mail_from,
+                                     list(envelope.rcpt_tos),
+                                     envelope.original_content))
+                    peer.cond.notify_all()
+                return "250 2.0.0 kept"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1",
+                                     port=self.port)
+        self.controller.start()
+
+    def wait(self, count=1, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.got) < count:
+                left = deadline - time.monotonic()
+                assert left > 0, f"the peer got {len(self.got)} messages"
+                self.cond.wait(left)
+            return list(self.got)
+
+    def stop(self):
+        self.controller.stop()
 
 
 @pytest.fixture

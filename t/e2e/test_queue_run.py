@@ -11,14 +11,13 @@ import email
 import email.policy
 import os
 import re
-import signal
 import smtplib
 import subprocess
 import time
 
 import pytest
 
-from conftest import HOSTNAME, QueueRun, WAIT, free_port, parse_kv, prog
+from conftest import HOSTNAME, Peer, QueueRun, WAIT, free_port, parse_kv, prog
 
 MESSAGE = (
     "From: Bob <bob@remote.example>\r\n"
@@ -469,44 +468,6 @@ def test_failed_double_bounce_is_dropped(conf, queue_run):
 
 
 # --- forwarding to another domain (smtp-out to a peer on loopback) ------
-
-class Peer:
-    """An aiosmtpd server in this process on a loopback port, keeping
-    each envelope it accepts."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-        import threading
-        self.got = []
-        self.cond = threading.Condition()
-        peer = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                with peer.cond:
-                    peer.got.append((envelope.mail_from,
-                                     list(envelope.rcpt_tos),
-                                     envelope.original_content))
-                    peer.cond.notify_all()
-                return "250 2.0.0 kept"
-
-        self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1",
-                                     port=self.port)
-        self.controller.start()
-
-    def wait(self, count=1, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while len(self.got) < count:
-                left = deadline - time.monotonic()
-                assert left > 0, f"the peer got {len(self.got)} messages"
-                self.cond.wait(left)
-            return list(self.got)
-
-    def stop(self):
-        self.controller.stop()
-
 
 @pytest.fixture
 def peer(conf):

@@ -12,11 +12,11 @@ bound.
 import re
 import smtplib
 import ssl
-import subprocess
 
 import pytest
 
-from conftest import HOSTNAME, WAIT, QueueRun, Server, parse_kv
+from conftest import (HOSTNAME, WAIT, Peer, QueueRun, Server, make_cert,
+                      parse_kv)
 from test_dkimsign import alg, crlf, parse_records, signatures
 
 try:
@@ -99,24 +99,11 @@ def assert_signed_once(data, rcpt, records, domain):
     return sigs
 
 
-def make_cert(directory, name):
-    directory.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-         "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-         "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
-         "-keyout", str(directory / "privkey.pem"),
-         "-out", str(directory / "fullchain.pem")],
-        check=True, capture_output=True, timeout=WAIT)
-
-
 @pytest.fixture
 def sub(conf):
     """smtp-in in submission mode (587), with a certificate and a user."""
     make_cert(conf.dir / "certs", HOSTNAME)
-    r = conf.run("mailuser", "add", "alice@example.com",
-                 input=(PASSWORD + "\n").encode())
-    assert r.returncode == 0, r.stderr
+    conf.add_user("alice@example.com", PASSWORD)
     srv = Server(conf, mode="submission")
     yield srv
     srv.stop()
@@ -232,7 +219,6 @@ def test_failed_signing_holds_the_mail_and_never_sends_it_unsigned(
 def test_submission_to_another_domain_leaves_signed(conf, sub):
     """The way out proper: smtp-out sends the signature fields first, the
     same ones a local copy gets, and they verify at the receiver."""
-    from test_queue_run import Peer
     records = keys(conf, DOMAIN)
     peer = Peer()
     (conf.dir / "routes").write_text(f"* 127.0.0.1:{peer.port} tls=none\n")

@@ -8,7 +8,6 @@ out.
 """
 
 import base64
-import os
 import resource
 
 import pytest
@@ -37,9 +36,7 @@ def login(user, password):
 def aconf(conf):
     """conftest's configuration, alice with a password (bob stays
     receive-only)."""
-    r = conf.run("mailuser", "add", "alice@example.com",
-                 input=(PASSWORD + "\n").encode())
-    assert r.returncode == 0, r.stderr
+    conf.add_user("alice@example.com", PASSWORD)
     return conf
 
 

@@ -16,25 +16,11 @@ import subprocess
 
 import pytest
 
-from conftest import HOSTNAME, WAIT, Client, Server
+from conftest import HOSTNAME, WAIT, Client, Server, make_cert
 
 PASSWORD = "correct horse battery staple"
 MESSAGE = (b"From: Alice <alice@example.com>\r\nTo: someone@gmail.example\r\n"
            b"Subject: submitted\r\n\r\nhello over TLS\r\n")
-
-
-def make_cert(directory, name, kind="ec"):
-    """A self-signed certificate for name: fullchain.pem and privkey.pem."""
-    directory.mkdir(parents=True, exist_ok=True)
-    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] \
-        if kind == "ec" else ["-newkey", "rsa:2048"]
-    subprocess.run(
-        ["openssl", "req", "-x509", *key, "-nodes", "-days", "2",
-         "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
-         "-keyout", str(directory / "privkey.pem"),
-         "-out", str(directory / "fullchain.pem")],
-        check=True, capture_output=True, timeout=WAIT)
-    return directory / "fullchain.pem"
 
 
 def fingerprint(pem_path):
@@ -45,9 +31,7 @@ def fingerprint(pem_path):
 @pytest.fixture
 def tls_conf(conf):
     make_cert(conf.dir / "certs", HOSTNAME)
-    r = conf.run("mailuser", "add", "alice@example.com",
-                 input=(PASSWORD + "\n").encode())
-    assert r.returncode == 0, r.stderr
+    conf.add_user("alice@example.com", PASSWORD)
     return conf
 
 
