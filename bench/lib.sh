@@ -181,6 +181,11 @@ ph_init() {
 	spool = $PH/spool
 	maildirs = $PH/mail
 	EOF
+	# BENCH_PH_CONF: more posthorn.conf lines, to measure a setting
+	# (e.g. "max_per_destination = 20").
+	if [ -n "${BENCH_PH_CONF-}" ]; then
+		printf '%s\n' "$BENCH_PH_CONF" >>"$PH/etc/posthorn.conf"
+	fi
 }
 
 # ph_listen SERVICE: smtp-in SERVICE on a free loopback port, $PH_PORT,

@@ -38,9 +38,11 @@ enum {
 	 * Postfix's maximal_queue_lifetime.  0 tries once. */
 	CONF_QUEUE_LIFETIME_DEFAULT = 5 * 24 * 3600,
 	/* Deliveries running at once, all destinations together, and to
-	 * one destination (a mailbox, a command, a remote domain). */
-	CONF_MAX_DELIVERIES_DEFAULT = 20,
-	CONF_MAX_PER_DESTINATION_DEFAULT = 4,
+	 * one destination (a mailbox, a command, a remote domain):
+	 * Postfix's 100 processes and 20 per destination, the first halved
+	 * for a small server. */
+	CONF_MAX_DELIVERIES_DEFAULT = 50,
+	CONF_MAX_PER_DESTINATION_DEFAULT = 20,
 	CONF_CONCURRENCY_MAX = 1000,
 	/* A pipe alias or an MDA that runs longer is killed: temporary.
 	 * Postfix's command_time_limit is 1000 s. */

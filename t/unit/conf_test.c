@@ -138,8 +138,8 @@ test_delivery_keys_defaults_and_values(void **state)
 	assert_string_equal(fx->c.suffix_separators, "+");
 	assert_int_equal(fx->c.queue_lifetime, 5 * 24 * 3600);
 	assert_int_equal(fx->c.command_timeout, 600);
-	assert_int_equal(fx->c.max_deliveries, 20);
-	assert_int_equal(fx->c.max_per_destination, 4);
+	assert_int_equal(fx->c.max_deliveries, 50);
+	assert_int_equal(fx->c.max_per_destination, 20);
 	assert_string_equal(fx->c.bind4, "");
 	assert_string_equal(fx->c.bind6, "");
 	assert_non_null(strstr(fx->c.srs_secret_file, "/srs.secret"));
