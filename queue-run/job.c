@@ -119,8 +119,13 @@ job_start(struct job *j, const struct conf *conf, struct active *msg,
 	int rfd = -1, wfd = -1;
 	pid_t pid;
 
-	if ((pid = fork_child(&rfd, &wfd, init, arg)) == -1)
+	if ((j->buf = malloc(SCHED_RESULT_MAX)) == NULL)
 		return -1;
+	j->cap = SCHED_RESULT_MAX;
+	if ((pid = fork_child(&rfd, &wfd, init, arg)) == -1) {
+		job_release(j);
+		return -1;
+	}
 	if (pid == 0)
 		job_child(conf, st, i, wfd);
 	j->pid = pid;
@@ -153,7 +158,7 @@ remote_child(const struct conf *conf, const struct state *st,
 
 	/* Its own open file: the parent's offset is shared with others. */
 	if (str_fmt(msg, sizeof(msg), "%s/%s/%s", conf->spool, QUEUE_NEW,
-	    st->env.id) == -1 || (in = open(msg, O_RDONLY)) == -1 ||
+	    st->env.id) == -1 || (in = open(msg, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    lseek(in, st->env.body, SEEK_SET) == -1 || dup2(in, 0) == -1 ||
 	    dup2(fd, 1) == -1 || self_sibling(JOB_SMTP_OUT, path,
 	    sizeof(path)) == -1)
@@ -196,8 +201,14 @@ job_start_remote(struct job *j, const struct conf *conf, struct active *msg,
 		errno = EINVAL;
 		return -1;
 	}
-	if ((pid = fork_child(&rfd, &wfd, init, arg)) == -1)
+	/* Sized for the recipients: a line lost is a delivery repeated. */
+	j->cap = n * JOB_LINE_MAX;
+	if ((j->buf = malloc(j->cap)) == NULL)
 		return -1;
+	if ((pid = fork_child(&rfd, &wfd, init, arg)) == -1) {
+		job_release(j);
+		return -1;
+	}
 	if (pid == 0)
 		remote_child(conf, st, idx, n, sender, wfd);
 	j->pid = pid;
@@ -217,15 +228,23 @@ job_read(struct job *j)
 {
 	ssize_t r;
 
-	r = read(j->fd, j->buf + j->len, sizeof(j->buf) - j->len);
+	r = read(j->fd, j->buf + j->len, j->cap - j->len);
 	if (r == -1 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (r > 0) {
 		j->len += (size_t)r;
-		if (j->len < sizeof(j->buf))
+		if (j->len < j->cap)
 			return 0;
 	}
 	return 1;
+}
+
+void
+job_release(struct job *j)
+{
+	free(j->buf);
+	j->buf = NULL;
+	j->cap = 0;
 }
 
 void
@@ -255,8 +274,24 @@ job_parse(struct job *j, struct job_report *rep)
 	return 0;
 }
 
-/* smtp-out's fields hold no tab, CR or LF (smtp-out(8)), so the state
- * file's unescaping, which they never need, does no harm. */
+/* smtp-out's fields hold no tab, CR or LF (smtp-out(8)) and are not
+ * escaped: a backslash in a reply or an address is itself, and the state
+ * file's unescaping must not touch it. */
+static int
+split_tabs(char *line, char **f, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		f[i] = line;
+		if ((line = strchr(line, '\t')) != NULL)
+			*line++ = '\0';
+		else if (i != n - 1)
+			return -1;
+	}
+	return line == NULL ? 0 : -1;
+}
+
 void
 job_parse_remote(struct job *j, const struct state *st,
     struct job_report *reps)
@@ -269,7 +304,7 @@ job_parse_remote(struct job *j, const struct state *st,
 		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
 			break;
 		*nl = '\0';
-		if (state_split(line, f, REMOTE_FIELDS) == -1 ||
+		if (split_tabs(line, f, REMOTE_FIELDS) == -1 ||
 		    str_casecmp(f[1], st->e[j->entries[k]].addr) != 0)
 			break;	/* out of step: the rest are unknown */
 		reps[k].valid = 1;

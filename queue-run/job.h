@@ -24,7 +24,11 @@ enum {
 	JOB_RCPTS_MAX = 100,
 	/* smtp-out tries every address of every MX with RFC 5321's
 	 * timeouts; an hour bounds a process that hangs all the same. */
-	JOB_REMOTE_TIME = 3600
+	JOB_REMOTE_TIME = 3600,
+	/* smtp-out's report: a line per recipient, each at most an
+	 * address, a host, the TLS and a reply, some 2 KB; room for all. */
+	JOB_LINE_MAX = 4096,
+	JOB_REMOTE_RESULT_MAX = JOB_RCPTS_MAX * JOB_LINE_MAX
 };
 
 struct job {
@@ -36,8 +40,8 @@ struct job {
 	size_t		 n;
 	char		 dest[ADDR_TEXT_MAX + 16];
 	time_t		 deadline;
-	size_t		 len;
-	char		 buf[SCHED_RESULT_MAX];
+	size_t		 len, cap;
+	char		*buf;		/* the report, job_release frees it */
 };
 
 /* A report, parsed: the strings point into the job's buffer.  A remote
@@ -74,6 +78,8 @@ int	job_read(struct job *);
 /* Close the pipe and reap the process; the slot's pid stays for the
  * caller to clear. */
 void	job_end(struct job *);
+/* Free the report, once it is applied. */
+void	job_release(struct job *);
 /* The process's report: 0, or -1 when it ended without one. */
 int	job_parse(struct job *, struct job_report *);
 /* smtp-out's lines, one per recipient in order (smtp-out(8)): reps[k]

@@ -2,6 +2,7 @@
  * code around sched_run().  It runs as the posthorn user, under systemd
  * or in the background, until SIGTERM. */
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,21 @@ enum {
 	ERR_MAX = 1024
 };
 
+static int
+std_fds(void)
+{
+	int fd;
+
+	for (;;) {
+		if ((fd = open("/dev/null", O_RDWR)) == -1)
+			return -1;
+		if (fd > STDERR_FILENO) {
+			(void)close(fd);
+			return 0;
+		}
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -26,6 +42,10 @@ main(int argc, char *argv[])
 	int c;
 
 	(void)umask(027);
+	/* fd 0-2 open (on /dev/null if need be), so that no descriptor
+	 * opened later takes their place in a delivery process. */
+	if (std_fds() == -1)
+		return SCHED_EXIT_SOFTWARE;
 	log_init("queue-run");
 	while ((c = getopt(argc, argv, "C:")) != -1)
 		switch (c) {

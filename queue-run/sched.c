@@ -612,6 +612,14 @@ complete(struct sched *s, struct active *a)
 		r[n].last_attempt = st->e[i].last;
 		n++;
 	}
+	/* What is done is on disk before the DSN goes out: should the
+	 * removal below fail, the next attempt redelivers nothing. */
+	if (n > 0 && state_save(st, s->conf->spool) == -1) {
+		log_errno("error", st->env.id, "save state");
+		free(r);
+		free(hosts);
+		return -1;
+	}
 	if (n > 0) {
 		o = bounce_send(s->conf, st->fd, &st->env, r, n, newid);
 		if (o == BOUNCE_ERROR) {
@@ -675,6 +683,7 @@ finish(struct sched *s, struct active *a)
 	time_t next, now = time(NULL);
 	const char *id = a->st.env.id;
 	char in[32];
+	int blocked = 0;
 
 	if (a->delete) {
 		if (state_remove(s->conf->spool, id) == -1)
@@ -693,11 +702,17 @@ finish(struct sched *s, struct active *a)
 		drop_active(s, a);
 		return;
 	}
-	if (next <= now && !s->stopping)
-		return;		/* due, waiting for a free slot */
+	if (next <= now && !s->stopping) {
+		/* Due, waiting for a free slot: it may wait here, unless the
+		 * active set is full, where it would keep others out. */
+		if (s->nactive < s->nactive_max)
+			return;
+		next = now + SCHED_BLOCKED_DELAY;
+		blocked = 1;
+	}
 	if (state_save(&a->st, s->conf->spool) == -1)
 		log_errno("error", id, "save state");
-	else {
+	else if (!blocked) {
 		(void)str_fmt(in, sizeof(in), "%lld",
 		    (long long)(next > now ? next - now : 0));
 		log_event("waiting", "id", id, "next_in", in, (char *)NULL);
@@ -727,8 +742,12 @@ fill(struct sched *s, time_t now)
 	struct waitq_item w;
 	struct active *a;
 
-	for (a = s->active; a != NULL; a = a->next)
+	/* A recipient deferred at resolution may fall due while other
+	 * deliveries of its message still run. */
+	for (a = s->active; a != NULL; a = a->next) {
+		resolve(s, a, now);
 		start_jobs(s, a, now);
+	}
 	while (s->njobs < s->conf->max_deliveries &&
 	    s->nactive < s->nactive_max &&
 	    (top = waitq_top(&s->wq)) != NULL && top->next <= now) {
@@ -809,6 +828,7 @@ end_job(struct sched *s, struct job *j)
 	if (!s->stopping || j->len > 0)
 		apply_report(s, j, time(NULL));
 	/* else: killed at shutdown, and retried at the next start */
+	job_release(j);
 	j->msg->running--;
 	j->pid = 0;
 	s->njobs--;
@@ -944,10 +964,19 @@ timeout_ms(const struct sched *s, time_t now)
 		if (s->jobs[i].pid != 0 && s->jobs[i].deadline < until)
 			until = s->jobs[i].deadline;
 	/* An idle message still active could not start (fork failed):
-	 * try again in a second rather than at the next event. */
-	for (a = s->active; a != NULL; a = a->next)
+	 * try again in a second rather than at the next event.  A busy one
+	 * wakes us when another of its deliveries falls due. */
+	for (a = s->active; a != NULL; a = a->next) {
 		if (a->running == 0 && until > now + 1)
 			until = now + 1;
+		for (i = 0; i < a->st.n; i++) {
+			const struct state_entry *e = &a->st.e[i];
+
+			if (e->status == STATE_PENDING && !e->running &&
+			    e->next > now && e->next < until)
+				until = e->next;
+		}
+	}
 	if (until <= now)
 		return 0;
 	/* Whole seconds: a retry is due at a second, not before it. */
@@ -1107,9 +1136,14 @@ stop_jobs(struct sched *s)
 static void
 teardown(struct sched *s)
 {
+	size_t i;
+
 	while (s->active != NULL)
 		drop_active(s, s->active);
 	waitq_free(&s->wq);
+	if (s->jobs != NULL)
+		for (i = 0; i < s->conf->max_deliveries; i++)
+			job_release(&s->jobs[i]);
 	free(s->jobs);
 	if (s->sigfd != -1)
 		fd_close(&s->sigfd);

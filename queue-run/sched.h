@@ -30,9 +30,13 @@ enum {
 	/* A delivery process gets command_timeout plus this before it is
 	 * killed: the command itself is timed by the process. */
 	SCHED_JOB_GRACE = 60,
-	/* A delivery process's report: smtp-out's lines for a hundred
-	 * recipients, each with a remote reply, fit. */
-	SCHED_RESULT_MAX = 64 * 1024,
+	/* A local delivery process's report, one line (smtp-out's are
+	 * sized by its recipients, job.h). */
+	SCHED_RESULT_MAX = 16 * 1024,
+	/* A message whose due deliveries all wait for their destinations'
+	 * slots while the active set is full goes back to wait this long,
+	 * so that mail for other destinations is not held behind it. */
+	SCHED_BLOCKED_DELAY = 2,
 	SCHED_TRIGGER_LINE_MAX = 64
 };
 

@@ -351,7 +351,7 @@ class Peer:
     each envelope it accepts: the next hop of smtp-out, routed to with
     routes(5) "* 127.0.0.1:PORT tls=none"."""
 
-    def __init__(self):
+    def __init__(self, reply="250 2.0.0 kept"):
         from aiosmtpd.controller import Controller
         self.got = []
         self.cond = threading.Condition()
@@ -364,7 +364,7 @@ class Peer:
                                      list(envelope.rcpt_tos),
                                      envelope.original_content))
                     peer.cond.notify_all()
-                return "250 2.0.0 kept"
+                return reply
 
         self.port = free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1",

@@ -550,3 +550,86 @@ def test_remote_5xx_bounces_with_the_remote_diagnostic(conf):
     assert rcpt["Remote-MTA"] == "dns; 127.0.0.1"
     assert rcpt["Diagnostic-Code"].startswith("smtp; 5")
     assert rcpt["Status"].startswith("5.")
+
+
+def test_backslash_in_a_remote_reply_does_not_repeat_the_delivery(conf):
+    """smtp-out's fields are not escaped: a backslash in the server's
+    reply (or in an address) is itself, and the recipients it answered
+    for are done, not deferred and sent again."""
+    p = Peer(reply="250 2.0.0 Ok: queued as C:\\spool\\q1")
+    (conf.dir / "routes").write_text(f"* 127.0.0.1:{p.port} tls=none\n")
+    qr = QueueRun(conf)
+    try:
+        inject(conf, "bob@example.com", '"q\\\\r"@remote.example',
+               "y@remote.example")
+        p.wait()
+        lines = qr.delivered(2)
+        qr.wait_for(r"event=removed")
+    finally:
+        qr.stop()
+        p.stop()
+    assert "C:\\\\spool\\\\q1" in lines[0] or "C:\\spool\\q1" in lines[0]
+    assert qr.events("waiting") == []
+    assert len(p.got) == 1 and len(p.got[0][1]) == 2
+
+
+def test_recipient_falling_due_while_its_message_is_busy_is_resolved(conf):
+    """One recipient deferred at resolution (a broken alias) falls due
+    while another delivery of the same message is still running: it must
+    be resolved then, not leave the message stuck."""
+    flag = conf.root / "slow-go"
+    script = conf.root / "slow-pipe"
+    script.write_text("#!/bin/sh\ncat >/dev/null\n"
+                      f"while [ ! -e {flag} ]; do sleep 0.05; done\n")
+    script.chmod(0o755)
+    add_aliases(conf, f"slow: | {script}\nloop1: loop2\nloop2: loop1\n")
+    qid = "0000000000000009"
+    now = int(time.time())
+    tmp = conf.spool / "tmp" / qid
+    tmp.write_bytes(
+        f"posthorn-queue 1\nid {qid}\ntime {now}\nfrom <bob@example.com>\n"
+        f"rcpt <slow@example.com>\nrcpt <alice@example.com>\n"
+        f"via local\n\nSubject: busy\n\nhi\n".encode())
+    # The state: alice's resolution was deferred and falls due at once;
+    # the slow pipe is due too and will hold the message busy.
+    (conf.spool / "state" / qid).write_text(
+        "posthorn-state 1\n"
+        f"pending\trcpt\t1\t{now + 2}\t{now}\t4.3.5\talice@example.com\t"
+        "alice@example.com\t\t\tbroken alias, fixed since\n"
+        f"pending\tpipe\t0\t0\t0\t\tslow@example.com\tslow@example.com\t"
+        f"{script}\t\t\n")
+    os.rename(tmp, conf.spool / "new" / qid)
+    qr = QueueRun(conf)
+    try:
+        [line] = qr.delivered(1, timeout=WAIT)
+        assert parse_kv(line)["to"] == "alice@example.com"
+        flag.write_text("go")
+        qr.delivered(2)
+        qr.wait_for(r"event=removed")
+    finally:
+        flag.write_text("go")
+        qr.stop()
+
+
+def test_messages_held_by_a_destination_limit_do_not_hold_others(conf):
+    """Messages for one busy destination, more than the active set holds,
+    must not keep a message for another destination waiting."""
+    conf.write(max_deliveries="2", max_per_destination="1")
+    flag = conf.root / "held-go"
+    script = conf.root / "held-pipe"
+    script.write_text("#!/bin/sh\ncat >/dev/null\n"
+                      f"while [ ! -e {flag} ]; do sleep 0.05; done\n")
+    script.chmod(0o755)
+    add_aliases(conf, f"held: | {script}\n")
+    for _ in range(6):
+        inject(conf, "bob@example.com", "held@example.com")
+    qr = QueueRun(conf)
+    try:
+        inject(conf, "bob@example.com", "alice@example.com")
+        [line] = qr.delivered(1)
+        assert parse_kv(line)["to"] == "alice@example.com"
+        flag.write_text("go")
+        qr.delivered(7, timeout=60)
+    finally:
+        flag.write_text("go")
+        qr.stop()
