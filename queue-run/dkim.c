@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "alias.h"
 #include "atomic.h"
 #include "dkim.h"
 #include "io.h"
@@ -104,7 +105,8 @@ first_cb(void *arg, const char *addr, size_t len)
  * header, lowercased, as dkimsign takes it: 1, or 0 when there is none
  * (no From:, no address, a header beyond DKIM_HEADER_MAX), -1 errno. */
 static int
-from_domain(const struct state *st, char *dom, size_t size)
+from_domain(const struct state *st, char *dom, size_t size, char *from,
+    size_t fromsize)
 {
 	struct first f;
 	char *h = NULL, *p, *end, *nl, *next, *field = NULL, *fend;
@@ -158,13 +160,42 @@ from_domain(const struct state *st, char *dom, size_t size)
 	f.found = 0;
 	if (mailhdr_addresses(value, (size_t)(fend - value), first_cb, &f) ==
 	    -1 || !f.found || (at = strrchr(f.addr, '@')) == NULL ||
-	    at[1] == '\0' || str_copy(dom, size, at + 1) == -1)
+	    at[1] == '\0' || str_copy(dom, size, at + 1) == -1 ||
+	    str_copy(from, fromsize, f.addr) == -1)
 		goto out;
 	str_lower(dom);
 	rc = 1;
 out:
 	free(h);
 	return rc;
+}
+
+struct leads {
+	const char	*login;
+	int		 yes;
+};
+
+static int
+leads_cb(const struct alias_target *t, void *arg)
+{
+	struct leads *l = arg;
+
+	if (t->kind == ALIAS_MAILBOX && str_casecmp(t->addr, l->login) == 0)
+		l->yes = 1;
+	return 0;
+}
+
+/* Is from the login itself, or an address that resolves to its mailbox? */
+static int
+leads_to_login(const struct conf *c, const char *from, const char *login)
+{
+	struct leads l = { login, 0 };
+	char why[ALIAS_WHY_MAX];
+
+	if (str_casecmp(from, login) == 0)
+		return 1;
+	return alias_resolve(c, from, leads_cb, &l, why, sizeof(why)) ==
+	    ALIAS_OK && l.yes;
 }
 
 /* The hostname's domain, then its parent's: the first with a key. */
@@ -193,6 +224,7 @@ dkim_needed(const struct conf *c, const struct state *st, char *dom,
     size_t size)
 {
 	const char *via = st->env.via != NULL ? st->env.via : "";
+	char from[ADDR_TEXT_MAX + 1];
 	int r;
 
 	if (size > 0)
@@ -202,8 +234,17 @@ dkim_needed(const struct conf *c, const struct state *st, char *dom,
 	if ((st->env.auth == NULL || st->env.auth[0] == '\0') &&
 	    strcmp(via, "local") != 0)
 		return 0;		/* from outside: not ours */
-	if ((r = from_domain(st, dom, size)) != 1)
+	if ((r = from_domain(st, dom, size, from, sizeof(from))) != 1)
 		return r;
+	/* A submission is signed as its From: domain only when that is the
+	 * login's own or an alias of the login's: smtp-in checked it, but a
+	 * domain with any_sender, or a parse that differs, must not lend
+	 * another domain's key. */
+	if (st->env.auth != NULL && st->env.auth[0] != '\0' &&
+	    !leads_to_login(c, from, st->env.auth)) {
+		dom[0] = '\0';
+		return 0;
+	}
 	if ((r = has_keys(c, dom)) == 0)
 		dom[0] = '\0';
 	return r;

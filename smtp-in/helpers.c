@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,11 +117,14 @@ helper_starttls(struct session *s, char *why, size_t whysize)
 		return -1;
 	}
 	if (pid == 0) {
-		/* fd 0/1 stay the network; fd 3 is smtp-in. */
-		if (dup2(sp[1], 3) == -1)
+		/* fd 0/1 stay the network; fd 3 is smtp-in.  Should the
+		 * pair be 3 already, dup2 would leave it close-on-exec. */
+		if (sp[1] == 3 ? fcntl(3, F_SETFD, 0) == -1 :
+		    dup2(sp[1], 3) == -1)
 			_exit(127);
 		exec_helper(path, s->conf->dir, NULL, NULL);
 	}
+	s->tls_pid = pid;
 	/* From here on the network is smtp-tlsd's alone: our fd 0 and 1
 	 * become the socketpair, and no byte of the client reaches us but
 	 * through TLS. */
@@ -303,4 +307,40 @@ helper_srs_check(const struct session *s, const char *addr, char *why,
 	default:
 		return HELPER_SRS_TEMP;
 	}
+}
+
+void
+helper_tls_end(struct session *s)
+{
+	int64_t until = clock_ms() + (int64_t)HELPER_TLS_END_TIMEOUT * 1000;
+	struct pollfd p;
+	char junk[4096];
+	ssize_t n;
+	int status;
+
+	if (s->tls_pid <= 0)
+		return;
+	(void)shutdown(1, SHUT_WR);
+	/* smtp-tlsd closes its end once it is done: EOF here. */
+	for (;;) {
+		int64_t left = until - clock_ms();
+
+		if (left <= 0)
+			break;
+		p.fd = 0;
+		p.events = POLLIN;
+		if (poll(&p, 1, left > 1000 ? 1000 : (int)left) == -1 &&
+		    errno != EINTR)
+			break;
+		if (p.revents == 0)
+			continue;
+		if ((n = read(0, junk, sizeof(junk))) == 0 ||
+		    (n == -1 && errno != EINTR && errno != EAGAIN))
+			break;
+	}
+	if (waitpid(s->tls_pid, &status, WNOHANG) == 0) {
+		(void)kill(s->tls_pid, SIGKILL);
+		(void)waitpid(s->tls_pid, &status, 0);
+	}
+	s->tls_pid = 0;
 }

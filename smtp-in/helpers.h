@@ -23,12 +23,21 @@ enum {
 	HELPER_AUTH_TIMEOUT = 30,
 	/* aliases -r: a file read and one HMAC, a few ms. */
 	HELPER_SRS_TIMEOUT = 30,
-	HELPER_LINE_MAX = 1024		/* a status line of either */
+	HELPER_LINE_MAX = 1024,		/* a status line of either */
+	/* At the end, smtp-tlsd gets this long to hand our last replies
+	 * to the client (its own bound is 30 s, plus 5 and 2 to close). */
+	HELPER_TLS_END_TIMEOUT = 40
 };
 
 /* Hand fd 0/1 to smtp-tlsd and take a socketpair to it in their place;
  * then its status line.  0 with s->tls_* set, or -1 with why. */
 int	helper_starttls(struct session *, char *why, size_t whysize);
+/* The session is over: tell smtp-tlsd (end of our output) and wait,
+ * bounded, until it has passed our last replies on and exited; under
+ * systemd everything left in the unit is killed when smtp-in exits, and a
+ * reply lost there (a 250 to the final dot) would have the client send
+ * the message again. */
+void	helper_tls_end(struct session *);
 /* One AUTH exchange ("PLAIN b64" / "LOGIN b64 b64") through smtp-auth. */
 enum session_auth helper_auth(struct session *, const char *request,
 	    char *login, size_t loginsize, char *why, size_t whysize);

@@ -127,5 +127,6 @@ main(int argc, char *argv[])
 	io_fd_init(&io, 0, 1);
 	session_init(&session, &conf, &hooks, m, &io, peer);
 	end = session_run(&session);
+	helper_tls_end(&session);
 	return end == SESSION_INTERNAL ? EXIT_FAILURE : EXIT_SUCCESS;
 }

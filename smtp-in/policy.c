@@ -88,8 +88,14 @@ from_addr(void *arg, const char *addr, size_t len)
 
 	if (addr_parse(addr, len, ADDR_UTF8, &parsed) != ADDR_OK ||
 	    addr_format(&parsed, a, sizeof(a)) == -1) {
+		char *p;
+
 		f->rc = POLICY_NOT_OWNED;
-		(void)str_fmt(f->bad, f->badsize, "%.*s", (int)len, addr);
+		str_fmt_cut(f->bad, f->badsize, "%.*s", (int)len, addr);
+		/* It goes back in a reply: printable ASCII only. */
+		for (p = f->bad; *p != '\0'; p++)
+			if (*p < ' ' || *p > '~')
+				*p = '?';
 		return 1;
 	}
 	if ((f->rc = policy_owns(f->conf, f->login, a)) != POLICY_OK) {
@@ -151,6 +157,8 @@ feed1(struct policy_from_capture *c, char ch)
 		}
 		c->from = 0;
 		c->namelen = 0;
+		c->wsp = 0;
+		c->notfrom = 0;
 		c->state = CAP_NAME;
 	}
 	switch (c->state) {
@@ -159,17 +167,22 @@ feed1(struct policy_from_capture *c, char ch)
 			c->state = CAP_LINE_START;
 			return;
 		}
-		if (c->namelen < sizeof(c->name) - 1)
-			c->name[c->namelen] = ch;
-		c->namelen++;
-		if (ch != ':')
+		if (ch != ':') {
+			/* The name as the signer reads it (lib/mailhdr.c):
+			 * blanks may follow it, nothing else may. */
+			if (ch == ' ' || ch == '\t')
+				c->wsp = 1;
+			else if (c->wsp || c->namelen == sizeof(c->name) - 1)
+				c->notfrom = 1;
+			else
+				c->name[c->namelen++] = ch;
 			return;
-		c->name[c->namelen < sizeof(c->name) ? c->namelen :
-		    sizeof(c->name) - 1] = '\0';
+		}
+		c->name[c->namelen] = '\0';
 		/* Several From: fields are joined with a comma, so that
-		 * each one is checked. */
-		c->from = c->namelen == 5 && str_casecmp(c->name, "from:") == 0;
-		if (c->from && c->len > 0)
+		 * each one is checked; more than one is refused anyway. */
+		c->from = !c->notfrom && str_casecmp(c->name, "from") == 0;
+		if (c->from && c->nfrom++ > 0)
 			keep(c, ',');
 		c->state = c->from ? CAP_IN_FROM : CAP_OTHER;
 		return;

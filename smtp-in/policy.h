@@ -34,9 +34,12 @@ struct policy_from_capture {
 	size_t	 size, len;
 	int	 state;		/* where in the header we are */
 	int	 from;		/* the current field is a From: */
+	int	 nfrom;		/* From: fields seen: RFC 5322 wants one */
 	int	 overflow;	/* buf was too small: refuse */
-	char	 name[6];	/* the start of the current line */
+	char	 name[6];	/* the field name so far, "from" fits */
 	size_t	 namelen;
+	int	 wsp;		/* blanks after the name (RFC 5322 §4.5.8) */
+	int	 notfrom;	/* the name cannot be From */
 };
 void	policy_capture_init(struct policy_from_capture *, char *buf,
 	    size_t size);

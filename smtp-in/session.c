@@ -581,7 +581,15 @@ from_ok(struct session *s)
 {
 	char bad[ADDR_TEXT_MAX];
 
-	if (s->login[0] == '\0' || s->capture.len == 0)
+	if (s->login[0] == '\0')
+		return 1;
+	if (s->capture.nfrom > 1) {
+		/* RFC 5322 §3.6: one From: field; with two, a reader and a
+		 * DKIM verifier may each take a different one. */
+		reply(s, "550 5.7.1 more than one From: field");
+		return 0;
+	}
+	if (s->capture.len == 0)
 		return 1;
 	if (s->capture.overflow) {
 		reply(s, "550 5.7.1 From: field longer than %d octets",

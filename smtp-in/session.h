@@ -6,6 +6,8 @@
 #ifndef POSTHORN_SESSION_H
 #define POSTHORN_SESSION_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -134,6 +136,7 @@ struct session {
 
 	/* TLS, once smtp-tlsd said so; AUTH, once smtp-auth said so. */
 	int			 tls;
+	pid_t			 tls_pid;	/* smtp-tlsd, 0 if none */
 	int			 tls_logged;	/* tls-unavailable said */
 	char			 tls_version[SMTP_TLS_NAME_MAX];
 	char			 tls_cipher[SMTP_TLS_NAME_MAX * 2];

@@ -221,6 +221,18 @@ bye(struct tlsd *t, int rfd, int wfd)
 		if (tls_wait(t->s, rfd, wfd, deadline) == -1)
 			break;
 	(void)shutdown(wfd, SHUT_WR);	/* not a socket: close does it */
+	/* Linger: the client's last bytes read and dropped, briefly. */
+	deadline = clock_ms() + TLSD_LINGER_MS;
+	for (;;) {
+		char junk[4096];
+
+		r = (int)gnutls_record_recv(t->s, junk, sizeof(junk));
+		if (r > 0 || r == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (r != GNUTLS_E_AGAIN ||
+		    tls_wait(t->s, rfd, wfd, deadline) == -1)
+			break;
+	}
 }
 
 /* What a GnuTLS call that did not complete is waiting for. */
@@ -245,7 +257,8 @@ relay(struct tlsd *t, int rfd, int wfd, int ctl, char *why, size_t whysz)
 {
 	struct pipebuf *up = &t->up, *down = &t->down;
 	struct pollfd pfd[3];
-	int net_eof = 0, ctl_eof = 0, ctl_shut = 0, moved;
+	int net_eof = 0, ctl_eof = 0, ctl_shut = 0, moved, wait;
+	int64_t drain_until = 0, left;
 	short rev, wev, cev;
 	ssize_t r;
 
@@ -354,6 +367,9 @@ relay(struct tlsd *t, int rfd, int wfd, int ctl, char *why, size_t whysz)
 			bye(t, rfd, wfd);
 			return TLSD_DONE;
 		}
+		/* smtp-in is gone: its last words get a bounded time. */
+		if (ctl_eof && drain_until == 0)
+			drain_until = clock_ms() + TLSD_DRAIN_TIMEOUT_MS;
 		if (moved || (up->len == 0 && !net_eof &&
 		    gnutls_record_check_pending(t->s) > 0))
 			continue;
@@ -367,7 +383,17 @@ relay(struct tlsd *t, int rfd, int wfd, int ctl, char *why, size_t whysz)
 		pfd[2].fd = cev != 0 ? ctl : -1;
 		pfd[2].events = cev;
 		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
-		if (poll(pfd, 3, -1) == -1 && errno != EINTR) {
+		wait = -1;
+		if (drain_until != 0) {
+			if ((left = drain_until - clock_ms()) <= 0) {
+				str_fmt_cut(why, whysz, "the client reads "
+				    "nothing: %zu bytes dropped",
+				    down->len - down->off);
+				return TLSD_RELAY_FAILED;
+			}
+			wait = left > INT32_MAX ? INT32_MAX : (int)left;
+		}
+		if (poll(pfd, 3, wait) == -1 && errno != EINTR) {
 			str_fmt_cut(why, whysz, "poll: %s", strerror(errno));
 			return TLSD_RELAY_FAILED;
 		}

@@ -27,6 +27,13 @@ enum {
 	TLSD_HANDSHAKE_TIMEOUT = 60,			/* seconds */
 	/* close_notify on the way out: best effort, never a hang. */
 	TLSD_BYE_TIMEOUT_MS = 5000,
+	/* Once smtp-in is gone, what it last said gets this long to reach
+	 * a client that does not read, then smtp-tlsd exits all the same;
+	 * and after the close alert, input is read and dropped this long,
+	 * so that unread data does not turn the close into a reset that
+	 * destroys the last reply. */
+	TLSD_DRAIN_TIMEOUT_MS = 30000,
+	TLSD_LINGER_MS = 2000,
 	/* One TLS record of plaintext (RFC 8446 §5.1: 2^14): each direction
 	 * holds at most one record's worth, so memory is fixed. */
 	TLSD_BUF_SIZE = 16384,

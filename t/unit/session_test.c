@@ -769,6 +769,39 @@ test_forged_from_header_is_refused(void **state)
 	assert_int_equal(spool_files(f, "tmp", NULL, 0), 0);
 }
 
+/* The names a DKIM signer takes for From: (RFC 5322 §4.5.8 allows blanks
+ * before the colon) are From: to the policy too; and two From: fields,
+ * of which a reader and a verifier could each take another, are refused
+ * even when both are the user's. */
+static void
+test_from_spelled_with_blanks_or_twice_is_refused(void **state)
+{
+	static const char *const heads[] = {
+		"From : Boss <ceo@example.com>\r\n",
+		"FROM\t: ceo@example.com\r\n",
+		"from    :ceo@example.com\r\n",
+		"From: alice@example.com\r\nFrom: alice@example.com\r\n",
+	};
+	struct fixture *f = *state;
+	char in[2048];
+	size_t i;
+
+	with_certs(f);
+	f->mode = SESSION_SUBMISSION;
+	for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		assert_true(str_fmt(in, sizeof(in), "EHLO c.example\r\n"
+		    "STARTTLS\r\nEHLO c.example\r\n"
+		    "AUTH PLAIN " PLAIN_OK "\r\n"
+		    "MAIL FROM:<alice@example.com>\r\n"
+		    "RCPT TO:<someone@gmail.example>\r\nDATA\r\n"
+		    "%sSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n",
+		    heads[i]) == 0);
+		RUN_TLS(f, in);
+		CODES(f, 220, 250, 220, 250, 235, 250, 250, 354, 550, 221);
+		assert_int_equal(spool_files(f, "new", NULL, 0), 0);
+	}
+}
+
 static void
 test_any_sender_domain_allows_other_senders(void **state)
 {
@@ -824,6 +857,7 @@ main(void)
 		T(test_three_wrong_passwords_close_the_session),
 		T(test_submission_requires_auth_and_owned_sender),
 		T(test_forged_from_header_is_refused),
+		T(test_from_spelled_with_blanks_or_twice_is_refused),
 		T(test_any_sender_domain_allows_other_senders),
 		T(test_submission_without_certificate_says_so),
 		T(test_mx_relay_after_auth),
