@@ -449,14 +449,22 @@ do_mail(struct session *s, const struct cmd *c)
 static int
 have_rcpt(const struct session *s, const char *rcpt)
 {
+	const char *at = strrchr(rcpt, '@');
 	size_t i;
+	int local;
 
-	/* Our local parts are case-insensitive (users(5)), and only local
-	 * recipients are accepted here: ALICE@ and alice@ are one mailbox
-	 * and must be delivered once. */
-	for (i = 0; i < s->nrcpts; i++)
-		if (str_casecmp(s->rcpts[i], rcpt) == 0)
+	/* Our local parts are case-insensitive (users(5)): ALICE@ and
+	 * alice@ are one mailbox and must be delivered once.  Another
+	 * domain's may not be (RFC 5321 §2.4): Bob@ and bob@ there are two
+	 * recipients of an authenticated sender, only the domain folds. */
+	local = at == NULL || s->login[0] == '\0' ||
+	    resolve_domain_is_local(s->conf, at + 1) != 0;
+	for (i = 0; i < s->nrcpts; i++) {
+		if (local ? str_casecmp(s->rcpts[i], rcpt) == 0 :
+		    strncmp(s->rcpts[i], rcpt, (size_t)(at - rcpt + 1)) == 0 &&
+		    str_casecmp(s->rcpts[i] + (at - rcpt + 1), at + 1) == 0)
 			return 1;
+	}
 	return 0;
 }
 

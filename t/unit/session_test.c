@@ -802,6 +802,32 @@ test_from_spelled_with_blanks_or_twice_is_refused(void **state)
 	}
 }
 
+/* Local parts fold their case here, another domain's need not: Bob@ and
+ * bob@ of a remote domain are two recipients, ALICE@ and alice@ of ours
+ * one. */
+static void
+test_remote_recipients_keep_their_case(void **state)
+{
+	struct fixture *f = *state;
+	char buf[FILE_MAX];
+
+	with_certs(f);
+	f->mode = SESSION_SUBMISSION;
+	RUN_TLS(f, "EHLO c.example\r\nSTARTTLS\r\nEHLO c.example\r\n"
+	    "AUTH PLAIN " PLAIN_OK "\r\n"
+	    "MAIL FROM:<alice@example.com>\r\n"
+	    "RCPT TO:<Bob@Gmail.example>\r\nRCPT TO:<bob@gmail.example>\r\n"
+	    "RCPT TO:<ALICE@example.com>\r\nRCPT TO:<alice@example.com>\r\n"
+	    "DATA\r\nFrom: alice@example.com\r\n\r\nhi\r\n.\r\n"
+	    "QUIT\r\n");
+	CODES(f, 220, 250, 220, 250, 235, 250, 250, 250, 250, 250, 354, 250,
+	    221);
+	assert_int_equal(spool_files(f, "new", buf, sizeof(buf)), 1);
+	assert_non_null(strstr(buf, "rcpt <Bob@gmail.example>\n"
+	    "rcpt <bob@gmail.example>\nrcpt <ALICE@example.com>\n"));
+	assert_null(strstr(buf, "rcpt <alice@example.com>"));
+}
+
 static void
 test_any_sender_domain_allows_other_senders(void **state)
 {
@@ -858,6 +884,7 @@ main(void)
 		T(test_submission_requires_auth_and_owned_sender),
 		T(test_forged_from_header_is_refused),
 		T(test_from_spelled_with_blanks_or_twice_is_refused),
+		T(test_remote_recipients_keep_their_case),
 		T(test_any_sender_domain_allows_other_senders),
 		T(test_submission_without_certificate_says_so),
 		T(test_mx_relay_after_auth),
