@@ -207,3 +207,21 @@ fd_nonblock(int fd)
 		return -1;
 	return 0;
 }
+
+int
+fd_std_open(void)
+{
+	int fd;
+
+	for (;;) {
+		if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+			return -1;
+		if (fd > STDERR_FILENO) {
+			(void)close(fd);
+			return 0;
+		}
+		/* 0-2 must survive exec: open gave it O_CLOEXEC. */
+		if (fcntl(fd, F_SETFD, 0) == -1)
+			return -1;
+	}
+}

@@ -48,5 +48,9 @@ void	fd_close(int *fd);
 /* Set O_NONBLOCK on fd (nothing to do when it is set already): 0, or -1
  * with fcntl(2)'s errno. */
 int	fd_nonblock(int fd);
+/* Make fd 0, 1 and 2 exist (on /dev/null where closed), so that no
+ * descriptor opened later takes their place: a log line must never land
+ * in a queue file or a delivery's pipe.  0, or -1 with errno. */
+int	fd_std_open(void);
 
 #endif

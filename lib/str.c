@@ -164,3 +164,18 @@ str_casecmp(const char *a, const char *b)
 	} while (ca == cb && ca != '\0');
 	return ca - cb;
 }
+
+int
+str_split(char *s, int sep, char **f, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		f[i] = s;
+		if ((s = strchr(s, sep)) != NULL)
+			*s++ = '\0';
+		else if (i != n - 1)
+			return -1;
+	}
+	return s == NULL ? 0 : -1;
+}

@@ -34,6 +34,9 @@ void	str_fmt_cut(char *, size_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	str_vfmt_cut(char *, size_t, const char *, va_list)
 	    __attribute__((format(printf, 3, 0)));
+/* Split s in place at every sep into exactly n fields f[0..n): -1 when
+ * it has fewer or more. */
+int	str_split(char *s, int sep, char **f, size_t n);
 /* Copy a NUL-terminated string; -1 with ENOBUFS if it does not fit. */
 int	str_copy(char *, size_t, const char *);
 /* ASCII-only case folding: addresses and domains are compared this way. */

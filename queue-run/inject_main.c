@@ -7,7 +7,6 @@
  * can never land in a queue file. */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "inject.h"
+#include "io.h"
 #include "log.h"
 #include "queue.h"
 
@@ -30,23 +30,6 @@ usage(void)
 	_exit(INJECT_USAGE);
 }
 
-/* A caller that closed 0, 1 or 2 would have our next open(2) take its
- * place; /dev/null fills the gap first. */
-static int
-std_fds(void)
-{
-	int fd;
-
-	for (;;) {
-		if ((fd = open("/dev/null", O_RDWR)) == -1)
-			return -1;
-		if (fd > STDERR_FILENO) {
-			(void)close(fd);
-			return 0;
-		}
-	}
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -58,7 +41,7 @@ main(int argc, char *argv[])
 	int c, verbose = 0, rc;
 
 	(void)umask(027);
-	if (std_fds() == -1)
+	if (fd_std_open() == -1)
 		return INJECT_TEMPFAIL;
 	log_init("queue-inject");
 	/* A file size limit is a write error (EFBIG, so 75), not a kill

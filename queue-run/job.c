@@ -275,23 +275,8 @@ job_parse(struct job *j, struct job_report *rep)
 }
 
 /* smtp-out's fields hold no tab, CR or LF (smtp-out(8)) and are not
- * escaped: a backslash in a reply or an address is itself, and the state
- * file's unescaping must not touch it. */
-static int
-split_tabs(char *line, char **f, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		f[i] = line;
-		if ((line = strchr(line, '\t')) != NULL)
-			*line++ = '\0';
-		else if (i != n - 1)
-			return -1;
-	}
-	return line == NULL ? 0 : -1;
-}
-
+ * escaped: a backslash in a reply or an address is itself, so its lines
+ * are split raw, never with the state file's unescaping. */
 void
 job_parse_remote(struct job *j, const struct state *st,
     struct job_report *reps)
@@ -304,7 +289,7 @@ job_parse_remote(struct job *j, const struct state *st,
 		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
 			break;
 		*nl = '\0';
-		if (split_tabs(line, f, REMOTE_FIELDS) == -1 ||
+		if (str_split(line, '\t', f, REMOTE_FIELDS) == -1 ||
 		    str_casecmp(f[1], st->e[j->entries[k]].addr) != 0)
 			break;	/* out of step: the rest are unknown */
 		reps[k].valid = 1;

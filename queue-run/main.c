@@ -2,12 +2,12 @@
  * code around sched_run().  It runs as the posthorn user, under systemd
  * or in the background, until SIGTERM. */
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "io.h"
 #include "log.h"
 #include "sched.h"
 
@@ -16,21 +16,6 @@ enum {
 	EXIT_CONFIG = 78,	/* EX_CONFIG */
 	ERR_MAX = 1024
 };
-
-static int
-std_fds(void)
-{
-	int fd;
-
-	for (;;) {
-		if ((fd = open("/dev/null", O_RDWR)) == -1)
-			return -1;
-		if (fd > STDERR_FILENO) {
-			(void)close(fd);
-			return 0;
-		}
-	}
-}
 
 int
 main(int argc, char *argv[])
@@ -44,7 +29,7 @@ main(int argc, char *argv[])
 	(void)umask(027);
 	/* fd 0-2 open (on /dev/null if need be), so that no descriptor
 	 * opened later takes their place in a delivery process. */
-	if (std_fds() == -1)
+	if (fd_std_open() == -1)
 		return SCHED_EXIT_SOFTWARE;
 	log_init("queue-run");
 	while ((c = getopt(argc, argv, "C:")) != -1)

@@ -410,14 +410,7 @@ state_split(char *line, char **f, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		f[i] = line;
-		if ((line = strchr(line, '\t')) != NULL)
-			*line++ = '\0';
-		else if (i != n - 1)
-			return -1;
-	}
-	if (line != NULL)
+	if (str_split(line, '\t', f, n) == -1)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (unescape(f[i]) == -1)

@@ -138,10 +138,25 @@ test_case_folding_is_ascii_only(void **state)
 	assert_true(str_casecmp("\xc3\x84", "\xc3\xa4") != 0);
 }
 
+static void
+test_split_wants_exactly_n_fields(void **state)
+{
+	char a[] = "x\t\tz", b[] = "x\ty", c[] = "x\ty\tz\tw", *f[3];
+
+	(void)state;
+	assert_int_equal(str_split(a, '\t', f, 3), 0);
+	assert_string_equal(f[0], "x");
+	assert_string_equal(f[1], "");
+	assert_string_equal(f[2], "z");
+	assert_int_equal(str_split(b, '\t', f, 3), -1);	/* too few */
+	assert_int_equal(str_split(c, '\t', f, 3), -1);	/* too many */
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_split_wants_exactly_n_fields),
 		cmocka_unit_test(test_append_fills_to_capacity_and_stays_terminated),
 		cmocka_unit_test(test_append_that_does_not_fit_leaves_string_unchanged),
 		cmocka_unit_test(test_appendf_that_does_not_fit_leaves_string_unchanged),
