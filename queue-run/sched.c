@@ -237,26 +237,16 @@ set_reason(struct state_entry *e, const char *dsn, const char *reason,
 		(void)str_copy(e->dsn, sizeof(e->dsn), dsn);
 }
 
+/* A final outcome: sent, or failed for good (into the DSN). */
 static void
-succeed(struct state *st, struct state_entry *e, const char *dsn,
-    const char *reason, const char *where, time_t now)
+settle(struct state *st, struct state_entry *e, enum state_status status,
+    const char *dsn, const char *reason, const char *where, time_t now)
 {
 	set_reason(e, dsn, reason, where);
-	e->status = STATE_SENT;
+	e->status = status;
 	e->last = now;
 	st->dirty = 1;
-	log_attempt(st, e, "sent", now);
-}
-
-static void
-fail(struct state *st, struct state_entry *e, const char *dsn,
-    const char *reason, const char *where, time_t now)
-{
-	set_reason(e, dsn, reason, where);
-	e->status = STATE_FAILED;
-	e->last = now;
-	st->dirty = 1;
-	log_attempt(st, e, "bounced", now);
+	log_attempt(st, e, status == STATE_SENT ? "sent" : "bounced", now);
 }
 
 /* A temporary failure: retry on the backoff schedule, or fail for good
@@ -272,7 +262,7 @@ defer(const struct sched *s, struct state *st, struct state_entry *e,
 	if (now >= expires) {
 		(void)str_fmt(msg, sizeof(msg),
 		    "delivery time expired; last error: %s", reason);
-		fail(st, e, dsn, msg, where, now);
+		settle(st, e, STATE_FAILED, dsn, msg, where, now);
 		return;
 	}
 	set_reason(e, dsn, reason, where);
@@ -367,7 +357,7 @@ resolve_srs(struct sched *s, struct state *st, size_t i, time_t now)
 		return 0;
 	if (!s->have_srs || srs_reverse(&s->srs, orig, now, back,
 	    sizeof(back), why, sizeof(why)) == -1) {
-		fail(st, &st->e[i], "5.1.1", s->have_srs ? why :
+		settle(st, &st->e[i], STATE_FAILED, "5.1.1", s->have_srs ? why :
 		    "no SRS secret to check it with", "", now);
 		return 1;
 	}
@@ -500,7 +490,8 @@ resolve(struct sched *s, struct active *a, time_t now)
 			st->dirty = 1;
 			break;
 		case ALIAS_NOUSER:
-			fail(st, &st->e[i], "5.1.1", why, "", now);
+			settle(st, &st->e[i], STATE_FAILED, "5.1.1", why, "",
+			    now);
 			break;
 		case ALIAS_BROKEN:
 			defer(s, st, &st->e[i], "4.3.5", why, "", now);
@@ -762,10 +753,9 @@ static void
 apply_one(struct sched *s, struct active *a, struct state_entry *e,
     const struct job_report *rep, const char *where, time_t now)
 {
-	if (rep->status == DELIVER_OK)
-		succeed(&a->st, e, rep->dsn, rep->reason, where, now);
-	else if (rep->status == DELIVER_PERM)
-		fail(&a->st, e, rep->dsn, rep->reason, where, now);
+	if (rep->status != DELIVER_TEMP)
+		settle(&a->st, e, rep->status == DELIVER_OK ? STATE_SENT :
+		    STATE_FAILED, rep->dsn, rep->reason, where, now);
 	else
 		defer(s, &a->st, e, rep->dsn, rep->reason, where, now);
 }
