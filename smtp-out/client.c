@@ -185,6 +185,7 @@ client_msg_open_prefixed(int fd, const char *prefix, size_t prefixlen,
 	struct wire w;
 	off_t off;
 	ssize_t r;
+	size_t i, chunk;
 	int copy;
 
 	memset(m, 0, sizeof(*m));
@@ -193,8 +194,7 @@ client_msg_open_prefixed(int fd, const char *prefix, size_t prefixlen,
 		str_fmt_cut(why, whysz, "message: fstat: %s", strerror(errno));
 		return -1;
 	}
-	copy = prefixlen > 0 || !S_ISREG(st.st_mode) ||
-	    (off = lseek(fd, 0, SEEK_CUR)) == -1;
+	copy = !S_ISREG(st.st_mode) || (off = lseek(fd, 0, SEEK_CUR)) == -1;
 	if (copy) {
 		if ((m->fd = tmpfile_fd()) == -1) {
 			str_fmt_cut(why, whysz, "temporary file: %s",
@@ -207,14 +207,12 @@ client_msg_open_prefixed(int fd, const char *prefix, size_t prefixlen,
 		m->fd = fd;
 	m->start = off;
 	wire_init(&w);
-	if (prefixlen > 0) {
-		if (fd_write_all(m->fd, prefix, prefixlen) == -1) {
-			str_fmt_cut(why, whysz, "temporary file: write: %s",
-			    strerror(errno));
-			goto fail;
-		}
-		(void)wire_encode(&w, (const unsigned char *)prefix,
-		    prefixlen, out);
+	m->prefix = prefix;
+	m->prefixlen = prefixlen;
+	for (i = 0; i < prefixlen; i += chunk) {
+		chunk = prefixlen - i < MSG_CHUNK ? prefixlen - i : MSG_CHUNK;
+		(void)wire_encode(&w, (const unsigned char *)prefix + i, chunk,
+		    out);
 	}
 	for (;;) {
 		r = read_retry(fd, in, sizeof(in), off, !copy);
@@ -777,10 +775,21 @@ send_body(struct client *c, const struct client_msg *m)
 	struct wire w;
 	off_t off = m->start;
 	ssize_t r;
-	size_t n;
+	size_t n, i, chunk;
 
 	c->doing = "the message";
 	wire_init(&w);
+	/* The prefix's lines are complete (LF-ended), so it encodes
+	 * alone; the state of w carries on into the file's bytes. */
+	for (i = 0; i < m->prefixlen; i += chunk) {
+		chunk = m->prefixlen - i < MSG_CHUNK ? m->prefixlen - i :
+		    MSG_CHUNK;
+		n = wire_encode(&w, (const unsigned char *)m->prefix + i,
+		    chunk, out);
+		if (out_put(&c->out, out, n, clock_ms() + c->p->to.block) ==
+		    -1)
+			return -1;
+	}
 	for (;;) {
 		do
 			r = pread(m->fd, in, sizeof(in), off);

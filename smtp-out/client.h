@@ -70,8 +70,11 @@ enum client_msg_verdict {
 	CLIENT_MSG_LONGLINE	/* a line over CLIENT_LINE_MAX: 5.6.0 */
 };
 
-/* The message as every session reads it: fd from offset start on. */
+/* The message as every session reads it: prefix (header fields the
+ * caller keeps, smtp-out -H), then fd from offset start on. */
 struct client_msg {
+	const char		*prefix;
+	size_t			 prefixlen;
 	int			 fd;
 	off_t			 start;
 	uint64_t		 size;	/* in wire form, for SIZE= (RFC 1870) */
@@ -86,7 +89,8 @@ struct client_msg {
  * reason in why. */
 int	client_msg_open(int fd, struct client_msg *, char *why, size_t);
 /* The same with header fields to send before the message (queue-run's
- * DKIM-Signature fields, smtp-out -H): the whole is copied. */
+ * DKIM-Signature fields, smtp-out -H), which the caller keeps for as long
+ * as the message is open. */
 int	client_msg_open_prefixed(int fd, const char *prefix, size_t prefixlen,
 	    struct client_msg *, char *why, size_t);
 void	client_msg_close(struct client_msg *);

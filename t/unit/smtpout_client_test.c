@@ -967,7 +967,7 @@ test_message_from_a_pipe_is_copied_and_reread(void **state)
 }
 
 /* -H: header fields go before a message read from a regular file, which
- * is then copied whole; the wire size counts both. */
+ * is read in place; the wire size counts both. */
 static void
 test_prefix_goes_before_the_message(void **state)
 {
@@ -986,14 +986,44 @@ test_prefix_goes_before_the_message(void **state)
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	assert_int_equal(client_msg_open_prefixed(fd, sig, sizeof(sig) - 1,
 	    &m, why, sizeof(why)), 0);
-	close(fd);
 	assert_int_equal(m.verdict, CLIENT_MSG_OK);
 	/* Each LF counts as CR LF on the wire: 4 lines and 1. */
 	assert_int_equal(m.size, sizeof(sig) - 1 + sizeof(msg) - 1 + 4);
+	/* The fields go first, from memory; the file is read in place,
+	 * not copied. */
+	assert_ptr_equal(m.prefix, sig);
+	assert_int_equal(m.prefixlen, sizeof(sig) - 1);
+	assert_false(m.owned);
 	r = pread(m.fd, buf, sizeof(buf), m.start);
-	assert_int_equal(r, (ssize_t)(sizeof(sig) + sizeof(msg) - 2));
-	assert_memory_equal(buf, sig, sizeof(sig) - 1);
-	assert_memory_equal(buf + sizeof(sig) - 1, msg, sizeof(msg) - 1);
+	assert_int_equal(r, (ssize_t)(sizeof(msg) - 1));
+	assert_memory_equal(buf, msg, sizeof(msg) - 1);
+	client_msg_close(&m);
+	close(fd);
+}
+
+/* A prefix longer than the chunks the encoder takes at a time. */
+static void
+test_long_prefix_is_counted_whole(void **state)
+{
+	static char sig[40000];
+	struct client_msg m;
+	char why[256];
+	int pfd[2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i + 1 < sizeof(sig); i++)
+		sig[i] = i % 100 == 99 ? '\n' : 'x';
+	sig[sizeof(sig) - 2] = '\n';
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(write(pfd[1], "\nb\n", 3), 3);
+	close(pfd[1]);
+	assert_int_equal(client_msg_open_prefixed(pfd[0], sig,
+	    sizeof(sig) - 1, &m, why, sizeof(why)), 0);
+	close(pfd[0]);
+	assert_int_equal(m.verdict, CLIENT_MSG_OK);
+	/* 400 lines of the prefix and 2 of the message, each + CR. */
+	assert_int_equal(m.size, sizeof(sig) - 1 + 400 + 3 + 2);
 	client_msg_close(&m);
 }
 
@@ -1002,6 +1032,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prefix_goes_before_the_message),
+		cmocka_unit_test(test_long_prefix_is_counted_whole),
 		cmocka_unit_test(
 		    test_pipelining_sends_mail_rcpts_and_data_together),
 		cmocka_unit_test(test_without_pipelining_each_reply_is_awaited),
