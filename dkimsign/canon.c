@@ -20,6 +20,17 @@ is_wsp(int c)
 	return c == ' ' || c == '\t';
 }
 
+/* A field that did not fit is taken back whole: out is as it was, so a
+ * caller never hashes half a field. */
+static int
+take_back(struct str *out, size_t save)
+{
+	out->len = save;
+	out->s[save] = '\0';
+	errno = ENOBUFS;
+	return -1;
+}
+
 /* Relaxed header (§3.4.2): name lowercased and stripped of the white space
  * before the colon; value unfolded, every run of WSP made one SP, WSP at
  * both ends of the value removed. */
@@ -69,10 +80,7 @@ canon_header_relaxed(const char *f, size_t len, struct str *out)
 		goto fail;
 	return 0;
 fail:
-	out->len = save;
-	out->s[save] = '\0';
-	errno = ENOBUFS;
-	return -1;
+	return take_back(out, save);
 }
 
 int
@@ -91,10 +99,7 @@ canon_header_simple(const char *f, size_t len, struct str *out)
 		goto fail;
 	return 0;
 fail:
-	out->len = save;
-	out->s[save] = '\0';
-	errno = ENOBUFS;
-	return -1;
+	return take_back(out, save);
 }
 
 static void

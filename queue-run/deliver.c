@@ -291,6 +291,21 @@ check_loop(const struct deliver_msg *m, const struct alias_target *t,
 
 /* --- the entry points -------------------------------------------------- */
 
+/* What both local deliveries do before they write: the Return-Path and
+ * Delivered-To lines into pre, then the loop check.  0 to go on, -1 with
+ * r set. */
+static int
+begin(const struct deliver_msg *m, const struct alias_target *t, char *pre,
+    size_t size, size_t *prelen, struct deliver_result *r)
+{
+	if (prefix_make(m, t, pre, size, prelen) == -1) {
+		deliver_result_set(r, DELIVER_TEMP, "4.3.0",
+		    "envelope too long");
+		return -1;
+	}
+	return check_loop(m, t, r);
+}
+
 /* A user or domain as one component of a path. */
 static int
 path_safe(const char *s)
@@ -311,12 +326,7 @@ deliver_mailbox(const struct deliver_msg *m, const struct alias_target *t,
 		    "mailbox %s is not usable as a file name", t->addr);
 		return;
 	}
-	if (prefix_make(m, t, pre, sizeof(pre), &prelen) == -1) {
-		deliver_result_set(r, DELIVER_TEMP, "4.3.0",
-		    "envelope too long");
-		return;
-	}
-	if (check_loop(m, t, r) == -1)
+	if (begin(m, t, pre, sizeof(pre), &prelen, r) == -1)
 		return;
 	if (command_mda(m, t, pre, prelen, r) == 0)
 		maildir_deliver(m, t, pre, prelen, r);
@@ -346,12 +356,7 @@ deliver_pipe(const struct deliver_msg *m, const struct alias_target *t,
 		    "pipe alias %s: command too long", t->addr);
 		return;
 	}
-	if (prefix_make(m, t, pre, sizeof(pre), &prelen) == -1) {
-		deliver_result_set(r, DELIVER_TEMP, "4.3.0",
-		    "envelope too long");
-		return;
-	}
-	if (check_loop(m, t, r) == -1)
+	if (begin(m, t, pre, sizeof(pre), &prelen, r) == -1)
 		return;
 	command_run(m, t, DELIVER_SHELL, argv, pre, prelen, r);
 }

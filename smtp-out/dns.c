@@ -216,6 +216,24 @@ in_chain(const struct chain *ch, const char *name)
 	return 0;
 }
 
+/* The next record of the answer section, from *i on, that is of type and
+ * owned by a name of the chain: 1 with rr set, 0 at the end, -1 if a
+ * record cannot be parsed (the answer is damaged). */
+static int
+next_answer(ns_msg *msg, const struct chain *ch, int type, int *i, ns_rr *rr)
+{
+	int count = ns_msg_count(*msg, ns_s_an);
+
+	while (*i < count) {
+		if (ns_parserr(msg, ns_s_an, (*i)++, rr) == -1)
+			return -1;
+		if (ns_rr_type(*rr) == type && ns_rr_class(*rr) == ns_c_in &&
+		    in_chain(ch, ns_rr_name(*rr)))
+			return 1;
+	}
+	return 0;
+}
+
 /* Put t into out[0..*n) sorted by (pref, key), keeping the best max. */
 static void
 insert_target(struct dns_target *out, uint32_t *keys, size_t max, size_t *n,
@@ -263,7 +281,7 @@ dns_parse_mx(const unsigned char *pkt, size_t len, const char *qname,
 	char host[DNS_NAME_MAX + 1], norm[DNS_NAME_MAX + 1];
 	uint32_t keys[DNS_HOSTS_MAX];
 	size_t nnull = 0, nbad = 0;
-	int i, count, pref;
+	int i, got, pref;
 
 	*n = 0;
 	if (max > DNS_HOSTS_MAX)
@@ -271,13 +289,8 @@ dns_parse_mx(const unsigned char *pkt, size_t len, const char *qname,
 	if ((r = open_answer(pkt, len, qname, ns_t_mx, &msg, &ch, why,
 	    whysize)) != DNS_OK)
 		return r;
-	count = ns_msg_count(msg, ns_s_an);
-	for (i = 0; i < count; i++) {
-		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
-			goto damaged;
-		if (ns_rr_type(rr) != ns_t_mx || ns_rr_class(rr) != ns_c_in ||
-		    !in_chain(&ch, ns_rr_name(rr)))
-			continue;
+	i = 0;
+	while ((got = next_answer(&msg, &ch, ns_t_mx, &i, &rr)) == 1) {
 		if (ns_rr_rdlen(rr) < 3 ||
 		    ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg),
 		    ns_rr_rdata(rr) + 2, host, sizeof(host)) == -1)
@@ -296,6 +309,8 @@ dns_parse_mx(const unsigned char *pkt, size_t len, const char *qname,
 			insert_target(out, keys, max, n, norm, pref,
 			    arc4random());
 	}
+	if (got == -1)
+		goto damaged;
 	if (*n > 0)
 		return DNS_OK;
 	if (nbad > 0) {
@@ -340,18 +355,13 @@ dns_parse_addrs(const unsigned char *pkt, size_t len, const char *qname,
 	ns_rr rr;
 	enum dns_result r;
 	size_t want = type == ns_t_aaaa ? 16 : 4, found = 0;
-	int i, count;
+	int i, got;
 
 	if ((r = open_answer(pkt, len, qname, type, &msg, &ch, why,
 	    whysize)) != DNS_OK)
 		return r;
-	count = ns_msg_count(msg, ns_s_an);
-	for (i = 0; i < count; i++) {
-		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
-			goto damaged;
-		if (ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in ||
-		    !in_chain(&ch, ns_rr_name(rr)))
-			continue;
+	i = 0;
+	while ((got = next_answer(&msg, &ch, type, &i, &rr)) == 1) {
 		if (ns_rr_rdlen(rr) != want)
 			goto damaged;
 		found++;
@@ -360,6 +370,8 @@ dns_parse_addrs(const unsigned char *pkt, size_t len, const char *qname,
 			    type == ns_t_aaaa ? AF_INET6 : AF_INET,
 			    ns_rr_rdata(rr));
 	}
+	if (got == -1)
+		goto damaged;
 	if (found > 0)
 		return DNS_OK;
 	str_fmt_cut(why, whysize, "DNS: %s: no %s record", qname,
