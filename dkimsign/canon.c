@@ -25,8 +25,7 @@ is_wsp(int c)
 static int
 take_back(struct str *out, size_t save)
 {
-	out->len = save;
-	out->s[save] = '\0';
+	str_truncate(out, save);
 	errno = ENOBUFS;
 	return -1;
 }

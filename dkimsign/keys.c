@@ -421,8 +421,7 @@ keys_record(const struct keys_key *k, const char *domain, struct str *out)
 		goto fail;
 	return 0;
 fail:
-	out->len = save;
-	out->s[save] = '\0';
+	str_truncate(out, save);
 	return -1;
 }
 

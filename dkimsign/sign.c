@@ -385,8 +385,7 @@ sign_prefix(struct str *out, const struct sign_tags *t,
 		goto fail;
 	return 0;
 fail:
-	out->len = save;
-	out->s[save] = '\0';
+	str_truncate(out, save);
 	errno = ENOBUFS;
 	return -1;
 }
@@ -446,10 +445,8 @@ sign_finish(struct str *out, size_t start,
 nobufs:
 	errno = ENOBUFS;
 out:
-	if (rc == -1) {
-		out->len = save;
-		out->s[save] = '\0';
-	}
+	if (rc == -1)
+		str_truncate(out, save);
 	sodium_memzero(&st, sizeof(st));
 	free(mem);
 	return rc;

@@ -179,3 +179,12 @@ str_split(char *s, int sep, char **f, size_t n)
 	}
 	return s == NULL ? 0 : -1;
 }
+
+void
+str_truncate(struct str *sp, size_t len)
+{
+	if (len < sp->len) {
+		sp->len = len;
+		sp->s[len] = '\0';
+	}
+}

@@ -34,6 +34,9 @@ void	str_fmt_cut(char *, size_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	str_vfmt_cut(char *, size_t, const char *, va_list)
 	    __attribute__((format(printf, 3, 0)));
+/* Cut sp back to its first len bytes (an append that failed halfway
+ * undone); errno is kept. */
+void	str_truncate(struct str *, size_t len);
 /* Split s in place at every sep into exactly n fields f[0..n): -1 when
  * it has fewer or more. */
 int	str_split(char *s, int sep, char **f, size_t n);

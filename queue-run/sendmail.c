@@ -373,8 +373,7 @@ sendmail_headers(const struct sendmail_opts *o, const char *hdr, size_t len,
 		/* Resent-Bcc: is private in the same way; its addresses are
 		 * not taken, since -t reads To/Cc/Bcc only. */
 		if (bcc || mailhdr_is(field, flen, "Resent-Bcc", &value)) {
-			out->len = mark;
-			out->s[mark] = '\0';
+			str_truncate(out, mark);
 			continue;
 		}
 		if (mailhdr_is(field, flen, "Date", &value))

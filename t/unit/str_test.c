@@ -139,6 +139,23 @@ test_case_folding_is_ascii_only(void **state)
 }
 
 static void
+test_truncate_undoes_an_append(void **state)
+{
+	char buf[16];
+	struct str sp;
+
+	(void)state;
+	str_init(&sp, buf, sizeof(buf));
+	assert_int_equal(str_appends(&sp, "abc"), 0);
+	assert_int_equal(str_appends(&sp, "defg"), 0);
+	str_truncate(&sp, 3);
+	assert_int_equal(sp.len, 3);
+	assert_string_equal(buf, "abc");
+	str_truncate(&sp, 10);		/* longer than it is: nothing */
+	assert_int_equal(sp.len, 3);
+}
+
+static void
 test_split_wants_exactly_n_fields(void **state)
 {
 	char a[] = "x\t\tz", b[] = "x\ty", c[] = "x\ty\tz\tw", *f[3];
@@ -157,6 +174,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_wants_exactly_n_fields),
+		cmocka_unit_test(test_truncate_undoes_an_append),
 		cmocka_unit_test(test_append_fills_to_capacity_and_stays_terminated),
 		cmocka_unit_test(test_append_that_does_not_fit_leaves_string_unchanged),
 		cmocka_unit_test(test_appendf_that_does_not_fit_leaves_string_unchanged),
