@@ -35,6 +35,7 @@ import json
 import os
 import pathlib
 import re
+import select
 import shutil
 import signal
 import string
@@ -552,23 +553,23 @@ class PostfixPeer:
 
     def stop(self):
         if self.master is not None:
-            self.ns.run(["/usr/sbin/postfix", "-c", self.root / "etc",
-                         "stop"])
-            end = time.monotonic() + WAIT
-            while _alive(self.master) and time.monotonic() < end:
-                time.sleep(0.05)
-            if _alive(self.master):
-                os.kill(self.master, signal.SIGKILL)
+            # The master is not our child (it daemonizes): a pidfd,
+            # opened before it is told to stop, waits for its end.
+            try:
+                pidfd = os.pidfd_open(self.master)
+            except ProcessLookupError:
+                pidfd = None
+            try:
+                self.ns.run(["/usr/sbin/postfix", "-c", self.root / "etc",
+                             "stop"])
+                if pidfd is not None and not select.select(
+                        [pidfd], [], [], WAIT)[0]:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            finally:
+                if pidfd is not None:
+                    os.close(pidfd)
             self.master = None
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
 
 
 # --- smtp-out's output -------------------------------------------------------

@@ -9,8 +9,10 @@ Every wait is for a log event, with a bound.
 
 import email
 import email.policy
+import fcntl
 import os
 import re
+import select
 import smtplib
 import subprocess
 import time
@@ -55,6 +57,39 @@ def wait_port(port, timeout=WAIT):
         except OSError:
             assert time.monotonic() < deadline, f"nothing on port {port}"
             time.sleep(0.05)
+
+
+def read_fifo(fd, timeout=WAIT):
+    """One line a child writes to the FIFO open on fd (read-write, so that
+    a writer's open never blocks and no EOF ends the wait), with a bound."""
+    got = b""
+    deadline = time.monotonic() + timeout
+    while not got.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        assert left > 0, f"nothing on the FIFO; got {got!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            got += os.read(fd, 512)
+    return got
+
+
+class Gate:
+    """A gate the pipe scripts below wait at: the test holds an exclusive
+    flock(2) on a file and the script's `flock -s` blocks on it until the
+    test opens the gate (or dies, which releases the lock too), so neither
+    side polls."""
+
+    def __init__(self, path):
+        self.path = path
+        self.f = open(path, "w")
+        fcntl.flock(self.f, fcntl.LOCK_EX)
+
+    def wait_cmd(self):
+        # Bounded: a child the test forgot still ends (and fails).
+        return f"flock -s -w {int(WAIT * 6)} {self.path} true\n"
+
+    def open(self):
+        self.f.close()
 
 
 def inject(conf, sender, *rcpts, body=b"Subject: t\n\nhello\n"):
@@ -368,10 +403,11 @@ def test_restart_carries_on_and_mailq_works_without_queue_run(conf):
     [msg] = conf.queued()
     before = (conf.spool / "state" / msg.id).read_text()
     assert "\tremote\t1\t" in before
-    # Restarted, it does not retry before the time it had set.
+    # Restarted, it does not retry before the time it had set.  (Its
+    # first scan runs before it reads the SIGTERM: a retry would show.)
     qr = QueueRun(conf)
-    assert qr.events("delivery") == []
     qr.stop()
+    assert qr.events("delivery") == []
     assert (conf.spool / "state" / msg.id).read_text() == before
     # Without queue-run, flush says so and delete works directly.
     r = mailq(conf, "-f")
@@ -411,22 +447,33 @@ def test_sigterm_while_delivering_exits_and_redelivers(conf):
     time, and the delivery, abandoned, happens again after a restart."""
     flag = conf.root / "hang"
     flag.write_text("1")
+    fifo = conf.root / "hang.fifo"
+    os.mkfifo(fifo)
     script = conf.root / "hang.sh"
     script.write_text(
         "#!/bin/sh\n"
         f"cat >> {conf.root}/hang.out\n"
-        f"if [ -e {flag} ]; then exec sleep 60; fi\n")
+        f"if [ -e {flag} ]; then echo delivering > {fifo}; "
+        "exec sleep 60; fi\n")
     script.chmod(0o755)
     add_aliases(conf, f"hang: | {script}\n")
+    fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
     qr = QueueRun(conf)
-    inject(conf, "bob@example.com", "hang@example.com")
-    deadline = time.monotonic() + WAIT
-    while not (conf.root / "hang.out").exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    try:
+        inject(conf, "bob@example.com", "hang@example.com")
+        assert read_fifo(fd) == b"delivering\n"
+    except BaseException:
+        qr.stop()
+        raise
+    finally:
+        os.close(fd)
     t0 = time.monotonic()
     qr.stop()
-    assert time.monotonic() - t0 < WAIT
+    # queue-run's grace time (SCHED_STOP_GRACE, queue-run/sched.h) is
+    # 10 s; stop() alone would allow WAIT.
+    assert time.monotonic() - t0 < 10 + 5
+    [stopping] = qr.events("stopping")
+    assert stopping["running"] == "some"
     assert qr.events("delivery") == []
     flag.unlink()
     qr = QueueRun(conf)
@@ -434,6 +481,9 @@ def test_sigterm_while_delivering_exits_and_redelivers(conf):
         qr.delivered()
     finally:
         qr.stop()
+    once = b"Subject: t\n\nhello\n"
+    out = (conf.root / "hang.out").read_bytes()
+    assert out.count(once) == 2, out
 
 
 def test_failed_bounce_goes_to_the_postmaster_once(conf, queue_run):
@@ -577,10 +627,9 @@ def test_recipient_falling_due_while_its_message_is_busy_is_resolved(conf):
     """One recipient deferred at resolution (a broken alias) falls due
     while another delivery of the same message is still running: it must
     be resolved then, not leave the message stuck."""
-    flag = conf.root / "slow-go"
+    gate = Gate(conf.root / "slow-go")
     script = conf.root / "slow-pipe"
-    script.write_text("#!/bin/sh\ncat >/dev/null\n"
-                      f"while [ ! -e {flag} ]; do sleep 0.05; done\n")
+    script.write_text("#!/bin/sh\ncat >/dev/null\n" + gate.wait_cmd())
     script.chmod(0o755)
     add_aliases(conf, f"slow: | {script}\nloop1: loop2\nloop2: loop1\n")
     qid = "0000000000000009"
@@ -603,11 +652,14 @@ def test_recipient_falling_due_while_its_message_is_busy_is_resolved(conf):
     try:
         [line] = qr.delivered(1, timeout=WAIT)
         assert parse_kv(line)["to"] == "alice@example.com"
-        flag.write_text("go")
-        qr.delivered(2)
+        gate.open()
+        lines = qr.delivered(2)
         qr.wait_for(r"event=removed")
+        # Both sent: the pipe itself, not a bounce of it (a DSN to bob).
+        assert sorted(parse_kv(l)["to"] for l in lines) == [
+            "alice@example.com", "slow@example.com"]
     finally:
-        flag.write_text("go")
+        gate.open()
         qr.stop()
 
 
@@ -615,10 +667,9 @@ def test_messages_held_by_a_destination_limit_do_not_hold_others(conf):
     """Messages for one busy destination, more than the active set holds,
     must not keep a message for another destination waiting."""
     conf.write(max_deliveries="2", max_per_destination="1")
-    flag = conf.root / "held-go"
+    gate = Gate(conf.root / "held-go")
     script = conf.root / "held-pipe"
-    script.write_text("#!/bin/sh\ncat >/dev/null\n"
-                      f"while [ ! -e {flag} ]; do sleep 0.05; done\n")
+    script.write_text("#!/bin/sh\ncat >/dev/null\n" + gate.wait_cmd())
     script.chmod(0o755)
     add_aliases(conf, f"held: | {script}\n")
     for _ in range(6):
@@ -628,8 +679,10 @@ def test_messages_held_by_a_destination_limit_do_not_hold_others(conf):
         inject(conf, "bob@example.com", "alice@example.com")
         [line] = qr.delivered(1)
         assert parse_kv(line)["to"] == "alice@example.com"
-        flag.write_text("go")
-        qr.delivered(7, timeout=60)
+        gate.open()
+        lines = qr.delivered(7, timeout=60)
+        assert sorted(parse_kv(l)["to"] for l in lines) == [
+            "alice@example.com"] + ["held@example.com"] * 6
     finally:
-        flag.write_text("go")
+        gate.open()
         qr.stop()
