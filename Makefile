@@ -48,9 +48,11 @@ MODDIRS	 = smtp-in queue-run aliases dkimsign smtp-out
 MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
-SBIN_PROGS = smtp-in smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run \
+SBIN_PROGS = smtp-in smtp-listen smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run \
 	     mailq aliases smtp-out
 BIN_PROGS  = dkimsign
+smtp-listen_MAIN	= smtp-in/listen_main.c
+smtp-listen_LIBS	=
 smtp-tlsd_MAIN		= smtp-in/tlsd_main.c
 smtp-tlsd_LIBS		= -lgnutls
 smtp-auth_MAIN		= smtp-in/auth_main.c
@@ -72,7 +74,7 @@ dkimsign_LIBS		= -lgnutls -lsodium
 smtp-out_MAIN		= smtp-out/main.c
 smtp-out_LIBS		= -lgnutls -lsodium -lresolv
 
-PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run mailq aliases dkimsign \
+PROGS	 = smtp-listen smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run mailq aliases dkimsign \
 	   smtp-out
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)

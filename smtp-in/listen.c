@@ -1,0 +1,962 @@
+/* listen.c — smtp-listen's work: the sockets, the limits, one smtp-in
+ * process per connection, the TLS zygote, and the drain on SIGTERM.
+ *
+ * The loop is one poll(2) over the listening sockets and a signalfd.
+ * Sessions start with posix_spawn: a vfork-style clone that copies no
+ * page tables, then smtp-in's exec, so every session has a fresh address
+ * space and nothing of the listener or of another session.  Refusals are
+ * written by the listener itself, one line, without a session. */
+
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "listen.h"
+#include "log.h"
+#include "self.h"
+#include "srctab.h"
+#include "str.h"
+
+extern char **environ;
+
+enum {
+	BACKLOG = 1024,		/* when we bind: systemd's is SOMAXCONN */
+	ACCEPT_BURST = 64,	/* connections per socket per poll round */
+	/* accept(2) out of descriptors or memory: pause this long rather
+	 * than spin on a socket that stays readable. */
+	PAUSE_MS = 100,
+	/* Refusals of one kind are logged once a second at most, with a
+	 * count of those left out: a flood must not become a log flood. */
+	LOGGED_EVERY_MS = 1000,
+	/* The TLS zygote is restarted after it dies, waiting 1 s, then
+	 * twice as long each time it dies young, up to a minute. */
+	ZYGOTE_BACKOFF_MIN_MS = 1000,
+	ZYGOTE_BACKOFF_MAX_MS = 60000,
+	ZYGOTE_SESSION_FD = 3,	/* where a session finds it */
+	ENV_EXTRA = 5,		/* the variables set per session */
+	ENV_VALUE_MAX = 64,
+	TEXT_ADDR_MAX = 64	/* INET6_ADDRSTRLEN and brackets */
+};
+
+enum refusal {
+	REFUSE_SESSIONS,
+	REFUSE_SOURCE_SESSIONS,
+	REFUSE_SOURCE_RATE,
+	REFUSE_NOT_PROXY,
+	REFUSE_SPAWN,
+	REFUSE_KINDS
+};
+
+static const struct {
+	const char	*reason;	/* for the log */
+	const char	*code;		/* 421 and its enhanced code */
+	const char	*text;
+} refusal[REFUSE_KINDS] = {
+	{ "sessions", "421 4.3.2", "too many sessions, try again later" },
+	{ "source-sessions", "421 4.7.0",
+	    "too many sessions from your address, try again later" },
+	{ "source-rate", "421 4.7.0",
+	    "too many connections from your address, slow down" },
+	{ "not-a-proxy", "421 4.7.0",
+	    "this port takes connections from its proxies only" },
+	{ "spawn", "421 4.3.0", "cannot start a session, try again later" }
+};
+
+struct sock {
+	int		 fd;
+	const char	*mode;
+};
+
+struct session {
+	pid_t		 pid;
+	struct srckey	 key;
+	int		 tracked;	/* counted in the srctab */
+};
+
+struct listener {
+	const struct listen_opts *o;
+	struct sock	 sock[LISTEN_SOCKETS_MAX];
+	size_t		 nsock;
+	int		 sigfd;
+	struct session	*sess;
+	size_t		 nsess;
+	struct srctab	 src;
+	char		 smtp_in[PATH_MAX];
+	char		 tlsd[PATH_MAX];
+	posix_spawnattr_t attr;
+	/* the session's environment: the extras, then the inherited */
+	char		**env;
+	size_t		 nbase;
+	char		 e_addr[ENV_VALUE_MAX], e_port[ENV_VALUE_MAX];
+	/* the TLS zygote */
+	pid_t		 zpid;
+	int		 zfd;		/* our end, given to sessions */
+	int64_t		 zrestart;	/* when to start it; 0: now-ish */
+	int64_t		 zstarted;
+	int64_t		 zbackoff;
+	int		 zdisabled;
+	/* refusals logged at most once a second, by kind */
+	int64_t		 logged[REFUSE_KINDS];
+	unsigned long	 unlogged[REFUSE_KINDS];
+	int64_t		 paused_until;
+	int64_t		 drain_at;	/* 0: not draining */
+	int		 killed;	/* SIGTERM sent to the sessions */
+};
+
+static struct listener L;	/* one listener per process */
+
+/* --- addresses ---------------------------------------------------------- */
+
+static void
+map_v4(const struct in_addr *a, unsigned char b[16])
+{
+	memset(b, 0, 10);
+	b[10] = b[11] = 0xff;
+	memcpy(b + 12, a, 4);
+}
+
+int
+listen_net_parse(const char *s, struct listen_net *n)
+{
+	char buf[TEXT_ADDR_MAX], *slash, *end;
+	struct in_addr a4;
+	unsigned long p;
+	unsigned max;
+
+	if (str_copy(buf, sizeof(buf), s) == -1)
+		return -1;
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, &a4) == 1) {
+		map_v4(&a4, n->b);
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, n->b) == 1)
+		max = 128;
+	else
+		return -1;
+	p = max;
+	if (slash != NULL) {
+		errno = 0;
+		p = strtoul(slash, &end, 10);
+		if (*slash == '\0' || *end != '\0' || errno != 0 || p > max)
+			return -1;
+	}
+	n->prefix = (unsigned)p + (max == 32 ? 96 : 0);
+	return 0;
+}
+
+static int
+net_contains(const struct listen_net *n, const unsigned char b[16])
+{
+	unsigned full = n->prefix / 8, rest = n->prefix % 8;
+	unsigned char mask;
+
+	if (memcmp(n->b, b, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	mask = (unsigned char)(0xff << (8 - rest));
+	return (n->b[full] & mask) == (b[full] & mask);
+}
+
+int
+listen_net_match(const struct listen_net *n, size_t count,
+    const struct sockaddr *sa)
+{
+	unsigned char b[16];
+	size_t i;
+
+	if (sa->sa_family == AF_INET)
+		map_v4(&((const struct sockaddr_in *)sa)->sin_addr, b);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(b, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	else
+		return 0;
+	for (i = 0; i < count; i++)
+		if (net_contains(&n[i], b))
+			return 1;
+	return 0;
+}
+
+int
+listen_addr_parse(const char *s, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	char host[TEXT_ADDR_MAX], *colon, *end;
+	const char *h;
+	unsigned long port;
+
+	if (str_copy(host, sizeof(host), s) == -1 ||
+	    (colon = strrchr(host, ':')) == NULL)
+		return -1;
+	*colon = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port == 0 ||
+	    port > 65535)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	h = host;
+	if (host[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		size_t n = strlen(host);
+
+		if (n < 3 || host[n - 1] != ']')
+			return -1;
+		host[n - 1] = '\0';
+		h = host + 1;
+		if (inet_pton(AF_INET6, h, &s6->sin6_addr) != 1)
+			return -1;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, h, &s4->sin_addr) != 1)
+			return -1;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+	}
+	return 0;
+}
+
+int
+listen_mode_valid(const char *s)
+{
+	return strcmp(s, "mx") == 0 || strcmp(s, "submission") == 0 ||
+	    strcmp(s, "submissions") == 0;
+}
+
+/* The peer as smtp-in wants it: IPv4-mapped IPv6 as plain IPv4. */
+static void
+addr_text(const struct sockaddr *sa, char *host, size_t hlen,
+    char *port, size_t plen)
+{
+	const void *a = NULL;
+	int af = sa->sa_family;
+	unsigned p = 0;
+
+	if (af == AF_INET) {
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+		p = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	} else if (af == AF_INET6) {
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		p = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+		a = a6;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			a = &a6->s6_addr[12];
+			af = AF_INET;
+		}
+	}
+	if (a == NULL || inet_ntop(af, a, host, (socklen_t)hlen) == NULL)
+		(void)str_copy(host, hlen, "unknown");
+	str_fmt_cut(port, plen, "%u", p);
+}
+
+/* --- sockets ------------------------------------------------------------ */
+
+static int
+add_sock(int fd, const char *mode, char *err, size_t errlen)
+{
+	if (L.nsock == LISTEN_SOCKETS_MAX) {
+		str_fmt_cut(err, errlen, "more than %d sockets",
+		    LISTEN_SOCKETS_MAX);
+		return -1;
+	}
+	if (fd_nonblock(fd) == -1 || fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		str_fmt_cut(err, errlen, "socket %d: %s", fd, strerror(errno));
+		return -1;
+	}
+	L.sock[L.nsock].fd = fd;
+	L.sock[L.nsock].mode = mode;
+	L.nsock++;
+	return 0;
+}
+
+/* LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES (sd_listen_fds(3)): the
+ * sockets start at fd 3.  A socket whose name (FileDescriptorName=) is a
+ * mode runs sessions in that mode; any other, in the default one.  The
+ * variables are ours alone, and go. */
+static int
+from_systemd(char *err, size_t errlen)
+{
+	static char names[4096];
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	const char *nm = getenv("LISTEN_FDNAMES");
+	char *name[LISTEN_SOCKETS_MAX] = { NULL }, *p, *end;
+	unsigned long n, i;
+	int acc, rc = -1;
+	socklen_t sl = sizeof(acc);
+
+	if (pid == NULL || fds == NULL)
+		return 0;
+	errno = 0;
+	if (strtol(pid, &end, 10) != getpid() || *end != '\0') {
+		rc = 0;		/* meant for another process */
+		goto out;
+	}
+	n = strtoul(fds, &end, 10);
+	if (*fds == '\0' || *end != '\0' || errno != 0 ||
+	    n > LISTEN_SOCKETS_MAX) {
+		str_fmt_cut(err, errlen, "LISTEN_FDS=%s: not 0..%d", fds,
+		    LISTEN_SOCKETS_MAX);
+		goto out;
+	}
+	if (nm != NULL && str_copy(names, sizeof(names), nm) == 0)
+		for (i = 0, p = names; i < n && p != NULL; i++) {
+			name[i] = p;
+			if ((p = strchr(p, ':')) != NULL)
+				*p++ = '\0';
+		}
+	for (i = 0; i < n; i++) {
+		int fd = 3 + (int)i;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl) == -1 ||
+		    !acc) {
+			str_fmt_cut(err, errlen,
+			    "fd %d from systemd: not a listening socket", fd);
+			goto out;
+		}
+		if (add_sock(fd, name[i] != NULL && listen_mode_valid(name[i]) ?
+		    name[i] : L.o->mode, err, errlen) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	(void)unsetenv("LISTEN_PID");
+	(void)unsetenv("LISTEN_FDS");
+	(void)unsetenv("LISTEN_FDNAMES");
+	return rc;
+}
+
+static int
+bind_one(const char *spec, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd = -1, one = 1, v6only;
+
+	if (listen_addr_parse(spec, &ss, &sl) == -1) {
+		str_fmt_cut(err, errlen, "%s: not ADDR:PORT or [ADDR]:PORT",
+		    spec);
+		return -1;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		goto fail;
+	if (ss.ss_family == AF_INET6) {
+		/* [::] takes IPv4 too, whatever net.ipv6.bindv6only says;
+		 * another IPv6 address is that address only. */
+		v6only = !IN6_IS_ADDR_UNSPECIFIED(
+		    &((struct sockaddr_in6 *)&ss)->sin6_addr);
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+		    sizeof(v6only)) == -1)
+			goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
+	    listen(fd, BACKLOG) == -1)
+		goto fail;
+	return add_sock(fd, L.o->mode, err, errlen);
+fail:
+	str_fmt_cut(err, errlen, "%s: %s", spec, strerror(errno));
+	fd_close(&fd);
+	return -1;
+}
+
+static void
+log_sockets(void)
+{
+	struct sockaddr_storage ss;
+	char host[TEXT_ADDR_MAX], port[16], where[TEXT_ADDR_MAX + 24];
+	socklen_t sl;
+	size_t i;
+
+	for (i = 0; i < L.nsock; i++) {
+		sl = sizeof(ss);
+		if (getsockname(L.sock[i].fd, (struct sockaddr *)&ss, &sl) ==
+		    -1)
+			continue;
+		if (ss.ss_family == AF_INET6) {
+			(void)inet_ntop(AF_INET6,
+			    &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
+			    sizeof(host));
+			str_fmt_cut(port, sizeof(port), "%u",
+			    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+			str_fmt_cut(where, sizeof(where), "[%s]:%s", host,
+			    port);
+		} else {
+			addr_text((struct sockaddr *)&ss, host, sizeof(host),
+			    port, sizeof(port));
+			str_fmt_cut(where, sizeof(where), "%s:%s", host, port);
+		}
+		log_event("listening", "addr", where, "mode", L.sock[i].mode,
+		    (char *)NULL);
+	}
+}
+
+/* -u USER: its groups, its gid, its uid, and no way back (setuid
+ * programs included: a session never needs one). */
+static int
+drop_to(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		str_fmt_cut(err, errlen, "user %s: %s", user,
+		    errno != 0 ? strerror(errno) : "no such user");
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+		str_fmt_cut(err, errlen, "becoming %s: %s", user,
+		    strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid == 0 || setuid(0) != -1) {
+		str_fmt_cut(err, errlen, "user %s: still root", user);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- the sessions' environment and spawning ----------------------------- */
+
+static int
+ours(const char *var)
+{
+	static const char *const drop[] = {
+		"LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=",
+		"NOTIFY_SOCKET=", "WATCHDOG_PID=", "WATCHDOG_USEC=",
+		/* smtp-in would take tcpserver's before ours */
+		"TCPREMOTEIP=", "TCPREMOTEPORT=", "TCPREMOTEHOST=",
+		"TCPREMOTEINFO=", "TCPLOCALIP=", "TCPLOCALPORT=",
+		"TCPLOCALHOST=", "REMOTE_ADDR=", "REMOTE_PORT=",
+		"POSTHORN_PROXY=", "POSTHORN_TLSD_FD=", NULL
+	};
+	size_t i;
+
+	for (i = 0; drop[i] != NULL; i++)
+		if (strncmp(var, drop[i], strlen(drop[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* env = [ extras (ENV_EXTRA slots, filled from the end), inherited...,
+ * NULL ]; a session's envp starts where its extras start. */
+static int
+env_init(void)
+{
+	size_t n = 0, i;
+
+	for (i = 0; environ[i] != NULL; i++)
+		n++;
+	if ((L.env = calloc(ENV_EXTRA + n + 1, sizeof(*L.env))) == NULL)
+		return -1;
+	for (i = 0; environ[i] != NULL; i++)
+		if (!ours(environ[i]))
+			L.env[ENV_EXTRA + L.nbase++] = environ[i];
+	return 0;
+}
+
+static char **
+env_for(const char *host, const char *port, int tlsd, int proxy)
+{
+	static char tlsd_var[] = "POSTHORN_TLSD_FD=3";
+	static char proxy_var[] = "POSTHORN_PROXY=1";
+	size_t k = ENV_EXTRA;
+
+	_Static_assert(ZYGOTE_SESSION_FD == 3, "POSTHORN_TLSD_FD=3 above");
+	str_fmt_cut(L.e_addr, sizeof(L.e_addr), "REMOTE_ADDR=%s", host);
+	str_fmt_cut(L.e_port, sizeof(L.e_port), "REMOTE_PORT=%s", port);
+	if (proxy)
+		L.env[--k] = proxy_var;
+	if (tlsd)
+		L.env[--k] = tlsd_var;
+	L.env[--k] = L.e_port;
+	L.env[--k] = L.e_addr;
+	return &L.env[k];
+}
+
+static int
+spawn_init(char *err, size_t errlen)
+{
+	sigset_t none, dflt;
+
+	if (self_sibling("smtp-in", L.smtp_in, sizeof(L.smtp_in)) == -1 ||
+	    self_sibling("smtp-tlsd", L.tlsd, sizeof(L.tlsd)) == -1) {
+		str_fmt_cut(err, errlen, "finding smtp-in: %s",
+		    strerror(errno));
+		return -1;
+	}
+	sigemptyset(&none);
+	sigemptyset(&dflt);
+	sigaddset(&dflt, SIGPIPE);
+	sigaddset(&dflt, SIGCHLD);
+	sigaddset(&dflt, SIGTERM);
+	sigaddset(&dflt, SIGINT);
+	sigaddset(&dflt, SIGHUP);
+	if ((errno = posix_spawnattr_init(&L.attr)) != 0 ||
+	    (errno = posix_spawnattr_setsigmask(&L.attr, &none)) != 0 ||
+	    (errno = posix_spawnattr_setsigdefault(&L.attr, &dflt)) != 0 ||
+	    (errno = posix_spawnattr_setflags(&L.attr,
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
+	    env_init() == -1) {
+		str_fmt_cut(err, errlen, "posix_spawn set-up: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* argv, with fd 0 and 1 on `in`, fd 3 on `three` if not -1; the pid or
+ * -1 with errno. */
+static pid_t
+spawn(char *const argv[], char **envp, int in, int out, int three)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid = -1;
+	int e;
+
+	if ((e = posix_spawn_file_actions_init(&fa)) != 0) {
+		errno = e;
+		return -1;
+	}
+	if ((e = posix_spawn_file_actions_adddup2(&fa, in, 0)) == 0 &&
+	    (e = posix_spawn_file_actions_adddup2(&fa, out, 1)) == 0 &&
+	    (three == -1 ||
+	    (e = posix_spawn_file_actions_adddup2(&fa, three, 3)) == 0))
+		e = posix_spawn(&pid, argv[0], &fa, &L.attr, argv, envp);
+	(void)posix_spawn_file_actions_destroy(&fa);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return pid;
+}
+
+/* --- the TLS zygote (smtp-tlsd -z) -------------------------------------- */
+
+static void
+zygote_start(int64_t now)
+{
+	char *argv[] = { L.tlsd, (char *)"-C", (char *)L.o->confdir,
+	    (char *)"-z", NULL };
+	int sv[2] = { -1, -1 }, null = -1;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
+		log_event("error", "op", "tlsd-socketpair", "error",
+		    strerror(errno), (char *)NULL);
+		goto out;
+	}
+	/* A session gets our end as fd 3: it must not be 3 already, where
+	 * dup2 would leave it close-on-exec. */
+	if (sv[0] == ZYGOTE_SESSION_FD) {
+		int fd = fcntl(sv[0], F_DUPFD_CLOEXEC, ZYGOTE_SESSION_FD + 1);
+
+		if (fd == -1)
+			goto out;
+		fd_close(&sv[0]);
+		sv[0] = fd;
+	}
+	if ((L.zpid = spawn(argv, L.env + ENV_EXTRA, sv[1], null, -1)) ==
+	    -1) {
+		log_event("tlsd-unavailable", "path", L.tlsd, "error",
+		    strerror(errno), (char *)NULL);
+		if (errno == ENOENT || errno == EACCES)
+			L.zdisabled = 1;
+		L.zpid = 0;
+		goto out;
+	}
+	L.zfd = sv[0];
+	sv[0] = -1;
+	L.zstarted = now;
+out:
+	fd_close(&sv[0]);
+	fd_close(&sv[1]);
+	fd_close(&null);
+	if (L.zpid == 0 && !L.zdisabled)
+		L.zrestart = now + L.zbackoff;
+}
+
+static void
+zygote_died(int status, int64_t now)
+{
+	char st[32];
+
+	if (WIFSIGNALED(status))
+		str_fmt_cut(st, sizeof(st), "signal %d", WTERMSIG(status));
+	else
+		str_fmt_cut(st, sizeof(st), "exit %d", WEXITSTATUS(status));
+	log_event("tlsd-exit", "status", st, (char *)NULL);
+	fd_close(&L.zfd);
+	L.zpid = 0;
+	/* A zygote that lived a while died of something passing. */
+	if (now - L.zstarted > ZYGOTE_BACKOFF_MAX_MS)
+		L.zbackoff = ZYGOTE_BACKOFF_MIN_MS;
+	L.zrestart = now + L.zbackoff;
+	L.zbackoff *= 2;
+	if (L.zbackoff > ZYGOTE_BACKOFF_MAX_MS)
+		L.zbackoff = ZYGOTE_BACKOFF_MAX_MS;
+}
+
+/* --- connections -------------------------------------------------------- */
+
+static void
+refuse(int fd, enum refusal why, const char *peer, int64_t now)
+{
+	char line[512], n[32];
+	ssize_t w;
+
+	str_fmt_cut(line, sizeof(line), "%s %s %s\r\n", refusal[why].code,
+	    L.o->hostname, refusal[why].text);
+	/* A fresh socket's buffer takes one line; never wait for it. */
+	w = send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)w;
+	(void)shutdown(fd, SHUT_WR);
+	if (now - L.logged[why] < LOGGED_EVERY_MS) {
+		L.unlogged[why]++;
+		return;
+	}
+	str_fmt_cut(n, sizeof(n), "%lu", L.unlogged[why]);
+	log_event("refused", "reason", refusal[why].reason, "peer", peer,
+	    "unlogged", L.unlogged[why] != 0 ? n : NULL, (char *)NULL);
+	L.logged[why] = now;
+	L.unlogged[why] = 0;
+}
+
+static void
+connection(int fd, const struct sock *s, const struct sockaddr *sa,
+    int64_t now)
+{
+	char host[TEXT_ADDR_MAX], port[16];
+	char *argv[] = { L.smtp_in, (char *)"-C", (char *)L.o->confdir,
+	    (char *)s->mode, NULL };
+	struct session *ss = &L.sess[L.nsess];
+	int proxied = 0;
+
+	addr_text(sa, host, sizeof(host), port, sizeof(port));
+	if (L.o->nproxy > 0) {
+		if (!listen_net_match(L.o->proxy, L.o->nproxy, sa)) {
+			refuse(fd, REFUSE_NOT_PROXY, host, now);
+			return;
+		}
+		proxied = 1;
+	}
+	if (L.nsess >= L.o->max_sessions) {
+		refuse(fd, REFUSE_SESSIONS, host, now);
+		return;
+	}
+	ss->tracked = 0;
+	/* Behind a proxy every client has the proxy's address: the proxy
+	 * limits them (smtp-listen(8)). */
+	if (!proxied && !listen_net_match(L.o->exempt, L.o->nexempt, sa) &&
+	    srctab_key(sa, &ss->key) == 0) {
+		switch (srctab_begin(&L.src, &ss->key, now)) {
+		case SRCTAB_OK:
+			ss->tracked = 1;
+			break;
+		case SRCTAB_TOO_MANY:
+			refuse(fd, REFUSE_SOURCE_SESSIONS, host, now);
+			return;
+		case SRCTAB_TOO_FAST:
+			refuse(fd, REFUSE_SOURCE_RATE, host, now);
+			return;
+		case SRCTAB_UNTRACKED:
+			break;
+		}
+	}
+	ss->pid = spawn(argv, env_for(host, port, L.zfd != -1, proxied), fd,
+	    fd, L.zfd);
+	if (ss->pid == -1) {
+		int e = errno;
+
+		if (ss->tracked)
+			srctab_end(&L.src, &ss->key, now);
+		refuse(fd, REFUSE_SPAWN, host, now);
+		log_event("error", "op", "posix_spawn", "path", L.smtp_in,
+		    "error", strerror(e), (char *)NULL);
+		return;
+	}
+	L.nsess++;
+}
+
+static void
+accept_on(const struct sock *s, int64_t now)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, i;
+
+	for (i = 0; i < ACCEPT_BURST; i++) {
+		sl = sizeof(ss);
+		fd = accept4(s->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				log_event("error", "op", "accept", "error",
+				    strerror(errno), (char *)NULL);
+				L.paused_until = now + PAUSE_MS;
+			}
+			return;
+		}
+		connection(fd, s, (struct sockaddr *)&ss, now);
+		(void)close(fd);
+	}
+}
+
+/* --- signals and the end ------------------------------------------------ */
+
+static void
+session_died(pid_t pid, int status, int64_t now)
+{
+	char sig[16], p[16];
+	size_t i;
+
+	for (i = 0; i < L.nsess && L.sess[i].pid != pid; i++)
+		;
+	if (i == L.nsess)
+		return;
+	if (L.sess[i].tracked)
+		srctab_end(&L.src, &L.sess[i].key, now);
+	L.sess[i] = L.sess[--L.nsess];
+	if (WIFSIGNALED(status) && !L.killed) {
+		str_fmt_cut(sig, sizeof(sig), "%d", WTERMSIG(status));
+		str_fmt_cut(p, sizeof(p), "%d", (int)pid);
+		log_event("session-killed", "pid", p, "signal", sig,
+		    (char *)NULL);
+	}
+}
+
+static void
+reap(int64_t now)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == L.zpid)
+			zygote_died(status, now);
+		else
+			session_died(pid, status, now);
+	}
+}
+
+static void
+stop_listening(int64_t now)
+{
+	char n[16];
+	size_t i;
+
+	for (i = 0; i < L.nsock; i++)
+		fd_close(&L.sock[i].fd);
+	L.nsock = 0;
+	L.drain_at = now + (int64_t)L.o->drain * 1000;
+	str_fmt_cut(n, sizeof(n), "%zu", L.nsess);
+	log_event("draining", "sessions", n, (char *)NULL);
+}
+
+static void
+signals(int64_t now)
+{
+	struct signalfd_siginfo si;
+	ssize_t r;
+
+	while ((r = read(L.sigfd, &si, sizeof(si))) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(now);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			if (L.drain_at == 0)
+				stop_listening(now);
+			else
+				L.drain_at = now;	/* asked twice */
+			break;
+		default:
+			break;		/* SIGHUP: nothing to reload */
+		}
+	}
+}
+
+static void
+kill_sessions(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < L.nsess; i++)
+		(void)kill(L.sess[i].pid, sig);
+}
+
+/* Draining: 1 when the listener may exit. */
+static int
+drained(int64_t now)
+{
+	char n[16];
+
+	if (L.nsess == 0)
+		return 1;
+	if (now < L.drain_at)
+		return 0;
+	if (!L.killed) {
+		str_fmt_cut(n, sizeof(n), "%zu", L.nsess);
+		log_event("drain-timeout", "sessions", n, (char *)NULL);
+		kill_sessions(SIGTERM);
+		L.killed = 1;
+		L.drain_at = now + LISTEN_KILL_GRACE * 1000;
+		return 0;
+	}
+	kill_sessions(SIGKILL);
+	return 1;
+}
+
+static int
+wait_ms(int64_t now)
+{
+	int64_t t = -1;
+
+	if (L.drain_at != 0)
+		t = L.drain_at - now;
+	if (L.paused_until > now && (t == -1 || L.paused_until - now < t))
+		t = L.paused_until - now;
+	if (L.zpid == 0 && !L.zdisabled && L.o->tlsd && L.drain_at == 0 &&
+	    (t == -1 || L.zrestart - now < t))
+		t = L.zrestart - now;
+	if (t < 0 && t != -1)
+		t = 0;
+	return t > INT_MAX ? INT_MAX : (int)t;
+}
+
+static int
+setup(char *err, size_t errlen)
+{
+	sigset_t set;
+	size_t i;
+
+	for (i = 0; i < L.o->naddrs; i++)
+		if (bind_one(L.o->addrs[i], err, errlen) == -1)
+			return -1;
+	if (L.nsock == 0) {
+		str_fmt_cut(err, errlen,
+		    "no socket: none from systemd and no ADDR:PORT");
+		return -1;
+	}
+	if (L.o->user != NULL && drop_to(L.o->user, err, errlen) == -1)
+		return -1;
+	if (getuid() == 0 || geteuid() == 0) {
+		str_fmt_cut(err, errlen,
+		    "sessions must not run as root: give -u USER");
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		str_fmt_cut(err, errlen, "no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (L.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+		str_fmt_cut(err, errlen, "signalfd: %s", strerror(errno));
+		return -1;
+	}
+	if ((L.sess = calloc(L.o->max_sessions, sizeof(*L.sess))) == NULL) {
+		str_fmt_cut(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	return spawn_init(err, errlen);
+}
+
+static uint64_t
+seed(void)
+{
+	uint64_t s = (uint64_t)clock_ms() ^ ((uint64_t)getpid() << 32);
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd != -1) {
+		if (read(fd, &s, sizeof(s)) != sizeof(s))
+			s ^= (uint64_t)(uintptr_t)&s;
+		(void)close(fd);
+	}
+	return s;
+}
+
+int
+listen_run(const struct listen_opts *o)
+{
+	struct pollfd pfd[1 + LISTEN_SOCKETS_MAX];
+	char err[512];
+	int64_t now;
+	size_t i, n;
+
+	L.o = o;
+	L.zfd = -1;
+	L.zbackoff = ZYGOTE_BACKOFF_MIN_MS;
+	srctab_init(&L.src, o->per_source, o->rate, seed());
+	if (from_systemd(err, sizeof(err)) == -1 || setup(err, sizeof(err)) ==
+	    -1) {
+		log_event("error", "error", err, (char *)NULL);
+		return EXIT_FAILURE;
+	}
+	log_sockets();
+	now = clock_ms();
+	if (o->tlsd)
+		zygote_start(now);
+	for (;;) {
+		now = clock_ms();
+		if (L.drain_at != 0 && drained(now))
+			break;
+		if (o->tlsd && L.zpid == 0 && !L.zdisabled &&
+		    L.drain_at == 0 && now >= L.zrestart)
+			zygote_start(now);
+		pfd[0].fd = L.sigfd;
+		pfd[0].events = POLLIN;
+		n = 1;
+		if (now >= L.paused_until)
+			for (i = 0; i < L.nsock; i++, n++) {
+				pfd[n].fd = L.sock[i].fd;
+				pfd[n].events = POLLIN;
+			}
+		if (poll(pfd, n, wait_ms(now)) == -1 && errno != EINTR) {
+			log_event("error", "op", "poll", "error",
+			    strerror(errno), (char *)NULL);
+			return EXIT_FAILURE;
+		}
+		now = clock_ms();
+		if (pfd[0].revents != 0)
+			signals(now);
+		for (i = 1; i < n && L.drain_at == 0; i++)
+			if (pfd[i].revents != 0)
+				accept_on(&L.sock[i - 1], now);
+	}
+	log_event("stopped", (char *)NULL);
+	return EXIT_SUCCESS;
+}
