@@ -9,10 +9,13 @@ $POSTHORN_BIN (the Makefile points it at build/bin or build-asan/bin).
 
 import os
 import pathlib
+import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -259,6 +262,86 @@ class Server(LogProc):
                 f"smtp-in exited {code}:\n{log[-4000:]}")
 
 
+class Listener(LogProc):
+    """smtp-listen on loopback, binding its sockets itself (or taking
+    them from `prefix`, an activator that passes LISTEN_FDS) and
+    dropping to `user`, as install.sh starts it without systemd."""
+
+    def __init__(self, conf, mode="mx", args=(), listen=None, prefix=(),
+                 user="nobody"):
+        self.conf = conf
+        self.listen = listen if listen is not None else \
+            [f"127.0.0.1:{free_port()}"]
+        self.port = int(self.listen[0].rsplit(":", 1)[1]) \
+            if self.listen else None
+        # -d 5: a test that fails with a session open is not held up
+        # for the whole default drain
+        cmd = list(prefix) + [prog("smtp-listen"), "-C", str(conf.dir),
+                              "-u", user, "-d", "5", *args, mode]
+        if not prefix:
+            cmd += self.listen
+        self.start(cmd, env=conf.env())
+        if not prefix:
+            self.wait_for(r"event=listening", len(self.listen))
+
+    def pid(self):
+        """The listener's pid (under an activator, its child's)."""
+        if not hasattr(self, "_pid"):
+            pid = self.proc.pid
+            # an activator execs it in place, or runs it as a child
+            deadline = time.monotonic() + WAIT
+            while b"smtp-listen" not in pathlib.Path(
+                    f"/proc/{pid}/cmdline").read_bytes():
+                kids = children(pid)
+                if kids:
+                    pid = kids[0]
+                assert time.monotonic() < deadline, "no smtp-listen"
+                time.sleep(0.01)
+            self._pid = pid
+        return self._pid
+
+    def sessions(self):
+        """The pids of the smtp-in sessions it runs now."""
+        return [p for p in children(self.pid())
+                if b"smtp-in" in pathlib.Path(
+                    f"/proc/{p}/cmdline").read_bytes().split(b"\0")[0]]
+
+    def wait_sessions(self, n, timeout=WAIT):
+        """Wait until it runs exactly n sessions (they are reaped)."""
+        deadline = time.monotonic() + timeout
+        while len(self.sessions()) != n:
+            assert time.monotonic() < deadline, (
+                f"{len(self.sessions())} sessions, want {n}:\n{self.log()}")
+            time.sleep(0.02)  # polling /proc: there is no event to wait on
+
+    def connect(self, host="127.0.0.1", port=None, source=None,
+                timeout=WAIT):
+        s = socket.create_connection(
+            (host, port or self.port), timeout=timeout,
+            source_address=(source, 0) if source else None)
+        return Client(s)
+
+    def stop(self):
+        """SIGTERM: it drains and must exit 0 on its own."""
+        if self.proc.poll() is None:
+            os.kill(self.pid(), signal.SIGTERM)
+            code = self.proc.wait(timeout=WAIT)
+            assert code == 0, f"smtp-listen exited {code}:\n{self.log()}"
+        self.reader.join(timeout=WAIT)
+        self.check_sanitizers()
+
+
+def children(pid):
+    """The pids of pid's children (/proc/PID/task/*/children)."""
+    out = []
+    try:
+        for t in pathlib.Path(f"/proc/{pid}/task").iterdir():
+            out += [int(x) for x in (t / "children").read_text().split()]
+    except FileNotFoundError:
+        pass
+    return out
+
+
 class QueueRun(LogProc):
     """queue-run on the test's configuration, as systemd runs it."""
 
@@ -398,6 +481,22 @@ def smtpd(conf):
 
 
 @pytest.fixture
+def open_conf():
+    """A Conf whose directories a session running as nobody can read, and
+    whose spool and mail root it can write (pytest's tmp_path is root's
+    alone): for smtp-listen, which never runs sessions as root."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="posthorn-listen."))
+    root.chmod(0o755)
+    c = Conf(root)
+    nobody = pwd.getpwnam("nobody")
+    for top in (c.spool, c.mail):
+        for d, dirs, files in os.walk(top):
+            os.chown(d, nobody.pw_uid, nobody.pw_gid)
+    yield c
+    shutil.rmtree(root)
+
+
+@pytest.fixture
 def queue_run(conf):
     qr = QueueRun(conf)
     yield qr
@@ -441,3 +540,8 @@ def testca(tmp_path_factory):
     made with openssl for this run (netns.TestCA)."""
     from netns import TestCA
     return TestCA(tmp_path_factory.mktemp("testca"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "listen_args(*args): options of the test's smtp-listen")

@@ -1,0 +1,309 @@
+"""smtp-listen: one long-lived listener, one smtp-in process per
+connection.  Sessions are started and reaped; the limits answer 421 from
+the listener itself, without a session, and recover when sessions end;
+SIGTERM drains; a session's crash touches nothing else; sockets come from
+systemd's LISTEN_FDS with a mode per name; PROXY listeners take their
+proxies only; and the peer's address reaches smtp-in's log and the
+Received: field whichever way the connection came."""
+
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+from conftest import HOSTNAME, WAIT, Listener, free_port, make_cert, prog
+
+
+def greet(c):
+    code, text = c.reply()
+    return code, " ".join(text)
+
+
+def send_message(c, rcpt="alice@example.com"):
+    assert c.cmd("EHLO client.example")[0] == 250
+    assert c.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
+    assert c.cmd(f"RCPT TO:<{rcpt}>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    code, text = c.cmd("Subject: t\r\n\r\nbody\r\n.")
+    assert code == 250, text
+    return text
+
+
+@pytest.fixture
+def listener(open_conf, request):
+    marker = request.node.get_closest_marker("listen_args")
+    args = marker.args if marker else ()
+    srv = Listener(open_conf, args=args)
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.listen_args("-T")
+def test_sessions_are_started_as_nobody_and_reaped(open_conf, listener):
+    c = listener.connect()
+    code, text = greet(c)
+    assert code == 220 and text.startswith(HOSTNAME)
+    [pid] = listener.sessions()
+    # the session runs as the user of -u, with no way back to root
+    status = open(f"/proc/{pid}/status").read()
+    nobody = str(__import__("pwd").getpwnam("nobody").pw_uid)
+    assert re.search(rf"^Uid:\s+{nobody}\s+{nobody}\s", status, re.M)
+    assert re.search(r"^NoNewPrivs:\s+1$", status, re.M)
+    assert c.cmd("QUIT")[0] == 221
+    listener.wait_sessions(0)
+    # one smtp-in process per connection: a second gets a new one
+    c2 = listener.connect()
+    assert greet(c2)[0] == 220
+    [pid2] = listener.sessions()
+    assert pid2 != pid
+    c2.close()
+    listener.wait_sessions(0)
+
+
+@pytest.mark.listen_args("-T", "-c", "2")
+def test_session_limit_answers_421_without_a_session_and_recovers(
+        open_conf, listener):
+    a, b = listener.connect(), listener.connect()
+    assert greet(a)[0] == 220 and greet(b)[0] == 220
+    c = listener.connect()
+    code, text = greet(c)
+    assert code == 421 and "4.3.2" in text and HOSTNAME in text
+    assert c.closed()
+    assert len(listener.sessions()) == 2
+    listener.wait_for(r"event=refused reason=sessions peer=127\.0\.0\.1")
+    assert a.cmd("QUIT")[0] == 221
+    listener.wait_sessions(1)
+    d = listener.connect()
+    assert greet(d)[0] == 220
+    for x in (b, d):
+        x.close()
+    listener.wait_sessions(0)
+
+
+@pytest.mark.listen_args("-T", "-x", "none", "-s", "1", "-r", "0")
+def test_one_source_flooding_does_not_stop_another(open_conf, listener):
+    a = listener.connect(source="127.0.0.1")
+    assert greet(a)[0] == 220
+    # the flood: every further connection from the same source is
+    # refused by the listener, and no session starts for it
+    for _ in range(20):
+        f = listener.connect(source="127.0.0.1")
+        code, text = greet(f)
+        assert code == 421 and "4.7.0" in text and "your address" in text
+        f.close()
+    assert len(listener.sessions()) == 1
+    other = listener.connect(source="127.0.0.2")
+    assert greet(other)[0] == 220
+    # refusals are logged, but not one line each
+    listener.wait_for(r"event=refused reason=source-sessions")
+    assert len(listener.events("refused")) < 20
+    assert a.cmd("QUIT")[0] == 221
+    listener.wait_sessions(1)
+    again = listener.connect(source="127.0.0.1")
+    assert greet(again)[0] == 220
+    for x in (other, again):
+        x.close()
+
+
+@pytest.mark.listen_args("-T", "-x", "none", "-s", "0", "-r", "1")
+def test_new_connections_per_second_per_source(open_conf, listener):
+    a = listener.connect(source="127.0.0.3")
+    assert greet(a)[0] == 220
+    a.close()
+    b = listener.connect(source="127.0.0.3")
+    code, text = greet(b)
+    assert code == 421 and "slow down" in text
+    listener.wait_for(r"event=refused reason=source-rate")
+    # the bucket refills: a connection a second is let through
+    deadline = time.monotonic() + 3
+    while True:
+        c = listener.connect(source="127.0.0.3")
+        code, _ = greet(c)
+        c.close()
+        if code == 220:
+            break
+        assert time.monotonic() < deadline, "the rate never recovered"
+        time.sleep(0.2)  # a rate limit is about time: wait some
+
+
+@pytest.mark.listen_args("-T", "-s", "1")
+def test_loopback_is_exempt_from_per_source_limits_by_default(
+        open_conf, listener):
+    cs = [listener.connect() for _ in range(3)]
+    assert [greet(c)[0] for c in cs] == [220, 220, 220]
+    for c in cs:
+        c.close()
+
+
+@pytest.mark.listen_args("-T")
+def test_sigterm_drains_sessions_in_flight(open_conf, listener):
+    c = listener.connect()
+    assert greet(c)[0] == 220
+    assert c.cmd("EHLO client.example")[0] == 250
+    os.kill(listener.pid(), signal.SIGTERM)
+    listener.wait_for(r"event=draining sessions=1")
+    # no new connection is taken...
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", listener.port), timeout=2)
+    # ...but the session in flight finishes its message
+    assert c.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
+    assert c.cmd("RCPT TO:<alice@example.com>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    assert c.cmd("Subject: drain\r\n\r\nbody\r\n.")[0] == 250
+    assert c.cmd("QUIT")[0] == 221
+    assert listener.proc.wait(timeout=WAIT) == 0
+    listener.wait_for(r"event=stopped")
+    assert len(open_conf.queued()) == 1
+
+
+@pytest.mark.listen_args("-T", "-d", "1")
+def test_drain_has_a_bound(open_conf, listener):
+    c = listener.connect()
+    assert greet(c)[0] == 220
+    os.kill(listener.pid(), signal.SIGTERM)
+    listener.wait_for(r"event=drain-timeout sessions=1")
+    assert listener.proc.wait(timeout=WAIT) == 0
+    assert c.closed()
+
+
+@pytest.mark.listen_args("-T")
+def test_a_crashing_session_touches_nothing_else(open_conf, listener):
+    a, b = listener.connect(), listener.connect()
+    assert greet(a)[0] == 220 and greet(b)[0] == 220
+    pids = listener.sessions()
+    assert len(pids) == 2
+    victim = pids[0]
+    os.kill(victim, signal.SIGSEGV)
+    listener.wait_for(rf"event=session-killed pid={victim} signal=11")
+    listener.wait_sessions(1)
+    # whichever of the two survived still talks, and new ones come
+    survivors = [x for x in (a, b) if not x.closed(timeout=0.5)]
+    assert len(survivors) == 1
+    assert survivors[0].cmd("EHLO client.example")[0] == 250
+    c = listener.connect()
+    assert greet(c)[0] == 220
+    for x in (survivors[0], c):
+        x.close()
+
+
+def test_listen_fds_two_sockets_a_mode_each(open_conf):
+    """systemd passes two sockets (Accept=no) named after their modes."""
+    p1, p2 = free_port(), free_port()
+    srv = Listener(open_conf, args=("-T",), listen=[],
+                   prefix=["systemd-socket-activate",
+                           "-l", f"127.0.0.1:{p1}", "-l", f"127.0.0.1:{p2}",
+                           "--fdname=mx:submission",
+                           "-E", f"POSTHORN_CONF={open_conf.dir}",
+                           "-E", "ASAN_OPTIONS", "-E", "UBSAN_OPTIONS"])
+    try:
+        srv.wait_for(re.escape(f"Listening on 127.0.0.1:{p2}"))
+        mx = srv.connect(port=p1)
+        assert greet(mx)[0] == 220
+        # port 587's mode: submission without a certificate says so
+        sub = srv.connect(port=p2)
+        code, text = greet(sub)
+        assert code == 421 and "TLS" in text
+        srv.wait_for(r"event=listening addr=127\.0\.0\.1:%d mode=mx" % p1)
+        srv.wait_for(r"event=listening addr=127\.0\.0\.1:%d mode=submission"
+                     % p2)
+        mx.close()
+    finally:
+        srv.stop()
+
+
+@pytest.mark.listen_args("-T")
+def test_peer_address_reaches_log_and_received(open_conf, listener):
+    c = listener.connect(source="127.0.0.5")
+    assert greet(c)[0] == 220
+    send_message(c)
+    c.close()
+    [m] = open_conf.queued()
+    assert b"[127.0.0.5]" in m.headers()
+    listener.wait_for(r"smtp-in.*event=accepted .*peer=\[127\.0\.0\.5\]")
+
+
+def ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
+def test_ipv6_peer_address(open_conf):
+    port = free_port()
+    srv = Listener(open_conf, args=("-T",), listen=[f"[::1]:{port}"])
+    try:
+        c = srv.connect(host="::1", port=port)
+        assert greet(c)[0] == 220
+        send_message(c)
+        c.close()
+        [m] = open_conf.queued()
+        assert b"[IPv6:::1]" in m.headers() or b"[::1]" in m.headers()
+        srv.wait_for(r"event=accepted .*peer=\[(IPv6:)?::1\]")
+    finally:
+        srv.stop()
+
+
+# --- the PROXY protocol -----------------------------------------------------
+
+def v2_header(src, dst, sport, dport):
+    sig = b"\r\n\r\n\x00\r\nQUIT\n"
+    body = socket.inet_aton(src) + socket.inet_aton(dst) + \
+        struct.pack("!HH", sport, dport)
+    return sig + bytes([0x21, 0x11]) + struct.pack("!H", len(body)) + body
+
+
+@pytest.mark.listen_args("-T", "-p", "127.0.0.2")
+def test_proxy_from_a_configured_proxy(open_conf, listener):
+    c = listener.connect(source="127.0.0.2")
+    c.send("PROXY TCP4 192.0.2.9 127.0.0.1 40000 25\r\n")
+    assert greet(c)[0] == 220
+    send_message(c)
+    c.close()
+    v2 = listener.connect(source="127.0.0.2")
+    v2.send(v2_header("198.51.100.4", "127.0.0.1", 40001, 25))
+    assert greet(v2)[0] == 220
+    send_message(v2)
+    v2.close()
+    headers = b"".join(m.headers() for m in open_conf.queued())
+    assert b"[192.0.2.9]" in headers and b"[198.51.100.4]" in headers
+    assert b"127.0.0.2" not in headers
+    listener.wait_for(r"event=accepted .*peer=\[192\.0\.2\.9\]")
+    listener.wait_for(r"event=accepted .*peer=\[198\.51\.100\.4\]")
+
+
+@pytest.mark.listen_args("-T", "-p", "127.0.0.2")
+def test_proxy_header_from_another_address_is_refused(open_conf, listener):
+    c = listener.connect(source="127.0.0.1")
+    code, text = greet(c)
+    assert code == 421 and "prox" in text
+    assert listener.sessions() == []
+    listener.wait_for(r"event=refused reason=not-a-proxy peer=127\.0\.0\.1")
+
+
+# --- TLS through the listener ------------------------------------------------
+
+def test_starttls_through_the_listener(open_conf):
+    certdir = open_conf.dir / "certs"
+    make_cert(certdir, HOSTNAME)
+    os.chmod(certdir / "privkey.pem", 0o644)
+    srv = Listener(open_conf)
+    try:
+        r = subprocess.run(
+            ["swaks", "--server", f"127.0.0.1:{srv.port}", "-tls",
+             "--from", "bob@remote.example", "--to", "alice@example.com",
+             "--body", "over tls"],
+            capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        [m] = open_conf.queued()
+        assert b"ESMTPS" in m.headers()
+    finally:
+        srv.stop()
