@@ -2,7 +2,17 @@
  * buffer and sent in one write(2) so that lines of concurrent processes
  * sharing the journal's stream (or a pipe) never interleave.  A value is
  * quoted and escaped when it must be, so that a line always parses back
- * whatever bytes a peer put in an address or a command. */
+ * whatever bytes a peer put in an address or a command.
+ *
+ * When stderr is the journal's stream, a line goes to the journal as one
+ * datagram of its native protocol instead, with the program's name as
+ * SYSLOG_IDENTIFIER: journald takes the sender's pid from the socket.
+ * smtp-listen's sessions, and queue-run's children, share the stream of
+ * their service, which journald would put under the service's one name
+ * and pid; this way "journalctl -t smtp-in" finds smtp-in's lines. */
+
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,14 +25,23 @@
 #include "log.h"
 #include "utf8.h"
 
-enum { LOG_ROOM = LOG_LINE_MAX - 1 };	/* the '\n' always fits */
+enum {
+	LOG_PROG_MAX = 32,		/* a program's name, as logged */
+	/* The journal's fields before MESSAGE=, in room of their own:
+	 * the line itself still gets LOG_LINE_MAX. */
+	LOG_HEAD_MAX = 48 + LOG_PROG_MAX
+};
+
+#define JOURNAL_SOCKET	"/run/systemd/journal/socket"
 
 static const char	*log_prog;
 static int		 log_journal;	/* stderr is the journal's stream */
+static int		 log_sock = -1;	/* to JOURNAL_SOCKET, once used */
 
 struct logbuf {
-	char	b[LOG_LINE_MAX];
+	char	b[LOG_HEAD_MAX + LOG_LINE_MAX];
 	size_t	len;
+	size_t	room;	/* bytes that the line may fill, the '\n' aside */
 };
 
 /* systemd sets JOURNAL_STREAM=DEV:INODE for the stream it gave us; the
@@ -136,7 +155,7 @@ put_value(struct logbuf *lb, const char *v)
 	int fits;
 
 	q = must_quote(p, len) ? 1 : 0;
-	room = LOG_ROOM - lb->len;
+	room = lb->room - lb->len;
 	if (room > LOG_VALUE_MAX)
 		room = LOG_VALUE_MAX;
 	if (room < 2 * q + 3)
@@ -160,7 +179,7 @@ put_value(struct logbuf *lb, const char *v)
 static int
 put_raw(struct logbuf *lb, const char *s, size_t n)
 {
-	if (n > LOG_ROOM - lb->len)
+	if (n > lb->room - lb->len)
 		return -1;
 	memcpy(lb->b + lb->len, s, n);
 	lb->len += n;
@@ -180,6 +199,51 @@ put_pair(struct logbuf *lb, const char *key, const char *value)
 	return 0;
 }
 
+/* The datagram socket to the journal: connected at the first line, so
+ * that a program that logs nothing opens nothing.  -1 when there is no
+ * journal to talk to (then stderr serves). */
+static int
+journal_socket(void)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	if (log_sock != -1)
+		return log_sock;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, JOURNAL_SOCKET, sizeof(JOURNAL_SOCKET));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		(void)close(fd);
+		return -1;
+	}
+	return log_sock = fd;
+}
+
+/* The entry, its fields then MESSAGE= and the line, whose '\n' ends the
+ * field, in one datagram.  0, or -1. */
+static int
+journal_send(const struct logbuf *lb)
+{
+	ssize_t r;
+	int fd;
+
+	if ((fd = journal_socket()) == -1)
+		return -1;
+	do
+		r = send(fd, lb->b, lb->len, MSG_NOSIGNAL);
+	while (r == -1 && errno == EINTR);
+	return r == (ssize_t)lb->len ? 0 : -1;
+}
+
+static const char *
+prog_name(void)
+{
+	return log_prog != NULL ? log_prog : program_invocation_short_name;
+}
+
 void
 log_event(const char *event, ...)
 {
@@ -187,16 +251,22 @@ log_event(const char *event, ...)
 	const char *key, *value;
 	va_list ap;
 	int saved = errno, n;
+	size_t head = 0;
 	ssize_t r;
 
-	lb.len = 0;
-	if (!log_journal) {
-		n = snprintf(lb.b, sizeof(lb.b), "%s[%ld]: ",
-		    log_prog != NULL ? log_prog : program_invocation_short_name,
-		    (long)getpid());
-		if (n > 0 && (size_t)n < LOG_ROOM / 2)
-			lb.len = (size_t)n;
-	}
+	if (log_journal)
+		n = snprintf(lb.b, LOG_HEAD_MAX,
+		    "SYSLOG_IDENTIFIER=%.*s\nPRIORITY=6\nMESSAGE=",
+		    LOG_PROG_MAX, prog_name());
+	else
+		n = snprintf(lb.b, LOG_HEAD_MAX, "%.*s[%ld]: ", LOG_PROG_MAX,
+		    prog_name(), (long)getpid());
+	if (n > 0 && n < LOG_HEAD_MAX)
+		head = (size_t)n;
+	lb.len = head;
+	/* On stderr the prefix is part of the line, which one write(2) of
+	 * at most PIPE_BUF keeps whole; the journal's header is not. */
+	lb.room = (log_journal ? head : 0) + LOG_LINE_MAX - 1;
 	if (put_raw(&lb, "event=", 6) == 0)
 		(void)put_value(&lb, event != NULL ? event : "");
 
@@ -211,8 +281,12 @@ log_event(const char *event, ...)
 	va_end(ap);
 
 	lb.b[lb.len++] = '\n';
-	do
-		r = write(STDERR_FILENO, lb.b, lb.len);
-	while (r == -1 && errno == EINTR);
+	if (!log_journal || journal_send(&lb) == -1) {
+		size_t skip = log_journal ? head : 0;
+
+		do
+			r = write(STDERR_FILENO, lb.b + skip, lb.len - skip);
+		while (r == -1 && errno == EINTR);
+	}
 	errno = saved;
 }
