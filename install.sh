@@ -5,14 +5,17 @@
 # install", creates the posthorn user, writes a first /etc/posthorn (with
 # a self-signed certificate when there is none, so that TLS works from
 # the first start), creates the queue, and starts the three listeners and
-# the queue runner: systemd socket units and a service where systemd runs
-# the machine, else systemd-socket-activate and queue-run in the
-# background.
+# the queue runner: systemd socket units, the smtp-listen services behind
+# them and queue-run's service where systemd runs the machine, else
+# smtp-listen (binding the ports as root, then dropping to posthorn) and
+# queue-run in the background.
 #
 # Re-running it is safe: it never overwrites a file of /etc/posthorn, it
-# leaves a user, the queue and a running listener as they are (fixing only
-# owners and modes), and it restarts a systemd socket only if its unit
-# files changed.
+# leaves a user and the queue as they are (fixing only owners and modes),
+# restarts the listeners and queue-run so that the programs just built
+# run (a listener lets its sessions finish first; under systemd the
+# ports stay open throughout), and restarts a systemd socket only if its
+# unit file changed.
 #
 #	./install.sh			postmaster@DOMAIN is a local mailbox
 #	POSTMASTER=me@example.org ./install.sh	postmaster and abuse go there
@@ -35,25 +38,19 @@ MAILDIRS=/var/mail
 CERTDIR=$CONF/certs
 CERT=$CERTDIR/fullchain.pem
 KEY=$CERTDIR/privkey.pem
-# The listeners, NAME:PORT:MODE.  NAME gives the units (posthorn-NAME.socket,
-# posthorn-NAME@.service, in smtp-in/) and, without systemd, the pid file
-# /run/posthorn-NAME.pid; MODE is smtp-in's argument.
-LISTENERS="smtp:25:mx submission:587:submission submissions:465:submissions"
-# Processes of the posthorn user at once without systemd, the stand-in
-# for MaxConnections= in the socket units: an RLIMIT_NPROC on each
-# listener, so that the exec of one session too many fails and its
-# connection is closed.  The kernel counts all of the user's processes,
-# whichever listener started them, and a session counts twice once it
-# runs smtp-tlsd (and a third time while smtp-auth checks a password):
-# about 256 sessions, as port 25's MaxConnections=.
-MAX_PROCS=512
+# The listeners, NAME:PORT:MODE:SESSIONS.  NAME gives the units
+# (posthorn-NAME.socket and posthorn-NAME.service, in smtp-in/) and,
+# without systemd, the pid file /run/posthorn-NAME.pid; MODE is the mode
+# of its sessions; SESSIONS its sessions at once (smtp-listen -c, as in
+# the service units).
+LISTENERS="smtp:25:mx:256 submission:587:submission:32 submissions:465:submissions:32"
 
 # musl-tools: smtp-in is linked statically against musl (see Makefile).
 PKGS_BUILD="gcc make libc6-dev musl-tools libsodium-dev libgnutls28-dev"
 # libsodium23: mailuser, smtp-auth; libgnutls30: smtp-tlsd, dkimsign;
-# openssl: the first, self-signed certificate; systemd:
-# systemd-socket-activate; util-linux: setpriv and prlimit; passwd:
-# useradd; hostname: hostname -f.
+# openssl: the first, self-signed certificate; systemd: the units;
+# util-linux: setpriv (queue-run without systemd); passwd: useradd;
+# hostname: hostname -f.
 PKGS_RUN="libsodium23 libgnutls30 openssl systemd util-linux passwd hostname"
 
 say() { printf 'install.sh: %s\n' "$*"; }
@@ -89,7 +86,7 @@ fi
 
 make BUILD="${BUILD:-build}"
 make BUILD="${BUILD:-build}" install PREFIX="$PREFIX"
-did "installed smtp-in, smtp-tlsd, smtp-auth, queue-run, smtp-out, mailq, aliases, mailuser, queue-inject, sendmail in $SBIN, dkimsign in $PREFIX/bin, man pages in $PREFIX/share/man"
+did "installed smtp-listen, smtp-in, smtp-tlsd, smtp-auth, queue-run, smtp-out, mailq, aliases, mailuser, queue-inject, sendmail in $SBIN, dkimsign in $PREFIX/bin, man pages in $PREFIX/share/man"
 
 # --- the user --------------------------------------------------------------
 
@@ -354,8 +351,10 @@ port_owner() {
 }
 
 # running NAME MODE: is posthorn's listener NAME up?  Without systemd,
-# $pid is then its pid.
+# $pid is then its pid, and $old says whether it is the listener of
+# earlier versions (systemd-socket-activate starting smtp-in).
 running() {
+	old=
 	if [ -n "$on_systemd" ]; then
 		systemctl is-active --quiet "posthorn-$1.socket"
 		return
@@ -366,47 +365,72 @@ running() {
 	case $pid in
 	*[!0-9]*|'') return 1 ;;
 	esac
-	# The trailing space (the last NUL): "smtp-in submission" must not
-	# match the listener of "smtp-in submissions".
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
-	    grep -q "systemd-socket-activate.* $SBIN/smtp-in $2 \$"
+	# The spaces around the mode (NULs in cmdline): "submission"
+	# must not match the listener of "submissions".
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	case $cmd in
+	"$SBIN/smtp-listen "*" $2 "*) return 0 ;;
+	*systemd-socket-activate*" $SBIN/smtp-in $2 ") old=1; return 0 ;;
+	esac
+	return 1
 }
 
-# split NAME:PORT:MODE into $name, $port and $mode.
+# split NAME:PORT:MODE:SESSIONS into $name, $port, $mode and $max.
 split() {
 	name=${1%%:*}
-	port=${1#*:}
-	mode=${port#*:}
-	port=${port%%:*}
+	rest=${1#*:}
+	port=${rest%%:*}
+	rest=${rest#*:}
+	mode=${rest%%:*}
+	max=${rest#*:}
 }
 
 # systemd_listener NAME PORT: install posthorn-NAME.socket and
-# posthorn-NAME@.service, then start the socket (its port is known to be
-# free) or restart it if its units changed.
+# posthorn-NAME.service, start the socket (its port is known to be free)
+# or restart it if its unit changed, and (re)start the service, so that
+# the programs just installed run.  The socket stays open across the
+# service's restart: no connection is refused meanwhile.
 systemd_listener() {
 	sock=posthorn-$1.socket
+	svc=posthorn-$1.service
 	changed=
-	for u in "$sock" "posthorn-$1@.service"; do
-		if ! cmp -s "smtp-in/$u" "$UNITDIR/$u"; then
-			install -m 644 "smtp-in/$u" "$UNITDIR/$u"
-			changed=1
-			did "installed $UNITDIR/$u"
-		fi
-	done
+	sock_changed=
+	# Before smtp-listen, each connection had a unit of its own:
+	# posthorn-NAME@.service behind an Accept=yes socket.
+	if [ -e "$UNITDIR/posthorn-$1@.service" ]; then
+		rm -f "$UNITDIR/posthorn-$1@.service"
+		changed=1
+		did "removed $UNITDIR/posthorn-$1@.service (a unit per connection, replaced by $svc)"
+	fi
+	if ! cmp -s "smtp-in/$sock" "$UNITDIR/$sock"; then
+		install -m 644 "smtp-in/$sock" "$UNITDIR/$sock"
+		changed=1 sock_changed=1
+		did "installed $UNITDIR/$sock"
+	fi
+	if ! cmp -s "smtp-in/$svc" "$UNITDIR/$svc"; then
+		install -m 644 "smtp-in/$svc" "$UNITDIR/$svc"
+		changed=1
+		did "installed $UNITDIR/$svc"
+	fi
 	[ -z "$changed" ] || systemctl daemon-reload
 	if systemctl is-active --quiet "$sock"; then
-		if [ -n "$changed" ]; then
-			systemctl restart "$sock"
-			did "restarted $sock (its units changed)"
+		if [ -n "$sock_changed" ]; then
+			systemctl stop "$svc" "$sock"
+			systemctl start "$sock"
+			did "restarted $sock (its unit changed)"
 		fi
 	else
 		systemctl start "$sock"
 		did "started $sock (port $2, IPv4 and IPv6)"
 	fi
+	systemctl restart "$svc"
+	systemctl is-active --quiet "$svc" ||
+	    die "smtp-listen did not start: journalctl -u $svc"
+	did "started $svc (smtp-listen on port $2)"
 	# Enabled only once it listens: enabled while another program has
 	# the port, it could take the port from that program at the next
 	# boot.
-	systemctl enable --quiet "$sock"
+	systemctl enable --quiet "$sock" "$svc"
 }
 
 # logfile NAME: the log of listener NAME without systemd (port 25's keeps the
@@ -418,44 +442,46 @@ logfile() {
 	esac
 }
 
-# bg_listener NAME PORT MODE: systemd-socket-activate on PORT, starting
-# "smtp-in MODE" as posthorn on each connection, its pid in
-# /run/posthorn-NAME.pid; its port is known to be free.
+# stop_pid PID: SIGTERM, then a bounded wait for it to go (a listener
+# drains its sessions for up to 20 s, then ends them).
+stop_pid() {
+	kill "$1" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ "$i" -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# bg_listener NAME PORT MODE SESSIONS: smtp-listen on PORT, binding it as
+# root and dropping to posthorn itself, its pid in /run/posthorn-NAME.pid;
+# its port is known to be free.
 bg_listener() {
 	pidfile=/run/posthorn-$1.pid
 	log=$(logfile "$1")
-	# One socket for both families where the kernel allows it: with
-	# net.ipv6.bindv6only=0 (Linux's default) [::]:PORT also takes
-	# IPv4, and a second socket on 0.0.0.0:PORT would fail with
-	# EADDRINUSE.
-	if [ ! -e /proc/net/if_inet6 ]; then
-		listen="-l 0.0.0.0:$2" want=1
-	elif [ "$(cat /proc/sys/net/ipv6/bindv6only 2>/dev/null)" = 1 ]; then
-		listen="-l 0.0.0.0:$2 -l [::]:$2" want=2
+	# [::] takes IPv4 too (smtp-listen makes it dual-stack whatever
+	# net.ipv6.bindv6only says); without IPv6, 0.0.0.0.
+	if [ -e /proc/net/if_inet6 ]; then
+		listen="[::]:$2"
 	else
-		listen="-l [::]:$2" want=1
+		listen="0.0.0.0:$2"
 	fi
 	dir "$LOGDIR" root:adm 0750
 	# Where this start's lines begin (the log is appended to).
 	from=$(($(stat -c %s "$log" 2>/dev/null || echo 0) + 1))
 	# setsid: its own session, so that it outlives this shell and the
-	# terminal.  The activator passes no environment but what -E gives.
-	# shellcheck disable=SC2086 # $listen is meant to split
-	setsid prlimit --nproc="$MAX_PROCS:$MAX_PROCS" \
-	    systemd-socket-activate --inetd -a $listen \
-	    -E POSTHORN_CONF="$CONF" \
-	    setpriv --reuid="$USER" --regid="$USER" --init-groups \
-	    --no-new-privs "$SBIN/smtp-in" "$3" \
+	# terminal.
+	setsid env -i POSTHORN_CONF="$CONF" PATH=/usr/local/bin:/usr/bin:/bin \
+	    "$SBIN/smtp-listen" -u "$USER" -c "$4" "$3" "$listen" \
 	    </dev/null >>"$log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$pidfile"
-	# Bounded wait for its "Listening on" line(s), or its death.
+	# Bounded wait for its "event=listening" line, or its death.
 	i=0
 	while [ "$i" -lt 50 ]; do
 		kill -0 "$pid" 2>/dev/null || break
-		n=$(tail -c "+$from" "$log" |
-		    grep -c "^Listening on .*:$2 ") || n=0
-		[ "$n" -ge "$want" ] && break
+		tail -c "+$from" "$log" | grep -q "event=listening .*:$2 " &&
+		    break
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -464,8 +490,8 @@ bg_listener() {
 		tail -c "+$from" "$log" | tail -n 5 >&2
 		die "the listener on port $2 did not start (above; $log)"
 	fi
-	did "started the listener on port $2 (pid $pid:" \
-	    "systemd-socket-activate $listen, smtp-in $3 as $USER)"
+	did "started smtp-listen on port $2 (pid $pid, $listen, sessions" \
+	    "as $USER, log $log)"
 }
 
 # queue-run in the background, as posthorn (with its groups: mail).  An
@@ -528,7 +554,7 @@ if [ -n "$on_systemd" ]; then
 	for l in $LISTENERS; do
 		split "$l"
 		systemd_listener "$name" "$port"
-		units="$units posthorn-$name.socket"
+		units="$units posthorn-$name.socket posthorn-$name.service"
 	done
 	if ! cmp -s "queue-run/$QSERVICE" "$UNITDIR/$QSERVICE"; then
 		install -m 644 "queue-run/$QSERVICE" "$UNITDIR/$QSERVICE"
@@ -542,8 +568,9 @@ if [ -n "$on_systemd" ]; then
 	systemctl is-active --quiet "$QSERVICE" ||
 	    die "queue-run did not start: journalctl -u $QSERVICE"
 	did "started $QSERVICE (queue-run)"
-	logs="journalctl -u 'posthorn-smtp@*' -u 'posthorn-submission@*'
-                  -u 'posthorn-submissions@*' -u $QSERVICE (add -f to follow)"
+	logs="journalctl -u posthorn-smtp -u posthorn-submission
+                  -u posthorn-submissions -u $QSERVICE (add -f to follow;
+                  -t smtp-in, -t queue-run... for one program)"
 	stop="systemctl disable --now$units
                   $QSERVICE"
 else
@@ -551,10 +578,15 @@ else
 	for l in $LISTENERS; do
 		split "$l"
 		if running "$name" "$mode"; then
-			say "the listener on port $port is already running (pid $pid); left as it is"
-		else
-			bg_listener "$name" "$port" "$mode"
+			# A re-run installs new programs: the listener that
+			# runs them is restarted (its sessions drain first).
+			# Without systemd nothing holds the port meanwhile.
+			stop_pid "$pid"
+			rm -f "/run/posthorn-$name.pid"
+			[ -z "$old" ] ||
+			    did "stopped the old listener on port $port (systemd-socket-activate, pid $pid)"
 		fi
+		bg_listener "$name" "$port" "$mode" "$max"
 		logs="$logs$(logfile "$name")
                   "
 	done
