@@ -10,7 +10,7 @@
 # a script names what it starts in them so that bench_cleanup stops it.
 
 WAIT=100			# tenths of a second: the bound of a start-up wait
-ACT_PID=			# systemd-socket-activate, smtp-in's listener
+ACT_PID=			# smtp-listen (or systemd-socket-activate)
 QR_PID=				# queue-run
 CL_PID=				# a client running in the background
 SINK_PID=			# smtp-sink
@@ -132,6 +132,38 @@ wait_port() {
 	EOF
 }
 
+# tree_cpu PID: milliseconds of CPU that PID and every process below it
+# have used, the children that they reaped included (/proc/PID/stat's
+# utime, stime, cutime and cstime).  A difference of two readings is the
+# CPU of a run, server side, whatever process did the work.
+tree_cpu() {
+	python3 - "$1" <<-'EOF'
+	import os, sys
+	def kids(p):
+	    out = []
+	    try:
+	        for t in os.listdir(f"/proc/{p}/task"):
+	            with open(f"/proc/{p}/task/{t}/children") as f:
+	                out += [int(x) for x in f.read().split()]
+	    except OSError:
+	        pass
+	    return out
+	def ticks(p):
+	    try:
+	        with open(f"/proc/{p}/stat") as f:
+	            st = f.read().rsplit(")", 1)[1].split()
+	        return sum(int(x) for x in st[11:15])
+	    except OSError:
+	        return 0
+	todo, total = [int(sys.argv[1])], 0
+	while todo:
+	    p = todo.pop()
+	    total += ticks(p)
+	    todo += kids(p)
+	print(total * 1000 // os.sysconf("SC_CLK_TCK"))
+	EOF
+}
+
 # median [FMT]: the median of the numbers on the input, printed with FMT
 # (as they are without one); "-" when there are none.
 median() {
@@ -189,14 +221,24 @@ ph_init() {
 }
 
 # ph_listen SERVICE: smtp-in SERVICE on a free loopback port, $PH_PORT,
-# under systemd-socket-activate --inetd -a (a process per connection).
+# one process per connection started by smtp-listen (as installed), its
+# sessions running as nobody; BENCH_LISTENER=activator starts them with
+# systemd-socket-activate --inetd -a instead, as before smtp-listen.
 ph_listen() {
 	PH_PORT=$(free_port)
-	systemd-socket-activate --inetd -a -l "127.0.0.1:$PH_PORT" \
-	    -E POSTHORN_CONF="$PH/etc" "$BIN/smtp-in" "$1" \
-	    </dev/null >/dev/null 2>"$PH/log" &
+	if [ "${BENCH_LISTENER-}" = activator ]; then
+		systemd-socket-activate --inetd -a -l "127.0.0.1:$PH_PORT" \
+		    -E POSTHORN_CONF="$PH/etc" "$BIN/smtp-in" "$1" \
+		    </dev/null >/dev/null 2>"$PH/log" &
+		ACT_PID=$!
+		wait_for "$PH/log" "Listening on 127.0.0.1:$PH_PORT"
+		return
+	fi
+	chown -R nobody "$PH/spool" "$PH/mail"
+	"$BIN/smtp-listen" -C "$PH/etc" -u nobody -c 1000 "$1" \
+	    "127.0.0.1:$PH_PORT" </dev/null >/dev/null 2>"$PH/log" &
 	ACT_PID=$!
-	wait_for "$PH/log" "Listening on 127.0.0.1:$PH_PORT"
+	wait_for "$PH/log" "event=listening addr=127.0.0.1:$PH_PORT"
 }
 
 # ph_queue_run: queue-run on $PH's configuration, logging to
@@ -208,11 +250,13 @@ ph_queue_run() {
 	wait_for "$PH/queue-run.log" "event=started"
 }
 
-# ph_check_sessions: say so if some smtp-in sessions failed.
+# ph_check_sessions: say so if some smtp-in sessions failed or were
+# refused.
 ph_check_sessions() {
-	if grep -q 'died with code [1-9]\|signal' "$PH/log"; then
+	bad='died with code [1-9]\|signal\|event=session-killed\|event=refused'
+	if grep -q "$bad" "$PH/log"; then
 		echo "bench: (!) some smtp-in sessions failed:" >&2
-		grep 'died with code [1-9]\|signal' "$PH/log" | head -n 3 >&2
+		grep "$bad" "$PH/log" | head -n 3 >&2
 	fi
 }
 

@@ -5,14 +5,17 @@
 #
 # For each concurrency (1, 10, 50) Postfix's smtp-source sends 2,000
 # messages of 10 KB, one per connection, to
-#   smtp-in  under systemd-socket-activate --inetd -a (a process per
-#            connection), with a throw-away configuration and queue, and
+#   smtp-in  under smtp-listen (a process per connection, as installed;
+#            BENCH_LISTENER=activator: under systemd-socket-activate
+#            --inetd -a), with a throw-away configuration and queue, and
 #   Postfix  a private instance (its own config, queue and data
 #            directories) with qmgr disabled, so that messages stay queued
 #            and only acceptance is measured, as for smtp-in.
 # Both queues live under /var/tmp, on the disk, never on tmpfs: a message
 # is answered 250 only once it is fsynced, and that must cost what it costs.
-# msgs/s is 2000 / the wall time of smtp-source.  Everything runs on
+# msgs/s is 2000 / the wall time of smtp-source; cpu ms/msg is the CPU of
+# the server's whole process tree (listener, sessions, helpers; Postfix's
+# master, smtpd, cleanup...) over the run, divided by the messages.  Everything runs on
 # loopback and everything started is stopped on exit, failure included.
 #
 # Runs as root (Postfix's master starts as root and drops to "postfix").
@@ -38,27 +41,31 @@ BIN=$(cd "$BIN" && pwd)
 need_root
 need_cmd /usr/sbin/smtp-source /usr/sbin/postfix systemd-socket-activate python3
 case " $PEERS " in *" smtp-in "*)
-	need_built smtp-in ;;
+	need_built smtp-in smtp-listen ;;
 esac
 need_postfix_user
 bench_tmpdir posthorn-bench
 
-# blast PEER PORT CONC QUEUED_CMD: one smtp-source run, timed and checked.
+# blast PEER PORT CONC QUEUED_CMD PID: one smtp-source run, timed and
+# checked, with the CPU of PID's process tree.
 blast() {
-	peer=$1 port=$2 conc=$3 queued=$4
+	peer=$1 port=$2 conc=$3 queued=$4 pid=$5
+	c0=$(tree_cpu "$pid")
 	t0=$(now)
 	smtp-source -c -s "$conc" -m "$MSGS" -l "$SIZE" -f "from@$DOMAIN" \
 	    -t "$RCPT" "127.0.0.1:$port" >/dev/null 2>"$T/source.err" ||
 	    { cat "$T/source.err" >&2; die "smtp-source failed against $peer"; }
 	t1=$(now)
+	c1=$(tree_cpu "$pid")
 	n=$($queued)
 	note=
 	[ "$n" -eq "$MSGS" ] || note="  (!) $n queued, not $MSGS"
 	[ ! -s "$T/source.err" ] || note="$note  (!) smtp-source: $(head -n 1 "$T/source.err")"
 	awk -v p="$peer" -v c="$conc" -v m="$MSGS" -v a="$t0" -v b="$t1" \
-	    -v note="$note" 'BEGIN {
+	    -v cpu=$((c1 - c0)) -v note="$note" 'BEGIN {
 		s = b - a
-		printf "%-8s %11d %7d %9.2f %9.0f%s\n", p, c, m, s, m / s, note
+		printf "%-8s %11d %7d %9.2f %9.0f %9.2f%s\n", p, c, m, s,
+		    m / s, cpu / m, note
 	    }' >>"$RESULTS"
 	tail -n 1 "$RESULTS" >&2
 }
@@ -120,11 +127,11 @@ while [ $r -le "$ROUNDS" ]; do
 	for c in $CONCURRENCY; do
 		if [ -n "${PH_PORT-}" ]; then
 			ph_wipe
-			blast smtp-in "$PH_PORT" "$c" ph_queued
+			blast smtp-in "$PH_PORT" "$c" ph_queued "$ACT_PID"
 		fi
 		if [ -n "${PF_PORT-}" ]; then
 			pf_wipe
-			blast postfix "$PF_PORT" "$c" pf_queued
+			blast postfix "$PF_PORT" "$c" pf_queued "$PF_UP"
 		fi
 	done
 	r=$((r + 1))
@@ -143,16 +150,17 @@ posthorn bench: durable acceptance, $MSGS messages of $SIZE bytes, one per
 connection (smtp-source -s CONCURRENCY), on $(uname -n), queues in /var/tmp
 (fsynced).  Postfix runs with qmgr disabled: acceptance only, like smtp-in.
 
-peer     concurrency    msgs   seconds    msgs/s
+peer     concurrency    msgs   seconds    msgs/s cpu ms/msg
 EOF
 cat "$RESULTS"
 # Median msgs/s of the rounds, per peer and concurrency, and the ratio.
 printf '\nmedian of %s rounds, msgs/s:\n' "$ROUNDS"
-printf 'concurrency   smtp-in   postfix   smtp-in/postfix\n'
+printf 'concurrency   smtp-in   postfix   smtp-in/postfix   cpu ms/msg: smtp-in postfix\n'
 for c in $CONCURRENCY; do
-	awk -v c="$c" -v a="$(med smtp-in "$c" 5)" -v b="$(med postfix "$c" 5)" 'BEGIN {
+	awk -v c="$c" -v a="$(med smtp-in "$c" 5)" -v b="$(med postfix "$c" 5)" \
+	    -v x="$(med smtp-in "$c" 6)" -v y="$(med postfix "$c" 6)" 'BEGIN {
 		r = (a != "-" && b != "-" && b > 0) ? sprintf("%.2f", a / b) : "-"
-		printf "%11d %9s %9s %17s\n", c, a, b, r }'
+		printf "%11d %9s %9s %17s %20s %7s\n", c, a, b, r, x, y }'
 done
 if [ -n "$RSS" ]; then
 	cat <<-EOF

@@ -4,8 +4,8 @@
   python3 session.py startup PORT N     N sequential connect, greeting, QUIT
 
 `rss` connects, reads the greeting and holds the connection open while it
-finds the session's process from the "Spawned ... as PID N" line that
-systemd-socket-activate writes to LOG, then prints its VmRSS in kB.
+finds the session's process from the "smtp-in[PID]: event=connect" line
+that it writes to LOG, then prints its VmRSS in kB.
 `startup` prints the milliseconds one whole short session costs, the
 client's side of it included (small beside a fork and an exec).
 Every wait is bounded; loopback only.
@@ -45,11 +45,11 @@ def rss(port, log):
         while pid is None:
             with open(log, "rb") as f:
                 f.seek(start)
-                m = re.search(rb"Spawned .* as PID (\d+)", f.read())
+                m = re.search(rb"smtp-in\[(\d+)\]: event=connect", f.read())
             if m:
                 pid = int(m.group(1))
             elif time.monotonic() > deadline:
-                sys.exit("no 'Spawned ... as PID' line in " + log)
+                sys.exit("no 'smtp-in[PID]: event=connect' line in " + log)
             else:
                 time.sleep(0.01)
         with open(f"/proc/{pid}/status") as f:
