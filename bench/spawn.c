@@ -1,5 +1,5 @@
 /* spawn.c — what starting one session process costs on this machine,
- * three ways, for bench/spawn.sh: the CPU (this process and its reaped
+ * three ways, for "make bench": the CPU (this process and its reaped
  * children, getrusage) per start, over N starts of each, in turns.
  *
  *   spawn   posix_spawn of PROGRAM, as smtp-listen starts smtp-in
