@@ -301,10 +301,20 @@ class Listener(LogProc):
         return self._pid
 
     def sessions(self):
-        """The pids of the smtp-in sessions it runs now."""
-        return [p for p in children(self.pid())
-                if b"smtp-in" in pathlib.Path(
-                    f"/proc/{p}/cmdline").read_bytes().split(b"\0")[0]]
+        """The pids of the sessions it has not reaped yet: its children
+        but the TLS zygote (a session that exited and is not reaped yet,
+        a zombie with no command line, still counts: the listener has
+        not seen it end)."""
+        out = []
+        for p in children(self.pid()):
+            try:
+                argv0 = pathlib.Path(f"/proc/{p}/cmdline").read_bytes() \
+                    .split(b"\0")[0]
+            except FileNotFoundError:
+                continue
+            if b"smtp-tlsd" not in argv0:
+                out.append(p)
+        return out
 
     def wait_sessions(self, n, timeout=WAIT):
         """Wait until it runs exactly n sessions (they are reaped)."""
