@@ -2,7 +2,8 @@
 PREFIX/sbin and PREFIX/bin (dkimsign, a user's tool), and a program that
 starts another must find it there as well as in a build directory, where
 they all sit together.  queue-run, in sbin, signing with dkimsign, in bin,
-is the case that once failed."""
+is the case that once failed.  And the owners and modes that install.sh
+gives queue-inject and the queue (issue 15, item 1): below."""
 
 import grp
 import os
@@ -64,8 +65,9 @@ NOBODY = 65534
 
 
 def unused_ids(count):
-    """count numeric ids that are neither a user nor a group here."""
-    out, n = [], 3_000_000_000 + os.getpid() * 8
+    """count numeric ids that are neither a user nor a group here; below
+    65536, which a container's user namespace maps."""
+    out, n = [], 40000 + os.getpid() % 2000 * 8
     while len(out) < count:
         n += 1
         try:
