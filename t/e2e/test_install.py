@@ -109,16 +109,12 @@ def installed():
             cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stdout + r.stderr
         uid, gid, drop = unused_ids(3)
-        r = subprocess.run(
-            ["sh", str(ROOT / "queue-run" / "install-queue.sh"),
-             "-D", str(stage), "-u", str(uid), "-G", str(gid),
-             "-g", str(drop)],
-            capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stdout + r.stderr
-        yield types.SimpleNamespace(
+        inst = types.SimpleNamespace(
             base=base, stage=stage, uid=uid, gid=gid, drop=drop,
             sbin=stage / "usr" / "local" / "sbin",
             spool=stage / "var" / "spool" / "posthorn")
+        install_queue(inst)
+        yield inst
     finally:
         shutil.rmtree(base)
 
@@ -149,6 +145,40 @@ def test_nothing_that_grants_privilege_is_posthorns_to_rewrite(installed):
     st = os.stat(inject)
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
         (0, installed.drop, 0o2755), (st.st_uid, st.st_gid, oct(st.st_mode))
+
+
+def install_queue(inst):
+    r = subprocess.run(
+        ["sh", str(ROOT / "queue-run" / "install-queue.sh"),
+         "-D", str(inst.stage), "-u", str(inst.uid), "-G", str(inst.gid),
+         "-g", str(inst.drop)],
+        capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_rerun_puts_an_old_install_right(installed):
+    """What install.sh made before: queue-inject setuid posthorn, the
+    queue posthorn:posthorn 0750.  Running it again (install-queue.sh)
+    leaves the modes of posthorn-queue(5)."""
+    inst = installed
+    inject = inst.sbin / "queue-inject"
+    os.chown(inject, inst.uid, inst.gid)
+    os.chmod(inject, 0o4755)
+    for d in (inst.spool, *(inst.spool / s for s in ("tmp", "new", "state"))):
+        os.chown(d, inst.uid, inst.gid)
+        os.chmod(d, 0o750)
+    install_queue(inst)
+    want = {
+        inject: (0, inst.drop, 0o2755),
+        inst.spool: (inst.uid, inst.drop, 0o710),
+        inst.spool / "tmp": (inst.uid, inst.drop, 0o3730),
+        inst.spool / "new": (inst.uid, inst.drop, 0o1770),
+        inst.spool / "state": (inst.uid, inst.gid, 0o750),
+    }
+    for p, (uid, gid, mode) in want.items():
+        st = os.stat(p)
+        assert (st.st_uid, st.st_gid, oct(stat.S_IMODE(st.st_mode))) == \
+            (uid, gid, oct(mode)), p
 
 
 class Namespace:
