@@ -148,7 +148,8 @@ queue_create(struct queue_msg *m, const char *spool)
 		if (errno != EEXIST && errno != EINTR)
 			goto fail;
 	}
-	/* errno is still EEXIST: the caller reports a temporary failure. */
+	/* errno is EEXIST (or EINTR): the caller reports a temporary
+	 * failure. */
 fail:
 	m->tmp[0] = '\0';	/* nothing of ours to unlink */
 	fd_close(&spoolfd);

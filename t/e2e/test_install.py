@@ -245,8 +245,8 @@ def test_setgid_injector_queues_what_its_caller_cannot_open(installed):
             (NOBODY, inst.drop, 0o640), (st.st_uid, st.st_gid,
                                          oct(st.st_mode))
         assert QueuedMessage(path).env["uid"] == str(NOBODY)
-        # The file is nobody's, yet nobody can neither read it nor
-        # change it, nor see the spool.
+        # The file is the user nobody's, yet that user can neither read
+        # it, append to it nor chmod it, nor list the spool.
         for cmd in (["cat", str(path)],
                     ["sh", "-c", 'echo x >>"$0"', str(path)],
                     ["chmod", "666", str(path)],
@@ -267,8 +267,8 @@ def test_setgid_injector_queues_what_its_caller_cannot_open(installed):
         # smtp-in as posthorn (without posthorn-drop: it needs none).
         a, b = socket.socketpair()
         with a, b:
-            env = {"REMOTE_ADDR": "127.0.0.1", "POSTHORN_CONF": str(conf.dir),
-                   **SAN_ENV}
+            env = {"REMOTE_ADDR": "127.0.0.1",
+                   "POSTHORN_CONF": str(conf.dir), **SAN_ENV}
             p = subprocess.Popen(
                 ns.prefix(inst.uid, inst.gid) +
                 [str(inst.sbin / "smtp-in"), "mx"],
@@ -298,6 +298,7 @@ def test_setgid_injector_queues_what_its_caller_cannot_open(installed):
                       env=conf.env(PATH="/usr/bin:/bin"))
         try:
             qr.delivered(3)
+            qr.wait_for(r"event=removed ", 3)
         finally:
             qr.stop()
         got = conf.maildir("example.com", "bob")
