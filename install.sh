@@ -2,13 +2,14 @@
 # install.sh — install posthorn on this machine (Debian 12, as root) and
 # start receiving mail on port 25 and submissions on ports 587 and 465.
 # It installs the packages it needs with apt-get, builds, runs "make
-# install", creates the posthorn user, writes a first /etc/posthorn (with
-# a self-signed certificate when there is none, so that TLS works from
-# the first start), creates the queue, and starts the three listeners and
-# the queue runner: systemd socket units, the smtp-listen services behind
-# them and queue-run's service where systemd runs the machine, else
-# smtp-listen (binding the ports as root, then dropping to posthorn) and
-# queue-run in the background.
+# install", creates the posthorn user and the posthorn-drop group (of
+# queue-inject), writes a first /etc/posthorn (with a self-signed
+# certificate when there is none, so that TLS works from the first
+# start), creates the queue, and starts the three listeners and the queue
+# runner: systemd socket units, the smtp-listen services behind them and
+# queue-run's service where systemd runs the machine, else smtp-listen
+# (binding the ports as root, then dropping to posthorn) and queue-run in
+# the background.
 #
 # Re-running it is safe: it never overwrites a file of /etc/posthorn, it
 # leaves a user and the queue as they are (fixing only owners and modes),
@@ -29,6 +30,8 @@ SBIN=$PREFIX/sbin
 CONF=/etc/posthorn
 SPOOL=/var/spool/posthorn
 USER=posthorn
+# The group that queue-inject is setgid to; it runs nothing else.
+DROP=posthorn-drop
 UNITDIR=/etc/systemd/system
 QSERVICE=posthorn-queue.service
 LOGDIR=/var/log/posthorn
@@ -100,6 +103,18 @@ if ! getent passwd "$USER" >/dev/null; then
 	did "created user $USER"
 fi
 
+# queue-inject is setgid $DROP so that sendmail, run by any user, can
+# write into the queue; $USER is in $DROP too, to read the queue files
+# that other users' injections own.  No one else may be.
+if ! getent group "$DROP" >/dev/null; then
+	groupadd --system "$DROP"
+	did "created group $DROP (queue-inject's)"
+fi
+if ! id -nG "$USER" | grep -qw -- "$DROP"; then
+	usermod -a -G "$DROP" "$USER"
+	did "added $USER to group $DROP (to read what sendmail queues)"
+fi
+
 # queue-run makes the Maildirs of a new domain under /var/mail, which is
 # root:mail 2775 on Debian.
 if getent group mail >/dev/null && ! id -nG "$USER" | grep -qw mail; then
@@ -108,25 +123,18 @@ if getent group mail >/dev/null && ! id -nG "$USER" | grep -qw mail; then
 fi
 [ -d "$MAILDIRS" ] || { install -d -o root -g mail -m 2775 "$MAILDIRS"; did "created $MAILDIRS"; }
 
-# queue-inject is setuid posthorn so that sendmail, run by any user, can
-# write into the queue, which nobody else can.  Setuid rather than setgid
-# (as qmail-queue): the committed file is then owned by posthorn, so the
-# user who injected it cannot rewrite its envelope afterwards.  (chown
-# clears the bit, so it comes first; "make install" has just reset it.)
-chown "$USER:$USER" "$SBIN/queue-inject"
-chmod 4755 "$SBIN/queue-inject"
+# --- queue-inject and the queue -------------------------------------------
 
-# --- the queue -------------------------------------------------------------
-
+# Postfix's postdrop: queue-inject is root's and setgid $DROP (2755), so
+# that no one but root can replace what it runs (it was setuid $USER,
+# and anything running as $USER could replace it and wait for root's
+# cron to run it).  The queue lets $DROP pass, create and rename but
+# never its caller: the committed file is the caller's, in a spool the
+# caller cannot enter.  install-queue.sh has the modes, and puts back an
+# older install's (queue-inject setuid $USER, the queue $USER:$USER 0750).
 [ -d "$SPOOL" ] || did "created the queue $SPOOL"
-mkdir -p "$SPOOL"
-chown "$USER:$USER" "$SPOOL"
-chmod 0750 "$SPOOL"
-for d in tmp new state; do
-	mkdir -p "$SPOOL/$d"
-	chown "$USER:$USER" "$SPOOL/$d"
-	chmod 0750 "$SPOOL/$d"
-done
+sh queue-run/install-queue.sh -p "$PREFIX" -s "$SPOOL" -u "$USER" \
+    -G "$USER" -g "$DROP"
 
 # --- /etc/posthorn, never overwriting ------------------------------------
 

@@ -111,17 +111,24 @@ atomic_write(const char *path, const void *p, size_t n, mode_t mode)
 }
 
 int
-atomic_rename_noreplace(const char *from, const char *to)
+atomic_renameat_noreplace(int fromdir, const char *from, int todir,
+    const char *to)
 {
-	if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to,
+	if (syscall(SYS_renameat2, fromdir, from, todir, to,
 	    RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
-	if (link(from, to) == -1)
+	if (linkat(fromdir, from, todir, to, 0) == -1)
 		return -1;
-	(void)unlink(from);
+	(void)unlinkat(fromdir, from, 0);
 	return 0;
+}
+
+int
+atomic_rename_noreplace(const char *from, const char *to)
+{
+	return atomic_renameat_noreplace(AT_FDCWD, from, AT_FDCWD, to);
 }
 
 int

@@ -32,6 +32,11 @@ int	atomic_write(const char *path, const void *, size_t, mode_t mode);
  * second name, and an unlink that fails then is ignored.  0, or -1 with
  * errno of the rename or the link. */
 int	atomic_rename_noreplace(const char *from, const char *to);
+/* The same, each name relative to a directory descriptor (AT_FDCWD, or
+ * an O_PATH one): no symbolic link on the way to the directories is
+ * followed again, and the last components never are. */
+int	atomic_renameat_noreplace(int fromdir, const char *from, int todir,
+	    const char *to);
 /* fsync(2) of a directory, so that a rename or unlink in it is durable. */
 int	fsync_dir(const char *dir);
 /* fsync of the directory that holds path. */

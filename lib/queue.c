@@ -4,7 +4,15 @@
  * becomes deliverable at exactly one instant, the rename(2) in
  * queue_commit, and only after its bytes are on disk; every failure
  * before or around that instant leaves nothing behind that could be
- * delivered. */
+ * delivered.
+ *
+ * queue-inject(8) runs this code with its caller's uid (root, when cron
+ * mails) and the group posthorn-drop, in a spool that the posthorn user
+ * owns.  So tmp/ and new/ are opened once, without following a symbolic
+ * link, and every name after that is taken relative to them: a posthorn
+ * that swapped either directory for a link (to /etc/cron.d, say) must
+ * not steer a write of root's there.  The names inside them are never
+ * followed either (O_EXCL, renameat2). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,42 +100,60 @@ next_id(char *id)
 	id[QUEUE_ID_LEN] = '\0';
 }
 
+/* dir under the spool, never through a symbolic link; O_PATH for a
+ * directory that is only named through (tmp/, where posthorn-drop may
+ * write and search but not list), O_RDONLY for one to fsync (new/). */
+static int
+open_sub(int spoolfd, const char *dir, int how)
+{
+	int fd;
+
+	do
+		fd = openat(spoolfd, dir, how | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	while (fd == -1 && errno == EINTR);
+	return fd;
+}
+
 int
 queue_create(struct queue_msg *m, const char *spool)
 {
-	int tries;
+	int spoolfd = -1, tries;
 
 	m->fd = -1;
+	m->tmpdir = -1;
 	m->newfd = -1;
 	m->size = 0;
 	m->len = 0;
 	m->tmp[0] = '\0';
 	m->path[0] = '\0';
-	if (str_fmt(m->newdir, sizeof m->newdir, "%s/%s", spool,
-	    QUEUE_NEW) == -1)
-		goto fail;
 	/* Opened now so that the commit is one rename and one fsync, and so
 	 * that a missing spool is found before any byte is taken in. */
-	if ((m->newfd = open(m->newdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
-	    == -1)
+	if ((spoolfd = open(spool, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (m->tmpdir = open_sub(spoolfd, QUEUE_TMP, O_PATH)) == -1 ||
+	    (m->newfd = open_sub(spoolfd, QUEUE_NEW, O_RDONLY)) == -1)
 		goto fail;
+	fd_close(&spoolfd);
 	for (tries = 0; tries < QUEUE_CREATE_TRIES; tries++) {
 		next_id(m->id);
 		if (str_fmt(m->tmp, sizeof m->tmp, "%s/%s/%s", spool,
 		    QUEUE_TMP, m->id) == -1 ||
-		    str_fmt(m->path, sizeof m->path, "%s/%s", m->newdir,
-		    m->id) == -1)
+		    str_fmt(m->path, sizeof m->path, "%s/%s/%s", spool,
+		    QUEUE_NEW, m->id) == -1)
 			goto fail;
-		m->fd = open(m->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0640);
+		m->fd = openat(m->tmpdir, m->id, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (m->fd != -1)
 			return 0;
-		if (errno != EEXIST)
+		if (errno != EEXIST && errno != EINTR)
 			goto fail;
 	}
-	/* errno is still EEXIST: the caller reports a temporary failure. */
+	/* errno is EEXIST (or EINTR): the caller reports a temporary
+	 * failure. */
 fail:
 	m->tmp[0] = '\0';	/* nothing of ours to unlink */
+	fd_close(&spoolfd);
+	fd_close(&m->tmpdir);
 	fd_close(&m->newfd);
 	return -1;
 }
@@ -276,9 +302,10 @@ discard(struct queue_msg *m)
 	int saved = errno;
 
 	fd_close(&m->fd);
-	if (m->tmp[0] != '\0')
-		(void)unlink(m->tmp);
+	if (m->tmp[0] != '\0' && m->tmpdir != -1)
+		(void)unlinkat(m->tmpdir, m->id, 0);
 	m->tmp[0] = '\0';
+	fd_close(&m->tmpdir);
 	fd_close(&m->newfd);
 	m->len = 0;
 	errno = saved;
@@ -307,7 +334,8 @@ queue_commit(struct queue_msg *m)
 	 * sharing a spool, must not overwrite one already acknowledged.  A
 	 * crash inside the link(2) fallback leaves a second name in tmp/,
 	 * which is never delivered from and is swept. */
-	if (atomic_rename_noreplace(m->tmp, m->path) == -1)	/* commit */
+	if (atomic_renameat_noreplace(m->tmpdir, m->id, m->newfd, m->id) ==
+	    -1)						/* commit */
 		goto fail;
 	m->tmp[0] = '\0';
 	if (fsync(m->newfd) == -1) {
@@ -318,10 +346,11 @@ queue_commit(struct queue_msg *m)
 		 * still deliver it: at least once, never zero times.) */
 		int saved = errno;
 
-		(void)unlink(m->path);
+		(void)unlinkat(m->newfd, m->id, 0);
 		errno = saved;
 		goto fail;
 	}
+	fd_close(&m->tmpdir);
 	fd_close(&m->newfd);
 	return 0;
 fail:

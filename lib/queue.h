@@ -47,11 +47,11 @@ struct queue_env {
 
 struct queue_msg {
 	int		fd;
+	int		tmpdir;			/* SPOOL/tmp, O_PATH */
 	int		newfd;			/* SPOOL/new, for its fsync */
 	char		id[QUEUE_ID_LEN + 1];
-	char		tmp[PATH_MAX];		/* SPOOL/tmp/ID */
-	char		path[PATH_MAX];		/* SPOOL/new/ID */
-	char		newdir[PATH_MAX];	/* SPOOL/new */
+	char		tmp[PATH_MAX];		/* SPOOL/tmp/ID, for messages */
+	char		path[PATH_MAX];		/* SPOOL/new/ID, for messages */
 	uint64_t	size;			/* message bytes so far */
 	size_t		len;			/* bytes in buf */
 	char		buf[QUEUE_WBUFSZ];
@@ -59,7 +59,9 @@ struct queue_msg {
 
 /* 1 if s is a queue ID (QUEUE_ID_LEN Crockford base32 characters). */
 int	queue_id_valid(const char *s);
-/* Create SPOOL/tmp/ID with a fresh unique ID; -1 with errno. */
+/* Create SPOOL/tmp/ID with a fresh unique ID, mode 0640 (less the
+ * umask); -1 with errno.  tmp/ and new/ are reached without following
+ * a symbolic link (ELOOP or ENOTDIR if one is there): see queue.c. */
 int	queue_create(struct queue_msg *, const char *spool);
 /* The envelope block; call once, before any queue_put. */
 int	queue_put_env(struct queue_msg *, const struct queue_env *);

@@ -355,9 +355,10 @@ def children(pid):
 class QueueRun(LogProc):
     """queue-run on the test's configuration, as systemd runs it."""
 
-    def __init__(self, conf, exe=None):
+    def __init__(self, conf, exe=None, prefix=(), env=None):
         self.conf = conf
-        self.start([exe or prog("queue-run")], env=conf.env())
+        self.start(list(prefix) + [exe or prog("queue-run")],
+                   env=env or conf.env())
         self.wait_for(r"event=started")
 
     def delivered(self, count=1, timeout=WAIT):

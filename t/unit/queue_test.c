@@ -379,6 +379,35 @@ test_missing_spool_is_a_temporary_enoent(void **state)
 	assert_int_equal(mkdir(s->tmp, 0770), 0);
 }
 
+/* queue-inject runs this with its caller's uid (root from cron) in a
+ * spool that posthorn owns: a tmp/ or new/ swapped for a link must not
+ * take the message, or anything, where the link points. */
+static void
+test_tmp_or_new_as_a_link_is_refused(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = s->m;
+	const char *dirs[] = { s->tmp, s->new };
+	char away[128];
+	size_t i;
+
+	snprintf(away, sizeof away, "%s/elsewhere", s->dir);
+	assert_int_equal(mkdir(away, 0770), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(rmdir(dirs[i]), 0);
+		assert_int_equal(symlink(away, dirs[i]), 0);
+		errno = 0;
+		assert_int_equal(queue_create(m, s->dir), -1);
+		assert_true(errno == ELOOP || errno == ENOTDIR);
+		queue_abort(m);
+		assert_int_equal(count(away, NULL, 0), 0);
+		assert_int_equal(unlink(dirs[i]), 0);
+		assert_int_equal(mkdir(dirs[i], 0770), 0);
+	}
+	assert_int_equal(count(s->tmp, NULL, 0), 0);
+	assert_int_equal(count(s->new, NULL, 0), 0);
+}
+
 static void
 test_large_message_round_trips(void **state)
 {
@@ -535,6 +564,8 @@ main(void)
 		    test_failed_rename_leaves_tmp_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_missing_spool_is_a_temporary_enoent, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tmp_or_new_as_a_link_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_large_message_round_trips, setup, teardown),
 		cmocka_unit_test_setup_teardown(

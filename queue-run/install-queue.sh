@@ -1,0 +1,87 @@
+#!/bin/sh
+# install-queue.sh — give queue-inject and the queue the owners and
+# modes that let any user queue mail without letting anyone, the posthorn
+# user included, become someone else through it.  install.sh runs it as
+# root after "make install" and after making the users; the tests run it
+# on a DESTDIR with stand-in ids.  A re-run puts everything back as
+# below, whatever an older install left (queue-inject setuid posthorn,
+# the queue posthorn:posthorn 0750).
+#
+#	sh queue-run/install-queue.sh [-D DESTDIR] [-p PREFIX] [-s SPOOL]
+#	    [-u USER] [-G GROUP] [-g DROPGROUP]
+#
+# Defaults: no DESTDIR, /usr/local, /var/spool/posthorn, posthorn,
+# posthorn (USER's group), posthorn-drop.  Names or numeric ids.
+#
+# The model (Postfix's postdrop), in posthorn-queue(5) and queue-inject(8):
+#
+#   PREFIX/sbin/queue-inject  root:DROP   2755  setgid DROP; root's alone,
+#                                               so no one but root can
+#                                               replace what it runs
+#   SPOOL                     USER:DROP   0710  DROP may only pass through:
+#                                               the user who queued a
+#                                               message owns its file but
+#                                               can never reach it again
+#   SPOOL/tmp                 USER:DROP   3730  DROP creates, cannot list;
+#                                               sticky: no one removes
+#                                               another's file but USER;
+#                                               setgid: every file gets
+#                                               the group DROP
+#   SPOOL/new                 USER:DROP   1770  DROP renames into it and
+#                                               fsyncs it (which needs r)
+#   SPOOL/state               USER:GROUP  0750  queue-run's alone
+#
+# Queue files are 0640, group DROP; USER is a member of DROP (install.sh
+# adds it) so that queue-run reads the ones another user owns.  DROP
+# must hold no one else, and nothing else may run with it: it writes
+# the queue, nothing more.
+set -eu
+
+DESTDIR=
+PREFIX=/usr/local
+SPOOL=/var/spool/posthorn
+USER=posthorn
+GROUP=
+DROP=posthorn-drop
+
+usage() {
+	echo "usage: install-queue.sh [-D DESTDIR] [-p PREFIX] [-s SPOOL]" \
+	    "[-u USER] [-G GROUP] [-g DROPGROUP]" >&2
+	exit 64
+}
+while getopts D:p:s:u:G:g: o; do
+	case $o in
+	D)	DESTDIR=$OPTARG ;;
+	p)	PREFIX=$OPTARG ;;
+	s)	SPOOL=$OPTARG ;;
+	u)	USER=$OPTARG ;;
+	G)	GROUP=$OPTARG ;;
+	g)	DROP=$OPTARG ;;
+	*)	usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 0 ] || usage
+GROUP=${GROUP:-$USER}
+
+inject=$DESTDIR$PREFIX/sbin/queue-inject
+spool=$DESTDIR$SPOOL
+[ -f "$inject" ] || { echo "install-queue.sh: no $inject" >&2; exit 66; }
+
+# set PATH OWNER MODE.  chown before chmod: chown clears the set-id bits.
+set_mode() {
+	chown "$2" "$1"
+	chmod "$3" "$1"
+}
+
+set_mode "$inject" "root:$DROP" 2755
+
+# The directories: made if missing, modes fixed if not.  The spool
+# first, so that while tmp/ and new/ are being fixed no one but USER
+# can pass.
+mkdir -p "$spool"
+set_mode "$spool" "$USER:$DROP" 0710
+mkdir -p "$spool/tmp" "$spool/new" "$spool/state"
+set_mode "$spool/tmp" "$USER:$DROP" 3730
+set_mode "$spool/new" "$USER:$DROP" 1770
+set_mode "$spool/state" "$USER:$GROUP" 0750
