@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "deliver_int.h"
+#include "filecache.h"
 #include "fileline.h"
 #include "io.h"
 #include "str.h"
@@ -560,7 +561,7 @@ mda_read(const struct conf *c, const char *domain, struct mda *a,
 	struct fileline fl;
 	ssize_t n;
 	size_t i;
-	int fd, rc = -1;
+	int rc = -1;
 
 	if (conf_domain_path(c, domain, DELIVER_MDA_FILE, a->path,
 	    sizeof(a->path)) == -1) {
@@ -568,13 +569,12 @@ mda_read(const struct conf *c, const char *domain, struct mda *a,
 		    domain, strerror(errno));
 		return -1;
 	}
-	if ((fd = fileline_open(a->path)) == -1) {
+	if (filecache_open(a->path, &fl, MDA_LINES_MAX) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		deliver_result_errno(r, errno, "cannot open", a->path);
 		return -1;
 	}
-	fileline_init(&fl, fd, MDA_LINES_MAX);
 	for (;;) {
 		n = fileline_get(&fl, a->line, sizeof(a->line));
 		if (n == -1) {
@@ -596,7 +596,7 @@ mda_read(const struct conf *c, const char *domain, struct mda *a,
 			break;
 		}
 	}
-	fd_close(&fd);
+	filecache_close(&fl);
 	return rc;
 }
 
