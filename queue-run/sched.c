@@ -21,6 +21,7 @@
 
 #include <sys/inotify.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -54,6 +55,9 @@
 enum {
 	/* Fixed descriptors in the poll set: signals, inotify, trigger. */
 	FIXED_FDS = 3,
+	/* Beyond the slots' and the active messages': the lock, the
+	 * trigger, dkimsign's pipes, a state file being written. */
+	SCHED_FDS_SPARE = 64,
 	INOTIFY_BUF = 64 * 1024
 };
 
@@ -1088,6 +1092,25 @@ fail:
 	return -1;
 }
 
+/* Descriptors for every slot and message: a command under way holds
+ * three (its stdin, its stderr, its pidfd), an active message its queue
+ * file (two messages a slot), and the soft limit is often 1024; it is
+ * raised as far as the hard one allows when they need more. */
+static int
+fd_room(const struct sched *s)
+{
+	rlim_t need = FIXED_FDS + SCHED_FDS_SPARE +
+	    (rlim_t)s->conf->max_deliveries * (JOB_POLLFDS + 2);
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur >= need)
+		return 0;
+	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int
 setup(struct sched *s, char *why, size_t whysize)
 {
@@ -1115,6 +1138,10 @@ setup(struct sched *s, char *why, size_t whysize)
 	    -1) {
 		str_fmt_cut(why, whysize, "inotify on %s/%s: %s",
 		    s->conf->spool, QUEUE_NEW, strerror(errno));
+		return -1;
+	}
+	if (fd_room(s) == -1) {
+		str_fmt_cut(why, whysize, "RLIMIT_NOFILE: %s", strerror(errno));
 		return -1;
 	}
 	if ((s->jobs = calloc(s->conf->max_deliveries, sizeof(*s->jobs))) ==
