@@ -413,7 +413,7 @@ remote_attempt(struct sched *s, struct active *a, size_t i,
 	    now) == -1) {
 		if (errno == EAGAIN || errno == ENOMEM)
 			return -1;	/* out of processes: again soon */
-		/* No smtp-out to run (logged): retried on the backoff
+		/* No smtp-out to run: retried on the backoff
 		 * schedule, like a failure of its own. */
 		(void)str_fmt(other, sizeof(other), "cannot run %s: %s",
 		    JOB_SMTP_OUT, strerror(errno));
