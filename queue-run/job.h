@@ -1,7 +1,7 @@
 /* job.h — queue-run's deliveries under way, one slot each: smtp-out for
  * the remote recipients of one domain (a process that reports a line per
  * recipient on a pipe), or a local command (a pipe alias or a domain's
- * MDA, driven by deliver.h).  A Maildir delivery takes no slot: it is
+ * MDA, driven by deliver.h).  A Maildir delivery holds no slot: it is
  * written at once in queue-run's own process.  sched.c decides what to
  * start and what a result does to the entry; this is the process and its
  * result. */
@@ -16,7 +16,6 @@
 #include "addr.h"
 #include "conf.h"
 #include "deliver.h"
-#include "sched.h"
 #include "state.h"
 
 struct active;			/* sched.c's: the message a job is for */
