@@ -43,6 +43,18 @@
 # Loopback only; everything started is stopped on exit, failure included;
 # every wait is bounded.
 #
+# CPU: for each run, the CPU time of the server's process trees (user and
+# system, from /proc/PID/stat: every live process of the tree, and what
+# its reaped children used) over the run, per message: posthorn's
+# activator with its smtp-in sessions and queue-run with whatever it
+# starts, and queue-run's part alone (the local delivery); Postfix's
+# master and all its daemons.  The counts are in clock ticks (10 ms), so
+# a run of 2,000 messages gives them to some 0.01 ms a message.
+#
+# BENCH_OLD_BIN=DIR adds a peer "old": a second posthorn with the
+# programs of DIR (another build, main's for instance), taking its turn
+# in every round, for a before/after in the same run.
+#
 # Runs as root (Postfix's master starts as root).  BENCH_MSGS=N changes
 # the message count (2000), BENCH_ROUNDS=N the number of rounds (3; the
 # peers take turns within a round, and the table ends with the medians), BENCH_LATENCY=N the number of latency
@@ -57,6 +69,11 @@ CONCURRENCY="10 50"
 ROUNDS=${BENCH_ROUNDS:-3}
 SAMPLES=${BENCH_LATENCY:-50}
 PEERS=${BENCH_PEERS:-posthorn postfix}
+OLD_BIN=${BENCH_OLD_BIN-}
+if [ -n "$OLD_BIN" ]; then
+	OLD_BIN=$(cd "$OLD_BIN" && pwd)
+	PEERS="$PEERS old"
+fi
 DOMAIN=bench.example
 USER_=rcpt
 RCPT=$USER_@$DOMAIN
@@ -267,8 +284,45 @@ def latency(argv):
     wait_idle(queue)
 
 
+def cpu(argv):
+    """Print the CPU ms of the process trees rooted at the pids of argv:
+    user and system time of every live process of a tree, and of the
+    children each has reaped (cutime, cstime)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue  # gone meanwhile: its time is in its parent's
+        fields = st[st.rindex(")") + 2:].split()
+        # fields[0] is the state (stat field 3); ppid is field 4,
+        # utime..cstime fields 14..17.
+        procs[int(d)] = (int(fields[1]),
+                         sum(int(x) for x in fields[11:15]))
+    kids = {}
+    for pid, (ppid, _) in procs.items():
+        kids.setdefault(ppid, []).append(pid)
+    total = 0
+    todo = [int(p) for p in argv]
+    seen = set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen or pid not in procs:
+            continue
+        seen.add(pid)
+        total += procs[pid][1]
+        todo.extend(kids.get(pid, []))
+    print(f"{total * 1000 / tick:.0f}")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "blast":
+    if len(sys.argv) > 2 and sys.argv[1] == "cpu":
+        cpu(sys.argv[2:])
+    elif len(sys.argv) > 2 and sys.argv[1] == "blast":
         blast(sys.argv[2:])
     elif len(sys.argv) > 9 and sys.argv[1] == "latency":
         latency(sys.argv[2:])
@@ -279,11 +333,22 @@ EOF
 LATENCY=$T/latency
 : >"$LATENCY"
 
-# blast PEER PORT CONC MAILDIR_NEW QUEUE_DIR...: one smtp-source run.
+CPU=$T/cpu
+: >"$CPU"
+
+# cpu_ms PID...: the CPU ms of the process trees of the PIDs.
+cpu_ms() { python3 "$M" cpu "$@"; }
+
+# blast PEER PORT CONC "ALL_PIDS" "DELIVERY_PIDS" MAILDIR_NEW QUEUE_DIR...:
+# one smtp-source run, and the CPU of the server's trees over it.
 blast() {
-	peer=$1 port=$2 conc=$3 mnew=$4
-	shift 4
+	peer=$1 port=$2 conc=$3 allpids=$4 delpids=$5 mnew=$6
+	shift 6
 	rc=0
+	# shellcheck disable=SC2086
+	a0=$(cpu_ms $allpids)
+	# shellcheck disable=SC2086
+	d0=$( [ -z "$delpids" ] || cpu_ms $delpids)
 	out=$(STALL=$STALL python3 "$M" blast "$MSGS" "$mnew" "$@" -- \
 	    smtp-source -c -s "$conc" -m "$MSGS" -l "$SIZE" \
 	    -f "from@$DOMAIN" -t "$RCPT" "127.0.0.1:$port") || rc=$?
@@ -305,6 +370,17 @@ blast() {
 	    }' >>"$RESULTS"
 	tail -n 1 "$RESULTS" >&2
 	[ "$rc" -eq 0 ] || die "the run against $peer failed (its row is above)"
+	# measure.py waited for the queue to empty: all the work is done.
+	# shellcheck disable=SC2086
+	a1=$(cpu_ms $allpids)
+	# shellcheck disable=SC2086
+	d1=$( [ -z "$delpids" ] || cpu_ms $delpids)
+	awk -v p="$peer" -v c="$conc" -v m="$MSGS" -v a0="$a0" -v a1="$a1" \
+	    -v d0="$d0" -v d1="$d1" 'BEGIN {
+		d = (d0 == "") ? "-" : sprintf("%.2f", (d1 - d0) / m)
+		printf "%-9s %11d %12.2f %12s\n", p, c, (a1 - a0) / m, d
+	    }' >>"$CPU"
+	tail -n 1 "$CPU" >&2
 	find "$mnew" -type f -delete
 }
 
@@ -337,7 +413,38 @@ case " $PEERS " in *" posthorn "*)
 	mkdir -p "$PH_NEW" "${PH_NEW%/new}/cur" "${PH_NEW%/new}/tmp"
 	ph_listen mx
 	ph_queue_run
+	PH_PIDS="$ACT_PID $QR_PID"
+	PH_QR=$QR_PID
 	echo "bench: posthorn: smtp-in ($BIN/smtp-in) on 127.0.0.1:$PH_PORT, queue-run, queue $PH/spool" >&2
+	;;
+esac
+
+# --- old: a second posthorn, from BENCH_OLD_BIN --------------------------------
+
+# Its activator and queue-run, stopped on exit beside what lib.sh stops.
+OLD_ACT='' OLD_QR=''
+old_cleanup() {
+	[ -z "$OLD_QR" ] || stop_pid "$OLD_QR" $WAIT
+	[ -z "$OLD_ACT" ] || stop_pid "$OLD_ACT" $WAIT
+}
+trap 'old_cleanup; bench_cleanup' EXIT
+case " $PEERS " in *" old "*)
+	# lib.sh's helpers work on $PH, $BIN and the pids: this instance
+	# gets its own, and the first one's are put back.
+	save_ph=$PH save_bin=$BIN save_port=${PH_PORT-} save_act=$ACT_PID
+	save_qr=$QR_PID
+	PH=$T/old BIN=$OLD_BIN
+	ph_init "$PH/etc/domains/$DOMAIN"
+	echo "$USER_:!" >"$PH/etc/domains/$DOMAIN/users"
+	OLD_NEW=$PH/mail/$DOMAIN/$USER_/new
+	mkdir -p "$OLD_NEW" "${OLD_NEW%/new}/cur" "${OLD_NEW%/new}/tmp"
+	ph_listen mx
+	ph_queue_run
+	OLD_ACT=$ACT_PID OLD_QR=$QR_PID OLD_PORT=$PH_PORT OLD_PH=$PH
+	echo "bench: old: smtp-in ($BIN/smtp-in) on 127.0.0.1:$PH_PORT, queue-run, queue $PH/spool" >&2
+	PH=$save_ph BIN=$save_bin PH_PORT=$save_port ACT_PID=$save_act
+	QR_PID=$save_qr
+	[ -n "$PH_PORT" ] || unset PH_PORT
 	;;
 esac
 
@@ -389,15 +496,23 @@ r=1
 while [ $r -le "$ROUNDS" ]; do
 	for c in $CONCURRENCY; do
 		[ -z "${PH_PORT-}" ] ||
-		    blast posthorn "$PH_PORT" "$c" "$PH_NEW" "$PH/spool/new"
+		    blast posthorn "$PH_PORT" "$c" "$PH_PIDS" "$PH_QR" \
+		    "$PH_NEW" "$PH/spool/new"
+		[ -z "${OLD_PORT-}" ] ||
+		    blast old "$OLD_PORT" "$c" "$OLD_ACT $OLD_QR" "$OLD_QR" \
+		    "$OLD_NEW" "$OLD_PH/spool/new"
 		# shellcheck disable=SC2086
 		[ -z "${PF_PORT-}" ] ||
-		    blast postfix "$PF_PORT" "$c" "$PF_NEW" $PF_QUEUE
+		    blast postfix "$PF_PORT" "$c" "$PF_UP" "" "$PF_NEW" \
+		    $PF_QUEUE
 	done
 	r=$((r + 1))
 done
 [ -z "${PH_PORT-}" ] ||
     latency posthorn "$PH_PORT" "$PH_NEW" "$PH/spool/new" moved "$PH/spool/new"
+[ -z "${OLD_PORT-}" ] ||
+    latency old "$OLD_PORT" "$OLD_NEW" "$OLD_PH/spool/new" moved \
+    "$OLD_PH/spool/new"
 # shellcheck disable=SC2086
 [ -z "${PF_PORT-}" ] ||
     latency postfix "$PF_PORT" "$PF_NEW" "$Q/incoming" chmod $PF_QUEUE
@@ -425,6 +540,13 @@ peer      concurrency   msgs  accept s    last s    msgs/s
 EOF
 cat "$RESULTS"
 med_table
+cat <<EOF
+
+server CPU per message, ms (all: the whole path, acceptance included;
+delivery: queue-run's tree alone, for posthorn and old):
+peer      concurrency          all     delivery
+EOF
+cat "$CPU"
 cat <<EOF
 
 idle queue, one message at a time, ms (inotify stamps; commit = posthorn's

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "alias.h"
+#include "filecache.h"
 #include "fileline.h"
 #include "resolve.h"
 #include "str.h"
@@ -469,18 +470,17 @@ scan(struct ctx *c, const char *domain, const char *key, const char *clean,
 	enum match m;
 	ssize_t n = 0;
 	size_t no;
-	int fd, toolong, e, checking = c->check_domain != NULL;
+	int toolong, e, checking = c->check_domain != NULL;
 
 	f->m = MATCH_NONE;
 	if (conf_domain_path(c->conf, domain, ALIAS_FILE, path,
 	    sizeof(path)) == -1)
 		return tempfail(c, domain, errno);
-	if ((fd = fileline_open(path)) == -1) {
+	if (filecache_open(path, &r, ALIAS_LINES_MAX) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return ALIAS_OK;
 		return tempfail(c, path, errno);
 	}
-	fileline_init(&r, fd, ALIAS_LINES_MAX);
 	while (f->m != MATCH_EXACT) {
 		if ((n = read_line(&r, line, checking, &toolong, &no)) == 0)
 			break;
@@ -512,7 +512,7 @@ scan(struct ctx *c, const char *domain, const char *key, const char *clean,
 		(void)str_copy(f->rhs, sizeof(f->rhs), l.rhs);
 	}
 	e = errno;
-	close(fd);
+	filecache_close(&r);
 	if (n == -1)
 		return tempfail(c, path, e);
 	return ALIAS_OK;

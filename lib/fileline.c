@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fileline.h"
@@ -24,10 +25,37 @@ void
 fileline_init(struct fileline *r, int fd, size_t maxlines)
 {
 	r->fd = fd;
+	r->mem = NULL;
+	r->memlen = r->memoff = 0;
 	r->pos = r->len = 0;
 	r->eof = 0;
 	r->lines = 0;
 	r->maxlines = maxlines;
+}
+
+void
+fileline_init_mem(struct fileline *r, const char *mem, size_t len,
+    size_t maxlines)
+{
+	fileline_init(r, -1, maxlines);
+	r->mem = mem;
+	r->memlen = len;
+}
+
+/* The next block into r->blk: its length, 0 at the end, -1 with errno. */
+static ssize_t
+fill(struct fileline *r)
+{
+	size_t n;
+
+	if (r->mem == NULL)
+		return read(r->fd, r->blk, sizeof(r->blk));
+	n = r->memlen - r->memoff;
+	if (n > sizeof(r->blk))
+		n = sizeof(r->blk);
+	memcpy(r->blk, r->mem + r->memoff, n);
+	r->memoff += n;
+	return (ssize_t)n;
 }
 
 ssize_t
@@ -41,7 +69,7 @@ fileline_get(struct fileline *r, char *buf, size_t size)
 		if (r->pos == r->len) {
 			if (r->eof)
 				break;
-			got = read(r->fd, r->blk, sizeof(r->blk));
+			got = fill(r);
 			if (got == -1) {
 				if (errno == EINTR)
 					continue;

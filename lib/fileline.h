@@ -12,7 +12,9 @@
 enum { FILELINE_BLOCK = 4096 };	/* bytes per read(2) */
 
 struct fileline {
-	int	fd;
+	int	fd;		/* -1 when reading from mem */
+	const char *mem;	/* a file's bytes in memory, or NULL */
+	size_t	memlen, memoff;
 	char	blk[FILELINE_BLOCK];
 	size_t	pos, len;	/* unread bytes are blk[pos..len) */
 	int	eof;
@@ -23,6 +25,10 @@ struct fileline {
 /* Open path read-only (close-on-exec, EINTR retried): fd or -1. */
 int	fileline_open(const char *path);
 void	fileline_init(struct fileline *, int fd, size_t maxlines);
+/* The same lines from len bytes at mem, which stay until the reading
+ * ends (filecache.h keeps a file's bytes so). */
+void	fileline_init_mem(struct fileline *, const char *mem, size_t len,
+	    size_t maxlines);
 /* The next line, its LF included when it has one, into buf[size]
  * (NUL-terminated): its length, 0 at the end of the file, -1 with errno
  * (EINVAL: longer than size - 1 bytes, or more than maxlines lines). */

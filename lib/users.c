@@ -19,6 +19,7 @@
 
 #include "addr.h"
 #include "atomic.h"
+#include "filecache.h"
 #include "fileline.h"
 #include "io.h"
 #include "str.h"
@@ -156,11 +157,11 @@ users_lookup(const char *path, const char *name, char *hash, size_t hashlen)
 	struct reader r;
 	struct entry e;
 	enum users_result rc = USERS_ERROR, found = USERS_NOTFOUND;
-	int fd, n;
+	int n;
 
-	if ((fd = fileline_open(path)) == -1)
+	if (filecache_open(path, &r.in, USERS_MAX) == -1)
 		return errno == ENOENT ? USERS_NOTFOUND : USERS_ERROR;
-	reader_init(&r, fd);
+	r.rawlen = 0;
 	/* The whole file is read even after a match: a malformed line
 	 * anywhere makes every lookup fail the same way. */
 	while ((n = reader_next(&r)) == 1) {
@@ -177,7 +178,7 @@ users_lookup(const char *path, const char *name, char *hash, size_t hashlen)
 		goto out;
 	rc = found;
 out:
-	fd_close(&fd);
+	filecache_close(&r.in);
 	return rc;
 }
 

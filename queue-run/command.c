@@ -4,22 +4,29 @@
  * (nothing of queue-run's leaks in), a deadline and a process group of
  * its own, so that a timeout kills whatever it started; its exit status
  * says whether the mail is delivered, to be retried or to be bounced,
- * and the tail of its stderr says why. */
+ * and the tail of its stderr says why.
+ *
+ * The command is started by posix_spawn(3) and then driven from the
+ * caller's poll(2) loop (command_pollset, command_step): queue-run feeds
+ * its stdin, keeps its stderr and watches its exit and deadline among
+ * its other events, with no process of its own in between. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "deliver_int.h"
+#include "filecache.h"
 #include "fileline.h"
 #include "io.h"
 #include "str.h"
@@ -43,9 +50,7 @@ enum {
 	EX_TEMPFAIL_ = 75		/* sysexits.h: try again later */
 };
 
-static char copybuf[DELIVER_COPY_BUFSZ];
-
-/* --- the child: environment, descriptors, exec ------------------------ */
+/* --- the process: environment, descriptors, spawn --------------------- */
 
 struct env {
 	char	 var[ENV_COUNT][ENV_VAR_MAX];
@@ -83,75 +88,61 @@ env_make(struct env *e, const struct deliver_msg *m,
 	return 0;
 }
 
-/* What the child says before it gives up: it cannot return an error, so
- * it writes to the stderr the parent reads and exits EX_TEMPFAIL (the
- * configuration or the system is at fault, not the mail).  Only
- * async-signal-safe calls: strerrordesc_np is a table lookup. */
-static void __attribute__((noreturn))
-child_fail(int fd, const char *what, const char *arg, int err)
+/* fd moved above 2, so that no dup2 onto 0..2 of the spawn overwrites
+ * another of the three (queue-run may run with 0..2 closed). */
+static int
+above2(int *fd)
 {
-	const char *desc = strerrordesc_np(err);
-	struct iovec iov[6];
+	int nfd;
 
-	iov[0].iov_base = (void *)"posthorn: ";
-	iov[0].iov_len = 10;
-	iov[1].iov_base = (void *)what;
-	iov[1].iov_len = strlen(what);
-	iov[2].iov_base = (void *)" ";
-	iov[2].iov_len = arg[0] != '\0' ? 1 : 0;
-	iov[3].iov_base = (void *)arg;
-	iov[3].iov_len = strlen(arg);
-	iov[4].iov_base = (void *)": ";
-	iov[4].iov_len = 2;
-	iov[5].iov_base = (void *)(desc != NULL ? desc : "error");
-	iov[5].iov_len = strlen(iov[5].iov_base);
-	/* Nothing to do if even this fails: the exit status still says. */
-	if (writev(fd, iov, 6) == -1)
-		_exit(EX_TEMPFAIL_);
-	_exit(EX_TEMPFAIL_);
+	if (*fd > 2)
+		return 0;
+	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3)) == -1)
+		return -1;
+	(void)close(*fd);
+	*fd = nfd;
+	return 0;
 }
 
-static void __attribute__((noreturn))
-child_exec(int in, int out, int err, const char *path, char *const argv[],
-    char *const envp[])
+/* Start path with in, out and err as its 0, 1 and 2, by posix_spawn(3)
+ * (a vfork: no copy of queue-run's page tables).  What a forked child
+ * used to do before its exec is done by the spawn: its own session and
+ * process group (so that a timeout kills the command and whatever it
+ * started), every signal at its default and none blocked (queue-run
+ * blocks its own into a signalfd and ignores SIGPIPE, and an ignored
+ * signal would survive the exec), no descriptor above 2 (ours are all
+ * close-on-exec; this is for a caller's that are not), "/" as its
+ * directory.  0, or the error number. */
+static int
+spawn(pid_t *pid, int in, int out, int err, const char *path,
+    char *const argv[], char *const envp[])
 {
-	struct sigaction sa;
-	sigset_t none;
-	int fds[3], i;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int e;
 
-	/* Its own session and process group: a timeout kills the command
-	 * and whatever it started. */
-	if (setsid() == -1)
-		child_fail(err, "setsid", "", errno);
-	/* Above 2 first, so that no dup2 onto 0..2 overwrites another of
-	 * them (queue-run may run with 0..2 closed). */
-	fds[0] = in;
-	fds[1] = out;
-	fds[2] = err;
-	for (i = 0; i < 3; i++)
-		if ((fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) == -1)
-			child_fail(err, "dup", "", errno);
-	for (i = 0; i < 3; i++)
-		if (dup2(fds[i], i) == -1)
-			child_fail(err, "dup2", "", errno);
-#ifdef SYS_close_range
-	/* Everything of ours is close-on-exec; this is for descriptors of
-	 * the caller's that are not (a queue file, a listener). */
-	(void)syscall(SYS_close_range, 3U, ~0U, 0U);
-#endif
-	/* An ignored SIGPIPE would survive execve. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	(void)sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGPIPE, &sa, NULL) == -1)
-		child_fail(2, "sigaction", "", errno);
 	(void)sigemptyset(&none);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
-		child_fail(2, "sigprocmask", "", errno);
-	if (chdir("/") == -1)
-		child_fail(2, "chdir", "/", errno);
-	execve(path, argv, envp);
-	child_fail(2, "cannot execute", path, errno);
+	(void)sigfillset(&all);
+	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
+		return e;
+	if ((e = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return e;
+	}
+	if ((e = posix_spawn_file_actions_adddup2(&fa, in, 0)) == 0 &&
+	    (e = posix_spawn_file_actions_adddup2(&fa, out, 1)) == 0 &&
+	    (e = posix_spawn_file_actions_adddup2(&fa, err, 2)) == 0 &&
+	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0 &&
+	    (e = posix_spawn_file_actions_addchdir_np(&fa, "/")) == 0 &&
+	    (e = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
+	    (e = posix_spawnattr_setsigdefault(&at, &all)) == 0 &&
+	    (e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID)) == 0)
+		e = posix_spawn(pid, path, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return e;
 }
 
 /* --- its stderr and its stdin ------------------------------------------ */
@@ -234,10 +225,13 @@ tail_text(const struct tail *t, char *out, size_t size)
 	out[o] = '\0';
 }
 
-/* The message for the command's stdin, as much as the pipe takes now. */
+/* The message for the command's stdin, as much as the pipe takes now:
+ * buf[pos..len) is read from the queue and not written yet.  Each
+ * command has its own buffer, since several run at once. */
 struct feed {
 	struct deliver_src src;
-	size_t		pos, len;	/* unwritten: copybuf[pos..len) */
+	size_t		pos, len;
+	char		buf[DELIVER_COPY_BUFSZ];
 };
 
 /* 0, with *fd closed once all is written or the command stopped
@@ -249,8 +243,8 @@ feed_more(struct feed *f, int *fd)
 
 	for (;;) {
 		if (f->pos == f->len) {
-			if ((n = deliver_src_read(&f->src, copybuf,
-			    sizeof(copybuf))) == -1)
+			if ((n = deliver_src_read(&f->src, f->buf,
+			    sizeof(f->buf))) == -1)
 				return -1;
 			if (n == 0) {
 				fd_close(fd);	/* end of file for it */
@@ -259,7 +253,7 @@ feed_more(struct feed *f, int *fd)
 			f->pos = 0;
 			f->len = (size_t)n;
 		}
-		n = write(*fd, copybuf + f->pos, f->len - f->pos);
+		n = write(*fd, f->buf + f->pos, f->len - f->pos);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -291,33 +285,41 @@ wait_child(pid_t pid, int *status, int flags)
 static void
 kill_reap(pid_t pid, int *status)
 {
-	/* Before its setsid() the child has no group of its own yet. */
+	/* The spawn made its group; a group that is gone already leaves
+	 * the process itself. */
 	if (kill(-pid, SIGKILL) == -1)
 		(void)kill(pid, SIGKILL);
 	(void)wait_child(pid, status, 0);
 }
 
+/* The indices of command_pollset's array. */
+enum { RUN_IN, RUN_ERR, RUN_PID, RUN_FDS };
+
 /* A command under way: our ends of its pipes, what it is fed and what
  * it says on stderr.  A descriptor is -1 once closed. */
-struct run {
-	pid_t		 pid;
+struct command {
+	pid_t		 pid;		/* -1 once reaped */
 	int		 in[2], er[2], null, pidfd;
 	int		 status;	/* once reaped */
-	struct feed	 feed;
+	int64_t		 deadline;	/* clock_ms() */
+	long		 timeout;	/* s, for the reason */
+	int		 ix[RUN_FDS];	/* in the last pollset, or -1 */
 	struct tail	 tail;
+	struct feed	 feed;
 };
 
-/* The indices of run_pollset's array. */
-enum { RUN_IN, RUN_ERR, RUN_PID };
-
 static void
-run_init(struct run *c, const struct deliver_msg *m, const char *pre,
+run_init(struct command *c, const struct deliver_msg *m, const char *pre,
     size_t prelen)
 {
+	int i;
+
 	c->pid = -1;
 	c->in[0] = c->in[1] = c->er[0] = c->er[1] = -1;
 	c->null = c->pidfd = -1;
 	c->status = 0;
+	for (i = 0; i < RUN_FDS; i++)
+		c->ix[i] = -1;
 	deliver_src_init(&c->feed.src, m, pre, prelen);
 	c->feed.pos = c->feed.len = 0;
 	c->tail.len = 0;
@@ -325,7 +327,7 @@ run_init(struct run *c, const struct deliver_msg *m, const char *pre,
 }
 
 static void
-run_close(struct run *c)
+run_close(struct command *c)
 {
 	fd_close(&c->in[0]);
 	fd_close(&c->in[1]);
@@ -335,12 +337,14 @@ run_close(struct run *c)
 	fd_close(&c->pidfd);
 }
 
-/* The pipes and /dev/null, then the child, which execs path; 0, or -1
- * with errno and *what.  The child's ends are closed here. */
+/* The pipes and /dev/null, then the process; 0, or -1 with errno and
+ * *what.  The child's ends are closed here. */
 static int
-run_start(struct run *c, const char *path, char *const argv[],
+run_start(struct command *c, const char *path, char *const argv[],
     char *const envp[], const char **what)
 {
+	int e;
+
 	*what = "pipe";
 	if (pipe2(c->in, O_CLOEXEC) == -1 || pipe2(c->er, O_CLOEXEC) == -1)
 		return -1;
@@ -352,13 +356,17 @@ run_start(struct run *c, const char *path, char *const argv[],
 		return -1;
 	/* Only our ends: the command gets ordinary blocking descriptors. */
 	*what = "fcntl";
-	if (fd_nonblock(c->in[1]) == -1 || fd_nonblock(c->er[0]) == -1)
+	if (fd_nonblock(c->in[1]) == -1 || fd_nonblock(c->er[0]) == -1 ||
+	    above2(&c->in[0]) == -1 || above2(&c->null) == -1 ||
+	    above2(&c->er[1]) == -1)
 		return -1;
-	*what = "fork";
-	if ((c->pid = fork()) == -1)
+	*what = "cannot execute";
+	if ((e = spawn(&c->pid, c->in[0], c->null, c->er[1], path, argv,
+	    envp)) != 0) {
+		c->pid = -1;
+		errno = e;
 		return -1;
-	if (c->pid == 0)
-		child_exec(c->in[0], c->null, c->er[1], path, argv, envp);
+	}
 	fd_close(&c->in[0]);
 	fd_close(&c->er[1]);
 	fd_close(&c->null);
@@ -368,100 +376,43 @@ run_start(struct run *c, const char *path, char *const argv[],
 	return 0;
 }
 
-/* What to wait for: stdin while it is open, stderr while it is open,
- * the pidfd if there is one; ix[RUN_*] is each one's index, or -1. */
-static nfds_t
-run_pollset(const struct run *c, struct pollfd pfd[3], int ix[3])
+size_t
+command_pollset(struct command *c, struct pollfd *pfd, int64_t *due)
 {
-	const int fd[3] = { c->in[1], c->er[0], c->pidfd };
-	const short ev[3] = { POLLOUT, POLLIN, POLLIN };
-	nfds_t n = 0;
+	const int fd[RUN_FDS] = { c->in[1], c->er[0], c->pidfd };
+	const short ev[RUN_FDS] = { POLLOUT, POLLIN, POLLIN };
+	int64_t d = c->deadline;
+	size_t n = 0;
 	int i;
 
-	for (i = 0; i < 3; i++) {
-		ix[i] = -1;
+	for (i = 0; i < RUN_FDS; i++) {
+		c->ix[i] = -1;
 		if (fd[i] == -1)
 			continue;
 		pfd[n].fd = fd[i];
 		pfd[n].events = ev[i];
-		ix[i] = (int)n++;
+		pfd[n].revents = 0;
+		c->ix[i] = (int)n++;
 	}
+	/* Without a pidfd its exit is looked for every PID_POLL_MS. */
+	if (c->pidfd == -1 && clock_ms() + PID_POLL_MS < d)
+		d = clock_ms() + PID_POLL_MS;
+	*due = d;
 	return n;
 }
 
-/* After a failed call: the command is killed and reaped, errno kept. */
+/* Did the last poll see an event on descriptor RUN_*? */
 static int
-run_kill(struct run *c)
+ready(const struct command *c, const struct pollfd *pfd, int which)
 {
-	int err = errno;
-
-	kill_reap(c->pid, &c->status);
-	errno = err;
-	return -1;
-}
-
-/* Feed the command and keep its stderr until it exits: 0 once reaped,
- * 1 with r set when it was killed (the deadline passed, or the queue
- * file could not be read), -1 with errno and *what (killed too). */
-static int
-run_wait(struct run *c, int64_t deadline, long timeout,
-    struct deliver_result *r, const char **what)
-{
-	struct pollfd pfd[3];
-	int ix[3], err;
-	int64_t now, wait;
-	pid_t w;
-	nfds_t nfd;
-
-	for (;;) {
-		now = clock_ms();
-		if (now >= deadline) {
-			kill_reap(c->pid, &c->status);
-			deliver_result_set(r, DELIVER_TEMP, "4.3.0",
-			    "command timed out after %ld s", timeout);
-			return 1;
-		}
-		wait = deadline - now;
-		if (c->pidfd == -1 && wait > PID_POLL_MS)
-			wait = PID_POLL_MS;
-		if (wait > INT_MAX)	/* a timeout of up to a year */
-			wait = INT_MAX;
-		nfd = run_pollset(c, pfd, ix);
-		if (poll(pfd, nfd, (int)wait) == -1) {
-			if (errno == EINTR)
-				continue;
-			*what = "poll";
-			return run_kill(c);
-		}
-		if (ix[RUN_IN] != -1 && pfd[ix[RUN_IN]].revents != 0 &&
-		    feed_more(&c->feed, &c->in[1]) == -1) {
-			/* Killed before it sees an end of file: a part of
-			 * the message must not pass for the whole. */
-			err = errno;
-			kill_reap(c->pid, &c->status);
-			deliver_result_set(r, DELIVER_TEMP, "4.3.0",
-			    "cannot read queue file: %s", strerror(err));
-			return 1;
-		}
-		if (ix[RUN_ERR] != -1 && pfd[ix[RUN_ERR]].revents != 0)
-			tail_read(&c->tail, &c->er[0]);
-		if (c->pidfd == -1 || pfd[ix[RUN_PID]].revents != 0) {
-			w = wait_child(c->pid, &c->status,
-			    c->pidfd == -1 ? WNOHANG : 0);
-			if (w == -1) {
-				*what = "waitpid";
-				return run_kill(c);
-			}
-			if (w == c->pid)
-				return 0;
-		}
-	}
+	return pfd != NULL && c->ix[which] != -1 &&
+	    pfd[c->ix[which]].revents != 0;
 }
 
 /* The outcome of a command that exited: its status, and the tail of
  * its stderr as the reason. */
 static void
-run_result(struct run *c, struct deliver_result *r)
+run_result(struct command *c, struct deliver_result *r)
 {
 	char text[DELIVER_STDERR_TAIL + 1];
 	int st = c->status;
@@ -487,54 +438,108 @@ run_result(struct run *c, struct deliver_result *r)
 		    text[0] != '\0' ? ": " : "", text);
 }
 
-void
-command_run(const struct deliver_msg *m, const struct alias_target *t,
-    const char *path, char *const argv[], const char *pre, size_t prelen,
+/* Killed and reaped, with r set to a temporary failure: 1. */
+static int
+run_abandon(struct command *c, struct deliver_result *r, const char *why)
+{
+	kill_reap(c->pid, &c->status);
+	c->pid = -1;
+	deliver_result_set(r, DELIVER_TEMP, "4.3.0", "%s", why);
+	return 1;
+}
+
+int
+command_step(struct command *c, const struct pollfd *pfd,
     struct deliver_result *r)
 {
-	struct sigaction ign, oldpipe;
-	struct env env;
-	struct run c;
-	const char *what;
-	int64_t deadline;
-	long timeout;
-	int pipe_ignored = 0;
+	char why[DELIVER_REASON_MAX];
+	pid_t w;
 
-	run_init(&c, m, pre, prelen);
+	if (clock_ms() >= c->deadline) {
+		str_fmt_cut(why, sizeof(why), "command timed out after %ld s",
+		    c->timeout);
+		return run_abandon(c, r, why);
+	}
+	if (ready(c, pfd, RUN_IN) && feed_more(&c->feed, &c->in[1]) == -1) {
+		/* Killed before it sees an end of file: a part of the
+		 * message must not pass for the whole. */
+		str_fmt_cut(why, sizeof(why), "cannot read queue file: %s",
+		    strerror(errno));
+		return run_abandon(c, r, why);
+	}
+	if (ready(c, pfd, RUN_ERR))
+		tail_read(&c->tail, &c->er[0]);
+	if (c->pidfd == -1 || ready(c, pfd, RUN_PID)) {
+		w = wait_child(c->pid, &c->status,
+		    c->pidfd == -1 ? WNOHANG : 0);
+		if (w == -1) {
+			str_fmt_cut(why, sizeof(why), "cannot run command: "
+			    "waitpid: %s", strerror(errno));
+			return run_abandon(c, r, why);
+		}
+		if (w == c->pid) {
+			c->pid = -1;
+			run_result(c, r);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+pid_t
+command_pid(const struct command *c)
+{
+	return c->pid;
+}
+
+void
+command_free(struct command *c)
+{
+	if (c == NULL)
+		return;
+	if (c->pid != -1)
+		kill_reap(c->pid, &c->status);
+	run_close(c);
+	free(c);
+}
+
+int
+command_start(const struct deliver_msg *m, const struct alias_target *t,
+    const char *path, char *const argv[], const char *pre, size_t prelen,
+    struct deliver_result *r, struct command **cp)
+{
+	struct command *c;
+	struct env env;
+	const char *what = "malloc";
+	int err;
+
+	*cp = NULL;
 	if (env_make(&env, m, t) == -1) {
 		deliver_result_set(r, DELIVER_TEMP, "4.3.0",
 		    "environment of the command too long");
-		return;
+		return 1;
 	}
-	/* A command that exits without reading all of its input must
-	 * give us EPIPE, not kill us. */
-	memset(&ign, 0, sizeof(ign));
-	ign.sa_handler = SIG_IGN;
-	(void)sigemptyset(&ign.sa_mask);
-	what = "sigaction";
-	if (sigaction(SIGPIPE, &ign, &oldpipe) == -1)
+	if ((c = malloc(sizeof(*c))) == NULL)
 		goto fail;
-	pipe_ignored = 1;
+	run_init(c, m, pre, prelen);
 	/* 0 would kill every command at once: a second is the least. */
-	timeout = m->conf->command_timeout > 0 ? m->conf->command_timeout : 1;
-	deadline = clock_ms() + (int64_t)timeout * 1000;
-	if (run_start(&c, path, argv, env.envp, &what) == -1)
+	c->timeout = m->conf->command_timeout > 0 ?
+	    m->conf->command_timeout : 1;
+	c->deadline = clock_ms() + (int64_t)c->timeout * 1000;
+	if (run_start(c, path, argv, env.envp, &what) == -1)
 		goto fail;
-	switch (run_wait(&c, deadline, timeout, r, &what)) {
-	case 0:
-		run_result(&c, r);
-		break;
-	case -1:
-		goto fail;
-	}
-	goto out;
+	*cp = c;
+	return 0;
 fail:
-	deliver_result_set(r, DELIVER_TEMP, "4.3.0",
-	    "cannot run command: %s: %s", what, strerror(errno));
-out:
-	run_close(&c);
-	if (pipe_ignored)
-		(void)sigaction(SIGPIPE, &oldpipe, NULL);
+	err = errno;
+	if (strcmp(what, "cannot execute") == 0)
+		deliver_result_set(r, DELIVER_TEMP, "4.3.0",
+		    "cannot execute %s: %s", path, strerror(err));
+	else
+		deliver_result_set(r, DELIVER_TEMP, "4.3.0",
+		    "cannot run command: %s: %s", what, strerror(err));
+	command_free(c);
+	return 1;
 }
 
 /* --- the domain's MDA -------------------------------------------------- */
@@ -556,7 +561,7 @@ mda_read(const struct conf *c, const char *domain, struct mda *a,
 	struct fileline fl;
 	ssize_t n;
 	size_t i;
-	int fd, rc = -1;
+	int rc = -1;
 
 	if (conf_domain_path(c, domain, DELIVER_MDA_FILE, a->path,
 	    sizeof(a->path)) == -1) {
@@ -564,13 +569,12 @@ mda_read(const struct conf *c, const char *domain, struct mda *a,
 		    domain, strerror(errno));
 		return -1;
 	}
-	if ((fd = fileline_open(a->path)) == -1) {
+	if (filecache_open(a->path, &fl, MDA_LINES_MAX) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		deliver_result_errno(r, errno, "cannot open", a->path);
 		return -1;
 	}
-	fileline_init(&fl, fd, MDA_LINES_MAX);
 	for (;;) {
 		n = fileline_get(&fl, a->line, sizeof(a->line));
 		if (n == -1) {
@@ -592,7 +596,7 @@ mda_read(const struct conf *c, const char *domain, struct mda *a,
 			break;
 		}
 	}
-	fd_close(&fd);
+	filecache_close(&fl);
 	return rc;
 }
 
@@ -701,17 +705,20 @@ mda_find(struct mda *a, struct deliver_result *r)
 
 int
 command_mda(const struct deliver_msg *m, const struct alias_target *t,
-    const char *pre, size_t prelen, struct deliver_result *r)
+    const char *pre, size_t prelen, struct deliver_result *r,
+    struct command **cp)
 {
 	static struct mda mda;	/* some 10 KiB: off the stack */
 	int found;
 
+	*cp = NULL;
 	if ((found = mda_read(m->conf, t->domain, &mda, r)) == 0)
-		return 0;
+		return COMMAND_NONE;
 	if (found == -1 || mda_args(&mda, m, t, r) == -1)
-		return 1;
+		return COMMAND_DONE;
 	deliver_where_set(r, "", mda.argv[0]);
-	if (mda_find(&mda, r) == 0)
-		command_run(m, t, mda.exe, mda.argv, pre, prelen, r);
-	return 1;
+	if (mda_find(&mda, r) == -1 ||
+	    command_start(m, t, mda.exe, mda.argv, pre, prelen, r, cp) == 1)
+		return COMMAND_DONE;
+	return COMMAND_RUNNING;
 }

@@ -8,6 +8,9 @@
  * result. */
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 
 #include "deliver.h"
 #include "deliver_int.h"
+#include "io.h"
 #include "mailhdr.h"
 #include "str.h"
 
@@ -31,9 +35,6 @@ enum {
 	 * longer than this cannot hold an address (ADDR_TEXT_MAX). */
 	HDR_FIELD_MAX = 1024
 };
-
-/* The prepended fields: "Return-Path: <S>\nDelivered-To: A\n". */
-enum { PREFIX_MAX = 2 * ADDR_TEXT_MAX + 64 };
 
 /* --- the result and the message ---------------------------------------- */
 
@@ -313,50 +314,166 @@ path_safe(const char *s)
 	return s[0] != '\0' && s[0] != '.' && strchr(s, '/') == NULL;
 }
 
+/* To a mailbox: the MDA's process, else the Maildir at once. */
+static int
+mailbox_start(struct deliver_job *j)
+{
+	struct deliver_result *r = &j->r;
+
+	if (!path_safe(j->t.user) || !path_safe(j->t.domain)) {
+		deliver_result_set(r, DELIVER_PERM, "5.1.3",
+		    "mailbox %s is not usable as a file name", j->t.addr);
+		return 1;
+	}
+	if (begin(&j->m, &j->t, j->pre, sizeof(j->pre), &j->prelen, r) == -1)
+		return 1;
+	switch (command_mda(&j->m, &j->t, j->pre, j->prelen, r, &j->cmd)) {
+	case COMMAND_NONE:
+		maildir_deliver(&j->m, &j->t, j->pre, j->prelen, r);
+		return 1;
+	case COMMAND_RUNNING:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* To a pipe alias: /bin/sh -c COMMAND. */
+static int
+pipe_start(struct deliver_job *j)
+{
+	char sh[] = "sh", dashc[] = "-c", cmd[ALIAS_CMD_MAX + 1];
+	char *argv[] = { sh, dashc, cmd, NULL };
+	struct deliver_result *r = &j->r;
+	const char *p;
+
+	for (p = j->t.cmd; deliver_is_wsp(*p); p++)
+		;
+	deliver_where_set(r, "| ", p);
+	if (*p == '\0') {
+		deliver_result_set(r, DELIVER_TEMP, "4.3.5",
+		    "pipe alias %s: no command", j->t.addr);
+		return 1;
+	}
+	if (str_copy(cmd, sizeof(cmd), p) == -1) {
+		deliver_result_set(r, DELIVER_TEMP, "4.3.5",
+		    "pipe alias %s: command too long", j->t.addr);
+		return 1;
+	}
+	if (begin(&j->m, &j->t, j->pre, sizeof(j->pre), &j->prelen, r) == -1)
+		return 1;
+	return command_start(&j->m, &j->t, DELIVER_SHELL, argv, j->pre,
+	    j->prelen, r, &j->cmd) == 0 ? 0 : 1;
+}
+
+int
+deliver_start(struct deliver_job *j, const struct deliver_msg *m,
+    const struct alias_target *t)
+{
+	j->m = *m;
+	j->t = *t;
+	j->prelen = 0;
+	j->cmd = NULL;
+	result_init(&j->r);
+	return t->kind == ALIAS_PIPE ? pipe_start(j) : mailbox_start(j);
+}
+
+size_t
+deliver_pollset(struct deliver_job *j, struct pollfd *pfd, int64_t *due)
+{
+	if (j->cmd == NULL)
+		return 0;
+	return command_pollset(j->cmd, pfd, due);
+}
+
+int
+deliver_step(struct deliver_job *j, const struct pollfd *pfd)
+{
+	if (j->cmd == NULL)
+		return 1;
+	if (command_step(j->cmd, pfd, &j->r) == 0)
+		return 0;
+	command_free(j->cmd);
+	j->cmd = NULL;
+	return 1;
+}
+
+pid_t
+deliver_pid(const struct deliver_job *j)
+{
+	return j->cmd != NULL ? command_pid(j->cmd) : -1;
+}
+
+void
+deliver_abort(struct deliver_job *j)
+{
+	command_free(j->cmd);
+	j->cmd = NULL;
+}
+
+/* --- done before they return ------------------------------------------- */
+
+/* Drive j's command, if one runs, to its end; r its result. */
+static void
+run_to_end(struct deliver_job *j, struct deliver_result *r)
+{
+	struct sigaction ign, oldpipe;
+	struct pollfd pfd[DELIVER_POLLFDS];
+	int64_t due, now, wait;
+	size_t n;
+	int ignored;
+
+	/* A command that exits without reading all of its input must
+	 * give us EPIPE, not kill us. */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	(void)sigemptyset(&ign.sa_mask);
+	ignored = sigaction(SIGPIPE, &ign, &oldpipe) == 0;
+	while (j->cmd != NULL) {
+		n = deliver_pollset(j, pfd, &due);
+		now = clock_ms();
+		wait = due > now ? due - now : 0;
+		if (wait > INT_MAX)
+			wait = INT_MAX;
+		if (poll(pfd, n, (int)wait) == -1) {
+			if (errno == EINTR)
+				continue;
+			deliver_result_set(&j->r, DELIVER_TEMP, "4.3.0",
+			    "cannot run command: poll: %s", strerror(errno));
+			deliver_abort(j);
+			break;
+		}
+		(void)deliver_step(j, pfd);
+	}
+	if (ignored)
+		(void)sigaction(SIGPIPE, &oldpipe, NULL);
+	*r = j->r;
+}
+
 void
 deliver_mailbox(const struct deliver_msg *m, const struct alias_target *t,
     struct deliver_result *r)
 {
-	char pre[PREFIX_MAX];
-	size_t prelen;
+	struct deliver_job j;
+	struct alias_target mt = *t;
 
-	result_init(r);
-	if (!path_safe(t->user) || !path_safe(t->domain)) {
-		deliver_result_set(r, DELIVER_PERM, "5.1.3",
-		    "mailbox %s is not usable as a file name", t->addr);
-		return;
-	}
-	if (begin(m, t, pre, sizeof(pre), &prelen, r) == -1)
-		return;
-	if (command_mda(m, t, pre, prelen, r) == 0)
-		maildir_deliver(m, t, pre, prelen, r);
+	mt.kind = ALIAS_MAILBOX;
+	if (deliver_start(&j, m, &mt) == 0)
+		run_to_end(&j, r);
+	else
+		*r = j.r;
 }
 
 void
 deliver_pipe(const struct deliver_msg *m, const struct alias_target *t,
     struct deliver_result *r)
 {
-	char sh[] = "sh", dashc[] = "-c", cmd[ALIAS_CMD_MAX + 1];
-	char *argv[] = { sh, dashc, cmd, NULL };
-	char pre[PREFIX_MAX];
-	const char *p;
-	size_t prelen;
+	struct deliver_job j;
+	struct alias_target pt = *t;
 
-	result_init(r);
-	for (p = t->cmd; deliver_is_wsp(*p); p++)
-		;
-	deliver_where_set(r, "| ", p);
-	if (*p == '\0') {
-		deliver_result_set(r, DELIVER_TEMP, "4.3.5",
-		    "pipe alias %s: no command", t->addr);
-		return;
-	}
-	if (str_copy(cmd, sizeof(cmd), p) == -1) {
-		deliver_result_set(r, DELIVER_TEMP, "4.3.5",
-		    "pipe alias %s: command too long", t->addr);
-		return;
-	}
-	if (begin(m, t, pre, sizeof(pre), &prelen, r) == -1)
-		return;
-	command_run(m, t, DELIVER_SHELL, argv, pre, prelen, r);
+	pt.kind = ALIAS_PIPE;
+	if (deliver_start(&j, m, &pt) == 0)
+		run_to_end(&j, r);
+	else
+		*r = j.r;
 }

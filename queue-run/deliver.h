@@ -1,17 +1,22 @@
 /* deliver.h — local delivery of one message to one target: a Maildir, the
- * domain's MDA, or a pipe alias.  queue-run calls these in a child process
- * of its own, one per delivery, so they may block (within the command
- * timeout) and may be killed at any instant: whatever they leave half done
- * is in a Maildir's tmp/ or in a command that gets the mail again, never
- * a message marked delivered that is not.
+ * domain's MDA, or a pipe alias.  queue-run runs them in its own process:
+ * a Maildir is written at once (deliver_start returns with the result,
+ * after the file's fsync, its rename into new/ and new/'s fsync), and a
+ * command, started by posix_spawn(3), is driven from queue-run's poll(2)
+ * loop (deliver_pollset, deliver_step) until it exits.  queue-run may be
+ * killed at any instant: whatever is left half done is in a Maildir's
+ * tmp/ or in a command that gets the mail again, never a message marked
+ * delivered that is not.
  *
- * The child starts with default signal dispositions and an empty signal
- * mask; SIGPIPE is the callee's to ignore.  The message is read with
- * pread(2) from the queue file, so the file offset does not matter. */
+ * The caller ignores SIGPIPE; a command starts with every signal at its
+ * default and none blocked.  The message is read with pread(2) from the
+ * queue file, so the file offset does not matter. */
 #ifndef POSTHORN_DELIVER_H
 #define POSTHORN_DELIVER_H
 
 #include <limits.h>
+#include <poll.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "alias.h"
@@ -21,7 +26,11 @@
 
 enum {
 	DELIVER_REASON_MAX = 512,	/* a log value and a DSN line */
-	DELIVER_STDERR_TAIL = 400	/* bytes of a command's stderr kept */
+	DELIVER_STDERR_TAIL = 400,	/* bytes of a command's stderr kept */
+	/* The prepended fields: "Return-Path: <S>\nDelivered-To: A\n". */
+	DELIVER_PREFIX_MAX = 2 * ADDR_TEXT_MAX + 64,
+	/* A command's descriptors to poll: stdin, stderr, its pidfd. */
+	DELIVER_POLLFDS = 3
 };
 
 enum deliver_status {
@@ -53,16 +62,49 @@ struct deliver_msg {
 	size_t			 prefixlen;
 };
 
-/* To a user's mailbox: the domain's MDA when DIR/domains/DOMAIN/mda
- * exists, else the Maildir MAILDIRS/DOMAIN/USER/ (made on first
- * delivery).  Return-Path: and Delivered-To: are prepended, then the
- * msg's prefix; a
- * Delivered-To: of this same address already in the header is a loop
- * (5.4.6). */
+struct command;			/* deliver_int.h */
+
+/* A local delivery: what deliver_start copied, and its command while one
+ * runs.  Some 10 KiB; queue-run allocates one per running command. */
+struct deliver_job {
+	struct deliver_msg	 m;	/* its pointers must outlive the job */
+	struct alias_target	 t;
+	char			 pre[DELIVER_PREFIX_MAX];
+	size_t			 prelen;
+	struct command		*cmd;	/* running, or NULL */
+	struct deliver_result	 r;	/* once it is over */
+};
+
+/* Start the delivery of m to t: a mailbox (t->kind ALIAS_MAILBOX) or a
+ * pipe alias (ALIAS_PIPE).  1 when it is over, with j->r set: written to
+ * the Maildir, or failed before any process ran; 0 while a command runs
+ * (the domain's MDA or the pipe's): poll what deliver_pollset gives and
+ * call deliver_step until it says 1.
+ *
+ * To a mailbox: the domain's MDA when DIR/domains/DOMAIN/mda exists,
+ * else the Maildir MAILDIRS/DOMAIN/USER/ (made on first delivery).  To a
+ * pipe: "| command" run by /bin/sh -c.  Return-Path: and Delivered-To:
+ * are prepended, then the msg's prefix; a Delivered-To: of this same
+ * address already in the header is a loop (5.4.6). */
+int	deliver_start(struct deliver_job *, const struct deliver_msg *,
+	    const struct alias_target *);
+/* The running command's descriptors into pfd[0..n), n at most
+ * DELIVER_POLLFDS, and *due, the clock_ms() by which deliver_step is
+ * due without an event; 0 when nothing runs. */
+size_t	deliver_pollset(struct deliver_job *, struct pollfd *pfd,
+	    int64_t *due);
+/* After poll(2) (pfd as deliver_pollset filled it, or NULL): 1 when the
+ * delivery is over, with j->r set. */
+int	deliver_step(struct deliver_job *, const struct pollfd *pfd);
+/* The running command's process id, or -1. */
+pid_t	deliver_pid(const struct deliver_job *);
+/* Kill the running command, if any, and reap it; nothing is reported. */
+void	deliver_abort(struct deliver_job *);
+
+/* The same, done before they return (tests and one-shot callers): the
+ * poll loop is theirs, and SIGPIPE ignored while it runs. */
 void	deliver_mailbox(const struct deliver_msg *,
 	    const struct alias_target *, struct deliver_result *);
-/* To "| command" of a pipe alias, run by /bin/sh -c; the same fields
- * go first. */
 void	deliver_pipe(const struct deliver_msg *, const struct alias_target *,
 	    struct deliver_result *);
 

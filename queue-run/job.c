@@ -1,14 +1,15 @@
-/* job.c — a delivery process and its report.  The child delivers one
- * entry (deliver.h) and writes one line to the pipe its parent reads:
- * the entry's index, "ok", "temp" or "perm", the DSN code, where, and the
- * reason, in the field syntax of the state files (state.h), so that any
- * byte of a reason travels safely.  A process that dies without writing
- * the line has failed temporarily; its parent says so. */
+/* job.c — a delivery under way and its result.  A remote job is smtp-out,
+ * started by posix_spawn(3) with the message on its stdin and a pipe on
+ * its stdout, on which it writes one line per recipient; a process that
+ * dies without a line has failed temporarily for that recipient, and its
+ * parent says so.  A local job is a command (deliver.h) that queue-run
+ * drives itself; a Maildir is written before job_start_local returns. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,88 +18,16 @@
 
 #include "io.h"
 #include "job.h"
+#include "log.h"
 #include "self.h"
 #include "str.h"
 
 enum {
-	RESULT_FIELDS = 5,	/* entry, status, dsn, where, reason */
 	REMOTE_FIELDS = 6,	/* status, rcpt, dsn, host, tls, text */
 	ARGV_FIXED = 10		/* smtp-out -C DIR -8 -U -H F -f SENDER -- */
 };
 
-/* Fork a child with a pipe to its parent: in the parent the child's pid
- * and *rfd, the pipe's read end; in the child 0 and *wfd, the write end,
- * once init(arg) has run and its parent's blocked signals and ignored
- * SIGPIPE are undone, which must not carry over; -1 with errno. */
-static pid_t
-fork_child(int *rfd, int *wfd, job_child_init *init, void *arg)
-{
-	sigset_t none;
-	int p[2];
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) == -1)
-		return -1;
-	if ((pid = fork()) == -1) {
-		fd_close(&p[0]);
-		fd_close(&p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		(void)close(p[0]);
-		init(arg);
-		sigemptyset(&none);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		(void)signal(SIGPIPE, SIG_DFL);
-		*wfd = p[1];
-		return 0;
-	}
-	fd_close(&p[1]);
-	*rfd = p[0];
-	return pid;
-}
-
-/* The delivery process: deliver, report one line, exit. */
-static void	job_child(const struct conf *, const struct state *, size_t,
-		    int) __attribute__((noreturn));
-
-static void
-job_child(const struct conf *conf, const struct state *st, size_t i,
-    int fd)
-{
-	const struct state_entry *e = &st->e[i];
-	struct deliver_result r;
-	struct deliver_msg m;
-	struct alias_target t;
-	char num[32];
-	FILE *f;
-
-	memset(&r, 0, sizeof(r));
-	m.conf = conf;
-	m.fd = st->fd;
-	m.body = st->env.body;
-	m.size = st->size;
-	m.id = st->env.id;
-	m.sender = st->env.sender;
-	m.orig = e->orig;
-	m.prefix = st->dkim;		/* DKIM-Signature fields, or NULL */
-	m.prefixlen = st->dkimlen;
-	state_target(e, &t);
-	if (e->kind == STATE_PIPE)
-		deliver_pipe(&m, &t, &r);
-	else
-		deliver_mailbox(&m, &t, &r);
-	if ((f = fdopen(fd, "w")) == NULL)
-		_exit(1);
-	(void)str_fmt(num, sizeof(num), "%zu", i);
-	state_put_field(f, num, 0);
-	state_put_field(f, r.status == DELIVER_OK ? "ok" :
-	    r.status == DELIVER_TEMP ? "temp" : "perm", 0);
-	state_put_field(f, r.dsn, 0);
-	state_put_field(f, r.where, 0);
-	state_put_field(f, r.reason, 1);
-	_exit(fclose(f) == 0 ? 0 : 1);
-}
+extern char **environ;
 
 struct job *
 job_free(struct job *jobs, size_t n)
@@ -111,58 +40,81 @@ job_free(struct job *jobs, size_t n)
 	return NULL;
 }
 
-int
-job_start(struct job *j, const struct conf *conf, struct active *msg,
-    const struct state *st, size_t i, const char *dest, time_t now,
-    job_child_init *init, void *arg)
+/* The message of entry i of st, as deliver.h takes it. */
+static void
+msg_of(struct deliver_msg *m, const struct conf *conf,
+    const struct state *st, size_t i)
 {
-	int rfd = -1, wfd = -1;
-	pid_t pid;
+	m->conf = conf;
+	m->fd = st->fd;
+	m->body = st->env.body;
+	m->size = st->size;
+	m->id = st->env.id;
+	m->sender = st->env.sender;
+	m->orig = st->e[i].orig;
+	m->prefix = st->dkim;		/* DKIM-Signature fields, or NULL */
+	m->prefixlen = st->dkimlen;
+}
 
-	if ((j->buf = malloc(SCHED_RESULT_MAX)) == NULL)
+int
+job_start_local(struct job *j, const struct conf *conf, struct active *msg,
+    const struct state *st, size_t i, const char *dest,
+    struct deliver_result *res)
+{
+	struct deliver_job *dj;
+	struct deliver_msg m;
+	struct alias_target t;
+
+	/* The strings m points to (the envelope, the entry's, the DKIM
+	 * fields) live as long as the message is active, which is as long
+	 * as it has a job. */
+	if ((dj = malloc(sizeof(*dj))) == NULL)
 		return -1;
-	j->cap = SCHED_RESULT_MAX;
-	if ((pid = fork_child(&rfd, &wfd, init, arg)) == -1) {
-		job_release(j);
-		return -1;
+	msg_of(&m, conf, st, i);
+	state_target(&st->e[i], &t);
+	if (deliver_start(dj, &m, &t) == 1) {
+		*res = dj->r;
+		free(dj);
+		return 1;
 	}
-	if (pid == 0)
-		job_child(conf, st, i, wfd);
-	j->pid = pid;
-	j->fd = rfd;
+	j->pid = deliver_pid(dj);
+	j->fd = -1;
 	j->msg = msg;
 	j->remote = 0;
+	j->local = dj;
+	j->done = 0;
 	j->entries[0] = i;
 	j->n = 1;
 	j->len = 0;
-	j->deadline = now + conf->command_timeout + SCHED_JOB_GRACE;
+	j->deadline = 0;	/* the command's own, in deliver.h */
 	(void)str_copy(j->dest, sizeof(j->dest), dest);
 	return 0;
 }
 
 /* The smtp-out process: the message from its first byte on fd 0, the
- * report pipe on fd 1.  A failed exec writes no line: every recipient is
- * then deferred by the parent, with the reason on stderr. */
-static void	remote_child(const struct conf *, const struct state *,
-		    const size_t *, size_t, const char *, int)
-		    __attribute__((noreturn));
-
-static void
-remote_child(const struct conf *conf, const struct state *st,
-    const size_t *idx, size_t n, const char *sender, int fd)
+ * report pipe on fd 1, every signal at its default and none blocked
+ * (queue-run blocks its own into a signalfd and ignores SIGPIPE). */
+static int
+remote_spawn(pid_t *pid, const struct conf *conf, const struct state *st,
+    const size_t *idx, size_t n, const char *sender, int out)
 {
 	char path[PATH_MAX], msg[PATH_MAX], dkim[PATH_MAX];
 	char *argv[ARGV_FIXED + JOB_RCPTS_MAX + 1];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
 	size_t k, a = 0;
-	int in;
+	int in = -1, e, rc = -1;
 
-	/* Its own open file: the parent's offset is shared with others. */
+	if (self_sibling(JOB_SMTP_OUT, path, sizeof(path)) == -1)
+		return -1;
 	if (str_fmt(msg, sizeof(msg), "%s/%s/%s", conf->spool, QUEUE_NEW,
-	    st->env.id) == -1 || (in = open(msg, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    lseek(in, st->env.body, SEEK_SET) == -1 || dup2(in, 0) == -1 ||
-	    dup2(fd, 1) == -1 || self_sibling(JOB_SMTP_OUT, path,
-	    sizeof(path)) == -1)
-		_exit(127);
+	    st->env.id) == -1 ||
+	    (st->dkim != NULL && state_dkim_path(dkim, sizeof(dkim),
+	    conf->spool, st->env.id) == -1)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	argv[a++] = path;
 	argv[a++] = (char *)"-C";
 	argv[a++] = (char *)conf->dir;
@@ -172,9 +124,6 @@ remote_child(const struct conf *conf, const struct state *st,
 		argv[a++] = (char *)"-U";
 	/* The message's DKIM-Signature fields go first (queue-run(8)). */
 	if (st->dkim != NULL) {
-		if (state_dkim_path(dkim, sizeof(dkim), conf->spool,
-		    st->env.id) == -1)
-			_exit(127);
 		argv[a++] = (char *)"-H";
 		argv[a++] = dkim;
 	}
@@ -184,17 +133,51 @@ remote_child(const struct conf *conf, const struct state *st,
 	for (k = 0; k < n; k++)
 		argv[a++] = st->e[idx[k]].addr;
 	argv[a] = NULL;
-	execv(path, argv);
-	dprintf(2, "queue-run: exec %s: %s\n", path, strerror(errno));
-	_exit(127);
+	/* Its own open file at the first message byte: st->fd's offset
+	 * would be shared with the others.  main() keeps 0..2 open, so
+	 * in and out are above them. */
+	if ((in = open(msg, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    lseek(in, st->env.body, SEEK_SET) == -1)
+		goto out;
+	(void)sigemptyset(&none);
+	(void)sigfillset(&all);
+	if ((e = posix_spawn_file_actions_init(&fa)) != 0) {
+		errno = e;
+		goto out;
+	}
+	if ((e = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		errno = e;
+		goto out;
+	}
+	if ((e = posix_spawn_file_actions_adddup2(&fa, in, 0)) == 0 &&
+	    (e = posix_spawn_file_actions_adddup2(&fa, out, 1)) == 0 &&
+	    (e = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
+	    (e = posix_spawnattr_setsigdefault(&at, &all)) == 0 &&
+	    (e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF)) == 0)
+		e = posix_spawn(pid, path, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (e != 0) {
+		/* Said once here: every recipient is deferred for it. */
+		log_event("error", "id", st->env.id, "error", "exec",
+		    "file", path, "reason", strerror(e), (char *)NULL);
+		errno = e;
+		goto out;
+	}
+	rc = 0;
+out:
+	fd_close(&in);
+	return rc;
 }
 
 int
 job_start_remote(struct job *j, const struct conf *conf, struct active *msg,
     const struct state *st, const size_t *idx, size_t n, const char *sender,
-    const char *dest, time_t now, job_child_init *init, void *arg)
+    const char *dest, time_t now)
 {
-	int rfd = -1, wfd = -1;
+	int p[2] = { -1, -1 };
 	pid_t pid;
 
 	if (n == 0 || n > JOB_RCPTS_MAX) {
@@ -205,16 +188,20 @@ job_start_remote(struct job *j, const struct conf *conf, struct active *msg,
 	j->cap = n * JOB_LINE_MAX;
 	if ((j->buf = malloc(j->cap)) == NULL)
 		return -1;
-	if ((pid = fork_child(&rfd, &wfd, init, arg)) == -1) {
+	if (pipe2(p, O_CLOEXEC) == -1 ||
+	    remote_spawn(&pid, conf, st, idx, n, sender, p[1]) == -1) {
+		fd_close(&p[0]);
+		fd_close(&p[1]);
 		job_release(j);
 		return -1;
 	}
-	if (pid == 0)
-		remote_child(conf, st, idx, n, sender, wfd);
+	fd_close(&p[1]);
 	j->pid = pid;
-	j->fd = rfd;
+	j->fd = p[0];
 	j->msg = msg;
 	j->remote = 1;
+	j->local = NULL;
+	j->done = 0;
 	memcpy(j->entries, idx, n * sizeof(idx[0]));
 	j->n = n;
 	j->len = 0;
@@ -223,8 +210,10 @@ job_start_remote(struct job *j, const struct conf *conf, struct active *msg,
 	return 0;
 }
 
-int
-job_read(struct job *j)
+/* What the report pipe holds: 0 while more may come, 1 once it is at
+ * its end (or the buffer full). */
+static int
+remote_read(struct job *j)
 {
 	ssize_t r;
 
@@ -239,12 +228,53 @@ job_read(struct job *j)
 	return 1;
 }
 
+size_t
+job_pollset(struct job *j, struct pollfd *pfd, int64_t *due)
+{
+	int64_t d;
+	size_t n;
+
+	if (j->remote) {
+		pfd[0].fd = j->fd;
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		return 1;
+	}
+	if ((n = deliver_pollset(j->local, pfd, &d)) > 0 && d < *due)
+		*due = d;
+	return n;
+}
+
+int
+job_step(struct job *j, const struct pollfd *pfd)
+{
+	if (j->remote)
+		return pfd[0].revents != 0 ? remote_read(j) : 0;
+	if (deliver_step(j->local, pfd) == 0)
+		return 0;
+	j->done = 1;
+	return 1;
+}
+
+void
+job_kill(struct job *j)
+{
+	if (j->remote)
+		(void)kill(j->pid, SIGKILL);
+	else
+		deliver_abort(j->local);	/* killed and reaped */
+}
+
 void
 job_release(struct job *j)
 {
 	free(j->buf);
 	j->buf = NULL;
 	j->cap = 0;
+	if (j->local != NULL)
+		deliver_abort(j->local);
+	free(j->local);
+	j->local = NULL;
 }
 
 void
@@ -252,6 +282,10 @@ job_end(struct job *j)
 {
 	int status;
 
+	if (!j->remote) {
+		deliver_abort(j->local);	/* reaped already, unless killed */
+		return;
+	}
 	fd_close(&j->fd);
 	while (waitpid(j->pid, &status, 0) == -1 && errno == EINTR)
 		;
@@ -260,17 +294,17 @@ job_end(struct job *j)
 int
 job_parse(struct job *j, struct job_report *rep)
 {
-	char *f[RESULT_FIELDS], *nl;
+	const struct deliver_result *r;
 
-	if (j->len == 0 || (nl = memchr(j->buf, '\n', j->len)) == NULL ||
-	    (*nl = '\0', state_split(j->buf, f, RESULT_FIELDS)) == -1 ||
-	    strtoul(f[0], NULL, 10) != j->entries[0])
+	if (j->remote || j->local == NULL || !j->done)
 		return -1;
-	rep->status = strcmp(f[1], "ok") == 0 ? DELIVER_OK :
-	    strcmp(f[1], "perm") == 0 ? DELIVER_PERM : DELIVER_TEMP;
-	rep->dsn = f[2];
-	rep->where = f[3];
-	rep->reason = f[4];
+	r = &j->local->r;
+	rep->valid = 1;
+	rep->status = r->status;
+	rep->dsn = r->dsn;
+	rep->where = r->where;
+	rep->reason = r->reason;
+	rep->tls = NULL;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "filecache.h"
 #include "io.h"
 #include "log.h"
 #include "sched.h"
@@ -51,6 +52,9 @@ main(int argc, char *argv[])
 		log_event("error", "reason", err, (char *)NULL);
 		return EXIT_CONFIG;
 	}
+	/* users, aliases and mda files read once per change, not once per
+	 * message (filecache.h). */
+	filecache_enable(1);
 	if ((rc = sched_run(&conf, err, sizeof(err))) != SCHED_EXIT_OK)
 		log_event("error", "reason", err, (char *)NULL);
 	return rc;

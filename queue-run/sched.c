@@ -1,19 +1,27 @@
 /* sched.c — queue-run's loop.  It waits in poll(2) for: a new message
  * (inotify on SPOOL/new), a line from mailq(8) on the trigger FIFO, a
- * signal (signalfd), a delivery process's report (one pipe each), or the
- * time of the next retry.  A message is "active" while queue-run works
+ * signal (signalfd), a delivery's events (smtp-out's report pipe, or a
+ * local command's stdin, stderr and pidfd), or the time of the next
+ * retry or command deadline.  A message is "active" while queue-run works
  * on it: its envelope and state are in memory, its recipients resolved,
  * its deliveries running.  When none runs and none can start now, it is
  * finished: removed when every delivery is done (after its DSN, if any
  * failed), else its state saved and back in the wait queue.
  *
+ * A Maildir delivery is made here, in this process, when it starts: the
+ * file written, fsynced, renamed into new/ and new/ fsynced before its
+ * result is applied, one at a time.  No process is made for it (a fork
+ * of this process cost more than the delivery itself).
+ *
  * The guarantees of DESIGN.md hold because the only record of success is
  * the state file or the removal of the message, both written after a
- * delivery process reported success, and a crash anywhere before that
- * delivers again rather than never. */
+ * delivery reported success (the Maildir's fsyncs, the command's exit,
+ * smtp-out's line), and a crash anywhere before that delivers again
+ * rather than never. */
 
 #include <sys/inotify.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -47,6 +55,9 @@
 enum {
 	/* Fixed descriptors in the poll set: signals, inotify, trigger. */
 	FIXED_FDS = 3,
+	/* Beyond the slots' and the active messages': the lock, the
+	 * trigger, dkimsign's pipes, a state file being written. */
+	SCHED_FDS_SPARE = 64,
 	INOTIFY_BUF = 64 * 1024
 };
 
@@ -71,9 +82,13 @@ struct sched {
 	size_t			 trig_len;
 	struct srs		 srs;
 	int			 have_srs;	/* srs_secret_file was read */
+	struct deliver_result	 res;	/* of a Maildir delivery */
 };
 
 static void	finish(struct sched *, struct active *);
+static void	apply_one(struct sched *, struct active *,
+		    struct state_entry *, const struct job_report *,
+		    const char *, time_t);
 
 time_t
 sched_backoff(unsigned attempts)
@@ -274,34 +289,29 @@ defer(const struct sched *s, struct state *st, struct state_entry *e,
 	log_attempt(st, e, "deferred", now);
 }
 
-/* In a new delivery process: queue-run's descriptors closed, the lock
- * above all, so that a delivery that outlives a killed queue-run does
- * not keep the next one from starting. */
-static void
-child_init(void *arg)
-{
-	const struct sched *s = arg;
-	size_t n;
-
-	(void)close(s->lockfd);
-	(void)close(s->sigfd);
-	(void)close(s->inofd);
-	(void)close(s->trigfd);
-	for (n = 0; n < s->conf->max_deliveries; n++)
-		if (s->jobs[n].pid != 0)
-			(void)close(s->jobs[n].fd);
-}
-
-/* Start the delivery of entry i in a child; -1 with errno. */
+/* Deliver entry i: a Maildir at once, its result applied; a command in
+ * a free slot, its result applied when it exits.  -1 with errno when
+ * nothing could be tried. */
 static int
-start_job(struct sched *s, struct active *a, size_t i, const char *dest,
-    time_t now)
+start_job(struct sched *s, struct active *a, size_t i, const char *dest)
 {
 	struct job *j = job_free(s->jobs, s->conf->max_deliveries);
+	struct job_report rep;
+	int r;
 
-	if (job_start(j, s->conf, a, &a->st, i, dest, now, child_init,
-	    s) == -1)
+	if ((r = job_start_local(j, s->conf, a, &a->st, i, dest,
+	    &s->res)) == -1)
 		return -1;
+	if (r == 1) {
+		rep.valid = 1;
+		rep.status = s->res.status;
+		rep.dsn = s->res.dsn;
+		rep.where = s->res.where;
+		rep.reason = s->res.reason;
+		rep.tls = NULL;
+		apply_one(s, a, &a->st.e[i], &rep, rep.where, time(NULL));
+		return 0;
+	}
 	a->st.e[i].running = 1;
 	a->running++;
 	s->njobs++;
@@ -399,9 +409,18 @@ remote_attempt(struct sched *s, struct active *a, size_t i,
 		if (strcmp(osnd, snd) == 0)
 			idx[n++] = k;
 	}
-	if (job_start_remote(j, s->conf, a, st, idx, n, snd, dest, now,
-	    child_init, s) == -1)
-		return -1;
+	if (job_start_remote(j, s->conf, a, st, idx, n, snd, dest,
+	    now) == -1) {
+		if (errno == EAGAIN || errno == ENOMEM)
+			return -1;	/* out of processes: again soon */
+		/* No smtp-out to run: retried on the backoff
+		 * schedule, like a failure of its own. */
+		(void)str_fmt(other, sizeof(other), "cannot run %s: %s",
+		    JOB_SMTP_OUT, strerror(errno));
+		for (k = 0; k < n; k++)
+			defer(s, st, &st->e[idx[k]], "4.3.0", other, "", now);
+		return 0;
+	}
 	for (k = 0; k < n; k++)
 		st->e[idx[k]].running = 1;
 	a->running++;
@@ -433,8 +452,8 @@ start_jobs(struct sched *s, struct active *a, time_t now)
 		    dest_running(s, dest) >= s->conf->max_per_destination)
 			continue;
 		if ((e->kind == STATE_REMOTE ? remote_attempt(s, a, i, dest,
-		    now) : start_job(s, a, i, dest, now)) == -1) {
-			log_errno("error", a->st.env.id, "fork");
+		    now) : start_job(s, a, i, dest)) == -1) {
+			log_errno("error", a->st.env.id, "start");
 			break;	/* out of processes: try again later */
 		}
 	}
@@ -800,7 +819,7 @@ apply_report(struct sched *s, struct job *j, time_t now)
 	}
 	if (job_parse(j, &rep) == -1) {
 		defer(s, &a->st, e, "4.3.0",
-		    "the delivery process ended without a report", "", now);
+		    "the delivery ended without a result", "", now);
 		return;
 	}
 	apply_one(s, a, e, &rep, rep.where, now);
@@ -815,7 +834,7 @@ end_job(struct sched *s, struct job *j)
 	job_end(j);
 	for (k = 0; k < j->n; k++)
 		j->msg->st.e[j->entries[k]].running = 0;
-	if (!s->stopping || j->len > 0)
+	if (j->remote ? !s->stopping || j->len > 0 : j->done)
 		apply_report(s, j, time(NULL));
 	/* else: killed at shutdown, and retried at the next start */
 	job_release(j);
@@ -829,14 +848,16 @@ watchdog(struct sched *s, time_t now)
 {
 	size_t i;
 
+	/* smtp-out's; a command's deadline is deliver.h's. */
 	for (i = 0; i < s->conf->max_deliveries; i++)
-		if (s->jobs[i].pid != 0 && now >= s->jobs[i].deadline) {
+		if (s->jobs[i].pid != 0 && s->jobs[i].remote &&
+		    now >= s->jobs[i].deadline) {
 			log_event("killed", "id", s->jobs[i].msg->st.env.id,
 			    "to", s->jobs[i].msg->st.e[s->jobs[i].entries[0]].addr,
 			    "reason", "delivery process overran its time",
 			    (char *)NULL);
-			(void)kill(s->jobs[i].pid, SIGKILL);
-			s->jobs[i].deadline = now + SCHED_JOB_GRACE;
+			job_kill(&s->jobs[i]);
+			s->jobs[i].deadline = now + SCHED_REMOTE_GRACE;
 		}
 }
 
@@ -937,13 +958,16 @@ signal_read(struct sched *s, time_t now)
 	}
 }
 
+/* How long poll(2) may sleep: until the next due time in whole
+ * seconds, or a command's due time (due, clock_ms()) if sooner. */
 static int
-timeout_ms(const struct sched *s, time_t now)
+timeout_ms(const struct sched *s, time_t now, int64_t due)
 {
 	const struct waitq_item *top = waitq_top(&s->wq);
 	const struct active *a;
 	time_t until = s->sweep_at;
 	size_t i;
+	int ms;
 
 	if (s->stopping)	/* after the grace: the killed ones' ends */
 		until = s->stop_at > now ? s->stop_at : now + 1;
@@ -951,7 +975,8 @@ timeout_ms(const struct sched *s, time_t now)
 	    s->njobs < s->conf->max_deliveries && s->nactive < s->nactive_max)
 		until = top->next;
 	for (i = 0; i < s->conf->max_deliveries; i++)
-		if (s->jobs[i].pid != 0 && s->jobs[i].deadline < until)
+		if (s->jobs[i].pid != 0 && s->jobs[i].remote &&
+		    s->jobs[i].deadline < until)
 			until = s->jobs[i].deadline;
 	/* An idle message still active could not start (fork failed):
 	 * try again in a second rather than at the next event.  A busy one
@@ -970,29 +995,36 @@ timeout_ms(const struct sched *s, time_t now)
 	if (until <= now)
 		return 0;
 	/* Whole seconds: a retry is due at a second, not before it. */
-	return until - now > INT_MAX / 1000 ? INT_MAX : (int)(until - now) *
+	ms = until - now > INT_MAX / 1000 ? INT_MAX : (int)(until - now) *
 	    1000;
+	if (due != INT64_MAX) {
+		due -= clock_ms();
+		if (due < ms)
+			ms = due > 0 ? (int)due : 0;
+	}
+	return ms;
 }
 
 static int
 wait_events(struct sched *s, time_t now)
 {
-	struct pollfd pfd[FIXED_FDS + CONF_CONCURRENCY_MAX];
-	struct job *map[CONF_CONCURRENCY_MAX];
+	struct pollfd pfd[FIXED_FDS + CONF_CONCURRENCY_MAX * JOB_POLLFDS];
+	size_t first[CONF_CONCURRENCY_MAX];
 	size_t i, n = FIXED_FDS;
+	int64_t due = INT64_MAX;
 	int r;
 
 	pfd[0].fd = s->sigfd;
 	pfd[1].fd = s->inofd;
 	pfd[2].fd = s->trigfd;
+	for (i = 0; i < FIXED_FDS; i++)
+		pfd[i].events = POLLIN;
 	for (i = 0; i < s->conf->max_deliveries; i++)
 		if (s->jobs[i].pid != 0) {
-			map[n - FIXED_FDS] = &s->jobs[i];
-			pfd[n++].fd = s->jobs[i].fd;
+			first[i] = n;
+			n += job_pollset(&s->jobs[i], &pfd[n], &due);
 		}
-	for (i = 0; i < n; i++)
-		pfd[i].events = POLLIN;
-	if ((r = poll(pfd, n, timeout_ms(s, now))) == -1)
+	if ((r = poll(pfd, n, timeout_ms(s, now, due))) == -1)
 		return errno == EINTR ? 0 : -1;
 	now = time(NULL);
 	if (pfd[0].revents != 0)
@@ -1001,9 +1033,12 @@ wait_events(struct sched *s, time_t now)
 		inotify_read(s);
 	if (pfd[2].revents != 0)
 		trigger_read(s);
-	for (i = FIXED_FDS; i < n; i++)
-		if (pfd[i].revents != 0 && job_read(map[i - FIXED_FDS]) == 1)
-			end_job(s, map[i - FIXED_FDS]);
+	/* Every job gets a step, with an event or without: a command's
+	 * deadline is its own to check. */
+	for (i = 0; i < s->conf->max_deliveries; i++)
+		if (s->jobs[i].pid != 0 &&
+		    job_step(&s->jobs[i], &pfd[first[i]]) == 1)
+			end_job(s, &s->jobs[i]);
 	return 0;
 }
 
@@ -1057,6 +1092,25 @@ fail:
 	return -1;
 }
 
+/* Descriptors for every slot and message: a command under way holds
+ * three (its stdin, its stderr, its pidfd), an active message its queue
+ * file (two messages a slot), and the soft limit is often 1024; it is
+ * raised as far as the hard one allows when they need more. */
+static int
+fd_room(const struct sched *s)
+{
+	rlim_t need = FIXED_FDS + SCHED_FDS_SPARE +
+	    (rlim_t)s->conf->max_deliveries * (JOB_POLLFDS + 2);
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur >= need)
+		return 0;
+	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int
 setup(struct sched *s, char *why, size_t whysize)
 {
@@ -1084,6 +1138,10 @@ setup(struct sched *s, char *why, size_t whysize)
 	    -1) {
 		str_fmt_cut(why, whysize, "inotify on %s/%s: %s",
 		    s->conf->spool, QUEUE_NEW, strerror(errno));
+		return -1;
+	}
+	if (fd_room(s) == -1) {
+		str_fmt_cut(why, whysize, "RLIMIT_NOFILE: %s", strerror(errno));
 		return -1;
 	}
 	if ((s->jobs = calloc(s->conf->max_deliveries, sizeof(*s->jobs))) ==
@@ -1118,9 +1176,14 @@ stop_jobs(struct sched *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->conf->max_deliveries; i++)
-		if (s->jobs[i].pid != 0)
-			(void)kill(s->jobs[i].pid, SIGKILL);
+	for (i = 0; i < s->conf->max_deliveries; i++) {
+		if (s->jobs[i].pid == 0)
+			continue;
+		job_kill(&s->jobs[i]);
+		/* A command is reaped by now; smtp-out's pipe ends. */
+		if (!s->jobs[i].remote)
+			end_job(s, &s->jobs[i]);
+	}
 }
 
 static void

@@ -1,7 +1,8 @@
 /* sched.h — queue-run's scheduler: one long-running process that learns
  * of new messages from inotify on SPOOL/new, keeps the waiting ones in a
- * heap ordered by their next attempt, and runs each delivery in a child
- * process under a global and a per-destination limit.  See queue-run(8)
+ * heap ordered by their next attempt, and runs each delivery under a
+ * global and a per-destination limit: smtp-out and local commands as
+ * processes, Maildir deliveries in its own process.  See queue-run(8)
  * for what a person sees and posthorn-queue(5) for the files. */
 #ifndef POSTHORN_SCHED_H
 #define POSTHORN_SCHED_H
@@ -27,12 +28,9 @@ enum {
 	/* On SIGTERM, running deliveries get this long to finish before
 	 * they are killed (and retried at the next start). */
 	SCHED_STOP_GRACE = 10,
-	/* A delivery process gets command_timeout plus this before it is
-	 * killed: the command itself is timed by the process. */
-	SCHED_JOB_GRACE = 60,
-	/* A local delivery process's report, one line (smtp-out's are
-	 * sized by its recipients, job.h). */
-	SCHED_RESULT_MAX = 16 * 1024,
+	/* smtp-out, killed at its deadline, gets this long to be reaped
+	 * before it is killed again. */
+	SCHED_REMOTE_GRACE = 60,
 	/* A message whose due deliveries all wait for their destinations'
 	 * slots while the active set is full goes back to wait this long,
 	 * so that mail for other destinations is not held behind it. */

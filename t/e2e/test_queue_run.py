@@ -157,6 +157,34 @@ def test_smtp_in_to_maildir_byte_for_byte(conf, smtpd, queue_run):
     assert list((d / "tmp").iterdir()) == []
 
 
+def test_files_edited_between_two_messages_take_effect_at_the_second(
+        conf, queue_run):
+    """queue-run keeps the users and aliases files in memory between
+    messages: an edit, even one of the same size within the same second,
+    is seen by the next message."""
+    aliases = conf.dir / "domains" / "example.com" / "aliases"
+    aliases.write_text("info: alice\n")
+    inject(conf, "carol@remote.example", "info@example.com")
+    [line] = queue_run.delivered()
+    assert parse_kv(line)["to"] == "alice@example.com"
+    # The same size, in place: only the times and the inode's change
+    # time tell.
+    with open(aliases, "r+") as f:
+        f.write("info: bob  \n")
+    inject(conf, "carol@remote.example", "info@example.com")
+    line = queue_run.delivered(2)[1]
+    assert parse_kv(line)["to"] == "bob@example.com"
+    # A user added by mailuser (a new file renamed over the old one).
+    inject(conf, "carol@remote.example", "dave@example.com")
+    queue_run.wait_for(r"event=delivery .*to=dave@example.com "
+                       r".*status=bounced")
+    conf.add_user("dave@example.com", "a password for dave")
+    inject(conf, "carol@remote.example", "dave@example.com")
+    queue_run.delivered(3)
+    assert len(conf.maildir("example.com", "dave")) == 1
+    assert len(conf.maildir("example.com", "bob")) == 1
+
+
 def test_sendmail_t_to_maildir(conf, queue_run):
     r = conf.run("sendmail", "-t", "-f", "root@example.com",
                  input=b"To: bob@example.com\nSubject: cron\n\nout\n")

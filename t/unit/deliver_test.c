@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "../../queue-run/deliver.h"
+#include "../../queue-run/deliver_int.h"
 #include "io.h"
 #include "str.h"
 #include "testutil.h"
@@ -848,6 +850,175 @@ test_mda_loop_is_permanent(void **state)
 	assert_string_equal(fx->r.dsn, "5.4.6");
 }
 
+/* --- in queue-run's own process --------------------------------------- */
+
+/* The scheduler's way in: a Maildir is written before deliver_start
+ * returns, by this process, with no child made (waitpid sees none). */
+static void
+test_maildir_is_written_before_start_returns_with_no_process(void **state)
+{
+	struct fx *fx = *state;
+	struct deliver_job j;
+	char newdir[PATH_MAX], path[PATH_MAX];
+	int status;
+
+	queue_str(fx, BODY);
+	assert_int_equal(deliver_start(&j, &fx->msg, &fx->mbox), 1);
+	assert_int_equal(deliver_pid(&j), -1);
+	assert_int_equal(waitpid(-1, &status, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	assert_int_equal(j.r.status, DELIVER_OK);
+	assert_int_equal(str_fmt(newdir, sizeof(newdir), "%s/new", fx->box),
+	    0);
+	only_file(newdir, path, sizeof(path));
+	assert_string_equal(j.r.where, path);
+	assert_int_equal(sub_entries(fx->box, "tmp"), 0);
+	assert_file_is(path, PREFIX BODY, strlen(PREFIX BODY));
+}
+
+/* The message's DKIM-Signature fields (state/ID.dkim) come right after
+ * Return-Path: and Delivered-To:, as the delivery process put them. */
+static void
+test_maildir_gets_the_signature_fields_after_ours(void **state)
+{
+	static const char sig[] = "DKIM-Signature: v=1; a=ed25519-sha256;\n"
+	    "\td=example.org; s=s1; b=AAAA\n";
+	struct fx *fx = *state;
+	char newdir[PATH_MAX], path[PATH_MAX];
+
+	queue_str(fx, BODY);
+	fx->msg.prefix = sig;
+	fx->msg.prefixlen = sizeof(sig) - 1;
+	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	assert_int_equal(fx->r.status, DELIVER_OK);
+	assert_int_equal(str_fmt(newdir, sizeof(newdir), "%s/new", fx->box),
+	    0);
+	only_file(newdir, path, sizeof(path));
+	assert_file_is(path, PREFIX "DKIM-Signature: v=1; a=ed25519-sha256;\n"
+	    "\td=example.org; s=s1; b=AAAA\n" BODY,
+	    strlen(PREFIX) + sizeof(sig) - 1 + strlen(BODY));
+}
+
+/* A Maildir whose tmp/ cannot take a file: temporary, and nothing left
+ * in new/ (nothing is renamed before its fsync). */
+static void
+test_unwritable_maildir_is_temporary_with_nothing_in_new(void **state)
+{
+	struct fx *fx = *state;
+	char path[PATH_MAX];
+
+	queue_str(fx, BODY);
+	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);	/* makes it */
+	assert_int_equal(fx->r.status, DELIVER_OK);
+	assert_int_equal(str_fmt(path, sizeof(path), "%s/tmp", fx->box), 0);
+	assert_int_equal(tu_rmtree(path), 0);
+	tu_write_str(path, "not a directory\n");
+	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	assert_int_equal(fx->r.status, DELIVER_TEMP);
+	assert_string_equal(fx->r.dsn, "4.3.0");
+	assert_non_null(strstr(fx->r.reason, "cannot create in"));
+	assert_int_equal(sub_entries(fx->box, "new"), 1);
+}
+
+/* The disk full, the quota, a permission: temporary, each with its RFC
+ * 3463 code, as a delivery process reported them. */
+static void
+test_write_errors_map_to_temporary_codes(void **state)
+{
+	static const struct {
+		int		 err;
+		const char	*dsn;
+	} t[] = {
+		{ ENOSPC, "4.3.1" }, { EDQUOT, "4.2.2" }, { EACCES, "4.2.0" },
+		{ EPERM, "4.2.0" }, { EIO, "4.3.0" },
+	};
+	struct deliver_result r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		deliver_result_errno(&r, t[i].err, "cannot write", "/m/tmp/x");
+		assert_int_equal(r.status, DELIVER_TEMP);
+		assert_string_equal(r.dsn, t[i].dsn);
+		assert_non_null(strstr(r.reason, "cannot write /m/tmp/x: "));
+		assert_non_null(strstr(r.reason, strerror(t[i].err)));
+	}
+}
+
+/* A pipe from the scheduler's poll loop: started, then fed and reaped
+ * by deliver_step; the command leads its own session and process group
+ * and starts with no signal blocked or ignored, whatever the caller
+ * blocks (queue-run: SIGTERM, SIGINT, SIGHUP) and ignores (SIGPIPE). */
+static void
+test_pipe_is_driven_by_the_callers_loop_in_a_session_of_its_own(
+    void **state)
+{
+	struct fx *fx = *state;
+	struct deliver_job j;
+	struct pollfd pfd[DELIVER_POLLFDS];
+	sigset_t block, old;
+	struct sigaction ign, oldpipe;
+	char *got, *p;
+	int64_t due;
+	pid_t pid;
+	size_t n, len;
+	int steps = 0, done = 0;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &block, &old), 0);
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	assert_int_equal(sigaction(SIGPIPE, &ign, &oldpipe), 0);
+	pipe_cmd(fx, "cat >/dev/null; { ps -o sid= -p $$; ps -o pgid= -p $$; "
+	    "grep -E '^Sig(Blk|Ign)' /proc/$$/status; } > %s", fx->out);
+	queue_str(fx, BODY);
+	assert_int_equal(deliver_start(&j, &fx->msg, &fx->pipe), 0);
+	assert_true((pid = deliver_pid(&j)) > 0);
+	while (!done && steps++ < 10000) {
+		n = deliver_pollset(&j, pfd, &due);
+		assert_true(n > 0 && n <= DELIVER_POLLFDS);
+		assert_true(poll(pfd, n, 1000) >= 0);
+		done = deliver_step(&j, pfd);
+	}
+	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+	assert_int_equal(sigaction(SIGPIPE, &oldpipe, NULL), 0);
+	assert_true(done);
+	assert_int_equal(j.r.status, DELIVER_OK);
+	assert_int_equal(deliver_pid(&j), -1);
+	got = slurp(fx->out, &len);
+	/* sid and pgid: the shell's own pid, twice (ps pads them). */
+	assert_int_equal(atoi(got), pid);
+	assert_int_equal(atoi(strchr(got, '\n') + 1), pid);
+	/* The standard signals, 1 to 31: glibc's posix_spawn leaves its
+	 * own two (32 and 33, which no program may use) as they were. */
+	assert_non_null(p = strstr(got, "SigBlk:\t"));
+	assert_int_equal(strtoull(p + 8, NULL, 16) & 0x7fffffffULL, 0);
+	assert_non_null(p = strstr(got, "SigIgn:\t"));
+	assert_int_equal(strtoull(p + 8, NULL, 16) & 0x7fffffffULL, 0);
+	free(got);
+}
+
+/* At queue-run's shutdown: the command and what it started are killed
+ * and reaped, nothing reported. */
+static void
+test_aborted_command_is_killed_and_reaped(void **state)
+{
+	struct fx *fx = *state;
+	struct deliver_job j;
+	int status;
+
+	pipe_cmd(fx, "exec sleep 30");
+	queue_str(fx, BODY);
+	assert_int_equal(deliver_start(&j, &fx->msg, &fx->pipe), 0);
+	assert_true(deliver_pid(&j) > 0);
+	deliver_abort(&j);
+	assert_int_equal(deliver_pid(&j), -1);
+	assert_int_equal(waitpid(-1, &status, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -883,6 +1054,12 @@ main(void)
 		T(test_mda_is_found_on_the_fixed_path),
 		T(test_mda_configuration_errors_are_temporary),
 		T(test_mda_loop_is_permanent),
+		T(test_maildir_is_written_before_start_returns_with_no_process),
+		T(test_maildir_gets_the_signature_fields_after_ours),
+		T(test_unwritable_maildir_is_temporary_with_nothing_in_new),
+		T(test_write_errors_map_to_temporary_codes),
+		T(test_pipe_is_driven_by_the_callers_loop_in_a_session_of_its_own),
+		T(test_aborted_command_is_killed_and_reaped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
