@@ -132,12 +132,12 @@ wait_port() {
 	EOF
 }
 
-# tree_cpu PID: milliseconds of CPU that PID and every process below it
-# have used, the children that they reaped included (/proc/PID/stat's
+# tree_cpu PID...: milliseconds of CPU that the PIDs and every process
+# below them have used, the children that they reaped included (/proc/PID/stat's
 # utime, stime, cutime and cstime).  A difference of two readings is the
 # CPU of a run, server side, whatever process did the work.
 tree_cpu() {
-	python3 - "$1" <<-'EOF'
+	python3 - "$@" <<-'EOF'
 	import os, sys
 	def kids(p):
 	    out = []
@@ -155,7 +155,7 @@ tree_cpu() {
 	        return sum(int(x) for x in st[11:15])
 	    except OSError:
 	        return 0
-	todo, total = [int(sys.argv[1])], 0
+	todo, total = [int(a) for a in sys.argv[1:]], 0
 	while todo:
 	    p = todo.pop()
 	    total += ticks(p)

@@ -284,45 +284,8 @@ def latency(argv):
     wait_idle(queue)
 
 
-def cpu(argv):
-    """Print the CPU ms of the process trees rooted at the pids of argv:
-    user and system time of every live process of a tree, and of the
-    children each has reaped (cutime, cstime)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    procs = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                st = f.read()
-        except OSError:
-            continue  # gone meanwhile: its time is in its parent's
-        fields = st[st.rindex(")") + 2:].split()
-        # fields[0] is the state (stat field 3); ppid is field 4,
-        # utime..cstime fields 14..17.
-        procs[int(d)] = (int(fields[1]),
-                         sum(int(x) for x in fields[11:15]))
-    kids = {}
-    for pid, (ppid, _) in procs.items():
-        kids.setdefault(ppid, []).append(pid)
-    total = 0
-    todo = [int(p) for p in argv]
-    seen = set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen or pid not in procs:
-            continue
-        seen.add(pid)
-        total += procs[pid][1]
-        todo.extend(kids.get(pid, []))
-    print(f"{total * 1000 / tick:.0f}")
-
-
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "cpu":
-        cpu(sys.argv[2:])
-    elif len(sys.argv) > 2 and sys.argv[1] == "blast":
+    if len(sys.argv) > 2 and sys.argv[1] == "blast":
         blast(sys.argv[2:])
     elif len(sys.argv) > 9 and sys.argv[1] == "latency":
         latency(sys.argv[2:])
@@ -337,7 +300,7 @@ CPU=$T/cpu
 : >"$CPU"
 
 # cpu_ms PID...: the CPU ms of the process trees of the PIDs.
-cpu_ms() { python3 "$M" cpu "$@"; }
+cpu_ms() { tree_cpu "$@"; }
 
 # blast PEER PORT CONC "ALL_PIDS" "DELIVERY_PIDS" MAILDIR_NEW QUEUE_DIR...:
 # one smtp-source run, and the CPU of the server's trees over it.
