@@ -33,6 +33,9 @@
 
 #define WAIT_S 10		/* seconds: the bound of one reply */
 #define REPLY_MAX 4096		/* bytes: a whole EHLO reply fits */
+#define SHOWN_MAX 200		/* bytes of a bad reply shown in the message */
+
+static char last[SHOWN_MAX + 1];	/* the last line of the last reply */
 
 static double
 mono(void)
@@ -71,8 +74,15 @@ reply(int fd)
 		/* The last complete line decides. */
 		line = buf;
 		while ((nl = strchr(line, '\n')) != NULL) {
-			if (nl - line >= 4 && line[3] == ' ')
+			if (nl - line >= 4 && line[3] == ' ') {
+				size_t n = (size_t)(nl - line);
+
+				n = n < SHOWN_MAX ? n : SHOWN_MAX;
+				memcpy(last, line, n);
+				last[n] = '\0';
+				last[strcspn(last, "\r")] = '\0';
 				return atoi(line);
+			}
 			line = nl + 1;
 		}
 		if (len == REPLY_MAX)
@@ -120,6 +130,7 @@ main(int argc, char **argv)
 		int fd;
 
 		errno = 0;	/* a bad reply leaves it 0: said so below */
+		last[0] = '\0';
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			perror("ehlo: socket");
@@ -140,8 +151,9 @@ main(int argc, char **argv)
 		done++;
 		continue;
 fail:
-		fprintf(stderr, "ehlo: session %ld failed at %s: %s\n",
-		    done + 1, step, errno ? strerror(errno) : "bad reply");
+		fprintf(stderr, "ehlo: session %ld failed at %s: %s%s\n",
+		    done + 1, step, errno ? strerror(errno) : "reply ",
+		    errno ? "" : (last[0] ? last : "cut short"));
 		close(fd);
 		return 1;
 	}

@@ -55,6 +55,7 @@
 #   BENCH_ROUNDS=N        rounds (3)
 #   BENCH_SECS=N          seconds a run aims at (5)
 #   BENCH_INSTALL_ARGS=.. arguments to install.sh (none)
+#   BENCH_PH_CONF=LINES   added to /etc/posthorn/posthorn.conf after it
 #   BENCH_KEEP=1          keep the temporary directory (logs, the overlay)
 set -eu
 
@@ -79,8 +80,8 @@ STOP_WAIT=30			# seconds for it to shut down before KILL
 INSTALL_WAIT=900		# seconds for install.sh (it builds)
 RUN_WAIT=300			# seconds for one client run
 # The packages of the benchmark itself, beside install.sh's: Postfix (the
-# peer and its smtp-source), the C client's compiler, python3 (lib.sh's
-# helpers and the client timer), procps (ps, for a look inside).
+# peer and its smtp-source), the C client's compiler, python3 (timed.py,
+# the smtp-source timer), procps (ps, for a look inside).
 BENCH_PKGS="postfix gcc libc6-dev python3 procps"
 # Inside the container.
 C_SRC=/usr/src/posthorn		# the copy of TREE
@@ -378,6 +379,19 @@ for u in $units; do
 		say "stopped $u (acceptance only)" ;;
 	esac
 done
+# BENCH_PH_CONF: lines added to the posthorn.conf install.sh wrote, e.g.
+# to lift a per-source limit that a benchmark from one address would
+# hit; the long-lived posthorn services (not the queue's) are restarted
+# so that they read them.
+if [ -n "${BENCH_PH_CONF-}" ]; then
+	printf '%s\n' "$BENCH_PH_CONF" >>"$MR/etc/posthorn/posthorn.conf"
+	for u in $units; do
+		case $u in *queue*) continue ;; *.service) ;; *) continue ;; esac
+		cin systemctl restart "$u" || die "$u did not restart"
+		say "restarted $u (BENCH_PH_CONF)"
+	done
+	say "posthorn.conf + $(printf '%s\n' "$BENCH_PH_CONF" | tr '\n' ';')"
+fi
 
 cin systemctl start postfix-bench.service ||
     { cin systemctl --no-pager status postfix-bench.service >&2 || true
