@@ -378,6 +378,18 @@ if [ -n "$bad" ]; then
 	die "not active after install.sh:$bad"
 fi
 say "active:$units"
+# The sandbox of the listeners must stay as it was for the sessions'
+# units: systemd-analyze's exposure score of each service.
+SECURITY=
+for u in $units; do
+	case $u in *.service)
+		sc=$(cin systemd-analyze security --no-pager "$u" 2>/dev/null |
+		    sed -n 's/.*Overall exposure level for [^:]*: //p') || sc=
+		SECURITY="$SECURITY
+  $u: ${sc:-?}" ;;
+	esac
+done
+say "systemd-analyze security:$SECURITY"
 # Acceptance only: the queue runner stays down, the messages in the queue.
 for u in $units; do
 	case $u in *queue*.service)
