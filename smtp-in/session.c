@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -766,7 +767,10 @@ do_data(struct session *s, const struct cmd *c)
 		queue_abort(&s->msg);
 		return;
 	}
-	policy_capture_init(&s->capture, s->from, sizeof(s->from));
+	/* Only a user's From: is checked (sink_queue, from_ok); for anyone
+	 * else its buffer stays untouched, a page not faulted in. */
+	if (s->login[0] != '\0')
+		policy_capture_init(&s->capture, s->from, sizeof(s->from));
 	data_init(&d, s->conf->max_message_size, SMTP_TEXT_LINE_MAX,
 	    SMTP_RECEIVED_MAX, sink_queue, s);
 	s->logid = s->msg.id;
@@ -1223,7 +1227,8 @@ session_init(struct session *s, const struct conf *conf,
     const struct session_hooks *hooks, enum session_mode mode,
     struct io *io, const char *peer)
 {
-	memset(s, 0, sizeof(*s));
+	/* The state, not the buffers behind it (session.h). */
+	memset(s, 0, offsetof(struct session, msg));
 	s->conf = conf;
 	s->hooks = hooks;
 	s->mode = mode;
@@ -1238,6 +1243,8 @@ session_init(struct session *s, const struct conf *conf,
 	s->end = SESSION_RUNNING;
 	s->msg.fd = -1;
 	s->msg.newfd = -1;
+	s->msg.id[0] = '\0';
+	s->msg.tmp[0] = '\0';
 	if (peer == NULL || str_copy(s->peer, sizeof(s->peer), peer) == -1)
 		(void)str_copy(s->peer, sizeof(s->peer), "unknown");
 	if (strcmp(s->peer, "unknown") == 0) {

@@ -116,8 +116,6 @@ struct session {
 	const struct session_hooks *hooks;
 	enum session_mode	 mode;
 	struct io		*io;
-	struct line		 line;
-	struct out		 out;
 	char			 peer[SMTP_PEER_MAX];	 /* "192.0.2.7" */
 	char			 peerlog[SMTP_PEER_MAX + 2]; /* "[192.0.2.7]" */
 	char			 peerhdr[SMTP_PEER_MAX + 8]; /* Received: */
@@ -149,9 +147,6 @@ struct session {
 	int			 smtputf8;
 	enum cmd_body		 body;
 	size_t			 nrcpts;
-	char			 rcpts[SMTP_RCPT_MAX][ADDR_TEXT_MAX];
-	/* The From: field(s) of the message, for the submission check. */
-	char			 from[SMTP_FROM_MAX + 1];
 	struct policy_from_capture capture;
 
 	/* The command being answered, for the "refused" log line. */
@@ -164,8 +159,19 @@ struct session {
 	int			 broken;	/* a write failed: stop writing */
 	int			 ioerr;		/* errno of the failure */
 
+	/* The buffers, ~150 KB: session_init sets what says how much of
+	 * each is in use and leaves their bytes alone, since each is
+	 * written before it is read, and clearing them would touch (and
+	 * fault in) some 37 pages on every connection for nothing.  They
+	 * stay last, after everything session_init clears; msg first, so
+	 * that its descriptors share the first page with the state. */
 	struct queue_msg	 msg;
 	char			 cmdbuf[SMTP_CMD_LINE_MAX + 1];
+	struct out		 out;
+	struct line		 line;
+	char			 rcpts[SMTP_RCPT_MAX][ADDR_TEXT_MAX];
+	/* The From: field(s) of the message, for the submission check. */
+	char			 from[SMTP_FROM_MAX + 1];
 };
 
 /* peer: the client's address as text (normalized by peer_normalize), or
