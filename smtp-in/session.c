@@ -1163,7 +1163,8 @@ session_run(struct session *s)
 	struct str line;
 
 	str_init(&line, s->cmdbuf, sizeof(s->cmdbuf));
-	log_event("connect", "peer", s->peerlog, (char *)NULL);
+	log_event("connect", "peer", s->peerlog,
+	    "proxy", s->vialog[0] != '\0' ? s->vialog : NULL, (char *)NULL);
 	(void)str_copy(s->cmdname, sizeof(s->cmdname), "greeting");
 	/* Port 465 (RFC 8314): TLS from the first byte, then the greeting. */
 	if (s->mode == SESSION_SUBMISSIONS && start_tls(s) == -1)
@@ -1256,6 +1257,14 @@ session_init(struct session *s, const struct conf *conf,
 		(void)str_fmt(s->peerhdr, sizeof(s->peerhdr), "[%s%s]",
 		    strchr(s->peer, ':') != NULL ? "IPv6:" : "", s->peer);
 	}
+}
+
+void
+session_via(struct session *s, const char *proxy)
+{
+	s->vialog[0] = '\0';
+	if (proxy != NULL && proxy[0] != '\0')
+		(void)str_fmt(s->vialog, sizeof(s->vialog), "[%s]", proxy);
 }
 
 /* --- the peer's address ------------------------------------------------ */

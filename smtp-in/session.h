@@ -119,6 +119,7 @@ struct session {
 	char			 peer[SMTP_PEER_MAX];	 /* "192.0.2.7" */
 	char			 peerlog[SMTP_PEER_MAX + 2]; /* "[192.0.2.7]" */
 	char			 peerhdr[SMTP_PEER_MAX + 8]; /* Received: */
+	char			 vialog[SMTP_PEER_MAX + 2]; /* the proxy's */
 	/* Deadlines in ms; fields so that the tests can shorten them. */
 	int64_t			 cmd_timeout;
 	int64_t			 data_timeout;
@@ -179,6 +180,11 @@ struct session {
 void	session_init(struct session *, const struct conf *,
 	    const struct session_hooks *, enum session_mode, struct io *,
 	    const char *peer);
+
+/* The connection came through a proxy at this address (the PROXY header
+ * named the peer): the "connect" log line says proxy=[ADDRESS].  "" or
+ * NULL: none.  After session_init. */
+void	session_via(struct session *, const char *proxy);
 
 /* Greeting to goodbye.  Replies are flushed and every log line written
  * before it returns. */
