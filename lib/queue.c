@@ -77,7 +77,7 @@ next_id(char *id)
 	struct timespec ts;
 	uint64_t us;
 
-	if (clock_gettime(CLOCK_REALTIME, &ts) == -1) {
+	if (clock_now(CLOCK_REALTIME, &ts) == -1) {
 		ts.tv_sec = time(NULL);
 		ts.tv_nsec = 0;
 	}
