@@ -95,6 +95,7 @@ next_id(char *id)
 int
 queue_create(struct queue_msg *m, const char *spool)
 {
+	char newdir[PATH_MAX];
 	int tries;
 
 	m->fd = -1;
@@ -103,24 +104,22 @@ queue_create(struct queue_msg *m, const char *spool)
 	m->len = 0;
 	m->id[0] = '\0';	/* no ID of an earlier message in a log line */
 	m->tmp[0] = '\0';
-	m->path[0] = '\0';
-	if (str_fmt(m->newdir, sizeof m->newdir, "%s/%s", spool,
-	    QUEUE_NEW) == -1)
+	m->spool_len = strlen(spool);
+	if (str_fmt(newdir, sizeof newdir, "%s/%s", spool, QUEUE_NEW) == -1)
 		goto fail;
 	/* Opened now so that the commit is one rename and one fsync, and so
 	 * that a missing spool is found before any byte is taken in. */
 	/* openat, not open, here and below: musl's open(2) adds an
 	 * fcntl(2) to an O_CLOEXEC open for old kernels, a system call per
 	 * descriptor that smtp-in would pay for every message. */
-	if ((m->newfd = openat(AT_FDCWD, m->newdir, O_RDONLY | O_DIRECTORY |
+	if ((m->newfd = openat(AT_FDCWD, newdir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		goto fail;
 	for (tries = 0; tries < QUEUE_CREATE_TRIES; tries++) {
 		next_id(m->id);
+		/* new/ID is as long as tmp/ID: it fits where this does. */
 		if (str_fmt(m->tmp, sizeof m->tmp, "%s/%s/%s", spool,
-		    QUEUE_TMP, m->id) == -1 ||
-		    str_fmt(m->path, sizeof m->path, "%s/%s", m->newdir,
-		    m->id) == -1)
+		    QUEUE_TMP, m->id) == -1)
 			goto fail;
 		m->fd = openat(AT_FDCWD, m->tmp, O_WRONLY | O_CREAT | O_EXCL |
 		    O_CLOEXEC, 0640);
@@ -291,12 +290,16 @@ discard(struct queue_msg *m)
 int
 queue_commit(struct queue_msg *m)
 {
+	char path[PATH_MAX];	/* SPOOL/new/ID */
 	int fd;
 
 	if (m->fd == -1 || m->newfd == -1) {
 		errno = EBADF;
 		goto fail;
 	}
+	if (str_fmt(path, sizeof path, "%.*s/%s/%s", (int)m->spool_len,
+	    m->tmp, QUEUE_NEW, m->id) == -1)
+		goto fail;
 	if (flush(m) == -1)
 		goto fail;
 	if (fsync(m->fd) == -1)
@@ -311,7 +314,7 @@ queue_commit(struct queue_msg *m)
 	 * sharing a spool, must not overwrite one already acknowledged.  A
 	 * crash inside the link(2) fallback leaves a second name in tmp/,
 	 * which is never delivered from and is swept. */
-	if (atomic_rename_noreplace(m->tmp, m->path) == -1)	/* commit */
+	if (atomic_rename_noreplace(m->tmp, path) == -1)	/* commit */
 		goto fail;
 	m->tmp[0] = '\0';
 	if (fsync(m->newfd) == -1) {
@@ -322,7 +325,7 @@ queue_commit(struct queue_msg *m)
 		 * still deliver it: at least once, never zero times.) */
 		int saved = errno;
 
-		(void)unlink(m->path);
+		(void)unlink(path);
 		errno = saved;
 		goto fail;
 	}

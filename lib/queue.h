@@ -49,9 +49,10 @@ struct queue_msg {
 	int		fd;
 	int		newfd;			/* SPOOL/new, for its fsync */
 	char		id[QUEUE_ID_LEN + 1];
-	char		tmp[PATH_MAX];		/* SPOOL/tmp/ID */
-	char		path[PATH_MAX];		/* SPOOL/new/ID */
-	char		newdir[PATH_MAX];	/* SPOOL/new */
+	/* SPOOL/tmp/ID; SPOOL/new/ID is made from it at the commit, so
+	 * that a message touches one page of names, not three. */
+	char		tmp[PATH_MAX];
+	size_t		spool_len;		/* SPOOL's length in tmp */
 	uint64_t	size;			/* message bytes so far */
 	size_t		len;			/* bytes in buf */
 	char		buf[QUEUE_WBUFSZ];
