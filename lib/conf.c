@@ -462,11 +462,10 @@ conf_load(struct conf *c, const char *dir, char *err, size_t errsz)
 	if (set_defaults(c, err, errsz) == -1)
 		goto out;
 	/* The path goes in line[], which is free until the first read and
-	 * as long as PATH_MAX (a page less of stack), and the messages say
-	 * it as DIR/FILE.  A descriptor and a block buffer, not stdio: no
+	 * longer than any (a page less of stack), and the messages say it
+	 * as DIR/FILE.  A descriptor and a block buffer, not stdio: no
 	 * malloc and no heap set up for one small file per connection. */
-	if (str_fmt(line, sizeof(line), "%s/%s", c->dir, CONF_FILE) == -1 ||
-	    strlen(line) >= PATH_MAX) {
+	if (str_fmt(line, sizeof(line), "%s/%s", c->dir, CONF_FILE) == -1) {
 		str_fmt_cut(err, errsz, "%s: path too long", c->dir);
 		goto out;
 	}
