@@ -1234,7 +1234,7 @@ session_init(struct session *s, const struct conf *conf,
     struct io *io, const char *peer)
 {
 	/* The state, not the buffers behind it (session.h). */
-	memset(s, 0, offsetof(struct session, msg));
+	memset(s, 0, offsetof(struct session, cmdbuf));
 	s->conf = conf;
 	s->hooks = hooks;
 	s->mode = mode;
@@ -1247,10 +1247,6 @@ session_init(struct session *s, const struct conf *conf,
 	s->drain_timeout = (int64_t)SMTP_DRAIN_TIMEOUT * 1000;
 	s->state = SESSION_FRESH;
 	s->end = SESSION_RUNNING;
-	s->msg.fd = -1;
-	s->msg.newfd = -1;
-	s->msg.id[0] = '\0';
-	s->msg.tmp[0] = '\0';
 	if (peer == NULL || str_copy(s->peer, sizeof(s->peer), peer) == -1)
 		(void)str_copy(s->peer, sizeof(s->peer), "unknown");
 	if (strcmp(s->peer, "unknown") == 0) {

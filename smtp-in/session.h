@@ -164,10 +164,12 @@ struct session {
 	 * each is in use and leaves their bytes alone, since each is
 	 * written before it is read, and clearing them would touch (and
 	 * fault in) some 37 pages on every connection for nothing.  They
-	 * stay last, after everything session_init clears; msg first, so
-	 * that its descriptors share the first page with the state. */
-	struct queue_msg	 msg;
+	 * stay last, after everything session_init clears.  The order
+	 * saves pages too: a command line shares the state's page, and the
+	 * queue message (set up whole by queue_create at DATA) stays out of
+	 * the way of the reply and read buffers, which every session uses. */
 	char			 cmdbuf[SMTP_CMD_LINE_MAX + 1];
+	struct queue_msg	 msg;
 	struct out		 out;
 	struct line		 line;
 	char			 rcpts[SMTP_RCPT_MAX][ADDR_TEXT_MAX];
