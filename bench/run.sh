@@ -21,6 +21,7 @@
 # Runs as root (Postfix's master starts as root and drops to "postfix").
 # BENCH_MSGS=N changes the message count, BENCH_ROUNDS=N the number of
 # rounds (3); BENCH_PEERS="smtp-in" or "postfix" runs one side only;
+# BENCH_COST=0 leaves out bench/cost.py (smtp-in beside bench/durable.c);
 # BENCH_KEEP=1 keeps the temporary directory (logs, queues) for a look.
 set -eu
 
@@ -169,3 +170,11 @@ if [ -n "$RSS" ]; then
 	smtp-in, start-up: $STARTUP ms per session ($SESSIONS sequential connect + greeting + QUIT)
 	EOF
 fi
+# smtp-in's own CPU, page faults and system calls per session and per
+# message beside bench/durable.c, a responder that only commits
+# (bench/cost.py; BENCH_COST=0 leaves it out).
+case " $PEERS " in *" smtp-in "*)
+	if [ "${BENCH_COST:-1}" != 0 ]; then
+		python3 "$HERE/cost.py" "$BIN"
+	fi ;;
+esac

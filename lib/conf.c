@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,13 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fileline.h"
 #include "str.h"
 
 enum {
-	LABEL_MAX = 63			/* RFC 1035 §2.3.4 */
+	LABEL_MAX = 63,			/* RFC 1035 §2.3.4 */
+	/* A line, its LF and the NUL: fileline_get's buffer. */
+	CONF_LINE_BUF = CONF_LINE_MAX + 2
 };
 
 /* A parser checks value and stores it in field[size]: NULL, or why not. */
@@ -321,17 +325,29 @@ set_dir(struct conf *c, const char *dir)
 	return 0;
 }
 
+/* The hostname default: the system's name, asked for only when the file
+ * names none (a system call that smtp-in would pay per connection). */
 static int
-set_defaults(struct conf *c, char *err, size_t errsz)
+default_hostname(struct conf *c, char *err, size_t errsz)
 {
+	if (c->hostname[0] != '\0')
+		return 0;
 	if (gethostname(c->hostname, sizeof(c->hostname)) == -1) {
 		str_fmt_cut(err, errsz, "gethostname: %s", strerror(errno));
 		return -1;
 	}
+	/* POSIX leaves a truncated name unterminated. */
+	c->hostname[sizeof(c->hostname) - 1] = '\0';
 	str_lower(c->hostname);
 	if (c->hostname[0] == '\0' && str_copy(c->hostname,
 	    sizeof(c->hostname), "localhost") == -1)
 		return -1;
+	return 0;
+}
+
+static int
+set_defaults(struct conf *c, char *err, size_t errsz)
+{
 	if (str_copy(c->spool, sizeof(c->spool), CONF_SPOOL_DEFAULT) == -1 ||
 	    str_copy(c->maildirs, sizeof(c->maildirs),
 	    CONF_MAILDIRS_DEFAULT) == -1 ||
@@ -356,33 +372,6 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	c->max_deliveries = CONF_MAX_DELIVERIES_DEFAULT;
 	c->max_per_destination = CONF_MAX_PER_DESTINATION_DEFAULT;
 	return 0;
-}
-
-enum rl { RL_LINE, RL_EOF, RL_TOOLONG, RL_NUL, RL_ERROR };
-
-/* One line without its LF into buf[CONF_LINE_MAX + 1]; a last line
- * without LF counts. */
-static enum rl
-read_line(FILE *fp, char *buf)
-{
-	size_t len = 0;
-	int ch;
-
-	while ((ch = getc(fp)) != EOF && ch != '\n') {
-		if (ch == '\0')
-			return RL_NUL;
-		if (len == CONF_LINE_MAX)
-			return RL_TOOLONG;
-		buf[len++] = (char)ch;
-	}
-	if (ch == EOF) {
-		if (ferror(fp))
-			return RL_ERROR;
-		if (len == 0)
-			return RL_EOF;
-	}
-	buf[len] = '\0';
-	return RL_LINE;
 }
 
 static int
@@ -456,10 +445,11 @@ parse_line(struct conf *c, char *line, unsigned lineno, unsigned *seen,
 int
 conf_load(struct conf *c, const char *dir, char *err, size_t errsz)
 {
-	char path[PATH_MAX], line[CONF_LINE_MAX + 1], why[512];
+	char line[CONF_LINE_BUF], why[512];
 	unsigned seen[NKEYS], lineno = 0;
-	FILE *fp = NULL;
-	int rc = -1;
+	struct fileline r;
+	ssize_t n;
+	int fd = -1, rc = -1;
 
 	memset(c, 0, sizeof(*c));
 	memset(seen, 0, sizeof(seen));
@@ -471,19 +461,23 @@ conf_load(struct conf *c, const char *dir, char *err, size_t errsz)
 	}
 	if (set_defaults(c, err, errsz) == -1)
 		goto out;
-	if (str_fmt(path, sizeof(path), "%s/%s", c->dir, CONF_FILE) == -1) {
+	/* The path goes in line[], which is free until the first read and
+	 * longer than any (a page less of stack), and the messages say it
+	 * as DIR/FILE.  A descriptor and a block buffer, not stdio: no
+	 * malloc and no heap set up for one small file per connection. */
+	if (str_fmt(line, sizeof(line), "%s/%s", c->dir, CONF_FILE) == -1) {
 		str_fmt_cut(err, errsz, "%s: path too long", c->dir);
 		goto out;
 	}
-	if ((fp = fopen(path, "re")) == NULL) {
+	if ((fd = fileline_open(line)) == -1) {
 		struct stat st;
 
 		/* No file: the defaults are a configuration.  No directory: a
 		 * mistyped -C or POSTHORN_CONF, which must not quietly become
 		 * the defaults (and the system's spool). */
 		if (errno != ENOENT)
-			str_fmt_cut(err, errsz, "%s: %s", path,
-			    strerror(errno));
+			str_fmt_cut(err, errsz, "%s/%s: %s", c->dir,
+			    CONF_FILE, strerror(errno));
 		else if (stat(c->dir, &st) == -1)
 			str_fmt_cut(err, errsz,
 			    "configuration directory %s: %s", c->dir,
@@ -493,41 +487,47 @@ conf_load(struct conf *c, const char *dir, char *err, size_t errsz)
 			    "configuration directory %s: %s", c->dir,
 			    strerror(ENOTDIR));
 		else
-			rc = 0;
+			rc = default_hostname(c, err, errsz);
 		goto out;
 	}
+	fileline_init(&r, fd, SIZE_MAX);
 	for (;;) {
 		lineno++;
-		switch (read_line(fp, line)) {
-		case RL_EOF:
-			rc = 0;
+		/* EINVAL: longer than the buffer (maxlines is no bound). */
+		if ((n = fileline_get(&r, line, sizeof(line))) == -1 &&
+		    errno != EINVAL) {
+			str_fmt_cut(err, errsz, "%s/%s: %s", c->dir,
+			    CONF_FILE, strerror(errno));
 			goto out;
-		case RL_ERROR:
-			str_fmt_cut(err, errsz, "%s: %s", path,
-			    strerror(errno));
-			goto out;
-		case RL_TOOLONG:
-			str_fmt_cut(err, errsz,
-			    "%s:%u: line longer than %d bytes", path, lineno,
-			    CONF_LINE_MAX);
-			goto out;
-		case RL_NUL:
-			str_fmt_cut(err, errsz, "%s:%u: NUL byte", path,
-			    lineno);
-			goto out;
-		case RL_LINE:
+		}
+		if (n == 0)
 			break;
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		/* A NUL is named before a length: a -1 filled the buffer. */
+		if (memchr(line, '\0', n == -1 ? sizeof(line) - 1 :
+		    (size_t)n) != NULL) {
+			str_fmt_cut(err, errsz, "%s/%s:%u: NUL byte", c->dir,
+			    CONF_FILE, lineno);
+			goto out;
+		}
+		if (n == -1 || n > CONF_LINE_MAX) {
+			str_fmt_cut(err, errsz,
+			    "%s/%s:%u: line longer than %d bytes", c->dir,
+			    CONF_FILE, lineno, CONF_LINE_MAX);
+			goto out;
 		}
 		if (parse_line(c, line, lineno, seen, why, sizeof(why)) ==
 		    -1) {
-			str_fmt_cut(err, errsz, "%s:%u: %s", path, lineno,
-			    why);
+			str_fmt_cut(err, errsz, "%s/%s:%u: %s", c->dir,
+			    CONF_FILE, lineno, why);
 			goto out;
 		}
 	}
+	rc = default_hostname(c, err, errsz);
 out:
-	if (fp != NULL)
-		fclose(fp);
+	if (fd != -1)
+		(void)close(fd);
 	return rc;
 }
 

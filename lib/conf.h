@@ -47,7 +47,13 @@ enum {
 	/* A pipe alias or an MDA that runs longer is killed: temporary.
 	 * Postfix's command_time_limit is 1000 s. */
 	CONF_COMMAND_TIMEOUT_DEFAULT = 600,
-	CONF_DURATION_MAX = 365 * 24 * 3600	/* a year, in seconds */
+	CONF_DURATION_MAX = 365 * 24 * 3600,	/* a year, in seconds */
+	/* A path of the file or the configuration directory, its NUL
+	 * included.  Well under PATH_MAX, so that what programs add to one
+	 * (domains/DOMAIN/aliases, tmp/ID) always fits a PATH_MAX buffer;
+	 * and smtp-in, which loads this struct per connection, touches
+	 * (and faults in) two pages of it rather than seven. */
+	CONF_PATH_MAX = 1024
 };
 #define CONF_SRS_SECRET_DEFAULT	"srs.secret"	/* under the dir */
 #define CONF_DROP_CHARACTERS_DEFAULT	"."	/* chasquid's defaults */
@@ -57,12 +63,12 @@ enum {
 #define CONF_MAX_MESSAGE_SIZE_MAX	(UINT64_C(4) << 30)
 
 struct conf {
-	char		dir[PATH_MAX];		/* the configuration directory */
+	char		dir[CONF_PATH_MAX];	/* the configuration directory */
 	char		hostname[CONF_HOSTNAME_MAX + 1];	/* lowercase */
-	char		spool[PATH_MAX];
-	char		maildirs[PATH_MAX];
-	char		tls_cert[PATH_MAX];
-	char		tls_key[PATH_MAX];
+	char		spool[CONF_PATH_MAX];
+	char		maildirs[CONF_PATH_MAX];
+	char		tls_cert[CONF_PATH_MAX];
+	char		tls_key[CONF_PATH_MAX];
 	char		tls_priority[CONF_TLS_PRIORITY_MAX + 1];
 	uint64_t	max_message_size;	/* bytes, MIN..MAX above */
 	/* Local parts: these characters are ignored, and what follows the
@@ -77,7 +83,7 @@ struct conf {
 	 * of the address mail leaves from must give the hostname. */
 	char		bind4[CONF_ADDR_MAX + 1];
 	char		bind6[CONF_ADDR_MAX + 1];
-	char		srs_secret_file[PATH_MAX];	/* aliases(5), SRS */
+	char		srs_secret_file[CONF_PATH_MAX];	/* aliases(5), SRS */
 };
 
 /* The configuration directory: opt (from -C) if not NULL, else

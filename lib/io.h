@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define IO_NO_DEADLINE	INT64_MAX
 
@@ -32,6 +33,11 @@ struct io {
 
 /* Monotonic milliseconds, the time base of every deadline. */
 int64_t	clock_ms(void);
+/* clock_gettime(2), by system call where the C library would first look
+ * the vDSO up (static musl: smtp-in), since that first look costs a
+ * process more than all its clock reads by system call; the vDSO where
+ * the dynamic loader has done so already (glibc). */
+int	clock_now(clockid_t, struct timespec *);
 /* Plain descriptors: read from rfd, write to wfd (both 0 under inetd). */
 void	io_fd_init(struct io *, int rfd, int wfd);
 /* Up to n bytes: >0 read, 0 end of file, -1 with errno (ETIMEDOUT when

@@ -27,6 +27,12 @@ out_put(struct out *o, const void *p, size_t n, int64_t deadline)
 }
 
 int
+out_fits(const struct out *o, size_t n)
+{
+	return n <= sizeof(o->buf) - o->len;
+}
+
+int
 out_puts(struct out *o, const char *s, int64_t deadline)
 {
 	return out_put(o, s, strlen(s), deadline);

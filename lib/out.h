@@ -22,5 +22,8 @@ void	out_init(struct out *, struct io *);
 int	out_put(struct out *, const void *, size_t, int64_t deadline);
 int	out_puts(struct out *, const char *, int64_t deadline);
 int	out_flush(struct out *, int64_t deadline);
+/* 1 when n more bytes go into the buffer without a write: out_put will
+ * not use its deadline then, and a caller may spare the clock read. */
+int	out_fits(const struct out *, size_t n);
 
 #endif

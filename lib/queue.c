@@ -85,7 +85,7 @@ next_id(char *id)
 	struct timespec ts;
 	uint64_t us;
 
-	if (clock_gettime(CLOCK_REALTIME, &ts) == -1) {
+	if (clock_now(CLOCK_REALTIME, &ts) == -1) {
 		ts.tv_sec = time(NULL);
 		ts.tv_nsec = 0;
 	}
@@ -125,8 +125,8 @@ queue_create(struct queue_msg *m, const char *spool)
 	m->newfd = -1;
 	m->size = 0;
 	m->len = 0;
+	m->id[0] = '\0';	/* no ID of an earlier message in a log line */
 	m->tmp[0] = '\0';
-	m->path[0] = '\0';
 	/* Opened now so that the commit is one rename and one fsync, and so
 	 * that a missing spool is found before any byte is taken in. */
 	if ((spoolfd = open(spool, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1 ||
@@ -137,9 +137,7 @@ queue_create(struct queue_msg *m, const char *spool)
 	for (tries = 0; tries < QUEUE_CREATE_TRIES; tries++) {
 		next_id(m->id);
 		if (str_fmt(m->tmp, sizeof m->tmp, "%s/%s/%s", spool,
-		    QUEUE_TMP, m->id) == -1 ||
-		    str_fmt(m->path, sizeof m->path, "%s/%s/%s", spool,
-		    QUEUE_NEW, m->id) == -1)
+		    QUEUE_TMP, m->id) == -1)
 			goto fail;
 		m->fd = openat(m->tmpdir, m->id, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0640);

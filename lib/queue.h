@@ -50,8 +50,9 @@ struct queue_msg {
 	int		tmpdir;			/* SPOOL/tmp, O_PATH */
 	int		newfd;			/* SPOOL/new, for its fsync */
 	char		id[QUEUE_ID_LEN + 1];
-	char		tmp[PATH_MAX];		/* SPOOL/tmp/ID, for messages */
-	char		path[PATH_MAX];		/* SPOOL/new/ID, for messages */
+	/* SPOOL/tmp/ID, for messages; the commit goes by the directories'
+	 * descriptors and the ID, so a message touches one page of names. */
+	char		tmp[PATH_MAX];
 	uint64_t	size;			/* message bytes so far */
 	size_t		len;			/* bytes in buf */
 	char		buf[QUEUE_WBUFSZ];

@@ -10,6 +10,7 @@
  * held back, so a large message costs one scan and no copy here. */
 
 #include <errno.h>
+#include <stdint.h>
 
 #include "data.h"
 #include "str.h"
@@ -91,6 +92,27 @@ content(struct data *d, unsigned char c)
 		d->hmatch = -1;
 }
 
+/* k content bytes at once, none of them CR, LF or NUL, inside a line
+ * whose header name is settled: what k calls of content would do, with
+ * the limit crossed at the earlier byte reported first (size before
+ * length when it is the same byte, as content checks them). */
+static void
+text(struct data *d, size_t k)
+{
+	uint64_t at_size = UINT64_MAX, at_line = UINT64_MAX;
+
+	if (d->max_size != 0 && d->size + k > d->max_size)
+		at_size = d->max_size >= d->size ? d->max_size - d->size + 1 : 1;
+	if (d->linelen + k > d->line_max)
+		at_line = d->line_max >= d->linelen ?
+		    d->line_max - d->linelen + 1 : 1;
+	if (at_size != UINT64_MAX || at_line != UINT64_MAX)
+		fail(d, at_size <= at_line ? DATA_TOO_BIG :
+		    DATA_LINE_TOO_LONG);
+	d->size += k;
+	d->linelen += k;
+}
+
 /* The LF of a CR LF. */
 static void
 line_end(struct data *d)
@@ -145,8 +167,19 @@ data_feed(struct data *d, const char *buf, size_t n)
 				d->state = ST_CR;
 			} else if (c == '\n')
 				goto smuggle;
-			else
+			else if (d->header && d->hmatch >= 0)
 				content(d, c);
+			else {
+				/* The rest of the line's text in one scan: the
+				 * byte machine cost ~37 instructions a byte. */
+				size_t j = i + 1;
+
+				while (j < n && buf[j] != '\r' &&
+				    buf[j] != '\n' && buf[j] != '\0')
+					j++;
+				text(d, j - i);
+				i = j - 1;
+			}
 			break;
 		case ST_CR:
 			if (c != '\n')

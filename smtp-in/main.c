@@ -1,9 +1,9 @@
 /* main.c — smtp-in: one SMTP session on fd 0/1, started per connection by
- * systemd (Accept=yes), inetd or tcpserver, in mx, submission or
- * submissions mode.  Arguments, environment and
- * exit codes only; the protocol is in session.c.  Start-up stays lean —
- * posthorn.conf and nothing else before the greeting — because it is
- * paid on every connection. */
+ * smtp-listen, systemd (Accept=yes), inetd or tcpserver, in mx,
+ * submission or submissions mode.  Arguments, environment and exit codes
+ * only; the protocol is in session.c, the PROXY header in proxy.c.
+ * Start-up stays lean — posthorn.conf and nothing else before the
+ * greeting — because it is paid on every connection. */
 
 #include <errno.h>
 #include <signal.h>
@@ -16,10 +16,13 @@
 #include "helpers.h"
 #include "io.h"
 #include "log.h"
+#include "proxy.h"
 #include "session.h"
+#include "str.h"
 
 enum {
 	EXIT_USAGE = 64,	/* sysexits.h EX_USAGE */
+	EXIT_PROTOCOL = 76,	/* EX_PROTOCOL: no valid PROXY header */
 	EXIT_CONFIG = 78	/* EX_CONFIG */
 };
 
@@ -79,11 +82,43 @@ peer_address(char *buf, size_t len)
 		(void)peer_from_fd(0, buf, len);
 }
 
+/* POSTHORN_PROXY=1 (smtp-listen, for a connection from a configured
+ * proxy): the PROXY header comes first, and its source is the peer.  0,
+ * or -1 when there is no valid header (logged; nothing is written). */
+static int
+proxy_peer(char *peer, size_t len, char *via, size_t vialen)
+{
+	struct proxy_info pi;
+	const char *e, *why;
+	char log[SMTP_PEER_MAX + 2];
+
+	via[0] = '\0';
+	if ((e = getenv("POSTHORN_PROXY")) == NULL || strcmp(e, "1") != 0)
+		return 0;
+	if (proxy_read(0, clock_ms() + (int64_t)PROXY_TIMEOUT * 1000, &pi,
+	    &why) == -1) {
+		int err = errno;
+
+		(void)str_fmt(log, sizeof(log), "[%s]", peer);
+		log_event("proxy-error", "reason", why, "peer",
+		    strcmp(peer, "unknown") != 0 ? log : peer,
+		    "error", strcmp(why, "read") == 0 ? strerror(err) : NULL,
+		    (char *)NULL);
+		return -1;
+	}
+	/* UNKNOWN and LOCAL: the proxy's own connection, REMOTE_ADDR. */
+	if (pi.local)
+		return 0;
+	(void)str_copy(via, vialen, peer);
+	(void)str_copy(peer, len, pi.src);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char *dir = NULL, *mode;
-	char err[512], peer[SMTP_PEER_MAX];
+	char err[512], peer[SMTP_PEER_MAX], via[SMTP_PEER_MAX];
 	enum session_end end;
 	enum session_mode m = SESSION_MX;
 	struct io io;
@@ -116,6 +151,10 @@ main(int argc, char *argv[])
 		    (char *)NULL);
 		return EXIT_FAILURE;
 	}
+	/* Before anything else: every byte after the header is SMTP. */
+	peer_address(peer, sizeof(peer));
+	if (proxy_peer(peer, sizeof(peer), via, sizeof(via)) == -1)
+		return EXIT_PROTOCOL;
 	if (conf_load(&conf, conf_dir(dir), err, sizeof(err)) == -1) {
 		static const char msg[] = "421 4.3.0 configuration error\r\n";
 
@@ -123,9 +162,9 @@ main(int argc, char *argv[])
 		(void)fd_write_all(1, msg, sizeof(msg) - 1);
 		return EXIT_CONFIG;
 	}
-	peer_address(peer, sizeof(peer));
 	io_fd_init(&io, 0, 1);
 	session_init(&session, &conf, &hooks, m, &io, peer);
+	session_via(&session, via);
 	end = session_run(&session);
 	helper_tls_end(&session);
 	return end == SESSION_INTERNAL ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -116,11 +116,10 @@ struct session {
 	const struct session_hooks *hooks;
 	enum session_mode	 mode;
 	struct io		*io;
-	struct line		 line;
-	struct out		 out;
 	char			 peer[SMTP_PEER_MAX];	 /* "192.0.2.7" */
 	char			 peerlog[SMTP_PEER_MAX + 2]; /* "[192.0.2.7]" */
 	char			 peerhdr[SMTP_PEER_MAX + 8]; /* Received: */
+	char			 vialog[SMTP_PEER_MAX + 2]; /* the proxy's */
 	/* Deadlines in ms; fields so that the tests can shorten them. */
 	int64_t			 cmd_timeout;
 	int64_t			 data_timeout;
@@ -149,9 +148,6 @@ struct session {
 	int			 smtputf8;
 	enum cmd_body		 body;
 	size_t			 nrcpts;
-	char			 rcpts[SMTP_RCPT_MAX][ADDR_TEXT_MAX];
-	/* The From: field(s) of the message, for the submission check. */
-	char			 from[SMTP_FROM_MAX + 1];
 	struct policy_from_capture capture;
 
 	/* The command being answered, for the "refused" log line. */
@@ -164,8 +160,21 @@ struct session {
 	int			 broken;	/* a write failed: stop writing */
 	int			 ioerr;		/* errno of the failure */
 
-	struct queue_msg	 msg;
+	/* The buffers, ~150 KB: session_init sets what says how much of
+	 * each is in use and leaves their bytes alone, since each is
+	 * written before it is read, and clearing them would touch (and
+	 * fault in) some 37 pages on every connection for nothing.  They
+	 * stay last, after everything session_init clears.  The order
+	 * saves pages too: a command line shares the state's page, and the
+	 * queue message (set up whole by queue_create at DATA) stays out of
+	 * the way of the reply and read buffers, which every session uses. */
 	char			 cmdbuf[SMTP_CMD_LINE_MAX + 1];
+	struct queue_msg	 msg;
+	struct out		 out;
+	struct line		 line;
+	char			 rcpts[SMTP_RCPT_MAX][ADDR_TEXT_MAX];
+	/* The From: field(s) of the message, for the submission check. */
+	char			 from[SMTP_FROM_MAX + 1];
 };
 
 /* peer: the client's address as text (normalized by peer_normalize), or
@@ -173,6 +182,11 @@ struct session {
 void	session_init(struct session *, const struct conf *,
 	    const struct session_hooks *, enum session_mode, struct io *,
 	    const char *peer);
+
+/* The connection came through a proxy at this address (the PROXY header
+ * named the peer): the "connect" log line says proxy=[ADDRESS].  "" or
+ * NULL: none.  After session_init. */
+void	session_via(struct session *, const char *proxy);
 
 /* Greeting to goodbye.  Replies are flushed and every log line written
  * before it returns. */

@@ -408,16 +408,24 @@ test_bad_sizes_are_refused(void **state)
 }
 
 static void
-test_path_longer_than_path_max_is_refused(void **state)
+test_path_longer_than_conf_path_max_is_refused(void **state)
 {
 	struct fx *fx = *state;
-	static char text[PATH_MAX + 64];
+	static char text[CONF_PATH_MAX + 64];
 
-	/* Relative, so that the line fits but the path under dir does not. */
-	assert_int_equal(str_fmt(text, sizeof(text), "spool = "), 0);
-	memset(text + 8, 'p', PATH_MAX - 16);
-	text[8 + PATH_MAX - 16] = '\0';
-	assert_true(strlen(text) <= CONF_LINE_MAX);
+	/* The longest absolute path is taken... */
+	assert_int_equal(str_fmt(text, sizeof(text), "spool = /"), 0);
+	memset(text + 9, 'p', CONF_PATH_MAX - 2);
+	text[9 + CONF_PATH_MAX - 2] = '\0';
+	assert_int_equal(load(fx, text), 0);
+	assert_int_equal(strlen(fx->c.spool), CONF_PATH_MAX - 1);
+	/* ...one byte more is not, and neither is a relative one that
+	 * becomes too long under the directory. */
+	text[9 + CONF_PATH_MAX - 2] = 'p';
+	text[9 + CONF_PATH_MAX - 1] = '\0';
+	assert_error(fx, text, 1, "bad value for 'spool': path too long");
+	memmove(text + 8, text + 9, CONF_PATH_MAX - 1);
+	text[8 + CONF_PATH_MAX - 16] = '\0';
 	assert_error(fx, text, 1, "bad value for 'spool': path too long");
 }
 
@@ -529,7 +537,7 @@ main(void)
 		T(test_bad_host_names_are_refused),
 		T(test_size_suffixes_are_powers_of_1024),
 		T(test_bad_sizes_are_refused),
-		T(test_path_longer_than_path_max_is_refused),
+		T(test_path_longer_than_conf_path_max_is_refused),
 		T(test_unreadable_file_is_an_error_not_the_defaults),
 
 		T(test_missing_conf_dir_is_an_error_not_the_defaults),

@@ -321,6 +321,35 @@ test_line_at_the_limit_passes(void **state)
 	assert_int_equal(d.err, DATA_OK);
 }
 
+/* Lines are counted a run at a time: the limit that a byte-by-byte
+ * count crosses first is still the one reported, whatever the chunks. */
+static void
+test_first_limit_crossed_is_reported(void **state)
+{
+	static const char in[] = "\r\n0123456789abcdef\r\n.\r\n";
+	static const struct {
+		uint64_t max;
+		size_t line_max;
+		enum data_err want;
+	} c[] = {
+		{ 20, 5, DATA_LINE_TOO_LONG },	/* the line at its 6th byte */
+		{ 8, 10, DATA_TOO_BIG },	/* the size at the 7th */
+		{ 7, 5, DATA_TOO_BIG },		/* both at the 6th: size */
+		{ 20, 16, DATA_OK },
+	};
+	struct data d;
+	size_t i, chunk;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		for (chunk = 0; chunk <= 3; chunk++) {
+			start(&d, c[i].max, c[i].line_max, 50);
+			assert_int_equal(FEED(&d, in, chunk), sizeof(in) - 1);
+			assert_true(d.done);
+			assert_int_equal(d.err, c[i].want);
+		}
+}
+
 static void
 test_too_many_received_is_a_loop(void **state)
 {
@@ -402,6 +431,7 @@ main(void)
 		cmocka_unit_test(test_too_big_is_consumed_to_the_end),
 		cmocka_unit_test(test_line_too_long_is_consumed_to_the_end),
 		cmocka_unit_test(test_line_at_the_limit_passes),
+		cmocka_unit_test(test_first_limit_crossed_is_reported),
 		cmocka_unit_test(test_too_many_received_is_a_loop),
 		cmocka_unit_test(test_received_is_counted_in_the_header_only),
 		cmocka_unit_test(test_sink_failure_is_reported_and_input_consumed),
