@@ -123,6 +123,7 @@ main(int argc, char *argv[])
 		(void)fd_write_all(1, msg, sizeof(msg) - 1);
 		return EXIT_CONFIG;
 	}
+	helper_init();
 	peer_address(peer, sizeof(peer));
 	io_fd_init(&io, 0, 1);
 	session_init(&session, &conf, &hooks, m, &io, peer);
