@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -36,6 +37,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "self.h"
 #include "str.h"
 #include "tlsd.h"
 #include "tlsz.h"
@@ -43,6 +45,7 @@
 #define PROG	"smtp-tlsd"
 #define CERTS	"certs"		/* DIR/certs/NAME/ for SNI */
 #define USAGE	"usage: " PROG " [-C dir] [-z]"
+#define BIND_NOW_ENV	"LD_BIND_NOW"	/* ld.so(8) */
 
 enum {
 	NET_RFD = 0,
@@ -202,14 +205,18 @@ child(const char *dir, int net, int ctl, const char *peer,
 		(void)close(net);
 	if (ctl > CTL_FD)
 		(void)close(ctl);
-	exit(serve(dir, peer[0] != '\0' ? peer : NULL));
+	/* _exit: the libraries' destructors (GnuTLS's deinit frees all it
+	 * built at init) would write to pages shared with the zygote, each
+	 * a copy-on-write fault, for nothing: there is no buffered output,
+	 * and the process is gone a moment later. */
+	_exit(serve(dir, peer[0] != '\0' ? peer : NULL));
 }
 
 /* smtp-tlsd -z: until every holder of the other end has closed it. */
 static int
-zygote(const char *dir)
+zygote(char *argv[], const char *dir)
 {
-	char peer[TLSZ_PEER_MAX], why[128];
+	char peer[TLSZ_PEER_MAX], why[128], self[PATH_MAX];
 	struct sigaction sa;
 	sigset_t chld, orig;
 	struct pollfd pfd;
@@ -217,6 +224,25 @@ zygote(const char *dir)
 	int net, ctl, r;
 	pid_t pid;
 
+	/* Every symbol of every library bound once, here, rather than at
+	 * its first call in every child (the dynamic linker's lazy binding
+	 * writes the GOT: a lookup and a copied page per child).  The
+	 * variable takes effect at exec, so the zygote execs itself once;
+	 * its children never exec. */
+	if (getenv(BIND_NOW_ENV) == NULL) {
+		/* By its own name, not /proc/self/exe, which ps(1) would
+		 * show as "exe". */
+		if (self_sibling(PROG, self, sizeof(self)) == -1 ||
+		    setenv(BIND_NOW_ENV, "1", 1) == -1)
+			log_event("tls-zygote", "op", "re-exec", "reason",
+			    strerror(errno), (char *)NULL);
+		else {
+			(void)execv(self, argv);
+			log_event("tls-zygote", "op", "re-exec", "path", self,
+			    "reason", strerror(errno), (char *)NULL);
+		}
+		/* Lazy binding is slower, not wrong: go on. */
+	}
 	/* Loaded and initialised once, here, for every child: this is the
 	 * cost the zygote exists to pay once.  It holds no key, no
 	 * certificate and nothing of any session: each child reads the
@@ -226,6 +252,10 @@ zygote(const char *dir)
 		    (char *)NULL);
 		return EXIT_FAIL;
 	}
+	/* The free chunks of the start-up merged, once, here: otherwise the
+	 * first large malloc of every child merges them (malloc_consolidate)
+	 * and copies each page it writes. */
+	(void)malloc_trim(0);
 	/* SIGCHLD is let through only while ppoll waits, so that no child's
 	 * end is missed between the reaping and the wait. */
 	sigemptyset(&chld);
@@ -262,6 +292,12 @@ zygote(const char *dir)
 		switch (tlsz_recv(ZYGOTE_FD, &net, &ctl, peer, sizeof(peer),
 		    why, sizeof(why))) {
 		case TLSZ_EOF:
+			/* The listener is gone or stopping: the sessions in
+			 * flight end by their own deadlines, and are reaped
+			 * here, so that the zygote is seen alive (and their
+			 * CPU time counted under it) until they have. */
+			while (waitpid(-1, NULL, 0) != -1 || errno == EINTR)
+				;
 			return 0;
 		case TLSZ_ERR:
 			if (errno == EINTR || errno == EAGAIN)
@@ -321,7 +357,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		goto usage;
 	if (zflag)
-		return zygote(dir);
+		return zygote(argv, dir);
 	if (fcntl(CTL_FD, F_GETFD) == -1) {
 		log_event("tls-failed", "reason",
 		    "fd 3 is not open: smtp-tlsd is started by smtp-in",
