@@ -300,6 +300,11 @@ def test_starttls_on_mx_goes_through_the_zygote(tls_conf, zygote, mx):
     assert ppid(tlsd) == zygote.proc.pid
     [smtpin] = mx.sessions
     assert ppid(tlsd) != smtpin.pid
+    # smtp-in made the zygote's socket close-on-exec (it came without),
+    # so smtp-auth and aliases -r never hold it.
+    with open(f"/proc/{smtpin.pid}/fdinfo/{zygote.end.fileno()}") as f:
+        flags = int(re.search(r"flags:\s+(\d+)", f.read()).group(1), 8)
+    assert flags & os.O_CLOEXEC
     assert c.cmd("MAIL FROM:<carol@remote.example>")[0] == 250
     assert c.cmd("RCPT TO:<alice@example.com>")[0] == 250
     assert c.cmd("DATA")[0] == 354
