@@ -48,6 +48,13 @@
 # the password in clear and compares it.  The table gives the cost of
 # smtp-auth alone, measured here, so the difference can be read off.
 #
+# Start-up: where the start of an exec'd smtp-tlsd goes, step by step
+# (bench/tlsstart.c, compiled here with cc): loading GnuTLS and its
+# libraries, its initialisation, a session, the priority string, the
+# certificate and key, the last with GnuTLS's check of the pair and with
+# smtp-tlsd's; BENCH_START_RUNS (200) fresh processes each, averaged, for
+# the bench's ECDSA P-256 certificate and an RSA-2048 one.
+#
 # Idle memory: one TLS connection, handshake and EHLO, held open while
 # the session's processes are read in /proc: smtp-in + smtp-tlsd, or
 # Postfix's smtpd; VmRSS and Pss (smaps_rollup: shared library pages
@@ -388,6 +395,46 @@ if [ -f "$PH/door.log" ] &&
 fi
 [ -z "${PF_PORT-}" ] || pf_wipe
 
+# --- start-up, step by step ---------------------------------------------------
+
+START_RUNS=${BENCH_START_RUNS:-200}
+START=$T/start
+: >"$START"
+if command -v cc >/dev/null 2>&1 &&
+    cc -std=c11 -O2 -D_GNU_SOURCE -o "$T/tlsstart" "$HERE/tlsstart.c" -ldl \
+    2>"$T/tlsstart.err"; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=mx.$DOMAIN" \
+	    -keyout "$T/rsakey.pem" -out "$T/rsacert.pem" >/dev/null 2>&1 ||
+	    die "openssl could not make the RSA certificate"
+	prio='SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE'
+	for key in ecdsa rsa; do
+		if [ $key = ecdsa ]; then c=$CERT k=$KEY; else
+			c=$T/rsacert.pem k=$T/rsakey.pem; fi
+		: >"$T/start.check"
+		: >"$T/start.keyid"
+		i=0
+		while [ $i -lt "$START_RUNS" ]; do
+			for how in check keyid; do
+				GNUTLS_NO_IMPLICIT_INIT=1 "$T/tlsstart" "$c" "$k" \
+				    "$prio" $how >>"$T/start.$how" ||
+				    die "tlsstart failed"
+			done
+			i=$((i + 1))
+		done
+		for how in check keyid; do
+			awk -v key="$key" -v how="$how" '
+				NR % 2 == 1 { for (i = 1; i <= 5; i++) ms[i] += $i; n++ }
+				NR % 2 == 0 { for (i = 1; i <= 5; i++) pf[i] += $i }
+				END { printf "%-6s %-6s", key, how
+				    for (i = 1; i <= 5; i++)
+					printf " %6.2f (%3d)", ms[i] / n, pf[i] / n
+				    printf "\n" }' "$T/start.$how" >>"$START"
+		done
+	done
+else
+	echo "bench: (!) no cc, or bench/tlsstart.c does not build: no start-up steps" >&2
+fi
+
 # --- the table ---------------------------------------------------------------
 
 pf_auth=
@@ -438,6 +485,18 @@ done
 [ -z "$AUTH_MS" ] || cat <<EOF
 posthorn's AUTH: smtp-auth alone takes $AUTH_MS ms a run (argon2id, 64 MiB;
 mean of $AUTH_SAMPLES); Postfix's Cyrus sasldb compares a password kept in clear.
+EOF
+[ ! -s "$START" ] || cat <<EOF
+
+start of a GnuTLS server process, step by step: ms of CPU (page faults),
+mean of $START_RUNS fresh processes (bench/tlsstart.c); cert: the chain and key
+read and parsed; pair "check": with GnuTLS's signature check of the pair,
+"keyid" without it (smtp-tlsd compares key IDs instead):
+key    pair     load (dlopen)   global_init   gnutls_init   priority      cert
+$(cat "$START")
+(an exec'd smtp-tlsd pays all of these, plus the exec of a dynamically
+linked program; a child of the zygote only gnutls_init, the priority and
+the cert, and its fork.)
 EOF
 cat <<EOF
 
