@@ -13,9 +13,26 @@
 # CPUs were, to show whether the client or the machine was the limit.
 # A second run ("hello") does only the connection, the handshake, EHLO and
 # QUIT: what starting TLS costs on each side, AUTH and message left out.
+# "starttls" does the same on port 25 (mx) with EHLO and STARTTLS first,
+# and "plain" EHLO and QUIT there without TLS: the cost of a session that
+# TLS is to be compared with.  posthorn under systemd-socket-activate
+# runs 465 only; the others both ports.
+#
+# Server CPU is given twice: "server ms", all CPUs' busy time less the
+# client's (anything else running on the machine included), and "tree ms",
+# the CPU time of the server's own process tree (the activator, the door
+# or Postfix's master, and all below them: bench/tlsdoor.py cpu), which
+# the machine's other load does not inflate except through contention.
 #   posthorn  smtp-in submissions under systemd-socket-activate --inetd -a
 #             (a process per connection), which execs smtp-tlsd (GnuTLS)
 #             for the TLS and smtp-auth (argon2id) for the AUTH.
+#   ph-exec   the same smtp-in started by bench/tlsdoor.py, a stand-in for
+#             the listener (accept, posix_spawn of smtp-in), without a
+#             zygote: smtp-tlsd is exec'd per TLS session.
+#   ph-zygote the same with the TLS zygote: tlsdoor.py starts smtp-tlsd -z
+#             and gives each session its socket (POSTHORN_TLSD_FD), so
+#             that each TLS session is a fork of it.
+#             (bench/tlsdoor.py goes when smtp-listen runs the zygote.)
 #   Postfix   a private instance (its own config, queue and data
 #             directories), smtpd in wrapper mode (smtpd_tls_wrappermode),
 #             TLS required, Cyrus SASL with a sasldb file of its own;
@@ -31,6 +48,13 @@
 # the password in clear and compares it.  The table gives the cost of
 # smtp-auth alone, measured here, so the difference can be read off.
 #
+# Start-up: where the start of an exec'd smtp-tlsd goes, step by step
+# (bench/tlsstart.c, compiled here with cc): loading GnuTLS and its
+# libraries, its initialisation, a session, the priority string, the
+# certificate and key, the last with GnuTLS's check of the pair and with
+# smtp-tlsd's; BENCH_START_RUNS (200) fresh processes each, averaged, for
+# the bench's ECDSA P-256 certificate and an RSA-2048 one.
+#
 # Idle memory: one TLS connection, handshake and EHLO, held open while
 # the session's processes are read in /proc: smtp-in + smtp-tlsd, or
 # Postfix's smtpd; VmRSS and Pss (smaps_rollup: shared library pages
@@ -41,7 +65,9 @@
 # Postfix's AUTH saslpasswd2 (Debian sasl2-bin) and libsasl2-modules:
 # without them Postfix's sessions run without AUTH, and the table says so.
 # BENCH_MSGS=N sessions a run (500), BENCH_ROUNDS=N rounds (3),
-# BENCH_PEERS="posthorn" or "postfix" runs one side only, BENCH_KEEP=1
+# BENCH_PEERS="posthorn ph-exec ph-zygote postfix" (the default) or any
+# of them, BENCH_KINDS="full hello starttls plain" (the default) or any
+# of them, BENCH_KEEP=1
 # keeps the temporary directory (logs, queues) for a look.  Loopback
 # only; every wait is bounded; everything started is stopped on exit,
 # failure included.
@@ -52,7 +78,8 @@ MSGS=${BENCH_MSGS:-500}
 SIZE=10240			# bytes a message
 CONC=10				# sessions at a time
 ROUNDS=${BENCH_ROUNDS:-3}
-PEERS=${BENCH_PEERS:-posthorn postfix}
+PEERS=${BENCH_PEERS:-posthorn ph-exec ph-zygote postfix}
+KINDS=${BENCH_KINDS:-full hello starttls plain}
 DOMAIN=bench.example
 LOGIN=user@$DOMAIN
 PASSWORD='bench tls password'
@@ -61,6 +88,7 @@ AUTH_SAMPLES=20			# smtp-auth runs timed alone
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$(cd "$BIN" && pwd)
 CLIENT=$HERE/tlsclient.py
+DOOR=$HERE/tlsdoor.py
 NCPU=$(nproc)
 
 # shellcheck source=bench/lib.sh
@@ -69,7 +97,9 @@ NCPU=$(nproc)
 need_root
 need_cmd openssl python3
 case " $PEERS " in *" posthorn "*)
-	need_cmd systemd-socket-activate
+	need_cmd systemd-socket-activate ;;
+esac
+case " $PEERS " in *" posthorn "*|*" ph-exec "*|*" ph-zygote "*)
 	need_built smtp-in smtp-tlsd smtp-auth mailuser ;;
 esac
 case " $PEERS " in *" postfix "*)
@@ -78,6 +108,16 @@ case " $PEERS " in *" postfix "*)
 	;;
 esac
 bench_tmpdir posthorn-bench-tls
+
+# The doors (tlsdoor.py) this script starts, stopped before the rest.
+DOORS=
+tls_cleanup() {
+	for d in $DOORS; do
+		stop_pid "$d" 100
+	done
+	bench_cleanup
+}
+trap tls_cleanup EXIT
 
 # The certificate both sides serve; the client checks it against itself
 # and the name 127.0.0.1, where it connects.
@@ -92,22 +132,28 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 IDLE=$T/idle
 : >"$IDLE"
 
-# blast PEER PORT QUEUED_CMD full|hello: one client run, timed and
-# checked.  full: the whole session; hello: TLS, EHLO and QUIT only.
+# blast PEER PORT QUEUED_CMD ROOT_PID KIND: one client run, timed and
+# checked.  full: the whole session; hello: TLS, EHLO and QUIT only;
+# starttls: EHLO, STARTTLS, EHLO, QUIT; plain: EHLO, QUIT.  ROOT_PID is
+# the server's process tree, whose CPU time the run is charged.
 blast() {
-	peer=$1 port=$2 queued=$3 kind=$4
-	login=$LOGIN want=$MSGS password=$PASSWORD
+	peer=$1 port=$2 queued=$3 root=$4 kind=$5
+	login=$LOGIN want=$MSGS password=$PASSWORD how=
 	[ "$kind" = full ] || login=- want=0
 	[ "$peer" != postfix ] || [ -n "$PF_SASL" ] || password=-
+	case $kind in starttls|plain) how=$kind ;; esac
+	tree0=$(python3 "$DOOR" cpu "$root")
 	# In the background, so that a signal stops the run at once (the
 	# trap runs only when a foreground command is done).
+	# shellcheck disable=SC2086
 	python3 "$CLIENT" blast "$port" "$MSGS" "$CONC" "$login" \
-	    "$password" "$RCPT" "$SIZE" "$CERT" >"$T/client.out" \
+	    "$password" "$RCPT" "$SIZE" "$CERT" $how >"$T/client.out" \
 	    2>"$T/client.err" &
 	CL_PID=$!
 	wait "$CL_PID" ||
 	    { cat "$T/client.err" >&2; die "the client failed against $peer"; }
 	CL_PID=
+	tree1=$(python3 "$DOOR" cpu "$root")
 	out=$(cat "$T/client.out")
 	# shellcheck disable=SC2086
 	set -- $out
@@ -118,12 +164,25 @@ blast() {
 	[ "$failed" -eq 0 ] || note="  (!) $failed failed: $*"
 	[ "$n" -eq "$want" ] || note="$note  (!) $n queued, not $want"
 	awk -v p="$peer" -v k="$kind" -v m="$ok" -v w="$wall" -v c="$cpu" \
-	    -v b="$busy" -v n="$NCPU" -v note="$note" 'BEGIN {
+	    -v b="$busy" -v n="$NCPU" -v t0="$tree0" -v t1="$tree1" \
+	    -v note="$note" 'BEGIN {
 		srv = (m > 0) ? 1000 * (b / 100 * n * w - c) / m : 0
 		if (srv < 0) srv = 0	# jiffies: a short run can round below
-		printf "%-9s %-6s %8d %8.2f %10.1f %9.0f%% %4.0f%% %10.1f%s\n",
-		    p, k, m, w, m / w, 100 * c / w, b, srv, note }' >>"$RESULTS"
+		tree = (m > 0) ? 1000 * (t1 - t0) / m : 0
+		printf "%-9s %-8s %8d %8.2f %10.1f %9.0f%% %4.0f%% %10.1f %8.2f%s\n",
+		    p, k, m, w, m / w, 100 * c / w, b, srv, tree, note }' >>"$RESULTS"
 	tail -n 1 "$RESULTS" >&2
+}
+
+# door_start KIND MODE: bench/tlsdoor.py serving smtp-in MODE on a free
+# port, exec or zygote; sets DOOR_PORT and DOOR_PID.
+door_start() {
+	DOOR_PORT=$(free_port)
+	python3 "$DOOR" serve "$DOOR_PORT" "$2" "$PH/etc" "$BIN" "$1" \
+	    </dev/null >"$T/door.$1.$2" 2>>"$PH/door.log" &
+	DOOR_PID=$!
+	DOORS="$DOORS $DOOR_PID"
+	wait_for "$T/door.$1.$2" listening
 }
 
 # idle PEER PORT: the memory of one idle TLS session, one line a process.
@@ -172,6 +231,27 @@ case " $PEERS " in *" posthorn "*)
 	idle posthorn "$PH_PORT"
 	;;
 esac
+for v in exec zygote; do
+	case " $PEERS " in *" ph-$v "*)
+		[ -f "$PH/etc/posthorn.conf" ] || {
+			# ph_init and the user, as above, without the
+			# activator.
+			ph_init "$PH/etc/certs"
+			cp "$CERT" "$PH/etc/certs/fullchain.pem"
+			cp "$KEY" "$PH/etc/certs/privkey.pem"
+			chmod 600 "$PH/etc/certs/privkey.pem"
+			printf '%s\n' "$PASSWORD" | "$BIN/mailuser" -C "$PH/etc" \
+			    add "$LOGIN" 2>"$T/mailuser.err" ||
+			    { cat "$T/mailuser.err" >&2; die "mailuser add failed"; }
+		}
+		door_start "$v" submissions
+		eval "PH_${v}_PORT=\$DOOR_PORT PH_${v}_PID=\$DOOR_PID"
+		door_start "$v" mx
+		eval "PH_${v}_PORT25=\$DOOR_PORT PH_${v}_PID25=\$DOOR_PID"
+		echo "bench: ph-$v: bench/tlsdoor.py $v, smtp-in submissions on 127.0.0.1:$(eval echo \$PH_${v}_PORT), mx on 127.0.0.1:$(eval echo \$PH_${v}_PORT25)" >&2
+		;;
+	esac
+done
 
 # --- Postfix: smtpd in wrapper mode, Cyrus SASL (sasldb) ------------------------
 
@@ -243,9 +323,13 @@ case " $PEERS " in *" postfix "*)
 		EOF
 		auth=no
 	fi
+	port25=$(free_port)
 	{
 		cat <<-EOF
 		# qmgr is left out on purpose: messages stay in incoming/.
+		$port25   inet  n       -       n       -       -       smtpd
+		  -o smtpd_tls_security_level=may
+		  -o smtpd_sasl_auth_enable=no
 		$port     inet  n       -       n       -       -       smtpd
 		  -o smtpd_tls_wrappermode=yes
 		  -o smtpd_tls_security_level=encrypt
@@ -259,6 +343,7 @@ case " $PEERS " in *" postfix "*)
 	echo "bench: Postfix, one idle TLS session:" >&2
 	idle postfix "$port"
 	PF_PORT=$port
+	PF_PORT25=$port25
 	;;
 esac
 
@@ -266,16 +351,34 @@ esac
 
 # The peers take turns so that a slow minute of the disk (or of the host
 # of a virtual machine) does not fall on one side only.
+# run PEER PORT465 PORT25 QUEUED_CMD ROOT ROOT25 KIND: one run of KIND
+# against PEER, on the port that KIND needs (none: nothing).
+run() {
+	case $7 in
+	full|hello) [ -n "$2" ] || return 0
+		blast "$1" "$2" "$4" "$5" "$7" ;;
+	*)	[ -n "$3" ] || return 0
+		blast "$1" "$3" "$4" "$6" "$7" ;;
+	esac
+}
+
 r=1
 while [ $r -le "$ROUNDS" ]; do
-	for kind in full hello; do
+	for kind in $KINDS; do
 		if [ -n "${PH_PORT-}" ]; then
 			ph_wipe
-			blast posthorn "$PH_PORT" ph_queued "$kind"
+			run posthorn "$PH_PORT" "" ph_queued "$ACT_PID" "" "$kind"
 		fi
+		for v in exec zygote; do
+			[ -n "$(eval echo \${PH_${v}_PORT-})" ] || continue
+			ph_wipe
+			eval "run ph-$v \$PH_${v}_PORT \$PH_${v}_PORT25 ph_queued \
+			    \$PH_${v}_PID \$PH_${v}_PID25 $kind"
+		done
 		if [ -n "${PF_PORT-}" ]; then
 			pf_wipe
-			blast postfix "$PF_PORT" pf_queued "$kind"
+			run postfix "$PF_PORT" "$PF_PORT25" pf_queued "$PF_UP" \
+			    "$PF_UP" "$kind"
 		fi
 	done
 	r=$((r + 1))
@@ -284,7 +387,53 @@ if [ -n "${PH_PORT-}" ]; then
 	ph_wipe
 	ph_check_sessions
 fi
+if [ -f "$PH/door.log" ] &&
+    grep -q 'tls-failed\|tls-error\|tls-crashed\|zygote died' "$PH/door.log"; then
+	echo "bench: (!) TLS failures under tlsdoor.py:" >&2
+	grep 'tls-failed\|tls-error\|tls-crashed\|zygote died' "$PH/door.log" |
+	    head -n 3 >&2
+fi
 [ -z "${PF_PORT-}" ] || pf_wipe
+
+# --- start-up, step by step ---------------------------------------------------
+
+START_RUNS=${BENCH_START_RUNS:-200}
+START=$T/start
+: >"$START"
+if command -v cc >/dev/null 2>&1 &&
+    cc -std=c11 -O2 -D_GNU_SOURCE -o "$T/tlsstart" "$HERE/tlsstart.c" -ldl \
+    2>"$T/tlsstart.err"; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=mx.$DOMAIN" \
+	    -keyout "$T/rsakey.pem" -out "$T/rsacert.pem" >/dev/null 2>&1 ||
+	    die "openssl could not make the RSA certificate"
+	prio='SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE'
+	for key in ecdsa rsa; do
+		if [ $key = ecdsa ]; then c=$CERT k=$KEY; else
+			c=$T/rsacert.pem k=$T/rsakey.pem; fi
+		: >"$T/start.check"
+		: >"$T/start.keyid"
+		i=0
+		while [ $i -lt "$START_RUNS" ]; do
+			for how in check keyid; do
+				GNUTLS_NO_IMPLICIT_INIT=1 "$T/tlsstart" "$c" "$k" \
+				    "$prio" $how >>"$T/start.$how" ||
+				    die "tlsstart failed"
+			done
+			i=$((i + 1))
+		done
+		for how in check keyid; do
+			awk -v key="$key" -v how="$how" '
+				NR % 2 == 1 { for (i = 1; i <= 5; i++) ms[i] += $i; n++ }
+				NR % 2 == 0 { for (i = 1; i <= 5; i++) pf[i] += $i }
+				END { printf "%-6s %-6s", key, how
+				    for (i = 1; i <= 5; i++)
+					printf " %6.2f (%3d)", ms[i] / n, pf[i] / n
+				    printf "\n" }' "$T/start.$how" >>"$START"
+		done
+	done
+else
+	echo "bench: (!) no cc, or bench/tlsstart.c does not build: no start-up steps" >&2
+fi
 
 # --- the table ---------------------------------------------------------------
 
@@ -304,23 +453,50 @@ CPU time of everything but the client, per session (anything else that
 ran on the machine meanwhile included).$pf_auth
 
 full  = the whole session above; hello = connection, TLS 1.3 handshake,
-EHLO and QUIT only (what starting TLS costs, without AUTH or a message).
+EHLO and QUIT only (what starting TLS costs, without AUTH or a message);
+starttls = the same on port 25 after EHLO and STARTTLS; plain = EHLO and
+QUIT on port 25 without TLS.  tree ms = the CPU time of the server's
+process tree per session.
 
-peer      run    sessions  seconds  sessions/s  client cpu  busy  server ms
+peer      run      sessions  seconds  sessions/s  client cpu  busy  server ms  tree ms
 EOF
 cat "$RESULTS"
-printf '\nmedian of %s rounds:\n' "$ROUNDS"
-printf 'run    posthorn/s  postfix/s  posthorn/postfix  server ms: posthorn  postfix\n'
-for kind in full hello; do
-	awk -v k="$kind" -v a="$(med posthorn $kind 5)" \
-	    -v b="$(med postfix $kind 5)" -v sa="$(med posthorn $kind 8)" \
-	    -v sb="$(med postfix $kind 8)" 'BEGIN {
-		r = (a != "-" && b != "-" && b > 0) ? sprintf("%.2f", a / b) : "-"
-		printf "%-6s %10s %10s %17s %19s %8s\n", k, a, b, r, sa, sb }'
+printf '\nmedian of %s rounds (x postfix: sessions/s over those of Postfix):\n' \
+    "$ROUNDS"
+printf 'run       peer        sessions/s  x postfix  server ms  tree ms\n'
+for kind in $KINDS; do
+	pf=$(med postfix "$kind" 5)
+	for p in $PEERS; do
+		awk -v k="$kind" -v p="$p" -v a="$(med "$p" "$kind" 5)" \
+		    -v b="$pf" -v sa="$(med "$p" "$kind" 8)" \
+		    -v ta="$(med "$p" "$kind" 9)" 'BEGIN {
+			if (a == "-") exit
+			r = (b != "-" && b > 0) ? sprintf("%.2f", a / b) : "-"
+			printf "%-9s %-11s %10s %10s %10s %8s\n", k, p, a, r, sa, ta }'
+	done
+done
+# What TLS adds to a session: STARTTLS less plain, both on port 25.
+printf '\nTLS over a plain session (starttls less plain, medians of tree ms):\n'
+for p in $PEERS; do
+	awk -v p="$p" -v a="$(med "$p" starttls 9)" -v b="$(med "$p" plain 9)" \
+	    'BEGIN { if (a != "-" && b != "-")
+		printf "%-11s %6.2f ms  (%s - %s)\n", p, a - b, a, b }'
 done
 [ -z "$AUTH_MS" ] || cat <<EOF
 posthorn's AUTH: smtp-auth alone takes $AUTH_MS ms a run (argon2id, 64 MiB;
 mean of $AUTH_SAMPLES); Postfix's Cyrus sasldb compares a password kept in clear.
+EOF
+[ ! -s "$START" ] || cat <<EOF
+
+start of a GnuTLS server process, step by step: ms of CPU (page faults),
+mean of $START_RUNS fresh processes (bench/tlsstart.c); cert: the chain and key
+read and parsed; pair "check": with GnuTLS's signature check of the pair,
+"keyid" without it (smtp-tlsd compares key IDs instead):
+key    pair     load (dlopen)   global_init   gnutls_init   priority      cert
+$(cat "$START")
+(an exec'd smtp-tlsd pays all of these, plus the exec of a dynamically
+linked program; a child of the zygote only gnutls_init, the priority and
+the cert, and its fork.)
 EOF
 cat <<EOF
 

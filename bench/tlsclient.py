@@ -2,7 +2,7 @@
 over implicit TLS (port 465, RFC 8314), and one idle TLS session held for
 its memory to be read.
 
-  python3 tlsclient.py blast PORT N CONC LOGIN PASSWORD RCPT SIZE CAFILE
+  python3 tlsclient.py blast PORT N CONC LOGIN PASSWORD RCPT SIZE CAFILE [starttls|plain]
   python3 tlsclient.py idle PORT CAFILE PEER
 
 blast runs N sessions, CONC at a time, each one: a new TCP connection, a
@@ -14,7 +14,11 @@ the bottleneck) that take the sessions one by one from a pipe of tokens,
 so a slow session never leaves a process idle while others wait.
 With LOGIN "-" a session is the connection, the handshake, EHLO and QUIT
 only: what TLS costs to start, without AUTH and without a message.  With
-PASSWORD "-" the session skips AUTH (for a server that has no SASL).  The
+PASSWORD "-" the session skips AUTH (for a server that has no SASL).  With
+"starttls" at the end, the connection starts in plaintext and the TLS
+handshake follows EHLO and STARTTLS (port 25 or 587) instead; with
+"plain", there is no TLS at all (LOGIN "-" only: the cost of a session
+without TLS, to set the others against).  The
 processes build their TLS context before the clock starts.  It prints one
 line:
 
@@ -67,8 +71,26 @@ def message(login, rcpt, size):
     return head + body
 
 
-def session(port, ctx, login, password, rcpt, msg):
-    with smtplib.SMTP_SSL(HOST, port, context=ctx, timeout=WAIT) as s:
+def connect(port, ctx, starttls):
+    if not starttls:
+        return smtplib.SMTP_SSL(HOST, port, context=ctx, timeout=WAIT)
+    s = smtplib.SMTP(HOST, port, timeout=WAIT)
+    if starttls == "plain":
+        return s
+    s.ehlo("client.bench.example")
+    code, resp = s.starttls(context=ctx)
+    if code != 220:
+        raise RuntimeError(f"STARTTLS: {code} {resp!r}")
+    return s
+
+
+def session(port, ctx, login, password, rcpt, msg, starttls=False):
+    with connect(port, ctx, starttls) as s:
+        if starttls == "plain":
+            code, resp = s.ehlo("client.bench.example")
+            if code != 250:
+                raise RuntimeError(f"EHLO: {code} {resp!r}")
+            return
         if s.sock.version() != "TLSv1.3":
             raise RuntimeError(f"negotiated {s.sock.version()}")
         code, resp = s.ehlo("client.bench.example")
@@ -87,7 +109,8 @@ def session(port, ctx, login, password, rcpt, msg):
             raise RuntimeError(f"refused: {refused!r}")
 
 
-def worker(tokens, results, port, cafile, login, password, rcpt, size):
+def worker(tokens, results, port, cafile, login, password, rcpt, size,
+           starttls):
     """One client process: sessions until the token pipe is empty."""
     ok = failed = 0
     first = ""
@@ -95,7 +118,7 @@ def worker(tokens, results, port, cafile, login, password, rcpt, size):
     msg = message(login, rcpt, size)
     while os.read(tokens, 1):
         try:
-            session(port, ctx, login, password, rcpt, msg)
+            session(port, ctx, login, password, rcpt, msg, starttls)
             ok += 1
         except Exception as e:  # counted, and the first one reported
             failed += 1
@@ -117,6 +140,7 @@ def blast(argv):
     port, n, conc = int(argv[0]), int(argv[1]), int(argv[2])
     login, password, rcpt, size, cafile = argv[3], argv[4], argv[5], \
         int(argv[6]), argv[7]
+    starttls = argv[8] if len(argv) > 8 else None
     tok_r, tok_w = os.pipe()
     res_r, res_w = os.pipe()
     pids = []
@@ -142,7 +166,8 @@ def blast(argv):
             try:
                 os.close(tok_w)
                 os.close(res_r)
-                worker(tok_r, res_w, port, cafile, login, password, rcpt, size)
+                worker(tok_r, res_w, port, cafile, login, password, rcpt,
+                       size, starttls)
             except BaseException:
                 code = 1
             os._exit(code)
@@ -268,7 +293,8 @@ def idle(argv):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 10 and sys.argv[1] == "blast":
+    if len(sys.argv) in (10, 11) and sys.argv[1] == "blast" and \
+            sys.argv[10:] in ([], ["starttls"], ["plain"]):
         blast(sys.argv[2:])
     elif len(sys.argv) == 5 and sys.argv[1] == "idle":
         idle(sys.argv[2:])

@@ -1,9 +1,12 @@
 /* helpers.c — starting smtp-tlsd, smtp-auth and aliases -r, and reading
  * their one status line.  Each is found beside smtp-in's own executable
  * and gets the configuration directory with -C, as every program passes
- * it on. */
+ * it on.  smtp-tlsd is asked of the TLS zygote instead when the listener
+ * runs one (POSTHORN_TLSD_FD): the same helper, forked rather than
+ * exec'd, for a fraction of the CPU. */
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -12,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,6 +23,7 @@
 #include "io.h"
 #include "self.h"
 #include "str.h"
+#include "tlsz.h"
 
 extern char **environ;
 
@@ -95,28 +100,87 @@ parse_tls_status(struct session *s, char *line, char *why, size_t whysize)
 	return 0;
 }
 
+/* The TLS zygote's socket, from POSTHORN_TLSD_FD (helper_init), or -1. */
+static int	zygote_fd = -1;
+/* This session's smtp-tlsd is a child of the zygote, not ours. */
+static int	tls_by_zygote;
+
+void
+helper_init(void)
+{
+	const char *e;
+	char *end;
+	long fd;
+	int type;
+	socklen_t len = sizeof(type);
+
+	if ((e = getenv(HELPER_TLSD_FD_ENV)) == NULL || *e == '\0')
+		return;
+	errno = 0;
+	fd = strtol(e, &end, 10);
+	/* Not 0, 1 or 2 (the network and the log), and a SOCK_SEQPACKET
+	 * socket; anything else is ignored, and TLS is started by exec. */
+	if (errno != 0 || *end != '\0' || fd <= 2 || fd > INT_MAX ||
+	    getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_SEQPACKET)
+		return;
+	/* Ours alone: smtp-auth, aliases -r and an exec'd smtp-tlsd must
+	 * not hold the zygote's socket. */
+	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) == -1)
+		return;
+	zygote_fd = (int)fd;
+}
+
+/* fd 0 and 1 are one socket (inetd, tcpserver, systemd, the listener):
+ * what the zygote's child takes as both. */
+static int
+net_is_one_socket(void)
+{
+	struct stat a, b;
+
+	return fstat(0, &a) == 0 && fstat(1, &b) == 0 &&
+	    S_ISSOCK(a.st_mode) && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino;
+}
+
+/* The zygote's child for this session: 0 once the request is sent, or
+ * -1, and then the zygote is given up (the caller execs smtp-tlsd). */
+static int
+ask_zygote(const struct session *s, int ctl)
+{
+	if (zygote_fd == -1 || !net_is_one_socket())
+		return -1;
+	if (tlsz_send(zygote_fd, 0, ctl, s->peer) == -1) {
+		fd_close(&zygote_fd);
+		return -1;
+	}
+	return 0;
+}
+
 int
 helper_starttls(struct session *s, char *why, size_t whysize)
 {
 	char path[PATH_MAX], status[HELPER_LINE_MAX];
 	int sp[2];
-	pid_t pid;
+	pid_t pid = 0;
 
-	if (self_sibling(HELPER_TLSD, path, sizeof(path)) == -1) {
-		str_fmt_cut(why, whysize, "%s: %s", HELPER_TLSD, strerror(errno));
-		return -1;
-	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		str_fmt_cut(why, whysize, "socketpair: %s", strerror(errno));
 		return -1;
 	}
-	if ((pid = fork()) == -1) {
+	if (ask_zygote(s, sp[1]) == 0)
+		tls_by_zygote = 1;
+	else if (self_sibling(HELPER_TLSD, path, sizeof(path)) == -1) {
+		str_fmt_cut(why, whysize, "%s: %s", HELPER_TLSD, strerror(errno));
+		(void)close(sp[0]);
+		(void)close(sp[1]);
+		return -1;
+	} else if ((pid = fork()) == -1) {
 		str_fmt_cut(why, whysize, "fork: %s", strerror(errno));
 		(void)close(sp[0]);
 		(void)close(sp[1]);
 		return -1;
-	}
-	if (pid == 0) {
+	} else if (pid == 0) {
 		/* fd 0/1 stay the network; fd 3 is smtp-in.  Should the
 		 * pair be 3 already, dup2 would leave it close-on-exec. */
 		if (sp[1] == 3 ? fcntl(3, F_SETFD, 0) == -1 :
@@ -130,7 +194,8 @@ helper_starttls(struct session *s, char *why, size_t whysize)
 	 * through TLS. */
 	if (dup2(sp[0], 0) == -1 || dup2(sp[0], 1) == -1) {
 		str_fmt_cut(why, whysize, "dup2: %s", strerror(errno));
-		(void)kill(pid, SIGKILL);
+		if (pid > 0)
+			(void)kill(pid, SIGKILL);
 		return -1;
 	}
 	(void)close(sp[0]);
@@ -318,7 +383,7 @@ helper_tls_end(struct session *s)
 	ssize_t n;
 	int status;
 
-	if (s->tls_pid <= 0)
+	if (s->tls_pid <= 0 && !tls_by_zygote)
 		return;
 	(void)shutdown(1, SHUT_WR);
 	/* smtp-tlsd closes its end once it is done: EOF here. */
@@ -338,9 +403,12 @@ helper_tls_end(struct session *s)
 		    (n == -1 && errno != EINTR && errno != EAGAIN))
 			break;
 	}
-	if (waitpid(s->tls_pid, &status, WNOHANG) == 0) {
+	/* The zygote's child is the zygote's to reap; it is done once our
+	 * end reads EOF, or it has its own deadlines. */
+	if (s->tls_pid > 0 && waitpid(s->tls_pid, &status, WNOHANG) == 0) {
 		(void)kill(s->tls_pid, SIGKILL);
 		(void)waitpid(s->tls_pid, &status, 0);
 	}
 	s->tls_pid = 0;
+	tls_by_zygote = 0;
 }

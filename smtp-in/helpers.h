@@ -15,6 +15,9 @@
 #define HELPER_TLSD	"smtp-tlsd"
 #define HELPER_AUTH	"smtp-auth"
 #define HELPER_ALIASES	"aliases"
+/* The descriptor of the listener's TLS zygote (smtp-tlsd -z), when it
+ * runs one: see tlsz.h and smtp-tlsd(8). */
+#define HELPER_TLSD_FD_ENV	"POSTHORN_TLSD_FD"
 
 enum {
 	/* smtp-tlsd's own handshake deadline is 60 s; ours is a backstop. */
@@ -29,8 +32,16 @@ enum {
 	HELPER_TLS_END_TIMEOUT = 40
 };
 
+/* Once, at the start: take the TLS zygote's socket from
+ * POSTHORN_TLSD_FD, if there is one and it is a SOCK_SEQPACKET socket,
+ * and make it close-on-exec.  Without it (inetd, tcpserver, systemd's
+ * Accept=yes) smtp-tlsd is exec'd as before. */
+void	helper_init(void);
 /* Hand fd 0/1 to smtp-tlsd and take a socketpair to it in their place;
- * then its status line.  0 with s->tls_* set, or -1 with why. */
+ * then its status line.  0 with s->tls_* set, or -1 with why.  The
+ * zygote's child when the zygote takes the request, else (no zygote, or
+ * the request could not be sent: the zygote is gone or lags) one
+ * exec'd, as without a zygote, without a word in the log. */
 int	helper_starttls(struct session *, char *why, size_t whysize);
 /* The session is over: tell smtp-tlsd (end of our output) and wait,
  * bounded, until it has passed our last replies on and exited; under

@@ -162,6 +162,7 @@ main(int argc, char *argv[])
 		(void)fd_write_all(1, msg, sizeof(msg) - 1);
 		return EXIT_CONFIG;
 	}
+	helper_init();
 	io_fd_init(&io, 0, 1);
 	session_init(&session, &conf, &hooks, m, &io, peer);
 	session_via(&session, via);

@@ -1,36 +1,69 @@
-/* tlsd_main.c — smtp-tlsd(8): the TLS helper that smtp-in execs at
- * STARTTLS and at the start of a port-465 session, with the network on fd
- * 0 and 1 and a socketpair to smtp-in on fd 3.  The work is in tlsd.c;
- * this file is arguments, the configuration, the log line and the exit
- * code. */
+/* tlsd_main.c — smtp-tlsd(8): the TLS helper of smtp-in.  Two ways to
+ * start it:
+ *
+ *   smtp-tlsd [-C dir]	exec'd by smtp-in at STARTTLS and at the start of
+ *			a port-465 session, with the network on fd 0 and 1
+ *			and a socketpair to smtp-in on fd 3;
+ *   smtp-tlsd [-C dir] -z	the zygote: started once by the listener with
+ *			a SOCK_SEQPACKET socket on fd 0, it loads GnuTLS and
+ *			initialises it once, then forks a child per request
+ *			(tlsz.h) that runs the same one session as the
+ *			exec'd helper, on the descriptors the request
+ *			brought.  Loading and initialising GnuTLS is most of
+ *			what an exec'd smtp-tlsd costs (7.5-9 ms of CPU on
+ *			the machines of bench/tls.sh); a fork of the zygote
+ *			is a fraction of it.
+ *
+ * The work is in tlsd.c; this file is arguments, the configuration, the
+ * zygote's loop, the log lines and the exit codes. */
 
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+
 #include "conf.h"
 #include "log.h"
+#include "self.h"
 #include "str.h"
 #include "tlsd.h"
+#include "tlsz.h"
 
 #define PROG	"smtp-tlsd"
 #define CERTS	"certs"		/* DIR/certs/NAME/ for SNI */
+#define USAGE	"usage: " PROG " [-C dir] [-z]"
+#define BIND_NOW_ENV	"LD_BIND_NOW"	/* ld.so(8) */
 
 enum {
 	NET_RFD = 0,
 	NET_WFD = 1,
 	CTL_FD = 3,		/* the socketpair to smtp-in */
+	ZYGOTE_FD = 0,		/* -z: the listener's SOCK_SEQPACKET end */
 	EXIT_FAIL = 1,
-	PEER_MAX = INET6_ADDRSTRLEN + 1
+	/* -z: a child of the zygote died of a signal that a bug or an
+	 * attack raises; the zygote exits so that the next one, started
+	 * afresh by the listener, has a new address-space layout. */
+	EXIT_CHILD_CRASHED = 2,
+	PEER_MAX = INET6_ADDRSTRLEN + 1,
+	/* -z: TLS sessions at once.  The listener bounds its sessions
+	 * itself; this is the backstop against a holder of the socket
+	 * that sends requests faster than sessions end.  Over it, the
+	 * request gets "fail" and the session ends, as on a failed
+	 * handshake. */
+	ZYGOTE_CHILDREN_MAX = 1024
 };
 
 /* The client's address for the log: tcpserver's, systemd's, else the
@@ -58,48 +91,18 @@ peer_address(char *buf, size_t size)
 	return inet_ntop(ss.ss_family, a, buf, (socklen_t)size);
 }
 
-int
-main(int argc, char *argv[])
+/* One TLS session, the network on fd 0/1 and smtp-in on fd 3: the
+ * configuration, tlsd_run, the log line; the exit code.  peer is NULL
+ * when it is to be found from the environment or the socket. */
+static int
+serve(const char *dir, const char *peer)
 {
 	struct tlsd_params p;
 	struct conf *c;
 	char err[1024], why[TLSD_REASON_MAX + 1], certdir[PATH_MAX];
-	char peer[PEER_MAX];
-	const char *dir = NULL;
-	int ch;
+	char buf[PEER_MAX];
+	int rc = EXIT_FAIL;
 
-	log_init(PROG);
-	/* Either peer may vanish; a write must fail, not kill us. */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-		log_event("tls-failed", "reason", strerror(errno),
-		    (char *)NULL);
-		return EXIT_FAIL;
-	}
-	if (fcntl(CTL_FD, F_GETFD) == -1) {
-		log_event("tls-failed", "reason",
-		    "fd 3 is not open: smtp-tlsd is started by smtp-in",
-		    (char *)NULL);
-		return EXIT_FAIL;
-	}
-	while ((ch = getopt(argc, argv, "C:")) != -1) {
-		switch (ch) {
-		case 'C':
-			dir = optarg;
-			break;
-		default:
-			(void)tlsd_status_fail(CTL_FD, "usage: " PROG
-			    " [-C dir]");
-			log_event("tls-failed", "reason", "usage: " PROG
-			    " [-C dir]", (char *)NULL);
-			return EXIT_FAIL;
-		}
-	}
-	if (optind != argc) {
-		(void)tlsd_status_fail(CTL_FD, "usage: " PROG " [-C dir]");
-		log_event("tls-failed", "reason", "usage: " PROG " [-C dir]",
-		    (char *)NULL);
-		return EXIT_FAIL;
-	}
 	/* struct conf holds several PATH_MAX buffers: not on the stack. */
 	if ((c = malloc(sizeof(*c))) == NULL ||
 	    conf_load(c, conf_dir(dir), err, sizeof(err)) == -1) {
@@ -120,17 +123,277 @@ main(int argc, char *argv[])
 	switch (tlsd_run(&p, NET_RFD, NET_WFD, CTL_FD, why, sizeof(why))) {
 	case TLSD_DONE:
 		/* smtp-in logs the session. */
-		free(c);
-		return 0;
+		rc = 0;
+		break;
 	case TLSD_HANDSHAKE_FAILED:
-		log_event("tls-failed", "peer", peer_address(peer,
-		    sizeof(peer)), "reason", why, (char *)NULL);
+		log_event("tls-failed", "peer", peer != NULL ? peer :
+		    peer_address(buf, sizeof(buf)), "reason", why,
+		    (char *)NULL);
 		break;
 	case TLSD_RELAY_FAILED:
-		log_event("tls-error", "peer", peer_address(peer,
-		    sizeof(peer)), "reason", why, (char *)NULL);
+		log_event("tls-error", "peer", peer != NULL ? peer :
+		    peer_address(buf, sizeof(buf)), "reason", why,
+		    (char *)NULL);
 		break;
 	}
 	free(c);
+	return rc;
+}
+
+/* --- the zygote --------------------------------------------------------- */
+
+static void
+on_sigchld(int sig)
+{
+	(void)sig;	/* only to interrupt ppoll(2): the loop reaps */
+}
+
+/* A signal that a memory error, a failed assertion or a probe of the
+ * layout raises, rather than one somebody sent (TERM, KILL). */
+static int
+crash_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+	    sig == SIGFPE || sig == SIGABRT || sig == SIGTRAP ||
+	    sig == SIGSYS;
+}
+
+/* Reap every child that has ended; -1 when one of them crashed. */
+static int
+reap(unsigned *children)
+{
+	char pidbuf[16], sigbuf[16];
+	int status, crashed = 0;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (*children > 0)
+			(*children)--;
+		if (WIFSIGNALED(status) && crash_signal(WTERMSIG(status))) {
+			(void)str_fmt(pidbuf, sizeof(pidbuf), "%ld", (long)pid);
+			(void)str_fmt(sigbuf, sizeof(sigbuf), "%d",
+			    WTERMSIG(status));
+			log_event("tls-crashed", "pid", pidbuf, "signal",
+			    sigbuf, (char *)NULL);
+			crashed = 1;
+		}
+	}
+	return crashed ? -1 : 0;
+}
+
+/* In the child: the request's descriptors where an exec'd smtp-tlsd has
+ * them (0 and 1 the network, 3 smtp-in), the zygote's socket gone with
+ * fd 0, and the signals as a fresh process has them; then the session. */
+static void
+child(const char *dir, int net, int ctl, const char *peer,
+    const sigset_t *mask)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
+	    sigprocmask(SIG_SETMASK, mask, NULL) == -1 ||
+	    dup2(net, NET_RFD) == -1 || dup2(net, NET_WFD) == -1 ||
+	    (ctl != CTL_FD && dup2(ctl, CTL_FD) == -1)) {
+		log_event("tls-failed", "peer", peer, "reason", strerror(errno),
+		    (char *)NULL);
+		_exit(EXIT_FAIL);
+	}
+	if (net > CTL_FD)
+		(void)close(net);
+	if (ctl > CTL_FD)
+		(void)close(ctl);
+	/* _exit: the libraries' destructors (GnuTLS's deinit frees all it
+	 * built at init) would write to pages shared with the zygote, each
+	 * a copy-on-write fault, for nothing: there is no buffered output,
+	 * and the process is gone a moment later. */
+	_exit(serve(dir, peer[0] != '\0' ? peer : NULL));
+}
+
+/* Build once, in the zygote, what GnuTLS builds lazily at the first
+ * session (the parsed priorities and the tables behind them), so that
+ * no child does: 1.2 ms and 26 page faults less per child, measured.
+ * With the configured priority string, read now only for this: a child
+ * reads the configuration again. */
+static void
+warm(const char *dir)
+{
+	gnutls_session_t s;
+	struct conf *c;
+	char err[512];
+
+	if ((c = malloc(sizeof(*c))) == NULL ||
+	    conf_load(c, conf_dir(dir), err, sizeof(err)) == -1) {
+		free(c);
+		return;		/* each session will say why */
+	}
+	if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_TICKETS) == 0) {
+		(void)gnutls_priority_set_direct(s, c->tls_priority, NULL);
+		gnutls_deinit(s);
+	}
+	free(c);
+}
+
+/* smtp-tlsd -z: until every holder of the other end has closed it. */
+static int
+zygote(char *argv[], const char *dir)
+{
+	char peer[TLSZ_PEER_MAX], why[128], self[PATH_MAX];
+	struct sigaction sa;
+	sigset_t chld, orig;
+	struct pollfd pfd;
+	unsigned children = 0;
+	int net, ctl, r;
+	pid_t pid;
+
+	/* Every symbol of every library bound once, here, rather than at
+	 * its first call in every child (the dynamic linker's lazy binding
+	 * writes the GOT: a lookup and a copied page per child).  The
+	 * variable takes effect at exec, so the zygote execs itself once;
+	 * its children never exec. */
+	if (getenv(BIND_NOW_ENV) == NULL) {
+		/* By its own name, not /proc/self/exe, which ps(1) would
+		 * show as "exe". */
+		if (self_sibling(PROG, self, sizeof(self)) == -1 ||
+		    setenv(BIND_NOW_ENV, "1", 1) == -1)
+			log_event("tls-zygote", "op", "re-exec", "reason",
+			    strerror(errno), (char *)NULL);
+		else {
+			(void)execv(self, argv);
+			log_event("tls-zygote", "op", "re-exec", "path", self,
+			    "reason", strerror(errno), (char *)NULL);
+		}
+		/* Lazy binding is slower, not wrong: go on. */
+	}
+	/* Loaded and initialised once, here, for every child: this is the
+	 * cost the zygote exists to pay once.  It holds no key, no
+	 * certificate and nothing of any session: each child reads the
+	 * configuration and the certificate for itself. */
+	if ((r = gnutls_global_init()) < 0) {
+		log_event("tls-zygote-failed", "reason", gnutls_strerror(r),
+		    (char *)NULL);
+		return EXIT_FAIL;
+	}
+	warm(dir);
+	/* The free chunks of the start-up merged, once, here: otherwise the
+	 * first large malloc of every child merges them (malloc_consolidate)
+	 * and copies each page it writes. */
+	(void)malloc_trim(0);
+	/* SIGCHLD is let through only while ppoll waits, so that no child's
+	 * end is missed between the reaping and the wait. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigemptyset(&sa.sa_mask);
+	if (sigprocmask(SIG_BLOCK, &chld, &orig) == -1 ||
+	    sigaction(SIGCHLD, &sa, NULL) == -1) {
+		log_event("tls-zygote-failed", "reason", strerror(errno),
+		    (char *)NULL);
+		return EXIT_FAIL;
+	}
+	for (;;) {
+		sigset_t wait;
+
+		if (reap(&children) == -1) {
+			log_event("tls-zygote-exit", "reason", "a child crashed: "
+			    "the next zygote gets a fresh layout", (char *)NULL);
+			return EXIT_CHILD_CRASHED;
+		}
+		pfd.fd = ZYGOTE_FD;
+		pfd.events = POLLIN;
+		wait = orig;
+		sigdelset(&wait, SIGCHLD);
+		if (ppoll(&pfd, 1, NULL, &wait) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_event("tls-zygote-failed", "op", "ppoll", "reason",
+			    strerror(errno), (char *)NULL);
+			return EXIT_FAIL;
+		}
+		switch (tlsz_recv(ZYGOTE_FD, &net, &ctl, peer, sizeof(peer),
+		    why, sizeof(why))) {
+		case TLSZ_EOF:
+			/* The listener is gone or stopping: the sessions in
+			 * flight end by their own deadlines, and are reaped
+			 * here, so that the zygote is seen alive (and their
+			 * CPU time counted under it) until they have. */
+			while (waitpid(-1, NULL, 0) != -1 || errno == EINTR)
+				;
+			return 0;
+		case TLSZ_ERR:
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			log_event("tls-zygote-failed", "op", "recvmsg",
+			    "reason", strerror(errno), (char *)NULL);
+			return EXIT_FAIL;
+		case TLSZ_BAD:
+			log_event("tls-request-refused", "reason", why,
+			    (char *)NULL);
+			continue;
+		case TLSZ_GOT:
+			break;
+		}
+		if (children >= ZYGOTE_CHILDREN_MAX) {
+			(void)tlsd_status_fail(ctl, "too many TLS sessions");
+			log_event("tls-failed", "peer", peer, "reason",
+			    "too many TLS sessions", (char *)NULL);
+		} else if ((pid = fork()) == -1) {
+			(void)tlsd_status_fail(ctl, strerror(errno));
+			log_event("tls-failed", "peer", peer, "op", "fork",
+			    "reason", strerror(errno), (char *)NULL);
+		} else if (pid == 0)
+			child(dir, net, ctl, peer, &orig);
+		else
+			children++;
+		(void)close(net);
+		(void)close(ctl);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *dir = NULL;
+	int ch, zflag = 0;
+
+	log_init(PROG);
+	/* Either peer may vanish; a write must fail, not kill us. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		log_event("tls-failed", "reason", strerror(errno),
+		    (char *)NULL);
+		return EXIT_FAIL;
+	}
+	while ((ch = getopt(argc, argv, "C:z")) != -1) {
+		switch (ch) {
+		case 'C':
+			dir = optarg;
+			break;
+		case 'z':
+			zflag = 1;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc)
+		goto usage;
+	if (zflag)
+		return zygote(argv, dir);
+	if (fcntl(CTL_FD, F_GETFD) == -1) {
+		log_event("tls-failed", "reason",
+		    "fd 3 is not open: smtp-tlsd is started by smtp-in",
+		    (char *)NULL);
+		return EXIT_FAIL;
+	}
+	return serve(dir, NULL);
+usage:
+	/* fd 3 is smtp-in's only when it started us. */
+	if (!zflag && fcntl(CTL_FD, F_GETFD) != -1)
+		(void)tlsd_status_fail(CTL_FD, USAGE);
+	log_event("tls-failed", "reason", USAGE, (char *)NULL);
 	return EXIT_FAIL;
 }

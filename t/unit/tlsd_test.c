@@ -603,6 +603,35 @@ test_missing_certificate_fails_naming_the_file(void **state)
 	assert_int_equal(tlsd_result(fx), TLSD_HANDSHAKE_FAILED);
 }
 
+/* The key-ID comparison that stands in for GnuTLS's signature check:
+ * another certificate's key, of the same type and of another, is refused
+ * with a line that says so, and the right one still works (the unit
+ * tests above). */
+static void
+test_key_of_another_certificate_fails_saying_so(void **state)
+{
+	struct fx *fx = *state;
+	struct pem mixed = { ecdsa_default.cert, ecdsa_evil.key };
+
+	install_pem(fx, "certs", &mixed);
+	start_tlsd(fx);
+	assert_true(client_handshake(fx, NULL, NULL) < 0);
+	assert_true(strncmp(read_status(fx), "fail ", 5) == 0);
+	assert_non_null(strstr(fx->status, "do not match"));
+	assert_int_equal(tlsd_result(fx), TLSD_HANDSHAKE_FAILED);
+	gnutls_deinit(fx->cs);
+	fx->cs = NULL;
+	fd_close(&fx->net);
+	fd_close(&fx->ctl);
+
+	mixed.key = rsa_mx.key;
+	install_pem(fx, "certs", &mixed);
+	start_tlsd(fx);
+	assert_true(client_handshake(fx, NULL, NULL) < 0);
+	assert_non_null(strstr(read_status(fx), "do not match"));
+	assert_int_equal(tlsd_result(fx), TLSD_HANDSHAKE_FAILED);
+}
+
 static void
 test_bad_priority_string_fails_before_the_handshake(void **state)
 {
@@ -758,6 +787,7 @@ main(void)
 		cmocka_unit_test(test_sni_names_are_lowercased_and_checked),
 		T(test_tls11_only_client_gets_fail_line_and_exit_1),
 		T(test_missing_certificate_fails_naming_the_file),
+		T(test_key_of_another_certificate_fails_saying_so),
 		T(test_bad_priority_string_fails_before_the_handshake),
 		T(test_silent_client_fails_at_the_handshake_deadline),
 		T(test_renewed_certificate_is_served_from_the_next_start),
