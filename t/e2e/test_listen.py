@@ -9,14 +9,17 @@ Received: field whichever way the connection came."""
 import os
 import re
 import signal
+import pathlib
 import socket
+import ssl
 import struct
 import subprocess
 import time
 
 import pytest
 
-from conftest import HOSTNAME, WAIT, Listener, free_port, make_cert, prog
+from conftest import (HOSTNAME, WAIT, Listener, children, free_port,
+                      make_cert)
 
 
 def greet(c):
@@ -293,7 +296,7 @@ def test_proxy_header_from_another_address_is_refused(open_conf, listener):
 
 # --- TLS through the listener ------------------------------------------------
 
-def test_starttls_through_the_listener(open_conf):
+def test_starttls_through_the_listener_and_its_zygote(open_conf):
     certdir = open_conf.dir / "certs"
     make_cert(certdir, HOSTNAME)
     os.chmod(certdir / "privkey.pem", 0o644)
@@ -307,5 +310,26 @@ def test_starttls_through_the_listener(open_conf):
         assert r.returncode == 0, r.stdout + r.stderr
         [m] = open_conf.queued()
         assert b"ESMTPS" in m.headers()
+        # the TLS of a session is a child of the listener's zygote, not
+        # an smtp-tlsd that the session started
+        [zygote] = [p for p in children(srv.pid()) if b"-z" in
+                    pathlib.Path(f"/proc/{p}/cmdline").read_bytes()
+                    .split(b"\0")]
+        c = srv.connect()
+        assert greet(c)[0] == 220
+        assert c.cmd("EHLO client.example")[0] == 250
+        assert c.cmd("STARTTLS")[0] == 220
+        tls = ssl.create_default_context()
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+        with tls.wrap_socket(c.sock) as t:
+            [session] = srv.sessions()
+            assert any(b"smtp-tlsd" in pathlib.Path(
+                f"/proc/{p}/cmdline").read_bytes() for p in children(zygote))
+            assert not any(b"smtp-tlsd" in pathlib.Path(
+                f"/proc/{p}/cmdline").read_bytes()
+                for p in children(session))
+            t.sendall(b"QUIT\r\n")
+            assert t.recv(100).startswith(b"221")
     finally:
         srv.stop()
