@@ -20,19 +20,18 @@
 #
 # Server CPU is given twice: "server ms", all CPUs' busy time less the
 # client's (anything else running on the machine included), and "tree ms",
-# the CPU time of the server's own process tree (the activator, the door
-# or Postfix's master, and all below them: bench/tlsdoor.py cpu), which
+# the CPU time of the server's own process tree (the activator, the
+# listener or Postfix's master, and all below them: lib.sh's tree_cpu), which
 # the machine's other load does not inflate except through contention.
 #   posthorn  smtp-in submissions under systemd-socket-activate --inetd -a
 #             (a process per connection), which execs smtp-tlsd (GnuTLS)
-#             for the TLS and smtp-auth (argon2id) for the AUTH.
-#   ph-exec   the same smtp-in started by bench/tlsdoor.py, a stand-in for
-#             the listener (accept, posix_spawn of smtp-in), without a
-#             zygote: smtp-tlsd is exec'd per TLS session.
-#   ph-zygote the same with the TLS zygote: tlsdoor.py starts smtp-tlsd -z
-#             and gives each session its socket (POSTHORN_TLSD_FD), so
-#             that each TLS session is a fork of it.
-#             (bench/tlsdoor.py goes when smtp-listen runs the zygote.)
+#             for the TLS and smtp-auth (argon2id) for the AUTH: posthorn
+#             before smtp-listen.
+#   ph-exec   the same smtp-in started by smtp-listen -T: no zygote,
+#             smtp-tlsd is exec'd per TLS session.
+#   ph-zygote smtp-listen as installed: it runs smtp-tlsd -z and gives
+#             each session its socket (POSTHORN_TLSD_FD), so that each
+#             TLS session is a fork of it.
 #   Postfix   a private instance (its own config, queue and data
 #             directories), smtpd in wrapper mode (smtpd_tls_wrappermode),
 #             TLS required, Cyrus SASL with a sasldb file of its own;
@@ -88,7 +87,6 @@ AUTH_SAMPLES=20			# smtp-auth runs timed alone
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$(cd "$BIN" && pwd)
 CLIENT=$HERE/tlsclient.py
-DOOR=$HERE/tlsdoor.py
 NCPU=$(nproc)
 
 # shellcheck source=bench/lib.sh
@@ -109,7 +107,7 @@ case " $PEERS " in *" postfix "*)
 esac
 bench_tmpdir posthorn-bench-tls
 
-# The doors (tlsdoor.py) this script starts, stopped before the rest.
+# The listeners (smtp-listen) this script starts, stopped before the rest.
 DOORS=
 tls_cleanup() {
 	for d in $DOORS; do
@@ -142,7 +140,7 @@ blast() {
 	[ "$kind" = full ] || login=- want=0
 	[ "$peer" != postfix ] || [ -n "$PF_SASL" ] || password=-
 	case $kind in starttls|plain) how=$kind ;; esac
-	tree0=$(python3 "$DOOR" cpu "$root")
+	tree0=$(tree_cpu "$root")
 	# In the background, so that a signal stops the run at once (the
 	# trap runs only when a foreground command is done).
 	# shellcheck disable=SC2086
@@ -153,7 +151,7 @@ blast() {
 	wait "$CL_PID" ||
 	    { cat "$T/client.err" >&2; die "the client failed against $peer"; }
 	CL_PID=
-	tree1=$(python3 "$DOOR" cpu "$root")
+	tree1=$(tree_cpu "$root")
 	out=$(cat "$T/client.out")
 	# shellcheck disable=SC2086
 	set -- $out
@@ -168,21 +166,27 @@ blast() {
 	    -v note="$note" 'BEGIN {
 		srv = (m > 0) ? 1000 * (b / 100 * n * w - c) / m : 0
 		if (srv < 0) srv = 0	# jiffies: a short run can round below
-		tree = (m > 0) ? 1000 * (t1 - t0) / m : 0
+		tree = (m > 0) ? (t1 - t0) / m : 0
 		printf "%-9s %-8s %8d %8.2f %10.1f %9.0f%% %4.0f%% %10.1f %8.2f%s\n",
 		    p, k, m, w, m / w, 100 * c / w, b, srv, tree, note }' >>"$RESULTS"
 	tail -n 1 "$RESULTS" >&2
 }
 
-# door_start KIND MODE: bench/tlsdoor.py serving smtp-in MODE on a free
-# port, exec or zygote; sets DOOR_PORT and DOOR_PID.
+# door_start KIND MODE: smtp-listen serving smtp-in MODE on a free port,
+# exec (-T) or zygote, its sessions as nobody; sets DOOR_PORT and
+# DOOR_PID.
 door_start() {
 	DOOR_PORT=$(free_port)
-	python3 "$DOOR" serve "$DOOR_PORT" "$2" "$PH/etc" "$BIN" "$1" \
-	    </dev/null >"$T/door.$1.$2" 2>>"$PH/door.log" &
+	chown -R nobody "$PH"
+	flags=
+	[ "$1" != exec ] || flags=-T
+	# shellcheck disable=SC2086 # no flags, or one
+	"$BIN/smtp-listen" -C "$PH/etc" -u nobody -c 1000 $flags "$2" \
+	    "127.0.0.1:$DOOR_PORT" </dev/null >/dev/null \
+	    2>"$T/door.$1.$2" &
 	DOOR_PID=$!
 	DOORS="$DOORS $DOOR_PID"
-	wait_for "$T/door.$1.$2" listening
+	wait_for "$T/door.$1.$2" "event=listening"
 }
 
 # idle PEER PORT: the memory of one idle TLS session, one line a process.
@@ -208,7 +212,9 @@ case " $PEERS " in *" posthorn "*)
 	printf '%s\n' "$PASSWORD" |
 	    "$BIN/mailuser" -C "$PH/etc" add "$LOGIN" 2>"$T/mailuser.err" ||
 	    { cat "$T/mailuser.err" >&2; die "mailuser add $LOGIN failed"; }
-	ph_listen submissions
+	# posthorn as it was: the activator, an exec of smtp-in and of
+	# smtp-tlsd per session
+	BENCH_LISTENER=activator ph_listen submissions
 	echo "bench: posthorn: smtp-in submissions ($BIN/smtp-in) on 127.0.0.1:$PH_PORT, queue $PH/spool (no queue-run)" >&2
 
 	# smtp-auth alone: what one AUTH PLAIN costs it, start-up included.
@@ -248,7 +254,7 @@ for v in exec zygote; do
 		eval "PH_${v}_PORT=\$DOOR_PORT PH_${v}_PID=\$DOOR_PID"
 		door_start "$v" mx
 		eval "PH_${v}_PORT25=\$DOOR_PORT PH_${v}_PID25=\$DOOR_PID"
-		echo "bench: ph-$v: bench/tlsdoor.py $v, smtp-in submissions on 127.0.0.1:$(eval echo \$PH_${v}_PORT), mx on 127.0.0.1:$(eval echo \$PH_${v}_PORT25)" >&2
+		echo "bench: ph-$v: smtp-listen ($v), smtp-in submissions on 127.0.0.1:$(eval echo \$PH_${v}_PORT), mx on 127.0.0.1:$(eval echo \$PH_${v}_PORT25)" >&2
 		;;
 	esac
 done
@@ -387,11 +393,10 @@ if [ -n "${PH_PORT-}" ]; then
 	ph_wipe
 	ph_check_sessions
 fi
-if [ -f "$PH/door.log" ] &&
-    grep -q 'tls-failed\|tls-error\|tls-crashed\|zygote died' "$PH/door.log"; then
-	echo "bench: (!) TLS failures under tlsdoor.py:" >&2
-	grep 'tls-failed\|tls-error\|tls-crashed\|zygote died' "$PH/door.log" |
-	    head -n 3 >&2
+bad='tls-failed\|tls-error\|tls-crashed\|tlsd-exit\|session-killed\|event=refused'
+if cat "$T"/door.* 2>/dev/null | grep -q "$bad"; then
+	echo "bench: (!) failures under smtp-listen:" >&2
+	cat "$T"/door.* | grep "$bad" | head -n 3 >&2
 fi
 [ -z "${PF_PORT-}" ] || pf_wipe
 
