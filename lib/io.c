@@ -225,6 +225,20 @@ fd_nonblock(int fd)
 }
 
 int
+fd_move_above(int *fd, int min)
+{
+	int nfd;
+
+	if (*fd >= min)
+		return 0;
+	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, min)) == -1)
+		return -1;
+	(void)close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
+int
 fd_std_open(void)
 {
 	int fd;

@@ -54,6 +54,11 @@ void	fd_close(int *fd);
 /* Set O_NONBLOCK on fd (nothing to do when it is set already): 0, or -1
  * with fcntl(2)'s errno. */
 int	fd_nonblock(int fd);
+/* Move *fd to a close-on-exec descriptor of min or more, when it is
+ * below: a later dup2 onto a low number (a child's 0..2, or the 3 that
+ * smtp-listen gives its sessions) must not replace the descriptor it
+ * copies.  0, or -1 with errno (*fd unchanged). */
+int	fd_move_above(int *fd, int min);
 /* Make fd 0, 1 and 2 exist (on /dev/null where closed), so that no
  * descriptor opened later takes their place: a log line must never land
  * in a queue file or a delivery's pipe.  0, or -1 with errno. */

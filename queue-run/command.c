@@ -88,22 +88,6 @@ env_make(struct env *e, const struct deliver_msg *m,
 	return 0;
 }
 
-/* fd moved above 2, so that no dup2 onto 0..2 of the spawn overwrites
- * another of the three (queue-run may run with 0..2 closed). */
-static int
-above2(int *fd)
-{
-	int nfd;
-
-	if (*fd > 2)
-		return 0;
-	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3)) == -1)
-		return -1;
-	(void)close(*fd);
-	*fd = nfd;
-	return 0;
-}
-
 /* Start path with in, out and err as its 0, 1 and 2, by posix_spawn(3)
  * (a vfork: no copy of queue-run's page tables).  What a forked child
  * used to do before its exec is done by the spawn: its own session and
@@ -357,8 +341,9 @@ run_start(struct command *c, const char *path, char *const argv[],
 	/* Only our ends: the command gets ordinary blocking descriptors. */
 	*what = "fcntl";
 	if (fd_nonblock(c->in[1]) == -1 || fd_nonblock(c->er[0]) == -1 ||
-	    above2(&c->in[0]) == -1 || above2(&c->null) == -1 ||
-	    above2(&c->er[1]) == -1)
+	    fd_move_above(&c->in[0], 3) == -1 ||
+	    fd_move_above(&c->null, 3) == -1 ||
+	    fd_move_above(&c->er[1], 3) == -1)
 		return -1;
 	*what = "cannot execute";
 	if ((e = spawn(&c->pid, c->in[0], c->null, c->er[1], path, argv,

@@ -292,22 +292,6 @@ drain(int *fd, char *buf, size_t cap, size_t *len, int *over)
 	}
 }
 
-/* Move *fd above 2, so that no dup2 onto 0..2 in the child replaces
- * another of them (queue-run may run with 0..2 closed). */
-static int
-above2(int *fd)
-{
-	int nfd;
-
-	if (*fd > 2)
-		return 0;
-	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3)) == -1)
-		return -1;
-	(void)close(*fd);
-	*fd = nfd;
-	return 0;
-}
-
 /* Start dkimsign with the message on its stdin; -1 with why. */
 static int
 spawn(struct run *r, const struct conf *c, const struct state *st,
@@ -333,8 +317,8 @@ spawn(struct run *r, const struct conf *c, const struct state *st,
 	if ((r->in = open(msg, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    lseek(r->in, st->env.body, SEEK_SET) == -1 ||
 	    pipe2(po, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1 ||
-	    above2(&r->in) == -1 || above2(&po[1]) == -1 ||
-	    above2(&pe[1]) == -1) {
+	    fd_move_above(&r->in, 3) == -1 || fd_move_above(&po[1], 3) == -1 ||
+	    fd_move_above(&pe[1], 3) == -1) {
 		str_fmt_cut(why, size, "cannot start %s: %s", DKIM_PROG,
 		    strerror(errno));
 		goto out;

@@ -575,14 +575,8 @@ zygote_start(int64_t now)
 	}
 	/* A session gets our end as fd 3: it must not be 3 already, where
 	 * dup2 would leave it close-on-exec. */
-	if (sv[0] == ZYGOTE_SESSION_FD) {
-		int fd = fcntl(sv[0], F_DUPFD_CLOEXEC, ZYGOTE_SESSION_FD + 1);
-
-		if (fd == -1)
-			goto out;
-		fd_close(&sv[0]);
-		sv[0] = fd;
-	}
+	if (fd_move_above(&sv[0], ZYGOTE_SESSION_FD + 1) == -1)
+		goto out;
 	if ((L.zpid = spawn(argv, L.env + ENV_EXTRA, sv[1], null, -1)) ==
 	    -1) {
 		log_event("tlsd-unavailable", "path", L.tlsd, "error",
