@@ -290,8 +290,7 @@ class Listener(LogProc):
             pid = self.proc.pid
             # an activator execs it in place, or runs it as a child
             deadline = time.monotonic() + WAIT
-            while b"smtp-listen" not in pathlib.Path(
-                    f"/proc/{pid}/cmdline").read_bytes():
+            while b"smtp-listen" not in cmdline(pid):
                 kids = children(pid)
                 if kids:
                     pid = kids[0]
@@ -305,16 +304,8 @@ class Listener(LogProc):
         but the TLS zygote (a session that exited and is not reaped yet,
         a zombie with no command line, still counts: the listener has
         not seen it end)."""
-        out = []
-        for p in children(self.pid()):
-            try:
-                argv0 = pathlib.Path(f"/proc/{p}/cmdline").read_bytes() \
-                    .split(b"\0")[0]
-            except FileNotFoundError:
-                continue
-            if b"smtp-tlsd" not in argv0:
-                out.append(p)
-        return out
+        return [p for p in children(self.pid())
+                if b"smtp-tlsd" not in cmdline(p).split(b"\0")[0]]
 
     def wait_sessions(self, n, timeout=WAIT):
         """Wait until it runs exactly n sessions (they are reaped)."""
@@ -339,6 +330,15 @@ class Listener(LogProc):
             assert code == 0, f"smtp-listen exited {code}:\n{self.log()}"
         self.reader.join(timeout=WAIT)
         self.check_sanitizers()
+
+
+def cmdline(pid):
+    """The arguments of process pid, NULs between them; b"" once it is
+    gone (it may be reaped between a listing and the read)."""
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
 
 
 def children(pid):

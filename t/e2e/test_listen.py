@@ -9,7 +9,6 @@ Received: field whichever way the connection came."""
 import os
 import re
 import signal
-import pathlib
 import socket
 import ssl
 import struct
@@ -18,8 +17,8 @@ import time
 
 import pytest
 
-from conftest import (HOSTNAME, WAIT, Listener, children, free_port,
-                      make_cert)
+from conftest import (HOSTNAME, WAIT, Listener, children, cmdline,
+                      free_port, make_cert)
 
 
 def greet(c):
@@ -312,9 +311,8 @@ def test_starttls_through_the_listener_and_its_zygote(open_conf):
         assert b"ESMTPS" in m.headers()
         # the TLS of a session is a child of the listener's zygote, not
         # an smtp-tlsd that the session started
-        [zygote] = [p for p in children(srv.pid()) if b"-z" in
-                    pathlib.Path(f"/proc/{p}/cmdline").read_bytes()
-                    .split(b"\0")]
+        [zygote] = [p for p in children(srv.pid())
+                    if b"-z" in cmdline(p).split(b"\0")]
         c = srv.connect()
         assert greet(c)[0] == 220
         assert c.cmd("EHLO client.example")[0] == 250
@@ -324,11 +322,9 @@ def test_starttls_through_the_listener_and_its_zygote(open_conf):
         tls.verify_mode = ssl.CERT_NONE
         with tls.wrap_socket(c.sock) as t:
             [session] = srv.sessions()
-            assert any(b"smtp-tlsd" in pathlib.Path(
-                f"/proc/{p}/cmdline").read_bytes() for p in children(zygote))
-            assert not any(b"smtp-tlsd" in pathlib.Path(
-                f"/proc/{p}/cmdline").read_bytes()
-                for p in children(session))
+            assert any(b"smtp-tlsd" in cmdline(p) for p in children(zygote))
+            assert not any(b"smtp-tlsd" in cmdline(p)
+                           for p in children(session))
             t.sendall(b"QUIT\r\n")
             assert t.recv(100).startswith(b"221")
     finally:
