@@ -479,7 +479,8 @@ bg_listener() {
 	from=$(($(stat -c %s "$log" 2>/dev/null || echo 0) + 1))
 	# setsid: its own session, so that it outlives this shell and the
 	# terminal.
-	setsid env -i POSTHORN_CONF="$CONF" PATH=/usr/local/bin:/usr/bin:/bin \
+	setsid env -i POSTHORN_CONF="$CONF" POSTHORN_LOG_TIME=1 \
+	    PATH=/usr/local/bin:/usr/bin:/bin \
 	    "$SBIN/smtp-listen" -u "$USER" -c "$4" "$3" "$listen" \
 	    </dev/null >>"$log" 2>&1 &
 	pid=$!
@@ -524,7 +525,8 @@ start_queue_run() {
 	fi
 	dir "$LOGDIR" root:adm 0750
 	from=$(($(stat -c %s "$QLOG" 2>/dev/null || echo 0) + 1))
-	setsid env -i POSTHORN_CONF="$CONF" PATH=/usr/local/bin:/usr/bin:/bin \
+	setsid env -i POSTHORN_CONF="$CONF" POSTHORN_LOG_TIME=1 \
+	    PATH=/usr/local/bin:/usr/bin:/bin \
 	    setpriv --reuid="$USER" --regid="$USER" --init-groups \
 	    --no-new-privs "$SBIN/queue-run" </dev/null >>"$QLOG" 2>&1 &
 	qpid=$!

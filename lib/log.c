@@ -20,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -29,7 +31,7 @@ enum {
 	LOG_PROG_MAX = 32,		/* a program's name, as logged */
 	/* The journal's fields before MESSAGE=, in room of their own:
 	 * the line itself still gets LOG_LINE_MAX. */
-	LOG_HEAD_MAX = 48 + LOG_PROG_MAX
+	LOG_HEAD_MAX = 96 + LOG_PROG_MAX
 };
 
 #define JOURNAL_SOCKET	"/run/systemd/journal/socket"
@@ -37,6 +39,7 @@ enum {
 static const char	*log_prog;
 static int		 log_journal;	/* stderr is the journal's stream */
 static int		 log_sock = -1;	/* to JOURNAL_SOCKET, once used */
+static int		 log_time;	/* a UTC time stamp before each line */
 
 struct logbuf {
 	char	b[LOG_HEAD_MAX + LOG_LINE_MAX];
@@ -69,10 +72,14 @@ stderr_is_journal(void)
 void
 log_init(const char *prog)
 {
+	const char *e;
 	int saved = errno;
 
 	log_prog = prog;
 	log_journal = stderr_is_journal();
+	/* Files have no time of their own, unlike the journal. */
+	log_time = !log_journal && (e = getenv(LOG_TIME_ENV)) != NULL &&
+	    strcmp(e, "1") == 0;
 	errno = saved;
 }
 
@@ -238,6 +245,25 @@ journal_send(const struct logbuf *lb)
 	return r == (ssize_t)lb->len ? 0 : -1;
 }
 
+enum { STAMP_MAX = 64 };	/* "2026-12-06T18:56:01.123Z " and room */
+
+/* "2026-12-06T18:56:01.123Z " when log_time, else "". */
+static const char *
+stamp(char buf[STAMP_MAX])
+{
+	struct timespec now;
+	struct tm tm;
+
+	buf[0] = '\0';
+	if (log_time && clock_now(CLOCK_REALTIME, &now) == 0 &&
+	    gmtime_r(&now.tv_sec, &tm) != NULL)
+		(void)snprintf(buf, STAMP_MAX,
+		    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+	return buf;
+}
+
 static const char *
 prog_name(void)
 {
@@ -249,6 +275,7 @@ log_event(const char *event, ...)
 {
 	struct logbuf lb;
 	const char *key, *value;
+	char ts[STAMP_MAX];
 	va_list ap;
 	int saved = errno, n;
 	size_t head = 0;
@@ -259,8 +286,8 @@ log_event(const char *event, ...)
 		    "SYSLOG_IDENTIFIER=%.*s\nPRIORITY=6\nMESSAGE=",
 		    LOG_PROG_MAX, prog_name());
 	else
-		n = snprintf(lb.b, LOG_HEAD_MAX, "%.*s[%ld]: ", LOG_PROG_MAX,
-		    prog_name(), (long)getpid());
+		n = snprintf(lb.b, LOG_HEAD_MAX, "%s%.*s[%ld]: ", stamp(ts),
+		    LOG_PROG_MAX, prog_name(), (long)getpid());
 	if (n > 0 && n < LOG_HEAD_MAX)
 		head = (size_t)n;
 	lb.len = head;

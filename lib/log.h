@@ -10,8 +10,14 @@ enum {
 	LOG_VALUE_MAX = 1024	/* one value, quoted and escaped */
 };
 
-/* Set the program name.  Lines are prefixed "prog[pid]: " unless stderr
- * goes to the journal (JOURNAL_STREAM), which records both itself. */
+/* The environment variable that asks for a time stamp before each line
+ * that goes to a file ("1"): install.sh sets it for the programs it
+ * starts without systemd, whose logs are files. */
+#define LOG_TIME_ENV	"POSTHORN_LOG_TIME"
+
+/* Set the program name.  Lines are prefixed "prog[pid]: " (after a UTC
+ * time stamp when LOG_TIME_ENV is "1") unless stderr goes to the journal
+ * (JOURNAL_STREAM), which records all of that itself. */
 void	log_init(const char *prog);
 /* log_event("accepted", "id", id, "from", from, (char *)NULL): event=...
  * then each key=value; a NULL value skips its pair.  One write(2), errno

@@ -263,6 +263,30 @@ test_prefix_when_journal_stream_is_someone_elses(void **state)
 	assert_string_equal(body(fx), "event=started\n");
 }
 
+static void
+test_time_stamp_first_when_asked(void **state)
+{
+	struct fx *fx = *state;
+	const char *l;
+	char prefix[64];
+
+	setenv(LOG_TIME_ENV, "1", 1);
+	log_init("smtp-in");
+	log_event("connect", (char *)NULL);
+	unsetenv(LOG_TIME_ENV);
+	log_init("smtp-in");
+	l = one_line(fx);
+	/* 2026-12-06T18:56:01.123Z smtp-in[PID]: event=connect */
+	assert_true(strlen(l) > 25);
+	assert_true(l[4] == '-' && l[7] == '-' && l[10] == 'T' &&
+	    l[13] == ':' && l[16] == ':' && l[19] == '.' && l[23] == 'Z' &&
+	    l[24] == ' ');
+	assert_int_equal(str_fmt(prefix, sizeof(prefix), "smtp-in[%ld]: ",
+	    (long)getpid()), 0);
+	assert_memory_equal(l + 25, prefix, strlen(prefix));
+	assert_string_equal(l + 25 + strlen(prefix), "event=connect\n");
+}
+
 int
 main(void)
 {
@@ -280,6 +304,7 @@ main(void)
 		T(test_errno_is_preserved),
 		T(test_no_prefix_when_stderr_is_the_journal_stream),
 		T(test_prefix_when_journal_stream_is_someone_elses),
+		T(test_time_stamp_first_when_asked),
 #undef T
 	};
 
