@@ -267,6 +267,9 @@ chown "$pf_uid" "$MR$PF/data"
 	# Flow control tokens come from qmgr; with no qmgr every message
 	# would wait this long.  0: Postfix's acceptance at its best.
 	in_flow_delay = 0
+	# To the journal through syslog(3), as Debian's Postfix logs and
+	# as posthorn logs here, so that journald's work counts for both.
+	maillog_file =
 	EOF
 } >"$MR$PF/etc/main.cf"
 {
