@@ -32,6 +32,7 @@
 #include "io.h"
 #include "listen.h"
 #include "log.h"
+#include "peer.h"
 #include "self.h"
 #include "srctab.h"
 #include "str.h"
@@ -248,31 +249,18 @@ listen_mode_valid(const char *s)
 	    strcmp(s, "submissions") == 0;
 }
 
-/* The peer as smtp-in wants it: IPv4-mapped IPv6 as plain IPv4. */
+/* The peer as smtp-in wants it (peer.h), and its port. */
 static void
 addr_text(const struct sockaddr *sa, char *host, size_t hlen,
     char *port, size_t plen)
 {
-	const void *a = NULL;
-	int af = sa->sa_family;
 	unsigned p = 0;
 
-	if (af == AF_INET) {
-		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	(void)peer_sockaddr(sa, host, hlen);
+	if (sa->sa_family == AF_INET)
 		p = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	} else if (af == AF_INET6) {
-		const struct in6_addr *a6 =
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
-
+	else if (sa->sa_family == AF_INET6)
 		p = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-		a = a6;
-		if (IN6_IS_ADDR_V4MAPPED(a6)) {
-			a = &a6->s6_addr[12];
-			af = AF_INET;
-		}
-	}
-	if (a == NULL || inet_ntop(af, a, host, (socklen_t)hlen) == NULL)
-		(void)str_copy(host, hlen, "unknown");
 	str_fmt_cut(port, plen, "%u", p);
 }
 
@@ -399,19 +387,10 @@ log_sockets(void)
 		if (getsockname(L.sock[i].fd, (struct sockaddr *)&ss, &sl) ==
 		    -1)
 			continue;
-		if (ss.ss_family == AF_INET6) {
-			(void)inet_ntop(AF_INET6,
-			    &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
-			    sizeof(host));
-			str_fmt_cut(port, sizeof(port), "%u",
-			    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-			str_fmt_cut(where, sizeof(where), "[%s]:%s", host,
-			    port);
-		} else {
-			addr_text((struct sockaddr *)&ss, host, sizeof(host),
-			    port, sizeof(port));
-			str_fmt_cut(where, sizeof(where), "%s:%s", host, port);
-		}
+		addr_text((struct sockaddr *)&ss, host, sizeof(host), port,
+		    sizeof(port));
+		str_fmt_cut(where, sizeof(where), strchr(host, ':') != NULL ?
+		    "[%s]:%s" : "%s:%s", host, port);
 		log_event("listening", "addr", where, "mode", L.sock[i].mode,
 		    (char *)NULL);
 	}

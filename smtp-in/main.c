@@ -16,6 +16,7 @@
 #include "helpers.h"
 #include "io.h"
 #include "log.h"
+#include "peer.h"
 #include "proxy.h"
 #include "session.h"
 #include "str.h"
@@ -66,20 +67,6 @@ signals(void)
 		return -1;
 	alarm(SMTP_SESSION_MAX);
 	return 0;
-}
-
-/* tcpserver, then systemd (Accept=yes), then the socket itself. */
-static void
-peer_address(char *buf, size_t len)
-{
-	const char *e;
-
-	if ((e = getenv("TCPREMOTEIP")) != NULL && e[0] != '\0')
-		(void)peer_normalize(e, buf, len);
-	else if ((e = getenv("REMOTE_ADDR")) != NULL && e[0] != '\0')
-		(void)peer_normalize(e, buf, len);
-	else
-		(void)peer_from_fd(0, buf, len);
 }
 
 /* POSTHORN_PROXY=1 (smtp-listen, for a connection from a configured
@@ -152,7 +139,7 @@ main(int argc, char *argv[])
 		return EXIT_FAILURE;
 	}
 	/* Before anything else: every byte after the header is SMTP. */
-	peer_address(peer, sizeof(peer));
+	(void)peer_of_session(0, peer, sizeof(peer));
 	if (proxy_peer(peer, sizeof(peer), via, sizeof(via)) == -1)
 		return EXIT_PROTOCOL;
 	if (conf_load(&conf, conf_dir(dir), err, sizeof(err)) == -1) {

@@ -22,6 +22,7 @@
 
 #include "io.h"
 #include "proxy.h"
+#include "peer.h"
 #include "session.h"
 #include "str.h"
 

@@ -193,10 +193,5 @@ void	session_via(struct session *, const char *proxy);
 enum session_end session_run(struct session *);
 const char	*session_end_name(enum session_end);
 
-/* Client addresses as text: an IPv4-mapped IPv6 address ::ffff:a.b.c.d
- * becomes a.b.c.d, anything that is not an address "unknown".  0, or -1
- * (out holds "unknown"). */
-int	peer_normalize(const char *text, char *out, size_t);
-int	peer_from_fd(int fd, char *out, size_t);
 
 #endif

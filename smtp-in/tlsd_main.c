@@ -37,6 +37,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "peer.h"
 #include "self.h"
 #include "str.h"
 #include "tlsd.h"
@@ -66,29 +67,15 @@ enum {
 	ZYGOTE_CHILDREN_MAX = 1024
 };
 
-/* The client's address for the log: tcpserver's, systemd's, else the
- * socket's own. */
+/* The client's address for the log: the zygote's word for it, else as
+ * the session's starter gave it. */
 static const char *
-peer_address(char *buf, size_t size)
+who(const char *peer, char *buf, size_t size)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	const char *e;
-	const void *a;
-
-	if ((e = getenv("TCPREMOTEIP")) != NULL && *e != '\0')
-		return e;
-	if ((e = getenv("REMOTE_ADDR")) != NULL && *e != '\0')
-		return e;
-	if (getpeername(NET_RFD, (struct sockaddr *)&ss, &len) == -1)
-		return NULL;
-	if (ss.ss_family == AF_INET)
-		a = &((struct sockaddr_in *)&ss)->sin_addr;
-	else if (ss.ss_family == AF_INET6)
-		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-	else
-		return NULL;
-	return inet_ntop(ss.ss_family, a, buf, (socklen_t)size);
+	if (peer != NULL)
+		return peer;
+	(void)peer_of_session(NET_RFD, buf, size);
+	return buf;
 }
 
 /* One TLS session, the network on fd 0/1 and smtp-in on fd 3: the
@@ -126,13 +113,13 @@ serve(const char *dir, const char *peer)
 		rc = 0;
 		break;
 	case TLSD_HANDSHAKE_FAILED:
-		log_event("tls-failed", "peer", peer != NULL ? peer :
-		    peer_address(buf, sizeof(buf)), "reason", why,
+		log_event("tls-failed", "peer", who(peer, buf, sizeof(buf)),
+		    "reason", why,
 		    (char *)NULL);
 		break;
 	case TLSD_RELAY_FAILED:
-		log_event("tls-error", "peer", peer != NULL ? peer :
-		    peer_address(buf, sizeof(buf)), "reason", why,
+		log_event("tls-error", "peer", who(peer, buf, sizeof(buf)),
+		    "reason", why,
 		    (char *)NULL);
 		break;
 	}

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "peer.h"
 #include "../../smtp-in/session.h"
 #include "testutil.h"
 
