@@ -629,7 +629,7 @@ connection(int fd, const struct sock *s, const struct sockaddr *sa,
 	char host[TEXT_ADDR_MAX], port[16];
 	char *argv[] = { L.smtp_in, (char *)"-C", (char *)L.o->confdir,
 	    (char *)s->mode, NULL };
-	struct session *ss = &L.sess[L.nsess];
+	struct session *ss;
 	int proxied = 0;
 
 	addr_text(sa, host, sizeof(host), port, sizeof(port));
@@ -644,6 +644,7 @@ connection(int fd, const struct sock *s, const struct sockaddr *sa,
 		refuse(fd, REFUSE_SESSIONS, host, now);
 		return;
 	}
+	ss = &L.sess[L.nsess];	/* the free slot: taken by L.nsess++ */
 	ss->tracked = 0;
 	/* Behind a proxy every client has the proxy's address: the proxy
 	 * limits them (smtp-listen(8)). */
