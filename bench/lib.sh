@@ -305,6 +305,18 @@ pf_main_cf() {
 	EOF
 }
 
+# pf_accept_cf: the main.cf lines of a Postfix that only accepts (no
+# qmgr), for $DOMAIN, as bench/run.sh and bench/systemd.sh compare it.
+pf_accept_cf() {
+	cat <<-EOF
+	relay_domains = $DOMAIN
+	mynetworks = 127.0.0.0/8
+	# Flow control tokens come from qmgr; with no qmgr every message
+	# would wait this long.  0: Postfix's acceptance at its best.
+	in_flow_delay = 0
+	EOF
+}
+
 # pf_master_cf [qmgr]: the master.cf services every bench's Postfix needs
 # besides its smtpd; with "qmgr", also those of one that delivers (qmgr
 # and its helpers), where the delivery agent is the script's to add.

@@ -96,13 +96,7 @@ case " $PEERS " in *" postfix "*)
 		# 127.0.0.1:$port and keeps what it accepts (no qmgr).
 		EOF
 		pf_main_cf "postfix.$DOMAIN"
-		cat <<-EOF
-		relay_domains = $DOMAIN
-		mynetworks = 127.0.0.0/8
-		# Flow control tokens come from qmgr; with no qmgr every message
-		# would wait this long.  0: Postfix's acceptance at its best.
-		in_flow_delay = 0
-		EOF
+		pf_accept_cf
 	} >"$PF/etc/main.cf"
 	{
 		cat <<-EOF

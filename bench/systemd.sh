@@ -261,12 +261,8 @@ chown "$pf_uid" "$MR$PF/data"
 	# 127.0.0.1:$PF_PORT and keeps what it accepts (no qmgr).
 	EOF
 	pf_main_cf "postfix.$DOMAIN"
+	pf_accept_cf
 	cat <<-EOF
-	relay_domains = $DOMAIN
-	mynetworks = 127.0.0.0/8
-	# Flow control tokens come from qmgr; with no qmgr every message
-	# would wait this long.  0: Postfix's acceptance at its best.
-	in_flow_delay = 0
 	# To the journal through syslog(3), as Debian's Postfix logs and
 	# as posthorn logs here, so that journald's work counts for both.
 	maillog_file =
