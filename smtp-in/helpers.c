@@ -120,13 +120,13 @@ helper_init(void)
 	fd = strtol(e, &end, 10);
 	/* Not 0, 1 or 2 (the network and the log), and a SOCK_SEQPACKET
 	 * socket; anything else is ignored, and TLS is started by exec. */
-	if (errno != 0 || *end != '\0' || fd <= 2 || fd > INT_MAX ||
+	if (errno != 0 || *end != '\0' || fd <= 2 || fd > INT_MAX)
+		return;
+	/* Ours alone, whatever it turns out to be: smtp-auth, aliases -r
+	 * and an exec'd smtp-tlsd must not hold the zygote's socket. */
+	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) == -1 ||
 	    getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
 	    type != SOCK_SEQPACKET)
-		return;
-	/* Ours alone: smtp-auth, aliases -r and an exec'd smtp-tlsd must
-	 * not hold the zygote's socket. */
-	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) == -1)
 		return;
 	zygote_fd = (int)fd;
 }
@@ -154,6 +154,9 @@ ask_zygote(const struct session *s, int ctl)
 		fd_close(&zygote_fd);
 		return -1;
 	}
+	/* One TLS start a session: a session that a client took over
+	 * after it must find no way left to the zygote. */
+	fd_close(&zygote_fd);
 	return 0;
 }
 
@@ -196,6 +199,8 @@ helper_starttls(struct session *s, char *why, size_t whysize)
 		str_fmt_cut(why, whysize, "dup2: %s", strerror(errno));
 		if (pid > 0)
 			(void)kill(pid, SIGKILL);
+		(void)close(sp[0]);
+		(void)close(sp[1]);
 		return -1;
 	}
 	(void)close(sp[0]);

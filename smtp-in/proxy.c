@@ -23,7 +23,6 @@
 #include "io.h"
 #include "proxy.h"
 #include "peer.h"
-#include "session.h"
 #include "str.h"
 
 enum {

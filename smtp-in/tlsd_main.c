@@ -36,6 +36,7 @@
 #include <gnutls/gnutls.h>
 
 #include "conf.h"
+#include "io.h"
 #include "log.h"
 #include "peer.h"
 #include "self.h"
@@ -66,6 +67,18 @@ enum {
 	 * handshake. */
 	ZYGOTE_CHILDREN_MAX = 1024
 };
+
+/* The zygote cannot serve this request: say so on the session's ctl,
+ * without waiting, since a session that filled its socket must not
+ * hold up every other one. */
+static void
+refuse(int ctl, const char *peer, const char *reason)
+{
+	(void)fd_nonblock(ctl);
+	(void)tlsd_status_fail(ctl, reason);
+	log_event("tls-failed", "peer", peer, "reason", reason,
+	    (char *)NULL);
+}
 
 /* The client's address for the log: the zygote's word for it, else as
  * the session's starter gave it. */
@@ -324,15 +337,11 @@ zygote(char *argv[], const char *dir)
 		case TLSZ_GOT:
 			break;
 		}
-		if (children >= ZYGOTE_CHILDREN_MAX) {
-			(void)tlsd_status_fail(ctl, "too many TLS sessions");
-			log_event("tls-failed", "peer", peer, "reason",
-			    "too many TLS sessions", (char *)NULL);
-		} else if ((pid = fork()) == -1) {
-			(void)tlsd_status_fail(ctl, strerror(errno));
-			log_event("tls-failed", "peer", peer, "op", "fork",
-			    "reason", strerror(errno), (char *)NULL);
-		} else if (pid == 0)
+		if (children >= ZYGOTE_CHILDREN_MAX)
+			refuse(ctl, peer, "too many TLS sessions");
+		else if ((pid = fork()) == -1)
+			refuse(ctl, peer, strerror(errno));
+		else if (pid == 0)
 			child(dir, net, ctl, peer, &orig);
 		else
 			children++;

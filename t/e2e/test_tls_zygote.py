@@ -294,17 +294,31 @@ def received_with_tls(m):
 
 # --- through the zygote ------------------------------------------------------
 
+def test_zygote_socket_is_close_on_exec_before_tls(tls_conf, zygote, mx):
+    """Before STARTTLS (RCPT may start aliases -r), smtp-in holds the
+    zygote's socket close-on-exec, though it came without."""
+    c = Client(mx.connect())
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO client.example")[0] == 250
+    [smtpin] = mx.sessions
+    with open(f"/proc/{smtpin.pid}/fdinfo/{zygote.end.fileno()}") as f:
+        flags = int(re.search(r"flags:\s+(\d+)", f.read()).group(1), 8)
+    assert flags & os.O_CLOEXEC
+    assert c.cmd("QUIT")[0] == 221
+    c.close()
+
+
 def test_starttls_on_mx_goes_through_the_zygote(tls_conf, zygote, mx):
     c, tlsd = starttls(mx)
     # The TLS end is the zygote's child, not smtp-in's.
     assert ppid(tlsd) == zygote.proc.pid
     [smtpin] = mx.sessions
     assert ppid(tlsd) != smtpin.pid
-    # smtp-in made the zygote's socket close-on-exec (it came without),
-    # so smtp-auth and aliases -r never hold it.
-    with open(f"/proc/{smtpin.pid}/fdinfo/{zygote.end.fileno()}") as f:
-        flags = int(re.search(r"flags:\s+(\d+)", f.read()).group(1), 8)
-    assert flags & os.O_CLOEXEC
+    # Once its TLS has started, smtp-in holds no way to the zygote (a
+    # client that took the session over must find none), so neither
+    # can smtp-auth or aliases -r that it starts later.
+    assert not os.path.exists(
+        f"/proc/{smtpin.pid}/fd/{zygote.end.fileno()}")
     assert c.cmd("MAIL FROM:<carol@remote.example>")[0] == 250
     assert c.cmd("RCPT TO:<alice@example.com>")[0] == 250
     assert c.cmd("DATA")[0] == 354
