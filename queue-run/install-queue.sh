@@ -69,19 +69,30 @@ spool=$DESTDIR$SPOOL
 [ -f "$inject" ] || { echo "install-queue.sh: no $inject" >&2; exit 66; }
 
 # set PATH OWNER MODE.  chown before chmod: chown clears the set-id bits.
+# USER owns the spool and could have put a link where a directory of it
+# was: root must never follow one (chown and chmod would hand USER
+# whatever it points at), so a link, or anything but a directory or the
+# injector, stops the install.
 set_mode() {
-	chown "$2" "$1"
+	if [ -L "$1" ]; then
+		echo "install-queue.sh: $1 is a symbolic link; remove it" >&2
+		exit 65
+	fi
+	chown -h "$2" "$1"
 	chmod "$3" "$1"
 }
 
 set_mode "$inject" "root:$DROP" 2755
 
-# The directories: made if missing, modes fixed if not.  The spool
-# first, so that while tmp/ and new/ are being fixed no one but USER
-# can pass.
+# The directories: made if missing, modes fixed if not.  The spool is
+# root's alone while its entries are fixed, so that USER cannot swap one
+# for a link between the check and the change; then it is USER's again.
 mkdir -p "$spool"
-set_mode "$spool" "$USER:$DROP" 0710
-mkdir -p "$spool/tmp" "$spool/new" "$spool/state"
+set_mode "$spool" root:root 0700
+for d in tmp new state; do
+	[ -L "$spool/$d" ] || mkdir -p "$spool/$d"
+done
 set_mode "$spool/tmp" "$USER:$DROP" 3730
 set_mode "$spool/new" "$USER:$DROP" 1770
 set_mode "$spool/state" "$USER:$GROUP" 0750
+set_mode "$spool" "$USER:$DROP" 0710

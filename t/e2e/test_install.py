@@ -181,6 +181,28 @@ def test_a_rerun_puts_an_old_install_right(installed):
             (uid, gid, oct(mode)), p
 
 
+def test_a_rerun_follows_no_link_posthorn_left_in_the_spool(installed,
+                                                           tmp_path):
+    """posthorn owns the spool: a tmp/ it replaced by a link to a
+    directory of root's must not make a re-run hand that directory to
+    posthorn."""
+    inst = installed
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    os.chmod(victim, 0o755)
+    shutil.rmtree(inst.spool / "tmp")
+    (inst.spool / "tmp").symlink_to(victim)
+    r = subprocess.run(
+        ["sh", str(ROOT / "queue-run" / "install-queue.sh"),
+         "-D", str(inst.stage), "-u", str(inst.uid), "-G", str(inst.gid),
+         "-g", str(inst.drop)],
+        capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "symbolic link" in r.stderr, r.stderr
+    st = os.stat(victim)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+        (0, 0, 0o755)
+
+
 class Namespace:
     """A private mount namespace whose /etc has a posthorn/ of the test's
     (an overlay over the real /etc, gone with the namespace): a set-id
