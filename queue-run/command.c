@@ -440,18 +440,9 @@ command_step(struct command *c, const struct pollfd *pfd,
 	char why[DELIVER_REASON_MAX];
 	pid_t w;
 
-	if (clock_ms() >= c->deadline) {
-		str_fmt_cut(why, sizeof(why), "command timed out after %ld s",
-		    c->timeout);
-		return run_abandon(c, r, why);
-	}
-	if (ready(c, pfd, RUN_IN) && feed_more(&c->feed, &c->in[1]) == -1) {
-		/* Killed before it sees an end of file: a part of the
-		 * message must not pass for the whole. */
-		str_fmt_cut(why, sizeof(why), "cannot read queue file: %s",
-		    strerror(errno));
-		return run_abandon(c, r, why);
-	}
+	/* Its exit before its deadline: a command that ended in time is
+	 * not timed out because queue-run looked late (a late look would
+	 * deliver the message twice). */
 	if (ready(c, pfd, RUN_ERR))
 		tail_read(&c->tail, &c->er[0]);
 	if (c->pidfd == -1 || ready(c, pfd, RUN_PID)) {
@@ -467,6 +458,18 @@ command_step(struct command *c, const struct pollfd *pfd,
 			run_result(c, r);
 			return 1;
 		}
+	}
+	if (clock_ms() >= c->deadline) {
+		str_fmt_cut(why, sizeof(why), "command timed out after %ld s",
+		    c->timeout);
+		return run_abandon(c, r, why);
+	}
+	if (ready(c, pfd, RUN_IN) && feed_more(&c->feed, &c->in[1]) == -1) {
+		/* Killed before it sees an end of file: a part of the
+		 * message must not pass for the whole. */
+		str_fmt_cut(why, sizeof(why), "cannot read queue file: %s",
+		    strerror(errno));
+		return run_abandon(c, r, why);
 	}
 	return 0;
 }

@@ -240,7 +240,12 @@ job_pollset(struct job *j, struct pollfd *pfd, int64_t *due)
 		pfd[0].revents = 0;
 		return 1;
 	}
-	if ((n = deliver_pollset(j->local, pfd, &d)) > 0 && d < *due)
+	/* Its deadline counts even when it has no descriptor left to
+	 * watch (no pidfd, its pipes closed): then only the time wakes
+	 * the loop to look for its exit. */
+	d = INT64_MAX;
+	n = deliver_pollset(j->local, pfd, &d);
+	if (d < *due)
 		*due = d;
 	return n;
 }

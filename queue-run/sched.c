@@ -411,8 +411,9 @@ remote_attempt(struct sched *s, struct active *a, size_t i,
 	}
 	if (job_start_remote(j, s->conf, a, st, idx, n, snd, dest,
 	    now) == -1) {
-		if (errno == EAGAIN || errno == ENOMEM)
-			return -1;	/* out of processes: again soon */
+		if (errno == EAGAIN || errno == ENOMEM || errno == EMFILE ||
+		    errno == ENFILE)
+			return -1;	/* out of processes or files: again soon */
 		/* No smtp-out to run: retried on the backoff
 		 * schedule, like a failure of its own. */
 		(void)str_fmt(other, sizeof(other), "cannot run %s: %s",
