@@ -29,6 +29,7 @@
 #include "filecache.h"
 #include "fileline.h"
 #include "io.h"
+#include "child.h"
 #include "str.h"
 
 /* The PATH of every command, and where an MDA is looked for. */
@@ -92,41 +93,19 @@ env_make(struct env *e, const struct deliver_msg *m,
  * (a vfork: no copy of queue-run's page tables).  What a forked child
  * used to do before its exec is done by the spawn: its own session and
  * process group (so that a timeout kills the command and whatever it
- * started), every signal at its default and none blocked (queue-run
- * blocks its own into a signalfd and ignores SIGPIPE, and an ignored
- * signal would survive the exec), no descriptor above 2 (ours are all
+ * started), no signal blocked and SIGPIPE at its default (queue-run
+ * blocks its own into a signalfd and ignores SIGPIPE alone, and an
+ * ignored signal would survive the exec), no descriptor above 2 (ours are all
  * close-on-exec; this is for a caller's that are not), "/" as its
  * directory.  0, or the error number. */
 static int
 spawn(pid_t *pid, int in, int out, int err, const char *path,
     char *const argv[], char *const envp[])
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
-	int e;
+	const int fds[] = { in, out, err };
 
-	(void)sigemptyset(&none);
-	(void)sigfillset(&all);
-	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
-		return e;
-	if ((e = posix_spawnattr_init(&at)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return e;
-	}
-	if ((e = posix_spawn_file_actions_adddup2(&fa, in, 0)) == 0 &&
-	    (e = posix_spawn_file_actions_adddup2(&fa, out, 1)) == 0 &&
-	    (e = posix_spawn_file_actions_adddup2(&fa, err, 2)) == 0 &&
-	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0 &&
-	    (e = posix_spawn_file_actions_addchdir_np(&fa, "/")) == 0 &&
-	    (e = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
-	    (e = posix_spawnattr_setsigdefault(&at, &all)) == 0 &&
-	    (e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID)) == 0)
-		e = posix_spawn(pid, path, &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	return e;
+	return child_start(pid, path, argv, envp, fds, 3,
+	    CHILD_SETSID | CHILD_CLEAN);
 }
 
 /* --- its stderr and its stdin ------------------------------------------ */

@@ -18,7 +18,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include "log.h"
 #include "mailhdr.h"
 #include "self.h"
+#include "child.h"
 #include "str.h"
 
 #define DKIM_DIR	"dkim"		/* DIR/domains/DOMAIN/dkim/ */
@@ -300,10 +300,7 @@ spawn(struct run *r, const struct conf *c, const struct state *st,
 	char path[PATH_MAX], msg[PATH_MAX];
 	char *argv[] = { path, (char *)"-C", (char *)c->dir, (char *)"-h",
 	    (char *)"-d", (char *)domain, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, def;
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, e, rc = -1;
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, fds[3], e, rc = -1;
 
 	if (self_sibling(DKIM_PROG, path, sizeof(path)) == -1 ||
 	    str_fmt(msg, sizeof(msg), "%s/%s/%s", c->spool, QUEUE_NEW,
@@ -323,27 +320,10 @@ spawn(struct run *r, const struct conf *c, const struct state *st,
 		    strerror(errno));
 		goto out;
 	}
-	/* queue-run blocks its signals into a signalfd and ignores
-	 * SIGPIPE: dkimsign starts with neither. */
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
-		goto spawnfail;
-	if ((e = posix_spawnattr_init(&at)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		goto spawnfail;
-	}
-	if ((e = posix_spawn_file_actions_adddup2(&fa, r->in, 0)) == 0 &&
-	    (e = posix_spawn_file_actions_adddup2(&fa, po[1], 1)) == 0 &&
-	    (e = posix_spawn_file_actions_adddup2(&fa, pe[1], 2)) == 0 &&
-	    (e = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
-	    (e = posix_spawnattr_setsigdefault(&at, &def)) == 0 &&
-	    (e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF)) == 0)
-		e = posix_spawn(&r->pid, path, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	fds[0] = r->in;
+	fds[1] = po[1];
+	fds[2] = pe[1];
+	e = child_start(&r->pid, path, argv, environ, fds, 3, 0);
 	if (e != 0)
 		goto spawnfail;
 	r->out = po[0];

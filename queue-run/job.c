@@ -20,6 +20,7 @@
 #include "job.h"
 #include "log.h"
 #include "self.h"
+#include "child.h"
 #include "str.h"
 
 enum {
@@ -100,11 +101,8 @@ remote_spawn(pid_t *pid, const struct conf *conf, const struct state *st,
 {
 	char path[PATH_MAX], msg[PATH_MAX], dkim[PATH_MAX];
 	char *argv[ARGV_FIXED + JOB_RCPTS_MAX + 1];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
 	size_t k, a = 0;
-	int in = -1, e, rc = -1;
+	int fds[2], in = -1, e, rc = -1;
 
 	if (self_sibling(JOB_SMTP_OUT, path, sizeof(path)) == -1)
 		return -1;
@@ -139,26 +137,9 @@ remote_spawn(pid_t *pid, const struct conf *conf, const struct state *st,
 	if ((in = open(msg, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    lseek(in, st->env.body, SEEK_SET) == -1)
 		goto out;
-	(void)sigemptyset(&none);
-	(void)sigfillset(&all);
-	if ((e = posix_spawn_file_actions_init(&fa)) != 0) {
-		errno = e;
-		goto out;
-	}
-	if ((e = posix_spawnattr_init(&at)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		errno = e;
-		goto out;
-	}
-	if ((e = posix_spawn_file_actions_adddup2(&fa, in, 0)) == 0 &&
-	    (e = posix_spawn_file_actions_adddup2(&fa, out, 1)) == 0 &&
-	    (e = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
-	    (e = posix_spawnattr_setsigdefault(&at, &all)) == 0 &&
-	    (e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF)) == 0)
-		e = posix_spawn(pid, path, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	fds[0] = in;
+	fds[1] = out;
+	e = child_start(pid, path, argv, environ, fds, 2, 0);
 	if (e != 0) {
 		/* Said once here: every recipient is deferred for it. */
 		log_event("error", "id", st->env.id, "error", "exec",

@@ -10,7 +10,6 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "io.h"
 #include "log.h"
 #include "self.h"
+#include "child.h"
 #include "sendmail.h"
 #include "str.h"
 
@@ -145,9 +145,6 @@ spawn_inject(const struct opts *o, const char *sender,
 {
 	char path[PATH_MAX];
 	char **argv = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t dfl;
 	size_t i, k = 0, utf8 = has_8bit(sender);
 	int p[2] = { -1, -1 }, rc = -1, e;
 
@@ -175,25 +172,9 @@ spawn_inject(const struct opts *o, const char *sender,
 
 	if (pipe2(p, O_CLOEXEC) == -1)
 		goto out;
-	if ((e = posix_spawn_file_actions_init(&fa)) != 0) {
-		errno = e;
-		goto out;
-	}
-	if ((e = posix_spawnattr_init(&attr)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		errno = e;
-		goto out;
-	}
-	/* We ignore SIGPIPE to see EPIPE; the child must not inherit it. */
-	(void)sigemptyset(&dfl);
-	(void)sigaddset(&dfl, SIGPIPE);
-	if ((e = posix_spawn_file_actions_adddup2(&fa, p[0], STDIN_FILENO))
-	    == 0 &&
-	    (e = posix_spawnattr_setsigdefault(&attr, &dfl)) == 0 &&
-	    (e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF)) == 0)
-		e = posix_spawn(pid, path, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	/* We ignore SIGPIPE to see EPIPE; the child must not inherit it
+	 * (child_start). */
+	e = child_start(pid, path, argv, environ, &p[0], 1, 0);
 	if (e != 0) {
 		errno = e;
 		goto out;

@@ -22,13 +22,13 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "io.h"
 #include "listen.h"
 #include "log.h"
@@ -103,7 +103,6 @@ struct listener {
 	struct srctab	 src;
 	char		 smtp_in[PATH_MAX];
 	char		 tlsd[PATH_MAX];
-	posix_spawnattr_t attr;
 	/* the session's environment: the extras, then the inherited */
 	char		**env;
 	size_t		 nbase;
@@ -483,54 +482,30 @@ env_for(const char *host, const char *port, int tlsd, int proxy)
 static int
 spawn_init(char *err, size_t errlen)
 {
-	sigset_t none, dflt;
-
 	if (self_sibling("smtp-in", L.smtp_in, sizeof(L.smtp_in)) == -1 ||
 	    self_sibling("smtp-tlsd", L.tlsd, sizeof(L.tlsd)) == -1) {
 		str_fmt_cut(err, errlen, "finding smtp-in: %s",
 		    strerror(errno));
 		return -1;
 	}
-	sigemptyset(&none);
-	sigemptyset(&dflt);
-	sigaddset(&dflt, SIGPIPE);
-	sigaddset(&dflt, SIGCHLD);
-	sigaddset(&dflt, SIGTERM);
-	sigaddset(&dflt, SIGINT);
-	sigaddset(&dflt, SIGHUP);
-	if ((errno = posix_spawnattr_init(&L.attr)) != 0 ||
-	    (errno = posix_spawnattr_setsigmask(&L.attr, &none)) != 0 ||
-	    (errno = posix_spawnattr_setsigdefault(&L.attr, &dflt)) != 0 ||
-	    (errno = posix_spawnattr_setflags(&L.attr,
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    env_init() == -1) {
-		str_fmt_cut(err, errlen, "posix_spawn set-up: %s",
-		    strerror(errno));
+	if (env_init() == -1) {
+		str_fmt_cut(err, errlen, "environment: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-/* argv, with fd 0 and 1 on `in`, fd 3 on `three` if not -1; the pid or
- * -1 with errno. */
+/* argv, with fd 0 and 1 on `in`, fd 3 on `three` if not -1 (fd 2 is
+ * ours, the log); the pid or -1 with errno. */
 static pid_t
 spawn(char *const argv[], char **envp, int in, int out, int three)
 {
-	posix_spawn_file_actions_t fa;
-	pid_t pid = -1;
+	const int fds[] = { in, out, -1, three };
+	pid_t pid;
 	int e;
 
-	if ((e = posix_spawn_file_actions_init(&fa)) != 0) {
-		errno = e;
-		return -1;
-	}
-	if ((e = posix_spawn_file_actions_adddup2(&fa, in, 0)) == 0 &&
-	    (e = posix_spawn_file_actions_adddup2(&fa, out, 1)) == 0 &&
-	    (three == -1 ||
-	    (e = posix_spawn_file_actions_adddup2(&fa, three, 3)) == 0))
-		e = posix_spawn(&pid, argv[0], &fa, &L.attr, argv, envp);
-	(void)posix_spawn_file_actions_destroy(&fa);
-	if (e != 0) {
+	if ((e = child_start(&pid, argv[0], argv, envp, fds,
+	    three == -1 ? 2 : 4, 0)) != 0) {
 		errno = e;
 		return -1;
 	}
