@@ -505,6 +505,8 @@ def test_crashed_child_makes_the_zygote_exit_for_a_fresh_layout(tls_conf,
     # AddressSanitizer catches and turns into an exit status.
     os.kill(tlsd, signal.SIGILL)
     assert zygote.proc.wait(timeout=WAIT) == 2
+    # its last lines may still be in the pipe: read them all first
+    zygote.reader.join(timeout=WAIT)
     [ev] = zygote.events("tls-crashed")
     assert ev["pid"] == str(tlsd) and ev["signal"] == str(signal.SIGILL)
     assert c.closed()
