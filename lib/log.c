@@ -317,3 +317,129 @@ log_event(const char *event, ...)
 	}
 	errno = saved;
 }
+
+/* --- the relay ------------------------------------------------------------
+ *
+ * journald reads /proc for every new pid that sends it a line (its
+ * command, cgroup, unit and a dozen more files), and a process per
+ * connection is a new pid for every connection: under systemd that cost
+ * as much CPU in journald as a whole session in smtp-in.  So a long-lived
+ * parent (smtp-listen) gives its children a datagram socket as stderr;
+ * they write their lines there, prefixed as for a file ("prog[pid]: "),
+ * and the parent sends each on to the journal as the program it names,
+ * with that pid as SYSLOG_PID: journald then sees one sender it knows. */
+
+int
+log_relay_open(int *child_end)
+{
+	int sv[2];
+
+	*child_end = -1;
+	if (!log_journal)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	if (fd_nonblock(sv[0]) == -1) {
+		(void)close(sv[0]);
+		(void)close(sv[1]);
+		return -1;
+	}
+	/* Only the children write; we never do. */
+	(void)shutdown(sv[0], SHUT_WR);
+	*child_end = sv[1];
+	return sv[0];
+}
+
+static int
+prog_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+}
+
+/* "prog[pid]: " at the start of line: its length, with the name and the
+ * pid; 0 when the line does not begin so (then it is sent as the
+ * relay's own, unnamed). */
+static size_t
+relay_prefix(const char *p, size_t len, const char **prog, size_t *plen,
+    const char **pid, size_t *pidlen)
+{
+	size_t i = 0, j;
+
+	while (i < len && i < LOG_PROG_MAX && prog_char(p[i]))
+		i++;
+	if (i == 0 || i >= len || p[i] != '[')
+		return 0;
+	for (j = i + 1; j < len && j - i <= 10 && p[j] >= '0' && p[j] <= '9';
+	    j++)
+		;
+	if (j == i + 1 || j + 2 >= len || p[j] != ']' || p[j + 1] != ':' ||
+	    p[j + 2] != ' ')
+		return 0;
+	*prog = p;
+	*plen = i;
+	*pid = p + i + 1;
+	*pidlen = j - i - 1;
+	return j + 3;
+}
+
+/* One line as one entry of the journal: len bytes, then the '\n' that
+ * ended it (p[len]) when nl.  If the journal will not take it, the line
+ * goes to our own stderr, the journal's stream, losing only its name. */
+static void
+relay_line(const char *p, size_t len, int nl)
+{
+	struct logbuf lb;
+	const char *prog = NULL, *pid = NULL;
+	size_t plen = 0, pidlen = 0, skip;
+	int n;
+	ssize_t r;
+
+	skip = relay_prefix(p, len, &prog, &plen, &pid, &pidlen);
+	if (skip > 0)
+		n = snprintf(lb.b, LOG_HEAD_MAX, "SYSLOG_IDENTIFIER=%.*s\n"
+		    "SYSLOG_PID=%.*s\nPRIORITY=6\nMESSAGE=", (int)plen, prog,
+		    (int)pidlen, pid);
+	else
+		n = snprintf(lb.b, LOG_HEAD_MAX,
+		    "SYSLOG_IDENTIFIER=%.*s\nPRIORITY=6\nMESSAGE=",
+		    LOG_PROG_MAX, prog_name());
+	if (n <= 0 || n >= LOG_HEAD_MAX)
+		return;
+	lb.len = (size_t)n;
+	lb.room = lb.len + LOG_LINE_MAX - 1;
+	n = (int)(len - skip < lb.room - lb.len ? len - skip :
+	    lb.room - lb.len);
+	memcpy(lb.b + lb.len, p + skip, (size_t)n);
+	lb.len += (size_t)n;
+	lb.b[lb.len++] = '\n';
+	if (journal_send(&lb) == 0)
+		return;
+	do
+		r = write(STDERR_FILENO, p, len + (nl ? 1 : 0));
+	while (r == -1 && errno == EINTR);
+}
+
+void
+log_relay_pump(int fd)
+{
+	char buf[LOG_RELAY_DGRAM_MAX];
+	const char *p, *nl, *end;
+	int i, saved = errno;
+	ssize_t r;
+
+	for (i = 0; i < LOG_RELAY_BURST; i++) {
+		r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		for (p = buf, end = buf + r; p < end; p = nl + 1) {
+			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				nl = end;
+			if (nl > p)
+				relay_line(p, (size_t)(nl - p), nl < end);
+		}
+	}
+	errno = saved;
+}

@@ -7,7 +7,11 @@
 
 enum {
 	LOG_LINE_MAX = 4096,	/* PIPE_BUF: one write(2) is never split */
-	LOG_VALUE_MAX = 1024	/* one value, quoted and escaped */
+	LOG_VALUE_MAX = 1024,	/* one value, quoted and escaped */
+	/* A child's datagram to the relay: a line with its time stamp and
+	 * prefix, or a few lines; a longer one is cut. */
+	LOG_RELAY_DGRAM_MAX = LOG_LINE_MAX + 256,
+	LOG_RELAY_BURST = 64	/* datagrams relayed per call */
 };
 
 /* The environment variable that asks for a time stamp before each line
@@ -28,5 +32,13 @@ void	log_init(const char *prog);
  * is cut (never inside a UTF-8 sequence) and ends in "..."; pairs that do
  * not fit at all are left out. */
 void	log_event(const char *event, ...) __attribute__((sentinel));
+
+/* The relay (log.c says why): only when stderr is the journal, our end
+ * of a datagram socket whose other end, *child_end, children get as
+ * their stderr; else -1.  Both close-on-exec. */
+int	log_relay_open(int *child_end);
+/* Send what children wrote (at most LOG_RELAY_BURST datagrams) to the
+ * journal, each "prog[pid]: " line as prog's with SYSLOG_PID=pid. */
+void	log_relay_pump(int fd);
 
 #endif

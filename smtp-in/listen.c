@@ -98,6 +98,9 @@ struct listener {
 	struct sock	 sock[LISTEN_SOCKETS_MAX];
 	size_t		 nsock;
 	int		 sigfd;
+	/* the log relay (log.h), when stderr is the journal: our end,
+	 * and the one sessions get as fd 2; -1 without */
+	int		 logr, logw;
 	struct session	*sess;
 	size_t		 nsess;
 	struct srctab	 src;
@@ -495,17 +498,18 @@ spawn_init(char *err, size_t errlen)
 	return 0;
 }
 
-/* argv, with fd 0 and 1 on `in`, fd 3 on `three` if not -1 (fd 2 is
- * ours, the log); the pid or -1 with errno. */
+/* argv, with fd 0 on `in` and 1 on `out`, fd 2 on the log relay if there
+ * is one (else ours, the log), fd 3 on `three` if not -1; the pid or -1
+ * with errno. */
 static pid_t
 spawn(char *const argv[], char **envp, int in, int out, int three)
 {
-	const int fds[] = { in, out, -1, three };
+	const int fds[] = { in, out, L.logw, three };
 	pid_t pid;
 	int e;
 
 	if ((e = child_start(&pid, argv[0], argv, envp, fds,
-	    three == -1 ? 2 : 4, 0)) != 0) {
+	    three == -1 ? 3 : 4, 0)) != 0) {
 		errno = e;
 		return -1;
 	}
@@ -861,13 +865,14 @@ seed(void)
 int
 listen_run(const struct listen_opts *o)
 {
-	struct pollfd pfd[1 + LISTEN_SOCKETS_MAX];
+	struct pollfd pfd[2 + LISTEN_SOCKETS_MAX];
 	char err[512];
 	int64_t now;
-	size_t i, n;
+	size_t i, n, base;
 
 	L.o = o;
 	L.zfd = -1;
+	L.logw = -1;
 	L.zbackoff = ZYGOTE_BACKOFF_MIN_MS;
 	srctab_init(&L.src, o->per_source, o->rate, seed());
 	if (from_systemd(err, sizeof(err)) == -1 || setup(err, sizeof(err)) ==
@@ -876,6 +881,12 @@ listen_run(const struct listen_opts *o)
 		return EXIT_FAILURE;
 	}
 	log_sockets();
+	/* Children get the relay's end as fd 2: it must be above their 3. */
+	if ((L.logr = log_relay_open(&L.logw)) != -1 &&
+	    fd_move_above(&L.logw, ZYGOTE_SESSION_FD + 1) == -1) {
+		fd_close(&L.logr);
+		fd_close(&L.logw);
+	}
 	now = clock_ms();
 	if (o->tlsd)
 		zygote_start(now);
@@ -888,7 +899,9 @@ listen_run(const struct listen_opts *o)
 			zygote_start(now);
 		pfd[0].fd = L.sigfd;
 		pfd[0].events = POLLIN;
-		n = 1;
+		pfd[1].fd = L.logr;	/* poll(2) skips it when -1 */
+		pfd[1].events = POLLIN;
+		n = base = 2;
 		if (now >= L.paused_until)
 			for (i = 0; i < L.nsock; i++, n++) {
 				pfd[n].fd = L.sock[i].fd;
@@ -902,10 +915,15 @@ listen_run(const struct listen_opts *o)
 		now = clock_ms();
 		if (pfd[0].revents != 0)
 			signals(now);
-		for (i = 1; i < n && L.drain_at == 0; i++)
+		if (pfd[1].revents != 0)
+			log_relay_pump(L.logr);
+		for (i = base; i < n && L.drain_at == 0; i++)
 			if (pfd[i].revents != 0)
-				accept_on(&L.sock[i - 1], now);
+				accept_on(&L.sock[i - base], now);
 	}
+	/* What the last sessions wrote before they exited. */
+	if (L.logr != -1)
+		log_relay_pump(L.logr);
 	log_event("stopped", (char *)NULL);
 	return EXIT_SUCCESS;
 }

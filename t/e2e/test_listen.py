@@ -6,8 +6,11 @@ systemd's LISTEN_FDS with a mode per name; PROXY listeners take their
 proxies only; and the peer's address reaches smtp-in's log and the
 Received: field whichever way the connection came."""
 
+import json
 import os
+import pathlib
 import re
+import select
 import signal
 import socket
 import ssl
@@ -17,8 +20,10 @@ import time
 
 import pytest
 
-from conftest import (HOSTNAME, WAIT, Listener, children, cmdline,
-                      free_port, make_cert)
+from conftest import (HOSTNAME, WAIT, Client, Listener, children, cmdline,
+                      free_port, make_cert, prog)
+
+PEERS = pathlib.Path(__file__).resolve().parent / "peers"
 
 
 def greet(c):
@@ -329,3 +334,74 @@ def test_starttls_through_the_listener_and_its_zygote(open_conf):
             assert t.recv(100).startswith(b"221")
     finally:
         srv.stop()
+
+
+class FakeJournal:
+    """smtp-listen under peers/journald.py, in a mount namespace of its
+    own: its stderr is a "journal stream" and the native socket is the
+    stand-in's, which reports each entry with the pid the kernel gave."""
+
+    def __init__(self, conf, args=()):
+        self.port = free_port()
+        cmd = ["unshare", "-m", "/usr/bin/python3",
+               str(PEERS / "journald.py"), "--", prog("smtp-listen"),
+               "-C", str(conf.dir), "-u", "nobody", "-d", "5", *args,
+               "mx", f"127.0.0.1:{self.port}"]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     env=conf.env(), start_new_session=True)
+        self.entries = []
+        self.buf = b""
+        self.pid = self.next(lambda e: "started" in e)["started"]
+        self.next(lambda e: "event=listening" in e.get("MESSAGE", ""))
+
+    def next(self, match, timeout=WAIT):
+        """The next entry for which match() holds, within timeout."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while True:
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                e = json.loads(line)
+                self.entries.append(e)
+                if match(e):
+                    return e
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                break
+            chunk = os.read(fd, 65536)
+            assert chunk, f"journald.py ended: {self.entries}"
+            self.buf += chunk
+        raise AssertionError(f"no such entry: {self.entries}")
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=WAIT)
+
+
+def test_sessions_log_to_the_journal_through_the_listener(open_conf):
+    """journald reads /proc for every new sender: the sessions' lines
+    reach it from the listener's one pid, each under smtp-in's name with
+    the session's own pid as SYSLOG_PID."""
+    j = FakeJournal(open_conf, args=("-T",))
+    try:
+        for _ in range(3):
+            c = Client(socket.create_connection(("127.0.0.1", j.port),
+                                                timeout=WAIT))
+            assert greet(c)[0] == 220
+            assert c.cmd("QUIT")[0] == 221
+            c.close()
+        ends = [j.next(lambda e: "event=disconnect" in
+                       e.get("MESSAGE", "")) for _ in range(3)]
+    finally:
+        j.stop()
+    smtp_in = [e for e in j.entries if e.get("SYSLOG_IDENTIFIER") ==
+               "smtp-in"]
+    assert len(smtp_in) >= 6, j.entries          # connect and disconnect
+    senders = {e["_PID"] for e in j.entries if "_PID" in e}
+    assert senders == {j.pid}, j.entries
+    pids = {e["SYSLOG_PID"] for e in ends}
+    assert len(pids) == 3 and str(j.pid) not in pids, ends
+    for e in ends:
+        assert e["MESSAGE"].startswith("event=disconnect peer=[127.0.0.1]")
+        assert e["PRIORITY"] == "6"
