@@ -58,6 +58,8 @@ static const struct conf_key conf_keys[] = {
 	{ "command_timeout",	parse_duration,	FIELD(command_timeout), 0 },
 	{ "max_deliveries",	parse_count,	FIELD(max_deliveries), 0 },
 	{ "max_per_destination", parse_count,	FIELD(max_per_destination), 0 },
+	{ "auth_source_failures", parse_count,	FIELD(auth_source_failures), 0 },
+	{ "auth_login_failures", parse_count,	FIELD(auth_login_failures), 0 },
 	{ "bind4",		parse_addr4,	FIELD(bind4), 0 },
 	{ "bind6",		parse_addr6,	FIELD(bind6), 0 },
 	{ "srs_secret_file",	parse_path,	FIELD(srs_secret_file), 0 },
@@ -371,6 +373,8 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	c->command_timeout = CONF_COMMAND_TIMEOUT_DEFAULT;
 	c->max_deliveries = CONF_MAX_DELIVERIES_DEFAULT;
 	c->max_per_destination = CONF_MAX_PER_DESTINATION_DEFAULT;
+	c->auth_source_failures = CONF_AUTH_FAILURES_DEFAULT;
+	c->auth_login_failures = CONF_AUTH_FAILURES_DEFAULT;
 	return 0;
 }
 

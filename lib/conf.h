@@ -44,6 +44,11 @@ enum {
 	CONF_MAX_DELIVERIES_DEFAULT = 50,
 	CONF_MAX_PER_DESTINATION_DEFAULT = 20,
 	CONF_CONCURRENCY_MAX = 1000,
+	/* Failed AUTHs on record (one forgotten a minute) before a source,
+	 * or a source that failed for a login that failed this often, is
+	 * refused unchecked (smtp-auth(8)): three sessions' worth of three
+	 * ten times over for a user who forgot a password. */
+	CONF_AUTH_FAILURES_DEFAULT = 30,
 	/* A pipe alias or an MDA that runs longer is killed: temporary.
 	 * Postfix's command_time_limit is 1000 s. */
 	CONF_COMMAND_TIMEOUT_DEFAULT = 600,
@@ -79,6 +84,8 @@ struct conf {
 	long		command_timeout;	/* seconds */
 	unsigned	max_deliveries;
 	unsigned	max_per_destination;
+	unsigned	auth_source_failures;	/* 1..CONF_CONCURRENCY_MAX */
+	unsigned	auth_login_failures;
 	/* smtp-out's source addresses, "" for the kernel's choice: the PTR
 	 * of the address mail leaves from must give the hostname. */
 	char		bind4[CONF_ADDR_MAX + 1];

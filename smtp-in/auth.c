@@ -23,6 +23,8 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "authlimit.h"
+#include "io.h"
 #include "resolve.h"
 #include "str.h"
 #include "users.h"
@@ -349,17 +351,78 @@ auth_verify(const struct conf *conf, const struct auth_cred *c,
 	return AUTH_OK;
 }
 
-enum auth_result
-auth_check(const struct conf *conf, const char *line, size_t len,
-    char *login, size_t lsize, char *reason, size_t rsize)
+/* May this source try this login now?  AUTH_OK, or AUTH_TEMP with the
+ * reason: refused unchecked, or the table cannot be read (then nobody
+ * gets a verification: the bound must hold). */
+static enum auth_result
+may_try(const struct conf *conf, struct authlim *lim, const char *source,
+    const char *login, int64_t now, char *reason, size_t rsize)
 {
+	const struct authlim_max max = { conf->auth_source_failures,
+	    conf->auth_login_failures };
+	enum authlim_verdict v;
+
+	if (authlim_check(lim, &max, source, login, now, &v) == -1)
+		return say(AUTH_TEMP, reason, rsize, "%s/" AUTHLIM_DIR ": %s",
+		    conf->spool, strerror(errno));
+	if (v == AUTHLIM_SOURCE)
+		return say(AUTH_TEMP, reason, rsize, "too many failed logins "
+		    "from %s; refused unchecked", source);
+	if (v == AUTHLIM_LOGIN)
+		return say(AUTH_TEMP, reason, rsize, "too many failed logins "
+		    "as %s; refused unchecked from %s", login, source);
+	return AUTH_OK;
+}
+
+/* The verification (or the refusal's dummy one) in one of the host's
+ * turns, and its failure counted. */
+static enum auth_result
+verify_counted(const struct conf *conf, struct authlim *lim,
+    const char *source, const struct auth_cred *c, enum auth_result r,
+    int64_t now, char *login, size_t lsize, char *reason, size_t rsize)
+{
+	int turn;
+
+	if ((turn = authlim_turn(conf->spool, AUTHLIM_CHECK_WAIT)) == -1)
+		return say(AUTH_TEMP, reason, rsize, "no turn to verify: %s",
+		    errno == ETIMEDOUT ? "the host is busy verifying" :
+		    strerror(errno));
+	if (r == AUTH_OK)
+		r = auth_verify(conf, c, login, lsize, reason, rsize);
+	else
+		r = slow_no(c, r);
+	fd_close(&turn);
+	if (r == AUTH_NO && authlim_fail(lim, source, c->authcid, now) == -1)
+		return say(AUTH_TEMP, reason, rsize, "%s/" AUTHLIM_DIR ": %s",
+		    conf->spool, strerror(errno));
+	return r;
+}
+
+enum auth_result
+auth_check(const struct conf *conf, const char *source, const char *line,
+    size_t len, int64_t now, char *login, size_t lsize, char *reason,
+    size_t rsize)
+{
+	struct authlim lim = { .fd = -1 };
 	struct auth_cred c;
 	enum auth_result r;
 
-	if ((r = auth_decode(line, len, &c, reason, rsize)) == AUTH_OK)
-		r = auth_verify(conf, &c, login, lsize, reason, rsize);
-	else if (r == AUTH_NO)
-		r = slow_no(&c, r);
+	r = auth_decode(line, len, &c, reason, rsize);
+	if (r != AUTH_OK && r != AUTH_NO)
+		goto out;
+	if (authlim_open(&lim, conf->spool) == -1) {
+		r = say(AUTH_TEMP, reason, rsize, "%s/" AUTHLIM_DIR ": %s",
+		    conf->spool, strerror(errno));
+		goto out;
+	}
+	if (may_try(conf, &lim, source, c.authcid, now, reason, rsize) ==
+	    AUTH_OK)
+		r = verify_counted(conf, &lim, source, &c, r, now, login,
+		    lsize, reason, rsize);
+	else
+		r = AUTH_TEMP;
+out:
+	authlim_close(&lim);
 	auth_cred_wipe(&c);
 	return r;
 }

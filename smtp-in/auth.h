@@ -8,6 +8,7 @@
 #define POSTHORN_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sysexits.h>
 
 #include "addr.h"
@@ -21,7 +22,8 @@ enum auth_result {
 	AUTH_BAD = 2,		/* not valid SASL: bad base64, missing NUL,
 				   empty field, login not user@domain: 501 */
 	AUTH_TEMP = EX_TEMPFAIL	/* users file unreadable, no memory for
-				   argon2id: 454 4.7.0 */
+				   argon2id, too many failures (refused
+				   unchecked), no turn: 454 4.7.0 */
 };
 
 enum {
@@ -36,6 +38,10 @@ enum {
 	AUTH_LOGIN_MAX = AUTH_ID_MAX + 1,	/* "user@domain" and NUL */
 	AUTH_REASON_MAX = 512			/* with its NUL */
 };
+
+/* The source of a request that names none (-p, REMOTE_ADDR): a program
+ * on this host; all such share one count. */
+#define AUTH_SOURCE_LOCAL	"local"
 
 /* What a request carries once decoded.  passwd may hold any byte but
  * NUL; wipe the whole with auth_cred_wipe when done. */
@@ -67,9 +73,14 @@ enum auth_result auth_decode(const char *line, size_t len,
  * had. */
 enum auth_result auth_verify(const struct conf *, const struct auth_cred *,
 		    char *login, size_t, char *reason, size_t);
-/* auth_decode, then auth_verify; the credentials are wiped after. */
-enum auth_result auth_check(const struct conf *, const char *line,
-		    size_t len, char *login, size_t, char *reason, size_t);
+/* auth_decode, then auth_verify, bounded by authlimit.h: a source (the
+ * client's address as text) or login that failed too often is refused
+ * unchecked (AUTH_TEMP), every verification waits for one of the host's
+ * turns, and every AUTH_NO is counted for both at now (s).  The
+ * credentials are wiped after. */
+enum auth_result auth_check(const struct conf *, const char *source,
+		    const char *line, size_t len, int64_t now, char *login,
+		    size_t, char *reason, size_t);
 void		 auth_cred_wipe(struct auth_cred *);
 
 #endif

@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -33,7 +35,7 @@ enum {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: " PROG " [-C dir] < request\n");
+	fprintf(stderr, "usage: " PROG " [-C dir] [-p address] < request\n");
 }
 
 static const char *
@@ -69,15 +71,18 @@ main(int argc, char **argv)
 	struct conf conf;
 	char line[AUTH_REQUEST_MAX + 2], login[AUTH_LOGIN_MAX];
 	char reason[AUTH_REASON_MAX], err[1024];
-	const char *opt = NULL;
+	const char *opt = NULL, *source = getenv("REMOTE_ADDR");
 	enum auth_result r;
 	size_t len;
 	int c;
 
-	while ((c = getopt(argc, argv, "C:")) != -1) {
+	while ((c = getopt(argc, argv, "C:p:")) != -1) {
 		switch (c) {
 		case 'C':
 			opt = optarg;
+			break;
+		case 'p':
+			source = optarg;
 			break;
 		default:
 			usage();
@@ -111,8 +116,9 @@ main(int argc, char **argv)
 			str_fmt_cut(reason, sizeof(reason),
 			    "standard input: %s", strerror(errno));
 	} else
-		r = auth_check(&conf, line, len, login, sizeof(login), reason,
-		    sizeof(reason));
+		r = auth_check(&conf, source != NULL && *source != '\0' ?
+		    source : AUTH_SOURCE_LOCAL, line, len, (int64_t)time(NULL),
+		    login, sizeof(login), reason, sizeof(reason));
 	sodium_memzero(line, sizeof(line));
 	if (answer(r, r == AUTH_OK ? login : reason) == -1) {
 		fprintf(stderr, PROG ": standard output: %s\n",

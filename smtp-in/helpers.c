@@ -253,7 +253,9 @@ spawn_auth(const struct session *s, int *in, int *out, char *why,
 	if (pid == 0) {
 		if (dup2(to[0], 0) == -1 || dup2(from[1], 1) == -1)
 			_exit(127);
-		exec_helper(path, s->conf->dir, NULL, NULL);
+		/* The client's address, the PROXY header's if there was
+		 * one: failures are counted by it (authlimit.h). */
+		exec_helper(path, s->conf->dir, "-p", s->peer);
 	}
 	(void)close(to[0]);
 	(void)close(from[1]);

@@ -312,3 +312,38 @@ def test_without_certificate_mx_has_no_starttls_and_587_says_so(conf):
     finally:
         srv.stop()
         srv.check_children()
+
+
+def test_failed_logins_outlive_the_session_per_source(tls_conf):
+    """Failures are counted per client address across sessions: past the
+    limit (auth_source_failures) that address is refused unchecked, even
+    with the right password, and another address is not."""
+    tls_conf.write(auth_source_failures="2")
+    srv = server(tls_conf, "submission")
+    try:
+        for password in ("wrong", "wronger"):
+            with smtplib.SMTP("127.0.0.1", srv.port, timeout=WAIT) as s:
+                s.starttls(context=ctx())
+                s.ehlo()
+                s.user, s.password = "alice@example.com", password
+                with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+                    s.auth("PLAIN", s.auth_plain)
+                assert e.value.smtp_code == 535
+        with smtplib.SMTP("127.0.0.1", srv.port, timeout=WAIT) as s:
+            s.starttls(context=ctx())
+            s.ehlo()
+            s.user, s.password = "alice@example.com", PASSWORD
+            with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+                s.auth("PLAIN", s.auth_plain)
+            assert e.value.smtp_code == 454
+        srv.wait_for(r"event=error .*too many failed logins from "
+                     r"127\.0\.0\.1; refused unchecked")
+        with smtplib.SMTP("127.0.0.1", srv.port, timeout=WAIT,
+                          source_address=("127.0.0.2", 0)) as s:
+            s.starttls(context=ctx())
+            s.ehlo()
+            s.user, s.password = "alice@example.com", PASSWORD
+            assert s.auth("PLAIN", s.auth_plain)[0] == 235
+    finally:
+        srv.stop()
+    srv.check_children()

@@ -24,10 +24,14 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "authlimit.h"
 #include "passwd.h"
 #include "str.h"
 #include "testutil.h"
 #include "users.h"
+
+#define SOURCE	"192.0.2.7"	/* the client of every check() */
+#define NOW	1000000		/* s: the time of every check() */
 
 #define PASSWORD	"correct horse"
 #define ALICE		"alice@example.com"
@@ -63,8 +67,11 @@ setup(void **state)
 	snprintf(p, sizeof(p), "%s/posthorn.conf", f->dir);
 	if ((fp = fopen(p, "w")) == NULL)
 		return -1;
-	fputs("hostname = mx.example.net\n", fp);
+	fprintf(fp, "hostname = mx.example.net\nspool = %s/spool\n", f->dir);
 	if (fclose(fp) == EOF)
+		return -1;
+	snprintf(p, sizeof(p), "%s/spool", f->dir);
+	if (mkdir(p, 0700) == -1)
 		return -1;
 	snprintf(p, sizeof(p), "%s/domains", f->dir);
 	if (mkdir(p, 0755) == -1)
@@ -142,7 +149,7 @@ check(struct fix *f, const char *req)
 {
 	f->login[0] = '\0';
 	f->reason[0] = '\0';
-	return auth_check(&f->conf, req, strlen(req), f->login,
+	return auth_check(&f->conf, SOURCE, req, strlen(req), NOW, f->login,
 	    sizeof(f->login), f->reason, sizeof(f->reason));
 }
 
@@ -538,6 +545,61 @@ test_read_request_takes_exactly_one_bounded_line(void **state)
 	close(p[0]);
 }
 
+/* A source with CONF_AUTH_FAILURES_DEFAULT failures on record is refused even
+ * with the right password: no verification ran. */
+static void
+test_source_that_failed_too_often_is_refused_unchecked(void **state)
+{
+	struct fix *f = *state;
+	struct authlim lim;
+	char req[512];
+	int i;
+
+	assert_int_equal(authlim_open(&lim, f->conf.spool), 0);
+	for (i = 0; i < CONF_AUTH_FAILURES_DEFAULT - 1; i++)
+		assert_int_equal(authlim_fail(&lim, SOURCE, "x@example.com",
+		    NOW), 0);
+	authlim_close(&lim);
+	/* the 30th failure, by a wrong password checked */
+	plain(req, sizeof(req), "", "alice@example.com", "wrong");
+	assert_int_equal(check(f, req), AUTH_NO);
+	plain(req, sizeof(req), "", "alice@example.com", PASSWORD);
+	assert_int_equal(check(f, req), AUTH_TEMP);
+	assert_non_null(strstr(f->reason, "too many failed logins from "
+	    SOURCE));
+	assert_string_equal(f->login, "");
+}
+
+/* Every refusal of a valid request counts, a success does not. */
+static void
+test_failures_are_counted_per_source_and_login(void **state)
+{
+	struct fix *f = *state;
+	const struct authlim_max max = { CONF_AUTH_FAILURES_DEFAULT,
+	    CONF_AUTH_FAILURES_DEFAULT };
+	enum authlim_verdict v;
+	struct authlim lim;
+	char req[512];
+	int i;
+
+	plain(req, sizeof(req), "", "alice@example.com", PASSWORD);
+	assert_int_equal(check(f, req), AUTH_OK);
+	plain(req, sizeof(req), "", "nobody@example.com", "x");
+	assert_int_equal(check(f, req), AUTH_NO);
+	assert_int_equal(authlim_open(&lim, f->conf.spool), 0);
+	for (i = 0; i < CONF_AUTH_FAILURES_DEFAULT - 2; i++)
+		assert_int_equal(authlim_fail(&lim, SOURCE, "y@example.com",
+		    NOW), 0);
+	assert_int_equal(authlim_check(&lim, &max, SOURCE, "a@b", NOW, &v),
+	    0);
+	assert_int_equal(v, AUTHLIM_OK);
+	assert_int_equal(authlim_fail(&lim, SOURCE, "y@example.com", NOW), 0);
+	assert_int_equal(authlim_check(&lim, &max, SOURCE, "a@b", NOW, &v),
+	    0);
+	assert_int_equal(v, AUTHLIM_SOURCE);
+	authlim_close(&lim);
+}
+
 int
 main(void)
 {
@@ -563,6 +625,8 @@ main(void)
 		T(test_unreadable_users_file_is_temporary),
 		T(test_no_memory_for_argon2id_is_temporary),
 		T(test_read_request_takes_exactly_one_bounded_line),
+		T(test_source_that_failed_too_often_is_refused_unchecked),
+		T(test_failures_are_counted_per_source_and_login),
 #undef T
 	};
 
