@@ -180,7 +180,12 @@ dir "$CONF" root:root 0755
 newfile "$CONF/posthorn.conf" root:root 0644 <<EOF
 # posthorn.conf — see posthorn.conf(5).  Written by install.sh, which
 # never overwrites it.  "key = value"; the commented keys show their
-# defaults.  A change takes effect at the next connection.
+# defaults.  A change takes effect without a restart: smtp-in and the
+# other programs of one connection read this file each time they start;
+# queue-run and smtp-listen read it again when it changes (and on
+# systemctl reload).  A file with an error is refused whole and the
+# running ones keep what they had: check with journalctl -t queue-run.
+# spool alone needs a restart of queue-run.  See posthorn.conf(5).
 
 # The name this server gives in its greeting and in Received: headers:
 # the name that the PTR record of its address gives.

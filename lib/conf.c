@@ -1,4 +1,4 @@
-/* conf.c — read posthorn.conf once at start.  Every key has a default that
+/* conf.c — read posthorn.conf.  Every key has a default that
  * works, so a missing file is a working configuration; anything the file
  * says that we do not understand is an error naming the file and line, so
  * a typo never silently falls back to a default.  Keys live in one table
@@ -533,6 +533,67 @@ out:
 	if (fd != -1)
 		(void)close(fd);
 	return rc;
+}
+
+/* A field holds a NUL-terminated string unless its parser stores a
+ * number; bytes after a string's NUL are whatever an earlier value
+ * left, and do not count. */
+static int
+key_is_string(const struct conf_key *k)
+{
+	return k->parse != parse_size && k->parse != parse_duration &&
+	    k->parse != parse_count;
+}
+
+static int
+key_differs(const struct conf_key *k, const struct conf *a,
+    const struct conf *b)
+{
+	const char *x = (const char *)a + k->off, *y = (const char *)b + k->off;
+
+	if (key_is_string(k))
+		return strncmp(x, y, k->size) != 0;
+	return memcmp(x, y, k->size) != 0;
+}
+
+int
+conf_diff(const struct conf *a, const struct conf *b, char *buf,
+    size_t size)
+{
+	size_t i, len = 0, n;
+	int count = 0;
+
+	if (size > 0)
+		buf[0] = '\0';
+	for (i = 0; i < NKEYS; i++) {
+		if (!key_differs(&conf_keys[i], a, b))
+			continue;
+		count++;
+		n = strlen(conf_keys[i].name);
+		/* ",name" and the NUL: what does not fit is left out. */
+		if (len + (len > 0) + n + 1 > size)
+			continue;
+		if (len > 0)
+			buf[len++] = ',';
+		memcpy(buf + len, conf_keys[i].name, n + 1);
+		len += n;
+	}
+	return count;
+}
+
+int
+conf_copy_key(struct conf *dst, const struct conf *src, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(conf_keys[i].name, key) == 0) {
+			memcpy((char *)dst + conf_keys[i].off,
+			    (const char *)src + conf_keys[i].off,
+			    conf_keys[i].size);
+			return 0;
+		}
+	return -1;
 }
 
 int

@@ -1,8 +1,8 @@
 /* conf.h — posthorn.conf: "key = value" lines, '#' comments, blank lines.
  * Every key has a default that works, so a missing file is fine; an
  * unknown key or a bad value is an error that names the file and line.
- * A program reads it once at start: the configuration is then frozen for
- * the life of the process (one connection). */
+ * A program of one connection reads it once at start; the long-lived
+ * ones (queue-run, smtp-listen) keep it current with confwatch.h. */
 #ifndef POSTHORN_CONF_H
 #define POSTHORN_CONF_H
 
@@ -107,6 +107,13 @@ int		 conf_valid_hostname(const char *);
 /* DIR/domains/DOMAIN (+ "/" FILE when file is not NULL) into buf: 0, or
  * -1 with EINVAL (domain empty, with a '/' or starting with '.') or
  * ENAMETOOLONG. */
+/* The names of the keys whose values differ between a and b, comma
+ * separated, into buf (cut at size, "" when none): their number. */
+int		 conf_diff(const struct conf *a, const struct conf *b,
+		    char *buf, size_t size);
+/* The value of key from src into dst: 0, or -1 (no such key). */
+int		 conf_copy_key(struct conf *dst, const struct conf *src,
+		    const char *key);
 int		 conf_domain_path(const struct conf *, const char *domain,
 		    const char *file, char *buf, size_t);
 

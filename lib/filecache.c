@@ -42,8 +42,8 @@ same_time(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
-static int
-unchanged(const struct stat *a, const struct stat *b)
+int
+filecache_unchanged(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
 	    a->st_size == b->st_size && same_time(&a->st_mtim, &b->st_mtim) &&
@@ -59,8 +59,8 @@ ms_of(const struct timespec *t)
 /* Changed within the racy window before now (or after it: a clock set
  * back, or another host's), so that a change in the same tick as the
  * one we read could leave every field stat gives as it was. */
-static int
-is_racy(const struct stat *st)
+int
+filecache_racy(const struct stat *st)
 {
 	struct timespec now;
 	int64_t n, m, c;
@@ -194,7 +194,7 @@ load(const char *path, int *fdp)
 	e->buf = buf;
 	e->len = (size_t)st.st_size;
 	e->st = st;
-	e->racy = is_racy(&st);
+	e->racy = filecache_racy(&st);
 	e->readers = 0;
 	fc.bytes += e->len;
 	fc.stats.loads++;
@@ -228,7 +228,7 @@ filecache_open(const char *path, struct fileline *r, size_t maxlines)
 				entry_drop(e);
 			return -1;	/* gone meanwhile: ENOENT */
 		}
-		if (!e->racy && unchanged(&st, &e->st)) {
+		if (!e->racy && filecache_unchanged(&st, &e->st)) {
 			fc.stats.hits++;
 			goto hit;
 		}

@@ -20,6 +20,7 @@
 #define POSTHORN_FILECACHE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "fileline.h"
 
@@ -54,6 +55,13 @@ int	filecache_open(const char *path, struct fileline *r,
 void	filecache_close(struct fileline *r);
 /* What the cache did so far (tests, and a log line if wanted). */
 void	filecache_stats(struct filecache_stats *);
+/* The test above, for a file that a program watches by itself
+ * (confwatch.h): 1 when a and b, two stat(2) results, give the same
+ * device, inode, size, modification and change times. */
+int	filecache_unchanged(const struct stat *a, const struct stat *b);
+/* 1 when st's file changed within the racy window before now, so that
+ * a change in the same tick may have left every field as it was. */
+int	filecache_racy(const struct stat *st);
 /* Tests: the racy window in ms (FILECACHE_RACY_MS by default). */
 void	filecache_set_racy_ms(long ms);
 

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "confwatch.h"
 #include "filecache.h"
 #include "io.h"
 #include "log.h"
@@ -21,7 +21,7 @@ enum {
 int
 main(int argc, char *argv[])
 {
-	struct conf conf;
+	static struct confwatch cw;	/* some 10 KB: not on the stack */
 	const char *copt = NULL;
 	char err[ERR_MAX];
 	enum sched_exit rc;
@@ -48,14 +48,14 @@ main(int argc, char *argv[])
 		    (char *)NULL);
 		return EXIT_USAGE;
 	}
-	if (conf_load(&conf, conf_dir(copt), err, sizeof(err)) == -1) {
+	if (confwatch_load(&cw, conf_dir(copt), err, sizeof(err)) == -1) {
 		log_event("error", "reason", err, (char *)NULL);
 		return EXIT_CONFIG;
 	}
 	/* users, aliases and mda files read once per change, not once per
 	 * message (filecache.h). */
 	filecache_enable(1);
-	if ((rc = sched_run(&conf, err, sizeof(err))) != SCHED_EXIT_OK)
+	if ((rc = sched_run(&cw, err, sizeof(err))) != SCHED_EXIT_OK)
 		log_event("error", "reason", err, (char *)NULL);
 	return rc;
 }

@@ -40,8 +40,10 @@
 
 #include "alias.h"
 #include "bounce.h"
+#include "confwatch.h"
 #include "deliver.h"
 #include "dkim.h"
+#include "filecache.h"
 #include "io.h"
 #include "job.h"
 #include "log.h"
@@ -58,7 +60,10 @@ enum {
 	/* Beyond the slots' and the active messages': the lock, the
 	 * trigger, dkimsign's pipes, a state file being written. */
 	SCHED_FDS_SPARE = 64,
-	INOTIFY_BUF = 64 * 1024
+	INOTIFY_BUF = 64 * 1024,
+	/* Seconds after which a racy reading of posthorn.conf is past its
+	 * window (confwatch.h), rounded up. */
+	RACY_WAKE = (FILECACHE_RACY_MS + 999) / 1000 + 1
 };
 
 struct active {
@@ -69,12 +74,15 @@ struct active {
 };
 
 struct sched {
-	const struct conf	*conf;
+	struct confwatch	*cw;		/* posthorn.conf, kept current */
+	const struct conf	*conf;		/* &cw->conf */
 	int			 sigfd, inofd, trigfd, lockfd;
+	int			 newwd;		/* inotify: SPOOL/new */
 	struct waitq		 wq;
 	struct active		*active;
 	size_t			 nactive, nactive_max;
 	struct job		*jobs;
+	size_t			 nslots;	/* of jobs[]: it only grows */
 	size_t			 njobs;		/* running */
 	int			 stopping;
 	time_t			 stop_at, sweep_at;
@@ -221,7 +229,7 @@ dest_running(const struct sched *s, const char *dest)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < s->conf->max_deliveries; i++)
+	for (i = 0; i < s->nslots; i++)
 		if (s->jobs[i].pid != 0 &&
 		    str_casecmp(s->jobs[i].dest, dest) == 0)
 			n++;
@@ -295,7 +303,7 @@ defer(const struct sched *s, struct state *st, struct state_entry *e,
 static int
 start_job(struct sched *s, struct active *a, size_t i, const char *dest)
 {
-	struct job *j = job_free(s->jobs, s->conf->max_deliveries);
+	struct job *j = job_free(s->jobs, s->nslots);
 	struct job_report rep;
 	int r;
 
@@ -391,7 +399,7 @@ remote_attempt(struct sched *s, struct active *a, size_t i,
     const char *dest, time_t now)
 {
 	struct state *st = &a->st;
-	struct job *j = job_free(s->jobs, s->conf->max_deliveries);
+	struct job *j = job_free(s->jobs, s->nslots);
 	char sender[ADDR_TEXT_MAX], other[ADDR_TEXT_MAX];
 	const char *snd, *osnd;
 	size_t idx[JOB_RCPTS_MAX], n = 0, k;
@@ -850,7 +858,7 @@ watchdog(struct sched *s, time_t now)
 	size_t i;
 
 	/* smtp-out's; a command's deadline is deliver.h's. */
-	for (i = 0; i < s->conf->max_deliveries; i++)
+	for (i = 0; i < s->nslots; i++)
 		if (s->jobs[i].pid != 0 && s->jobs[i].remote &&
 		    now >= s->jobs[i].deadline) {
 			log_event("killed", "id", s->jobs[i].msg->st.env.id,
@@ -920,6 +928,57 @@ trigger_read(struct sched *s)
 	}
 }
 
+/* --- the configuration ------------------------------------------------ */
+
+static int fd_room(const struct sched *);
+static void srs_read(struct sched *);
+
+/* Keys that cannot change under a running queue-run: the lock, the
+ * trigger FIFO, the inotify watch and every message in flight are in
+ * the spool. */
+static const char *const sched_fixed[] = { "spool", NULL };
+
+/* More slots for a larger max_deliveries (never fewer: a slot above a
+ * smaller limit may hold a delivery still running). */
+static void
+slots_grow(struct sched *s)
+{
+	size_t want = s->conf->max_deliveries;
+	struct job *j;
+
+	if (want <= s->nslots)
+		return;
+	if ((j = reallocarray(s->jobs, want, sizeof(*j))) == NULL) {
+		log_errno("error", NULL, "max_deliveries");
+		s->cw->conf.max_deliveries = (unsigned)s->nslots;
+		return;
+	}
+	memset(j + s->nslots, 0, (want - s->nslots) * sizeof(*j));
+	s->jobs = j;
+	s->nslots = want;
+	if (fd_room(s) == -1)
+		log_errno("error", NULL, "RLIMIT_NOFILE");
+}
+
+/* posthorn.conf again if it changed (force: whatever stat says, on
+ * SIGHUP), and what follows from it: everything else reads s->conf at
+ * the moment it needs it (the hostname of a bounce, the local domains,
+ * the limits, queue_lifetime, the drop and suffix characters, the
+ * Maildir names), so it follows by itself. */
+static void
+reconfigure(struct sched *s, int force)
+{
+	enum confwatch_result r;
+
+	r = confwatch_check(s->cw, force, sched_fixed);
+	confwatch_log(s->cw, r, force ? "SIGHUP" : "change");
+	if (r != CONFWATCH_RELOADED)
+		return;
+	slots_grow(s);
+	s->nactive_max = 2 * (size_t)s->conf->max_deliveries;
+	srs_read(s);
+}
+
 /* --- events ---------------------------------------------------------- */
 
 static void
@@ -936,8 +995,10 @@ inotify_read(struct sched *s)
 			ev = (const struct inotify_event *)p;
 			if (ev->mask & IN_Q_OVERFLOW)
 				(void)scan(s);
-			else if (ev->len > 0)
+			else if (ev->wd == s->newwd && ev->len > 0)
 				learn(s, ev->name);
+			/* Else the configuration directory: the wake-up was
+			 * the point (reconfigure looks at the file). */
 		}
 }
 
@@ -948,6 +1009,9 @@ signal_read(struct sched *s, time_t now)
 
 	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
+			/* systemctl reload: the configuration, then every
+			 * message tried again under it. */
+			reconfigure(s, 1);
 			waitq_all_due(&s->wq);
 			log_event("flush", "signal", "HUP", (char *)NULL);
 		} else if (!s->stopping) {
@@ -975,7 +1039,10 @@ timeout_ms(const struct sched *s, time_t now, int64_t due)
 	else if (top != NULL && top->next < until &&
 	    s->njobs < s->conf->max_deliveries && s->nactive < s->nactive_max)
 		until = top->next;
-	for (i = 0; i < s->conf->max_deliveries; i++)
+	/* posthorn.conf read in its racy window: once more after it. */
+	if (s->cw->racy && until > now + RACY_WAKE)
+		until = now + RACY_WAKE;
+	for (i = 0; i < s->nslots; i++)
 		if (s->jobs[i].pid != 0 && s->jobs[i].remote &&
 		    s->jobs[i].deadline < until)
 			until = s->jobs[i].deadline;
@@ -1020,7 +1087,7 @@ wait_events(struct sched *s, time_t now)
 	pfd[2].fd = s->trigfd;
 	for (i = 0; i < FIXED_FDS; i++)
 		pfd[i].events = POLLIN;
-	for (i = 0; i < s->conf->max_deliveries; i++)
+	for (i = 0; i < s->nslots; i++)
 		if (s->jobs[i].pid != 0) {
 			first[i] = n;
 			n += job_pollset(&s->jobs[i], &pfd[n], &due);
@@ -1028,6 +1095,9 @@ wait_events(struct sched *s, time_t now)
 	if ((r = poll(pfd, n, timeout_ms(s, now, due))) == -1)
 		return errno == EINTR ? 0 : -1;
 	now = time(NULL);
+	/* One stat(2) a turn, before any event is handled: what a result,
+	 * a retry or a bounce does next follows the file as it is now. */
+	reconfigure(s, 0);
 	if (pfd[0].revents != 0)
 		signal_read(s, now);
 	if (pfd[1].revents != 0)
@@ -1036,7 +1106,7 @@ wait_events(struct sched *s, time_t now)
 		trigger_read(s);
 	/* Every job gets a step, with an event or without: a command's
 	 * deadline is its own to check. */
-	for (i = 0; i < s->conf->max_deliveries; i++)
+	for (i = 0; i < s->nslots; i++)
 		if (s->jobs[i].pid != 0 &&
 		    job_step(&s->jobs[i], &pfd[first[i]]) == 1)
 			end_job(s, &s->jobs[i]);
@@ -1093,6 +1163,27 @@ fail:
 	return -1;
 }
 
+/* The SRS secret, at start and at each reload of the configuration
+ * (a new srs_secret_file, or the file itself replaced).  Without one,
+ * forwarding keeps the sender: said once.  A secret that can no longer
+ * be read is kept: bounces to the addresses it signed still come. */
+static void
+srs_read(struct sched *s)
+{
+	struct srs next;
+
+	if (srs_load(&next, s->conf) == 0) {
+		s->srs = next;
+		s->have_srs = 1;
+	} else if (s->have_srs)
+		log_event("srs-kept", "file", s->conf->srs_secret_file,
+		    "reason", strerror(errno), (char *)NULL);
+	else
+		log_event("srs-disabled", "file", s->conf->srs_secret_file,
+		    "reason", strerror(errno), (char *)NULL);
+	explicit_bzero(&next, sizeof(next));
+}
+
 /* Descriptors for every slot and message: a command under way holds
  * three (its stdin, its stderr, its pidfd), an active message its queue
  * file (two messages a slot), and the soft limit is often 1024; it is
@@ -1101,7 +1192,7 @@ static int
 fd_room(const struct sched *s)
 {
 	rlim_t need = FIXED_FDS + SCHED_FDS_SPARE +
-	    (rlim_t)s->conf->max_deliveries * (JOB_POLLFDS + 2);
+	    (rlim_t)s->nslots * (JOB_POLLFDS + 2);
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
@@ -1135,19 +1226,29 @@ setup(struct sched *s, char *why, size_t whysize)
 	}
 	if (spool_path(s, path, sizeof(path), QUEUE_NEW, NULL) == -1 ||
 	    (s->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
-	    inotify_add_watch(s->inofd, path, IN_MOVED_TO | IN_CREATE) ==
-	    -1) {
+	    (s->newwd = inotify_add_watch(s->inofd, path, IN_MOVED_TO |
+	    IN_CREATE)) == -1) {
 		str_fmt_cut(why, whysize, "inotify on %s/%s: %s",
 		    s->conf->spool, QUEUE_NEW, strerror(errno));
 		return -1;
 	}
-	if (fd_room(s) == -1) {
-		str_fmt_cut(why, whysize, "RLIMIT_NOFILE: %s", strerror(errno));
-		return -1;
-	}
+	/* An edit of posthorn.conf wakes us, so that its log line (reloaded
+	 * or rejected) comes when the file is saved, not at the next
+	 * message.  Without the watch, the stat of each turn still sees
+	 * the change, at the next event. */
+	if (inotify_add_watch(s->inofd, s->conf->dir, IN_CLOSE_WRITE |
+	    IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB |
+	    IN_ONLYDIR) == -1)
+		log_event("error", "error", "inotify", "file", s->conf->dir,
+		    "reason", strerror(errno), (char *)NULL);
 	if ((s->jobs = calloc(s->conf->max_deliveries, sizeof(*s->jobs))) ==
 	    NULL) {
 		str_fmt_cut(why, whysize, "%s", strerror(errno));
+		return -1;
+	}
+	s->nslots = s->conf->max_deliveries;
+	if (fd_room(s) == -1) {
+		str_fmt_cut(why, whysize, "RLIMIT_NOFILE: %s", strerror(errno));
 		return -1;
 	}
 	/* Enough messages in memory to keep every slot busy even when some
@@ -1161,12 +1262,7 @@ setup(struct sched *s, char *why, size_t whysize)
 		return -1;
 	}
 	sweep(s, time(NULL));
-	/* Without a secret, forwarding keeps the sender: said once. */
-	if (srs_load(&s->srs, s->conf) == 0)
-		s->have_srs = 1;
-	else
-		log_event("srs-disabled", "file", s->conf->srs_secret_file,
-		    "reason", strerror(errno), (char *)NULL);
+	srs_read(s);
 	return 0;
 }
 
@@ -1177,7 +1273,7 @@ stop_jobs(struct sched *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->conf->max_deliveries; i++) {
+	for (i = 0; i < s->nslots; i++) {
 		if (s->jobs[i].pid == 0)
 			continue;
 		job_kill(&s->jobs[i]);
@@ -1196,7 +1292,7 @@ teardown(struct sched *s)
 		drop_active(s, s->active);
 	waitq_free(&s->wq);
 	if (s->jobs != NULL)
-		for (i = 0; i < s->conf->max_deliveries; i++)
+		for (i = 0; i < s->nslots; i++)
 			job_release(&s->jobs[i]);
 	free(s->jobs);
 	if (s->sigfd != -1)
@@ -1210,16 +1306,18 @@ teardown(struct sched *s)
 }
 
 enum sched_exit
-sched_run(const struct conf *conf, char *why, size_t whysize)
+sched_run(struct confwatch *cw, char *why, size_t whysize)
 {
+	const struct conf *conf = &cw->conf;
 	struct sched s;
 	enum sched_exit rc = SCHED_EXIT_SOFTWARE;
 	time_t now;
 	int r, killed = 0;
 
 	memset(&s, 0, sizeof(s));
+	s.cw = cw;
 	s.conf = conf;
-	s.sigfd = s.inofd = s.trigfd = s.lockfd = -1;
+	s.sigfd = s.inofd = s.trigfd = s.lockfd = s.newwd = -1;
 	waitq_init(&s.wq);
 	if ((r = setup(&s, why, whysize)) != 0) {
 		rc = r == 1 ? SCHED_EXIT_BUSY : SCHED_EXIT_SOFTWARE;

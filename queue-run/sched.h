@@ -9,7 +9,7 @@
 
 #include <time.h>
 
-#include "conf.h"
+#include "confwatch.h"
 
 #define SCHED_LOCK	"lock"		/* SPOOL/lock: one queue-run */
 #define SCHED_TRIGGER	"trigger"	/* SPOOL/trigger: mailq's FIFO */
@@ -46,7 +46,9 @@ enum sched_exit {
 
 /* The delay before attempt attempts+1, after attempts failures (>= 1). */
 time_t		sched_backoff(unsigned attempts);
-/* Run until SIGTERM or SIGINT.  why receives the reason of a failure. */
-enum sched_exit	sched_run(const struct conf *, char *why, size_t whysize);
+/* Run until SIGTERM or SIGINT, keeping cw's configuration current
+ * (confwatch.h; SIGHUP reads it whatever its stat says).  why receives
+ * the reason of a failure. */
+enum sched_exit	sched_run(struct confwatch *cw, char *why, size_t whysize);
 
 #endif

@@ -30,6 +30,7 @@
 
 #include "child.h"
 #include "io.h"
+#include "confwatch.h"
 #include "listen.h"
 #include "log.h"
 #include "peer.h"
@@ -578,12 +579,25 @@ zygote_died(int status, int64_t now)
 
 /* --- connections -------------------------------------------------------- */
 
+/* posthorn.conf again if it changed (force: on SIGHUP, whatever its
+ * stat says).  The listener itself uses only the hostname, of its
+ * refusals: checked before each, and not per connection, whose path
+ * stays an accept and a spawn.  The sessions read the file themselves. */
+static void
+reconfigure(int force)
+{
+	if (L.o->cw != NULL)
+		confwatch_log(L.o->cw, confwatch_check(L.o->cw, force, NULL),
+		    force ? "SIGHUP" : "change");
+}
+
 static void
 refuse(int fd, enum refusal why, const char *peer, int64_t now)
 {
 	char line[512], n[32];
 	ssize_t w;
 
+	reconfigure(0);
 	str_fmt_cut(line, sizeof(line), "%s %s %s\r\n", refusal[why].code,
 	    L.o->hostname, refusal[why].text);
 	/* A fresh socket's buffer takes one line; never wait for it. */
@@ -752,8 +766,11 @@ signals(int64_t now)
 			else
 				L.drain_at = now;	/* asked twice */
 			break;
+		case SIGHUP:
+			reconfigure(1);
+			break;
 		default:
-			break;		/* SIGHUP: nothing to reload */
+			break;
 		}
 	}
 }

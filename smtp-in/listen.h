@@ -36,9 +36,15 @@ struct listen_net {
 	unsigned	prefix;		/* bits of b that count, 0..128 */
 };
 
+struct confwatch;
+
 struct listen_opts {
 	const char	*confdir;	/* absolute, passed on with -C */
 	const char	*hostname;	/* of the 421 replies */
+	/* When not NULL, where hostname comes from: posthorn.conf is read
+	 * again when it changed before a refusal is written, and on
+	 * SIGHUP (confwatch.h). */
+	struct confwatch *cw;
 	const char	*user;		/* -u: drop to it after binding */
 	const char	*mode;		/* mx, submission, submissions */
 	unsigned	 max_sessions;

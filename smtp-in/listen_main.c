@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "confwatch.h"
 #include "io.h"
 #include "listen.h"
 #include "log.h"
@@ -17,7 +17,7 @@ enum {
 	EXIT_CONFIG = 78	/* EX_CONFIG */
 };
 
-static struct conf	conf;
+static struct confwatch	cw;	/* posthorn.conf, kept current */
 static struct listen_opts opts;
 
 static void
@@ -125,11 +125,12 @@ main(int argc, char *argv[])
 	opts.mode = argv[optind];
 	opts.addrs = argv + optind + 1;
 	opts.naddrs = (size_t)(argc - optind - 1);
-	if (conf_load(&conf, conf_dir(dir), err, sizeof(err)) == -1) {
+	if (confwatch_load(&cw, conf_dir(dir), err, sizeof(err)) == -1) {
 		log_event("config", "error", err, (char *)NULL);
 		return EXIT_CONFIG;
 	}
-	opts.confdir = conf.dir;
-	opts.hostname = conf.hostname;
+	opts.confdir = cw.conf.dir;
+	opts.hostname = cw.conf.hostname;
+	opts.cw = &cw;
 	return listen_run(&opts);
 }

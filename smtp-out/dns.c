@@ -564,6 +564,20 @@ dns_addrs(const char *host, struct dns_addr *out, size_t max, size_t *n,
 	return worst;
 }
 
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) reaches the IPv4
+ * address: compared as that. */
+static void
+unmapped(const struct dns_addr *in, struct dns_addr *out)
+{
+	static const unsigned char prefix[12] = { [10] = 0xff, [11] = 0xff };
+
+	*out = *in;
+	if (in->family == AF_INET6 && memcmp(in->addr, prefix, 12) == 0) {
+		out->family = AF_INET;
+		memmove(out->addr, in->addr + 12, 4);
+	}
+}
+
 static int
 is_loopback(const struct dns_addr *a)
 {
@@ -583,20 +597,22 @@ is_unspecified(const struct dns_addr *a)
 }
 
 int
-dns_is_self(const struct conf *c, const char *host, const struct dns_addr *a)
+dns_is_self(const struct conf *c, const char *host, const struct dns_addr *in)
 {
 	struct ifaddrs *ifs, *i;
+	struct dns_addr a;
 	const void *p;
 	int self = 0;
 
 	if (host != NULL && c->hostname[0] != '\0' &&
 	    name_eq(host, c->hostname))
 		return 1;
-	if (a == NULL)
+	if (in == NULL)
 		return 0;
-	if (is_unspecified(a))
+	unmapped(in, &a);
+	if (is_unspecified(&a))
 		return 1;	/* connecting to it reaches this machine */
-	if (is_loopback(a))
+	if (is_loopback(&a))
 		return 0;
 	/* Without the list we cannot tell: deliver, and let the greeting
 	 * or smtp-in's relay check stop a loop. */
@@ -606,16 +622,16 @@ dns_is_self(const struct conf *c, const char *host, const struct dns_addr *a)
 		/* Loopback interfaces are not ours to the world, whatever
 		 * their addresses (127/8 above, and the ::N the tests add):
 		 * a relay to a content filter there is a route, not a loop. */
-		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != a->family ||
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != a.family ||
 		    (i->ifa_flags & IFF_LOOPBACK))
 			continue;
-		if (a->family == AF_INET)
+		if (a.family == AF_INET)
 			p = &((struct sockaddr_in *)(void *)i->ifa_addr)->
 			    sin_addr;
 		else
 			p = &((struct sockaddr_in6 *)(void *)i->ifa_addr)->
 			    sin6_addr;
-		self = memcmp(p, a->addr, a->family == AF_INET ? 4 : 16) == 0;
+		self = memcmp(p, a.addr, a.family == AF_INET ? 4 : 16) == 0;
 	}
 	freeifaddrs(ifs);
 	return self;

@@ -71,11 +71,13 @@ enum dns_result	 dns_mx(const char *domain, struct dns_target *out,
 enum dns_result	 dns_addrs(const char *host, struct dns_addr *out,
 		    size_t max, size_t *n, char *why, size_t whysize);
 /* 1 if host is this machine: its name is conf->hostname, or addr (may be
- * NULL) is one of the addresses of our interfaces (getifaddrs) or the
- * unspecified address.  Loopback addresses (127/8, ::1) are not counted:
- * they are where local relays (a content filter on 127.0.0.1:10025) and
- * the test peers listen; a loop through them ends at smtp-in's relay
- * check.  Only MX hosts are checked, never a route's next hop. */
+ * NULL) is one of the addresses of our interfaces (getifaddrs), IPv4 or
+ * IPv6 (an IPv4-mapped IPv6 address as its IPv4 one), or the unspecified
+ * address.  Loopback addresses (127/8, ::1, and any on a loopback
+ * interface) are not counted: they are where local relays (a content
+ * filter on 127.0.0.1:10025) and the test peers listen; a loop through
+ * them ends at smtp-in's relay check.  send.c asks it of every next hop:
+ * MX hosts, the implicit MX, and a route's host on one of our ports. */
 int		 dns_is_self(const struct conf *, const char *host,
 		    const struct dns_addr *addr);
 /* The DSN code of a result, as above: of_domain is 1 when the name

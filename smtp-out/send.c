@@ -27,6 +27,10 @@
 #include "str.h"
 #include "tlsc.h"
 
+enum {
+	PORT_SUBMISSION = 587		/* RFC 6409 */
+};
+
 struct attempt {
 	const struct send_job	*job;
 	const struct route	*route;
@@ -39,6 +43,10 @@ struct attempt {
 	char			 fail_host[CLIENT_HOST_MAX];
 	char			 fail_tls[CLIENT_TLSDESC_MAX];
 	int			 tried;		/* any host reached or tried */
+	/* Why the next hops that were skipped are this machine: the
+	 * first of them, for the 5.4.6 when nothing else was tried. */
+	char			 self_why[CLIENT_TEXT_MAX];
+	size_t			 self;		/* next hops skipped as ours */
 };
 
 static void
@@ -299,16 +307,52 @@ session(struct attempt *a, const struct dns_addr *da, int tls_off)
 	return res;
 }
 
-/* Every address of one host: 1 when nothing is pending any more. */
+/* A next hop found to be this machine: counted, and the first one's
+ * reason kept. */
+static void
+note_self(struct attempt *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+note_self(struct attempt *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->self++ > 0)
+		return;
+	va_start(ap, fmt);
+	str_vfmt_cut(a->self_why, sizeof(a->self_why), fmt, ap);
+	va_end(ap);
+}
+
+static void
+log_skip(const struct attempt *a, const char *host, const char *addr)
+{
+	log_event("skip", "domain", a->job->domain, "host", host, "addr",
+	    addr, "reason", "ourselves", (char *)NULL);
+}
+
+/* The words for a next hop in a reason: what kind of hop it is. */
+static const char *
+hop_kind(const struct attempt *a, int implicit)
+{
+	if (!a->route->mx)
+		return "its route's host";
+	return implicit ? "it has no MX record, and" : "its MX host";
+}
+
+/* Every address of one host: 1 when nothing is pending any more.  With
+ * check_self, an address of this machine is skipped, and a host whose
+ * every address is ours counts as a next hop that is ourselves. */
 static int
 host(struct attempt *a, const char *name, int implicit, int check_self)
 {
 	const struct send_job *job = a->job;
 	struct dns_addr *addrs;
-	char why[256], dsn[CLIENT_DSN_MAX];
+	char why[256], dsn[CLIENT_DSN_MAX], first[sizeof(addrs->text)];
 	enum dns_result dr;
 	enum client_result res;
-	size_t i, n = 0;
+	size_t i, n = 0, mine = 0;
 	int done = 0, perm;
 
 	if ((addrs = calloc(DNS_ADDRS_MAX, sizeof(*addrs))) == NULL) {
@@ -335,10 +379,11 @@ host(struct attempt *a, const char *name, int implicit, int check_self)
 		goto out;
 	}
 	for (i = 0; i < n && !done; i++) {
-		if (check_self && dns_is_self(job->conf, name, &addrs[i])) {
-			log_event("skip", "domain", job->domain, "host", name,
-			    "addr", addrs[i].text, "reason", "ourselves",
-			    (char *)NULL);
+		if (check_self && dns_is_self(job->conf, NULL, &addrs[i])) {
+			log_skip(a, name, addrs[i].text);
+			if (mine++ == 0)
+				(void)str_copy(first, sizeof(first),
+				    addrs[i].text);
 			continue;
 		}
 		str_fmt_cut(a->where, sizeof(a->where), "%s[%s]", name,
@@ -349,9 +394,24 @@ host(struct attempt *a, const char *name, int implicit, int check_self)
 			res = session(a, &addrs[i], 1);
 		done = res == CLIENT_DONE || pending(job) == 0;
 	}
+	/* Only when every address is ours is the host ourselves; with some
+	 * of another machine, those were tried. */
+	if (mine > 0 && mine == n)
+		note_self(a, "%s %s has this machine's address %s",
+		    hop_kind(a, implicit), name, first);
 out:
 	free(addrs);
 	return done;
+}
+
+/* Ports where posthorn's own listeners take mail (MX, submission with
+ * STARTTLS, submissions): a route to one of them on this machine comes
+ * back to us.  Any other port is a filter or a relay, not a loop. */
+static int
+port_is_ours(unsigned port)
+{
+	return port == ROUTE_PORT_DEFAULT || port == ROUTE_PORT_SMTPS ||
+	    port == PORT_SUBMISSION;
 }
 
 int
@@ -362,7 +422,7 @@ send_run(const struct send_job *job, char *err, size_t errsize)
 	struct dns_target *t = NULL;
 	char why[256];
 	enum dns_result dr;
-	size_t i, n = 0, self = 0;
+	size_t i, n = 0;
 	int rc = -1;
 
 	memset(&a, 0, sizeof(a));
@@ -379,8 +439,14 @@ send_run(const struct send_job *job, char *err, size_t errsize)
 	set_fail(&a, CLIENT_DEFERRED, "4.4.0", "-", "none",
 	    "no host could be tried");
 	if (!rt.mx) {
-		(void)host(&a, rt.host, 0, 0);
-		goto finish;
+		if (port_is_ours(rt.port) && dns_is_self(job->conf, rt.host,
+		    NULL)) {
+			log_skip(&a, rt.host, NULL);
+			note_self(&a, "its route's host %s is this host's "
+			    "name (hostname of posthorn.conf)", rt.host);
+		} else
+			(void)host(&a, rt.host, 0, port_is_ours(rt.port));
+		goto loop;
 	}
 	if ((t = calloc(DNS_HOSTS_MAX, sizeof(*t))) == NULL) {
 		send_fail_all(job->rcpts, job->n, CLIENT_DEFERRED, "4.3.0",
@@ -397,22 +463,27 @@ send_run(const struct send_job *job, char *err, size_t errsize)
 		    why[0] != '\0' ? why : "DNS lookup failed");
 		goto out;
 	}
+	/* Every kind of next hop is checked, the implicit MX (the
+	 * domain's own A and AAAA) as much as a named one: an address of
+	 * a name that is not local, pointing at this machine, would
+	 * otherwise come back to us. */
 	for (i = 0; i < n; i++) {
-		if (!t[i].implicit && dns_is_self(job->conf, t[i].host,
-		    NULL)) {
-			log_event("skip", "domain", job->domain, "host",
-			    t[i].host, "reason", "ourselves", (char *)NULL);
-			self++;
+		if (dns_is_self(job->conf, t[i].host, NULL)) {
+			log_skip(&a, t[i].host, NULL);
+			note_self(&a, "%s %s is this host's name (hostname "
+			    "of posthorn.conf)",
+			    hop_kind(&a, t[i].implicit), t[i].host);
 			continue;
 		}
-		if (host(&a, t[i].host, t[i].implicit, !t[i].implicit))
+		if (host(&a, t[i].host, t[i].implicit, 1))
 			break;
 	}
-	if (!a.tried && self > 0)
-		/* RFC 5321 §5.1: the MX hosts are all ourselves. */
+loop:
+	if (!a.tried && a.self > 0)
+		/* RFC 5321 §5.1: every next hop is ourselves. */
 		set_fail(&a, CLIENT_FAILED, "5.4.6", "-", "none",
-		    "mail for %s loops back to myself", job->domain);
-finish:
+		    "mail for %s loops back to myself: %s", job->domain,
+		    a.self_why);
 	for (i = 0; i < job->n; i++) {
 		struct client_rcpt *r = &job->rcpts[i];
 

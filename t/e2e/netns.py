@@ -7,6 +7,10 @@ network and mount namespace of its own (unshare -n -m):
 
   - lo up, with 127.0.0.2-127.0.0.20 and ::2-::10 on it, so that every
     peer has an address of its own and listens on port 25 there;
+  - ours0, a bridge with no port, holding 192.0.2.25 and 2001:db8::25:
+    this machine's "public" addresses, on an interface that is not
+    loopback, as a server's are (smtp-out takes loopback addresses for
+    relays and peers, never for itself);
   - /etc/resolv.conf ("nameserver 127.0.0.1") and /etc/hosts bind-mounted
     over the machine's, privately (mount --make-rprivate /): nothing
     outside the namespace sees them;
@@ -70,6 +74,8 @@ HARD = "127.0.0.8"           # smtp-sink answering 5xx
 SRC4 = "127.0.0.10"          # a source address for bind4
 SRC6 = "::10"                # a source address for bind6
 OURS = "127.0.0.11"          # mx.example.net: our own MX (smtp-in)
+PUBLIC4 = "192.0.2.25"       # ours0: this machine's own addresses, which
+PUBLIC6 = "2001:db8::25"     # a next hop must never be (issue 12.2)
 EXTRA4 = [f"127.0.0.{i}" for i in range(2, 21)]
 EXTRA6 = [f"::{i}" for i in range(2, 11)]      # ::2 ... ::9, ::10
 
@@ -96,6 +102,14 @@ HOSTS = {
     # Its MX query fails (SERVFAIL) but its A exists: a resolver that
     # fell back to the A record would deliver to aiosmtpd.
     "servfail.test": ([AIO], []),
+    # This machine under names that are not local and not `hostname`:
+    # www.selfaddr.test is the tutorial's www.example.org (an A and AAAA
+    # record on this server, no MX); mx.selfaddr.test an MX host of
+    # mxaddr.test; mixed.selfaddr.test has one address of another host.
+    "www.selfaddr.test": ([PUBLIC4], [PUBLIC6]),
+    "v6only.selfaddr.test": ([], [PUBLIC6]),
+    "mx.selfaddr.test": ([PUBLIC4], []),
+    "mixed.selfaddr.test": ([AIO], [PUBLIC6]),
 }
 MX = {
     "pf.test": [(10, "mx.pf.test")],
@@ -110,6 +124,7 @@ MX = {
     # Our own name first: smtp-out must skip it, not loop to itself.
     "self.test": [(10, "mx.example.net"), (20, "mx.v4.test")],
     "outside.test": [(10, "mx.outside.test")],  # "Gmail", for forwarding
+    "mxaddr.test": [(10, "mx.selfaddr.test")],  # an MX that is us by address
     "example.com": [(10, "mx.example.net")],    # conftest's local domains
     "catchall.example": [(10, "mx.example.net")],
 }
@@ -152,6 +167,10 @@ mount --bind "$1/hosts" /etc/hosts
 ip link set lo up
 for a in $2; do ip addr add "$a/8" dev lo; done
 for a in $3; do ip -6 addr add "$a/128" dev lo nodad; done
+ip link add ours0 type bridge
+ip link set ours0 up
+ip addr add "$4/32" dev ours0
+ip -6 addr add "$5/128" dev ours0 nodad
 echo ready
 exec sleep infinity
 """
@@ -228,7 +247,8 @@ class Netns:
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")
         self.holder = subprocess.Popen(
             ["unshare", "-n", "-m", "sh", "-c", HOLDER, "holder",
-             str(self.root), " ".join(EXTRA4), " ".join(EXTRA6)],
+             str(self.root), " ".join(EXTRA4), " ".join(EXTRA6),
+             PUBLIC4, PUBLIC6],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             start_new_session=True)
         line = self.holder.stdout.readline()

@@ -19,8 +19,9 @@ import re
 import pytest
 
 from conftest import HOSTNAME, parse_kv
-from netns import (AIO, AIO6, HARD, OURS, SMARTHOST_PASS, SMARTHOST_USER,
-                   SOFT, SRC4, SRC6, SUBMIT, TLS, POSTFIX, wait_messages)
+from netns import (AIO, AIO6, HARD, OURS, PUBLIC4, PUBLIC6, SMARTHOST_PASS,
+                   SMARTHOST_USER, SOFT, SRC4, SRC6, SUBMIT, TLS, POSTFIX,
+                   wait_messages)
 
 # queue-run's own delivery lines: smtp-out logs "event=delivery" too, on
 # the same stderr, but without the queue id.
@@ -176,6 +177,94 @@ def test_mx_that_is_ourselves_is_skipped(ns, conf, aio):
                     message=MESSAGE)
     assert r.code == EX_OK, r
     assert r.lines[0].host == f"mx.v4.test[{AIO}]", r
+
+
+@pytest.fixture
+def ours(ns, tmp_path):
+    """aiosmtpd on this machine's own addresses (netns.py's ours0), port
+    25: what smtp-out would reach if it took one of them for a next hop.
+    It keeps whatever it is given, so a loop shows as a message here."""
+    return ns.aiosmtpd([f"{PUBLIC4}:25", f"[{PUBLIC6}]:25"],
+                       tmp_path / "ours", hostname="loop.test")
+
+
+def assert_loop(r, domain, *words):
+    """smtp-out's verdict on a domain whose next hop is this machine:
+    failed for good, 5.4.6, before any connection, with the reason."""
+    assert r.code == EX_FAILED, r
+    [line] = r.lines
+    assert line.status == "failed" and line.dsn == "5.4.6", r
+    assert line.host == "-", r
+    assert line.text.startswith(f"mail for {domain} loops back to myself: "), r
+    for w in words:
+        assert w in line.text, r
+    assert events(r, "connect") == [], r
+    assert [e["reason"] for e in events(r, "skip")] == ["ourselves"] * len(
+        events(r, "skip")) != [], r
+
+
+def test_implicit_mx_that_is_this_machine_fails_5_4_6(ns, conf, ours):
+    """The tutorial's webmaster@www.example.org: an A and AAAA record on
+    this server, no MX, a name that is not local.  The implicit MX is a
+    next hop like any other: failed at once, not sent to ourselves."""
+    r = ns.smtp_out(conf, "alice@example.com", "webmaster@www.selfaddr.test",
+                    message=MESSAGE)
+    assert_loop(r, "www.selfaddr.test", "has no MX record",
+                f"www.selfaddr.test has this machine's address {PUBLIC6}")
+    assert ours.messages() == []
+
+
+def test_implicit_mx_ipv6_only_that_is_this_machine_fails_5_4_6(ns, conf,
+                                                                ours):
+    r = ns.smtp_out(conf, "alice@example.com", "w@v6only.selfaddr.test",
+                    message=MESSAGE)
+    assert_loop(r, "v6only.selfaddr.test", PUBLIC6)
+    assert ours.messages() == []
+
+
+def test_mx_whose_address_is_ours_fails_5_4_6(ns, conf, ours):
+    """An MX host named otherwise than `hostname` whose address is this
+    machine's: 5.4.6, as smtp-out(8) says, not a 4.4.0 deferral."""
+    r = ns.smtp_out(conf, "alice@example.com", "m@mxaddr.test",
+                    message=MESSAGE)
+    assert_loop(r, "mxaddr.test",
+                f"its MX host mx.selfaddr.test has this machine's address "
+                f"{PUBLIC4}")
+    assert ours.messages() == []
+
+
+def test_host_with_one_address_of_ours_uses_the_other(ns, conf, aio, ours):
+    r = ns.smtp_out(conf, "alice@example.com", "x@mixed.selfaddr.test",
+                    message=MESSAGE)
+    assert r.code == EX_OK, r
+    assert r.lines[0].host == f"mixed.selfaddr.test[{AIO}]", r
+    [skip] = events(r, "skip")
+    assert skip["addr"] == PUBLIC6, r
+    assert ours.messages() == []
+
+
+def test_route_to_this_machine_fails_5_4_6_but_not_to_another_port(
+        ns, conf, ours):
+    """A route's host on one of posthorn's own ports (25, 465, 587) of
+    this machine comes back to us; another port is a filter's."""
+    routes(conf, f"www.selfaddr.test [{PUBLIC6}]:587 tls=none\n"
+                 f"mxaddr.test {HOSTNAME} tls=none\n"
+                 f"v6only.selfaddr.test {PUBLIC4}:10025 tls=none\n")
+    r = ns.smtp_out(conf, "alice@example.com", "a@www.selfaddr.test",
+                    message=MESSAGE)
+    assert_loop(r, "www.selfaddr.test", "its route's host",
+                f"has this machine's address {PUBLIC6}")
+    r = ns.smtp_out(conf, "alice@example.com", "b@mxaddr.test",
+                    message=MESSAGE)
+    assert_loop(r, "mxaddr.test", f"its route's host {HOSTNAME} is this "
+                "host's name")
+    # Nothing listens on 10025: tried, and deferred like any relay down.
+    r = ns.smtp_out(conf, "alice@example.com", "c@v6only.selfaddr.test",
+                    message=MESSAGE)
+    assert r.code == EX_TEMPFAIL, r
+    assert r.lines[0].dsn == "4.4.1", r
+    assert events(r, "skip") == [], r
+    assert ours.messages() == []
 
 
 def test_4xx_defers_with_the_remote_reply(ns, conf):
@@ -587,6 +676,34 @@ def test_queue_run_tls_verify_keeps_the_mail_queued(ns, conf, tls_peer,
     qr.wait_for(r"event=waiting")
     assert len(conf.queued()) == 1
     assert tls_peer.messages() == [] and dsns(conf) == []
+
+
+def test_queue_run_bounces_mail_for_this_machine_after_one_hop(ns, conf):
+    """webmaster@www.example.org with www.example.org's A and AAAA on
+    this server, no MX, the domain not local (issue 12.2): a bounce with
+    5.4.6 and the reason, at the first attempt, and not one connection
+    to our own smtp-in (which would refuse to relay it, or take it and
+    loop until "too many Received")."""
+    srv = ns.smtp_in(conf, [f"{PUBLIC4}:25", f"[{PUBLIC6}]:25"])
+    qr = ns.queue_run(conf)
+    inject(conf, "alice@example.com", "webmaster@www.selfaddr.test")
+    [line] = qr.wait_for(QR_DELIVERY + r".*status=bounced")
+    kv = parse_kv(line)
+    assert kv["dsn"] == "5.4.6", line
+    assert "loops back to myself" in kv["reason"], line
+    qr.wait_for(r"event=bounce ")
+    qr.delivered()                    # the DSN, into alice's Maildir
+    qr.wait_for(r"event=removed", 2)
+    # One attempt, no deferral before it, no session at our smtp-in.
+    assert not [l for l in qr.lines
+                if re.search(QR_DELIVERY + r".*status=deferred", l)], qr.log()
+    assert srv.child_pids() == [], srv.log()
+    [(per_msg, [rcpt])] = dsns(conf)
+    assert rcpt["Final-Recipient"] == "rfc822;webmaster@www.selfaddr.test"
+    assert rcpt["Action"] == "failed" and rcpt["Status"] == "5.4.6"
+    assert "loops back to myself" in rcpt["Diagnostic-Code"], rcpt
+    assert "has no MX record" in rcpt["Diagnostic-Code"], rcpt
+    assert conf.queued() == []
 
 
 def test_queue_run_forward_of_a_local_alias_to_postfix(ns, conf):

@@ -11,11 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "conf.h"
+#include "confwatch.h"
+#include "filecache.h"
 #include "str.h"
 #include "testutil.h"
 
@@ -515,6 +519,115 @@ test_domain_that_leaves_domains_is_refused(void **state)
 	}
 }
 
+static void
+test_diff_names_the_keys_that_changed(void **state)
+{
+	struct fx *fx = *state;
+	struct conf *a;
+	char buf[256];
+
+	assert_non_null(a = malloc(sizeof(*a)));
+	assert_int_equal(load(fx, "hostname = a.example\n"
+	    "tls_cert = /x/cert.pem\n"), 0);
+	*a = fx->c;
+	assert_int_equal(conf_diff(a, &fx->c, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	/* A shorter value over a longer one: bytes past the NUL do not
+	 * count; numbers do. */
+	assert_int_equal(load(fx, "hostname = b.example\n"
+	    "tls_cert = /x/c\nqueue_lifetime = 1h\n"), 0);
+	assert_int_equal(conf_diff(a, &fx->c, buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "hostname,tls_cert,queue_lifetime");
+	/* Cut at the buffer, whole names only; the count stays. */
+	assert_int_equal(conf_diff(a, &fx->c, buf, 12), 3);
+	assert_string_equal(buf, "hostname");
+	assert_int_equal(conf_copy_key(&fx->c, a, "hostname"), 0);
+	assert_string_equal(fx->c.hostname, "a.example");
+	assert_int_equal(conf_copy_key(&fx->c, a, "nosuchkey"), -1);
+	free(a);
+}
+
+static void
+test_watch_reloads_a_change_and_keeps_the_old_on_error(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const fixed[] = { "spool", NULL };
+	struct confwatch *w;
+
+	filecache_set_racy_ms(0);	/* no second reading: its own test */
+	assert_non_null(w = malloc(sizeof(*w)));
+	tu_write_str(fx->file, "hostname = a.example\n");
+	assert_int_equal(confwatch_load(w, fx->dir, fx->err,
+	    sizeof(fx->err)), 0);
+	assert_int_equal(confwatch_check(w, 0, fixed), CONFWATCH_SAME);
+	/* Another inode (an editor's rename), one key more. */
+	assert_int_equal(unlink(fx->file), 0);
+	tu_write_str(fx->file, "hostname = b.example\nspool = /elsewhere\n"
+	    "max_deliveries = 7\n");
+	assert_int_equal(confwatch_check(w, 0, fixed), CONFWATCH_RELOADED);
+	assert_string_equal(w->conf.hostname, "b.example");
+	assert_int_equal(w->conf.max_deliveries, 7);
+	assert_string_equal(w->conf.spool, CONF_SPOOL_DEFAULT);
+	assert_string_equal(w->changed, "hostname,max_deliveries");
+	assert_string_equal(w->kept, "spool");
+	assert_int_equal(confwatch_check(w, 0, fixed), CONFWATCH_SAME);
+	/* Broken: the whole of the old one stays, said once. */
+	assert_int_equal(unlink(fx->file), 0);
+	tu_write_str(fx->file, "hostname = c.example\nmax_deliveries = 0\n");
+	assert_int_equal(confwatch_check(w, 0, fixed), CONFWATCH_FAILED);
+	assert_non_null(strstr(w->err, ":2: bad value for 'max_deliveries'"));
+	assert_string_equal(w->conf.hostname, "b.example");
+	assert_int_equal(w->conf.max_deliveries, 7);
+	assert_int_equal(confwatch_check(w, 0, fixed), CONFWATCH_SAME);
+	/* Forced (SIGHUP): read whatever stat says, and said again. */
+	assert_int_equal(confwatch_check(w, 1, fixed), CONFWATCH_FAILED);
+	/* Gone: the defaults are a configuration. */
+	assert_int_equal(unlink(fx->file), 0);
+	assert_int_equal(confwatch_check(w, 0, fixed), CONFWATCH_RELOADED);
+	assert_int_equal(w->conf.max_deliveries,
+	    CONF_MAX_DELIVERIES_DEFAULT);
+	filecache_set_racy_ms(FILECACHE_RACY_MS);
+	free(w);
+}
+
+static void
+test_watch_reads_a_racy_file_once_more(void **state)
+{
+	struct fx *fx = *state;
+	struct confwatch *w;
+	struct stat st;
+	struct timespec ts[2];
+
+	assert_non_null(w = malloc(sizeof(*w)));
+	tu_write_str(fx->file, "hostname = a.example\n");
+	/* Read within the window of its change... */
+	filecache_set_racy_ms(60 * 60 * 1000);
+	assert_int_equal(confwatch_load(w, fx->dir, fx->err,
+	    sizeof(fx->err)), 0);
+	assert_int_equal(w->racy, 1);
+	/* ...then changed in the same tick: same size, same inode, and
+	 * (set back by hand) the same times. */
+	assert_int_equal(stat(fx->file, &st), 0);
+	tu_write_str(fx->file, "hostname = b.example\n");
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, fx->file, ts, 0), 0);
+	/* ctime cannot be set back: taken as it is now, as if the change
+	 * had come within the same tick as the reading. */
+	assert_int_equal(stat(fx->file, &st), 0);
+	w->st.st_ctim = st.st_ctim;
+	assert_int_equal(confwatch_check(w, 0, NULL), CONFWATCH_SAME);
+	assert_string_equal(w->conf.hostname, "a.example");
+	/* Past the window: read once more, and the change is found. */
+	filecache_set_racy_ms(0);
+	assert_int_equal(confwatch_check(w, 0, NULL), CONFWATCH_RELOADED);
+	assert_string_equal(w->conf.hostname, "b.example");
+	assert_int_equal(w->racy, 0);
+	assert_int_equal(confwatch_check(w, 0, NULL), CONFWATCH_SAME);
+	filecache_set_racy_ms(FILECACHE_RACY_MS);
+	free(w);
+}
+
 int
 main(void)
 {
@@ -545,6 +658,9 @@ main(void)
 		T(test_domain_path_is_under_domains),
 		T(test_tls_priority_is_tls12_and_13_by_default_and_may_be_set),
 		T(test_domain_that_leaves_domains_is_refused),
+		T(test_diff_names_the_keys_that_changed),
+		T(test_watch_reloads_a_change_and_keeps_the_old_on_error),
+		T(test_watch_reads_a_racy_file_once_more),
 #undef T
 	};
 

@@ -547,7 +547,7 @@ test_self_is_our_name_or_an_interface_address(void **state)
 	struct conf c;
 	struct dns_addr a;
 	struct ifaddrs *ifs, *i;
-	char text[INET6_ADDRSTRLEN];
+	char text[INET6_ADDRSTRLEN], mapped[INET6_ADDRSTRLEN + 8];
 	int found = 0;
 
 	(void)state;
@@ -566,6 +566,10 @@ test_self_is_our_name_or_an_interface_address(void **state)
 	assert_false(dns_is_self(&c, "mx.example.org", &a));
 	addr_of(&a, "192.0.2.200");	/* TEST-NET-1: nobody's */
 	assert_false(dns_is_self(&c, "mx.example.org", &a));
+	addr_of(&a, "::ffff:127.0.0.1");	/* loopback, mapped */
+	assert_false(dns_is_self(&c, "mx.example.org", &a));
+	addr_of(&a, "::ffff:0.0.0.0");
+	assert_true(dns_is_self(&c, "mx.example.org", &a));
 	/* An address of a real interface, where there is one. */
 	assert_int_equal(getifaddrs(&ifs), 0);
 	for (i = ifs; i != NULL && !found; i = i->ifa_next) {
@@ -577,6 +581,11 @@ test_self_is_our_name_or_an_interface_address(void **state)
 		if (strncmp(text, "127.", 4) == 0)
 			continue;
 		addr_of(&a, text);
+		assert_true(dns_is_self(&c, "mx.example.org", &a));
+		/* The same, as an AAAA record may give it: IPv4-mapped. */
+		snprintf(mapped, sizeof(mapped), "::ffff:%s", text);
+		addr_of(&a, mapped);
+		assert_int_equal(a.family, AF_INET6);
 		assert_true(dns_is_self(&c, "mx.example.org", &a));
 		found = 1;
 	}
