@@ -555,6 +555,12 @@ while [ $r -le "$ROUNDS" ]; do
 done
 
 LOAD1=$(cut -d ' ' -f 1-3 /proc/loadavg)
+# What a reader sees of sessions in the journal (smtp-listen relays its
+# sessions' lines): the last three, then the fields of the last.
+JOURNAL=$(cin journalctl -t smtp-in -n 3 --no-pager -o short 2>&1 |
+    cut -c 1-160) || true
+JOURNAL_V=$(cin journalctl -t smtp-in -n 1 --no-pager -o verbose 2>&1 |
+    grep -E '^ *(_PID|SYSLOG_PID|SYSLOG_IDENTIFIER|_COMM)=') || true
 
 # --- the table ------------------------------------------------------------------------
 
@@ -569,6 +575,10 @@ messages, one per connection, C at once (smtp-source -s C).  Per session or
 message: srv_ms the container's CPU (cgroup cpu.stat), of which pid1_ms
 systemd, jrnl_ms journald, svc_ms the services; cli_ms the client's CPU.
 The host's load average (1, 5, 15 min) before the runs: $LOAD0; after: $LOAD1.
+
+journalctl -t smtp-in:
+$JOURNAL
+$JOURNAL_V
 
 peer     test    count    wall    per_s  srv_ms pid1_ms jrnl_ms  svc_ms  cli_ms
 EOF
