@@ -198,17 +198,24 @@ static int
 sender_may(const struct conf *c, const struct state *st, const char *from,
     const char *dom, char *why, size_t whysize)
 {
-	const char *login = st->env.auth;
+	const char *login = st->env.auth, *at;
 	char swhy[DKIM_WHY_MAX];
 	enum sendas r;
 
-	(void)dom;
 	if (login == NULL || login[0] == '\0')
 		return 1;		/* local: anyone's, for now */
 	/* smtp-in checked it; this is the same rule again, so that a
-	 * parse that differs, or a domain with any_sender, cannot lend
-	 * another address's key. */
+	 * parse that differs cannot lend another domain's key. */
 	r = sendas_login(c, login, from, swhy, sizeof(swhy));
+	at = strrchr(login, '@');
+	if (r == SENDAS_ANY && at != NULL && str_casecmp(at + 1, dom) == 0)
+		return 1;
+	if (r == SENDAS_ANY)
+		str_fmt_cut(why, whysize, "From: <%s> was let through by %s, "
+		    "which lends no key of %s", from, swhy, dom);
+	else
+		str_fmt_cut(why, whysize, "From: <%s> is not an address of "
+		    "user %s", from, login);
 	switch (r) {
 	case SENDAS_YES:
 		return 1;
@@ -217,8 +224,6 @@ sender_may(const struct conf *c, const struct state *st, const char *from,
 		    strerror(errno));
 		return -1;
 	default:
-		str_fmt_cut(why, whysize, "From: <%s> is not an address of "
-		    "user %s", from, login);
 		return 0;
 	}
 }
@@ -565,6 +570,10 @@ dkim_prepare(const struct conf *c, struct state *st, char *why,
 	if ((r = dkim_needed(c, st, dom, sizeof(dom), text,
 	    sizeof(text))) == 0) {
 		st->sign = STATE_SIGN_NONE;
+		/* A submission that leaves unsigned says so, once. */
+		if (text[0] != '\0')
+			log_event("unsigned", "id", st->env.id, "reason", text,
+			    (char *)NULL);
 		return 0;
 	}
 	if (r == -1) {

@@ -34,10 +34,11 @@ enum {
  * be read), the reason in why.
  *   - auth in the envelope (SMTP AUTH) or via "local" (sendmail): the
  *     domain of the first From: address, if DIR/domains/DOMAIN/dkim/
- *     holds a key and, for a login, the login may send as that address
- *     (lib/sendas.h: its own, or given it in DIR/senders; not what
- *     any_sender let through).  When such a message is not signed, why
- *     says why;
+ *     holds a key and the sender may send as that address
+ *     (lib/sendas.h): the login owns it, or its domain's any_sender
+ *     let it through and the address is of that domain.  When such a
+ *     message is not signed, why says why (queue-run logs it as
+ *     event=unsigned);
  *   - via "bounce" or "double-bounce" (our DSNs): the hostname if it has
  *     a key, else its parent domain if that has one;
  *   - anything else: 0, why empty. */

@@ -5,6 +5,10 @@ queue-run(8) "DKIM signing", lib/sendas.h), end to end.
   who gets a copy of bob's mail (`bob: bob, alice`), cannot send as bob,
   and the catch-all that leads a domain to her gives her none of it.
 - Sender: and Resent-From: are checked as From: is.
+- A domain with `any_sender = yes` has what it let through signed with
+  its own key; a submission that leaves unsigned says why in the log.
+
+Signatures are checked with python3-dkim, as test_signing.py does.
 """
 
 import smtplib
@@ -13,7 +17,8 @@ import ssl
 import pytest
 
 from conftest import HOSTNAME, WAIT, Server, make_cert
-from test_signing import PASSWORD, add_aliases
+from test_signing import (DOMAIN, PASSWORD, add_aliases, assert_signed_once,
+                          keys)
 
 
 @pytest.fixture
@@ -98,4 +103,45 @@ def test_sender_and_resent_from_are_checked_like_from(conf, sub):
         assert e.value.smtp_code == 550
         assert b"<ceo@example.com>" in e.value.smtp_error
     assert conf.queued() == []
+
+
+# --- 12.4: any_sender mail is signed, unsigned mail says why ---------------
+
+def test_any_sender_mail_is_signed_with_the_domains_key(conf, sub, queue_run):
+    records = keys(conf, DOMAIN)
+    keys(conf, "catchall.example")
+    (conf.dir / "domains" / DOMAIN / "domain.conf").write_text(
+        "any_sender = yes\n")
+    with session(sub.port) as s:
+        s.sendmail("ceo@example.com", ["bob@example.com"],
+                   message("CEO <ceo@example.com>"))
+        s.sendmail("news@catchall.example", ["bob@example.com"],
+                   message("news@catchall.example"))
+    first, second = sorted(conf.queued(), key=lambda m: m.sender)
+    queue_run.delivered(2)
+    by_from = {}
+    for data in conf.maildir(DOMAIN, "bob"):
+        by_from[b"ceo@" in data.split(b"\n\n")[0]] = data
+    # ceo@example.com: the domain's own policy let it through: signed.
+    assert_signed_once(by_from[True], "bob@example.com", records, DOMAIN)
+    # catchall.example's key is not example.com's policy to lend.
+    assert b"DKIM-Signature" not in by_from[False], by_from[False][:800]
+    [signed] = queue_run.events("signed")
+    assert signed["domain"] == DOMAIN
+    [unsigned] = queue_run.events("unsigned")
+    assert {signed["id"], unsigned["id"]} == {first.id, second.id}
+    assert "news@catchall.example" in unsigned["reason"], unsigned
+    assert "any_sender" in unsigned["reason"], unsigned
+
+
+def test_a_submission_without_a_key_says_why_it_is_unsigned(
+        conf, sub, queue_run):
+    with session(sub.port) as s:
+        s.sendmail("alice@example.com", ["bob@example.com"],
+                   message("alice@example.com"))
+    [msg] = conf.queued()
+    queue_run.delivered()
+    [ev] = queue_run.events("unsigned")
+    assert ev["id"] == msg.id
+    assert ev["reason"] == "no DKIM key for example.com", ev
 

@@ -528,6 +528,32 @@ test_submission_as_an_alias_another_user_receives_is_not_signed(
 	assert_string_equal(dom, "catchall.example");
 }
 
+/* any_sender = yes (issue 12.4): what the domain let its user send is
+ * signed with the domain's key; another domain's key is not lent. */
+static void
+test_any_sender_submission_is_signed_for_its_own_domain_only(void **state)
+{
+	struct fx *f = *state;
+	char dom[256], path[PATH_MAX];
+
+	key(f, "example.com", "20261123r.rsa");
+	key(f, "other.example", "20261123r.rsa");
+	tu_put_domain(f->conf.dir, "example.com", "users", "alice:!\n");
+	queue(f, "submission", "alice@example.com", AS("ceo@example.com"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	why_has("not an address of user alice@example.com");
+	assert_int_equal(str_fmt(path, sizeof(path), "%s/domains/example.com/"
+	    "domain.conf", f->conf.dir), 0);
+	tu_write_str(path, "any_sender = yes\n");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 1);
+	assert_string_equal(dom, "example.com");
+	queue(f, "submission", "alice@example.com",
+	    AS("CEO <ceo@Other.Example>"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	assert_string_equal(dom, "");
+	why_has("lends no key of other.example");
+}
+
 int
 main(void)
 {
@@ -541,6 +567,7 @@ main(void)
 		T(test_bounce_is_signed_with_hostname_keys),
 		T(test_bounce_falls_back_to_the_parent_domain),
 		T(test_submission_as_an_alias_another_user_receives_is_not_signed),
+		T(test_any_sender_submission_is_signed_for_its_own_domain_only),
 		T(test_sidecar_is_loaded_with_the_message_and_removed_with_it),
 		T(test_damaged_sidecar_is_refused),
 		T(test_failed_signing_holds_the_mail_back),
