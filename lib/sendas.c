@@ -147,3 +147,39 @@ sendas_login(const struct conf *c, const char *login, const char *address,
 	str_fmt_cut(why, whysize, "not an address of user %s", login);
 	return SENDAS_NO;
 }
+
+enum sendas
+sendas_local(const struct conf *c, long uid, const char *name, long self,
+    const char *address, char *why, size_t whysize)
+{
+	char num[24];
+	const char *who[] = { num, name };
+	int r;
+
+	if (why != NULL && whysize > 0)
+		why[0] = '\0';
+	if (uid == 0 || (uid == self && uid >= 0)) {
+		str_fmt_cut(why, whysize, "uid %ld is %s", uid, uid == 0 ?
+		    "root" : "the posthorn user");
+		return SENDAS_YES;
+	}
+	if (uid < 0) {
+		str_fmt_cut(why, whysize, "the injecting user is unknown");
+		return SENDAS_NO;
+	}
+	if (str_fmt(num, sizeof(num), "%ld", uid) == -1) {
+		errno = EOVERFLOW;
+		return SENDAS_TEMPFAIL;
+	}
+	if ((r = senders_give(c, who, 2, address)) == -1)
+		return SENDAS_TEMPFAIL;
+	if (r == 1) {
+		str_fmt_cut(why, whysize, "given by %s/%s", c->dir,
+		    SENDAS_FILE);
+		return SENDAS_YES;
+	}
+	str_fmt_cut(why, whysize, "uid %ld%s%s%s is not given %s in %s/%s",
+	    uid, name != NULL ? " (" : "", name != NULL ? name : "",
+	    name != NULL ? ")" : "", address, c->dir, SENDAS_FILE);
+	return SENDAS_NO;
+}

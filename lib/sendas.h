@@ -6,7 +6,10 @@
  * An authenticated login may send as itself, as what alias_sendas
  * (alias.h) finds to be its own alone, and as what the senders file
  * gives it; a domain whose domain.conf says any_sender = yes lets its
- * users send as anything.
+ * users send as anything, which queue-run signs only for that domain.
+ * A local user (sendmail, queue-inject) has mail signed as a hosted
+ * address when it is root or the posthorn user, or when the senders file
+ * gives it that address.
  *
  * DIR/senders, one line per sender ('#' comments, blank lines skipped):
  *
@@ -41,5 +44,11 @@ enum sendas {
  * NULL) says which rule answered, for a log line. */
 enum sendas	sendas_login(const struct conf *, const char *login,
 		    const char *address, char *why, size_t whysize);
+/* May the local user uid (name: its user name, or NULL) have mail
+ * signed as address?  self is the uid of the posthorn user (the
+ * caller's own), which like root may. */
+enum sendas	sendas_local(const struct conf *, long uid, const char *name,
+		    long self, const char *address, char *why,
+		    size_t whysize);
 
 #endif

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -200,22 +201,34 @@ sender_may(const struct conf *c, const struct state *st, const char *from,
 {
 	const char *login = st->env.auth, *at;
 	char swhy[DKIM_WHY_MAX];
+	struct passwd *pw = NULL;
+	long self = (long)getuid();
 	enum sendas r;
 
-	if (login == NULL || login[0] == '\0')
-		return 1;		/* local: anyone's, for now */
-	/* smtp-in checked it; this is the same rule again, so that a
-	 * parse that differs cannot lend another domain's key. */
-	r = sendas_login(c, login, from, swhy, sizeof(swhy));
-	at = strrchr(login, '@');
-	if (r == SENDAS_ANY && at != NULL && str_casecmp(at + 1, dom) == 0)
-		return 1;
-	if (r == SENDAS_ANY)
-		str_fmt_cut(why, whysize, "From: <%s> was let through by %s, "
-		    "which lends no key of %s", from, swhy, dom);
-	else
-		str_fmt_cut(why, whysize, "From: <%s> is not an address of "
-		    "user %s", from, login);
+	if (login != NULL && login[0] != '\0') {
+		/* smtp-in checked it; this is the same rule again, so that
+		 * a parse that differs cannot lend another domain's key. */
+		r = sendas_login(c, login, from, swhy, sizeof(swhy));
+		at = strrchr(login, '@');
+		if (r == SENDAS_ANY && at != NULL &&
+		    str_casecmp(at + 1, dom) == 0)
+			return 1;
+		if (r == SENDAS_ANY)
+			str_fmt_cut(why, whysize, "From: <%s> was let through "
+			    "by %s, which lends no key of %s", from, swhy, dom);
+		else
+			str_fmt_cut(why, whysize, "From: <%s> is not an "
+			    "address of user %s", from, login);
+	} else {
+		/* A name for DIR/senders; none is no name, not an error. */
+		if (st->env.uid > 0 && st->env.uid != self)
+			pw = getpwuid((uid_t)st->env.uid);
+		r = sendas_local(c, st->env.uid, pw != NULL ? pw->pw_name :
+		    NULL, self, from, swhy, sizeof(swhy));
+		if (r == SENDAS_NO)
+			str_fmt_cut(why, whysize, "From: <%s>: %s", from,
+			    swhy);
+	}
 	switch (r) {
 	case SENDAS_YES:
 		return 1;

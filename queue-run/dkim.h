@@ -36,9 +36,10 @@ enum {
  *     domain of the first From: address, if DIR/domains/DOMAIN/dkim/
  *     holds a key and the sender may send as that address
  *     (lib/sendas.h): the login owns it, or its domain's any_sender
- *     let it through and the address is of that domain.  When such a
- *     message is not signed, why says why (queue-run logs it as
- *     event=unsigned);
+ *     let it through and the address is of that domain; the local user
+ *     is root, the posthorn user (queue-run's own uid) or given the
+ *     address in DIR/senders.  When such a message is not signed, why
+ *     says why (queue-run logs it as event=unsigned);
  *   - via "bounce" or "double-bounce" (our DSNs): the hostname if it has
  *     a key, else its parent domain if that has one;
  *   - anything else: 0, why empty. */

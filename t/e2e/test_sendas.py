@@ -4,7 +4,9 @@ queue-run(8) "DKIM signing", lib/sendas.h), end to end.
 - An alias confers send-as only when its one target is the user: alice,
   who gets a copy of bob's mail (`bob: bob, alice`), cannot send as bob,
   and the catch-all that leads a domain to her gives her none of it.
-- Sender: and Resent-From: are checked as From: is.
+- A local user other than root and the posthorn user has mail signed as
+  a hosted address only when DIR/senders gives it that address: mail that
+  uid 65534 injects with `From: ceo@` leaves unsigned, and says why.
 - A domain with `any_sender = yes` has what it let through signed with
   its own key; a submission that leaves unsigned says why in the log.
 
@@ -16,9 +18,12 @@ import ssl
 
 import pytest
 
-from conftest import HOSTNAME, WAIT, Server, make_cert
-from test_signing import (DOMAIN, PASSWORD, add_aliases, assert_signed_once,
-                          keys)
+from conftest import HOSTNAME, WAIT, QueueRun, Server, make_cert
+from test_dkimsign import alg, signatures
+from test_signing import (BOTH, DOMAIN, PASSWORD, add_aliases,
+                          assert_signed_once, keys, trace_stripped, verify)
+
+NOBODY = 65534
 
 
 @pytest.fixture
@@ -145,3 +150,54 @@ def test_a_submission_without_a_key_says_why_it_is_unsigned(
     assert ev["id"] == msg.id
     assert ev["reason"] == "no DKIM key for example.com", ev
 
+
+# --- 15.3: local injection is signed only for whom it may be ---------------
+
+def sendmail_as(conf, uid, sender, header):
+    """sendmail run by uid, as cron or a script of that user runs it."""
+    r = conf.run("sendmail", "-f", sender, "bob@example.com", user=uid,
+                 input=b"From: " + header.encode() +
+                 b"\nTo: bob@example.com\nSubject: wire the money"
+                 b"\n\nnow, please\n")
+    assert r.returncode == 0, r.stderr
+    [msg] = [m for m in conf.queued() if m.env.get("uid") == str(uid)]
+    return msg
+
+
+def test_sendmail_as_another_user_with_a_hosted_from_leaves_unsigned(
+        open_conf):
+    conf = open_conf
+    records = keys(conf, DOMAIN)
+    msg = sendmail_as(conf, NOBODY, "ceo@example.com",
+                      "CEO <ceo@example.com>")
+    qr = QueueRun(conf)
+    try:
+        qr.delivered()
+    finally:
+        qr.stop()
+    [bob] = conf.maildir(DOMAIN, "bob")
+    # Today's main signed it, and python3-dkim said pass.
+    assert verify(trace_stripped(bob, "bob@example.com"), records) == {}
+    assert b"DKIM-Signature" not in bob, bob[:800]
+    assert qr.events("signed") == []
+    [ev] = qr.events("unsigned")
+    assert ev["id"] == msg.id and f"uid {NOBODY}" in ev["reason"], ev
+    assert "ceo@example.com" in ev["reason"], ev
+
+
+def test_a_local_user_that_senders_names_is_signed(open_conf):
+    conf = open_conf
+    records = keys(conf, DOMAIN)
+    (conf.dir / "senders").write_text(
+        "# the reports of the nobody user\nnobody: reports@example.com\n")
+    sendmail_as(conf, NOBODY, "reports@example.com", "reports@example.com")
+    qr = QueueRun(conf)
+    try:
+        qr.delivered()
+    finally:
+        qr.stop()
+    [bob] = conf.maildir(DOMAIN, "bob")
+    body = trace_stripped(bob, "bob@example.com")
+    assert sorted(alg(s) for s in signatures(body)) == BOTH, bob[:1500]
+    assert verify(body, records) == dict.fromkeys(BOTH, True)
+    assert qr.events("unsigned") == []

@@ -44,6 +44,7 @@ struct fx {
 	char		id[QUEUE_ID_LEN + 1];
 	struct state	st;
 	int		loaded;
+	long		uid;	/* the injector of "local" mail: 0 = ours */
 };
 
 static int
@@ -107,6 +108,9 @@ queue(struct fx *f, const char *via, const char *auth, const char *msg)
 	const char *rcpts[] = { "bob@remote.example" };
 	struct queue_env env = { "alice@example.com", rcpts, 1, 0, via,
 	    NULL, NULL, -1, auth };
+
+	if (strcmp(via, "local") == 0)
+		env.uid = f->uid == 0 ? (long)getuid() : f->uid;
 	struct queue_msg *m;
 
 	assert_non_null(m = malloc(sizeof(*m)));
@@ -554,6 +558,38 @@ test_any_sender_submission_is_signed_for_its_own_domain_only(void **state)
 	why_has("lends no key of other.example");
 }
 
+/* Local injection (issue 15.3): root and the posthorn user (our own
+ * uid) have it signed; another uid only for what DIR/senders gives it,
+ * by uid or by name. */
+static void
+test_local_injection_by_another_user_is_signed_only_if_given(void **state)
+{
+	struct fx *f = *state;
+	char dom[256], path[PATH_MAX];
+
+	key(f, "example.com", "20261123r.rsa");
+	f->uid = 65534;
+	queue(f, "local", NULL, AS("CEO <ceo@example.com>"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	assert_string_equal(dom, "");
+	why_has("uid 65534");
+	assert_int_equal(str_fmt(path, sizeof(path), "%s/senders",
+	    f->conf.dir), 0);
+	tu_write_str(path, "65534: ceo@example.org, @example.net\n"
+	    "alice@example.com: @example.com\n");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	tu_write_str(path, "65534: CEO@example.com\n");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 1);
+	assert_string_equal(dom, "example.com");
+	tu_write_str(path, "#65534: @example.com\nnobody : @example.com\n");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 1);
+	/* An envelope that names no uid is nobody's. */
+	f->uid = -1;
+	queue(f, "local", NULL, AS("ceo@example.com"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	why_has("unknown");
+}
+
 int
 main(void)
 {
@@ -568,6 +604,7 @@ main(void)
 		T(test_bounce_falls_back_to_the_parent_domain),
 		T(test_submission_as_an_alias_another_user_receives_is_not_signed),
 		T(test_any_sender_submission_is_signed_for_its_own_domain_only),
+		T(test_local_injection_by_another_user_is_signed_only_if_given),
 		T(test_sidecar_is_loaded_with_the_message_and_removed_with_it),
 		T(test_damaged_sidecar_is_refused),
 		T(test_failed_signing_holds_the_mail_back),
