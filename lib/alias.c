@@ -57,6 +57,16 @@ struct ctx {
 	const char	*check_domain;	/* NULL when resolving */
 	size_t		 check_line;
 	int		 report;
+	/* alias_sendas: the login asked about (NULL otherwise), its local
+	 * part as names are compared and its domain; whether the address
+	 * is a postmaster; the targets seen, and whether one of them is
+	 * not the login's alone. */
+	const char	*owner;
+	char		 owner_key[ADDR_LOCAL_MAX + 1];
+	char		 owner_domain[ADDR_DOMAIN_MAX + 1];
+	int		 postmaster;
+	size_t		 targets;
+	int		 foreign;
 };
 
 /* A line of an aliases file, split. */
@@ -387,9 +397,38 @@ read_line(struct fileline *r, char *buf, int skip, int *toolong, size_t *no)
 
 /* --- resolution ----------------------------------------------------------- */
 
+/* For alias_sendas: is t the owner's alone?  Its mailbox, or anything
+ * its own alias line leads to ("alice: alice, alice@gmail.example"),
+ * with no catch-all on the way and not for a postmaster address (the
+ * login that is postmaster's own mailbox aside). */
+static int
+owners(const struct ctx *c, const struct alias_target *t)
+{
+	int mine = t->kind == ALIAS_MAILBOX &&
+	    str_casecmp(t->addr, c->owner) == 0;
+	size_t i;
+
+	if (c->postmaster && !(mine && c->depth == 0))
+		return 0;
+	for (i = 0; i < c->depth; i++) {
+		if (strcmp(c->path[i].key, ALIAS_CATCH_ALL) == 0)
+			return 0;
+		if (strcmp(c->path[i].key, c->owner_key) == 0 &&
+		    strcmp(c->path[i].domain, c->owner_domain) == 0)
+			mine = 1;
+	}
+	return mine;
+}
+
 static enum alias_result
 emit(struct ctx *c, const struct alias_target *t)
 {
+	if (c->owner != NULL) {
+		c->targets++;
+		if (!owners(c, t))
+			c->foreign = 1;
+		return ALIAS_OK;
+	}
 	if (c->emit != NULL && c->emit(t, c->arg) != 0) {
 		c->err = errno;
 		str_fmt_cut(c->why, c->whysize, "%s: the target could not be "
@@ -680,6 +719,9 @@ resolve_local(struct ctx *c, const char *local, const char *domain,
 	str_lower(lname);
 	(void)name_fold(c->conf, lname, SUFFIX_KEEP, key, sizeof(key));
 	(void)name_fold(c->conf, lname, SUFFIX_CUT, clean, sizeof(clean));
+	if (c->depth == 0 && (strcmp(lname, ALIAS_POSTMASTER) == 0 ||
+	    strcmp(clean, ALIAS_POSTMASTER) == 0))
+		c->postmaster = 1;
 
 	f.m = MATCH_NONE;
 	if (hasdir && (r = scan(c, domain, key, clean, &f)) != ALIAS_OK)
@@ -747,6 +789,33 @@ ctx_init(struct ctx *c, const struct conf *conf, alias_emit *em, void *arg,
 	c->check_domain = NULL;
 	c->check_line = 0;
 	c->report = 0;
+	c->owner = NULL;
+	c->owner_key[0] = c->owner_domain[0] = '\0';
+	c->postmaster = 0;
+	c->targets = 0;
+	c->foreign = 0;
+}
+
+/* The address a, or "postmaster" alone as the hostname's: ALIAS_OK, or
+ * ALIAS_NOUSER with why. */
+static enum alias_result
+top_addr(struct ctx *c, const char *address, struct addr *a)
+{
+	enum addr_err ae;
+
+	if (str_casecmp(address, ALIAS_POSTMASTER) == 0) {
+		/* RFC 5321 §4.1.1.3: "<postmaster>" is the hostname's. */
+		memset(a, 0, sizeof(*a));
+		(void)str_copy(a->local, sizeof(a->local), ALIAS_POSTMASTER);
+		(void)str_copy(a->domain, sizeof(a->domain),
+		    c->conf->hostname);
+	} else if ((ae = addr_parse(address, strlen(address), ADDR_UTF8,
+	    a)) != ADDR_OK) {
+		str_fmt_cut(c->why, c->whysize, "%s: %s", address,
+		    addr_strerror(ae));
+		return ALIAS_NOUSER;
+	}
+	return ALIAS_OK;
 }
 
 enum alias_result
@@ -755,24 +824,48 @@ alias_resolve(const struct conf *conf, const char *address, alias_emit *em,
 {
 	struct ctx c;
 	struct addr a;
-	enum addr_err ae;
 	enum alias_result r;
 
 	ctx_init(&c, conf, em, arg, why, whysize);
-	if (str_casecmp(address, ALIAS_POSTMASTER) == 0) {
-		/* RFC 5321 §4.1.1.3: "<postmaster>" is the hostname's. */
-		memset(&a, 0, sizeof(a));
-		(void)str_copy(a.local, sizeof(a.local), ALIAS_POSTMASTER);
-		(void)str_copy(a.domain, sizeof(a.domain), conf->hostname);
-	} else if ((ae = addr_parse(address, strlen(address), ADDR_UTF8,
-	    &a)) != ADDR_OK) {
-		str_fmt_cut(c.why, c.whysize, "%s: %s", address,
-		    addr_strerror(ae));
-		return ALIAS_NOUSER;
-	}
+	if ((r = top_addr(&c, address, &a)) != ALIAS_OK)
+		return r;
 	if ((r = resolve_addr(&c, &a)) == ALIAS_TEMPFAIL)
 		errno = c.err;
 	return r;
+}
+
+int
+alias_sendas(const struct conf *conf, const char *login,
+    const char *address, char *why, size_t whysize)
+{
+	struct ctx c;
+	struct addr a;
+	const char *at = strrchr(login, '@');
+	char local[ADDR_LOCAL_MAX + 1];
+	enum alias_result r;
+
+	ctx_init(&c, conf, NULL, NULL, why, whysize);
+	if (at == NULL || (size_t)(at - login) >= sizeof(local) ||
+	    str_copy(c.owner_domain, sizeof(c.owner_domain), at + 1) == -1)
+		return 0;
+	memcpy(local, login, (size_t)(at - login));
+	local[at - login] = '\0';
+	str_lower(c.owner_domain);
+	if (name_fold(conf, local, SUFFIX_KEEP, c.owner_key,
+	    sizeof(c.owner_key)) == -1)
+		return 0;
+	c.owner = login;
+	if ((r = top_addr(&c, address, &a)) != ALIAS_OK)
+		return 0;
+	switch (resolve_addr(&c, &a)) {
+	case ALIAS_OK:
+		return c.targets > 0 && !c.foreign;
+	case ALIAS_TEMPFAIL:
+		errno = c.err;
+		return -1;
+	default:
+		return 0;
+	}
 }
 
 /* --- alias_check ---------------------------------------------------------- */

@@ -72,6 +72,19 @@ typedef int alias_emit(const struct alias_target *, void *arg);
 enum alias_result alias_resolve(const struct conf *, const char *address,
 		    alias_emit *, void *arg, char *why, size_t whysize);
 
+/* May login ("user@domain", a user of the users file) send as address
+ * by the aliases alone?  1 when address resolves to the login's mailbox
+ * and nothing else: the login itself, its suffixes and drop characters,
+ * an alias whose one target is the login ("sales: alice", also through
+ * other such aliases), or anything the login's own line leads to
+ * ("alice: alice, alice@gmail.example" for alice+lists@).  Never through
+ * a catch-all, never for a postmaster address, never for an alias that
+ * another user receives too ("bob: bob, alice" gives alice nothing).
+ * 0 when not (why may say why resolution failed), -1 with errno when a
+ * file could not be read. */
+int		alias_sendas(const struct conf *, const char *login,
+		    const char *address, char *why, size_t whysize);
+
 /* Check the aliases file of one local domain: syntax, local targets that
  * exist, loops and depth.  Each problem is reported once through cb with
  * the file, the line number (0: the whole file) and the reason.  Returns

@@ -54,6 +54,8 @@ parse_line(char *line, struct domconf *dc)
 	value = trim(eq + 1);
 	if (strcmp(key, "any_sender") == 0)
 		return parse_bool(value, &dc->any_sender);
+	if (strcmp(key, "refuse_address_in_name") == 0)
+		return parse_bool(value, &dc->refuse_address_in_name);
 	return "unknown key";
 }
 

@@ -21,6 +21,10 @@ struct domconf {
 	/* Authenticated users of the domain may use any envelope sender
 	 * and From: address, not only their own (smtp-in(8)). */
 	int	any_sender;		/* default: no */
+	/* A display name or comment of From:, Sender:, Resent-From: or
+	 * Resent-Sender: that holds another address than the field's own
+	 * is refused at submission (smtp-in(8)). */
+	int	refuse_address_in_name;	/* default: no */
 };
 
 /* Defaults, then the file if it exists.  -1 with errno (EINVAL: a bad

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@
 #include "log.h"
 #include "mailhdr.h"
 #include "self.h"
+#include "sendas.h"
 #include "child.h"
 #include "str.h"
 
@@ -170,34 +172,6 @@ out:
 	return rc;
 }
 
-struct leads {
-	const char	*login;
-	int		 yes;
-};
-
-static int
-leads_cb(const struct alias_target *t, void *arg)
-{
-	struct leads *l = arg;
-
-	if (t->kind == ALIAS_MAILBOX && str_casecmp(t->addr, l->login) == 0)
-		l->yes = 1;
-	return 0;
-}
-
-/* Is from the login itself, or an address that resolves to its mailbox? */
-static int
-leads_to_login(const struct conf *c, const char *from, const char *login)
-{
-	struct leads l = { login, 0 };
-	char why[ALIAS_WHY_MAX];
-
-	if (str_casecmp(from, login) == 0)
-		return 1;
-	return alias_resolve(c, from, leads_cb, &l, why, sizeof(why)) ==
-	    ALIAS_OK && l.yes;
-}
-
 /* The hostname's domain, then its parent's: the first with a key. */
 static int
 bounce_domain(const struct conf *c, char *dom, size_t size)
@@ -219,9 +193,57 @@ bounce_domain(const struct conf *c, char *dom, size_t size)
 	return r;
 }
 
+/* May the injector of st's message have it signed as from, of domain
+ * dom?  1, 0 with why, -1 with why. */
+static int
+sender_may(const struct conf *c, const struct state *st, const char *from,
+    const char *dom, char *why, size_t whysize)
+{
+	const char *login = st->env.auth, *at;
+	char swhy[DKIM_WHY_MAX];
+	struct passwd *pw = NULL;
+	long self = (long)getuid();
+	enum sendas r;
+
+	if (login != NULL && login[0] != '\0') {
+		/* smtp-in checked it; this is the same rule again, so that
+		 * a parse that differs cannot lend another domain's key. */
+		r = sendas_login(c, login, from, swhy, sizeof(swhy));
+		at = strrchr(login, '@');
+		if (r == SENDAS_ANY && at != NULL &&
+		    str_casecmp(at + 1, dom) == 0)
+			return 1;
+		if (r == SENDAS_ANY)
+			str_fmt_cut(why, whysize, "From: <%s> was let through "
+			    "by %s, which lends no key of %s", from, swhy, dom);
+		else
+			str_fmt_cut(why, whysize, "From: <%s> is not an "
+			    "address of user %s", from, login);
+	} else {
+		/* A name for DIR/senders; none is no name, not an error. */
+		if (st->env.uid > 0 && st->env.uid != self)
+			pw = getpwuid((uid_t)st->env.uid);
+		r = sendas_local(c, st->env.uid, pw != NULL ? pw->pw_name :
+		    NULL, self, from, swhy, sizeof(swhy));
+		if (r == SENDAS_NO)
+			str_fmt_cut(why, whysize, "From: <%s>: %s", from,
+			    swhy);
+	}
+	switch (r) {
+	case SENDAS_YES:
+		return 1;
+	case SENDAS_TEMPFAIL:
+		str_fmt_cut(why, whysize, "who may send as <%s>: %s", from,
+		    strerror(errno));
+		return -1;
+	default:
+		return 0;
+	}
+}
+
 int
 dkim_needed(const struct conf *c, const struct state *st, char *dom,
-    size_t size)
+    size_t size, char *why, size_t whysize)
 {
 	const char *via = st->env.via != NULL ? st->env.via : "";
 	char from[ADDR_TEXT_MAX + 1];
@@ -229,23 +251,33 @@ dkim_needed(const struct conf *c, const struct state *st, char *dom,
 
 	if (size > 0)
 		dom[0] = '\0';
-	if (strcmp(via, "bounce") == 0 || strcmp(via, "double-bounce") == 0)
-		return bounce_domain(c, dom, size);
+	str_fmt_cut(why, whysize, "%s", "");
+	if (strcmp(via, "bounce") == 0 || strcmp(via, "double-bounce") == 0) {
+		if ((r = bounce_domain(c, dom, size)) == -1)
+			str_fmt_cut(why, whysize, "DKIM keys of %s: %s",
+			    c->hostname, strerror(errno));
+		return r;
+	}
 	if ((st->env.auth == NULL || st->env.auth[0] == '\0') &&
 	    strcmp(via, "local") != 0)
 		return 0;		/* from outside: not ours */
-	if ((r = from_domain(st, dom, size, from, sizeof(from))) != 1)
-		return r;
-	/* A submission is signed as its From: domain only when that is the
-	 * login's own or an alias of the login's: smtp-in checked it, but a
-	 * domain with any_sender, or a parse that differs, must not lend
-	 * another domain's key. */
-	if (st->env.auth != NULL && st->env.auth[0] != '\0' &&
-	    !leads_to_login(c, from, st->env.auth)) {
-		dom[0] = '\0';
+	if ((r = from_domain(st, dom, size, from, sizeof(from))) == 0) {
+		str_fmt_cut(why, whysize, "no address in a From: field");
 		return 0;
 	}
+	if (r == -1) {
+		str_fmt_cut(why, whysize, "reading From: %s",
+		    strerror(errno));
+		return -1;
+	}
 	if ((r = has_keys(c, dom)) == 0)
+		str_fmt_cut(why, whysize, "no DKIM key for %s", dom);
+	else if (r == -1)
+		str_fmt_cut(why, whysize, "DKIM keys of %s: %s", dom,
+		    strerror(errno));
+	else
+		r = sender_may(c, st, from, dom, why, whysize);
+	if (r != 1)
 		dom[0] = '\0';
 	return r;
 }
@@ -530,6 +562,7 @@ dkim_prepare(const struct conf *c, struct state *st, char *why,
     size_t size)
 {
 	char dom[CONF_HOSTNAME_MAX + 1], reason[DKIM_WHY_MAX];
+	char text[DKIM_WHY_MAX];
 	int r;
 
 	switch (st->sign) {
@@ -547,14 +580,17 @@ dkim_prepare(const struct conf *c, struct state *st, char *why,
 		st->sign = STATE_SIGN_DONE;
 		return 0;
 	}
-	if ((r = dkim_needed(c, st, dom, sizeof(dom))) == 0) {
+	if ((r = dkim_needed(c, st, dom, sizeof(dom), text,
+	    sizeof(text))) == 0) {
 		st->sign = STATE_SIGN_NONE;
+		/* A submission that leaves unsigned says so, once. */
+		if (text[0] != '\0')
+			log_event("unsigned", "id", st->env.id, "reason", text,
+			    (char *)NULL);
 		return 0;
 	}
 	if (r == -1) {
-		str_fmt_cut(reason, sizeof(reason), "not signed: DKIM keys of "
-		    "%s: %s", dom[0] != '\0' ? dom : c->hostname,
-		    strerror(errno));
+		str_fmt_cut(reason, sizeof(reason), "not signed: %s", text);
 		return failed(st, reason, why, size);
 	}
 	if (dkim_run(c, st, dom, reason, sizeof(reason)) == -1) {

@@ -29,17 +29,22 @@ enum {
 };
 
 /* Whether st's message is ours to sign, and for which domain: 1 with
- * the domain in domain[size], 0 when it is not signed (mail from
- * outside, a From: domain that is not local or has no key), -1 with
- * errno when that cannot be told (a key directory that cannot be read).
+ * the domain in domain[size], 0 when it is not signed, -1 when that
+ * cannot be told (a key directory or a file of lib/sendas.h that cannot
+ * be read), the reason in why.
  *   - auth in the envelope (SMTP AUTH) or via "local" (sendmail): the
  *     domain of the first From: address, if DIR/domains/DOMAIN/dkim/
- *     holds a key;
+ *     holds a key and the sender may send as that address
+ *     (lib/sendas.h): the login owns it, or its domain's any_sender
+ *     let it through and the address is of that domain; the local user
+ *     is root, the posthorn user (queue-run's own uid) or given the
+ *     address in DIR/senders.  When such a message is not signed, why
+ *     says why (queue-run logs it as event=unsigned);
  *   - via "bounce" or "double-bounce" (our DSNs): the hostname if it has
  *     a key, else its parent domain if that has one;
- *   - anything else: 0. */
+ *   - anything else: 0, why empty. */
 int	dkim_needed(const struct conf *, const struct state *, char *domain,
-	    size_t size);
+	    size_t size, char *why, size_t whysize);
 /* Run "dkimsign -C DIR -h -d domain" on the message (at most
  * DKIM_TIMEOUT seconds, STATE_DKIM_MAX bytes of output), write its
  * fields to SPOOL/state/ID.dkim atomically and into st->dkim.  0, or -1

@@ -586,40 +586,47 @@ sink_queue(void *arg, const void *p, size_t n)
 	return queue_put(&s->msg, p, n);
 }
 
-/* An authenticated user's message: every From: address must be theirs.
- * 1 to commit, 0 when refused (the reply is out). */
+/* An authenticated user's message: every address of From:, Sender:,
+ * Resent-From: and Resent-Sender: must be theirs.  1 to commit, 0 when
+ * refused (the reply is out). */
 static int
 from_ok(struct session *s)
 {
-	char bad[ADDR_TEXT_MAX];
+	char bad[ADDR_TEXT_MAX], why[128];
+	const char *field;
 
 	if (s->login[0] == '\0')
 		return 1;
-	if (s->capture.nfrom > 1) {
+	if (s->capture.nfrom > 1 || s->capture.nsender > 1) {
 		/* RFC 5322 §3.6: one From: field; with two, a reader and a
 		 * DKIM verifier may each take a different one. */
-		reply(s, "550 5.7.1 more than one From: field");
+		reply(s, "550 5.7.1 more than one %s field",
+		    s->capture.nfrom > 1 ? "From:" : "Sender:");
 		return 0;
 	}
-	if (s->capture.len == 0)
-		return 1;
 	if (s->capture.overflow) {
-		reply(s, "550 5.7.1 From: field longer than %d octets",
-		    SMTP_FROM_MAX);
+		reply(s, "550 5.7.1 From:, Sender: and Resent- fields longer "
+		    "than %d octets, or more than %d of them", SMTP_FROM_MAX,
+		    POLICY_FIELDS_MAX);
 		return 0;
 	}
-	switch (policy_from(s->conf, s->login, s->capture.buf,
-	    s->capture.len, bad, sizeof(bad))) {
+	switch (policy_fields(s->conf, s->login, &s->capture, &field, bad,
+	    sizeof(bad), why, sizeof(why))) {
 	case POLICY_OK:
 		return 1;
 	case POLICY_NOT_OWNED:
 		if (bad[0] == '\0')
-			reply(s, "550 5.7.1 From: field does not parse");
+			reply(s, "550 5.7.1 %s: field %s", field, why);
+		else if (why[0] != '\0')
+			reply(s, "550 5.7.1 %s: field %s: <%s>", field, why,
+			    bad);
 		else
-			reply(s, "550 5.7.1 From: <%s> is not an address "
-			    "of user %s", bad, s->login);
+			reply(s, "550 5.7.1 %s: <%s> is not an address "
+			    "of user %s", field, bad, s->login);
 		return 0;
 	default:
+		log_event("error", "peer", s->peerlog, "op", "policy",
+		    "error", strerror(errno), (char *)NULL);
 		reply(s, "451 4.3.0 temporary failure, try again later");
 		return 0;
 	}

@@ -774,6 +774,86 @@ test_check_of_an_unreadable_file_is_an_error(void **state)
 	assert_int_equal(errno, EISDIR);
 }
 
+/* --- send-as (alias_sendas) ------------------------------------------- */
+
+static int
+sendas(struct fix *f, const char *login, const char *address)
+{
+	return alias_sendas(&f->conf, login, address, f->why,
+	    sizeof(f->why));
+}
+
+/* "sales: alice" gives alice sales@; a chain of such aliases too; her
+ * own suffixes and drop characters are hers, even when her own line
+ * keeps a copy elsewhere. */
+static void
+test_sendas_an_alias_whose_one_target_is_the_login(void **state)
+{
+	struct fix *f = *state;
+
+	dom(f, "sales: alice\nteam: sales\n"
+	    "bob: bob, bob@gmail.example\n");
+	assert_int_equal(sendas(f, "alice@" D, "sales@" D), 1);
+	assert_int_equal(sendas(f, "alice@" D, "Team@" D), 1);
+	assert_int_equal(sendas(f, "alice@" D, "a.lice+x@" D), 1);
+	assert_int_equal(sendas(f, "bob@" D, "bob+lists@" D), 1);
+	assert_int_equal(sendas(f, "bob@" D, "sales@" D), 0);
+}
+
+/* "bob: bob, alice" sends alice a copy of bob's mail, not his name; a
+ * list of two users is neither's. */
+static void
+test_sendas_never_through_an_alias_another_user_receives(void **state)
+{
+	struct fix *f = *state;
+
+	dom(f, "bob: bob, alice\nboth: alice, list\n"
+	    "out: alice, someone@gmail.example\n");
+	assert_int_equal(sendas(f, "alice@" D, "bob@" D), 0);
+	assert_int_equal(sendas(f, "alice@" D, "bob+x@" D), 0);
+	assert_int_equal(sendas(f, "alice@" D, "both@" D), 0);
+	assert_int_equal(sendas(f, "list@" D, "both@" D), 0);
+	assert_int_equal(sendas(f, "alice@" D, "out@" D), 0);
+	assert_int_equal(sendas(f, "alice@" D, "nobody@" D), 0);
+	assert_int_equal(sendas(f, "alice@" D, "alice@gmail.example"), 0);
+}
+
+/* The catch-all leads everything to alice; it makes nothing hers.
+ * Nor does postmaster, an alias of hers or not. */
+static void
+test_sendas_never_through_the_catch_all_or_for_postmaster(void **state)
+{
+	struct fix *f = *state;
+
+	dom(f, "*: alice\npostmaster: alice\nabuse: postmaster\n");
+	tu_mkdomain(f->dir, "other.example");
+	tu_put_domain(f->dir, "other.example", "aliases",
+	    "*: alice@" D "\n");
+	assert_int_equal(sendas(f, "alice@" D, "billing@" D), 0);
+	assert_int_equal(sendas(f, "alice@" D, "billing@other.example"), 0);
+	assert_int_equal(sendas(f, "alice@" D, "postmaster@" D), 0);
+	assert_int_equal(sendas(f, "alice@" D, "post.master+x@" D), 0);
+	assert_int_equal(sendas(f, "alice@" D, "postmaster"), 0);
+	/* abuse's one target is postmaster's line, not alice: hers */
+	assert_int_equal(sendas(f, "alice@" D, "abuse@" D), 1);
+	assert_int_equal(sendas(f, "alice@" D, "alice@" D), 1);
+}
+
+/* A file that cannot be read is a temporary failure, not a no. */
+static void
+test_sendas_unreadable_aliases_is_a_temporary_failure(void **state)
+{
+	struct fix *f = *state;
+	char p[PATH_MAX];
+
+	dom(f, NULL);
+	snprintf(p, sizeof(p), "%s/domains/" D "/aliases", f->dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	errno = 0;
+	assert_int_equal(sendas(f, "alice@" D, "sales@" D), -1);
+	assert_int_equal(errno, EISDIR);
+}
+
 int
 main(void)
 {
@@ -822,6 +902,10 @@ main(void)
 		T(test_check_goes_on_after_a_line_too_long),
 		T(test_check_of_a_domain_that_is_not_local),
 		T(test_check_of_an_unreadable_file_is_an_error),
+		T(test_sendas_an_alias_whose_one_target_is_the_login),
+		T(test_sendas_never_through_an_alias_another_user_receives),
+		T(test_sendas_never_through_the_catch_all_or_for_postmaster),
+		T(test_sendas_unreadable_aliases_is_a_temporary_failure),
 #undef T
 	};
 

@@ -829,6 +829,144 @@ test_remote_recipients_keep_their_case(void **state)
 	assert_null(strstr(buf, "rcpt <alice@example.com>"));
 }
 
+/* Send-as through aliases (issue 15.4): an alias that bob receives too
+ * is not alice's, the catch-all that leads everything to her gives her
+ * nothing, nor does postmaster; an alias whose one target is alice and
+ * an address the senders file gives her are hers. */
+static void
+test_send_as_only_through_an_alias_of_the_user_alone(void **state)
+{
+	struct fixture *f = *state;
+
+	with_certs(f);
+	write_file(f, "etc/domains/example.com/aliases",
+	    "info: alice\nbob: bob, alice\npostmaster: alice\n");
+	f->mode = SESSION_SUBMISSION;
+	RUN_TLS(f, "EHLO c.example\r\nSTARTTLS\r\nEHLO c.example\r\n"
+	    "AUTH PLAIN " PLAIN_OK "\r\n"
+	    "MAIL FROM:<bob@example.com>\r\n"
+	    "MAIL FROM:<billing@catchall.example>\r\n"
+	    "MAIL FROM:<postmaster@example.com>\r\n"
+	    "MAIL FROM:<info@example.com>\r\nRSET\r\n"
+	    "MAIL FROM:<news@catchall.example>\r\n"
+	    "QUIT\r\n");
+	CODES(f, 220, 250, 220, 250, 235, 550, 550, 550, 250, 250, 550, 221);
+	assert_out_has(f, "550 5.7.1 <bob@example.com>: not an address of "
+	    "user alice@example.com");
+	assert_out_has(f, "550 5.7.1 <billing@catchall.example>: not an "
+	    "address of user alice@example.com");
+	write_file(f, "etc/senders", "# given\nbob@example.com: "
+	    "news@catchall.example\nalice@example.com: @other.example, "
+	    " News@Catchall.example\n");
+	RUN_TLS(f, "EHLO c.example\r\nSTARTTLS\r\nEHLO c.example\r\n"
+	    "AUTH PLAIN " PLAIN_OK "\r\n"
+	    "MAIL FROM:<news@catchall.example>\r\nRSET\r\n"
+	    "MAIL FROM:<x@other.example>\r\nRSET\r\n"
+	    "MAIL FROM:<billing@catchall.example>\r\n"
+	    "QUIT\r\n");
+	CODES(f, 220, 250, 220, 250, 235, 250, 250, 250, 250, 550, 221);
+}
+
+/* Sender:, Resent-From: and Resent-Sender: are checked as From: is; two
+ * Sender: fields are refused as two From: fields are. */
+static void
+test_sender_and_resent_fields_are_checked_like_from(void **state)
+{
+	static const struct {
+		const char *head, *reply;
+	} cases[] = {
+		{ "From: alice@example.com\r\nSender: ceo@example.com\r\n",
+		  "550 5.7.1 Sender: <ceo@example.com> is not" },
+		{ "From: alice@example.com\r\nResent-From: The Boss\r\n"
+		  " <ceo@example.com>\r\n",
+		  "550 5.7.1 Resent-From: <ceo@example.com> is not" },
+		{ "resent-sender : ceo@example.com\r\n",
+		  "550 5.7.1 Resent-Sender: <ceo@example.com> is not" },
+		{ "Sender: alice@example.com\r\nSender: info@example.com\r\n",
+		  "550 5.7.1 more than one Sender: field" },
+	};
+	struct fixture *f = *state;
+	char in[2048];
+	size_t i;
+
+	with_certs(f);
+	f->mode = SESSION_SUBMISSION;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_true(str_fmt(in, sizeof(in), "EHLO c.example\r\n"
+		    "STARTTLS\r\nEHLO c.example\r\n"
+		    "AUTH PLAIN " PLAIN_OK "\r\n"
+		    "MAIL FROM:<alice@example.com>\r\n"
+		    "RCPT TO:<someone@gmail.example>\r\nDATA\r\n"
+		    "%sSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n",
+		    cases[i].head) == 0);
+		RUN_TLS(f, in);
+		CODES(f, 220, 250, 220, 250, 235, 250, 250, 354, 550, 221);
+		assert_out_has(f, cases[i].reply);
+		assert_int_equal(spool_files(f, "new", NULL, 0), 0);
+	}
+	/* Her own, and an alias of hers alone, in every field: taken. */
+	RUN_TLS(f, "EHLO c.example\r\nSTARTTLS\r\nEHLO c.example\r\n"
+	    "AUTH PLAIN " PLAIN_OK "\r\n"
+	    "MAIL FROM:<alice@example.com>\r\n"
+	    "RCPT TO:<someone@gmail.example>\r\nDATA\r\n"
+	    "From: Info <info@example.com>\r\nSender: alice@example.com\r\n"
+	    "Resent-From: alice+x@example.com\r\n\r\nbody\r\n.\r\n"
+	    "QUIT\r\n");
+	CODES(f, 220, 250, 220, 250, 235, 250, 250, 354, 250, 221);
+}
+
+/* refuse_address_in_name = yes: a display name or a comment that shows
+ * another address than the field's own is refused; the field's own
+ * address in its name is not another. */
+static void
+test_address_in_display_name_is_refused_when_the_domain_asks(void **state)
+{
+	static const char *const heads[] = {
+		"From: \"ceo@example.com\" <alice@example.com>\r\n",
+		"From: \"CEO (ceo@example.com)\" <alice@example.com>\r\n",
+		"From: alice@example.com (ceo@example.com)\r\n",
+		"From: alice@example.com\r\nSender: \"x@y.example\" "
+		    "<alice@example.com>\r\n",
+	};
+	struct fixture *f = *state;
+	char in[2048];
+	size_t i;
+	int strict;
+
+	with_certs(f);
+	f->mode = SESSION_SUBMISSION;
+	for (strict = 0; strict <= 1; strict++) {
+		if (strict)
+			write_file(f, "etc/domains/example.com/domain.conf",
+			    "refuse_address_in_name = yes\n");
+		for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+			assert_true(str_fmt(in, sizeof(in), "EHLO c.example"
+			    "\r\nSTARTTLS\r\nEHLO c.example\r\n"
+			    "AUTH PLAIN " PLAIN_OK "\r\n"
+			    "MAIL FROM:<alice@example.com>\r\n"
+			    "RCPT TO:<someone@gmail.example>\r\nDATA\r\n"
+			    "%sSubject: x\r\n\r\nbody\r\n.\r\n"
+			    "QUIT\r\n", heads[i]) == 0);
+			RUN_TLS(f, in);
+			if (strict) {
+				CODES(f, 220, 250, 220, 250, 235, 250, 250,
+				    354, 550, 221);
+				assert_out_has(f, "names another address than "
+				    "its own");
+			} else
+				CODES(f, 220, 250, 220, 250, 235, 250, 250,
+				    354, 250, 221);
+		}
+	}
+	RUN_TLS(f, "EHLO c.example\r\nSTARTTLS\r\nEHLO c.example\r\n"
+	    "AUTH PLAIN " PLAIN_OK "\r\n"
+	    "MAIL FROM:<alice@example.com>\r\n"
+	    "RCPT TO:<someone@gmail.example>\r\nDATA\r\n"
+	    "From: \"alice@example.com\" <Alice@Example.com> (at home)\r\n"
+	    "\r\nbody\r\n.\r\nQUIT\r\n");
+	CODES(f, 220, 250, 220, 250, 235, 250, 250, 354, 250, 221);
+}
+
 static void
 test_any_sender_domain_allows_other_senders(void **state)
 {
@@ -886,6 +1024,9 @@ main(void)
 		T(test_forged_from_header_is_refused),
 		T(test_from_spelled_with_blanks_or_twice_is_refused),
 		T(test_remote_recipients_keep_their_case),
+		T(test_send_as_only_through_an_alias_of_the_user_alone),
+		T(test_sender_and_resent_fields_are_checked_like_from),
+		T(test_address_in_display_name_is_refused_when_the_domain_asks),
 		T(test_any_sender_domain_allows_other_senders),
 		T(test_submission_without_certificate_says_so),
 		T(test_mx_relay_after_auth),

@@ -44,6 +44,7 @@ struct fx {
 	char		id[QUEUE_ID_LEN + 1];
 	struct state	st;
 	int		loaded;
+	long		uid;	/* the injector of "local" mail: 0 = ours */
 };
 
 static int
@@ -107,6 +108,9 @@ queue(struct fx *f, const char *via, const char *auth, const char *msg)
 	const char *rcpts[] = { "bob@remote.example" };
 	struct queue_env env = { "alice@example.com", rcpts, 1, 0, via,
 	    NULL, NULL, -1, auth };
+
+	if (strcmp(via, "local") == 0)
+		env.uid = f->uid == 0 ? (long)getuid() : f->uid;
 	struct queue_msg *m;
 
 	assert_non_null(m = malloc(sizeof(*m)));
@@ -122,10 +126,20 @@ queue(struct fx *f, const char *via, const char *auth, const char *msg)
 	f->loaded = 1;
 }
 
+static char last_why[DKIM_WHY_MAX];	/* needed()'s reason */
+
 static int
 needed(struct fx *f, char *dom, size_t size)
 {
-	return dkim_needed(&f->conf, &f->st, dom, size);
+	return dkim_needed(&f->conf, &f->st, dom, size, last_why,
+	    sizeof(last_why));
+}
+
+static void
+why_has(const char *s)
+{
+	if (strstr(last_why, s) == NULL)
+		fail_msg("no \"%s\" in \"%s\"", s, last_why);
 }
 
 /* --- which messages, which domain -------------------------------------- */
@@ -478,6 +492,104 @@ test_pipe_gets_the_fields_too_and_unsigned_mail_none(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+/* --- who may have it signed as whom (lib/sendas.h) --------------------- */
+
+#define AS(from)	"From: " from "\nTo: bob@remote.example\n\nhi\n"
+
+/* "bob: bob, alice" gives alice a copy of bob's mail, not his key; the
+ * catch-all that leads a domain to her gives her none of it. */
+static void
+test_submission_as_an_alias_another_user_receives_is_not_signed(
+    void **state)
+{
+	struct fx *f = *state;
+	char dom[256];
+
+	key(f, "example.com", "20261123r.rsa");
+	key(f, "catchall.example", "20261123r.rsa");
+	tu_put_domain(f->conf.dir, "example.com", "users", "alice:!\nbob:!\n");
+	tu_put_domain(f->conf.dir, "example.com", "aliases",
+	    "bob: bob, alice\nsales: alice\n");
+	tu_put_domain(f->conf.dir, "catchall.example", "aliases",
+	    "*: alice@example.com\n");
+	queue(f, "submission", "alice@example.com", AS("bob@example.com"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	assert_string_equal(dom, "");
+	why_has("not an address of user alice@example.com");
+	queue(f, "submission", "alice@example.com",
+	    AS("billing@catchall.example"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	queue(f, "submission", "alice@example.com", AS("sales@example.com"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 1);
+	assert_string_equal(dom, "example.com");
+	/* Given by the senders file: signed. */
+	assert_int_equal(str_fmt(dom, sizeof(dom), "%s/senders",
+	    f->conf.dir), 0);
+	tu_write_str(dom, "alice@example.com: @catchall.example\n");
+	queue(f, "submission", "alice@example.com",
+	    AS("billing@catchall.example"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 1);
+	assert_string_equal(dom, "catchall.example");
+}
+
+/* any_sender = yes (issue 12.4): what the domain let its user send is
+ * signed with the domain's key; another domain's key is not lent. */
+static void
+test_any_sender_submission_is_signed_for_its_own_domain_only(void **state)
+{
+	struct fx *f = *state;
+	char dom[256], path[PATH_MAX];
+
+	key(f, "example.com", "20261123r.rsa");
+	key(f, "other.example", "20261123r.rsa");
+	tu_put_domain(f->conf.dir, "example.com", "users", "alice:!\n");
+	queue(f, "submission", "alice@example.com", AS("ceo@example.com"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	why_has("not an address of user alice@example.com");
+	assert_int_equal(str_fmt(path, sizeof(path), "%s/domains/example.com/"
+	    "domain.conf", f->conf.dir), 0);
+	tu_write_str(path, "any_sender = yes\n");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 1);
+	assert_string_equal(dom, "example.com");
+	queue(f, "submission", "alice@example.com",
+	    AS("CEO <ceo@Other.Example>"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	assert_string_equal(dom, "");
+	why_has("lends no key of other.example");
+}
+
+/* Local injection (issue 15.3): root and the posthorn user (our own
+ * uid) have it signed; another uid only for what DIR/senders gives it,
+ * by uid or by name. */
+static void
+test_local_injection_by_another_user_is_signed_only_if_given(void **state)
+{
+	struct fx *f = *state;
+	char dom[256], path[PATH_MAX];
+
+	key(f, "example.com", "20261123r.rsa");
+	f->uid = 65534;
+	queue(f, "local", NULL, AS("CEO <ceo@example.com>"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	assert_string_equal(dom, "");
+	why_has("uid 65534");
+	assert_int_equal(str_fmt(path, sizeof(path), "%s/senders",
+	    f->conf.dir), 0);
+	tu_write_str(path, "65534: ceo@example.org, @example.net\n"
+	    "alice@example.com: @example.com\n");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	tu_write_str(path, "65534: CEO@example.com\n");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 1);
+	assert_string_equal(dom, "example.com");
+	tu_write_str(path, "#65534: @example.com\nnobody : @example.com\n");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 1);
+	/* An envelope that names no uid is nobody's. */
+	f->uid = -1;
+	queue(f, "local", NULL, AS("ceo@example.com"));
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	why_has("unknown");
+}
+
 int
 main(void)
 {
@@ -490,6 +602,9 @@ main(void)
 		T(test_first_address_of_first_from_field_decides),
 		T(test_bounce_is_signed_with_hostname_keys),
 		T(test_bounce_falls_back_to_the_parent_domain),
+		T(test_submission_as_an_alias_another_user_receives_is_not_signed),
+		T(test_any_sender_submission_is_signed_for_its_own_domain_only),
+		T(test_local_injection_by_another_user_is_signed_only_if_given),
 		T(test_sidecar_is_loaded_with_the_message_and_removed_with_it),
 		T(test_damaged_sidecar_is_refused),
 		T(test_failed_signing_holds_the_mail_back),
