@@ -83,6 +83,7 @@ static const char *const end_names[] = {
 	[SESSION_SMUGGLING] = "smuggling",
 	[SESSION_HTTP] = "http",
 	[SESSION_AUTH_FAILED] = "auth-failures",
+	[SESSION_SRS_FAILED] = "srs-failures",
 	[SESSION_TLS_FAILED] = "tls",
 	[SESSION_INTERNAL] = "internal",
 };
@@ -488,6 +489,17 @@ rcpt_srs(struct session *s, const char *rcpt)
 		reply(s, "250 2.1.5 Ok");
 		break;
 	case HELPER_SRS_BAD:
+		/* Guessing a hash costs a connection every few guesses. */
+		if (++s->srs_failures >= SMTP_SRS_FAILURES_MAX) {
+			log_event("refused", "peer", s->peerlog, "cmd", "RCPT",
+			    "reply", "invalid or expired SRS address", "to",
+			    s->logto, (char *)NULL);
+			reply(s, "421 4.7.0 too many invalid SRS addresses; "
+			    "closing");
+			s->end = SESSION_SRS_FAILED;
+			close_gently(s);
+			break;
+		}
 		reply(s, "550 5.1.1 <%s>: invalid or expired SRS address", rcpt);
 		break;
 	case HELPER_SRS_TEMP:
