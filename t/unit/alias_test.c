@@ -257,6 +257,23 @@ test_catch_all_takes_what_no_user_or_alias_takes(void **state)
 	to(f, "postmaster@" D, "remote me@gmail.com\n");
 }
 
+/* A catch-all pipe's command is told the address it caught (RECIPIENT,
+ * USER), not "*" (issue 15, item 11); a named pipe keeps its alias. */
+static void
+test_catch_all_pipe_is_named_by_the_address_caught(void **state)
+{
+	struct fix *f = *state;
+
+	dom(f, "tickets: | /bin/handler\n*: | /bin/catchall\n");
+	to(f, "Billing+Q1@" D, "pipe billing+q1@" D " |/bin/catchall\n");
+	assert_string_equal(f->last.user, "billing+q1");
+	assert_string_equal(f->last.domain, D);
+	to(f, "tickets@" D, "pipe tickets@" D " |/bin/handler\n");
+	/* An alias to a name that only the catch-all takes. */
+	dom(f, "info: ghost\n*: | /bin/catchall\n");
+	to(f, "info@" D, "pipe ghost@" D " |/bin/catchall\n");
+}
+
 static void
 test_catch_all_to_a_local_user(void **state)
 {
@@ -788,6 +805,7 @@ main(void)
 		T(test_pipe_reached_through_a_list),
 		T(test_alias_comes_before_a_user_of_the_same_name),
 		T(test_catch_all_takes_what_no_user_or_alias_takes),
+		T(test_catch_all_pipe_is_named_by_the_address_caught),
 		T(test_catch_all_to_a_local_user),
 		T(test_catch_all_to_a_name_that_does_not_exist_is_broken),
 		T(test_without_catch_all_an_unknown_name_is_no_user),
