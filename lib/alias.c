@@ -891,7 +891,9 @@ check_keys(struct checker *k, int fd, const char *domain, struct keys *ks)
 		    LINE_OK && keys_add(ks, l.key, no) == -1)
 			return -1;
 	}
-	qsort(ks->v, ks->n, sizeof(ks->v[0]), keycmp);
+	/* No name: ks->v may be NULL, which qsort must not be given. */
+	if (ks->n > 1)
+		qsort(ks->v, ks->n, sizeof(ks->v[0]), keycmp);
 	return 0;
 }
 
