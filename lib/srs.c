@@ -178,8 +178,11 @@ srs_forward(const struct srs *srs, const char *sender, const char *fwd,
 
 	if (size > 0)
 		out[0] = '\0';
+	/* An empty local part ("") would end the SRS0 address in an empty
+	 * field, which no reverse (ours, libsrs2's) takes back. */
 	if (addr_parse(sender, strlen(sender), ADDR_UTF8, &a) != ADDR_OK ||
-	    a.null || a.domain[0] == '\0' || !conf_valid_hostname(fwd)) {
+	    a.null || a.domain[0] == '\0' || a.local[0] == '\0' ||
+	    !conf_valid_hostname(fwd)) {
 		errno = EINVAL;
 		return -1;
 	}

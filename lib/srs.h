@@ -58,9 +58,11 @@ int	srs_load(struct srs *, const struct conf *);
  *                 but smtp-in (ours too) refuses such a local part, so a
  *                 bounce could never come back: send the mail with its
  *                 sender unrewritten instead, and log it.
- *   EINVAL        sender is not an address, fwd not a domain, or an SRS1
- *                 sender is malformed (libsrs2 refuses too): likewise,
- *                 unrewritten.
+ *   EINVAL        sender is not an address, its local part is empty
+ *                 (""@host: the SRS address would have an empty last
+ *                 field, which srs_reverse refuses), fwd is not a
+ *                 domain, or an SRS1 sender is malformed (libsrs2
+ *                 refuses too): likewise, unrewritten.
  *   ENOSPC        out is too small (ADDR_TEXT_MAX always fits).
  *   EIO           the HMAC failed. */
 int	srs_forward(const struct srs *, const char *sender, const char *fwd,

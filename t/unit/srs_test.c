@@ -381,6 +381,13 @@ test_forward_refuses_what_is_not_an_address(void **state)
 	assert_int_equal(srs_forward(&fx->srs, "alice@example.org", FWD, T0,
 	    fx->out, 10), -1);
 	assert_int_equal(errno, ENOSPC);
+	/* An empty quoted local part would make SRS0=...=c.example=@fwd,
+	 * which no reverse takes back: left unrewritten. */
+	errno = 0;
+	assert_int_equal(srs_forward(&fx->srs, "\"\"@c.example", FWD, T0,
+	    fx->out, sizeof(fx->out)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(fx->out, "");
 }
 
 static void
