@@ -1201,10 +1201,17 @@ do_auth(struct session *s, const struct cmd *c)
 static void
 bad_sequence(struct session *s, enum cmd_verb v)
 {
-	if (s->state == SESSION_FRESH && v == CMD_MAIL)
+	int greet = v == CMD_MAIL || v == CMD_STARTTLS || v == CMD_AUTH;
+
+	if (s->state == SESSION_FRESH && greet)
 		reply(s, "503 5.5.1 send HELO or EHLO first");
 	else if (v == CMD_MAIL)
 		reply(s, "503 5.5.1 nested MAIL command");
+	else if (v == CMD_STARTTLS || v == CMD_AUTH)
+		/* RFC 4954 §4: AUTH during a transaction is a 503; the
+		 * same for STARTTLS (RFC 3207 §4 resets the session). */
+		reply(s, "503 5.5.1 %s not allowed during a mail transaction",
+		    v == CMD_AUTH ? "AUTH" : "STARTTLS");
 	else
 		reply(s, "503 5.5.1 need MAIL command first");
 }
