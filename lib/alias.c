@@ -684,8 +684,12 @@ expand(struct ctx *c, const struct found *f, const char *domain,
 	(void)str_copy(pe->key, sizeof(pe->key), f->key);
 	(void)str_copy(pe->domain, sizeof(pe->domain), domain);
 	pe->line = f->no;
+	/* A pipe is named by its alias; the catch-all's by the address it
+	 * caught, so that the command's RECIPIENT and USER (and the
+	 * Delivered-To: of the loop check) say whom the mail is for. */
 	if ((cmd = pipe_cmd(f->rhs)) != NULL)
-		r = emit_local(c, ALIAS_PIPE, f->name, domain, cmd);
+		r = emit_local(c, ALIAS_PIPE, strcmp(f->key,
+		    ALIAS_CATCH_ALL) == 0 ? lname : f->name, domain, cmd);
 	while (cmd == NULL && r == ALIAS_OK &&
 	    next_target(&p, tok, sizeof(tok)) == 1) {
 		/* Each target parsed in rhs_check: this cannot fail. */
@@ -980,7 +984,9 @@ check_keys(struct checker *k, int fd, const char *domain, struct keys *ks)
 		    LINE_OK && keys_add(ks, l.key, no) == -1)
 			return -1;
 	}
-	qsort(ks->v, ks->n, sizeof(ks->v[0]), keycmp);
+	/* No name: ks->v may be NULL, which qsort must not be given. */
+	if (ks->n > 1)
+		qsort(ks->v, ks->n, sizeof(ks->v[0]), keycmp);
 	return 0;
 }
 

@@ -33,7 +33,8 @@ typedef const char *conf_parser(const struct conf *, const char *value,
     void *field, size_t size);
 
 static conf_parser parse_hostname, parse_path, parse_size, parse_chars,
-    parse_duration, parse_count, parse_string, parse_addr4, parse_addr6;
+    parse_duration, parse_count, parse_string, parse_addr4, parse_addr6,
+    parse_bool, parse_srs_hash;
 
 struct conf_key {
 	const char	*name;
@@ -63,6 +64,9 @@ static const struct conf_key conf_keys[] = {
 	{ "bind4",		parse_addr4,	FIELD(bind4), 0 },
 	{ "bind6",		parse_addr6,	FIELD(bind6), 0 },
 	{ "srs_secret_file",	parse_path,	FIELD(srs_secret_file), 0 },
+	{ "srs_hash_length",	parse_srs_hash,	FIELD(srs_hash_length), 0 },
+	{ "srs_hash_min",	parse_srs_hash,	FIELD(srs_hash_min), 0 },
+	{ "srs_postsrsd_compat", parse_bool,	FIELD(srs_postsrsd_compat), 0 },
 };
 
 enum { NKEYS = sizeof(conf_keys) / sizeof(conf_keys[0]) };
@@ -297,6 +301,41 @@ parse_count(const struct conf *c, const char *v, void *field, size_t size)
 	return NULL;
 }
 
+/* "yes" or "no": 1 or 0 in an int. */
+static const char *
+parse_bool(const struct conf *c, const char *v, void *field, size_t size)
+{
+	(void)c;
+	(void)size;
+	if (strcmp(v, "yes") == 0)
+		*(int *)field = 1;
+	else if (strcmp(v, "no") == 0)
+		*(int *)field = 0;
+	else
+		return "must be yes or no";
+	return NULL;
+}
+
+/* A number of SRS hash characters, CONF_SRS_HASH_LENGTH_MIN..MAX. */
+static const char *
+parse_srs_hash(const struct conf *c, const char *v, void *field, size_t size)
+{
+	const char *why, *end;
+	long n;
+
+	(void)c;
+	(void)size;
+	if ((why = parse_number(v, CONF_SRS_HASH_LENGTH_MAX, &n, &end)) !=
+	    NULL)
+		return why;
+	if (*end != '\0')
+		return "not a number";
+	if (n < CONF_SRS_HASH_LENGTH_MIN)
+		return "must be at least 4 (24 bits)";
+	*(unsigned *)field = (unsigned)n;
+	return NULL;
+}
+
 /* c->dir: absolute (programs may chdir), without trailing slashes. */
 static int
 set_dir(struct conf *c, const char *dir)
@@ -347,6 +386,21 @@ default_hostname(struct conf *c, char *err, size_t errsz)
 	return 0;
 }
 
+/* What the whole file decides, after its last line: 0, or -1 and why. */
+static int
+finish(struct conf *c, char *err, size_t errsz)
+{
+	if (c->srs_hash_min == 0)
+		c->srs_hash_min = c->srs_hash_length;
+	if (c->srs_hash_min > c->srs_hash_length) {
+		/* Our own bounces would come back refused. */
+		str_fmt_cut(err, errsz, "%s/%s: srs_hash_min is more than "
+		    "srs_hash_length", c->dir, CONF_FILE);
+		return -1;
+	}
+	return default_hostname(c, err, errsz);
+}
+
 static int
 set_defaults(struct conf *c, char *err, size_t errsz)
 {
@@ -375,6 +429,9 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	c->max_per_destination = CONF_MAX_PER_DESTINATION_DEFAULT;
 	c->auth_source_failures = CONF_AUTH_FAILURES_DEFAULT;
 	c->auth_login_failures = CONF_AUTH_FAILURES_DEFAULT;
+	c->srs_hash_length = CONF_SRS_HASH_LENGTH_DEFAULT;
+	c->srs_hash_min = 0;		/* srs_hash_length, once it is read */
+	c->srs_postsrsd_compat = 0;
 	return 0;
 }
 
@@ -491,7 +548,7 @@ conf_load(struct conf *c, const char *dir, char *err, size_t errsz)
 			    "configuration directory %s: %s", c->dir,
 			    strerror(ENOTDIR));
 		else
-			rc = default_hostname(c, err, errsz);
+			rc = finish(c, err, errsz);
 		goto out;
 	}
 	fileline_init(&r, fd, SIZE_MAX);
@@ -528,7 +585,7 @@ conf_load(struct conf *c, const char *dir, char *err, size_t errsz)
 			goto out;
 		}
 	}
-	rc = default_hostname(c, err, errsz);
+	rc = finish(c, err, errsz);
 out:
 	if (fd != -1)
 		(void)close(fd);
@@ -542,7 +599,8 @@ static int
 key_is_string(const struct conf_key *k)
 {
 	return k->parse != parse_size && k->parse != parse_duration &&
-	    k->parse != parse_count;
+	    k->parse != parse_count && k->parse != parse_bool &&
+	    k->parse != parse_srs_hash;
 }
 
 static int

@@ -61,6 +61,14 @@ enum {
 	CONF_PATH_MAX = 1024
 };
 #define CONF_SRS_SECRET_DEFAULT	"srs.secret"	/* under the dir */
+enum {
+	/* SRS hash characters written: postsrsd's (libsrs2's) and
+	 * Mail::SRS's default, so that one secret makes the same addresses
+	 * with all of them; 24 bits, each a base64 character. */
+	CONF_SRS_HASH_LENGTH_DEFAULT = 4,
+	CONF_SRS_HASH_LENGTH_MIN = 4,
+	CONF_SRS_HASH_LENGTH_MAX = 27	/* base64 of HMAC-SHA1's 160 bits */
+};
 #define CONF_DROP_CHARACTERS_DEFAULT	"."	/* chasquid's defaults */
 #define CONF_SUFFIX_SEPARATORS_DEFAULT	"+"
 /* 4 GiB: far above what any receiver takes (Gmail: 50 MB), and a size
@@ -91,6 +99,12 @@ struct conf {
 	char		bind4[CONF_ADDR_MAX + 1];
 	char		bind6[CONF_ADDR_MAX + 1];
 	char		srs_secret_file[CONF_PATH_MAX];	/* aliases(5), SRS */
+	/* SRS hash characters written, and the fewest a bounce's hash may
+	 * have (0 in the file: the same as srs_hash_length); and 1 to
+	 * compare it without regard to case, as postsrsd does. */
+	unsigned	srs_hash_length;
+	unsigned	srs_hash_min;
+	int		srs_postsrsd_compat;
 };
 
 /* The configuration directory: opt (from -C) if not NULL, else

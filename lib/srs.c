@@ -61,6 +61,9 @@ srs_load(struct srs *srs, const struct conf *conf)
 	}
 	memcpy(srs->secret, line, (size_t)n);
 	srs->secretlen = (size_t)n;
+	srs->hashlen = conf->srs_hash_length;
+	srs->hashmin = conf->srs_hash_min;
+	srs->nocase = conf->srs_postsrsd_compat;
 	rc = 0;
 out:
 	saved = errno;
@@ -104,6 +107,18 @@ srs_hash(const struct srs *srs, char *b64, const char *field, ...)
 out:
 	va_end(ap);
 	return rc;
+}
+
+/* A hash length within what posthorn.conf allows, whatever the struct
+ * holds: never a hash of fewer than 24 bits. */
+static size_t
+srs_bound(size_t n)
+{
+	if (n < CONF_SRS_HASH_LENGTH_MIN)
+		return CONF_SRS_HASH_LENGTH_MIN;
+	if (n > CONF_SRS_HASH_LENGTH_MAX)
+		return CONF_SRS_HASH_LENGTH_MAX;
+	return n;
 }
 
 /* Today's timestamp: the day number mod 1024, high five bits first. */
@@ -159,12 +174,15 @@ srs_forward(const struct srs *srs, const char *sender, const char *fwd,
 	char local[ADDR_TEXT_MAX], hash[SRS_B64_SIZE], tt[3];
 	char *h, *u, *p;
 	struct addr a;
-	int n;
+	int n, hashlen = (int)srs_bound(srs->hashlen);
 
 	if (size > 0)
 		out[0] = '\0';
+	/* An empty local part ("") would end the SRS0 address in an empty
+	 * field, which no reverse (ours, libsrs2's) takes back. */
 	if (addr_parse(sender, strlen(sender), ADDR_UTF8, &a) != ADDR_OK ||
-	    a.null || a.domain[0] == '\0' || !conf_valid_hostname(fwd)) {
+	    a.null || a.domain[0] == '\0' || a.local[0] == '\0' ||
+	    !conf_valid_hostname(fwd)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -182,7 +200,7 @@ srs_forward(const struct srs *srs, const char *sender, const char *fwd,
 		if (srs_hash(srs, hash, h, u, (char *)NULL) == -1)
 			return -1;
 		n = snprintf(local, sizeof(local), "SRS1%c%.*s%c%s%c%s",
-		    SRS_SEP, SRS_HASH_LEN, hash, SRS_SEP, h, SRS_SEP, u);
+		    SRS_SEP, hashlen, hash, SRS_SEP, h, SRS_SEP, u);
 	} else if (srs_is_srs(a.local)) {
 		/* SRS0<sep>rest@host0: wrapped whole, its separator kept
 		 * (hence the "==" of SRS1). */
@@ -190,14 +208,14 @@ srs_forward(const struct srs *srs, const char *sender, const char *fwd,
 		if (srs_hash(srs, hash, a.domain, p, (char *)NULL) == -1)
 			return -1;
 		n = snprintf(local, sizeof(local), "SRS1%c%.*s%c%s%c%s",
-		    SRS_SEP, SRS_HASH_LEN, hash, SRS_SEP, a.domain, SRS_SEP, p);
+		    SRS_SEP, hashlen, hash, SRS_SEP, a.domain, SRS_SEP, p);
 	} else {
 		srs_tt(now, tt);
 		if (srs_hash(srs, hash, tt, a.domain, a.local,
 		    (char *)NULL) == -1)
 			return -1;
 		n = snprintf(local, sizeof(local), "SRS0%c%.*s%c%s%c%s%c%s",
-		    SRS_SEP, SRS_HASH_LEN, hash, SRS_SEP, tt, SRS_SEP,
+		    SRS_SEP, hashlen, hash, SRS_SEP, tt, SRS_SEP,
 		    a.domain, SRS_SEP, a.local);
 	}
 	if (n < 0 || (size_t)n >= sizeof(local) || n > ADDR_LOCAL_MAX) {
@@ -208,7 +226,7 @@ srs_forward(const struct srs *srs, const char *sender, const char *fwd,
 }
 
 /* Does the hash given match the fields?  As many characters as given,
- * at least SRS_HASH_LEN, without regard to case (Mail::SRS). */
+ * at least hashmin (Mail::SRS), with case unless nocase. */
 static int
 srs_hash_ok(const struct srs *srs, const char *given, const char *f1,
     const char *f2, const char *f3, char *why, size_t whysize)
@@ -216,7 +234,7 @@ srs_hash_ok(const struct srs *srs, const char *given, const char *f1,
 	char hash[SRS_B64_SIZE];
 	size_t len = strlen(given);
 
-	if (len < SRS_HASH_LEN || len > SRS_HASH_MAX) {
+	if (len < srs_bound(srs->hashmin) || len > SRS_HASH_MAX) {
 		str_fmt_cut(why, whysize, "bad hash");
 		errno = EINVAL;
 		return -1;
@@ -225,7 +243,8 @@ srs_hash_ok(const struct srs *srs, const char *given, const char *f1,
 		str_fmt_cut(why, whysize, "HMAC: %s", strerror(errno));
 		return -1;
 	}
-	if (strncasecmp(hash, given, len) != 0) {
+	if ((srs->nocase ? strncasecmp(hash, given, len) :
+	    strncmp(hash, given, len)) != 0) {
 		str_fmt_cut(why, whysize, "bad hash");
 		errno = EINVAL;
 		return -1;

@@ -7,7 +7,8 @@
  *	SRS0=HASH=TT=host=local@fwd		the first forwarder
  *	SRS1=HASH=host0==HASH0=TT=h=l@fwd	forwarding an SRS0 (of host0)
  *
- * HASH: the first SRS_HASH_LEN characters of the base64 of
+ * HASH: the first hashlen characters (srs_hash_length, 4 by default) of
+ * the base64 of
  * HMAC-SHA1(secret, the fields ASCII-lowercased and concatenated: TT host
  * local for SRS0, host0 and the rest for SRS1); TT: the day number since
  * the epoch modulo 1024, as two base32 characters (A-Z2-7).  An SRS0
@@ -27,18 +28,22 @@
 
 enum {
 	SRS_MAX_AGE_DAYS = 21,	/* libsrs2's and Mail::SRS's default */
-	SRS_HASH_LEN = 4,	/* base64 characters: 24 bits of HMAC */
 	SRS_SECRET_MAX = 255	/* bytes of the secret file's first line */
 };
 
 struct srs {
 	unsigned char	secret[SRS_SECRET_MAX + 1];
 	size_t		secretlen;
+	size_t		hashlen;	/* characters written */
+	size_t		hashmin;	/* fewest read, <= hashlen */
+	int		nocase;		/* compare them without case */
 };
 
 /* The first line of conf->srs_secret_file, its LF removed (a CR stays,
- * as postsrsd keeps it): 0, or -1 with errno (EINVAL: the line is empty
- * or longer than SRS_SECRET_MAX; those of open(2) and read(2)). */
+ * as postsrsd keeps it), and the hash's length and case rule from conf
+ * (srs_hash_length, srs_hash_min, srs_postsrsd_compat): 0, or -1 with
+ * errno (EINVAL: the line is empty or longer than SRS_SECRET_MAX; those
+ * of open(2) and read(2)). */
 int	srs_load(struct srs *, const struct conf *);
 
 /* The SRS address of sender (local@host, as addr_format writes it) for
@@ -53,9 +58,11 @@ int	srs_load(struct srs *, const struct conf *);
  *                 but smtp-in (ours too) refuses such a local part, so a
  *                 bounce could never come back: send the mail with its
  *                 sender unrewritten instead, and log it.
- *   EINVAL        sender is not an address, fwd not a domain, or an SRS1
- *                 sender is malformed (libsrs2 refuses too): likewise,
- *                 unrewritten.
+ *   EINVAL        sender is not an address, its local part is empty
+ *                 (""@host: the SRS address would have an empty last
+ *                 field, which srs_reverse refuses), fwd is not a
+ *                 domain, or an SRS1 sender is malformed (libsrs2
+ *                 refuses too): likewise, unrewritten.
  *   ENOSPC        out is too small (ADDR_TEXT_MAX always fits).
  *   EIO           the HMAC failed. */
 int	srs_forward(const struct srs *, const char *sender, const char *fwd,
@@ -64,9 +71,11 @@ int	srs_forward(const struct srs *, const char *sender, const char *fwd,
 /* The address an SRS address (local@domain, any domain: the caller
  * checks it is one of ours) stands for, into out: user@host for SRS0,
  * SRS0...@host0 for SRS1 (the first forwarder's address, which it
- * checks in turn).  The hash is compared without regard to case, over
- * as many characters as given but at least SRS_HASH_LEN, as Mail::SRS
- * does; an SRS0's TT must be 0 to SRS_MAX_AGE_DAYS days old.  0, or -1
+ * checks in turn).  The hash is compared over as many characters as
+ * given but at least hashmin, as Mail::SRS does; with case unless
+ * nocase (postsrsd and Mail::SRS ignore it, for relays that lowercase a
+ * local part, at the price of 2^20 guesses for 4 characters rather than
+ * 2^24); an SRS0's TT must be 0 to SRS_MAX_AGE_DAYS days old.  0, or -1
  * with errno EINVAL and the reason in why ("not an SRS address",
  * "malformed SRS address", "bad hash", "expired", ...), ENOSPC when out
  * is too small, EIO when the HMAC failed. */

@@ -34,6 +34,9 @@
 
 /* The PATH of every command, and where an MDA is looked for. */
 #define DELIVER_PATH	"/usr/local/bin:/usr/bin:/bin"
+/* What %s gives for the null sender: Postfix's pipe(8) default, which
+ * MDAs (dovecot-lda's -f, procmail's -f) know not to answer. */
+#define MDA_NULL_SENDER	"MAILER-DAEMON"
 
 enum {
 	MDA_LINES_MAX = 100,		/* comments, then the command */
@@ -569,7 +572,12 @@ mda_read(const struct conf *c, const char *domain, struct mda *a,
 
 /* Split the line on blanks, with no shell and no quoting, and expand
  * %u %d %a %s %% in each argument; values with blanks stay one
- * argument.  0, or -1 with r set. */
+ * argument.  %s of the null sender is MDA_NULL_SENDER, never an empty
+ * argument.  An argument that an expansion would start with '-' is
+ * refused for good (5.1.7): the sender is the client's choice, and
+ * "%s" alone as an argument must not become an option of the MDA (a
+ * sender "-oQ/tmp@x" as sendmail's argv, say); "-f %s" and "--from=%s"
+ * are what a line means.  0, or -1 with r set. */
 static int
 mda_args(struct mda *a, const struct deliver_msg *m,
     const struct alias_target *t, struct deliver_result *r)
@@ -609,7 +617,8 @@ mda_args(struct mda *a, const struct deliver_msg *m,
 				v = t->addr;
 				break;
 			case 's':
-				v = m->sender != NULL ? m->sender : "";
+				v = m->sender != NULL && m->sender[0] != '\0' ?
+				    m->sender : MDA_NULL_SENDER;
 				break;
 			case '%':
 				v = "%";
@@ -618,6 +627,13 @@ mda_args(struct mda *a, const struct deliver_msg *m,
 				deliver_result_set(r, DELIVER_TEMP, "4.3.5",
 				    "%s: unknown escape %%%.1s (known: %%u %%d "
 				    "%%a %%s %%%%)", a->path, p);
+				return -1;
+			}
+			if (v[0] == '-' && s.s + s.len == a->argv[argc - 1]) {
+				deliver_result_set(r, DELIVER_PERM, "5.1.7",
+				    "%s: %%%c would start an argument with "
+				    "'-': %.*s", a->path, *p,
+				    (int)strnlen(v, ADDR_TEXT_MAX), v);
 				return -1;
 			}
 			if (str_appends(&s, v) == -1)

@@ -24,6 +24,7 @@ enum {
 };
 
 static const char received[] = "received";	/* RFC 5322 §3.6.7 */
+static const char delivered_to[] = "delivered-to";	/* RFC 9228 */
 
 void
 data_init(struct data *d, uint64_t max_size, size_t line_max,
@@ -41,6 +42,10 @@ data_init(struct data *d, uint64_t max_size, size_t line_max,
 	d->received_max = received_max;
 	d->header = 1;
 	d->hmatch = 0;
+	d->dmatch = 0;
+	d->dtfield = 0;
+	d->dt[0] = '\0';
+	d->dtlen = 0;
 	d->sink = sink;
 	d->arg = arg;
 }
@@ -65,6 +70,55 @@ emit(struct data *d, const char *p, size_t n)
 	}
 }
 
+/* A byte of a Delivered-To: value into d->dt, with room left for its
+ * LF and the NUL.  A value that does not fit is dropped whole (cut short,
+ * it could match by accident); a shorter one later may still fit. */
+static void
+dt_keep(struct data *d, char c)
+{
+	if (d->dtlen + 3 > sizeof(d->dt)) {
+		while (d->dtlen > 0 && d->dt[d->dtlen - 1] != '\n')
+			d->dtlen--;
+		d->dt[d->dtlen] = '\0';
+		d->dtfield = 0;
+		return;
+	}
+	d->dt[d->dtlen++] = c;
+	d->dt[d->dtlen] = '\0';
+}
+
+/* The Delivered-To: field being kept has ended: its LF (dt_keep left
+ * room for it). */
+static void
+dt_end(struct data *d)
+{
+	if (d->dtfield && d->dtlen + 2 <= sizeof(d->dt)) {
+		d->dt[d->dtlen++] = '\n';
+		d->dt[d->dtlen] = '\0';
+	}
+	d->dtfield = 0;
+}
+
+/* Is the line so far ("Delivered-To" then blanks then ':') the start of
+ * a Delivered-To: field?  The same rule as for Received:. */
+static void
+dt_match(struct data *d, unsigned char c)
+{
+	if (d->dmatch < 0)
+		return;
+	if (d->dmatch < (int)sizeof(delivered_to) - 1) {
+		if (d->linelen == (size_t)d->dmatch + 1 &&
+		    str_tolower(c) == delivered_to[d->dmatch])
+			d->dmatch++;
+		else
+			d->dmatch = -1;
+	} else if (c == ':') {
+		d->dmatch = -1;
+		d->dtfield = 1;
+	} else if (c != ' ' && c != '\t')
+		d->dmatch = -1;
+}
+
 /* One content byte of a line (not CR, LF or a stuffed dot). */
 static void
 content(struct data *d, unsigned char c)
@@ -74,7 +128,17 @@ content(struct data *d, unsigned char c)
 		fail(d, DATA_TOO_BIG);
 	if (++d->linelen > d->line_max)
 		fail(d, DATA_LINE_TOO_LONG);
-	if (!d->header || d->hmatch < 0)
+	if (!d->header)
+		return;
+	if (d->dtfield) {
+		if (d->linelen > 1 || c == ' ' || c == '\t') {
+			dt_keep(d, (char)c);	/* its value, or a fold */
+			return;
+		}
+		dt_end(d);		/* a new field starts */
+	}
+	dt_match(d, c);
+	if (d->hmatch < 0)
 		return;
 	/* "Received" then optional blanks (obsolete syntax, RFC 5322
 	 * §4.5.3) then ":" at the start of a header line. */
@@ -120,10 +184,13 @@ line_end(struct data *d)
 	d->size += 2;
 	if (d->max_size != 0 && d->size > d->max_size)
 		fail(d, DATA_TOO_BIG);
-	if (d->linelen == 0)
+	if (d->linelen == 0 && d->header) {
 		d->header = 0;	/* the empty line ends the header section */
+		dt_end(d);
+	}
 	d->linelen = 0;
 	d->hmatch = 0;
+	d->dmatch = 0;
 	d->state = ST_BOL;
 }
 
@@ -167,7 +234,8 @@ data_feed(struct data *d, const char *buf, size_t n)
 				d->state = ST_CR;
 			} else if (c == '\n')
 				goto smuggle;
-			else if (d->header && d->hmatch >= 0)
+			else if (d->header && (d->hmatch >= 0 ||
+			    d->dmatch >= 0 || d->dtfield))
 				content(d, c);
 			else {
 				/* The rest of the line's text in one scan: the

@@ -9,6 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+enum {
+	/* The Delivered-To: values of the header kept for the loop check
+	 * (queue-run prepends ours at the top, so the first ones matter);
+	 * room for a few addresses, what does not fit is not kept. */
+	DATA_DELIVERED_TO_MAX = 2048
+};
+
 enum data_err {
 	DATA_OK = 0,
 	DATA_SMUGGLE,		/* bare CR, bare LF or NUL: stop reading */
@@ -35,6 +42,11 @@ struct data {
 	unsigned	 received_max;
 	int		 header;	/* still in the header section */
 	int		 hmatch;	/* chars of "received" matched, -1 none */
+	int		 dmatch;	/* chars of "delivered-to", -1 none */
+	int		 dtfield;	/* in a Delivered-To: field's value */
+	/* Delivered-To: values, each ended by LF, folds joined; NUL ended. */
+	char		 dt[DATA_DELIVERED_TO_MAX];
+	size_t		 dtlen;
 	data_sink	 sink;
 	void		*arg;
 };

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alias.h"
 #include "data.h"
 #include "date.h"
 #include "helpers.h"
@@ -83,6 +84,7 @@ static const char *const end_names[] = {
 	[SESSION_SMUGGLING] = "smuggling",
 	[SESSION_HTTP] = "http",
 	[SESSION_AUTH_FAILED] = "auth-failures",
+	[SESSION_SRS_FAILED] = "srs-failures",
 	[SESSION_TLS_FAILED] = "tls",
 	[SESSION_INTERNAL] = "internal",
 };
@@ -488,6 +490,17 @@ rcpt_srs(struct session *s, const char *rcpt)
 		reply(s, "250 2.1.5 Ok");
 		break;
 	case HELPER_SRS_BAD:
+		/* Guessing a hash costs a connection every few guesses. */
+		if (++s->srs_failures >= SMTP_SRS_FAILURES_MAX) {
+			log_event("refused", "peer", s->peerlog, "cmd", "RCPT",
+			    "reply", "invalid or expired SRS address", "to",
+			    s->logto, (char *)NULL);
+			reply(s, "421 4.7.0 too many invalid SRS addresses; "
+			    "closing");
+			s->end = SESSION_SRS_FAILED;
+			close_gently(s);
+			break;
+		}
 		reply(s, "550 5.1.1 <%s>: invalid or expired SRS address", rcpt);
 		break;
 	case HELPER_SRS_TEMP:
@@ -632,6 +645,101 @@ from_ok(struct session *s)
 	}
 }
 
+/* --- Delivered-To: loops ------------------------------------------------ */
+
+struct dt_loop {
+	const char	*values;	/* struct data's dt: LF-separated */
+	char		*hit;		/* the address found */
+	size_t		 hitsize;
+};
+
+/* The next Delivered-To: value of *p, blanks and one pair of angle
+ * brackets removed, as queue-run's loop check reads it (deliver.c):
+ * into buf, and 1; 0 at the end. */
+static int
+dt_next(const char **p, char *buf, size_t size)
+{
+	const char *v, *e, *nl;
+
+	while (**p != '\0') {
+		v = *p;
+		nl = strchr(v, '\n');
+		e = nl != NULL ? nl : v + strlen(v);
+		*p = nl != NULL ? nl + 1 : e;
+		while (v < e && (*v == ' ' || *v == '\t'))
+			v++;
+		while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e - v >= 2 && *v == '<' && e[-1] == '>') {
+			v++;
+			e--;
+		}
+		if (e == v || (size_t)(e - v) >= size)
+			continue;	/* too long for an address: no match */
+		memcpy(buf, v, (size_t)(e - v));
+		buf[e - v] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* alias_emit: stop (with the address) at a local target that one of the
+ * message's Delivered-To: fields names. */
+static int
+dt_emit(const struct alias_target *t, void *arg)
+{
+	struct dt_loop *l = arg;
+	const char *p = l->values;
+	char v[ADDR_TEXT_MAX + 1];
+
+	if (t->kind == ALIAS_REMOTE)
+		return 0;
+	while (dt_next(&p, v, sizeof(v)))
+		if (str_casecmp(v, t->addr) == 0) {
+			(void)str_copy(l->hit, l->hitsize, t->addr);
+			return 1;
+		}
+	return 0;
+}
+
+/* Has the message been delivered here already?  queue-run prepends
+ * Delivered-To: with each local delivery, and refuses to deliver again
+ * to an address a Delivered-To: names (a loop, 5.4.6); found here, the
+ * message is refused before the 250 rather than bounced, with the
+ * client's headers, to a sender the client chose.  Only when a value
+ * names a local domain are the recipients resolved.  1 with the address
+ * in hit, else 0 (a file that cannot be read leaves it to queue-run). */
+static int
+dt_loop(struct session *s, const struct data *d, char *hit, size_t hitsize)
+{
+	struct dt_loop l = { d->dt, hit, hitsize };
+	char v[ADDR_TEXT_MAX + 1], why[ALIAS_WHY_MAX];
+	const char *p = d->dt, *at;
+	int local = 0;
+	size_t i;
+
+	while (!local && dt_next(&p, v, sizeof(v)))
+		if ((at = strrchr(v, '@')) != NULL &&
+		    resolve_domain_is_local(s->conf, at + 1) == 1)
+			local = 1;
+	if (!local)
+		return 0;
+	for (i = 0; i < s->nrcpts; i++) {
+		const char *r = s->rcpts[i];
+
+		/* A bounce to an SRS address goes on to its sender, with
+		 * no loop check of queue-run's. */
+		if (srs_is_srs(r))
+			continue;
+		hit[0] = '\0';
+		(void)alias_resolve(s->conf, r, dt_emit, &l, why,
+		    sizeof(why));
+		if (hit[0] != '\0')
+			return 1;
+	}
+	return 0;
+}
+
 /* RFC 5321 §4.4, RFC 6531 §3.7.3 for UTF8SMTP. */
 static int
 put_received(struct session *s)
@@ -711,12 +819,20 @@ log_queue_error(struct session *s, const char *op, int err)
 static void
 finish_data(struct session *s, const struct data *d)
 {
+	char loop[ADDR_TEXT_MAX + 1];
+
 	if (d->err != DATA_OK)
 		queue_abort(&s->msg);
 	switch (d->err) {
 	case DATA_OK:
 		if (!from_ok(s)) {
 			queue_abort(&s->msg);
+			break;
+		}
+		if (d->dt[0] != '\0' && dt_loop(s, d, loop, sizeof(loop))) {
+			queue_abort(&s->msg);
+			reply(s, "554 5.4.6 mail loop: already delivered to "
+			    "<%s>", loop);
 			break;
 		}
 		if (queue_commit(&s->msg) == -1) {
@@ -1092,10 +1208,17 @@ do_auth(struct session *s, const struct cmd *c)
 static void
 bad_sequence(struct session *s, enum cmd_verb v)
 {
-	if (s->state == SESSION_FRESH && v == CMD_MAIL)
+	int greet = v == CMD_MAIL || v == CMD_STARTTLS || v == CMD_AUTH;
+
+	if (s->state == SESSION_FRESH && greet)
 		reply(s, "503 5.5.1 send HELO or EHLO first");
 	else if (v == CMD_MAIL)
 		reply(s, "503 5.5.1 nested MAIL command");
+	else if (v == CMD_STARTTLS || v == CMD_AUTH)
+		/* RFC 4954 §4: AUTH during a transaction is a 503; the
+		 * same for STARTTLS (RFC 3207 §4 resets the session). */
+		reply(s, "503 5.5.1 %s not allowed during a mail transaction",
+		    v == CMD_AUTH ? "AUTH" : "STARTTLS");
 	else
 		reply(s, "503 5.5.1 need MAIL command first");
 }

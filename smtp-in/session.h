@@ -57,6 +57,11 @@ enum {
 	 * reply, so that guessing costs time. */
 	SMTP_AUTH_FAILURES_MAX = 3,
 	SMTP_AUTH_DELAY = 1,
+	/* RCPT: the third SRS address of ours that fails its check (a
+	 * forged hash, or expired) closes the session.  A real bounce has
+	 * one recipient; a client guessing hashes must reconnect every
+	 * three guesses, each of which runs aliases(8). */
+	SMTP_SRS_FAILURES_MAX = 3,
 	/* The From: field of a submitted message, kept to check that the
 	 * user owns its addresses; a longer one is refused. */
 	SMTP_FROM_MAX = 4096,
@@ -100,6 +105,7 @@ enum session_end {
 	SESSION_SMUGGLING,
 	SESSION_HTTP,
 	SESSION_AUTH_FAILED,	/* SMTP_AUTH_FAILURES_MAX reached */
+	SESSION_SRS_FAILED,	/* SMTP_SRS_FAILURES_MAX reached */
 	SESSION_TLS_FAILED,	/* the handshake failed or TLS is missing */
 	SESSION_INTERNAL	/* a bug or a resource failure: exit 1 */
 };
@@ -142,6 +148,7 @@ struct session {
 	char			 tls_sni[SMTP_HELO_MAX + 1];
 	char			 login[ADDR_TEXT_MAX];	/* "" until AUTH */
 	unsigned		 auth_failures;
+	unsigned		 srs_failures;	/* bad SRS recipients */
 
 	/* The transaction. */
 	char			 sender[ADDR_TEXT_MAX];

@@ -244,8 +244,11 @@ parse_line(const struct conf *c, char *s, struct line *l, char *why,
 		return -1;
 	}
 	if (l->auth[0] != '\0') {
-		/* A password goes over TLS only: auth= makes "may" mean
-		 * "encrypt" rather than a mail stuck for no stated reason. */
+		/* A password goes only to a host that proved its name: a
+		 * self-signed certificate on the path would otherwise receive
+		 * it.  auth= without tls= (or with tls=may) is tls=verify;
+		 * tls=encrypt written out is the opt-out, for a smarthost
+		 * whose certificate cannot be verified. */
 		if (l->r.tls == ROUTE_TLS_NONE) {
 			str_fmt_cut(why, whysize,
 			    "auth= with tls=none would send the password in "
@@ -253,7 +256,7 @@ parse_line(const struct conf *c, char *s, struct line *l, char *why,
 			return -1;
 		}
 		if (l->r.tls == ROUTE_TLS_MAY)
-			l->r.tls = ROUTE_TLS_ENCRYPT;
+			l->r.tls = ROUTE_TLS_VERIFY;
 	}
 	return 1;
 }

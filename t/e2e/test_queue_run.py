@@ -271,6 +271,25 @@ def test_pipe_alias_gets_message_and_environment(conf, queue_run):
     assert "POSTHORN_TEST_SECRET" not in env
 
 
+def test_catch_all_pipe_is_told_the_recipient_it_caught(conf, queue_run):
+    """RECIPIENT and USER name the address the catch-all took, not '*'."""
+    script, out = pipe_script(conf, "catch", code=0)
+    conf.domain("pipes.example", users=[], aliases=f"*: | {script}\n")
+    inject(conf, "", "Billing@pipes.example")
+    queue_run.delivered()
+    env = dict(l.split("=", 1) for l in
+               (conf.root / "catch-env").read_text().splitlines()
+               if "=" in l)
+    assert env["RECIPIENT"] == "billing@pipes.example"
+    assert env["USER"] == "billing" and env["DOMAIN"] == "pipes.example"
+    assert env["ORIGINAL_RECIPIENT"] == "Billing@pipes.example"
+    # The null sender is empty in SENDER, as documented.
+    assert env["SENDER"] == ""
+    data = (conf.root / "catch.0").read_bytes()
+    assert data.startswith(b"Return-Path: <>\n"
+                           b"Delivered-To: billing@pipes.example\n"), data
+
+
 def test_pipe_tempfail_is_retried_then_delivered(conf, queue_run):
     code = conf.root / "code"
     code.write_text("75\n")

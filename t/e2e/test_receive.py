@@ -304,6 +304,33 @@ def test_mail_loop_is_refused(conf, smtpd, client):
     assert client.cmd(hops + "Subject: ok\r\n\r\nfine\r\n.")[0] == 250
 
 
+def test_delivered_to_loop_is_refused_before_the_250(conf, smtpd, client):
+    """A message carrying queue-run's loop marker for one of its
+    recipients is refused at the end of DATA, not bounced later to a
+    sender the client chose."""
+    session(client)
+    assert client.cmd("DATA")[0] == 354
+    code, text = client.cmd("Delivered-To: Alice@example.com\r\n"
+                            "Subject: loop\r\n\r\nround\r\n.")
+    assert code == 554 and text[0].startswith("5.4.6"), text
+    assert "alice@example.com" in text[0]
+    assert conf.queued() == [] and conf.leftovers() == []
+    [line] = smtpd.wait_for(r"event=refused .*5\.4\.6 mail loop")
+    assert parse_kv(line)["id"]
+    # Through an alias (info: alice) too: queue-run compares the mailbox.
+    session(client, rcpts=("<info@example.com>",))
+    assert client.cmd("DATA")[0] == 354
+    code, text = client.cmd("Subject: loop\r\nDelivered-To:\r\n"
+                            " <alice@example.com>\r\n\r\nround\r\n.")
+    assert code == 554 and text[0].startswith("5.4.6"), text
+    # Another recipient's marker, or one in the body, is no loop.
+    session(client, rcpts=("<bob@example.com>",))
+    assert client.cmd("DATA")[0] == 354
+    assert client.cmd("Delivered-To: alice@example.com\r\n\r\n"
+                      "Delivered-To: bob@example.com\r\n.")[0] == 250
+    assert len(conf.queued()) == 1
+
+
 def test_helo_must_be_one_token(conf, smtpd, client):
     code, _ = client.cmd("EHLO gmail.com ([8.8.8.8]) by mx.google.com")
     assert code == 501

@@ -526,6 +526,33 @@ def test_smarthost_route_with_auth(ns, conf, tmp_path, testca):
     assert SMARTHOST_PASS not in r.stderr
 
 
+def test_smarthost_auth_without_tls_key_needs_a_verified_certificate(
+        ns, conf, tmp_path, testca):
+    # The smarthost's certificate is from a CA that smtp-out is not told
+    # about (no ca=): with auth= and no tls=, the password must not go.
+    peer = smarthost(ns, tmp_path, testca)
+    routes(conf, f"* smarthost.test:587 auth={secrets(conf)}\n")
+    r = ns.smtp_out(conf, "alice@example.com", "z@nxdomain.test",
+                    message=MESSAGE)
+    [line] = r.lines
+    assert (line.status, line.dsn) == ("deferred", "4.7.5"), r
+    # The smarthost takes mail only after AUTH: nothing arrived, so no
+    # password was sent.
+    assert peer.messages() == []
+    assert SMARTHOST_PASS not in r.stderr
+
+
+def test_smarthost_auth_with_tls_encrypt_written_out_is_the_opt_out(
+        ns, conf, tmp_path, testca):
+    peer = smarthost(ns, tmp_path, testca)
+    routes(conf, f"* smarthost.test:587 auth={secrets(conf)} tls=encrypt\n")
+    r = ns.smtp_out(conf, "alice@example.com", "z@nxdomain.test",
+                    message=MESSAGE)
+    assert r.code == EX_OK, r
+    [got] = peer.messages()
+    assert got.auth == SMARTHOST_USER
+
+
 def test_smarthost_credentials_readable_by_others_are_refused(ns, conf,
                                                               tmp_path,
                                                               testca):

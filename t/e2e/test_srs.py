@@ -50,6 +50,18 @@ def mail_srs_reverse(address, **kw):
     return rc == 0, out if rc == 0 else err
 
 
+def forward_with_cased_hash(user, host, fwd):
+    """A Mail::SRS address whose hash has an upper and a lower case
+    letter (three addresses in four do), so that changing its case
+    changes it: user, user1, user2, ... until one does."""
+    for i in range(64):
+        a = mail_srs_forward(f"{user}{i or ''}@{host}", fwd)
+        hsh = a.split("=")[1]
+        if hsh.lower() != hsh and hsh.upper() != hsh:
+            return a
+    raise AssertionError("no hash with both cases")
+
+
 @pytest.fixture
 def srs_conf(conf):
     (conf.dir / "srs.secret").write_text(SECRET + "\n")
@@ -62,13 +74,23 @@ def reverse(conf, address):
 
 
 def test_mail_srs_srs0_is_reversed(srs_conf):
-    a = mail_srs_forward("Alice.Smith@remote.example", "example.com")
+    a = forward_with_cased_hash("Alice.Smith", "remote.example",
+                                "example.com")
+    user = a.split("=")[-1].split("@")[0]
     assert a.startswith("SRS0=") and a.endswith("=remote.example="
-                                                "Alice.Smith@example.com")
-    assert reverse(srs_conf, a) == (0, "Alice.Smith@remote.example\n", "")
-    # A relay that smashed the case changes nothing.
+                                                f"{user}@example.com")
+    assert reverse(srs_conf, a) == (0, f"{user}@remote.example\n", "")
+    # The hash keeps its case (a lowercase guess would otherwise hit one
+    # time in 2^20); the rest of the address may change case.
+    tag, hsh, rest = a.split("=", 2)
+    assert reverse(srs_conf, f"{tag.lower()}={hsh}={rest.upper()}")[0:2] == (
+        0, f"{user.upper()}@remote.example\n")
+    rc, out, err = reverse(srs_conf, a.upper())
+    assert (rc, out) == (1, "") and "bad hash" in err, err
+    # postsrsd's rule, for relays that smash the whole local part.
+    srs_conf.write(srs_postsrsd_compat="yes")
     assert reverse(srs_conf, a.upper())[0:2] == (
-        0, "ALICE.SMITH@remote.example\n")
+        0, f"{user.upper()}@remote.example\n")
 
 
 def test_mail_srs_srs1_gives_the_first_forwarders_address(srs_conf):
@@ -107,15 +129,35 @@ def test_tampered_and_foreign_addresses_are_refused(srs_conf):
 
 
 def test_mail_srs_reverses_what_aliases_accepts(srs_conf):
-    """The same verdicts from both, on one list of addresses."""
-    good = mail_srs_forward("erin@remote.example", "example.com")
-    for a, ok in [(good, True),
-                  (good.lower(), True),
-                  (good.replace("SRS0=", "SRS0=x"), False),
-                  (good.replace("=remote.example=", "=remote.example.org="),
-                   False)]:
+    """The same verdicts from both, on one list of addresses, with
+    srs_postsrsd_compat; without it, a hash whose case changed is
+    refused where Mail::SRS takes it."""
+    good = forward_with_cased_hash("erin", "remote.example", "example.com")
+    cases = [(good, True),
+             (good.lower(), True),
+             (good.replace("SRS0=", "SRS0=x"), False),
+             (good.replace("=remote.example=", "=remote.example.org="),
+              False)]
+    for a, ok in cases:
         assert mail_srs_reverse(a)[0] == ok, a
+        strict = ok and a == good
+        assert (reverse(srs_conf, a)[0] == 0) == strict, a
+    srs_conf.write(srs_postsrsd_compat="yes")
+    for a, ok in cases:
         assert (reverse(srs_conf, a)[0] == 0) == ok, a
+
+
+def test_longer_hash_written_and_read(srs_conf):
+    """srs_hash_length: Mail::SRS's HashLength; srs_hash_min keeps the
+    four characters of mail still on its way readable meanwhile."""
+    long_ = mail_srs_forward("erin@remote.example", "example.com")
+    tag, hsh, rest = long_.split("=", 2)
+    assert len(hsh) == 4
+    srs_conf.write(srs_hash_length="8")
+    rc, _, err = reverse(srs_conf, long_)
+    assert rc == 1 and "bad hash" in err, err
+    srs_conf.write(srs_hash_length="8", srs_hash_min="4")
+    assert reverse(srs_conf, long_)[0] == 0
 
 
 def test_without_a_secret_it_is_a_temporary_failure(conf):
@@ -161,12 +203,30 @@ def test_smtp_in_refuses_a_tampered_srs_address(srs_conf, smtpd, client):
                            when=time.time() - 22 * DAY)
     assert client.cmd(f"RCPT TO:<{old}>")[0] == 550
     # The case of the tag does not matter, nor does the separator.
-    code, _ = client.cmd(f"RCPT TO:<{a.lower()}>")
+    tag, hsh, rest = a.split("=", 2)
+    code, _ = client.cmd(f"RCPT TO:<{tag.lower()}={hsh}={rest}>")
     assert code == 250
-    assert client.cmd(
-        "RCPT TO:<srs0+abcd=XY=orig.example=x@catchall.example>")[0] == 550
     assert client.cmd("QUIT")[0] == 221
-    smtpd.wait_for(r"event=refused .*invalid or expired SRS address", 3)
+    smtpd.wait_for(r"event=refused .*invalid or expired SRS address", 2)
+
+
+def test_smtp_in_closes_after_three_bad_srs_addresses(srs_conf, smtpd,
+                                                      client):
+    """Guessing hashes: the third failure in a session closes it."""
+    a = forward_with_cased_hash("heidi", "remote.example", "example.com")
+    tag, hsh, rest = a.split("=", 2)
+    # A lowercased hash: what postsrsd would take, and we do not.
+    code, _ = rcpt(client, f"{tag}={hsh.lower()}={rest}")
+    assert code == 550
+    assert client.cmd(
+        "RCPT TO:<srs0+abcd=XY=orig.example=x@example.com>")[0] == 550
+    # A good one in between is not counted.
+    assert client.cmd(f"RCPT TO:<{a}>")[0] == 250
+    code, text = client.cmd("RCPT TO:<SRS0=AAAA=XY=orig.example=y@"
+                            "example.com>")
+    assert code == 421 and "too many invalid SRS addresses" in text[0], text
+    assert client.closed()
+    smtpd.wait_for(r"event=disconnect .*reason=srs-failures")
 
 
 def test_smtp_in_defers_when_the_secret_is_missing(conf, smtpd, client):

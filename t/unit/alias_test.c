@@ -257,6 +257,23 @@ test_catch_all_takes_what_no_user_or_alias_takes(void **state)
 	to(f, "postmaster@" D, "remote me@gmail.com\n");
 }
 
+/* A catch-all pipe's command is told the address it caught (RECIPIENT,
+ * USER), not "*" (issue 15, item 11); a named pipe keeps its alias. */
+static void
+test_catch_all_pipe_is_named_by_the_address_caught(void **state)
+{
+	struct fix *f = *state;
+
+	dom(f, "tickets: | /bin/handler\n*: | /bin/catchall\n");
+	to(f, "Billing+Q1@" D, "pipe billing+q1@" D " |/bin/catchall\n");
+	assert_string_equal(f->last.user, "billing+q1");
+	assert_string_equal(f->last.domain, D);
+	to(f, "tickets@" D, "pipe tickets@" D " |/bin/handler\n");
+	/* An alias to a name that only the catch-all takes. */
+	dom(f, "info: ghost\n*: | /bin/catchall\n");
+	to(f, "info@" D, "pipe ghost@" D " |/bin/catchall\n");
+}
+
 static void
 test_catch_all_to_a_local_user(void **state)
 {
@@ -662,6 +679,21 @@ test_check_reports_every_syntax_error_with_its_line(void **state)
 	assert_null(strstr(r.text, "\n9: "));
 }
 
+/* No valid name at all: nothing to sort (qsort(NULL, 0) is undefined;
+ * UBSan in the SAN=1 build, issue 15 item 12). */
+static void
+test_check_of_a_file_without_a_valid_name(void **state)
+{
+	struct fix *f = *state;
+	struct reports r;
+
+	dom(f, "# only a comment\nno colon\n");
+	assert_int_equal(check(f, D, &r), 1);
+	said(&r, "2: no ':'");
+	dom(f, "");
+	assert_int_equal(check(f, D, &r), 0);
+}
+
 static void
 test_check_reports_a_name_given_twice(void **state)
 {
@@ -868,6 +900,7 @@ main(void)
 		T(test_pipe_reached_through_a_list),
 		T(test_alias_comes_before_a_user_of_the_same_name),
 		T(test_catch_all_takes_what_no_user_or_alias_takes),
+		T(test_catch_all_pipe_is_named_by_the_address_caught),
 		T(test_catch_all_to_a_local_user),
 		T(test_catch_all_to_a_name_that_does_not_exist_is_broken),
 		T(test_without_catch_all_an_unknown_name_is_no_user),
@@ -894,6 +927,7 @@ main(void)
 		T(test_bad_address_is_no_user),
 		T(test_check_of_a_good_file_reports_nothing),
 		T(test_check_reports_every_syntax_error_with_its_line),
+		T(test_check_of_a_file_without_a_valid_name),
 		T(test_check_reports_a_name_given_twice),
 		T(test_check_reports_local_targets_that_do_not_exist),
 		T(test_check_reports_a_loop_once_at_its_first_line),

@@ -246,6 +246,36 @@ test_relative_conf_dir_is_made_absolute(void **state)
 	assert_string_equal(fx->c.spool, fx->want);
 }
 
+/* SRS: postsrsd's hash length written, compared with case unless the
+ * compatibility switch says otherwise (issue 15, item 9). */
+static void
+test_srs_keys_defaults_and_values(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx, NULL), 0);
+	assert_int_equal(fx->c.srs_hash_length, 4);
+	assert_int_equal(fx->c.srs_hash_min, 4);
+	assert_int_equal(fx->c.srs_postsrsd_compat, 0);
+	assert_int_equal(load(fx, "srs_hash_length = 10\n"), 0);
+	assert_int_equal(fx->c.srs_hash_length, 10);
+	assert_int_equal(fx->c.srs_hash_min, 10);
+	assert_int_equal(load(fx, "srs_hash_length = 10\nsrs_hash_min = 4\n"
+	    "srs_postsrsd_compat = yes\n"), 0);
+	assert_int_equal(fx->c.srs_hash_length, 10);
+	assert_int_equal(fx->c.srs_hash_min, 4);
+	assert_int_equal(fx->c.srs_postsrsd_compat, 1);
+	assert_error(fx, "srs_hash_length = 3\n", 1,
+	    "bad value for 'srs_hash_length': must be at least 4 (24 bits)");
+	assert_error(fx, "srs_hash_min = 28\n", 1,
+	    "bad value for 'srs_hash_min': number too large");
+	assert_error(fx, "srs_postsrsd_compat = 1\n", 1,
+	    "bad value for 'srs_postsrsd_compat': must be yes or no");
+	assert_int_equal(load(fx, "srs_hash_min = 8\n"), -1);
+	assert_non_null(strstr(fx->err,
+	    "srs_hash_min is more than srs_hash_length"));
+}
+
 static void
 test_unknown_key_names_line_and_key(void **state)
 {
@@ -640,6 +670,7 @@ main(void)
 		T(test_hash_inside_a_line_is_not_a_comment),
 		T(test_relative_paths_are_under_the_conf_dir),
 		T(test_relative_conf_dir_is_made_absolute),
+		T(test_srs_keys_defaults_and_values),
 		T(test_unknown_key_names_line_and_key),
 		T(test_missing_equals_is_an_error),
 		T(test_missing_key_is_an_error),

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -382,6 +383,61 @@ test_received_is_counted_in_the_header_only(void **state)
 	assert_int_equal(d.nreceived, 1);
 }
 
+/* The values of the header's Delivered-To: fields are kept for the loop
+ * check (issue 15, item 10), folds joined, whatever the chunking; those
+ * of the body, and of look-alike names, are not. */
+static void
+test_delivered_to_values_are_kept_from_the_header(void **state)
+{
+	static const char in[] =
+	    "Delivered-To: alice@example.org\r\nX-Delivered-To: no@x\r\n"
+	    "delivered-to : <bob@example.org>\r\n"
+	    "Delivered-To:\r\n\tfolded@example.org\r\n"
+	    "Delivered-Top: no@x\r\nSubject: Delivered-To: no@x\r\n"
+	    "Delivered-To: last@example.org\r\n"
+	    "\r\nDelivered-To: body@example.org\r\n.\r\n";
+	struct data d;
+	size_t chunk;
+
+	(void)state;
+	for (chunk = 0; chunk < sizeof(in); chunk++) {
+		start(&d, 0, 1000, 50);
+		assert_int_equal(FEED(&d, in, chunk), sizeof(in) - 1);
+		assert_true(d.done);
+		assert_int_equal(d.err, DATA_OK);
+		assert_string_equal(d.dt, " alice@example.org\n"
+		    " <bob@example.org>\n\tfolded@example.org\n"
+		    " last@example.org\n");
+	}
+}
+
+/* A header that is all Delivered-To: keeps what fits, whole values
+ * only, and the message goes on. */
+static void
+test_delivered_to_values_beyond_the_room_are_dropped_whole(void **state)
+{
+	static char in[64 * 1024];
+	struct data d;
+	size_t n = 0, i;
+	int k;
+
+	(void)state;
+	for (i = 0; i < 500; i++) {
+		k = snprintf(in + n, sizeof(in) - n,
+		    "Delivered-To: user%zu@example.org\r\n", i);
+		assert_true(k > 0 && (size_t)k < sizeof(in) - n);
+		n += (size_t)k;
+	}
+	memcpy(in + n, "\r\nbody\r\n.\r\n", 11);
+	n += 11;
+	start(&d, 0, 1000, 50);
+	assert_int_equal(feed(&d, in, n, 0), n);
+	assert_int_equal(d.err, DATA_OK);
+	assert_true(d.dtlen < sizeof(d.dt));
+	assert_int_equal(d.dt[d.dtlen - 1], '\n');
+	assert_int_equal(strncmp(d.dt, " user0@example.org\n", 19), 0);
+}
+
 static void
 test_sink_failure_is_reported_and_input_consumed(void **state)
 {
@@ -434,6 +490,10 @@ main(void)
 		cmocka_unit_test(test_first_limit_crossed_is_reported),
 		cmocka_unit_test(test_too_many_received_is_a_loop),
 		cmocka_unit_test(test_received_is_counted_in_the_header_only),
+		cmocka_unit_test(
+		    test_delivered_to_values_are_kept_from_the_header),
+		cmocka_unit_test(
+		    test_delivered_to_values_beyond_the_room_are_dropped_whole),
 		cmocka_unit_test(test_sink_failure_is_reported_and_input_consumed),
 		cmocka_unit_test(test_dot_not_at_line_start_does_not_end),
 	};

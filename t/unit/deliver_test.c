@@ -779,6 +779,47 @@ test_mda_runs_without_a_shell_with_escapes_expanded(void **state)
 	assert_int_equal(tu_entries(fx->conf.maildirs), 0);
 }
 
+/* The sender is the client's: an argument that it would start with '-'
+ * never reaches the MDA (an option), and the null sender is
+ * MAILER-DAEMON, not an empty argument (issue 15, item 11). */
+static void
+test_mda_sender_escape_is_never_an_option_nor_empty(void **state)
+{
+	struct fx *fx = *state;
+	char script[PATH_MAX], line[PATH_MAX + 64];
+	static const char null[] = "-f\nMAILER-DAEMON\n--from=MAILER-DAEMON\n";
+	static const char inside[] = "--from=-oQ/tmp@x\n";
+
+	mda_script(fx, script, sizeof(script), 0);
+	assert_int_equal(str_fmt(line, sizeof(line), "%s -f %%s\n", script),
+	    0);
+	mda_file(fx, line);
+	queue_str(fx, BODY);
+	fx->msg.sender = "-oQ/tmp@x";
+	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	assert_int_equal(fx->r.status, DELIVER_PERM);
+	assert_string_equal(fx->r.dsn, "5.1.7");
+	assert_non_null(strstr(fx->r.reason, "-oQ/tmp@x"));
+	assert_int_equal(access(fx->out, F_OK), -1);	/* nothing ran */
+
+	/* Inside an argument it is a value. */
+	assert_int_equal(str_fmt(line, sizeof(line), "%s --from=%%s\n",
+	    script), 0);
+	mda_file(fx, line);
+	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	assert_int_equal(fx->r.status, DELIVER_OK);
+	assert_file_is(fx->out, inside, sizeof(inside) - 1);
+
+	/* The null sender has a name, as in Postfix's pipe(8). */
+	assert_int_equal(str_fmt(line, sizeof(line), "%s -f %%s --from=%%s\n",
+	    script), 0);
+	mda_file(fx, line);
+	fx->msg.sender = "";
+	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	assert_int_equal(fx->r.status, DELIVER_OK);
+	assert_file_is(fx->out, null, sizeof(null) - 1);
+}
+
 static void
 test_mda_exit_codes_follow_the_pipe_rules(void **state)
 {
@@ -1050,6 +1091,7 @@ main(void)
 		T(test_pipe_timeout_kills_the_whole_process_group),
 		T(test_pipe_loop_is_permanent_and_runs_nothing),
 		T(test_mda_runs_without_a_shell_with_escapes_expanded),
+		T(test_mda_sender_escape_is_never_an_option_nor_empty),
 		T(test_mda_exit_codes_follow_the_pipe_rules),
 		T(test_mda_is_found_on_the_fixed_path),
 		T(test_mda_configuration_errors_are_temporary),

@@ -229,8 +229,32 @@ test_auth_file_gives_the_credentials(void **state)
 	assert_int_equal(lookup(fx, "b.example"), 0);
 	assert_string_equal(fx->r.auth_user, "user@example.org");
 	assert_string_equal(fx->r.auth_pass, "pw");
-	/* A password never goes out in clear: may becomes encrypt. */
+	/* A password goes to a verified host only: auth= without tls=
+	 * is tls=verify. */
+	assert_int_equal(fx->r.tls, ROUTE_TLS_VERIFY);
+}
+
+static void
+test_auth_means_verify_unless_encrypt_is_written(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "secrets", "u:p\n", 0600);
+	put(fx, "routes",
+	    "a.example smtp.example.net:587 auth=secrets\n"
+	    "b.example smtp.example.net:587 auth=secrets tls=may\n"
+	    "c.example smtp.example.net:587 auth=secrets tls=encrypt\n"
+	    "d.example smtp.example.net:465 auth=secrets\n", 0644);
+	assert_int_equal(lookup(fx, "a.example"), 0);
+	assert_int_equal(fx->r.tls, ROUTE_TLS_VERIFY);
+	assert_int_equal(lookup(fx, "b.example"), 0);
+	assert_int_equal(fx->r.tls, ROUTE_TLS_VERIFY);
+	/* The documented opt-out: encrypt written out stays encrypt. */
+	assert_int_equal(lookup(fx, "c.example"), 0);
 	assert_int_equal(fx->r.tls, ROUTE_TLS_ENCRYPT);
+	assert_int_equal(lookup(fx, "d.example"), 0);
+	assert_int_equal(fx->r.tls, ROUTE_TLS_VERIFY);
+	assert_int_equal(fx->r.implicit_tls, 1);
 }
 
 static void
@@ -440,6 +464,9 @@ main(void)
 		    test_missing_ca_file_fails_its_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_auth_file_gives_the_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_means_verify_unless_encrypt_is_written, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_auth_file_readable_by_others_is_refused, setup,
 		    teardown),

@@ -545,6 +545,27 @@ test_bad_sequences_are_503(void **state)
 	assert_int_equal(f->s.errors, 6);
 }
 
+/* STARTTLS and AUTH need a greeting and no transaction: each says so,
+ * not "need MAIL command first" (RFC 4954 §4: AUTH during a transaction
+ * is a 503). */
+static void
+test_starttls_and_auth_out_of_sequence_say_why(void **state)
+{
+	struct fixture *f = *state;
+
+	RUN(f, "STARTTLS\r\nAUTH PLAIN " PLAIN_OK "\r\nEHLO c.example\r\n"
+	    "MAIL FROM:<a@b.example>\r\nSTARTTLS\r\n"
+	    "AUTH PLAIN " PLAIN_OK "\r\nRSET\r\nQUIT\r\n");
+	CODES(f, 220, 503, 503, 250, 250, 503, 503, 250, 221);
+	assert_out_has(f, "503 5.5.1 send HELO or EHLO first\r\n"
+	    "503 5.5.1 send HELO or EHLO first\r\n");
+	assert_out_has(f, "503 5.5.1 STARTTLS not allowed during a mail "
+	    "transaction\r\n");
+	assert_out_has(f, "503 5.5.1 AUTH not allowed during a mail "
+	    "transaction\r\n");
+	assert_null(strstr(f->out, "need MAIL command first"));
+}
+
 static void
 test_bare_lf_and_nul_commands_are_refused(void **state)
 {
@@ -1040,6 +1061,7 @@ main(void)
 		T(test_smuggled_message_is_never_queued),
 		T(test_too_big_message_is_refused_and_session_goes_on),
 		T(test_bad_sequences_are_503),
+		T(test_starttls_and_auth_out_of_sequence_say_why),
 		T(test_bare_lf_and_nul_commands_are_refused),
 		T(test_long_command_line_is_refused),
 		T(test_other_verbs),

@@ -51,6 +51,9 @@ setup(void **state)
 	}
 	memcpy(fx->srs.secret, SECRET, strlen(SECRET));
 	fx->srs.secretlen = strlen(SECRET);
+	/* posthorn.conf's defaults, as srs_load takes them. */
+	fx->conf.srs_hash_length = fx->conf.srs_hash_min = 4;
+	fx->srs.hashlen = fx->srs.hashmin = 4;
 	*state = fx;
 	return 0;
 }
@@ -196,11 +199,32 @@ test_reverse_accepts_mail_srs_addresses(void **state)
 	    "SRS0=abcd=XY=orig.example=bob@first.example");
 }
 
+/* The hash is compared with its case: a lowercase guess would otherwise
+ * hit with 2^-20 rather than 2^-24.  The rest of the address may change
+ * case on its way (the HMAC covers it lowercased). */
+static void
+test_reverse_compares_the_hash_with_its_case(void **state)
+{
+	struct fx *fx = *state;
+
+	refused(fx, "SRS0=tt+u=G3=example.org=alice@" FWD, T0, "bad hash");
+	refused(fx, "SRS0=TT+U=G3=example.org=alice@" FWD, T0, "bad hash");
+	refused(fx, "srs1=edro=first.example==abcd=xy=orig.example=bob@" FWD,
+	    T0, "bad hash");
+	refused(fx, "SRS0=srmup6yp=G3=example.org=carol@" FWD, T0,
+	    "bad hash");
+	assert_string_equal(rev(fx, "srs0=TT+u=g3=EXAMPLE.ORG=Alice@"
+	    "FWD.EXAMPLE", T0), "Alice@example.org");
+}
+
+/* srs_postsrsd_compat: postsrsd's and Mail::SRS's rule, for relays that
+ * lowercase or uppercase a whole local part. */
 static void
 test_reverse_ignores_case_smashed_by_a_relay(void **state)
 {
 	struct fx *fx = *state;
 
+	fx->srs.nocase = 1;
 	assert_string_equal(rev(fx, "srs0=tt+u=g3=example.org=alice@fwd.example",
 	    T0), "alice@example.org");
 	assert_string_equal(rev(fx, "SRS0=TT+U=G3=EXAMPLE.ORG=ALICE@"
@@ -208,6 +232,37 @@ test_reverse_ignores_case_smashed_by_a_relay(void **state)
 	assert_string_equal(rev(fx,
 	    "srs1=edro=first.example==abcd=xy=orig.example=bob@" FWD, T0),
 	    "SRS0=abcd=xy=orig.example=bob@first.example");
+}
+
+/* srs_hash_length writes longer hashes (Mail::SRS's HashLength); a
+ * bounce's hash must then be as long, unless srs_hash_min keeps the
+ * shorter ones of mail still on its way readable. */
+static void
+test_longer_hash_written_and_its_minimum_read(void **state)
+{
+	struct fx *fx = *state;
+	const char *four = "SRS0=SRMu=G3=example.org=carol@" FWD;
+	char eight[ADDR_TEXT_MAX];
+
+	fx->srs.hashlen = fx->srs.hashmin = 8;
+	(void)str_copy(eight, sizeof(eight), fwd(fx, "carol@example.org",
+	    T0));
+	assert_string_equal(eight, "SRS0=SRMuP6yp=G3=example.org=carol@" FWD);
+	assert_string_equal(rev(fx, eight, T0), "carol@example.org");
+	refused(fx, four, T0, "bad hash");
+	fx->srs.hashmin = 4;
+	assert_string_equal(rev(fx, four, T0), "carol@example.org");
+	/* srs_load takes both from posthorn.conf. */
+	tu_write_str(fx->conf.srs_secret_file, SECRET "\n");
+	fx->conf.srs_hash_length = 12;
+	fx->conf.srs_hash_min = 6;
+	fx->conf.srs_postsrsd_compat = 1;
+	assert_int_equal(srs_load(&fx->srs, &fx->conf), 0);
+	assert_int_equal(fx->srs.hashlen, 12);
+	assert_int_equal(fx->srs.hashmin, 6);
+	assert_int_equal(fx->srs.nocase, 1);
+	assert_int_equal(strlen(fwd(fx, "carol@example.org", T0)),
+	    strlen("SRS0=SRMuP6yp=G3=example.org=carol@" FWD) + 4);
 }
 
 static void
@@ -326,6 +381,13 @@ test_forward_refuses_what_is_not_an_address(void **state)
 	assert_int_equal(srs_forward(&fx->srs, "alice@example.org", FWD, T0,
 	    fx->out, 10), -1);
 	assert_int_equal(errno, ENOSPC);
+	/* An empty quoted local part would make SRS0=...=c.example=@fwd,
+	 * which no reverse takes back: left unrewritten. */
+	errno = 0;
+	assert_int_equal(srs_forward(&fx->srs, "\"\"@c.example", FWD, T0,
+	    fx->out, sizeof(fx->out)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(fx->out, "");
 }
 
 static void
@@ -404,7 +466,9 @@ main(void)
 		T(test_timestamp_is_day_mod_1024_high_bits_first),
 		T(test_forward_then_reverse_gives_the_sender_back),
 		T(test_reverse_accepts_mail_srs_addresses),
+		T(test_reverse_compares_the_hash_with_its_case),
 		T(test_reverse_ignores_case_smashed_by_a_relay),
+		T(test_longer_hash_written_and_its_minimum_read),
 		T(test_reverse_is_good_for_21_days_and_no_more),
 		T(test_reverse_counts_age_across_the_1024_day_wrap),
 		T(test_reverse_refuses_a_tampered_address),
