@@ -84,6 +84,7 @@ static const char *const end_names[] = {
 	[SESSION_HTTP] = "http",
 	[SESSION_AUTH_FAILED] = "auth-failures",
 	[SESSION_TLS_FAILED] = "tls",
+	[SESSION_JUNK] = "junk",
 	[SESSION_INTERNAL] = "internal",
 };
 
@@ -98,6 +99,18 @@ static int64_t
 deadline(const struct session *s)
 {
 	return clock_ms() + s->cmd_timeout;
+}
+
+/* The deadline of the next command: counted from the last one that
+ * moved the session on, so that commands that move no mail do not keep
+ * an idle session alive; shorter outside a transaction before AUTH. */
+static int64_t
+cmd_deadline(const struct session *s)
+{
+	int idle = (s->state & (SESSION_FRESH | SESSION_GREETED)) &&
+	    s->login[0] == '\0';
+
+	return s->since + (idle ? s->idle_timeout : s->cmd_timeout);
 }
 
 /* --- replies: the one place they are made ---------------------------- */
@@ -373,6 +386,9 @@ greet(struct session *s, const struct cmd *c, int esmtp)
 	}
 	memcpy(s->helo, c->arg, c->arglen);
 	s->helo[c->arglen] = '\0';
+	/* The first greeting (or the first under TLS) moves on; another
+	 * one is the command() count's. */
+	s->moved = s->state == SESSION_FRESH;
 	s->state = SESSION_GREETED;
 	reset_transaction(s);
 	s->esmtp = esmtp;
@@ -447,6 +463,7 @@ do_mail(struct session *s, const struct cmd *c)
 	s->body = p.body;
 	s->nrcpts = 0;
 	s->state = SESSION_MAIL;
+	s->moved = 1;
 	reply(s, "250 2.1.0 Ok");
 }
 
@@ -485,6 +502,7 @@ rcpt_srs(struct session *s, const char *rcpt)
 		(void)str_copy(s->rcpts[s->nrcpts], sizeof(s->rcpts[0]), rcpt);
 		s->nrcpts++;
 		s->state = SESSION_RCPT;
+		s->moved = 1;
 		reply(s, "250 2.1.5 Ok");
 		break;
 	case HELPER_SRS_BAD:
@@ -547,6 +565,7 @@ do_rcpt(struct session *s, const struct cmd *c)
 		(void)str_copy(s->rcpts[s->nrcpts], sizeof(s->rcpts[0]), rcpt);
 		s->nrcpts++;
 		s->state = SESSION_RCPT;
+		s->moved = 1;
 		reply(s, "250 2.1.5 Ok");
 		break;
 	case RESOLVE_NOUSER:
@@ -560,6 +579,7 @@ do_rcpt(struct session *s, const struct cmd *c)
 			    sizeof(s->rcpts[0]), rcpt);
 			s->nrcpts++;
 			s->state = SESSION_RCPT;
+			s->moved = 1;
 			reply(s, "250 2.1.5 Ok");
 			break;
 		}
@@ -720,6 +740,7 @@ finish_data(struct session *s, const struct data *d)
 		}
 		/* Committed: fsynced and renamed into new/.  Only now 250. */
 		s->messages++;
+		s->junk = 0;
 		log_transaction(s, "accepted", NULL);
 		reply(s, "250 2.0.0 Ok: queued as %s", s->msg.id);
 		break;
@@ -803,6 +824,8 @@ do_data(struct session *s, const struct cmd *c)
 	finish_data(s, &d);
 	s->logid = NULL;
 	reset_transaction(s);
+	/* The data took its own time, whatever the answer to it. */
+	s->moved = 1;
 }
 
 /* --- the other commands -------------------------------------------------- */
@@ -847,6 +870,7 @@ static void
 tls_up(struct session *s)
 {
 	s->tls = 1;
+	s->moved = 1;
 	s->state = SESSION_FRESH;
 	s->helo[0] = '\0';
 	s->esmtp = 0;
@@ -1079,6 +1103,9 @@ do_auth(struct session *s, const struct cmd *c)
 	}
 	explicit_bzero(reqbuf, sizeof(reqbuf));
 	explicit_bzero(s->cmdbuf, sizeof(s->cmdbuf));
+	/* The exchange had deadlines of its own, and a failure our delay;
+	 * failures are bounded (SMTP_AUTH_FAILURES_MAX, errors). */
+	s->moved = 1;
 }
 
 /* The command came in a state that does not allow it (RFC 5321 §4.1.4). */
@@ -1091,6 +1118,47 @@ bad_sequence(struct session *s, enum cmd_verb v)
 		reply(s, "503 5.5.1 nested MAIL command");
 	else
 		reply(s, "503 5.5.1 need MAIL command first");
+}
+
+/* Does the command move no mail (SMTP_JUNK_MAX)?  Those whose whole
+ * work is their reply, a greeting again (the first under TLS is not),
+ * and those refused before they ran: unknown, malformed, out of
+ * sequence. */
+static int
+is_junk(const struct session *s, const struct cmd *c, enum cmd_err e,
+    unsigned flags)
+{
+	const struct dispatch *d = &dispatch[c->verb];
+
+	if (e != CMD_OK || (flags & (LINE_NUL | LINE_BARE_CR)) ||
+	    !(flags & LINE_CRLF) || d->fn == NULL || !(s->state & d->states))
+		return 1;
+	switch (c->verb) {
+	case CMD_NOOP:
+	case CMD_RSET:
+	case CMD_VRFY:
+	case CMD_EXPN:
+	case CMD_HELP:
+		return 1;
+	case CMD_HELO:
+	case CMD_EHLO:
+		return s->state != SESSION_FRESH;
+	default:
+		return 0;
+	}
+}
+
+/* One more command that moves no mail: 0, or -1 when it is one too
+ * many and the session is closed. */
+static int
+count_junk(struct session *s)
+{
+	if (++s->junk <= SMTP_JUNK_MAX)
+		return 0;
+	reply(s, "421 4.7.0 too many commands that move no mail; closing");
+	s->end = SESSION_JUNK;
+	close_gently(s);
+	return -1;
 }
 
 /* One command line, its CR LF removed. */
@@ -1113,6 +1181,8 @@ command(struct session *s, char *line, size_t len, unsigned flags)
 		do_http(s, &c);
 		return;
 	}
+	if (is_junk(s, &c, e, flags) && count_junk(s) == -1)
+		return;
 	/* Only CR LF ends a command: a server that takes a bare LF (or CR)
 	 * for a line end reads differently from its neighbours, which is
 	 * what SMTP smuggling feeds on. */
@@ -1182,14 +1252,16 @@ session_run(struct session *s)
 		s->end = SESSION_TLS_FAILED;
 	} else
 		reply(s, "220 %s ESMTP posthorn", s->conf->hostname);
+	s->since = clock_ms();
 	while (s->end == SESSION_RUNNING) {
 		if (!command_buffered(s)) {
 			flush(s);
 			if (s->end != SESSION_RUNNING)
 				break;
 		}
-		st = line_get(&s->line, &line, SMTP_CMD_LINE_MAX, deadline(s),
-		    &flags);
+		st = line_get(&s->line, &line, SMTP_CMD_LINE_MAX,
+		    cmd_deadline(s), &flags);
+		s->moved = 0;
 		switch (st) {
 		case LINE_OK:
 			command(s, line.s, line.len, flags);
@@ -1198,7 +1270,8 @@ session_run(struct session *s)
 			(void)str_copy(s->cmdname, sizeof(s->cmdname), "?");
 			s->logarg = NULL;
 			s->logto[0] = '\0';
-			reply(s, "500 5.5.2 line too long");
+			if (count_junk(s) == 0)
+				reply(s, "500 5.5.2 line too long");
 			break;
 		case LINE_TIMEOUT:
 			timed_out(s);
@@ -1212,6 +1285,8 @@ session_run(struct session *s)
 			s->end = SESSION_EOF;
 			break;
 		}
+		if (s->moved)
+			s->since = clock_ms();
 		if (s->end == SESSION_RUNNING && s->errors >= SMTP_ERRORS_MAX) {
 			reply(s, "421 4.7.0 too many errors; closing");
 			s->end = SESSION_ERRORS;
@@ -1243,6 +1318,7 @@ session_init(struct session *s, const struct conf *conf,
 	line_init(&s->line, io);
 	out_init(&s->out, io);
 	s->cmd_timeout = (int64_t)SMTP_CMD_TIMEOUT * 1000;
+	s->idle_timeout = (int64_t)SMTP_IDLE_TIMEOUT * 1000;
 	s->data_timeout = (int64_t)SMTP_DATA_TIMEOUT * 1000;
 	s->drain_timeout = (int64_t)SMTP_DRAIN_TIMEOUT * 1000;
 	s->state = SESSION_FRESH;

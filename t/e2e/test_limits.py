@@ -77,3 +77,20 @@ def test_one_port_cannot_use_up_the_processes_of_another(open_conf):
             c.close()
         a.stop()
         b.stop()
+
+
+JUNK_MAX = 20   # smtp-in(8): commands that move no mail, between messages
+
+
+def test_a_session_of_noops_gets_421_after_the_cap(smtpd):
+    """NOOP, RSET, VRFY and the like cannot keep a session (and its
+    slot) forever: after the cap, 421 and the connection closes."""
+    c = Client(smtpd.connect())
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO client.example")[0] == 250
+    for i in range(JUNK_MAX):
+        assert c.cmd(["NOOP", "RSET", "VRFY bob"][i % 3])[0] in (250, 252)
+    code, text = c.cmd("NOOP")
+    assert code == 421 and "too many commands" in text[0], (code, text)
+    assert c.closed()
+    smtpd.wait_for(r"event=disconnect .*reason=junk")
