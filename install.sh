@@ -191,6 +191,7 @@ hostname = $host
 #tls_cert = certs/fullchain.pem
 #tls_key = certs/privkey.pem
 #max_message_size = 50M
+#queue_minfree = 100M
 EOF
 
 # The SRS secret (aliases(5)): queue-run signs the senders of forwarded

@@ -11,6 +11,7 @@
  * touched at DATA. */
 
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -167,14 +168,17 @@ log_transaction(struct session *s, const char *event, const char *why)
 	(void)str_fmt(count, sizeof(count), "%zu", s->nrcpts);
 	(void)str_fmt(sz, sizeof(sz), "%llu", (unsigned long long)s->logsize);
 	(void)str_fmt(from, sizeof(from), "<%s>", s->sender);
-	log_event(event, "id", s->logid, "from", from, "rcpts", list,
-	    "count", count, "size", sz, "peer", s->peerlog, "helo", s->helo,
-	    "reason", why, (char *)NULL);
+	/* The peer's values are cut shorter (LOG_PEER); the list of
+	 * recipients, accepted ones, is bounded by LOG_VALUE_MAX. */
+	log_event(event, "id", s->logid, LOG_PEER "from", from, "rcpts", list,
+	    "count", count, "size", sz, "peer", s->peerlog,
+	    LOG_PEER "helo", s->helo, LOG_PEER "reason", why, (char *)NULL);
 }
 
-/* A refusal: logged, and counted against SMTP_ERRORS_MAX unless it is
- * 452 (too many recipients, which a client is told to expect: RFC 5321
- * §4.5.3.1.10) or the 421 that closes the session. */
+/* A refusal: logged (the first SMTP_REFUSALS_LOGGED of a session, and
+ * those after the data), and counted against SMTP_ERRORS_MAX unless it
+ * is 452 (too many recipients, which a client is told to expect: RFC
+ * 5321 §4.5.3.1.10) or the 421 that closes the session. */
 static void
 refused(struct session *s, int code, const char *text)
 {
@@ -188,14 +192,17 @@ refused(struct session *s, int code, const char *text)
 		log_transaction(s, "refused", text);
 		return;
 	}
+	if (++s->refusals > SMTP_REFUSALS_LOGGED)
+		return;		/* session_run's "refused-unlogged" */
 	/* The sender of the open transaction, if any ("<>" included). */
 	from[0] = '\0';
 	if (s->state & (SESSION_MAIL | SESSION_RCPT))
 		(void)str_fmt(from, sizeof(from), "<%s>", s->sender);
 	log_event("refused", "peer", s->peerlog, "cmd", s->cmdname,
-	    "reply", text, "arg", s->logarg,
-	    "from", from[0] != '\0' ? from : NULL,
-	    "to", s->logto[0] != '\0' ? s->logto : NULL, (char *)NULL);
+	    LOG_PEER "reply", text, LOG_PEER "arg", s->logarg,
+	    LOG_PEER "from", from[0] != '\0' ? from : NULL,
+	    LOG_PEER "to", s->logto[0] != '\0' ? s->logto : NULL,
+	    (char *)NULL);
 }
 
 static int
@@ -435,6 +442,36 @@ sender_ok(struct session *s, const char *addr)
 	}
 }
 
+/* Is there room on the spool's file system for size more bytes above
+ * queue_minfree?  Asked through fd (the message) when it is not -1, else
+ * the spool's path.  1, or 0 with the 452 out.  When the file system
+ * cannot be asked, the queue's own errors will speak: 1. */
+static int
+room_for(struct session *s, int fd, uint64_t size)
+{
+	uint64_t avail, floor = s->conf->queue_minfree;
+	struct statvfs sv;
+	int r;
+
+	if (floor == 0)
+		return 1;
+	do
+		r = fd != -1 ? fstatvfs(fd, &sv) : statvfs(s->conf->spool, &sv);
+	while (r == -1 && errno == EINTR);
+	if (r == -1) {
+		log_event("error", "peer", s->peerlog, "op", "statvfs",
+		    "path", s->conf->spool, "error", strerror(errno),
+		    (char *)NULL);
+		return 1;
+	}
+	/* f_bavail: what a user that is not root may still fill. */
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (avail >= floor && avail - floor >= size)
+		return 1;
+	reply(s, "452 4.3.1 insufficient system storage, try again later");
+	return 0;
+}
+
 static void
 do_mail(struct session *s, const struct cmd *c)
 {
@@ -458,6 +495,10 @@ do_mail(struct session *s, const struct cmd *c)
 		return;
 	}
 	if (s->login[0] != '\0' && !sender_ok(s, s->sender))
+		return;
+	/* The declared size counts (RFC 1870 §6.1: 452 when it would not
+	 * fit now); the commit looks again. */
+	if (!room_for(s, -1, p.size))
 		return;
 	s->smtputf8 = p.smtputf8;
 	s->body = p.body;
@@ -510,8 +551,8 @@ rcpt_srs(struct session *s, const char *rcpt)
 		break;
 	case HELPER_SRS_TEMP:
 	default:
-		log_event("error", "peer", s->peerlog, "op", "srs", "to",
-		    s->logto, "error", why, (char *)NULL);
+		log_event("error", "peer", s->peerlog, "op", "srs",
+		    LOG_PEER "to", s->logto, "error", why, (char *)NULL);
 		reply(s, "451 4.3.0 temporary failure, try again later");
 		break;
 	}
@@ -588,7 +629,8 @@ do_rcpt(struct session *s, const struct cmd *c)
 	case RESOLVE_TEMPFAIL:
 	default:
 		log_event("error", "peer", s->peerlog, "op", "resolve",
-		    "to", s->logto, "error", strerror(errno), (char *)NULL);
+		    LOG_PEER "to", s->logto, "error", strerror(errno),
+		    (char *)NULL);
 		reply(s, "451 4.3.0 temporary failure, try again later");
 		break;
 	}
@@ -729,6 +771,12 @@ finish_data(struct session *s, const struct data *d)
 	switch (d->err) {
 	case DATA_OK:
 		if (!from_ok(s)) {
+			queue_abort(&s->msg);
+			break;
+		}
+		/* The message is written: it must not have taken the file
+		 * system below the floor, whatever SIZE said. */
+		if (!room_for(s, s->msg.fd, 0)) {
 			queue_abort(&s->msg);
 			break;
 		}
@@ -878,7 +926,8 @@ tls_up(struct session *s)
 	reset_transaction(s);
 	log_event("tls", "peer", s->peerlog, "version", s->tls_version,
 	    "cipher", s->tls_cipher,
-	    "sni", s->tls_sni[0] != '\0' ? s->tls_sni : NULL, (char *)NULL);
+	    LOG_PEER "sni", s->tls_sni[0] != '\0' ? s->tls_sni : NULL,
+	    (char *)NULL);
 }
 
 static int
@@ -889,8 +938,8 @@ start_tls(struct session *s)
 	why[0] = '\0';
 	if (s->hooks == NULL || s->hooks->starttls(s, why, sizeof(why)) ==
 	    -1) {
-		log_event("tls-failed", "peer", s->peerlog, "reason", why,
-		    (char *)NULL);
+		log_event("tls-failed", "peer", s->peerlog, LOG_PEER "reason",
+		    why, (char *)NULL);
 		s->end = SESSION_TLS_FAILED;
 		return -1;
 	}
@@ -1030,7 +1079,7 @@ static void
 auth_failed(struct session *s, const char *why)
 {
 	s->auth_failures++;
-	log_event("auth-failed", "peer", s->peerlog, "reason", why,
+	log_event("auth-failed", "peer", s->peerlog, LOG_PEER "reason", why,
 	    (char *)NULL);
 	auth_delay(s);
 	if (s->auth_failures >= SMTP_AUTH_FAILURES_MAX) {
@@ -1294,6 +1343,12 @@ session_run(struct session *s)
 		}
 	}
 	flush(s);
+	if (s->refusals > SMTP_REFUSALS_LOGGED) {
+		(void)str_fmt(errors, sizeof(errors), "%u",
+		    s->refusals - SMTP_REFUSALS_LOGGED);
+		log_event("refused-unlogged", "peer", s->peerlog, "count",
+		    errors, (char *)NULL);
+	}
 	(void)str_fmt(errors, sizeof(errors), "%u", s->errors);
 	(void)str_fmt(messages, sizeof(messages), "%u", s->messages);
 	log_event("disconnect", "peer", s->peerlog,

@@ -47,6 +47,12 @@ enum {
 	 * a RSET or two between messages; Postfix allows 100 in a session
 	 * before it starts to slow them down. */
 	SMTP_JUNK_MAX = 20,
+	/* Refusals logged one line each in a session; the rest are
+	 * counted in one line at its end, so that a client cannot turn
+	 * its refused commands into a flood of the log (452s, which
+	 * SMTP_ERRORS_MAX does not count, included).  A message refused
+	 * after its data is always logged: it has a queue id. */
+	SMTP_REFUSALS_LOGGED = 10,
 	/* Seconds per read in DATA: RFC 5321 §4.5.3.2.6 (data block). */
 	SMTP_DATA_TIMEOUT = 180,
 	/* Seconds for the whole session, by alarm(2): a backstop against a
@@ -152,6 +158,7 @@ struct session {
 	int64_t			 since;
 	int			 moved;		/* this command did */
 	unsigned		 junk;		/* SMTP_JUNK_MAX */
+	unsigned		 refusals;	/* SMTP_REFUSALS_LOGGED */
 
 	/* TLS, once smtp-tlsd said so; AUTH, once smtp-auth said so. */
 	int			 tls;

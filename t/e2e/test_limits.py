@@ -5,10 +5,12 @@ client writes reaches the log bounded; and mail is refused before the
 spool's file system is full."""
 
 import os
+import pathlib
 import pwd
 import re
 
-from conftest import WAIT, Client, Listener, LogProc, free_port, prog
+from conftest import (Client, Listener, Server, free_port, parse_kv,
+                      prog)
 
 
 def nobody_processes():
@@ -94,3 +96,110 @@ def test_a_session_of_noops_gets_421_after_the_cap(smtpd):
     assert code == 421 and "too many commands" in text[0], (code, text)
     assert c.closed()
     smtpd.wait_for(r"event=disconnect .*reason=junk")
+
+
+PEER_VALUE_MAX = 200    # smtp-in(8): a client's value in a log line
+REFUSALS_LOGGED = 10    # smtp-in(8): refusal lines a session
+
+
+def test_refused_long_recipients_write_bounded_log_bytes(smtpd):
+    """Twenty refused RCPT TO:<4 KB> wrote 23 KB of log: now a client's
+    values are cut at 200 bytes, marked with "...", and after ten
+    refusals one line counts the rest."""
+    c = Client(smtpd.connect())
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO client.example")[0] == 250
+    assert c.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
+    refused = 0
+    for i in range(20):
+        code, _ = c.cmd(f"RCPT TO:<{i}{'x' * 3990}@example.com>")
+        if code == 421:
+            break
+        assert code >= 500
+        refused += 1
+    c.send("QUIT\r\n")
+    assert c.closed()
+    smtpd.wait_for(r"event=disconnect")
+    lines = [l for l in smtpd.log().splitlines() if "smtp-in[" in l]
+    ours = [l for l in lines if "event=refused " in l]
+    assert len(ours) == REFUSALS_LOGGED, "\n".join(ours)
+    for l in ours:
+        kv = parse_kv(l)
+        # the raw value as written, quotes and escapes included
+        raw = re.search(r' arg=("(?:[^"\\]|\\.)*"|\S*)', l).group(1)
+        assert len(raw) <= PEER_VALUE_MAX, raw
+        assert kv["arg"].endswith("..."), kv["arg"]
+    [summary] = smtpd.events("refused-unlogged")
+    assert int(summary["count"]) == refused - REFUSALS_LOGGED
+    total = sum(len(l) + 1 for l in lines)
+    assert total < 8192, f"{total} bytes of log for one session"
+
+
+def spool_server(conf, size, minfree):
+    """smtp-in whose spool is a tmpfs of `size` in a mount namespace of
+    its own (the test's; nothing outside sees it), with queue_minfree."""
+    conf.write(max_message_size="50M", queue_minfree=minfree)
+    mount = ('mount -t tmpfs -o size="$1" posthorn-test "$0" && '
+             'mkdir "$0/tmp" "$0/new" "$0/state" && shift && exec "$@"')
+    return Server(conf, prefix=["unshare", "-m", "--propagation",
+                                "private", "sh", "-c", mount,
+                                str(conf.spool), size])
+
+
+def in_namespace(srv, path):
+    """path as the server's mount namespace sees it."""
+    return pathlib.Path(f"/proc/{srv.proc.pid}/root{path}")
+
+
+def test_mail_is_refused_below_the_free_space_floor(conf):
+    """queue_minfree: MAIL gets 452 4.3.1 when the spool's file system
+    has less free space than the floor (plus SIZE=), and a message that
+    took it below the floor is refused at the end of its data and not
+    queued, so that a client cannot fill the disk."""
+    srv = spool_server(conf, "4m", "2M")
+    try:
+        c = Client(srv.connect())
+        assert c.reply()[0] == 220
+        assert c.cmd("EHLO client.example")[0] == 250
+        assert c.cmd("MAIL FROM:<bob@remote.example> SIZE=1000")[0] == 250
+        assert c.cmd("RSET")[0] == 250
+        code, text = c.cmd("MAIL FROM:<bob@remote.example> SIZE=3000000")
+        assert (code, text[0][:5]) == (452, "4.3.1"), (code, text)
+        # no SIZE=: found out once the data is written
+        assert c.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
+        assert c.cmd("RCPT TO:<alice@example.com>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        line = "x" * 998 + "\r\n"
+        c.send("Subject: big\r\n\r\n" + line * 2600)
+        code, text = c.cmd(".")
+        assert (code, text[0][:5]) == (452, "4.3.1"), (code, text)
+        spool = in_namespace(srv, conf.spool)
+        assert list((spool / "new").iterdir()) == []
+        assert list((spool / "tmp").iterdir()) == []
+        # the space is back: a small one goes through
+        assert c.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
+        assert c.cmd("RCPT TO:<alice@example.com>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        assert c.cmd("Subject: small\r\n\r\nhi\r\n.")[0] == 250
+        assert len(list((spool / "new").iterdir())) == 1
+        assert c.cmd("QUIT")[0] == 221
+    finally:
+        srv.stop()
+    srv.check_children()
+
+
+def test_floor_above_the_free_space_refuses_mail(conf):
+    """The floor is checked against the real spool too: set above what
+    any disk here has free, every MAIL gets 452 4.3.1."""
+    conf.write(max_message_size="50M", queue_minfree="1024G")
+    srv = Server(conf)
+    try:
+        c = Client(srv.connect())
+        assert c.reply()[0] == 220
+        assert c.cmd("EHLO client.example")[0] == 250
+        code, text = c.cmd("MAIL FROM:<bob@remote.example>")
+        assert code == 452 and text[0].startswith("4.3.1"), (code, text)
+        assert c.cmd("QUIT")[0] == 221
+    finally:
+        srv.stop()
+    srv.check_children()
