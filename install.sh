@@ -36,6 +36,8 @@ UNITDIR=/etc/systemd/system
 QSERVICE=posthorn-queue.service
 LOGDIR=/var/log/posthorn
 QLOG=$LOGDIR/queue-run.log
+LOGROTATE=/etc/logrotate.d/posthorn
+LOGCRON=/etc/cron.hourly/posthorn-logrotate
 QPIDFILE=/run/posthorn-queue.pid
 MAILDIRS=/var/mail
 CERTDIR=$CONF/certs
@@ -53,8 +55,9 @@ PKGS_BUILD="gcc make libc6-dev musl-tools libsodium-dev libgnutls28-dev"
 # libsodium23: mailuser, smtp-auth; libgnutls30: smtp-tlsd, dkimsign;
 # openssl: the first, self-signed certificate; systemd: the units;
 # util-linux: setpriv (queue-run without systemd); passwd: useradd;
-# hostname: hostname -f.
-PKGS_RUN="libsodium23 libgnutls30 openssl systemd util-linux passwd hostname"
+# hostname: hostname -f; logrotate: the log files without systemd.
+PKGS_RUN="libsodium23 libgnutls30 openssl systemd util-linux passwd hostname
+logrotate"
 
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
@@ -196,6 +199,7 @@ hostname = $host
 #tls_cert = certs/fullchain.pem
 #tls_key = certs/privkey.pem
 #max_message_size = 50M
+#queue_minfree = 100M
 EOF
 
 # The SRS secret (aliases(5)): queue-run signs the senders of forwarded
@@ -508,6 +512,23 @@ bg_listener() {
 	    "as $USER, log $log)"
 }
 
+# The log files without systemd are rotated: daily by logrotate's own
+# run, and by size (100M) every hour by cron, 14 kept
+# (smtp-in/posthorn.logrotate says why copytruncate).  Replaced when the
+# tree's differ, as the units are.
+log_rotation() {
+	if ! cmp -s smtp-in/posthorn.logrotate "$LOGROTATE"; then
+		install -D -m 644 smtp-in/posthorn.logrotate "$LOGROTATE"
+		did "installed $LOGROTATE (daily or past 100M, 14 kept)"
+	fi
+	if ! cmp -s smtp-in/posthorn-logrotate.cron "$LOGCRON"; then
+		install -D -m 755 smtp-in/posthorn-logrotate.cron "$LOGCRON"
+		did "installed $LOGCRON (the 100M bound, checked hourly)"
+	fi
+	command -v cron >/dev/null 2>&1 || [ -x /usr/sbin/cron ] ||
+	    say "warning: no cron here: nothing runs logrotate on $LOGDIR"
+}
+
 # queue-run in the background, as posthorn (with its groups: mail).  An
 # old one is stopped first, so that the program just installed runs; it
 # finishes or safely abandons its deliveries on SIGTERM.
@@ -606,7 +627,9 @@ else
                   "
 	done
 	start_queue_run
-	logs="$logs$QLOG"
+	log_rotation
+	logs="$logs$QLOG
+                  (time stamps in UTC; rotated by $LOGROTATE)"
 	stop="kill \$(cat /run/posthorn-*.pid) && rm /run/posthorn-*.pid"
 	say "systemd is not PID 1 here: the listeners and queue-run are not"
 	say "  started at boot; run ./install.sh again after a reboot"

@@ -32,9 +32,9 @@ enum {
 typedef const char *conf_parser(const struct conf *, const char *value,
     void *field, size_t size);
 
-static conf_parser parse_hostname, parse_path, parse_size, parse_chars,
-    parse_duration, parse_count, parse_string, parse_addr4, parse_addr6,
-    parse_bool, parse_srs_hash;
+static conf_parser parse_hostname, parse_path, parse_size, parse_minfree,
+    parse_chars, parse_duration, parse_count, parse_string, parse_addr4,
+    parse_addr6, parse_bool, parse_srs_hash;
 
 struct conf_key {
 	const char	*name;
@@ -53,6 +53,7 @@ static const struct conf_key conf_keys[] = {
 	{ "tls_key",		parse_path,	FIELD(tls_key), 0 },
 	{ "tls_priority",	parse_string,	FIELD(tls_priority), 0 },
 	{ "max_message_size",	parse_size,	FIELD(max_message_size), 0 },
+	{ "queue_minfree",	parse_minfree,	FIELD(queue_minfree), 0 },
 	{ "drop_characters",	parse_chars,	FIELD(drop_characters), 1 },
 	{ "suffix_separators",	parse_chars,	FIELD(suffix_separators), 1 },
 	{ "queue_lifetime",	parse_duration,	FIELD(queue_lifetime), 0 },
@@ -134,15 +135,14 @@ parse_path(const struct conf *c, const char *v, void *field, size_t size)
 	return r == -1 ? "path too long" : NULL;
 }
 
+/* "123", "64K", "50M", "1G": bytes into *out; NULL, or why not. */
 static const char *
-parse_size(const struct conf *c, const char *v, void *field, size_t size)
+parse_bytes(const char *v, uint64_t *out)
 {
 	uint64_t n = 0, d;
 	unsigned shift = 0;
 	const char *p = v;
 
-	(void)c;
-	(void)size;
 	if (!isdigit((unsigned char)*p))
 		return "not a number";
 	for (; isdigit((unsigned char)*p); p++) {
@@ -170,9 +170,38 @@ parse_size(const struct conf *c, const char *v, void *field, size_t size)
 		return "not a number with an optional K, M or G suffix";
 	if (n > (UINT64_MAX >> shift))
 		return "number too large";
-	n <<= shift;
+	*out = n << shift;
+	return NULL;
+}
+
+static const char *
+parse_size(const struct conf *c, const char *v, void *field, size_t size)
+{
+	const char *why;
+	uint64_t n;
+
+	(void)c;
+	(void)size;
+	if ((why = parse_bytes(v, &n)) != NULL)
+		return why;
 	if (n < CONF_MAX_MESSAGE_SIZE_MIN || n > CONF_MAX_MESSAGE_SIZE_MAX)
 		return "must be between 1K and 4G";
+	*(uint64_t *)field = n;
+	return NULL;
+}
+
+static const char *
+parse_minfree(const struct conf *c, const char *v, void *field, size_t size)
+{
+	const char *why;
+	uint64_t n;
+
+	(void)c;
+	(void)size;
+	if ((why = parse_bytes(v, &n)) != NULL)
+		return why;
+	if (n > CONF_QUEUE_MINFREE_MAX)
+		return "must be at most 1024G";
 	*(uint64_t *)field = n;
 	return NULL;
 }
@@ -419,6 +448,7 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 		return -1;
 	}
 	c->max_message_size = CONF_MAX_MESSAGE_SIZE_DEFAULT;
+	c->queue_minfree = CONF_QUEUE_MINFREE_DEFAULT;
 	(void)str_copy(c->drop_characters, sizeof(c->drop_characters),
 	    CONF_DROP_CHARACTERS_DEFAULT);
 	(void)str_copy(c->suffix_separators, sizeof(c->suffix_separators),
@@ -600,7 +630,7 @@ key_is_string(const struct conf_key *k)
 {
 	return k->parse != parse_size && k->parse != parse_duration &&
 	    k->parse != parse_count && k->parse != parse_bool &&
-	    k->parse != parse_srs_hash;
+	    k->parse != parse_srs_hash && k->parse != parse_minfree;
 }
 
 static int

@@ -30,6 +30,12 @@ enum {
 	CONF_MAX_MESSAGE_SIZE_DEFAULT = 50 * 1024 * 1024,
 	/* Room for the headers of a message at least. */
 	CONF_MAX_MESSAGE_SIZE_MIN = 1024,
+	/* Free space that the spool's file system keeps: below it smtp-in
+	 * refuses mail (452 4.3.1), so that a client cannot fill the disk
+	 * that holds the queue, its state files and (without systemd) the
+	 * logs.  Two of the largest messages by default, as Postfix's
+	 * queue_minfree asks for 1.5 times its message_size_limit. */
+	CONF_QUEUE_MINFREE_DEFAULT = 2 * CONF_MAX_MESSAGE_SIZE_DEFAULT,
 	CONF_CHARS_MAX = 16,			/* drop_characters, ... */
 	CONF_ADDR_MAX = 45,			/* INET6_ADDRSTRLEN - 1 */
 	/* tls_priority: GnuTLS's longest useful strings are ~200 bytes. */
@@ -74,6 +80,8 @@ enum {
 /* 4 GiB: far above what any receiver takes (Gmail: 50 MB), and a size
  * that a 32-bit SIZE parameter (RFC 1870) still states. */
 #define CONF_MAX_MESSAGE_SIZE_MAX	(UINT64_C(4) << 30)
+/* queue_minfree: 0 (off) up to 1 TiB, a bound that catches a typo. */
+#define CONF_QUEUE_MINFREE_MAX		(UINT64_C(1) << 40)
 
 struct conf {
 	char		dir[CONF_PATH_MAX];	/* the configuration directory */
@@ -84,6 +92,7 @@ struct conf {
 	char		tls_key[CONF_PATH_MAX];
 	char		tls_priority[CONF_TLS_PRIORITY_MAX + 1];
 	uint64_t	max_message_size;	/* bytes, MIN..MAX above */
+	uint64_t	queue_minfree;		/* bytes, 0: no floor */
 	/* Local parts: these characters are ignored, and what follows the
 	 * first suffix separator too (aliases(5)).  "" turns either off. */
 	char		drop_characters[CONF_CHARS_MAX + 1];

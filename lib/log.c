@@ -153,9 +153,10 @@ put_units(struct logbuf *lb, const unsigned char *p, size_t len,
 	return put;
 }
 
-/* 0, or -1 when not even a cut value fits (lb unchanged then). */
+/* At most max bytes: 0, or -1 when not even a cut value fits (lb
+ * unchanged then). */
 static int
-put_value(struct logbuf *lb, const char *v)
+put_value(struct logbuf *lb, const char *v, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)v;
 	size_t len = strlen(v), q, room, n;
@@ -163,8 +164,8 @@ put_value(struct logbuf *lb, const char *v)
 
 	q = must_quote(p, len) ? 1 : 0;
 	room = lb->room - lb->len;
-	if (room > LOG_VALUE_MAX)
-		room = LOG_VALUE_MAX;
+	if (room > max)
+		room = max;
 	if (room < 2 * q + 3)
 		return -1;
 	(void)put_units(NULL, p, len, room - 2 * q, &fits);
@@ -196,10 +197,15 @@ put_raw(struct logbuf *lb, const char *s, size_t n)
 static int
 put_pair(struct logbuf *lb, const char *key, const char *value)
 {
-	size_t mark = lb->len;
+	size_t mark = lb->len, max = LOG_VALUE_MAX;
+
+	if (key[0] == LOG_PEER[0]) {
+		key++;
+		max = LOG_PEER_VALUE_MAX;
+	}
 
 	if (put_raw(lb, " ", 1) == -1 || put_raw(lb, key, strlen(key)) == -1 ||
-	    put_raw(lb, "=", 1) == -1 || put_value(lb, value) == -1) {
+	    put_raw(lb, "=", 1) == -1 || put_value(lb, value, max) == -1) {
 		lb->len = mark;
 		return -1;
 	}
@@ -295,7 +301,8 @@ log_event(const char *event, ...)
 	 * at most PIPE_BUF keeps whole; the journal's header is not. */
 	lb.room = (log_journal ? head : 0) + LOG_LINE_MAX - 1;
 	if (put_raw(&lb, "event=", 6) == 0)
-		(void)put_value(&lb, event != NULL ? event : "");
+		(void)put_value(&lb, event != NULL ? event : "",
+		    LOG_VALUE_MAX);
 
 	va_start(ap, event);
 	while ((key = va_arg(ap, const char *)) != NULL) {

@@ -11,8 +11,16 @@ enum {
 	/* A child's datagram to the relay: a line with its time stamp and
 	 * prefix, or a few lines; a longer one is cut. */
 	LOG_RELAY_DGRAM_MAX = LOG_LINE_MAX + 256,
-	LOG_RELAY_BURST = 64	/* datagrams relayed per call */
+	LOG_RELAY_BURST = 64,	/* datagrams relayed per call */
+	/* A value that a peer chose (an address, a command's argument, a
+	 * HELO name), quoted and escaped: enough to recognise it, and not
+	 * enough for a client to write kilobytes of log per command. */
+	LOG_PEER_VALUE_MAX = 200
 };
+
+/* Before a key, "arg" as LOG_PEER "arg": its value is the peer's and is
+ * cut at LOG_PEER_VALUE_MAX.  The mark is not written. */
+#define LOG_PEER	"~"
 
 /* The environment variable that asks for a time stamp before each line
  * that goes to a file ("1"): install.sh sets it for the programs it
@@ -28,9 +36,10 @@ void	log_init(const char *prog);
  * preserved.  A value that is empty or holds a space, '"', '=', '\\', a
  * control byte or DEL is written in double quotes, with \" \\ and \xHH
  * escapes; other bytes (UTF-8) go as they are.  Keys go as they are.  A
- * value longer than LOG_VALUE_MAX, or than what is left of LOG_LINE_MAX,
- * is cut (never inside a UTF-8 sequence) and ends in "..."; pairs that do
- * not fit at all are left out. */
+ * value longer than LOG_VALUE_MAX (LOG_PEER_VALUE_MAX for a key marked
+ * LOG_PEER), or than what is left of LOG_LINE_MAX, is cut (never inside a
+ * UTF-8 sequence) and ends in "..."; pairs that do not fit at all are
+ * left out. */
 void	log_event(const char *event, ...) __attribute__((sentinel));
 
 /* The relay (log.c says why): only when stderr is the journal, our end

@@ -20,6 +20,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "io.h"
+#include "log.h"
 #include "str.h"
 
 #define PROG	"smtp-auth"
@@ -76,6 +77,9 @@ main(int argc, char **argv)
 	size_t len;
 	int c;
 
+	/* Its lines go to smtp-in's stderr, the session's log: the same
+	 * form and time stamp as smtp-in's own. */
+	log_init(PROG);
 	while ((c = getopt(argc, argv, "C:p:")) != -1) {
 		switch (c) {
 		case 'C':
@@ -95,12 +99,13 @@ main(int argc, char **argv)
 	}
 	/* A core file would hold the password. */
 	if (setrlimit(RLIMIT_CORE, &no_core) == -1) {
-		fprintf(stderr, PROG ": setrlimit: %s\n", strerror(errno));
+		log_event("error", "op", "setrlimit", "error", strerror(errno),
+		    (char *)NULL);
 		return EX_OSERR;
 	}
 	alarm(AUTH_RUN_MAX);
 	if (conf_load(&conf, conf_dir(opt), err, sizeof(err)) == -1) {
-		fprintf(stderr, PROG ": %s\n", err);
+		log_event("config", "error", err, (char *)NULL);
 		return EX_CONFIG;
 	}
 	login[0] = '\0';
@@ -121,8 +126,8 @@ main(int argc, char **argv)
 		    login, sizeof(login), reason, sizeof(reason));
 	sodium_memzero(line, sizeof(line));
 	if (answer(r, r == AUTH_OK ? login : reason) == -1) {
-		fprintf(stderr, PROG ": standard output: %s\n",
-		    strerror(errno));
+		log_event("error", "op", "write", "error", strerror(errno),
+		    (char *)NULL);
 		return EX_IOERR;
 	}
 	return r;

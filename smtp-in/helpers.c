@@ -21,6 +21,7 @@
 
 #include "helpers.h"
 #include "io.h"
+#include "log.h"
 #include "self.h"
 #include "str.h"
 #include "tlsz.h"
@@ -45,7 +46,8 @@ exec_helper(const char *path, const char *confdir, const char *opt,
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(path, argv, environ);
-	dprintf(2, "smtp-in: exec %s: %s\n", path, strerror(errno));
+	log_event("error", "op", "exec", "path", path, "error",
+	    strerror(errno), (char *)NULL);
 	_exit(127);
 }
 

@@ -8,6 +8,7 @@
  * written by the listener itself, one line, without a session. */
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -425,6 +426,33 @@ drop_to(const char *user, char *err, size_t errlen)
 	return 0;
 }
 
+/* RLIMIT_NPROC is checked against the count of all the processes of a
+ * user: the three listeners' sessions, their helpers and queue-run's
+ * deliveries all run as one user, so it would be one pool that the
+ * sessions of one port could use up, leaving the others unable to start
+ * any (issue 15: 512 idle connections to port 25 closed 587 and 465).
+ * What bounds a listener's processes is its own -c, per-source -s and
+ * -r; so the limit goes, for the listener and everything it starts:
+ * unlimited where it may (root with CAP_SYS_RESOURCE, who alone may
+ * raise the hard limit), else the soft limit up to the hard one.  Under
+ * systemd each service also has a TasksMax of its own. */
+static int
+nproc_unbounded(char *err, size_t errlen)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (setrlimit(RLIMIT_NPROC, &rl) == 0)
+		return 0;
+	if (errno != EPERM || getrlimit(RLIMIT_NPROC, &rl) == -1)
+		goto fail;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NPROC, &rl) == 0)
+		return 0;
+fail:
+	str_fmt_cut(err, errlen, "RLIMIT_NPROC: %s", strerror(errno));
+	return -1;
+}
+
 /* --- the sessions' environment and spawning ----------------------------- */
 
 static int
@@ -837,6 +865,8 @@ setup(char *err, size_t errlen)
 		    "no socket: none from systemd and no ADDR:PORT");
 		return -1;
 	}
+	if (nproc_unbounded(err, errlen) == -1)
+		return -1;
 	if (L.o->user != NULL && drop_to(L.o->user, err, errlen) == -1)
 		return -1;
 	if (getuid() == 0 || geteuid() == 0) {

@@ -11,6 +11,7 @@
  * touched at DATA. */
 
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -86,6 +87,7 @@ static const char *const end_names[] = {
 	[SESSION_AUTH_FAILED] = "auth-failures",
 	[SESSION_SRS_FAILED] = "srs-failures",
 	[SESSION_TLS_FAILED] = "tls",
+	[SESSION_JUNK] = "junk",
 	[SESSION_INTERNAL] = "internal",
 };
 
@@ -100,6 +102,18 @@ static int64_t
 deadline(const struct session *s)
 {
 	return clock_ms() + s->cmd_timeout;
+}
+
+/* The deadline of the next command: counted from the last one that
+ * moved the session on, so that commands that move no mail do not keep
+ * an idle session alive; shorter outside a transaction before AUTH. */
+static int64_t
+cmd_deadline(const struct session *s)
+{
+	int idle = (s->state & (SESSION_FRESH | SESSION_GREETED)) &&
+	    s->login[0] == '\0';
+
+	return s->since + (idle ? s->idle_timeout : s->cmd_timeout);
 }
 
 /* --- replies: the one place they are made ---------------------------- */
@@ -156,14 +170,17 @@ log_transaction(struct session *s, const char *event, const char *why)
 	(void)str_fmt(count, sizeof(count), "%zu", s->nrcpts);
 	(void)str_fmt(sz, sizeof(sz), "%llu", (unsigned long long)s->logsize);
 	(void)str_fmt(from, sizeof(from), "<%s>", s->sender);
-	log_event(event, "id", s->logid, "from", from, "rcpts", list,
-	    "count", count, "size", sz, "peer", s->peerlog, "helo", s->helo,
-	    "reason", why, (char *)NULL);
+	/* The peer's values are cut shorter (LOG_PEER); the list of
+	 * recipients, accepted ones, is bounded by LOG_VALUE_MAX. */
+	log_event(event, "id", s->logid, LOG_PEER "from", from, "rcpts", list,
+	    "count", count, "size", sz, "peer", s->peerlog,
+	    LOG_PEER "helo", s->helo, LOG_PEER "reason", why, (char *)NULL);
 }
 
-/* A refusal: logged, and counted against SMTP_ERRORS_MAX unless it is
- * 452 (too many recipients, which a client is told to expect: RFC 5321
- * §4.5.3.1.10) or the 421 that closes the session. */
+/* A refusal: logged (the first SMTP_REFUSALS_LOGGED of a session, and
+ * those after the data), and counted against SMTP_ERRORS_MAX unless it
+ * is 452 (too many recipients, which a client is told to expect: RFC
+ * 5321 §4.5.3.1.10) or the 421 that closes the session. */
 static void
 refused(struct session *s, int code, const char *text)
 {
@@ -177,14 +194,17 @@ refused(struct session *s, int code, const char *text)
 		log_transaction(s, "refused", text);
 		return;
 	}
+	if (++s->refusals > SMTP_REFUSALS_LOGGED)
+		return;		/* session_run's "refused-unlogged" */
 	/* The sender of the open transaction, if any ("<>" included). */
 	from[0] = '\0';
 	if (s->state & (SESSION_MAIL | SESSION_RCPT))
 		(void)str_fmt(from, sizeof(from), "<%s>", s->sender);
 	log_event("refused", "peer", s->peerlog, "cmd", s->cmdname,
-	    "reply", text, "arg", s->logarg,
-	    "from", from[0] != '\0' ? from : NULL,
-	    "to", s->logto[0] != '\0' ? s->logto : NULL, (char *)NULL);
+	    LOG_PEER "reply", text, LOG_PEER "arg", s->logarg,
+	    LOG_PEER "from", from[0] != '\0' ? from : NULL,
+	    LOG_PEER "to", s->logto[0] != '\0' ? s->logto : NULL,
+	    (char *)NULL);
 }
 
 static int
@@ -375,6 +395,9 @@ greet(struct session *s, const struct cmd *c, int esmtp)
 	}
 	memcpy(s->helo, c->arg, c->arglen);
 	s->helo[c->arglen] = '\0';
+	/* The first greeting (or the first under TLS) moves on; another
+	 * one is the command() count's. */
+	s->moved = s->state == SESSION_FRESH;
 	s->state = SESSION_GREETED;
 	reset_transaction(s);
 	s->esmtp = esmtp;
@@ -421,6 +444,36 @@ sender_ok(struct session *s, const char *addr)
 	}
 }
 
+/* Is there room on the spool's file system for size more bytes above
+ * queue_minfree?  Asked through fd (the message) when it is not -1, else
+ * the spool's path.  1, or 0 with the 452 out.  When the file system
+ * cannot be asked, the queue's own errors will speak: 1. */
+static int
+room_for(struct session *s, int fd, uint64_t size)
+{
+	uint64_t avail, floor = s->conf->queue_minfree;
+	struct statvfs sv;
+	int r;
+
+	if (floor == 0)
+		return 1;
+	do
+		r = fd != -1 ? fstatvfs(fd, &sv) : statvfs(s->conf->spool, &sv);
+	while (r == -1 && errno == EINTR);
+	if (r == -1) {
+		log_event("error", "peer", s->peerlog, "op", "statvfs",
+		    "path", s->conf->spool, "error", strerror(errno),
+		    (char *)NULL);
+		return 1;
+	}
+	/* f_bavail: what a user that is not root may still fill. */
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (avail >= floor && avail - floor >= size)
+		return 1;
+	reply(s, "452 4.3.1 insufficient system storage, try again later");
+	return 0;
+}
+
 static void
 do_mail(struct session *s, const struct cmd *c)
 {
@@ -445,10 +498,15 @@ do_mail(struct session *s, const struct cmd *c)
 	}
 	if (s->login[0] != '\0' && !sender_ok(s, s->sender))
 		return;
+	/* The declared size counts (RFC 1870 §6.1: 452 when it would not
+	 * fit now); the commit looks again. */
+	if (!room_for(s, -1, p.size))
+		return;
 	s->smtputf8 = p.smtputf8;
 	s->body = p.body;
 	s->nrcpts = 0;
 	s->state = SESSION_MAIL;
+	s->moved = 1;
 	reply(s, "250 2.1.0 Ok");
 }
 
@@ -487,6 +545,7 @@ rcpt_srs(struct session *s, const char *rcpt)
 		(void)str_copy(s->rcpts[s->nrcpts], sizeof(s->rcpts[0]), rcpt);
 		s->nrcpts++;
 		s->state = SESSION_RCPT;
+		s->moved = 1;
 		reply(s, "250 2.1.5 Ok");
 		break;
 	case HELPER_SRS_BAD:
@@ -505,8 +564,8 @@ rcpt_srs(struct session *s, const char *rcpt)
 		break;
 	case HELPER_SRS_TEMP:
 	default:
-		log_event("error", "peer", s->peerlog, "op", "srs", "to",
-		    s->logto, "error", why, (char *)NULL);
+		log_event("error", "peer", s->peerlog, "op", "srs",
+		    LOG_PEER "to", s->logto, "error", why, (char *)NULL);
 		reply(s, "451 4.3.0 temporary failure, try again later");
 		break;
 	}
@@ -560,6 +619,7 @@ do_rcpt(struct session *s, const struct cmd *c)
 		(void)str_copy(s->rcpts[s->nrcpts], sizeof(s->rcpts[0]), rcpt);
 		s->nrcpts++;
 		s->state = SESSION_RCPT;
+		s->moved = 1;
 		reply(s, "250 2.1.5 Ok");
 		break;
 	case RESOLVE_NOUSER:
@@ -573,6 +633,7 @@ do_rcpt(struct session *s, const struct cmd *c)
 			    sizeof(s->rcpts[0]), rcpt);
 			s->nrcpts++;
 			s->state = SESSION_RCPT;
+			s->moved = 1;
 			reply(s, "250 2.1.5 Ok");
 			break;
 		}
@@ -581,7 +642,8 @@ do_rcpt(struct session *s, const struct cmd *c)
 	case RESOLVE_TEMPFAIL:
 	default:
 		log_event("error", "peer", s->peerlog, "op", "resolve",
-		    "to", s->logto, "error", strerror(errno), (char *)NULL);
+		    LOG_PEER "to", s->logto, "error", strerror(errno),
+		    (char *)NULL);
 		reply(s, "451 4.3.0 temporary failure, try again later");
 		break;
 	}
@@ -835,6 +897,12 @@ finish_data(struct session *s, const struct data *d)
 			    "<%s>", loop);
 			break;
 		}
+		/* The message is written: it must not have taken the file
+		 * system below the floor, whatever SIZE said. */
+		if (!room_for(s, s->msg.fd, 0)) {
+			queue_abort(&s->msg);
+			break;
+		}
 		if (queue_commit(&s->msg) == -1) {
 			log_queue_error(s, "commit", errno);
 			reply(s, "451 4.3.0 temporary failure writing the "
@@ -843,6 +911,7 @@ finish_data(struct session *s, const struct data *d)
 		}
 		/* Committed: fsynced and renamed into new/.  Only now 250. */
 		s->messages++;
+		s->junk = 0;
 		log_transaction(s, "accepted", NULL);
 		reply(s, "250 2.0.0 Ok: queued as %s", s->msg.id);
 		break;
@@ -926,6 +995,8 @@ do_data(struct session *s, const struct cmd *c)
 	finish_data(s, &d);
 	s->logid = NULL;
 	reset_transaction(s);
+	/* The data took its own time, whatever the answer to it. */
+	s->moved = 1;
 }
 
 /* --- the other commands -------------------------------------------------- */
@@ -970,6 +1041,7 @@ static void
 tls_up(struct session *s)
 {
 	s->tls = 1;
+	s->moved = 1;
 	s->state = SESSION_FRESH;
 	s->helo[0] = '\0';
 	s->esmtp = 0;
@@ -977,7 +1049,8 @@ tls_up(struct session *s)
 	reset_transaction(s);
 	log_event("tls", "peer", s->peerlog, "version", s->tls_version,
 	    "cipher", s->tls_cipher,
-	    "sni", s->tls_sni[0] != '\0' ? s->tls_sni : NULL, (char *)NULL);
+	    LOG_PEER "sni", s->tls_sni[0] != '\0' ? s->tls_sni : NULL,
+	    (char *)NULL);
 }
 
 static int
@@ -988,8 +1061,8 @@ start_tls(struct session *s)
 	why[0] = '\0';
 	if (s->hooks == NULL || s->hooks->starttls(s, why, sizeof(why)) ==
 	    -1) {
-		log_event("tls-failed", "peer", s->peerlog, "reason", why,
-		    (char *)NULL);
+		log_event("tls-failed", "peer", s->peerlog, LOG_PEER "reason",
+		    why, (char *)NULL);
 		s->end = SESSION_TLS_FAILED;
 		return -1;
 	}
@@ -1129,7 +1202,7 @@ static void
 auth_failed(struct session *s, const char *why)
 {
 	s->auth_failures++;
-	log_event("auth-failed", "peer", s->peerlog, "reason", why,
+	log_event("auth-failed", "peer", s->peerlog, LOG_PEER "reason", why,
 	    (char *)NULL);
 	auth_delay(s);
 	if (s->auth_failures >= SMTP_AUTH_FAILURES_MAX) {
@@ -1202,6 +1275,9 @@ do_auth(struct session *s, const struct cmd *c)
 	}
 	explicit_bzero(reqbuf, sizeof(reqbuf));
 	explicit_bzero(s->cmdbuf, sizeof(s->cmdbuf));
+	/* The exchange had deadlines of its own, and a failure our delay;
+	 * failures are bounded (SMTP_AUTH_FAILURES_MAX, errors). */
+	s->moved = 1;
 }
 
 /* The command came in a state that does not allow it (RFC 5321 §4.1.4). */
@@ -1221,6 +1297,47 @@ bad_sequence(struct session *s, enum cmd_verb v)
 		    v == CMD_AUTH ? "AUTH" : "STARTTLS");
 	else
 		reply(s, "503 5.5.1 need MAIL command first");
+}
+
+/* Does the command move no mail (SMTP_JUNK_MAX)?  Those whose whole
+ * work is their reply, a greeting again (the first under TLS is not),
+ * and those refused before they ran: unknown, malformed, out of
+ * sequence. */
+static int
+is_junk(const struct session *s, const struct cmd *c, enum cmd_err e,
+    unsigned flags)
+{
+	const struct dispatch *d = &dispatch[c->verb];
+
+	if (e != CMD_OK || (flags & (LINE_NUL | LINE_BARE_CR)) ||
+	    !(flags & LINE_CRLF) || d->fn == NULL || !(s->state & d->states))
+		return 1;
+	switch (c->verb) {
+	case CMD_NOOP:
+	case CMD_RSET:
+	case CMD_VRFY:
+	case CMD_EXPN:
+	case CMD_HELP:
+		return 1;
+	case CMD_HELO:
+	case CMD_EHLO:
+		return s->state != SESSION_FRESH;
+	default:
+		return 0;
+	}
+}
+
+/* One more command that moves no mail: 0, or -1 when it is one too
+ * many and the session is closed. */
+static int
+count_junk(struct session *s)
+{
+	if (++s->junk <= SMTP_JUNK_MAX)
+		return 0;
+	reply(s, "421 4.7.0 too many commands that move no mail; closing");
+	s->end = SESSION_JUNK;
+	close_gently(s);
+	return -1;
 }
 
 /* One command line, its CR LF removed. */
@@ -1243,6 +1360,8 @@ command(struct session *s, char *line, size_t len, unsigned flags)
 		do_http(s, &c);
 		return;
 	}
+	if (is_junk(s, &c, e, flags) && count_junk(s) == -1)
+		return;
 	/* Only CR LF ends a command: a server that takes a bare LF (or CR)
 	 * for a line end reads differently from its neighbours, which is
 	 * what SMTP smuggling feeds on. */
@@ -1312,14 +1431,16 @@ session_run(struct session *s)
 		s->end = SESSION_TLS_FAILED;
 	} else
 		reply(s, "220 %s ESMTP posthorn", s->conf->hostname);
+	s->since = clock_ms();
 	while (s->end == SESSION_RUNNING) {
 		if (!command_buffered(s)) {
 			flush(s);
 			if (s->end != SESSION_RUNNING)
 				break;
 		}
-		st = line_get(&s->line, &line, SMTP_CMD_LINE_MAX, deadline(s),
-		    &flags);
+		st = line_get(&s->line, &line, SMTP_CMD_LINE_MAX,
+		    cmd_deadline(s), &flags);
+		s->moved = 0;
 		switch (st) {
 		case LINE_OK:
 			command(s, line.s, line.len, flags);
@@ -1328,7 +1449,8 @@ session_run(struct session *s)
 			(void)str_copy(s->cmdname, sizeof(s->cmdname), "?");
 			s->logarg = NULL;
 			s->logto[0] = '\0';
-			reply(s, "500 5.5.2 line too long");
+			if (count_junk(s) == 0)
+				reply(s, "500 5.5.2 line too long");
 			break;
 		case LINE_TIMEOUT:
 			timed_out(s);
@@ -1342,6 +1464,8 @@ session_run(struct session *s)
 			s->end = SESSION_EOF;
 			break;
 		}
+		if (s->moved)
+			s->since = clock_ms();
 		if (s->end == SESSION_RUNNING && s->errors >= SMTP_ERRORS_MAX) {
 			reply(s, "421 4.7.0 too many errors; closing");
 			s->end = SESSION_ERRORS;
@@ -1349,6 +1473,12 @@ session_run(struct session *s)
 		}
 	}
 	flush(s);
+	if (s->refusals > SMTP_REFUSALS_LOGGED) {
+		(void)str_fmt(errors, sizeof(errors), "%u",
+		    s->refusals - SMTP_REFUSALS_LOGGED);
+		log_event("refused-unlogged", "peer", s->peerlog, "count",
+		    errors, (char *)NULL);
+	}
 	(void)str_fmt(errors, sizeof(errors), "%u", s->errors);
 	(void)str_fmt(messages, sizeof(messages), "%u", s->messages);
 	log_event("disconnect", "peer", s->peerlog,
@@ -1373,6 +1503,7 @@ session_init(struct session *s, const struct conf *conf,
 	line_init(&s->line, io);
 	out_init(&s->out, io);
 	s->cmd_timeout = (int64_t)SMTP_CMD_TIMEOUT * 1000;
+	s->idle_timeout = (int64_t)SMTP_IDLE_TIMEOUT * 1000;
 	s->data_timeout = (int64_t)SMTP_DATA_TIMEOUT * 1000;
 	s->drain_timeout = (int64_t)SMTP_DRAIN_TIMEOUT * 1000;
 	s->state = SESSION_FRESH;

@@ -35,6 +35,24 @@ enum {
 	SMTP_ERRORS_MAX = 20,
 	/* Seconds of waiting for a command: RFC 5321 §4.5.3.2.7. */
 	SMTP_CMD_TIMEOUT = 300,
+	/* The same, outside a transaction and before AUTH: there a client
+	 * has nothing to work out before its next command (RFC 5321's five
+	 * minutes are for a client between the commands of a transaction),
+	 * and an idle slot is what a flood of idle connections holds.  A
+	 * minute leaves room for a slow link and a person typing. */
+	SMTP_IDLE_TIMEOUT = 60,
+	/* Commands that move no mail (NOOP, RSET, VRFY, EXPN, HELP, HELO
+	 * or EHLO again, and unknown, malformed or out-of-sequence ones)
+	 * between two accepted messages; the next gets 421.  A client sends
+	 * a RSET or two between messages; Postfix allows 100 in a session
+	 * before it starts to slow them down. */
+	SMTP_JUNK_MAX = 20,
+	/* Refusals logged one line each in a session; the rest are
+	 * counted in one line at its end, so that a client cannot turn
+	 * its refused commands into a flood of the log (452s, which
+	 * SMTP_ERRORS_MAX does not count, included).  A message refused
+	 * after its data is always logged: it has a queue id. */
+	SMTP_REFUSALS_LOGGED = 10,
 	/* Seconds per read in DATA: RFC 5321 §4.5.3.2.6 (data block). */
 	SMTP_DATA_TIMEOUT = 180,
 	/* Seconds for the whole session, by alarm(2): a backstop against a
@@ -107,6 +125,7 @@ enum session_end {
 	SESSION_AUTH_FAILED,	/* SMTP_AUTH_FAILURES_MAX reached */
 	SESSION_SRS_FAILED,	/* SMTP_SRS_FAILURES_MAX reached */
 	SESSION_TLS_FAILED,	/* the handshake failed or TLS is missing */
+	SESSION_JUNK,		/* SMTP_JUNK_MAX reached */
 	SESSION_INTERNAL	/* a bug or a resource failure: exit 1 */
 };
 
@@ -128,6 +147,7 @@ struct session {
 	char			 vialog[SMTP_PEER_MAX + 2]; /* the proxy's */
 	/* Deadlines in ms; fields so that the tests can shorten them. */
 	int64_t			 cmd_timeout;
+	int64_t			 idle_timeout;	/* SMTP_IDLE_TIMEOUT */
 	int64_t			 data_timeout;
 	int64_t			 drain_timeout;
 	int64_t			 auth_delay_ms;	/* per failure so far */
@@ -138,6 +158,13 @@ struct session {
 	char			 helo[SMTP_HELO_MAX + 1];
 	unsigned		 errors;
 	unsigned		 messages;
+	/* The clock of the next command starts at the last command that
+	 * moved the session on (since, in ms), not at the last command:
+	 * a NOOP every 299 s held a slot for the hour of the session. */
+	int64_t			 since;
+	int			 moved;		/* this command did */
+	unsigned		 junk;		/* SMTP_JUNK_MAX */
+	unsigned		 refusals;	/* SMTP_REFUSALS_LOGGED */
 
 	/* TLS, once smtp-tlsd said so; AUTH, once smtp-auth said so. */
 	int			 tls;

@@ -455,7 +455,9 @@ def test_queue_failure_gets_451_and_leaves_nothing(conf):
 
 def test_full_spool_gets_451_and_leaves_nothing(conf, tmp_path):
     """A real full file system: a 256 KB tmpfs mounted over the spool in a
-    private mount namespace of the listener."""
+    private mount namespace of the listener.  No queue_minfree: the
+    write itself must fail (test_limits.py has the floor)."""
+    conf.write(max_message_size="50M", queue_minfree="0")
     spool = conf.spool
     setup = (f"mount -t tmpfs -o size=256k posthorn-test {spool} && "
              f"mkdir {spool}/tmp {spool}/new {spool}/state && exec \"$@\"")

@@ -106,6 +106,7 @@ test_empty_file_gives_defaults(void **state)
 	assert_int_equal(load(fx, ""), 0);
 	assert_string_equal(fx->c.spool, CONF_SPOOL_DEFAULT);
 	assert_int_equal(fx->c.max_message_size, CONF_MAX_MESSAGE_SIZE_DEFAULT);
+	assert_int_equal(fx->c.queue_minfree, 100 * 1024 * 1024);
 }
 
 static void
@@ -441,6 +442,25 @@ test_bad_sizes_are_refused(void **state)
 	}
 }
 
+/* queue_minfree: 0 turns the floor off; at most 1024G. */
+static void
+test_queue_minfree(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx, "queue_minfree = 0\n"), 0);
+	assert_int_equal(fx->c.queue_minfree, 0);
+	assert_int_equal(load(fx, "queue_minfree = 512M\n"), 0);
+	assert_int_equal(fx->c.queue_minfree, UINT64_C(512) << 20);
+	assert_int_equal(load(fx, "queue_minfree = 1024G\n"), 0);
+	assert_int_equal(fx->c.queue_minfree, UINT64_C(1) << 40);
+	assert_error(fx, "\nqueue_minfree = 1025G\n", 2,
+	    "bad value for 'queue_minfree': must be at most 1024G");
+	assert_error(fx, "\nqueue_minfree = 10MB\n", 2,
+	    "bad value for 'queue_minfree': not a number with an optional K, "
+	    "M or G suffix");
+}
+
 static void
 test_path_longer_than_conf_path_max_is_refused(void **state)
 {
@@ -681,6 +701,7 @@ main(void)
 		T(test_bad_host_names_are_refused),
 		T(test_size_suffixes_are_powers_of_1024),
 		T(test_bad_sizes_are_refused),
+		T(test_queue_minfree),
 		T(test_path_longer_than_conf_path_max_is_refused),
 		T(test_unreadable_file_is_an_error_not_the_defaults),
 

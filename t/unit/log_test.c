@@ -208,6 +208,40 @@ test_quoted_cut_value_keeps_its_closing_quote(void **state)
 	assert_string_equal(b + n - 5, "...\"\n");
 }
 
+/* A peer's value (LOG_PEER): cut at LOG_PEER_VALUE_MAX written bytes,
+ * escapes and quotes included, and the mark is not written. */
+static void
+test_peer_value_is_cut_shorter(void **state)
+{
+	struct fx *fx = *state;
+	static char v[4096];
+	const char *b, *val;
+	size_t n;
+
+	memset(v, 'a', sizeof(v) - 1);
+	log_event("refused", LOG_PEER "arg", v, "peer", "[192.0.2.7]",
+	    (char *)NULL);
+	b = body(fx);
+	assert_memory_equal(b, "event=refused arg=aaa", 21);
+	val = b + strlen("event=refused arg=");
+	n = (size_t)(strchr(val, ' ') - val);
+	assert_int_equal(n, LOG_PEER_VALUE_MAX);
+	assert_memory_equal(val + n - 3, "...", 3);
+	assert_string_equal(val + n, " peer=[192.0.2.7]\n");
+
+	/* Control bytes are \xHH: four written bytes each, still bounded. */
+	memset(v, '\x01', sizeof(v) - 1);
+	log_event("refused", LOG_PEER "arg", v, (char *)NULL);
+	b = body(fx);
+	n = strlen(b) - strlen("event=refused arg=\n");
+	assert_true(n <= LOG_PEER_VALUE_MAX);
+	assert_string_equal(b + strlen(b) - 5, "...\"\n");
+
+	/* A short one is as it was. */
+	log_event("refused", LOG_PEER "to", "<a@b.example>", (char *)NULL);
+	assert_string_equal(body(fx), "event=refused to=<a@b.example>\n");
+}
+
 static void
 test_line_never_exceeds_the_bound(void **state)
 {
@@ -300,6 +334,7 @@ main(void)
 		T(test_long_value_is_cut_with_dots_and_later_pairs_stay),
 		T(test_cut_never_splits_a_utf8_sequence),
 		T(test_quoted_cut_value_keeps_its_closing_quote),
+		T(test_peer_value_is_cut_shorter),
 		T(test_line_never_exceeds_the_bound),
 		T(test_errno_is_preserved),
 		T(test_no_prefix_when_stderr_is_the_journal_stream),

@@ -10,7 +10,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -194,7 +196,8 @@ run_session(struct fixture *f, const char *in, size_t inlen, int keep_open,
 	current = f;
 	session_init(&f->s, &f->conf, &stub_hooks, f->mode, &io, "192.0.2.7");
 	if (cmd_timeout_ms > 0)
-		f->s.cmd_timeout = f->s.data_timeout = cmd_timeout_ms;
+		f->s.cmd_timeout = f->s.data_timeout = f->s.idle_timeout =
+		    cmd_timeout_ms;
 	f->s.drain_timeout = 1000;
 	f->s.auth_delay_ms = 10;
 	f->end = session_run(&f->s);
@@ -613,6 +616,153 @@ test_idle_client_times_out(void **state)
 	CODES(f, 220, 250, 421);
 	assert_out_has(f, "421 4.4.2 " HOST " timeout; closing\r\n");
 	assert_int_equal(f->end, SESSION_TIMEOUT);
+}
+
+/* A client that sends first, then each of the lines of paced (NULL
+ * ended) pace_ms apart, as a client that waits does; then reads what
+ * the session wrote into the file at path.  A write refused (the
+ * session is gone) ends the writing. */
+static void
+paced_client(int fd, const char *first, const char *const *paced,
+    int pace_ms, const char *path)
+{
+	static char buf[OUT_MAX];
+	size_t len = 0, i;
+	ssize_t n;
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (fd_write_all(fd, first, strlen(first)) == 0)
+		for (i = 0; paced[i] != NULL; i++) {
+			(void)poll(NULL, 0, pace_ms);
+			if (fd_write_all(fd, paced[i], strlen(paced[i])) == -1)
+				break;
+		}
+	(void)shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	tu_write_file(path, buf, len);
+	_exit(0);
+}
+
+static void
+run_paced(struct fixture *f, const char *first, const char *const *paced,
+    int pace_ms, int64_t cmd_timeout_ms, int64_t idle_timeout_ms)
+{
+	char path[PATH_MAX];
+	struct io io;
+	int sv[2], status;
+	pid_t pid;
+	FILE *fp;
+
+	assert_true(str_fmt(path, sizeof(path), "%s/client.out", f->root) ==
+	    0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_true((pid = fork()) != -1);
+	if (pid == 0) {
+		close(sv[0]);
+		paced_client(sv[1], first, paced, pace_ms, path);
+	}
+	close(sv[1]);
+	io_fd_init(&io, sv[0], sv[0]);
+	current = f;
+	session_init(&f->s, &f->conf, &stub_hooks, f->mode, &io, "192.0.2.7");
+	f->s.cmd_timeout = cmd_timeout_ms;
+	f->s.idle_timeout = idle_timeout_ms;
+	f->s.drain_timeout = 1000;
+	f->end = session_run(&f->s);
+	close(sv[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_non_null(fp = fopen(path, "r"));
+	f->outlen = fread(f->out, 1, sizeof(f->out) - 1, fp);
+	fclose(fp);
+	f->out[f->outlen] = '\0';
+	parse_codes(f);
+}
+
+/* A NOOP before each deadline does not keep a session: the clock runs
+ * from the last command that moved it on (here MAIL). */
+static void
+test_noops_do_not_keep_a_session_alive(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const noops[] = { "NOOP\r\n", "NOOP\r\n",
+	    "NOOP\r\n", "NOOP\r\n", "NOOP\r\n", "NOOP\r\n", "NOOP\r\n",
+	    "NOOP\r\n", "NOOP\r\n", "NOOP\r\n", "NOOP\r\n", "NOOP\r\n",
+	    "QUIT\r\n", NULL };
+
+	/* Each NOOP comes well within the 400 ms of a command; their sum
+	 * does not. */
+	run_paced(f, "EHLO c.example\r\nMAIL FROM:<bob@remote.example>\r\n",
+	    noops, 100, 400, 400);
+	assert_int_equal(f->end, SESSION_TIMEOUT);
+	assert_out_has(f, "421 4.4.2 " HOST " timeout; closing\r\n");
+	assert_true(f->ncodes < 3 + 8);
+}
+
+/* Outside a transaction, before AUTH, a session waits SMTP_IDLE_TIMEOUT
+ * for a command; inside one, the full SMTP_CMD_TIMEOUT. */
+static void
+test_idle_timeout_is_shorter_outside_a_transaction(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const late_rcpt[] = {
+	    "RCPT TO:<alice@example.com>\r\nQUIT\r\n", NULL };
+	static const char *const late_mail[] = {
+	    "MAIL FROM:<bob@remote.example>\r\nQUIT\r\n", NULL };
+
+	run_paced(f, "EHLO c.example\r\nMAIL FROM:<bob@remote.example>\r\n",
+	    late_rcpt, 300, 5000, 100);
+	CODES(f, 220, 250, 250, 250, 221);
+	assert_int_equal(f->end, SESSION_QUIT);
+
+	run_paced(f, "EHLO c.example\r\n", late_mail, 300, 5000, 100);
+	CODES(f, 220, 250, 421);
+	assert_int_equal(f->end, SESSION_TIMEOUT);
+	assert_int_equal(SMTP_IDLE_TIMEOUT, 60);
+	assert_int_equal(SMTP_CMD_TIMEOUT, 300);
+}
+
+/* NOOP, RSET, VRFY, a greeting again, unknown commands: SMTP_JUNK_MAX
+ * between two accepted messages, then 421. */
+static void
+test_commands_that_move_no_mail_are_capped(void **state)
+{
+	struct fixture *f = *state;
+	static char in[8192];
+	static const char *const junk[] = { "NOOP\r\n", "RSET\r\n",
+	    "VRFY bob\r\n", "EHLO c.example\r\n", "HELP\r\n" };
+	static const char msg[] = "MAIL FROM:<bob@remote.example>\r\n"
+	    "RCPT TO:<alice@example.com>\r\nDATA\r\nSubject: t\r\n\r\n"
+	    "hi\r\n.\r\n";
+	struct str s;
+	size_t i;
+
+	/* The cap, an accepted message, the cap again: no 421. */
+	str_init(&s, in, sizeof(in));
+	assert_int_equal(str_appends(&s, "EHLO c.example\r\n"), 0);
+	for (i = 0; i < SMTP_JUNK_MAX; i++)
+		assert_int_equal(str_appends(&s, junk[i % 5]), 0);
+	assert_int_equal(str_appends(&s, msg), 0);
+	for (i = 0; i < SMTP_JUNK_MAX; i++)
+		assert_int_equal(str_appends(&s, "NOOP\r\n"), 0);
+	assert_int_equal(str_appends(&s, "QUIT\r\n"), 0);
+	run_session(f, s.s, s.len, 0, 0);
+	assert_int_equal(f->end, SESSION_QUIT);
+	assert_int_equal(spool_files(f, "new", NULL, 0), 1);
+
+	/* One more NOOP than the cap: 421 instead of its 250. */
+	str_init(&s, in, sizeof(in));
+	assert_int_equal(str_appends(&s, "EHLO c.example\r\n"), 0);
+	for (i = 0; i < SMTP_JUNK_MAX + 5; i++)
+		assert_int_equal(str_appends(&s, "NOOP\r\n"), 0);
+	run_session(f, s.s, s.len, 0, 0);
+	assert_int_equal(f->ncodes, 2 + SMTP_JUNK_MAX + 1);
+	assert_int_equal(f->codes[f->ncodes - 2], 250);
+	assert_int_equal(f->codes[f->ncodes - 1], 421);
+	assert_out_has(f, "421 4.7.0 too many commands that move no mail; "
+	    "closing\r\n");
+	assert_int_equal(f->end, SESSION_JUNK);
 }
 
 static void
@@ -1066,6 +1216,9 @@ main(void)
 		T(test_long_command_line_is_refused),
 		T(test_other_verbs),
 		T(test_idle_client_times_out),
+		T(test_noops_do_not_keep_a_session_alive),
+		T(test_idle_timeout_is_shorter_outside_a_transaction),
+		T(test_commands_that_move_no_mail_are_capped),
 		T(test_data_timeout_aborts_the_message),
 		cmocka_unit_test(test_peer_addresses_are_normalized),
 #undef T
