@@ -32,6 +32,8 @@
 #   SPOOL/state               USER:GROUP  0750  queue-run's alone
 #   SPOOL/auth                USER:GROUP  0700  smtp-auth's failure counts
 #                                               and turns (smtp-auth(8))
+#   SPOOL/metrics             USER:GROUP  0755  the programs' counters,
+#                                               for mailq -m (mailq(8))
 #
 # Queue files are 0640, group DROP; USER is a member of DROP (install.sh
 # adds it) so that queue-run reads the ones another user owns.  DROP
@@ -91,11 +93,12 @@ set_mode "$inject" "root:$DROP" 2755
 # for a link between the check and the change; then it is USER's again.
 mkdir -p "$spool"
 set_mode "$spool" root:root 0700
-for d in tmp new state auth; do
+for d in tmp new state auth metrics; do
 	[ -L "$spool/$d" ] || mkdir -p "$spool/$d"
 done
 set_mode "$spool/tmp" "$USER:$DROP" 3730
 set_mode "$spool/new" "$USER:$DROP" 1770
 set_mode "$spool/state" "$USER:$GROUP" 0750
 set_mode "$spool/auth" "$USER:$GROUP" 0700
+set_mode "$spool/metrics" "$USER:$GROUP" 0755
 set_mode "$spool" "$USER:$DROP" 0710

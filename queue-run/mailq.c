@@ -12,8 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileread.h"
 #include "io.h"
 #include "mailq.h"
+#include "metrics.h"
 #include "sched.h"
 #include "state.h"
 #include "str.h"
@@ -157,6 +159,81 @@ mailq_list(const struct conf *conf, FILE *out, time_t now)
 		fprintf(out, "-- %d message%s\n", listed,
 		    listed == 1 ? "" : "s");
 	return listed;
+}
+
+/* The age of the oldest message of v (sorted by arrival), 0 if none is
+ * left. */
+static uint64_t
+oldest_age(const struct conf *conf, char **v, size_t n, time_t now)
+{
+	struct state st;
+	size_t i;
+	time_t t;
+
+	for (i = 0; i < n; i++)
+		if (state_load(&st, conf->spool, v[i]) == 0) {
+			t = st.env.time;
+			state_free(&st);
+			return now > t ? (uint64_t)(now - t) : 0;
+		}
+	return 0;
+}
+
+/* Each SPOOL/metrics/NAME.prom into ms; a file that cannot be read is
+ * left out (its program is not running, or not yet). */
+static void
+read_counters(const struct conf *conf, struct metrics *ms)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256], *text;
+	struct dirent *d;
+	size_t len, n;
+	DIR *dp;
+
+	if (str_fmt(dir, sizeof(dir), "%s/" METRICS_DIR, conf->spool) == -1 ||
+	    (dp = opendir(dir)) == NULL)
+		return;
+	while ((d = readdir(dp)) != NULL) {
+		n = strlen(d->d_name);
+		if (n < 6 || strcmp(d->d_name + n - 5, ".prom") != 0 ||
+		    str_fmt(path, sizeof(path), "%s/%s", dir, d->d_name) == -1)
+			continue;
+		if (fileread_all(path, MAILQ_METRICS_FILE_MAX, &text, &len) ==
+		    0) {
+			metrics_parse(ms, text);
+			free(text);
+		}
+	}
+	closedir(dp);
+}
+
+int
+mailq_metrics(const struct conf *conf, FILE *out, time_t now)
+{
+	struct metrics *ms;
+	char **v, *text;
+	size_t n, i;
+	int len, rc = -1;
+
+	if ((ms = calloc(1, sizeof(*ms))) == NULL)
+		return -1;
+	if (ids(conf, &v, &n) == -1)
+		goto out;
+	metrics_set(ms, "posthorn_queue_messages", "", n);
+	metrics_set(ms, "posthorn_queue_oldest_seconds", "",
+	    oldest_age(conf, v, n, now));
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	read_counters(conf, ms);
+	if ((text = malloc(MAILQ_METRICS_FILE_MAX)) == NULL)
+		goto out;
+	if ((len = metrics_format(ms, text, MAILQ_METRICS_FILE_MAX)) != -1 &&
+	    fwrite(text, 1, (size_t)len, out) == (size_t)len)
+		rc = 0;
+	free(text);
+out:
+	free(ms);
+	return rc;
 }
 
 /* One line to queue-run's FIFO, in one write(2) (below PIPE_BUF). */

@@ -20,8 +20,18 @@ enum mailq_result {
 };
 
 /* Every message, oldest first, onto out; the number listed, or -1. */
+enum {
+	/* A program's counters file, and the text of them all: far
+	 * above what METRICS_MAX series make. */
+	MAILQ_METRICS_FILE_MAX = 256 * 1024
+};
+
 int		  mailq_list(const struct conf *, FILE *out, time_t now);
 enum mailq_result mailq_flush(const struct conf *);
+/* The queue's size and age and the counters the programs wrote under
+ * SPOOL/metrics, merged, in the Prometheus text format (metrics.h): 0,
+ * or -1 with errno. */
+int		  mailq_metrics(const struct conf *, FILE *out, time_t now);
 enum mailq_result mailq_delete(const struct conf *, const char *id);
 
 #endif

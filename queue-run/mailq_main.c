@@ -1,5 +1,5 @@
-/* mailq_main.c — mailq(8): list the queue, retry it now (-f), or remove
- * messages from it (-d ID...).  Run by root or posthorn: the spool is
+/* mailq_main.c — mailq(8): list the queue, retry it now (-f), remove
+ * messages from it (-d ID...), or print what posthorn counts (-m).  Run by root or posthorn: the spool is
  * theirs alone. */
 
 #include <errno.h>
@@ -24,7 +24,7 @@ enum {
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: mailq [-C DIR] [-f | -d ID...]\n");
+	fprintf(stderr, "usage: mailq [-C DIR] [-f | -m | -d ID...]\n");
 	return EXIT_USAGE;
 }
 
@@ -60,9 +60,9 @@ main(int argc, char *argv[])
 	struct conf conf;
 	const char *copt = NULL;
 	char err[ERR_MAX];
-	int c, flush = 0, del = 0;
+	int c, flush = 0, del = 0, metrics = 0;
 
-	while ((c = getopt(argc, argv, "C:df")) != -1)
+	while ((c = getopt(argc, argv, "C:dfm")) != -1)
 		switch (c) {
 		case 'C':
 			copt = optarg;
@@ -73,10 +73,13 @@ main(int argc, char *argv[])
 		case 'f':
 			flush = 1;
 			break;
+		case 'm':
+			metrics = 1;
+			break;
 		default:
 			return usage();
 		}
-	if ((flush && del) || (del && optind == argc) ||
+	if (flush + del + metrics > 1 || (del && optind == argc) ||
 	    (!del && optind != argc))
 		return usage();
 	if (conf_load(&conf, conf_dir(copt), err, sizeof(err)) == -1) {
@@ -97,6 +100,14 @@ main(int argc, char *argv[])
 			perror("mailq");
 			return EXIT_SOFTWARE;
 		}
+	if (metrics) {
+		if (mailq_metrics(&conf, stdout, time(NULL)) == -1) {
+			fprintf(stderr, "mailq: %s: %s\n", conf.spool,
+			    strerror(errno));
+			return EXIT_SOFTWARE;
+		}
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_SOFTWARE;
+	}
 	if (mailq_list(&conf, stdout, time(NULL)) == -1) {
 		fprintf(stderr, "mailq: %s/new: %s\n", conf.spool,
 		    strerror(errno));

@@ -47,6 +47,7 @@
 #include "io.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
 #include "resolve.h"
 #include "sched.h"
 #include "srs.h"
@@ -236,12 +237,18 @@ dest_running(const struct sched *s, const char *dest)
 	return n;
 }
 
-/* The record of one attempt, whatever its outcome. */
+/* What queue-run counts (metrics.h): one scheduler a process, as one
+ * queue-run a spool, so these are the process's. */
+static struct metrics counters;
+static int		counters_failing;	/* said once */
+
+/* The record of one attempt, whatever its outcome: its log line and its
+ * count. */
 static void
 log_attempt(const struct state *st, const struct state_entry *e,
     const char *status, time_t now)
 {
-	char delay[32];
+	char delay[32], labels[64];
 
 	(void)str_fmt(delay, sizeof(delay), "%lld",
 	    (long long)(now - st->env.time));
@@ -250,6 +257,24 @@ log_attempt(const struct state *st, const struct state_entry *e,
 	    "delay", delay, "dsn", e->dsn, "where",
 	    e->where[0] != '\0' ? e->where : NULL, "reason", e->reason,
 	    (char *)NULL);
+	if (str_fmt(labels, sizeof(labels), "via=\"%s\",status=\"%s\"",
+	    state_kind_name(e->kind), status) == 0)
+		metrics_add(&counters, "posthorn_deliveries_total", labels, 1);
+}
+
+/* The counters to SPOOL/metrics/queue-run.prom, at most every
+ * METRICS_INTERVAL; a failure is logged once until a write succeeds. */
+static void
+write_counters(const struct sched *s, int force)
+{
+	if (metrics_flush(&counters, s->conf->spool, "queue-run", clock_ms(),
+	    force) == -1) {
+		if (!counters_failing)
+			log_event("error", "op", "metrics", "error",
+			    strerror(errno), (char *)NULL);
+		counters_failing = 1;
+	} else
+		counters_failing = 0;
 }
 
 static void
@@ -1042,6 +1067,9 @@ timeout_ms(const struct sched *s, time_t now, int64_t due)
 	/* posthorn.conf read in its racy window: once more after it. */
 	if (s->cw->racy && until > now + RACY_WAKE)
 		until = now + RACY_WAKE;
+	/* Counters to write: within the interval. */
+	if (counters.dirty && until > now + METRICS_INTERVAL)
+		until = now + METRICS_INTERVAL;
 	for (i = 0; i < s->nslots; i++)
 		if (s->jobs[i].pid != 0 && s->jobs[i].remote &&
 		    s->jobs[i].deadline < until)
@@ -1341,6 +1369,7 @@ sched_run(struct confwatch *cw, char *why, size_t whysize)
 		}
 		watchdog(&s, now);
 		finish_idle(&s);
+		write_counters(&s, 0);
 		if (s.stopping && s.njobs == 0)
 			continue;
 		if (wait_events(&s, now) == -1) {
@@ -1349,6 +1378,7 @@ sched_run(struct confwatch *cw, char *why, size_t whysize)
 		}
 	}
 	finish_idle(&s);
+	write_counters(&s, 1);
 	log_event("stopped", (char *)NULL);
 	rc = SCHED_EXIT_OK;
 out:

@@ -22,6 +22,9 @@
 # logrotate: t/e2e/test_logfiles.py rotates logs with the file that
 # install.sh installs without systemd (smtp-in/posthorn.logrotate).
 #
+# python3-prometheus-client's parser reads what mailq -m prints, in
+# t/e2e/test_metrics.py: an independent check of the text format.
+#
 # dnsmasq-base is the DNS server of the remote-delivery tests' network
 # namespace (t/e2e/netns.py); it has no service of its own to start.
 #
@@ -36,7 +39,8 @@ libgnutls28-dev mandoc swaks python3 python3-pytest python3-aiosmtpd
 postfix strace systemd procps util-linux iproute2
 python3-dkim opendkim libmail-dkim-perl openssl bc
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
-dnsmasq-base sasl2-bin libsasl2-modules logrotate"
+dnsmasq-base sasl2-bin libsasl2-modules logrotate
+python3-prometheus-client"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 

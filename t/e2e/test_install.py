@@ -175,6 +175,7 @@ def test_a_rerun_puts_an_old_install_right(installed):
         inst.spool / "new": (inst.uid, inst.drop, 0o1770),
         inst.spool / "state": (inst.uid, inst.gid, 0o750),
         inst.spool / "auth": (inst.uid, inst.gid, 0o700),
+        inst.spool / "metrics": (inst.uid, inst.gid, 0o755),
     }
     for p, (uid, gid, mode) in want.items():
         st = os.stat(p)
