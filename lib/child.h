@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 enum {
-	CHILD_FDS_MAX = 4,
+	CHILD_FDS_MAX = 5,
 	/* Its own session and process group, so that a kill of the group
 	 * ends whatever it started too. */
 	CHILD_SETSID = 1,

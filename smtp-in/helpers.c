@@ -107,30 +107,59 @@ static int	zygote_fd = -1;
 /* This session's smtp-tlsd is a child of the zygote, not ours. */
 static int	tls_by_zygote;
 
-void
-helper_init(void)
+/* The descriptor named by the variable var, if it is above 2 and a
+ * socket of the type, now close-on-exec; else -1. */
+static int
+inherited_socket(const char *var, int type)
 {
 	const char *e;
 	char *end;
 	long fd;
-	int type;
-	socklen_t len = sizeof(type);
+	int t;
+	socklen_t len = sizeof(t);
 
-	if ((e = getenv(HELPER_TLSD_FD_ENV)) == NULL || *e == '\0')
-		return;
+	if ((e = getenv(var)) == NULL || *e == '\0')
+		return -1;
 	errno = 0;
 	fd = strtol(e, &end, 10);
-	/* Not 0, 1 or 2 (the network and the log), and a SOCK_SEQPACKET
-	 * socket; anything else is ignored, and TLS is started by exec. */
+	/* Not 0, 1 or 2 (the network and the log), and of the type;
+	 * anything else is ignored. */
 	if (errno != 0 || *end != '\0' || fd <= 2 || fd > INT_MAX)
-		return;
+		return -1;
 	/* Ours alone, whatever it turns out to be: smtp-auth, aliases -r
-	 * and an exec'd smtp-tlsd must not hold the zygote's socket. */
+	 * and an exec'd smtp-tlsd must not hold it. */
 	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
-	    type != SOCK_SEQPACKET)
+	    getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &t, &len) == -1 ||
+	    t != type)
+		return -1;
+	return (int)fd;
+}
+
+/* smtp-listen's report socket, from POSTHORN_REPORT_FD, or -1. */
+static int	report_fd = -1;
+
+void
+helper_init(void)
+{
+	zygote_fd = inherited_socket(HELPER_TLSD_FD_ENV, SOCK_SEQPACKET);
+	report_fd = inherited_socket(HELPER_REPORT_FD_ENV, SOCK_DGRAM);
+}
+
+void
+helper_report(const struct session *s)
+{
+	char line[256];
+
+	if (report_fd == -1)
 		return;
-	zygote_fd = (int)fd;
+	if (str_fmt(line, sizeof(line), "mode=%s end=%s messages=%u tls=%s "
+	    "auth_ok=%u auth_failed=%u auth_temp=%u",
+	    session_mode_name(s->mode), session_end_name(s->end), s->messages,
+	    s->tls ? "ok" : s->end == SESSION_TLS_FAILED ? "failed" : "none",
+	    s->login[0] != '\0' ? 1u : 0u, s->auth_failures, s->auth_temps) ==
+	    0)
+		(void)send(report_fd, line, strlen(line),
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 /* fd 0 and 1 are one socket (inetd, tcpserver, systemd, the listener):

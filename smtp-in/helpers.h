@@ -18,6 +18,7 @@
 /* The descriptor of the listener's TLS zygote (smtp-tlsd -z), when it
  * runs one: see tlsz.h and smtp-tlsd(8). */
 #define HELPER_TLSD_FD_ENV	"POSTHORN_TLSD_FD"
+#define HELPER_REPORT_FD_ENV	"POSTHORN_REPORT_FD"
 
 enum {
 	/* smtp-tlsd's own handshake deadline is 60 s; ours is a backstop. */
@@ -35,8 +36,14 @@ enum {
 /* Once, at the start: take the TLS zygote's socket from
  * POSTHORN_TLSD_FD, if there is one and it is a SOCK_SEQPACKET socket,
  * and make it close-on-exec.  Without it (inetd, tcpserver, systemd's
- * Accept=yes) smtp-tlsd is exec'd as before. */
+ * Accept=yes) smtp-tlsd is exec'd as before.  The same for smtp-listen's
+ * report socket, POSTHORN_REPORT_FD, a SOCK_DGRAM one. */
 void	helper_init(void);
+/* The session is over: one line of what it did to the report socket,
+ * if there is one, for smtp-listen's counters (metrics.h), never
+ * waiting: "mode=M end=E messages=N tls=ok|failed|none auth_ok=N
+ * auth_failed=N auth_temp=N". */
+void	helper_report(const struct session *);
 /* Hand fd 0/1 to smtp-tlsd and take a socketpair to it in their place;
  * then its status line.  0 with s->tls_* set, or -1 with why.  The
  * zygote's child when the zygote takes the request, else (no zygote, or

@@ -34,6 +34,7 @@
 #include "confwatch.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "peer.h"
 #include "self.h"
 #include "srctab.h"
@@ -55,7 +56,12 @@ enum {
 	ZYGOTE_BACKOFF_MIN_MS = 1000,
 	ZYGOTE_BACKOFF_MAX_MS = 60000,
 	ZYGOTE_SESSION_FD = 3,	/* where a session finds it */
-	ENV_EXTRA = 5,		/* the variables set per session */
+	ENV_EXTRA = 6,		/* the variables set per session */
+	REPORT_SESSION_FD = 4,	/* where a session finds the report socket */
+	/* A session's report: one short line (helpers.h), and how many
+	 * are read a round. */
+	REPORT_MAX = 256,
+	REPORT_BURST = 64,
 	ENV_VALUE_MAX = 64,
 	TEXT_ADDR_MAX = 64	/* INET6_ADDRSTRLEN and brackets */
 };
@@ -91,6 +97,7 @@ struct sock {
 
 struct session {
 	pid_t		 pid;
+	const char	*mode;		/* of its socket, for the counters */
 	struct srckey	 key;
 	int		 tracked;	/* counted in the srctab */
 };
@@ -103,6 +110,13 @@ struct listener {
 	/* the log relay (log.h), when stderr is the journal: our end,
 	 * and the one sessions get as fd 2; -1 without */
 	int		 logr, logw;
+	/* the sessions' reports (helpers.h): our end, and theirs, fd 4 */
+	int		 repr, repw;
+	struct metrics	 met;
+	char		 metname[64];	/* smtp-listen-MODE[-MODE...] */
+	const char	*modes[LISTEN_SOCKETS_MAX];	/* each once */
+	size_t		 nmodes;
+	int		 metfailing;	/* the write's failure said */
 	struct session	*sess;
 	size_t		 nsess;
 	struct srctab	 src;
@@ -465,7 +479,8 @@ ours(const char *var)
 		"TCPREMOTEIP=", "TCPREMOTEPORT=", "TCPREMOTEHOST=",
 		"TCPREMOTEINFO=", "TCPLOCALIP=", "TCPLOCALPORT=",
 		"TCPLOCALHOST=", "REMOTE_ADDR=", "REMOTE_PORT=",
-		"POSTHORN_PROXY=", "POSTHORN_TLSD_FD=", NULL
+		"POSTHORN_PROXY=", "POSTHORN_TLSD_FD=", "POSTHORN_REPORT_FD=",
+		NULL
 	};
 	size_t i;
 
@@ -497,13 +512,17 @@ env_for(const char *host, const char *port, int tlsd, int proxy)
 {
 	static char tlsd_var[] = "POSTHORN_TLSD_FD=3";
 	static char proxy_var[] = "POSTHORN_PROXY=1";
+	static char report_var[] = "POSTHORN_REPORT_FD=4";
 	size_t k = ENV_EXTRA;
 
+	_Static_assert(REPORT_SESSION_FD == 4, "POSTHORN_REPORT_FD=4 here");
 	_Static_assert(ZYGOTE_SESSION_FD == 3, "POSTHORN_TLSD_FD=3 above");
 	str_fmt_cut(L.e_addr, sizeof(L.e_addr), "REMOTE_ADDR=%s", host);
 	str_fmt_cut(L.e_port, sizeof(L.e_port), "REMOTE_PORT=%s", port);
 	if (proxy)
 		L.env[--k] = proxy_var;
+	if (L.repw != -1)
+		L.env[--k] = report_var;
 	if (tlsd)
 		L.env[--k] = tlsd_var;
 	L.env[--k] = L.e_port;
@@ -528,17 +547,20 @@ spawn_init(char *err, size_t errlen)
 }
 
 /* argv, with fd 0 on `in` and 1 on `out`, fd 2 on the log relay if there
- * is one (else ours, the log), fd 3 on `three` if not -1; the pid or -1
- * with errno. */
+ * is one (else ours, the log), fd 3 on `three` if not -1, and, for a
+ * session, fd 4 on the report socket; the pid or -1 with errno. */
 static pid_t
-spawn(char *const argv[], char **envp, int in, int out, int three)
+spawn(char *const argv[], char **envp, int in, int out, int three,
+    int session)
 {
-	const int fds[] = { in, out, L.logw, three };
+	const int fds[] = { in, out, L.logw, three, L.repw };
+	size_t n = three == -1 ? 3 : 4;
 	pid_t pid;
 	int e;
 
-	if ((e = child_start(&pid, argv[0], argv, envp, fds,
-	    three == -1 ? 3 : 4, 0)) != 0) {
+	if (session && L.repw != -1)
+		n = 5;
+	if ((e = child_start(&pid, argv[0], argv, envp, fds, n, 0)) != 0) {
 		errno = e;
 		return -1;
 	}
@@ -564,7 +586,7 @@ zygote_start(int64_t now)
 	 * dup2 would leave it close-on-exec. */
 	if (fd_move_above(&sv[0], ZYGOTE_SESSION_FD + 1) == -1)
 		goto out;
-	if ((L.zpid = spawn(argv, L.env + ENV_EXTRA, sv[1], null, -1)) ==
+	if ((L.zpid = spawn(argv, L.env + ENV_EXTRA, sv[1], null, -1, 0)) ==
 	    -1) {
 		log_event("tlsd-unavailable", "path", L.tlsd, "error",
 		    strerror(errno), (char *)NULL);
@@ -620,11 +642,15 @@ reconfigure(int force)
 }
 
 static void
-refuse(int fd, enum refusal why, const char *peer, int64_t now)
+refuse(int fd, const char *mode, enum refusal why, const char *peer,
+    int64_t now)
 {
-	char line[512], n[32];
+	char line[512], n[32], labels[96];
 	ssize_t w;
 
+	str_fmt_cut(labels, sizeof(labels), "mode=\"%s\",reason=\"%s\"",
+	    mode, refusal[why].reason);
+	metrics_add(&L.met, "posthorn_refused_total", labels, 1);
 	reconfigure(0);
 	str_fmt_cut(line, sizeof(line), "%s %s %s\r\n", refusal[why].code,
 	    L.o->hostname, refusal[why].text);
@@ -647,7 +673,7 @@ static void
 connection(int fd, const struct sock *s, const struct sockaddr *sa,
     int64_t now)
 {
-	char host[TEXT_ADDR_MAX], port[16];
+	char host[TEXT_ADDR_MAX], port[16], labels[64];
 	char *argv[] = { L.smtp_in, (char *)"-C", (char *)L.o->confdir,
 	    (char *)s->mode, NULL };
 	struct session *ss;
@@ -656,13 +682,13 @@ connection(int fd, const struct sock *s, const struct sockaddr *sa,
 	addr_text(sa, host, sizeof(host), port, sizeof(port));
 	if (L.o->nproxy > 0) {
 		if (!listen_net_match(L.o->proxy, L.o->nproxy, sa)) {
-			refuse(fd, REFUSE_NOT_PROXY, host, now);
+			refuse(fd, s->mode, REFUSE_NOT_PROXY, host, now);
 			return;
 		}
 		proxied = 1;
 	}
 	if (L.nsess >= L.o->max_sessions) {
-		refuse(fd, REFUSE_SESSIONS, host, now);
+		refuse(fd, s->mode, REFUSE_SESSIONS, host, now);
 		return;
 	}
 	ss = &L.sess[L.nsess];	/* the free slot: taken by L.nsess++ */
@@ -676,27 +702,30 @@ connection(int fd, const struct sock *s, const struct sockaddr *sa,
 			ss->tracked = 1;
 			break;
 		case SRCTAB_TOO_MANY:
-			refuse(fd, REFUSE_SOURCE_SESSIONS, host, now);
+			refuse(fd, s->mode, REFUSE_SOURCE_SESSIONS, host, now);
 			return;
 		case SRCTAB_TOO_FAST:
-			refuse(fd, REFUSE_SOURCE_RATE, host, now);
+			refuse(fd, s->mode, REFUSE_SOURCE_RATE, host, now);
 			return;
 		case SRCTAB_UNTRACKED:
 			break;
 		}
 	}
 	ss->pid = spawn(argv, env_for(host, port, L.zfd != -1, proxied), fd,
-	    fd, L.zfd);
+	    fd, L.zfd, 1);
 	if (ss->pid == -1) {
 		int e = errno;
 
 		if (ss->tracked)
 			srctab_end(&L.src, &ss->key, now);
-		refuse(fd, REFUSE_SPAWN, host, now);
+		refuse(fd, s->mode, REFUSE_SPAWN, host, now);
 		log_event("error", "op", "posix_spawn", "path", L.smtp_in,
 		    "error", strerror(e), (char *)NULL);
 		return;
 	}
+	ss->mode = s->mode;
+	str_fmt_cut(labels, sizeof(labels), "mode=\"%s\"", s->mode);
+	metrics_add(&L.met, "posthorn_sessions_total", labels, 1);
 	L.nsess++;
 }
 
@@ -722,6 +751,177 @@ accept_on(const struct sock *s, int64_t now)
 		}
 		connection(fd, s, (struct sockaddr *)&ss, now);
 		(void)close(fd);
+	}
+}
+
+/* --- counters (metrics.h) ---------------------------------------------- */
+
+/* A label value from a report: [a-z0-9-], 1 to 24 bytes; whatever holds
+ * a session's socket must not put a quote in the file. */
+static int
+report_word(const char *w)
+{
+	size_t i;
+
+	for (i = 0; w[i] != '\0'; i++)
+		if (i == 24 || !((w[i] >= 'a' && w[i] <= 'z') ||
+		    (w[i] >= '0' && w[i] <= '9') || w[i] == '-'))
+			return 0;
+	return i > 0;
+}
+
+/* f is "key=VALUE": VALUE, or NULL. */
+static const char *
+field(const char *f, const char *key)
+{
+	size_t n = strlen(key);
+
+	return strncmp(f, key, n) == 0 && f[n] == '=' ? f + n + 1 : NULL;
+}
+
+/* A count from a report: at most a million, else -1. */
+static long
+report_count(const char *v)
+{
+	char *end;
+	long n;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	return errno == 0 && *end == '\0' && n <= 1000000 ? n : -1;
+}
+
+static void
+count(const char *family, const char *mode, const char *key,
+    const char *value, long n)
+{
+	char labels[96];
+
+	if (n <= 0)
+		return;
+	if (key != NULL)
+		str_fmt_cut(labels, sizeof(labels), "mode=\"%s\",%s=\"%s\"",
+		    mode, key, value);
+	else
+		str_fmt_cut(labels, sizeof(labels), "mode=\"%s\"", mode);
+	metrics_add(&L.met, family, labels, (uint64_t)n);
+}
+
+int
+listen_report_parse(char *line, struct listen_report *r)
+{
+	char *f[7];
+	long n[4];
+
+	if (str_split(line, ' ', f, 7) == -1)
+		return -1;
+	r->mode = field(f[0], "mode");
+	r->end = field(f[1], "end");
+	r->tls = field(f[3], "tls");
+	n[0] = report_count(field(f[2], "messages"));
+	n[1] = report_count(field(f[4], "auth_ok"));
+	n[2] = report_count(field(f[5], "auth_failed"));
+	n[3] = report_count(field(f[6], "auth_temp"));
+	if (r->mode == NULL || !listen_mode_valid(r->mode) || r->end == NULL ||
+	    !report_word(r->end) || r->tls == NULL || !report_word(r->tls) ||
+	    n[0] < 0 || n[1] < 0 || n[2] < 0 || n[3] < 0)
+		return -1;
+	r->messages = n[0];
+	r->auth_ok = n[1];
+	r->auth_failed = n[2];
+	r->auth_temp = n[3];
+	return 0;
+}
+
+/* One session's report into the counters; a line that does not parse
+ * is dropped. */
+static void
+report_take(char *line)
+{
+	struct listen_report r;
+
+	if (listen_report_parse(line, &r) == -1)
+		return;
+	count("posthorn_session_ends_total", r.mode, "reason", r.end, 1);
+	count("posthorn_messages_total", r.mode, NULL, NULL, r.messages);
+	if (strcmp(r.tls, "none") != 0)
+		count("posthorn_tls_total", r.mode, "result", r.tls, 1);
+	count("posthorn_auth_total", r.mode, "result", "ok", r.auth_ok);
+	count("posthorn_auth_total", r.mode, "result", "failed",
+	    r.auth_failed);
+	count("posthorn_auth_total", r.mode, "result", "temp", r.auth_temp);
+}
+
+static void
+reports(void)
+{
+	char line[REPORT_MAX + 1];
+	ssize_t r;
+	int i;
+
+	for (i = 0; i < REPORT_BURST; i++) {
+		r = recv(L.repr, line, REPORT_MAX, MSG_DONTWAIT);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		line[r] = '\0';
+		report_take(line);
+	}
+}
+
+/* The sessions running, per mode, then the file, at most every
+ * METRICS_INTERVAL unless forced; a failure is said once until a write
+ * works again. */
+static void
+counters_flush(int64_t now, int force)
+{
+	char labels[64];
+	size_t i, j, n;
+
+	if (L.o->cw == NULL || L.metname[0] == '\0' || (!force &&
+	    (!L.met.dirty ||
+	    now - L.met.written < (int64_t)METRICS_INTERVAL * 1000)))
+		return;
+	for (i = 0; i < L.nmodes; i++) {
+		for (j = n = 0; j < L.nsess; j++)
+			n += strcmp(L.sess[j].mode, L.modes[i]) == 0;
+		str_fmt_cut(labels, sizeof(labels), "mode=\"%s\"",
+		    L.modes[i]);
+		metrics_set(&L.met, "posthorn_sessions_active", labels, n);
+	}
+	if (metrics_flush(&L.met, L.o->cw->conf.spool, L.metname, now, 1) ==
+	    -1) {
+		if (!L.metfailing)
+			log_event("error", "op", "metrics", "error",
+			    strerror(errno), (char *)NULL);
+		L.metfailing = 1;
+	} else
+		L.metfailing = 0;
+}
+
+/* The file's name, from the modes of the sockets: smtp-listen-mx, or
+ * smtp-listen-submission-submissions for a listener of two. */
+static void
+counters_init(void)
+{
+	size_t i, j;
+
+	(void)str_copy(L.metname, sizeof(L.metname), "smtp-listen");
+	for (i = 0; i < L.nsock; i++) {
+		for (j = 0; j < L.nmodes && strcmp(L.modes[j],
+		    L.sock[i].mode) != 0; j++)
+			;
+		if (j < L.nmodes)
+			continue;
+		L.modes[L.nmodes++] = L.sock[i].mode;
+		if (strlen(L.metname) + 1 + strlen(L.sock[i].mode) <
+		    sizeof(L.metname)) {
+			(void)strcat(L.metname, "-");
+			(void)strcat(L.metname, L.sock[i].mode);
+		}
 	}
 }
 
@@ -846,6 +1046,10 @@ wait_ms(int64_t now)
 	if (L.zpid == 0 && !L.zdisabled && L.o->tlsd && L.drain_at == 0 &&
 	    (t == -1 || L.zrestart - now < t))
 		t = L.zrestart - now;
+	/* Counters to write: when the interval is over. */
+	if (L.met.dirty && L.metname[0] != '\0' && (t == -1 ||
+	    L.met.written + (int64_t)METRICS_INTERVAL * 1000 - now < t))
+		t = L.met.written + (int64_t)METRICS_INTERVAL * 1000 - now;
 	if (t < 0 && t != -1)
 		t = 0;
 	return t > INT_MAX ? INT_MAX : (int)t;
@@ -912,14 +1116,16 @@ seed(void)
 int
 listen_run(const struct listen_opts *o)
 {
-	struct pollfd pfd[2 + LISTEN_SOCKETS_MAX];
+	struct pollfd pfd[3 + LISTEN_SOCKETS_MAX];
 	char err[512];
 	int64_t now;
 	size_t i, n, base;
+	int sv[2];
 
 	L.o = o;
 	L.zfd = -1;
 	L.logw = -1;
+	L.repr = L.repw = -1;
 	L.zbackoff = ZYGOTE_BACKOFF_MIN_MS;
 	srctab_init(&L.src, o->per_source, o->rate, seed());
 	if (from_systemd(err, sizeof(err)) == -1 || setup(err, sizeof(err)) ==
@@ -934,11 +1140,24 @@ listen_run(const struct listen_opts *o)
 		fd_close(&L.logr);
 		fd_close(&L.logw);
 	}
+	/* The sessions' reports; without them, no counts but the
+	 * listener's own. */
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0) {
+		L.repr = sv[0];
+		L.repw = sv[1];
+		if (fd_nonblock(L.repr) == -1 ||
+		    fd_move_above(&L.repw, REPORT_SESSION_FD + 1) == -1) {
+			fd_close(&L.repr);
+			fd_close(&L.repw);
+		}
+	}
+	counters_init();
 	now = clock_ms();
 	if (o->tlsd)
 		zygote_start(now);
 	for (;;) {
 		now = clock_ms();
+		counters_flush(now, 0);
 		if (L.drain_at != 0 && drained(now))
 			break;
 		if (o->tlsd && L.zpid == 0 && !L.zdisabled &&
@@ -948,7 +1167,9 @@ listen_run(const struct listen_opts *o)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = L.logr;	/* poll(2) skips it when -1 */
 		pfd[1].events = POLLIN;
-		n = base = 2;
+		pfd[2].fd = L.repr;
+		pfd[2].events = POLLIN;
+		n = base = 3;
 		if (now >= L.paused_until)
 			for (i = 0; i < L.nsock; i++, n++) {
 				pfd[n].fd = L.sock[i].fd;
@@ -964,6 +1185,8 @@ listen_run(const struct listen_opts *o)
 			signals(now);
 		if (pfd[1].revents != 0)
 			log_relay_pump(L.logr);
+		if (pfd[2].revents != 0)
+			reports();
 		for (i = base; i < n && L.drain_at == 0; i++)
 			if (pfd[i].revents != 0)
 				accept_on(&L.sock[i - base], now);
@@ -971,6 +1194,9 @@ listen_run(const struct listen_opts *o)
 	/* What the last sessions wrote before they exited. */
 	if (L.logr != -1)
 		log_relay_pump(L.logr);
+	if (L.repr != -1)
+		reports();
+	counters_flush(clock_ms(), 1);
 	log_event("stopped", (char *)NULL);
 	return EXIT_SUCCESS;
 }

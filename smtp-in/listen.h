@@ -70,6 +70,18 @@ int	listen_addr_parse(const char *, struct sockaddr_storage *,
 	    socklen_t *);
 /* Is s one of smtp-in's modes? */
 int	listen_mode_valid(const char *);
+
+/* What a session reports at its end (helpers.h), for the counters. */
+struct listen_report {
+	const char	*mode, *end, *tls;	/* into the line */
+	long		 messages, auth_ok, auth_failed, auth_temp;
+};
+
+/* Parse a report line, in place: 0, or -1 when it is not exactly the
+ * seven fields in their order, a mode of ours, words of [a-z0-9-] (no
+ * quote, no newline: they become label values) and counts of at most a
+ * million. */
+int	listen_report_parse(char *line, struct listen_report *);
 /* Run until SIGTERM has drained the sessions: the exit status. */
 int	listen_run(const struct listen_opts *);
 

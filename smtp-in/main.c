@@ -154,6 +154,7 @@ main(int argc, char *argv[])
 	session_init(&session, &conf, &hooks, m, &io, peer);
 	session_via(&session, via);
 	end = session_run(&session);
+	helper_report(&session);
 	helper_tls_end(&session);
 	return end == SESSION_INTERNAL ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -98,6 +98,13 @@ session_end_name(enum session_end e)
 	    end_names[e] : "?";
 }
 
+const char *
+session_mode_name(enum session_mode m)
+{
+	return m == SESSION_SUBMISSIONS ? "submissions" :
+	    m == SESSION_SUBMISSION ? "submission" : "mx";
+}
+
 static int64_t
 deadline(const struct session *s)
 {
@@ -852,8 +859,7 @@ open_message(struct session *s)
 	env.nrcpts = s->nrcpts;
 	env.flags = (s->smtputf8 ? QUEUE_SMTPUTF8 : 0) |
 	    (s->body == CMD_BODY_8BITMIME ? QUEUE_8BITMIME : 0);
-	env.via = s->mode == SESSION_SUBMISSIONS ? "submissions" :
-	    s->mode == SESSION_SUBMISSION ? "submission" : "mx";
+	env.via = session_mode_name(s->mode);
 	env.peer = strcmp(s->peer, "unknown") != 0 ? s->peer : NULL;
 	env.helo = s->helo;
 	env.uid = -1;
@@ -1268,6 +1274,7 @@ do_auth(struct session *s, const struct cmd *c)
 		break;
 	default:
 		s->login[0] = '\0';
+		s->auth_temps++;
 		log_event("error", "peer", s->peerlog, "op", "auth",
 		    "error", why, (char *)NULL);
 		reply(s, "454 4.7.0 temporary authentication failure");

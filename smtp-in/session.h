@@ -175,6 +175,7 @@ struct session {
 	char			 tls_sni[SMTP_HELO_MAX + 1];
 	char			 login[ADDR_TEXT_MAX];	/* "" until AUTH */
 	unsigned		 auth_failures;
+	unsigned		 auth_temps;	/* 454s: the report's */
 	unsigned		 srs_failures;	/* bad SRS recipients */
 
 	/* The transaction. */
@@ -226,6 +227,8 @@ void	session_via(struct session *, const char *proxy);
  * before it returns. */
 enum session_end session_run(struct session *);
 const char	*session_end_name(enum session_end);
+/* "mx", "submission" or "submissions". */
+const char	*session_mode_name(enum session_mode);
 
 
 #endif

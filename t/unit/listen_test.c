@@ -219,6 +219,53 @@ test_addresses_parse(void **state)
 	assert_int_equal(listen_addr_parse("localhost:25", &ss, &sl), -1);
 }
 
+static int
+parse_report(const char *text, struct listen_report *r)
+{
+	static char buf[512];
+
+	assert_true(strlen(text) < sizeof(buf));
+	strcpy(buf, text);
+	return listen_report_parse(buf, r);
+}
+
+/* A session's report becomes label values in the counters' file: only
+ * words of ours, and bounded counts. */
+static void
+test_reports_parse_and_forgeries_do_not(void **state)
+{
+	struct listen_report r;
+
+	(void)state;
+	assert_int_equal(parse_report("mode=submission end=quit messages=2 "
+	    "tls=ok auth_ok=1 auth_failed=2 auth_temp=0", &r), 0);
+	assert_string_equal(r.mode, "submission");
+	assert_string_equal(r.end, "quit");
+	assert_string_equal(r.tls, "ok");
+	assert_int_equal(r.messages, 2);
+	assert_int_equal(r.auth_ok, 1);
+	assert_int_equal(r.auth_failed, 2);
+	assert_int_equal(r.auth_temp, 0);
+	/* a quote, a newline, another mode, a count too big, a field out
+	 * of place, one too many */
+	assert_int_equal(parse_report("mode=mx end=quit\" messages=0 tls=ok "
+	    "auth_ok=0 auth_failed=0 auth_temp=0", &r), -1);
+	assert_int_equal(parse_report("mode=mx end=quit\n messages=0 tls=ok "
+	    "auth_ok=0 auth_failed=0 auth_temp=0", &r), -1);
+	assert_int_equal(parse_report("mode=lmtp end=quit messages=0 tls=ok "
+	    "auth_ok=0 auth_failed=0 auth_temp=0", &r), -1);
+	assert_int_equal(parse_report("mode=mx end=quit messages=1000001 "
+	    "tls=ok auth_ok=0 auth_failed=0 auth_temp=0", &r), -1);
+	assert_int_equal(parse_report("mode=mx end=quit messages=-1 "
+	    "tls=ok auth_ok=0 auth_failed=0 auth_temp=0", &r), -1);
+	assert_int_equal(parse_report("end=quit mode=mx messages=0 tls=ok "
+	    "auth_ok=0 auth_failed=0 auth_temp=0", &r), -1);
+	assert_int_equal(parse_report("mode=mx end=quit messages=0 tls=ok "
+	    "auth_ok=0 auth_failed=0 auth_temp=0 x=1", &r), -1);
+	assert_int_equal(parse_report("mode=mx end=AAAA messages=0 tls=ok "
+	    "auth_ok=0 auth_failed=0 auth_temp=0", &r), -1);
+}
+
 int
 main(void)
 {
@@ -231,6 +278,7 @@ main(void)
 		cmocka_unit_test(test_churn_keeps_counts_right),
 		cmocka_unit_test(test_nets_parse_and_match),
 		cmocka_unit_test(test_addresses_parse),
+		cmocka_unit_test(test_reports_parse_and_forgeries_do_not),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
