@@ -2,7 +2,9 @@
 # install-conf.sh — write the first /etc/posthorn for one mail domain and
 # one host name, never overwriting a file that is there: posthorn.conf,
 # the SRS secret, the domain (its aliases, its postmaster, its DKIM
-# keys), and a self-signed certificate when there is none.
+# keys), the aliases of the host name itself (where root, postmaster,
+# MAILER-DAEMON and the other RFC 2142 names of the host go: the
+# administrator), and a self-signed certificate when there is none.
 # Then it checks that the host name's forward and reverse DNS agree, and
 # writes the DNS records to publish.  install.sh runs it as root after
 # "make install" and after making the posthorn user, with the domain,
@@ -17,15 +19,16 @@
 # that reads the configuration; a name or a numeric id).  HOSTNAME:
 # posthorn.conf's, else hostname -f.  DOMAIN: the one CONF has, else the
 # host name's domain, with a notice no one can miss.  ADMIN is the
-# address that the domain's postmaster and abuse go to; without it they
+# address that system mail and the postmaster's go to; without it they
 # stay in the local mailbox postmaster@DOMAIN.  RECAP: each thing done is
 # appended to it, one a line (install.sh's summary).  RECORDS: the DNS
 # records are written there instead of to standard output.  -n: choose
 # the names not given (below) and check them all; print "HOSTNAME
 # DOMAIN" and exit 0 if they are good, else exit 64 with the reason.
 #
-# It makes one local domain, DOMAIN, and no other (the host name is
-# local anyway: posthorn.conf(5), "hostname").
+# It makes one local domain, DOMAIN, and no other: the host name is
+# local anyway (posthorn.conf(5), "hostname"), and its directory holds
+# only the aliases of its system names.
 set -euf
 
 DESTDIR=
@@ -41,6 +44,15 @@ RECORDS=
 # name, does not hide a missing or wrong record.  The tests set "files"
 # with an /etc/hosts of their own.
 NSS=${POSTHORN_INSTALL_NSS:-dns}
+
+# The names that mail from the host itself and the standard role
+# addresses of the host name go to (RFC 2142 §§3-5, and root and
+# MAILER-DAEMON, which cron, daemons and other MTAs' bounces use).
+HOST_NAMES="root postmaster abuse mailer-daemon hostmaster webmaster www
+noc security info marketing sales support usenet news uucp ftp"
+# When the host name is the mail domain itself, its users' names must
+# stay free (an alias hides a user of the same name): the system's.
+SYSTEM_NAMES="root postmaster abuse mailer-daemon"
 
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
@@ -212,7 +224,9 @@ newfile "$CONF/posthorn.conf" root:root 0644 <<EOF
 # spool alone needs a restart of queue-run.  See posthorn.conf(5).
 
 # The name this server gives in its greeting and in Received: headers:
-# the name that the PTR record of its address gives.
+# the name that the PTR record of its address gives.  Mail from this
+# host itself (cron, sendmail root) and bounces come from it; the
+# aliases of domains/$host/ say where mail to root@ it goes.
 hostname = $host
 
 #spool = /var/spool/posthorn
@@ -259,6 +273,19 @@ fi
 dir "$CONF/domains" "root:$USER" 0755
 ddir=$CONF/domains/$domain
 dir "$ddir" "root:$USER" 0755
+# The host name's directory when it is not the domain's: the host name
+# is a local domain whether or not it has one (posthorn.conf(5)).
+hdir=$CONF/domains/$host
+
+# host_aliases TARGET NAMES: one line each.  "postmaster" is left out
+# when TARGET is the domain's own postmaster mailbox: it is that mailbox.
+host_aliases() {
+	for n in $2; do
+		[ "$n" != postmaster ] || [ "$1" != postmaster ] || continue
+		printf '%s: %s\n' "$n" "$1"
+	done
+}
+
 if [ -e "$ddir/aliases" ]; then
 	say "kept $ddir/aliases (exists)"
 	[ -z "$ADMIN" ] ||
@@ -271,8 +298,14 @@ elif [ -n "$ADMIN" ]; then
 # Written by install.sh, which never overwrites it.  Mail to these
 # addresses goes to the administrator, $ADMIN.
 EOF
-		echo "postmaster: $ADMIN"
-		echo "abuse: $ADMIN"
+		if [ "$host" = "$domain" ]; then
+			echo "# $domain is the host name too: mail from this host"
+			echo "# (cron, sendmail root) and to its role names."
+			host_aliases "$ADMIN" "$SYSTEM_NAMES"
+		else
+			echo "postmaster: $ADMIN"
+			echo "abuse: $ADMIN"
+		fi
 	} | newfile "$ddir/aliases" "root:$USER" 0640
 else
 	if grep -qi '^postmaster:' "$ddir/users" 2>/dev/null; then
@@ -289,15 +322,46 @@ else
 # To read it elsewhere, remove it ("mailuser del postmaster@$domain")
 # and add a line such as "postmaster: you@example.org".
 EOF
-		echo "abuse: postmaster"
+		if [ "$host" = "$domain" ]; then
+			echo "# $domain is the host name too: mail from this host"
+			echo "# (cron, sendmail root) and to its role names."
+			host_aliases postmaster "$SYSTEM_NAMES"
+		else
+			echo "abuse: postmaster"
+		fi
 	} | newfile "$ddir/aliases" "root:$USER" 0640
+fi
+
+# --- the host name: where system mail goes ------------------------------------
+
+# sendmail qualifies a bare name with the host name: cron's mail to
+# root is root@$host, and so are the senders of system mail (bounced to
+# them).  Without this file the host name has postmaster alone (its
+# Maildir, which nothing reads) and mail to root bounces twice.  No
+# catch-all: the host name takes mail from the world too, and its
+# system users' names are nobody's addresses there.
+admin=${ADMIN:-postmaster@$domain}
+if [ "$host" != "$domain" ]; then
+	dir "$hdir" "root:$USER" 0755
+	{
+		cat <<EOF
+# Aliases of $host, the host name, see aliases(5).  Written by
+# install.sh, which never overwrites it.  Mail from this host itself
+# (cron, "sendmail root") and to the role names of RFC 2142 at the host
+# name goes to the administrator.  The host name has no users.
+EOF
+		host_aliases "$admin" "$HOST_NAMES"
+	} | newfile "$hdir/aliases" "root:$USER" 0640
+	[ -z "$ADMIN" ] || grep -Fqi -- "$ADMIN" "$hdir/aliases" ||
+	    say "  it does not send to $ADMIN: edit it yourself (aliases(5))"
 fi
 
 # --- DKIM keys of the domain, made once ----------------------------------
 
 # queue-run signs the mail this host sends for $domain (submitted with
 # AUTH, or by sendmail) once $ddir/dkim/ holds a key: dkimsign(1),
-# queue-run(8) "DKIM SIGNING".
+# queue-run(8) "DKIM SIGNING"; and, with the same keys, the mail of the
+# host name when it is a name under $domain (bounces, cron's mail).
 # Keys are made only when there is none, so a re-run (or keys of your
 # own) changes nothing.
 dkimdir=$ddir/dkim
@@ -351,7 +415,26 @@ else
 	did "made a SELF-SIGNED certificate for $host in $CERTDIR"
 fi
 
-# --- checks: the host name's DNS -----------------
+# --- checks: where system mail goes, and the host name's DNS -----------------
+
+# The aliases tool resolves as queue-run will: a local ADMIN that is no
+# user yet would bounce everything the host sends.
+where=$("$SBIN/aliases" -C "$CONF" "root@$host" 2>&1 || :)
+case $where in
+*": mailbox "*|*": remote "*|*": pipe "*)
+	say "mail to root@$host (cron, sendmail root) goes to:"
+	printf '%s\n' "$where" | sed 's/^/    /'
+	case $where in
+	*": mailbox "*)
+		say "  a mailbox on this machine (mutt -f DIR reads it); to"
+		say "  send it elsewhere, give -a you@example.org on the first"
+		say "  run, or edit the aliases files of domains/ (aliases(5))" ;;
+	esac ;;
+*)	say "warning: mail to root@$host goes nowhere yet:"
+	printf '%s\n' "${where:-(aliases printed nothing)}" | sed 's/^/    /'
+	say "  add the user it names (mailuser add ADDRESS), or edit the"
+	say "  aliases of domains/ (aliases(5)); aliases root@$host checks" ;;
+esac
 
 # localhost, or a name without a dot: no one else can reach it.
 case $host in
@@ -363,6 +446,17 @@ if [ -n "$lonely" ]; then
 	say "warning: this machine calls itself $host; set the name that"
 	say "  its PTR record gives in $CONF/posthorn.conf (hostname = ...)"
 fi
+case $host in
+*."$domain") ;;
+"$domain") ;;
+*)	say "warning: the host name $host is not a name under $domain:"
+	say "  mail from this host (cron, bounces) comes from $host and"
+	say "  is signed only if $host or its parent domain has DKIM"
+	say "  keys.  A name such as mail.$domain, with its A and PTR"
+	say "  records, keeps it under $domain:"
+	say "  ./install.sh -H mail.$domain $domain" ;;
+esac
+
 # Forward: the host name's addresses; reverse: the name each gives.
 # Warn, never fail: DNS is often published after the install.
 dns_ok=
@@ -406,8 +500,13 @@ EOF
 	"$BIN/dkimsign" -C "$CONF" -p "$domain" 2>/dev/null | sed 's/^/    /'
 	cat <<EOF
 
-  And where the addresses of $host come from (the provider's panel), a
-  PTR record of each address giving $host.
+  For the host name, mail from this machine itself (cron, bounces) and
+  its HELO name; with its A (and AAAA) records, in the zone of $host:
+
+    $host.  IN TXT "v=spf1 a -all"
+
+  and where the addresses come from (the provider's panel), a PTR record
+  of each address giving $host.
 EOF
 	[ -z "$made_keys" ] || cat <<EOF
 

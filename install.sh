@@ -29,9 +29,10 @@
 # posthorn.conf has, else the machine's full name (hostname -f), as
 # Postfix's myhostname and chasquid's hostname default to it; it is
 # checked against its forward and reverse DNS, with a warning.  ADMIN
-# is where the domain's postmaster and abuse go; by default the local
-# mailbox postmaster@DOMAIN.  ADMIN= and POSTMASTER= (its old name) in
-# the environment work as -a.
+# is where mail to root, postmaster, abuse and the other role names of
+# the host name goes (cron, sendmail root), and the domain's postmaster
+# and abuse; by default the local mailbox postmaster@DOMAIN.  ADMIN=
+# and POSTMASTER= (its old name) in the environment work as -a.
 #
 # Without DOMAIN, a re-run takes the domain that /etc/posthorn has; a
 # first run takes the host name's domain (hostname -d) and says so
@@ -92,8 +93,8 @@ usage: ./install.sh [-a ADMIN] [-H HOSTNAME] [DOMAIN]
                $CONF has, else this host name's domain)
   -H HOSTNAME  this server's name, that the PTR of its addresses gives
                (default: posthorn.conf's, else hostname -f)
-  -a ADMIN     the address that mail to postmaster and abuse goes to
-               (default: the local mailbox postmaster@DOMAIN)
+  -a ADMIN     the address that mail to root, postmaster and abuse goes
+               to (default: the local mailbox postmaster@DOMAIN)
 EOF
 }
 admin=${ADMIN-${POSTMASTER-}}
@@ -206,7 +207,7 @@ sh queue-run/install-queue.sh -p "$PREFIX" -s "$SPOOL" -u "$USER" \
 # --- /etc/posthorn, never overwriting ------------------------------------
 
 # install-conf.sh writes it: posthorn.conf, the SRS secret, the domain,
-# the DKIM keys, a certificate; it checks the
+# the host name's aliases, the DKIM keys, a certificate; it checks the
 # host name's DNS and writes the records to publish, shown at the end.
 # The names were chosen (and checked) before anything was installed.
 sh ./install-conf.sh -p "$PREFIX" -c "$CONF" -u "$USER" -r "$recap" \
@@ -221,6 +222,9 @@ names=$(sh ./install-conf.sh -n -c "$CONF" "$domain" 2>/dev/null) ||
     die "$CONF/posthorn.conf: no hostname that install-conf.sh takes"
 host=${names% *}
 ddir=$CONF/domains/$domain
+# Where root's mail goes now, as queue-run will resolve it.
+sysmail=$("$SBIN/aliases" -C "$CONF" "root@$host" 2>&1 |
+    sed -n '1s/^[^:]*: //p') || sysmail=
 
 # Said at every run while it lasts, not only the first.
 selfsigned=
@@ -538,6 +542,7 @@ posthorn is installed.  Done this time:${DONE:-
                   465 (submissions, TLS and AUTH); IPv4 and IPv6
   Certificate:    $cert_line
   Domain:         $domain (host name $host)
+  System mail:    root@$host (cron, sendmail root): ${sysmail:-nowhere?}
   Configuration:  $CONF (posthorn.conf, domains/$domain/)
   Queue:          $SPOOL/new ("mailq" lists it)
   Mailboxes:      $MAILDIRS/DOMAIN/USER/ (Maildir)
@@ -579,7 +584,7 @@ Next steps:
   1. Try it:  swaks --server 127.0.0.1 --to postmaster@$domain
   2. Add a mailbox:  $SBIN/mailuser add you@$domain   (asks for a password)
   3. Publish the records above: the MX of $domain pointing at this
-     host, SPF and DKIM for $domain; and check that the PTR
+     host, SPF for $domain and for $host, DKIM; and check that the PTR
      record of each address of $host gives $host.
   4. Forward the domain's mail elsewhere with aliases(5), e.g. a
      catch-all "*: you@gmail.com" in $ddir/aliases, and check it

@@ -245,6 +245,12 @@ dkim_needed(const struct conf *c, const struct state *st, char *dom,
 		dom[0] = '\0';
 		return 0;
 	}
+	/* Mail of the host itself (cron, "sendmail root": From: the
+	 * hostname, which as a rule has no keys of its own) is signed as
+	 * the DSNs are, so that it passes DMARC under the parent domain's
+	 * policy rather than leaving unsigned. */
+	if (str_casecmp(dom, c->hostname) == 0)
+		return bounce_domain(c, dom, size);
 	if ((r = has_keys(c, dom)) == 0)
 		dom[0] = '\0';
 	return r;

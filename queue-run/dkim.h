@@ -34,7 +34,8 @@ enum {
  * errno when that cannot be told (a key directory that cannot be read).
  *   - auth in the envelope (SMTP AUTH) or via "local" (sendmail): the
  *     domain of the first From: address, if DIR/domains/DOMAIN/dkim/
- *     holds a key;
+ *     holds a key; when that domain is the hostname (cron's mail,
+ *     "sendmail root"), the domain a DSN would be signed as (below);
  *   - via "bounce" or "double-bounce" (our DSNs): the hostname if it has
  *     a key, else its parent domain if that has one;
  *   - anything else: 0. */

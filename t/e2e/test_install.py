@@ -9,6 +9,7 @@ import grp
 import os
 import pathlib
 import pwd
+import re
 import shutil
 import socket
 import stat
@@ -18,8 +19,10 @@ import types
 
 import pytest
 
-from conftest import (BIN, ROOT, SAN, SAN_ENV, WAIT, Client, Conf,
+from conftest import (BIN, ROOT, SAN, SAN_ENV, WAIT, Client, Conf, Peer,
                       QueuedMessage, QueueRun)
+from test_dkimsign import alg, parse_records, signatures
+from test_signing import BOTH, verify
 
 
 def test_installed_queue_run_finds_dkimsign_in_bin(conf, tmp_path):
@@ -415,6 +418,8 @@ def snapshot(top):
 # What the issue's reader had: a VPS named by its provider.
 VPS = "vmi1234567.provider.example"
 ADMIN = "me@gmail.example"
+HOST_ROLES = ["root", "postmaster", "abuse", "mailer-daemon", "hostmaster",
+              "webmaster", "noc", "security"]
 
 
 def test_a_named_domain_is_the_only_one_made(tmp_path):
@@ -423,8 +428,11 @@ def test_a_named_domain_is_the_only_one_made(tmp_path):
                      "Example.ORG")
     assert r.returncode == 0, r.stdout + r.stderr
     domains = confdir / "domains"
-    # The domain asked for: nothing of the provider's domain.
-    assert sorted(p.name for p in domains.iterdir()) == ["example.org"]
+    # The domain asked for, and the host name's aliases: nothing of the
+    # provider's domain.
+    assert sorted(p.name for p in domains.iterdir()) == \
+        ["example.org", VPS]
+    assert [p.name for p in (domains / VPS).iterdir()] == ["aliases"]
     assert "hostname = " + VPS + "\n" in \
         (confdir / "posthorn.conf").read_text()
     keys = sorted(p.suffix for p in (domains / "example.org" / "dkim")
@@ -437,10 +445,76 @@ def test_a_named_domain_is_the_only_one_made(tmp_path):
     assert got["postmaster@example.org"] == [f"remote {ADMIN}"]
     assert got["abuse@example.org"] == [f"remote {ADMIN}"]
     assert got["nobody@example.org"] == ["no such user"]
-    # The records name the domain.
+    # The records name the domain, and the host name has its own SPF.
     assert f"example.org.  IN MX  10 {VPS}." in r.records
     assert 'example.org.  IN TXT "v=spf1 mx -all"' in r.records
+    assert f'{VPS}.  IN TXT "v=spf1 a -all"' in r.records
     assert "._domainkey.example.org. IN TXT" in r.records
+    # And the reader is told the host name is not under the domain.
+    assert f"the host name {VPS} is not a name under example.org" in r.stdout
+
+
+def test_the_host_names_role_addresses_go_to_the_administrator(tmp_path):
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, "-H", "mx.example.org", "-a", ADMIN,
+                     "example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = where(confdir, *(f"{n}@mx.example.org" for n in HOST_ROLES),
+                "MAILER-DAEMON@mx.example.org", "www-data@mx.example.org")
+    for n in HOST_ROLES:
+        assert got[f"{n}@mx.example.org"] == [f"remote {ADMIN}"], got
+    assert got["MAILER-DAEMON@mx.example.org"] == [f"remote {ADMIN}"]
+    # No catch-all: the host name takes mail from the world too.
+    assert got["www-data@mx.example.org"] == ["no such user"]
+    assert "mail to root@mx.example.org (cron, sendmail root) goes to:\n" \
+        f"    root@mx.example.org: remote {ADMIN}\n" in r.stdout
+
+
+def test_an_administrator_of_the_domain_without_a_mailbox_is_warned_of(
+        tmp_path):
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, "-H", "mx.example.org", "-a",
+                     "admin@example.org", "example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "warning: mail to root@mx.example.org goes nowhere yet" in \
+        r.stdout
+    assert "admin@example.org: no such user or alias" in r.stdout
+    r = subprocess.run([str(BIN / "mailuser"), "-C", str(confdir), "add",
+                        "-r", "admin@example.org"], env={**os.environ,
+                                                         **SAN_ENV},
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0, r
+    assert where(confdir, "root@mx.example.org") == {
+        "root@mx.example.org": [
+            f"mailbox admin@example.org (/var/mail/example.org/admin/)"]}
+
+
+def test_without_an_administrator_system_mail_stays_in_the_postmaster_box(
+        tmp_path):
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, "-H", "mx.example.org",
+                     "example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = where(confdir, "root@mx.example.org", "postmaster@example.org",
+                "abuse@example.org")
+    mailbox = ["mailbox postmaster@example.org"]
+    assert all(v[0].startswith(mailbox[0]) and len(v) == 1
+               for v in got.values()), got
+
+
+def test_the_host_name_as_the_domain_keeps_the_users_names_free(tmp_path):
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, "-H", "example.org", "-a", ADMIN,
+                     "example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [p.name for p in (confdir / "domains").iterdir()] == \
+        ["example.org"]
+    got = where(confdir, "root@example.org", "postmaster@example.org",
+                "info@example.org")
+    assert got["root@example.org"] == [f"remote {ADMIN}"]
+    assert got["postmaster@example.org"] == [f"remote {ADMIN}"]
+    assert got["info@example.org"] == ["no such user"]
 
 
 @pytest.mark.parametrize("args, why", [
@@ -476,13 +550,18 @@ def test_a_rerun_changes_nothing_and_keeps_the_readers_edits(tmp_path):
     conf = confdir / "posthorn.conf"
     conf.write_text(conf.read_text().replace(
         "hostname = mx.example.org", "hostname = mail.example.org"))
-    aliases = confdir / "domains" / "example.org" / "aliases"
-    aliases.write_text("postmaster: someone@else.example\n")
+    host_aliases = confdir / "domains" / "mx.example.org" / "aliases"
+    host_aliases.write_text("root: someone@else.example\n")
     edited = snapshot(confdir)
     r = install_conf(tmp_path, confdir, "-H", "mx2.example.org", "-a",
                      "other@gmail.example", "example.org")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert snapshot(confdir) == edited
+    after = snapshot(confdir)
+    # The one new thing: the aliases of the host name posthorn.conf has.
+    new = set(after) - set(edited)
+    assert new == {"domains/mail.example.org",
+                   "domains/mail.example.org/aliases"}, new
+    assert {k: v for k, v in after.items() if k not in new} == edited
     assert "kept hostname = mail.example.org" in r.stdout
     assert "it does not send to other@gmail.example" in r.stdout
 
@@ -513,6 +592,45 @@ def test_the_host_names_forward_and_reverse_dns_are_checked(tmp_path, hosts,
     assert said in " ".join(r.stdout.replace("install.sh:", "").split()), \
         r.stdout
     assert (confdir / "posthorn.conf").exists()
+
+
+def test_sendmail_root_reaches_the_administrator_signed(tmp_path):
+    """cron's mail: "sendmail root" on the host mx.example.org of
+    example.org, the administrator outside.  It goes to the
+    administrator, once, signed with example.org's keys (the host name
+    has none), and the signature verifies."""
+    conf = Conf(tmp_path / "c")
+    shutil.rmtree(conf.dir)
+    r = install_conf(tmp_path, conf.dir, "-H", "mx.example.org", "-a", ADMIN,
+                     "example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    records = parse_records(r.records.replace("\n    ", "\n"))
+    assert len(records) == 2, r.records
+    # Where this test's queue is; the outside is a peer on loopback.
+    with open(conf.dir / "posthorn.conf", "a") as f:
+        f.write(f"spool = {conf.spool}\nmaildirs = {conf.mail}\n")
+    peer = Peer()
+    (conf.dir / "routes").write_text(f"* 127.0.0.1:{peer.port} tls=none\n")
+    qr = QueueRun(conf)
+    try:
+        r = conf.run("sendmail", "root", input=(
+            b"Subject: Cron <root@mx> run-parts /etc/cron.daily\n\n"
+            b"the output of a cron job\n"))
+        assert r.returncode == 0, r.stderr
+        [(mail_from, rcpts, data)] = peer.wait()
+        qr.delivered()
+    finally:
+        qr.stop()
+        peer.stop()
+    assert rcpts == [ADMIN]
+    assert mail_from == "root@mx.example.org"
+    assert b"\nFrom: root@mx.example.org\r\n" in data, data[:1500]
+    sigs = signatures(data)
+    assert sorted(alg(s) for s in sigs) == BOTH, data[:1500]
+    assert all(re.search(rb"\bd=example\.org;", s) for s in sigs), sigs
+    assert verify(data, records) == dict.fromkeys(BOTH, True)
+    assert qr.events("bounce") == []
+    assert [e["domain"] for e in qr.events("signed")] == ["example.org"]
 
 
 def fake_hostname(tmp_path, fqdn):
