@@ -122,18 +122,19 @@ host=$(printf '%s' "$host" | tr '[:upper:]' '[:lower:]')
 
 # The domain: the one named; else, on a re-run, the mail domain made
 # before (a directory with a users file or DKIM keys; the host name's
-# holds its aliases alone); else the host name's domain, said loudly.
+# holds its aliases, and keys only if the reader made some, so it comes
+# last); else the host name's domain, said loudly.
 guessed=
 if [ -z "$domain" ] && [ -d "$CONF/domains" ]; then
 	# shellcheck disable=SC2045 # domain names: no spaces, no globs
-	for d in $(ls "$CONF/domains"); do
+	for d in $(ls "$CONF/domains") "$host"; do
 		if [ -e "$CONF/domains/$d/users" ] ||
 		    [ -d "$CONF/domains/$d/dkim" ]; then
 			domain=$d
-			say "no DOMAIN given: $domain, which $CONF has"
-			break
+			[ "$d" = "$host" ] || break
 		fi
 	done
+	[ -z "$domain" ] || say "no DOMAIN given: $domain, which $CONF has"
 fi
 if [ -z "$domain" ]; then
 	# From the resolver, else the name's parent when it has one below

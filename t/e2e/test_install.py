@@ -681,3 +681,19 @@ def test_a_host_name_that_names_no_domain_needs_one(tmp_path):
                      env=fake_hostname(tmp_path, "debian.lan"))
     assert r.returncode == 64
     assert "domain \"lan\": not a full domain name" in r.stderr
+
+
+def test_a_rerun_takes_the_domain_before_the_host_names_own_keys(tmp_path):
+    """dkimsign -g HOSTNAME (keys for the bounces) gives the host name's
+    directory keys too: it is still not the mail domain."""
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, "-H", "a.example.net",
+                     "zzz.example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run([str(BIN / "dkimsign"), "-C", str(confdir), "-g",
+                        "a.example.net"], env={**os.environ, **SAN_ENV},
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r
+    r = install_conf(tmp_path, confdir, "-n")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout == "a.example.net zzz.example.org\n"
