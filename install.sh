@@ -18,8 +18,26 @@
 # ports stay open throughout), and restarts a systemd socket only if its
 # unit file changed.
 #
-#	./install.sh			postmaster@DOMAIN is a local mailbox
-#	POSTMASTER=me@example.org ./install.sh	postmaster and abuse go there
+#	./install.sh [-a ADMIN] [-H HOSTNAME] [DOMAIN]
+#
+#	./install.sh example.org		mail for example.org
+#	./install.sh -a me@gmail.com -H mx.example.org example.org
+#
+# DOMAIN is the mail domain, and the only one made: its MX, its DKIM
+# keys, its mailboxes.  HOSTNAME is this server's name (the greeting,
+# the PTR of its addresses, the certificate): by default the one that
+# posthorn.conf has, else the machine's full name (hostname -f), as
+# Postfix's myhostname and chasquid's hostname default to it; it is
+# checked against its forward and reverse DNS, with a warning.  ADMIN
+# is where mail to root, postmaster, abuse and the other role names of
+# the host name goes (cron, sendmail root), and the domain's postmaster
+# and abuse; by default the local mailbox postmaster@DOMAIN.  ADMIN=
+# and POSTMASTER= (its old name) in the environment work as -a.
+#
+# Without DOMAIN, a re-run takes the domain that /etc/posthorn has; a
+# first run takes the host name's domain (hostname -d) and says so
+# loudly, with the command that names another: scripts run it too, and
+# it never prompts.
 #
 # BUILD=DIR puts the objects in DIR instead of ./build.
 # -f: no globbing, so that "[::]:25" in an unquoted list stays as it is.
@@ -64,6 +82,37 @@ die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 DONE=
 did() { say "$*"; DONE="$DONE
   - $*"; }
+# dir PATH OWNER MODE: make it if missing, and give it that owner and mode.
+dir() {
+	[ -d "$1" ] || { mkdir -p "$1"; did "created $1"; }
+	chown "$2" "$1"
+	chmod "$3" "$1"
+}
+
+usage() {
+	cat <<EOF
+usage: ./install.sh [-a ADMIN] [-H HOSTNAME] [DOMAIN]
+  DOMAIN       the mail domain, e.g. example.org (default: the one that
+               $CONF has, else this host name's domain)
+  -H HOSTNAME  this server's name, that the PTR of its addresses gives
+               (default: posthorn.conf's, else hostname -f)
+  -a ADMIN     the address that mail to root, postmaster and abuse goes
+               to (default: the local mailbox postmaster@DOMAIN)
+EOF
+}
+admin=${ADMIN-${POSTMASTER-}}
+host=
+while getopts a:H:h o; do
+	case $o in
+	a)	admin=$OPTARG ;;
+	H)	host=$OPTARG ;;
+	h)	usage; exit 0 ;;
+	*)	usage >&2; exit 64 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -le 1 ] || { usage >&2; exit 64; }
+domain=${1-}
 
 cd "$(dirname "$0")"
 [ "$(id -u)" -eq 0 ] || die "run me as root (sudo ./install.sh)"
@@ -71,6 +120,25 @@ command -v apt-get >/dev/null 2>&1 || die "this needs Debian (apt-get)"
 if [ ! -f Makefile ] || [ ! -d smtp-in ]; then
 	die "run me from the posthorn source tree"
 fi
+
+# --- the names, chosen and checked before anything is installed -----------
+
+# install-conf.sh -n chooses the host name and the domain that were not
+# given, checks them and the administrator's address, and prints the
+# notice when it took the host name's domain; it is kept for the end.
+notice=$(mktemp)
+recap=$(mktemp)
+records=$(mktemp)
+trap 'rm -f "$notice" "$recap" "$records"' EXIT
+names=$(sh ./install-conf.sh -n -c "$CONF" ${admin:+-a "$admin"} \
+    ${host:+-H "$host"} ${domain:+"$domain"} 2>"$notice") || {
+	cat "$notice" >&2
+	die "usage: ./install.sh [-a ADMIN] [-H HOSTNAME] [DOMAIN]" \
+	    "(./install.sh -h says more)"
+}
+cat "$notice"
+host=${names% *}
+domain=${names#* }
 
 # --- packages -------------------------------------------------------------
 
@@ -141,186 +209,28 @@ sh queue-run/install-queue.sh -p "$PREFIX" -s "$SPOOL" -u "$USER" \
 
 # --- /etc/posthorn, never overwriting ------------------------------------
 
-host=$(hostname -f 2>/dev/null) || host=
-[ -n "$host" ] || host=$(hostname)
-host=$(printf '%s' "$host" | tr '[:upper:]' '[:lower:]')
-domain=$(hostname -d 2>/dev/null | tr '[:upper:]' '[:lower:]') || domain=
-# Without a domain from the resolver, the name's parent when it has one
-# below a top-level domain (mx.example.org: example.org), else the name.
-if [ -z "$domain" ]; then
-	case $host in
-	*.*.*)	domain=${host#*.} ;;
-	*)	domain=$host ;;
-	esac
-fi
-case $host in
-localhost|localhost.*|*.localdomain)
-	say "warning: this machine calls itself $host; set the name that"
-	say "  its PTR record gives in $CONF/posthorn.conf (hostname = ...)" ;;
-esac
-
-# dir PATH OWNER MODE: make it if missing, and give it that owner and mode.
-dir() {
-	[ -d "$1" ] || { mkdir -p "$1"; did "created $1"; }
-	chown "$2" "$1"
-	chmod "$3" "$1"
-}
-# newfile PATH OWNER MODE < CONTENT: write it only if nothing is there.
-newfile() {
-	if [ -e "$1" ] || [ -L "$1" ]; then
-		say "kept $1 (exists)"
-		cat >/dev/null
-		return 0
-	fi
-	cat >"$1.install.$$"
-	chown "$2" "$1.install.$$"
-	chmod "$3" "$1.install.$$"
-	mv "$1.install.$$" "$1"
-	did "wrote $1"
-}
-
-dir "$CONF" root:root 0755
-newfile "$CONF/posthorn.conf" root:root 0644 <<EOF
-# posthorn.conf — see posthorn.conf(5).  Written by install.sh, which
-# never overwrites it.  "key = value"; the commented keys show their
-# defaults.  A change takes effect without a restart: smtp-in and the
-# other programs of one connection read this file each time they start;
-# queue-run and smtp-listen read it again when it changes (and on
-# systemctl reload).  A file with an error is refused whole and the
-# running ones keep what they had: check with journalctl -t queue-run.
-# spool alone needs a restart of queue-run.  See posthorn.conf(5).
-
-# The name this server gives in its greeting and in Received: headers:
-# the name that the PTR record of its address gives.
-hostname = $host
-
-#spool = $SPOOL
-#maildirs = /var/mail
-#tls_cert = certs/fullchain.pem
-#tls_key = certs/privkey.pem
-#max_message_size = 50M
-#queue_minfree = 100M
-EOF
-
-# The SRS secret (aliases(5)): queue-run signs the senders of forwarded
-# mail with it and aliases -r, started by smtp-in, checks the bounces;
-# both run as posthorn.  Never overwritten: a new secret voids the
-# addresses of mail still on its way.  A srs_secret_file of
-# posthorn.conf is the administrator's, and left alone.
-SRS_SECRET=$CONF/srs.secret
-if grep -Eq '^[[:space:]]*srs_secret_file[[:space:]]*=' "$CONF/posthorn.conf"
-then
-	say "kept the SRS secret that $CONF/posthorn.conf names (srs_secret_file)"
-elif [ -e "$SRS_SECRET" ] || [ -L "$SRS_SECRET" ]; then
-	say "kept $SRS_SECRET (exists)"
-else
-	# 24 random bytes, one line of base64; unreadable to others from
-	# the first byte written.
-	(umask 077 && head -c 24 /dev/urandom | base64 \
-	    >"$SRS_SECRET.install.$$") || die "could not write $SRS_SECRET"
-	chown "root:$USER" "$SRS_SECRET.install.$$"
-	chmod 0640 "$SRS_SECRET.install.$$"
-	mv "$SRS_SECRET.install.$$" "$SRS_SECRET"
-	did "made the SRS secret $SRS_SECRET (keep it; not in git)"
-fi
-
-# smtp-in (group posthorn) reads the users and aliases files; mailuser
-# gives a new users file the group of its directory.
-dir "$CONF/domains" "root:$USER" 0755
+# install-conf.sh writes it: posthorn.conf, the SRS secret, the domain,
+# the host name's aliases, the DKIM keys, a certificate; it checks the
+# host name's DNS and writes the records to publish, shown at the end.
+# The names were chosen (and checked) before anything was installed.
+sh ./install-conf.sh -p "$PREFIX" -c "$CONF" -u "$USER" -r "$recap" \
+    -R "$records" ${admin:+-a "$admin"} -H "$host" "$domain" ||
+    die "could not write $CONF (above)"
+while IFS= read -r l; do
+	DONE="$DONE
+  - $l"
+done <"$recap"
+# posthorn.conf's hostname, which install-conf.sh kept if it differs.
+names=$(sh ./install-conf.sh -n -c "$CONF" "$domain" 2>/dev/null) ||
+    die "$CONF/posthorn.conf: no hostname that install-conf.sh takes"
+host=${names% *}
 ddir=$CONF/domains/$domain
-dir "$ddir" "root:$USER" 0755
-if [ -e "$ddir/aliases" ]; then
-	say "kept $ddir/aliases (exists)"
-	[ -z "${POSTMASTER-}" ] ||
-	    say "POSTMASTER ignored: edit $ddir/aliases yourself"
-elif [ -n "${POSTMASTER-}" ]; then
-	case $POSTMASTER in
-	*@*.*) ;;
-	*) die "POSTMASTER=$POSTMASTER: want an address, user@domain" ;;
-	esac
-	case $POSTMASTER in
-	*[\ \	,:\|]*) die "POSTMASTER=$POSTMASTER: one plain address, please" ;;
-	esac
-	newfile "$ddir/aliases" "root:$USER" 0640 <<EOF
-# Aliases of $domain, see aliases(5): "name: target, target".
-# Mail to these addresses is forwarded to $POSTMASTER.
-postmaster: $POSTMASTER
-abuse: $POSTMASTER
-EOF
-else
-	if grep -qi '^postmaster:' "$ddir/users" 2>/dev/null; then
-		say "kept postmaster@$domain (already in $ddir/users)"
-	else
-		"$SBIN/mailuser" -C "$CONF" add -r "postmaster@$domain" </dev/null
-		did "added receive-only user postmaster@$domain"
-	fi
-	newfile "$ddir/aliases" "root:$USER" 0640 <<EOF
-# Aliases of $domain, see aliases(5): "name: target, target".
-# postmaster@$domain is a local mailbox (receive-only, made by install.sh).
-# To read it elsewhere, remove it ("mailuser del postmaster@$domain")
-# and add a line such as "postmaster: you@example.org".
-abuse: postmaster
-EOF
-fi
+# Where root's mail goes now, as queue-run will resolve it.
+sysmail=$("$SBIN/aliases" -C "$CONF" "root@$host" 2>&1 |
+    sed -n '1s/^[^:]*: //p') || sysmail=
 
-# --- DKIM keys of the domain, made once ----------------------------------
-
-# queue-run signs the mail this host sends for $domain (submitted with
-# AUTH, or by sendmail) once $ddir/dkim/ holds a key: dkimsign(1),
-# queue-run(8) "DKIM SIGNING".  Keys are made only when there is none, so
-# a re-run (or keys of your own) changes nothing; the records are printed
-# at the end, to be published.  ("dkimsign -p $domain" prints them again.)
-dkimdir=$ddir/dkim
-dkim_records=
-if [ -d "$dkimdir" ] && find "$dkimdir" -maxdepth 1 ! -name '.*' \
-    \( -name '*.rsa' -o -name '*.ed25519' \) | grep -q .; then
-	say "kept the DKIM keys of $domain in $dkimdir"
-else
-	dkim_records=$("$PREFIX/bin/dkimsign" -C "$CONF" -g "$domain") ||
-	    die "dkimsign -g $domain could not make the DKIM keys (above)"
-	did "made DKIM keys for $domain in $dkimdir (publish the records below)"
-fi
-
-# --- the TLS certificate, never overwriting --------------------------------
-
-# smtp-tlsd (as posthorn) reads the chain and key at every connection.
-# Without one, port 25 offers no STARTTLS and 587 and 465 refuse every
-# session; so when none is there, a self-signed one for this host, to be
-# replaced by a real one (README, "TLS certificates").  Only the default
-# paths are looked at: a tls_cert or tls_key in posthorn.conf is the
-# administrator's, and left alone.
-dir "$CERTDIR" "root:$USER" 0750
-selfsigned=
-if grep -Eq '^[[:space:]]*tls_(cert|key)[[:space:]]*=' "$CONF/posthorn.conf"
-then
-	say "kept the certificate that $CONF/posthorn.conf names (tls_cert, tls_key)"
-elif [ -e "$CERT" ] || [ -L "$CERT" ] || [ -e "$KEY" ] || [ -L "$KEY" ]; then
-	if [ -r "$CERT" ] && [ -r "$KEY" ]; then
-		say "kept $CERT and $KEY (exist)"
-	else
-		say "warning: only one of $CERT and $KEY is there (or it is a"
-		say "  dangling link); TLS will not work until both are"
-	fi
-else
-	# A leaf (CA:FALSE): a client that pins it trusts this certificate
-	# and nothing it could sign.  825 days: the longest that Apple's
-	# clients accept.
-	(umask 077 && openssl req -x509 -newkey ec \
-	    -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
-	    -subj "/CN=$host" -addext "subjectAltName=DNS:$host" \
-	    -addext "basicConstraints=critical,CA:FALSE" \
-	    -addext "keyUsage=critical,digitalSignature" \
-	    -addext "extendedKeyUsage=serverAuth" \
-	    -keyout "$KEY.install.$$" -out "$CERT.install.$$" 2>/dev/null) ||
-	    die "openssl could not make a self-signed certificate for $host"
-	chown "root:$USER" "$KEY.install.$$" "$CERT.install.$$"
-	chmod 0640 "$KEY.install.$$"
-	chmod 0644 "$CERT.install.$$"
-	mv "$KEY.install.$$" "$KEY"
-	mv "$CERT.install.$$" "$CERT"
-	did "made a SELF-SIGNED certificate for $host in $CERTDIR"
-fi
 # Said at every run while it lasts, not only the first.
+selfsigned=
 if [ -r "$CERT" ] &&
     ! grep -Eq '^[[:space:]]*tls_cert[[:space:]]*=' "$CONF/posthorn.conf"; then
 	subj=$(openssl x509 -in "$CERT" -noout -subject -nameopt RFC2253 \
@@ -653,6 +563,8 @@ posthorn is installed.  Done this time:${DONE:-
   Ports:          25 (MX, STARTTLS), 587 (submission, STARTTLS and AUTH),
                   465 (submissions, TLS and AUTH); IPv4 and IPv6
   Certificate:    $cert_line
+  Domain:         $domain (host name $host)
+  System mail:    root@$host (cron, sendmail root): ${sysmail:-nowhere?}
   Configuration:  $CONF (posthorn.conf, domains/$domain/)
   Queue:          $SPOOL/new ("mailq" lists it)
   Mailboxes:      $MAILDIRS/DOMAIN/USER/ (Maildir)
@@ -681,18 +593,11 @@ if [ -n "$selfsigned" ]; then
 EOF
 fi
 
-if [ -n "$dkim_records" ]; then
-	cat <<EOF
-
-  DKIM: mail sent for $domain is signed from now on.  Publish these
-  TXT records in the zone of $domain (a DNS provider's web form wants
-  the name, and the quoted strings joined without the quotes):
-
-$dkim_records
-
-  Until they are published, receivers cannot check the signatures.
-  "dkimsign -p $domain" prints them again.
-EOF
+echo
+cat "$records"
+# The notice of a domain taken from the host name, once more.
+if grep -q '\*\*\*' "$notice"; then
+	grep -v '^install.sh:' "$notice"
 fi
 
 cat <<EOF
@@ -700,16 +605,15 @@ cat <<EOF
 Next steps:
   1. Try it:  swaks --server 127.0.0.1 --to postmaster@$domain
   2. Add a mailbox:  $SBIN/mailuser add you@$domain   (asks for a password)
-  3. Publish the MX record of $domain, pointing at this host, and check
-     that the PTR record of its address gives $host:
-         $domain.  IN MX 10 $host.
+  3. Publish the records above: the MX of $domain pointing at this
+     host, SPF for $domain and for $host, DKIM; and check that the PTR
+     record of each address of $host gives $host.
   4. Forward the domain's mail elsewhere with aliases(5), e.g. a
      catch-all "*: you@gmail.com" in $ddir/aliases, and check it
      with "aliases --check"; forwarded mail leaves with an SRS sender.
   5. Send from a mail client: server $host, port 587 (STARTTLS) or
      465 (SSL/TLS), login your full address (you@$domain) and the
      password of step 2.
-  6. Publish the DKIM records of $domain ("dkimsign -p $domain" prints
-     them) and check one with "dig +short TXT SELECTOR._domainkey.$domain";
-     and an SPF record:  $domain.  IN TXT "v=spf1 mx -all"
+  6. Check a DKIM record with "dig +short TXT SELECTOR._domainkey.$domain"
+     ("dkimsign -p $domain" prints them again).
 EOF

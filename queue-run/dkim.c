@@ -241,6 +241,29 @@ sender_may(const struct conf *c, const struct state *st, const char *from,
 	}
 }
 
+/* The host's own mail: the domain whose key a DSN would be signed with,
+ * in dom, if the sender may send as from. */
+static int
+host_mail(const struct conf *c, const struct state *st, const char *from,
+    char *dom, size_t size, char *why, size_t whysize)
+{
+	char key[CONF_HOSTNAME_MAX + 1];
+	int r;
+
+	if ((r = bounce_domain(c, key, sizeof(key))) == 0)
+		str_fmt_cut(why, whysize, "no DKIM key for %s or its parent",
+		    dom);
+	else if (r == -1)
+		str_fmt_cut(why, whysize, "DKIM keys of %s: %s", dom,
+		    strerror(errno));
+	else if ((r = sender_may(c, st, from, dom, why, whysize)) == 1 &&
+	    str_copy(dom, size, key) == -1)
+		r = 0;
+	if (r != 1)
+		dom[0] = '\0';
+	return r;
+}
+
 int
 dkim_needed(const struct conf *c, const struct state *st, char *dom,
     size_t size, char *why, size_t whysize)
@@ -270,6 +293,13 @@ dkim_needed(const struct conf *c, const struct state *st, char *dom,
 		    strerror(errno));
 		return -1;
 	}
+	/* Mail of the host itself (cron, "sendmail root": From: the
+	 * hostname, which as a rule has no keys of its own) is signed as
+	 * the DSNs are, so that it passes DMARC under the parent domain's
+	 * policy rather than leaving unsigned; and only for a sender who
+	 * may send as that address, as any other. */
+	if (str_casecmp(dom, c->hostname) == 0)
+		return host_mail(c, st, from, dom, size, why, whysize);
 	if ((r = has_keys(c, dom)) == 0)
 		str_fmt_cut(why, whysize, "no DKIM key for %s", dom);
 	else if (r == -1)

@@ -40,6 +40,8 @@ enum {
  *     is root, the posthorn user (queue-run's own uid) or given the
  *     address in DIR/senders.  When such a message is not signed, why
  *     says why (queue-run logs it as event=unsigned);
+ *     when that domain is the hostname (cron's mail, "sendmail root"),
+ *     the domain a DSN would be signed as (below), for the same senders;
  *   - via "bounce" or "double-bounce" (our DSNs): the hostname if it has
  *     a key, else its parent domain if that has one;
  *   - anything else: 0, why empty. */

@@ -9,6 +9,7 @@ import grp
 import os
 import pathlib
 import pwd
+import re
 import shutil
 import socket
 import stat
@@ -18,8 +19,10 @@ import types
 
 import pytest
 
-from conftest import (BIN, ROOT, SAN, SAN_ENV, WAIT, Client, Conf,
+from conftest import (BIN, ROOT, SAN, SAN_ENV, WAIT, Client, Conf, Peer,
                       QueuedMessage, QueueRun)
+from test_dkimsign import alg, parse_records, signatures
+from test_signing import BOTH, verify
 
 
 def test_installed_queue_run_finds_dkimsign_in_bin(conf, tmp_path):
@@ -210,11 +213,13 @@ class Namespace:
     (an overlay over the real /etc, gone with the namespace): a set-id
     queue-inject reads /etc/posthorn whatever its caller says."""
 
-    def __init__(self, base, confdir):
+    def __init__(self, base, confdir, files=None):
         upper, work = base / "etc-upper", base / "etc-work"
         upper.mkdir()
         work.mkdir()
         (upper / "posthorn").symlink_to(confdir)
+        for name, text in (files or {}).items():
+            (upper / name).write_text(text)
         self.proc = subprocess.Popen(
             ["unshare", "-m", "--propagation", "private", "sh", "-c",
              "mount -t overlay overlay -o lowerdir=/etc,upperdir=\"$1\","
@@ -358,3 +363,338 @@ def test_root_is_not_steered_by_a_link_in_the_spool(installed):
             real.rename(spool / sub)
     finally:
         ns.close()
+
+
+# --- install-conf.sh: the domain, the host name and the administrator -----
+#
+# install.sh hands /etc/posthorn to install-conf.sh with the names it
+# was given (issue 12, items 3 and 5).  The tests run it on a directory
+# of their own, with the programs of this build, as install.sh runs it
+# after "make install".
+
+def install_conf(tmp_path, confdir, *args, env=None, prefix=()):
+    """Run install-conf.sh on confdir; the records go to a file, read
+    back as r.records."""
+    stage = tmp_path / "prefix"
+    if not stage.exists():
+        stage.mkdir()
+        (stage / "sbin").symlink_to(BIN)
+        (stage / "bin").symlink_to(BIN)
+    records = tmp_path / "records"
+    r = subprocess.run(
+        [*prefix, "sh", str(ROOT / "install-conf.sh"), "-p", str(stage),
+         "-c", str(confdir), "-u", str(os.getgid()), "-R", str(records),
+         *args],
+        env={**os.environ, **SAN_ENV, **(env or {})},
+        capture_output=True, text=True, timeout=120)
+    r.records = records.read_text() if records.exists() else ""
+    return r
+
+
+def where(confdir, *addresses):
+    """aliases(8): {address: where it goes}."""
+    r = subprocess.run([str(BIN / "aliases"), "-C", str(confdir),
+                        *addresses], env={**os.environ, **SAN_ENV},
+                       capture_output=True, text=True, timeout=60)
+    out = {}
+    for line in r.stdout.splitlines():
+        a, _, rest = line.partition(": ")
+        out.setdefault(a, []).append(rest)
+    return out
+
+
+def snapshot(top):
+    """Every file and directory under top: its bytes, owner and mode."""
+    out = {}
+    for d, dirs, files in os.walk(top):
+        for n in dirs + files:
+            p = pathlib.Path(d) / n
+            st = os.lstat(p)
+            out[str(p.relative_to(top))] = (
+                st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode),
+                p.read_bytes() if stat.S_ISREG(st.st_mode) else None)
+    return out
+
+
+# What the issue's reader had: a VPS named by its provider.
+VPS = "vmi1234567.provider.example"
+ADMIN = "me@gmail.example"
+HOST_ROLES = ["root", "postmaster", "abuse", "mailer-daemon", "hostmaster",
+              "webmaster", "noc", "security"]
+
+
+def test_a_named_domain_is_the_only_one_made(tmp_path):
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, "-H", VPS, "-a", ADMIN,
+                     "Example.ORG")
+    assert r.returncode == 0, r.stdout + r.stderr
+    domains = confdir / "domains"
+    # The domain asked for, and the host name's aliases: nothing of the
+    # provider's domain.
+    assert sorted(p.name for p in domains.iterdir()) == \
+        ["example.org", VPS]
+    assert [p.name for p in (domains / VPS).iterdir()] == ["aliases"]
+    assert "hostname = " + VPS + "\n" in \
+        (confdir / "posthorn.conf").read_text()
+    keys = sorted(p.suffix for p in (domains / "example.org" / "dkim")
+                  .iterdir())
+    assert keys == [".ed25519", ".rsa"]
+    got = where(confdir, "support@provider.example", "postmaster@example.org",
+                "abuse@example.org", "nobody@example.org")
+    assert got["support@provider.example"] == \
+        ["remote support@provider.example"]
+    assert got["postmaster@example.org"] == [f"remote {ADMIN}"]
+    assert got["abuse@example.org"] == [f"remote {ADMIN}"]
+    assert got["nobody@example.org"] == ["no such user"]
+    # The records name the domain, and the host name has its own SPF.
+    assert f"example.org.  IN MX  10 {VPS}." in r.records
+    assert 'example.org.  IN TXT "v=spf1 mx -all"' in r.records
+    assert f'{VPS}.  IN TXT "v=spf1 a -all"' in r.records
+    assert "._domainkey.example.org. IN TXT" in r.records
+    # And the reader is told the host name is not under the domain.
+    assert f"the host name {VPS} is not a name under example.org" in r.stdout
+
+
+def test_the_host_names_role_addresses_go_to_the_administrator(tmp_path):
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, "-H", "mx.example.org", "-a", ADMIN,
+                     "example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = where(confdir, *(f"{n}@mx.example.org" for n in HOST_ROLES),
+                "MAILER-DAEMON@mx.example.org", "www-data@mx.example.org")
+    for n in HOST_ROLES:
+        assert got[f"{n}@mx.example.org"] == [f"remote {ADMIN}"], got
+    assert got["MAILER-DAEMON@mx.example.org"] == [f"remote {ADMIN}"]
+    # No catch-all: the host name takes mail from the world too.
+    assert got["www-data@mx.example.org"] == ["no such user"]
+    assert "mail to root@mx.example.org (cron, sendmail root) goes to:\n" \
+        f"    root@mx.example.org: remote {ADMIN}\n" in r.stdout
+
+
+def test_an_administrator_of_the_domain_without_a_mailbox_is_warned_of(
+        tmp_path):
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, "-H", "mx.example.org", "-a",
+                     "admin@example.org", "example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "warning: mail to root@mx.example.org goes nowhere yet" in \
+        r.stdout
+    assert "admin@example.org: no such user or alias" in r.stdout
+    r = subprocess.run([str(BIN / "mailuser"), "-C", str(confdir), "add",
+                        "-r", "admin@example.org"], env={**os.environ,
+                                                         **SAN_ENV},
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0, r
+    assert where(confdir, "root@mx.example.org") == {
+        "root@mx.example.org": [
+            f"mailbox admin@example.org (/var/mail/example.org/admin/)"]}
+
+
+def test_without_an_administrator_system_mail_stays_in_the_postmaster_box(
+        tmp_path):
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, "-H", "mx.example.org",
+                     "example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = where(confdir, "root@mx.example.org", "postmaster@example.org",
+                "abuse@example.org")
+    mailbox = ["mailbox postmaster@example.org"]
+    assert all(v[0].startswith(mailbox[0]) and len(v) == 1
+               for v in got.values()), got
+
+
+def test_the_host_name_as_the_domain_keeps_the_users_names_free(tmp_path):
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, "-H", "example.org", "-a", ADMIN,
+                     "example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [p.name for p in (confdir / "domains").iterdir()] == \
+        ["example.org"]
+    got = where(confdir, "root@example.org", "postmaster@example.org",
+                "info@example.org")
+    assert got["root@example.org"] == [f"remote {ADMIN}"]
+    assert got["postmaster@example.org"] == [f"remote {ADMIN}"]
+    assert got["info@example.org"] == ["no such user"]
+
+
+@pytest.mark.parametrize("args, why", [
+    (["-H", "mx.example.org", "a.example", "b.example"], "usage"),
+    (["-H", "mx.example.org", "org"], "not a full domain name"),
+    (["-H", "mx.example.org", "exa mple.org"], "not a domain name"),
+    (["-H", "mx/..", "example.org"], "not a domain name"),
+    (["-H", "mx.example.org", "-a", "me", "example.org"], "want an address"),
+    (["-H", "mx.example.org", "-a", "a@b.example, c@d.example",
+      "example.org"], "one plain address"),
+])
+def test_bad_names_are_refused_before_anything_is_written(tmp_path, args,
+                                                          why):
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, *args)
+    assert r.returncode == 64, r.stdout + r.stderr
+    assert why in r.stderr
+    assert not confdir.exists()
+
+
+def test_a_rerun_changes_nothing_and_keeps_the_readers_edits(tmp_path):
+    confdir = tmp_path / "etc"
+    args = ["-H", "mx.example.org", "-a", ADMIN, "example.org"]
+    r = install_conf(tmp_path, confdir, *args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    first = snapshot(confdir)
+    r = install_conf(tmp_path, confdir, *args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert snapshot(confdir) == first
+    assert "made" not in r.stdout and "wrote" not in r.stdout, r.stdout
+
+    # The reader's edits stay, whatever a later run is given.
+    conf = confdir / "posthorn.conf"
+    conf.write_text(conf.read_text().replace(
+        "hostname = mx.example.org", "hostname = mail.example.org"))
+    host_aliases = confdir / "domains" / "mx.example.org" / "aliases"
+    host_aliases.write_text("root: someone@else.example\n")
+    edited = snapshot(confdir)
+    r = install_conf(tmp_path, confdir, "-H", "mx2.example.org", "-a",
+                     "other@gmail.example", "example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    after = snapshot(confdir)
+    # The one new thing: the aliases of the host name posthorn.conf has.
+    new = set(after) - set(edited)
+    assert new == {"domains/mail.example.org",
+                   "domains/mail.example.org/aliases"}, new
+    assert {k: v for k, v in after.items() if k not in new} == edited
+    assert "kept hostname = mail.example.org" in r.stdout
+    assert "it does not send to other@gmail.example" in r.stdout
+
+
+@pytest.mark.parametrize("hosts, said", [
+    ("192.0.2.25 mx.example.org\n2001:db8::25 mx.example.org\n",
+     "checked: mx.example.org and the PTR records of 192.0.2.25 "
+     "2001:db8::25 agree"),
+    ("192.0.2.26 vps26.provider.example\n192.0.2.26 mx.example.org\n",
+     "warning: 192.0.2.26 (mx.example.org) has the PTR record "
+     "vps26.provider.example, not mx.example.org"),
+    ("192.0.2.27 other.example\n",
+     "warning: mx.example.org has no A or AAAA record"),
+])
+def test_the_host_names_forward_and_reverse_dns_are_checked(tmp_path, hosts,
+                                                            said):
+    """The names come from an /etc/hosts of the test's, in a namespace
+    (getent -s files in place of dns): the check warns, never fails."""
+    confdir = tmp_path / "etc"
+    ns = Namespace(tmp_path, confdir, files={"hosts": hosts})
+    try:
+        r = install_conf(tmp_path, confdir, "-H", "mx.example.org",
+                         "example.org", prefix=ns.prefix(),
+                         env={"POSTHORN_INSTALL_NSS": "files"})
+    finally:
+        ns.close()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert said in " ".join(r.stdout.replace("install.sh:", "").split()), \
+        r.stdout
+    assert (confdir / "posthorn.conf").exists()
+
+
+def test_sendmail_root_reaches_the_administrator_signed(tmp_path):
+    """cron's mail: "sendmail root" on the host mx.example.org of
+    example.org, the administrator outside.  It goes to the
+    administrator, once, signed with example.org's keys (the host name
+    has none), and the signature verifies."""
+    conf = Conf(tmp_path / "c")
+    shutil.rmtree(conf.dir)
+    r = install_conf(tmp_path, conf.dir, "-H", "mx.example.org", "-a", ADMIN,
+                     "example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    records = parse_records(r.records.replace("\n    ", "\n"))
+    assert len(records) == 2, r.records
+    # Where this test's queue is; the outside is a peer on loopback.
+    with open(conf.dir / "posthorn.conf", "a") as f:
+        f.write(f"spool = {conf.spool}\nmaildirs = {conf.mail}\n")
+    peer = Peer()
+    (conf.dir / "routes").write_text(f"* 127.0.0.1:{peer.port} tls=none\n")
+    qr = QueueRun(conf)
+    try:
+        r = conf.run("sendmail", "root", input=(
+            b"Subject: Cron <root@mx> run-parts /etc/cron.daily\n\n"
+            b"the output of a cron job\n"))
+        assert r.returncode == 0, r.stderr
+        [(mail_from, rcpts, data)] = peer.wait()
+        qr.delivered()
+    finally:
+        qr.stop()
+        peer.stop()
+    assert rcpts == [ADMIN]
+    assert mail_from == "root@mx.example.org"
+    assert b"\nFrom: root@mx.example.org\r\n" in data, data[:1500]
+    sigs = signatures(data)
+    assert sorted(alg(s) for s in sigs) == BOTH, data[:1500]
+    assert all(re.search(rb"\bd=example\.org;", s) for s in sigs), sigs
+    assert verify(data, records) == dict.fromkeys(BOTH, True)
+    assert qr.events("bounce") == []
+    assert [e["domain"] for e in qr.events("signed")] == ["example.org"]
+
+
+def fake_hostname(tmp_path, fqdn):
+    """A hostname(1) that says this machine is fqdn: PATH for it."""
+    d = tmp_path / "fakebin"
+    d.mkdir(exist_ok=True)
+    (d / "hostname").write_text(
+        "#!/bin/sh\n"
+        f"case ${{1-}} in -f) echo {fqdn} ;; -d) echo {fqdn.split('.', 1)[1]} ;;"
+        f" *) echo {fqdn.split('.')[0]} ;; esac\n")
+    (d / "hostname").chmod(0o755)
+    return {"PATH": f"{d}:{os.environ['PATH']}"}
+
+
+def test_without_a_domain_the_host_names_is_taken_and_said_loudly(tmp_path):
+    confdir = tmp_path / "etc"
+    env = fake_hostname(tmp_path, VPS)
+    r = install_conf(tmp_path, confdir, "-n", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout == f"{VPS} provider.example\n"
+    said = " ".join(r.stderr.replace("*", "").split())
+    assert "No DOMAIN was given: posthorn takes mail for provider.example" \
+        in said, r.stderr
+    assert "./install.sh example.org" in said
+    assert not confdir.exists()
+
+
+def test_a_rerun_without_a_domain_takes_the_one_made_before(tmp_path):
+    confdir = tmp_path / "etc"
+    env = fake_hostname(tmp_path, VPS)
+    r = install_conf(tmp_path, confdir, "-a", ADMIN, "example.org", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    first = snapshot(confdir)
+    # The host name from hostname -f, as Postfix's myhostname.
+    assert f"hostname = {VPS}\n" in (confdir / "posthorn.conf").read_text()
+    r = install_conf(tmp_path, confdir, "-n", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout == f"{VPS} example.org\n"
+    assert "***" not in r.stderr
+    r = install_conf(tmp_path, confdir, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert snapshot(confdir) == first
+    assert not (confdir / "domains" / "provider.example").exists()
+
+
+def test_a_host_name_that_names_no_domain_needs_one(tmp_path):
+    r = install_conf(tmp_path, tmp_path / "etc", "-n",
+                     env=fake_hostname(tmp_path, "debian.lan"))
+    assert r.returncode == 64
+    assert "domain \"lan\": not a full domain name" in r.stderr
+
+
+def test_a_rerun_takes_the_domain_before_the_host_names_own_keys(tmp_path):
+    """dkimsign -g HOSTNAME (keys for the bounces) gives the host name's
+    directory keys too: it is still not the mail domain."""
+    confdir = tmp_path / "etc"
+    r = install_conf(tmp_path, confdir, "-H", "a.example.net",
+                     "zzz.example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run([str(BIN / "dkimsign"), "-C", str(confdir), "-g",
+                        "a.example.net"], env={**os.environ, **SAN_ENV},
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r
+    r = install_conf(tmp_path, confdir, "-n")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout == "a.example.net zzz.example.org\n"

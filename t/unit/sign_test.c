@@ -249,6 +249,26 @@ test_bounce_falls_back_to_the_parent_domain(void **state)
 	assert_string_equal(dom, "example.net");
 }
 
+static void
+test_mail_of_the_host_itself_is_signed_as_its_bounces(void **state)
+{
+	struct fx *f = *state;
+	char dom[256];
+
+	/* cron's mail: From: root@HOST, which has no key of its own. */
+	queue(f, "local", NULL, "From: root@" HOST "\nSubject: cron\n\nx\n");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+	key(f, "example.net", "20261123r.rsa");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 1);
+	assert_string_equal(dom, "example.net");
+	key(f, HOST, "20261123e.ed25519");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 1);
+	assert_string_equal(dom, HOST);
+	/* From outside, the same From: is still not ours. */
+	queue(f, "mx", NULL, "From: root@" HOST "\nSubject: cron\n\nx\n");
+	assert_int_equal(needed(f, dom, sizeof(dom)), 0);
+}
+
 /* --- the signature file ------------------------------------------------ */
 
 static void
@@ -605,6 +625,7 @@ main(void)
 		T(test_submission_as_an_alias_another_user_receives_is_not_signed),
 		T(test_any_sender_submission_is_signed_for_its_own_domain_only),
 		T(test_local_injection_by_another_user_is_signed_only_if_given),
+		T(test_mail_of_the_host_itself_is_signed_as_its_bounces),
 		T(test_sidecar_is_loaded_with_the_message_and_removed_with_it),
 		T(test_damaged_sidecar_is_refused),
 		T(test_failed_signing_holds_the_mail_back),
