@@ -14,6 +14,8 @@
  * not steer a write of root's there.  The names inside them are never
  * followed either (O_EXCL, renameat2). */
 
+#include <sys/statvfs.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -533,4 +535,22 @@ queue_env_free(struct queue_envelope *env)
 	env->sender = NULL;
 	env->via = env->peer = env->helo = env->auth = "";
 	env->nrcpts = 0;
+}
+
+int
+queue_room(int fd, const char *spool, uint64_t floor, uint64_t size)
+{
+	struct statvfs sv;
+	uint64_t avail;
+	int r;
+
+	if (floor == 0)
+		return 1;
+	do
+		r = fd != -1 ? fstatvfs(fd, &sv) : statvfs(spool, &sv);
+	while (r == -1 && errno == EINTR);
+	if (r == -1)
+		return -1;
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return avail >= floor && avail - floor >= size;
 }

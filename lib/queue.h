@@ -71,6 +71,12 @@ int	queue_put(struct queue_msg *, const void *, size_t);
 /* Flush, fsync, rename into new/, fsync new/.  On failure nothing is
  * committed and the temporary is gone. */
 int	queue_commit(struct queue_msg *);
+/* Is there room on the queue's file system (asked through fd when it is
+ * not -1, else spool's path) for size more bytes above floor
+ * (posthorn.conf's queue_minfree; 0: no floor)?  f_bavail: what a user
+ * that is not root may still fill.  1 yes, 0 no, -1 with errno when the
+ * file system cannot be asked. */
+int	queue_room(int fd, const char *spool, uint64_t floor, uint64_t size);
 /* Throw the temporary away (any time before commit). */
 void	queue_abort(struct queue_msg *);
 

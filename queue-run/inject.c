@@ -240,6 +240,14 @@ inject_run(struct inject *in, int fd)
 	 * caller gave, as smtp-in counts what the client sent. */
 	if ((rc = copy_message(in, m, fd)) != INJECT_OK)
 		goto out;
+	/* A local user must not fill the spool's disk either: the same
+	 * floor as smtp-in's, once the message is written. */
+	if (queue_room(m->fd, in->spool, in->minfree, 0) == 0) {
+		reason(in, "insufficient system storage: less than "
+		    "queue_minfree free on the spool's file system");
+		rc = INJECT_TEMPFAIL;
+		goto out;
+	}
 	if (queue_commit(m) == -1) {
 		reason(in, "committing %s: %s", in->id, strerror(errno));
 		rc = INJECT_TEMPFAIL;

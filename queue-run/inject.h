@@ -33,6 +33,7 @@ struct inject {
 	/* in */
 	const char		*spool;
 	uint64_t		 max_size;	/* message bytes; 0: no limit */
+	uint64_t		 minfree;	/* queue_minfree; 0: none */
 	const char		*sender;	/* "" or "<>": the null sender */
 	const char *const	*rcpts;
 	size_t			 nrcpts;

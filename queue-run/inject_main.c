@@ -99,6 +99,7 @@ main(int argc, char *argv[])
 	}
 	in.spool = conf.spool;
 	in.max_size = conf.max_message_size;
+	in.minfree = conf.queue_minfree;
 	in.sender = sender;
 	in.rcpts = (const char *const *)argv;
 	in.nrcpts = (size_t)argc;

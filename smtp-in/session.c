@@ -11,7 +11,6 @@
  * touched at DATA. */
 
 #include <sys/socket.h>
-#include <sys/statvfs.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -458,27 +457,18 @@ sender_ok(struct session *s, const char *addr)
 static int
 room_for(struct session *s, int fd, uint64_t size)
 {
-	uint64_t avail, floor = s->conf->queue_minfree;
-	struct statvfs sv;
-	int r;
+	int r = queue_room(fd, s->conf->spool, s->conf->queue_minfree, size);
 
-	if (floor == 0)
-		return 1;
-	do
-		r = fd != -1 ? fstatvfs(fd, &sv) : statvfs(s->conf->spool, &sv);
-	while (r == -1 && errno == EINTR);
 	if (r == -1) {
 		log_event("error", "peer", s->peerlog, "op", "statvfs",
 		    "path", s->conf->spool, "error", strerror(errno),
 		    (char *)NULL);
 		return 1;
 	}
-	/* f_bavail: what a user that is not root may still fill. */
-	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-	if (avail >= floor && avail - floor >= size)
-		return 1;
-	reply(s, "452 4.3.1 insufficient system storage, try again later");
-	return 0;
+	if (r == 0)
+		reply(s, "452 4.3.1 insufficient system storage, try again "
+		    "later");
+	return r;
 }
 
 static void

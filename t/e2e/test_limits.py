@@ -203,3 +203,15 @@ def test_floor_above_the_free_space_refuses_mail(conf):
     finally:
         srv.stop()
     srv.check_children()
+
+
+def test_floor_above_the_free_space_refuses_local_injection(conf):
+    """queue-inject (sendmail) keeps the same floor: a local user cannot
+    fill the spool's disk either.  Nothing is queued, nothing is left in
+    tmp/, and the caller hears EX_TEMPFAIL with the reason."""
+    conf.write(max_message_size="50M", queue_minfree="1024G")
+    r = conf.run("queue-inject", "-f", "root@example.com",
+                 "alice@example.com", input=b"Subject: x\n\nbody\n")
+    assert r.returncode == 75, r
+    assert b"insufficient system storage" in r.stderr, r.stderr
+    assert conf.queued() == [] and conf.leftovers() == []
