@@ -174,36 +174,38 @@ parse_bytes(const char *v, uint64_t *out)
 	return NULL;
 }
 
+/* A size within [min, max] into the uint64_t field, or why not. */
 static const char *
-parse_size(const struct conf *c, const char *v, void *field, size_t size)
+parse_bytes_within(const char *v, void *field, uint64_t min, uint64_t max,
+    const char *range)
 {
 	const char *why;
 	uint64_t n;
 
-	(void)c;
-	(void)size;
 	if ((why = parse_bytes(v, &n)) != NULL)
 		return why;
-	if (n < CONF_MAX_MESSAGE_SIZE_MIN || n > CONF_MAX_MESSAGE_SIZE_MAX)
-		return "must be between 1K and 4G";
+	if (n < min || n > max)
+		return range;
 	*(uint64_t *)field = n;
 	return NULL;
 }
 
 static const char *
-parse_minfree(const struct conf *c, const char *v, void *field, size_t size)
+parse_size(const struct conf *c, const char *v, void *field, size_t size)
 {
-	const char *why;
-	uint64_t n;
-
 	(void)c;
 	(void)size;
-	if ((why = parse_bytes(v, &n)) != NULL)
-		return why;
-	if (n > CONF_QUEUE_MINFREE_MAX)
-		return "must be at most 1024G";
-	*(uint64_t *)field = n;
-	return NULL;
+	return parse_bytes_within(v, field, CONF_MAX_MESSAGE_SIZE_MIN,
+	    CONF_MAX_MESSAGE_SIZE_MAX, "must be between 1K and 4G");
+}
+
+static const char *
+parse_minfree(const struct conf *c, const char *v, void *field, size_t size)
+{
+	(void)c;
+	(void)size;
+	return parse_bytes_within(v, field, 0, CONF_QUEUE_MINFREE_MAX,
+	    "must be at most 1024G");
 }
 
 /* An address of one family, as inet_pton reads it. */

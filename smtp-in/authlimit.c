@@ -119,29 +119,17 @@ lock(const struct authlim *a, int how)
 	return 0;
 }
 
+/* Entry slot of the table, read into e or written from it. */
 static int
-entry_read(const struct authlim *a, size_t slot, struct entry *e)
+entry_io(const struct authlim *a, size_t slot, struct entry *e, int write)
 {
 	off_t at = HEADER_SIZE + (off_t)slot * (off_t)sizeof(*e);
 	ssize_t r;
 
-	while ((r = pread(a->fd, e, sizeof(*e), at)) == -1 && errno == EINTR)
-		;
-	if (r == (ssize_t)sizeof(*e))
-		return 0;
-	if (r >= 0)
-		errno = EIO;
-	return -1;
-}
-
-static int
-entry_write(const struct authlim *a, size_t slot, const struct entry *e)
-{
-	off_t at = HEADER_SIZE + (off_t)slot * (off_t)sizeof(*e);
-	ssize_t r;
-
-	while ((r = pwrite(a->fd, e, sizeof(*e), at)) == -1 && errno == EINTR)
-		;
+	do
+		r = write ? pwrite(a->fd, e, sizeof(*e), at) :
+		    pread(a->fd, e, sizeof(*e), at);
+	while (r == -1 && errno == EINTR);
 	if (r == (ssize_t)sizeof(*e))
 		return 0;
 	if (r >= 0)
@@ -178,7 +166,7 @@ find(const struct authlim *a, const char *text, int64_t now, size_t *at,
 	*found = 0;
 	for (i = 0; i < AUTHLIM_PROBE; i++) {
 		slot = (start + i) % AUTHLIM_SLOTS;
-		if (entry_read(a, slot, &cur) == -1)
+		if (entry_io(a, slot, &cur, 0) == -1)
 			return -1;
 		n = current(&cur, now);
 		if (n > 0 && sodium_memcmp(cur.tag, tag, sizeof(tag)) == 0) {
@@ -224,7 +212,7 @@ add_failure(const struct authlim *a, const char *text, int64_t now)
 	n = found ? current(&e, now) : 0;
 	e.count = n < UINT32_MAX ? n + 1 : n;
 	e.last = now;
-	return entry_write(a, at, &e);
+	return entry_io(a, at, &e, 1);
 }
 
 /* A new table: the header with a fresh key, the entries zero. */
