@@ -314,6 +314,7 @@ def test_starttls_through_the_listener_and_its_zygote(open_conf):
         assert r.returncode == 0, r.stdout + r.stderr
         [m] = open_conf.queued()
         assert b"ESMTPS" in m.headers()
+        srv.wait_sessions(0)    # swaks's, reaped: the next is the only
         # the TLS of a session is a child of the listener's zygote, not
         # an smtp-tlsd that the session started
         [zygote] = [p for p in children(srv.pid())
