@@ -419,6 +419,14 @@ relay_line(const char *p, size_t len, int nl)
 	    lb.room - lb.len);
 	memcpy(lb.b + lb.len, p + skip, (size_t)n);
 	lb.len += (size_t)n;
+	/* journalctl shows the sender's _PID, ours, before SYSLOG_PID: the
+	 * writer's pid goes in the line too, so that one session's lines
+	 * can be told from another's in its short view. */
+	if (skip > 0 && lb.room - lb.len >= pidlen + 5) {
+		memcpy(lb.b + lb.len, " pid=", 5);
+		memcpy(lb.b + lb.len + 5, pid, pidlen);
+		lb.len += pidlen + 5;
+	}
 	lb.b[lb.len++] = '\n';
 	if (journal_send(&lb) == 0)
 		return;

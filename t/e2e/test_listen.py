@@ -405,4 +405,7 @@ def test_sessions_log_to_the_journal_through_the_listener(open_conf):
     assert len(pids) == 3 and str(j.pid) not in pids, ends
     for e in ends:
         assert e["MESSAGE"].startswith("event=disconnect peer=[127.0.0.1]")
+        # journalctl's short view shows _PID, the listener's: the
+        # session's own is in the line
+        assert e["MESSAGE"].endswith(f" pid={e['SYSLOG_PID']}"), e
         assert e["PRIORITY"] == "6"
