@@ -92,6 +92,25 @@ cidr(char *spec, unsigned *c4, unsigned *c6)
 	return 0;
 }
 
+/* ip4:NET/N and ip6:NET/N: one length, of the network's family, cut
+ * off: 0, or -1 when it is not a number up to max. */
+static int
+net_cidr(char *spec, unsigned max, unsigned *len)
+{
+	char *p, *end;
+	unsigned long v;
+
+	*len = max;
+	if ((p = strchr(spec, '/')) == NULL)
+		return 0;
+	v = strtoul(p + 1, &end, 10);
+	if (!isdigit((unsigned char)p[1]) || *end != '\0' || v > max)
+		return -1;
+	*len = (unsigned)v;
+	*p = '\0';
+	return 0;
+}
+
 /* One of addrs[0..n) in the ip's family within the cidr length. */
 static int
 any_match(const struct eval *e, const struct dns_addr *addrs, size_t n,
@@ -315,7 +334,8 @@ check_host(struct eval *e, const char *domain)
 		    str_casecmp(name, "ip6") == 0) {
 			int v6 = str_casecmp(name, "ip6") == 0;
 
-			if (arg == NULL || cidr(arg, &c4, &c6) == -1 ||
+			if (arg == NULL || net_cidr(arg, v6 ? 128 : 32,
+			    v6 ? &c6 : &c4) == -1 ||
 			    (v6 && strchr(arg, ':') == NULL) ||
 			    (!v6 && strchr(arg, ':') != NULL) ||
 			    dns_addr_parse(arg, &net) == -1) {
