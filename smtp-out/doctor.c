@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -550,6 +551,90 @@ out:
 	free(txt);
 }
 
+/* A record of a kind the tutorial does not ask for, checked only when
+ * published: 1 when name has a TXT record starting with version (then
+ * in *rec), 0 when none, -1 after a FAIL line of its own. */
+static int
+optional_txt(struct doctor *d, const char *what, const char *name,
+    const char *version, struct dns_text *txt, size_t *which)
+{
+	char why[DOCTOR_WHY_MAX];
+	size_t n, i, found = 0, vl = strlen(version);
+	enum dns_result r;
+
+	r = dns_txt(name, txt, DNS_TXTS_MAX, &n, why, sizeof(why));
+	if (r == DNS_TEMP) {
+		line(d, FAIL, "%-5s %s: cannot be checked: %s", what, name,
+		    why);
+		return -1;
+	}
+	if (r != DNS_OK)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strncmp(txt[i].text, version, vl) == 0 &&
+		    (txt[i].text[vl] == ';' || txt[i].text[vl] == ' ' ||
+		    txt[i].text[vl] == '\0')) {
+			found++;
+			*which = i;
+		}
+	if (found > 1) {
+		line(d, FAIL, "%-5s %s: %zu records; receivers use none",
+		    what, name, found);
+		fix(d, "keep one");
+		return -1;
+	}
+	return found == 1;
+}
+
+/* MTA-STS (RFC 8461 §3.1) and TLS-RPT (RFC 8460 §3), when published:
+ * the records parse.  The MTA-STS policy file, served over HTTPS, is
+ * not fetched. */
+static void
+check_sts(struct doctor *d, const char *domain)
+{
+	struct dns_text *txt;
+	char name[DNS_NAME_MAX + 1], val[DNS_TXT_LEN_MAX + 1];
+	size_t w = 0, k, idlen;
+	int ok;
+
+	val[0] = '\0';
+	if ((txt = malloc(DNS_TXTS_MAX * sizeof(*txt))) == NULL) {
+		line(d, FAIL, "STS   %s: out of memory", domain);
+		return;
+	}
+	if (str_fmt(name, sizeof(name), "_mta-sts.%s", domain) == 0 &&
+	    optional_txt(d, "STS", name, "v=STSv1", txt, &w) == 1) {
+		ok = tag_value(txt[w].text, "id", val, sizeof(val));
+		idlen = strlen(val);
+		for (k = 0; ok && k < idlen; k++)
+			ok = isalnum((unsigned char)val[k]);
+		if (ok && idlen >= 1 && idlen <= 32)
+			line(d, OK, "STS   %s: id=%s (the policy at "
+			    "https://mta-sts.%s/.well-known/mta-sts.txt is "
+			    "not checked)", name, val, domain);
+		else {
+			line(d, FAIL, "STS   %s: no valid id= in \"%s\"",
+			    name, txt[w].text);
+			fix(d, "id= of 1 to 32 letters and digits, changed "
+			    "with each new policy (RFC 8461 §3.1)");
+		}
+	}
+	if (str_fmt(name, sizeof(name), "_smtp._tls.%s", domain) == 0 &&
+	    optional_txt(d, "TLSRPT", name, "v=TLSRPTv1", txt, &w) == 1) {
+		if (tag_value(txt[w].text, "rua", val, sizeof(val)) &&
+		    (strncmp(val, "mailto:", 7) == 0 ||
+		    strncmp(val, "https:", 6) == 0))
+			line(d, OK, "TLSRPT %s: rua=%s", name, val);
+		else {
+			line(d, FAIL, "TLSRPT %s: no valid rua= in \"%s\"",
+			    name, txt[w].text);
+			fix(d, "rua=mailto:ADDRESS or rua=https://URL "
+			    "(RFC 8460 §3)");
+		}
+	}
+	free(txt);
+}
+
 void
 doctor_domain(struct doctor *d, const char *domain)
 {
@@ -566,4 +651,5 @@ doctor_domain(struct doctor *d, const char *domain)
 		line(d, FAIL, "SPF   %s: cannot be checked: %s", domain, why);
 	check_dkim(d, domain);
 	check_dmarc(d, domain);
+	check_sts(d, domain);
 }

@@ -285,6 +285,33 @@ def test_dmarc_without_a_policy_fails(dns, site):
     rep.line("FAIL", "DMARC", r"no valid p= tag")
 
 
+def test_mta_sts_and_tls_rpt_checked_when_published(dns, site):
+    z = site.right()
+    z["txt"][f"_mta-sts.{DOMAIN}"] = "v=STSv1; id=20261206T1"
+    z["txt"][f"_smtp._tls.{DOMAIN}"] = "v=TLSRPTv1; rua=ftp://x.test/"
+    rep = doctor(dns, site, z, DOMAIN)
+    assert rep.code == 1, rep
+    rep.line("ok", "STS", rf"^_mta-sts\.{DOMAIN}: id=20261206T1 ")
+    rep.line("FAIL", "TLSRPT", rf"^_smtp\._tls\.{DOMAIN}: no valid rua=")
+    assert len(rep.having("FAIL")) == 1, rep
+
+
+def test_host_name_address_not_this_machine_warns(dns, site):
+    z = site.right()
+    # Behind NAT the published address is the router's: a warning.
+    z["addr"][HOST] = ["198.51.100.25", PUBLIC6]
+    z["ptr"]["198.51.100.25"] = HOST
+    z["txt"][HOST] = "v=spf1 a -all"
+    z["txt"][DOMAIN] = "v=spf1 a:mx.doctor.test -all"
+    rep = doctor(dns, site, z, DOMAIN)
+    assert rep.code == 0, rep
+    line = rep.line("WARN", "HOST", rf"^{HOST}: {PUBLIC6}, 198\.51\.100\.25: "
+                                    r"1 of them not this machine's")
+    assert "forwards port 25 here" in rep.after(line), rep
+    rep.line("ok", "PTR", rf"^198\.51\.100\.25: {HOST}")
+    rep.line("ok", "MX", rf"^{DOMAIN}: 10 {HOST} .*this host$")
+
+
 def test_spf_not_covering_an_address_fails(dns, site):
     z = site.right()
     # IPv6 covered through an include, IPv4 not at all.
