@@ -19,7 +19,10 @@
 #include "dns.h"
 #include "doctor.h"
 #include "fileread.h"
+#include "io.h"
 #include "keys.h"
+#include "line.h"
+#include "send.h"
 #include "spfcheck.h"
 #include "str.h"
 
@@ -27,7 +30,11 @@ enum {
 	DOCTOR_WHY_MAX = 512,
 	/* A certificate chain file: a few certificates of ~2 KB. */
 	DOCTOR_CERT_FILE_MAX = 256 * 1024,
-	DOCTOR_RECORD_MAX = 2048	/* dkimsign's record of one key */
+	DOCTOR_RECORD_MAX = 2048,	/* dkimsign's record of one key */
+	DOCTOR_SMTP_PORT = 25,
+	/* smtp-in greets at once; a listener that makes a client wait
+	 * longer is broken for the doctor's purpose. */
+	DOCTOR_GREETING_TIMEOUT = 30	/* seconds */
 };
 
 static const char *const level_word[] = { "ok", "WARN", "FAIL" };
@@ -273,6 +280,80 @@ out:
 	free(buf);
 }
 
+/* Our greeting on port 25 of a, as a client sees it: its first line
+ * names the host name (what receivers compare with the PTR record and
+ * the HELO).  self: a is this machine's, where a listener must answer;
+ * another address (NAT) may not take a connection from inside. */
+static void
+check_greeting(struct doctor *d, const struct dns_addr *a, int self)
+{
+	const char *host = d->conf->hostname;
+	char buf[CLIENT_REPLY_LINE_MAX + 1], first[CLIENT_REPLY_LINE_MAX + 1];
+	struct line *l = NULL;
+	struct io io;
+	struct str s;
+	enum line_status st = LINE_OK;
+	int64_t deadline;
+	unsigned flags;
+	size_t n, wl;
+	int fd;
+
+	if ((fd = send_connect(d->conf, a, DOCTOR_SMTP_PORT)) == -1) {
+		line(d, self ? FAIL : WARN, "SMTP  %s port %d: %s", a->text,
+		    DOCTOR_SMTP_PORT, strerror(errno));
+		fix(d, "start the listener (systemctl status posthorn-smtp."
+		    "socket), and open port %d to the world",
+		    DOCTOR_SMTP_PORT);
+		return;
+	}
+	if ((l = malloc(sizeof(*l))) == NULL) {
+		line(d, FAIL, "SMTP  %s: out of memory", a->text);
+		goto out;
+	}
+	io_fd_init(&io, fd, fd);
+	line_init(l, &io);
+	str_init(&s, buf, sizeof(buf));
+	first[0] = '\0';
+	deadline = clock_ms() + DOCTOR_GREETING_TIMEOUT * 1000LL;
+	/* RFC 5321 §4.2.1: "220-" lines go on, "220 " ends the reply. */
+	for (n = 0; n < CLIENT_REPLY_LINES_MAX; n++) {
+		st = line_get(l, &s, CLIENT_REPLY_LINE_MAX, deadline, &flags);
+		if (st != LINE_OK)
+			break;
+		if (n == 0)
+			(void)str_copy(first, sizeof(first), s.s);
+		if (s.len < 4 || s.s[3] != '-')
+			break;
+	}
+	if (first[0] == '\0') {
+		line(d, self ? FAIL : WARN, "SMTP  %s port %d: no greeting "
+		    "(%s)", a->text, DOCTOR_SMTP_PORT,
+		    st == LINE_TIMEOUT ? "timeout" : "connection closed");
+		goto out;
+	}
+	/* The name: the first word after "220 " or "220-". */
+	wl = strlen(first) > 4 ? strcspn(first + 4, " ") : 0;
+	if (strncmp(first, "220", 3) != 0) {
+		line(d, FAIL, "SMTP  %s port %d: greets with \"%s\"", a->text,
+		    DOCTOR_SMTP_PORT, first);
+		fix(d, "a 220 greeting is what other servers wait for");
+	} else if (wl != strlen(host) || strncasecmp(first + 4, host, wl)
+	    != 0) {
+		line(d, FAIL, "SMTP  %s port %d: greets as %.*s, not %s",
+		    a->text, DOCTOR_SMTP_PORT, (int)wl, first + 4, host);
+		fix(d, "smtp-in greets with the hostname of posthorn.conf: "
+		    "is another server listening on port %d?",
+		    DOCTOR_SMTP_PORT);
+	} else
+		line(d, OK, "SMTP  %s port %d: greets as %s", a->text,
+		    DOCTOR_SMTP_PORT, host);
+	/* A courtesy; its failure tells nothing more. */
+	(void)io_write_all(&io, "QUIT\r\n", 6, deadline);
+out:
+	free(l);
+	fd_close(&fd);
+}
+
 void
 doctor_host(struct doctor *d)
 {
@@ -308,6 +389,9 @@ doctor_host(struct doctor *d)
 		for (i = 0; i < n; i++)
 			check_ptr(d, &a[i]);
 		check_spf(d, host, a, n);
+		for (i = 0; i < n; i++)
+			check_greeting(d, &a[i],
+			    dns_is_self(d->conf, NULL, &a[i]));
 	}
 	check_cert(d);
 }

@@ -325,14 +325,19 @@ class Netns:
     def set_dns(self, text):
         """(Re)start dnsmasq with the configuration text; it must give
         probe.test an address (the wait for it to answer).  The new
-        server is not stopped by stop_since: it lives as long as the
+        server takes the old one's place among the processes, so that
+        stop_since leaves it running: it lives as long as the
         namespace."""
-        if self.dns is not None:
-            self.dns.stop()
-            self.procs.remove(self.dns)
         conf = self.root / "dnsmasq.conf"
         conf.write_text(text)
-        self.dns = self.spawn("dnsmasq", ["dnsmasq", "-C", conf])
+        old = self.dns
+        if old is not None:
+            old.stop()
+        self.dns = Proc(self, "dnsmasq", ["dnsmasq", "-C", conf])
+        if old is not None:
+            self.procs[self.procs.index(old)] = self.dns
+        else:
+            self.procs.append(self.dns)
         self.dns.wait_for(r"dnsmasq.*started")
         self.run([PYTHON, "-c", NAME_WAIT, "probe.test", WAIT],
                  timeout=WAIT + 10, check=True)

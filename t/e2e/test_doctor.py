@@ -163,10 +163,20 @@ def dns(tmp_path_factory, site):
     n.close()
 
 
-def doctor(dns, site, z, *args):
+def doctor(dns, site, z, *args, greeting=HOST, conf=None):
+    """posthorn-doctor -C DIR ARGS with the records z published and an
+    SMTP server on port 25 of this machine's addresses that greets as
+    greeting (None: nothing listens there)."""
     dns.set_dns(zone(z))
-    r = dns.run([prog("posthorn-doctor"), "-C", site.dir, *args],
-                env={**SAN_ENV, "PATH": "/usr/bin:/bin"})
+    mark = dns.mark()
+    try:
+        if greeting is not None:
+            dns.aiosmtpd([f"{PUBLIC4}:25", f"[{PUBLIC6}]:25"],
+                         site.dir.parent / "store", hostname=greeting)
+        r = dns.run([prog("posthorn-doctor"), "-C", conf or site.dir, *args],
+                    env={**SAN_ENV, "PATH": "/usr/bin:/bin"})
+    finally:
+        dns.stop_since(mark)
     return Report(r)
 
 
@@ -186,7 +196,26 @@ def test_everything_right_is_all_ok_and_exit_0(dns, site):
         rep.line("ok", "DKIM", rf"^{re.escape(name)}: matches the key")
     rep.line("ok", "DMARC", rf"^_dmarc\.{DOMAIN}: p=reject")
     rep.line("ok", "TLS", rf"names {HOST}, expires in (89|90) days")
-    assert len(rep.lines) == 12, rep
+    for a in (PUBLIC4, PUBLIC6):
+        rep.line("ok", "SMTP", rf"^{re.escape(a)} port 25: greets as {HOST}$")
+    assert len(rep.lines) == 14, rep
+
+
+def test_greeting_of_another_name_fails(dns, site):
+    rep = doctor(dns, site, site.right(), DOMAIN, greeting="localhost")
+    assert rep.code == 1, rep
+    for a in (PUBLIC4, PUBLIC6):
+        line = rep.line("FAIL", "SMTP", rf"^{re.escape(a)} port 25: greets "
+                                        rf"as localhost, not {HOST}$")
+    assert "another server listening on port 25" in rep.after(line), rep
+    assert len(rep.having("FAIL")) == 2, rep
+
+
+def test_nothing_listening_on_port_25_fails(dns, site):
+    rep = doctor(dns, site, site.right(), DOMAIN, greeting=None)
+    assert rep.code == 1, rep
+    rep.line("FAIL", "SMTP", rf"^{PUBLIC4} port 25: Connection refused")
+    assert len(rep.having("FAIL")) == 2, rep
 
 
 def test_mx_pointing_elsewhere_fails(dns, site):
@@ -354,9 +383,7 @@ def test_certificate_about_to_expire_warns(dns, site, tmp_path):
     (conf / "domains").mkdir(parents=True)
     (conf / "posthorn.conf").write_text(
         f"hostname = {HOST}\ntls_cert = {cert}\n")
-    dns.set_dns(zone(site.right()))
-    rep = Report(dns.run([prog("posthorn-doctor"), "-C", conf],
-                         env={**SAN_ENV, "PATH": "/usr/bin:/bin"}))
+    rep = doctor(dns, site, site.right(), conf=conf)
     assert rep.code == 0, rep
     rep.line("WARN", "TLS", rf"names {HOST}, expires in [45] days")
     # No local domain: said so, not silently "all ok".
