@@ -211,7 +211,8 @@ check_spf(struct doctor *d, const char *domain, const struct dns_addr *a,
 		if (r == SPF_UNKNOWN) {
 			line(d, WARN, "SPF   %s for %s: cannot tell (%s)",
 			    domain, a[i].text, why);
-			fix(d, "check it with a full SPF checker; doctor "
+			fix(d, "check it with a full SPF checker; "
+			    "posthorn-doctor "
 			    "evaluates ip4, ip6, a, mx, include, redirect and "
 			    "all only");
 			continue;
@@ -222,6 +223,9 @@ check_spf(struct doctor *d, const char *domain, const struct dns_addr *a,
 			fix(d, "publish: %s. IN TXT \"v=spf1 %s -all\"",
 			    domain, same_name(domain, d->conf->hostname) ?
 			    "a" : "mx");
+		else if (r == SPF_PERMERROR)
+			fix(d, "correct the SPF record of %s: receivers "
+			    "treat it as no record, or worse", domain);
 		else if (r != SPF_TEMPERROR)
 			fix(d, "add %s:%s to the SPF record of %s (or an a or "
 			    "mx term that gives it)",
@@ -266,6 +270,12 @@ check_cert(struct doctor *d)
 		line(d, FAIL, "TLS   %s: names %s, expired %ld days ago", path,
 		    host, -days);
 		fix(d, "renew it (and check why renewal did not run)");
+	} else if (ncrt == 1 && gnutls_x509_crt_check_issuer(crts[0],
+	    crts[0])) {
+		/* install.sh's stand-in until a real one is installed. */
+		line(d, WARN, "TLS   %s: names %s, self-signed", path, host);
+		fix(d, "Gmail's \"send mail as\" and some senders refuse it: "
+		    "get one from a CA (README.md, \"TLS certificates\")");
 	} else if (days < DOCTOR_CERT_WARN_DAYS) {
 		line(d, WARN, "TLS   %s: names %s, expires in %ld days", path,
 		    host, days);

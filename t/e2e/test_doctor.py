@@ -56,14 +56,32 @@ class Site:
         self.ed = next(n for n, v in self.dkim.items() if "k=ed25519" in v)
 
     @staticmethod
-    def make_cert(path, days):
+    def make_cert(path, days, self_signed=False):
+        """A certificate for HOST valid for days, signed by a CA made
+        beside it (or by itself)."""
         key = path.with_suffix(".key")
-        r = subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-nodes", "-days", str(days),
-             "-subj", f"/CN={HOST}", "-addext", f"subjectAltName=DNS:{HOST}",
-             "-keyout", key, "-out", path], capture_output=True, timeout=60)
-        assert r.returncode == 0, r.stderr
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+              "-nodes"]
+        san = ["-addext", f"subjectAltName=DNS:{HOST}"]
+        if self_signed:
+            cmds = [["req", "-x509", *ec, "-days", str(days), "-subj",
+                     f"/CN={HOST}", *san, "-keyout", key, "-out", path]]
+        else:
+            ca, cakey = path.with_suffix(".ca.pem"), path.with_suffix(".ca.key")
+            csr = path.with_suffix(".csr")
+            ext = path.with_suffix(".ext")
+            ext.write_text(f"subjectAltName=DNS:{HOST}\n")
+            cmds = [["req", "-x509", *ec, "-days", "365", "-subj",
+                     "/CN=doctor test CA", "-keyout", cakey, "-out", ca],
+                    ["req", *ec, "-subj", f"/CN={HOST}", "-keyout", key,
+                     "-out", csr],
+                    ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey,
+                     "-CAcreateserial", "-days", str(days), "-extfile", ext,
+                     "-out", path]]
+        for c in cmds:
+            r = subprocess.run(["openssl", *map(str, c)], capture_output=True,
+                               timeout=60)
+            assert r.returncode == 0, r.stderr
 
     def right(self):
         """The records as the tutorial has them published."""
@@ -374,6 +392,19 @@ def test_spf_missing_fails_with_the_record_to_publish(dns, site):
     assert rep.code == 1, rep
     line = rep.line("FAIL", "SPF", rf"^{HOST} for {PUBLIC4}: none")
     assert rep.after(line) == f'publish: {HOST}. IN TXT "v=spf1 a -all"'
+
+
+def test_self_signed_certificate_warns(dns, site, tmp_path):
+    cert = tmp_path / "self.pem"
+    Site.make_cert(cert, days=90, self_signed=True)
+    conf = tmp_path / "etc"
+    (conf / "domains").mkdir(parents=True)
+    (conf / "posthorn.conf").write_text(
+        f"hostname = {HOST}\ntls_cert = {cert}\n")
+    rep = doctor(dns, site, site.right(), conf=conf)
+    assert rep.code == 0, rep
+    line = rep.line("WARN", "TLS", rf"names {HOST}, self-signed$")
+    assert "send mail as" in rep.after(line), rep
 
 
 def test_certificate_about_to_expire_warns(dns, site, tmp_path):
