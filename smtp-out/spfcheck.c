@@ -291,12 +291,6 @@ check_host(struct eval *e, const char *domain)
 		goto out;
 	for (term = strtok_r(rec + 6, " ", &save); term != NULL;
 	    term = strtok_r(NULL, " ", &save)) {
-		if (strchr(term, '%') != NULL) {
-			str_fmt_cut(e->why, e->whysize,
-			    "%s: a macro in \"%s\"", domain, term);
-			res = SPF_UNKNOWN;
-			goto out;
-		}
 		if (modifier(term, &value)) {
 			if (str_casecmp(term, "redirect") == 0 &&
 			    str_copy(redirect, sizeof(redirect), value) == -1) {
@@ -306,6 +300,14 @@ check_host(struct eval *e, const char *domain)
 				goto out;
 			}
 			continue;	/* exp= and unknown ones: ignored */
+		}
+		/* A macro needs the sender or the message (RFC 7208 §7);
+		 * in exp= it only words a failure, ignored above. */
+		if (strchr(term, '%') != NULL) {
+			str_fmt_cut(e->why, e->whysize,
+			    "%s: a macro in \"%s\"", domain, term);
+			res = SPF_UNKNOWN;
+			goto out;
 		}
 		q = '+';
 		if (strchr("+-~?", *term) != NULL)
@@ -416,6 +418,12 @@ check_host(struct eval *e, const char *domain)
 		}
 	}
 	if (redirect[0] != '\0') {
+		if (strchr(redirect, '%') != NULL) {
+			str_fmt_cut(e->why, e->whysize,
+			    "%s: a macro in redirect=%s", domain, redirect);
+			res = SPF_UNKNOWN;
+			goto out;
+		}
 		if (count_lookup(e, domain) == -1) {
 			res = SPF_PERMERROR;
 			goto out;

@@ -362,7 +362,9 @@ def test_host_name_address_not_this_machine_warns(dns, site):
 def test_spf_not_covering_an_address_fails(dns, site):
     z = site.right()
     # IPv6 covered through an include, IPv4 not at all.
-    z["txt"][DOMAIN] = "v=spf1 ip4:198.51.100.0/24 include:_spf.other.test -all"
+    # exp= words a failure only: its macro is no reason to give up.
+    z["txt"][DOMAIN] = ("v=spf1 ip4:198.51.100.0/24 include:_spf.other.test"
+                        " exp=explain.%{d} -all")
     z["txt"]["_spf.other.test"] = "v=spf1 ip6:2001:db8::/32 ~all"
     rep = doctor(dns, site, z, DOMAIN)
     assert rep.code == 1, rep
@@ -373,6 +375,31 @@ def test_spf_not_covering_an_address_fails(dns, site):
     rep.line("ok", "SPF", rf"^{DOMAIN} for {re.escape(PUBLIC6)}: pass "
                           rf"\({DOMAIN} matched \+include:_spf\.other\.test\)")
     assert len(rep.having("FAIL")) == 1, rep
+
+
+def test_spf_redirect_is_followed(dns, site):
+    z = site.right()
+    z["txt"][DOMAIN] = "v=spf1 redirect=_spf.doctor.test"
+    z["txt"]["_spf.doctor.test"] = "v=spf1 a:mx.doctor.test/32//128 -all"
+    rep = doctor(dns, site, z, DOMAIN)
+    assert rep.code == 0, rep
+    for a in (PUBLIC4, PUBLIC6):
+        rep.line("ok", "SPF", rf"^{DOMAIN} for {re.escape(a)}: pass "
+                              r"\(_spf\.doctor\.test matched \+a:")
+
+
+def test_spf_past_ten_lookups_is_a_permerror(dns, site):
+    z = site.right()
+    # RFC 7208 §4.6.4: the eleventh include is one too many.
+    z["txt"][DOMAIN] = "v=spf1 include:i1.doctor.test -all"
+    for i in range(1, 11):
+        z["txt"][f"i{i}.doctor.test"] = f"v=spf1 include:i{i + 1}.doctor.test"
+    z["txt"]["i11.doctor.test"] = "v=spf1 +all"
+    rep = doctor(dns, site, z, DOMAIN)
+    assert rep.code == 1, rep
+    line = rep.line("FAIL", "SPF", rf"^{DOMAIN} for {PUBLIC4}: permerror "
+                                   r"\(i10\.doctor\.test: more than 10 DNS")
+    assert "correct the SPF record" in rep.after(line), rep
 
 
 def test_spf_with_a_macro_is_cannot_tell_not_a_guess(dns, site):
