@@ -49,7 +49,7 @@ MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
 SBIN_PROGS = smtp-in smtp-listen smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run \
-	     mailq aliases smtp-out
+	     mailq aliases smtp-out posthorn-doctor
 BIN_PROGS  = dkimsign
 smtp-tlsd_MAIN		= smtp-in/tlsd_main.c
 smtp-tlsd_LIBS		= -lgnutls
@@ -71,9 +71,13 @@ dkimsign_MAIN		= dkimsign/main.c
 dkimsign_LIBS		= -lgnutls -lsodium
 smtp-out_MAIN		= smtp-out/main.c
 smtp-out_LIBS		= -lgnutls -lsodium -lresolv
+posthorn-doctor_MAIN	= smtp-out/doctor_main.c
+# dkimsign's keys once more, after smtp-out's archive that uses them.
+posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lgnutls -lsodium \
+			  -lresolv
 
 PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run mailq aliases dkimsign \
-	   smtp-out
+	   smtp-out posthorn-doctor
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
@@ -133,6 +137,11 @@ SMTPLISTEN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPLISTEN_SRC))
 $(BUILD)/bin/smtp-listen: $(SMTPLISTEN_OBJ) $(STATIC_LIB_A)
 	@mkdir -p $(@D)
 	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPLISTEN_OBJ) $(STATIC_LIB_A)
+
+# posthorn-doctor compares the DKIM records in the DNS with dkimsign's
+# keys, through dkimsign's own key module (every program links the
+# module archives of all folders).
+$(BUILD)/smtp-out/doctor.o: XCPPFLAGS += -iquote dkimsign
 
 # A unit test includes the headers of the program modules it tests.
 $(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))

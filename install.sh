@@ -614,6 +614,7 @@ Next steps:
   5. Send from a mail client: server $host, port 587 (STARTTLS) or
      465 (SSL/TLS), login your full address (you@$domain) and the
      password of step 2.
-  6. Check a DKIM record with "dig +short TXT SELECTOR._domainkey.$domain"
-     ("dkimsign -p $domain" prints them again).
+  6. Check what you published: $SBIN/posthorn-doctor $domain
+     (MX, PTR, SPF, DKIM, DMARC and the certificate, with what to fix;
+     "dkimsign -p $domain" prints the DKIM records again).
 EOF

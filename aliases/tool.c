@@ -197,54 +197,6 @@ check_report(const char *file, size_t line, const char *why, void *arg)
 		fprintf(out, "%s:%zu: %s\n", file, line, why);
 }
 
-static int
-namecmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The local domains that have a directory, sorted: 0 or -1 (errno). */
-static int
-list_domains(const struct conf *conf, struct list *l)
-{
-	char dir[PATH_MAX], sub[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int rc = -1, e;
-
-	if (str_fmt(dir, sizeof(dir), "%s/%s", conf->dir, DOMAINS_DIR) == -1)
-		return -1;
-	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 : -1;
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0)
-				goto out;
-			break;
-		}
-		if (de->d_name[0] == '.')
-			continue;
-		if (str_fmt(sub, sizeof(sub), "%s/%s", dir, de->d_name) == -1)
-			goto out;
-		if (stat(sub, &st) == -1) {
-			if (errno == ENOENT)
-				continue;	/* removed meanwhile */
-			goto out;
-		}
-		if (S_ISDIR(st.st_mode) && list_add(l, de->d_name) == -1)
-			goto out;
-	}
-	qsort(l->v, l->n, sizeof(l->v[0]), namecmp);
-	rc = 0;
-out:
-	e = errno;
-	closedir(d);
-	errno = e;
-	return rc;
-}
-
 enum aliases_result
 aliases_check(const struct conf *conf, char *const *domains, size_t n,
     FILE *out, FILE *err)
@@ -255,10 +207,9 @@ aliases_check(const struct conf *conf, char *const *domains, size_t n,
 	int r;
 
 	if (n == 0) {
-		if (list_domains(conf, &all) == -1) {
+		if (resolve_domains(conf, &all.v, &all.n) == -1) {
 			fprintf(err, "aliases: %s/%s: %s\n", conf->dir,
 			    DOMAINS_DIR, strerror(errno));
-			list_free(&all);
 			return ALIASES_TEMP;
 		}
 		domains = all.v;

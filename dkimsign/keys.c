@@ -393,15 +393,23 @@ out:
 }
 
 int
-keys_record(const struct keys_key *k, const char *domain, struct str *out)
+keys_record_value(const struct keys_key *k, char *value, size_t size)
 {
-	char b64[KEYS_B64_MAX], value[KEYS_B64_MAX + 64];
-	size_t save = out->len, dl, vl, off, n;
+	char b64[KEYS_B64_MAX];
 
 	if (public_b64(k, b64, sizeof(b64)) == -1)
 		return -1;
-	if (str_fmt(value, sizeof(value), "v=DKIM1; k=%s; p=%s",
-	    k->type == KEYS_RSA ? "rsa" : "ed25519", b64) == -1)
+	return str_fmt(value, size, "v=DKIM1; k=%s; p=%s",
+	    k->type == KEYS_RSA ? "rsa" : "ed25519", b64);
+}
+
+int
+keys_record(const struct keys_key *k, const char *domain, struct str *out)
+{
+	char value[KEYS_VALUE_MAX];
+	size_t save = out->len, dl, vl, off, n;
+
+	if (keys_record_value(k, value, sizeof(value)) == -1)
 		return -1;
 	dl = strlen(domain);
 	if (dl > 0 && domain[dl - 1] == '.')

@@ -35,7 +35,9 @@ enum {
 	KEYS_RSA_BITS_DEFAULT = 2048,
 	KEYS_SIG_MAX = KEYS_RSA_BITS_MAX / 8,
 	/* RFC 1035 §3.3.14: a TXT character-string holds 255 octets. */
-	KEYS_TXT_STRING_MAX = 255
+	KEYS_TXT_STRING_MAX = 255,
+	/* The record's value: the tags and base64 of a 4096-bit key. */
+	KEYS_VALUE_MAX = 1024 + 64
 };
 
 enum keys_type {
@@ -70,6 +72,9 @@ void	keys_free(struct keys_key *);
 int	keys_sign(const struct keys_key *,
 	    const unsigned char digest[crypto_hash_sha256_BYTES],
 	    unsigned char *sig, size_t *siglen);
+/* The record's value, "v=DKIM1; k=rsa; p=BASE64" (k=ed25519 for an
+ * Ed25519 key), into value[size]: 0, or -1 with errno. */
+int	keys_record_value(const struct keys_key *, char *value, size_t size);
 /* Append the record in zone-file form, the value cut into strings of at
  * most KEYS_TXT_STRING_MAX octets:
  *   SEL._domainkey.DOMAIN. IN TXT ( "v=DKIM1; k=rsa; p=..." "..." )

@@ -8,13 +8,19 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alias.h"
 #include "resolve.h"
 #include "str.h"
+
+enum {
+	RESOLVE_DOMAINS_FIRST = 16	/* first allocation of the list */
+};
 
 /* Copy domain lowercased into out; 0 if it cannot name a directory of
  * ours (empty, too long, '/' in it, or a leading '.'). */
@@ -97,4 +103,73 @@ resolve_rcpt(const struct conf *conf, const struct addr *a)
 	default:
 		return RESOLVE_TEMPFAIL;
 	}
+}
+
+static int
+namecmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+resolve_domains(const struct conf *conf, char ***names, size_t *n)
+{
+	char dir[PATH_MAX], sub[PATH_MAX];
+	char **v = NULL, **nv;
+	size_t cap = 0, len = 0, i;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int rc = -1, e;
+
+	*names = NULL;
+	*n = 0;
+	if (str_fmt(dir, sizeof(dir), "%s/domains", conf->dir) == -1)
+		return -1;
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0)
+				goto out;
+			break;
+		}
+		if (de->d_name[0] == '.')
+			continue;
+		if (str_fmt(sub, sizeof(sub), "%s/%s", dir, de->d_name) == -1)
+			goto out;
+		if (stat(sub, &st) == -1) {
+			if (errno == ENOENT)
+				continue;	/* removed meanwhile */
+			goto out;
+		}
+		if (!S_ISDIR(st.st_mode))
+			continue;
+		if (len == cap) {
+			cap = cap == 0 ? RESOLVE_DOMAINS_FIRST : 2 * cap;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				goto out;
+			v = nv;
+		}
+		if ((v[len] = strdup(de->d_name)) == NULL)
+			goto out;
+		len++;
+	}
+	if (len > 0)
+		qsort(v, len, sizeof(v[0]), namecmp);
+	*names = v;
+	*n = len;
+	v = NULL;
+	rc = 0;
+out:
+	e = errno;
+	closedir(d);
+	if (v != NULL) {
+		for (i = 0; i < len; i++)
+			free(v[i]);
+		free(v);
+	}
+	errno = e;
+	return rc;
 }

@@ -25,6 +25,11 @@ int			 resolve_domain_is_local(const struct conf *,
  * is local without one, and then has no users or aliases file). */
 int			 resolve_domain_local(const struct conf *,
 			    const char *domain, int *hasdir);
+/* The local domains that have a directory under DIR/domains/, sorted,
+ * into *names (malloc'd, each name too; the caller frees them): 0, or -1
+ * with errno and nothing to free.  No domains directory is no domains. */
+int			 resolve_domains(const struct conf *, char ***names,
+			    size_t *n);
 enum resolve_result	 resolve_rcpt(const struct conf *, const struct addr *);
 
 #endif

@@ -123,6 +123,12 @@ type_name(int type)
 		return "AAAA";
 	case ns_t_a:
 		return "A";
+	case ns_t_txt:
+		return "TXT";
+	case ns_t_ptr:
+		return "PTR";
+	case ns_t_cname:
+		return "CNAME";
 	default:
 		return "?";
 	}
@@ -661,4 +667,187 @@ int
 dns_permanent(enum dns_result r)
 {
 	return r == DNS_NXDOMAIN || r == DNS_NULLMX || r == DNS_NODATA;
+}
+
+enum dns_result
+dns_parse_txt(const unsigned char *pkt, size_t len, const char *qname,
+    struct dns_text *out, size_t max, size_t *n, char *why, size_t whysize)
+{
+	struct chain ch;
+	ns_msg msg;
+	ns_rr rr;
+	enum dns_result r;
+	const unsigned char *p, *end;
+	size_t found = 0, tl, sl, k;
+	int i, got;
+
+	*n = 0;
+	if ((r = open_answer(pkt, len, qname, ns_t_txt, &msg, &ch, why,
+	    whysize)) != DNS_OK)
+		return r;
+	i = 0;
+	while ((got = next_answer(&msg, &ch, ns_t_txt, &i, &rr)) == 1) {
+		found++;
+		if (*n >= max)
+			continue;
+		p = ns_rr_rdata(rr);
+		end = p + ns_rr_rdlen(rr);
+		tl = 0;
+		out[*n].cut = 0;
+		/* RFC 1035 §3.3.14: length-prefixed strings, joined
+		 * without a separator (RFC 7208 §3.3, RFC 6376 §3.6.2.2). */
+		while (p < end) {
+			sl = *p++;
+			if (sl > (size_t)(end - p))
+				goto damaged;
+			for (k = 0; k < sl; k++) {
+				if (tl == DNS_TXT_LEN_MAX) {
+					out[*n].cut = 1;
+					break;
+				}
+				out[*n].text[tl++] = p[k] >= 0x20 &&
+				    p[k] < 0x7f ? (char)p[k] : '?';
+			}
+			p += sl;
+		}
+		out[*n].text[tl] = '\0';
+		(*n)++;
+	}
+	if (got == -1)
+		goto damaged;
+	if (found > 0)
+		return DNS_OK;
+	str_fmt_cut(why, whysize, "DNS: %s: no TXT record", qname);
+	return DNS_NODATA;
+damaged:
+	*n = 0;
+	str_fmt_cut(why, whysize, "DNS: %s: damaged answer to the TXT query",
+	    qname);
+	return DNS_TEMP;
+}
+
+/* The names of records of type (PTR, CNAME) owned by qname or its
+ * chain, from a whole response. */
+static enum dns_result
+parse_names(const unsigned char *pkt, size_t len, const char *qname,
+    int type, struct dns_name *out, size_t max, size_t *n, char *why,
+    size_t whysize)
+{
+	struct chain ch;
+	ns_msg msg;
+	ns_rr rr;
+	enum dns_result r;
+	char name[DNS_NAME_MAX + 1];
+	size_t found = 0;
+	int i, got;
+
+	*n = 0;
+	if ((r = open_answer(pkt, len, qname, type, &msg, &ch, why,
+	    whysize)) != DNS_OK)
+		return r;
+	i = 0;
+	while ((got = next_answer(&msg, &ch, type, &i, &rr)) == 1) {
+		if (ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg),
+		    ns_rr_rdata(rr), name, sizeof(name)) == -1)
+			goto damaged;
+		found++;
+		if (*n < max && norm_name(out[*n].name, sizeof(out[0].name),
+		    name) == 0)
+			(*n)++;
+	}
+	if (got == -1)
+		goto damaged;
+	if (found > 0)
+		return DNS_OK;
+	str_fmt_cut(why, whysize, "DNS: %s: no %s record", qname,
+	    type_name(type));
+	return DNS_NODATA;
+damaged:
+	*n = 0;
+	str_fmt_cut(why, whysize, "DNS: %s: damaged answer to the %s query",
+	    qname, type_name(type));
+	return DNS_TEMP;
+}
+
+/* One query and its parse by a parser of the kind above. */
+static enum dns_result
+lookup_names(const char *name, int type, struct dns_name *out, size_t max,
+    size_t *n, char *why, size_t whysize)
+{
+	unsigned char *ans;
+	enum dns_result r;
+	int alen;
+
+	*n = 0;
+	if ((ans = malloc(DNS_PACKET_MAX)) == NULL) {
+		str_fmt_cut(why, whysize, "DNS: out of memory");
+		return DNS_TEMP;
+	}
+	if ((alen = query(name, type, ans, DNS_PACKET_MAX, &r, why,
+	    whysize)) != -1)
+		r = parse_names(ans, (size_t)alen, name, type, out, max, n,
+		    why, whysize);
+	free(ans);
+	return r;
+}
+
+enum dns_result
+dns_txt(const char *name, struct dns_text *out, size_t max, size_t *n,
+    char *why, size_t whysize)
+{
+	unsigned char *ans;
+	enum dns_result r;
+	int alen;
+
+	*n = 0;
+	if ((ans = malloc(DNS_PACKET_MAX)) == NULL) {
+		str_fmt_cut(why, whysize, "DNS: out of memory");
+		return DNS_TEMP;
+	}
+	if ((alen = query(name, ns_t_txt, ans, DNS_PACKET_MAX, &r, why,
+	    whysize)) != -1)
+		r = dns_parse_txt(ans, (size_t)alen, name, out, max, n, why,
+		    whysize);
+	free(ans);
+	return r;
+}
+
+enum dns_result
+dns_ptr(const struct dns_addr *a, struct dns_name *out, size_t max,
+    size_t *n, char *why, size_t whysize)
+{
+	static const char hex[] = "0123456789abcdef";
+	char rev[DNS_NAME_MAX + 1];
+	size_t len = 0;
+	int i;
+
+	/* RFC 1035 §3.5, RFC 3596 §2.5: the reversed octets or nibbles. */
+	if (a->family == AF_INET)
+		str_fmt_cut(rev, sizeof(rev), "%u.%u.%u.%u.in-addr.arpa",
+		    a->addr[3], a->addr[2], a->addr[1], a->addr[0]);
+	else {
+		for (i = 15; i >= 0; i--) {
+			rev[len++] = hex[a->addr[i] & 0xf];
+			rev[len++] = '.';
+			rev[len++] = hex[a->addr[i] >> 4];
+			rev[len++] = '.';
+		}
+		(void)str_copy(rev + len, sizeof(rev) - len, "ip6.arpa");
+	}
+	return lookup_names(rev, ns_t_ptr, out, max, n, why, whysize);
+}
+
+enum dns_result
+dns_cname(const char *name, struct dns_name *target, char *why,
+    size_t whysize)
+{
+	size_t n;
+
+	return lookup_names(name, ns_t_cname, target, 1, &n, why, whysize);
+}
+
+int
+dns_addr_parse(const char *text, struct dns_addr *a)
+{
+	return literal(text, a) == 1 ? 0 : -1;
 }

@@ -31,6 +31,13 @@ enum {
 	DNS_ADDRS_MAX = 64,	/* addresses of one host, AAAA and A */
 	DNS_NAME_MAX = 255	/* RFC 1035 §3.1, dotted text */
 };
+enum {
+	/* The text of one TXT record, its strings joined: a DKIM record of
+	 * a 4096-bit RSA key is ~750 bytes; SPF and DMARC are shorter. */
+	DNS_TXT_LEN_MAX = 4096,
+	DNS_TXTS_MAX = 16,	/* TXT records kept of one name */
+	DNS_PTRS_MAX = 8	/* PTR records kept of one address */
+};
 
 enum dns_result {
 	DNS_OK = 0,
@@ -80,6 +87,30 @@ enum dns_result	 dns_addrs(const char *host, struct dns_addr *out,
  * MX hosts, the implicit MX, and a route's host on one of our ports. */
 int		 dns_is_self(const struct conf *, const char *host,
 		    const struct dns_addr *addr);
+/* For posthorn-doctor(8): the records the tutorial asks to publish.
+ * The TXT records of name, each one's strings joined into text (a byte
+ * that is not printable ASCII as '?'), at most max; DNS_NODATA when
+ * there is none. */
+struct dns_text {
+	char	text[DNS_TXT_LEN_MAX + 1];
+	int	cut;		/* longer than DNS_TXT_LEN_MAX */
+};
+enum dns_result	 dns_txt(const char *name, struct dns_text *out, size_t max,
+		    size_t *n, char *why, size_t whysize);
+/* The names the PTR records of an address give (lowercase, no trailing
+ * dot), at most max. */
+struct dns_name {
+	char	name[DNS_NAME_MAX + 1];
+};
+enum dns_result	 dns_ptr(const struct dns_addr *, struct dns_name *out,
+		    size_t max, size_t *n, char *why, size_t whysize);
+/* DNS_OK and the target when name is a CNAME, DNS_NODATA when it has
+ * no CNAME record (and exists). */
+enum dns_result	 dns_cname(const char *name, struct dns_name *target,
+		    char *why, size_t whysize);
+/* An address as a dns_addr: 0, or -1 if text is not one. */
+int		 dns_addr_parse(const char *text, struct dns_addr *);
+
 /* The DSN code of a result, as above: of_domain is 1 when the name
  * looked up was the destination domain (dns_mx, or dns_addrs of an
  * implicit target), 0 for an MX host.  "2.0.0" for DNS_OK. */
@@ -98,5 +129,8 @@ enum dns_result	 dns_parse_mx(const unsigned char *pkt, size_t len,
 enum dns_result	 dns_parse_addrs(const unsigned char *pkt, size_t len,
 		    const char *qname, int type, struct dns_addr *out,
 		    size_t max, size_t *n, char *why, size_t whysize);
+enum dns_result	 dns_parse_txt(const unsigned char *pkt, size_t len,
+		    const char *qname, struct dns_text *out, size_t max,
+		    size_t *n, char *why, size_t whysize);
 
 #endif

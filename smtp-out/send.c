@@ -97,10 +97,8 @@ pending(const struct send_job *job)
 	return k;
 }
 
-/* A non-blocking connect from conf's bind4/bind6, within
- * SMTPOUT_CONNECT_TIMEOUT: the socket, or -1 with errno. */
-static int
-connect_to(const struct conf *conf, const struct dns_addr *da,
+int
+send_connect(const struct conf *conf, const struct dns_addr *da,
     unsigned port)
 {
 	struct sockaddr_storage ss, src;
@@ -233,7 +231,7 @@ session(struct attempt *a, const struct dns_addr *da, int tls_off)
 	int fd;
 
 	a->tried = 1;
-	if ((fd = connect_to(job->conf, da, port)) == -1) {
+	if ((fd = send_connect(job->conf, da, port)) == -1) {
 		log_event("connect-failed", "domain", job->domain, "host",
 		    a->where, "reason", strerror(errno), (char *)NULL);
 		set_fail(a, CLIENT_DEFERRED, "4.4.1", a->where, "none",

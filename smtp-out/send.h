@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "conf.h"
+#include "dns.h"
 
 enum {
 	/* A host that does not answer a SYN in 30 s is down; the next
@@ -36,6 +37,11 @@ struct send_job {
 /* Fill in a result for every recipient.  0, or -1 with a configuration
  * error in err (routes(5) unreadable or wrong): exit 78 then. */
 int	send_run(const struct send_job *, char *err, size_t errsize);
+/* A non-blocking connect from conf's bind4/bind6, within
+ * SMTPOUT_CONNECT_TIMEOUT: the socket (non-blocking), or -1 with errno.
+ * posthorn-doctor(8) reads our own greeting with it. */
+int	send_connect(const struct conf *, const struct dns_addr *,
+	    unsigned port);
 /* Give every recipient still pending this result (host "-"). */
 void	send_fail_all(struct client_rcpt *, size_t, enum client_status,
 	    const char *dsn, const char *text);

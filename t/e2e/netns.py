@@ -228,7 +228,9 @@ class Proc(LogProc):
 class Netns:
     """The namespace, its DNS, and the peers the tests start in it."""
 
-    def __init__(self, root):
+    def __init__(self, root, dns_conf=None):
+        """dns_conf: dnsmasq's configuration, dnsmasq_conf() unless
+        given (set_dns changes it later)."""
         if os.geteuid() != 0:
             raise RuntimeError("the remote-delivery tests run as root "
                                "(unshare -n, Postfix)")
@@ -260,7 +262,8 @@ class Netns:
         self.netns = os.readlink(f"/proc/{self.pid}/ns/net")
         self.prefix = ["nsenter", "-t", str(self.pid), "-n", "-m", "--"]
         try:
-            self._start_dns()
+            self._start_dns(dns_conf if dns_conf is not None
+                            else dnsmasq_conf())
         except BaseException:
             self.close()
             raise
@@ -313,12 +316,28 @@ class Netns:
 
     # --- DNS ---
 
-    def _start_dns(self):
+    def _start_dns(self, text):
         self.spawn("servfail", [PYTHON, PEERS / "servfail.py", DNS,
                                 SERVFAIL_PORT]).wait_for("listening")
+        self.dns = None
+        self.set_dns(text)
+
+    def set_dns(self, text):
+        """(Re)start dnsmasq with the configuration text; it must give
+        probe.test an address (the wait for it to answer).  The new
+        server takes the old one's place among the processes, so that
+        stop_since leaves it running: it lives as long as the
+        namespace."""
         conf = self.root / "dnsmasq.conf"
-        conf.write_text(dnsmasq_conf())
-        self.dns = self.spawn("dnsmasq", ["dnsmasq", "-C", conf])
+        conf.write_text(text)
+        old = self.dns
+        if old is not None:
+            old.stop()
+        self.dns = Proc(self, "dnsmasq", ["dnsmasq", "-C", conf])
+        if old is not None:
+            self.procs[self.procs.index(old)] = self.dns
+        else:
+            self.procs.append(self.dns)
         self.dns.wait_for(r"dnsmasq.*started")
         self.run([PYTHON, "-c", NAME_WAIT, "probe.test", WAIT],
                  timeout=WAIT + 10, check=True)

@@ -346,6 +346,30 @@ test_unreadable_or_malformed_files_are_temporary_failures(void **state)
 	assert_int_equal(rcpt(f, "bob", "c.example"), RESOLVE_TEMPFAIL);
 }
 
+static void
+test_domains_are_the_directories_sorted(void **state)
+{
+	struct fix *f = *state;
+	char p[PATH_MAX], **v;
+	size_t n, i;
+
+	/* No domains directory: no domains, and no error. */
+	assert_int_equal(resolve_domains(&f->conf, &v, &n), 0);
+	assert_int_equal(n, 0);
+	tu_mkdomain(f->dir, "zeta.example");
+	tu_mkdomain(f->dir, "alpha.example");
+	tu_mkdomain(f->dir, ".hidden");
+	str_fmt(p, sizeof(p), "%s/domains/file.example", f->dir);
+	tu_write_str(p, "not a domain\n");
+	assert_int_equal(resolve_domains(&f->conf, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "alpha.example");
+	assert_string_equal(v[1], "zeta.example");
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 int
 main(void)
 {
@@ -370,6 +394,7 @@ main(void)
 		T(test_catch_all_makes_every_name_local),
 		T(test_domain_without_files_has_only_postmaster),
 		T(test_unreadable_or_malformed_files_are_temporary_failures),
+		T(test_domains_are_the_directories_sorted),
 #undef T
 	};
 

@@ -594,6 +594,86 @@ test_self_is_our_name_or_an_interface_address(void **state)
 		print_message("no non-loopback IPv4 address: part skipped\n");
 }
 
+/* One TXT record of the character-strings strs[0..n), lens given so
+ * that a test can put any byte in. */
+static void
+rr_txt(struct pkt *p, const char *owner, const char *const *strs, size_t n)
+{
+	size_t at, i, l;
+
+	rr_start(p, owner, ns_t_txt);
+	at = p->len;
+	put16(p, 0);
+	for (i = 0; i < n; i++) {
+		l = strlen(strs[i]);
+		put8(p, (unsigned)l);
+		assert_true(p->len + l <= sizeof(p->b));
+		memcpy(p->b + p->len, strs[i], l);
+		p->len += l;
+	}
+	p->b[at] = (unsigned char)((p->len - at - 2) >> 8);
+	p->b[at + 1] = (unsigned char)((p->len - at - 2) & 0xff);
+}
+
+static void
+test_txt_strings_of_a_record_are_joined(void **state)
+{
+	static const char *const dkim[] = { "v=DKIM1; k=rsa; p=MIIB", "IjAN" };
+	static const char *const spf[] = { "v=spf1 mx -all" };
+	static const char *const ctl[] = { "a\tb\001c" };
+	struct dns_text t[3];
+	struct pkt p;
+	char why[256];
+	size_t n;
+
+	(void)state;
+	start(&p, "s._domainkey.example.org", ns_t_txt, ns_r_noerror, 0);
+	rr_txt(&p, NULL, dkim, 2);
+	rr_txt(&p, NULL, spf, 1);
+	rr_txt(&p, NULL, ctl, 1);
+	/* Another name's record is not ours. */
+	rr_txt(&p, "other.example.org", spf, 1);
+	assert_int_equal(dns_parse_txt(p.b, p.len,
+	    "s._domainkey.example.org", t, 3, &n, why, sizeof(why)), DNS_OK);
+	assert_int_equal(n, 3);
+	/* RFC 6376 §3.6.2.2: the strings are joined with nothing between. */
+	assert_string_equal(t[0].text, "v=DKIM1; k=rsa; p=MIIBIjAN");
+	assert_string_equal(t[1].text, "v=spf1 mx -all");
+	/* What is not printable never reaches the checklist as is. */
+	assert_string_equal(t[2].text, "a?b?c");
+	assert_int_equal(t[0].cut, 0);
+	/* Room for one: the first is kept, the answer is still OK. */
+	assert_int_equal(dns_parse_txt(p.b, p.len,
+	    "s._domainkey.example.org", t, 1, &n, why, sizeof(why)), DNS_OK);
+	assert_int_equal(n, 1);
+}
+
+static void
+test_txt_none_and_damaged(void **state)
+{
+	static const char *const spf[] = { "v=spf1 -all" };
+	struct dns_text t[2];
+	struct pkt p;
+	char why[256];
+	size_t n;
+
+	(void)state;
+	start(&p, "example.org", ns_t_txt, ns_r_noerror, 0);
+	assert_int_equal(dns_parse_txt(p.b, p.len, "example.org", t, 2, &n,
+	    why, sizeof(why)), DNS_NODATA);
+	assert_string_equal(why, "DNS: example.org: no TXT record");
+	start(&p, "example.org", ns_t_txt, ns_r_nxdomain, 0);
+	assert_int_equal(dns_parse_txt(p.b, p.len, "example.org", t, 2, &n,
+	    why, sizeof(why)), DNS_NXDOMAIN);
+	start(&p, "example.org", ns_t_txt, ns_r_noerror, 0);
+	rr_txt(&p, NULL, spf, 1);
+	/* A string length past the end of the record. */
+	p.b[p.len - strlen(spf[0]) - 1] = 200;
+	assert_int_equal(dns_parse_txt(p.b, p.len, "example.org", t, 2, &n,
+	    why, sizeof(why)), DNS_TEMP);
+	assert_int_equal(n, 0);
+}
+
 int
 main(void)
 {
@@ -615,6 +695,8 @@ main(void)
 		cmocka_unit_test(test_addresses_are_parsed_and_bounded),
 		cmocka_unit_test(test_address_literals_need_no_dns),
 		cmocka_unit_test(test_self_is_our_name_or_an_interface_address),
+		cmocka_unit_test(test_txt_strings_of_a_record_are_joined),
+		cmocka_unit_test(test_txt_none_and_damaged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
