@@ -887,7 +887,8 @@ check_keys(struct checker *k, int fd, const char *domain, struct keys *ks)
 		    LINE_OK && keys_add(ks, l.key, no) == -1)
 			return -1;
 	}
-	qsort(ks->v, ks->n, sizeof(ks->v[0]), keycmp);
+	if (ks->n > 1)		/* qsort(NULL, 0, ...) is undefined */
+		qsort(ks->v, ks->n, sizeof(ks->v[0]), keycmp);
 	return 0;
 }
 

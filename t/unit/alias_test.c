@@ -662,6 +662,21 @@ test_check_reports_every_syntax_error_with_its_line(void **state)
 	assert_null(strstr(r.text, "\n9: "));
 }
 
+/* Found by fuzz/aliases.c: with no good line there are no names to sort,
+ * and qsort(NULL, 0, ...) is undefined (UBSan stops the ASan build). */
+static void
+test_check_of_a_file_without_names(void **state)
+{
+	struct fix *f = *state;
+	struct reports r;
+
+	dom(f, "# nothing but\nno colon\n");
+	assert_int_equal(check(f, D, &r), 1);
+	said(&r, "2: no ':'");
+	dom(f, "");
+	assert_int_equal(check(f, D, &r), 0);
+}
+
 static void
 test_check_reports_a_name_given_twice(void **state)
 {
@@ -814,6 +829,7 @@ main(void)
 		T(test_bad_address_is_no_user),
 		T(test_check_of_a_good_file_reports_nothing),
 		T(test_check_reports_every_syntax_error_with_its_line),
+		T(test_check_of_a_file_without_names),
 		T(test_check_reports_a_name_given_twice),
 		T(test_check_reports_local_targets_that_do_not_exist),
 		T(test_check_reports_a_loop_once_at_its_first_line),
