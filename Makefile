@@ -163,7 +163,7 @@ $(BUILD)/bench/dkimbench: $(BUILD)/bench/dkimbench.o $(MOD_A) $(LIB_A)
 # fuzz-check" (part of "make check") runs each for FUZZ_CHECK_SECONDS, so
 # that a harness that no longer builds or an easy crash is caught.
 FUZZ_SECONDS	   ?= 60
-FUZZ_CHECK_SECONDS ?= 3
+FUZZ_CHECK_SECONDS ?= 2
 FUZZ_BUILD	   ?= build-fuzz
 FUZZ_CC		   ?= clang
 FUZZ_FIXTURES	 = fuzz/fuzzutil.c fuzz/fuzzsession.c
