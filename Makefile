@@ -22,6 +22,13 @@ CFLAGS	+= -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 LDFLAGS	+= -fsanitize=address,undefined
 endif
+# The fuzzing build (fuzz/README.md): clang, libFuzzer's coverage on every
+# module, ASan and UBSan; "make fuzz" sets it up in its own BUILD.
+ifeq ($(FUZZ),1)
+CFLAGS	+= -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	   -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS	+= -fsanitize=fuzzer,address,undefined
+endif
 LDFLAGS	+= -Wl,--as-needed
 COMPILE	 = $(CC) $(WFLAGS) $(XCPPFLAGS) $(CPPFLAGS) $(CFLAGS)
 
@@ -157,6 +164,48 @@ $(BUILD)/bench/dkimbench.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 $(BUILD)/bench/dkimbench: $(BUILD)/bench/dkimbench.o $(MOD_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lgnutls -lsodium
 
+# --- fuzzing ------------------------------------------------------------
+
+# One libFuzzer harness per fuzz/*.c but the shared fixtures, linked like a
+# unit test from the module archives (fuzz/README.md).  "make fuzz" runs
+# each for FUZZ_SECONDS, growing its corpus under FUZZ_BUILD; "make
+# fuzz-check" (part of "make check") runs each for FUZZ_CHECK_SECONDS, so
+# that a harness that no longer builds or an easy crash is caught.
+FUZZ_SECONDS	   ?= 60
+FUZZ_CHECK_SECONDS ?= 2
+FUZZ_BUILD	   ?= build-fuzz
+FUZZ_CC		   ?= clang
+FUZZ_FIXTURES	 = fuzz/fuzzutil.c fuzz/fuzzsession.c
+FUZZ_SRC	 = $(filter-out $(FUZZ_FIXTURES),$(wildcard fuzz/*.c))
+FUZZERS		 = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SESSIONS	 = $(filter $(BUILD)/fuzz/session_%,$(FUZZERS))
+
+$(BUILD)/fuzz/%.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
+
+# The session harnesses answer smtp-in's SRS check themselves: the real
+# one forks aliases(8) for every SRS recipient.
+$(FUZZ_SESSIONS): $(BUILD)/fuzz/fuzzsession.o
+$(FUZZ_SESSIONS): FUZZ_LINK = $(BUILD)/fuzz/fuzzsession.o \
+	-Wl,--wrap=helper_srs_check
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/fuzzutil.o $(MOD_A) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/fuzz/fuzzutil.o $(FUZZ_LINK) \
+	    $(MOD_A) $(LIB_A) -lgnutls -lsodium -lresolv
+
+fuzzers: $(FUZZERS)
+.SECONDARY: $(FUZZERS:%=%.o) $(BUILD)/fuzz/fuzzutil.o $(BUILD)/fuzz/fuzzsession.o
+
+# FUZZ_ONLY="NAME ...": those harnesses only; FUZZ_JOBS=N: libFuzzer's
+# -fork=N for each.  run.sh builds with this Makefile ("+": its make
+# shares our jobs).
+FUZZ_ENV = FUZZ_CC="$(FUZZ_CC)" FUZZ_ONLY="$(FUZZ_ONLY)" FUZZ_JOBS="$(FUZZ_JOBS)"
+
+fuzz:
+	+$(FUZZ_ENV) sh fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-check:
+	+$(FUZZ_ENV) sh fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_CHECK_SECONDS) check
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # --- tests --------------------------------------------------------------
@@ -167,7 +216,8 @@ check: deps
 	$(MAKE) check-one
 	$(MAKE) check-one BUILD=build-asan SAN=1
 	$(MAKE) lint-man
-	@echo "check: all suites passed (plain and ASan+UBSan)"
+	$(MAKE) fuzz-check
+	@echo "check: all suites passed (plain and ASan+UBSan, fuzzers)"
 
 deps:
 	sh t/deps.sh
@@ -216,6 +266,7 @@ install: all
 	done
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(FUZZ_BUILD)
 
-.PHONY: all check check-one deps units lint-man bench install clean
+.PHONY: all check check-one deps units lint-man bench install clean \
+	fuzzers fuzz fuzz-check

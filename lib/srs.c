@@ -172,14 +172,16 @@ srs_forward(const struct srs *srs, const char *sender, const char *fwd,
     time_t now, char *out, size_t size)
 {
 	char local[ADDR_TEXT_MAX], hash[SRS_B64_SIZE], tt[3];
+	char orig[ADDR_TEXT_MAX];
 	char *h, *u, *p;
-	struct addr a;
+	struct addr a, r;
 	int n, hashlen = (int)srs_bound(srs->hashlen);
 
 	if (size > 0)
 		out[0] = '\0';
-	/* An empty local part ("") would end the SRS0 address in an empty
-	 * field, which no reverse (ours, libsrs2's) takes back. */
+	/* An empty local part ("\"\"@host") would make an SRS0 whose
+	 * last field is empty, which no reverse (ours, libsrs2's) takes
+	 * back: a bounce could never come back, so it is not rewritten. */
 	if (addr_parse(sender, strlen(sender), ADDR_UTF8, &a) != ADDR_OK ||
 	    a.null || a.domain[0] == '\0' || a.local[0] == '\0' ||
 	    !conf_valid_hostname(fwd)) {
@@ -197,6 +199,15 @@ srs_forward(const struct srs *srs, const char *sender, const char *fwd,
 		}
 		*h++ = '\0';
 		*u++ = '\0';
+		/* srs_reverse hands a bounce on to SRS0<rest>@host0: what
+		 * is not an address there (host0 no domain) is malformed. */
+		if (str_fmt(local, sizeof(local), "SRS0%s", u) == -1 ||
+		    srs_format(local, h, orig, sizeof(orig)) == -1 ||
+		    addr_parse(orig, strlen(orig), ADDR_UTF8, &r) != ADDR_OK ||
+		    r.domain[0] == '\0') {
+			errno = EINVAL;
+			return -1;
+		}
 		if (srs_hash(srs, hash, h, u, (char *)NULL) == -1)
 			return -1;
 		n = snprintf(local, sizeof(local), "SRS1%c%.*s%c%s%c%s",
@@ -222,7 +233,16 @@ srs_forward(const struct srs *srs, const char *sender, const char *fwd,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return srs_format(local, fwd, out, size);
+	if (srs_format(local, fwd, out, size) == -1)
+		return -1;
+	/* The quotes that a local part with a space needs count in its 64
+	 * octets too: what smtp-in refuses as too long cannot come back. */
+	if (addr_parse(out, strlen(out), ADDR_UTF8, &r) != ADDR_OK) {
+		out[0] = '\0';
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }
 
 /* Does the hash given match the fields?  As many characters as given,

@@ -28,6 +28,11 @@
 # dnsmasq-base is the DNS server of the remote-delivery tests' network
 # namespace (t/e2e/netns.py); it has no service of its own to start.
 #
+# clang and libclang-rt-dev (libFuzzer and the sanitizers' runtimes, only
+# a recommendation of clang, which --no-install-recommends leaves out)
+# build the fuzzing harnesses of fuzz/ that "make check" runs for a few
+# seconds each and "make fuzz" for longer.
+#
 # Postfix is here for the benchmark's smtp-source and the comparison
 # instance; it must never become the system's MTA as a side effect, so it
 # is installed unconfigured ("No configuration") and with a policy-rc.d
@@ -40,7 +45,7 @@ postfix strace systemd procps util-linux iproute2
 python3-dkim opendkim libmail-dkim-perl openssl bc
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate
-python3-prometheus-client"
+python3-prometheus-client clang libclang-rt-dev"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <gnutls/crypto.h>
+#include <sodium.h>
 
 #include "addr.h"
 #include "conf.h"
@@ -150,6 +152,40 @@ test_forward_of_malformed_srs1_is_einval(void **state)
 	assert_int_equal(srs_forward(&fx->srs, "SRS1=h=host=@first.example",
 	    FWD, T0, fx->out, sizeof(fx->out)), -1);
 	assert_int_equal(errno, EINVAL);
+}
+
+/* Found by fuzz/srs.c: srs_forward made addresses that srs_reverse then
+ * refused, so that a bounce could never come back. */
+static void
+test_forward_refuses_what_could_not_come_back(void **state)
+{
+	struct fx *fx = *state;
+	char made[ADDR_TEXT_MAX];
+
+	errno = 0;
+	assert_int_equal(srs_forward(&fx->srs, "\"\"@example.org", FWD, T0,
+	    fx->out, sizeof(fx->out)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(fx->out, "");
+	/* host0 of an SRS1 must be a domain for the bounce to go on. */
+	errno = 0;
+	assert_int_equal(srs_forward(&fx->srs, "SRS1=agh=$Aample=bob@fwd.le",
+	    FWD, T0, fx->out, sizeof(fx->out)), -1);
+	assert_int_equal(errno, EINVAL);
+	/* 63 octets, but 65 with the quotes that the space needs. */
+	errno = 0;
+	assert_int_equal(srs_forward(&fx->srs, "\"a b\"@abcdefghij"
+	    "abcdefghijabcdefghijabcdefgh.example", FWD, T0,
+	    fx->out, sizeof(fx->out)), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	assert_string_equal(fx->out, "");
+	/* What it does rewrite comes back. */
+	(void)str_copy(made, sizeof(made), fwd(fx, "SRS1=wxyz=first.example=="
+	    "abcd=XY=orig.example=bob@second.example", T0));
+	assert_string_equal(rev(fx, made, T0),
+	    "SRS0=abcd=XY=orig.example=bob@first.example");
+	(void)str_copy(made, sizeof(made), fwd(fx, "\"a b\"@example.org", T0));
+	assert_string_equal(rev(fx, made, T0), "\"a b\"@example.org");
 }
 
 static void
@@ -334,16 +370,44 @@ test_reverse_refuses_what_is_not_srs(void **state)
 	refused(fx, "SRS1=EdRo=first.example@" FWD, T0, "malformed");
 }
 
+/* "SRS1=HASH=host0=rest"@FWD, quoted, signed with SECRET as lib/srs.c
+ * signs: the base64 HMAC-SHA1 of host0 and rest, lowercased. */
+static void
+sign_srs1(char *out, size_t size, const char *host0, const char *rest)
+{
+	unsigned char in[512], mac[20];
+	char b64[sodium_base64_ENCODED_LEN(20,
+	    sodium_base64_VARIANT_ORIGINAL)];
+	size_t len = 0;
+	const char *p;
+
+	for (p = host0; *p != '\0'; p++)
+		in[len++] = (unsigned char)str_tolower((unsigned char)*p);
+	for (p = rest; *p != '\0'; p++)
+		in[len++] = (unsigned char)str_tolower((unsigned char)*p);
+	assert_int_equal(gnutls_hmac_fast(GNUTLS_MAC_SHA1, SECRET,
+	    strlen(SECRET), in, len, mac), 0);
+	(void)sodium_bin2base64(b64, sizeof(b64), mac, sizeof(mac),
+	    sodium_base64_VARIANT_ORIGINAL);
+	assert_true(str_fmt(out, size, "\"SRS1=%.4s=%s=%s\"@" FWD, b64, host0,
+	    rest) == 0);
+}
+
 static void
 test_reverse_never_returns_a_non_address(void **state)
 {
 	struct fx *fx = *state;
 	char a[ADDR_TEXT_MAX];
 
-	/* Signed, but the host is no domain: refused all the same. */
-	assert_int_equal(srs_forward(&fx->srs, "\"SRS1=h=bad host=u\"@x.example",
-	    FWD, T0, a, sizeof(a)), 0);
+	/* Signed, but the host is no domain: refused all the same.
+	 * srs_forward no longer makes one; another SRS tool with the same
+	 * secret could. */
+	sign_srs1(a, sizeof(a), "bad host", "u");
 	refused(fx, a, T0, "not an address");
+	/* The same fields with a domain: the signature is right. */
+	sign_srs1(a, sizeof(a), "good.example", "=abcd=XY=orig.example=bob");
+	assert_string_equal(rev(fx, a, T0),
+	    "SRS0=abcd=XY=orig.example=bob@good.example");
 }
 
 static void
@@ -463,6 +527,7 @@ main(void)
 		T(test_forward_of_srs0_wraps_it_in_srs1),
 		T(test_forward_of_srs1_keeps_first_host_and_signs_anew),
 		T(test_forward_of_malformed_srs1_is_einval),
+		T(test_forward_refuses_what_could_not_come_back),
 		T(test_timestamp_is_day_mod_1024_high_bits_first),
 		T(test_forward_then_reverse_gives_the_sender_back),
 		T(test_reverse_accepts_mail_srs_addresses),
