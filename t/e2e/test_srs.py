@@ -53,6 +53,7 @@ def mail_srs_reverse(address, **kw):
 @pytest.fixture
 def srs_conf(conf):
     (conf.dir / "srs.secret").write_text(SECRET + "\n")
+    (conf.dir / "srs.secret").chmod(0o640)
     return conf
 
 
