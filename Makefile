@@ -49,7 +49,7 @@ MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
 SBIN_PROGS = smtp-in smtp-listen smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run \
-	     mailq aliases smtp-out
+	     mailq aliases smtp-out posthorn-config
 BIN_PROGS  = dkimsign
 smtp-tlsd_MAIN		= smtp-in/tlsd_main.c
 smtp-tlsd_LIBS		= -lgnutls
@@ -57,6 +57,8 @@ smtp-auth_MAIN		= smtp-in/auth_main.c
 smtp-auth_LIBS		= -lsodium
 mailuser_MAIN		= smtp-in/mailuser_main.c
 mailuser_LIBS		= -lsodium
+posthorn-config_MAIN	= smtp-in/config_main.c
+posthorn-config_LIBS	=
 queue-inject_MAIN	= queue-run/inject_main.c
 queue-inject_LIBS	=
 sendmail_MAIN		= queue-run/sendmail_main.c
@@ -73,7 +75,7 @@ smtp-out_MAIN		= smtp-out/main.c
 smtp-out_LIBS		= -lgnutls -lsodium -lresolv
 
 PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run mailq aliases dkimsign \
-	   smtp-out
+	   smtp-out posthorn-config
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
