@@ -19,6 +19,9 @@
 # sasl2-bin and libsasl2-modules give the benchmark's Postfix Cyrus
 # SASL, so that its TLS submission is measured with AUTH as ours is.
 #
+# groff-base and man-db: "make lint-man" and t/e2e/test_man.py read
+# every page as man(1) does, and check that "man -k posthorn" finds them.
+#
 # git: t/e2e/test_secrets.py checks what "git add ." of a configuration
 # directory commits once install-gitignore.sh has written its .gitignore.
 #
@@ -36,7 +39,7 @@ libgnutls28-dev mandoc swaks python3 python3-pytest python3-aiosmtpd
 postfix strace systemd procps util-linux iproute2
 python3-dkim opendkim libmail-dkim-perl openssl bc
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
-dnsmasq-base sasl2-bin libsasl2-modules git"
+dnsmasq-base sasl2-bin libsasl2-modules git groff-base man-db"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 
