@@ -6,6 +6,11 @@
 
 #include <stddef.h>
 
+#include "conf.h"
+
+/* A message of secret_check: the path twice and some words. */
+enum { SECRET_WHY_MAX = 2 * CONF_PATH_MAX + 128 };
+
 /* Whether the file open on fd (or, when fd is -1, the file that path
  * names, links followed) is private enough to use: 0, or -1 with errno
  * and a message "PATH: ..." in why.  errno EPERM: others may read or

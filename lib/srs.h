@@ -24,13 +24,14 @@
 #include <time.h>
 
 #include "conf.h"
+#include "secret.h"
 
 enum {
 	SRS_MAX_AGE_DAYS = 21,	/* libsrs2's and Mail::SRS's default */
 	SRS_HASH_LEN = 4,	/* base64 characters: 24 bits of HMAC */
 	SRS_SECRET_MAX = 255,	/* bytes of the secret file's first line */
 	/* srs_load's message: a path and the fix that names it again. */
-	SRS_WHY_MAX = 2 * CONF_PATH_MAX + 128
+	SRS_WHY_MAX = SECRET_WHY_MAX
 };
 
 struct srs {

@@ -5,11 +5,10 @@ read, as a restore by "git clone" leaves it (mode 0644), is refused by
 every program that reads one, with the command that fixes it."""
 
 import shutil
+import smtplib
 import subprocess
 
-import pytest
-
-from conftest import ROOT, QueueRun
+from conftest import HOSTNAME, ROOT, WAIT, QueueRun, Server, make_cert
 
 SCRIPT = ROOT / "install-gitignore.sh"
 SECRETS = ["certs/privkey.pem", "certs/mx.example.org/privkey.pem",
@@ -121,3 +120,24 @@ def test_queue_run_says_why_the_srs_secret_is_not_used(conf):
         qr.wait_for(r"event=srs-disabled .*chmod o-rwx " + str(secret))
     finally:
         qr.stop()
+
+
+def test_smtp_in_offers_no_starttls_with_a_key_others_can_read(conf):
+    """smtp-tlsd would refuse the key: port 25 does not offer what would
+    fail, and says why, once, with the fix."""
+    make_cert(conf.dir / "certs", HOSTNAME)
+    key = conf.dir / "certs" / "privkey.pem"
+    key.chmod(0o644)
+    srv = Server(conf, mode="mx")
+    try:
+        with smtplib.SMTP("127.0.0.1", srv.port, timeout=WAIT) as s:
+            s.ehlo()
+            assert "starttls" not in s.esmtp_features
+        srv.wait_for(r"event=tls-unavailable .*chmod o-rwx " + str(key))
+        key.chmod(0o640)
+        with smtplib.SMTP("127.0.0.1", srv.port, timeout=WAIT) as s:
+            s.ehlo()
+            assert "starttls" in s.esmtp_features
+    finally:
+        srv.stop()
+        srv.check_children()
