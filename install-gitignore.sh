@@ -20,14 +20,16 @@ file=$dir/.gitignore
 
 # The secrets, as gitignore(5) patterns from CONFDIR: the default TLS key
 # and those of smtp-tlsd(8)'s names (certs/NAME/privkey.pem), the DKIM
-# keys of dkimsign(1) and the SRS secret of aliases(5).  A file that
-# posthorn.conf moves elsewhere (tls_key, srs_secret_file) is outside
+# keys of dkimsign(1), the SRS secret of aliases(5), and secrets/, where
+# routes(5) keeps the passwords of smarthosts.  A file that posthorn.conf
+# or routes moves elsewhere (tls_key, srs_secret_file, auth=) is outside
 # this tree, or must be added by hand.
 PATTERNS='/certs/privkey.pem
 /certs/*/privkey.pem
 /domains/*/dkim/*.rsa
 /domains/*/dkim/*.ed25519
-/srs.secret'
+/srs.secret
+/secrets/'
 
 say() { printf 'install-gitignore.sh: %s\n' "$*"; }
 
@@ -43,7 +45,7 @@ if [ ! -e "$file" ] && [ ! -L "$file" ]; then
 	} >"$file.new.$$"
 	chmod 0644 "$file.new.$$"
 	mv "$file.new.$$" "$file"
-	say "wrote $file (the TLS key, the DKIM keys and srs.secret stay out of git)"
+	say "wrote $file (the TLS keys, the DKIM keys, srs.secret and secrets/ stay out of git)"
 	exit 0
 fi
 

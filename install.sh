@@ -330,7 +330,8 @@ fi
 # --- secrets out of git -----------------------------------------------------
 
 # $CONF is meant to be kept in git; its .gitignore keeps the TLS key, the
-# DKIM keys and srs.secret out (an existing one only gains missing lines).
+# DKIM keys, srs.secret and secrets/ out (an existing one only gains
+# missing lines).
 sh install-gitignore.sh "$CONF"
 
 # --- sendmail --------------------------------------------------------------

@@ -13,7 +13,8 @@ from conftest import HOSTNAME, ROOT, WAIT, QueueRun, Server, make_cert
 SCRIPT = ROOT / "install-gitignore.sh"
 SECRETS = ["certs/privkey.pem", "certs/mx.example.org/privkey.pem",
            "domains/example.org/dkim/202612a.rsa",
-           "domains/example.org/dkim/202612b.ed25519", "srs.secret"]
+           "domains/example.org/dkim/202612b.ed25519", "srs.secret",
+           "secrets/ses"]
 PUBLIC = ["posthorn.conf", "routes", "certs/fullchain.pem",
           "certs/mx.example.org/fullchain.pem", "domains/example.org/users",
           "domains/example.org/aliases", ".gitignore"]
@@ -62,7 +63,7 @@ def test_an_edited_gitignore_only_gains_the_missing_lines(tmp_path):
     assert text.startswith(mine + "\n")
     added = text[len(mine) + 1:].split()
     assert added == ["/certs/privkey.pem", "/certs/*/privkey.pem",
-                     "/domains/*/dkim/*.ed25519"]
+                     "/domains/*/dkim/*.ed25519", "/secrets/"]
     assert "added" in r.stdout and "/certs/privkey.pem" in r.stdout
     files = committed(tmp_path)
     assert "domains/example.org/dkim/202612a.rsa" in files
