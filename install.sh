@@ -241,6 +241,13 @@ if [ -r "$CERT" ] &&
 	    selfsigned=1
 fi
 
+# --- secrets out of git -----------------------------------------------------
+
+# $CONF is meant to be kept in git; its .gitignore keeps the TLS key, the
+# DKIM keys, srs.secret and secrets/ out (an existing one only gains
+# missing lines).
+sh install-gitignore.sh "$CONF"
+
 # --- sendmail --------------------------------------------------------------
 
 if [ -e /usr/sbin/sendmail ] || [ -L /usr/sbin/sendmail ]; then

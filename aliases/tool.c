@@ -232,7 +232,7 @@ enum aliases_result
 aliases_srs(const struct conf *conf, const char *address, FILE *out,
     FILE *err)
 {
-	char orig[ADDR_TEXT_MAX], why[128];
+	char orig[ADDR_TEXT_MAX], why[SRS_WHY_MAX];
 	struct srs srs;
 	struct addr a;
 	enum addr_err ae;
@@ -259,10 +259,8 @@ aliases_srs(const struct conf *conf, const char *address, FILE *out,
 		return ALIASES_FAIL;
 	}
 	/* Only now: a plain address costs no read of the secret. */
-	if (srs_load(&srs, conf) == -1) {
-		fprintf(err, "aliases: %s: %s\n", conf->srs_secret_file,
-		    errno == EINVAL ? "empty first line, or longer than "
-		    "255 bytes" : strerror(errno));
+	if (srs_load(&srs, conf, why, sizeof(why)) == -1) {
+		fprintf(err, "aliases: %s\n", why);
 		goto out;
 	}
 	if (srs_reverse(&srs, address, time(NULL), orig, sizeof(orig), why,

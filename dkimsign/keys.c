@@ -7,7 +7,8 @@
  *
  * Key files are private: -g writes them mode 0640 with the group
  * "posthorn" (when it exists), so that root and the mail system read
- * them and nobody else.  They are created beside their final name and
+ * them and nobody else; a key that others can read is refused when it
+ * is loaded (secret.h).  They are created beside their final name and
  * moved into place, so a key file is either whole or absent, and an
  * existing key is never replaced. */
 
@@ -28,6 +29,7 @@
 #include "fileread.h"
 #include "io.h"
 #include "keys.h"
+#include "secret.h"
 #include "str.h"
 
 #define KEYS_GROUP	"posthorn"
@@ -201,6 +203,9 @@ keys_load(struct keys_key *k, const char *path, enum keys_type type,
 		str_fmt_cut(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* Refused before a byte of it is read, with the fix. */
+	if (secret_check(-1, path, err, errlen) == -1)
+		goto out;
 	if (fileread_into(path, text, KEYS_FILE_MAX, &len) == -1) {
 		str_fmt_cut(err, errlen, "%s: %s", path, errno == EFBIG ?
 		    "too large for a key file" : strerror(errno));

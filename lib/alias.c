@@ -707,6 +707,40 @@ expand(struct ctx *c, const struct found *f, const char *domain,
 	return r;
 }
 
+static int
+emit_nothing(const struct alias_target *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	return 0;
+}
+
+/* Whether the catch-all line f expands without being broken, tried with
+ * nothing emitted (a broken one may emit some targets before its bad
+ * one).  Only postmaster asks, so the second expansion costs nothing
+ * elsewhere. */
+static int
+catch_all_works(struct ctx *c, const struct found *f, const char *domain,
+    const char *lname, const char *clean, int hasdir)
+{
+	alias_emit *em = c->emit;
+	void *arg = c->arg;
+	enum alias_result r;
+
+	if (c->check_domain != NULL)
+		return 1;	/* alias_check: report it, as it is */
+	c->emit = emit_nothing;
+	c->arg = NULL;
+	r = expand(c, f, domain, lname, clean, hasdir);
+	c->emit = em;
+	c->arg = arg;
+	if (r != ALIAS_BROKEN)
+		return 1;
+	if (c->whysize > 0)
+		c->why[0] = '\0';
+	return 0;
+}
+
 /* Where lname@domain goes, domain being local (lowercase). */
 static enum alias_result
 resolve_local(struct ctx *c, const char *local, const char *domain,
@@ -716,7 +750,7 @@ resolve_local(struct ctx *c, const char *local, const char *domain,
 	char clean[ADDR_LOCAL_MAX + 1];
 	struct found f;
 	enum alias_result r;
-	int u;
+	int u, postmaster;
 
 	/* A local part fits, and its key and clean forms are shorter. */
 	(void)str_copy(lname, sizeof(lname), local);
@@ -741,13 +775,23 @@ resolve_local(struct ctx *c, const char *local, const char *domain,
 	    (u = is_user(c, domain, clean)) != 0)
 		return u == -1 ? ALIAS_TEMPFAIL :
 		    emit_local(c, ALIAS_MAILBOX, clean, domain, NULL);
+	postmaster = strcmp(lname, ALIAS_POSTMASTER) == 0 ||
+	    strcmp(clean, ALIAS_POSTMASTER) == 0;
 	/* The catch-all does not catch its own targets: "*: ghost" with
-	 * no ghost is an alias that leads nowhere, not a loop. */
+	 * no ghost is an alias that leads nowhere, not a loop.  It takes
+	 * postmaster too: whoever reads the domain's other mail reads its
+	 * postmaster's. */
 	if (f.m == MATCH_STAR &&
-	    on_path(c, ALIAS_CATCH_ALL, domain) == NOT_ON_PATH)
-		return expand(c, &f, domain, lname, clean, hasdir);
-	if (strcmp(lname, ALIAS_POSTMASTER) == 0 ||
-	    strcmp(clean, ALIAS_POSTMASTER) == 0)
+	    on_path(c, ALIAS_CATCH_ALL, domain) == NOT_ON_PATH) {
+		if (!postmaster || catch_all_works(c, &f, domain, lname,
+		    clean, hasdir))
+			return expand(c, &f, domain, lname, clean, hasdir);
+		/* A broken catch-all (its user deleted, a typo) must not
+		 * make postmaster refused: RFC 5321 §4.5.1 wants it
+		 * accepted whatever else is wrong.  aliases -c still names
+		 * the broken line. */
+	}
+	if (postmaster)
 		return emit_local(c, ALIAS_MAILBOX, ALIAS_POSTMASTER, domain,
 		    NULL);
 	str_fmt_cut(c->why, c->whysize, "%s@%s: no such user here", lname,

@@ -710,3 +710,83 @@ conf_domain_path(const struct conf *c, const char *domain, const char *file,
 	}
 	return 0;
 }
+
+/* --- printing the configuration (posthorn-config) ------------------------ */
+
+int
+conf_defaults(struct conf *c, const char *dir, char *err, size_t errsz)
+{
+	memset(c, 0, sizeof(*c));
+	if (errsz > 0)
+		err[0] = '\0';
+	if (set_dir(c, dir) == -1) {
+		str_fmt_cut(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (set_defaults(c, err, errsz) == -1 ||
+	    default_hostname(c, err, errsz) == -1)
+		return -1;
+	/* What an empty file gives: the keys that follow others too. */
+	return finish(c, err, errsz);
+}
+
+const char *
+conf_key_name(size_t i)
+{
+	return i < NKEYS ? conf_keys[i].name : NULL;
+}
+
+/* n with the largest unit of units[] that divides it ("50M", "5d"), the
+ * way a person writes it in the file; 0 and other numbers as they are. */
+static int
+format_unit(char *buf, size_t size, uint64_t n, const char *names,
+    const uint64_t *units, size_t nunits)
+{
+	size_t i;
+
+	for (i = 0; i < nunits && n != 0; i++)
+		if (n % units[i] == 0)
+			return str_fmt(buf, size, "%llu%c",
+			    (unsigned long long)(n / units[i]), names[i]);
+	return str_fmt(buf, size, "%llu", (unsigned long long)n);
+}
+
+int
+conf_format(const struct conf *c, const char *key, char *buf, size_t size)
+{
+	static const uint64_t sizes[] = { 1u << 30, 1u << 20, 1u << 10 };
+	static const uint64_t times[] = { 24 * 3600, 3600, 60 };
+	const struct conf_key *k = NULL;
+	const char *field;
+	size_t i;
+	int r;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(conf_keys[i].name, key) == 0)
+			k = &conf_keys[i];
+	if (k == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	field = (const char *)c + k->off;
+	if (k->parse == parse_size || k->parse == parse_minfree)
+		r = format_unit(buf, size, *(const uint64_t *)field, "GMK",
+		    sizes, 3);
+	else if (k->parse == parse_bool)
+		r = str_fmt(buf, size, "%s", *(const int *)field ? "yes" : "no");
+	else if (k->parse == parse_srs_hash)
+		r = str_fmt(buf, size, "%u", *(const unsigned *)field);
+	else if (k->parse == parse_duration)
+		r = format_unit(buf, size, (uint64_t)*(const long *)field,
+		    "dhm", times, 3);
+	else if (k->parse == parse_count)
+		r = str_fmt(buf, size, "%u", *(const unsigned *)field);
+	else
+		r = str_fmt(buf, size, "%.*s", (int)strnlen(field, k->size),
+		    field);
+	if (r == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return buf[0] == '\0' && !k->empty_ok;
+}

@@ -139,5 +139,19 @@ int		 conf_copy_key(struct conf *dst, const struct conf *src,
 		    const char *key);
 int		 conf_domain_path(const struct conf *, const char *domain,
 		    const char *file, char *buf, size_t);
+/* What posthorn-config(8) prints.  conf_defaults: the configuration of
+ * dir without its file, as conf_load would make it (the hostname is the
+ * system's); 0 or -1 with a message in err. */
+int		 conf_defaults(struct conf *, const char *dir, char *err,
+		    size_t);
+/* The name of the i-th key (0, 1, ...), in posthorn.conf(5)'s order;
+ * NULL after the last. */
+const char	*conf_key_name(size_t i);
+/* The value of key in c as the file would give it ("50M", "5d", a path,
+ * "" for an empty one) into buf: 0; 1 when it is "" and the file cannot
+ * say so (bind4: unset, which the file says by leaving the key out); or
+ * -1 (EINVAL: no such key; ENAMETOOLONG: buf is too small). */
+int		 conf_format(const struct conf *c, const char *key, char *buf,
+		    size_t size);
 
 #endif

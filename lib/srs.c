@@ -20,6 +20,7 @@
 
 #include "addr.h"
 #include "fileline.h"
+#include "secret.h"
 #include "srs.h"
 #include "str.h"
 
@@ -40,22 +41,37 @@ enum {
 };
 
 int
-srs_load(struct srs *srs, const struct conf *conf)
+srs_load(struct srs *srs, const struct conf *conf, char *why, size_t whysize)
 {
 	char line[SRS_SECRET_MAX + 2];		/* its LF, the NUL */
+	const char *path = conf->srs_secret_file;
 	struct fileline fl;
 	ssize_t n;
 	int fd, rc = -1, saved;
 
 	memset(srs, 0, sizeof(*srs));
-	if ((fd = fileline_open(conf->srs_secret_file)) == -1)
+	memset(&fl, 0, sizeof(fl));
+	if ((fd = fileline_open(path)) == -1) {
+		saved = errno;
+		str_fmt_cut(why, whysize, "%s: %s", path, strerror(errno));
+		errno = saved;
 		return -1;
-	fileline_init(&fl, fd, 1);
-	if ((n = fileline_get(&fl, line, sizeof(line))) == -1)
+	}
+	if (secret_check(fd, path, why, whysize) == -1)
 		goto out;
+	fileline_init(&fl, fd, 1);
+	if ((n = fileline_get(&fl, line, sizeof(line))) == -1) {
+		saved = errno;
+		str_fmt_cut(why, whysize, "%s: %s", path, errno == EINVAL ?
+		    "first line longer than 255 bytes" : strerror(errno));
+		errno = saved;
+		goto out;
+	}
 	if (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
 	if (n == 0 || (size_t)n > SRS_SECRET_MAX) {
+		str_fmt_cut(why, whysize, "%s: %s", path, n == 0 ?
+		    "empty first line" : "first line longer than 255 bytes");
 		errno = EINVAL;
 		goto out;
 	}

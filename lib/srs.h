@@ -25,10 +25,13 @@
 #include <time.h>
 
 #include "conf.h"
+#include "secret.h"
 
 enum {
 	SRS_MAX_AGE_DAYS = 21,	/* libsrs2's and Mail::SRS's default */
-	SRS_SECRET_MAX = 255	/* bytes of the secret file's first line */
+	SRS_SECRET_MAX = 255,	/* bytes of the secret file's first line */
+	/* srs_load's message: a path and the fix that names it again. */
+	SRS_WHY_MAX = SECRET_WHY_MAX
 };
 
 struct srs {
@@ -42,9 +45,11 @@ struct srs {
 /* The first line of conf->srs_secret_file, its LF removed (a CR stays,
  * as postsrsd keeps it), and the hash's length and case rule from conf
  * (srs_hash_length, srs_hash_min, srs_postsrsd_compat): 0, or -1 with
- * errno (EINVAL: the line is empty or longer than SRS_SECRET_MAX; those
- * of open(2) and read(2)). */
-int	srs_load(struct srs *, const struct conf *);
+ * errno (EINVAL: the line is empty or longer than SRS_SECRET_MAX; EPERM:
+ * others can read or write the file, secret.h; those of open(2) and
+ * read(2)) and why the secret was not read, "FILE: reason", in
+ * why[whysize]. */
+int	srs_load(struct srs *, const struct conf *, char *why, size_t whysize);
 
 /* The SRS address of sender (local@host, as addr_format writes it) for
  * mail forwarded by the domain fwd, into out: SRS0=... ; or SRS1=... when

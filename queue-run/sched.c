@@ -1199,16 +1199,17 @@ static void
 srs_read(struct sched *s)
 {
 	struct srs next;
+	char why[SRS_WHY_MAX];
 
-	if (srs_load(&next, s->conf) == 0) {
+	if (srs_load(&next, s->conf, why, sizeof(why)) == 0) {
 		s->srs = next;
 		s->have_srs = 1;
 	} else if (s->have_srs)
 		log_event("srs-kept", "file", s->conf->srs_secret_file,
-		    "reason", strerror(errno), (char *)NULL);
+		    "reason", why, (char *)NULL);
 	else
 		log_event("srs-disabled", "file", s->conf->srs_secret_file,
-		    "reason", strerror(errno), (char *)NULL);
+		    "reason", why, (char *)NULL);
 	explicit_bzero(&next, sizeof(next));
 }
 

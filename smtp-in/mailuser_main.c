@@ -1,8 +1,10 @@
 /* mailuser_main.c — mailuser(8): add, remove, list and check the users of
  * a domain, the one program that writes users(5).  The file logic lives in
  * lib/users.c (tested there); this file is arguments, the password prompt
- * and exit codes.  A password is read without echo, never printed or
- * logged, and wiped from memory once hashed or checked. */
+ * and exit codes.  A password is read without echo (or from a file that a
+ * script names with -p, never from the command line, which every user
+ * can read in /proc), never printed or logged, and wiped from memory once
+ * hashed or checked. */
 
 #include <sys/stat.h>
 
@@ -41,10 +43,10 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: " PROG " [-C dir] add [-r] user@domain\n"
+	    "usage: " PROG " [-C dir] add [-r | -p file] user@domain\n"
 	    "       " PROG " [-C dir] del user@domain\n"
 	    "       " PROG " [-C dir] list [domain]\n"
-	    "       " PROG " [-C dir] check user@domain\n");
+	    "       " PROG " [-C dir] check [-p file] user@domain\n");
 }
 
 /* "mailuser: reason" on stderr; returns code for "return say(...)". */
@@ -222,16 +224,42 @@ entry_error(const char *what)
 	return say(EX_IOERR, "%s: %s", what, strerror(errno));
 }
 
-/* The password: a line of standard input, or when that is a terminal a
- * prompt (twice when twice is set).  0 or an exit code, with pw wiped. */
+/* The first line of file (-p): a script's, so no prompt and no second
+ * entry.  0 or -1 with errno, and the message for entry_error in what. */
 static int
-get_password(const char *who, int twice, char *pw, size_t *len)
+read_file_line(const char *file, char *pw, size_t *len)
+{
+	int fd, rc, e;
+
+	do
+		fd = open(file, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	while (fd == -1 && errno == EINTR);
+	if (fd == -1)
+		return -1;
+	rc = read_line(fd, pw, len);
+	e = errno;
+	(void)close(fd);
+	errno = e;
+	return rc;
+}
+
+/* The password: the first line of file when it is not NULL (-p), else a
+ * line of standard input, or when that is a terminal a prompt (twice when
+ * twice is set).  0 or an exit code, with pw wiped. */
+static int
+get_password(const char *who, const char *file, int twice, char *pw,
+    size_t *len)
 {
 	char again[PW_BUF], msg[USERS_NAME_MAX + ADDR_DOMAIN_MAX + 32];
 	size_t len2;
 	int tty = -1, code = EX_IOERR;
 
-	if (!isatty(STDIN_FILENO)) {
+	if (file != NULL) {
+		if (read_file_line(file, pw, len) == -1) {
+			code = entry_error(file);
+			goto fail;
+		}
+	} else if (!isatty(STDIN_FILENO)) {
 		if (read_line(STDIN_FILENO, pw, len) == -1) {
 			code = entry_error("standard input");
 			goto fail;
@@ -311,21 +339,57 @@ make_domain_dir(const char *path, const char *domain)
 	return 0;
 }
 
+/* The options of add and check (opts: "rp:" or "p:"), argv[0] being
+ * the command: *ro and *file set, argc and argv left at the operand.
+ * 0, or EX_USAGE. */
+static int
+cmd_options(int *argc, char ***argv, const char *opts, int *ro,
+    const char **file)
+{
+	char optstring[8];
+	int c;
+
+	/* "+": the operand ends the options; ":" our own message. */
+	if (str_fmt(optstring, sizeof(optstring), "+:%s", opts) == -1)
+		return EX_USAGE;
+	optind = 0;		/* glibc: start again, at argv[1] */
+	while ((c = getopt(*argc, *argv, optstring)) != -1) {
+		switch (c) {
+		case 'r':
+			*ro = 1;
+			break;
+		case 'p':
+			*file = optarg;
+			break;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	}
+	if (*ro && *file != NULL) {
+		say(0, "-r takes no password, and -p gives one");
+		usage();
+		return EX_USAGE;
+	}
+	/* What follows the options is the operand, as argv[1]. */
+	*argc -= optind - 1;
+	*argv += optind - 1;
+	return 0;
+}
+
 static int
 cmd_add(const struct conf *conf, int argc, char **argv)
 {
 	char name[USERS_NAME_MAX + 1], domain[ADDR_DOMAIN_MAX + 1];
 	char dir[PATH_MAX], path[PATH_MAX], hash[PASSWD_HASH_MAX];
 	char pw[PW_BUF], who[ADDR_TEXT_MAX];
+	const char *file = NULL;
 	size_t len = 0;
 	int ro = 0, code;
 	enum users_result had;
 
-	if (argc == 3 && strcmp(argv[1], "-r") == 0) {
-		ro = 1;
-		argv++;
-		argc--;
-	}
+	if ((code = cmd_options(&argc, &argv, "rp:", &ro, &file)) != 0)
+		return code;
 	if (argc != 2) {
 		usage();
 		return EX_USAGE;
@@ -341,7 +405,7 @@ cmd_add(const struct conf *conf, int argc, char **argv)
 	if (ro)
 		memcpy(hash, USERS_RECEIVE_ONLY, sizeof(USERS_RECEIVE_ONLY));
 	else {
-		if ((code = get_password(who, 1, pw, &len)) != 0)
+		if ((code = get_password(who, file, 1, pw, &len)) != 0)
 			return code;
 		code = passwd_hash(pw, len, hash) == -1 ? errno : 0;
 		sodium_memzero(pw, sizeof(pw));
@@ -358,6 +422,9 @@ cmd_add(const struct conf *conf, int argc, char **argv)
 	if (had == USERS_FOUND)
 		say(0, "%s@%s: %s", name, domain,
 		    ro ? "now receive-only" : "password changed");
+	else
+		say(0, "added %s@%s%s", name, domain,
+		    ro ? ", receive-only" : "");
 	return 0;
 }
 
@@ -382,6 +449,77 @@ user_arg(const struct conf *conf, int argc, char **argv,
 }
 
 static int
+is_domain_entry(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+static int
+count_user(void *arg, const char *name, int receive_only)
+{
+	(void)name;
+	(void)receive_only;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* What the domain directory dir still holds, as "aliases, dkim/, users"
+ * into buf: its number of entries. */
+static size_t
+dir_contents(const char *dir, char *buf, size_t size)
+{
+	struct dirent **ents = NULL;
+	struct stat st;
+	char path[PATH_MAX];
+	size_t len = 0, k = 0;
+	int i, n;
+
+	buf[0] = '\0';
+	if ((n = scandir(dir, &ents, is_domain_entry, alphasort)) == -1)
+		return 0;
+	for (i = 0; i < n; i++) {
+		int dirent_is_dir = str_fmt(path, sizeof(path), "%s/%s", dir,
+		    ents[i]->d_name) == 0 && stat(path, &st) == 0 &&
+		    S_ISDIR(st.st_mode);
+
+		if (len < size)
+			str_fmt_cut(buf + len, size - len, "%s%s%s",
+			    k > 0 ? ", " : "", ents[i]->d_name,
+			    dirent_is_dir ? "/" : "");
+		len = strlen(buf);
+		k++;
+		free(ents[i]);
+	}
+	free(ents);
+	return k;
+}
+
+/* After del: what is left of the user and of the domain, said, since
+ * neither goes with the line of the users file. */
+static void
+left_behind(const struct conf *conf, const char *name, const char *domain,
+    const char *path)
+{
+	char maildir[PATH_MAX], dir[PATH_MAX], what[1024];
+	struct stat st;
+	size_t users = 0;
+
+	if (str_fmt(maildir, sizeof(maildir), "%s/%s/%s", conf->maildirs,
+	    domain, name) == 0 && stat(maildir, &st) == 0)
+		say(0, "%s@%s: the mail already delivered stays in %s/ "
+		    "(remove it yourself when it is not wanted)", name, domain,
+		    maildir);
+	if (users_list(path, count_user, &users) == -1 || users > 0 ||
+	    conf_domain_path(conf, domain, NULL, dir, sizeof(dir)) == -1)
+		return;
+	(void)dir_contents(dir, what, sizeof(what));
+	say(0, "%s has no users left but is still a local domain: %s holds "
+	    "%s, and mail for its postmaster and its aliases is still "
+	    "accepted.  To stop receiving mail for %s: rm -r %s", domain,
+	    dir, what[0] != '\0' ? what : "nothing", domain, dir);
+}
+
+static int
 cmd_del(const struct conf *conf, int argc, char **argv)
 {
 	char name[USERS_NAME_MAX + 1], domain[ADDR_DOMAIN_MAX + 1];
@@ -392,6 +530,8 @@ cmd_del(const struct conf *conf, int argc, char **argv)
 		return code;
 	switch (users_del(path, name)) {
 	case USERS_FOUND:
+		say(0, "removed %s@%s from %s", name, domain, path);
+		left_behind(conf, name, domain, path);
 		return 0;
 	case USERS_NOTFOUND:
 		return say(EXIT_NO, "%s@%s: no such user", name, domain);
@@ -419,12 +559,6 @@ list_domain(const struct conf *conf, const char *domain)
 	if (users_list(path, print_user, (void *)domain) == -1)
 		return file_error(path, errno);
 	return 0;
-}
-
-static int
-is_domain_entry(const struct dirent *d)
-{
-	return d->d_name[0] != '.';
 }
 
 static int
@@ -482,22 +616,25 @@ cmd_check(const struct conf *conf, int argc, char **argv)
 	char name[USERS_NAME_MAX + 1], domain[ADDR_DOMAIN_MAX + 1];
 	char path[PATH_MAX], hash[USERS_HASH_MAX], pw[PW_BUF];
 	char who[ADDR_TEXT_MAX];
+	const char *file = NULL;
 	size_t len = 0;
-	int code;
+	int ro = 0, code;
 
+	if ((code = cmd_options(&argc, &argv, "p:", &ro, &file)) != 0)
+		return code;
 	if ((code = user_arg(conf, argc, argv, name, domain, path)) != 0)
 		return code;
 	if (str_fmt(who, sizeof(who), "%s@%s", name, domain) == -1)
 		return say(EX_DATAERR, "%s: too long", argv[1]);
 	/* Read first, so that standard input is consumed the same way
 	 * whoever the user is. */
-	if ((code = get_password(who, 0, pw, &len)) != 0)
+	if ((code = get_password(who, file, 0, pw, &len)) != 0)
 		return code;
 	switch (users_lookup(path, name, hash, sizeof(hash))) {
 	case USERS_FOUND:
 		break;
 	case USERS_NOTFOUND:
-		code = say(EXIT_NO, "%s: no such user", who);
+		code = say(EXIT_NO, "%s: no such user in %s", who, path);
 		goto out;
 	default:
 		code = file_error(path, errno);
@@ -506,7 +643,17 @@ cmd_check(const struct conf *conf, int argc, char **argv)
 	if (strcmp(hash, USERS_RECEIVE_ONLY) == 0)
 		code = say(EXIT_NO, "%s: receive-only, cannot log in", who);
 	else if (passwd_verify(hash, pw, len) == -1)
-		code = say(EXIT_NO, "%s: wrong password", who);
+		code = say(EXIT_NO, "%s: wrong password (checked against %s)",
+		    who, path);
+	else {
+		/* The verdict, where a script's output goes; the failures
+		 * above are errors, on standard error. */
+		printf("%s: password right (checked against %s)\n", who,
+		    path);
+		if (fflush(stdout) == EOF || ferror(stdout))
+			code = say(EX_IOERR, "standard output: %s",
+			    strerror(errno));
+	}
 out:
 	sodium_memzero(pw, sizeof(pw));
 	return code;

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "policy.h"
 #include "resolve.h"
+#include "secret.h"
 #include "session.h"
 #include "srs.h"
 #include "str.h"
@@ -343,24 +344,30 @@ helo_ok(const char *p, size_t n)
 	return 1;
 }
 
-/* Can we offer TLS?  The certificate and key must be readable; checked
- * at EHLO, not at start, so that a session that never asks costs no
- * file system call.  In mx mode a missing certificate only means no
- * STARTTLS, said once in the log. */
+/* Can we offer TLS?  The certificate and key must be readable, and the
+ * key by no other user (smtp-tlsd refuses it: secret.h); checked at
+ * EHLO, not at start, so that a session that never asks costs no file
+ * system call.  In mx mode a missing certificate only means no STARTTLS,
+ * said once in the log. */
 static int
 tls_available(struct session *s)
 {
+	char why[SECRET_WHY_MAX];
 	const char *missing = NULL;
 
+	why[0] = '\0';
 	if (access(s->conf->tls_cert, R_OK) == -1)
 		missing = s->conf->tls_cert;
 	else if (access(s->conf->tls_key, R_OK) == -1)
+		missing = s->conf->tls_key;
+	else if (secret_check(-1, s->conf->tls_key, why, sizeof(why)) == -1)
 		missing = s->conf->tls_key;
 	if (missing == NULL)
 		return 1;
 	if (!s->tls_logged) {
 		log_event("tls-unavailable", "peer", s->peerlog, "file",
-		    missing, "reason", strerror(errno), (char *)NULL);
+		    missing, "reason", why[0] != '\0' ? why : strerror(errno),
+		    (char *)NULL);
 		s->tls_logged = 1;
 	}
 	return 0;

@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "io.h"
+#include "secret.h"
 #include "str.h"
 #include "tls.h"
 #include "tlsd.h"
@@ -129,6 +130,10 @@ load_credentials(struct tlsd *t, const char *cert, const char *key)
 		    access(cert, R_OK) == -1 ? cert : key, strerror(errno));
 		return GNUTLS_E_FILE_ERROR;
 	}
+	/* A key others can read has leaked: no session uses it, and the
+	 * log line says how to fix it. */
+	if (secret_check(-1, key, t->why, sizeof(t->why)) == -1)
+		return GNUTLS_E_FILE_ERROR;
 	if ((r = gnutls_certificate_allocate_credentials(&t->cred)) < 0) {
 		str_fmt_cut(t->why, sizeof(t->why), "credentials: %s",
 		    gnutls_strerror(r));

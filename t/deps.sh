@@ -25,6 +25,12 @@
 # python3-prometheus-client's parser reads what mailq -m prints, in
 # t/e2e/test_metrics.py: an independent check of the text format.
 #
+# groff-base and man-db: "make lint-man" and t/e2e/test_man.py read
+# every page as man(1) does, and check that "man -k posthorn" finds them.
+#
+# git: t/e2e/test_secrets.py checks what "git add ." of a configuration
+# directory commits once install-gitignore.sh has written its .gitignore.
+#
 # dnsmasq-base is the DNS server of the remote-delivery tests' network
 # namespace (t/e2e/netns.py); it has no service of its own to start.
 #
@@ -44,7 +50,7 @@ libgnutls28-dev mandoc swaks python3 python3-pytest python3-aiosmtpd
 postfix strace systemd procps util-linux iproute2
 python3-dkim opendkim libmail-dkim-perl openssl bc
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
-dnsmasq-base sasl2-bin libsasl2-modules logrotate
+dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
 python3-prometheus-client clang libclang-rt-dev"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"

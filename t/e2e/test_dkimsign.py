@@ -389,6 +389,7 @@ def test_no_key_is_a_temporary_failure(conf):
 def test_unreadable_key_is_a_temporary_failure(signer):
     dkimdir = signer.conf.dir / "domains" / DOMAIN / "dkim"
     (dkimdir / "broken.rsa").write_text("not a key\n")
+    (dkimdir / "broken.rsa").chmod(0o640)
     tempfail(signer.sign(HEAD + b"\r\nx\r\n"), "broken.rsa")
 
 

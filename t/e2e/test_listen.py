@@ -303,7 +303,9 @@ def test_proxy_header_from_another_address_is_refused(open_conf, listener):
 def test_starttls_through_the_listener_and_its_zygote(open_conf):
     certdir = open_conf.dir / "certs"
     make_cert(certdir, HOSTNAME)
-    os.chmod(certdir / "privkey.pem", 0o644)
+    # the sessions run as nobody: the key is nobody's, and others' not
+    nobody = __import__("pwd").getpwnam("nobody")
+    os.chown(certdir / "privkey.pem", nobody.pw_uid, nobody.pw_gid)
     srv = Listener(open_conf)
     try:
         r = subprocess.run(

@@ -226,3 +226,80 @@ def test_concurrent_adds_all_land(cdir):
                                                 for i in range(n)])
     d = cdir / "domains" / DOMAIN
     assert sorted(p.name for p in d.iterdir()) == ["users"]
+
+
+# --- what the tool says (issue 12, item 9) ---------------------------------
+
+def test_check_says_what_it_checked(cdir):
+    assert run(cdir, "add", "alice@" + DOMAIN, password="pw").returncode == 0
+    r = run(cdir, "check", "Alice@" + DOMAIN, password="pw")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == (f"alice@{DOMAIN}: password right (checked "
+                                 f"against {users_file(cdir)})\n")
+    r = run(cdir, "check", "alice@" + DOMAIN, password="wrong")
+    assert r.returncode == 1 and r.stdout == b""
+    assert b"alice@example.org: wrong password" in r.stderr
+    r = run(cdir, "check", "bob@" + DOMAIN, password="pw")
+    assert r.returncode == 1 and b"bob@example.org: no such user" in r.stderr
+
+
+def test_password_from_a_file_or_a_descriptor(cdir, tmp_path):
+    """-p FILE: for scripts, with standard input left alone (a terminal
+    here would otherwise get a prompt) and nothing on the command line."""
+    pw = tmp_path / "pw"
+    pw.write_text("from a file\nnot this line\n")
+    r = run(cdir, "add", "-p", str(pw), "alice@" + DOMAIN)
+    assert r.returncode == 0, r.stderr
+    assert b"added alice@example.org" in r.stderr
+    assert run(cdir, "check", "alice@" + DOMAIN,
+               password="from a file").returncode == 0
+    assert run(cdir, "check", "-p", str(pw),
+               "alice@" + DOMAIN).returncode == 0
+    # a descriptor, as /dev/fd/N: the password never is an argument
+    rfd, wfd = os.pipe()
+    os.write(wfd, b"from a file\n")
+    os.close(wfd)
+    e = dict(os.environ, **SAN_ENV)
+    r = subprocess.run([MAILUSER, "-C", str(cdir), "check", "-p",
+                        f"/dev/fd/{rfd}", "alice@" + DOMAIN],
+                       pass_fds=[rfd], stdin=subprocess.DEVNULL, env=e,
+                       capture_output=True, timeout=TIMEOUT)
+    os.close(rfd)
+    assert r.returncode == 0, r.stderr
+    assert b"password right" in r.stdout
+    # wrong, missing, and -r with a password
+    (tmp_path / "bad").write_text("nope\n")
+    assert run(cdir, "check", "-p", str(tmp_path / "bad"),
+               "alice@" + DOMAIN).returncode == 1
+    r = run(cdir, "check", "-p", str(tmp_path / "none"), "alice@" + DOMAIN)
+    assert r.returncode == 74 and str(tmp_path / "none").encode() in r.stderr
+    r = run(cdir, "add", "-r", "-p", str(pw), "bob@" + DOMAIN)
+    assert r.returncode == EX_USAGE
+    assert "bob:" not in users_file(cdir).read_text()
+
+
+def test_del_says_what_it_leaves_behind(cdir, tmp_path):
+    maildirs = tmp_path / "mail"
+    (cdir / "posthorn.conf").write_text(
+        f"hostname = mx.example.net\nmaildirs = {maildirs}\n")
+    for u in ("alice", "bob"):
+        assert run(cdir, "add", "-r", f"{u}@{DOMAIN}").returncode == 0
+    (maildirs / DOMAIN / "alice" / "new").mkdir(parents=True)
+    (cdir / "domains" / DOMAIN / "aliases").write_text("info: bob\n")
+    d = cdir / "domains" / DOMAIN
+    r = run(cdir, "del", "alice@" + DOMAIN)
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.decode()
+    assert f"removed alice@{DOMAIN}" in err
+    assert f"stays in {maildirs / DOMAIN / 'alice'}/" in err
+    assert "no users left" not in err
+    # the last one: the domain is still local, and the message says how
+    # to stop that
+    r = run(cdir, "del", "bob@" + DOMAIN)
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.decode()
+    assert "bob@example.org: the mail" not in err   # no Maildir of bob's
+    assert f"{DOMAIN} has no users left but is still a local domain" in err
+    assert f"{d} holds aliases, users" in err
+    assert f"rm -r {d}" in err
+    assert d.is_dir()

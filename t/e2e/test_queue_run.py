@@ -571,6 +571,7 @@ def peer(conf):
     p = Peer()
     (conf.dir / "routes").write_text(f"* 127.0.0.1:{p.port} tls=none\n")
     (conf.dir / "srs.secret").write_text("a secret for the tests\n")
+    (conf.dir / "srs.secret").chmod(0o640)
     yield p
     p.stop()
 
@@ -581,6 +582,7 @@ def test_forward_leaves_with_srs_and_its_bounce_comes_back(conf, peer):
     secret, reads back; its bounce reaches the original sender."""
     from test_srs import mail_srs_reverse
     (conf.dir / "srs.secret").write_text("e2e secret, not a good one\n")
+    (conf.dir / "srs.secret").chmod(0o640)
     conf.domain("fwd.example", users=[], aliases="*: someone@gmail.example\n")
     qr = QueueRun(conf)
     try:

@@ -482,3 +482,27 @@ def test_full_spool_gets_451_and_leaves_nothing(conf, tmp_path):
     finally:
         srv.stop()
     srv.check_children()
+
+
+def test_postmaster_reaches_a_person_even_past_a_broken_catch_all(
+        conf, smtpd, client):
+    """aliases(5): the catch-all takes postmaster (the person who reads
+    the domain's other mail reads its postmaster's); a catch-all broken by
+    a deleted user refuses everything else but never postmaster, which
+    falls to the domain's postmaster Maildir (RFC 5321 §4.5.1)."""
+    r = conf.run("aliases", "postmaster@catchall.example")
+    assert r.stdout.decode() == ("postmaster@catchall.example: mailbox "
+                                 f"alice@example.com ({conf.mail}/"
+                                 "example.com/alice/)\n"), r.stderr
+    (conf.dir / "domains" / "catchall.example" / "aliases").write_text(
+        "*: alice@example.com, gone@example.com\n")
+    assert client.cmd("EHLO client.example")[0] == 250
+    assert client.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
+    assert client.cmd("RCPT TO:<anything@catchall.example>")[0] == 550
+    assert client.cmd("RCPT TO:<PostMaster@catchall.example>")[0] == 250
+    r = conf.run("aliases", "postmaster@catchall.example")
+    assert r.stdout.decode() == ("postmaster@catchall.example: mailbox "
+                                 f"postmaster@catchall.example ({conf.mail}/"
+                                 "catchall.example/postmaster/)\n")
+    r = conf.run("aliases", "-c", "catchall.example")
+    assert r.returncode == 1 and b"gone@example.com" in r.stdout + r.stderr

@@ -198,6 +198,7 @@ def test_failed_signing_holds_the_mail_and_never_sends_it_unsigned(
     keys(conf, DOMAIN)
     broken = conf.dir / "domains" / DOMAIN / "dkim" / "zz.rsa"
     broken.write_text("not a key\n")
+    broken.chmod(0o640)
     qr = QueueRun(conf)
     try:
         r = conf.run("sendmail", "-t", input=(

@@ -738,6 +738,7 @@ def test_queue_run_forward_of_a_local_alias_to_postfix(ns, conf):
     remote MX (the SRS rewriting of its sender is test_srs.py's)."""
     pf = ns.postfix(["pf.test"])
     (conf.dir / "srs.secret").write_text("forwarding test secret\n")
+    (conf.dir / "srs.secret").chmod(0o640)
     path = conf.dir / "domains" / "example.com" / "aliases"
     path.write_text(path.read_text() + "fwd: away@pf.test\n")
     qr = ns.queue_run(conf)

@@ -65,6 +65,7 @@ def forward_with_cased_hash(user, host, fwd):
 @pytest.fixture
 def srs_conf(conf):
     (conf.dir / "srs.secret").write_text(SECRET + "\n")
+    (conf.dir / "srs.secret").chmod(0o640)
     return conf
 
 

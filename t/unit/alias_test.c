@@ -293,6 +293,29 @@ test_catch_all_to_a_name_that_does_not_exist_is_broken(void **state)
 	broken(f, "ghost@" D, "aliases:1: ghost: no such user or alias");
 }
 
+/* RFC 5321 §4.5.1: postmaster is accepted whatever else is wrong.  A
+ * catch-all that works takes it (the person who reads the domain's other
+ * mail); one that is broken does not make it refused: it falls to the
+ * postmaster Maildir, and nothing of the broken line is delivered. */
+static void
+test_a_broken_catch_all_leaves_postmaster_its_maildir(void **state)
+{
+	struct fix *f = *state;
+
+	dom(f, "*: ghost\n");
+	to(f, "postmaster@" D, "mailbox postmaster@" D "\n");
+	to(f, "PostMaster@" D, "mailbox postmaster@" D "\n");
+	assert_string_equal(f->why, "");
+	dom(f, "*: alice, me@gmail.com, ghost\n");
+	to(f, "postmaster@" D, "mailbox postmaster@" D "\n");
+	broken(f, "whoever@" D, "ghost: no such user or alias");
+	dom(f, "abuse: postmaster\n*: alice, ghost\n");
+	to(f, "abuse@" D, "mailbox postmaster@" D "\n");
+	/* Working again: the catch-all has it back. */
+	dom(f, "*: alice, me@gmail.com\n");
+	to(f, "postmaster@" D, "mailbox alice@" D "\nremote me@gmail.com\n");
+}
+
 static void
 test_without_catch_all_an_unknown_name_is_no_user(void **state)
 {
@@ -918,6 +941,7 @@ main(void)
 		T(test_alias_to_another_local_domain_is_followed),
 		T(test_remote_address_is_one_remote_target),
 		T(test_postmaster_exists_in_every_local_domain),
+		T(test_a_broken_catch_all_leaves_postmaster_its_maildir),
 		T(test_postmaster_alias_or_user_comes_first),
 		T(test_unreadable_file_is_a_temporary_failure),
 		T(test_line_too_long_is_a_temporary_failure),

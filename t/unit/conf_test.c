@@ -76,6 +76,88 @@ assert_error(struct fx *fx, const char *text, unsigned lineno,
 	assert_string_equal(fx->err, fx->want);
 }
 
+/* posthorn-config(8): every key, its value as a person writes it, and
+ * the defaults beside what the file sets. */
+static const char *
+fmt(struct fx *fx, const struct conf *c, const char *key, int want)
+{
+	assert_int_equal(conf_format(c, key, fx->want, sizeof(fx->want)),
+	    want);
+	return fx->want;
+}
+
+static void
+test_format_gives_each_value_as_the_file_writes_it(void **state)
+{
+	struct fx *fx = *state;
+	struct conf d;
+	size_t i;
+
+	assert_int_equal(load(fx, "hostname = MX.Example.NET\n"
+	    "max_message_size = 35M\nqueue_lifetime = 36h\n"
+	    "command_timeout = 90\ndrop_characters =\nmax_deliveries = 7\n"
+	    "spool = q\nbind6 = 2001:db8::1\n"), 0);
+	assert_string_equal(fmt(fx, &fx->c, "hostname", 0), "mx.example.net");
+	assert_string_equal(fmt(fx, &fx->c, "max_message_size", 0), "35M");
+	assert_string_equal(fmt(fx, &fx->c, "queue_lifetime", 0), "36h");
+	assert_string_equal(fmt(fx, &fx->c, "command_timeout", 0), "90");
+	assert_string_equal(fmt(fx, &fx->c, "drop_characters", 0), "");
+	assert_string_equal(fmt(fx, &fx->c, "max_deliveries", 0), "7");
+	assert_string_equal(fmt(fx, &fx->c, "bind6", 0), "2001:db8::1");
+	/* Unset: "" that the file can only say by leaving the key out. */
+	assert_string_equal(fmt(fx, &fx->c, "bind4", 1), "");
+	(void)str_fmt(fx->file, sizeof(fx->file), "%s/q", fx->dir);
+	assert_string_equal(fmt(fx, &fx->c, "spool", 0), fx->file);
+	errno = 0;
+	assert_int_equal(conf_format(&fx->c, "no_such_key", fx->want,
+	    sizeof(fx->want)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(conf_format(&fx->c, "tls_priority", fx->want, 8),
+	    -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+
+	/* The defaults ignore the file. */
+	assert_int_equal(conf_defaults(&d, fx->dir, fx->err,
+	    sizeof(fx->err)), 0);
+	assert_string_equal(fmt(fx, &d, "max_message_size", 0), "50M");
+	assert_string_equal(fmt(fx, &d, "queue_lifetime", 0), "5d");
+	assert_string_equal(fmt(fx, &d, "command_timeout", 0), "10m");
+	assert_string_equal(fmt(fx, &d, "drop_characters", 0), ".");
+	assert_string_equal(fmt(fx, &d, "spool", 0), CONF_SPOOL_DEFAULT);
+
+	/* Every key of the table is named, and formats. */
+	for (i = 0; conf_key_name(i) != NULL; i++)
+		assert_in_range(conf_format(&d, conf_key_name(i), fx->want,
+		    sizeof(fx->want)), 0, 1);
+	assert_true(i >= 18);		/* the keys of posthorn.conf(5) */
+	assert_string_equal(conf_key_name(0), "hostname");
+}
+
+/* What posthorn-config prints loads back to the same configuration. */
+static void
+test_formatted_values_load_back_the_same(void **state)
+{
+	struct fx *fx = *state;
+	struct conf first;
+	char text[8192], v[CONF_PATH_MAX + 1], diff[256];
+	size_t i, len = 0;
+	int unset;
+
+	assert_int_equal(load(fx, "hostname = mx.example.net\n"
+	    "max_message_size = 1025\nqueue_lifetime = 0\n"
+	    "suffix_separators = +-\nbind4 = 192.0.2.1\n"), 0);
+	first = fx->c;
+	for (i = 0; conf_key_name(i) != NULL; i++) {
+		unset = conf_format(&first, conf_key_name(i), v, sizeof(v));
+		assert_in_range(unset, 0, 1);
+		assert_int_equal(str_fmt(text + len, sizeof(text) - len,
+		    "%s%s = %s\n", unset ? "#" : "", conf_key_name(i), v), 0);
+		len = strlen(text);
+	}
+	assert_int_equal(load(fx, text), 0);
+	assert_int_equal(conf_diff(&first, &fx->c, diff, sizeof(diff)), 0);
+}
+
 static void
 test_defaults_without_a_file(void **state)
 {
@@ -713,6 +795,8 @@ main(void)
 		T(test_diff_names_the_keys_that_changed),
 		T(test_watch_reloads_a_change_and_keeps_the_old_on_error),
 		T(test_watch_reads_a_racy_file_once_more),
+		T(test_format_gives_each_value_as_the_file_writes_it),
+		T(test_formatted_values_load_back_the_same),
 #undef T
 	};
 

@@ -66,7 +66,7 @@ put(struct fx *fx, const char *name, const char *text)
 {
 	assert_int_equal(str_fmt(fx->path, sizeof(fx->path), "%s/%s", fx->dir,
 	    name), 0);
-	tu_write_str(fx->path, text);
+	tu_write_secret(fx->path, text);
 	return fx->path;
 }
 
@@ -110,7 +110,7 @@ test_rsa_pkcs1_key_loads_and_its_record_is_the_rfc_one(void **state)
 		    strerror(errno));
 	assert_int_equal(str_fmt(fx->path, sizeof(fx->path), "%s/test.rsa",
 	    fx->dir), 0);
-	assert_int_equal(symlink(RSA_KEY, fx->path), 0);
+	tu_copy_secret(RSA_KEY, fx->path);
 	assert_int_equal(keys_load(&k, fx->path, KEYS_RSA, fx->err,
 	    sizeof(fx->err)), 0);
 	/* RFC 8463 A.1's RSA public key; a trailing dot is not doubled. */
@@ -165,6 +165,33 @@ test_unreadable_key_is_an_error(void **state)
 	assert_non_null(strstr(fx->err, "/a.ed25519: "));
 }
 
+/* A key restored by "git clone" is 0644: refused before it is read,
+ * with the fix; group-readable (install.sh's 0640) is used. */
+static void
+test_key_others_can_read_is_refused_with_the_fix(void **state)
+{
+	struct fx *fx = *state;
+	struct keys_key k;
+	char fix[PATH_MAX + 32];
+
+	put(fx, "s.ed25519", ED_PEM);
+	assert_int_equal(chmod(fx->path, 0644), 0);
+	assert_int_equal(keys_load(&k, fx->path, KEYS_ED25519, fx->err,
+	    sizeof(fx->err)), -1);
+	assert_int_equal(str_fmt(fix, sizeof(fix), "chmod o-rwx %s",
+	    fx->path), 0);
+	assert_non_null(strstr(fx->err, fix));
+	assert_non_null(strstr(fx->err, "0644"));
+	/* The directory's load stops at it too: nothing signs with it. */
+	assert_int_equal(keys_load_dir(fx->dir, &k, 1, &(size_t){ 0 },
+	    fx->err, sizeof(fx->err)), -1);
+	assert_non_null(strstr(fx->err, fix));
+	assert_int_equal(chmod(fx->path, 0640), 0);
+	assert_int_equal(keys_load(&k, fx->path, KEYS_ED25519, fx->err,
+	    sizeof(fx->err)), 0);
+	keys_free(&k);
+}
+
 static void
 test_key_dir_is_ed25519_first_then_rsa_by_selector(void **state)
 {
@@ -181,7 +208,7 @@ test_key_dir_is_ed25519_first_then_rsa_by_selector(void **state)
 	put(fx, "old.rsa.bak", "not a key");
 	assert_int_equal(str_fmt(fx->path, sizeof(fx->path), "%s/r.rsa",
 	    fx->dir), 0);
-	assert_int_equal(symlink(RSA_KEY, fx->path), 0);
+	tu_copy_secret(RSA_KEY, fx->path);
 	assert_int_equal(keys_load_dir(fx->dir, k, KEYS_MAX, &n, fx->err,
 	    sizeof(fx->err)), 0);
 	assert_int_equal(n, 3);
@@ -306,6 +333,9 @@ main(void)
 		    test_bad_key_files_are_named_in_the_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_key_is_an_error,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_key_others_can_read_is_refused_with_the_fix, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_key_dir_is_ed25519_first_then_rsa_by_selector, setup,
 		    teardown),

@@ -112,6 +112,8 @@ with_certs(struct fixture *f)
 	make_dir(f, "etc/certs");
 	write_file(f, "etc/certs/fullchain.pem", "cert\n");
 	write_file(f, "etc/certs/privkey.pem", "key\n");
+	/* Private, as install.sh makes it: smtp-tlsd refuses it else. */
+	assert_int_equal(chmod(f->path, 0640), 0);
 }
 
 static int
@@ -808,6 +810,20 @@ test_no_certificate_no_starttls(void **state)
 	assert_int_equal(f->tls_calls, 0);
 }
 
+/* A key others can read would be refused by smtp-tlsd: not offered. */
+static void
+test_key_others_can_read_no_starttls(void **state)
+{
+	struct fixture *f = *state;
+
+	with_certs(f);
+	assert_int_equal(chmod(f->path, 0644), 0);
+	RUN(f, "EHLO c.example\r\nSTARTTLS\r\nQUIT\r\n");
+	CODES(f, 220, 250, 454, 221);
+	assert_null(strstr(f->out, "STARTTLS\r\n"));
+	assert_int_equal(f->tls_calls, 0);
+}
+
 static void
 test_starttls_resets_the_session(void **state)
 {
@@ -1186,6 +1202,7 @@ main(void)
 #define T(t)	cmocka_unit_test_setup_teardown(t, setup, teardown)
 		T(test_greeting_and_ehlo_lines),
 		T(test_no_certificate_no_starttls),
+		T(test_key_others_can_read_no_starttls),
 		T(test_starttls_resets_the_session),
 		T(test_starttls_with_pipelined_bytes_is_refused),
 		T(test_auth_needs_tls_and_is_not_offered_before),

@@ -98,7 +98,7 @@ key(struct fx *f, const char *domain, const char *file)
 	assert_true(mkdir(path, 0750) == 0 || errno == EEXIST);
 	assert_int_equal(str_fmt(path, sizeof(path), "%s/domains/%s/dkim/%s",
 	    f->conf.dir, domain, file), 0);
-	tu_write_str(path, "not read by queue-run\n");
+	tu_write_secret(path, "not read by queue-run\n");
 }
 
 /* Queue msg with via and auth (NULL: none) and load its state. */

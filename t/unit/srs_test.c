@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <gnutls/crypto.h>
@@ -35,7 +36,7 @@ struct fx {
 	struct conf	conf;
 	struct srs	srs;
 	char		out[ADDR_TEXT_MAX];
-	char		why[128];
+	char		why[SRS_WHY_MAX];
 };
 
 static int
@@ -66,6 +67,20 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	return tu_teardown(fx, fx->dir);
+}
+
+/* The secret file, private as install.sh makes it. */
+static void
+put_secret(struct fx *fx, const char *text)
+{
+	tu_write_str(fx->conf.srs_secret_file, text);
+	assert_int_equal(chmod(fx->conf.srs_secret_file, 0640), 0);
+}
+
+static int
+load(struct fx *fx)
+{
+	return srs_load(&fx->srs, &fx->conf, fx->why, sizeof(fx->why));
 }
 
 static const char *
@@ -289,11 +304,12 @@ test_longer_hash_written_and_its_minimum_read(void **state)
 	fx->srs.hashmin = 4;
 	assert_string_equal(rev(fx, four, T0), "carol@example.org");
 	/* srs_load takes both from posthorn.conf. */
-	tu_write_str(fx->conf.srs_secret_file, SECRET "\n");
+	tu_write_secret(fx->conf.srs_secret_file, SECRET "\n");
 	fx->conf.srs_hash_length = 12;
 	fx->conf.srs_hash_min = 6;
 	fx->conf.srs_postsrsd_compat = 1;
-	assert_int_equal(srs_load(&fx->srs, &fx->conf), 0);
+	assert_int_equal(srs_load(&fx->srs, &fx->conf, fx->why,
+	    sizeof(fx->why)), 0);
 	assert_int_equal(fx->srs.hashlen, 12);
 	assert_int_equal(fx->srs.hashmin, 6);
 	assert_int_equal(fx->srs.nocase, 1);
@@ -475,16 +491,16 @@ test_load_takes_the_first_line(void **state)
 {
 	struct fx *fx = *state;
 
-	tu_write_str(fx->conf.srs_secret_file, SECRET "\nold secret\n");
+	put_secret(fx, SECRET "\nold secret\n");
 	memset(&fx->srs, 0xff, sizeof(fx->srs));
-	assert_int_equal(srs_load(&fx->srs, &fx->conf), 0);
+	assert_int_equal(load(fx), 0);
 	assert_int_equal(fx->srs.secretlen, strlen(SECRET));
 	assert_memory_equal(fx->srs.secret, SECRET, strlen(SECRET));
 	assert_string_equal(fwd(fx, "alice@example.org", T0),
 	    "SRS0=TT+u=G3=example.org=alice@" FWD);
 	/* No final LF is fine too. */
-	tu_write_str(fx->conf.srs_secret_file, SECRET);
-	assert_int_equal(srs_load(&fx->srs, &fx->conf), 0);
+	put_secret(fx, SECRET);
+	assert_int_equal(load(fx), 0);
 	assert_int_equal(fx->srs.secretlen, strlen(SECRET));
 }
 
@@ -494,28 +510,56 @@ test_load_refuses_empty_long_and_missing_files(void **state)
 	struct fx *fx = *state;
 	char big[SRS_SECRET_MAX + 3];
 
-	tu_write_str(fx->conf.srs_secret_file, "");
+	put_secret(fx, "");
 	errno = 0;
-	assert_int_equal(srs_load(&fx->srs, &fx->conf), -1);
+	assert_int_equal(load(fx), -1);
 	assert_int_equal(errno, EINVAL);
-	tu_write_str(fx->conf.srs_secret_file, "\nsecond line\n");
-	assert_int_equal(srs_load(&fx->srs, &fx->conf), -1);
+	put_secret(fx, "\nsecond line\n");
+	assert_int_equal(load(fx), -1);
 	assert_int_equal(errno, EINVAL);
 	memset(big, 'x', sizeof(big) - 2);
 	big[sizeof(big) - 2] = '\n';
 	big[sizeof(big) - 1] = '\0';
-	tu_write_str(fx->conf.srs_secret_file, big);
-	assert_int_equal(srs_load(&fx->srs, &fx->conf), -1);
+	put_secret(fx, big);
+	assert_int_equal(load(fx), -1);
 	assert_int_equal(errno, EINVAL);
 	big[sizeof(big) - 3] = '\n';	/* 255 bytes: the most there is */
 	big[sizeof(big) - 2] = '\0';
-	tu_write_str(fx->conf.srs_secret_file, big);
-	assert_int_equal(srs_load(&fx->srs, &fx->conf), 0);
+	put_secret(fx, big);
+	assert_int_equal(load(fx), 0);
 	assert_int_equal(fx->srs.secretlen, SRS_SECRET_MAX);
 	(void)str_fmt(fx->conf.srs_secret_file,
 	    sizeof(fx->conf.srs_secret_file), "%s/missing", fx->dir);
-	assert_int_equal(srs_load(&fx->srs, &fx->conf), -1);
+	assert_int_equal(load(fx), -1);
 	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(fx->why, "/missing: "));
+}
+
+/* A restore by "git clone" makes it 0644: refused, with the fix. */
+static void
+test_load_refuses_a_secret_others_can_read(void **state)
+{
+	struct fx *fx = *state;
+	char fix[PATH_MAX + 32];
+
+	put_secret(fx, SECRET "\n");
+	assert_int_equal(chmod(fx->conf.srs_secret_file, 0644), 0);
+	memset(&fx->srs, 0, sizeof(fx->srs));
+	errno = 0;
+	assert_int_equal(load(fx), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(fx->srs.secretlen, 0);
+	(void)str_fmt(fix, sizeof(fix), "chmod o-rwx %s",
+	    fx->conf.srs_secret_file);
+	assert_non_null(strstr(fx->why, fix));
+	assert_non_null(strstr(fx->why, "0644"));
+	assert_int_equal(chmod(fx->conf.srs_secret_file, 0602), 0);
+	assert_int_equal(load(fx), -1);
+	assert_int_equal(errno, EPERM);
+	/* Group-readable is how install.sh leaves it (group posthorn). */
+	assert_int_equal(chmod(fx->conf.srs_secret_file, 0640), 0);
+	assert_int_equal(load(fx), 0);
+	assert_int_equal(fx->srs.secretlen, strlen(SECRET));
 }
 
 int
@@ -545,6 +589,7 @@ main(void)
 		T(test_is_srs_takes_the_tag_and_a_separator),
 		T(test_load_takes_the_first_line),
 		T(test_load_refuses_empty_long_and_missing_files),
+		T(test_load_refuses_a_secret_others_can_read),
 #undef T
 	};
 

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "fileread.h"
 #include "io.h"
 #include "str.h"
 #include "testutil.h"
@@ -85,6 +86,26 @@ void
 tu_write_str(const char *path, const char *s)
 {
 	tu_write_file(path, s, strlen(s));
+}
+
+void
+tu_write_secret(const char *path, const char *s)
+{
+	tu_write_str(path, s);
+	assert_int_equal(chmod(path, 0640), 0);
+}
+
+enum { TU_COPY_MAX = 64 * 1024 };	/* a PEM key is a few KB */
+
+void
+tu_copy_secret(const char *src, const char *dst)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(fileread_all(src, TU_COPY_MAX, &buf, &len), 0);
+	tu_write_secret(dst, buf);
+	free(buf);
 }
 
 void

@@ -18,6 +18,12 @@ int	tu_teardown(void *fixture, const char *dir);
  * write n bytes to it; fails the test on error. */
 void	tu_write_file(const char *path, const void *p, size_t n);
 void	tu_write_str(const char *path, const char *s);
+/* The same, mode 0640 whatever the umask: a private key or the SRS
+ * secret, which the programs refuse when others can read it. */
+void	tu_write_secret(const char *path, const char *s);
+/* A copy of the file src (a key that a Debian package installs mode
+ * 0644) at dst, mode 0640, as tu_write_secret writes it. */
+void	tu_copy_secret(const char *src, const char *dst);
 /* DIR/domains/DOMAIN of a configuration directory, made with its parent
  * if they are not there yet; fails the test on error. */
 void	tu_mkdomain(const char *confdir, const char *domain);

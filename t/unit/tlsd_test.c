@@ -156,7 +156,7 @@ install_pem(struct fx *fx, const char *sub, const struct pem *p)
 	tu_write_str(path, p->cert);
 	assert_int_equal(str_fmt(path, sizeof(path), "%s/%s/privkey.pem",
 	    fx->dir, sub), 0);
-	tu_write_str(path, p->key);
+	tu_write_secret(path, p->key);
 }
 
 static int
@@ -603,6 +603,25 @@ test_missing_certificate_fails_naming_the_file(void **state)
 	assert_int_equal(tlsd_result(fx), TLSD_HANDSHAKE_FAILED);
 }
 
+/* A key others can read (a restore by "git clone": 0644) serves no
+ * session, and the line says what to run. */
+static void
+test_key_others_can_read_is_refused_with_the_fix(void **state)
+{
+	struct fx *fx = *state;
+	char want[TLSD_STATUS_MAX];
+
+	install_pem(fx, "certs", &ecdsa_default);
+	assert_int_equal(chmod(fx->key, 0644), 0);
+	start_tlsd(fx);
+	assert_true(client_handshake(fx, NULL, NULL) < 0);
+	assert_int_equal(str_fmt(want, sizeof(want), "fix: chmod o-rwx %s",
+	    fx->key), 0);
+	assert_true(strncmp(read_status(fx), "fail ", 5) == 0);
+	assert_non_null(strstr(fx->status, want));
+	assert_int_equal(tlsd_result(fx), TLSD_HANDSHAKE_FAILED);
+}
+
 /* The key-ID comparison that stands in for GnuTLS's signature check:
  * another certificate's key, of the same type and of another, is refused
  * with a line that says so, and the right one still works (the unit
@@ -787,6 +806,7 @@ main(void)
 		cmocka_unit_test(test_sni_names_are_lowercased_and_checked),
 		T(test_tls11_only_client_gets_fail_line_and_exit_1),
 		T(test_missing_certificate_fails_naming_the_file),
+		T(test_key_others_can_read_is_refused_with_the_fix),
 		T(test_key_of_another_certificate_fails_saying_so),
 		T(test_bad_priority_string_fails_before_the_handshake),
 		T(test_silent_client_fails_at_the_handshake_deadline),
