@@ -18,7 +18,9 @@
 # Defaults: no DESTDIR, /usr/local, /etc/posthorn, posthorn (the group
 # that reads the configuration; a name or a numeric id).  HOSTNAME:
 # posthorn.conf's, else hostname -f.  DOMAIN: the one CONF has, else the
-# host name's domain, with a notice no one can miss.  ADMIN is the
+# host name itself, which is local anyway, with a notice no one can miss:
+# never a domain the reader did not name (the machine's name's parent is
+# a hosting provider's as often as the reader's).  ADMIN is the
 # address that system mail and the postmaster's go to; without it they
 # stay in the local mailbox postmaster@DOMAIN.  RECAP: each thing done is
 # appended to it, one a line (install.sh's summary).  RECORDS: the DNS
@@ -123,7 +125,7 @@ host=$(printf '%s' "$host" | tr '[:upper:]' '[:lower:]')
 # The domain: the one named; else, on a re-run, the mail domain made
 # before (a directory with a users file or DKIM keys; the host name's
 # holds its aliases, and keys only if the reader made some, so it comes
-# last); else the host name's domain, said loudly.
+# last); else the host name alone, said loudly.
 guessed=
 if [ -z "$domain" ] && [ -d "$CONF/domains" ]; then
 	# shellcheck disable=SC2045 # domain names: no spaces, no globs
@@ -137,16 +139,11 @@ if [ -z "$domain" ] && [ -d "$CONF/domains" ]; then
 	[ -z "$domain" ] || say "no DOMAIN given: $domain, which $CONF has"
 fi
 if [ -z "$domain" ]; then
-	# From the resolver, else the name's parent when it has one below
-	# a top-level domain (mx.example.org: example.org).
-	domain=$(hostname -d 2>/dev/null) || domain=
-	if [ -z "$domain" ]; then
-		case $host in
-		*.*.*)	domain=${host#*.} ;;
-		esac
-	fi
-	[ -n "$domain" ] || bad "which mail domain?  ./install.sh" \
-	    "example.org (the host name \"$host\" names none)"
+	case $host in
+	*.*)	domain=$host ;;
+	*)	bad "which mail domain?  ./install.sh example.org (the host" \
+		    "name \"$host\" is no full domain name either)" ;;
+	esac
 	guessed=1
 fi
 domain=$(printf '%s' "$domain" | tr '[:upper:]' '[:lower:]')
@@ -181,11 +178,9 @@ esac
 [ -z "$guessed" ] || cat <<EOF
 
   *******************************************************************
-  *  No DOMAIN was given: posthorn takes mail for $domain,
-  *  the domain of this machine's name ($host).
-  *  If $domain is not yours (a hosting provider's name, say),
-  *  name yours:   ./install.sh example.org
-  *  and remove $CONF/domains/$domain if a run made it.
+  *  No DOMAIN was given: posthorn takes mail only for this
+  *  machine's own name, $host.
+  *  For your domain's mail, name it:   ./install.sh example.org
   *******************************************************************
 
 EOF

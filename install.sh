@@ -35,9 +35,10 @@
 # and POSTMASTER= (its old name) in the environment work as -a.
 #
 # Without DOMAIN, a re-run takes the domain that /etc/posthorn has; a
-# first run takes the host name's domain (hostname -d) and says so
-# loudly, with the command that names another: scripts run it too, and
-# it never prompts.
+# first run makes no mail domain but the host name itself (local anyway)
+# and says so loudly, with the command that names one: scripts run it
+# too, and it never prompts, and it never guesses a domain from the
+# host name (a hosting provider's machine is named in its domain).
 #
 # BUILD=DIR puts the objects in DIR instead of ./build.
 # -f: no globbing, so that "[::]:25" in an unquoted list stays as it is.
@@ -93,7 +94,7 @@ usage() {
 	cat <<EOF
 usage: ./install.sh [-a ADMIN] [-H HOSTNAME] [DOMAIN]
   DOMAIN       the mail domain, e.g. example.org (default: the one that
-               $CONF has, else this host name's domain)
+               $CONF has, else none but the host name itself)
   -H HOSTNAME  this server's name, that the PTR of its addresses gives
                (default: posthorn.conf's, else hostname -f)
   -a ADMIN     the address that mail to root, postmaster and abuse goes
@@ -125,7 +126,7 @@ fi
 
 # install-conf.sh -n chooses the host name and the domain that were not
 # given, checks them and the administrator's address, and prints the
-# notice when it took the host name's domain; it is kept for the end.
+# notice when no domain was named; it is kept for the end.
 notice=$(mktemp)
 recap=$(mktemp)
 records=$(mktemp)

@@ -54,7 +54,7 @@
 #   BENCH_MIRROR=URL      debootstrap's mirror (debootstrap's default)
 #   BENCH_ROUNDS=N        rounds (3)
 #   BENCH_SECS=N          seconds a run aims at (5)
-#   BENCH_INSTALL_ARGS=.. arguments to install.sh (none)
+#   BENCH_INSTALL_ARGS=.. arguments to install.sh ($DOMAIN, the mail domain)
 #   BENCH_PH_CONF=LINES   added to /etc/posthorn/posthorn.conf after it
 #   BENCH_KEEP=1          keep the temporary directory (logs, the overlay)
 set -eu
@@ -65,8 +65,8 @@ ROOT=${POSTHORN_BENCH_ROOT:-/var/cache/posthorn-bench/bookworm}
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECS:-5}
 SUITE=bookworm
-MACHINE=mx.bench.example	# the container's host name: install.sh
-DOMAIN=bench.example		# takes the domain from it
+MACHINE=mx.bench.example	# the container's host name
+DOMAIN=bench.example		# the mail domain, given to install.sh
 RCPT=postmaster@$DOMAIN		# install.sh makes this mailbox
 SIZE=10240			# bytes a message
 CONCURRENCY="1 10 50"
@@ -347,7 +347,7 @@ say "running install.sh of $SRC ($commit) inside (it builds; log $T/install.log)
 # shellcheck disable=SC2016,SC2086 # $1 is the inner shell's; the args split
 timeout "$INSTALL_WAIT" nsenter -t "$LEADER" -a env -i PATH="$C_PATH" \
     HOME=/root LANG=C.UTF-8 sh -c 'cd "$1" && shift && ./install.sh "$@"' \
-    sh "$C_SRC" ${BENCH_INSTALL_ARGS-} </dev/null >"$T/install.log" 2>&1 ||
+    sh "$C_SRC" ${BENCH_INSTALL_ARGS-$DOMAIN} </dev/null >"$T/install.log" 2>&1 ||
     { tail -n 15 "$T/install.log" >&2
       # shellcheck disable=SC2034 # bench_cleanup reads it
       BENCH_KEEP=1

@@ -647,17 +647,24 @@ def fake_hostname(tmp_path, fqdn):
     return {"PATH": f"{d}:{os.environ['PATH']}"}
 
 
-def test_without_a_domain_the_host_names_is_taken_and_said_loudly(tmp_path):
+def test_without_a_domain_only_the_host_name_is_taken_and_said_loudly(
+        tmp_path):
+    """On a hosting provider's machine the name's parent domain is the
+    provider's: a first run without DOMAIN makes no domain but the
+    machine's own name, which is local anyway."""
     confdir = tmp_path / "etc"
     env = fake_hostname(tmp_path, VPS)
     r = install_conf(tmp_path, confdir, "-n", env=env)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout == f"{VPS} provider.example\n"
+    assert r.stdout == f"{VPS} {VPS}\n"
     said = " ".join(r.stderr.replace("*", "").split())
-    assert "No DOMAIN was given: posthorn takes mail for provider.example" \
-        in said, r.stderr
+    assert ("No DOMAIN was given: posthorn takes mail only for this "
+            f"machine's own name, {VPS}.") in said, r.stderr
     assert "./install.sh example.org" in said
     assert not confdir.exists()
+    r = install_conf(tmp_path, confdir, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(p.name for p in (confdir / "domains").iterdir()) == [VPS]
 
 
 def test_a_rerun_without_a_domain_takes_the_one_made_before(tmp_path):
@@ -678,11 +685,11 @@ def test_a_rerun_without_a_domain_takes_the_one_made_before(tmp_path):
     assert not (confdir / "domains" / "provider.example").exists()
 
 
-def test_a_host_name_that_names_no_domain_needs_one(tmp_path):
-    r = install_conf(tmp_path, tmp_path / "etc", "-n",
+def test_a_host_name_that_is_no_domain_name_needs_a_domain(tmp_path):
+    r = install_conf(tmp_path, tmp_path / "etc", "-n", "-H", "debian",
                      env=fake_hostname(tmp_path, "debian.lan"))
     assert r.returncode == 64
-    assert "domain \"lan\": not a full domain name" in r.stderr
+    assert "which mail domain?" in r.stderr, r.stderr
 
 
 def test_a_rerun_takes_the_domain_before_the_host_names_own_keys(tmp_path):
