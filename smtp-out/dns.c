@@ -341,6 +341,28 @@ damaged:
 	return DNS_TEMP;
 }
 
+/* How a parse of records of type ends: got is next_answer's last
+ * answer (-1: a damaged record), found the records of the type seen; n,
+ * when given, is set to 0 on a damaged answer. */
+static enum dns_result
+parse_end(int got, size_t found, size_t *n, const char *qname, int type,
+    char *why, size_t whysize)
+{
+	if (got == -1) {
+		if (n != NULL)
+			*n = 0;
+		str_fmt_cut(why, whysize,
+		    "DNS: %s: damaged answer to the %s query", qname,
+		    type_name(type));
+		return DNS_TEMP;
+	}
+	if (found > 0)
+		return DNS_OK;
+	str_fmt_cut(why, whysize, "DNS: %s: no %s record", qname,
+	    type_name(type));
+	return DNS_NODATA;
+}
+
 static void
 addr_set(struct dns_addr *a, int family, const void *bytes)
 {
@@ -368,25 +390,17 @@ dns_parse_addrs(const unsigned char *pkt, size_t len, const char *qname,
 		return r;
 	i = 0;
 	while ((got = next_answer(&msg, &ch, type, &i, &rr)) == 1) {
-		if (ns_rr_rdlen(rr) != want)
-			goto damaged;
+		if (ns_rr_rdlen(rr) != want) {
+			got = -1;
+			break;
+		}
 		found++;
 		if (*n < max)
 			addr_set(&out[(*n)++],
 			    type == ns_t_aaaa ? AF_INET6 : AF_INET,
 			    ns_rr_rdata(rr));
 	}
-	if (got == -1)
-		goto damaged;
-	if (found > 0)
-		return DNS_OK;
-	str_fmt_cut(why, whysize, "DNS: %s: no %s record", qname,
-	    type_name(type));
-	return DNS_NODATA;
-damaged:
-	str_fmt_cut(why, whysize, "DNS: %s: damaged answer to the %s query",
-	    qname, type_name(type));
-	return DNS_TEMP;
+	return parse_end(got, found, NULL, qname, type, why, whysize);
 }
 
 /* One query of type for name, the response into ans: its length, or -1
@@ -669,6 +683,35 @@ dns_permanent(enum dns_result r)
 	return r == DNS_NXDOMAIN || r == DNS_NULLMX || r == DNS_NODATA;
 }
 
+/* A TXT record's length-prefixed strings (RFC 1035 §3.3.14), joined
+ * without a separator (RFC 7208 §3.3, RFC 6376 §3.6.2.2) into t, cut at
+ * DNS_TXT_LEN_MAX and made printable: 0, or -1 for a string that runs
+ * past the record. */
+static int
+txt_join(ns_rr rr, struct dns_text *t)
+{
+	const unsigned char *p = ns_rr_rdata(rr), *end = p + ns_rr_rdlen(rr);
+	size_t tl = 0, sl, k;
+
+	t->cut = 0;
+	while (p < end) {
+		sl = *p++;
+		if (sl > (size_t)(end - p))
+			return -1;
+		for (k = 0; k < sl; k++) {
+			if (tl == DNS_TXT_LEN_MAX) {
+				t->cut = 1;
+				break;
+			}
+			t->text[tl++] = p[k] >= 0x20 && p[k] < 0x7f ?
+			    (char)p[k] : '?';
+		}
+		p += sl;
+	}
+	t->text[tl] = '\0';
+	return 0;
+}
+
 enum dns_result
 dns_parse_txt(const unsigned char *pkt, size_t len, const char *qname,
     struct dns_text *out, size_t max, size_t *n, char *why, size_t whysize)
@@ -677,8 +720,7 @@ dns_parse_txt(const unsigned char *pkt, size_t len, const char *qname,
 	ns_msg msg;
 	ns_rr rr;
 	enum dns_result r;
-	const unsigned char *p, *end;
-	size_t found = 0, tl, sl, k;
+	size_t found = 0;
 	int i, got;
 
 	*n = 0;
@@ -690,40 +732,13 @@ dns_parse_txt(const unsigned char *pkt, size_t len, const char *qname,
 		found++;
 		if (*n >= max)
 			continue;
-		p = ns_rr_rdata(rr);
-		end = p + ns_rr_rdlen(rr);
-		tl = 0;
-		out[*n].cut = 0;
-		/* RFC 1035 §3.3.14: length-prefixed strings, joined
-		 * without a separator (RFC 7208 §3.3, RFC 6376 §3.6.2.2). */
-		while (p < end) {
-			sl = *p++;
-			if (sl > (size_t)(end - p))
-				goto damaged;
-			for (k = 0; k < sl; k++) {
-				if (tl == DNS_TXT_LEN_MAX) {
-					out[*n].cut = 1;
-					break;
-				}
-				out[*n].text[tl++] = p[k] >= 0x20 &&
-				    p[k] < 0x7f ? (char)p[k] : '?';
-			}
-			p += sl;
+		if (txt_join(rr, &out[*n]) == -1) {
+			got = -1;
+			break;
 		}
-		out[*n].text[tl] = '\0';
 		(*n)++;
 	}
-	if (got == -1)
-		goto damaged;
-	if (found > 0)
-		return DNS_OK;
-	str_fmt_cut(why, whysize, "DNS: %s: no TXT record", qname);
-	return DNS_NODATA;
-damaged:
-	*n = 0;
-	str_fmt_cut(why, whysize, "DNS: %s: damaged answer to the TXT query",
-	    qname);
-	return DNS_TEMP;
+	return parse_end(got, found, n, qname, ns_t_txt, why, whysize);
 }
 
 /* The names of records of type (PTR, CNAME) owned by qname or its
@@ -748,25 +763,16 @@ parse_names(const unsigned char *pkt, size_t len, const char *qname,
 	i = 0;
 	while ((got = next_answer(&msg, &ch, type, &i, &rr)) == 1) {
 		if (ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg),
-		    ns_rr_rdata(rr), name, sizeof(name)) == -1)
-			goto damaged;
+		    ns_rr_rdata(rr), name, sizeof(name)) == -1) {
+			got = -1;
+			break;
+		}
 		found++;
 		if (*n < max && norm_name(out[*n].name, sizeof(out[0].name),
 		    name) == 0)
 			(*n)++;
 	}
-	if (got == -1)
-		goto damaged;
-	if (found > 0)
-		return DNS_OK;
-	str_fmt_cut(why, whysize, "DNS: %s: no %s record", qname,
-	    type_name(type));
-	return DNS_NODATA;
-damaged:
-	*n = 0;
-	str_fmt_cut(why, whysize, "DNS: %s: damaged answer to the %s query",
-	    qname, type_name(type));
-	return DNS_TEMP;
+	return parse_end(got, found, n, qname, type, why, whysize);
 }
 
 /* One query and its parse by a parser of the kind above. */
