@@ -775,10 +775,11 @@ parse_names(const unsigned char *pkt, size_t len, const char *qname,
 	return parse_end(got, found, n, qname, type, why, whysize);
 }
 
-/* One query and its parse by a parser of the kind above. */
+/* One query of type for name, its answer parsed into out: struct
+ * dns_text for TXT, struct dns_name for PTR and CNAME. */
 static enum dns_result
-lookup_names(const char *name, int type, struct dns_name *out, size_t max,
-    size_t *n, char *why, size_t whysize)
+lookup(const char *name, int type, void *out, size_t max, size_t *n,
+    char *why, size_t whysize)
 {
 	unsigned char *ans;
 	enum dns_result r;
@@ -791,8 +792,9 @@ lookup_names(const char *name, int type, struct dns_name *out, size_t max,
 	}
 	if ((alen = query(name, type, ans, DNS_PACKET_MAX, &r, why,
 	    whysize)) != -1)
-		r = parse_names(ans, (size_t)alen, name, type, out, max, n,
-		    why, whysize);
+		r = type == ns_t_txt ? dns_parse_txt(ans, (size_t)alen, name,
+		    out, max, n, why, whysize) : parse_names(ans,
+		    (size_t)alen, name, type, out, max, n, why, whysize);
 	free(ans);
 	return r;
 }
@@ -801,21 +803,7 @@ enum dns_result
 dns_txt(const char *name, struct dns_text *out, size_t max, size_t *n,
     char *why, size_t whysize)
 {
-	unsigned char *ans;
-	enum dns_result r;
-	int alen;
-
-	*n = 0;
-	if ((ans = malloc(DNS_PACKET_MAX)) == NULL) {
-		str_fmt_cut(why, whysize, "DNS: out of memory");
-		return DNS_TEMP;
-	}
-	if ((alen = query(name, ns_t_txt, ans, DNS_PACKET_MAX, &r, why,
-	    whysize)) != -1)
-		r = dns_parse_txt(ans, (size_t)alen, name, out, max, n, why,
-		    whysize);
-	free(ans);
-	return r;
+	return lookup(name, ns_t_txt, out, max, n, why, whysize);
 }
 
 enum dns_result
@@ -840,7 +828,7 @@ dns_ptr(const struct dns_addr *a, struct dns_name *out, size_t max,
 		}
 		(void)str_copy(rev + len, sizeof(rev) - len, "ip6.arpa");
 	}
-	return lookup_names(rev, ns_t_ptr, out, max, n, why, whysize);
+	return lookup(rev, ns_t_ptr, out, max, n, why, whysize);
 }
 
 enum dns_result
@@ -849,7 +837,7 @@ dns_cname(const char *name, struct dns_name *target, char *why,
 {
 	size_t n;
 
-	return lookup_names(name, ns_t_cname, target, 1, &n, why, whysize);
+	return lookup(name, ns_t_cname, target, 1, &n, why, whysize);
 }
 
 int
