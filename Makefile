@@ -46,6 +46,8 @@ STATIC_CC	?= musl-gcc
 STATIC_LDFLAGS	 = -static
 endif
 CRYPTO_SRC	 = lib/passwd.c lib/srs.c lib/tls.c
+# lib/dns.c needs glibc's resolver (res_ninit, res_nsend), which musl lacks.
+GLIBC_SRC	 = lib/dns.c
 
 # --- what gets built --------------------------------------------------
 
@@ -129,7 +131,7 @@ $(BUILD)/static/%.o: %.c
 	@mkdir -p $(@D)
 	$(STATIC_CC) $(WFLAGS) $(XCPPFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(STATIC_LIB_A): $(patsubst %.c,$(BUILD)/static/%.o,$(filter-out $(CRYPTO_SRC),$(LIB_SRC)))
+$(STATIC_LIB_A): $(patsubst %.c,$(BUILD)/static/%.o,$(filter-out $(CRYPTO_SRC) $(GLIBC_SRC),$(LIB_SRC)))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
