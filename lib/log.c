@@ -238,7 +238,7 @@ journal_socket(void)
 /* The entry, its fields then MESSAGE= and the line, whose '\n' ends the
  * field, in one datagram.  0, or -1. */
 static int
-journal_send(const struct logbuf *lb)
+journal_send(const struct logbuf *lb, int flags)
 {
 	ssize_t r;
 	int fd;
@@ -246,7 +246,7 @@ journal_send(const struct logbuf *lb)
 	if ((fd = journal_socket()) == -1)
 		return -1;
 	do
-		r = send(fd, lb->b, lb->len, MSG_NOSIGNAL);
+		r = send(fd, lb->b, lb->len, MSG_NOSIGNAL | flags);
 	while (r == -1 && errno == EINTR);
 	return r == (ssize_t)lb->len ? 0 : -1;
 }
@@ -274,6 +274,50 @@ static const char *
 prog_name(void)
 {
 	return log_prog != NULL ? log_prog : program_invocation_short_name;
+}
+
+/* Lines the journal would not take without blocking, since the last
+ * note of them (the listener's one relay). */
+static unsigned long	 relay_dropped;
+static int		 relay_open;	/* log_relay_open was called */
+
+/* "event=log_dropped lines=N", as the relay's own line, once the
+ * journal takes lines again: 0, or -1 if it still does not. */
+static int
+relay_note_dropped(void)
+{
+	struct logbuf lb;
+	int n;
+
+	n = snprintf(lb.b, sizeof(lb.b), "SYSLOG_IDENTIFIER=%.*s\n"
+	    "PRIORITY=4\nMESSAGE=event=log_dropped lines=%lu\n",
+	    LOG_PROG_MAX, prog_name(), relay_dropped);
+	if (n <= 0 || (size_t)n >= sizeof(lb.b))
+		return -1;
+	lb.len = (size_t)n;
+	if (journal_send(&lb, MSG_DONTWAIT) == -1)
+		return -1;
+	relay_dropped = 0;
+	return 0;
+}
+
+/* lb to the journal: 0 sent, -1 not (then the caller writes the line
+ * on its stream).  A journal that does not keep up must not stall the
+ * relay, which serves a listener between accepts: there the line is
+ * dropped and counted (journald's own rate limit drops lines too), and
+ * the stream, which would block as well, is not tried. */
+static int
+journal_put(const struct logbuf *lb)
+{
+	if (!relay_open)
+		return journal_send(lb, 0);
+	if ((relay_dropped == 0 || relay_note_dropped() == 0) &&
+	    journal_send(lb, MSG_DONTWAIT) == 0)
+		return 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -1;
+	relay_dropped++;
+	return 0;
 }
 
 void
@@ -315,7 +359,7 @@ log_event(const char *event, ...)
 	va_end(ap);
 
 	lb.b[lb.len++] = '\n';
-	if (!log_journal || journal_send(&lb) == -1) {
+	if (!log_journal || journal_put(&lb) == -1) {
 		size_t skip = log_journal ? head : 0;
 
 		do
@@ -354,6 +398,7 @@ log_relay_open(int *child_end)
 	/* Only the children write; we never do. */
 	(void)shutdown(sv[0], SHUT_WR);
 	*child_end = sv[1];
+	relay_open = 1;
 	return sv[0];
 }
 
@@ -428,7 +473,7 @@ relay_line(const char *p, size_t len, int nl)
 		lb.len += pidlen + 5;
 	}
 	lb.b[lb.len++] = '\n';
-	if (journal_send(&lb) == 0)
+	if (journal_put(&lb) == 0)
 		return;
 	do
 		r = write(STDERR_FILENO, p, len + (nl ? 1 : 0));

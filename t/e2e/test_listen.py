@@ -411,3 +411,36 @@ def test_sessions_log_to_the_journal_through_the_listener(open_conf):
         # session's own is in the line
         assert e["MESSAGE"].endswith(f" pid={e['SYSLOG_PID']}"), e
         assert e["PRIORITY"] == "6"
+
+
+def test_a_journal_that_does_not_keep_up_does_not_stall_the_listener(
+        open_conf):
+    """The listener relays its sessions' lines between accepts: with
+    journald not reading, lines are dropped and counted, never waited
+    for, and the count is logged once the journal reads again."""
+    j = FakeJournal(open_conf, args=("-T",))
+    try:
+        os.kill(j.proc.pid, signal.SIGUSR1)
+        j.next(lambda e: e.get("paused") is True)
+        # two lines a session, many times what the socket's queue holds
+        # (net.unix.max_dgram_qlen, 10 by default)
+        for _ in range(30):
+            c = Client(socket.create_connection(("127.0.0.1", j.port),
+                                                timeout=WAIT))
+            assert greet(c)[0] == 220
+            assert c.cmd("QUIT")[0] == 221
+            c.close()
+        os.kill(j.proc.pid, signal.SIGUSR2)
+        j.next(lambda e: e.get("paused") is False)
+        c = Client(socket.create_connection(("127.0.0.1", j.port),
+                                            timeout=WAIT))
+        assert greet(c)[0] == 220
+        assert c.cmd("QUIT")[0] == 221
+        c.close()
+        note = j.next(lambda e: "event=log_dropped" in
+                      e.get("MESSAGE", ""))
+    finally:
+        j.stop()
+    dropped = int(re.search(r"lines=(\d+)", note["MESSAGE"]).group(1))
+    assert dropped > 0, note
+    assert note["PRIORITY"] == "4"

@@ -8,7 +8,10 @@ that socket, as systemd does for a service.  Each datagram it receives
 is printed on stdout as one JSON object: the sender's pid as the kernel
 gave it ("_PID", what journald trusts) and the fields of the entry.  What
 the command writes on the stream is printed as {"stream": line}.  It
-exits when the command does, or on SIGTERM (passed on to the command)."""
+exits when the command does, or on SIGTERM (passed on to the command).
+SIGUSR1 makes it stop reading the datagram socket, as a journald that
+does not keep up, and prints {"paused": true}; SIGUSR2 resumes it and
+prints {"paused": false}."""
 
 import json
 import os
@@ -59,9 +62,17 @@ def main():
     emit({"started": proc.pid})
     stream = b""
     creds = socket.CMSG_SPACE(struct.calcsize("3i"))
+    paused = []
+    signal.signal(signal.SIGUSR1, lambda *_: paused.append(True))
+    signal.signal(signal.SIGUSR2, lambda *_: paused.clear())
+    said = False
     while True:
+        if bool(paused) != said:
+            said = bool(paused)
+            emit({"paused": said})
         try:
-            r, _, _ = select.select([dgram, ours], [], [], 0.2)
+            r, _, _ = select.select([ours] if said else [dgram, ours],
+                                    [], [], 0.2)
         except InterruptedError:
             continue
         if dgram in r:
