@@ -2,13 +2,15 @@
  * exists so that smtp-in, started for every connection, stays a small
  * static binary: GnuTLS is loaded only by the sessions that start TLS.
  * The certificate is read here, at each start, so a renewed file is
- * served from the next connection on.  Everything is non-blocking and
+ * served from the next connection on; a child of the zygote is given the
+ * zygote's copy, which the zygote reads again when the files change.  Everything is non-blocking and
  * driven by poll(2) with one fixed buffer per direction. */
 
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -40,7 +42,8 @@ struct pipebuf {
 struct tlsd {
 	const struct tlsd_params		*p;
 	gnutls_session_t			 s;
-	gnutls_certificate_credentials_t	 cred;
+	gnutls_certificate_credentials_t	 cred;	/* our own, or NULL */
+	int	cred_set;	/* a certificate was given to the session */
 	char	sni[CONF_HOSTNAME_MAX + 1];	/* "" when none or invalid */
 	char	why[TLSD_REASON_MAX + 1];	/* from the hello callback */
 	struct pipebuf	up;	/* client -> smtp-in */
@@ -121,50 +124,102 @@ out:
 	return r;
 }
 
+/* A certificate chain and its key, read and checked: the zygote's,
+ * loaded once for all its children, or a session's own. */
+struct tlsd_cred {
+	gnutls_certificate_credentials_t	 c;
+};
+
+/* The pair cert and key into *out: 0, or a GnuTLS error with why. */
 static int
-load_credentials(struct tlsd *t, const char *cert, const char *key)
+cred_load(const char *cert, const char *key,
+    gnutls_certificate_credentials_t *out, char *why, size_t whysz)
 {
+	gnutls_certificate_credentials_t c = NULL;
 	int r;
 
+	*out = NULL;
 	/* access(2) first: GnuTLS says only "Error while reading file". */
 	if (access(cert, R_OK) == -1 || access(key, R_OK) == -1) {
-		str_fmt_cut(t->why, sizeof(t->why), "cannot read %s: %s",
+		str_fmt_cut(why, whysz, "cannot read %s: %s",
 		    access(cert, R_OK) == -1 ? cert : key, strerror(errno));
 		return GNUTLS_E_FILE_ERROR;
 	}
 	/* A key others can read has leaked: no session uses it, and the
 	 * log line says how to fix it. */
-	if (secret_check(-1, key, t->why, sizeof(t->why)) == -1)
+	if (secret_check(-1, key, why, whysz) == -1)
 		return GNUTLS_E_FILE_ERROR;
-	if ((r = gnutls_certificate_allocate_credentials(&t->cred)) < 0) {
-		str_fmt_cut(t->why, sizeof(t->why), "credentials: %s",
-		    gnutls_strerror(r));
+	if ((r = gnutls_certificate_allocate_credentials(&c)) < 0) {
+		str_fmt_cut(why, whysz, "credentials: %s", gnutls_strerror(r));
 		return r;
 	}
 	/* GnuTLS would prove the pair by a signature and its check: 0.6 ms
-	 * of CPU for a P-256 key, 1.7 for RSA-2048, at every connection.
-	 * The same public key on both sides is what matters (a wrong pair
-	 * gets a clear log line, not a handshake that fails at the
-	 * client); key_matches compares the hashes of the two. */
-	gnutls_certificate_set_flags(t->cred,
-	    GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
-	if ((r = gnutls_certificate_set_x509_key_file2(t->cred, cert, key,
-	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
-		str_fmt_cut(t->why, sizeof(t->why), "%s and %s: %s", cert,
-		    key, gnutls_strerror(r));
+	 * of CPU for a P-256 key, 1.7 for RSA-2048, at every load.  The
+	 * same public key on both sides is what matters (a wrong pair gets
+	 * a clear log line, not a handshake that fails at the client);
+	 * key_matches compares the hashes of the two. */
+	gnutls_certificate_set_flags(c, GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
+	if ((r = gnutls_certificate_set_x509_key_file2(c, cert, key,
+	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0 || (r = key_matches(c)) < 0) {
+		str_fmt_cut(why, whysz, "%s and %s: %s", cert, key,
+		    gnutls_strerror(r));
+		gnutls_certificate_free_credentials(c);
 		return r;
 	}
-	if ((r = key_matches(t->cred)) < 0) {
-		str_fmt_cut(t->why, sizeof(t->why), "%s and %s: %s", cert,
-		    key, gnutls_strerror(r));
-		return r;
+	*out = c;
+	return 0;
+}
+
+int
+tlsd_cred_load(const char *cert, const char *key, struct tlsd_cred **out,
+    char *why, size_t whysz)
+{
+	struct tlsd_cred *tc;
+
+	*out = NULL;
+	if ((tc = malloc(sizeof(*tc))) == NULL) {
+		str_fmt_cut(why, whysz, "%s", strerror(errno));
+		return -1;
 	}
-	if ((r = gnutls_credentials_set(t->s, GNUTLS_CRD_CERTIFICATE,
-	    t->cred)) < 0) {
+	if (cred_load(cert, key, &tc->c, why, whysz) < 0) {
+		free(tc);
+		return -1;
+	}
+	*out = tc;
+	return 0;
+}
+
+void
+tlsd_cred_free(struct tlsd_cred *tc)
+{
+	if (tc == NULL)
+		return;
+	gnutls_certificate_free_credentials(tc->c);
+	free(tc);
+}
+
+/* The session's certificate: the pair already loaded (p->cred) when the
+ * default one is wanted and there is one, else cert and key read now. */
+static int
+load_credentials(struct tlsd *t, const char *cert, const char *key)
+{
+	gnutls_certificate_credentials_t c;
+	int r;
+
+	if (cert == t->p->cert && t->p->cred != NULL)
+		c = t->p->cred->c;
+	else if ((r = cred_load(cert, key, &t->cred, t->why,
+	    sizeof(t->why))) < 0)
+		return r;
+	else
+		c = t->cred;
+	if ((r = gnutls_credentials_set(t->s, GNUTLS_CRD_CERTIFICATE, c)) <
+	    0) {
 		str_fmt_cut(t->why, sizeof(t->why), "credentials: %s",
 		    gnutls_strerror(r));
 		return r;
 	}
+	t->cred_set = 1;
 	return 0;
 }
 
@@ -182,7 +237,7 @@ post_client_hello(gnutls_session_t s)
 	unsigned type;
 
 	/* A HelloRetryRequest brings a second ClientHello, same name. */
-	if (t->cred != NULL)
+	if (t->cred_set)
 		return 0;
 	t->sni[0] = '\0';
 	if (gnutls_server_name_get(s, raw, &len, &type, 0) == 0 &&
@@ -496,6 +551,7 @@ tlsd_run(const struct tlsd_params *p, int rfd, int wfd, int ctl, char *why,
 	t.p = p;
 	t.s = NULL;
 	t.cred = NULL;
+	t.cred_set = 0;
 	t.sni[0] = t.why[0] = '\0';
 	t.up.off = t.up.len = t.down.off = t.down.len = 0;
 	if (whysz > 0)

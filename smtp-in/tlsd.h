@@ -45,9 +45,15 @@ enum {
 #define TLSD_SNI_CHAIN	"fullchain.pem"
 #define TLSD_SNI_KEY	"privkey.pem"
 
+/* A chain and its key, loaded and checked (tlsd_cred_load). */
+struct tlsd_cred;
+
 struct tlsd_params {
 	const char	*cert;		/* default chain, PEM, leaf first */
 	const char	*key;		/* its private key, PEM (RSA, ECDSA) */
+	/* cert and key already loaded (the zygote's), or NULL: then the
+	 * session reads them. */
+	const struct tlsd_cred	*cred;
 	/* certdir/NAME/{fullchain,privkey}.pem are served instead when the
 	 * client asks for NAME and fullchain.pem exists; NULL: no SNI. */
 	const char	*certdir;
@@ -68,6 +74,12 @@ enum tlsd_result {
  * ignored by the caller: both peers may vanish at any time. */
 enum tlsd_result tlsd_run(const struct tlsd_params *, int rfd, int wfd,
 		    int ctl, char *why, size_t whysz);
+/* cert and key read, and checked as a session checks them (readable,
+ * not readable by others, the key the certificate's), into *out: 0, or
+ * -1 with why.  tlsd_cred_free gives it back. */
+int		 tlsd_cred_load(const char *cert, const char *key,
+		    struct tlsd_cred **out, char *why, size_t whysz);
+void		 tlsd_cred_free(struct tlsd_cred *);
 /* "fail REASON\n" on ctl, for a failure before tlsd_run (configuration):
  * REASON is cut to TLSD_REASON_MAX and anything but printable ASCII is
  * written as '?'.  0, or -1 with errno. */

@@ -18,6 +18,7 @@
  * zygote's loop, the log lines and the exit codes. */
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
@@ -36,6 +37,8 @@
 #include <gnutls/gnutls.h>
 
 #include "conf.h"
+#include "confwatch.h"
+#include "filecache.h"
 #include "io.h"
 #include "log.h"
 #include "peer.h"
@@ -91,20 +94,38 @@ who(const char *peer, char *buf, size_t size)
 	return buf;
 }
 
+/* What the zygote read once for all its children: the configuration
+ * and the default certificate with its key, each read again when its
+ * file changes.  A child of the zygote then starts its handshake at
+ * once, where an exec'd smtp-tlsd parses posthorn.conf, the chain and
+ * the key first (0.8-1 ms of CPU and some twenty page faults a session
+ * here, measured with perf stat on the zygote's tree). */
+struct zcache {
+	struct confwatch	 w;
+	int			 conf_ok;	/* w.conf is usable */
+	struct tlsd_cred	*cred;		/* NULL: each child reads them */
+	struct stat		 cert_st, key_st;
+	int			 racy;		/* read again at the next use */
+};
+
 /* One TLS session, the network on fd 0/1 and smtp-in on fd 3: the
- * configuration, tlsd_run, the log line; the exit code.  peer is NULL
- * when it is to be found from the environment or the socket. */
+ * configuration (the zygote's, z, when it has one), tlsd_run, the log
+ * line; the exit code.  peer is NULL when it is to be found from the
+ * environment or the socket. */
 static int
-serve(const char *dir, const char *peer)
+serve(const char *dir, const char *peer, const struct zcache *z)
 {
 	struct tlsd_params p;
-	struct conf *c;
+	struct conf *c = NULL;
+	const struct conf *cf;
 	char err[1024], why[TLSD_REASON_MAX + 1], certdir[PATH_MAX];
 	char buf[PEER_MAX];
 	int rc = EXIT_FAIL;
 
+	if (z != NULL && z->conf_ok)
+		cf = &z->w.conf;
 	/* struct conf holds several PATH_MAX buffers: not on the stack. */
-	if ((c = malloc(sizeof(*c))) == NULL ||
+	else if ((c = malloc(sizeof(*c))) == NULL ||
 	    conf_load(c, conf_dir(dir), err, sizeof(err)) == -1) {
 		if (c == NULL)
 			str_fmt_cut(err, sizeof(err), "%s", strerror(errno));
@@ -112,13 +133,15 @@ serve(const char *dir, const char *peer)
 		log_event("tls-failed", "reason", err, (char *)NULL);
 		free(c);
 		return EXIT_FAIL;
-	}
+	} else
+		cf = c;
 	memset(&p, 0, sizeof(p));
-	p.cert = c->tls_cert;
-	p.key = c->tls_key;
-	p.certdir = str_fmt(certdir, sizeof(certdir), "%s/" CERTS, c->dir) ==
+	p.cert = cf->tls_cert;
+	p.key = cf->tls_key;
+	p.cred = z != NULL && z->conf_ok ? z->cred : NULL;
+	p.certdir = str_fmt(certdir, sizeof(certdir), "%s/" CERTS, cf->dir) ==
 	    0 ? certdir : NULL;
-	p.priority = c->tls_priority;
+	p.priority = cf->tls_priority;
 	p.handshake_ms = TLSD_HANDSHAKE_TIMEOUT * 1000;
 	switch (tlsd_run(&p, NET_RFD, NET_WFD, CTL_FD, why, sizeof(why))) {
 	case TLSD_DONE:
@@ -186,7 +209,7 @@ reap(unsigned *children)
  * fd 0, and the signals as a fresh process has them; then the session. */
 static void
 child(const char *dir, int net, int ctl, const char *peer,
-    const sigset_t *mask)
+    const sigset_t *mask, const struct zcache *z)
 {
 	struct sigaction sa;
 
@@ -209,37 +232,75 @@ child(const char *dir, int net, int ctl, const char *peer,
 	 * built at init) would write to pages shared with the zygote, each
 	 * a copy-on-write fault, for nothing: there is no buffered output,
 	 * and the process is gone a moment later. */
-	_exit(serve(dir, peer[0] != '\0' ? peer : NULL));
+	_exit(serve(dir, peer[0] != '\0' ? peer : NULL, z));
 }
 
 /* Build once, in the zygote, what GnuTLS builds lazily at the first
  * session (the parsed priorities and the tables behind them), so that
- * no child does: 1.2 ms and 26 page faults less per child, measured.
- * With the configured priority string, read now only for this: a child
- * reads the configuration again. */
+ * no child does: 1.2 ms and 26 page faults less per child, measured. */
 static void
-warm(const char *dir)
+warm(const struct zcache *z)
 {
 	gnutls_session_t s;
-	struct conf *c;
-	char err[512];
 
-	if ((c = malloc(sizeof(*c))) == NULL ||
-	    conf_load(c, conf_dir(dir), err, sizeof(err)) == -1) {
-		free(c);
+	if (!z->conf_ok)
 		return;		/* each session will say why */
-	}
 	if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_TICKETS) == 0) {
-		(void)gnutls_priority_set_direct(s, c->tls_priority, NULL);
+		(void)gnutls_priority_set_direct(s, z->w.conf.tls_priority,
+		    NULL);
 		gnutls_deinit(s);
 	}
-	free(c);
+}
+
+/* 1 when path still is the file st was taken of, and not so young that
+ * a rewrite of the same size could hide from stat (filecache.h). */
+static int
+file_same(const char *path, const struct stat *st, struct stat *now)
+{
+	if (stat(path, now) == -1)
+		return 0;
+	return filecache_unchanged(st, now) && !filecache_racy(now);
+}
+
+/* Before each child: the configuration and the default pair as they are
+ * on disk now.  What cannot be read is left to the children, which read
+ * it for themselves and log why it failed, as an exec'd smtp-tlsd does. */
+static void
+zcache_refresh(struct zcache *z, const char *dir)
+{
+	struct stat cst, kst;
+	char why[TLSD_REASON_MAX + 1];
+	int same;
+
+	if (!z->conf_ok) {
+		z->conf_ok = confwatch_load(&z->w, conf_dir(dir), why,
+		    sizeof(why)) == 0;
+		if (!z->conf_ok)
+			return;
+	} else if (confwatch_check(&z->w, 0, NULL) == CONFWATCH_RELOADED)
+		z->racy = 1;	/* the paths may have changed */
+	same = file_same(z->w.conf.tls_cert, &z->cert_st, &cst);
+	same = file_same(z->w.conf.tls_key, &z->key_st, &kst) && same;
+	if (same && !z->racy && z->cred != NULL)
+		return;
+	tlsd_cred_free(z->cred);
+	z->cred = NULL;
+	/* Taken before the reading, so that a change during it is seen
+	 * at the next use. */
+	z->cert_st = cst;
+	z->key_st = kst;
+	z->racy = !same;
+	if (tlsd_cred_load(z->w.conf.tls_cert, z->w.conf.tls_key, &z->cred,
+	    why, sizeof(why)) == -1)
+		z->cred = NULL;
 }
 
 /* smtp-tlsd -z: until every holder of the other end has closed it. */
 static int
 zygote(char *argv[], const char *dir)
 {
+	/* The process's one cache, some KiB of paths: not on the stack. */
+	static struct zcache z;
 	char peer[TLSZ_PEER_MAX], why[128], self[PATH_MAX];
 	struct sigaction sa;
 	sigset_t chld, orig;
@@ -268,15 +329,16 @@ zygote(char *argv[], const char *dir)
 		/* Lazy binding is slower, not wrong: go on. */
 	}
 	/* Loaded and initialised once, here, for every child: this is the
-	 * cost the zygote exists to pay once.  It holds no key, no
-	 * certificate and nothing of any session: each child reads the
-	 * configuration and the certificate for itself. */
+	 * cost the zygote exists to pay once.  It holds the configuration
+	 * and the default certificate and key, which every child would
+	 * read anyway, and nothing of any session. */
 	if ((r = gnutls_global_init()) < 0) {
 		log_event("tls-zygote-failed", "reason", gnutls_strerror(r),
 		    (char *)NULL);
 		return EXIT_FAIL;
 	}
-	warm(dir);
+	zcache_refresh(&z, dir);
+	warm(&z);
 	/* The free chunks of the start-up merged, once, here: otherwise the
 	 * first large malloc of every child merges them (malloc_consolidate)
 	 * and copies each page it writes. */
@@ -337,12 +399,14 @@ zygote(char *argv[], const char *dir)
 		case TLSZ_GOT:
 			break;
 		}
+		if (children < ZYGOTE_CHILDREN_MAX)
+			zcache_refresh(&z, dir);
 		if (children >= ZYGOTE_CHILDREN_MAX)
 			refuse(ctl, peer, "too many TLS sessions");
 		else if ((pid = fork()) == -1)
 			refuse(ctl, peer, strerror(errno));
 		else if (pid == 0)
-			child(dir, net, ctl, peer, &orig);
+			child(dir, net, ctl, peer, &orig, &z);
 		else
 			children++;
 		(void)close(net);
@@ -385,7 +449,7 @@ main(int argc, char *argv[])
 		    (char *)NULL);
 		return EXIT_FAIL;
 	}
-	return serve(dir, NULL);
+	return serve(dir, NULL, NULL);
 usage:
 	/* fd 3 is smtp-in's only when it started us. */
 	if (!zflag && fcntl(CTL_FD, F_GETFD) != -1)

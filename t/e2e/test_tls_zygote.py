@@ -12,6 +12,7 @@ it is), the zygote's log and its exit.
 """
 
 import os
+import pathlib
 import re
 import signal
 import smtplib
@@ -390,6 +391,44 @@ def test_renewed_certificate_is_served_to_the_next_session(tls_conf, zygote,
     assert second == der(certs / "fullchain.pem")
     assert second != first
     assert len(mx.events("tls")) == 2
+
+
+def test_children_use_the_zygotes_certificate_without_reading_it(
+        tls_conf, zygote, mx):
+    """The zygote reads the configuration, chain and key once, and again
+    only when they change: its children start the handshake at once."""
+    served(mx.port)                     # the zygote has read them now
+    trace = tls_conf.dir.parent / "zygote.strace"
+    st = subprocess.Popen(["strace", "-f", "-qq", "-e",
+                           "trace=openat,open,exit_group", "-o", str(trace),
+                           "-p", str(zygote.proc.pid)],
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        # strace says nothing once attached with -qq: wait until the
+        # zygote is seen traced in /proc
+        deadline = time.monotonic() + WAIT
+        while "TracerPid:\t0" in pathlib.Path(
+                f"/proc/{zygote.proc.pid}/status").read_text():
+            assert time.monotonic() < deadline, "strace did not attach"
+            time.sleep(0.01)
+        for _ in range(2):
+            assert served(mx.port) == der(tls_conf.dir / "certs" /
+                                          "fullchain.pem")
+        # ...and both have ended (the zygote reaps them)
+        while zygote.children():
+            assert time.monotonic() < deadline + WAIT, zygote.children()
+            time.sleep(0.01)
+    finally:
+        st.send_signal(signal.SIGINT)
+        st.wait(timeout=WAIT)
+    lines = trace.read_text().splitlines()
+    children = {ln.split()[0] for ln in lines if "exit_group" in ln} - \
+        {str(zygote.proc.pid)}
+    assert len(children) == 2, lines
+    opened = [ln for ln in lines if ln.split()[0] in children and
+              re.search(r"open(at)?\(", ln)]
+    for name in ("posthorn.conf", "fullchain.pem", "privkey.pem"):
+        assert not [ln for ln in opened if name in ln], opened
 
 
 # RFC 8446 §4.1.3: the random of a HelloRetryRequest, SHA-256 of the
