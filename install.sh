@@ -74,9 +74,10 @@ PKGS_BUILD="gcc make libc6-dev musl-tools libsodium-dev libgnutls28-dev"
 # libsodium23: mailuser, smtp-auth; libgnutls30: smtp-tlsd, dkimsign;
 # openssl: the first, self-signed certificate; systemd: the units;
 # util-linux: setpriv (queue-run without systemd); passwd: useradd;
-# hostname: hostname -f; logrotate: the log files without systemd.
+# hostname: hostname -f; logrotate: the log files without systemd;
+# publicsuffix: the Public Suffix List, DMARC's organizational domains.
 PKGS_RUN="libsodium23 libgnutls30 openssl systemd util-linux passwd hostname
-logrotate"
+logrotate publicsuffix"
 
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
