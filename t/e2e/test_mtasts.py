@@ -15,19 +15,24 @@ peers received, how often the policy was fetched, the cache file, and the
 day's TLS-report counts in the spool.
 """
 
-import os
+import datetime
+import email
+import email.policy
+import gzip
+import json
 import pathlib
 import re
 
 import pytest
 
-from conftest import parse_kv
-from netns import PEERS, PYTHON, TestCA, dnsmasq_conf
+from conftest import parse_kv, prog
+from netns import PEERS, PYTHON, TestCA, dnsmasq_conf, wait_messages
 
 EX_OK, EX_TEMPFAIL = 0, 75
 MX_TLS = "127.0.0.13"        # aiosmtpd with STARTTLS
 HTTPS = "127.0.0.14"         # peers/https.py, port 443
 MX_PLAIN = "127.0.0.15"      # aiosmtpd without STARTTLS ("stripped")
+REPORTS = "127.0.0.16"       # aiosmtpd, MX of reports.test (the rua)
 # Names the MX certificate holds; mx.badcert.test and mx.testing.test
 # point at the same host without being in it.
 MX_NAMES = ["mx.enforce.test", "mx.nomatch.test", "mx.cached.test",
@@ -80,6 +85,16 @@ def sts_dns(ids=None):
         extra.append(f"mx-host={dom},{mx},10")
         extra.append(f"host-record=mta-sts.{dom},{HTTPS}")
         extra.append(f'txt-record=_mta-sts.{dom},"v=STSv1; id={ids.get(dom, "1")}"')
+    # TLS-RPT: where the reports go (the testing domain's address is
+    # %-escaped, and it names an https: rua too, which is not used).
+    extra += [
+        f"host-record=mx.reports.test,{REPORTS}",
+        "mx-host=reports.test,mx.reports.test,10",
+        'txt-record=_smtp._tls.enforce.test,'
+        '"v=TLSRPTv1; rua=mailto:tls-reports@reports.test"',
+        'txt-record=_smtp._tls.testing.test,'
+        '"v=TLSRPTv1;rua=https://reports.test/x,mailto:tls%2Dreports@reports.test"',
+    ]
     return dnsmasq_conf(extra)
 
 
@@ -283,3 +298,134 @@ def test_no_txt_record_means_no_fetch(ns, conf, web, peers):
     [row] = counts(conf)
     assert row[1:4] == ["no-policy-found", "v4.test",
                         "starttls-not-supported"], row
+
+
+# --- TLS reports (RFC 8460) -------------------------------------------------
+
+RESULT_TYPES = {  # RFC 8460 §4.3
+    "starttls-not-supported", "certificate-host-mismatch",
+    "certificate-expired", "certificate-not-trusted", "validation-failure",
+    "tlsa-invalid", "dnssec-invalid", "dane-required",
+    "sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid"}
+
+
+def report_of(data):
+    """The JSON report of a TLS-report mail, and the message."""
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/report", data[:800]
+    assert msg.get_param("report-type") == "tlsrpt"
+    [part] = [p for p in msg.iter_parts()
+              if p.get_content_type() == "application/tlsrpt+gzip"]
+    name = part.get_filename()
+    gz = part.get_payload(decode=True)
+    return json.loads(gzip.decompress(gz)), msg, name
+
+
+def check_schema(rep, domain, day):
+    """RFC 8460 §4.4, field by field."""
+    assert set(rep) == {"organization-name", "date-range", "contact-info",
+                        "report-id", "policies"}, rep
+    assert rep["organization-name"] == "example.net"
+    assert rep["contact-info"] == "tlsrpt-noreply@example.net"
+    assert rep["date-range"] == {"start-datetime": f"{day}T00:00:00Z",
+                                 "end-datetime": f"{day}T23:59:59Z"}
+    assert isinstance(rep["report-id"], str) and domain in rep["report-id"]
+    for p in rep["policies"]:
+        assert set(p) <= {"policy", "summary", "failure-details"}, p
+        pol = p["policy"]
+        assert pol["policy-type"] in ("sts", "tlsa", "no-policy-found")
+        assert pol["policy-domain"] == domain
+        s = p["summary"]
+        assert set(s) == {"total-successful-session-count",
+                          "total-failure-session-count"}, s
+        assert all(isinstance(v, int) and v >= 0 for v in s.values())
+        fails = p.get("failure-details", [])
+        assert sum(f["failed-session-count"] for f in fails) == \
+            s["total-failure-session-count"], p
+        for f in fails:
+            assert f["result-type"] in RESULT_TYPES, f
+            assert set(f) <= {"result-type", "sending-mta-ip",
+                              "receiving-mx-hostname", "receiving-mx-helo",
+                              "receiving-ip", "failed-session-count",
+                              "additional-information",
+                              "failure-reason-code"}, f
+    return {p["policy"]["policy-type"]: p for p in rep["policies"]}
+
+
+def test_tls_report_is_mailed_gzipped_and_dkim_signed(ns, conf, web, peers,
+                                                      tmp_path):
+    import dkim  # python3-dkim
+    from test_dkimsign import parse_records
+
+    # Our domain (mx.example.net's) signs what leaves, as any mail.
+    conf.domain("example.net")
+    assert conf.run("dkimsign", "-g", "example.net").returncode == 0
+    r = conf.run("dkimsign", "-p", "example.net")
+    records = parse_records(r.stdout.decode())
+    rua = ns.aiosmtpd([f"{REPORTS}:25"], tmp_path / "rua",
+                      hostname="mx.reports.test")
+    # A day of sessions: two good ones and an MX outside the policy for
+    # enforce.test, a certificate for another name for testing.test,
+    # and nomatch.test, which publishes no _smtp._tls record.
+    for rcpt in ("a@enforce.test", "b@enforce.test", "c@testing.test",
+                 "d@nomatch.test"):
+        send(ns, conf, rcpt)
+    cache = conf.spool / "state" / "mta-sts" / "enforce.test"
+    cache.write_text(cache.read_text().replace("*.enforce.test",
+                                                "mx.gone.test"))
+    assert send(ns, conf, "e@enforce.test").code == EX_TEMPFAIL
+    # The day is over: today's file becomes yesterday's.
+    d = conf.spool / "state" / "tlsrpt"
+    [today] = list(d.iterdir())
+    yesterday = (datetime.datetime.strptime(today.name, "%Y-%m-%d")
+                 - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+    today.rename(d / yesterday)
+
+    r = ns.run([prog("tlsrpt"), "-C", conf.dir], env=conf.env())
+    assert r.returncode == 0, r.stderr.decode()
+    log = r.stderr.decode()
+    assert re.search(r"event=tlsrpt .*domain=nomatch.test sent=no", log), log
+    assert "rua=https" in log, log
+    assert not (d / yesterday).exists()
+    assert len(conf.queued()) == 2
+    qr = ns.queue_run(conf)
+    qr.delivered(2)
+    mails = wait_messages(rua, 2)
+    assert len(mails) == 2
+    # Both to the one address (%2D decoded in testing.test's record).
+    assert [m.rcpts for m in mails] == [["tls-reports@reports.test"]] * 2
+    by_domain = {}
+    for m in mails:
+        assert m.mail_from == "tlsrpt-noreply@example.net"
+        rep, msg, name = report_of(m.data)
+        dom = msg["TLS-Report-Domain"]
+        assert msg["TLS-Report-Submitter"] == "example.net"
+        assert msg["Subject"].startswith(
+            f"Report Domain: {dom} Submitter: example.net Report-ID: <")
+        assert re.fullmatch(rf"example\.net!{re.escape(dom)}!\d+!\d+!\w+"
+                            r"\.json\.gz", name), name
+        # The DKIM signature of example.net verifies.
+        data = m.data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        assert b"d=example.net" in data
+        assert dkim.verify(data, dnsfunc=lambda n, timeout=5: records.get(
+            n.decode().rstrip(".")).encode()), data[:600]
+        by_domain[dom] = check_schema(rep, dom, yesterday)
+
+    sts = by_domain["enforce.test"]["sts"]
+    assert sts["policy"]["policy-string"][:2] == ["version: STSv1",
+                                                  "mode: enforce"]
+    assert sts["policy"]["mx-host"] == ["mx.gone.test"]
+    assert sts["summary"] == {"total-successful-session-count": 2,
+                              "total-failure-session-count": 1}
+    [f] = sts["failure-details"]
+    assert f["result-type"] == "validation-failure"
+    assert f["receiving-mx-hostname"] == "mx.enforce.test"
+    assert f["failure-reason-code"] == "mx-not-in-policy"
+
+    t = by_domain["testing.test"]["sts"]
+    assert t["policy"]["mx-host"] == ["mx.testing.test"]
+    assert t["summary"]["total-failure-session-count"] == 1
+    [f] = t["failure-details"]
+    assert (f["result-type"], f["receiving-ip"]) == (
+        "certificate-host-mismatch", MX_TLS)
+    assert f["sending-mta-ip"].startswith("127.")
