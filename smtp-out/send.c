@@ -247,7 +247,7 @@ session(struct attempt *a, const struct dns_addr *da, int tls_off)
 	    "plaintext", tls_off ? "retry after a failed TLS handshake" :
 	    NULL, (char *)NULL);
 	io_fd_init(&io, fd, fd);
-	sts_send_session(&a->sts, fd);
+	sts_send_session(&a->sts, fd, tls_off);
 
 	memset(&p, 0, sizeof(p));
 	p.helo = job->conf->hostname;

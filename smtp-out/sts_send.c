@@ -49,6 +49,7 @@ sts_send_begin(struct sts_send *s, const struct conf *conf,
 	s->domain = domain;
 	if (!mx || tls_none)
 		return;
+	s->counting = 1;
 	sts_get(conf, domain, conf->mta_sts_ca, &s->pol, &s->found);
 	if (s->found.failure[0] != '\0')
 		/* RFC 8460 §4.3.2.2: the policy could not be had. */
@@ -64,13 +65,19 @@ sts_send_begin(struct sts_send *s, const struct conf *conf,
 int
 sts_send_host_ok(struct sts_send *s, const char *host)
 {
+	s->mx_mismatch = 0;
 	if (!s->active || sts_mx_match(&s->pol, host))
 		return 1;
 	log_event("mta-sts", "domain", s->domain, "host", host, "mode",
 	    sts_mode_name(s->pol.mode), "reason",
 	    "the MX host matches no mx line of the policy", (char *)NULL);
-	count(s, host, NULL, "validation-failure", "mx-not-in-policy");
-	return s->pol.mode != STS_MODE_ENFORCE;
+	if (s->pol.mode == STS_MODE_ENFORCE) {
+		/* No session: this is the one count. */
+		count(s, host, NULL, "validation-failure", "mx-not-in-policy");
+		return 0;
+	}
+	s->mx_mismatch = 1;
+	return 1;
 }
 
 enum client_tls_policy
@@ -82,12 +89,13 @@ sts_send_tls(const struct sts_send *s, enum client_tls_policy base)
 }
 
 void
-sts_send_session(struct sts_send *s, int fd)
+sts_send_session(struct sts_send *s, int fd, int plain_retry)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	const void *a = NULL;
 
+	s->plain_retry = plain_retry;
 	s->tls_tried = s->tls_ok = 0;
 	s->sending_ip[0] = '\0';
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
@@ -130,6 +138,8 @@ sts_send_end(struct sts_send *s, const char *host,
 {
 	const char *result = NULL, *reason = NULL;
 
+	if (s->plain_retry || !s->counting)
+		return;
 	if (s->tls_tried && !s->tls_ok) {
 		result = "validation-failure";
 		reason = "tls-handshake-failed";
@@ -146,6 +156,12 @@ sts_send_end(struct sts_send *s, const char *host,
 	 * what opportunistic TLS expects: no failure to report. */
 	if (!s->active && oc->tls)
 		result = "success";
+	/* Testing mode, a host outside the policy: that is its failure,
+	 * whatever its certificate says, since none would do. */
+	if (s->mx_mismatch) {
+		result = "validation-failure";
+		reason = "mx-not-in-policy";
+	}
 	count(s, host, da->text, result, reason);
 	if (s->active && s->pol.mode == STS_MODE_ENFORCE && oc->tls &&
 	    oc->tls_info.verified && res == CLIENT_DONE)

@@ -18,7 +18,14 @@ struct sts_send {
 	struct sts_found	 found;
 	/* A policy in mode testing or enforce applies to this delivery. */
 	int			 active;
+	/* Sessions are counted for the domain's TLS report: not through
+	 * a route's fixed next hop (not the domain's MX), nor tls=none. */
+	int			 counting;
+	/* The host in progress: testing mode let it through although it
+	 * matches no mx line (its sessions count as that failure). */
+	int			 mx_mismatch;
 	/* The session in progress: */
+	int			 plain_retry;	/* tls=may's retry: not counted */
 	int			 tls_tried;	/* the handshake was started */
 	int			 tls_ok;	/* and it succeeded */
 	char			 sending_ip[46];
@@ -35,8 +42,10 @@ int	sts_send_host_ok(struct sts_send *, const char *host);
  * else base. */
 enum client_tls_policy sts_send_tls(const struct sts_send *,
 	    enum client_tls_policy base);
-/* A session begins on fd (for our own address in the report). */
-void	sts_send_session(struct sts_send *, int fd);
+/* A session begins on fd (for our own address in the report);
+ * plain_retry: the plaintext retry after a failed handshake, whose
+ * failure was counted already. */
+void	sts_send_session(struct sts_send *, int fd, int plain_retry);
 /* The STARTTLS hook's outcome. */
 void	sts_send_handshake(struct sts_send *, int ok);
 /* The session ended: one count for the report; and the TLS outcome

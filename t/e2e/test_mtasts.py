@@ -6,10 +6,10 @@ dnsmasq serves, for each test domain D, an MX record, the TXT record
 _mta-sts.D ("v=STSv1; id=..."), and mta-sts.D pointing at the HTTPS
 server (peers/https.py: Python's http.server under ssl, its certificate
 from a CA made for this module and given to smtp-out as posthorn.conf's
-mta_sts_ca).  The MX peers are aiosmtpd, with STARTTLS (a certificate of
-the same CA for the names in MX_NAMES, routes(5) ca= for smtp-out) or
-without it: a host that offers no STARTTLS is what smtp-out sees when an
-attacker strips it from the EHLO reply.  What is checked is what a user
+mta_sts_ca).  The MX peer is aiosmtpd with STARTTLS (a certificate of
+the same CA for the names in MX_NAMES, routes(5) ca= for smtp-out);
+strip.test's MX is a man in the middle in front of it (peers/strip.py)
+that removes STARTTLS from the EHLO reply.  What is checked is what a user
 checks: smtp-out's result lines and exit code, its log lines, what the
 peers received, how often the policy was fetched, the cache file, and the
 day's TLS-report counts in the spool.
@@ -31,7 +31,7 @@ from netns import PEERS, PYTHON, TestCA, dnsmasq_conf, wait_messages
 EX_OK, EX_TEMPFAIL = 0, 75
 MX_TLS = "127.0.0.13"        # aiosmtpd with STARTTLS
 HTTPS = "127.0.0.14"         # peers/https.py, port 443
-MX_PLAIN = "127.0.0.15"      # aiosmtpd without STARTTLS ("stripped")
+STRIP = "127.0.0.15"         # peers/strip.py in front of MX_TLS
 REPORTS = "127.0.0.16"       # aiosmtpd, MX of reports.test (the rua)
 # Names the MX certificate holds; mx.badcert.test and mx.testing.test
 # point at the same host without being in it.
@@ -42,7 +42,7 @@ DOMAINS = {
     "enforce.test": ("mx.enforce.test", MX_TLS),
     "nomatch.test": ("mx.nomatch.test", MX_TLS),
     "badcert.test": ("mx.badcert.test", MX_TLS),
-    "strip.test": ("mx.strip.test", MX_PLAIN),
+    "strip.test": ("mx.strip.test", STRIP),
     "testing.test": ("mx.testing.test", MX_TLS),
     "cached.test": ("mx.cached.test", MX_TLS),
     "idchange.test": ("mx.idchange.test", MX_TLS),
@@ -88,6 +88,9 @@ def sts_dns(ids=None):
     # TLS-RPT: where the reports go (the testing domain's address is
     # %-escaped, and it names an https: rua too, which is not used).
     extra += [
+        # No policy, and the man in the middle on the way.
+        f"host-record=mx.nopolicy.test,{STRIP}",
+        "mx-host=nopolicy.test,mx.nopolicy.test,10",
         f"host-record=mx.reports.test,{REPORTS}",
         "mx-host=reports.test,mx.reports.test,10",
         'txt-record=_smtp._tls.enforce.test,'
@@ -132,11 +135,13 @@ def web(ns, tmp_path, sts_world):
 
 @pytest.fixture
 def peers(ns, tmp_path, sts_world):
+    """The MX (STARTTLS) and the stripping proxy in front of it."""
     tls = ns.aiosmtpd([f"{MX_TLS}:25"], tmp_path / "tls",
                       hostname="mx.enforce.test", tls=sts_world)
-    plain = ns.aiosmtpd([f"{MX_PLAIN}:25"], tmp_path / "plain",
-                        hostname="mx.strip.test")
-    return tls, plain
+    strip = ns.spawn("strip", [PYTHON, PEERS / "strip.py", "--listen",
+                               f"{STRIP}:25", "--to", f"{MX_TLS}:25"])
+    strip.wait_for(re.escape(f"listening {STRIP}:25"))
+    return tls, strip
 
 
 @pytest.fixture
@@ -199,8 +204,11 @@ def test_enforce_defers_what_the_policy_does_not_allow(ns, conf, web, peers,
     [line] = r.lines
     assert line.status == "deferred" and line.dsn.startswith("4.7."), r
     assert why in line.text, r
-    # Nothing reached any peer, in clear or otherwise.
-    assert peers[0].messages() == [] and peers[1].messages() == []
+    # Nothing reached the peer, in clear or otherwise.
+    assert peers[0].messages() == []
+    if domain == "strip.test":
+        # Through the man in the middle, who did strip it.
+        peers[1].wait_for("stripped")
     rows = [c for c in counts(conf) if c[2] == domain]
     assert [c[1] for c in rows] == ["sts"], rows
     assert rows[0][3] == result, rows
@@ -429,3 +437,34 @@ def test_tls_report_is_mailed_gzipped_and_dkim_signed(ns, conf, web, peers,
     assert (f["result-type"], f["receiving-ip"]) == (
         "certificate-host-mismatch", MX_TLS)
     assert f["sending-mta-ip"].startswith("127.")
+
+
+def test_stripped_starttls_without_a_policy_goes_in_clear(ns, conf, web,
+                                                          peers):
+    # Today's behaviour where the domain has no policy: the man in the
+    # middle wins, and the TLS report says so.
+    r = send(ns, conf, "m@nopolicy.test")
+    assert r.code == EX_OK, r
+    assert r.lines[0].tls == "none", r
+    peers[1].wait_for("stripped")
+    [got] = peers[0].messages()
+    assert got.tls is None
+    [row] = counts(conf)
+    assert row[1:4] == ["no-policy-found", "nopolicy.test",
+                        "starttls-not-supported"], row
+
+
+def test_testing_mode_mx_outside_the_policy_is_one_failure(ns, conf, web,
+                                                           peers):
+    cache = conf.spool / "state" / "mta-sts" / "testing.test"
+    assert send(ns, conf, "n@testing.test").code == EX_OK
+    cache.write_text(cache.read_text().replace("mx: mx.testing.test",
+                                                "mx: mx.other.test"))
+    r = send(ns, conf, "o@testing.test")
+    assert r.code == EX_OK, r
+    assert len(peers[0].messages()) == 2
+    rows = [c for c in counts(conf) if c[2] == "testing.test"]
+    # One count per session: the second is the MX mismatch alone.
+    assert len(rows) == 2, rows
+    assert (rows[1][3], rows[1][7]) == ("validation-failure",
+                                        "mx-not-in-policy"), rows
