@@ -1,7 +1,8 @@
 /* sts_test.c — MTA-STS policies (smtp-out/sts.c): the policy text parsed
  * strictly as RFC 8461 §3.2 writes it, the _mta-sts record's id (§3.1),
  * MX patterns with and without a wildcard (§4.1), the cache file, and
- * the counts line of TLS reports (lib/tlsrpt.c). */
+ * the counts line of TLS reports (lib/tlsrpt.c), the rua addresses of
+ * an _smtp._tls record and a day's JSON report (smtp-out/report.c). */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "report.h"
 #include "sts.h"
 #include "tlsrpt.h"
 
@@ -233,6 +236,84 @@ test_counts_line_parses_back(void **state)
 	assert_int_equal(tlsrpt_parse(bad, &ev), -1);
 }
 
+static void
+test_rua_mailto_addresses_of_a_tlsrpt_record(void **state)
+{
+	char a[REPORT_RUAS_MAX][REPORT_ADDR_MAX];
+	int https;
+
+	(void)state;
+	assert_int_equal(report_rua("v=TLSRPTv1; rua=mailto:tls@example.com",
+	    a, REPORT_RUAS_MAX, &https), 1);
+	assert_string_equal(a[0], "tls@example.com");
+	assert_false(https);
+	assert_int_equal(report_rua("v=TLSRPTv1;rua=https://r.example/x, "
+	    "mailto:tls%2Dreports@example.com!10m,mailto:b@example.org",
+	    a, REPORT_RUAS_MAX, &https), 2);
+	assert_string_equal(a[0], "tls-reports@example.com");
+	assert_string_equal(a[1], "b@example.org");
+	assert_true(https);
+	/* Not a TLSRPTv1 record, or no rua: none. */
+	assert_int_equal(report_rua("v=TLSRPTv10; rua=mailto:a@b.example",
+	    a, REPORT_RUAS_MAX, &https), -1);
+	assert_int_equal(report_rua("v=TLSRPTv1; ruf=mailto:a@b.example",
+	    a, REPORT_RUAS_MAX, &https), -1);
+	/* An address that would break the header is dropped. */
+	assert_int_equal(report_rua("v=TLSRPTv1; rua=mailto:a%0A@b.example",
+	    a, REPORT_RUAS_MAX, &https), 0);
+}
+
+static void
+test_report_json_sums_per_policy_and_failure(void **state)
+{
+	static char text[] =
+	    "v1\tsts\te.example\tsuccess\t192.0.2.1\tmx.e.example\t-\t-\n"
+	    "v1\tsts\te.example\tcertificate-expired\t192.0.2.1\t"
+	    "mx.e.example\t198.51.100.1\t-\n"
+	    "v1\tsts\te.example\tcertificate-expired\t192.0.2.1\t"
+	    "mx.e.example\t198.51.100.1\t-\n"
+	    "v1\tno-policy-found\tf.example\tsuccess\t-\t-\t-\t-\n"
+	    "v1\tsts\te.example\tsuccess\t192.0.2.1\tmx.e.example\t-\t-\n";
+	static const char pol[] = "version: STSv1\nmode: enforce\n"
+	    "mx: mx.e.example\nmax_age: 86400\n";
+	struct report_meta m = { "example.net", "t@example.net",
+	    "mx.example.net" };
+	struct report_day d;
+	size_t first, count, len;
+	char *json, path[] = "/tmp/sts_test.XXXXXX", file[64];
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(path));
+	snprintf(file, sizeof(file), "%s/2026-12-05", path);
+	assert_non_null(fp = fopen(file, "w"));
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(report_load(file, &d), 0);
+	assert_int_equal(d.n, 5);
+	assert_int_equal(report_domain(&d, 0, &first, &count), 0);
+	assert_int_equal(count, 4);
+	assert_string_equal(d.ev[first].policy_domain, "e.example");
+	assert_int_equal(report_json(&d, first, count, &m, pol,
+	    sizeof(pol) - 1, &json, &len), 0);
+	assert_non_null(strstr(json, "\"total-successful-session-count\":2,"
+	    "\"total-failure-session-count\":2"));
+	assert_non_null(strstr(json, "\"result-type\":\"certificate-expired"
+	    "\""));
+	assert_non_null(strstr(json, "\"failed-session-count\":2}"));
+	assert_non_null(strstr(json, "\"policy-string\":[\"version: STSv1\","
+	    "\"mode: enforce\",\"mx: mx.e.example\",\"max_age: 86400\"]"));
+	assert_non_null(strstr(json, "\"start-datetime\":"
+	    "\"2026-12-05T00:00:00Z\""));
+	free(json);
+	assert_int_equal(report_domain(&d, 1, &first, &count), 0);
+	assert_string_equal(d.ev[first].policy_domain, "f.example");
+	assert_int_equal(report_domain(&d, 2, &first, &count), -1);
+	report_free(&d);
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(rmdir(path), 0);
+}
+
 int
 main(void)
 {
@@ -247,6 +328,8 @@ main(void)
 		cmocka_unit_test(test_txt_record_id),
 		cmocka_unit_test(test_cache_round_trip),
 		cmocka_unit_test(test_counts_line_parses_back),
+		cmocka_unit_test(test_rua_mailto_addresses_of_a_tlsrpt_record),
+		cmocka_unit_test(test_report_json_sums_per_policy_and_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
