@@ -497,8 +497,11 @@ txt_id(const char *domain, char *id, size_t idsize)
 	if (dr != DNS_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
-		/* Records that do not begin with v=STSv1 are not ours. */
-		if (strncmp(txt[i].text, "v=STSv1", 7) != 0)
+		/* Records that do not begin with "v=STSv1;" (blanks
+		 * allowed before the ';') are not ours (§3.1). */
+		if (strncmp(txt[i].text, "v=STSv1", 7) != 0 ||
+		    (txt[i].text[7] != ';' && txt[i].text[7] != ' ' &&
+		    txt[i].text[7] != '\t'))
 			continue;
 		if (found++ == 0 && (txt[i].cut || sts_txt_id(txt[i].text,
 		    id, idsize) == -1))
