@@ -58,7 +58,7 @@ MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
 SBIN_PROGS = smtp-in smtp-listen smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run \
-	     mailq aliases smtp-out posthorn-doctor posthorn-config
+	     mailq aliases smtp-out posthorn-doctor posthorn-config tlsrpt
 BIN_PROGS  = dkimsign
 smtp-tlsd_MAIN		= smtp-in/tlsd_main.c
 smtp-tlsd_LIBS		= -lgnutls
@@ -82,13 +82,17 @@ dkimsign_MAIN		= dkimsign/main.c
 dkimsign_LIBS		= -lgnutls -lsodium
 smtp-out_MAIN		= smtp-out/main.c
 smtp-out_LIBS		= -lgnutls -lsodium -lresolv
+# tlsrpt(8): the daily TLS reports, gzip'd with zlib; queued with
+# queue-inject's module (inject.h).
+tlsrpt_MAIN		= smtp-out/tlsrpt_main.c
+tlsrpt_LIBS		= -lgnutls -lsodium -lresolv -lz
 posthorn-doctor_MAIN	= smtp-out/doctor_main.c
 # dkimsign's keys once more, after smtp-out's archive that uses them.
 posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lgnutls -lsodium \
 			  -lresolv
 
 PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run mailq aliases dkimsign \
-	   smtp-out posthorn-doctor posthorn-config
+	   smtp-out posthorn-doctor posthorn-config tlsrpt
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
@@ -153,12 +157,13 @@ $(BUILD)/bin/smtp-listen: $(SMTPLISTEN_OBJ) $(STATIC_LIB_A)
 # keys, through dkimsign's own key module (every program links the
 # module archives of all folders).
 $(BUILD)/smtp-out/doctor.o: XCPPFLAGS += -iquote dkimsign
+$(BUILD)/smtp-out/tlsrpt_main.o: XCPPFLAGS += -iquote queue-run
 
 # A unit test includes the headers of the program modules it tests.
 $(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium -lresolv
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium -lresolv -lz
 
 # bench/dkimbench: dkimsign's signing, many messages in one process, for
 # bench/dkim.sh.  Built by "make bench" only, like a unit test from the
@@ -194,7 +199,7 @@ $(FUZZ_SESSIONS): FUZZ_LINK = $(BUILD)/fuzz/fuzzsession.o \
 
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/fuzzutil.o $(MOD_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/fuzz/fuzzutil.o $(FUZZ_LINK) \
-	    $(MOD_A) $(LIB_A) -lgnutls -lsodium -lresolv
+	    $(MOD_A) $(LIB_A) -lgnutls -lsodium -lresolv -lz
 
 fuzzers: $(FUZZERS)
 .SECONDARY: $(FUZZERS:%=%.o) $(BUILD)/fuzz/fuzzutil.o $(BUILD)/fuzz/fuzzsession.o

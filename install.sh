@@ -57,6 +57,9 @@ LOGDIR=/var/log/posthorn
 QLOG=$LOGDIR/queue-run.log
 LOGROTATE=/etc/logrotate.d/posthorn
 LOGCRON=/etc/cron.hourly/posthorn-logrotate
+# tlsrpt(8), the daily TLS reports: a systemd timer, else cron.daily.
+RPTUNIT=posthorn-tlsrpt
+RPTCRON=/etc/cron.daily/posthorn-tlsrpt
 QPIDFILE=/run/posthorn-queue.pid
 MAILDIRS=/var/mail
 CERTDIR=$CONF/certs
@@ -70,14 +73,17 @@ KEY=$CERTDIR/privkey.pem
 LISTENERS="smtp:25:mx:256 submission:587:submission:32 submissions:465:submissions:32"
 
 # musl-tools: smtp-in is linked statically against musl (see Makefile).
-PKGS_BUILD="gcc make libc6-dev musl-tools libsodium-dev libgnutls28-dev"
+# zlib1g-dev (libz-dev): tlsrpt(8) gzips the TLS reports (RFC 8460).
+PKGS_BUILD="gcc make libc6-dev musl-tools libsodium-dev libgnutls28-dev
+zlib1g-dev"
 # libsodium23: mailuser, smtp-auth; libgnutls30: smtp-tlsd, dkimsign;
 # openssl: the first, self-signed certificate; systemd: the units;
 # util-linux: setpriv (queue-run without systemd); passwd: useradd;
 # hostname: hostname -f; logrotate: the log files without systemd;
-# publicsuffix: the Public Suffix List, DMARC's organizational domains.
+# publicsuffix: the Public Suffix List, DMARC's organizational domains;
+# zlib1g: tlsrpt's gzip.
 PKGS_RUN="libsodium23 libgnutls30 openssl systemd util-linux passwd hostname
-logrotate publicsuffix"
+logrotate publicsuffix zlib1g"
 
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
@@ -523,11 +529,20 @@ if [ -n "$on_systemd" ]; then
 	systemctl is-active --quiet "$QSERVICE" ||
 	    die "queue-run did not start: journalctl -u $QSERVICE"
 	did "started $QSERVICE (queue-run)"
+	# The daily TLS reports (tlsrpt(8)): a timer, no daemon.
+	for u in "$RPTUNIT.service" "$RPTUNIT.timer"; do
+		if ! cmp -s "smtp-out/$u" "$UNITDIR/$u"; then
+			install -m 644 "smtp-out/$u" "$UNITDIR/$u"
+			systemctl daemon-reload
+			did "installed $UNITDIR/$u"
+		fi
+	done
+	systemctl enable --quiet --now "$RPTUNIT.timer"
 	logs="journalctl -u posthorn-smtp -u posthorn-submission
                   -u posthorn-submissions -u $QSERVICE (add -f to follow;
                   -t smtp-in, -t queue-run... for one program)"
 	stop="systemctl disable --now$units
-                  $QSERVICE"
+                  $QSERVICE $RPTUNIT.timer"
 else
 	logs=
 	for l in $LISTENERS; do
@@ -547,6 +562,10 @@ else
 	done
 	start_queue_run
 	log_rotation
+	if ! cmp -s smtp-out/posthorn-tlsrpt.cron "$RPTCRON"; then
+		install -D -m 755 smtp-out/posthorn-tlsrpt.cron "$RPTCRON"
+		did "installed $RPTCRON (the daily TLS reports, tlsrpt(8))"
+	fi
 	logs="$logs$QLOG
                   (time stamps in UTC; rotated by $LOGROTATE)"
 	stop="kill \$(cat /run/posthorn-*.pid) && rm /run/posthorn-*.pid"

@@ -68,6 +68,7 @@ static const struct conf_key conf_keys[] = {
 	{ "srs_hash_length",	parse_srs_hash,	FIELD(srs_hash_length), 0 },
 	{ "srs_hash_min",	parse_srs_hash,	FIELD(srs_hash_min), 0 },
 	{ "srs_postsrsd_compat", parse_bool,	FIELD(srs_postsrsd_compat), 0 },
+	{ "mta_sts_ca",		parse_path,	FIELD(mta_sts_ca), 0 },
 };
 
 enum { NKEYS = sizeof(conf_keys) / sizeof(conf_keys[0]) };

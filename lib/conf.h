@@ -114,6 +114,9 @@ struct conf {
 	unsigned	srs_hash_length;
 	unsigned	srs_hash_min;
 	int		srs_postsrsd_compat;
+	/* More trust anchors (PEM) for MTA-STS policy servers, beside the
+	 * system's: "" for none (smtp-out(8)). */
+	char		mta_sts_ca[CONF_PATH_MAX];
 };
 
 /* The configuration directory: opt (from -C) if not NULL, else

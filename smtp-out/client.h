@@ -110,6 +110,8 @@ struct client_tls_info {
 	char	cipher[64];	/* IANA name, "TLS_AES_256_GCM_SHA384" */
 	int	verified;	/* chain and host name checked */
 	char	reason[128];	/* why not verified, "" when it is */
+	unsigned verify_status;	/* GnuTLS's status bits: the TLS
+				   report's result type (sts_send.c) */
 };
 
 /* Slides TLS under io (the client's reads and writes go through it from

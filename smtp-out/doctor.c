@@ -25,6 +25,8 @@
 #include "send.h"
 #include "spfcheck.h"
 #include "str.h"
+#include "sts.h"
+#include "sts_fetch.h"
 
 enum {
 	DOCTOR_WHY_MAX = 512,
@@ -680,16 +682,92 @@ optional_txt(struct doctor *d, const char *what, const char *name,
 	return found == 1;
 }
 
-/* MTA-STS (RFC 8461 §3.1) and TLS-RPT (RFC 8460 §3), when published:
- * the records parse.  The MTA-STS policy file, served over HTTPS, is
- * not fetched. */
+/* How to publish MTA-STS for domain: the policy file and the record. */
+static void
+sts_howto(struct doctor *d, const char *domain)
+{
+	fix(d, "to publish (RFC 8461): serve this file as text/plain at");
+	fix(d, "  https://mta-sts.%s/.well-known/mta-sts.txt", domain);
+	fix(d, "  from any static HTTPS host with a certificate valid for "
+	    "mta-sts.%s:", domain);
+	fix(d, "    version: STSv1");
+	fix(d, "    mode: testing");
+	fix(d, "    mx: %s", d->conf->hostname);
+	fix(d, "    max_age: 604800");
+	fix(d, "  then: _mta-sts.%s. IN TXT \"v=STSv1; id=%s\"", domain,
+	    "20260101T000000");
+	fix(d, "  (a new id= with every change of the file; mode: enforce "
+	    "once the reports are clean)");
+}
+
+/* The policy that _mta-sts announces, fetched as smtp-out fetches it:
+ * it must parse, and every MX host of the domain must match it, or the
+ * senders that enforce it defer the domain's mail. */
+static void
+check_sts_policy(struct doctor *d, const char *domain)
+{
+	struct dns_target t[DNS_HOSTS_MAX];
+	struct sts_policy pol;
+	char why[DOCTOR_WHY_MAX], *body, mx[DOCTOR_WHY_MAX];
+	size_t len = 0, n = 0, i;
+	enum sts_fetch_result fr;
+	struct str s;
+	int bad = 0;
+
+	if ((body = malloc(STS_POLICY_MAX + 1)) == NULL) {
+		line(d, FAIL, "STS   %s: out of memory", domain);
+		return;
+	}
+	why[0] = '\0';
+	fr = sts_fetch(d->conf, domain, d->conf->mta_sts_ca, body,
+	    STS_POLICY_MAX + 1, &len, why, sizeof(why));
+	if (fr != STS_FETCH_OK) {
+		line(d, FAIL, "STS   https://mta-sts.%s/.well-known/"
+		    "mta-sts.txt: %s", domain, why);
+		if (fr == STS_FETCH_WEBPKI)
+			fix(d, "a certificate that a public CA signed for "
+			    "mta-sts.%s", domain);
+		sts_howto(d, domain);
+		goto out;
+	}
+	if (sts_parse(body, len, &pol, why, sizeof(why)) == -1) {
+		line(d, FAIL, "STS   mta-sts.%s policy: %s", domain, why);
+		sts_howto(d, domain);
+		goto out;
+	}
+	str_init(&s, mx, sizeof(mx));
+	for (i = 0; i < pol.nmx; i++)
+		(void)str_appendf(&s, "%s%s", i > 0 ? " " : "", pol.mx[i]);
+	if (pol.mode != STS_MODE_NONE &&
+	    dns_mx(domain, t, DNS_HOSTS_MAX, &n, why, sizeof(why)) ==
+	    DNS_OK)
+		for (i = 0; i < n; i++)
+			if (!sts_mx_match(&pol, t[i].host)) {
+				line(d, FAIL, "STS   mta-sts.%s policy: MX "
+				    "host %s matches no mx: line (%s)",
+				    domain, t[i].host, mx);
+				fix(d, "add \"mx: %s\" to the policy and "
+				    "change the record's id=", t[i].host);
+				bad = 1;
+			}
+	if (!bad)
+		line(d, OK, "STS   mta-sts.%s policy: mode %s, max_age %ld, "
+		    "mx %s", domain, sts_mode_name(pol.mode), pol.max_age,
+		    pol.nmx > 0 ? mx : "(none)");
+out:
+	free(body);
+}
+
+/* MTA-STS (RFC 8461 §3.1) and TLS-RPT (RFC 8460 §3): the records parse
+ * and the policy they announce is served and fits the MX records; when
+ * they are not published, how to publish them (both are optional). */
 static void
 check_sts(struct doctor *d, const char *domain)
 {
 	struct dns_text *txt;
 	char name[DNS_NAME_MAX + 1], val[DNS_TXT_LEN_MAX + 1];
 	size_t w = 0, k, idlen;
-	int ok;
+	int ok, r = -1;
 
 	val[0] = '\0';
 	if ((txt = malloc(DNS_TXTS_MAX * sizeof(*txt))) == NULL) {
@@ -697,24 +775,29 @@ check_sts(struct doctor *d, const char *domain)
 		return;
 	}
 	if (str_fmt(name, sizeof(name), "_mta-sts.%s", domain) == 0 &&
-	    optional_txt(d, "STS", name, "v=STSv1", txt, &w) == 1) {
+	    (r = optional_txt(d, "STS", name, "v=STSv1", txt, &w)) == 1) {
 		ok = tag_value(txt[w].text, "id", val, sizeof(val));
 		idlen = strlen(val);
 		for (k = 0; ok && k < idlen; k++)
 			ok = isalnum((unsigned char)val[k]);
-		if (ok && idlen >= 1 && idlen <= 32)
-			line(d, OK, "STS   %s: id=%s (the policy at "
-			    "https://mta-sts.%s/.well-known/mta-sts.txt is "
-			    "not checked)", name, val, domain);
-		else {
+		if (ok && idlen >= 1 && idlen <= 32) {
+			line(d, OK, "STS   %s: id=%s", name, val);
+			check_sts_policy(d, domain);
+		} else {
 			line(d, FAIL, "STS   %s: no valid id= in \"%s\"",
 			    name, txt[w].text);
 			fix(d, "id= of 1 to 32 letters and digits, changed "
 			    "with each new policy (RFC 8461 §3.1)");
 		}
+	} else if (r == 0) {
+		line(d, OK, "STS   %s: not published (optional: senders "
+		    "that honour it never deliver here in clear)", name);
+		sts_howto(d, domain);
 	}
+	r = -1;
 	if (str_fmt(name, sizeof(name), "_smtp._tls.%s", domain) == 0 &&
-	    optional_txt(d, "TLSRPT", name, "v=TLSRPTv1", txt, &w) == 1) {
+	    (r = optional_txt(d, "TLSRPT", name, "v=TLSRPTv1", txt, &w)) ==
+	    1) {
 		if (tag_value(txt[w].text, "rua", val, sizeof(val)) &&
 		    (strncmp(val, "mailto:", 7) == 0 ||
 		    strncmp(val, "https:", 6) == 0))
@@ -725,6 +808,11 @@ check_sts(struct doctor *d, const char *domain)
 			fix(d, "rua=mailto:ADDRESS or rua=https://URL "
 			    "(RFC 8460 §3)");
 		}
+	} else if (r == 0) {
+		line(d, OK, "TLSRPT %s: not published (optional: other "
+		    "servers' daily reports of their TLS to you)", name);
+		fix(d, "to publish (RFC 8460): %s. IN TXT "
+		    "\"v=TLSRPTv1; rua=mailto:tlsrpt@%s\"", name, domain);
 	}
 	free(txt);
 }

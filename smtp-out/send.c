@@ -25,6 +25,7 @@
 #include "route.h"
 #include "send.h"
 #include "str.h"
+#include "sts_send.h"
 #include "tlsc.h"
 
 enum {
@@ -47,6 +48,7 @@ struct attempt {
 	 * first of them, for the 5.4.6 when nothing else was tried. */
 	char			 self_why[CLIENT_TEXT_MAX];
 	size_t			 self;		/* next hops skipped as ours */
+	struct sts_send		 sts;		/* MTA-STS, TLS-RPT counts */
 };
 
 static void
@@ -189,10 +191,12 @@ starttls_hook(void *arg, struct io *io, int64_t deadline,
 	struct tlsc_params tp = { a->host, a->route->ca };
 
 	if (tlsc_start(io, &tp, deadline, info, why, whysz) == -1) {
+		sts_send_handshake(&a->sts, 0);
 		log_event("tls-failed", "domain", a->job->domain, "host",
 		    a->where, "reason", why, (char *)NULL);
 		return -1;
 	}
+	sts_send_handshake(&a->sts, 1);
 	log_tls(a, info);
 	return 0;
 }
@@ -243,13 +247,15 @@ session(struct attempt *a, const struct dns_addr *da, int tls_off)
 	    "plaintext", tls_off ? "retry after a failed TLS handshake" :
 	    NULL, (char *)NULL);
 	io_fd_init(&io, fd, fd);
+	sts_send_session(&a->sts, fd, tls_off);
 
 	memset(&p, 0, sizeof(p));
 	p.helo = job->conf->hostname;
 	p.sender = job->sender;
 	p.eightbit = job->eightbit;
 	p.smtputf8 = job->smtputf8;
-	p.tls = tls_off ? CLIENT_TLS_NONE : policy(rt->tls);
+	p.tls = tls_off ? CLIENT_TLS_NONE : sts_send_tls(&a->sts,
+	    policy(rt->tls));
 	p.auth_user = rt->auth_user;
 	p.auth_pass = rt->auth_pass;
 	p.starttls = starttls_hook;
@@ -286,6 +292,7 @@ session(struct attempt *a, const struct dns_addr *da, int tls_off)
 	fd_close(&fd);
 
 	client_tls_describe(&oc, tls, sizeof(tls));
+	sts_send_end(&a->sts, a->host, da, res, &oc, tls, sizeof(tls));
 	for (i = 0; i < job->n; i++) {
 		if (!was[i] || job->rcpts[i].status == CLIENT_PENDING)
 			continue;
@@ -429,6 +436,8 @@ send_run(const struct send_job *job, char *err, size_t errsize)
 	if (route_lookup(job->conf, job->domain, &rt, err, errsize) == -1)
 		goto out;
 	rc = 0;
+	sts_send_begin(&a.sts, job->conf, job->domain, rt.mx,
+	    rt.tls == ROUTE_TLS_NONE);
 	if (client_msg_problem(job->msg) != NULL)
 		send_fail_all(job->rcpts, job->n, CLIENT_FAILED, "5.6.0",
 		    client_msg_problem(job->msg));
@@ -471,6 +480,14 @@ send_run(const struct send_job *job, char *err, size_t errsize)
 			note_self(&a, "%s %s is this host's name (hostname "
 			    "of posthorn.conf)",
 			    hop_kind(&a, t[i].implicit), t[i].host);
+			continue;
+		}
+		if (!sts_send_host_ok(&a.sts, t[i].host)) {
+			/* RFC 8461 §4.2: an MX host outside an enforced
+			 * policy gets nothing; none left is a 4.7.x. */
+			set_fail(&a, CLIENT_DEFERRED, "4.7.5", "-", "none",
+			    "MX host %s matches no mx line of the MTA-STS "
+			    "policy of %s", t[i].host, job->domain);
 			continue;
 		}
 		if (host(&a, t[i].host, t[i].implicit, 1))

@@ -109,6 +109,7 @@ verify(struct tlsc *t, const char *host, struct client_tls_info *info)
 		    gnutls_strerror(r));
 		return;
 	}
+	info->verify_status = status;
 	if (status == 0) {
 		info->verified = 1;
 		info->reason[0] = '\0';

@@ -42,6 +42,9 @@
 # publicsuffix: the Public Suffix List that DMARC's organizational
 # domains come from (dkimsign/psl.c), checked in t/unit/dmarc_test.c.
 #
+# zlib1g-dev (what "libz-dev" names on Debian) builds tlsrpt(8), which
+# gzips the TLS reports (RFC 8460); the tests gunzip them with Python.
+#
 # Postfix is here for the benchmark's smtp-source and the comparison
 # instance; it must never become the system's MTA as a side effect, so it
 # is installed unconfigured ("No configuration") and with a policy-rc.d
@@ -54,7 +57,7 @@ postfix strace systemd procps util-linux iproute2
 python3-dkim opendkim libmail-dkim-perl openssl bc
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
-python3-prometheus-client clang libclang-rt-dev publicsuffix"
+python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 

@@ -16,12 +16,13 @@ import subprocess
 import pytest
 
 from conftest import SAN_ENV, prog
-from netns import PUBLIC4, PUBLIC6, Netns
+from netns import PEERS, PUBLIC4, PUBLIC6, PYTHON, Netns, TestCA
 
 DOMAIN = "doctor.test"
 HOST = "mx.doctor.test"
 OTHER = "mx.other.test"             # a host that is not this machine
 OTHER4 = "127.0.0.3"
+HTTPS4 = "127.0.0.14"               # mta-sts.doctor.test (peers/https.py)
 STATUS = re.compile(r"^(ok|WARN|FAIL) +(\S+) +(.*)$")
 
 
@@ -44,8 +45,11 @@ class Site:
         (self.dir / "certs").mkdir()
         self.cert = self.dir / "certs" / "fullchain.pem"
         self.make_cert(self.cert, days=90)
+        # The MTA-STS policy server's CA, as smtp-out would trust it.
+        self.web = TestCA(root / "webca", names=[f"mta-sts.{DOMAIN}"])
         (self.dir / "posthorn.conf").write_text(
-            f"hostname = {HOST}\ntls_cert = {self.cert}\n")
+            f"hostname = {HOST}\ntls_cert = {self.cert}\n"
+            f"mta_sts_ca = {self.web.ca}\n")
         r = subprocess.run([prog("dkimsign"), "-C", self.dir, "-g", DOMAIN],
                            capture_output=True, timeout=60,
                            env={**SAN_ENV, "PATH": "/usr/bin:/bin"})
@@ -216,7 +220,10 @@ def test_everything_right_is_all_ok_and_exit_0(dns, site):
     rep.line("ok", "TLS", rf"names {HOST}, expires in (89|90) days")
     for a in (PUBLIC4, PUBLIC6):
         rep.line("ok", "SMTP", rf"^{re.escape(a)} port 25: greets as {HOST}$")
-    assert len(rep.lines) == 14, rep
+    # MTA-STS and TLS-RPT are optional: not published is no warning.
+    rep.line("ok", "STS", rf"^_mta-sts\.{DOMAIN}: not published")
+    rep.line("ok", "TLSRPT", rf"^_smtp\._tls\.{DOMAIN}: not published")
+    assert len(rep.lines) == 16, rep
 
 
 def test_greeting_of_another_name_fails(dns, site):
@@ -332,15 +339,75 @@ def test_dmarc_without_a_policy_fails(dns, site):
     rep.line("FAIL", "DMARC", r"no valid p= tag")
 
 
-def test_mta_sts_and_tls_rpt_checked_when_published(dns, site):
+def sts_doctor(dns, site, tmp_path, policy, tlsrpt):
+    """The doctor with _mta-sts published and policy served at
+    https://mta-sts.doctor.test/.well-known/mta-sts.txt (None: nothing
+    listens there)."""
     z = site.right()
     z["txt"][f"_mta-sts.{DOMAIN}"] = "v=STSv1; id=20261206T1"
-    z["txt"][f"_smtp._tls.{DOMAIN}"] = "v=TLSRPTv1; rua=ftp://x.test/"
-    rep = doctor(dns, site, z, DOMAIN)
+    z["txt"][f"_smtp._tls.{DOMAIN}"] = tlsrpt
+    z["addr"][f"mta-sts.{DOMAIN}"] = [HTTPS4]
+    dns.set_dns(zone(z))
+    mark = dns.mark()
+    try:
+        if policy is not None:
+            f = tmp_path / f"mta-sts.{DOMAIN}" / ".well-known" / "mta-sts.txt"
+            f.parent.mkdir(parents=True)
+            f.write_text(policy)
+            dns.spawn("https", [PYTHON, PEERS / "https.py", "--listen",
+                                f"{HTTPS4}:443", "--root", tmp_path,
+                                "--cert", site.web.cert, "--key",
+                                site.web.key]).wait_for("listening")
+        return doctor(dns, site, z, DOMAIN)
+    finally:
+        dns.stop_since(mark)
+
+
+def test_mta_sts_and_tls_rpt_checked_when_published(dns, site, tmp_path):
+    rep = sts_doctor(dns, site, tmp_path, "version: STSv1\nmode: enforce\n"
+                     f"mx: {HOST}\nmax_age: 604800\n",
+                     "v=TLSRPTv1; rua=ftp://x.test/")
     assert rep.code == 1, rep
-    rep.line("ok", "STS", rf"^_mta-sts\.{DOMAIN}: id=20261206T1 ")
+    rep.line("ok", "STS", rf"^_mta-sts\.{DOMAIN}: id=20261206T1$")
+    rep.line("ok", "STS", rf"^mta-sts\.{DOMAIN} policy: mode enforce, "
+             rf"max_age 604800, mx {HOST}$")
     rep.line("FAIL", "TLSRPT", rf"^_smtp\._tls\.{DOMAIN}: no valid rua=")
     assert len(rep.having("FAIL")) == 1, rep
+
+
+def test_mta_sts_policy_without_our_mx_fails(dns, site, tmp_path):
+    rep = sts_doctor(dns, site, tmp_path, "version: STSv1\nmode: enforce\n"
+                     "mx: *.elsewhere.test\nmax_age: 604800\n",
+                     f"v=TLSRPTv1; rua=mailto:tls@{DOMAIN}")
+    assert rep.code == 1, rep
+    rep.line("FAIL", "STS", rf"MX host {HOST} matches no mx: line")
+    assert f'add "mx: {HOST}"' in rep.after("matches no mx: line"), rep
+    rep.line("ok", "TLSRPT", rf"rua=mailto:tls@{DOMAIN}$")
+
+
+def test_mta_sts_policy_not_served_fails_and_says_how(dns, site, tmp_path):
+    rep = sts_doctor(dns, site, tmp_path, None,
+                     f"v=TLSRPTv1; rua=mailto:tls@{DOMAIN}")
+    assert rep.code == 1, rep
+    rep.line("FAIL", "STS", rf"^https://mta-sts\.{DOMAIN}/\.well-known/"
+             r"mta-sts\.txt: ")
+    how = rep.after(f"https://mta-sts.{DOMAIN}/.well-known/mta-sts.txt: ")
+    assert f"mx: {HOST}" in how and "version: STSv1" in how, how
+
+
+def test_unpublished_mta_sts_and_tls_rpt_say_how(dns, site):
+    rep = doctor(dns, site, site.right(), DOMAIN)
+    assert rep.code == 0, rep
+    rep.line("ok", "STS", rf"^_mta-sts\.{DOMAIN}: not published")
+    how = rep.after(f"_mta-sts.{DOMAIN}: not published")
+    for want in (f"https://mta-sts.{DOMAIN}/.well-known/mta-sts.txt",
+                 "version: STSv1", f"mx: {HOST}", "max_age: 604800",
+                 f'_mta-sts.{DOMAIN}. IN TXT "v=STSv1; id='):
+        assert want in how, how
+    rep.line("ok", "TLSRPT", rf"^_smtp\._tls\.{DOMAIN}: not published")
+    assert (f'_smtp._tls.{DOMAIN}. IN TXT "v=TLSRPTv1; '
+            f'rua=mailto:tlsrpt@{DOMAIN}"') in rep.after(
+                f"_smtp._tls.{DOMAIN}: not published"), rep
 
 
 def test_host_name_address_not_this_machine_warns(dns, site):
