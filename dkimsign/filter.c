@@ -43,7 +43,7 @@ struct run {
 	char		*hbuf;		/* header, separator, body's start */
 	size_t		 n;		/* bytes in hbuf */
 	size_t		 hlen;		/* the header lines */
-	struct sign_header *h;
+	struct hdr *h;
 	struct sign_hname *hn;
 	size_t		 nh;
 	unsigned char	*io;
@@ -336,8 +336,8 @@ filter_run(const struct filter_opts *o, int in, int out, char *err,
 	    S_ISREG(st.st_mode);
 	if (read_header(&r) == -1)
 		goto out;
-	if (sign_header_parse(r.h, r.hbuf, r.hlen) == -1) {
-		seterr(&r, "more than %d header fields", SIGN_FIELDS_MAX);
+	if (hdr_parse(r.h, r.hbuf, r.hlen) == -1) {
+		seterr(&r, "more than %d header fields", HDR_FIELDS_MAX);
 		goto out;
 	}
 	if (find_keys(&r, domain, sizeof(domain)) == -1)
