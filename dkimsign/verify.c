@@ -836,7 +836,9 @@ check_sig(struct verify_sig *g, const struct verify_key *k,
 		    "RSA key under 1024 bits" : "RSA key over 4096 bits");
 		return -1;
 	}
-	if (g->blen != pub.size) {
+	/* RFC 8017 §8.2.2 wants k bytes; a signer that dropped leading
+	 * zero bytes still made the same number. */
+	if (g->blen > pub.size) {
 		rsa_public_key_clear(&pub);
 		return 0;
 	}

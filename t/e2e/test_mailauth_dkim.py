@@ -99,6 +99,8 @@ class World:
         self.tmp = tmp
         self.rsa = tmp / "rsa.pem"          # PKCS#1: all three read it
         openssl("genrsa", "-traditional", "-out", str(self.rsa), "2048")
+        self.small = tmp / "small.pem"      # under RFC 8301's 1024 bits
+        openssl("genrsa", "-traditional", "-out", str(self.small), "512")
         self.ed = tmp / "ed.pem"            # PKCS#8, for opendkim
         openssl("genpkey", "-algorithm", "ed25519", "-out", str(self.ed))
         rsa_pub = base64.b64encode(openssl(
@@ -109,6 +111,9 @@ class World:
         ed_pub = base64.b64encode(openssl(
             "pkey", "-in", str(self.ed), "-pubout", "-outform",
             "DER")[-32:]).decode()
+        small_pub = base64.b64encode(openssl(
+            "rsa", "-in", str(self.small), "-pubout", "-outform",
+            "DER")).decode()
         self.ed_seed = base64.b64encode(openssl(
             "pkey", "-in", str(self.ed), "-outform", "DER")[-32:])
         k = f"._domainkey.{D}"
@@ -121,6 +126,7 @@ class World:
             "strict" + k: f"v=DKIM1; t=s; p={rsa_pub}",
             "sha1only" + k: f"v=DKIM1; h=sha1; p={rsa_pub}",
             "notemail" + k: f"v=DKIM1; s=tlsrpt; p={rsa_pub}",
+            "small" + k: f"v=DKIM1; p={small_pub}",
             **RFC_KEYS,
         }
         from netns import Netns, dnsmasq_conf
@@ -175,8 +181,8 @@ class World:
         field = "DKIM-Signature: " + m.group(1).replace("\n", "\r\n")
         return field.encode() + b"\r\n" + msg
 
-    def mail_dkim(self, msg, sel="rsa", t=None, x=None):
-        args = ["perl", str(MD_SIGN), str(self.rsa), sel, D]
+    def mail_dkim(self, msg, sel="rsa", t=None, x=None, key=None):
+        args = ["perl", str(MD_SIGN), str(key or self.rsa), sel, D]
         if t is not None or x is not None:
             args += [str(t or 0), str(x or 0)]
         r = subprocess.run(args, input=msg, capture_output=True,
@@ -280,6 +286,15 @@ def test_rfc8463_a3_message_passes(world):
     assert rc == 0
 
 
+def test_message_with_lf_line_ends_verifies_as_crlf(world):
+    """A message stored with bare LF (a Maildir, a pipe) is verified in
+    its CRLF form, the one that was signed."""
+    msg = world.py(MSG, canon=(b"simple", b"simple")).replace(b"\r\n",
+                                                               b"\n")
+    rc, sigs, ar = world.mailauth(msg)
+    assert results(sigs) == [("pass", "")] and rc == 0
+
+
 def test_unsigned_message_is_none(world):
     rc, sigs, ar = world.mailauth(MSG)
     assert sigs == [] and ar == "dkim=none" and rc == 1
@@ -360,6 +375,9 @@ CASES = {
     "rsa-sha1": (
         lambda w: w.py(MSG, alg=b"rsa-sha1"), (),
         "policy", "rsa-sha1 is not accepted, RFC 8301"),
+    "RSA key of 512 bits": (
+        lambda w: w.mail_dkim(MSG, sel="small", key=w.small), (),
+        "permerror", "RSA key under 1024 bits"),
     "no key record": (
         lambda w: w.py(MSG, sel="nokey"), (), "permerror", "no key record"),
     "DNS failure": (
