@@ -1,10 +1,13 @@
 /* hdr.c — a header block cut into fields: a field is a line that does
  * not begin with WSP, with the continuation lines that follow it (RFC
- * 5322 §2.2.3).  Offsets into the caller's buffer, nothing copied. */
+ * 5322 §2.2.3).  Offsets into the caller's buffer, nothing copied.
+ * And the reading of a header block, bounded, which the signer and the
+ * verifier both do. */
 
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "hdr.h"
 
@@ -84,4 +87,40 @@ hdr_pick(const struct hdr *h, const char *name, size_t len, size_t occ)
 			return (long)(i - 1);
 	}
 	return -1;
+}
+
+int
+hdr_read(int fd, char *buf, size_t cap, size_t *n, size_t *hlen,
+    size_t *body)
+{
+	size_t pos = 0, e;
+	char *nl;
+	ssize_t got;
+
+	*n = 0;
+	for (;;) {
+		while ((nl = memchr(buf + pos, '\n', *n - pos)) != NULL) {
+			e = (size_t)(nl - buf);
+			if (e == pos || (e == pos + 1 && buf[pos] == '\r')) {
+				*hlen = pos;
+				*body = e + 1;
+				return 0;
+			}
+			pos = e + 1;
+		}
+		if (*n == cap) {
+			errno = E2BIG;
+			return -1;
+		}
+		do
+			got = read(fd, buf + *n, cap - *n);
+		while (got == -1 && errno == EINTR);
+		if (got == -1)
+			return -1;
+		if (got == 0) {
+			*hlen = *body = *n;
+			return 0;
+		}
+		*n += (size_t)got;
+	}
 }

@@ -2,7 +2,8 @@
  * the signer (sign.c) and the verifier (verify.c): where each field
  * starts and ends, its name, and which instance of a repeated name a
  * signature's h= list means (RFC 6376 §5.4.2).  Nothing here hashes or
- * signs, so the verifier links it without the signer's keys. */
+ * signs, so the verifier links it without the signer's keys.  hdr_read
+ * reads a header block from a descriptor for both. */
 #ifndef POSTHORN_DKIM_HDR_H
 #define POSTHORN_DKIM_HDR_H
 
@@ -29,6 +30,15 @@ struct hdr {
 	struct hdr_field	 f[HDR_FIELDS_MAX];
 };
 
+/* Read from fd into buf[cap] until the empty line that ends the header,
+ * or the end of input (a message of header only).  *n: the bytes read;
+ * *hlen: the header lines (with their line ends); *body: where the body
+ * starts, after the empty line (RFC 6376 §3.4.3: the body starts after
+ * the CRLF CRLF); what of the body came with the header is buf[*body ..
+ * *n).  0, or -1 with errno: E2BIG when the header does not fit in cap
+ * bytes, or read(2)'s. */
+int	hdr_read(int fd, char *buf, size_t cap, size_t *n, size_t *hlen,
+	    size_t *body);
 /* Split buf[len] (the header lines, each with its line end, without the
  * empty line after them) into fields.  0, or -1 with E2BIG beyond
  * HDR_FIELDS_MAX fields. */

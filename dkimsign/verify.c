@@ -951,63 +951,28 @@ verify_finish(struct verify *v, long long now, verify_txt_fn *txt,
 			check(v, &v->sig[i], now, txt, arg);
 }
 
-/* --- reading a message --------------------------------------------- */
-
-static ssize_t
-read_some(int fd, void *p, size_t n)
-{
-	ssize_t r;
-
-	do
-		r = read(fd, p, n);
-	while (r == -1 && errno == EINTR);
-	return r;
-}
+/* --- reading a message ------------------------------------------- */
 
 int
 verify_read(struct verify *v, int fd, char *hbuf)
 {
-	size_t n = 0, pos = 0, hlen, e;
-	char *nl, *io;
+	size_t n, hlen, body;
+	char *io;
 	ssize_t got;
-	int eof = 0;
 
-	/* The header: up to the empty line, or the whole input. */
-	for (;;) {
-		while ((nl = memchr(hbuf + pos, '\n', n - pos)) != NULL) {
-			e = (size_t)(nl - hbuf);
-			if (e == pos || (e == pos + 1 && hbuf[pos] == '\r')) {
-				hlen = pos;
-				pos = e + 1;
-				goto header;
-			}
-			pos = e + 1;
-		}
-		if (eof) {
-			hlen = pos = n;
-			goto header;
-		}
-		if (n == VERIFY_HEADER_MAX) {
-			errno = E2BIG;
-			return -1;
-		}
-		if ((got = read_some(fd, hbuf + n, VERIFY_HEADER_MAX - n)) ==
-		    -1)
-			return -1;
-		if (got == 0)
-			eof = 1;
-		n += (size_t)got;
-	}
-header:
-	if (verify_header(v, hbuf, hlen) == -1)
+	if (hdr_read(fd, hbuf, VERIFY_HEADER_MAX, &n, &hlen, &body) == -1 ||
+	    verify_header(v, hbuf, hlen) == -1)
 		return -1;
-	verify_body(v, hbuf + pos, n - pos);
-	if (eof)
-		return 0;
+	verify_body(v, hbuf + body, n - body);
 	if ((io = malloc(VERIFY_IO)) == NULL)
 		return -1;
-	while ((got = read_some(fd, io, VERIFY_IO)) > 0)
-		verify_body(v, io, (size_t)got);
+	do {
+		do
+			got = read(fd, io, VERIFY_IO);
+		while (got == -1 && errno == EINTR);
+		if (got > 0)
+			verify_body(v, io, (size_t)got);
+	} while (got > 0);
 	free(io);
 	return got == 0 ? 0 : -1;
 }
