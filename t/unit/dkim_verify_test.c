@@ -1,7 +1,8 @@
 /* dkim_verify_test.c — the verifier's parsers (the tag-list of RFC 6376
  * §3.2, the key record of §3.6.1 and RFC 8463 §4) and the whole of
  * verification on RFC 8463 Appendix A.3's message, whose two signatures
- * must pass with the RFC's keys, and fail once a byte changes. */
+ * must pass with the RFC's keys, and fail once a byte changes; and the
+ * reading of a header block that the verifier shares with the signer. */
 
 #include <errno.h>
 #include <setjmp.h>
@@ -11,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
 
 #include "dns.h"
+#include "hdr.h"
 #include "str.h"
 #include "verify.h"
 
@@ -439,6 +442,49 @@ test_no_signature_is_none_and_the_count_is_bounded(void **state)
 	free(v);
 }
 
+/* hdr_read on a pipe holding text; the offsets it gives. */
+static int
+read_text(const char *text, char *buf, size_t cap, size_t *n, size_t *hlen,
+    size_t *body)
+{
+	int p[2], rc;
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], text, strlen(text)), (ssize_t)strlen(text));
+	close(p[1]);
+	rc = hdr_read(p[0], buf, cap, n, hlen, body);
+	close(p[0]);
+	return rc;
+}
+
+static void
+test_hdr_read_finds_the_body_after_the_empty_line(void **state)
+{
+	char buf[64];
+	size_t n, hlen, body;
+
+	(void)state;
+	assert_int_equal(read_text("A: 1\r\nB: 2\r\n\r\nbody\r\n", buf,
+	    sizeof(buf), &n, &hlen, &body), 0);
+	assert_int_equal(hlen, 12);
+	assert_int_equal(body, 14);
+	assert_memory_equal(buf + body, "body\r\n", n - body);
+	assert_int_equal(read_text("A: 1\n\nbody", buf, sizeof(buf), &n,
+	    &hlen, &body), 0);
+	assert_int_equal(hlen, 5);
+	assert_int_equal(body, 6);
+	/* A message of header only: all of it is header. */
+	assert_int_equal(read_text("A: 1\r\nB: 2", buf, sizeof(buf), &n,
+	    &hlen, &body), 0);
+	assert_int_equal(hlen, 10);
+	assert_int_equal(body, 10);
+	/* A header that does not fit. */
+	errno = 0;
+	assert_int_equal(read_text("A: 1\r\nB: 2\r\n\r\n", buf, 8, &n,
+	    &hlen, &body), -1);
+	assert_int_equal(errno, E2BIG);
+}
+
 int
 main(void)
 {
@@ -458,6 +504,7 @@ main(void)
 		cmocka_unit_test(test_times_are_checked_before_the_key),
 		cmocka_unit_test(test_unusable_fields_are_permerrors),
 		cmocka_unit_test(test_no_signature_is_none_and_the_count_is_bounded),
+		cmocka_unit_test(test_hdr_read_finds_the_body_after_the_empty_line),
 	};
 
 	if (sodium_init() < 0)
