@@ -33,7 +33,7 @@ struct bench {
 	size_t			 len;
 	size_t			 hlen;	/* the header lines */
 	size_t			 body;	/* where the body starts */
-	struct sign_header	*h;
+	struct hdr	*h;
 	struct sign_hname	*hn;
 	char			*sig;	/* room for one DKIM-Signature */
 	size_t			 sigcap;
@@ -72,7 +72,7 @@ sign_once(struct bench *b, const struct keys_key *k, const char *domain)
 	size_t nh;
 
 	split(b);
-	if (sign_header_parse(b->h, b->msg, b->hlen) == -1)
+	if (hdr_parse(b->h, b->msg, b->hlen) == -1)
 		return -1;
 	sign_body_init(&sb);
 	sign_body_update(&sb, b->msg + b->body, b->len - b->body);
@@ -169,7 +169,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	split(&b);
-	if (sign_header_parse(b.h, b.msg, b.hlen) == -1) {
+	if (hdr_parse(b.h, b.msg, b.hlen) == -1) {
 		str_fmt_cut(err, sizeof(err), "too many header fields");
 		goto out;
 	}

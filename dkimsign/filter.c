@@ -43,7 +43,8 @@ struct run {
 	char		*hbuf;		/* header, separator, body's start */
 	size_t		 n;		/* bytes in hbuf */
 	size_t		 hlen;		/* the header lines */
-	struct sign_header *h;
+	size_t		 body;		/* where the body starts in hbuf */
+	struct hdr *h;
 	struct sign_hname *hn;
 	size_t		 nh;
 	unsigned char	*io;
@@ -76,47 +77,6 @@ read_some(int fd, void *p, size_t n)
 		r = read(fd, p, n);
 	while (r == -1 && errno == EINTR);
 	return r;
-}
-
-/* Read until the empty line that ends the header, or the end of input
- * (a message of header only).  hlen: the header lines; the empty line
- * and whatever of the body came with them follow in hbuf. */
-static int
-read_header(struct run *r)
-{
-	size_t pos = 0;
-	char *nl;
-	ssize_t got;
-
-	for (;;) {
-		while ((nl = memchr(r->hbuf + pos, '\n', r->n - pos)) !=
-		    NULL) {
-			size_t e = (size_t)(nl - r->hbuf);
-
-			if (e == pos ||
-			    (e == pos + 1 && r->hbuf[pos] == '\r')) {
-				r->hlen = pos;
-				return 0;
-			}
-			pos = e + 1;
-		}
-		if (r->n == FILTER_HEADER_MAX) {
-			seterr(r, "header larger than %d bytes",
-			    FILTER_HEADER_MAX);
-			return -1;
-		}
-		got = read_some(r->in, r->hbuf + r->n, FILTER_HEADER_MAX -
-		    r->n);
-		if (got == -1) {
-			seterr(r, "read: %s", strerror(errno));
-			return -1;
-		}
-		if (got == 0) {
-			r->hlen = r->n;
-			return 0;
-		}
-		r->n += (size_t)got;
-	}
 }
 
 static int
@@ -156,17 +116,10 @@ static int
 hash_body(struct run *r, char bh[SIGN_BH_LEN])
 {
 	struct sign_body b;
-	size_t sep = r->hlen;
 	ssize_t got;
 
 	sign_body_init(&b);
-	/* The separator line is not body (RFC 6376 §3.4.3: the body
-	 * starts after the CRLF CRLF). */
-	if (sep < r->n && r->hbuf[sep] == '\r')
-		sep++;
-	if (sep < r->n)
-		sep++;
-	sign_body_update(&b, r->hbuf + sep, r->n - sep);
+	sign_body_update(&b, r->hbuf + r->body, r->n - r->body);
 	for (;;) {
 		got = read_some(r->in, r->io, FILTER_IO);
 		if (got == -1) {
@@ -334,10 +287,17 @@ filter_run(const struct filter_opts *o, int in, int out, char *err,
 	r.start = lseek(in, 0, SEEK_CUR);
 	r.seekable = r.start != -1 && fstat(in, &st) == 0 &&
 	    S_ISREG(st.st_mode);
-	if (read_header(&r) == -1)
+	if (hdr_read(in, r.hbuf, FILTER_HEADER_MAX, &r.n, &r.hlen, &r.body)
+	    == -1) {
+		if (errno == E2BIG)
+			seterr(&r, "header larger than %d bytes",
+			    FILTER_HEADER_MAX);
+		else
+			seterr(&r, "read: %s", strerror(errno));
 		goto out;
-	if (sign_header_parse(r.h, r.hbuf, r.hlen) == -1) {
-		seterr(&r, "more than %d header fields", SIGN_FIELDS_MAX);
+	}
+	if (hdr_parse(r.h, r.hbuf, r.hlen) == -1) {
+		seterr(&r, "more than %d header fields", HDR_FIELDS_MAX);
 		goto out;
 	}
 	if (find_keys(&r, domain, sizeof(domain)) == -1)

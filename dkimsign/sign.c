@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "canon.h"
+#include "hdr.h"
 #include "keys.h"
 #include "mailhdr.h"
 #include "sign.h"
@@ -44,70 +45,6 @@ static const struct {
 
 #define LIST_PREFIX	"list-"		/* RFC 2369, RFC 2919, RFC 8058 */
 
-static int
-is_wsp(int c)
-{
-	return c == ' ' || c == '\t';
-}
-
-int
-sign_header_parse(struct sign_header *h, const char *buf, size_t len)
-{
-	size_t i = 0, end, next, j;
-	const char *nl;
-	struct sign_field *f = NULL;
-
-	h->buf = buf;
-	h->len = len;
-	h->n = 0;
-	h->eol = "\r\n";
-	nl = memchr(buf, '\n', len);
-	if (nl != NULL && (nl == buf || nl[-1] != '\r'))
-		h->eol = "\n";
-	while (i < len) {
-		nl = memchr(buf + i, '\n', len - i);
-		next = nl != NULL ? (size_t)(nl - buf) + 1 : len;
-		end = next;
-		if (nl != NULL) {
-			end--;
-			if (end > i && buf[end - 1] == '\r')
-				end--;
-		}
-		if (f != NULL && is_wsp((unsigned char)buf[i])) {
-			/* A continuation line: the field grows to here. */
-			f->len = end - f->off;
-		} else {
-			if (h->n == SIGN_FIELDS_MAX) {
-				errno = E2BIG;
-				return -1;
-			}
-			f = &h->f[h->n++];
-			f->off = i;
-			f->len = end - i;
-			f->namelen = 0;
-			nl = memchr(buf + i, ':', end - i);
-			if (nl != NULL) {
-				j = (size_t)(nl - buf);
-				while (j > i &&
-				    is_wsp((unsigned char)buf[j - 1]))
-					j--;
-				f->namelen = j - i;
-			}
-		}
-		i = next;
-	}
-	return 0;
-}
-
-static int
-name_is(const struct sign_header *h, size_t i, const char *name, size_t len)
-{
-	const struct sign_field *f = &h->f[i];
-
-	return f->namelen == len && len > 0 &&
-	    strncasecmp(h->buf + f->off, name, len) == 0;
-}
-
 struct first_addr {
 	char	a[512];
 	int	found;
@@ -127,14 +64,14 @@ first_addr_cb(void *arg, const char *addr, size_t len)
 }
 
 int
-sign_from_domain(const struct sign_header *h, char *dom, size_t cap)
+sign_from_domain(const struct hdr *h, char *dom, size_t cap)
 {
 	struct first_addr fa;
 	const char *value, *at;
 	size_t i;
 
 	for (i = 0; i < h->n; i++) {
-		const struct sign_field *f = &h->f[i];
+		const struct hdr_field *f = &h->f[i];
 
 		if (!mailhdr_is(h->buf + f->off, f->len, "From", &value))
 			continue;
@@ -161,17 +98,17 @@ sign_from_domain(const struct sign_header *h, char *dom, size_t cap)
 }
 
 static size_t
-count(const struct sign_header *h, const char *name, size_t len)
+count(const struct hdr *h, const char *name, size_t len)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < h->n; i++)
-		n += name_is(h, i, name, len);
+		n += hdr_name_is(h, i, name, len);
 	return n;
 }
 
 size_t
-sign_hlist(const struct sign_header *h, struct sign_hname *out, size_t max)
+sign_hlist(const struct hdr *h, struct sign_hname *out, size_t max)
 {
 	size_t k, i, j, c, n = 0, pl = strlen(LIST_PREFIX);
 
@@ -189,14 +126,14 @@ sign_hlist(const struct sign_header *h, struct sign_hname *out, size_t max)
 		}
 	}
 	for (i = 0; i < h->n; i++) {
-		const struct sign_field *f = &h->f[i];
+		const struct hdr_field *f = &h->f[i];
 		const char *name = h->buf + f->off;
 
 		if (f->namelen <= pl || f->namelen > SIGN_NAME_MAX ||
 		    strncasecmp(name, LIST_PREFIX, pl) != 0)
 			continue;
 		for (j = 0; j < i; j++)
-			if (name_is(h, j, name, f->namelen))
+			if (hdr_name_is(h, j, name, f->namelen))
 				break;
 		if (j < i)
 			continue;	/* listed with its first instance */
@@ -209,12 +146,13 @@ sign_hlist(const struct sign_header *h, struct sign_hname *out, size_t max)
 }
 
 int
-sign_header_hash(const struct sign_header *h, const struct sign_hname *hn,
+sign_header_hash(const struct hdr *h, const struct sign_hname *hn,
     size_t n, crypto_hash_sha256_state *st)
 {
 	struct str c;
 	char *mem;
-	size_t k, j, i, occ, seen, maxlen = 0;
+	size_t k, j, i, occ, maxlen = 0;
+	long idx;
 
 	for (i = 0; i < h->n; i++)
 		if (h->f[i].len > maxlen)
@@ -229,17 +167,11 @@ sign_header_hash(const struct sign_header *h, const struct sign_hname *hn,
 			occ += hn[j].len == hn[k].len &&
 			    strncasecmp(hn[j].s, hn[k].s, hn[k].len) == 0;
 		/* The occ-th instance from the bottom, if there is one. */
-		for (seen = 0, i = h->n; i > 0; i--) {
-			if (!name_is(h, i - 1, hn[k].s, hn[k].len))
-				continue;
-			if (seen++ == occ)
-				break;
-		}
-		if (i == 0)
+		if ((idx = hdr_pick(h, hn[k].s, hn[k].len, occ)) == -1)
 			continue;
 		str_reset(&c);
-		if (canon_header_relaxed(h->buf + h->f[i - 1].off,
-		    h->f[i - 1].len, &c) == -1) {
+		if (canon_header_relaxed(h->buf + h->f[idx].off,
+		    h->f[idx].len, &c) == -1) {
 			free(mem);
 			return -1;
 		}

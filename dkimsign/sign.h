@@ -12,37 +12,20 @@
 #include <sodium.h>
 
 #include "canon.h"
+#include "hdr.h"
 #include "keys.h"
 #include "str.h"
 
 enum {
-	/* Header fields of one message.  Real mail has a few dozen; a
-	 * message with hundreds of Received fields is looping anyway. */
-	SIGN_FIELDS_MAX = 1000,
 	/* A List-* field name longer than this is not signed. */
 	SIGN_NAME_MAX = 64,
 	/* Entries of h=: every field signed, plus one per oversigned
 	 * name. */
-	SIGN_H_MAX = SIGN_FIELDS_MAX + 16,
+	SIGN_H_MAX = HDR_FIELDS_MAX + 16,
 	/* RFC 5322 §2.1.1: lines SHOULD be at most 78 characters. */
 	SIGN_WIDTH = 78,
 	/* base64 of a SHA-256 digest, with its NUL */
 	SIGN_BH_LEN = 45
-};
-
-struct sign_field {
-	size_t	off;		/* in the header block */
-	size_t	len;		/* the field, without its closing line end */
-	size_t	namelen;	/* the name, without WSP before the colon */
-};
-
-/* The header block of a message: its fields, in order. */
-struct sign_header {
-	const char		*buf;
-	size_t			 len;
-	size_t			 n;
-	const char		*eol;	/* "\r\n" or "\n", as line 1 ends */
-	struct sign_field	 f[SIGN_FIELDS_MAX];
 };
 
 struct sign_hname {
@@ -50,26 +33,22 @@ struct sign_hname {
 	size_t		 len;
 };
 
-/* Split buf[len] (the header lines, each with its line end, without the
- * empty line after them) into fields.  0, or -1 with E2BIG beyond
- * SIGN_FIELDS_MAX fields. */
-int	sign_header_parse(struct sign_header *, const char *buf, size_t len);
 /* The domain of the first address of the first From: field, lowercased,
  * into dom[cap].  0, or -1: ENOENT (no From: or no address in it), EINVAL
  * (no domain), ENAMETOOLONG. */
-int	sign_from_domain(const struct sign_header *, char *dom, size_t cap);
+int	sign_from_domain(const struct hdr *, char *dom, size_t cap);
 /* The h= list for this header: From, To, Cc, Subject, Date, Message-ID,
  * Reply-To, In-Reply-To, References, MIME-Version, Content-Type,
  * Content-Transfer-Encoding and List-*, once per field present; From, To,
  * Cc, Subject, Date, Reply-To and the three MIME fields once more when
  * present (oversigning: a copy added later breaks the signature).
  * Returns the number of entries, at most max. */
-size_t	sign_hlist(const struct sign_header *, struct sign_hname *, size_t max);
+size_t	sign_hlist(const struct hdr *, struct sign_hname *, size_t max);
 /* Start st and feed it the relaxed canonical form of the fields h names,
  * taking the instances of a repeated name from the bottom up and nothing
  * for a name with no instance left (RFC 6376 §5.4.2).  0, or -1 with
  * ENOMEM. */
-int	sign_header_hash(const struct sign_header *, const struct sign_hname *,
+int	sign_header_hash(const struct hdr *, const struct sign_hname *,
 	    size_t n, crypto_hash_sha256_state *st);
 
 /* The body hash: relaxed canonical body through SHA-256. */

@@ -66,13 +66,13 @@ mailhdr(const char *s, size_t n)
 static void
 dkim(const char *s, size_t n)
 {
-	static struct sign_header h;
+	static struct hdr h;
 	static struct sign_hname hn[SIGN_H_MAX];
 	crypto_hash_sha256_state st;
 	char dom[256];
 	size_t nh;
 
-	if (sign_header_parse(&h, s, n) == -1)
+	if (hdr_parse(&h, s, n) == -1)
 		return;
 	(void)sign_from_domain(&h, dom, sizeof(dom));
 	nh = sign_hlist(&h, hn, SIGN_H_MAX);

@@ -12,6 +12,12 @@
 # verifiers of dkimsign's signatures; opendkim's service is never started
 # (the policy-rc.d below), the tests run "opendkim -t" only.
 #
+# nettle-dev and libgmp-dev: mailauth(8) verifies RSA signatures with
+# nettle's hogweed (GnuTLS's own backend) and gmp, because a program
+# linked to GnuTLS costs milliseconds more to start and mailauth runs for
+# every incoming message (bench/mailauth.sh).  Their runtime libraries
+# come with libgnutls30 anyway.
+#
 # libmail-srs-perl (Mail::SRS) is the reference for SRS: the vectors of
 # t/unit/srs_test.c come from it, and t/e2e/test_srs.py checks its
 # addresses against aliases -r and smtp-in with the same secret.
@@ -57,7 +63,7 @@ postfix strace systemd procps util-linux iproute2
 python3-dkim opendkim libmail-dkim-perl openssl bc
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
-python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev"
+python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 

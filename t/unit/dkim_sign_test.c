@@ -68,7 +68,7 @@
 
 struct fx {
 	char	dir[256];
-	struct sign_header h;
+	struct hdr h;
 };
 
 static int
@@ -122,7 +122,7 @@ rfc_field(struct fx *fx, const struct keys_key *k, const char *rfc,
 
 	body_hash(RFC_BODY, bh);
 	assert_string_equal(bh, "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=");
-	assert_int_equal(sign_header_parse(&fx->h, RFC_HEADER,
+	assert_int_equal(hdr_parse(&fx->h, RFC_HEADER,
 	    strlen(RFC_HEADER)), 0);
 	for (i = 0; i < 8; i++) {
 		hn[i].s = names[i];
@@ -209,10 +209,10 @@ test_rfc8463_a3_changes_with_the_message(void **state)
 		hn[i].s = names[i];
 		hn[i].len = strlen(names[i]);
 	}
-	assert_int_equal(sign_header_parse(&fx->h, RFC_HEADER,
+	assert_int_equal(hdr_parse(&fx->h, RFC_HEADER,
 	    strlen(RFC_HEADER)), 0);
 	assert_int_equal(sign_header_hash(&fx->h, hn, 3, &a), 0);
-	assert_int_equal(sign_header_parse(&fx->h, h2, strlen(h2)), 0);
+	assert_int_equal(hdr_parse(&fx->h, h2, strlen(h2)), 0);
 	assert_int_equal(sign_header_hash(&fx->h, hn, 3, &b), 0);
 	crypto_hash_sha256_final(&a, da);
 	crypto_hash_sha256_final(&b, db);
@@ -226,7 +226,7 @@ hlist_text(const char *hdr, struct fx *fx, char *out, size_t cap)
 	struct str s;
 	size_t n, i;
 
-	assert_int_equal(sign_header_parse(&fx->h, hdr, strlen(hdr)), 0);
+	assert_int_equal(hdr_parse(&fx->h, hdr, strlen(hdr)), 0);
 	n = sign_hlist(&fx->h, hn, 64);
 	str_init(&s, out, cap);
 	for (i = 0; i < n; i++)
@@ -283,7 +283,7 @@ test_repeated_fields_are_hashed_bottom_up(void **state)
 	crypto_hash_sha256_state st;
 	unsigned char got[32], exp[32];
 
-	assert_int_equal(sign_header_parse(&fx->h, hdr, strlen(hdr)), 0);
+	assert_int_equal(hdr_parse(&fx->h, hdr, strlen(hdr)), 0);
 	assert_int_equal(sign_header_hash(&fx->h, hn, 4, &st), 0);
 	crypto_hash_sha256_final(&st, got);
 	crypto_hash_sha256(exp, (const unsigned char *)want, strlen(want));
@@ -297,14 +297,14 @@ test_header_parse_folding_and_line_ends(void **state)
 	const char *crlf = "A: 1\r\nB: 2\r\n  2b\r\n\tc\r\nC : 3\r\n";
 	const char *lf = "A: 1\nB: 2\n 2b\nC";
 
-	assert_int_equal(sign_header_parse(&fx->h, crlf, strlen(crlf)), 0);
+	assert_int_equal(hdr_parse(&fx->h, crlf, strlen(crlf)), 0);
 	assert_int_equal(fx->h.n, 3);
 	assert_string_equal(fx->h.eol, "\r\n");
 	assert_int_equal(fx->h.f[1].off, 6);
 	assert_int_equal(fx->h.f[1].len, strlen("B: 2\r\n  2b\r\n\tc"));
 	assert_int_equal(fx->h.f[2].namelen, 1);
 	assert_int_equal(fx->h.f[2].len, 5);
-	assert_int_equal(sign_header_parse(&fx->h, lf, strlen(lf)), 0);
+	assert_int_equal(hdr_parse(&fx->h, lf, strlen(lf)), 0);
 	assert_int_equal(fx->h.n, 3);
 	assert_string_equal(fx->h.eol, "\n");
 	assert_int_equal(fx->h.f[1].len, strlen("B: 2\n 2b"));
@@ -316,14 +316,14 @@ static void
 test_header_with_too_many_fields_is_refused(void **state)
 {
 	struct fx *fx = *state;
-	size_t n = (SIGN_FIELDS_MAX + 1) * 4, i;
+	size_t n = (HDR_FIELDS_MAX + 1) * 4, i;
 	char *h = malloc(n);
 
 	assert_non_null(h);
 	for (i = 0; i < n; i += 4)
 		memcpy(h + i, "X:\r\n", 4);
-	assert_int_equal(sign_header_parse(&fx->h, h, n - 4), 0);
-	assert_int_equal(sign_header_parse(&fx->h, h, n), -1);
+	assert_int_equal(hdr_parse(&fx->h, h, n - 4), 0);
+	assert_int_equal(hdr_parse(&fx->h, h, n), -1);
 	assert_int_equal(errno, E2BIG);
 	free(h);
 }
@@ -331,7 +331,7 @@ test_header_with_too_many_fields_is_refused(void **state)
 static void
 from_domain(struct fx *fx, const char *hdr, char *dom, size_t cap, int want)
 {
-	assert_int_equal(sign_header_parse(&fx->h, hdr, strlen(hdr)), 0);
+	assert_int_equal(hdr_parse(&fx->h, hdr, strlen(hdr)), 0);
 	assert_int_equal(sign_from_domain(&fx->h, dom, cap), want);
 }
 
@@ -376,7 +376,7 @@ test_our_field_is_folded_at_78_columns(void **state)
 	write_key(fx->dir, "sel.ed25519", RFC_ED_SEED, path, sizeof(path));
 	assert_int_equal(keys_load(&k, path, KEYS_ED25519, err, sizeof(err)),
 	    0);
-	assert_int_equal(sign_header_parse(&fx->h, hdr, strlen(hdr)), 0);
+	assert_int_equal(hdr_parse(&fx->h, hdr, strlen(hdr)), 0);
 	n = sign_hlist(&fx->h, hn, 16);
 	assert_int_equal(n, 8);
 	assert_int_equal(sign_header_hash(&fx->h, hn, n, &st), 0);
