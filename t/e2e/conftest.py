@@ -479,8 +479,16 @@ class Peer:
 
 
 @pytest.fixture
-def conf(tmp_path):
-    return Conf(tmp_path)
+def conf():
+    """A Conf under a directory of its own: root's, sticky and writable
+    by all, as /tmp is, so that pipe aliases and MDAs, which run as
+    nobody (queue-runas(8)), reach the scripts and files a test puts
+    there, and queue-runas still trusts the configuration below it
+    (pytest's tmp_path is root's alone)."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="posthorn-test."))
+    root.chmod(0o1777)
+    yield Conf(root)
+    shutil.rmtree(root)
 
 
 @pytest.fixture
