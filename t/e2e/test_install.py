@@ -113,9 +113,10 @@ def installed():
              f"SAN={'1' if SAN else ''}"],
             cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stdout + r.stderr
-        uid, gid, drop, run = unused_ids(4)
+        uid, gid, drop, run, dkim = unused_ids(5)
         inst = types.SimpleNamespace(
             base=base, stage=stage, uid=uid, gid=gid, drop=drop, run=run,
+            dkim=dkim,
             sbin=stage / "usr" / "local" / "sbin",
             spool=stage / "var" / "spool" / "posthorn")
         install_queue(inst)
@@ -409,7 +410,7 @@ def delivering(installed):
     inst = installed
     inst.conf = inst.base / "etc"
     r = install_conf(inst.base, inst.conf, "-H", "mx.example.org",
-                     "example.org", group=inst.gid)
+                     "example.org", group=inst.gid, dkim=inst.dkim)
     assert r.returncode == 0, r.stdout + r.stderr
     inst.mail = inst.base / "mail"
     inst.mail.mkdir()
@@ -444,8 +445,9 @@ def queue_file(inst, qid, rcpt, body=b"Subject: probe\n\nsecret plans\n"):
 
 def start_queue_run(inst):
     """queue-run as install.sh starts it without systemd: the posthorn
-    stand-in with its group, posthorn-drop and posthorn-run."""
-    groups = ",".join(map(str, (inst.gid, inst.drop, inst.run)))
+    stand-in with its group, posthorn-drop, posthorn-run and
+    posthorn-dkim."""
+    groups = ",".join(map(str, (inst.gid, inst.drop, inst.run, inst.dkim)))
     env = {"POSTHORN_CONF": str(inst.conf), "PATH": "/usr/bin:/bin",
            **SAN_ENV}
     return QueueRun(types.SimpleNamespace(), exe=str(inst.sbin / "queue-run"),
@@ -484,6 +486,68 @@ def test_a_pipe_runs_as_nobody_and_reads_no_secret_nor_the_queue(
     assert groups.split() == [str(nobody.pw_gid)]
     report = (inst.out / "report").read_text().splitlines()
     assert report == [f"denied {p}" for p in secrets], report
+
+
+def test_the_dkim_keys_are_the_signers_alone(delivering):
+    """root:posthorn-dkim 0640: queue-run, given that group, signs; the
+    posthorn user with the groups smtp-listen and its sessions take from
+    it (posthorn, posthorn-drop) reads no key, nor lists them."""
+    inst = delivering
+    kd = inst.conf / "domains" / "example.org" / "dkim"
+    keys = sorted(kd.iterdir())
+    assert len(keys) == 2, keys
+    for p, mode in [(kd, 0o750), *((k, 0o640) for k in keys)]:
+        st = os.stat(p)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+            (0, inst.dkim, mode), (p, st.st_uid, st.st_gid, oct(st.st_mode))
+    session = ["setpriv", f"--reuid={inst.uid}", f"--regid={inst.gid}",
+               f"--groups={inst.gid},{inst.drop}"]
+    for cmd in (["cat", *map(str, keys)], ["ls", str(kd)]):
+        r = subprocess.run(session + cmd, capture_output=True, timeout=60)
+        assert r.returncode != 0 and b"Permission denied" in r.stderr, \
+            (cmd, r)
+    # sendmail run by root (cron), for a local mailbox: signed with
+    # both keys by queue-run's dkimsign.
+    tmp = inst.spool / "tmp" / "0000000000000003"
+    tmp.write_bytes(
+        b"posthorn-queue 1\nid 0000000000000003\ntime %d\n"
+        b"from <root@example.org>\nrcpt <postmaster@example.org>\n"
+        b"via local\nuid 0\n\n"
+        b"From: root@example.org\nSubject: cron\n\nsigned\n"
+        % int(time.time()))
+    os.chown(tmp, 0, inst.drop)
+    os.chmod(tmp, 0o640)
+    os.rename(tmp, inst.spool / "new" / "0000000000000003")
+    qr = start_queue_run(inst)
+    try:
+        qr.wait_for(r"event=signed ")
+        qr.delivered()
+    finally:
+        qr.stop()
+    [box] = list((inst.mail / "example.org" / "postmaster" / "new")
+                 .iterdir())
+    assert box.read_bytes().count(b"\nDKIM-Signature:") == 2
+
+
+def test_a_rerun_gives_an_older_installs_keys_to_the_signer(tmp_path):
+    """Keys of an install older than posthorn-dkim: group posthorn.
+    Running install-conf.sh again hands them over."""
+    confdir = tmp_path / "etc"
+    group, dkim = unused_ids(2)
+    r = install_conf(tmp_path, confdir, "example.org", group=group,
+                     dkim=group)
+    assert r.returncode == 0, r.stdout + r.stderr
+    kd = confdir / "domains" / "example.org" / "dkim"
+    keys = sorted(kd.iterdir())
+    assert {os.stat(p).st_gid for p in (kd, *keys)} == {group}
+    r = install_conf(tmp_path, confdir, "example.org", group=group,
+                     dkim=dkim)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for p, mode in [(kd, 0o750), *((k, 0o640) for k in keys)]:
+        st = os.stat(p)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+            (0, dkim, mode), p
+        assert f"gave {p} to root:{dkim}" in r.stdout, r.stdout
 
 
 def test_a_command_user_of_root_is_refused_and_the_mail_kept(delivering):
@@ -532,7 +596,8 @@ def test_a_command_user_from_a_file_posthorn_may_write_is_refused(
 # of their own, with the programs of this build, as install.sh runs it
 # after "make install".
 
-def install_conf(tmp_path, confdir, *args, env=None, prefix=(), group=None):
+def install_conf(tmp_path, confdir, *args, env=None, prefix=(), group=None,
+                 dkim=None):
     """Run install-conf.sh on confdir; the records go to a file, read
     back as r.records."""
     stage = tmp_path / "prefix"
@@ -544,6 +609,7 @@ def install_conf(tmp_path, confdir, *args, env=None, prefix=(), group=None):
     r = subprocess.run(
         [*prefix, "sh", str(ROOT / "install-conf.sh"), "-p", str(stage),
          "-c", str(confdir), "-u", str(os.getgid() if group is None else group),
+         "-k", str(os.getgid() if dkim is None else dkim),
          "-R", str(records),
          *args],
         env={**os.environ, **SAN_ENV, **(env or {})},
