@@ -268,6 +268,9 @@ static void
 kill_reap(pid_t pid, int *status)
 {
 	(void)kill(pid, SIGTERM);
+	/* Stopped, it would never see it (the command cannot stop it:
+	 * queue-runas keeps its real and saved uids ours). */
+	(void)kill(pid, SIGCONT);
 	(void)wait_child(pid, status, 0);
 }
 

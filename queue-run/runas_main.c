@@ -12,8 +12,9 @@
  * clears the supplementary groups, takes the user's group and uid (real,
  * effective and saved) and execs PATH with an environment of its own
  * making (below).  It stays as the command's parent, no longer root
- * (real uid the caller's, so that queue-run can signal it; effective uid
- * the command's, so that it can signal the command): a SIGTERM, SIGINT
+ * (real and saved uid the caller's, so that queue-run can signal it and
+ * the command cannot; effective uid the command's, so that it can
+ * signal the command): a SIGTERM, SIGINT
  * or SIGHUP kills the command's process group, which queue-run could
  * not (another uid's), and the command's exit status or signal becomes
  * its own.  Its refusals, on stderr, become the reason of the delivery's
@@ -117,15 +118,16 @@ become(const struct runas_id *id)
 		fail("could not drop root", NULL);
 }
 
-/* The parent: no longer root, real uid the caller's (queue-run may
- * signal it), effective and saved the command's (it may signal the
- * command's group). */
+/* The parent: no longer root.  Its real and saved uids are the
+ * caller's: queue-run may signal it and the command may not (a command
+ * that could stop it would hang queue-run's wait for it); its effective
+ * uid is the command's, so that it may signal the command's group. */
 static void
 step_aside(const struct runas_id *id, uid_t caller)
 {
 	if (setgroups(0, NULL) == -1 ||
 	    setresgid(id->gid, id->gid, id->gid) == -1 ||
-	    setresuid(caller, id->uid, id->uid) == -1)
+	    setresuid(caller, id->uid, caller) == -1)
 		fail("cannot drop root", strerror(errno));
 }
 

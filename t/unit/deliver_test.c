@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -534,6 +535,31 @@ test_pipe_runs_in_root_directory(void **state)
 	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_file_is(fx->out, "/\n", 2);
+}
+
+/* As nobody, with no group but its own (queue-runas(8)); and it cannot
+ * signal queue-runas, its parent: stopped, that would hold queue-run. */
+static void
+test_pipe_runs_as_nobody_and_cannot_stop_its_parent(void **state)
+{
+	struct fx *fx = *state;
+	struct passwd *pw;
+	char want[128];
+	int n;
+
+	assert_non_null(pw = getpwnam("nobody"));
+	n = snprintf(want, sizeof(want), "%lu %lu %lu\nrefused\n",
+	    (unsigned long)pw->pw_uid, (unsigned long)pw->pw_gid,
+	    (unsigned long)pw->pw_gid);
+	assert_true(n > 0 && (size_t)n < sizeof(want));
+	fx->conf.command_timeout = 5;
+	pipe_cmd(fx, "cat >/dev/null; echo $(id -u) $(id -g) $(id -G) > %s; "
+	    "if kill -STOP $PPID 2>/dev/null; then echo stopped; "
+	    "else echo refused; fi >> %s", fx->out, fx->out);
+	queue_str(fx, BODY);
+	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	assert_int_equal(fx->r.status, DELIVER_OK);
+	assert_file_is(fx->out, want, (size_t)n);
 }
 
 static void
@@ -1089,6 +1115,7 @@ main(void)
 		T(test_user_unsafe_as_a_file_name_is_refused),
 		T(test_pipe_exit_0_gets_the_message_and_a_clean_environment),
 		T(test_pipe_runs_in_root_directory),
+		T(test_pipe_runs_as_nobody_and_cannot_stop_its_parent),
 		T(test_command_inherits_nothing_but_stdio),
 		T(test_pipe_exit_75_is_temporary),
 		T(test_pipe_exit_1_is_permanent_with_the_stderr_tail),
