@@ -20,8 +20,9 @@ import types
 
 import pytest
 
-from conftest import (BIN, ROOT, SAN, SAN_ENV, WAIT, Client, Conf, Peer,
-                      QueuedMessage, QueueRun, parse_kv)
+from conftest import (BIN, ROOT, SAN, SAN_ENV, WAIT, Client, Conf, LogProc,
+                      Peer, QueuedMessage, QueueRun, children, cmdline,
+                      free_port, parse_kv)
 from test_dkimsign import alg, parse_records, signatures
 from test_signing import BOTH, verify
 
@@ -527,6 +528,59 @@ def test_the_dkim_keys_are_the_signers_alone(delivering):
     [box] = list((inst.mail / "example.org" / "postmaster" / "new")
                  .iterdir())
     assert box.read_bytes().count(b"\nDKIM-Signature:") == 2
+
+
+def test_smtp_ins_process_cannot_read_the_dkim_keys(delivering):
+    """smtp-listen as install.sh starts it without systemd (binding as
+    root, then -u posthorn, whose groups it takes from /etc/group:
+    posthorn and posthorn-drop, as install.sh makes them), and one
+    session: the smtp-in process has neither posthorn-dkim nor
+    posthorn-run, and with its very ids the keys cannot be read."""
+    inst = delivering
+    name = "phstandin"
+    passwd = pathlib.Path("/etc/passwd").read_text() + \
+        f"{name}:x:{inst.uid}:{inst.gid}::/nonexistent:/usr/sbin/nologin\n"
+    group = pathlib.Path("/etc/group").read_text() + \
+        f"{name}:x:{inst.gid}:\nph-drop:x:{inst.drop}:{name}\n" \
+        f"ph-run:x:{inst.run}:\nph-dkim:x:{inst.dkim}:\n"
+    ns = Namespace(inst.base, inst.conf, files={"passwd": passwd,
+                                                "group": group})
+    port = free_port()
+    listener = LogProc()
+    try:
+        listener.start(ns.prefix() + [
+            str(inst.sbin / "smtp-listen"), "-C", str(inst.conf), "-u",
+            name, "-d", "5", "mx", f"127.0.0.1:{port}"],
+            env={"PATH": "/usr/bin:/bin", **SAN_ENV})
+        listener.wait_for(r"event=listening")
+        with socket.create_connection(("127.0.0.1", port),
+                                      timeout=WAIT) as sock:
+            c = Client(sock)
+            assert c.reply()[0] == 220
+            pids = [p for p in children(listener.proc.pid)
+                    if b"smtp-in" in cmdline(p)]
+            assert len(pids) == 1, pids
+            status = pathlib.Path(f"/proc/{pids[0]}/status").read_text()
+            ids = {k: v.split() for k, v in
+                   (l.split(":", 1) for l in status.splitlines())
+                   if k in ("Uid", "Gid", "Groups")}
+            assert ids["Uid"] == [str(inst.uid)] * 4, ids
+            assert ids["Gid"] == [str(inst.gid)] * 4, ids
+            assert sorted(map(int, ids["Groups"])) == \
+                sorted((inst.gid, inst.drop)), ids
+            c.cmd("QUIT")
+        keys = sorted((inst.conf / "domains" / "example.org" / "dkim")
+                      .iterdir())
+        r = subprocess.run(
+            ["setpriv", f"--reuid={inst.uid}", f"--regid={inst.gid}",
+             "--groups=" + ",".join(ids["Groups"]), "cat",
+             *map(str, keys)], capture_output=True, timeout=60)
+        assert r.returncode != 0 and b"Permission denied" in r.stderr, r
+    finally:
+        if listener.proc.poll() is None:
+            listener.proc.terminate()
+            listener.proc.wait(timeout=WAIT)
+        ns.close()
 
 
 def test_a_rerun_gives_an_older_installs_keys_to_the_signer(tmp_path):
