@@ -57,7 +57,7 @@ MODDIRS	 = smtp-in queue-run aliases dkimsign smtp-out
 MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
-SBIN_PROGS = smtp-in smtp-listen smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run \
+SBIN_PROGS = smtp-in smtp-listen smtp-tlsd smtp-auth mailuser queue-inject queue-runas sendmail queue-run \
 	     mailq aliases smtp-out posthorn-doctor posthorn-config tlsrpt mailauth
 BIN_PROGS  = dkimsign
 smtp-tlsd_MAIN		= smtp-in/tlsd_main.c
@@ -70,6 +70,8 @@ posthorn-config_MAIN	= smtp-in/config_main.c
 posthorn-config_LIBS	=
 queue-inject_MAIN	= queue-run/inject_main.c
 queue-inject_LIBS	=
+queue-runas_MAIN	= queue-run/runas_main.c
+queue-runas_LIBS	=
 sendmail_MAIN		= queue-run/sendmail_main.c
 sendmail_LIBS		=
 queue-run_MAIN		= queue-run/main.c
@@ -96,7 +98,7 @@ posthorn-doctor_MAIN	= smtp-out/doctor_main.c
 posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lgnutls -lsodium \
 			  -lresolv
 
-PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run mailq aliases dkimsign \
+PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject queue-runas sendmail queue-run mailq aliases dkimsign \
 	   smtp-out posthorn-doctor posthorn-config tlsrpt mailauth
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
@@ -236,7 +238,14 @@ check: deps
 deps:
 	sh t/deps.sh
 
-units: $(UNITS)
+# queue-run's commands run through queue-runas, which it finds beside
+# its own executable: the unit tests that deliver to a pipe find it
+# there too.
+units: $(UNITS) $(BUILD)/t/unit/queue-runas
+
+$(BUILD)/t/unit/queue-runas: $(BUILD)/bin/queue-runas
+	@mkdir -p $(@D)
+	ln -sf ../../bin/queue-runas $@
 
 check-one: all units
 	sh t/run-units.sh $(BUILD)

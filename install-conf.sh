@@ -13,10 +13,14 @@
 # them); the tests run it on a directory of their own.
 #
 #	sh install-conf.sh [-n] [-D DESTDIR] [-p PREFIX] [-c CONF] [-u USER]
-#	    [-a ADMIN] [-r RECAP] [-R RECORDS] [-H HOSTNAME] [DOMAIN]
+#	    [-k DKIMGROUP] [-a ADMIN] [-r RECAP] [-R RECORDS] [-H HOSTNAME]
+#	    [DOMAIN]
 #
 # Defaults: no DESTDIR, /usr/local, /etc/posthorn, posthorn (the group
-# that reads the configuration; a name or a numeric id).  HOSTNAME:
+# that reads the configuration; a name or a numeric id), posthorn-dkim
+# (the group of the DKIM private keys: the signer's alone, which
+# install.sh gives to queue-run and to no program that talks to the
+# network; USER when no such group exists).  HOSTNAME:
 # posthorn.conf's, else hostname -f.  DOMAIN: the one CONF has, else the
 # host name itself, which is local anyway, with a notice no one can miss:
 # never a domain the reader did not name (the machine's name's parent is
@@ -37,6 +41,7 @@ DESTDIR=
 PREFIX=/usr/local
 CONFDIR=/etc/posthorn
 USER=posthorn
+DKIM=posthorn-dkim
 ADMIN=
 HOST=
 RECAP=
@@ -65,18 +70,20 @@ did() {
 }
 usage() {
 	echo "usage: install-conf.sh [-n] [-D DESTDIR] [-p PREFIX] [-c CONF]" \
-	    "[-u USER] [-a ADMIN] [-r RECAP] [-R RECORDS] [-H HOSTNAME]" \
+	    "[-u USER] [-k DKIMGROUP] [-a ADMIN] [-r RECAP] [-R RECORDS]" \
+	    "[-H HOSTNAME]" \
 	    "[DOMAIN]" >&2
 	exit 64
 }
 check=
-while getopts nD:p:c:u:a:r:R:H: o; do
+while getopts nD:p:c:u:k:a:r:R:H: o; do
 	case $o in
 	n)	check=1 ;;
 	D)	DESTDIR=$OPTARG ;;
 	p)	PREFIX=$OPTARG ;;
 	c)	CONFDIR=$OPTARG ;;
 	u)	USER=$OPTARG ;;
+	k)	DKIM=$OPTARG ;;
 	a)	ADMIN=$OPTARG ;;
 	r)	RECAP=$OPTARG ;;
 	R)	RECORDS=$OPTARG ;;
@@ -372,6 +379,37 @@ else
 	made_keys=1
 	did "made DKIM keys for $domain in $dkimdir (publish the records below)"
 fi
+
+# The keys are the signer's: root's, group $DKIM (mode 0640, their
+# directory 0750), which only queue-run has (it starts dkimsign); not
+# $USER's, which smtp-in and the listeners, which talk to the network,
+# have.  Every domain's, on a fresh install and on a re-run over an
+# older one (where they were group $USER).  A link is the
+# administrator's own arrangement, and left as it is.
+case $DKIM in
+*[!0-9]*)
+	getent group "$DKIM" >/dev/null 2>&1 || {
+		say "warning: no group $DKIM: the DKIM keys stay readable by" \
+		    "group $USER"
+		DKIM=$USER
+	} ;;
+esac
+# keep PATH MODE: root:$DKIM and MODE, said if it was not so already.
+keep() {
+	was=$(stat -c '%u:%g %a' "$1")
+	chown "root:$DKIM" "$1"
+	chmod "$2" "$1"
+	[ "$was" = "$(stat -c '%u:%g %a' "$1")" ] ||
+	    did "gave $1 to root:$DKIM, mode $2 (the signer's alone)"
+}
+find "$CONF/domains" -mindepth 2 -maxdepth 2 -type d -name dkim |
+while IFS= read -r kd; do
+	keep "$kd" 0750
+	find "$kd" -maxdepth 1 -type f \( -name '*.rsa' -o -name '*.ed25519' \) |
+	while IFS= read -r k; do
+		keep "$k" 0640
+	done
+done
 
 # --- the TLS certificate, never overwriting --------------------------------
 

@@ -3,7 +3,9 @@
 # start receiving mail on port 25 and submissions on ports 587 and 465.
 # It installs the packages it needs with apt-get, builds, runs "make
 # install", creates the posthorn user and the posthorn-drop group (of
-# queue-inject), writes a first /etc/posthorn (with a self-signed
+# queue-inject), posthorn-run (of queue-runas, which runs pipe aliases
+# and MDAs as nobody) and posthorn-dkim (of the DKIM keys), writes a
+# first /etc/posthorn (with a self-signed
 # certificate when there is none, so that TLS works from the first
 # start), creates the queue, and starts the three listeners and the queue
 # runner: systemd socket units, the smtp-listen services behind them and
@@ -51,6 +53,15 @@ SPOOL=/var/spool/posthorn
 USER=posthorn
 # The group that queue-inject is setgid to; it runs nothing else.
 DROP=posthorn-drop
+# The group that may run queue-runas (set-uid root): queue-run alone is
+# given it, as a supplementary group; no user is its member.
+RUN=posthorn-run
+# The group of the DKIM private keys: the signer's alone (queue-run, and
+# dkimsign that it starts), given like $RUN, never by membership.
+DKIM=posthorn-dkim
+# Whom pipe aliases and MDAs run as unless posthorn.conf's or a
+# domain.conf's command_user says otherwise (queue-runas(8)).
+CMDUSER=nobody
 UNITDIR=/etc/systemd/system
 QSERVICE=posthorn-queue.service
 LOGDIR=/var/log/posthorn
@@ -194,6 +205,33 @@ if ! id -nG "$USER" | grep -qw -- "$DROP"; then
 	did "added $USER to group $DROP (to read what sendmail queues)"
 fi
 
+# queue-runas is set-uid root and runs pipe aliases and MDAs as
+# $CMDUSER (or a domain's command_user): only $RUN may run it, and only
+# queue-run has $RUN, given at its start (the unit's
+# SupplementaryGroups=, setpriv --groups below), never by membership,
+# so that smtp-listen and its sessions, which take $USER's groups,
+# cannot.
+if ! getent group "$RUN" >/dev/null; then
+	groupadd --system "$RUN"
+	did "created group $RUN (queue-runas's)"
+fi
+members=$(getent group "$RUN" | cut -d: -f4)
+if [ -n "$members" ]; then
+	say "warning: group $RUN has members ($members): each may run"
+	say "  commands as $CMDUSER through queue-runas; remove them"
+	say "  (gpasswd -d USER $RUN)"
+fi
+# The DKIM keys are root:$DKIM 0640 (install-conf.sh below, also over an
+# older install's, which were group $USER): smtp-in and the listeners,
+# which talk to the network, cannot read them.
+if ! getent group "$DKIM" >/dev/null; then
+	groupadd --system "$DKIM"
+	did "created group $DKIM (the DKIM keys', queue-run's alone)"
+fi
+getent passwd "$CMDUSER" >/dev/null ||
+    say "warning: no user $CMDUSER: pipe aliases and MDAs will not run" \
+	"until command_user in $CONF/posthorn.conf names one"
+
 # queue-run makes the Maildirs of a new domain under /var/mail, which is
 # root:mail 2775 on Debian.
 if getent group mail >/dev/null && ! id -nG "$USER" | grep -qw mail; then
@@ -213,7 +251,7 @@ fi
 # older install's (queue-inject setuid $USER, the queue $USER:$USER 0750).
 [ -d "$SPOOL" ] || did "created the queue $SPOOL"
 sh queue-run/install-queue.sh -p "$PREFIX" -s "$SPOOL" -u "$USER" \
-    -G "$USER" -g "$DROP"
+    -G "$USER" -g "$DROP" -r "$RUN"
 
 # --- /etc/posthorn, never overwriting ------------------------------------
 
@@ -221,8 +259,8 @@ sh queue-run/install-queue.sh -p "$PREFIX" -s "$SPOOL" -u "$USER" \
 # the host name's aliases, the DKIM keys, a certificate; it checks the
 # host name's DNS and writes the records to publish, shown at the end.
 # The names were chosen (and checked) before anything was installed.
-sh ./install-conf.sh -p "$PREFIX" -c "$CONF" -u "$USER" -r "$recap" \
-    -R "$records" ${admin:+-a "$admin"} -H "$host" "$domain" ||
+sh ./install-conf.sh -p "$PREFIX" -c "$CONF" -u "$USER" -k "$DKIM" \
+    -r "$recap" -R "$records" ${admin:+-a "$admin"} -H "$host" "$domain" ||
     die "could not write $CONF (above)"
 while IFS= read -r l; do
 	DONE="$DONE
@@ -454,9 +492,12 @@ log_rotation() {
 	    say "warning: no cron here: nothing runs logrotate on $LOGDIR"
 }
 
-# queue-run in the background, as posthorn (with its groups: mail).  An
-# old one is stopped first, so that the program just installed runs; it
-# finishes or safely abandons its deliveries on SIGTERM.
+# queue-run in the background, as posthorn with its groups (mail,
+# $DROP) and $RUN and $DKIM, which no one has by membership.  Without
+# --no-new-privs, unlike the listeners: queue-runas, set-uid root, is
+# how it runs pipe aliases and MDAs as $CMDUSER.  An old one is stopped
+# first, so that the program just installed runs; it finishes or safely
+# abandons its deliveries on SIGTERM.
 start_queue_run() {
 	if [ -s "$QPIDFILE" ]; then
 		qpid=$(cat "$QPIDFILE")
@@ -475,11 +516,13 @@ start_queue_run() {
 		esac
 	fi
 	dir "$LOGDIR" root:adm 0750
+	qgroups=$(id -G "$USER" | tr ' ' ','),$(getent group "$RUN" |
+	    cut -d: -f3),$(getent group "$DKIM" | cut -d: -f3)
 	from=$(($(stat -c %s "$QLOG" 2>/dev/null || echo 0) + 1))
 	setsid env -i POSTHORN_CONF="$CONF" POSTHORN_LOG_TIME=1 \
 	    PATH=/usr/local/bin:/usr/bin:/bin \
-	    setpriv --reuid="$USER" --regid="$USER" --init-groups \
-	    --no-new-privs "$SBIN/queue-run" </dev/null >>"$QLOG" 2>&1 &
+	    setpriv --reuid="$USER" --regid="$USER" --groups="$qgroups" \
+	    "$SBIN/queue-run" </dev/null >>"$QLOG" 2>&1 &
 	qpid=$!
 	echo "$qpid" >"$QPIDFILE"
 	i=0

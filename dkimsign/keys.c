@@ -6,8 +6,9 @@
  * key material is parsed or encoded by hand here.
  *
  * Key files are private: -g writes them mode 0640 with the group
- * "posthorn" (when it exists), so that root and the mail system read
- * them and nobody else; a key that others can read is refused when it
+ * "posthorn-dkim" (else "posthorn", an install older than that group),
+ * when it exists, so that root and the signer (queue-run, which alone
+ * has that group) read them and nobody else; a key that others can read is refused when it
  * is loaded (secret.h).  They are created beside their final name and
  * moved into place, so a key file is either whole or absent, and an
  * existing key is never replaced. */
@@ -32,7 +33,11 @@
 #include "secret.h"
 #include "str.h"
 
-#define KEYS_GROUP	"posthorn"
+/* The group of the key files: the signer's alone (install.sh gives it
+ * to queue-run, which starts dkimsign), not smtp-in's; the old one when
+ * it is missing. */
+#define KEYS_GROUP	"posthorn-dkim"
+#define KEYS_GROUP_OLD	"posthorn"
 
 enum {
 	KEYS_B64_MAX = 1024,	/* base64 of a 4096-bit SubjectPublicKeyInfo */
@@ -576,7 +581,8 @@ keys_generate(const char *dir, time_t now, unsigned bits,
 		    (long long)now);
 		return -1;
 	}
-	if ((gr = getgrnam(KEYS_GROUP)) != NULL)
+	if ((gr = getgrnam(KEYS_GROUP)) != NULL ||
+	    (gr = getgrnam(KEYS_GROUP_OLD)) != NULL)
 		gid = gr->gr_gid;
 	for (i = 0; i < 2; i++) {
 		if (str_fmt(out[i].selector, sizeof(out[i].selector), "%s%c",

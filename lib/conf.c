@@ -34,7 +34,7 @@ typedef const char *conf_parser(const struct conf *, const char *value,
 
 static conf_parser parse_hostname, parse_path, parse_size, parse_minfree,
     parse_chars, parse_duration, parse_count, parse_string, parse_addr4,
-    parse_addr6, parse_bool, parse_srs_hash;
+    parse_addr6, parse_bool, parse_srs_hash, parse_user;
 
 struct conf_key {
 	const char	*name;
@@ -69,6 +69,7 @@ static const struct conf_key conf_keys[] = {
 	{ "srs_hash_min",	parse_srs_hash,	FIELD(srs_hash_min), 0 },
 	{ "srs_postsrsd_compat", parse_bool,	FIELD(srs_postsrsd_compat), 0 },
 	{ "mta_sts_ca",		parse_path,	FIELD(mta_sts_ca), 0 },
+	{ "command_user",	parse_user,	FIELD(command_user), 0 },
 };
 
 enum { NKEYS = sizeof(conf_keys) / sizeof(conf_keys[0]) };
@@ -233,6 +234,43 @@ parse_addr6(const struct conf *c, const char *v, void *field, size_t size)
 {
 	(void)c;
 	return parse_addr(AF_INET6, v, field, size);
+}
+
+/* One name of conf_valid_user, n bytes of s. */
+static int
+valid_name(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > CONF_NAME_MAX || s[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isascii((unsigned char)s[i]) ||
+		    !(isalnum((unsigned char)s[i]) || s[i] == '.' ||
+		    s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
+conf_valid_user(const char *s)
+{
+	const char *colon = strchr(s, ':');
+
+	if (colon == NULL)
+		return valid_name(s, strlen(s));
+	return valid_name(s, (size_t)(colon - s)) &&
+	    valid_name(colon + 1, strlen(colon + 1));
+}
+
+static const char *
+parse_user(const struct conf *c, const char *v, void *field, size_t size)
+{
+	(void)c;
+	if (!conf_valid_user(v))
+		return "not USER or USER:GROUP (letters, digits, '.', '_', "
+		    "'-')";
+	return str_copy(field, size, v) == -1 ? "too long" : NULL;
 }
 
 /* Text that another program interprets (tls_priority: GnuTLS). */
@@ -465,6 +503,8 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	c->srs_hash_length = CONF_SRS_HASH_LENGTH_DEFAULT;
 	c->srs_hash_min = 0;		/* srs_hash_length, once it is read */
 	c->srs_postsrsd_compat = 0;
+	(void)str_copy(c->command_user, sizeof(c->command_user),
+	    CONF_COMMAND_USER_DEFAULT);
 	return 0;
 }
 

@@ -64,8 +64,15 @@ enum {
 	 * (domains/DOMAIN/aliases, tmp/ID) always fits a PATH_MAX buffer;
 	 * and smtp-in, which loads this struct per connection, touches
 	 * (and faults in) two pages of it rather than seven. */
-	CONF_PATH_MAX = 1024
+	CONF_PATH_MAX = 1024,
+	/* command_user: "USER" or "USER:GROUP", each a name of at most
+	 * 32 bytes (useradd's limit, and utmp's). */
+	CONF_NAME_MAX = 32,
+	CONF_USER_MAX = 2 * CONF_NAME_MAX + 1
 };
+/* Whom pipe aliases and MDAs run as (queue-runas(8)): nobody, with its
+ * own group, unless the configuration says otherwise. */
+#define CONF_COMMAND_USER_DEFAULT	"nobody"
 #define CONF_SRS_SECRET_DEFAULT	"srs.secret"	/* under the dir */
 enum {
 	/* SRS hash characters written: postsrsd's (libsrs2's) and
@@ -117,6 +124,9 @@ struct conf {
 	/* More trust anchors (PEM) for MTA-STS policy servers, beside the
 	 * system's: "" for none (smtp-out(8)). */
 	char		mta_sts_ca[CONF_PATH_MAX];
+	/* "USER" or "USER:GROUP" that queue-runas(8) runs pipe aliases
+	 * and MDAs as; never root, never the owner of the spool. */
+	char		command_user[CONF_USER_MAX + 1];
 };
 
 /* The configuration directory: opt (from -C) if not NULL, else
@@ -130,6 +140,10 @@ int		 conf_load(struct conf *, const char *dir, char *err, size_t);
 /* 1 if s is a DNS host name: LDH labels of 1..63 bytes separated by
  * single dots, 253 bytes at most, no trailing dot (case is not checked). */
 int		 conf_valid_hostname(const char *);
+/* 1 if s is "USER" or "USER:GROUP", each a portable name (letters,
+ * digits, '.', '_', '-', not starting with '-', CONF_NAME_MAX bytes at
+ * most): what command_user takes, in posthorn.conf and domain.conf. */
+int		 conf_valid_user(const char *);
 /* DIR/domains/DOMAIN (+ "/" FILE when file is not NULL) into buf: 0, or
  * -1 with EINVAL (domain empty, with a '/' or starting with '.') or
  * ENAMETOOLONG. */

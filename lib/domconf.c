@@ -56,6 +56,12 @@ parse_line(char *line, struct domconf *dc)
 		return parse_bool(value, &dc->any_sender);
 	if (strcmp(key, "refuse_address_in_name") == 0)
 		return parse_bool(value, &dc->refuse_address_in_name);
+	if (strcmp(key, "command_user") == 0) {
+		if (!conf_valid_user(value))
+			return "not USER or USER:GROUP";
+		return str_copy(dc->command_user, sizeof(dc->command_user),
+		    value) == -1 ? "too long" : NULL;
+	}
 	return "unknown key";
 }
 

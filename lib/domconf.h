@@ -25,6 +25,10 @@ struct domconf {
 	 * Resent-Sender: that holds another address than the field's own
 	 * is refused at submission (smtp-in(8)). */
 	int	refuse_address_in_name;	/* default: no */
+	/* Whom the domain's pipe aliases and MDA run as ("USER" or
+	 * "USER:GROUP", queue-runas(8)); "" for posthorn.conf's
+	 * command_user. */
+	char	command_user[CONF_USER_MAX + 1];	/* default: "" */
 };
 
 /* Defaults, then the file if it exists.  -1 with errno (EINVAL: a bad

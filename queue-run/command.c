@@ -6,6 +6,12 @@
  * says whether the mail is delivered, to be retried or to be bounced,
  * and the tail of its stderr says why.
  *
+ * It runs as the domain's command_user (nobody by default), never as
+ * posthorn: it is started through queue-runas(8), set-uid root, which
+ * becomes that user and stays as the command's parent, so that a
+ * SIGTERM to it kills the command's group (queue-run, another uid,
+ * may not signal the command itself).
+ *
  * The command is started by posix_spawn(3) and then driven from the
  * caller's poll(2) loop (command_pollset, command_step): queue-run feeds
  * its stdin, keeps its stderr and watches its exit and deadline among
@@ -30,6 +36,7 @@
 #include "fileline.h"
 #include "io.h"
 #include "child.h"
+#include "self.h"
 #include "str.h"
 
 /* The PATH of every command, and where an MDA is looked for. */
@@ -37,12 +44,17 @@
 /* What %s gives for the null sender: Postfix's pipe(8) default, which
  * MDAs (dovecot-lda's -f, procmail's -f) know not to answer. */
 #define MDA_NULL_SENDER	"MAILER-DAEMON"
+/* The set-uid helper that runs a command as its user (queue-runas(8)). */
+#define RUNAS_PROG	"queue-runas"
 
 enum {
 	MDA_LINES_MAX = 100,		/* comments, then the command */
 	MDA_ARGS_MAX = 64,
 	MDA_EXPAND_MAX = 4096,		/* all arguments, % expanded */
 	ENV_COUNT = 9,
+	/* queue-runas -C DIR -d DOMAIN -- PATH, then the command's own. */
+	RUNAS_ARGS = 7,
+	CMD_ARGS_MAX = MDA_ARGS_MAX,	/* or sh -c COMMAND */
 	/* "NAME=" and an address, or the configuration directory */
 	ENV_VAR_MAX = PATH_MAX + 32,
 	STDERR_BLOCK = 4096,		/* bytes per read of stderr */
@@ -247,14 +259,18 @@ wait_child(pid_t pid, int *status, int flags)
 	return r;
 }
 
-/* The command and everything it started, then its exit status. */
+/* The command and everything it started, then its exit status.  The
+ * process is queue-runas, the command's parent and the leader of their
+ * group: SIGTERM makes it kill the group, which queue-run cannot (the
+ * command is another uid), and it never ignores it.  SIGKILL would
+ * leave the command running without it. */
 static void
 kill_reap(pid_t pid, int *status)
 {
-	/* The spawn made its group; a group that is gone already leaves
-	 * the process itself. */
-	if (kill(-pid, SIGKILL) == -1)
-		(void)kill(pid, SIGKILL);
+	(void)kill(pid, SIGTERM);
+	/* Stopped, it would never see it (the command cannot stop it:
+	 * queue-runas keeps its real and saved uids ours). */
+	(void)kill(pid, SIGCONT);
 	(void)wait_child(pid, status, 0);
 }
 
@@ -473,21 +489,55 @@ command_free(struct command *c)
 	free(c);
 }
 
+/* argv for queue-runas: the configuration, the domain, then path and
+ * the command's own argv; 0, or -1 when it is too long. */
+static int
+runas_argv(char **out, size_t size, const struct deliver_msg *m,
+    const struct alias_target *t, const char *path, char *const argv[])
+{
+	static char prog[] = RUNAS_PROG, optc[] = "-C", optd[] = "-d",
+	    dashes[] = "--";
+	size_t n = 0, i;
+
+	out[n++] = prog;
+	out[n++] = optc;
+	out[n++] = (char *)m->conf->dir;
+	out[n++] = optd;
+	out[n++] = (char *)t->domain;
+	out[n++] = dashes;
+	out[n++] = (char *)path;
+	for (i = 0; argv[i] != NULL; i++) {
+		if (n + 1 >= size)
+			return -1;
+		out[n++] = argv[i];
+	}
+	out[n] = NULL;
+	return 0;
+}
+
 int
 command_start(const struct deliver_msg *m, const struct alias_target *t,
     const char *path, char *const argv[], const char *pre, size_t prelen,
     struct deliver_result *r, struct command **cp)
 {
-	struct command *c;
+	struct command *c = NULL;
 	struct env env;
+	char runas[PATH_MAX];
+	char *rargv[RUNAS_ARGS + CMD_ARGS_MAX + 1];
 	const char *what = "malloc";
 	int err;
 
 	*cp = NULL;
-	if (env_make(&env, m, t) == -1) {
+	if (env_make(&env, m, t) == -1 ||
+	    runas_argv(rargv, sizeof(rargv) / sizeof(rargv[0]), m, t, path,
+	    argv) == -1) {
 		deliver_result_set(r, DELIVER_TEMP, "4.3.0",
-		    "environment of the command too long");
+		    "environment or arguments of the command too long");
 		return 1;
+	}
+	if (self_sibling(RUNAS_PROG, runas, sizeof(runas)) == -1) {
+		what = RUNAS_PROG;
+		goto fail;
 	}
 	if ((c = malloc(sizeof(*c))) == NULL)
 		goto fail;
@@ -496,7 +546,7 @@ command_start(const struct deliver_msg *m, const struct alias_target *t,
 	c->timeout = m->conf->command_timeout > 0 ?
 	    m->conf->command_timeout : 1;
 	c->deadline = clock_ms() + (int64_t)c->timeout * 1000;
-	if (run_start(c, path, argv, env.envp, &what) == -1)
+	if (run_start(c, runas, rargv, env.envp, &what) == -1)
 		goto fail;
 	*cp = c;
 	return 0;
@@ -504,7 +554,7 @@ fail:
 	err = errno;
 	if (strcmp(what, "cannot execute") == 0)
 		deliver_result_set(r, DELIVER_TEMP, "4.3.0",
-		    "cannot execute %s: %s", path, strerror(err));
+		    "cannot execute %s: %s", runas, strerror(err));
 	else
 		deliver_result_set(r, DELIVER_TEMP, "4.3.0",
 		    "cannot run command: %s: %s", what, strerror(err));

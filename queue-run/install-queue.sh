@@ -1,23 +1,30 @@
 #!/bin/sh
-# install-queue.sh — give queue-inject and the queue the owners and
-# modes that let any user queue mail without letting anyone, the posthorn
-# user included, become someone else through it.  install.sh runs it as
+# install-queue.sh — give queue-inject, queue-runas and the queue the
+# owners and modes that let any user queue mail, and queue-run run pipe
+# aliases and MDAs as their unprivileged user, without letting anyone,
+# the posthorn user included, become someone else through them.  install.sh runs it as
 # root after "make install" and after making the users; the tests run it
 # on a DESTDIR with stand-in ids.  A re-run puts everything back as
 # below, whatever an older install left (queue-inject setuid posthorn,
 # the queue posthorn:posthorn 0750).
 #
 #	sh queue-run/install-queue.sh [-D DESTDIR] [-p PREFIX] [-s SPOOL]
-#	    [-u USER] [-G GROUP] [-g DROPGROUP]
+#	    [-u USER] [-G GROUP] [-g DROPGROUP] [-r RUNGROUP]
 #
 # Defaults: no DESTDIR, /usr/local, /var/spool/posthorn, posthorn,
-# posthorn (USER's group), posthorn-drop.  Names or numeric ids.
+# posthorn (USER's group), posthorn-drop, posthorn-run.  Names or
+# numeric ids.
 #
 # The model (Postfix's postdrop), in posthorn-queue(5) and queue-inject(8):
 #
 #   PREFIX/sbin/queue-inject  root:DROP   2755  setgid DROP; root's alone,
 #                                               so no one but root can
 #                                               replace what it runs
+#   PREFIX/sbin/queue-runas   root:RUN    4750  setuid root, run by RUN
+#                                               alone: queue-run has it
+#                                               as a supplementary group,
+#                                               no user is its member
+#                                               (queue-runas(8))
 #   SPOOL                     USER:DROP   0710  DROP may only pass through:
 #                                               the user who queued a
 #                                               message owns its file but
@@ -47,13 +54,14 @@ SPOOL=/var/spool/posthorn
 USER=posthorn
 GROUP=
 DROP=posthorn-drop
+RUN=posthorn-run
 
 usage() {
 	echo "usage: install-queue.sh [-D DESTDIR] [-p PREFIX] [-s SPOOL]" \
-	    "[-u USER] [-G GROUP] [-g DROPGROUP]" >&2
+	    "[-u USER] [-G GROUP] [-g DROPGROUP] [-r RUNGROUP]" >&2
 	exit 64
 }
-while getopts D:p:s:u:G:g: o; do
+while getopts D:p:s:u:G:g:r: o; do
 	case $o in
 	D)	DESTDIR=$OPTARG ;;
 	p)	PREFIX=$OPTARG ;;
@@ -61,6 +69,7 @@ while getopts D:p:s:u:G:g: o; do
 	u)	USER=$OPTARG ;;
 	G)	GROUP=$OPTARG ;;
 	g)	DROP=$OPTARG ;;
+	r)	RUN=$OPTARG ;;
 	*)	usage ;;
 	esac
 done
@@ -69,8 +78,11 @@ shift $((OPTIND - 1))
 GROUP=${GROUP:-$USER}
 
 inject=$DESTDIR$PREFIX/sbin/queue-inject
+runas=$DESTDIR$PREFIX/sbin/queue-runas
 spool=$DESTDIR$SPOOL
-[ -f "$inject" ] || { echo "install-queue.sh: no $inject" >&2; exit 66; }
+for f in "$inject" "$runas"; do
+	[ -f "$f" ] || { echo "install-queue.sh: no $f" >&2; exit 66; }
+done
 
 # set PATH OWNER MODE.  chown before chmod: chown clears the set-id bits.
 # USER owns the spool and could have put a link where a directory of it
@@ -87,6 +99,7 @@ set_mode() {
 }
 
 set_mode "$inject" "root:$DROP" 2755
+set_mode "$runas" "root:$RUN" 4750
 
 # The directories: made if missing, modes fixed if not.  The spool is
 # root's alone while its entries are fixed, so that USER cannot swap one

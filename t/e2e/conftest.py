@@ -166,6 +166,7 @@ class LogProc:
     def start(self, cmd, env=None):
         self.cmd = cmd
         self.lines = []
+        self.eof = False
         self.cond = threading.Condition()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
@@ -180,6 +181,11 @@ class LogProc:
             with self.cond:
                 self.lines.append(line)
                 self.cond.notify_all()
+        # Its last lines may be read after it exited: a waiter that saw
+        # it gone looks once more.
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
 
     def wait_for(self, pattern, count=1, timeout=WAIT):
         """Wait until `count` log lines match `pattern`; return them."""
@@ -191,7 +197,8 @@ class LogProc:
                 if len(hits) >= count:
                     return hits
                 left = deadline - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None:
+                if left <= 0 or (self.proc.poll() is not None and
+                                 self.eof):
                     raise AssertionError(
                         f"no {count} log line(s) matching {pattern!r}; log:\n"
                         + "\n".join(self.lines[-40:]))
@@ -479,8 +486,16 @@ class Peer:
 
 
 @pytest.fixture
-def conf(tmp_path):
-    return Conf(tmp_path)
+def conf():
+    """A Conf under a directory of its own: root's, sticky and writable
+    by all, as /tmp is, so that pipe aliases and MDAs, which run as
+    nobody (queue-runas(8)), reach the scripts and files a test puts
+    there, and queue-runas still trusts the configuration below it
+    (pytest's tmp_path is root's alone)."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="posthorn-test."))
+    root.chmod(0o1777)
+    yield Conf(root)
+    shutil.rmtree(root)
 
 
 @pytest.fixture

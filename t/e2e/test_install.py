@@ -15,12 +15,14 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 import types
 
 import pytest
 
-from conftest import (BIN, ROOT, SAN, SAN_ENV, WAIT, Client, Conf, Peer,
-                      QueuedMessage, QueueRun)
+from conftest import (BIN, ROOT, SAN, SAN_ENV, WAIT, Client, Conf, LogProc,
+                      Peer, QueuedMessage, QueueRun, children, cmdline,
+                      free_port, parse_kv)
 from test_dkimsign import alg, parse_records, signatures
 from test_signing import BOTH, verify
 
@@ -112,9 +114,10 @@ def installed():
              f"SAN={'1' if SAN else ''}"],
             cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stdout + r.stderr
-        uid, gid, drop = unused_ids(3)
+        uid, gid, drop, run, dkim = unused_ids(5)
         inst = types.SimpleNamespace(
-            base=base, stage=stage, uid=uid, gid=gid, drop=drop,
+            base=base, stage=stage, uid=uid, gid=gid, drop=drop, run=run,
+            dkim=dkim,
             sbin=stage / "usr" / "local" / "sbin",
             spool=stage / "var" / "spool" / "posthorn")
         install_queue(inst)
@@ -134,9 +137,11 @@ def test_nothing_that_grants_privilege_is_posthorns_to_rewrite(installed):
             if stat.S_ISREG(st.st_mode) and \
                     st.st_mode & (stat.S_ISUID | stat.S_ISGID):
                 granting.append(p)
-    # The injector must grant something, or this test proves nothing.
+    # The injector and queue-runas must grant something, or this test
+    # proves nothing.
     inject = installed.sbin / "queue-inject"
-    assert granting == [inject], granting
+    runas = installed.sbin / "queue-runas"
+    assert sorted(granting) == [inject, runas], granting
     for p in granting:
         for q in [p, *p.parents]:
             st = os.lstat(q)
@@ -149,13 +154,19 @@ def test_nothing_that_grants_privilege_is_posthorns_to_rewrite(installed):
     st = os.stat(inject)
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
         (0, installed.drop, 0o2755), (st.st_uid, st.st_gid, oct(st.st_mode))
+    # queue-runas: root, but only for posthorn-run, which no user is a
+    # member of and only queue-run is given; not even posthorn's group
+    # may run it.
+    st = os.stat(runas)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+        (0, installed.run, 0o4750), (st.st_uid, st.st_gid, oct(st.st_mode))
 
 
 def install_queue(inst):
     r = subprocess.run(
         ["sh", str(ROOT / "queue-run" / "install-queue.sh"),
          "-D", str(inst.stage), "-u", str(inst.uid), "-G", str(inst.gid),
-         "-g", str(inst.drop)],
+         "-g", str(inst.drop), "-r", str(inst.run)],
         capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -172,8 +183,13 @@ def test_a_rerun_puts_an_old_install_right(installed):
         os.chown(d, inst.uid, inst.gid)
         os.chmod(d, 0o750)
     install_queue(inst)
+    runas = inst.sbin / "queue-runas"
+    os.chown(runas, inst.uid, inst.gid)
+    os.chmod(runas, 0o755)
+    install_queue(inst)
     want = {
         inject: (0, inst.drop, 0o2755),
+        runas: (0, inst.run, 0o4750),
         inst.spool: (inst.uid, inst.drop, 0o710),
         inst.spool / "tmp": (inst.uid, inst.drop, 0o3730),
         inst.spool / "new": (inst.uid, inst.drop, 0o1770),
@@ -201,7 +217,7 @@ def test_a_rerun_follows_no_link_posthorn_left_in_the_spool(installed,
     r = subprocess.run(
         ["sh", str(ROOT / "queue-run" / "install-queue.sh"),
          "-D", str(inst.stage), "-u", str(inst.uid), "-G", str(inst.gid),
-         "-g", str(inst.drop)],
+         "-g", str(inst.drop), "-r", str(inst.run)],
         capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "symbolic link" in r.stderr, r.stderr
     st = os.stat(victim)
@@ -366,6 +382,267 @@ def test_root_is_not_steered_by_a_link_in_the_spool(installed):
         ns.close()
 
 
+# --- queue-runas: pipe aliases and MDAs as nobody (issue 15, item 2) ------
+#
+# A configuration as install-conf.sh writes it (its DKIM keys, TLS key,
+# users file and SRS secret, group the posthorn stand-in), the queue and
+# queue-runas as install-queue.sh leaves them, and queue-run as the
+# posthorn stand-in with the groups install.sh gives it.  A pipe alias
+# reports who it runs as and tries every secret and the queue.
+
+PROBE = """#!/bin/sh
+out={out}
+cat > $out/message
+{{ id -u; id -g; id -G; }} > $out/id
+while read -r p; do
+    if [ -d "$p" ]; then
+        ls "$p" >/dev/null 2>&1 && echo "listed $p" || echo "denied $p"
+    elif cat "$p" >/dev/null 2>&1; then
+        echo "read $p"
+    else
+        echo "denied $p"
+    fi
+done < {targets} > $out/report
+"""
+
+
+@pytest.fixture
+def delivering(installed):
+    inst = installed
+    inst.conf = inst.base / "etc"
+    r = install_conf(inst.base, inst.conf, "-H", "mx.example.org",
+                     "example.org", group=inst.gid, dkim=inst.dkim)
+    assert r.returncode == 0, r.stdout + r.stderr
+    inst.mail = inst.base / "mail"
+    inst.mail.mkdir()
+    os.chown(inst.mail, inst.uid, inst.gid)
+    with open(inst.conf / "posthorn.conf", "a") as f:
+        f.write(f"spool = {inst.spool}\nmaildirs = {inst.mail}\n")
+    inst.out = inst.base / "out"
+    inst.out.mkdir()
+    inst.out.chmod(0o777)
+    inst.targets = inst.base / "targets"
+    probe = inst.base / "probe"
+    probe.write_text(PROBE.format(out=inst.out, targets=inst.targets))
+    probe.chmod(0o755)
+    with open(inst.conf / "domains" / "example.org" / "aliases", "a") as f:
+        f.write(f"probe: | {probe}\n")
+    return inst
+
+
+def queue_file(inst, qid, rcpt, body=b"Subject: probe\n\nsecret plans\n"):
+    """A message as smtp-in (the posthorn stand-in) commits it."""
+    tmp = inst.spool / "tmp" / qid
+    tmp.write_bytes(
+        f"posthorn-queue 1\nid {qid}\ntime {int(time.time())}\n"
+        f"from <bob@remote.example>\nrcpt <{rcpt}>\nvia mx\n\n"
+        .encode() + body)
+    os.chown(tmp, inst.uid, inst.drop)
+    os.chmod(tmp, 0o640)
+    path = inst.spool / "new" / qid
+    os.rename(tmp, path)
+    return path
+
+
+def start_queue_run(inst):
+    """queue-run as install.sh starts it without systemd: the posthorn
+    stand-in with its group, posthorn-drop, posthorn-run and
+    posthorn-dkim."""
+    groups = ",".join(map(str, (inst.gid, inst.drop, inst.run, inst.dkim)))
+    env = {"POSTHORN_CONF": str(inst.conf), "PATH": "/usr/bin:/bin",
+           **SAN_ENV}
+    return QueueRun(types.SimpleNamespace(), exe=str(inst.sbin / "queue-run"),
+                    prefix=["setpriv", f"--reuid={inst.uid}",
+                            f"--regid={inst.gid}", f"--groups={groups}"],
+                    env=env)
+
+
+def test_a_pipe_runs_as_nobody_and_reads_no_secret_nor_the_queue(
+        delivering):
+    inst = delivering
+    dom = inst.conf / "domains" / "example.org"
+    keys = sorted((dom / "dkim").iterdir())
+    assert len(keys) == 2, keys
+    other = queue_file(inst, "0000000000000002", "bob@example.org")
+    mine = queue_file(inst, "0000000000000001", "probe@example.org")
+    secrets = [*keys, inst.conf / "certs" / "privkey.pem", dom / "users",
+               inst.conf / "srs.secret", mine, other,
+               inst.spool / "state", inst.spool / "new", inst.spool]
+    for p in secrets:
+        assert p.exists(), p
+    inst.targets.write_text("".join(f"{p}\n" for p in secrets))
+    qr = start_queue_run(inst)
+    try:
+        [line] = qr.wait_for(r"event=delivery id=0000000000000001 .*"
+                             r"status=sent")
+        assert parse_kv(line)["via"] == "pipe"
+    finally:
+        qr.stop()
+    # It ran, and got the message on its standard input.
+    assert (inst.out / "message").read_bytes().endswith(
+        b"Subject: probe\n\nsecret plans\n")
+    nobody = pwd.getpwnam("nobody")
+    uid, gid, groups = (inst.out / "id").read_text().splitlines()
+    assert (int(uid), int(gid)) == (nobody.pw_uid, nobody.pw_gid)
+    assert groups.split() == [str(nobody.pw_gid)]
+    report = (inst.out / "report").read_text().splitlines()
+    assert report == [f"denied {p}" for p in secrets], report
+
+
+def test_the_dkim_keys_are_the_signers_alone(delivering):
+    """root:posthorn-dkim 0640: queue-run, given that group, signs; the
+    posthorn user with the groups smtp-listen and its sessions take from
+    it (posthorn, posthorn-drop) reads no key, nor lists them."""
+    inst = delivering
+    kd = inst.conf / "domains" / "example.org" / "dkim"
+    keys = sorted(kd.iterdir())
+    assert len(keys) == 2, keys
+    for p, mode in [(kd, 0o750), *((k, 0o640) for k in keys)]:
+        st = os.stat(p)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+            (0, inst.dkim, mode), (p, st.st_uid, st.st_gid, oct(st.st_mode))
+    session = ["setpriv", f"--reuid={inst.uid}", f"--regid={inst.gid}",
+               f"--groups={inst.gid},{inst.drop}"]
+    for cmd in (["cat", *map(str, keys)], ["ls", str(kd)]):
+        r = subprocess.run(session + cmd, capture_output=True, timeout=60)
+        assert r.returncode != 0 and b"Permission denied" in r.stderr, \
+            (cmd, r)
+    # sendmail run by root (cron), for a local mailbox: signed with
+    # both keys by queue-run's dkimsign.
+    tmp = inst.spool / "tmp" / "0000000000000003"
+    tmp.write_bytes(
+        b"posthorn-queue 1\nid 0000000000000003\ntime %d\n"
+        b"from <root@example.org>\nrcpt <postmaster@example.org>\n"
+        b"via local\nuid 0\n\n"
+        b"From: root@example.org\nSubject: cron\n\nsigned\n"
+        % int(time.time()))
+    os.chown(tmp, 0, inst.drop)
+    os.chmod(tmp, 0o640)
+    os.rename(tmp, inst.spool / "new" / "0000000000000003")
+    qr = start_queue_run(inst)
+    try:
+        qr.wait_for(r"event=signed ")
+        qr.delivered()
+    finally:
+        qr.stop()
+    [box] = list((inst.mail / "example.org" / "postmaster" / "new")
+                 .iterdir())
+    assert box.read_bytes().count(b"\nDKIM-Signature:") == 2
+
+
+def test_smtp_ins_process_cannot_read_the_dkim_keys(delivering):
+    """smtp-listen as install.sh starts it without systemd (binding as
+    root, then -u posthorn, whose groups it takes from /etc/group:
+    posthorn and posthorn-drop, as install.sh makes them), and one
+    session: the smtp-in process has neither posthorn-dkim nor
+    posthorn-run, and with its very ids the keys cannot be read."""
+    inst = delivering
+    name = "phstandin"
+    passwd = pathlib.Path("/etc/passwd").read_text() + \
+        f"{name}:x:{inst.uid}:{inst.gid}::/nonexistent:/usr/sbin/nologin\n"
+    group = pathlib.Path("/etc/group").read_text() + \
+        f"{name}:x:{inst.gid}:\nph-drop:x:{inst.drop}:{name}\n" \
+        f"ph-run:x:{inst.run}:\nph-dkim:x:{inst.dkim}:\n"
+    ns = Namespace(inst.base, inst.conf, files={"passwd": passwd,
+                                                "group": group})
+    port = free_port()
+    listener = LogProc()
+    try:
+        listener.start(ns.prefix() + [
+            str(inst.sbin / "smtp-listen"), "-C", str(inst.conf), "-u",
+            name, "-d", "5", "mx", f"127.0.0.1:{port}"],
+            env={"PATH": "/usr/bin:/bin", **SAN_ENV})
+        listener.wait_for(r"event=listening")
+        with socket.create_connection(("127.0.0.1", port),
+                                      timeout=WAIT) as sock:
+            c = Client(sock)
+            assert c.reply()[0] == 220
+            pids = [p for p in children(listener.proc.pid)
+                    if b"smtp-in" in cmdline(p)]
+            assert len(pids) == 1, pids
+            status = pathlib.Path(f"/proc/{pids[0]}/status").read_text()
+            ids = {k: v.split() for k, v in
+                   (l.split(":", 1) for l in status.splitlines())
+                   if k in ("Uid", "Gid", "Groups")}
+            assert ids["Uid"] == [str(inst.uid)] * 4, ids
+            assert ids["Gid"] == [str(inst.gid)] * 4, ids
+            assert sorted(map(int, ids["Groups"])) == \
+                sorted((inst.gid, inst.drop)), ids
+            c.cmd("QUIT")
+        keys = sorted((inst.conf / "domains" / "example.org" / "dkim")
+                      .iterdir())
+        r = subprocess.run(
+            ["setpriv", f"--reuid={inst.uid}", f"--regid={inst.gid}",
+             "--groups=" + ",".join(ids["Groups"]), "cat",
+             *map(str, keys)], capture_output=True, timeout=60)
+        assert r.returncode != 0 and b"Permission denied" in r.stderr, r
+    finally:
+        if listener.proc.poll() is None:
+            listener.proc.terminate()
+            listener.proc.wait(timeout=WAIT)
+        ns.close()
+
+
+def test_a_rerun_gives_an_older_installs_keys_to_the_signer(tmp_path):
+    """Keys of an install older than posthorn-dkim: group posthorn.
+    Running install-conf.sh again hands them over."""
+    confdir = tmp_path / "etc"
+    group, dkim = unused_ids(2)
+    r = install_conf(tmp_path, confdir, "example.org", group=group,
+                     dkim=group)
+    assert r.returncode == 0, r.stdout + r.stderr
+    kd = confdir / "domains" / "example.org" / "dkim"
+    keys = sorted(kd.iterdir())
+    assert {os.stat(p).st_gid for p in (kd, *keys)} == {group}
+    r = install_conf(tmp_path, confdir, "example.org", group=group,
+                     dkim=dkim)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for p, mode in [(kd, 0o750), *((k, 0o640) for k in keys)]:
+        st = os.stat(p)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+            (0, dkim, mode), p
+        assert f"gave {p} to root:{dkim}" in r.stdout, r.stdout
+
+
+def test_a_command_user_of_root_is_refused_and_the_mail_kept(delivering):
+    inst = delivering
+    conf = inst.conf / "domains" / "example.org" / "domain.conf"
+    conf.write_text("command_user = root\n")
+    conf.chmod(0o644)
+    queue_file(inst, "0000000000000001", "probe@example.org")
+    qr = start_queue_run(inst)
+    try:
+        [line] = qr.wait_for(r"event=delivery id=0000000000000001 .*"
+                             r"status=deferred")
+    finally:
+        qr.stop()
+    kv = parse_kv(line)
+    assert kv["dsn"] == "4.3.0", kv
+    assert "command_user root: refused, root's uid" in kv["reason"], kv
+    assert list(inst.out.iterdir()) == []
+    assert (inst.spool / "new" / "0000000000000001").exists()
+
+
+def test_a_command_user_from_a_file_posthorn_may_write_is_refused(
+        delivering):
+    """domain.conf in a directory the posthorn stand-in may write: a
+    user it chose could be anyone's."""
+    inst = delivering
+    conf = inst.conf / "domains" / "example.org" / "domain.conf"
+    conf.write_text("command_user = nobody\n")
+    os.chown(conf, inst.uid, inst.gid)
+    conf.chmod(0o644)
+    queue_file(inst, "0000000000000001", "probe@example.org")
+    qr = start_queue_run(inst)
+    try:
+        [line] = qr.wait_for(r"event=delivery id=0000000000000001 .*"
+                             r"status=deferred")
+    finally:
+        qr.stop()
+    assert "not a file of root's alone" in parse_kv(line)["reason"], line
+    assert list(inst.out.iterdir()) == []
+
+
 # --- install-conf.sh: the domain, the host name and the administrator -----
 #
 # install.sh hands /etc/posthorn to install-conf.sh with the names it
@@ -373,7 +650,8 @@ def test_root_is_not_steered_by_a_link_in_the_spool(installed):
 # of their own, with the programs of this build, as install.sh runs it
 # after "make install".
 
-def install_conf(tmp_path, confdir, *args, env=None, prefix=()):
+def install_conf(tmp_path, confdir, *args, env=None, prefix=(), group=None,
+                 dkim=None):
     """Run install-conf.sh on confdir; the records go to a file, read
     back as r.records."""
     stage = tmp_path / "prefix"
@@ -384,7 +662,9 @@ def install_conf(tmp_path, confdir, *args, env=None, prefix=()):
     records = tmp_path / "records"
     r = subprocess.run(
         [*prefix, "sh", str(ROOT / "install-conf.sh"), "-p", str(stage),
-         "-c", str(confdir), "-u", str(os.getgid()), "-R", str(records),
+         "-c", str(confdir), "-u", str(os.getgid() if group is None else group),
+         "-k", str(os.getgid() if dkim is None else dkim),
+         "-R", str(records),
          *args],
         env={**os.environ, **SAN_ENV, **(env or {})},
         capture_output=True, text=True, timeout=120)

@@ -393,6 +393,9 @@ def test_per_destination_limit(conf):
     count, peak = conf.root / "count", conf.root / "peak"
     count.write_text("0\n")
     peak.write_text("0\n")
+    # The command runs as nobody (queue-runas(8)) and writes them.
+    count.chmod(0o666)
+    peak.chmod(0o666)
     script = conf.root / "slow.sh"
     script.write_text(
         "#!/bin/sh\ncat >/dev/null\n"
@@ -496,6 +499,7 @@ def test_sigterm_while_delivering_exits_and_redelivers(conf):
     flag.write_text("1")
     fifo = conf.root / "hang.fifo"
     os.mkfifo(fifo)
+    fifo.chmod(0o666)       # the command, nobody, writes to it
     script = conf.root / "hang.sh"
     script.write_text(
         "#!/bin/sh\n"

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,10 @@ setup(void **state)
 		return -1;
 	}
 	*state = fx;
+	/* Commands run as nobody (queue-runas(8)): they write their files
+	 * here, and no one but root may replace what root put here. */
+	if (chmod(fx->dir, 01777) == -1)
+		return -1;
 	if (str_fmt(fx->conf.dir, sizeof(fx->conf.dir), "%s/etc",
 	    fx->dir) == -1 ||
 	    str_fmt(fx->conf.maildirs, sizeof(fx->conf.maildirs), "%s/mail",
@@ -532,6 +537,31 @@ test_pipe_runs_in_root_directory(void **state)
 	assert_file_is(fx->out, "/\n", 2);
 }
 
+/* As nobody, with no group but its own (queue-runas(8)); and it cannot
+ * signal queue-runas, its parent: stopped, that would hold queue-run. */
+static void
+test_pipe_runs_as_nobody_and_cannot_stop_its_parent(void **state)
+{
+	struct fx *fx = *state;
+	struct passwd *pw;
+	char want[128];
+	int n;
+
+	assert_non_null(pw = getpwnam("nobody"));
+	n = snprintf(want, sizeof(want), "%lu %lu %lu\nrefused\n",
+	    (unsigned long)pw->pw_uid, (unsigned long)pw->pw_gid,
+	    (unsigned long)pw->pw_gid);
+	assert_true(n > 0 && (size_t)n < sizeof(want));
+	fx->conf.command_timeout = 5;
+	pipe_cmd(fx, "cat >/dev/null; echo $(id -u) $(id -g) $(id -G) > %s; "
+	    "if kill -STOP $PPID 2>/dev/null; then echo stopped; "
+	    "else echo refused; fi >> %s", fx->out, fx->out);
+	queue_str(fx, BODY);
+	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	assert_int_equal(fx->r.status, DELIVER_OK);
+	assert_file_is(fx->out, want, (size_t)n);
+}
+
 static void
 test_command_inherits_nothing_but_stdio(void **state)
 {
@@ -698,21 +728,21 @@ test_pipe_timeout_kills_the_whole_process_group(void **state)
 	assert_string_equal(fx->r.dsn, "4.3.0");
 	assert_string_equal(fx->r.reason, "command timed out after 1 s");
 
-	pid = read_pid(fx->out);
-	assert_true(pid > 0);
-	assert_int_equal(kill(pid, 0), -1);
-	assert_int_equal(errno, ESRCH);
-	bg = read_pid(fx->out2);
-	assert_true(bg > 0);
-	/* Killed, so it is a zombie of ours at once or very soon. */
-	for (i = 0; i < 200; i++) {
-		if ((w = waitpid(bg, &status, WNOHANG)) != 0)
-			break;
-		usleep(10000);
+	/* The command and its background child: both killed, so zombies
+	 * of ours (queue-runas, their parent, is gone) at once or very
+	 * soon. */
+	for (pid = read_pid(fx->out), bg = read_pid(fx->out2); pid != -1;
+	    pid = pid == bg ? -1 : bg) {
+		assert_true(pid > 0);
+		for (i = 0; i < 200; i++) {
+			if ((w = waitpid(pid, &status, WNOHANG)) != 0)
+				break;
+			usleep(10000);
+		}
+		assert_int_equal(w, pid);
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), SIGKILL);
 	}
-	assert_int_equal(w, bg);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGKILL);
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
 }
 
@@ -1085,6 +1115,7 @@ main(void)
 		T(test_user_unsafe_as_a_file_name_is_refused),
 		T(test_pipe_exit_0_gets_the_message_and_a_clean_environment),
 		T(test_pipe_runs_in_root_directory),
+		T(test_pipe_runs_as_nobody_and_cannot_stop_its_parent),
 		T(test_command_inherits_nothing_but_stdio),
 		T(test_pipe_exit_75_is_temporary),
 		T(test_pipe_exit_1_is_permanent_with_the_stderr_tail),

@@ -1,0 +1,216 @@
+/* runas_test.c — whom queue-runas(8) runs a command as: the
+ * configuration's command_user (posthorn.conf's, a domain's
+ * domain.conf over it), and only from a configuration that root alone
+ * can write; never root, never the caller, never a group of the
+ * caller's.  Run as root (make check is), with the system's nobody. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "runas.h"
+#include "str.h"
+#include "testutil.h"
+
+struct fx {
+	char		dir[64];
+	char		etc[PATH_MAX];
+	struct conf	conf;
+	uid_t		nobody;
+	gid_t		nogroup;
+};
+
+static int
+setup(void **state)
+{
+	struct passwd *pw;
+	struct fx *fx;
+
+	if ((fx = calloc(1, sizeof(*fx))) == NULL)
+		return -1;
+	if (tu_tmpdir(fx->dir, sizeof(fx->dir), "runas_test") == -1 ||
+	    str_fmt(fx->etc, sizeof(fx->etc), "%s/etc", fx->dir) == -1 ||
+	    mkdir(fx->etc, 0755) == -1 || chmod(fx->etc, 0755) == -1 ||
+	    (pw = getpwnam("nobody")) == NULL)
+		return -1;
+	fx->nobody = pw->pw_uid;
+	fx->nogroup = pw->pw_gid;
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	return tu_teardown(fx, fx->dir);
+}
+
+/* posthorn.conf with text, loaded from the trusted directory. */
+static void
+load(struct fx *fx, const char *text)
+{
+	char path[PATH_MAX], real[PATH_MAX], why[RUNAS_WHY_MAX];
+
+	assert_int_equal(str_fmt(path, sizeof(path), "%s/posthorn.conf",
+	    fx->etc), 0);
+	tu_write_str(path, text);
+	assert_int_equal(chmod(path, 0644), 0);
+	if (runas_trusted_dir(fx->etc, real, sizeof(real), why,
+	    sizeof(why)) == -1)
+		fail_msg("%s", why);
+	assert_int_equal(conf_load(&fx->conf, real, why, sizeof(why)), 0);
+}
+
+/* runas_target for example.org, as a caller of uid 1000 in group 1000
+ * and its groups 1001 and 1002 (posthorn, posthorn-drop, mail...). */
+static int
+target(struct fx *fx, struct runas_id *id, char *why, size_t size)
+{
+	static const gid_t groups[] = { 1001, 1002 };
+
+	return runas_target(&fx->conf, "example.org", 1000, 1000, groups, 2,
+	    id, why, size);
+}
+
+static void
+test_default_is_nobody_with_its_group(void **state)
+{
+	struct fx *fx = *state;
+	char why[RUNAS_WHY_MAX];
+	struct runas_id id;
+
+	load(fx, "spool = /nonexistent\n");
+	if (target(fx, &id, why, sizeof(why)) == -1)
+		fail_msg("%s", why);
+	assert_int_equal(id.uid, fx->nobody);
+	assert_int_equal(id.gid, fx->nogroup);
+	assert_string_equal(id.name, "nobody");
+}
+
+static void
+test_root_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	char why[RUNAS_WHY_MAX];
+	struct runas_id id;
+
+	load(fx, "command_user = root\n");
+	assert_int_equal(target(fx, &id, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "refused, root's uid"));
+	/* nobody with root's group: the same. */
+	load(fx, "command_user = nobody:root\n");
+	assert_int_equal(target(fx, &id, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "refused, root's group"));
+}
+
+static void
+test_the_callers_uid_and_groups_are_refused(void **state)
+{
+	struct fx *fx = *state;
+	char why[RUNAS_WHY_MAX];
+	struct runas_id id;
+
+	load(fx, "spool = /nonexistent\n");
+	assert_int_equal(runas_target(&fx->conf, "example.org", fx->nobody,
+	    1000, NULL, 0, &id, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "mail system's own user"));
+	assert_int_equal(runas_target(&fx->conf, "example.org", 1000, 1000,
+	    (const gid_t[]){ 5, fx->nogroup }, 2, &id, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "a group of the mail system's"));
+}
+
+static void
+test_the_owner_of_the_spool_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	char spool[PATH_MAX], text[PATH_MAX + 16], why[RUNAS_WHY_MAX];
+	struct runas_id id;
+
+	assert_int_equal(str_fmt(spool, sizeof(spool), "%s/spool", fx->dir),
+	    0);
+	assert_int_equal(mkdir(spool, 0700), 0);
+	assert_int_equal(chown(spool, fx->nobody, fx->nogroup), 0);
+	assert_int_equal(str_fmt(text, sizeof(text), "spool = %s\n", spool),
+	    0);
+	load(fx, text);
+	assert_int_equal(target(fx, &id, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "owns the spool"));
+}
+
+static void
+test_a_domain_names_its_own_user(void **state)
+{
+	struct fx *fx = *state;
+	char path[PATH_MAX], why[RUNAS_WHY_MAX];
+	struct runas_id id;
+
+	load(fx, "command_user = root\nspool = /nonexistent\n");
+	tu_mkdomain(fx->etc, "example.org");
+	assert_int_equal(str_fmt(path, sizeof(path),
+	    "%s/domains/example.org/domain.conf", fx->etc), 0);
+	tu_write_str(path, "command_user = nobody:nogroup\n");
+	assert_int_equal(chmod(path, 0644), 0);
+	if (target(fx, &id, why, sizeof(why)) == -1)
+		fail_msg("%s", why);
+	assert_int_equal(id.uid, fx->nobody);
+	assert_string_equal(id.name, "nobody:nogroup");
+	/* One that others may write names no one. */
+	assert_int_equal(chmod(path, 0664), 0);
+	assert_int_equal(target(fx, &id, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a file of root's alone"));
+}
+
+static void
+test_a_configuration_others_can_write_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	char real[PATH_MAX], why[RUNAS_WHY_MAX], sub[PATH_MAX];
+
+	load(fx, "\n");
+	assert_int_equal(chmod(fx->etc, 0775), 0);
+	assert_int_equal(runas_trusted_dir(fx->etc, real, sizeof(real), why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "not root's alone"));
+	/* Sticky and world-writable, as /tmp: fine above it, not as it. */
+	assert_int_equal(chmod(fx->etc, 01777), 0);
+	assert_int_equal(runas_trusted_dir(fx->etc, real, sizeof(real), why,
+	    sizeof(why)), -1);
+	assert_int_equal(str_fmt(sub, sizeof(sub), "%s/sub", fx->etc), 0);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	if (runas_trusted_dir(sub, real, sizeof(real), why,
+	    sizeof(why)) == -1)
+		fail_msg("%s", why);
+	/* A directory of another user's, even one that no one else may
+	 * write. */
+	assert_int_equal(chown(sub, fx->nobody, fx->nogroup), 0);
+	assert_int_equal(runas_trusted_dir(sub, real, sizeof(real), why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "owner"));
+}
+
+#define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_default_is_nobody_with_its_group),
+		T(test_root_is_refused),
+		T(test_the_callers_uid_and_groups_are_refused),
+		T(test_the_owner_of_the_spool_is_refused),
+		T(test_a_domain_names_its_own_user),
+		T(test_a_configuration_others_can_write_is_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
