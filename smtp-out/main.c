@@ -317,7 +317,8 @@ serve(const struct conf *conf, const struct client_timeouts *to)
 		p = sjob_parse(buf, len, argv + 1, SJOB_ARGS_MAX, &argc,
 		    &used);
 		if (p == -1 || (p == 0 && len == sizeof(buf))) {
-			log_event("error", "reason", "a job too large",
+			log_event("error", "reason", p == 0 || errno == E2BIG ?
+			    "a job too large" : "a job without its count",
 			    (char *)NULL);
 			rc = EXIT_USAGE;
 			break;
