@@ -160,6 +160,7 @@ def test_hundred_messages_go_over_far_fewer_connections(conf, peers, qrs):
     for rcpt, b in msgs:
         inject(conf, "alice@example.com", rcpt, body=b)
     qr.wait_for(QR_SENT, 100, timeout=120)
+    qr.wait_for(r"event=removed", 100)
     once_each(peer, msgs)
     conns = peer.connections()
     # At most max_per_destination (20) at once, each kept for the next.
@@ -232,6 +233,7 @@ def test_connection_dropped_after_the_dot_defers_then_delivers_once(
     assert len(peer.messages()) == 2
     flush_and_wait(conf, qr, 3)
     once_each(peer, msgs)
+    qr.wait_for(r"event=removed", 3)
     assert conf.queued() == []
 
 
