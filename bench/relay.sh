@@ -15,9 +15,11 @@
 # and, once the queue is empty and the relay's idle connections are
 # closed (the sink's count of ended sessions still for 3 s):
 #   conn/msg    connections the sink saw, per message (1.00: none reused);
-#   out ms/msg  CPU of the delivery agents, per message: posthorn's
-#               smtp-out processes (those queue-run reaped, and any alive),
-#               Postfix's smtp(8) processes (children of its master).
+#   out ms/msg  CPU of posthorn's delivery agent per message: its
+#               smtp-out processes (those queue-run reaped, and any alive).
+#               Not for Postfix ("-"): its smtp(8) processes exit at
+#               max_use and max_idle, and their time goes to the master's
+#               account with every other daemon's.
 #
 # posthorn: bench.example is a local domain whose aliases file sends
 # rcpt@ to rcpt@relay.example, a remote address; the sender is of a local
@@ -91,11 +93,12 @@ sink_settle() {
 		sleep 0.1; i=$((i + 1))
 	done
 }
-# out_cpu PEER: milliseconds of CPU the delivery agents have used so far:
-# posthorn's smtp-out (queue-run's reaped children, and its live ones),
-# Postfix's smtp(8) processes (its master's children named smtp).
+# out_cpu PEER: milliseconds of CPU posthorn's smtp-out processes have
+# used so far (queue-run's reaped children, and its live ones); "-" for
+# Postfix.
 out_cpu() {
-	python3 - "$1" "${QR_PID-0}" "${PF_UP-0}" <<-'EOF'
+	[ "$1" = posthorn ] || { echo -; return; }
+	python3 - "$1" "${QR_PID-0}" 0 <<-'EOF'
 	import os, sys
 	peer, qr, master = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 	def stat(p):
@@ -116,8 +119,7 @@ out_cpu() {
 	    if st is None:
 	        continue
 	    ppid = int(st[1])
-	    if (peer == "posthorn" and ppid == qr and comm == "smtp-out") or \
-	       (peer == "postfix" and ppid == master and comm == "smtp"):
+	    if ppid == qr and comm == "smtp-out":
 	        total += int(st[11]) + int(st[12])
 	print(total * 1000 // os.sysconf("SC_CLK_TCK"))
 	EOF
@@ -159,8 +161,9 @@ blast() {
 	awk -v p="$peer" -v c="$conc" -v m="$MSGS" -v a="$t0" -v b="$t1" \
 	    -v z="$t2" -v note="$note" -v s="$sess" -v u0="$cpu0" \
 	    -v u1="$cpu1" 'BEGIN {
-		printf "%-9s %11d %6d %9.2f %9.2f %9.0f %9.3f %10.3f%s\n", p, c,
-		    m, b - a, z - a, m / (z - a), s / m, (u1 - u0) / m, note
+		cpu = u0 == "-" ? "-" : sprintf("%.3f", (u1 - u0) / m)
+		printf "%-9s %11d %6d %9.2f %9.2f %9.0f %9.3f %10s%s\n", p, c,
+		    m, b - a, z - a, m / (z - a), s / m, cpu, note
 	    }' >>"$RESULTS"
 	tail -n 1 "$RESULTS" >&2
 }
