@@ -6,7 +6,16 @@
  * policy) passes the recipients still pending to the next address; an
  * answer about a recipient (a 4xx or 5xx to RCPT, to DATA or after the
  * dot) is final for this attempt, and queue-run retries what was
- * deferred on its own schedule. */
+ * deferred on its own schedule.
+ *
+ * Under smtp-out -J the connection of the last job is kept (struct
+ * send_conn) and tried first when the next job has the same next hop:
+ * the same key, made of the domain (for MX routes) and of everything in
+ * the route that decides who we are to the host (host, port, TLS
+ * requirement, AUTH user, CA file).  A kept connection that fails before
+ * the final dot is dropped and the job starts again as if it were the
+ * first, so that a 421 or a close between messages costs a reconnection
+ * and nothing else. */
 
 #include <arpa/inet.h>
 #include <errno.h>
