@@ -20,6 +20,9 @@
 #               Not for Postfix ("-"): its smtp(8) processes exit at
 #               max_use and max_idle, and their time goes to the master's
 #               account with every other daemon's.
+# For posthorn, where the rest of its CPU went is said on stderr after
+# each run: queue-run's own, and the sessions' (smtp-in and what it
+# starts, reaped by smtp-listen), per message.
 #
 # posthorn: bench.example is a local domain whose aliases file sends
 # rcpt@ to rcpt@relay.example, a remote address; the sender is of a local
@@ -93,6 +96,20 @@ sink_settle() {
 		sleep 0.1; i=$((i + 1))
 	done
 }
+# ph_cpu: milliseconds of CPU of queue-run itself, and of the sessions
+# smtp-listen reaped (smtp-in and its helpers).
+ph_cpu() {
+	python3 - "${QR_PID-0}" "${ACT_PID-0}" <<-'EOF'
+	import os, sys
+	def st(p):
+	    with open(f"/proc/{p}/stat") as f:
+	        return f.read().rsplit(")", 1)[1].split()
+	q, a = st(int(sys.argv[1])), st(int(sys.argv[2]))
+	hz = os.sysconf("SC_CLK_TCK")
+	print((int(q[11]) + int(q[12])) * 1000 // hz,
+	      (int(a[13]) + int(a[14])) * 1000 // hz)
+	EOF
+}
 # out_cpu PEER: milliseconds of CPU posthorn's smtp-out processes have
 # used so far (queue-run's reaped children, and its live ones); "-" for
 # Postfix.
@@ -131,6 +148,7 @@ blast() {
 	shift 3
 	start_sink
 	cpu0=$(out_cpu "$peer")
+	[ "$peer" != posthorn ] || ph0=$(ph_cpu)
 	t0=$(now)
 	smtp-source -c -s "$conc" -m "$MSGS" -l "$SIZE" -f "from@$DOMAIN" \
 	    -t "$RCPT" "127.0.0.1:$port" >/dev/null 2>"$T/source.err" ||
@@ -153,6 +171,13 @@ blast() {
 	sink_settle
 	cpu1=$(out_cpu "$peer")
 	sess=$(sink_count sess)
+	if [ "$peer" = posthorn ]; then
+		# shellcheck disable=SC2086
+		set -- $ph0 $(ph_cpu)
+		awk -v m="$MSGS" -v q="$(($3 - $1))" -v s="$(($4 - $2))" 'BEGIN {
+			printf "bench: posthorn CPU per message: queue-run %.3f ms, sessions %.3f ms\n", q / m, s / m
+		}' >&2
+	fi
 	stop_pid "$SINK_PID" 50
 	SINK_PID=
 	note=
