@@ -386,3 +386,26 @@ def test_routes_tls_and_auth_identities_never_share_a_connection(
     assert conn["x6@one.test"][0] == conn["x7@one.test"][0]
     assert conn["x3@one.test"][0] != conn["x6@one.test"][0]
     assert "pw1" not in err and "pw2" not in err
+
+
+def test_changed_configuration_gets_a_new_smtp_out_and_connection(
+        conf, peers, qrs):
+    """An idle smtp-out read the old posthorn.conf: after a change, the
+    next message goes over a new process and a new connection."""
+    conf.write(smtp_reuse_idle=60)
+    peer = peers()
+    route(conf, peer)
+    qr = qrs(conf)
+    inject(conf, "alice@example.com", "a@reuse.test", body=body(1))
+    qr.wait_for(QR_SENT, 1)
+    inject(conf, "alice@example.com", "b@reuse.test", body=body(2))
+    qr.wait_for(QR_SENT, 2)
+    assert peer.connections() == 1, qr.log()
+    conf.write(smtp_reuse_idle=59)
+    qr.wait_for(r"event=config-reloaded")
+    inject(conf, "alice@example.com", "c@reuse.test", body=body(3))
+    qr.wait_for(QR_SENT, 3)
+    once_each(peer, [("a@reuse.test", body(1)), ("b@reuse.test", body(2)),
+                     ("c@reuse.test", body(3))])
+    assert peer.connections() == 2, qr.log()
+    assert [m["conn"] for m in peer.messages()] == [1, 1, 2]
