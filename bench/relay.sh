@@ -12,14 +12,25 @@
 #               counters (-c, "mesg=N", updated at each end of data) are
 #               read every 20 ms, so the moment is known within that;
 #   msgs/s      messages / last s: the relay rate end to end.
+# and, once the queue is empty and the relay's idle connections are
+# closed (the sink's count of ended sessions still for 3 s):
+#   conn/msg    connections the sink saw, per message (1.00: none reused);
+#   out ms/msg  CPU of posthorn's delivery agent per message: its
+#               smtp-out processes (those queue-run reaped, and any alive).
+#               Not for Postfix ("-"): its smtp(8) processes exit at
+#               max_use and max_idle, and their time goes to the master's
+#               account with every other daemon's.
+# For posthorn, where the rest of its CPU went is said on stderr after
+# each run: queue-run's own, and the sessions' (smtp-in and what it
+# starts, reaped by smtp-listen), per message.
 #
 # posthorn: bench.example is a local domain whose aliases file sends
 # rcpt@ to rcpt@relay.example, a remote address; the sender is of a local
 # domain, so SRS leaves it alone; routes(5) says "* 127.0.0.1:PORT
 # tls=none", so smtp-out goes to the sink with no DNS.  Postfix:
 # relay_domains = bench.example, relayhost = [127.0.0.1]:PORT, no TLS.
-# Both with their default delivery limits: posthorn max_deliveries 20,
-# max_per_destination 4; Postfix default_process_limit 200 (for smtpd, as
+# Both with their default delivery limits: posthorn max_deliveries 50,
+# max_per_destination 20, smtp_reuse_limit 100, smtp_reuse_idle 2s; Postfix default_process_limit 200 (for smtpd, as
 # in bench/run.sh), default_destination_concurrency_limit 20, and its
 # connection cache (smtp_connection_cache_on_demand) on, as shipped.
 #
@@ -67,11 +78,68 @@ start_sink() {
 	SINK_PID=$!
 	wait_port "$SINK_PORT" || die "nothing listens on 127.0.0.1:$SINK_PORT"
 }
-# sink_count: the messages the sink has received so far.
+# sink_count [FIELD]: the messages (or sessions: sess) the sink has
+# counted so far.
 sink_count() {
-	n=$(tr '\r' '\n' <"$T/sink.count" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' |
-	    tail -n 1)
+	n=$(tr '\r' '\n' <"$T/sink.count" |
+	    sed -n "s/.*${1:-mesg}=\\([0-9]*\\).*/\\1/p" | tail -n 1)
 	echo "${n:-0}"
+}
+# sink_settle: wait (30 s at most) until the sink's count of ended
+# sessions has not moved for 3 s: the relay's idle connections closed.
+sink_settle() {
+	last=-1 still=0 i=0
+	while [ $still -lt 30 ] && [ $i -lt 300 ]; do
+		n=$(sink_count sess)
+		if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; fi
+		last=$n
+		sleep 0.1; i=$((i + 1))
+	done
+}
+# ph_cpu: milliseconds of CPU of queue-run itself, and of the sessions
+# smtp-listen reaped (smtp-in and its helpers).
+ph_cpu() {
+	python3 - "${QR_PID-0}" "${ACT_PID-0}" <<-'EOF'
+	import os, sys
+	def st(p):
+	    with open(f"/proc/{p}/stat") as f:
+	        return f.read().rsplit(")", 1)[1].split()
+	q, a = st(int(sys.argv[1])), st(int(sys.argv[2]))
+	hz = os.sysconf("SC_CLK_TCK")
+	print((int(q[11]) + int(q[12])) * 1000 // hz,
+	      (int(a[13]) + int(a[14])) * 1000 // hz)
+	EOF
+}
+# out_cpu PEER: milliseconds of CPU posthorn's smtp-out processes have
+# used so far (queue-run's reaped children, and its live ones); "-" for
+# Postfix.
+out_cpu() {
+	[ "$1" = posthorn ] || { echo -; return; }
+	python3 - "$1" "${QR_PID-0}" 0 <<-'EOF'
+	import os, sys
+	peer, qr, master = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+	def stat(p):
+	    try:
+	        with open(f"/proc/{p}/stat") as f:
+	            head, tail = f.read().rsplit(")", 1)
+	        return head.split("(", 1)[1], tail.split()
+	    except OSError:
+	        return None, None
+	total = 0
+	if peer == "posthorn":
+	    _, st = stat(qr)
+	    total += int(st[13]) + int(st[14])
+	for d in os.listdir("/proc"):
+	    if not d.isdigit():
+	        continue
+	    comm, st = stat(d)
+	    if st is None:
+	        continue
+	    ppid = int(st[1])
+	    if ppid == qr and comm == "smtp-out":
+	        total += int(st[11]) + int(st[12])
+	print(total * 1000 // os.sysconf("SC_CLK_TCK"))
+	EOF
 }
 
 # blast PEER PORT CONC QUEUE_DIR...: one timed run; the queue must drain.
@@ -79,6 +147,8 @@ blast() {
 	peer=$1 port=$2 conc=$3
 	shift 3
 	start_sink
+	cpu0=$(out_cpu "$peer")
+	[ "$peer" != posthorn ] || ph0=$(ph_cpu)
 	t0=$(now)
 	smtp-source -c -s "$conc" -m "$MSGS" -l "$SIZE" -f "from@$DOMAIN" \
 	    -t "$RCPT" "127.0.0.1:$port" >/dev/null 2>"$T/source.err" ||
@@ -98,15 +168,27 @@ blast() {
 		[ $i -lt $WAIT ] || die "$peer: $(count "$@") message(s) left in the queue"
 		sleep 0.1; i=$((i + 1))
 	done
+	sink_settle
+	cpu1=$(out_cpu "$peer")
+	sess=$(sink_count sess)
+	if [ "$peer" = posthorn ]; then
+		# shellcheck disable=SC2086
+		set -- $ph0 $(ph_cpu)
+		awk -v m="$MSGS" -v q="$(($3 - $1))" -v s="$(($4 - $2))" 'BEGIN {
+			printf "bench: posthorn CPU per message: queue-run %.3f ms, sessions %.3f ms\n", q / m, s / m
+		}' >&2
+	fi
 	stop_pid "$SINK_PID" 50
 	SINK_PID=
 	note=
 	[ "$(sink_count)" -eq "$MSGS" ] || note="  (!) the sink got $(sink_count)"
 	[ ! -s "$T/source.err" ] || note="  (!) smtp-source: $(head -n 1 "$T/source.err")"
 	awk -v p="$peer" -v c="$conc" -v m="$MSGS" -v a="$t0" -v b="$t1" \
-	    -v z="$t2" -v note="$note" 'BEGIN {
-		printf "%-9s %11d %6d %9.2f %9.2f %9.0f%s\n", p, c, m, b - a,
-		    z - a, m / (z - a), note
+	    -v z="$t2" -v note="$note" -v s="$sess" -v u0="$cpu0" \
+	    -v u1="$cpu1" 'BEGIN {
+		cpu = u0 == "-" ? "-" : sprintf("%.3f", (u1 - u0) / m)
+		printf "%-9s %11d %6d %9.2f %9.2f %9.0f %9.3f %10s%s\n", p, c,
+		    m, b - a, z - a, m / (z - a), s / m, cpu, note
 	    }' >>"$RESULTS"
 	tail -n 1 "$RESULTS" >&2
 }
@@ -195,7 +277,16 @@ $(uname -n); queues in /var/tmp (fsynced).  Seconds from the start of
 smtp-source to its exit (accept) and to the sink's last message (last);
 msgs/s = msgs / last.
 
-peer      concurrency   msgs  accept s    last s    msgs/s
+peer      concurrency   msgs  accept s    last s    msgs/s  conn/msg out ms/msg
 EOF
 cat "$RESULTS"
 med_table
+printf '\nmedian of %s rounds, the delivery agents:\n' "$ROUNDS"
+printf 'peer      concurrency   conn/msg out ms/msg\n'
+for c in $CONCURRENCY; do
+	for p in $PEERS; do
+		grep -q "^$p " "$RESULTS" || continue
+		printf '%-9s %11d %10s %10s\n' "$p" "$c" "$(med "$p" "$c" 7 %.3f)" \
+		    "$(med "$p" "$c" 8 %.3f)"
+	done
+done

@@ -60,6 +60,9 @@ static const struct conf_key conf_keys[] = {
 	{ "command_timeout",	parse_duration,	FIELD(command_timeout), 0 },
 	{ "max_deliveries",	parse_count,	FIELD(max_deliveries), 0 },
 	{ "max_per_destination", parse_count,	FIELD(max_per_destination), 0 },
+	{ "smtp_reuse_limit",	parse_count,	FIELD(smtp_reuse_limit), 0 },
+	{ "smtp_reuse_idle",	parse_duration,	FIELD(smtp_reuse_idle), 0 },
+	{ "smtp_reply_timeout",	parse_duration,	FIELD(smtp_reply_timeout), 0 },
 	{ "auth_source_failures", parse_count,	FIELD(auth_source_failures), 0 },
 	{ "auth_login_failures", parse_count,	FIELD(auth_login_failures), 0 },
 	{ "bind4",		parse_addr4,	FIELD(bind4), 0 },
@@ -498,6 +501,9 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	c->command_timeout = CONF_COMMAND_TIMEOUT_DEFAULT;
 	c->max_deliveries = CONF_MAX_DELIVERIES_DEFAULT;
 	c->max_per_destination = CONF_MAX_PER_DESTINATION_DEFAULT;
+	c->smtp_reuse_limit = CONF_SMTP_REUSE_LIMIT_DEFAULT;
+	c->smtp_reuse_idle = CONF_SMTP_REUSE_IDLE_DEFAULT;
+	c->smtp_reply_timeout = 0;
 	c->auth_source_failures = CONF_AUTH_FAILURES_DEFAULT;
 	c->auth_login_failures = CONF_AUTH_FAILURES_DEFAULT;
 	c->srs_hash_length = CONF_SRS_HASH_LENGTH_DEFAULT;

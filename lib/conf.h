@@ -59,6 +59,12 @@ enum {
 	 * Postfix's command_time_limit is 1000 s. */
 	CONF_COMMAND_TIMEOUT_DEFAULT = 600,
 	CONF_DURATION_MAX = 365 * 24 * 3600,	/* a year, in seconds */
+	/* smtp-out's connections, kept for the next message to the same
+	 * next hop: at most this many messages each, and closed after this
+	 * long without one (Postfix's smtp_connection_reuse_count_limit
+	 * and smtp_connection_cache_time_limit are 100 and 2 s). */
+	CONF_SMTP_REUSE_LIMIT_DEFAULT = 100,
+	CONF_SMTP_REUSE_IDLE_DEFAULT = 2,	/* seconds */
 	/* A path of the file or the configuration directory, its NUL
 	 * included.  Well under PATH_MAX, so that what programs add to one
 	 * (domains/DOMAIN/aliases, tmp/ID) always fits a PATH_MAX buffer;
@@ -108,6 +114,11 @@ struct conf {
 	long		command_timeout;	/* seconds */
 	unsigned	max_deliveries;
 	unsigned	max_per_destination;
+	unsigned	smtp_reuse_limit;	/* messages a connection */
+	long		smtp_reuse_idle;	/* seconds */
+	/* smtp-out's longest wait for a reply, in seconds, below RFC 5321
+	 * §4.5.3.2's when not 0. */
+	long		smtp_reply_timeout;
 	unsigned	auth_source_failures;	/* 1..CONF_CONCURRENCY_MAX */
 	unsigned	auth_login_failures;
 	/* smtp-out's source addresses, "" for the kernel's choice: the PTR

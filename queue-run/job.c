@@ -1,8 +1,10 @@
-/* job.c — a delivery under way and its result.  A remote job is smtp-out,
- * started by posix_spawn(3) with the message on its stdin and a pipe on
- * its stdout, on which it writes one line per recipient; a process that
- * dies without a line has failed temporarily for that recipient, and its
- * parent says so.  A local job is a command (deliver.h) that queue-run
+/* job.c — a delivery under way and its result.  A remote job goes to a
+ * long-lived smtp-out -J, started by posix_spawn(3) with a pipe on its
+ * stdin for the jobs (sjob.h) and one on its stdout, on which it writes
+ * one line per recipient of each job; between jobs it waits, idle, with
+ * its connection kept for the next job to the same destination, until
+ * queue-run closes its stdin.  A process that dies without a line has
+ * failed temporarily for that recipient, and its parent says so.  A local job is a command (deliver.h) that queue-run
  * drives itself; a Maildir is written before job_start_local returns. */
 
 #include <errno.h>
@@ -18,6 +20,7 @@
 
 #include "io.h"
 #include "job.h"
+#include "sjob.h"
 #include "log.h"
 #include "self.h"
 #include "child.h"
@@ -25,7 +28,7 @@
 
 enum {
 	REMOTE_FIELDS = 6,	/* status, rcpt, dsn, host, tls, text */
-	ARGV_FIXED = 10		/* smtp-out -C DIR -8 -U -H F -f SENDER -- */
+	JOB_ARGS_FIXED = 12	/* -8 -U -H F -m F -s N -f SENDER -- */
 };
 
 extern char **environ;
@@ -92,30 +95,81 @@ job_start_local(struct job *j, const struct conf *conf, struct active *msg,
 	return 0;
 }
 
-/* The smtp-out process: the message from its first byte on fd 0, the
- * report pipe on fd 1, every signal at its default and none blocked
- * (queue-run blocks its own into a signalfd and ignores SIGPIPE). */
+/* A new smtp-out -J in proc: its jobs' pipe on its fd 0, its lines'
+ * on fd 1, every signal at its default and none blocked (queue-run
+ * blocks its own into a signalfd and ignores SIGPIPE). */
 static int
-remote_spawn(pid_t *pid, const struct conf *conf, const struct state *st,
-    const size_t *idx, size_t n, const char *sender, int out)
+proc_spawn(struct outproc *p, const struct conf *conf, unsigned gen,
+    const char *dest)
 {
-	char path[PATH_MAX], msg[PATH_MAX], dkim[PATH_MAX];
-	char *argv[ARGV_FIXED + JOB_RCPTS_MAX + 1];
-	size_t k, a = 0;
-	int fds[2], in = -1, e, rc = -1;
+	char path[PATH_MAX];
+	char *argv[] = { path, (char *)"-C", (char *)conf->dir,
+	    (char *)"-J", NULL };
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, fds[2], e;
+	pid_t pid;
 
 	if (self_sibling(JOB_SMTP_OUT, path, sizeof(path)) == -1)
 		return -1;
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1)
+		goto fail;
+	/* Ours non-blocking: a job is written as the pipe takes it. */
+	if (fcntl(in[1], F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(out[0], F_SETFL, O_NONBLOCK) == -1)
+		goto fail;
+	fds[0] = in[0];
+	fds[1] = out[1];
+	if ((e = child_start(&pid, path, argv, environ, fds, 2, 0)) != 0) {
+		/* Said once here: every recipient is deferred for it. */
+		log_event("error", "error", "exec", "file", path, "reason",
+		    strerror(e), (char *)NULL);
+		errno = e;
+		goto fail;
+	}
+	fd_close(&in[0]);
+	fd_close(&out[1]);
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->in = in[1];
+	p->out = out[0];
+	p->gen = gen;
+	(void)str_copy(p->dest, sizeof(p->dest), dest);
+	return 0;
+fail:
+	e = errno;
+	fd_close(&in[0]);
+	fd_close(&in[1]);
+	fd_close(&out[0]);
+	fd_close(&out[1]);
+	errno = e;
+	return -1;
+}
+
+/* The job as smtp-out -J reads it (sjob.h, smtp-out(8)): the options
+ * smtp-out takes on its command line, the message named by its path
+ * and the offset of its first byte. */
+static int
+job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
+    const size_t *idx, size_t n, const char *sender)
+{
+	char msg[PATH_MAX], dkim[PATH_MAX], off[32];
+	char *argv[JOB_ARGS_FIXED + JOB_RCPTS_MAX];
+	size_t k, cap, a = 0;
+
 	if (str_fmt(msg, sizeof(msg), "%s/%s/%s", conf->spool, QUEUE_NEW,
 	    st->env.id) == -1 ||
 	    (st->dkim != NULL && state_dkim_path(dkim, sizeof(dkim),
-	    conf->spool, st->env.id) == -1)) {
+	    conf->spool, st->env.id) == -1) ||
+	    str_fmt(off, sizeof(off), "%lld", (long long)st->env.body) ==
+	    -1) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	argv[a++] = path;
-	argv[a++] = (char *)"-C";
-	argv[a++] = (char *)conf->dir;
+	cap = 2 * sizeof(msg) + sizeof(off) + strlen(sender) + 64;
+	for (k = 0; k < n; k++)
+		cap += strlen(st->e[idx[k]].addr) + 1;
+	if ((p->wbuf = malloc(cap)) == NULL)
+		return -1;
+	p->wlen = p->woff = 0;
 	if (st->env.flags & QUEUE_8BITMIME)
 		argv[a++] = (char *)"-8";
 	if (st->env.flags & QUEUE_SMTPUTF8)
@@ -125,41 +179,135 @@ remote_spawn(pid_t *pid, const struct conf *conf, const struct state *st,
 		argv[a++] = (char *)"-H";
 		argv[a++] = dkim;
 	}
+	argv[a++] = (char *)"-m";
+	argv[a++] = msg;
+	argv[a++] = (char *)"-s";
+	argv[a++] = off;
 	argv[a++] = (char *)"-f";
 	argv[a++] = (char *)sender;
 	argv[a++] = (char *)"--";
 	for (k = 0; k < n; k++)
 		argv[a++] = st->e[idx[k]].addr;
-	argv[a] = NULL;
-	/* Its own open file at the first message byte: st->fd's offset
-	 * would be shared with the others.  main() keeps 0..2 open, so
-	 * in and out are above them. */
-	if ((in = open(msg, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    lseek(in, st->env.body, SEEK_SET) == -1)
-		goto out;
-	fds[0] = in;
-	fds[1] = out;
-	e = child_start(pid, path, argv, environ, fds, 2, 0);
-	if (e != 0) {
-		/* Said once here: every recipient is deferred for it. */
-		log_event("error", "id", st->env.id, "error", "exec",
-		    "file", path, "reason", strerror(e), (char *)NULL);
-		errno = e;
-		goto out;
+	if (sjob_encode(p->wbuf, cap, &p->wlen, argv, a) == -1) {
+		free(p->wbuf);
+		p->wbuf = NULL;
+		return -1;
 	}
-	rc = 0;
-out:
-	fd_close(&in);
-	return rc;
+	return 0;
+}
+
+/* What of the job the pipe takes now: -1 when the process is gone. */
+static int
+proc_write(struct outproc *p)
+{
+	ssize_t w;
+
+	while (p->woff < p->wlen) {
+		w = write(p->in, p->wbuf + p->woff, p->wlen - p->woff);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -1;
+		}
+		p->woff += (size_t)w;
+	}
+	free(p->wbuf);
+	p->wbuf = NULL;
+	p->wlen = p->woff = 0;
+	return 0;
+}
+
+void
+job_proc_retire(struct outproc *p)
+{
+	if (p->pid == 0 || p->closing || p->job != NULL)
+		return;
+	fd_close(&p->in);
+	p->closing = 1;
+}
+
+/* The process is over (its output ended, or it was killed): reaped. */
+static void
+proc_reap(struct outproc *p)
+{
+	int status;
+
+	fd_close(&p->in);
+	fd_close(&p->out);
+	free(p->wbuf);
+	p->wbuf = NULL;
+	while (waitpid(p->pid, &status, 0) == -1 && errno == EINTR)
+		;
+	p->pid = 0;
+}
+
+void
+job_proc_abandon(struct outproc *p)
+{
+	if (p->pid == 0)
+		return;
+	fd_close(&p->in);
+	fd_close(&p->out);
+	free(p->wbuf);
+	p->wbuf = NULL;
+	p->pid = 0;
+}
+
+/* The process for a job to dest: an idle one of dest, else a free entry
+ * with a new one.  With every entry taken, the idle process of another
+ * destination that waited longest is retired, and EAGAIN says to come
+ * back when it is gone. */
+static struct outproc *
+proc_for(struct outproc *procs, size_t np, const struct conf *conf,
+    unsigned gen, const char *dest)
+{
+	struct outproc *p, *idle = NULL, *oldest = NULL;
+	size_t i, live = 0;
+
+	for (i = 0; i < np; i++) {
+		p = &procs[i];
+		if (p->pid == 0)
+			continue;
+		if (p->job == NULL && !p->closing && !p->dead) {
+			if (p->gen == gen && str_casecmp(p->dest, dest) == 0 &&
+			    p->jobs < conf->smtp_reuse_limit)
+				idle = idle == NULL || p->idle_since >
+				    idle->idle_since ? p : idle;
+			else if (oldest == NULL ||
+			    p->idle_since < oldest->idle_since)
+				oldest = p;
+		}
+		if (!p->closing)
+			live++;
+	}
+	if (idle != NULL)
+		return idle;
+	/* No more processes than slots (np / 2, the other half for those
+	 * closing): the oldest idle one makes room. */
+	if (live >= np / 2) {
+		if (oldest == NULL) {
+			errno = EAGAIN;
+			return NULL;
+		}
+		job_proc_retire(oldest);
+	}
+	for (i = 0; i < np; i++)
+		if (procs[i].pid == 0) {
+			if (proc_spawn(&procs[i], conf, gen, dest) == -1)
+				return NULL;
+			return &procs[i];
+		}
+	errno = EAGAIN;
+	return NULL;
 }
 
 int
-job_start_remote(struct job *j, const struct conf *conf, struct active *msg,
+job_start_remote(struct job *j, struct outproc *procs, size_t np,
+    const struct conf *conf, unsigned gen, struct active *msg,
     const struct state *st, const size_t *idx, size_t n, const char *sender,
     const char *dest, time_t now)
 {
-	int p[2] = { -1, -1 };
-	pid_t pid;
+	struct outproc *p;
 
 	if (n == 0 || n > JOB_RCPTS_MAX) {
 		errno = EINVAL;
@@ -169,16 +317,29 @@ job_start_remote(struct job *j, const struct conf *conf, struct active *msg,
 	j->cap = n * JOB_LINE_MAX;
 	if ((j->buf = malloc(j->cap)) == NULL)
 		return -1;
-	if (pipe2(p, O_CLOEXEC) == -1 ||
-	    remote_spawn(&pid, conf, st, idx, n, sender, p[1]) == -1) {
-		fd_close(&p[0]);
-		fd_close(&p[1]);
+	if ((p = proc_for(procs, np, conf, gen, dest)) == NULL ||
+	    job_bytes(p, conf, st, idx, n, sender) == -1) {
+		/* A process just made stays, idle, for the next job. */
+		if (p != NULL && p->job == NULL)
+			p->idle_since = clock_ms();
 		job_release(j);
 		return -1;
 	}
-	fd_close(&p[1]);
-	j->pid = pid;
-	j->fd = p[0];
+	if (proc_write(p) == -1) {
+		/* Gone while idle: the next job has a new one. */
+		log_event("error", "error", "smtp-out gone", "reason",
+		    strerror(errno), (char *)NULL);
+		(void)kill(p->pid, SIGKILL);
+		proc_reap(p);
+		job_release(j);
+		errno = EAGAIN;
+		return -1;
+	}
+	p->job = j;
+	p->jobs++;
+	j->pid = p->pid;
+	j->fd = -1;
+	j->proc = p;
 	j->msg = msg;
 	j->remote = 1;
 	j->local = NULL;
@@ -191,22 +352,79 @@ job_start_remote(struct job *j, const struct conf *conf, struct active *msg,
 	return 0;
 }
 
-/* What the report pipe holds: 0 while more may come, 1 once it is at
- * its end (or the buffer full). */
+/* The lines of the job on the process's output: 1 once the job is
+ * over: a line for every recipient, or the output at its end (the
+ * process gone) or more than the buffer holds. */
 static int
-remote_read(struct job *j)
+remote_read(struct outproc *p)
 {
+	struct job *j = p->job;
+	char tmp[512];
 	ssize_t r;
+	size_t k, lines;
 
-	r = read(j->fd, j->buf + j->len, j->cap - j->len);
+	if (j == NULL) {
+		/* Nothing is due from an idle process: its end, or a
+		 * process out of step, which is done with. */
+		r = read(p->out, tmp, sizeof(tmp));
+		if (r == -1 && (errno == EINTR || errno == EAGAIN))
+			return 0;
+		if (r > 0)
+			(void)kill(p->pid, SIGKILL);
+		p->dead = 1;
+		return 0;
+	}
+	r = read(p->out, j->buf + j->len, j->cap - j->len);
 	if (r == -1 && (errno == EINTR || errno == EAGAIN))
 		return 0;
-	if (r > 0) {
-		j->len += (size_t)r;
-		if (j->len < j->cap)
-			return 0;
+	if (r <= 0) {
+		p->dead = 1;
+		return 1;
 	}
-	return 1;
+	j->len += (size_t)r;
+	for (k = 0, lines = 0; k < j->len; k++)
+		lines += j->buf[k] == '\n';
+	if (lines >= j->n)
+		return 1;
+	if (j->len == j->cap) {
+		/* Lines longer than smtp-out writes: out of step. */
+		(void)kill(p->pid, SIGKILL);
+		p->dead = 1;
+		return 1;
+	}
+	return 0;
+}
+
+size_t
+job_proc_pollset(struct outproc *p, struct pollfd *pfd)
+{
+	size_t n = 0;
+
+	pfd[n].fd = p->out;
+	pfd[n].events = POLLIN;
+	pfd[n++].revents = 0;
+	if (p->wbuf != NULL && p->in != -1) {
+		pfd[n].fd = p->in;
+		pfd[n].events = POLLOUT;
+		pfd[n++].revents = 0;
+	}
+	return n;
+}
+
+int
+job_proc_step(struct outproc *p, const struct pollfd *pfd, size_t n)
+{
+	int over = 0;
+
+	if (n > 1 && pfd[1].revents != 0 && proc_write(p) == -1) {
+		/* It stopped reading: its end shows on its output. */
+		(void)kill(p->pid, SIGKILL);
+	}
+	if (pfd[0].revents != 0)
+		over = remote_read(p);
+	if (p->dead && p->job == NULL)
+		proc_reap(p);
+	return over;
 }
 
 size_t
@@ -215,12 +433,8 @@ job_pollset(struct job *j, struct pollfd *pfd, int64_t *due)
 	int64_t d;
 	size_t n;
 
-	if (j->remote) {
-		pfd[0].fd = j->fd;
-		pfd[0].events = POLLIN;
-		pfd[0].revents = 0;
-		return 1;
-	}
+	if (j->remote)
+		return 0;	/* its process's, job_proc_pollset */
 	/* Its deadline counts even when it has no descriptor left to
 	 * watch (no pidfd, its pipes closed): then only the time wakes
 	 * the loop to look for its exit. */
@@ -235,7 +449,7 @@ int
 job_step(struct job *j, const struct pollfd *pfd)
 {
 	if (j->remote)
-		return pfd[0].revents != 0 ? remote_read(j) : 0;
+		return 0;	/* job_proc_step says */
 	if (deliver_step(j->local, pfd) == 0)
 		return 0;
 	j->done = 1;
@@ -246,7 +460,7 @@ void
 job_kill(struct job *j)
 {
 	if (j->remote)
-		(void)kill(j->pid, SIGKILL);
+		(void)kill(j->proc->pid, SIGKILL);
 	else
 		deliver_abort(j->local);	/* killed and reaped */
 }
@@ -266,15 +480,18 @@ job_release(struct job *j)
 void
 job_end(struct job *j)
 {
-	int status;
+	struct outproc *p = j->proc;
 
 	if (!j->remote) {
 		deliver_abort(j->local);	/* reaped already, unless killed */
 		return;
 	}
-	fd_close(&j->fd);
-	while (waitpid(j->pid, &status, 0) == -1 && errno == EINTR)
-		;
+	p->job = NULL;
+	j->proc = NULL;
+	if (p->dead)
+		proc_reap(p);
+	else
+		p->idle_since = clock_ms();
 }
 
 int

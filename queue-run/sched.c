@@ -84,6 +84,11 @@ struct sched {
 	size_t			 nactive, nactive_max;
 	struct job		*jobs;
 	size_t			 nslots;	/* of jobs[]: it only grows */
+	/* smtp-out -J processes, busy or idle, at most nslots of them and
+	 * as many again closing: 2 * nslots entries. */
+	struct outproc		*procs;
+	size_t			 nprocs;
+	unsigned		 gen;		/* posthorn.conf's reloads */
 	size_t			 njobs;		/* running */
 	int			 stopping;
 	time_t			 stop_at, sweep_at;
@@ -416,9 +421,11 @@ resolve_srs(struct sched *s, struct state *st, size_t i, time_t now)
 	return 1;
 }
 
-/* Remote entries go to smtp-out, one process per message, domain and
- * sender, with every due recipient of that group (up to a transaction's
- * worth): entry i and those that share its domain and sender. */
+/* Remote entries go to smtp-out, one job per message, domain and sender,
+ * with every due recipient of that group (up to a transaction's worth):
+ * entry i and those that share its domain and sender.  The job goes to
+ * an smtp-out that is idle with a connection to that domain when there
+ * is one (job.h). */
 static int
 remote_attempt(struct sched *s, struct active *a, size_t i,
     const char *dest, time_t now)
@@ -442,8 +449,8 @@ remote_attempt(struct sched *s, struct active *a, size_t i,
 		if (strcmp(osnd, snd) == 0)
 			idx[n++] = k;
 	}
-	if (job_start_remote(j, s->conf, a, st, idx, n, snd, dest,
-	    now) == -1) {
+	if (job_start_remote(j, s->procs, s->nprocs, s->conf, s->gen, a, st,
+	    idx, n, snd, dest, now) == -1) {
 		if (errno == EAGAIN || errno == ENOMEM || errno == EMFILE ||
 		    errno == ENFILE)
 			return -1;	/* out of processes or files: again soon */
@@ -895,6 +902,28 @@ watchdog(struct sched *s, time_t now)
 		}
 }
 
+/* Idle smtp-out processes are retired at smtp_reuse_idle (their
+ * connection is closed by then), at a reload, and when queue-run stops;
+ * the clock_ms() at which the next one is due lowers *due. */
+static void
+procs_tidy(struct sched *s, int64_t *due)
+{
+	int64_t idle = s->conf->smtp_reuse_idle * 1000LL, now = clock_ms();
+	struct outproc *p;
+	size_t i;
+
+	for (i = 0; i < s->nprocs; i++) {
+		p = &s->procs[i];
+		if (p->pid == 0 || p->job != NULL || p->closing)
+			continue;
+		if (s->stopping || p->gen != s->gen ||
+		    now >= p->idle_since + idle)
+			job_proc_retire(p);
+		else if (p->idle_since + idle < *due)
+			*due = p->idle_since + idle;
+	}
+}
+
 /* --- commands from mailq -------------------------------------------- */
 
 static void
@@ -968,21 +997,52 @@ static const char *const sched_fixed[] = { "spool", NULL };
 static void
 slots_grow(struct sched *s)
 {
-	size_t want = s->conf->max_deliveries;
+	size_t want = s->conf->max_deliveries, i, *slot = NULL, *proc = NULL;
+	struct outproc *p;
 	struct job *j;
 
 	if (want <= s->nslots)
 		return;
-	if ((j = reallocarray(s->jobs, want, sizeof(*j))) == NULL) {
-		log_errno("error", NULL, "max_deliveries");
-		s->cw->conf.max_deliveries = (unsigned)s->nslots;
-		return;
-	}
-	memset(j + s->nslots, 0, (want - s->nslots) * sizeof(*j));
+	/* Jobs and processes point at each other: kept as indices over
+	 * the move. */
+	if ((slot = calloc(s->nprocs, sizeof(*slot))) == NULL ||
+	    (proc = calloc(s->nslots, sizeof(*proc))) == NULL)
+		goto fail;
+	for (i = 0; i < s->nprocs; i++)
+		if (s->procs[i].job != NULL)
+			slot[i] = (size_t)(s->procs[i].job - s->jobs);
+	for (i = 0; i < s->nslots; i++)
+		if (s->jobs[i].proc != NULL)
+			proc[i] = (size_t)(s->jobs[i].proc - s->procs);
+	if ((j = reallocarray(s->jobs, want, sizeof(*j))) == NULL)
+		goto fail;
 	s->jobs = j;
+	memset(j + s->nslots, 0, (want - s->nslots) * sizeof(*j));
+	if ((p = reallocarray(s->procs, 2 * want, sizeof(*p))) != NULL) {
+		s->procs = p;
+		memset(p + s->nprocs, 0, (2 * want - s->nprocs) * sizeof(*p));
+	}
+	for (i = 0; i < s->nprocs; i++)
+		if (s->procs[i].job != NULL)
+			s->procs[i].job = &s->jobs[slot[i]];
+	for (i = 0; i < s->nslots; i++)
+		if (s->jobs[i].proc != NULL)
+			s->jobs[i].proc = &s->procs[proc[i]];
+	free(slot);
+	free(proc);
+	if (p == NULL)
+		goto fail_slots;
 	s->nslots = want;
+	s->nprocs = 2 * want;
 	if (fd_room(s) == -1)
 		log_errno("error", NULL, "RLIMIT_NOFILE");
+	return;
+fail:
+	free(slot);
+	free(proc);
+fail_slots:
+	log_errno("error", NULL, "max_deliveries");
+	s->cw->conf.max_deliveries = (unsigned)s->nslots;
 }
 
 /* posthorn.conf again if it changed (force: whatever stat says, on
@@ -999,6 +1059,8 @@ reconfigure(struct sched *s, int force)
 	confwatch_log(s->cw, r, force ? "SIGHUP" : "change");
 	if (r != CONFWATCH_RELOADED)
 		return;
+	/* smtp-out read the old one: its idle processes are retired. */
+	s->gen++;
 	slots_grow(s);
 	s->nactive_max = 2 * (size_t)s->conf->max_deliveries;
 	srs_read(s);
@@ -1104,8 +1166,10 @@ timeout_ms(const struct sched *s, time_t now, int64_t due)
 static int
 wait_events(struct sched *s, time_t now)
 {
-	struct pollfd pfd[FIXED_FDS + CONF_CONCURRENCY_MAX * JOB_POLLFDS];
-	size_t first[CONF_CONCURRENCY_MAX];
+	static struct pollfd pfd[FIXED_FDS + CONF_CONCURRENCY_MAX *
+	    (JOB_POLLFDS + 2 * JOB_PROC_POLLFDS)];
+	static size_t first[CONF_CONCURRENCY_MAX], pfirst[2 *
+	    CONF_CONCURRENCY_MAX], pn[2 * CONF_CONCURRENCY_MAX];
 	size_t i, n = FIXED_FDS;
 	int64_t due = INT64_MAX;
 	int r;
@@ -1119,6 +1183,13 @@ wait_events(struct sched *s, time_t now)
 		if (s->jobs[i].pid != 0) {
 			first[i] = n;
 			n += job_pollset(&s->jobs[i], &pfd[n], &due);
+		}
+	procs_tidy(s, &due);
+	for (i = 0; i < s->nprocs; i++)
+		if (s->procs[i].pid != 0) {
+			pfirst[i] = n;
+			pn[i] = job_proc_pollset(&s->procs[i], &pfd[n]);
+			n += pn[i];
 		}
 	if ((r = poll(pfd, n, timeout_ms(s, now, due))) == -1)
 		return errno == EINTR ? 0 : -1;
@@ -1135,9 +1206,14 @@ wait_events(struct sched *s, time_t now)
 	/* Every job gets a step, with an event or without: a command's
 	 * deadline is its own to check. */
 	for (i = 0; i < s->nslots; i++)
-		if (s->jobs[i].pid != 0 &&
+		if (s->jobs[i].pid != 0 && !s->jobs[i].remote &&
 		    job_step(&s->jobs[i], &pfd[first[i]]) == 1)
 			end_job(s, &s->jobs[i]);
+	/* smtp-out's lines, and the ends of its processes. */
+	for (i = 0; i < s->nprocs; i++)
+		if (s->procs[i].pid != 0 && job_proc_step(&s->procs[i],
+		    &pfd[pfirst[i]], pn[i]) == 1)
+			end_job(s, s->procs[i].job);
 	return 0;
 }
 
@@ -1221,7 +1297,8 @@ static int
 fd_room(const struct sched *s)
 {
 	rlim_t need = FIXED_FDS + SCHED_FDS_SPARE +
-	    (rlim_t)s->nslots * (JOB_POLLFDS + 2);
+	    (rlim_t)s->nslots * (JOB_POLLFDS + 2) +
+	    (rlim_t)s->nprocs * JOB_PROC_POLLFDS;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
@@ -1276,6 +1353,11 @@ setup(struct sched *s, char *why, size_t whysize)
 		return -1;
 	}
 	s->nslots = s->conf->max_deliveries;
+	if ((s->procs = calloc(2 * s->nslots, sizeof(*s->procs))) == NULL) {
+		str_fmt_cut(why, whysize, "%s", strerror(errno));
+		return -1;
+	}
+	s->nprocs = 2 * s->nslots;
 	if (fd_room(s) == -1) {
 		str_fmt_cut(why, whysize, "RLIMIT_NOFILE: %s", strerror(errno));
 		return -1;
@@ -1324,6 +1406,11 @@ teardown(struct sched *s)
 		for (i = 0; i < s->nslots; i++)
 			job_release(&s->jobs[i]);
 	free(s->jobs);
+	/* Idle ones see the end of their jobs and QUIT by themselves. */
+	if (s->procs != NULL)
+		for (i = 0; i < s->nprocs; i++)
+			job_proc_abandon(&s->procs[i]);
+	free(s->procs);
 	if (s->sigfd != -1)
 		fd_close(&s->sigfd);
 	if (s->inofd != -1)

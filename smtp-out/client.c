@@ -273,8 +273,13 @@ struct reply {
 
 struct client {
 	struct io			*io;
-	const struct client_params	*p;
+	const struct client_params	*p;	/* &pc */
+	struct client_params		 pc;	/* the message's, no password */
 	struct client_outcome		*oc;
+	int				 broken;	/* lost, or QUIT sent */
+	int				 used;	/* a transaction was begun */
+	int				 tls;	/* of the connection */
+	struct client_tls_info		 tls_info;
 	unsigned			 caps;
 	uint64_t			 maxsize;	/* SIZE n, 0: none */
 	const char			*doing;	/* for the reasons we give */
@@ -371,6 +376,7 @@ ehlo_line(struct client *c, const char *s)
 static void
 lost(struct client *c, struct reply *r, const char *what)
 {
+	c->broken = 1;
 	r->code = 0;
 	str_copy(r->dsn, sizeof(r->dsn), "4.4.2");
 	str_fmt_cut(r->text, sizeof(r->text), "%s %s", what, c->doing);
@@ -578,8 +584,9 @@ quit(struct client *c)
 	struct reply r;
 
 	/* A courtesy: the outcome is settled whatever comes back. */
-	if (cmd(c, "QUIT", "QUIT") == 0)
+	if (!c->broken && cmd(c, "QUIT", "QUIT") == 0)
 		read_reply(c, c->p->to.quit, &r, 0);
+	c->broken = 1;
 }
 
 /* --- the session ---------------------------------------------------------- */
@@ -829,7 +836,21 @@ mail_cmd(struct client *c, const struct client_msg *m)
 	    p->smtputf8 ? " SMTPUTF8" : "");
 }
 
-/* MAIL, RCPT..., DATA, the message: pipelined when the host allows it. */
+/* RFC 5321 §4.5.3.1.10: a 452 to a RCPT once others of the transaction
+ * were taken is "too many recipients": the recipient waits, pending, for
+ * a transaction of its own on the same connection (client_send), with
+ * this reply as its result should none come. */
+static void
+again(struct client_rcpt *rc, const struct reply *r)
+{
+	set_result(rc, CLIENT_DEFERRED, r->dsn, r->text);
+	rc->status = CLIENT_PENDING;
+	rc->again = 1;
+}
+
+/* MAIL, RCPT..., DATA, the message: pipelined when the host allows it.
+ * The connection is left as the transaction ends, for the caller to
+ * reuse or to QUIT. */
 static enum client_result
 transaction(struct client *c, const struct client_msg *m,
     struct client_rcpt *rc, size_t n)
@@ -862,7 +883,9 @@ transaction(struct client *c, const struct client_msg *m,
 		if ((st = status_of(r.code)) == CLIENT_SENT) {
 			rc[i].accepted = 1;
 			accepted++;
-		} else
+		} else if (r.code == 452 && accepted > 0)
+			again(&rc[i], &r);
+		else
 			set_result(&rc[i], st, r.dsn, r.text);
 	}
 	if (pipe) {
@@ -884,7 +907,9 @@ transaction(struct client *c, const struct client_msg *m,
 			if ((st = status_of(r.code)) == CLIENT_SENT) {
 				rc[i].accepted = 1;
 				accepted++;
-			} else
+			} else if (r.code == 452 && accepted > 0)
+				again(&rc[i], &r);
+			else
 				set_result(&rc[i], st, r.dsn, r.text);
 		}
 		c->doing = "DATA";
@@ -941,7 +966,6 @@ mail_refused:
 	    status_of(mail.code);
 	result_all(rc, n, 0, st, mail.dsn, mail.text);
 out:
-	quit(c);
 	return res;
 }
 
@@ -958,29 +982,47 @@ client_timeouts_default(struct client_timeouts *t)
 	t->quit = CLIENT_TIMEOUT_QUIT * 1000LL;
 }
 
+/* RSET before a transaction on a connection that has had one: the
+ * state is clean whatever the last one left, and a connection that the
+ * host closed or gave up on (421) is found out here, before anything of
+ * the message is sent.  Never a 5xx result: the next connection is the
+ * remedy. */
+static enum client_result
+rset(struct client *c)
+{
+	struct reply r;
+
+	if (c->broken)
+		return host_failed(c, CLIENT_DEFERRED, "4.4.2", "%s",
+		    "connection closed after the last transaction");
+	if (cmd(c, "RSET", "RSET") == -1)
+		return lost_in_transaction(c, "RSET");
+	read_reply(c, c->p->to.cmd, &r, 0);
+	if (r.code >= 200 && r.code < 300)
+		return CLIENT_DONE;
+	c->broken = 1;
+	return host_failed(c, CLIENT_DEFERRED, r.code != 0 ? r.dsn : "4.4.2",
+	    "%s", r.text);
+}
+
 enum client_result
-client_session(struct io *io, const struct client_params *p,
-    const struct client_msg *m, struct client_rcpt *rc, size_t n,
-    struct client_outcome *oc)
+client_open(struct io *io, const struct client_params *p,
+    struct client_outcome *oc, struct client **cp)
 {
 	struct client *c;
 	struct reply r;
 	enum client_result res;
-	size_t i;
 
 	memset(oc, 0, sizeof(*oc));
-	if (client_msg_problem(m) != NULL) {
-		result_all(rc, n, 0, CLIENT_FAILED, "5.6.0",
-		    client_msg_problem(m));
-		return CLIENT_DONE;
-	}
+	*cp = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		host_failed(&(struct client){ .oc = oc }, CLIENT_DEFERRED,
 		    "4.3.0", "out of memory");
 		return CLIENT_NEXT;
 	}
 	c->io = io;
-	c->p = p;
+	c->pc = *p;
+	c->p = &c->pc;
 	c->oc = oc;
 	c->doing = "the greeting";
 	line_init(&c->line, io);
@@ -998,12 +1040,46 @@ client_session(struct io *io, const struct client_params *p,
 	    (res = starttls(c)) != CLIENT_DONE ||
 	    (res = auth(c)) != CLIENT_DONE)
 		goto out;
+	c->tls = oc->tls;
+	c->tls_info = oc->tls_info;
+	/* The password is needed no more. */
+	c->pc.auth_pass = NULL;
+	*cp = c;
+	return CLIENT_DONE;
+out:
+	free(c);
+	return res;
+}
+
+enum client_result
+client_send(struct client *c, const struct client_params *p,
+    const struct client_msg *m, struct client_rcpt *rc, size_t n,
+    struct client_outcome *oc)
+{
+	enum client_result res = CLIENT_DONE;
+	size_t i, before, after;
+
+	memset(oc, 0, sizeof(*oc));
+	oc->tls = c->tls;
+	oc->tls_info = c->tls_info;
+	c->oc = oc;
+	c->pc.helo = p->helo;
+	c->pc.sender = p->sender;
+	c->pc.eightbit = p->eightbit;
+	c->pc.smtputf8 = p->smtputf8;
+	c->pc.to = p->to;
+	for (i = 0; i < n; i++)
+		rc[i].again = 0;
+	if (client_msg_problem(m) != NULL) {
+		result_all(rc, n, 0, CLIENT_FAILED, "5.6.0",
+		    client_msg_problem(m));
+		return CLIENT_DONE;
+	}
 	if (p->smtputf8 && !(c->caps & CAP_SMTPUTF8)) {
 		result_all(rc, n, 0, CLIENT_FAILED, "5.6.7",
 		    "the message needs SMTPUTF8, which the host does not "
 		    "offer (RFC 6531)");
-		quit(c);
-		goto out;
+		return CLIENT_DONE;
 	}
 	if (c->maxsize > 0 && m->size > c->maxsize) {
 		char text[CLIENT_TEXT_MAX];
@@ -1013,14 +1089,67 @@ client_session(struct io *io, const struct client_params *p,
 		    (unsigned long long)m->size,
 		    (unsigned long long)c->maxsize);
 		result_all(rc, n, 0, CLIENT_FAILED, "5.3.4", text);
-		quit(c);
-		goto out;
+		return CLIENT_DONE;
 	}
-	res = transaction(c, m, rc, n);
-out:
-	for (i = 0; i < n; i++)
+	/* One transaction, and another for the recipients a 452 held
+	 * back, for as long as each settles some. */
+	for (before = n + 1;;) {
+		if (c->used && (res = rset(c)) != CLIENT_DONE)
+			break;
+		c->used = 1;
+		if ((res = transaction(c, m, rc, n)) != CLIENT_DONE)
+			break;
+		for (i = 0, after = 0; i < n; i++)
+			after += rc[i].status == CLIENT_PENDING;
+		if (after == 0 || after >= before)
+			break;
+		before = after;
+	}
+	for (i = 0; i < n; i++) {
 		rc[i].accepted = 0;
+		/* Held back with no transaction left: the 452 is theirs. */
+		if (res == CLIENT_DONE && rc[i].again &&
+		    rc[i].status == CLIENT_PENDING)
+			rc[i].status = CLIENT_DEFERRED;
+		rc[i].again = 0;
+	}
+	return res;
+}
+
+int
+client_reusable(const struct client *c)
+{
+	return !c->broken;
+}
+
+void
+client_close(struct client *c, int polite)
+{
+	if (c == NULL)
+		return;
+	if (polite)
+		quit(c);
 	free(c);
+}
+
+enum client_result
+client_session(struct io *io, const struct client_params *p,
+    const struct client_msg *m, struct client_rcpt *rc, size_t n,
+    struct client_outcome *oc)
+{
+	struct client *c;
+	enum client_result res;
+
+	memset(oc, 0, sizeof(*oc));
+	if (client_msg_problem(m) != NULL) {
+		result_all(rc, n, 0, CLIENT_FAILED, "5.6.0",
+		    client_msg_problem(m));
+		return CLIENT_DONE;
+	}
+	if ((res = client_open(io, p, oc, &c)) != CLIENT_DONE)
+		return res;
+	res = client_send(c, p, m, rc, n, oc);
+	client_close(c, 1);
 	return res;
 }
 

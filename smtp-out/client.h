@@ -62,6 +62,7 @@ struct client_rcpt {
 	char			 host[CLIENT_HOST_MAX];
 	char			 tls[CLIENT_TLSDESC_MAX];
 	int			 accepted;	/* internal: 250 to RCPT */
+	int			 again;		/* internal: 452, later */
 };
 
 enum client_msg_verdict {
@@ -164,6 +165,22 @@ struct client_outcome {
 };
 
 void	client_timeouts_default(struct client_timeouts *);
+
+/* A connection kept for several messages (smtp-out -J): client_open
+ * reads the greeting and says EHLO, STARTTLS and AUTH as p asks;
+ * client_send then delivers one message (RSET first when the connection
+ * has carried one already, and a further transaction for recipients that
+ * a 452 held back), without QUIT; client_reusable says whether another
+ * may follow; client_close sends QUIT when polite, and frees. */
+struct client;
+enum client_result client_open(struct io *io,
+		    const struct client_params *, struct client_outcome *,
+		    struct client **);
+enum client_result client_send(struct client *,
+		    const struct client_params *, const struct client_msg *,
+		    struct client_rcpt *r, size_t n, struct client_outcome *);
+int		client_reusable(const struct client *);
+void		client_close(struct client *, int polite);
 /* One session on io for the recipients of r[0..n) that are still
  * CLIENT_PENDING; msg is read from its start.  io stays the caller's
  * (so does any TLS layer the hook put under it). */

@@ -1,10 +1,15 @@
-/* main.c — smtp-out(8): deliver the message on standard input from one
- * sender to recipients of one domain, and print one result line per
- * recipient.  Arguments, configuration and exit codes only; the loop
- * over hosts is send.c, the protocol client.c.  queue-run starts it for
- * every remote destination, and a person can run it by hand in a pipe. */
+/* main.c — smtp-out(8): deliver a message from one sender to recipients
+ * of one domain, and print one result line per recipient.  Arguments,
+ * configuration and exit codes only; the loop over hosts is send.c, the
+ * protocol client.c.  A person runs it by hand in a pipe, the message on
+ * standard input; queue-run runs it with -J, feeding it jobs (sjob.h)
+ * on standard input for as long as it has mail for the same next hop,
+ * and it keeps its connection from one job to the next. */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +22,7 @@
 #include "fileread.h"
 #include "log.h"
 #include "send.h"
+#include "sjob.h"
 #include "str.h"
 
 enum {
@@ -30,6 +36,18 @@ enum {
 	/* -H: header fields sent before the message (queue-run's
 	 * DKIM-Signature fields, a few hundred bytes). */
 	HEADER_MAX = 64 * 1024
+};
+
+/* What one run or one job says: the message and its envelope. */
+struct opts {
+	const char	*sender;	/* -f */
+	const char	*hfile;		/* -H */
+	const char	*mfile;		/* -m: NULL, standard input */
+	off_t		 mstart;	/* -s: its first byte in mfile */
+	int		 eightbit;	/* -8 */
+	int		 utf8;		/* -U */
+	char		**rcpts;
+	size_t		 n;
 };
 
 /* The whole of -H's file into buf; its length, or -1 with why. */
@@ -55,8 +73,66 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: smtp-out [-C dir] [-8] [-U] [-H file] "
-	    "-f sender [--] recipient...\n");
+	    "[-m file [-s offset]] -f sender [--] recipient...\n"
+	    "       smtp-out [-C dir] -J\n");
 	exit(EXIT_USAGE);
+}
+
+/* The options of the command line (job 0) or of a job (job 1, where -C
+ * and -J have no place): 0, or -1.  copt and serve may be NULL for a
+ * job. */
+static int
+parse(int argc, char **argv, int job, struct opts *o, const char **copt,
+    int *serve)
+{
+	char *end;
+	long long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 0;		/* glibc: start afresh, for every job */
+	while ((c = getopt(argc, argv, "+C:J8UH:f:m:s:")) != -1) {
+		switch (c) {
+		case 'C':
+			if (job)
+				return -1;
+			*copt = optarg;
+			break;
+		case 'J':
+			if (job)
+				return -1;
+			*serve = 1;
+			break;
+		case '8':
+			o->eightbit = 1;
+			break;
+		case 'U':
+			o->utf8 = 1;
+			break;
+		case 'f':
+			o->sender = optarg;
+			break;
+		case 'H':
+			o->hfile = optarg;
+			break;
+		case 'm':
+			o->mfile = optarg;
+			break;
+		case 's':
+			errno = 0;
+			v = strtoll(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    v < 0)
+				return -1;
+			o->mstart = (off_t)v;
+			break;
+		default:
+			return -1;
+		}
+	}
+	o->rcpts = argv + optind;
+	o->n = (size_t)(argc - optind);
+	return 0;
 }
 
 /* Everything we can say before sending: every recipient deferred or
@@ -69,88 +145,88 @@ report_all(struct client_rcpt *r, size_t n, enum client_status st,
 	return send_report(stdout, r, n);
 }
 
-int
-main(int argc, char *argv[])
+/* Said of every recipient of a job that cannot be tried at all, so that
+ * queue-run still reads a line for each (and retries them). */
+static int
+refuse_job(const struct opts *o, const char *why)
 {
-	static struct conf conf;
+	static struct client_rcpt r[RCPTS_MAX];
+	size_t i, n = o->n < RCPTS_MAX ? o->n : RCPTS_MAX;
+
+	log_event("error", "reason", why, (char *)NULL);
+	memset(r, 0, n * sizeof(r[0]));
+	for (i = 0; i < n; i++)
+		r[i].addr = o->rcpts[i];
+	(void)report_all(r, n, CLIENT_DEFERRED, "4.3.5", why);
+	return SEND_EXIT_DEFERRED;
+}
+
+/* One delivery: the message to o's recipients, a result line each on
+ * standard output; the exit status it stands for. */
+static int
+run(const struct conf *conf, const struct opts *o, int serving,
+    struct send_conn *conn, const struct client_timeouts *to)
+{
 	static struct client_rcpt rcpts[RCPTS_MAX];
 	static char paths[RCPTS_MAX][ADDR_TEXT_MAX];
+	static char header[HEADER_MAX];
 	struct client_msg msg;
 	struct send_job job;
 	struct addr a;
-	const char *copt = NULL, *sender = NULL, *hfile = NULL, *at;
-	static char header[HEADER_MAX];
+	const char *at;
 	ssize_t hlen = 0;
 	char err[ERR_MAX], domain[ADDR_DOMAIN_MAX + 1] = "";
 	char from[ADDR_TEXT_MAX];
-	size_t i, n;
-	int c, eightbit = 0, utf8 = 0, rc;
+	size_t i, n = o->n;
+	int utf8 = o->utf8, rc, fd = STDIN_FILENO;
 
-	log_init("smtp-out");
-	/* A peer that closes on us is an error from send(2), not a kill. */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		return SEND_EXIT_DEFERRED;
-	while ((c = getopt(argc, argv, "+C:8UH:f:")) != -1) {
-		switch (c) {
-		case 'C':
-			copt = optarg;
-			break;
-		case '8':
-			eightbit = 1;
-			break;
-		case 'U':
-			utf8 = 1;
-			break;
-		case 'f':
-			sender = optarg;
-			break;
-		case 'H':
-			hfile = optarg;
-			break;
-		default:
-			usage();
-		}
+	if (o->sender == NULL || n < 1 || n > RCPTS_MAX ||
+	    (serving && o->mfile == NULL)) {
+		if (serving && n >= 1)
+			return refuse_job(o, "a job without a sender or a "
+			    "message file, or with too many recipients");
+		return EXIT_USAGE;
 	}
-	argc -= optind;
-	argv += optind;
-	if (sender == NULL || argc < 1 || argc > RCPTS_MAX)
-		usage();
-
 	from[0] = '\0';
-	if (sender[0] != '\0') {
-		if (addr_parse(sender, strlen(sender), ADDR_UTF8, &a) !=
+	if (o->sender[0] != '\0') {
+		if (addr_parse(o->sender, strlen(o->sender), ADDR_UTF8, &a) !=
 		    ADDR_OK || addr_format(&a, from, sizeof(from)) < 0) {
 			fprintf(stderr, "smtp-out: bad sender address: %s\n",
-			    sender);
-			return EXIT_USAGE;
+			    o->sender);
+			return serving ? refuse_job(o, "bad sender address") :
+			    EXIT_USAGE;
 		}
 		utf8 |= a.utf8;
 	}
 
 	/* Every recipient of one domain; one that does not parse fails on
 	 * its own line (it can never be delivered). */
-	n = (size_t)argc;
+	memset(rcpts, 0, n * sizeof(rcpts[0]));
 	for (i = 0; i < n; i++) {
-		rcpts[i].addr = argv[i];
-		if ((at = strrchr(argv[i], '@')) == NULL || at[1] == '\0') {
-			fprintf(stderr, "smtp-out: %s: no domain\n", argv[i]);
-			return EXIT_USAGE;
+		const char *r = o->rcpts[i];
+
+		rcpts[i].addr = r;
+		if ((at = strrchr(r, '@')) == NULL || at[1] == '\0') {
+			fprintf(stderr, "smtp-out: %s: no domain\n", r);
+			return serving ? refuse_job(o, "a recipient without "
+			    "a domain") : EXIT_USAGE;
 		}
 		if (domain[0] == '\0') {
 			if (str_copy(domain, sizeof(domain), at + 1) == -1) {
 				fprintf(stderr, "smtp-out: %s: domain too "
-				    "long\n", argv[i]);
-				return EXIT_USAGE;
+				    "long\n", r);
+				return serving ? refuse_job(o, "domain too "
+				    "long") : EXIT_USAGE;
 			}
 			str_lower(domain);
 		} else if (str_casecmp(domain, at + 1) != 0) {
 			fprintf(stderr, "smtp-out: recipients of more than "
 			    "one domain: %s and %s\n", domain, at + 1);
-			return EXIT_USAGE;
+			return serving ? refuse_job(o, "recipients of more "
+			    "than one domain") : EXIT_USAGE;
 		}
-		if (addr_parse(argv[i], strlen(argv[i]), ADDR_UTF8, &a) !=
-		    ADDR_OK || addr_format(&a, paths[i], sizeof(paths[i]))
-		    < 0) {
+		if (addr_parse(r, strlen(r), ADDR_UTF8, &a) != ADDR_OK ||
+		    addr_format(&a, paths[i], sizeof(paths[i])) < 0) {
 			rcpts[i].status = CLIENT_FAILED;
 			str_fmt_cut(rcpts[i].dsn, sizeof(rcpts[i].dsn),
 			    "5.1.3");
@@ -164,40 +240,195 @@ main(int argc, char *argv[])
 		utf8 |= a.utf8;
 	}
 
-	if (conf_load(&conf, conf_dir(copt), err, sizeof(err)) == -1) {
-		log_event("error", "reason", err, (char *)NULL);
-		(void)report_all(rcpts, n, CLIENT_DEFERRED, "4.3.5", err);
-		return EXIT_CONFIG;
-	}
 	/* Never send the message without the fields it was given: a
 	 * missing file defers it. */
-	if (hfile != NULL && (hlen = read_header(hfile, header,
+	if (o->hfile != NULL && (hlen = read_header(o->hfile, header,
 	    sizeof(header), err, sizeof(err))) == -1) {
 		log_event("error", "reason", err, (char *)NULL);
 		return report_all(rcpts, n, CLIENT_DEFERRED, "4.3.0", err);
 	}
-	if (client_msg_open_prefixed(STDIN_FILENO, header, (size_t)hlen, &msg,
+	if (o->mfile != NULL) {
+		if ((fd = open(o->mfile, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    lseek(fd, o->mstart, SEEK_SET) == -1) {
+			str_fmt_cut(err, sizeof(err), "%s: %s", o->mfile,
+			    strerror(errno));
+			if (fd != -1)
+				fd_close(&fd);
+			log_event("error", "reason", err, (char *)NULL);
+			return report_all(rcpts, n, CLIENT_DEFERRED, "4.3.0",
+			    err);
+		}
+	}
+	if (client_msg_open_prefixed(fd, header, (size_t)hlen, &msg,
 	    err, sizeof(err)) == -1) {
 		log_event("error", "reason", err, (char *)NULL);
+		if (fd != STDIN_FILENO)
+			fd_close(&fd);
 		return report_all(rcpts, n, CLIENT_DEFERRED, "4.3.0", err);
 	}
 
 	memset(&job, 0, sizeof(job));
-	job.conf = &conf;
+	job.conf = conf;
 	job.domain = domain;
 	job.sender = from;
-	job.eightbit = eightbit;
+	job.eightbit = o->eightbit;
 	job.smtputf8 = utf8;
 	job.msg = &msg;
 	job.rcpts = rcpts;
 	job.n = n;
+	job.timeouts = to;
+	job.conn = conn;
+	job.keep = serving && conf->smtp_reuse_limit > 1;
+	job.reuse_max = conf->smtp_reuse_limit;
+	job.reuse_idle_ms = conf->smtp_reuse_idle * 1000LL;
 	if (send_run(&job, err, sizeof(err)) == -1) {
 		log_event("error", "reason", err, (char *)NULL);
 		(void)report_all(rcpts, n, CLIENT_DEFERRED, "4.3.5", err);
-		rc = EXIT_CONFIG;
+		rc = serving ? SEND_EXIT_DEFERRED : EXIT_CONFIG;
 	} else
 		rc = send_report(stdout, rcpts, n);
 	client_msg_close(&msg);
+	if (fd != STDIN_FILENO)
+		fd_close(&fd);
+	return rc;
+}
+
+/* smtp-out -J: jobs from standard input until its end, each job's lines
+ * flushed before the next is read; the connection closed at its idle
+ * limit while no job comes.  0 at the end of the jobs, EXIT_USAGE for a
+ * stream out of step (queue-run then has no lines for that job and
+ * retries its recipients). */
+static int
+serve(const struct conf *conf, const struct client_timeouts *to)
+{
+	static char buf[SJOB_MAX];
+	static char *argv[SJOB_ARGS_MAX + 1];
+	struct send_conn conn;
+	struct pollfd pfd;
+	struct opts o;
+	int64_t due, now;
+	size_t len = 0, argc, used;
+	ssize_t r;
+	int rc = 0, p, wait;
+
+	send_conn_init(&conn);
+	argv[0] = (char *)"smtp-out";
+	for (;;) {
+		p = sjob_parse(buf, len, argv + 1, SJOB_ARGS_MAX, &argc,
+		    &used);
+		if (p == -1 || (p == 0 && len == sizeof(buf))) {
+			log_event("error", "reason", p == 0 || errno == E2BIG ?
+			    "a job too large" : "a job without its count",
+			    (char *)NULL);
+			rc = EXIT_USAGE;
+			break;
+		}
+		if (p == 1) {
+			if (parse((int)argc + 1, argv, 1, &o, NULL, NULL) ==
+			    -1) {
+				log_event("error", "reason", "bad option in "
+				    "a job", (char *)NULL);
+				rc = EXIT_USAGE;
+				break;
+			}
+			if (run(conf, &o, 1, &conn, to) == EXIT_USAGE) {
+				rc = EXIT_USAGE;
+				break;
+			}
+			/* queue-run gone: nobody to report to. */
+			if (fflush(stdout) == EOF)
+				break;
+			memmove(buf, buf + used, len - used);
+			len -= used;
+			continue;
+		}
+		due = send_conn_due(&conn, conf->smtp_reuse_idle * 1000LL);
+		now = clock_ms();
+		wait = due == INT64_MAX ? -1 : due <= now ? 0 :
+		    due - now > INT_MAX ? INT_MAX : (int)(due - now);
+		pfd.fd = STDIN_FILENO;
+		pfd.events = POLLIN;
+		if ((p = poll(&pfd, 1, wait)) == -1) {
+			if (errno == EINTR)
+				continue;
+			rc = SEND_EXIT_DEFERRED;
+			break;
+		}
+		if (p == 0) {
+			send_conn_close(&conn, "idle limit");
+			continue;
+		}
+		r = read(STDIN_FILENO, buf + len, sizeof(buf) - len);
+		if (r == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			if (r == -1 || len > 0)
+				log_event("error", "reason", r == -1 ?
+				    strerror(errno) : "a job cut short",
+				    (char *)NULL);
+			break;
+		}
+		len += (size_t)r;
+	}
+	send_conn_close(&conn, "end of jobs");
+	return rc;
+}
+
+/* RFC 5321 §4.5.3.2's timeouts, none longer than smtp_reply_timeout
+ * when it is set. */
+static void
+timeouts(const struct conf *conf, struct client_timeouts *t)
+{
+	int64_t cap = conf->smtp_reply_timeout * 1000LL;
+	int64_t *f[] = { &t->greeting, &t->cmd, &t->mail, &t->rcpt,
+	    &t->data, &t->block, &t->dot, &t->quit };
+	size_t i;
+
+	client_timeouts_default(t);
+	for (i = 0; cap > 0 && i < sizeof(f) / sizeof(f[0]); i++)
+		if (*f[i] > cap)
+			*f[i] = cap;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct conf conf;
+	struct client_timeouts to;
+	struct opts o;
+	const char *copt = NULL;
+	char err[ERR_MAX];
+	int serving = 0, rc;
+
+	log_init("smtp-out");
+	/* A peer that closes on us is an error from send(2), not a kill. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return SEND_EXIT_DEFERRED;
+	if (parse(argc, argv, 0, &o, &copt, &serving) == -1)
+		usage();
+	if (serving ? o.n != 0 || o.sender != NULL : o.sender == NULL ||
+	    o.n < 1 || o.n > RCPTS_MAX)
+		usage();
+
+	if (conf_load(&conf, conf_dir(copt), err, sizeof(err)) == -1) {
+		log_event("error", "reason", err, (char *)NULL);
+		if (!serving) {
+			struct client_rcpt r[RCPTS_MAX];
+			size_t i;
+
+			memset(r, 0, o.n * sizeof(r[0]));
+			for (i = 0; i < o.n; i++)
+				r[i].addr = o.rcpts[i];
+			(void)report_all(r, o.n, CLIENT_DEFERRED, "4.3.5",
+			    err);
+		}
+		return EXIT_CONFIG;
+	}
+	timeouts(&conf, &to);
+	if (serving)
+		rc = serve(&conf, &to);
+	else
+		rc = run(&conf, &o, 0, NULL, &to);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		return SEND_EXIT_DEFERRED;
 	return rc;

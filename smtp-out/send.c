@@ -6,7 +6,16 @@
  * policy) passes the recipients still pending to the next address; an
  * answer about a recipient (a 4xx or 5xx to RCPT, to DATA or after the
  * dot) is final for this attempt, and queue-run retries what was
- * deferred on its own schedule. */
+ * deferred on its own schedule.
+ *
+ * Under smtp-out -J the connection of the last job is kept (struct
+ * send_conn) and tried first when the next job has the same next hop:
+ * the same key, made of the domain (for MX routes) and of everything in
+ * the route that decides who we are to the host (host, port, TLS
+ * requirement, AUTH user, CA file).  A kept connection that fails before
+ * the final dot is dropped and the job starts again as if it were the
+ * first, so that a 421 or a close between messages costs a reconnection
+ * and nothing else. */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +44,8 @@ enum {
 struct attempt {
 	const struct send_job	*job;
 	const struct route	*route;
+	struct send_conn	*conn;		/* the job's, or one for it */
+	const char		*key;		/* what may share it */
 	const char		*host;		/* the name, for TLS */
 	char			 where[CLIENT_HOST_MAX];	/* host[addr] */
 	/* The reason to report if no host does better. */
@@ -217,6 +228,133 @@ policy(enum route_tls t)
 	}
 }
 
+void
+send_conn_init(struct send_conn *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->fd = -1;
+}
+
+void
+send_conn_close(struct send_conn *k, const char *why)
+{
+	char msgs[24];
+
+	if (k->fd == -1)
+		return;
+	if (k->c != NULL) {
+		(void)str_fmt(msgs, sizeof(msgs), "%u", k->msgs);
+		log_event("disconnect", "host", k->where, "messages", msgs,
+		    "reason", why, (char *)NULL);
+	}
+	/* QUIT unless the connection is known to be lost already. */
+	client_close(k->c, 1);
+	k->c = NULL;
+	tlsc_end(&k->io);
+	fd_close(&k->fd);
+	k->msgs = 0;
+	k->key[0] = '\0';
+}
+
+int64_t
+send_conn_due(const struct send_conn *k, int64_t idle_ms)
+{
+	return k->c != NULL ? k->last + idle_ms : INT64_MAX;
+}
+
+static void
+params(const struct attempt *a, struct client_params *p)
+{
+	const struct send_job *job = a->job;
+
+	memset(p, 0, sizeof(*p));
+	p->helo = job->conf->hostname;
+	p->sender = job->sender;
+	p->eightbit = job->eightbit;
+	p->smtputf8 = job->smtputf8;
+	if (job->timeouts != NULL)
+		p->to = *job->timeouts;
+	else
+		client_timeouts_default(&p->to);
+}
+
+/* One message on the open connection k: the recipients it settles are
+ * stamped with its host and TLS; the connection is kept for the next
+ * one while it is good and under the limit. */
+static enum client_result
+deliver(struct attempt *a, struct send_conn *k, const struct client_params *p)
+{
+	const struct send_job *job = a->job;
+	struct client_outcome oc;
+	unsigned char *was;
+	enum client_result res;
+	size_t i;
+
+	if ((was = calloc(job->n ? job->n : 1, 1)) == NULL) {
+		set_fail(a, CLIENT_DEFERRED, "4.3.0", k->where, "none",
+		    "out of memory");
+		send_conn_close(k, "out of memory");
+		return CLIENT_NEXT;
+	}
+	for (i = 0; i < job->n; i++)
+		was[i] = job->rcpts[i].status == CLIENT_PENDING;
+	res = client_send(k->c, p, job->msg, job->rcpts, job->n, &oc);
+	k->msgs++;
+	k->last = clock_ms();
+	for (i = 0; i < job->n; i++) {
+		if (!was[i] || job->rcpts[i].status == CLIENT_PENDING)
+			continue;
+		str_fmt_cut(job->rcpts[i].host, sizeof(job->rcpts[i].host),
+		    "%s", k->where);
+		str_fmt_cut(job->rcpts[i].tls, sizeof(job->rcpts[i].tls),
+		    "%s", k->tls);
+	}
+	free(was);
+	if (res != CLIENT_DONE) {
+		log_event("host-failed", "domain", job->domain, "host",
+		    k->where, "dsn", oc.fail_dsn, "reason", oc.fail_text,
+		    (char *)NULL);
+		set_fail(a, oc.fail_status, oc.fail_dsn, k->where, k->tls,
+		    "%s", oc.fail_text);
+		send_conn_close(k, "host failed");
+	} else if (!job->keep || !client_reusable(k->c))
+		send_conn_close(k, "done");
+	else if (k->msgs >= job->reuse_max)
+		send_conn_close(k, "message limit");
+	return res;
+}
+
+/* The connection kept from the last job, if it may carry this one: the
+ * same next hop under the same route (host, port, TLS requirement, AUTH
+ * identity), within the message and idle limits.  1 when every
+ * recipient has a result; a connection that fails is dropped, and the
+ * recipients still pending go the usual way, over a new one: nothing
+ * was accepted for them (a reply lost after the dot defers them). */
+static int
+reuse(struct attempt *a)
+{
+	const struct send_job *job = a->job;
+	struct send_conn *k = a->conn;
+	struct client_params p;
+
+	if (k->c == NULL)
+		return 0;
+	if (strcmp(k->key, a->key) != 0) {
+		send_conn_close(k, "another next hop");
+		return 0;
+	}
+	if (clock_ms() >= k->last + job->reuse_idle_ms) {
+		send_conn_close(k, "idle limit");
+		return 0;
+	}
+	params(a, &p);
+	log_event("reuse", "domain", job->domain, "host", k->where,
+	    (char *)NULL);
+	a->tried = 1;
+	(void)deliver(a, k, &p);
+	return pending(job) == 0;
+}
+
 /* One connection to one address: CLIENT_DONE when every recipient has
  * its result, CLIENT_NEXT to go on, CLIENT_RETRY_PLAIN to come back. */
 static enum client_result
@@ -224,17 +362,16 @@ session(struct attempt *a, const struct dns_addr *da, int tls_off)
 {
 	const struct send_job *job = a->job;
 	const struct route *rt = a->route;
+	struct send_conn *k = a->conn;
 	struct client_params p;
 	struct client_outcome oc;
-	struct io io;
 	char why[256], tls[CLIENT_TLSDESC_MAX];
 	unsigned port = rt->mx ? ROUTE_PORT_DEFAULT : rt->port;
-	unsigned char *was;
 	enum client_result res;
-	size_t i;
 	int fd;
 
 	a->tried = 1;
+	send_conn_close(k, "another host");
 	if ((fd = send_connect(job->conf, da, port)) == -1) {
 		log_event("connect-failed", "domain", job->domain, "host",
 		    a->where, "reason", strerror(errno), (char *)NULL);
@@ -246,70 +383,50 @@ session(struct attempt *a, const struct dns_addr *da, int tls_off)
 	log_event("connect", "domain", job->domain, "host", a->where,
 	    "plaintext", tls_off ? "retry after a failed TLS handshake" :
 	    NULL, (char *)NULL);
-	io_fd_init(&io, fd, fd);
+	k->fd = fd;
+	io_fd_init(&k->io, fd, fd);
 	sts_send_session(&a->sts, fd, tls_off);
 
-	memset(&p, 0, sizeof(p));
-	p.helo = job->conf->hostname;
-	p.sender = job->sender;
-	p.eightbit = job->eightbit;
-	p.smtputf8 = job->smtputf8;
+	params(a, &p);
 	p.tls = tls_off ? CLIENT_TLS_NONE : sts_send_tls(&a->sts,
 	    policy(rt->tls));
 	p.auth_user = rt->auth_user;
 	p.auth_pass = rt->auth_pass;
 	p.starttls = starttls_hook;
 	p.starttls_arg = a;
-	if (job->timeouts != NULL)
-		p.to = *job->timeouts;
-	else
-		client_timeouts_default(&p.to);
 	if (rt->implicit_tls && !rt->mx) {
 		/* Port 465 (RFC 8314): TLS from the first byte; no
 		 * plaintext to fall back to. */
-		if (starttls_hook(a, &io, clock_ms() + p.to.cmd, &p.tls_info,
-		    why, sizeof(why)) == -1) {
+		if (starttls_hook(a, &k->io, clock_ms() + p.to.cmd,
+		    &p.tls_info, why, sizeof(why)) == -1) {
 			set_fail(a, CLIENT_DEFERRED, "4.7.5", a->where, "none",
 			    "TLS handshake failed: %s", why);
-			fd_close(&fd);
+			send_conn_close(k, "TLS");
 			return CLIENT_NEXT;
 		}
 		p.implicit_tls = 1;
 	}
-
-	/* Which recipients this session settles, to stamp them. */
-	if ((was = calloc(job->n ? job->n : 1, 1)) == NULL) {
-		set_fail(a, CLIENT_DEFERRED, "4.3.0", a->where, "none",
-		    "out of memory");
-		tlsc_end(&io);
-		fd_close(&fd);
-		return CLIENT_NEXT;
-	}
-	for (i = 0; i < job->n; i++)
-		was[i] = job->rcpts[i].status == CLIENT_PENDING;
-	res = client_session(&io, &p, job->msg, job->rcpts, job->n, &oc);
-	tlsc_end(&io);
-	fd_close(&fd);
-
-	client_tls_describe(&oc, tls, sizeof(tls));
-	sts_send_end(&a->sts, a->host, da, res, &oc, tls, sizeof(tls));
-	for (i = 0; i < job->n; i++) {
-		if (!was[i] || job->rcpts[i].status == CLIENT_PENDING)
-			continue;
-		str_fmt_cut(job->rcpts[i].host, sizeof(job->rcpts[i].host),
-		    "%s", a->where);
-		str_fmt_cut(job->rcpts[i].tls, sizeof(job->rcpts[i].tls),
-		    "%s", tls);
-	}
-	free(was);
+	res = client_open(&k->io, &p, &oc, &k->c);
 	if (res != CLIENT_DONE) {
+		client_tls_describe(&oc, tls, sizeof(tls));
+		sts_send_end(&a->sts, a->host, da, res, &oc, tls, sizeof(tls));
 		log_event("host-failed", "domain", job->domain, "host",
 		    a->where, "dsn", oc.fail_dsn, "reason", oc.fail_text,
 		    (char *)NULL);
 		set_fail(a, oc.fail_status, oc.fail_dsn, a->where, tls, "%s",
 		    oc.fail_text);
+		send_conn_close(k, "host failed");
+		return res;
 	}
-	return res;
+	/* The TLS report counts sessions, and the session's TLS is
+	 * settled once it is open: counted here, once, however many
+	 * messages the connection carries. */
+	client_tls_describe(&oc, k->tls, sizeof(k->tls));
+	sts_send_end(&a->sts, a->host, da, res, &oc, k->tls, sizeof(k->tls));
+	(void)str_copy(k->where, sizeof(k->where), a->where);
+	(void)str_copy(k->key, sizeof(k->key), a->key);
+	k->msgs = 0;
+	return deliver(a, k, &p);
 }
 
 /* A next hop found to be this machine: counted, and the first one's
@@ -425,16 +542,23 @@ send_run(const struct send_job *job, char *err, size_t errsize)
 	struct route rt;
 	struct attempt a;
 	struct dns_target *t = NULL;
-	char why[256];
+	struct send_conn one;
+	char why[256], key[SEND_KEY_MAX];
 	enum dns_result dr;
 	size_t i, n = 0;
 	int rc = -1;
 
 	memset(&a, 0, sizeof(a));
+	send_conn_init(&one);
 	a.job = job;
 	a.route = &rt;
-	if (route_lookup(job->conf, job->domain, &rt, err, errsize) == -1)
+	a.conn = job->conn != NULL ? job->conn : &one;
+	a.key = key;
+	if (route_lookup(job->conf, job->domain, &rt, err, errsize) == -1) {
+		if (job->conn != NULL)
+			send_conn_close(job->conn, "configuration");
 		goto out;
+	}
 	rc = 0;
 	sts_send_begin(&a.sts, job->conf, job->domain, rt.mx,
 	    rt.tls == ROUTE_TLS_NONE);
@@ -445,6 +569,14 @@ send_run(const struct send_job *job, char *err, size_t errsize)
 		goto out;
 	set_fail(&a, CLIENT_DEFERRED, "4.4.0", "-", "none",
 	    "no host could be tried");
+	/* What a connection is for: never another route's, TLS
+	 * requirement's or AUTH identity's; an MX's for its domain only. */
+	if (str_fmt(key, sizeof(key), "%s\t%s\t%u\t%d\t%d\t%s\t%s",
+	    rt.mx ? job->domain : "-", rt.mx ? "mx" : rt.host, rt.port,
+	    rt.implicit_tls, (int)rt.tls, rt.auth_user, rt.ca) == -1)
+		key[0] = '\0';		/* matches no connection */
+	if (key[0] != '\0' && reuse(&a))
+		goto out;
 	if (!rt.mx) {
 		if (port_is_ours(rt.port) && dns_is_self(job->conf, rt.host,
 		    NULL)) {
@@ -511,6 +643,7 @@ loop:
 		str_fmt_cut(r->tls, sizeof(r->tls), "%s", a.fail_tls);
 	}
 out:
+	send_conn_close(&one, "done");
 	free(t);
 	explicit_bzero(rt.auth_pass, sizeof(rt.auth_pass));
 	return rc;

@@ -1027,10 +1027,239 @@ test_long_prefix_is_counted_whole(void **state)
 	client_msg_close(&m);
 }
 
+
+/* --- several messages on one connection ---------------------------------- */
+
+/* Two messages over one connection (client_open, client_send twice,
+ * client_close), r1 and r2 one recipient each: the results of the
+ * second send in *res2. */
+static void
+run_two(const char *const *script, struct run *r1, struct run *r2,
+    enum client_result *res2, int *reusable)
+{
+	static const char msg[] = "Subject: t\n\nhello\n";
+	struct client_params p;
+	struct client_msg m;
+	struct client *c;
+	struct io io;
+	char why[256];
+	pid_t pid;
+	int sv[2], log, mfd, status;
+
+	params_default(&p);
+	r1->n = r2->n = 1;
+	r1->r[0].addr = "x@d.example";
+	r2->r[0].addr = "y@d.example";
+	log = memfd_create("wire", MFD_CLOEXEC);
+	assert_true(log >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	mfd = mem_fd(msg, sizeof(msg) - 1);
+	assert_int_equal(client_msg_open(mfd, &m, why, sizeof(why)), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		_exit(serve(sv[1], log, script));
+	}
+	close(sv[1]);
+	io_fd_init(&io, sv[0], sv[0]);
+	assert_int_equal(client_open(&io, &p, &r1->oc, &c), CLIENT_DONE);
+	r1->res = client_send(c, &p, &m, r1->r, 1, &r1->oc);
+	assert_int_equal(r1->res, CLIENT_DONE);
+	assert_true(client_reusable(c));
+	*res2 = client_send(c, &p, &m, r2->r, 1, &r2->oc);
+	*reusable = client_reusable(c);
+	client_close(c, 1);
+	close(sv[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	r1->server_status = WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+	close(log);
+	client_msg_close(&m);
+	close(mfd);
+}
+
+static void
+test_second_message_on_a_kept_connection_begins_with_rset(void **state)
+{
+	static const char *const script[] = {
+		"S220 fake", "CEHLO", EHLO_PIPE,
+		"CMAIL FROM:<a@b.example>", "CRCPT TO:<x@d.example>", "CDATA",
+		"S250 ok\r\n250 ok\r\n354 go", "D", "S250 2.0.0 queued as 1",
+		/* No QUIT between the two: RSET, then the second. */
+		"CRSET", "S250 2.0.0 reset",
+		"CMAIL FROM:<a@b.example>", "CRCPT TO:<y@d.example>", "CDATA",
+		"S250 ok\r\n250 ok\r\n354 go", "D", "S250 2.0.0 queued as 2",
+		"CQUIT", "S221 bye", NULL
+	};
+	struct run *r1 = new_run(1), *r2 = new_run(1);
+	enum client_result res2;
+	int reusable;
+
+	(void)state;
+	run_two(script, r1, r2, &res2, &reusable);
+	assert_int_equal(r1->server_status, 0);
+	assert_int_equal(res2, CLIENT_DONE);
+	assert_true(reusable);
+	assert_rcpt(r1, 0, CLIENT_SENT, "2.0.0");
+	assert_rcpt(r2, 0, CLIENT_SENT, "2.0.0");
+	assert_string_equal(r2->r[0].text, "250 2.0.0 queued as 2");
+	free(r1);
+	free(r2);
+}
+
+static void
+test_421_to_rset_leaves_the_message_pending_for_a_new_connection(
+    void **state)
+{
+	static const char *const script[] = {
+		"S220 fake", "CEHLO", EHLO_PIPE,
+		"CMAIL", "CRCPT", "CDATA", "S250 ok\r\n250 ok\r\n354 go", "D",
+		"S250 2.0.0 queued as 1",
+		"CRSET", "S421 4.4.2 closing", "X", NULL
+	};
+	struct run *r1 = new_run(1), *r2 = new_run(1);
+	enum client_result res2;
+	int reusable;
+
+	(void)state;
+	run_two(script, r1, r2, &res2, &reusable);
+	assert_int_equal(r1->server_status, 0);
+	assert_int_equal(res2, CLIENT_NEXT);
+	assert_false(reusable);
+	/* Nothing was said of it: pending, for the caller to send again. */
+	assert_int_equal(r2->r[0].status, CLIENT_PENDING);
+	assert_int_equal(r2->oc.fail_status, CLIENT_DEFERRED);
+	assert_string_equal(r2->oc.fail_text, "421 4.4.2 closing");
+	free(r1);
+	free(r2);
+}
+
+static void
+test_connection_closed_between_messages_is_found_at_rset(void **state)
+{
+	static const char *const script[] = {
+		"S220 fake", "CEHLO", EHLO_PIPE,
+		"CMAIL", "CRCPT", "CDATA", "S250 ok\r\n250 ok\r\n354 go", "D",
+		"S250 2.0.0 queued as 1", "X", NULL
+	};
+	struct run *r1 = new_run(1), *r2 = new_run(1);
+	enum client_result res2;
+	int reusable;
+
+	(void)state;
+	run_two(script, r1, r2, &res2, &reusable);
+	assert_int_equal(res2, CLIENT_NEXT);
+	assert_false(reusable);
+	assert_int_equal(r2->r[0].status, CLIENT_PENDING);
+	assert_string_equal(r2->oc.fail_dsn, "4.4.2");
+	free(r1);
+	free(r2);
+}
+
+static void
+test_452_after_a_taken_recipient_sends_the_rest_in_another_transaction(
+    void **state)
+{
+	static const char *const script[] = {
+		"S220 fake", "CEHLO", EHLO_PIPE,
+		"CMAIL", "CRCPT TO:<x@d.example>", "CRCPT TO:<y@d.example>",
+		"CRCPT TO:<z@d.example>", "CDATA",
+		"S250 ok\r\n250 ok\r\n452 4.5.3 too many recipients\r\n"
+		    "452 4.5.3 too many recipients\r\n354 go",
+		"D", "S250 2.0.0 queued as 1",
+		/* The same connection, for y and z. */
+		"CRSET", "S250 ok",
+		"CMAIL", "CRCPT TO:<y@d.example>", "CRCPT TO:<z@d.example>",
+		"CDATA", "S250 ok\r\n250 ok\r\n452 4.5.3 too many\r\n354 go",
+		"D", "S250 2.0.0 queued as 2",
+		"CRSET", "S250 ok",
+		"CMAIL", "CRCPT TO:<z@d.example>", "CDATA",
+		"S250 ok\r\n250 ok\r\n354 go", "D", "S250 2.0.0 queued as 3",
+		"CQUIT", "S221", NULL
+	};
+	struct client_params p;
+	struct run *run = new_run(3);
+
+	(void)state;
+	params_default(&p);
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_int_equal(run->res, CLIENT_DONE);
+	assert_rcpt(run, 0, CLIENT_SENT, "2.0.0");
+	assert_rcpt(run, 1, CLIENT_SENT, "2.0.0");
+	assert_rcpt(run, 2, CLIENT_SENT, "2.0.0");
+	assert_string_equal(run->r[0].text, "250 2.0.0 queued as 1");
+	assert_string_equal(run->r[1].text, "250 2.0.0 queued as 2");
+	assert_string_equal(run->r[2].text, "250 2.0.0 queued as 3");
+	free(run);
+}
+
+static void
+test_452_to_every_recipient_defers_them_in_one_transaction(void **state)
+{
+	static const char *const script[] = {
+		"S220 fake", "CEHLO", EHLO_PIPE,
+		"CMAIL", "CRCPT", "CRCPT", "CDATA",
+		"S250 ok\r\n452 4.3.1 out of storage\r\n"
+		    "452 4.3.1 out of storage\r\n554 no valid recipients",
+		"CQUIT", "S221", NULL
+	};
+	struct client_params p;
+	struct run *run = new_run(2);
+
+	(void)state;
+	params_default(&p);
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_int_equal(run->res, CLIENT_DONE);
+	assert_rcpt(run, 0, CLIENT_DEFERRED, "4.3.1");
+	assert_rcpt(run, 1, CLIENT_DEFERRED, "4.3.1");
+	free(run);
+}
+
+static void
+test_452_held_recipient_keeps_the_reply_if_no_transaction_takes_it(
+    void **state)
+{
+	static const char *const script[] = {
+		"S220 fake", "CEHLO", EHLO_PIPE,
+		"CMAIL", "CRCPT", "CRCPT", "CDATA",
+		"S250 ok\r\n250 ok\r\n452 4.5.3 too many\r\n354 go", "D",
+		"S250 2.0.0 queued as 1",
+		"CRSET", "S250 ok", "CMAIL", "CRCPT", "CDATA",
+		"S250 ok\r\n452 4.5.3 still too many\r\n554 no valid", "CQUIT",
+		"S221", NULL
+	};
+	struct client_params p;
+	struct run *run = new_run(2);
+
+	(void)state;
+	params_default(&p);
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_int_equal(run->res, CLIENT_DONE);
+	assert_rcpt(run, 0, CLIENT_SENT, "2.0.0");
+	assert_rcpt(run, 1, CLIENT_DEFERRED, "4.5.3");
+	free(run);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_second_message_on_a_kept_connection_begins_with_rset),
+		cmocka_unit_test(
+		    test_421_to_rset_leaves_the_message_pending_for_a_new_connection),
+		cmocka_unit_test(
+		    test_connection_closed_between_messages_is_found_at_rset),
+		cmocka_unit_test(
+		    test_452_after_a_taken_recipient_sends_the_rest_in_another_transaction),
+		cmocka_unit_test(
+		    test_452_to_every_recipient_defers_them_in_one_transaction),
+		cmocka_unit_test(
+		    test_452_held_recipient_keeps_the_reply_if_no_transaction_takes_it),
 		cmocka_unit_test(test_prefix_goes_before_the_message),
 		cmocka_unit_test(test_long_prefix_is_counted_whole),
 		cmocka_unit_test(
