@@ -46,8 +46,9 @@ STATIC_CC	?= musl-gcc
 STATIC_LDFLAGS	 = -static
 endif
 CRYPTO_SRC	 = lib/passwd.c lib/srs.c lib/tls.c
-# lib/dns.c needs glibc's resolver (res_ninit, res_nsend), which musl lacks.
-GLIBC_SRC	 = lib/dns.c
+# lib/dns.c needs glibc's resolver (res_ninit, res_nsend), which musl lacks;
+# lib/spf.c is built on it.
+GLIBC_SRC	 = lib/dns.c lib/spf.c
 
 # --- what gets built --------------------------------------------------
 
@@ -58,7 +59,7 @@ MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
 SBIN_PROGS = smtp-in smtp-listen smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run \
-	     mailq aliases smtp-out posthorn-doctor posthorn-config
+	     mailq aliases smtp-out posthorn-doctor posthorn-config mailauth
 BIN_PROGS  = dkimsign
 smtp-tlsd_MAIN		= smtp-in/tlsd_main.c
 smtp-tlsd_LIBS		= -lgnutls
@@ -82,13 +83,18 @@ dkimsign_MAIN		= dkimsign/main.c
 dkimsign_LIBS		= -lgnutls -lsodium
 smtp-out_MAIN		= smtp-out/main.c
 smtp-out_LIBS		= -lgnutls -lsodium -lresolv
+# mailauth runs per incoming message: no GnuTLS or libsodium for SPF
+# (--as-needed leaves out what nothing calls; a module that needs them
+# would fail to link here, which is the point).
+mailauth_MAIN		= dkimsign/mailauth_main.c
+mailauth_LIBS		= -lresolv
 posthorn-doctor_MAIN	= smtp-out/doctor_main.c
 # dkimsign's keys once more, after smtp-out's archive that uses them.
 posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lgnutls -lsodium \
 			  -lresolv
 
 PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run mailq aliases dkimsign \
-	   smtp-out posthorn-doctor posthorn-config
+	   smtp-out posthorn-doctor posthorn-config mailauth
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))

@@ -8,7 +8,7 @@ UDP and TCP on each address, prints "listening" on stderr once bound and
 runs until killed.  With -v it logs each query on stderr: "query NAME
 TYPE -> what".  python3-dnslib packs and parses the messages.
 
-The zone file is YAML or JSON (JSON is YAML): a mapping from names to
+The zone file is JSON (its name ends in .json) or YAML: a mapping from names to
 lists of records, the shape of the RFC 7208 test suite's zonedata:
 
     example.com:
@@ -49,6 +49,7 @@ zones the tests use; a bigger one gets TC and the client retries on TCP.
 """
 
 import argparse
+import json
 import socket
 import struct
 import sys
@@ -234,7 +235,8 @@ def main():
     ap.add_argument("zone")
     a = ap.parse_args()
     with open(a.zone, "rb") as f:
-        zone = Zone(yaml.safe_load(f))
+        zone = Zone(json.load(f) if a.zone.endswith(".json")
+                    else yaml.safe_load(f))
     threads = []
     for spec in a.listen:
         host, _, port = spec.rpartition(":")

@@ -1,0 +1,156 @@
+/* mailauth_main.c — mailauth(8): the checks of incoming mail, one
+ * subcommand each, for scripts, tests and (later) smtp-in.  This file
+ * parses arguments, prints and maps results to exit codes; the checks
+ * are modules (lib/spf.c).  A subcommand is one row of the table in
+ * main: its name, its function, its usage line. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "conf.h"
+#include "dns.h"
+#include "spf.h"
+#include "str.h"
+
+#define PROG	"mailauth"
+
+enum {
+	/* -t: a query's wait is bounded by what a session can afford. */
+	TIMEOUT_MAX = 60,
+	RECEIVED_MAX = 2048	/* the Received-SPF line printed */
+};
+
+struct command {
+	const char	*name;
+	int		(*run)(int argc, char **argv);
+	const char	*usage;
+};
+
+/* The receiving host's name for %{r} and the details: -r, else
+ * posthorn.conf's hostname.  -1 when the configuration is broken. */
+static int
+receiver(const char *opt, const char *dir, char *buf, size_t size)
+{
+	static struct conf conf;	/* large: paths */
+	char err[1024];
+
+	if (opt != NULL)
+		return str_copy(buf, size, opt) == -1 ? -1 : 0;
+	if (conf_load(&conf, conf_dir(dir), err, sizeof(err)) == -1) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return -1;
+	}
+	return str_copy(buf, size, conf.hostname);
+}
+
+/* mailauth spf [-H] [-C dir] [-r receiver] [-t seconds] IP HELO [SENDER]:
+ * the result word on the first line, then the Received-SPF field, then
+ * the explanation of a fail when the domain gives one. */
+static int
+cmd_spf(int argc, char **argv)
+{
+	struct spf_request req;
+	struct spf_answer *ans;
+	char recv[DNS_NAME_MAX + 1], line[RECEIVED_MAX], *end;
+	const char *dir = NULL, *ropt = NULL;
+	long t;
+	int ch, helo_only = 0;
+
+	memset(&req, 0, sizeof(req));
+	optind = 1;
+	while ((ch = getopt(argc, argv, "+C:Hr:t:")) != -1) {
+		switch (ch) {
+		case 'C':
+			dir = optarg;
+			break;
+		case 'H':
+			helo_only = 1;
+			break;
+		case 'r':
+			ropt = optarg;
+			break;
+		case 't':
+			errno = 0;
+			t = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || t < 1 ||
+			    t > TIMEOUT_MAX) {
+				fprintf(stderr, PROG ": -t: 1 to %d seconds\n",
+				    TIMEOUT_MAX);
+				return EX_USAGE;
+			}
+			/* One try of t seconds a query. */
+			req.dns.timeout = (int)t;
+			req.dns.attempts = 1;
+			break;
+		default:
+			return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 3 && !(argc == 2 && helo_only))
+		return EX_USAGE;
+	if (dns_addr_parse(argv[0], &req.ip) == -1 || argv[0][0] == '[') {
+		fprintf(stderr, PROG ": %s: not an IP address\n", argv[0]);
+		return EX_USAGE;
+	}
+	if (receiver(ropt, dir, recv, sizeof(recv)) == -1)
+		return EX_CONFIG;
+	req.helo = argv[1];
+	req.sender = argc == 3 ? argv[2] : "";
+	/* <> and <a@b> as SMTP writes them */
+	if (strcmp(req.sender, "<>") == 0)
+		req.sender = "";
+	req.receiver = recv;
+	req.now = (long long)time(NULL);
+	if ((ans = malloc(sizeof(*ans))) == NULL) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return EX_OSERR;
+	}
+	if (helo_only)
+		(void)spf_check_helo(&req, ans);
+	else
+		(void)spf_check_mailfrom(&req, ans);
+	spf_received(&req, ans, line, sizeof(line));
+	printf("%s\nReceived-SPF: %s\n", spf_result_name(ans->result), line);
+	if (ans->result == SPF_FAIL && ans->explanation[0] != '\0')
+		printf("explanation: %s\n", ans->explanation);
+	free(ans);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, PROG ": standard output: %s\n",
+		    strerror(errno));
+		return EX_IOERR;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	/* One row a subcommand; mailauth(8) lists them. */
+	static const struct command commands[] = {
+		{ "spf", cmd_spf,
+		    "spf [-H] [-C dir] [-r receiver] [-t seconds] "
+		    "ip helo [sender]" },
+	};
+	size_t i, n = sizeof(commands) / sizeof(commands[0]);
+	int rc;
+
+	for (i = 0; argc >= 2 && i < n; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		if ((rc = commands[i].run(argc - 1, argv + 1)) == EX_USAGE)
+			fprintf(stderr, "usage: " PROG " %s\n",
+			    commands[i].usage);
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "%s " PROG " %s\n", i == 0 ? "usage:" :
+		    "      ", commands[i].usage);
+	return EX_USAGE;
+}
