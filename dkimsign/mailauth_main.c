@@ -22,6 +22,7 @@
 enum {
 	/* -t: a query's wait is bounded by what a session can afford. */
 	TIMEOUT_MAX = 60,
+	TIME_LIMIT_MAX = 600,	/* -T: a whole check, the same reason */
 	RECEIVED_MAX = 2048	/* the Received-SPF line printed */
 };
 
@@ -48,7 +49,23 @@ receiver(const char *opt, const char *dir, char *buf, size_t size)
 	return str_copy(buf, size, conf.hostname);
 }
 
-/* mailauth spf [-H] [-C dir] [-r receiver] [-t seconds] IP HELO [SENDER]:
+/* A number of seconds from 1 to max: 0, or -1. */
+static int
+seconds(const char *opt, int max, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(opt, &end, 10);
+	if (errno != 0 || end == opt || *end != '\0' || v < 1 || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* mailauth spf [-H] [-C dir] [-r receiver] [-t seconds] [-T seconds]
+ * IP HELO [SENDER]:
  * the result word on the first line, then the Received-SPF field, then
  * the explanation of a fail when the domain gives one. */
 static int
@@ -56,14 +73,14 @@ cmd_spf(int argc, char **argv)
 {
 	struct spf_request req;
 	struct spf_answer *ans;
-	char recv[DNS_NAME_MAX + 1], line[RECEIVED_MAX], *end;
+	char recv[DNS_NAME_MAX + 1], line[RECEIVED_MAX];
 	const char *dir = NULL, *ropt = NULL;
-	long t;
 	int ch, helo_only = 0;
 
 	memset(&req, 0, sizeof(req));
+	req.time_limit = SPF_TIME_MIN;
 	optind = 1;
-	while ((ch = getopt(argc, argv, "+C:Hr:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "+C:Hr:t:T:")) != -1) {
 		switch (ch) {
 		case 'C':
 			dir = optarg;
@@ -75,17 +92,22 @@ cmd_spf(int argc, char **argv)
 			ropt = optarg;
 			break;
 		case 't':
-			errno = 0;
-			t = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || t < 1 ||
-			    t > TIMEOUT_MAX) {
+			/* One try of that many seconds a query. */
+			if (seconds(optarg, TIMEOUT_MAX, &req.dns.timeout)
+			    == -1) {
 				fprintf(stderr, PROG ": -t: 1 to %d seconds\n",
 				    TIMEOUT_MAX);
 				return EX_USAGE;
 			}
-			/* One try of t seconds a query. */
-			req.dns.timeout = (int)t;
 			req.dns.attempts = 1;
+			break;
+		case 'T':
+			if (seconds(optarg, TIME_LIMIT_MAX, &req.time_limit)
+			    == -1) {
+				fprintf(stderr, PROG ": -T: 1 to %d seconds\n",
+				    TIME_LIMIT_MAX);
+				return EX_USAGE;
+			}
 			break;
 		default:
 			return EX_USAGE;
@@ -136,7 +158,7 @@ main(int argc, char **argv)
 	static const struct command commands[] = {
 		{ "spf", cmd_spf,
 		    "spf [-H] [-C dir] [-r receiver] [-t seconds] "
-		    "ip helo [sender]" },
+		    "[-T seconds] ip helo [sender]" },
 	};
 	size_t i, n = sizeof(commands) / sizeof(commands[0]);
 	int rc;

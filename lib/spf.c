@@ -11,6 +11,7 @@
 #include <arpa/nameser.h>
 
 #include <stdarg.h>
+#include <time.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@ struct eval {
 	int				 have_p;
 	const char			*p_domain;	/* d when p was asked */
 	struct spf_answer		*ans;
+	int				 includes;	/* include: depth */
+	struct timespec			 deadline;	/* time_limit */
+	int				 late;		/* it passed */
 };
 
 const char *
@@ -667,6 +671,29 @@ problem(struct eval *e, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* 1 once the check's time is up (§4.6.4: a time limit, "at least 20
+ * seconds"): no DNS query more, the result is temperror. */
+static int
+late(struct eval *e)
+{
+	struct timespec now;
+
+	if (e->late)
+		return 1;
+	if (e->req->time_limit <= 0 ||
+	    clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		return 0;
+	if (now.tv_sec > e->deadline.tv_sec ||
+	    (now.tv_sec == e->deadline.tv_sec &&
+	    now.tv_nsec >= e->deadline.tv_nsec)) {
+		e->late = 1;
+		problem(e, "the check took more than %d s (RFC 7208 4.6.4)",
+		    e->req->time_limit);
+		return 1;
+	}
+	return 0;
+}
+
 static int
 prefix_eq(const unsigned char *a, const unsigned char *b, unsigned bits)
 {
@@ -734,7 +761,7 @@ validated_names(struct eval *e, struct dns_name *names, size_t *n,
 		*n = 0;
 	for (i = 0; i < *n; i++) {
 		/* §5.5: a name whose lookup fails is skipped */
-		if (dns_addrs_family(&e->req->dns, names[i].name,
+		if (late(e) || dns_addrs_family(&e->req->dns, names[i].name,
 		    e->ip.family, addrs, SPF_ADDRS_MAX, &na, w,
 		    sizeof(w)) != DNS_OK || !addr_match(e, addrs, na,
 		    32, 128))
@@ -912,7 +939,8 @@ explain(struct eval *e, const char *domain, const struct spf_term *exp)
 	char *buf = NULL;
 
 	e->ans->explanation[0] = '\0';
-	if (exp == NULL || target(e, domain, exp, name, sizeof(name)) == -1)
+	if (exp == NULL || late(e) ||
+	    target(e, domain, exp, name, sizeof(name)) == -1)
 		return;
 	if ((txt = malloc(SPF_TXTS_MAX * sizeof(*txt))) == NULL ||
 	    (buf = malloc(SPF_EXPAND_MAX)) == NULL)
@@ -959,6 +987,8 @@ mechanism(struct eval *e, const char *domain, const struct spf_term *t,
 	}
 	if (count_lookup(e, domain) == -1)
 		return -(SPF_PERMERROR + 1);
+	if (late(e))
+		return -(SPF_TEMPERROR + 1);
 	if (target(e, domain, t, name, sizeof(name)) == -1) {
 		problem(e, "%s: a target name cannot be made of \"%.*s\"",
 		    domain, (int)t->textlen, t->text);
@@ -967,7 +997,9 @@ mechanism(struct eval *e, const char *domain, const struct spf_term *t,
 	switch (t->kind) {
 	case SPF_INCLUDE:
 		/* §5.2: pass matches; fail, softfail, neutral do not. */
+		e->includes++;
 		sub = check(e, name, depth + 1);
+		e->includes--;
 		if (sub == SPF_PASS)
 			return 1;
 		if (sub == SPF_TEMPERROR)
@@ -1010,6 +1042,8 @@ mechanism(struct eval *e, const char *domain, const struct spf_term *t,
 			return -(SPF_PERMERROR + 1);
 		}
 		for (i = 0; i < n; i++) {
+			if (late(e))
+				return -(SPF_TEMPERROR + 1);
 			r = dns_addrs_family(&e->req->dns, names[i].name,
 			    e->ip.family, addrs, SPF_ADDRS_MAX, &na, w,
 			    sizeof(w));
@@ -1024,6 +1058,8 @@ mechanism(struct eval *e, const char *domain, const struct spf_term *t,
 		return 0;
 	case SPF_PTR:
 		(void)validated_names(e, names, &n, &r);
+		if (e->late)
+			return -(SPF_TEMPERROR + 1);
 		if (r == DNS_NXDOMAIN || r == DNS_NODATA)
 			return count_void(e, name) == -1 ?
 			    -(SPF_PERMERROR + 1) : 0;
@@ -1081,6 +1117,8 @@ check(struct eval *e, const char *domain, int depth)
 		problem(e, "%s: not a domain name (RFC 7208 4.3)", domain);
 		return SPF_NONE;
 	}
+	if (late(e))
+		return SPF_TEMPERROR;
 	if ((rec = malloc(DNS_TXT_LEN_MAX + 1)) == NULL) {
 		problem(e, "out of memory");
 		return SPF_TEMPERROR;
@@ -1115,7 +1153,9 @@ check(struct eval *e, const char *domain, int depth)
 		if (m == 1) {
 			res = qualified(t.qualifier);
 			decided(e, domain, &t);
-			if (res == SPF_FAIL) {
+			/* An included record's fail is no answer: its
+			 * explanation is not looked up (§5.2). */
+			if (res == SPF_FAIL && e->includes == 0) {
 				/* The exp= may come after the term. */
 				while (spf_term_next(&pos, &t, why,
 				    sizeof(why)) == 1)
@@ -1193,6 +1233,9 @@ run(const struct spf_request *req, const char *domain,
 	e.req = req;
 	e.ans = a;
 	client(&e, req);
+	if (req->time_limit > 0 &&
+	    clock_gettime(CLOCK_MONOTONIC, &e.deadline) == 0)
+		e.deadline.tv_sec += req->time_limit;
 	at = strrchr(a->sender, '@');
 	if (at == NULL) {
 		(void)str_copy(local, sizeof(local), "postmaster");
@@ -1205,7 +1248,7 @@ run(const struct spf_request *req, const char *domain,
 	e.local = local;
 	e.sender = a->sender;
 	a->result = check(&e, domain, 0);
-	if (a->result == SPF_NONE && a->domain[0] == '\0')
+	if (a->domain[0] == '\0')
 		(void)str_copy(a->domain, sizeof(a->domain), domain);
 	return a->result;
 }

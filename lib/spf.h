@@ -27,7 +27,8 @@ enum {
 	SPF_EXPAND_MAX = 8192,
 	SPF_EXP_MAX = 1024,	/* an explanation kept, cut beyond */
 	SPF_TERM_SHOWN_MAX = 256,	/* a term as the answer quotes it */
-	SPF_PROBLEM_MAX = 512
+	SPF_PROBLEM_MAX = 512,
+	SPF_TIME_MIN = 20	/* §4.6.4: a time limit of at least 20 s */
 };
 
 enum spf_result {
@@ -50,6 +51,10 @@ struct spf_request {
 	const char	*receiver;
 	long long	 now;
 	struct dns_opts	 dns;	/* per-query timeout; zeros: resolv.conf */
+	/* Seconds the whole check may take (0: no limit): past it, no
+	 * more queries and a temperror (§4.6.4 allows one, of at least
+	 * SPF_TIME_MIN). */
+	int		 time_limit;
 };
 
 /* What a check found.  domain and mechanism: whose record and which

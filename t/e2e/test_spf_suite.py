@@ -2,8 +2,7 @@
 release 2014.04, as Debian's python3-spf ships it), every case.
 
 Each scenario's zone data is served by a real DNS server, peers/zonedns.py,
-on 127.0.0.1:53 of a network namespace of this file's (netns.py's Netns,
-whose resolv.conf names that address; its dnsmasq is not started), one
+on 127.0.0.1:53 of a network namespace of this file's (zonens.py), one
 server per scenario.  mailauth runs inside with "-t 1": one try of one
 second a query, so that the suite's TIMEOUT cases cost a second each.
 
@@ -17,14 +16,13 @@ that the domain gave none: no explanation line).
 """
 
 import gzip
-import json
 import pathlib
 
 import pytest
 import yaml
 
 from conftest import SAN_ENV, prog
-from netns import PEERS, PYTHON, Netns
+from zonens import ZoneNetns
 
 SUITE = pathlib.Path("/usr/share/doc/python3-spf/rfc7208-tests.yml.gz")
 RECEIVER = "receiver.test"
@@ -71,34 +69,16 @@ CASES = load()
 
 
 class Scenario:
-    """The namespace, and the zonedns of the scenario now served."""
+    """The namespace, and the number of the scenario it serves now."""
 
     def __init__(self, root):
-        self.root = root
-        self.ns = ZoneNetns(root / "ns")
+        self.ns = ZoneNetns(root)
         self.current = None
-        self.server = None
 
     def serve(self, number, zone):
-        if self.current == number:
-            return
-        if self.server is not None:
-            self.ns.stop_since(self.mark)
-        self.mark = self.ns.mark()
-        path = self.root / f"zone{number}.json"
-        path.write_text(json.dumps(zone))
-        self.server = self.ns.spawn(
-            "zonedns", [PYTHON, PEERS / "zonedns.py", "--listen",
-                        "127.0.0.1:53", path])
-        self.server.wait_for("listening")
-        self.current = number
-
-
-class ZoneNetns(Netns):
-    """A Netns whose DNS server is the test's zonedns, not dnsmasq."""
-
-    def _start_dns(self, text):
-        self.dns = None
+        if self.current != number:
+            self.ns.serve(zone)
+            self.current = number
 
 
 @pytest.fixture(scope="module")
