@@ -101,7 +101,8 @@ delimiter(int c)
 static size_t
 macro_len(const char *s, const char *end, int exp)
 {
-	const char *p = s + 1;
+	const char *p = s + 1, *digits;
+	int nonzero;
 
 	if (p >= end)
 		return 0;
@@ -110,8 +111,11 @@ macro_len(const char *s, const char *end, int exp)
 	if (*p != '{' || ++p >= end || !macro_letter(*p, exp))
 		return 0;
 	p++;
-	while (p < end && is_digit(*p))
-		p++;
+	/* transformers = *DIGIT [ "r" ]; a DIGIT is nonzero (§7.3) */
+	for (nonzero = 0, digits = p; p < end && is_digit(*p); p++)
+		nonzero |= *p != '0';
+	if (p > digits && !nonzero)
+		return 0;
 	if (p < end && (*p == 'r' || *p == 'R'))
 		p++;
 	while (p < end && delimiter(*p))

@@ -311,6 +311,7 @@ test_parse_refuses_syntax_errors_anywhere(void **state)
 		"v=spf1 exp=%{r}.example.com", "v=spf1 -exists:%(ir).sbl.x.com",
 		"v=spf1 a:foo.example.com\x01", "v=spf1 a:ctrl.example.com\rptr",
 		"v=spf1 \x80" "a:example.net -all", "v=spf1 a:%{a}.example.com",
+		"v=spf1 exists:%{l0r-}.example.com", "v=spf1 a:%{d00}.x.example",
 	};
 	char why[128];
 	size_t i;
