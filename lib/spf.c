@@ -32,7 +32,7 @@ struct eval {
 	const char			*local, *sdomain, *sender;
 	char				 p[DNS_NAME_MAX + 1];
 	int				 have_p;
-	const char			*p_domain;	/* d when p was asked */
+	char				 p_domain[DNS_NAME_MAX + 1];	/* its d */
 	struct spf_answer		*ans;
 	int				 includes;	/* include: depth */
 	struct timespec			 deadline;	/* time_limit */
@@ -833,10 +833,12 @@ macros(struct eval *e, const char *domain, struct spf_macros *m)
 	m->now = e->req->now;
 	m->ptr = ptr_macro;
 	m->arg = e;
-	/* %{p} depends on d; asked again for another domain. */
-	if (e->p_domain == NULL || str_casecmp(e->p_domain, domain) != 0) {
+	/* %{p} depends on d; asked again for another domain.  A copy:
+	 * domain may be a name in the frame of a check that returns. */
+	if (str_casecmp(e->p_domain, domain) != 0) {
 		e->have_p = 0;
-		e->p_domain = domain;
+		if (str_copy(e->p_domain, sizeof(e->p_domain), domain) == -1)
+			e->p_domain[0] = '\0';
 	}
 }
 
