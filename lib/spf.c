@@ -1323,11 +1323,14 @@ static void
 kv(struct str *s, const char *key, const char *v)
 {
 	const char *p;
-	int atom = v[0] != '\0';
+	int atom = v[0] != '\0' && v[0] != '.';
 
+	/* §9.1: key "=" ( dot-atom / quoted-string ), as its example
+	 * writes envelope-from="myname@example.com" */
 	for (p = v; *p != '\0' && atom; p++)
-		atom = is_alnum(*p) || strchr("!#$%&'*+-/=?^_`{|}~.:@",
-		    *p) != NULL;
+		atom = (is_alnum(*p) || strchr("!#$%&'*+-/=?^_`{|}~.",
+		    *p) != NULL) && !(*p == '.' && (p[1] == '.' ||
+		    p[1] == '\0'));
 	(void)str_appendf(s, " %s=", key);
 	if (atom) {
 		(void)str_appends(s, v);

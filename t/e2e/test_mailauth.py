@@ -71,6 +71,11 @@ def test_mailfrom_pass_and_its_received_spf_fields(ns):
     assert kv == {"client-ip": CLIENT, "envelope-from": "alice@sender.test",
                   "helo": "mx.sender.test", "receiver": "mx.receiver.test",
                   "identity": "mailfrom", "mechanism": "a:mx.sender.test"}
+    # RFC 7208 9.1: a value that is not a dot-atom is quoted.
+    line = out.split("\n")[1]
+    assert f"client-ip={CLIENT};" in line
+    assert 'envelope-from="alice@sender.test";' in line
+    assert 'mechanism="a:mx.sender.test"' in line
 
 
 def test_fail_explains_with_exp_only_macros(ns):
