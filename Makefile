@@ -46,8 +46,9 @@ STATIC_CC	?= musl-gcc
 STATIC_LDFLAGS	 = -static
 endif
 CRYPTO_SRC	 = lib/passwd.c lib/srs.c lib/tls.c
-# lib/dns.c needs glibc's resolver (res_ninit, res_nsend), which musl lacks.
-GLIBC_SRC	 = lib/dns.c
+# lib/dns.c needs glibc's resolver (res_ninit, res_nsend), which musl lacks;
+# lib/spf.c is built on it.
+GLIBC_SRC	 = lib/dns.c lib/spf.c
 
 # --- what gets built --------------------------------------------------
 

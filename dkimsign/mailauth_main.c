@@ -1,40 +1,162 @@
 /* mailauth_main.c — mailauth(8): the checks of incoming mail, one
- * subcommand each, for scripts, tests and smtp-in.  Arguments and exit
- * codes only; the DKIM verifier is verify.c.
- *
- *   mailauth dkim [-t time] < message
- *       one line per DKIM-Signature: RESULT d= s= a= reason=, then the
- *       dkim= part of an Authentication-Results field.  Exit 0 when a
- *       signature passes, 1 when none does, 75 when the message could
- *       not be read, 64 on a usage error. */
+ * subcommand each, for scripts, tests and (later) smtp-in.  This file
+ * parses arguments, prints and maps results to exit codes; the checks
+ * are modules (lib/spf.c, dkimsign/verify.c).  A subcommand is one row
+ * of the table in main: its name, its function, its usage line. */
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "conf.h"
 #include "dns.h"
 #include "log.h"
+#include "spf.h"
 #include "str.h"
 #include "verify.h"
 
+#define PROG	"mailauth"
+
 enum {
-	EXIT_NOPASS = 1,
-	EXIT_USAGE = 64,	/* EX_USAGE, sysexits(3) */
-	EXIT_TEMPFAIL = 75,	/* EX_TEMPFAIL */
+	/* -t: a query's wait is bounded by what a session can afford. */
+	TIMEOUT_MAX = 60,
+	TIME_LIMIT_MAX = 600,	/* -T: a whole check, the same reason */
+	RECEIVED_MAX = 2048,	/* the Received-SPF line printed */
 	/* The dkim= summary: 8 signatures of a few hundred bytes. */
-	AR_MAX = 8192
+	AR_MAX = 8192,
+	EXIT_NOPASS = 1		/* mailauth dkim: no signature passed */
 };
 
-static void
-usage(void)
+struct command {
+	const char	*name;
+	int		(*run)(int argc, char **argv);
+	const char	*usage;
+};
+
+/* The receiving host's name for %{r} and the details: -r, else
+ * posthorn.conf's hostname.  -1 when the configuration is broken. */
+static int
+receiver(const char *opt, const char *dir, char *buf, size_t size)
 {
-	fprintf(stderr, "usage: mailauth dkim [-t time] < message\n");
-	exit(EXIT_USAGE);
+	static struct conf conf;	/* large: paths */
+	char err[1024];
+
+	if (opt != NULL)
+		return str_copy(buf, size, opt) == -1 ? -1 : 0;
+	if (conf_load(&conf, conf_dir(dir), err, sizeof(err)) == -1) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return -1;
+	}
+	return str_copy(buf, size, conf.hostname);
+}
+
+/* A number of seconds from 1 to max: 0, or -1. */
+static int
+seconds(const char *opt, int max, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(opt, &end, 10);
+	if (errno != 0 || end == opt || *end != '\0' || v < 1 || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* mailauth spf [-H] [-C dir] [-r receiver] [-t seconds] [-T seconds]
+ * IP HELO [SENDER]:
+ * the result word on the first line, then the Received-SPF field, then
+ * the explanation of a fail when the domain gives one. */
+static int
+cmd_spf(int argc, char **argv)
+{
+	struct spf_request req;
+	struct spf_answer *ans;
+	char recv[DNS_NAME_MAX + 1], line[RECEIVED_MAX];
+	const char *dir = NULL, *ropt = NULL;
+	int ch, helo_only = 0;
+
+	memset(&req, 0, sizeof(req));
+	req.time_limit = SPF_TIME_MIN;
+	optind = 1;
+	while ((ch = getopt(argc, argv, "+C:Hr:t:T:")) != -1) {
+		switch (ch) {
+		case 'C':
+			dir = optarg;
+			break;
+		case 'H':
+			helo_only = 1;
+			break;
+		case 'r':
+			ropt = optarg;
+			break;
+		case 't':
+			/* One try of that many seconds a query. */
+			if (seconds(optarg, TIMEOUT_MAX, &req.dns.timeout)
+			    == -1) {
+				fprintf(stderr, PROG ": -t: 1 to %d seconds\n",
+				    TIMEOUT_MAX);
+				return EX_USAGE;
+			}
+			req.dns.attempts = 1;
+			break;
+		case 'T':
+			if (seconds(optarg, TIME_LIMIT_MAX, &req.time_limit)
+			    == -1) {
+				fprintf(stderr, PROG ": -T: 1 to %d seconds\n",
+				    TIME_LIMIT_MAX);
+				return EX_USAGE;
+			}
+			break;
+		default:
+			return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 3 && !(argc == 2 && helo_only))
+		return EX_USAGE;
+	if (dns_addr_parse(argv[0], &req.ip) == -1 || argv[0][0] == '[') {
+		fprintf(stderr, PROG ": %s: not an IP address\n", argv[0]);
+		return EX_USAGE;
+	}
+	if (receiver(ropt, dir, recv, sizeof(recv)) == -1)
+		return EX_CONFIG;
+	req.helo = argv[1];
+	req.sender = argc == 3 ? argv[2] : "";
+	/* <> and <a@b> as SMTP writes them */
+	if (strcmp(req.sender, "<>") == 0)
+		req.sender = "";
+	req.receiver = recv;
+	req.now = (long long)time(NULL);
+	if ((ans = malloc(sizeof(*ans))) == NULL) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return EX_OSERR;
+	}
+	if (helo_only)
+		(void)spf_check_helo(&req, ans);
+	else
+		(void)spf_check_mailfrom(&req, ans);
+	spf_received(&req, ans, line, sizeof(line));
+	printf("%s\nReceived-SPF: %s\n", spf_result_name(ans->result), line);
+	if (ans->result == SPF_FAIL && ans->explanation[0] != '\0')
+		printf("explanation: %s\n", ans->explanation);
+	free(ans);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, PROG ": standard output: %s\n",
+		    strerror(errno));
+		return EX_IOERR;
+	}
+	return 0;
 }
 
 static enum dns_result
@@ -45,6 +167,10 @@ txt(void *arg, const char *name, struct dns_text *out, size_t max,
 	return dns_txt(name, out, max, n, why, whysize);
 }
 
+/* mailauth dkim [-t time] < message: one line per DKIM-Signature,
+ * RESULT d= s= a= reason=, then the dkim= part of an
+ * Authentication-Results field.  0 when a signature passes, 1 when none
+ * does, 75 when the message could not be read. */
 static int
 cmd_dkim(int argc, char **argv)
 {
@@ -55,7 +181,8 @@ cmd_dkim(int argc, char **argv)
 	size_t i;
 	int c, rc = EXIT_NOPASS;
 
-	while ((c = getopt(argc, argv, "t:")) != -1) {
+	optind = 1;
+	while ((c = getopt(argc, argv, "+t:")) != -1) {
 		switch (c) {
 		case 't':
 			/* The verification time, for tests of t= and x=. */
@@ -63,25 +190,26 @@ cmd_dkim(int argc, char **argv)
 			now = strtoll(optarg, &end, 10);
 			if (errno != 0 || end == optarg || *end != '\0' ||
 			    now < 0)
-				usage();
+				return EX_USAGE;
 			break;
 		default:
-			usage();
+			return EX_USAGE;
 		}
 	}
 	if (optind != argc)
-		usage();
+		return EX_USAGE;
+	log_init(PROG);
 	if (sodium_init() < 0 || (v = malloc(sizeof(*v))) == NULL ||
 	    (hbuf = malloc(VERIFY_HEADER_MAX)) == NULL ||
 	    (arbuf = malloc(AR_MAX)) == NULL) {
 		log_event("tempfail", "reason", "out of memory", (char *)NULL);
-		rc = EXIT_TEMPFAIL;
+		rc = EX_TEMPFAIL;
 		goto out;
 	}
 	if (verify_read(v, STDIN_FILENO, hbuf) == -1) {
 		log_event("tempfail", "reason", errno == E2BIG ?
 		    "header too large" : strerror(errno), (char *)NULL);
-		rc = EXIT_TEMPFAIL;
+		rc = EX_TEMPFAIL;
 		goto out;
 	}
 	verify_finish(v, now, txt, NULL);
@@ -98,12 +226,12 @@ cmd_dkim(int argc, char **argv)
 	}
 	str_init(&ar, arbuf, AR_MAX);
 	if (verify_ar(v, &ar) == -1) {
-		rc = EXIT_TEMPFAIL;
+		rc = EX_TEMPFAIL;
 		goto out;
 	}
 	printf("%.*s\n", (int)ar.len, ar.s);
 	if (fflush(stdout) == EOF)
-		rc = EXIT_TEMPFAIL;
+		rc = EX_TEMPFAIL;
 out:
 	free(arbuf);
 	free(hbuf);
@@ -111,24 +239,29 @@ out:
 	return rc;
 }
 
-static const struct {
-	const char	*name;
-	int		(*run)(int, char **);
-} cmds[] = {
-	{ "dkim", cmd_dkim }
-};
-
 int
 main(int argc, char **argv)
 {
-	size_t i;
+	/* One row a subcommand; mailauth(8) lists them. */
+	static const struct command commands[] = {
+		{ "spf", cmd_spf,
+		    "spf [-H] [-C dir] [-r receiver] [-t seconds] "
+		    "[-T seconds] ip helo [sender]" },
+		{ "dkim", cmd_dkim, "dkim [-t time] < message" },
+	};
+	size_t i, n = sizeof(commands) / sizeof(commands[0]);
+	int rc;
 
-	log_init("mailauth");
-	if (argc < 2)
-		usage();
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].run(argc - 1, argv + 1);
-	usage();
-	return EXIT_USAGE;
+	for (i = 0; argc >= 2 && i < n; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		if ((rc = commands[i].run(argc - 1, argv + 1)) == EX_USAGE)
+			fprintf(stderr, "usage: " PROG " %s\n",
+			    commands[i].usage);
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "%s " PROG " %s\n", i == 0 ? "usage:" :
+		    "      ", commands[i].usage);
+	return EX_USAGE;
 }

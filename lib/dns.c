@@ -60,6 +60,22 @@ norm_name(char *dst, size_t size, const char *src)
 	return 0;
 }
 
+/* qname as the records' owner names are printed (ns_name_ntop: a blank
+ * or a byte that is not printable as \DDD), lowercase, no trailing dot,
+ * so that name_eq finds the records of a name with such bytes in it (an
+ * SPF target made by a macro). */
+static int
+canon_name(char *dst, size_t size, const char *qname)
+{
+	unsigned char wire[NS_MAXCDNAME];
+	char text[NS_MAXDNAME];
+
+	if (ns_name_pton(qname, wire, sizeof(wire)) == -1 ||
+	    ns_name_ntop(wire, text, sizeof(text)) == -1)
+		return norm_name(dst, size, qname);
+	return norm_name(dst, size, text);
+}
+
 static int
 name_eq(const char *a, const char *b)
 {
@@ -170,7 +186,7 @@ open_answer(const unsigned char *pkt, size_t len, const char *qname,
 		    qname, type_name(type), rcode_name(rcode));
 		return DNS_TEMP;
 	}
-	if (norm_name(ch->name[0], sizeof(ch->name[0]), qname) == -1) {
+	if (canon_name(ch->name[0], sizeof(ch->name[0]), qname) == -1) {
 		str_fmt_cut(why, whysize, "DNS: name too long");
 		return DNS_NXDOMAIN;
 	}
@@ -406,8 +422,9 @@ dns_parse_addrs(const unsigned char *pkt, size_t len, const char *qname,
 /* One query of type for name, the response into ans: its length, or -1
  * with a result and why set. */
 static int
-query(const char *name, int type, unsigned char *ans, size_t anssize,
-    enum dns_result *r, char *why, size_t whysize)
+query(const struct dns_opts *o, const char *name, int type,
+    unsigned char *ans, size_t anssize, enum dns_result *r, char *why,
+    size_t whysize)
 {
 	struct __res_state rs;
 	unsigned char q[DNS_QUERY_MAX];
@@ -420,6 +437,12 @@ query(const char *name, int type, unsigned char *ans, size_t anssize,
 		    "DNS: cannot set up the resolver (/etc/resolv.conf)");
 		return -1;	/* glibc frees what it took on failure */
 	}
+	/* The caller's bound, in place of resolv.conf's: retrans is the
+	 * first try's timeout in seconds, retry the tries per server. */
+	if (o != NULL && o->timeout > 0)
+		rs.retrans = o->timeout;
+	if (o != NULL && o->attempts > 0)
+		rs.retry = o->attempts;
 	if ((qlen = res_nmkquery(&rs, ns_o_query, name, ns_c_in, type, NULL,
 	    0, NULL, q, sizeof(q))) == -1) {
 		*r = DNS_NXDOMAIN;
@@ -501,7 +524,7 @@ dns_mx(const char *domain, struct dns_target *out, size_t max, size_t *n,
 		str_fmt_cut(why, whysize, "DNS: out of memory");
 		return DNS_TEMP;
 	}
-	if ((alen = query(domain, ns_t_mx, ans, DNS_PACKET_MAX, &r, why,
+	if ((alen = query(NULL, domain, ns_t_mx, ans, DNS_PACKET_MAX, &r, why,
 	    whysize)) == -1)
 		goto out;
 	r = dns_parse_mx(ans, (size_t)alen, domain, out, max, n, why,
@@ -558,7 +581,7 @@ dns_addrs(const char *host, struct dns_addr *out, size_t max, size_t *n,
 		return DNS_TEMP;
 	}
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		if ((alen = query(host, types[i], ans, DNS_PACKET_MAX, &r, w,
+		if ((alen = query(NULL, host, types[i], ans, DNS_PACKET_MAX, &r, w,
 		    sizeof(w))) != -1)
 			r = dns_parse_addrs(ans, (size_t)alen, host, types[i],
 			    out, max, n, w, sizeof(w));
@@ -694,6 +717,7 @@ txt_join(ns_rr rr, struct dns_text *t)
 	size_t tl = 0, sl, k;
 
 	t->cut = 0;
+	t->odd = 0;
 	while (p < end) {
 		sl = *p++;
 		if (sl > (size_t)(end - p))
@@ -703,6 +727,8 @@ txt_join(ns_rr rr, struct dns_text *t)
 				t->cut = 1;
 				break;
 			}
+			if (p[k] < 0x20 || p[k] >= 0x7f)
+				t->odd++;
 			t->text[tl++] = p[k] >= 0x20 && p[k] < 0x7f ?
 			    (char)p[k] : '?';
 		}
@@ -753,7 +779,7 @@ parse_names(const unsigned char *pkt, size_t len, const char *qname,
 	ns_rr rr;
 	enum dns_result r;
 	char name[DNS_NAME_MAX + 1];
-	size_t found = 0;
+	size_t found = 0, skip;
 	int i, got;
 
 	*n = 0;
@@ -762,12 +788,18 @@ parse_names(const unsigned char *pkt, size_t len, const char *qname,
 		return r;
 	i = 0;
 	while ((got = next_answer(&msg, &ch, type, &i, &rr)) == 1) {
-		if (ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg),
-		    ns_rr_rdata(rr), name, sizeof(name)) == -1) {
+		/* An MX record's name follows its preference. */
+		skip = type == ns_t_mx ? 2 : 0;
+		if (ns_rr_rdlen(rr) <= skip ||
+		    ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg),
+		    ns_rr_rdata(rr) + skip, name, sizeof(name)) == -1) {
 			got = -1;
 			break;
 		}
 		found++;
+		if (type == ns_t_mx && (name[0] == '\0' ||
+		    strcmp(name, ".") == 0))
+			continue;	/* a null MX (RFC 7505) names no host */
 		if (*n < max && norm_name(out[*n].name, sizeof(out[0].name),
 		    name) == 0)
 			(*n)++;
@@ -778,8 +810,8 @@ parse_names(const unsigned char *pkt, size_t len, const char *qname,
 /* One query of type for name, its answer parsed into out: struct
  * dns_text for TXT, struct dns_name for PTR and CNAME. */
 static enum dns_result
-lookup(const char *name, int type, void *out, size_t max, size_t *n,
-    char *why, size_t whysize)
+lookup(const struct dns_opts *o, const char *name, int type, void *out,
+    size_t max, size_t *n, char *why, size_t whysize)
 {
 	unsigned char *ans;
 	enum dns_result r;
@@ -790,7 +822,7 @@ lookup(const char *name, int type, void *out, size_t max, size_t *n,
 		str_fmt_cut(why, whysize, "DNS: out of memory");
 		return DNS_TEMP;
 	}
-	if ((alen = query(name, type, ans, DNS_PACKET_MAX, &r, why,
+	if ((alen = query(o, name, type, ans, DNS_PACKET_MAX, &r, why,
 	    whysize)) != -1)
 		r = type == ns_t_txt ? dns_parse_txt(ans, (size_t)alen, name,
 		    out, max, n, why, whysize) : parse_names(ans,
@@ -803,32 +835,41 @@ enum dns_result
 dns_txt(const char *name, struct dns_text *out, size_t max, size_t *n,
     char *why, size_t whysize)
 {
-	return lookup(name, ns_t_txt, out, max, n, why, whysize);
+	return lookup(NULL, name, ns_t_txt, out, max, n, why, whysize);
+}
+
+void
+dns_reverse_name(const struct dns_addr *a, char *rev, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[DNS_REVERSE_MAX];
+	size_t len = 0;
+	int i;
+
+	/* RFC 1035 §3.5, RFC 3596 §2.5: the reversed octets or nibbles. */
+	if (a->family == AF_INET)
+		str_fmt_cut(buf, sizeof(buf), "%u.%u.%u.%u.in-addr.arpa",
+		    a->addr[3], a->addr[2], a->addr[1], a->addr[0]);
+	else {
+		for (i = 15; i >= 0; i--) {
+			buf[len++] = hex[a->addr[i] & 0xf];
+			buf[len++] = '.';
+			buf[len++] = hex[a->addr[i] >> 4];
+			buf[len++] = '.';
+		}
+		(void)str_copy(buf + len, sizeof(buf) - len, "ip6.arpa");
+	}
+	str_fmt_cut(rev, size, "%s", buf);
 }
 
 enum dns_result
 dns_ptr(const struct dns_addr *a, struct dns_name *out, size_t max,
     size_t *n, char *why, size_t whysize)
 {
-	static const char hex[] = "0123456789abcdef";
 	char rev[DNS_NAME_MAX + 1];
-	size_t len = 0;
-	int i;
 
-	/* RFC 1035 §3.5, RFC 3596 §2.5: the reversed octets or nibbles. */
-	if (a->family == AF_INET)
-		str_fmt_cut(rev, sizeof(rev), "%u.%u.%u.%u.in-addr.arpa",
-		    a->addr[3], a->addr[2], a->addr[1], a->addr[0]);
-	else {
-		for (i = 15; i >= 0; i--) {
-			rev[len++] = hex[a->addr[i] & 0xf];
-			rev[len++] = '.';
-			rev[len++] = hex[a->addr[i] >> 4];
-			rev[len++] = '.';
-		}
-		(void)str_copy(rev + len, sizeof(rev) - len, "ip6.arpa");
-	}
-	return lookup(rev, ns_t_ptr, out, max, n, why, whysize);
+	dns_reverse_name(a, rev, sizeof(rev));
+	return lookup(NULL, rev, ns_t_ptr, out, max, n, why, whysize);
 }
 
 enum dns_result
@@ -837,11 +878,48 @@ dns_cname(const char *name, struct dns_name *target, char *why,
 {
 	size_t n;
 
-	return lookup(name, ns_t_cname, target, 1, &n, why, whysize);
+	return lookup(NULL, name, ns_t_cname, target, 1, &n, why, whysize);
 }
 
 int
 dns_addr_parse(const char *text, struct dns_addr *a)
 {
 	return literal(text, a) == 1 ? 0 : -1;
+}
+
+enum dns_result
+dns_txt_with(const struct dns_opts *o, const char *name,
+    struct dns_text *out, size_t max, size_t *n, char *why, size_t whysize)
+{
+	return lookup(o, name, ns_t_txt, out, max, n, why, whysize);
+}
+
+enum dns_result
+dns_names(const struct dns_opts *o, const char *name, int type,
+    struct dns_name *out, size_t max, size_t *n, char *why, size_t whysize)
+{
+	return lookup(o, name, type, out, max, n, why, whysize);
+}
+
+enum dns_result
+dns_addrs_family(const struct dns_opts *o, const char *name, int family,
+    struct dns_addr *out, size_t max, size_t *n, char *why, size_t whysize)
+{
+	unsigned char *ans;
+	enum dns_result r;
+	int type = family == AF_INET6 ? ns_t_aaaa : ns_t_a, alen;
+
+	*n = 0;
+	if (whysize > 0)
+		why[0] = '\0';
+	if ((ans = malloc(DNS_PACKET_MAX)) == NULL) {
+		str_fmt_cut(why, whysize, "DNS: out of memory");
+		return DNS_TEMP;
+	}
+	if ((alen = query(o, name, type, ans, DNS_PACKET_MAX, &r, why,
+	    whysize)) != -1)
+		r = dns_parse_addrs(ans, (size_t)alen, name, type, out, max, n,
+		    why, whysize);
+	free(ans);
+	return r;
 }

@@ -94,6 +94,7 @@ int		 dns_is_self(const struct conf *, const char *host,
 struct dns_text {
 	char	text[DNS_TXT_LEN_MAX + 1];
 	int	cut;		/* longer than DNS_TXT_LEN_MAX */
+	size_t	odd;		/* bytes not printable ASCII, now '?' */
 };
 enum dns_result	 dns_txt(const char *name, struct dns_text *out, size_t max,
 		    size_t *n, char *why, size_t whysize);
@@ -108,6 +109,39 @@ enum dns_result	 dns_ptr(const struct dns_addr *, struct dns_name *out,
  * no CNAME record (and exists). */
 enum dns_result	 dns_cname(const char *name, struct dns_name *target,
 		    char *why, size_t whysize);
+/* The reverse name of an address, "4.3.2.1.in-addr.arpa" or the 32
+ * nibbles of an IPv6 one under ip6.arpa (RFC 1035 §3.5, RFC 3596 §2.5),
+ * into rev (DNS_REVERSE_MAX bytes hold it). */
+enum { DNS_REVERSE_MAX = 74 };	/* 64 + "ip6.arpa" + NUL */
+void		 dns_reverse_name(const struct dns_addr *, char *rev,
+		    size_t size);
+
+/* The lookups under posthorn's checks of incoming mail (lib/spf.c),
+ * where the caller bounds the wait: opts, when not NULL, replaces
+ * resolv.conf's timeout (seconds for a try) and attempts (tries per
+ * server); zeros keep resolv.conf's.  Each answer is classified as
+ * above, with DNS_NXDOMAIN and DNS_NODATA told apart (RFC 7208 §4.6.4
+ * counts both as a void lookup), and never a fallback: */
+struct dns_opts {
+	int	timeout;
+	int	attempts;
+};
+/* dns_txt's records, bytes not printable counted in odd. */
+enum dns_result	 dns_txt_with(const struct dns_opts *, const char *name,
+		    struct dns_text *out, size_t max, size_t *n, char *why,
+		    size_t whysize);
+/* The A (AF_INET) or AAAA (AF_INET6) records of name only; name is a
+ * name, never an address literal. */
+enum dns_result	 dns_addrs_family(const struct dns_opts *, const char *name,
+		    int family, struct dns_addr *out, size_t max, size_t *n,
+		    char *why, size_t whysize);
+/* The names of name's records of type ns_t_mx (the hosts, in the
+ * answer's order, without preferences; a null MX's "." left out),
+ * ns_t_ptr or ns_t_cname, at most max. */
+enum dns_result	 dns_names(const struct dns_opts *, const char *name,
+		    int type, struct dns_name *out, size_t max, size_t *n,
+		    char *why, size_t whysize);
+
 /* An address as a dns_addr: 0, or -1 if text is not one. */
 int		 dns_addr_parse(const char *text, struct dns_addr *);
 

@@ -23,7 +23,7 @@
 #include "keys.h"
 #include "line.h"
 #include "send.h"
-#include "spfcheck.h"
+#include "spf.h"
 #include "str.h"
 #include "sts.h"
 #include "sts_fetch.h"
@@ -194,29 +194,46 @@ check_ptr(struct doctor *d, const struct dns_addr *a)
 	    a->text);
 }
 
-/* spf_check of domain for each address, one line each. */
+/* check_host() of domain for each address, as a receiver would run
+ * it for mail from postmaster@domain after HELO hostname; one line
+ * each, with the term or the problem that decided. */
 static void
 check_spf(struct doctor *d, const char *domain, const struct dns_addr *a,
     size_t n)
 {
-	char why[DOCTOR_WHY_MAX];
+	struct spf_request req;
+	struct spf_answer *ans;
+	char sender[DNS_NAME_MAX + 16], why[DOCTOR_WHY_MAX];
 	enum spf_result r;
 	size_t i;
 
+	if ((ans = malloc(sizeof(*ans))) == NULL) {
+		line(d, FAIL, "SPF   %s: cannot be checked: out of memory",
+		    domain);
+		return;
+	}
+	str_fmt_cut(sender, sizeof(sender), "postmaster@%s", domain);
 	for (i = 0; i < n; i++) {
-		r = spf_check(&a[i], domain, why, sizeof(why));
+		memset(&req, 0, sizeof(req));
+		req.ip = a[i];
+		req.helo = d->conf->hostname;
+		req.sender = sender;
+		req.receiver = d->conf->hostname;
+		req.now = (long long)d->now;
+		r = spf_check_host(&req, domain, ans);
+		if (r == SPF_TEMPERROR || r == SPF_PERMERROR || r == SPF_NONE)
+			str_fmt_cut(why, sizeof(why), "%s", ans->problem);
+		else if (strcmp(ans->mechanism, "default") == 0)
+			str_fmt_cut(why, sizeof(why), "%s: nothing matched",
+			    ans->domain);
+		else
+			/* The qualifier written out, "+" too. */
+			str_fmt_cut(why, sizeof(why), "%s matched %s%s",
+			    ans->domain, strchr("+-~?", ans->mechanism[0]) ==
+			    NULL ? "+" : "", ans->mechanism);
 		if (r == SPF_PASS) {
 			line(d, OK, "SPF   %s for %s: pass (%s)", domain,
 			    a[i].text, why);
-			continue;
-		}
-		if (r == SPF_UNKNOWN) {
-			line(d, WARN, "SPF   %s for %s: cannot tell (%s)",
-			    domain, a[i].text, why);
-			fix(d, "check it with a full SPF checker; "
-			    "posthorn-doctor "
-			    "evaluates ip4, ip6, a, mx, include, redirect and "
-			    "all only");
 			continue;
 		}
 		line(d, FAIL, "SPF   %s for %s: %s (%s)", domain, a[i].text,
@@ -234,6 +251,7 @@ check_spf(struct doctor *d, const char *domain, const struct dns_addr *a,
 			    a[i].family == AF_INET ? "ip4" : "ip6", a[i].text,
 			    domain);
 	}
+	free(ans);
 }
 
 static void

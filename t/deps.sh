@@ -51,6 +51,11 @@
 # zlib1g-dev (what "libz-dev" names on Debian) builds tlsrpt(8), which
 # gzips the TLS reports (RFC 8460); the tests gunzip them with Python.
 #
+# python3-spf ships the RFC 7208 test suite (rfc7208-tests.yml.gz) that
+# t/e2e/test_spf_suite.py runs against mailauth spf; python3-yaml reads
+# it, and python3-dnslib is the wire format of t/e2e/peers/zonedns.py,
+# the DNS server that serves its zones (and fails as they ask).
+#
 # Postfix is here for the benchmark's smtp-source and the comparison
 # instance; it must never become the system's MTA as a side effect, so it
 # is installed unconfigured ("No configuration") and with a policy-rc.d
@@ -63,7 +68,8 @@ postfix strace systemd procps util-linux iproute2
 python3-dkim opendkim libmail-dkim-perl openssl bc
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
-python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev"
+python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev
+python3-spf python3-yaml python3-dnslib"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 

@@ -641,6 +641,9 @@ test_txt_strings_of_a_record_are_joined(void **state)
 	assert_string_equal(t[1].text, "v=spf1 mx -all");
 	/* What is not printable never reaches the checklist as is. */
 	assert_string_equal(t[2].text, "a?b?c");
+	/* ... and is counted, for SPF's 7-bit check (RFC 7208 §3.1). */
+	assert_int_equal(t[2].odd, 2);
+	assert_int_equal(t[1].odd, 0);
 	assert_int_equal(t[0].cut, 0);
 	/* Room for one: the first is kept, the answer is still OK. */
 	assert_int_equal(dns_parse_txt(p.b, p.len,
@@ -674,6 +677,42 @@ test_txt_none_and_damaged(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* An SPF target made by a macro may hold a blank: the answer's owner
+ * name, printed by the resolver as "a\\032b", is still the query's. */
+static void
+test_owner_name_with_a_blank_is_the_query_name(void **state)
+{
+	struct dns_addr a[2];
+	struct pkt p;
+	char why[256];
+	size_t n = 0;
+
+	(void)state;
+	start(&p, "macro%percent  space.example", ns_t_a, ns_r_noerror, 0);
+	rr_addr(&p, NULL, "192.0.2.7");
+	assert_int_equal(dns_parse_addrs(p.b, p.len,
+	    "macro%percent  space.example", ns_t_a, a, 2, &n, why,
+	    sizeof(why)), DNS_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(a[0].text, "192.0.2.7");
+}
+
+static void
+test_reverse_names(void **state)
+{
+	struct dns_addr a;
+	char rev[DNS_REVERSE_MAX];
+
+	(void)state;
+	assert_int_equal(dns_addr_parse("192.0.2.3", &a), 0);
+	dns_reverse_name(&a, rev, sizeof(rev));
+	assert_string_equal(rev, "3.2.0.192.in-addr.arpa");
+	assert_int_equal(dns_addr_parse("2001:db8::cb01", &a), 0);
+	dns_reverse_name(&a, rev, sizeof(rev));
+	assert_string_equal(rev, "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+}
+
 int
 main(void)
 {
@@ -697,6 +736,9 @@ main(void)
 		cmocka_unit_test(test_self_is_our_name_or_an_interface_address),
 		cmocka_unit_test(test_txt_strings_of_a_record_are_joined),
 		cmocka_unit_test(test_txt_none_and_damaged),
+		cmocka_unit_test(
+		    test_owner_name_with_a_blank_is_the_query_name),
+		cmocka_unit_test(test_reverse_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
