@@ -70,13 +70,16 @@ KEY=$CERTDIR/privkey.pem
 LISTENERS="smtp:25:mx:256 submission:587:submission:32 submissions:465:submissions:32"
 
 # musl-tools: smtp-in is linked statically against musl (see Makefile).
-PKGS_BUILD="gcc make libc6-dev musl-tools libsodium-dev libgnutls28-dev"
+PKGS_BUILD="gcc make libc6-dev musl-tools libsodium-dev libgnutls28-dev
+libunbound-dev"
 # libsodium23: mailuser, smtp-auth; libgnutls30: smtp-tlsd, dkimsign;
 # openssl: the first, self-signed certificate; systemd: the units;
 # util-linux: setpriv (queue-run without systemd); passwd: useradd;
-# hostname: hostname -f; logrotate: the log files without systemd.
+# hostname: hostname -f; logrotate: the log files without systemd;
+# libunbound8 and dns-root-data: smtp-out's DNSSEC validation for DANE
+# (posthorn.conf(5) dnssec, dnssec_trust_anchor).
 PKGS_RUN="libsodium23 libgnutls30 openssl systemd util-linux passwd hostname
-logrotate"
+logrotate libunbound8 dns-root-data"
 
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }

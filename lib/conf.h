@@ -66,6 +66,11 @@ enum {
 	 * (and faults in) two pages of it rather than seven. */
 	CONF_PATH_MAX = 1024
 };
+/* Debian's dns-root-data: the root zone's key (RFC 7958), in the zone
+ * file format that libunbound reads. */
+#define CONF_DNSSEC_TRUST_ANCHOR_DEFAULT	"/usr/share/dns/root.key"
+#define CONF_DNSSEC_DEFAULT		"validate"
+enum { CONF_DNSSEC_WORD_MAX = 15 };	/* "validate" and a margin */
 #define CONF_SRS_SECRET_DEFAULT	"srs.secret"	/* under the dir */
 enum {
 	/* SRS hash characters written: postsrsd's (libsrs2's) and
@@ -114,6 +119,10 @@ struct conf {
 	unsigned	srs_hash_length;
 	unsigned	srs_hash_min;
 	int		srs_postsrsd_compat;
+	/* smtp-out's DNSSEC (DANE, RFC 7672): "validate" with libunbound
+	 * and the trust anchors of dnssec_trust_anchor, or "off". */
+	char		dnssec[CONF_DNSSEC_WORD_MAX + 1];
+	char		dnssec_trust_anchor[CONF_PATH_MAX];
 };
 
 /* The configuration directory: opt (from -C) if not NULL, else
