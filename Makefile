@@ -81,11 +81,11 @@ aliases_LIBS		= -lgnutls -lsodium
 dkimsign_MAIN		= dkimsign/main.c
 dkimsign_LIBS		= -lgnutls -lsodium
 smtp-out_MAIN		= smtp-out/main.c
-smtp-out_LIBS		= -lgnutls -lsodium -lresolv
+smtp-out_LIBS		= -lgnutls -lsodium -lresolv -lunbound
 posthorn-doctor_MAIN	= smtp-out/doctor_main.c
 # dkimsign's keys once more, after smtp-out's archive that uses them.
 posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lgnutls -lsodium \
-			  -lresolv
+			  -lresolv -lunbound
 
 PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject sendmail queue-run mailq aliases dkimsign \
 	   smtp-out posthorn-doctor posthorn-config
@@ -158,7 +158,7 @@ $(BUILD)/smtp-out/doctor.o: XCPPFLAGS += -iquote dkimsign
 $(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium -lresolv
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium -lresolv -lunbound
 
 # bench/dkimbench: dkimsign's signing, many messages in one process, for
 # bench/dkim.sh.  Built by "make bench" only, like a unit test from the
@@ -194,7 +194,7 @@ $(FUZZ_SESSIONS): FUZZ_LINK = $(BUILD)/fuzz/fuzzsession.o \
 
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/fuzzutil.o $(MOD_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/fuzz/fuzzutil.o $(FUZZ_LINK) \
-	    $(MOD_A) $(LIB_A) -lgnutls -lsodium -lresolv
+	    $(MOD_A) $(LIB_A) -lgnutls -lsodium -lresolv -lunbound
 
 fuzzers: $(FUZZERS)
 .SECONDARY: $(FUZZERS:%=%.o) $(BUILD)/fuzz/fuzzutil.o $(BUILD)/fuzz/fuzzsession.o

@@ -632,7 +632,8 @@ class Line:
         assert self.host == "-" or re.fullmatch(
             r"[^\s\[\]]+\[[0-9A-Fa-f.:IPv]+\]", self.host), text
         assert self.tls == "none" or re.fullmatch(
-            r"TLSv1\.[23]/[A-Z0-9_]+/(verified|unverified)", self.tls), text
+            r"TLSv1\.[23]/[A-Z0-9_]+/(dane|sts|verified|opportunistic)",
+            self.tls), text
 
     @property
     def addr(self):
