@@ -83,6 +83,25 @@ out:
 	return len;
 }
 
+/* unbound answers some special-use names itself (RFC 6761 test.,
+ * RFC 8375 home.arpa.) with NXDOMAIN; glibc asks the resolvers of
+ * resolv.conf, which may serve a lab's or a home's zone under them.  The
+ * same names resolve the same with dnssec on or off: the resolvers
+ * decide ("transparent": unbound's own data, of which there is none,
+ * then the forwarders). */
+static int
+set_local_zones(struct ub_ctx *c)
+{
+	static const char *const names[] = { "test.", "home.arpa." };
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((err = ub_ctx_zone_add(c, names[i], "transparent")) != 0)
+			return err;
+	return 0;
+}
+
 int
 dane_init(const struct conf *c, char *why, size_t whysize)
 {
@@ -108,7 +127,8 @@ dane_init(const struct conf *c, char *why, size_t whysize)
 	if ((err = ub_ctx_set_option(ctx, "do-not-query-localhost:",
 	    "no")) != 0 ||
 	    (err = ub_ctx_resolvconf(ctx, NULL)) != 0 ||
-	    (err = ub_ctx_add_ta_file(ctx, c->dnssec_trust_anchor)) != 0) {
+	    (err = ub_ctx_add_ta_file(ctx, c->dnssec_trust_anchor)) != 0 ||
+	    (err = set_local_zones(ctx)) != 0) {	/* last: it finalizes */
 		str_fmt_cut(why, whysize, "libunbound: %s (%s)",
 		    ub_strerror(err), c->dnssec_trust_anchor);
 		ub_ctx_delete(ctx);
