@@ -339,6 +339,7 @@ def test_queue_run_keeps_a_mismatch_queued_and_mailq_names_tls(ns, conf,
     inject(conf, "alice@example.com", f"rcpt@bad.{ZONE}", body=MESSAGE)
     [line] = qr.wait_for(r"event=delivery id=\S+ .*status=deferred")
     assert "dsn=4.7.5" in line and "TLSA" in line, line
+    qr.wait_for(r"event=waiting")      # the state is written
     listing = conf.run("mailq").stdout.decode()
     assert f"<rcpt@bad.{ZONE}>" in listing, listing
     assert f"via mx.bad.{ZONE}[{DANE_PEER}] tls=opportunistic" in listing, \
