@@ -243,6 +243,14 @@ lint-man:
 	    if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
 	done
 
+# bench/danestart: smtp-out's DNSSEC context set up once, for
+# bench/dane.sh (what DANE adds to smtp-out's start).
+$(BUILD)/bench/danestart.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
+
+$(BUILD)/bench/danestart: $(BUILD)/bench/danestart.o $(MOD_A) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lgnutls -lsodium -lresolv \
+	    -lunbound
+
 # bench/spawn: a session's start three ways, from a static parent as
 # smtp-listen is.
 $(BUILD)/bench/spawn: bench/spawn.c
@@ -252,13 +260,14 @@ $(BUILD)/bench/spawn: bench/spawn.c
 # bench/systemd.sh installs this tree with install.sh in a booted Debian
 # container (it builds there, from the sources) and says "skipped" where
 # systemd-nspawn cannot boot one.
-bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/spawn
+bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/spawn $(BUILD)/bench/danestart
 	$(BUILD)/bench/spawn $(BUILD)/bin/smtp-in 1000 160
 	sh bench/run.sh $(abspath $(BUILD))/bin
 	sh bench/local.sh $(abspath $(BUILD))/bin
 	sh bench/tls.sh $(abspath $(BUILD))/bin
 	sh bench/relay.sh $(abspath $(BUILD))/bin
 	sh bench/dkim.sh $(abspath $(BUILD))/bin
+	sh bench/dane.sh $(abspath $(BUILD))
 	sh bench/systemd.sh
 
 # --- install ------------------------------------------------------------
