@@ -89,15 +89,15 @@ dkimsign_LIBS		= -lgnutls -lsodium
 mailauth_MAIN		= dkimsign/mailauth_main.c
 mailauth_LIBS		= -lhogweed -lnettle -lgmp -lsodium -lresolv
 smtp-out_MAIN		= smtp-out/main.c
-smtp-out_LIBS		= -lgnutls -lsodium -lresolv
+smtp-out_LIBS		= -lgnutls -lsodium -lresolv -lunbound
 # tlsrpt(8): the daily TLS reports, gzip'd with zlib; queued with
 # queue-inject's module (inject.h).
 tlsrpt_MAIN		= smtp-out/tlsrpt_main.c
-tlsrpt_LIBS		= -lgnutls -lsodium -lresolv -lz
+tlsrpt_LIBS		= -lgnutls -lsodium -lresolv -lunbound -lz
 posthorn-doctor_MAIN	= smtp-out/doctor_main.c
 # dkimsign's keys once more, after smtp-out's archive that uses them.
 posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lgnutls -lsodium \
-			  -lresolv
+			  -lresolv -lunbound
 
 PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject queue-runas sendmail queue-run mailq aliases dkimsign \
 	   smtp-out posthorn-doctor posthorn-config tlsrpt mailauth
@@ -171,7 +171,7 @@ $(BUILD)/smtp-out/tlsrpt_main.o: XCPPFLAGS += -iquote queue-run
 $(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium -lresolv -lz -lhogweed -lnettle -lgmp
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium -lresolv -lunbound -lz -lhogweed -lnettle -lgmp
 
 # bench/dkimbench: dkimsign's signing, many messages in one process, for
 # bench/dkim.sh.  Built by "make bench" only, like a unit test from the
@@ -207,7 +207,7 @@ $(FUZZ_SESSIONS): FUZZ_LINK = $(BUILD)/fuzz/fuzzsession.o \
 
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/fuzzutil.o $(MOD_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/fuzz/fuzzutil.o $(FUZZ_LINK) \
-	    $(MOD_A) $(LIB_A) -lgnutls -lsodium -lresolv -lz -lhogweed -lnettle -lgmp
+	    $(MOD_A) $(LIB_A) -lgnutls -lsodium -lresolv -lunbound -lz -lhogweed -lnettle -lgmp
 
 fuzzers: $(FUZZERS)
 .SECONDARY: $(FUZZERS:%=%.o) $(BUILD)/fuzz/fuzzutil.o $(BUILD)/fuzz/fuzzsession.o
@@ -263,6 +263,14 @@ lint-man:
 	    if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
 	done
 
+# bench/danestart: smtp-out's DNSSEC context set up once, for
+# bench/dane.sh (what DANE adds to smtp-out's start).
+$(BUILD)/bench/danestart.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
+
+$(BUILD)/bench/danestart: $(BUILD)/bench/danestart.o $(MOD_A) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lgnutls -lsodium -lresolv \
+	    -lunbound
+
 # bench/spawn: a session's start three ways, from a static parent as
 # smtp-listen is.
 $(BUILD)/bench/spawn: bench/spawn.c
@@ -272,13 +280,14 @@ $(BUILD)/bench/spawn: bench/spawn.c
 # bench/systemd.sh installs this tree with install.sh in a booted Debian
 # container (it builds there, from the sources) and says "skipped" where
 # systemd-nspawn cannot boot one.
-bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/spawn
+bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/spawn $(BUILD)/bench/danestart
 	$(BUILD)/bench/spawn $(BUILD)/bin/smtp-in 1000 160
 	sh bench/run.sh $(abspath $(BUILD))/bin
 	sh bench/local.sh $(abspath $(BUILD))/bin
 	sh bench/tls.sh $(abspath $(BUILD))/bin
 	sh bench/relay.sh $(abspath $(BUILD))/bin
 	sh bench/dkim.sh $(abspath $(BUILD))/bin
+	sh bench/dane.sh $(abspath $(BUILD))
 	sh bench/systemd.sh
 
 # --- install ------------------------------------------------------------

@@ -84,17 +84,20 @@ KEY=$CERTDIR/privkey.pem
 LISTENERS="smtp:25:mx:256 submission:587:submission:32 submissions:465:submissions:32"
 
 # musl-tools: smtp-in is linked statically against musl (see Makefile).
-# zlib1g-dev (libz-dev): tlsrpt(8) gzips the TLS reports (RFC 8460).
+# zlib1g-dev (libz-dev): tlsrpt(8) gzips the TLS reports (RFC 8460);
+# libunbound-dev: smtp-out validates DNSSEC for DANE.
 PKGS_BUILD="gcc make libc6-dev musl-tools libsodium-dev libgnutls28-dev
-zlib1g-dev"
+zlib1g-dev libunbound-dev"
 # libsodium23: mailuser, smtp-auth; libgnutls30: smtp-tlsd, dkimsign;
 # openssl: the first, self-signed certificate; systemd: the units;
 # util-linux: setpriv (queue-run without systemd); passwd: useradd;
 # hostname: hostname -f; logrotate: the log files without systemd;
 # publicsuffix: the Public Suffix List, DMARC's organizational domains;
-# zlib1g: tlsrpt's gzip.
+# zlib1g: tlsrpt's gzip; libunbound8 and dns-root-data: smtp-out's
+# DNSSEC validation for DANE (posthorn.conf(5) dnssec,
+# dnssec_trust_anchor).
 PKGS_RUN="libsodium23 libgnutls30 openssl systemd util-linux passwd hostname
-logrotate publicsuffix zlib1g"
+logrotate publicsuffix zlib1g libunbound8 dns-root-data"
 
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }

@@ -34,7 +34,7 @@ typedef const char *conf_parser(const struct conf *, const char *value,
 
 static conf_parser parse_hostname, parse_path, parse_size, parse_minfree,
     parse_chars, parse_duration, parse_count, parse_string, parse_addr4,
-    parse_addr6, parse_bool, parse_srs_hash, parse_user;
+    parse_addr6, parse_bool, parse_srs_hash, parse_user, parse_dnssec;
 
 struct conf_key {
 	const char	*name;
@@ -73,6 +73,8 @@ static const struct conf_key conf_keys[] = {
 	{ "srs_postsrsd_compat", parse_bool,	FIELD(srs_postsrsd_compat), 0 },
 	{ "mta_sts_ca",		parse_path,	FIELD(mta_sts_ca), 0 },
 	{ "command_user",	parse_user,	FIELD(command_user), 0 },
+	{ "dnssec",		parse_dnssec,	FIELD(dnssec), 0 },
+	{ "dnssec_trust_anchor", parse_path,	FIELD(dnssec_trust_anchor), 0 },
 };
 
 enum { NKEYS = sizeof(conf_keys) / sizeof(conf_keys[0]) };
@@ -389,6 +391,20 @@ parse_bool(const struct conf *c, const char *v, void *field, size_t size)
 	return NULL;
 }
 
+/* "validate" or "off".  No "trust the AD bit" word: the resolver of
+ * /etc/resolv.conf is often another machine's, and its AD bit crosses
+ * the network unauthenticated (posthorn.conf(5)). */
+static const char *
+parse_dnssec(const struct conf *c, const char *v, void *field, size_t size)
+{
+	(void)c;
+	if (strcmp(v, "validate") != 0 && strcmp(v, "off") != 0)
+		return "must be validate or off";
+	if (str_copy(field, size, v) == -1)
+		return "too long";
+	return NULL;
+}
+
 /* A number of SRS hash characters, CONF_SRS_HASH_LENGTH_MIN..MAX. */
 static const char *
 parse_srs_hash(const struct conf *c, const char *v, void *field, size_t size)
@@ -487,7 +503,10 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	    str_copy(c->tls_priority, sizeof(c->tls_priority),
 	    CONF_TLS_PRIORITY_DEFAULT) == -1 ||
 	    str_fmt(c->srs_secret_file, sizeof(c->srs_secret_file), "%s/%s",
-	    c->dir, CONF_SRS_SECRET_DEFAULT) == -1) {
+	    c->dir, CONF_SRS_SECRET_DEFAULT) == -1 ||
+	    str_copy(c->dnssec, sizeof(c->dnssec), CONF_DNSSEC_DEFAULT) == -1 ||
+	    str_copy(c->dnssec_trust_anchor, sizeof(c->dnssec_trust_anchor),
+	    CONF_DNSSEC_TRUST_ANCHOR_DEFAULT) == -1) {
 		str_fmt_cut(err, errsz, "%s: path too long", c->dir);
 		return -1;
 	}

@@ -79,6 +79,11 @@ enum {
 /* Whom pipe aliases and MDAs run as (queue-runas(8)): nobody, with its
  * own group, unless the configuration says otherwise. */
 #define CONF_COMMAND_USER_DEFAULT	"nobody"
+/* Debian's dns-root-data: the root zone's key (RFC 7958), in the zone
+ * file format that libunbound reads. */
+#define CONF_DNSSEC_TRUST_ANCHOR_DEFAULT	"/usr/share/dns/root.key"
+#define CONF_DNSSEC_DEFAULT		"validate"
+enum { CONF_DNSSEC_WORD_MAX = 15 };	/* "validate" and a margin */
 #define CONF_SRS_SECRET_DEFAULT	"srs.secret"	/* under the dir */
 enum {
 	/* SRS hash characters written: postsrsd's (libsrs2's) and
@@ -138,6 +143,10 @@ struct conf {
 	/* "USER" or "USER:GROUP" that queue-runas(8) runs pipe aliases
 	 * and MDAs as; never root, never the owner of the spool. */
 	char		command_user[CONF_USER_MAX + 1];
+	/* smtp-out's DNSSEC (DANE, RFC 7672): "validate" with libunbound
+	 * and the trust anchors of dnssec_trust_anchor, or "off". */
+	char		dnssec[CONF_DNSSEC_WORD_MAX + 1];
+	char		dnssec_trust_anchor[CONF_PATH_MAX];
 };
 
 /* The configuration directory: opt (from -C) if not NULL, else

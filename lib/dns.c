@@ -419,6 +419,16 @@ dns_parse_addrs(const unsigned char *pkt, size_t len, const char *qname,
 	return parse_end(got, found, NULL, qname, type, why, whysize);
 }
 
+static dns_transport_fn	*transport;
+static void		*transport_arg;
+
+void
+dns_set_transport(dns_transport_fn *fn, void *arg)
+{
+	transport = fn;
+	transport_arg = arg;
+}
+
 /* One query of type for name, the response into ans: its length, or -1
  * with a result and why set. */
 static int
@@ -430,6 +440,9 @@ query(const struct dns_opts *o, const char *name, int type,
 	unsigned char q[DNS_QUERY_MAX];
 	int qlen, alen = -1;
 
+	if (transport != NULL)
+		return transport(transport_arg, name, type, ans, anssize, r,
+		    why, whysize);
 	memset(&rs, 0, sizeof(rs));
 	if (res_ninit(&rs) == -1) {
 		*r = DNS_TEMP;

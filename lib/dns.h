@@ -145,6 +145,17 @@ enum dns_result	 dns_names(const struct dns_opts *, const char *name,
 /* An address as a dns_addr: 0, or -1 if text is not one. */
 int		 dns_addr_parse(const char *text, struct dns_addr *);
 
+/* Every query of this module (dns_mx, dns_addrs, dns_txt, ...) through
+ * fn instead of glibc's resolver, or through glibc's again (fn NULL):
+ * smtp-out's DNSSEC-validating resolver (smtp-out/dane.c).  fn returns
+ * the whole response's length in ans (at most anssize), or -1 with *r
+ * (DNS_TEMP, or DNS_NXDOMAIN for a name that cannot be asked) and a
+ * sentence in why. */
+typedef int dns_transport_fn(void *arg, const char *name, int type,
+    unsigned char *ans, size_t anssize, enum dns_result *r, char *why,
+    size_t whysize);
+void		 dns_set_transport(dns_transport_fn *fn, void *arg);
+
 /* The DSN code of a result, as above: of_domain is 1 when the name
  * looked up was the destination domain (dns_mx, or dns_addrs of an
  * implicit target), 0 for an MX host.  "2.0.0" for DNS_OK. */

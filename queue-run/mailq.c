@@ -62,6 +62,9 @@ list_entry(FILE *out, const struct state_entry *e, time_t now)
 		span(when, sizeof(when), e->next - now);
 		fprintf(out, " next=%s", when);
 	}
+	/* The last host tried and the TLS outcome there (tls=...). */
+	if (e->kind == STATE_REMOTE && e->where[0] != '\0')
+		fprintf(out, " via %s", e->where);
 	if (e->reason[0] != '\0')
 		fprintf(out, ": %s %s", e->dsn, e->reason);
 	fputc('\n', out);

@@ -634,6 +634,22 @@ remote_host(const struct state_entry *e, char *buf, size_t size)
 	return buf;
 }
 
+/* "mx.example.org[192.0.2.1] tls=dane TLSv1.3/CIPHER" from a result
+ * line's host and its TLS field ("TLSv1.3/CIPHER/OUTCOME" or "none",
+ * smtp-out(8)): the outcome word is what tls= says, in the delivery log
+ * line and mailq's listing alike. */
+static void
+remote_where(char *buf, size_t size, const struct job_report *rep)
+{
+	const char *slash = strrchr(rep->tls, '/');
+
+	if (slash == NULL)
+		str_fmt_cut(buf, size, "%s tls=%s", rep->where, rep->tls);
+	else
+		str_fmt_cut(buf, size, "%s tls=%s %.*s", rep->where, slash + 1,
+		    (int)(slash - rep->tls), rep->tls);
+}
+
 /* Every entry done: the DSN first (if any failed), then the message.
  * A crash between the two sends the DSN twice, never zero times. */
 static int
@@ -841,8 +857,7 @@ apply_remote(struct sched *s, struct job *j, time_t now)
 		if (strcmp(reps[k].where, "-") == 0)
 			where[0] = '\0';
 		else
-			str_fmt_cut(where, sizeof(where), "%s tls=%s",
-			    reps[k].where, reps[k].tls);
+			remote_where(where, sizeof(where), &reps[k]);
 		apply_one(s, a, e, &reps[k], where, now);
 	}
 }

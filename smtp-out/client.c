@@ -680,6 +680,13 @@ starttls(struct client *c)
 		    "TLS certificate not verified: ",
 		    c->oc->tls_info.reason[0] != '\0' ?
 		    c->oc->tls_info.reason : "unknown reason");
+	/* RFC 7672 §2.2: with usable TLSA records, a certificate that
+	 * does not match them gets nothing, and no plaintext either. */
+	if (p->tls == CLIENT_TLS_DANE && !c->oc->tls_info.dane)
+		return tls_policy_failed(c,
+		    "TLS certificate does not match the TLSA records: ",
+		    c->oc->tls_info.dane_why[0] != '\0' ?
+		    c->oc->tls_info.dane_why : "no DANE check was made");
 	if (p->implicit_tls)
 		return CLIENT_DONE;
 	/* RFC 3207 §4.2: forget what was said in plaintext. */
@@ -1153,6 +1160,18 @@ client_session(struct io *io, const struct client_params *p,
 	return res;
 }
 
+const char *
+client_tls_outcome(const struct client_outcome *oc)
+{
+	if (!oc->tls)
+		return "none";
+	if (oc->tls_info.dane)
+		return "dane";
+	if (oc->tls_info.sts)
+		return "sts";
+	return oc->tls_info.verified ? "verified" : "opportunistic";
+}
+
 void
 client_tls_describe(const struct client_outcome *oc, char *buf,
     size_t size)
@@ -1162,6 +1181,5 @@ client_tls_describe(const struct client_outcome *oc, char *buf,
 		return;
 	}
 	str_fmt_cut(buf, size, "%s/%s/%s", oc->tls_info.version,
-	    oc->tls_info.cipher, oc->tls_info.verified ? "verified" :
-	    "unverified");
+	    oc->tls_info.cipher, client_tls_outcome(oc));
 }

@@ -102,7 +102,10 @@ enum client_tls_policy {
 	CLIENT_TLS_NONE,	/* never STARTTLS */
 	CLIENT_TLS_MAY,		/* STARTTLS when offered */
 	CLIENT_TLS_ENCRYPT,	/* TLS or nothing, any certificate */
-	CLIENT_TLS_VERIFY	/* TLS with a verified certificate or nothing */
+	CLIENT_TLS_VERIFY,	/* TLS with a verified certificate or nothing */
+	CLIENT_TLS_DANE		/* TLS matching the hop's TLSA records (the
+				   TLS layer says so in tls_info.dane) or
+				   nothing, RFC 7672 */
 };
 
 /* What a TLS layer reports after its handshake. */
@@ -113,6 +116,13 @@ struct client_tls_info {
 	char	reason[128];	/* why not verified, "" when it is */
 	unsigned verify_status;	/* GnuTLS's status bits: the TLS
 				   report's result type (sts_send.c) */
+	/* DANE (RFC 7672): the chain matched the hop's TLSA records; dane_why
+	 * names the record that matched, or why none did. */
+	int	dane;
+	char	dane_why[160];
+	/* MTA-STS (RFC 8461): set by the MTA-STS layer when the session
+	 * met an enforced policy of the destination. */
+	int	sts;
 };
 
 /* Slides TLS under io (the client's reads and writes go through it from
@@ -187,7 +197,14 @@ void		client_close(struct client *, int polite);
 enum client_result client_session(struct io *io,
 		    const struct client_params *, const struct client_msg *,
 		    struct client_rcpt *r, size_t n, struct client_outcome *);
-/* "TLSv1.3/TLS_AES_256_GCM_SHA384/verified", or "none". */
+/* "TLSv1.3/TLS_AES_256_GCM_SHA384/OUTCOME", or "none" without TLS;
+ * OUTCOME is client_tls_outcome's word. */
 void	client_tls_describe(const struct client_outcome *, char *, size_t);
+/* How a session's TLS was authenticated, the word of the delivery log's
+ * tls= (smtp-out(8)): "dane" (TLSA records matched), "sts" (an enforced
+ * MTA-STS policy met), "verified" (the certificate verified against the
+ * trust store and the host name), "opportunistic" (encrypted, not
+ * authenticated), or "none" (plaintext). */
+const char *client_tls_outcome(const struct client_outcome *);
 
 #endif

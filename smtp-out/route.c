@@ -136,6 +136,8 @@ parse_tls(const char *v, enum route_tls *tls)
 		{ "may", ROUTE_TLS_MAY },
 		{ "encrypt", ROUTE_TLS_ENCRYPT },
 		{ "verify", ROUTE_TLS_VERIFY },
+		{ "dane", ROUTE_TLS_DANE },
+		{ "sts", ROUTE_TLS_STS },
 	};
 	size_t i;
 
@@ -144,7 +146,7 @@ parse_tls(const char *v, enum route_tls *tls)
 			*tls = names[i].tls;
 			return NULL;
 		}
-	return "tls= must be none, may, encrypt or verify";
+	return "tls= must be none, may, encrypt, verify, dane or sts";
 }
 
 /* A line into l: 1, 0 for a blank or comment line, -1 with why. */
@@ -246,16 +248,18 @@ parse_line(const struct conf *c, char *s, struct line *l, char *why,
 	if (l->auth[0] != '\0') {
 		/* A password goes only to a host that proved its name: a
 		 * self-signed certificate on the path would otherwise receive
-		 * it.  auth= without tls= (or with tls=may) is tls=verify;
+		 * it.  auth= without tls= (or with tls=may, or sts, which
+		 * proves nothing until a policy is enforced) is tls=verify;
 		 * tls=encrypt written out is the opt-out, for a smarthost
-		 * whose certificate cannot be verified. */
+		 * whose certificate cannot be verified; tls=dane proves the
+		 * name by TLSA records. */
 		if (l->r.tls == ROUTE_TLS_NONE) {
 			str_fmt_cut(why, whysize,
 			    "auth= with tls=none would send the password in "
 			    "clear");
 			return -1;
 		}
-		if (l->r.tls == ROUTE_TLS_MAY)
+		if (l->r.tls == ROUTE_TLS_MAY || l->r.tls == ROUTE_TLS_STS)
 			l->r.tls = ROUTE_TLS_VERIFY;
 	}
 	return 1;

@@ -22,10 +22,17 @@ enum {
 enum route_tls {
 	ROUTE_TLS_NONE,		/* never STARTTLS */
 	ROUTE_TLS_MAY,		/* STARTTLS when offered, plaintext after a
-				   failed handshake (the default) */
-	ROUTE_TLS_ENCRYPT,	/* TLS required, any certificate */
-	ROUTE_TLS_VERIFY	/* TLS required, certificate valid for the
-				   host name (system store, or ca) */
+				   failed handshake (the default); DANE
+				   when the hop has usable TLSA records */
+	ROUTE_TLS_ENCRYPT,	/* TLS required, any certificate; DANE
+				   when the hop has usable TLSA records */
+	ROUTE_TLS_VERIFY,	/* TLS required, certificate valid for the
+				   host name (system store, or ca); no
+				   TLSA lookup */
+	ROUTE_TLS_DANE,		/* DANE required (RFC 7672): a hop without
+				   secure, usable TLSA records is deferred */
+	ROUTE_TLS_STS		/* MTA-STS (RFC 8461), enforced by the
+				   MTA-STS layer; here the same as may */
 };
 
 struct route {

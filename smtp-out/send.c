@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dane.h"
 #include "dns.h"
 #include "log.h"
 #include "route.h"
@@ -60,6 +61,13 @@ struct attempt {
 	char			 self_why[CLIENT_TEXT_MAX];
 	size_t			 self;		/* next hops skipped as ours */
 	struct sts_send		 sts;		/* MTA-STS, TLS-RPT counts */
+	/* DANE (RFC 7672): the next hops came from DNSSEC-secure MX
+	 * records (or from routes(5)), and the TLS policy of the host
+	 * being tried, with its usable TLSA records (tlsa_buf) or none. */
+	int			 hop_secure;
+	enum client_tls_policy	 host_tls;
+	const struct tlsa_set	*tlsa;
+	struct tlsa_set		*tlsa_buf;
 };
 
 static void
@@ -191,7 +199,10 @@ log_tls(const struct attempt *a, const struct client_tls_info *info)
 	log_event("tls", "domain", a->job->domain, "host", a->where,
 	    "version", info->version, "cipher", info->cipher,
 	    "verified", info->verified ? "yes" : "no",
-	    "reason", info->verified ? NULL : info->reason, (char *)NULL);
+	    "reason", info->verified ? NULL : info->reason,
+	    "dane", a->tlsa == NULL ? NULL : info->dane ? "match" : "mismatch",
+	    "dane_reason", a->tlsa == NULL ? NULL : info->dane_why,
+	    (char *)NULL);
 }
 
 static int
@@ -199,7 +210,7 @@ starttls_hook(void *arg, struct io *io, int64_t deadline,
     struct client_tls_info *info, char *why, size_t whysz)
 {
 	struct attempt *a = arg;
-	struct tlsc_params tp = { a->host, a->route->ca };
+	struct tlsc_params tp = { a->host, a->route->ca, a->tlsa };
 
 	if (tlsc_start(io, &tp, deadline, info, why, whysz) == -1) {
 		sts_send_handshake(&a->sts, 0);
@@ -355,6 +366,86 @@ reuse(struct attempt *a)
 	return pending(job) == 0;
 }
 
+/* The host cannot be used under DANE now: the reason for the report,
+ * and a log line. */
+static int
+dane_refuse(struct attempt *a, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+dane_refuse(struct attempt *a, const char *name, const char *fmt, ...)
+{
+	char why[CLIENT_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	str_vfmt_cut(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_event("dane-failed", "domain", a->job->domain, "host", name,
+	    "reason", why, (char *)NULL);
+	set_fail(a, CLIENT_DEFERRED, "4.7.5", "-", "none", "%s", why);
+	a->tried = 1;
+	return -1;
+}
+
+/* The TLS policy for host name, whose addresses were DNSSEC-secure or
+ * not: the route's, or DANE's when the host has usable TLSA records
+ * (RFC 7672 §2.2), into a->host_tls and a->tlsa.  -1 when the host must
+ * not be used now (a failed or bogus TLSA lookup, or tls=dane without
+ * what it needs): a reason is set and the next host is tried. */
+static int
+tls_for_host(struct attempt *a, const char *name, int addrs_secure)
+{
+	const struct route *rt = a->route;
+	unsigned port = rt->mx ? ROUTE_PORT_DEFAULT : rt->port;
+	char why[256];
+	enum dane_tlsa_result r;
+
+	a->tlsa = NULL;
+	a->host_tls = policy(rt->tls);
+	/* none is none; verify asks for the trust store (Postfix's
+	 * "verify" is the same: no TLSA lookup). */
+	if (rt->tls == ROUTE_TLS_NONE || rt->tls == ROUTE_TLS_VERIFY)
+		return 0;
+	if (!dane_on() || !a->hop_secure || !addrs_secure) {
+		if (rt->tls != ROUTE_TLS_DANE)
+			return 0;	/* RFC 7672 §2.2.1: no DANE */
+		return dane_refuse(a, name, "DANE is required (routes tls=dane)"
+		    " but %s", !dane_on() ? "dnssec is off in posthorn.conf" :
+		    !a->hop_secure ? "the MX records are not DNSSEC-signed" :
+		    "the host's addresses are not DNSSEC-signed");
+	}
+	r = dane_tlsa(name, port, a->tlsa_buf, why, sizeof(why));
+	log_event("tlsa", "domain", a->job->domain, "host", name, "result",
+	    r == DANE_TLSA_FOUND ? "found" : r == DANE_TLSA_NONE ? "none" :
+	    "failed", "reason", why, (char *)NULL);
+	if (r == DANE_TLSA_TEMP)
+		return dane_refuse(a, name, "%s", why);
+	if (r == DANE_TLSA_NONE) {
+		if (rt->tls == ROUTE_TLS_DANE)
+			return dane_refuse(a, name, "DANE is required (routes "
+			    "tls=dane) but %s", why);
+		return 0;
+	}
+	if (a->tlsa_buf->n == 0) {
+		/* RFC 7672 §2.2: TLSA records, none usable: TLS is still
+		 * required, without authentication. */
+		if (rt->tls == ROUTE_TLS_DANE)
+			return dane_refuse(a, name, "DANE is required (routes "
+			    "tls=dane) but %s", why);
+		a->host_tls = CLIENT_TLS_ENCRYPT;
+		return 0;
+	}
+	/* RFC 7672 §3.2.2: the TLSA base domain is the reference
+	 * identifier (no CNAME is followed for it here, so it is the MX
+	 * host name itself). */
+	if (tlsa_add_name(a->tlsa_buf, name) == -1)
+		return dane_refuse(a, name, "host name too long for DANE");
+	a->tlsa = a->tlsa_buf;
+	a->host_tls = CLIENT_TLS_DANE;
+	return 0;
+}
+
 /* One connection to one address: CLIENT_DONE when every recipient has
  * its result, CLIENT_NEXT to go on, CLIENT_RETRY_PLAIN to come back. */
 static enum client_result
@@ -388,8 +479,10 @@ session(struct attempt *a, const struct dns_addr *da, int tls_off)
 	sts_send_session(&a->sts, fd, tls_off);
 
 	params(a, &p);
-	p.tls = tls_off ? CLIENT_TLS_NONE : sts_send_tls(&a->sts,
-	    policy(rt->tls));
+	/* DANE wins where the host has usable TLSA records (RFC 8461
+	 * §2); elsewhere an enforced MTA-STS policy asks for verify. */
+	p.tls = tls_off ? CLIENT_TLS_NONE : a->host_tls == CLIENT_TLS_DANE ?
+	    CLIENT_TLS_DANE : sts_send_tls(&a->sts, a->host_tls);
 	p.auth_user = rt->auth_user;
 	p.auth_pass = rt->auth_pass;
 	p.starttls = starttls_hook;
@@ -475,7 +568,7 @@ host(struct attempt *a, const char *name, int implicit, int check_self)
 	enum dns_result dr;
 	enum client_result res;
 	size_t i, n = 0, mine = 0;
-	int done = 0, perm;
+	int done = 0, perm, secure;
 
 	if ((addrs = calloc(DNS_ADDRS_MAX, sizeof(*addrs))) == NULL) {
 		set_fail(a, CLIENT_DEFERRED, "4.3.0", "-", "none",
@@ -484,7 +577,9 @@ host(struct attempt *a, const char *name, int implicit, int check_self)
 	}
 	a->host = name;
 	why[0] = '\0';
+	dane_mark();
 	dr = dns_addrs(name, addrs, DNS_ADDRS_MAX, &n, why, sizeof(why));
+	secure = dane_secure();
 	if (dr != DNS_OK) {
 		log_event("dns", "domain", job->domain, "host", name,
 		    "dsn", dns_dsn(dr, implicit), "reason", why, (char *)NULL);
@@ -500,6 +595,8 @@ host(struct attempt *a, const char *name, int implicit, int check_self)
 		a->tried = 1;
 		goto out;
 	}
+	if (tls_for_host(a, name, secure) == -1)
+		goto out;
 	for (i = 0; i < n && !done; i++) {
 		if (check_self && dns_is_self(job->conf, NULL, &addrs[i])) {
 			log_skip(a, name, addrs[i].text);
@@ -559,6 +656,16 @@ send_run(const struct send_job *job, char *err, size_t errsize)
 			send_conn_close(job->conn, "configuration");
 		goto out;
 	}
+	/* DNSSEC for DANE: the context once per process (dane.h). */
+	if (rt.tls != ROUTE_TLS_NONE && dane_init(job->conf, err,
+	    errsize) == -1)
+		goto out;
+	if ((a.tlsa_buf = calloc(1, sizeof(*a.tlsa_buf))) == NULL) {
+		str_fmt_cut(err, errsize, "out of memory");
+		goto out;
+	}
+	/* A route's host is ours to name: as good as a secure MX. */
+	a.hop_secure = !rt.mx;
 	rc = 0;
 	sts_send_begin(&a.sts, job->conf, job->domain, rt.mx,
 	    rt.tls == ROUTE_TLS_NONE);
@@ -593,7 +700,10 @@ send_run(const struct send_job *job, char *err, size_t errsize)
 		goto out;
 	}
 	why[0] = '\0';
+	dane_mark();
 	dr = dns_mx(job->domain, t, DNS_HOSTS_MAX, &n, why, sizeof(why));
+	/* RFC 7672 §2.2.1: insecure MX records, no DANE for their hosts. */
+	a.hop_secure = dane_secure();
 	if (dr != DNS_OK) {
 		log_event("dns", "domain", job->domain, "dsn", dns_dsn(dr, 1),
 		    "reason", why, (char *)NULL);
@@ -645,6 +755,7 @@ loop:
 out:
 	send_conn_close(&one, "done");
 	free(t);
+	free(a.tlsa_buf);
 	explicit_bzero(rt.auth_pass, sizeof(rt.auth_pass));
 	return rc;
 }
@@ -675,6 +786,26 @@ status_name(enum client_status st)
 	}
 }
 
+/* The delivery log line: tls= the outcome word (client.h), the
+ * version and cipher beside it. */
+static void
+log_delivery(const struct client_rcpt *r)
+{
+	char detail[CLIENT_TLSDESC_MAX];
+	const char *outcome = "none", *slash = strrchr(r->tls, '/');
+
+	detail[0] = '\0';
+	if (slash != NULL) {
+		outcome = slash + 1;
+		str_fmt_cut(detail, sizeof(detail), "%.*s",
+		    (int)(slash - r->tls), r->tls);
+	}
+	log_event("delivery", "to", r->addr, "status", status_name(r->status),
+	    "dsn", r->dsn, "host", r->host, "tls", outcome, "tls_cipher",
+	    detail[0] != '\0' ? detail : NULL, "reply", r->text,
+	    (char *)NULL);
+}
+
 int
 send_report(FILE *fp, const struct client_rcpt *r, size_t n)
 {
@@ -688,10 +819,7 @@ send_report(FILE *fp, const struct client_rcpt *r, size_t n)
 		field(fp, r[i].host[0] != '\0' ? r[i].host : "-", "\t");
 		field(fp, r[i].tls[0] != '\0' ? r[i].tls : "none", "\t");
 		field(fp, r[i].text, "\n");
-		log_event("delivery", "to", r[i].addr, "status",
-		    status_name(r[i].status), "dsn", r[i].dsn, "host",
-		    r[i].host, "tls", r[i].tls, "reply", r[i].text,
-		    (char *)NULL);
+		log_delivery(&r[i]);
 		if (r[i].status == CLIENT_FAILED)
 			failed = 1;
 		else if (r[i].status != CLIENT_SENT)

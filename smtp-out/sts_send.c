@@ -163,7 +163,11 @@ sts_send_end(struct sts_send *s, const char *host,
 		reason = "mx-not-in-policy";
 	}
 	count(s, host, da->text, result, reason);
+	/* The outcome word of the TLS field (client_tls_describe's third
+	 * part): "sts" for a session that met an enforced policy, unless
+	 * DANE authenticated it, which wins (RFC 8461 §2). */
 	if (s->active && s->pol.mode == STS_MODE_ENFORCE && oc->tls &&
-	    oc->tls_info.verified && res == CLIENT_DONE)
-		str_fmt_cut(tls, tlssize, "sts");
+	    oc->tls_info.verified && !oc->tls_info.dane && res == CLIENT_DONE)
+		str_fmt_cut(tls, tlssize, "%s/%s/sts", oc->tls_info.version,
+		    oc->tls_info.cipher);
 }

@@ -19,6 +19,7 @@
 #include "io.h"
 #include "str.h"
 #include "tls.h"
+#include "tlsa.h"
 #include "tlsc.h"
 
 struct tlsc {
@@ -133,6 +134,29 @@ verify(struct tlsc *t, const char *host, struct client_tls_info *info)
 		info->reason[--len] = '\0';
 }
 
+/* The peer's chain against the hop's TLSA records: info->dane and
+ * dane_why (RFC 7672; tlsa.c decides). */
+static void
+dane_check(struct tlsc *t, const struct tlsa_set *set,
+    struct client_tls_info *info)
+{
+	struct tlsa_cert certs[TLSA_CHAIN_MAX];
+	const gnutls_datum_t *peers;
+	unsigned n = 0, i;
+
+	peers = gnutls_certificate_get_peers(t->s, &n);
+	if (peers == NULL)
+		n = 0;
+	if (n > TLSA_CHAIN_MAX)
+		n = TLSA_CHAIN_MAX;
+	for (i = 0; i < n; i++) {
+		certs[i].der = peers[i].data;
+		certs[i].len = peers[i].size;
+	}
+	info->dane = tlsa_match(set, certs, n, info->dane_why,
+	    sizeof(info->dane_why));
+}
+
 int
 tlsc_start(struct io *io, const struct tlsc_params *p, int64_t deadline,
     struct client_tls_info *info, char *why, size_t whysz)
@@ -203,6 +227,8 @@ tlsc_start(struct io *io, const struct tlsc_params *p, int64_t deadline,
 	str_fmt_cut(info->cipher, sizeof(info->cipher), "%s",
 	    tls_cipher(t->s));
 	verify(t, p->host, info);
+	if (p->tlsa != NULL)
+		dane_check(t, p->tlsa, info);
 	t->plain = io->ops;
 	t->plain_ctx = io->ctx;
 	io->ops = &tls_ops;

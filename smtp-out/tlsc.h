@@ -12,6 +12,7 @@
 
 #include "client.h"
 #include "io.h"
+#include "tlsa.h"
 
 /* TLS 1.2 and 1.3 only (RFC 8996 retires 1.0 and 1.1), GnuTLS's NORMAL
  * set otherwise: a client talking to the world's MX hosts takes any
@@ -27,6 +28,9 @@ struct tlsc_params {
 	const char	*host;	/* SNI and the name the certificate must
 				   carry; an address is not sent as SNI */
 	const char	*ca;	/* extra trust anchors (PEM), NULL or "" */
+	/* The hop's usable TLSA records (RFC 7672), NULL for none: the
+	 * chain is matched against them into info->dane. */
+	const struct tlsa_set *tlsa;
 };
 
 /* Handshake over io's descriptors (made non-blocking) before deadline,

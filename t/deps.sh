@@ -56,6 +56,13 @@
 # it, and python3-dnslib is the wire format of t/e2e/peers/zonedns.py,
 # the DNS server that serves its zones (and fails as they ask).
 #
+# libunbound-dev and dns-root-data: smtp-out validates DNSSEC itself
+# (DANE, RFC 7672) with libunbound and the root trust anchor.  ldnsutils
+# (ldns-keygen, ldns-signzone) signs t/e2e/test_dane.py's test zone at run
+# time, and nsd serves it in the test namespace (an authoritative server
+# only: no recursion to disable; its service is never started, see the
+# policy-rc.d below).
+#
 # Postfix is here for the benchmark's smtp-source and the comparison
 # instance; it must never become the system's MTA as a side effect, so it
 # is installed unconfigured ("No configuration") and with a policy-rc.d
@@ -69,7 +76,7 @@ python3-dkim opendkim libmail-dkim-perl openssl bc
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
 python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev
-python3-spf python3-yaml python3-dnslib"
+python3-spf python3-yaml python3-dnslib libunbound-dev dns-root-data ldnsutils nsd"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 

@@ -631,10 +631,9 @@ class Line:
                                "failed": "5"}[self.status], text
         assert self.host == "-" or re.fullmatch(
             r"[^\s\[\]]+\[[0-9A-Fa-f.:IPv]+\]", self.host), text
-        # TLS: "none", version/cipher/verified-or-not, or the outcome
-        # word of a delivery under a policy (MTA-STS enforced: "sts").
-        assert self.tls in ("none", "sts") or re.fullmatch(
-            r"TLSv1\.[23]/[A-Z0-9_]+/(verified|unverified)", self.tls), text
+        assert self.tls == "none" or re.fullmatch(
+            r"TLSv1\.[23]/[A-Z0-9_]+/(dane|sts|verified|opportunistic)",
+            self.tls), text
 
     @property
     def addr(self):

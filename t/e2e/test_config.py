@@ -42,9 +42,10 @@ def test_n_prints_only_what_differs_from_the_default(conf):
     conf.write(max_message_size="50M", drop_characters="")
     rc, out, _ = config(conf, "-n")
     assert rc == 0
-    # spool, maildirs and hostname are the test's; 50M is the default
+    # spool, maildirs and hostname are the test's, and so is dnssec =
+    # off (conftest's); 50M is the default
     assert set(keys_of(out)) == {"hostname", "spool", "maildirs",
-                                 "drop_characters"}
+                                 "drop_characters", "dnssec"}
     assert "drop_characters =\n" in out
     rc, out, _ = config(conf, "-d")
     assert rc == 0 and keys_of(out)["spool"] == "/var/spool/posthorn"

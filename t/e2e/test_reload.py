@@ -80,8 +80,10 @@ def test_broken_file_keeps_the_running_configuration(conf):
         conf.write(hostname=NEW_HOST, hostnme="typo.example")
         [line] = qr.wait_for(r"event=config-rejected")
         kv = parse_kv(line)
+        n = (conf.dir / "posthorn.conf").read_text().splitlines().index(
+            "hostnme = typo.example") + 1
         assert kv["reason"].endswith(
-            "posthorn.conf:5: unknown key 'hostnme'"), kv
+            f"posthorn.conf:{n}: unknown key 'hostnme'"), kv
         assert kv["using"] == "the previous configuration"
         # Not a word of the broken file was taken.
         raw, name = bounce_to_bob(conf, qr)

@@ -332,6 +332,27 @@ test_relative_conf_dir_is_made_absolute(void **state)
 /* SRS: postsrsd's hash length written, compared with case unless the
  * compatibility switch says otherwise (issue 15, item 9). */
 static void
+test_dnssec_keys_defaults_and_values(void **state)
+{
+	struct fx *fx = *state;
+	char anchor[PATH_MAX];
+
+	assert_int_equal(load(fx, NULL), 0);
+	assert_string_equal(fx->c.dnssec, "validate");
+	assert_string_equal(fx->c.dnssec_trust_anchor,
+	    "/usr/share/dns/root.key");
+	assert_int_equal(load(fx, "dnssec = off\n"
+	    "dnssec_trust_anchor = keys/test.key\n"), 0);
+	assert_string_equal(fx->c.dnssec, "off");
+	snprintf(anchor, sizeof(anchor), "%s/keys/test.key", fx->c.dir);
+	assert_string_equal(fx->c.dnssec_trust_anchor, anchor);
+	/* No "trust the resolver's AD bit" mode: a typo or a wish for one
+	 * is an error, not a quiet default. */
+	assert_error(fx, "dnssec = ad\n", 1,
+	    "bad value for 'dnssec': must be validate or off");
+}
+
+static void
 test_srs_keys_defaults_and_values(void **state)
 {
 	struct fx *fx = *state;
@@ -772,6 +793,7 @@ main(void)
 		T(test_hash_inside_a_line_is_not_a_comment),
 		T(test_relative_paths_are_under_the_conf_dir),
 		T(test_relative_conf_dir_is_made_absolute),
+		T(test_dnssec_keys_defaults_and_values),
 		T(test_srs_keys_defaults_and_values),
 		T(test_unknown_key_names_line_and_key),
 		T(test_missing_equals_is_an_error),

@@ -178,7 +178,9 @@ test_tls_policies_and_ca(void **state)
 	    "b.example mx tls=may\n"
 	    "c.example mx tls=encrypt\n"
 	    "d.example mx tls=verify ca=ca.pem\n"
-	    "e.example mx ca=/etc/hostname\n", 0644);
+	    "e.example mx ca=/etc/hostname\n"
+	    "f.example mx tls=dane\n"
+	    "g.example mx tls=sts\n", 0644);
 	assert_int_equal(lookup(fx, "a.example"), 0);
 	assert_int_equal(fx->r.tls, ROUTE_TLS_NONE);
 	assert_int_equal(lookup(fx, "b.example"), 0);
@@ -191,6 +193,10 @@ test_tls_policies_and_ca(void **state)
 	assert_string_equal(fx->r.ca, ca);
 	assert_int_equal(lookup(fx, "e.example"), 0);
 	assert_string_equal(fx->r.ca, "/etc/hostname");
+	assert_int_equal(lookup(fx, "f.example"), 0);
+	assert_int_equal(fx->r.tls, ROUTE_TLS_DANE);
+	assert_int_equal(lookup(fx, "g.example"), 0);
+	assert_int_equal(fx->r.tls, ROUTE_TLS_STS);
 }
 
 static void
@@ -244,7 +250,9 @@ test_auth_means_verify_unless_encrypt_is_written(void **state)
 	    "a.example smtp.example.net:587 auth=secrets\n"
 	    "b.example smtp.example.net:587 auth=secrets tls=may\n"
 	    "c.example smtp.example.net:587 auth=secrets tls=encrypt\n"
-	    "d.example smtp.example.net:465 auth=secrets\n", 0644);
+	    "d.example smtp.example.net:465 auth=secrets\n"
+	    "e.example smtp.example.net:587 auth=secrets tls=sts\n"
+	    "f.example smtp.example.net:587 auth=secrets tls=dane\n", 0644);
 	assert_int_equal(lookup(fx, "a.example"), 0);
 	assert_int_equal(fx->r.tls, ROUTE_TLS_VERIFY);
 	assert_int_equal(lookup(fx, "b.example"), 0);
@@ -255,6 +263,11 @@ test_auth_means_verify_unless_encrypt_is_written(void **state)
 	assert_int_equal(lookup(fx, "d.example"), 0);
 	assert_int_equal(fx->r.tls, ROUTE_TLS_VERIFY);
 	assert_int_equal(fx->r.implicit_tls, 1);
+	/* sts proves nothing by itself: verify; dane proves the name. */
+	assert_int_equal(lookup(fx, "e.example"), 0);
+	assert_int_equal(fx->r.tls, ROUTE_TLS_VERIFY);
+	assert_int_equal(lookup(fx, "f.example"), 0);
+	assert_int_equal(fx->r.tls, ROUTE_TLS_DANE);
 }
 
 static void

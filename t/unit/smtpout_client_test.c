@@ -739,6 +739,7 @@ struct fake_tls {
 	int	fail;
 	int	verified;
 	int	calls;
+	int	dane;		/* the TLSA records matched */
 };
 
 static int
@@ -759,7 +760,113 @@ fake_starttls(void *arg, struct io *io, int64_t deadline,
 	info->verified = f->verified;
 	snprintf(info->reason, sizeof(info->reason), "%s",
 	    f->verified ? "" : "not signed by a trusted CA");
+	info->dane = f->dane;
+	snprintf(info->dane_why, sizeof(info->dane_why), "%s",
+	    f->dane ? "DANE-EE(3) SPKI(1) SHA2-256(1)" :
+	    "no TLSA record matches the certificate chain");
 	return 0;
+}
+
+static void
+test_tls_dane_match_delivers_and_says_dane(void **state)
+{
+	static const char *const script[] = {
+		"S220 fake", "CEHLO", "S250-fake\r\n250 STARTTLS",
+		"CSTARTTLS", "S220 go ahead", "CEHLO", EHLO_PLAIN,
+		"CMAIL", "S250 ok", "CRCPT", "S250 ok", "CDATA", "S354 go",
+		"D", "S250 ok", "CQUIT", "S221", NULL
+	};
+	/* Not verified by PKIX: DANE-EE needs no CA. */
+	struct fake_tls f = { 0, 0, 0, 1 };
+	struct client_params p;
+	struct run *run = new_run(1);
+	char desc[CLIENT_TLSDESC_MAX];
+
+	(void)state;
+	params_default(&p);
+	p.tls = CLIENT_TLS_DANE;
+	p.starttls = fake_starttls;
+	p.starttls_arg = &f;
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_int_equal(run->res, CLIENT_DONE);
+	assert_rcpt(run, 0, CLIENT_SENT, "2.0.0");
+	assert_string_equal(client_tls_outcome(&run->oc), "dane");
+	client_tls_describe(&run->oc, desc, sizeof(desc));
+	assert_string_equal(desc, "TLSv1.3/TLS_AES_128_GCM_SHA256/dane");
+	free(run);
+}
+
+static void
+test_tls_dane_mismatch_defers_475_without_mail(void **state)
+{
+	static const char *const script[] = {
+		"S220 fake", "CEHLO", "S250-fake\r\n250 STARTTLS",
+		"CSTARTTLS", "S220 go ahead", "CQUIT", "S221", NULL
+	};
+	/* A certificate the trust store likes is still not enough. */
+	struct fake_tls f = { 0, 1, 0, 0 };
+	struct client_params p;
+	struct run *run = new_run(1);
+
+	(void)state;
+	params_default(&p);
+	p.tls = CLIENT_TLS_DANE;
+	p.starttls = fake_starttls;
+	p.starttls_arg = &f;
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_int_equal(run->res, CLIENT_NEXT);
+	assert_int_equal(run->oc.fail_status, CLIENT_DEFERRED);
+	assert_string_equal(run->oc.fail_dsn, "4.7.5");
+	assert_non_null(strstr(run->oc.fail_text, "TLSA"));
+	assert_null(strstr(run->wire, "MAIL"));
+	free(run);
+}
+
+static void
+test_tls_dane_without_starttls_defers_never_plaintext(void **state)
+{
+	static const char *const script[] = {
+		"S220 fake", "CEHLO", EHLO_PIPE, "CQUIT", "S221", NULL
+	};
+	struct fake_tls f = { 0, 1, 0, 1 };
+	struct client_params p;
+	struct run *run = new_run(1);
+
+	(void)state;
+	params_default(&p);
+	p.tls = CLIENT_TLS_DANE;
+	p.starttls = fake_starttls;
+	p.starttls_arg = &f;
+	run_session(script, &p, run);
+	assert_int_equal(run->res, CLIENT_NEXT);
+	assert_string_equal(run->oc.fail_dsn, "4.7.5");
+	assert_int_equal(f.calls, 0);
+	assert_null(strstr(run->wire, "MAIL"));
+	free(run);
+}
+
+static void
+test_tls_dane_handshake_failure_is_no_plaintext_retry(void **state)
+{
+	static const char *const script[] = {
+		"S220 fake", "CEHLO", "S250-fake\r\n250 STARTTLS",
+		"CSTARTTLS", "S220 go ahead", NULL
+	};
+	struct fake_tls f = { 1, 0, 0, 0 };
+	struct client_params p;
+	struct run *run = new_run(1);
+
+	(void)state;
+	params_default(&p);
+	p.tls = CLIENT_TLS_DANE;
+	p.starttls = fake_starttls;
+	p.starttls_arg = &f;
+	run_session(script, &p, run);
+	assert_int_equal(run->res, CLIENT_NEXT);
+	assert_null(strstr(run->wire, "MAIL"));
+	free(run);
 }
 
 static void
@@ -768,7 +875,7 @@ test_tls_encrypt_without_starttls_defers_475(void **state)
 	static const char *const script[] = {
 		"S220 fake", "CEHLO", EHLO_PIPE, "CQUIT", "S221", NULL
 	};
-	struct fake_tls f = { 0, 1, 0 };
+	struct fake_tls f = { 0, 1, 0, 0 };
 	struct client_params p;
 	struct run *run = new_run(1);
 
@@ -795,7 +902,7 @@ test_tls_may_uses_starttls_and_says_so(void **state)
 		"CMAIL", "S250 ok", "CRCPT", "S250 ok", "CDATA", "S354 go",
 		"D", "S250 ok", "CQUIT", "S221", NULL
 	};
-	struct fake_tls f = { 0, 0, 0 };
+	struct fake_tls f = { 0, 0, 0, 0 };
 	struct client_params p;
 	struct run *run = new_run(1);
 	char desc[CLIENT_TLSDESC_MAX];
@@ -810,7 +917,7 @@ test_tls_may_uses_starttls_and_says_so(void **state)
 	assert_int_equal(f.calls, 1);
 	assert_rcpt(run, 0, CLIENT_SENT, "2.0.0");
 	client_tls_describe(&run->oc, desc, sizeof(desc));
-	assert_string_equal(desc, "TLSv1.3/TLS_AES_128_GCM_SHA256/unverified");
+	assert_string_equal(desc, "TLSv1.3/TLS_AES_128_GCM_SHA256/opportunistic");
 	free(run);
 }
 
@@ -821,7 +928,7 @@ test_tls_may_handshake_failure_asks_for_plaintext_retry(void **state)
 		"S220 fake", "CEHLO", "S250-fake\r\n250 STARTTLS",
 		"CSTARTTLS", "S220 go ahead", "X", NULL
 	};
-	struct fake_tls f = { 1, 0, 0 };
+	struct fake_tls f = { 1, 0, 0, 0 };
 	struct client_params p;
 	struct run *run = new_run(1);
 
@@ -844,7 +951,7 @@ test_tls_verify_refuses_an_unverified_certificate(void **state)
 		"S220 fake", "CEHLO", "S250-fake\r\n250 STARTTLS",
 		"CSTARTTLS", "S220 go ahead", "CQUIT", "S221", NULL
 	};
-	struct fake_tls f = { 0, 0, 0 };
+	struct fake_tls f = { 0, 0, 0, 0 };
 	struct client_params p;
 	struct run *run = new_run(1);
 
@@ -874,7 +981,7 @@ test_auth_plain_goes_only_after_tls(void **state)
 		"CMAIL", "S250 ok", "CRCPT", "S250 ok", "CDATA", "S354 go",
 		"D", "S250 ok", "CQUIT", "S221", NULL
 	};
-	struct fake_tls f = { 0, 1, 0 };
+	struct fake_tls f = { 0, 1, 0, 0 };
 	struct client_params p;
 	struct run *run = new_run(1);
 
@@ -923,7 +1030,7 @@ test_auth_refused_defers(void **state)
 		"CAUTH PLAIN", "S535 5.7.8 bad credentials", "CQUIT", "S221",
 		NULL
 	};
-	struct fake_tls f = { 0, 1, 0 };
+	struct fake_tls f = { 0, 1, 0, 0 };
 	struct client_params p;
 	struct run *run = new_run(1);
 
@@ -1288,6 +1395,13 @@ main(void)
 		    test_connection_lost_after_dot_defers_without_next_host),
 		cmocka_unit_test(test_timeouts_are_rfc5321s),
 		cmocka_unit_test(test_tls_encrypt_without_starttls_defers_475),
+		cmocka_unit_test(test_tls_dane_match_delivers_and_says_dane),
+		cmocka_unit_test(
+		    test_tls_dane_mismatch_defers_475_without_mail),
+		cmocka_unit_test(
+		    test_tls_dane_without_starttls_defers_never_plaintext),
+		cmocka_unit_test(
+		    test_tls_dane_handshake_failure_is_no_plaintext_retry),
 		cmocka_unit_test(test_tls_may_uses_starttls_and_says_so),
 		cmocka_unit_test(
 		    test_tls_may_handshake_failure_asks_for_plaintext_retry),
