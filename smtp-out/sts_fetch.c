@@ -250,6 +250,7 @@ sts_fetch(const struct conf *conf, const char *domain, const char *ca,
 			continue;
 		}
 		io_fd_init(&io, fd, fd);
+		memset(&tp, 0, sizeof(tp));	/* no TLSA: the web PKI */
 		tp.host = name;
 		tp.ca = ca;
 		if (tlsc_start(&io, &tp, deadline, &info, w, sizeof(w)) ==
