@@ -154,6 +154,10 @@ $(BUILD)/bin/smtp-listen: $(SMTPLISTEN_OBJ) $(STATIC_LIB_A)
 # module archives of all folders).
 $(BUILD)/smtp-out/doctor.o: XCPPFLAGS += -iquote dkimsign
 
+# queue-run signs in its own process with dkimsign's code (filter.h,
+# keys.h): dkimsign's modules are in its archive, after queue-run's.
+$(BUILD)/queue-run/dkim.o $(BUILD)/queue-run/keycache.o: XCPPFLAGS += -iquote dkimsign
+
 # A unit test includes the headers of the program modules it tests.
 $(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 

@@ -59,7 +59,7 @@ enum {
 	/* Fixed descriptors in the poll set: signals, inotify, trigger. */
 	FIXED_FDS = 3,
 	/* Beyond the slots' and the active messages': the lock, the
-	 * trigger, dkimsign's pipes, a state file being written. */
+	 * trigger, a state file being written. */
 	SCHED_FDS_SPARE = 64,
 	INOTIFY_BUF = 64 * 1024,
 	/* Seconds after which a racy reading of posthorn.conf is past its
