@@ -172,6 +172,13 @@ $(BUILD)/bench/dkimbench.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 $(BUILD)/bench/dkimbench: $(BUILD)/bench/dkimbench.o $(MOD_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lgnutls -lsodium
 
+# bench/qsignbench: signing in queue-run's path, in its process and by
+# an exec of dkimsign per message, for bench/qsign.sh.
+$(BUILD)/bench/qsignbench.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
+
+$(BUILD)/bench/qsignbench: $(BUILD)/bench/qsignbench.o $(MOD_A) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lgnutls -lsodium
+
 # --- fuzzing ------------------------------------------------------------
 
 # One libFuzzer harness per fuzz/*.c but the shared fixtures, linked like a
@@ -256,13 +263,14 @@ $(BUILD)/bench/spawn: bench/spawn.c
 # bench/systemd.sh installs this tree with install.sh in a booted Debian
 # container (it builds there, from the sources) and says "skipped" where
 # systemd-nspawn cannot boot one.
-bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/spawn
+bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/qsignbench $(BUILD)/bench/spawn
 	$(BUILD)/bench/spawn $(BUILD)/bin/smtp-in 1000 160
 	sh bench/run.sh $(abspath $(BUILD))/bin
 	sh bench/local.sh $(abspath $(BUILD))/bin
 	sh bench/tls.sh $(abspath $(BUILD))/bin
 	sh bench/relay.sh $(abspath $(BUILD))/bin
 	sh bench/dkim.sh $(abspath $(BUILD))/bin
+	sh bench/qsign.sh $(abspath $(BUILD))/bin
 	sh bench/systemd.sh
 
 # --- install ------------------------------------------------------------
