@@ -557,6 +557,10 @@ bounce_send(const struct conf *conf, int fd,
 	qe.helo = NULL;
 	qe.uid = -1;
 	qe.auth = NULL;
+	qe.ret = DSN_RET_NONE;
+	qe.envid = NULL;
+	qe.notify = NULL;
+	qe.orcpt = NULL;
 	if (queue_put_env(m, &qe) == -1)
 		goto out;
 	out.m = m;
