@@ -58,8 +58,9 @@ int	dkim_run(const struct conf *, struct state *, const char *domain,
  * costs nothing and a failure is tried once per activation. */
 int	dkim_prepare(const struct conf *, struct state *, char *why,
 	    size_t size);
-/* For the sweep of SPOOL/state: 1 if name is the signature file of a
- * message that q knows (never to be swept), else 0. */
+/* For the sweep of SPOOL/state: 1 if name is the signature file (or
+ * the delay warning's mark, state.h) of a message that q knows (never
+ * to be swept), else 0. */
 int	dkim_sidecar_known(const struct waitq *, const char *name);
 
 #endif
