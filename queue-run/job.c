@@ -25,7 +25,12 @@
 
 enum {
 	REMOTE_FIELDS = 6,	/* status, rcpt, dsn, host, tls, text */
-	ARGV_FIXED = 10		/* smtp-out -C DIR -8 -U -H F -f SENDER -- */
+	/* smtp-out -C DIR -8 -U -H F -R RET -V ENVID -f SENDER -- */
+	ARGV_FIXED = 14,
+	/* -N K:NOTIFY -O K:ORCPT for each recipient, then itself */
+	ARGV_PER_RCPT = 5,
+	/* "K:" of -N and -O: a recipient's place, up to JOB_RCPTS_MAX */
+	ARG_PLACE_MAX = 8
 };
 
 extern char **environ;
@@ -99,9 +104,15 @@ static int
 remote_spawn(pid_t *pid, const struct conf *conf, const struct state *st,
     const size_t *idx, size_t n, const char *sender, int out)
 {
+	/* RFC 3461's parameters of each recipient, as smtp-out takes
+	 * them; static, since queue-run starts one process at a time. */
+	static char nopt[JOB_RCPTS_MAX][ARG_PLACE_MAX + DSN_NOTIFY_TEXT_MAX];
+	static char oopt[JOB_RCPTS_MAX][ARG_PLACE_MAX + DSN_ORCPT_MAX + 1];
 	char path[PATH_MAX], msg[PATH_MAX], dkim[PATH_MAX];
-	char *argv[ARGV_FIXED + JOB_RCPTS_MAX + 1];
+	char *argv[ARGV_FIXED + ARGV_PER_RCPT * JOB_RCPTS_MAX + 1];
+	char notify[DSN_NOTIFY_TEXT_MAX];
 	size_t k, a = 0;
+	long r;
 	int fds[2], in = -1, e, rc = -1;
 
 	if (self_sibling(JOB_SMTP_OUT, path, sizeof(path)) == -1)
@@ -124,6 +135,37 @@ remote_spawn(pid_t *pid, const struct conf *conf, const struct state *st,
 	if (st->dkim != NULL) {
 		argv[a++] = (char *)"-H";
 		argv[a++] = dkim;
+	}
+	/* The DSN parameters go on where the next hop offers DSN. */
+	if (st->env.ret != DSN_RET_NONE) {
+		argv[a++] = (char *)"-R";
+		argv[a++] = (char *)dsn_ret_name(st->env.ret);
+	}
+	if (st->env.envid[0] != '\0') {
+		argv[a++] = (char *)"-V";
+		argv[a++] = (char *)st->env.envid;
+	}
+	for (k = 0; k < n; k++) {
+		if ((r = state_rcpt_index(st, &st->e[idx[k]])) == -1)
+			continue;
+		if (st->env.notify[r] != 0) {
+			dsn_notify_format(st->env.notify[r], notify,
+			    sizeof(notify));
+			if (str_fmt(nopt[k], sizeof(nopt[k]), "%zu:%s", k + 1,
+			    notify) == -1) {
+				errno = EOVERFLOW;
+				return -1;
+			}
+			argv[a++] = (char *)"-N";
+			argv[a++] = nopt[k];
+		}
+		if (st->env.orcpt[r] != NULL) {
+			if (str_fmt(oopt[k], sizeof(oopt[k]), "%zu:%s", k + 1,
+			    st->env.orcpt[r]) == -1)
+				continue;	/* longer than smtp-in takes */
+			argv[a++] = (char *)"-O";
+			argv[a++] = oopt[k];
+		}
 	}
 	argv[a++] = (char *)"-f";
 	argv[a++] = (char *)sender;

@@ -345,6 +345,17 @@ state_warned_name(const char *name, char id[QUEUE_ID_LEN + 1])
 	return sidecar_name(name, STATE_WARNED_SUFFIX, id);
 }
 
+long
+state_rcpt_index(const struct state *st, const struct state_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < st->env.nrcpts; i++)
+		if (strcmp(st->env.rcpts[i], e->orig) == 0)
+			return (long)i;
+	return -1;
+}
+
 int
 state_set_warned(struct state *st, const char *spool, time_t now)
 {

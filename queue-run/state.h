@@ -124,6 +124,9 @@ int	state_set_warned(struct state *, const char *spool, time_t now);
  * since two aliases that share a member deliver to it once. */
 int	state_add(struct state *, enum state_kind, const char *orig,
 	    const char *addr, const char *cmd);
+/* The envelope recipient that led to e (its orig), by its index in
+ * st->env.rcpts, for its DSN parameters (RFC 3461); -1 when none. */
+long	state_rcpt_index(const struct state *, const struct state_entry *);
 /* Replace e's reason, where and dsn; -1 ENOMEM. */
 int	state_set_reason(struct state_entry *, const char *dsn,
 	    const char *reason, const char *where);

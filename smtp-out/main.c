@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "client.h"
 #include "conf.h"
+#include "dsn.h"
 #include "fileread.h"
 #include "log.h"
 #include "send.h"
@@ -55,8 +56,28 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: smtp-out [-C dir] [-8] [-U] [-H file] "
+	    "[-R full|hdrs] [-V envid]\n"
+	    "                [-N n:notify]... [-O n:type;address]... "
 	    "-f sender [--] recipient...\n");
 	exit(EXIT_USAGE);
+}
+
+/* -N and -O: "N:VALUE", N the recipient's place (1 the first); the
+ * value at *value, N-1 at *index.  0, or -1. */
+static int
+per_rcpt(const char *arg, size_t *index, const char **value)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != ':' || v < 1 ||
+	    v > RCPTS_MAX)
+		return -1;
+	*index = (size_t)(v - 1);
+	*value = end + 1;
+	return 0;
 }
 
 /* Everything we can say before sending: every recipient deferred or
@@ -83,14 +104,18 @@ main(int argc, char *argv[])
 	ssize_t hlen = 0;
 	char err[ERR_MAX], domain[ADDR_DOMAIN_MAX + 1] = "";
 	char from[ADDR_TEXT_MAX];
-	size_t i, n;
+	static unsigned notify[RCPTS_MAX];
+	static const char *orcpt[RCPTS_MAX];
+	const char *envid = NULL, *v;
+	enum dsn_ret ret = DSN_RET_NONE;
+	size_t i, n, k, maxk = 0;
 	int c, eightbit = 0, utf8 = 0, rc;
 
 	log_init("smtp-out");
 	/* A peer that closes on us is an error from send(2), not a kill. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		return SEND_EXIT_DEFERRED;
-	while ((c = getopt(argc, argv, "+C:8UH:f:")) != -1) {
+	while ((c = getopt(argc, argv, "+C:8UH:f:R:V:N:O:")) != -1) {
 		switch (c) {
 		case 'C':
 			copt = optarg;
@@ -107,13 +132,38 @@ main(int argc, char *argv[])
 		case 'H':
 			hfile = optarg;
 			break;
+		case 'R':
+			if (dsn_ret_parse(optarg, strlen(optarg), &ret) == -1)
+				usage();
+			break;
+		case 'V':
+			if (optarg[0] == '\0' ||
+			    strlen(optarg) > DSN_ENVID_MAX)
+				usage();
+			envid = optarg;
+			break;
+		case 'N':
+			if (per_rcpt(optarg, &k, &v) == -1 ||
+			    dsn_notify_parse(v, strlen(v), &notify[k]) == -1)
+				usage();
+			maxk = k + 1 > maxk ? k + 1 : maxk;
+			break;
+		case 'O':
+			/* "type;address", decoded: as the queue keeps it. */
+			if (per_rcpt(optarg, &k, &v) == -1 ||
+			    strchr(v, ';') == NULL || v[0] == ';')
+				usage();
+			orcpt[k] = v;
+			maxk = k + 1 > maxk ? k + 1 : maxk;
+			break;
 		default:
 			usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (sender == NULL || argc < 1 || argc > RCPTS_MAX)
+	if (sender == NULL || argc < 1 || argc > RCPTS_MAX ||
+	    maxk > (size_t)argc)
 		usage();
 
 	from[0] = '\0';
@@ -132,6 +182,8 @@ main(int argc, char *argv[])
 	n = (size_t)argc;
 	for (i = 0; i < n; i++) {
 		rcpts[i].addr = argv[i];
+		rcpts[i].notify = notify[i];
+		rcpts[i].orcpt = orcpt[i];
 		if ((at = strrchr(argv[i], '@')) == NULL || at[1] == '\0') {
 			fprintf(stderr, "smtp-out: %s: no domain\n", argv[i]);
 			return EXIT_USAGE;
@@ -188,6 +240,8 @@ main(int argc, char *argv[])
 	job.sender = from;
 	job.eightbit = eightbit;
 	job.smtputf8 = utf8;
+	job.ret = ret;
+	job.envid = envid;
 	job.msg = &msg;
 	job.rcpts = rcpts;
 	job.n = n;

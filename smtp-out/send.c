@@ -249,6 +249,8 @@ session(struct attempt *a, const struct dns_addr *da, int tls_off)
 	p.sender = job->sender;
 	p.eightbit = job->eightbit;
 	p.smtputf8 = job->smtputf8;
+	p.ret = job->ret;
+	p.envid = job->envid;
 	p.tls = tls_off ? CLIENT_TLS_NONE : policy(rt->tls);
 	p.auth_user = rt->auth_user;
 	p.auth_pass = rt->auth_pass;
