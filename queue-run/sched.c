@@ -799,7 +799,9 @@ delay_warning(struct sched *s, struct active *a, time_t now, time_t next)
 	time_t at = st->env.time + s->conf->delay_warning_time;
 	time_t until = st->env.time + s->conf->queue_lifetime;
 
-	if (st->warned || s->conf->delay_warning_time <= 0 || at >= until)
+	/* Never to the null sender: a DSN of ours waits quietly. */
+	if (st->warned || s->conf->delay_warning_time <= 0 || at >= until ||
+	    st->env.sender[0] == '\0')
 		return next;
 	if (now < at)
 		return at < next ? at : next;
