@@ -11,9 +11,10 @@
  * carry the recipient in ORIG.
  *
  * A message signed with DKIM has a second file, SPOOL/state/ID.dkim: the
- * DKIM-Signature fields that dkimsign -h made once, written atomically
- * before the first delivery and never changed.  It goes with the
- * message: loaded here, removed with it. */
+ * DKIM-Signature fields made once (dkim.c, the bytes of dkimsign -h),
+ * written atomically before the first delivery and never changed.  A
+ * third, SPOOL/state/ID.warned, marks the delay warning as sent.  They
+ * go with the message: loaded here, removed with it. */
 
 #include <sys/stat.h>
 
