@@ -48,8 +48,10 @@ struct run {
 	struct sign_hname *hn;
 	size_t		 nh;
 	unsigned char	*io;
-	struct keys_key	 keys[KEYS_MAX];
+	const struct keys_key *keys;	/* own, or the caller's */
 	size_t		 nkeys;
+	struct keys_key	 own[KEYS_MAX];	/* loaded by filter_run */
+	size_t		 nown;
 	char		*err;
 	size_t		 errlen;
 };
@@ -166,12 +168,10 @@ copy_body(struct run *r)
 	}
 }
 
+/* The domain to sign as: -d's, else the From: domain; lowercased. */
 static int
-find_keys(struct run *r, char *domain, size_t cap)
+pick_domain(struct run *r, char *domain, size_t cap)
 {
-	struct conf conf;
-	char dir[PATH_MAX], cerr[512];
-
 	if (r->o->domain != NULL) {
 		if (str_copy(domain, cap, r->o->domain) == -1) {
 			seterr(r, "domain too long");
@@ -183,6 +183,15 @@ find_keys(struct run *r, char *domain, size_t cap)
 		    "no domain in the From: address");
 		return -1;
 	}
+	return 0;
+}
+
+static int
+find_keys(struct run *r, const char *domain)
+{
+	struct conf conf;
+	char dir[PATH_MAX], cerr[512];
+
 	if (conf_load(&conf, conf_dir(r->o->confdir), cerr, sizeof(cerr))
 	    == -1) {
 		seterr(r, "%s", cerr);
@@ -193,9 +202,11 @@ find_keys(struct run *r, char *domain, size_t cap)
 		seterr(r, "%s: not a domain name", domain);
 		return -1;
 	}
-	if (keys_load_dir(dir, r->keys, KEYS_MAX, &r->nkeys, r->err,
+	if (keys_load_dir(dir, r->own, KEYS_MAX, &r->nown, r->err,
 	    r->errlen) == -1)
 		return -1;
+	r->keys = r->own;
+	r->nkeys = r->nown;
 	if (r->nkeys == 0) {
 		seterr(r, "no DKIM key for %s in %s", domain, dir);
 		return -1;
@@ -203,12 +214,14 @@ find_keys(struct run *r, char *domain, size_t cap)
 	return 0;
 }
 
+/* The fields, one per key, appended to dst; or, dst NULL, written to
+ * r->out. */
 static int
-sign_all(struct run *r, const char *domain, const char *bh)
+sign_all(struct run *r, const char *domain, const char *bh, struct str *dst)
 {
 	crypto_hash_sha256_state st;
 	struct sign_tags t;
-	struct str sigs;
+	struct str own, *sigs = dst;
 	char *mem = NULL;
 	size_t cap, i;
 	int rc = -1;
@@ -218,14 +231,17 @@ sign_all(struct run *r, const char *domain, const char *bh)
 		seterr(r, "out of memory");
 		return -1;
 	}
-	/* Fixed tags and b= in 2 KB; then each name of h= with ':' and
-	 * perhaps a fold. */
-	cap = r->nkeys * (2048 + r->nh * (SIGN_NAME_MAX + 4));
-	if ((mem = malloc(cap)) == NULL) {
-		seterr(r, "out of memory");
-		return -1;
+	if (sigs == NULL) {
+		/* Fixed tags and b= in 2 KB; then each name of h= with
+		 * ':' and perhaps a fold. */
+		cap = r->nkeys * (2048 + r->nh * (SIGN_NAME_MAX + 4));
+		if ((mem = malloc(cap)) == NULL) {
+			seterr(r, "out of memory");
+			goto out;
+		}
+		str_init(&own, mem, cap);
+		sigs = &own;
 	}
-	str_init(&sigs, mem, cap);
 	memset(&t, 0, sizeof(t));
 	t.domain = domain;
 	t.t = r->o->t >= 0 ? r->o->t : (long long)time(NULL);
@@ -235,16 +251,16 @@ sign_all(struct run *r, const char *domain, const char *bh)
 	t.width = SIGN_WIDTH;
 	t.eol = r->h->eol;
 	for (i = 0; i < r->nkeys; i++) {
-		size_t start = sigs.len;
+		size_t start = sigs->len;
 
-		if (sign_prefix(&sigs, &t, &r->keys[i]) == -1 ||
-		    sign_finish(&sigs, start, &st, &r->keys[i], SIGN_WIDTH,
+		if (sign_prefix(sigs, &t, &r->keys[i]) == -1 ||
+		    sign_finish(sigs, start, &st, &r->keys[i], SIGN_WIDTH,
 		    r->h->eol) == -1) {
 			seterr(r, "%s: signing failed", r->keys[i].selector);
 			goto out;
 		}
 	}
-	if (fd_write_all(r->out, sigs.s, sigs.len) == -1) {
+	if (dst == NULL && fd_write_all(r->out, sigs->s, sigs->len) == -1) {
 		seterr(r, "write: %s", strerror(errno));
 		goto out;
 	}
@@ -255,56 +271,110 @@ out:
 	return rc;
 }
 
+/* What both ways in share: the buffers, where in starts, the header
+ * read and split. */
+static int
+setup(struct run *r, const struct filter_opts *o, int in, char *err,
+    size_t errlen)
+{
+	struct stat st;
+
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->in = in;
+	r->out = -1;
+	r->tmp = -1;
+	r->err = err;
+	r->errlen = errlen;
+	if (keys_init() == -1) {
+		seterr(r, "libsodium initialisation failed");
+		return -1;
+	}
+	r->hbuf = malloc(FILTER_HEADER_MAX);
+	r->h = malloc(sizeof(*r->h));
+	r->hn = malloc(SIGN_H_MAX * sizeof(*r->hn));
+	r->io = malloc(FILTER_IO);
+	if (r->hbuf == NULL || r->h == NULL || r->hn == NULL ||
+	    r->io == NULL) {
+		seterr(r, "out of memory");
+		return -1;
+	}
+	r->start = lseek(in, 0, SEEK_CUR);
+	r->seekable = r->start != -1 && fstat(in, &st) == 0 &&
+	    S_ISREG(st.st_mode);
+	if (hdr_read(in, r->hbuf, FILTER_HEADER_MAX, &r->n, &r->hlen,
+	    &r->body) == -1) {
+		if (errno == E2BIG)
+			seterr(r, "header larger than %d bytes",
+			    FILTER_HEADER_MAX);
+		else
+			seterr(r, "read: %s", strerror(errno));
+		return -1;
+	}
+	if (hdr_parse(r->h, r->hbuf, r->hlen) == -1) {
+		seterr(r, "more than %d header fields", HDR_FIELDS_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+teardown(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nown; i++)
+		keys_free(&r->own[i]);
+	fd_close(&r->tmp);
+	free(r->hbuf);
+	free(r->h);
+	free(r->hn);
+	free(r->io);
+}
+
+int
+filter_fields(int in, const char *domain, const struct keys_key *keys,
+    size_t nkeys, long long t, struct str *out, char *err, size_t errlen)
+{
+	struct filter_opts o = { NULL, domain, t, 1 };
+	struct run r;
+	char dom[256], bh[SIGN_BH_LEN];
+	int rc = -1;
+
+	if (setup(&r, &o, in, err, errlen) == -1 ||
+	    pick_domain(&r, dom, sizeof(dom)) == -1)
+		goto out;
+	if (nkeys == 0) {
+		seterr(&r, "no DKIM key for %s", dom);
+		goto out;
+	}
+	r.keys = keys;
+	r.nkeys = nkeys;
+	if (hash_body(&r, bh) == -1 || sign_all(&r, dom, bh, out) == -1)
+		goto out;
+	rc = 0;
+out:
+	teardown(&r);
+	return rc;
+}
+
 int
 filter_run(const struct filter_opts *o, int in, int out, char *err,
     size_t errlen)
 {
 	struct run r;
-	struct stat st;
 	char domain[256], bh[SIGN_BH_LEN];
-	size_t i;
 	int rc = -1;
 
-	memset(&r, 0, sizeof(r));
-	r.o = o;
-	r.in = in;
+	if (setup(&r, o, in, err, errlen) == -1)
+		goto out;
 	r.out = out;
-	r.tmp = -1;
-	r.err = err;
-	r.errlen = errlen;
-	if (keys_init() == -1) {
-		seterr(&r, "libsodium initialisation failed");
-		return -1;
-	}
-	r.hbuf = malloc(FILTER_HEADER_MAX);
-	r.h = malloc(sizeof(*r.h));
-	r.hn = malloc(SIGN_H_MAX * sizeof(*r.hn));
-	r.io = malloc(FILTER_IO);
-	if (r.hbuf == NULL || r.h == NULL || r.hn == NULL || r.io == NULL) {
-		seterr(&r, "out of memory");
-		goto out;
-	}
-	r.start = lseek(in, 0, SEEK_CUR);
-	r.seekable = r.start != -1 && fstat(in, &st) == 0 &&
-	    S_ISREG(st.st_mode);
-	if (hdr_read(in, r.hbuf, FILTER_HEADER_MAX, &r.n, &r.hlen, &r.body)
-	    == -1) {
-		if (errno == E2BIG)
-			seterr(&r, "header larger than %d bytes",
-			    FILTER_HEADER_MAX);
-		else
-			seterr(&r, "read: %s", strerror(errno));
-		goto out;
-	}
-	if (hdr_parse(r.h, r.hbuf, r.hlen) == -1) {
-		seterr(&r, "more than %d header fields", HDR_FIELDS_MAX);
-		goto out;
-	}
-	if (find_keys(&r, domain, sizeof(domain)) == -1)
+	if (pick_domain(&r, domain, sizeof(domain)) == -1 ||
+	    find_keys(&r, domain) == -1)
 		goto out;
 	if (!r.seekable && !o->fields_only && open_tmp(&r) == -1)
 		goto out;
-	if (hash_body(&r, bh) == -1 || sign_all(&r, domain, bh) == -1)
+	if (hash_body(&r, bh) == -1 || sign_all(&r, domain, bh, NULL) == -1)
 		goto out;
 	if (o->fields_only) {
 		rc = 0;
@@ -318,12 +388,6 @@ filter_run(const struct filter_opts *o, int in, int out, char *err,
 		goto out;
 	rc = 0;
 out:
-	for (i = 0; i < r.nkeys; i++)
-		keys_free(&r.keys[i]);
-	fd_close(&r.tmp);
-	free(r.hbuf);
-	free(r.h);
-	free(r.hn);
-	free(r.io);
+	teardown(&r);
 	return rc;
 }

@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 
+#include "keys.h"
+#include "str.h"
+
 enum {
 	/* The header block is held in memory to be signed, so it is
 	 * bounded; a message whose header is larger is refused.  Postfix
@@ -31,5 +34,14 @@ struct filter_opts {
  * not a message. */
 int	filter_run(const struct filter_opts *, int in, int out, char *err,
 	    size_t errlen);
+/* What filter_run gives with fields_only and -d domain, for a program
+ * that keeps its keys loaded (queue-run(8)): the DKIM-Signature fields
+ * of the message in holds from its offset on, one per key of keys[n]
+ * (in that order: keys_load_dir's), at time t (-1: now), appended to
+ * out.  Same code, same bytes as "dkimsign -h -d domain".  0, or -1
+ * with a one-line reason in err (ENOBUFS-like "signing failed" when out
+ * is too small). */
+int	filter_fields(int in, const char *domain, const struct keys_key *keys,
+	    size_t n, long long t, struct str *out, char *err, size_t errlen);
 
 #endif

@@ -57,6 +57,7 @@ static const struct conf_key conf_keys[] = {
 	{ "drop_characters",	parse_chars,	FIELD(drop_characters), 1 },
 	{ "suffix_separators",	parse_chars,	FIELD(suffix_separators), 1 },
 	{ "queue_lifetime",	parse_duration,	FIELD(queue_lifetime), 0 },
+	{ "delay_warning_time",	parse_duration,	FIELD(delay_warning_time), 0 },
 	{ "command_timeout",	parse_duration,	FIELD(command_timeout), 0 },
 	{ "max_deliveries",	parse_count,	FIELD(max_deliveries), 0 },
 	{ "max_per_destination", parse_count,	FIELD(max_per_destination), 0 },
@@ -517,6 +518,7 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	(void)str_copy(c->suffix_separators, sizeof(c->suffix_separators),
 	    CONF_SUFFIX_SEPARATORS_DEFAULT);
 	c->queue_lifetime = CONF_QUEUE_LIFETIME_DEFAULT;
+	c->delay_warning_time = CONF_DELAY_WARNING_DEFAULT;
 	c->command_timeout = CONF_COMMAND_TIMEOUT_DEFAULT;
 	c->max_deliveries = CONF_MAX_DELIVERIES_DEFAULT;
 	c->max_per_destination = CONF_MAX_PER_DESTINATION_DEFAULT;

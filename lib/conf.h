@@ -43,6 +43,10 @@ enum {
 	/* How long a message may stay queued before it bounces: 5 days,
 	 * Postfix's maximal_queue_lifetime.  0 tries once. */
 	CONF_QUEUE_LIFETIME_DEFAULT = 5 * 24 * 3600,
+	/* A message still queued this long gets its sender a "delayed"
+	 * DSN, once (RFC 3464 Action: delayed): Postfix's
+	 * delay_warning_time when one turns it on.  0: none. */
+	CONF_DELAY_WARNING_DEFAULT = 4 * 3600,
 	/* Deliveries running at once, all destinations together, and to
 	 * one destination (a mailbox, a command, a remote domain):
 	 * Postfix's 100 processes and 20 per destination, the first halved
@@ -116,6 +120,7 @@ struct conf {
 	char		drop_characters[CONF_CHARS_MAX + 1];
 	char		suffix_separators[CONF_CHARS_MAX + 1];
 	long		queue_lifetime;		/* seconds */
+	long		delay_warning_time;	/* seconds, 0: off */
 	long		command_timeout;	/* seconds */
 	unsigned	max_deliveries;
 	unsigned	max_per_destination;

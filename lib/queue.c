@@ -232,7 +232,7 @@ put_line(struct queue_msg *m, size_t *total, const char *key,
 int
 queue_put_env(struct queue_msg *m, const struct queue_env *e)
 {
-	char num[ENV_UID_MAX];
+	char num[ENV_UID_MAX], notify[DSN_NOTIFY_TEXT_MAX];
 	uint64_t secs;
 	size_t i, total = 0;
 
@@ -240,12 +240,17 @@ queue_put_env(struct queue_msg *m, const struct queue_env *e)
 	    !value_ok(e->via) || e->via[0] == '\0' ||
 	    (e->peer != NULL && !value_ok(e->peer)) ||
 	    (e->helo != NULL && !value_ok(e->helo)) ||
-	    (e->auth != NULL && !value_ok(e->auth))) {
+	    (e->auth != NULL && !value_ok(e->auth)) ||
+	    (e->envid != NULL && (!value_ok(e->envid) ||
+	    e->envid[0] == '\0'))) {
 		errno = EINVAL;
 		return -1;
 	}
 	for (i = 0; i < e->nrcpts; i++)
-		if (!value_ok(e->rcpts[i]) || e->rcpts[i][0] == '\0') {
+		if (!value_ok(e->rcpts[i]) || e->rcpts[i][0] == '\0' ||
+		    (e->orcpt != NULL && e->orcpt[i] != NULL &&
+		    (!value_ok(e->orcpt[i]) || strchr(e->orcpt[i], ';') ==
+		    NULL))) {
 			errno = EINVAL;
 			return -1;
 		}
@@ -261,9 +266,26 @@ queue_put_env(struct queue_msg *m, const struct queue_env *e)
 	    put_line(m, &total, "time", "", num, "") == -1 ||
 	    put_line(m, &total, "from", "<", e->sender, ">") == -1)
 		return -1;
-	for (i = 0; i < e->nrcpts; i++)
+	/* A recipient's DSN parameters follow its line: a reader that
+	 * does not know them skips them. */
+	for (i = 0; i < e->nrcpts; i++) {
 		if (put_line(m, &total, "rcpt", "<", e->rcpts[i], ">") == -1)
 			return -1;
+		if (e->notify != NULL && e->notify[i] != 0) {
+			dsn_notify_format(e->notify[i], notify, sizeof notify);
+			if (put_line(m, &total, "notify", "", notify, "") == -1)
+				return -1;
+		}
+		if (e->orcpt != NULL && e->orcpt[i] != NULL &&
+		    put_line(m, &total, "orcpt", "", e->orcpt[i], "") == -1)
+			return -1;
+	}
+	if ((e->ret == DSN_RET_FULL || e->ret == DSN_RET_HDRS) &&
+	    put_line(m, &total, "ret", "", dsn_ret_name(e->ret), "") == -1)
+		return -1;
+	if (e->envid != NULL &&
+	    put_line(m, &total, "envid", "", e->envid, "") == -1)
+		return -1;
 	if ((e->flags & QUEUE_SMTPUTF8) &&
 	    put_line(m, &total, "smtputf8", NULL, NULL, NULL) == -1)
 		return -1;
@@ -437,7 +459,7 @@ queue_env_read(int fd, struct queue_envelope *env)
 	char ver[sizeof QUEUE_MAGIC + 16];
 
 	memset(env, 0, sizeof *env);
-	env->via = env->peer = env->helo = env->auth = "";
+	env->via = env->peer = env->helo = env->auth = env->envid = "";
 	env->uid = -1;
 	if (load_block(fd, &env->block, &len, &env->body) == -1)
 		return -1;
@@ -449,7 +471,9 @@ queue_env_read(int fd, struct queue_envelope *env)
 		nr++;
 	if (nr == 0)
 		goto bad;
-	if ((env->rcpts = calloc(nr, sizeof *env->rcpts)) == NULL) {
+	if ((env->rcpts = calloc(nr, sizeof *env->rcpts)) == NULL ||
+	    (env->notify = calloc(nr, sizeof *env->notify)) == NULL ||
+	    (env->orcpt = calloc(nr, sizeof *env->orcpt)) == NULL) {
 		queue_env_free(env);
 		return -1;
 	}
@@ -492,6 +516,27 @@ queue_env_read(int fd, struct queue_envelope *env)
 			    || env->rcpts[env->nrcpts][0] == '\0')
 				goto bad;
 			env->nrcpts++;
+		} else if (strcmp(line, "notify") == 0) {
+			/* Of the recipient just before, once. */
+			if (env->nrcpts == 0 ||
+			    env->notify[env->nrcpts - 1] != 0 ||
+			    dsn_notify_parse(value, strlen(value),
+			    &env->notify[env->nrcpts - 1]) == -1)
+				goto bad;
+		} else if (strcmp(line, "orcpt") == 0) {
+			if (env->nrcpts == 0 ||
+			    env->orcpt[env->nrcpts - 1] != NULL ||
+			    strchr(value, ';') == NULL)
+				goto bad;
+			env->orcpt[env->nrcpts - 1] = value;
+		} else if (strcmp(line, "ret") == 0) {
+			if (env->ret != DSN_RET_NONE ||
+			    dsn_ret_parse(value, strlen(value), &env->ret) == -1)
+				goto bad;
+		} else if (strcmp(line, "envid") == 0) {
+			if (env->envid[0] != '\0' || value[0] == '\0')
+				goto bad;
+			env->envid = value;
 		} else if (strcmp(line, "via") == 0) {
 			env->via = value;
 		} else if (strcmp(line, "peer") == 0) {
@@ -529,11 +574,15 @@ void
 queue_env_free(struct queue_envelope *env)
 {
 	free(env->rcpts);
+	free(env->notify);
+	free(env->orcpt);
 	free(env->block);
 	env->rcpts = NULL;
+	env->notify = NULL;
+	env->orcpt = NULL;
 	env->block = NULL;
 	env->sender = NULL;
-	env->via = env->peer = env->helo = env->auth = "";
+	env->via = env->peer = env->helo = env->auth = env->envid = "";
 	env->nrcpts = 0;
 }
 

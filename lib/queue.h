@@ -12,6 +12,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "dsn.h"
+
 enum {
 	QUEUE_ID_LEN = 16,		/* 7 time + 4 microseconds + 5 pid */
 	QUEUE_WBUFSZ = 64 * 1024,	/* bytes gathered per write(2) */
@@ -43,6 +45,14 @@ struct queue_env {
 	const char		*helo;	/* HELO/EHLO name, or NULL */
 	long			 uid;	/* injecting user, or -1 */
 	const char		*auth;	/* the AUTH login, or NULL */
+	/* RFC 3461 (DSN): RET and ENVID (decoded) of MAIL, or none; per
+	 * recipient NOTIFY (enum dsn_notify, 0: not given) and ORCPT
+	 * ("type;address", decoded; NULL: none), each array NULL when no
+	 * recipient has one. */
+	enum dsn_ret		 ret;
+	const char		*envid;
+	const unsigned		*notify;
+	const char *const	*orcpt;
 };
 
 struct queue_msg {
@@ -94,6 +104,10 @@ struct queue_envelope {
 	const char *helo;	/* "" when none */
 	long	 uid;		/* -1 when none */
 	const char *auth;	/* the AUTH login; "" when none */
+	enum dsn_ret ret;	/* RET=, DSN_RET_NONE when none */
+	const char *envid;	/* ENVID=, decoded; "" when none */
+	unsigned *notify;	/* per recipient: NOTIFY=, 0 when none */
+	char	**orcpt;	/* per recipient: ORCPT=, NULL when none */
 	off_t	 body;		/* offset of the first message byte */
 	char	*block;		/* the envelope text, owned */
 };

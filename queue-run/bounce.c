@@ -10,6 +10,8 @@
  * remote reply in UTF-8): the body is therefore made twice, first only
  * to look at it, then to write it. */
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -56,6 +58,11 @@ struct dsn {
 	const struct queue_envelope	*env;
 	const struct bounce_rcpt	*r;
 	size_t				 n;
+	enum bounce_kind		 kind;
+	time_t				 until;	/* Will-Retry-Until, or 0 */
+	int		 fd;		/* the original's queue file */
+	int		 full;		/* return the whole message */
+	off_t		 size;		/* its bytes, for full */
 	const char	*to;		/* the DSN's recipient */
 	const char	*id;		/* the DSN's queue id */
 	int		 double_bounce;
@@ -165,16 +172,21 @@ clean(char *dst, size_t size, const char *src, int utf8)
 	dst[o] = '\0';
 }
 
-/* An RFC 3463 status "class.subject.detail", class 4 or 5 since the
- * action is "failed"; anything else is replaced by the class's
- * undefined status, so a garbled code still makes a valid report. */
+/* An RFC 3463 status "class.subject.detail" of a class the action
+ * allows: 4 or 5 for "failed", 4 for "delayed", 2 for a success;
+ * anything else is replaced by the undefined status of the class, so a
+ * garbled code still makes a valid report. */
 static void
-status_of(char *dst, size_t size, const char *status)
+status_of(char *dst, size_t size, const char *status, enum bounce_kind k)
 {
 	const char *p = status;
 	int part, digits;
 
-	if (p == NULL || (*p != '4' && *p != '5'))
+	if (k == BOUNCE_SUCCESS) {
+		if (p == NULL || *p != '2')
+			goto generic;
+	} else if (p == NULL || (*p != '4' && (*p != '5' ||
+	    k == BOUNCE_DELAY)))
 		goto generic;
 	p++;
 	for (part = 0; part < 2; part++) {
@@ -189,7 +201,8 @@ status_of(char *dst, size_t size, const char *status)
 		goto generic;
 	return;
 generic:
-	(void)str_copy(dst, size, status != NULL && status[0] == '4' ?
+	(void)str_copy(dst, size, k == BOUNCE_SUCCESS ? "2.0.0" :
+	    k == BOUNCE_DELAY || (status != NULL && status[0] == '4') ?
 	    "4.0.0" : "5.0.0");
 }
 
@@ -303,6 +316,17 @@ read_header(int fd, off_t body, char **hdrp, size_t *lenp)
 	return 0;
 }
 
+/* Original-Recipient from ORCPT (RFC 3464 §2.3.1): its address type
+ * and address as the sender gave them, made one clean line. */
+static void
+put_orcpt(struct sink *s, const char *orcpt, int utf8)
+{
+	char a[BOUNCE_ADDR_MAX];
+
+	clean(a, sizeof a, orcpt, utf8);
+	putf(s, "Original-Recipient: %s\n", a);
+}
+
 /* An address field of the report: "rfc822;ADDR", or "utf-8;ADDR" when it
  * is not ASCII (RFC 6533 §3, message/global-delivery-status only). */
 static void
@@ -323,6 +347,8 @@ emit_head(const struct dsn *d, struct sink *s)
 	putf(s, "To: <%s>\n", d->to);
 	putf(s, "Subject: %s\n", d->double_bounce ?
 	    "Undelivered Mail: postmaster copy" :
+	    d->kind == BOUNCE_DELAY ? "Delayed Mail (still being retried)" :
+	    d->kind == BOUNCE_SUCCESS ? "Successful Mail Delivery Report" :
 	    "Undelivered Mail Returned to Sender");
 	putf(s, "Date: %s\n", d->date);
 	putf(s, "Message-ID: <%s@%s>\n", d->id, host);
@@ -355,24 +381,37 @@ emit_text(const struct dsn *d, struct sink *s)
 		    "could not be delivered\neither, to the recipients "
 		    "below.  This copy is for the postmaster;\nnothing more "
 		    "will be sent about it.  Its headers are attached.\n\n");
+	else if (d->kind == BOUNCE_DELAY)
+		put_str(s, "Your message has not been delivered yet to the "
+		    "recipients below.  The\nmail system is still trying, "
+		    "and will say so again only if it gives up.\nEach is "
+		    "listed with the last reason.  The headers of your "
+		    "message are\nattached, so that you can tell which one "
+		    "it was.\n\n");
+	else if (d->kind == BOUNCE_SUCCESS)
+		put_str(s, "Your message was delivered to the recipients "
+		    "below, as you asked to be\ntold.  The headers of your "
+		    "message are attached.\n\n");
 	else
-		put_str(s, "Your message could not be delivered to the "
+		putf(s, "Your message could not be delivered to the "
 		    "recipients below, and the mail\nsystem has given up on "
-		    "them.  Each is listed with the reason.  The\nheaders "
-		    "of your message are attached, so that you can tell "
-		    "which one\nit was.\n\n");
+		    "them.  Each is listed with the reason.  The\n%s "
+		    "of your message %s attached, so that you can tell "
+		    "which one\nit was.\n\n", d->full ? "whole text" :
+		    "headers", d->full ? "is" : "are");
 	putf(s, "It arrived on %s,\nand was queued as %s.\n",
 	    d->arrival, d->env->id);
 	for (i = 0; i < d->n; i++) {
 		clean(a, sizeof a, d->r[i].final, 1);
-		status_of(st, sizeof st, d->r[i].status);
+		status_of(st, sizeof st, d->r[i].status, d->kind);
 		putf(s, "\n<%s>\n", a);
 		if (d->r[i].orig != NULL &&
 		    strcmp(d->r[i].orig, d->r[i].final) != 0) {
 			clean(a, sizeof a, d->r[i].orig, 1);
 			putf(s, "    (you sent it to <%s>)\n", a);
 		}
-		if ((words = status_words(st)) != NULL)
+		if (d->kind != BOUNCE_SUCCESS &&
+		    (words = status_words(st)) != NULL)
 			putf(s, "    %s\n", words);
 		if (d->r[i].diag != NULL) {
 			clean(diag, sizeof diag, d->r[i].diag, 1);
@@ -402,17 +441,27 @@ emit_status(const struct dsn *d, struct sink *s)
 	else
 		put_str(s, "Content-Type: message/delivery-status\n"
 		    "Content-Description: Delivery report\n");
-	putf(s, "\nReporting-MTA: dns; %s\n", d->conf->hostname);
+	put_str(s, "\n");
+	if (d->env->envid != NULL && d->env->envid[0] != '\0') {
+		/* RFC 3464 §2.2.1: the ENVID the sender gave, decoded. */
+		clean(diag, sizeof diag, d->env->envid, 0);
+		putf(s, "Original-Envelope-Id: %s\n", diag);
+	}
+	putf(s, "Reporting-MTA: dns; %s\n", d->conf->hostname);
 	putf(s, "X-Posthorn-Queue-ID: %s\n", d->env->id);
 	putf(s, "Arrival-Date: %s\n", d->arrival);
 	for (i = 0; i < d->n; i++) {
 		r = &d->r[i];
 		put_str(s, "\n");
-		if (r->orig != NULL && strcmp(r->orig, r->final) != 0)
+		if (r->orcpt != NULL)
+			put_orcpt(s, r->orcpt, d->global);
+		else if (r->orig != NULL && strcmp(r->orig, r->final) != 0)
 			put_addr_field(s, "Original-Recipient", r->orig);
 		put_addr_field(s, "Final-Recipient", r->final);
-		status_of(st, sizeof st, r->status);
-		put_str(s, "Action: failed\n");
+		status_of(st, sizeof st, r->status, d->kind);
+		putf(s, "Action: %s\n", d->kind == BOUNCE_DELAY ? "delayed" :
+		    d->kind == BOUNCE_FAILURE ? "failed" : r->relayed ?
+		    "relayed" : "delivered");
 		putf(s, "Status: %s\n", st);
 		if (r->remote_mta != NULL) {
 			clean(host, sizeof host, r->remote_mta, d->global);
@@ -432,23 +481,101 @@ emit_status(const struct dsn *d, struct sink *s)
 			}
 			putf(s, "Last-Attempt-Date: %s\n", date);
 		}
+		if (d->kind == BOUNCE_DELAY && d->until > 0) {
+			if (date_rfc5322(date, sizeof date, d->until) == -1) {
+				if (s->err == 0)
+					s->err = errno;
+				return;
+			}
+			putf(s, "Will-Retry-Until: %s\n", date);
+		}
+	}
+}
+
+/* The whole message for RET=FULL, read again from the queue file: a
+ * NUL or a CR (a local injection may hold them) becomes a space, as in
+ * the quoted header. */
+static void
+put_message(const struct dsn *d, struct sink *s)
+{
+	char buf[8192];
+	off_t off = 0;
+	ssize_t r;
+	size_t i;
+
+	while (off < d->size && s->err == 0) {
+		r = pread(d->fd, buf, sizeof buf, d->env->body + off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			s->err = r == 0 ? EIO : errno;
+			return;
+		}
+		for (i = 0; i < (size_t)r; i++)
+			if (buf[i] == '\0' || buf[i] == '\r')
+				buf[i] = ' ';
+		put(s, buf, (size_t)r);
+		off += r;
 	}
 }
 
 static void
 emit_headers(const struct dsn *d, struct sink *s)
 {
+	const char *what = d->kind == BOUNCE_FAILURE ? "Undelivered" :
+	    d->kind == BOUNCE_DELAY ? "Delayed" : "Delivered";
+
 	putf(s, "\n--%s\n", d->boundary);
-	if (d->hdr_global)
-		put_str(s, "Content-Type: message/global-headers\n");
-	else
-		put_str(s, "Content-Type: text/rfc822-headers\n");
-	put_str(s, "Content-Description: Undelivered message headers\n");
+	if (d->full) {
+		put_str(s, d->hdr_global ? "Content-Type: message/global\n" :
+		    "Content-Type: message/rfc822\n");
+		putf(s, "Content-Description: %s message\n", what);
+	} else {
+		put_str(s, d->hdr_global ?
+		    "Content-Type: message/global-headers\n" :
+		    "Content-Type: text/rfc822-headers\n");
+		putf(s, "Content-Description: %s message headers\n", what);
+	}
 	if (d->eightbit)
 		put_str(s, "Content-Transfer-Encoding: 8bit\n");
 	put_str(s, "\n");
-	put(s, d->hdr, d->hdrlen);
+	if (d->full)
+		put_message(d, s);
+	else
+		put(s, d->hdr, d->hdrlen);
 	putf(s, "\n--%s--\n", d->boundary);
+}
+
+/* May the message go back whole (RET=FULL)?  Not above
+ * BOUNCE_FULL_MAX, nor with a line longer than SMTP carries: then its
+ * headers go back alone.  1, 0, or -1 with errno. */
+static int
+returnable(int fd, off_t body, off_t size)
+{
+	char buf[8192];
+	off_t off = 0;
+	size_t line = 0, i;
+	ssize_t r;
+
+	if (size > BOUNCE_FULL_MAX)
+		return 0;
+	while (off < size) {
+		r = pread(fd, buf, sizeof buf, body + off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		for (i = 0; i < (size_t)r; i++) {
+			if (buf[i] == '\n')
+				line = 0;
+			else if (++line > BOUNCE_LINE_MAX)
+				return 0;
+		}
+		off += r;
+	}
+	return 1;
 }
 
 static void
@@ -465,6 +592,16 @@ bounce_send(const struct conf *conf, int fd,
     const struct queue_envelope *env, const struct bounce_rcpt *r,
     size_t n, char newid[QUEUE_ID_LEN + 1])
 {
+	return bounce_notify(conf, fd, env, BOUNCE_FAILURE, r, n, 0, newid);
+}
+
+enum bounce_outcome
+bounce_notify(const struct conf *conf, int fd,
+    const struct queue_envelope *env, enum bounce_kind kind,
+    const struct bounce_rcpt *r, size_t n, time_t until,
+    char newid[QUEUE_ID_LEN + 1])
+{
+	struct stat sb;
 	struct queue_msg *m = NULL;
 	struct queue_env qe;
 	struct sink look = { NULL, 0, 0 }, out = { NULL, 0, 0 };
@@ -491,7 +628,8 @@ bounce_send(const struct conf *conf, int fd,
 	if (env->sender[0] != '\0') {
 		d.to = env->sender;
 		via = BOUNCE_VIA;
-	} else if (strcmp(env->via, BOUNCE_VIA) == 0) {
+	} else if (kind == BOUNCE_FAILURE &&
+	    strcmp(env->via, BOUNCE_VIA) == 0) {
 		if (str_fmt(postmaster, sizeof postmaster, "postmaster@%s",
 		    conf->hostname) == -1)
 			return BOUNCE_ERROR;
@@ -505,6 +643,19 @@ bounce_send(const struct conf *conf, int fd,
 	d.env = env;
 	d.r = r;
 	d.n = n;
+	d.kind = kind;
+	d.until = until;
+	d.fd = fd;
+	/* RFC 3461 §4.3: RET is about failures; a delay or a success
+	 * report carries the headers (§6.2). */
+	if (kind == BOUNCE_FAILURE && !d.double_bounce &&
+	    env->ret == DSN_RET_FULL) {
+		if (fstat(fd, &sb) == -1)
+			goto out;
+		d.size = sb.st_size - env->body;
+		if ((d.full = returnable(fd, env->body, d.size)) == -1)
+			goto out;
+	}
 	d.global = !is_ascii(d.to);
 	for (i = 0; i < n; i++)
 		if (!is_ascii(r[i].final) ||
@@ -557,6 +708,10 @@ bounce_send(const struct conf *conf, int fd,
 	qe.helo = NULL;
 	qe.uid = -1;
 	qe.auth = NULL;
+	qe.ret = DSN_RET_NONE;
+	qe.envid = NULL;
+	qe.notify = NULL;
+	qe.orcpt = NULL;
 	if (queue_put_env(m, &qe) == -1)
 		goto out;
 	out.m = m;

@@ -1,24 +1,23 @@
 /* dkim.c — DKIM signing on the way out (dkim.h): which messages are
- * ours to sign, and running dkimsign on one of them.
+ * ours to sign, and signing one of them.
  *
  * Signing happens in queue-run rather than in smtp-in or the injector so
  * that it costs nothing per connection, happens once per message whatever
  * the number of recipients and retries, and covers every way out (Maildir,
- * pipe, MDA, smtp-out) with one file: SPOOL/state/ID.dkim.  dkimsign is a
- * process of its own, so that queue-run links neither GnuTLS nor
- * libsodium and a key is read only by the program that needs it. */
+ * pipe, MDA, smtp-out) with one file: SPOOL/state/ID.dkim.  It happens in
+ * queue-run's own process, with dkimsign's code (filter_fields, the
+ * same as "dkimsign -h") and keys kept loaded (keycache.h): starting
+ * dkimsign, a program linked to GnuTLS, cost ~8 ms of CPU per message,
+ * several times the signing itself. */
 
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,20 +27,18 @@
 #include "alias.h"
 #include "atomic.h"
 #include "dkim.h"
+#include "filter.h"
 #include "io.h"
+#include "keycache.h"
 #include "log.h"
 #include "mailhdr.h"
-#include "self.h"
 #include "sendas.h"
-#include "child.h"
 #include "str.h"
 
 #define DKIM_DIR	"dkim"		/* DIR/domains/DOMAIN/dkim/ */
 
 enum {
-	HDR_BLOCK = 8192,		/* bytes per pread of the header */
-	ERR_MAX = 400,			/* bytes of dkimsign's stderr kept */
-	WAIT_POLL_MS = 10		/* waiting for its exit after EOF */
+	HDR_BLOCK = 8192		/* bytes per pread of the header */
 };
 
 /* --- which domain ------------------------------------------------------ */
@@ -312,266 +309,60 @@ dkim_needed(const struct conf *c, const struct state *st, char *dom,
 	return r;
 }
 
-/* --- running dkimsign -------------------------------------------------- */
-
-struct run {
-	pid_t	 pid;
-	int	 in, out, err;
-	char	*buf;			/* its standard output */
-	size_t	 len;
-	int	 over;			/* more than STATE_DKIM_MAX */
-	char	 ebuf[ERR_MAX + 1];
-	size_t	 elen;
-	int	 status;
-};
-
-/* Read what fd has; *fd closed at its end.  0, or -1 with errno. */
-static int
-drain(int *fd, char *buf, size_t cap, size_t *len, int *over)
-{
-	char scratch[4096];
-	ssize_t n;
-
-	for (;;) {
-		if (*len < cap)
-			n = read(*fd, buf + *len, cap - *len);
-		else
-			n = read(*fd, scratch, sizeof(scratch));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return 0;
-		if (n == -1)
-			return -1;
-		if (n == 0) {
-			fd_close(fd);
-			return 0;
-		}
-		if (*len < cap)
-			*len += (size_t)n;
-		else if (over != NULL)
-			*over = 1;
-	}
-}
-
-/* Start dkimsign with the message on its stdin; -1 with why. */
-static int
-spawn(struct run *r, const struct conf *c, const struct state *st,
-    const char *domain, char *why, size_t size)
-{
-	char path[PATH_MAX], msg[PATH_MAX];
-	char *argv[] = { path, (char *)"-C", (char *)c->dir, (char *)"-h",
-	    (char *)"-d", (char *)domain, NULL };
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, fds[3], e, rc = -1;
-
-	if (self_sibling(DKIM_PROG, path, sizeof(path)) == -1 ||
-	    str_fmt(msg, sizeof(msg), "%s/%s/%s", c->spool, QUEUE_NEW,
-	    st->env.id) == -1) {
-		str_fmt_cut(why, size, "cannot find %s: %s", DKIM_PROG,
-		    strerror(errno == 0 ? ENAMETOOLONG : errno));
-		return -1;
-	}
-	/* Its own open file, at the first message byte: dkimsign reads
-	 * from there, and st->fd's offset is shared with no one. */
-	if ((r->in = open(msg, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    lseek(r->in, st->env.body, SEEK_SET) == -1 ||
-	    pipe2(po, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1 ||
-	    fd_move_above(&r->in, 3) == -1 || fd_move_above(&po[1], 3) == -1 ||
-	    fd_move_above(&pe[1], 3) == -1) {
-		str_fmt_cut(why, size, "cannot start %s: %s", DKIM_PROG,
-		    strerror(errno));
-		goto out;
-	}
-	fds[0] = r->in;
-	fds[1] = po[1];
-	fds[2] = pe[1];
-	e = child_start(&r->pid, path, argv, environ, fds, 3, 0);
-	if (e != 0)
-		goto spawnfail;
-	r->out = po[0];
-	r->err = pe[0];
-	po[0] = pe[0] = -1;
-	if (fd_nonblock(r->out) == -1 || fd_nonblock(r->err) == -1) {
-		str_fmt_cut(why, size, "cannot start %s: %s", DKIM_PROG,
-		    strerror(errno));
-		goto out;
-	}
-	rc = 0;
-	goto out;
-spawnfail:
-	r->pid = -1;
-	str_fmt_cut(why, size, "cannot run %s: %s", path, strerror(e));
-out:
-	fd_close(&po[0]);
-	fd_close(&po[1]);
-	fd_close(&pe[0]);
-	fd_close(&pe[1]);
-	fd_close(&r->in);
-	return rc;
-}
-
-static void
-kill_reap(struct run *r)
-{
-	(void)kill(r->pid, SIGKILL);
-	while (waitpid(r->pid, &r->status, 0) == -1 && errno == EINTR)
-		;
-	r->pid = -1;
-}
-
-/* Collect its output until it exits or the deadline: 0 once reaped,
- * -1 with why (killed). */
-static int
-collect(struct run *r, int64_t deadline, char *why, size_t size)
-{
-	struct pollfd pfd[2];
-	int64_t now;
-	nfds_t n;
-	pid_t w;
-
-	for (;;) {
-		if ((now = clock_ms()) >= deadline) {
-			kill_reap(r);
-			str_fmt_cut(why, size, "%s timed out after %d s",
-			    DKIM_PROG, DKIM_TIMEOUT);
-			return -1;
-		}
-		if (r->out == -1 && r->err == -1) {
-			/* Both at their end: it is exiting. */
-			w = waitpid(r->pid, &r->status, WNOHANG);
-			if (w == r->pid) {
-				r->pid = -1;
-				return 0;
-			}
-			if (w == -1 && errno != EINTR) {
-				str_fmt_cut(why, size, "waitpid: %s",
-				    strerror(errno));
-				kill_reap(r);
-				return -1;
-			}
-			(void)poll(NULL, 0, WAIT_POLL_MS);
-			continue;
-		}
-		n = 0;
-		if (r->out != -1) {
-			pfd[n].fd = r->out;
-			pfd[n++].events = POLLIN;
-		}
-		if (r->err != -1) {
-			pfd[n].fd = r->err;
-			pfd[n++].events = POLLIN;
-		}
-		if (poll(pfd, n, (int)(deadline - now > INT_MAX ? INT_MAX :
-		    deadline - now)) == -1 && errno != EINTR) {
-			str_fmt_cut(why, size, "poll: %s", strerror(errno));
-			kill_reap(r);
-			return -1;
-		}
-		if ((r->out != -1 && drain(&r->out, r->buf, STATE_DKIM_MAX,
-		    &r->len, &r->over) == -1) || (r->err != -1 &&
-		    drain(&r->err, r->ebuf, ERR_MAX, &r->elen, NULL) == -1)) {
-			str_fmt_cut(why, size, "read from %s: %s", DKIM_PROG,
-			    strerror(errno));
-			kill_reap(r);
-			return -1;
-		}
-		if (r->over) {
-			kill_reap(r);
-			str_fmt_cut(why, size, "%s wrote more than %d bytes",
-			    DKIM_PROG, STATE_DKIM_MAX);
-			return -1;
-		}
-	}
-}
-
-/* dkimsign's one line on stderr, as a reason: its reason= value when
- * it is a log line, control bytes made spaces. */
-static void
-err_text(const struct run *r, char *out, size_t size)
-{
-	char line[ERR_MAX + 1];
-	const char *s = line, *k;
-	size_t i, n = r->elen;
-
-	memcpy(line, r->ebuf, n);
-	line[n] = '\0';
-	for (i = 0; i < n; i++)
-		if (line[i] == '\n') {
-			line[i] = '\0';
-			break;
-		}
-	if ((k = strstr(line, "reason=")) != NULL) {
-		s = k + strlen("reason=");
-		if (*s == '"') {
-			s++;
-			n = strlen(s);
-			if (n > 0 && s[n - 1] == '"')
-				line[s - line + n - 1] = '\0';
-		}
-	}
-	str_fmt_cut(out, size, "%s", s);
-	for (i = 0; out[i] != '\0'; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			out[i] = ' ';
-}
+/* --- signing ---------------------------------------------------------- */
 
 int
 dkim_run(const struct conf *c, struct state *st, const char *domain,
     char *why, size_t size)
 {
-	struct run r;
-	char path[PATH_MAX], text[ERR_MAX + 1];
-	int rc = -1;
+	const struct keys_key *keys;
+	struct str out;
+	char path[PATH_MAX], *buf = NULL;
+	size_t n;
+	int fd = -1, rc = -1;
 
-	memset(&r, 0, sizeof(r));
-	r.pid = -1;
-	r.in = r.out = r.err = -1;
-	if ((r.buf = malloc(STATE_DKIM_MAX)) == NULL) {
+	if ((buf = malloc(STATE_DKIM_MAX)) == NULL) {
 		str_fmt_cut(why, size, "%s", strerror(errno));
 		return -1;
 	}
-	if (spawn(&r, c, st, domain, why, size) == -1)
+	str_init(&out, buf, STATE_DKIM_MAX);
+	if (keycache_get(c, domain, &keys, &n, why, size) == -1)
 		goto out;
-	if (collect(&r, clock_ms() + (int64_t)DKIM_TIMEOUT * 1000, why,
-	    size) == -1)
-		goto out;
-	err_text(&r, text, sizeof(text));
-	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
-		if (WIFEXITED(r.status))
-			str_fmt_cut(why, size, "%s exited %d%s%s", DKIM_PROG,
-			    WEXITSTATUS(r.status), text[0] != '\0' ? ": " :
-			    "", text);
-		else
-			str_fmt_cut(why, size, "%s killed by signal %d",
-			    DKIM_PROG, WIFSIGNALED(r.status) ?
-			    WTERMSIG(r.status) : 0);
+	if (n == 0) {
+		str_fmt_cut(why, size, "no DKIM key for %s", domain);
 		goto out;
 	}
-	if (!state_dkim_valid(r.buf, r.len)) {
-		str_fmt_cut(why, size, "%s wrote no DKIM-Signature fields",
-		    DKIM_PROG);
+	/* Its own open file, at the first message byte: filter_fields
+	 * reads from its offset, and st->fd's is no one's to move. */
+	if (str_fmt(path, sizeof(path), "%s/%s/%s", c->spool, QUEUE_NEW,
+	    st->env.id) == -1 || (fd = open(path, O_RDONLY | O_CLOEXEC)) ==
+	    -1 || lseek(fd, st->env.body, SEEK_SET) == -1) {
+		str_fmt_cut(why, size, "cannot read %s: %s", path,
+		    strerror(errno == 0 ? ENAMETOOLONG : errno));
+		goto out;
+	}
+	if (filter_fields(fd, domain, keys, n, -1, &out, why, size) == -1)
+		goto out;
+	if (!state_dkim_valid(out.s, out.len)) {
+		str_fmt_cut(why, size, "no DKIM-Signature fields made");
 		goto out;
 	}
 	/* Durable before the first delivery carries it: a crash after
 	 * this point finds the same fields again. */
 	if (state_dkim_path(path, sizeof(path), c->spool, st->env.id) ==
-	    -1 || atomic_write(path, r.buf, r.len, 0640) == -1) {
+	    -1 || atomic_write(path, out.s, out.len, 0640) == -1) {
 		str_fmt_cut(why, size, "cannot write %s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
 	free(st->dkim);
-	st->dkim = r.buf;
-	st->dkimlen = r.len;
-	r.buf = NULL;
+	st->dkim = buf;
+	st->dkimlen = out.len;
+	buf = NULL;
 	rc = 0;
 out:
-	if (r.pid > 0)
-		kill_reap(&r);
-	fd_close(&r.in);
-	fd_close(&r.out);
-	fd_close(&r.err);
-	free(r.buf);
+	fd_close(&fd);
+	free(buf);
 	return rc;
 }
 
@@ -639,5 +430,6 @@ dkim_sidecar_known(const struct waitq *q, const char *name)
 {
 	char id[QUEUE_ID_LEN + 1];
 
-	return state_dkim_name(name, id) && waitq_known(q, id);
+	return (state_dkim_name(name, id) || state_warned_name(name, id)) &&
+	    waitq_known(q, id);
 }

@@ -1,6 +1,7 @@
 /* dkim.h — DKIM signing on the way out.  queue-run signs a message once,
  * before its first delivery: it decides whether the message is ours to
- * sign and for which domain, runs dkimsign -h on the queue file, and
+ * sign and for which domain, signs the queue file in its own process
+ * exactly as dkimsign -h would (dkimsign's filter_fields), and
  * keeps the DKIM-Signature fields in SPOOL/state/ID.dkim (state.h), which
  * every delivery then puts in front of the message.  However many
  * recipients, retries and restarts, the message is signed once and the
@@ -16,15 +17,12 @@
 #include "state.h"
 #include "waitq.h"
 
-#define DKIM_PROG	"dkimsign"	/* beside queue-run (self.h) */
 #define DKIM_DSN	"4.3.0"		/* a deferral for want of a signature */
 
 enum {
-	/* dkimsign reads the message once; 60 s is some gigabytes. */
-	DKIM_TIMEOUT = 60,
 	/* The header looked at for From:, dkimsign's own bound. */
 	DKIM_HEADER_MAX = 256 * 1024,
-	/* The reason of a failure: the line dkimsign wrote, cut. */
+	/* The reason of a failure, cut. */
 	DKIM_WHY_MAX = STATE_REASON_MAX
 };
 
@@ -47,21 +45,22 @@ enum {
  *   - anything else: 0, why empty. */
 int	dkim_needed(const struct conf *, const struct state *, char *domain,
 	    size_t size, char *why, size_t whysize);
-/* Run "dkimsign -C DIR -h -d domain" on the message (at most
- * DKIM_TIMEOUT seconds, STATE_DKIM_MAX bytes of output), write its
- * fields to SPOOL/state/ID.dkim atomically and into st->dkim.  0, or -1
- * with a one-line reason in why. */
+/* Sign the message as "dkimsign -C DIR -h -d domain" would, with the
+ * keys of keycache.h (at most STATE_DKIM_MAX bytes of fields), write
+ * the fields to SPOOL/state/ID.dkim atomically and into st->dkim.  0,
+ * or -1 with a one-line reason in why. */
 int	dkim_run(const struct conf *, struct state *, const char *domain,
 	    char *why, size_t size);
 /* The step before a delivery of st starts: 0 when it may go (signed
  * now or before, or not to be signed), -1 with why when it must wait
  * (a temporary failure: never send unsigned what should be signed).
  * The outcome is kept in st->sign, so that the rest of this activation
- * costs nothing and a failure runs dkimsign once per activation. */
+ * costs nothing and a failure is tried once per activation. */
 int	dkim_prepare(const struct conf *, struct state *, char *why,
 	    size_t size);
-/* For the sweep of SPOOL/state: 1 if name is the signature file of a
- * message that q knows (never to be swept), else 0. */
+/* For the sweep of SPOOL/state: 1 if name is the signature file (or
+ * the delay warning's mark, state.h) of a message that q knows (never
+ * to be swept), else 0. */
 int	dkim_sidecar_known(const struct waitq *, const char *name);
 
 #endif

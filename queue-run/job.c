@@ -24,11 +24,17 @@
 #include "log.h"
 #include "self.h"
 #include "child.h"
+#include "dsn.h"
 #include "str.h"
 
 enum {
 	REMOTE_FIELDS = 6,	/* status, rcpt, dsn, host, tls, text */
-	JOB_ARGS_FIXED = 12	/* -8 -U -H F -m F -s N -f SENDER -- */
+	/* -8 -U -H F -m F -s N -R RET -V ENVID -f SENDER -- */
+	JOB_ARGS_FIXED = 16,
+	/* -N K:NOTIFY -O K:ORCPT for each recipient, then itself */
+	JOB_ARGS_PER_RCPT = 5,
+	/* "K:" of -N and -O: a recipient's place, up to JOB_RCPTS_MAX */
+	ARG_PLACE_MAX = 8
 };
 
 extern char **environ;
@@ -151,9 +157,15 @@ static int
 job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
     const size_t *idx, size_t n, const char *sender)
 {
+	/* RFC 3461's parameters of each recipient, as smtp-out takes
+	 * them; static, since one job is made at a time. */
+	static char nopt[JOB_RCPTS_MAX][ARG_PLACE_MAX + DSN_NOTIFY_TEXT_MAX];
+	static char oopt[JOB_RCPTS_MAX][ARG_PLACE_MAX + DSN_ORCPT_MAX + 1];
 	char msg[PATH_MAX], dkim[PATH_MAX], off[32];
-	char *argv[JOB_ARGS_FIXED + JOB_RCPTS_MAX];
+	char notify[DSN_NOTIFY_TEXT_MAX];
+	char *argv[JOB_ARGS_FIXED + JOB_ARGS_PER_RCPT * JOB_RCPTS_MAX];
 	size_t k, cap, a = 0;
+	long r;
 
 	if (str_fmt(msg, sizeof(msg), "%s/%s/%s", conf->spool, QUEUE_NEW,
 	    st->env.id) == -1 ||
@@ -164,9 +176,11 @@ job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	cap = 2 * sizeof(msg) + sizeof(off) + strlen(sender) + 64;
+	cap = 2 * sizeof(msg) + sizeof(off) + strlen(sender) +
+	    strlen(st->env.envid) + 64;
 	for (k = 0; k < n; k++)
-		cap += strlen(st->e[idx[k]].addr) + 1;
+		cap += strlen(st->e[idx[k]].addr) + sizeof(nopt[k]) +
+		    sizeof(oopt[k]) + 16;
 	if ((p->wbuf = malloc(cap)) == NULL)
 		return -1;
 	p->wlen = p->woff = 0;
@@ -183,6 +197,36 @@ job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
 	argv[a++] = msg;
 	argv[a++] = (char *)"-s";
 	argv[a++] = off;
+	/* The DSN parameters, which smtp-out passes on where the next hop
+	 * offers DSN. */
+	if (st->env.ret != DSN_RET_NONE) {
+		argv[a++] = (char *)"-R";
+		argv[a++] = (char *)dsn_ret_name(st->env.ret);
+	}
+	if (st->env.envid[0] != '\0') {
+		argv[a++] = (char *)"-V";
+		argv[a++] = (char *)st->env.envid;
+	}
+	for (k = 0; k < n; k++) {
+		if ((r = state_rcpt_index(st, &st->e[idx[k]])) == -1)
+			continue;
+		if (st->env.notify[r] != 0) {
+			dsn_notify_format(st->env.notify[r], notify,
+			    sizeof(notify));
+			if (str_fmt(nopt[k], sizeof(nopt[k]), "%zu:%s", k + 1,
+			    notify) == -1)
+				continue;	/* cannot be: sized for it */
+			argv[a++] = (char *)"-N";
+			argv[a++] = nopt[k];
+		}
+		if (st->env.orcpt[r] != NULL) {
+			if (str_fmt(oopt[k], sizeof(oopt[k]), "%zu:%s", k + 1,
+			    st->env.orcpt[r]) == -1)
+				continue;	/* longer than smtp-in takes */
+			argv[a++] = (char *)"-O";
+			argv[a++] = oopt[k];
+		}
+	}
 	argv[a++] = (char *)"-f";
 	argv[a++] = (char *)sender;
 	argv[a++] = (char *)"--";

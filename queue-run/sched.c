@@ -59,7 +59,7 @@ enum {
 	/* Fixed descriptors in the poll set: signals, inotify, trigger. */
 	FIXED_FDS = 3,
 	/* Beyond the slots' and the active messages': the lock, the
-	 * trigger, dkimsign's pipes, a state file being written. */
+	 * trigger, a state file being written. */
 	SCHED_FDS_SPARE = 64,
 	INOTIFY_BUF = 64 * 1024,
 	/* Seconds after which a racy reading of posthorn.conf is past its
@@ -650,66 +650,142 @@ remote_where(char *buf, size_t size, const struct job_report *rep)
 		    (int)(slash - rep->tls), rep->tls);
 }
 
-/* Every entry done: the DSN first (if any failed), then the message.
- * A crash between the two sends the DSN twice, never zero times. */
+/* Does e's recipient want a report of kind (DSN_NOTIFY_...)? */
 static int
-complete(struct sched *s, struct active *a)
+wants(const struct state *st, const struct state_entry *e, unsigned kind)
 {
-	struct state *st = &a->st;
+	long i = state_rcpt_index(st, e);
+
+	return dsn_notify_wants(i >= 0 ? st->env.notify[i] : 0, kind);
+}
+
+/* The entries of st in status with e's recipient wanting kind, as
+ * report lines into r (and their hosts), for a DSN of bk.  Their number;
+ * *skipped: how many a NOTIFY kept out. */
+static size_t
+report_lines(const struct state *st, enum state_status status,
+    unsigned kind, enum bounce_kind bk, struct bounce_rcpt *r,
+    char (*hosts)[ADDR_DOMAIN_MAX + 1], size_t *skipped)
+{
+	const struct state_entry *e;
+	size_t i, n = 0;
+	long k;
+
+	*skipped = 0;
+	for (i = 0; i < st->n; i++) {
+		e = &st->e[i];
+		/* An envelope recipient expanded into deliveries is not
+		 * one itself. */
+		if (e->status != status || (status == STATE_SENT &&
+		    e->kind == STATE_RCPT))
+			continue;
+		if (!wants(st, e, kind)) {
+			(*skipped)++;
+			continue;
+		}
+		memset(&r[n], 0, sizeof(r[n]));
+		r[n].orig = e->orig;
+		r[n].final = e->addr;
+		r[n].status = bk == BOUNCE_SUCCESS ? "2.0.0" : e->dsn;
+		r[n].diag_type = is_reply(e) ? "smtp" : "x-posthorn";
+		r[n].diag = e->reason[0] != '\0' ? e->reason : NULL;
+		r[n].remote_mta = remote_host(e, hosts[n], sizeof(hosts[n]));
+		r[n].last_attempt = e->last;
+		if ((k = state_rcpt_index(st, e)) >= 0)
+			r[n].orcpt = st->env.orcpt[k];
+		/* smtp-out's result line does not say whether the next
+		 * hop took NOTIFY on: "relayed" for any remote delivery. */
+		r[n].relayed = e->kind == STATE_REMOTE;
+		n++;
+	}
+	return n;
+}
+
+/* One DSN of kind bk for the entries in status whose recipients want
+ * it: 0 (queued, dropped, or none to send), -1 to try again. */
+static int
+notify(struct sched *s, struct state *st, enum state_status status,
+    unsigned kind, enum bounce_kind bk, time_t until)
+{
+	static const char *const ev[] = { "bounce", "delay-warning",
+	    "success-report" };
 	struct bounce_rcpt *r;
 	char newid[QUEUE_ID_LEN + 1], (*hosts)[ADDR_DOMAIN_MAX + 1] = NULL;
-	size_t i, n = 0;
-	enum bounce_outcome o = BOUNCE_DROPPED;
+	char num[24];
+	size_t n, skipped;
+	enum bounce_outcome o;
+	size_t i;
+	int rc = -1, any = 0;
 
+	/* Most messages need none: a glance before any work. */
+	if (kind == DSN_NOTIFY_SUCCESS) {
+		for (i = 0; i < st->env.nrcpts && !any; i++)
+			any = (st->env.notify[i] & DSN_NOTIFY_SUCCESS) != 0;
+	} else
+		for (i = 0; i < st->n && !any; i++)
+			any = st->e[i].status == status;
+	if (!any)
+		return 0;
 	if ((r = calloc(st->n + 1, sizeof(*r))) == NULL ||
 	    (hosts = calloc(st->n + 1, sizeof(*hosts))) == NULL) {
 		free(r);
 		return -1;
 	}
-	for (i = 0; i < st->n; i++) {
-		if (st->e[i].status != STATE_FAILED)
-			continue;
-		r[n].orig = st->e[i].orig;
-		r[n].final = st->e[i].addr;
-		r[n].status = st->e[i].dsn;
-		r[n].diag_type = is_reply(&st->e[i]) ? "smtp" : "x-posthorn";
-		r[n].diag = st->e[i].reason;
-		r[n].remote_mta = remote_host(&st->e[i], hosts[n],
-		    sizeof(hosts[n]));
-		r[n].last_attempt = st->e[i].last;
-		n++;
+	n = report_lines(st, status, kind, bk, r, hosts, &skipped);
+	if (skipped > 0 && bk == BOUNCE_FAILURE) {
+		(void)str_fmt(num, sizeof(num), "%zu", skipped);
+		log_event("bounce-suppressed", "id", st->env.id, "rcpts", num,
+		    "reason", "NOTIFY", (char *)NULL);
 	}
-	/* What is done is on disk before the DSN goes out: should the
-	 * removal below fail, the next attempt redelivers nothing. */
-	if (n > 0 && state_save(st, s->conf->spool) == -1) {
+	if (n == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* What is done is on disk before a DSN goes out: should the
+	 * removal of the message fail, the next attempt redelivers
+	 * nothing. */
+	if (state_save(st, s->conf->spool) == -1) {
 		log_errno("error", st->env.id, "save state");
-		free(r);
-		free(hosts);
-		return -1;
+		goto out;
 	}
-	if (n > 0) {
-		o = bounce_send(s->conf, st->fd, &st->env, r, n, newid);
-		if (o == BOUNCE_ERROR) {
-			log_errno("error", st->env.id, "bounce");
-			free(r);
-			free(hosts);
-			/* Keep what was learnt: the deliveries that are done
-			 * must not run again when the DSN is retried. */
-			if (state_save(st, s->conf->spool) == -1)
-				log_errno("error", st->env.id, "save state");
-			return -1;
-		}
-		if (o == BOUNCE_QUEUED)
-			log_event("bounce", "id", st->env.id, "dsn", newid,
-			    "to", st->env.sender[0] != '\0' ?
-			    st->env.sender : "postmaster", (char *)NULL);
-		else
-			log_event("bounce-dropped", "id", st->env.id,
-			    "from", st->env.sender, "via", st->env.via,
-			    "reason", "no one to send a DSN to", (char *)NULL);
+	o = bounce_notify(s->conf, st->fd, &st->env, bk, r, n, until, newid);
+	if (o == BOUNCE_ERROR) {
+		log_errno("error", st->env.id, ev[bk]);
+		goto out;
 	}
+	if (o == BOUNCE_QUEUED)
+		log_event(ev[bk], "id", st->env.id, "dsn", newid, "to",
+		    st->env.sender[0] != '\0' ? st->env.sender :
+		    "postmaster", (char *)NULL);
+	else
+		log_event(bk == BOUNCE_FAILURE ? "bounce-dropped" :
+		    "dsn-dropped", "id", st->env.id, "from", st->env.sender,
+		    "via", st->env.via, "reason", "no one to send a DSN to",
+		    (char *)NULL);
+	rc = 0;
+out:
 	free(r);
 	free(hosts);
+	return rc;
+}
+
+/* Every entry done: the DSNs first (of failures, of successes asked
+ * for), then the message.  A crash between the two sends a DSN twice,
+ * never zero times. */
+static int
+complete(struct sched *s, struct active *a)
+{
+	struct state *st = &a->st;
+
+	if (notify(s, st, STATE_FAILED, DSN_NOTIFY_FAILURE, BOUNCE_FAILURE,
+	    0) == -1 || notify(s, st, STATE_SENT, DSN_NOTIFY_SUCCESS,
+	    BOUNCE_SUCCESS, 0) == -1) {
+		/* Keep what was learnt: the deliveries that are done must
+		 * not run again when the DSN is retried. */
+		if (state_save(st, s->conf->spool) == -1)
+			log_errno("error", st->env.id, "save state");
+		return -1;
+	}
 	if (state_remove(s->conf->spool, st->env.id) == -1) {
 		log_errno("error", st->env.id, "remove");
 		return -1;
@@ -732,6 +808,32 @@ next_due(const struct state *st)
 			any = 1;
 		}
 	return any ? next : -1;
+}
+
+/* The "delayed" DSN (RFC 3464), once per message, delay_warning_time
+ * after its arrival, for the recipients still pending that did not say
+ * NOTIFY without DELAY; not when the message will have expired by then.
+ * Returns when the message must be looked at next: next, or the time
+ * of the warning if that comes first. */
+static time_t
+delay_warning(struct sched *s, struct active *a, time_t now, time_t next)
+{
+	struct state *st = &a->st;
+	time_t at = st->env.time + s->conf->delay_warning_time;
+	time_t until = st->env.time + s->conf->queue_lifetime;
+
+	/* Never to the null sender: a DSN of ours waits quietly. */
+	if (st->warned || s->conf->delay_warning_time <= 0 || at >= until ||
+	    st->env.sender[0] == '\0')
+		return next;
+	if (now < at)
+		return at < next ? at : next;
+	if (notify(s, st, STATE_PENDING, DSN_NOTIFY_DELAY, BOUNCE_DELAY,
+	    until) == -1)
+		return next;		/* tried again when it is looked at */
+	if (state_set_warned(st, s->conf->spool, now) == -1)
+		log_errno("error", st->env.id, "save warning mark");
+	return next;
 }
 
 static void
@@ -769,6 +871,7 @@ finish(struct sched *s, struct active *a)
 		drop_active(s, a);
 		return;
 	}
+	next = delay_warning(s, a, now, next);
 	if (next <= now && !s->stopping) {
 		/* Due, waiting for a free slot: it may wait here, unless the
 		 * active set is full, where it would keep others out. */

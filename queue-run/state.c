@@ -11,9 +11,10 @@
  * carry the recipient in ORIG.
  *
  * A message signed with DKIM has a second file, SPOOL/state/ID.dkim: the
- * DKIM-Signature fields that dkimsign -h made once, written atomically
- * before the first delivery and never changed.  It goes with the
- * message: loaded here, removed with it. */
+ * DKIM-Signature fields made once (dkim.c, the bytes of dkimsign -h),
+ * written atomically before the first delivery and never changed.  A
+ * third, SPOOL/state/ID.warned, marks the delay warning as sent.  They
+ * go with the message: loaded here, removed with it. */
 
 #include <sys/stat.h>
 
@@ -309,15 +310,64 @@ state_dkim_path(char *buf, size_t size, const char *spool, const char *id)
 	return 0;
 }
 
-int
-state_dkim_name(const char *name, char id[QUEUE_ID_LEN + 1])
+static int
+warned_path(char *buf, size_t size, const char *spool, const char *id)
 {
-	if (strlen(name) != QUEUE_ID_LEN + strlen(STATE_DKIM_SUFFIX) ||
-	    strcmp(name + QUEUE_ID_LEN, STATE_DKIM_SUFFIX) != 0)
+	if (str_fmt(buf, size, "%s/%s/%s%s", spool, QUEUE_STATE, id,
+	    STATE_WARNED_SUFFIX) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* ID and suffix: 1 with the id, else 0. */
+static int
+sidecar_name(const char *name, const char *suffix,
+    char id[QUEUE_ID_LEN + 1])
+{
+	if (strlen(name) != QUEUE_ID_LEN + strlen(suffix) ||
+	    strcmp(name + QUEUE_ID_LEN, suffix) != 0)
 		return 0;
 	memcpy(id, name, QUEUE_ID_LEN);
 	id[QUEUE_ID_LEN] = '\0';
 	return queue_id_valid(id);
+}
+
+int
+state_dkim_name(const char *name, char id[QUEUE_ID_LEN + 1])
+{
+	return sidecar_name(name, STATE_DKIM_SUFFIX, id);
+}
+
+int
+state_warned_name(const char *name, char id[QUEUE_ID_LEN + 1])
+{
+	return sidecar_name(name, STATE_WARNED_SUFFIX, id);
+}
+
+long
+state_rcpt_index(const struct state *st, const struct state_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < st->env.nrcpts; i++)
+		if (strcmp(st->env.rcpts[i], e->orig) == 0)
+			return (long)i;
+	return -1;
+}
+
+int
+state_set_warned(struct state *st, const char *spool, time_t now)
+{
+	char path[PATH_MAX], text[32];
+
+	if (warned_path(path, sizeof(path), spool, st->env.id) == -1 ||
+	    str_fmt(text, sizeof(text), "%lld\n", (long long)now) == -1 ||
+	    atomic_write(path, text, strlen(text), 0640) == -1)
+		return -1;
+	st->warned = 1;
+	return 0;
 }
 
 int
@@ -353,6 +403,9 @@ state_remove(const char *spool, const char *id)
 	    (unlink(path) == -1 && errno != ENOENT))
 		return -1;
 	if (state_dkim_path(path, sizeof(path), spool, id) == -1 ||
+	    (unlink(path) == -1 && errno != ENOENT))
+		return -1;
+	if (warned_path(path, sizeof(path), spool, id) == -1 ||
 	    (unlink(path) == -1 && errno != ENOENT))
 		return -1;
 	if (state_path(path, sizeof(path), spool, QUEUE_STATE, id) == -1 ||
@@ -545,6 +598,12 @@ state_load(struct state *st, const char *spool, const char *id)
 				goto fail;
 	if (state_dkim_path(path, sizeof(path), spool, id) == -1 ||
 	    read_dkim(st, path) == -1)
+		goto fail;
+	if (warned_path(path, sizeof(path), spool, id) == -1)
+		goto fail;
+	if (access(path, F_OK) == 0)
+		st->warned = 1;
+	else if (errno != ENOENT)
 		goto fail;
 	st->dirty = 0;
 	return 0;

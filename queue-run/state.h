@@ -20,6 +20,9 @@
  * once before its first delivery and put in front of every copy. */
 #define STATE_DKIM_SUFFIX	".dkim"
 #define STATE_DKIM_PREFIX	"DKIM-Signature:"
+/* SPOOL/state/ID.warned: the "delayed" DSN of the message was queued
+ * (at the time the file holds), so that it is sent once. */
+#define STATE_WARNED_SUFFIX	".warned"
 
 enum {
 	STATE_FORMAT_VERSION = 1,
@@ -83,6 +86,7 @@ struct state {
 	size_t			dkimlen;
 	enum state_sign		sign;
 	char			*sign_why;	/* STATE_SIGN_FAILED */
+	int			warned;		/* SPOOL/state/ID.warned exists */
 };
 
 /* Open SPOOL/new/ID and read its envelope, its state file (or make
@@ -92,7 +96,8 @@ struct state {
 int	state_load(struct state *, const char *spool, const char *id);
 /* Write SPOOL/state/ID atomically, if dirty. */
 int	state_save(struct state *, const char *spool);
-/* Remove the message, then its signature file, then its state: once
+/* Remove the message, then its signature and warning files, then its
+ * state: once
  * the message is gone it is never delivered again, whatever happens to
  * the rest (queue-run sweeps what a crash leaves). */
 int	state_remove(const char *spool, const char *id);
@@ -107,6 +112,11 @@ int	state_dkim_path(char *buf, size_t size, const char *spool,
 int	state_dkim_valid(const char *s, size_t len);
 /* 1 if name is ID.dkim for a queue id, with the id in id[]; else 0. */
 int	state_dkim_name(const char *name, char id[QUEUE_ID_LEN + 1]);
+/* The same for ID.warned. */
+int	state_warned_name(const char *name, char id[QUEUE_ID_LEN + 1]);
+/* Write SPOOL/state/ID.warned atomically (its content: now) and set
+ * st->warned: 0, or -1 with errno. */
+int	state_set_warned(struct state *, const char *spool, time_t now);
 
 /* Append an entry (strings copied); its index, or -1 (ENOMEM, or E2BIG
  * past STATE_ENTRIES_MAX).  An entry equal to one already there (same
@@ -114,6 +124,9 @@ int	state_dkim_name(const char *name, char id[QUEUE_ID_LEN + 1]);
  * since two aliases that share a member deliver to it once. */
 int	state_add(struct state *, enum state_kind, const char *orig,
 	    const char *addr, const char *cmd);
+/* The envelope recipient that led to e (its orig), by its index in
+ * st->env.rcpts, for its DSN parameters (RFC 3461); -1 when none. */
+long	state_rcpt_index(const struct state *, const struct state_entry *);
 /* Replace e's reason, where and dsn; -1 ENOMEM. */
 int	state_set_reason(struct state_entry *, const char *dsn,
 	    const char *reason, const char *where);

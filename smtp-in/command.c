@@ -133,31 +133,41 @@ parse_size(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
-/* The parameters of MAIL after the path: " KEY[=VALUE]" repeated
- * (RFC 5321 §4.1.2 Mail-parameters).  Blanks between them are lenient. */
+/* The next " KEY[=VALUE]" of s[n] from *i on (RFC 5321 §4.1.2
+ * esmtp-param; blanks between them are lenient): 1 with its parts (val
+ * NULL without "="), 0 at the end. */
+static int
+next_param(const char *s, size_t n, size_t *i, const char **key,
+    size_t *klen, const char **val, size_t *vlen)
+{
+	const char *eq;
+	size_t j;
+
+	while (*i < n && s[*i] == ' ')
+		(*i)++;
+	if (*i == n)
+		return 0;
+	for (j = *i; j < n && s[j] != ' '; j++)
+		;
+	*key = s + *i;
+	eq = memchr(*key, '=', j - *i);
+	*klen = eq != NULL ? (size_t)(eq - *key) : j - *i;
+	*val = eq != NULL ? eq + 1 : NULL;
+	*vlen = eq != NULL ? (size_t)(s + j - *val) : 0;
+	*i = j;
+	return 1;
+}
+
+/* The parameters of MAIL after the path (RFC 5321 §4.1.2
+ * Mail-parameters). */
 static enum cmd_err
 mail_params(const char *s, size_t n, uint64_t max_size, struct cmd_path *p)
 {
 	int seen_size = 0, seen_auth = 0;
-	size_t i = 0;
+	const char *key, *val;
+	size_t i = 0, klen, vlen;
 
-	while (i < n) {
-		const char *key, *val, *eq;
-		size_t klen, vlen, j;
-
-		while (i < n && s[i] == ' ')
-			i++;
-		if (i == n)
-			break;
-		for (j = i; j < n && s[j] != ' '; j++)
-			;
-		key = s + i;
-		eq = memchr(key, '=', j - i);
-		klen = eq != NULL ? (size_t)(eq - key) : j - i;
-		val = eq != NULL ? eq + 1 : NULL;
-		vlen = eq != NULL ? (size_t)(s + j - val) : 0;
-		i = j;
-
+	while (next_param(s, n, &i, &key, &klen, &val, &vlen)) {
 		if (word_is(key, klen, "SIZE")) {
 			if (seen_size || val == NULL ||
 			    parse_size(val, vlen, &p->size) == -1)
@@ -178,12 +188,47 @@ mail_params(const char *s, size_t n, uint64_t max_size, struct cmd_path *p)
 			if (p->smtputf8 || val != NULL)
 				return CMD_EPARAMVAL;
 			p->smtputf8 = 1;
+		} else if (word_is(key, klen, "RET")) {
+			/* RFC 3461 §4.3, once */
+			if (p->ret != DSN_RET_NONE || val == NULL ||
+			    dsn_ret_parse(val, vlen, &p->ret) == -1)
+				return CMD_EPARAMVAL;
+		} else if (word_is(key, klen, "ENVID")) {
+			/* RFC 3461 §4.4: xtext, at most 100 characters */
+			if (p->envid[0] != '\0' || val == NULL ||
+			    dsn_envid_parse(val, vlen, p->envid,
+			    sizeof(p->envid)) == -1)
+				return CMD_EPARAMVAL;
 		} else if (word_is(key, klen, "AUTH")) {
 			/* RFC 4954 §5: accepted and ignored until AUTH is
 			 * offered; the value is xtext or "<>". */
 			if (seen_auth || val == NULL || vlen == 0)
 				return CMD_EPARAMVAL;
 			seen_auth = 1;
+		} else
+			return CMD_EPARAM;
+	}
+	return CMD_OK;
+}
+
+/* The parameters of RCPT: RFC 3461's NOTIFY (§4.1) and ORCPT (§4.2),
+ * each once. */
+static enum cmd_err
+rcpt_params(const char *s, size_t n, struct cmd_path *p)
+{
+	const char *key, *val;
+	size_t i = 0, klen, vlen;
+
+	while (next_param(s, n, &i, &key, &klen, &val, &vlen)) {
+		if (word_is(key, klen, "NOTIFY")) {
+			if (p->notify != 0 || val == NULL ||
+			    dsn_notify_parse(val, vlen, &p->notify) == -1)
+				return CMD_EPARAMVAL;
+		} else if (word_is(key, klen, "ORCPT")) {
+			if (p->orcpt[0] != '\0' || val == NULL ||
+			    dsn_orcpt_parse(val, vlen, p->orcpt,
+			    sizeof(p->orcpt)) == -1)
+				return CMD_EPARAMVAL;
 		} else
 			return CMD_EPARAM;
 	}
@@ -254,10 +299,12 @@ cmd_parse_rcpt(const char *arg, size_t len, int esmtp, int utf8,
 	if ((e = path_arg(arg, len, "TO:", ADDR_NODOMAIN_OK |
 	    (utf8 ? ADDR_UTF8 : 0), p, &off)) != CMD_OK)
 		return e;
-	/* No RCPT parameter is offered (no DSN); trailing blanks were cut
-	 * by cmd_parse, so something follows. */
-	if (off < len)
-		return esmtp ? CMD_EPARAM : CMD_ENOESMTP;
+	/* Trailing blanks were cut by cmd_parse, so something follows. */
+	if (off < len) {
+		if (!esmtp)
+			return CMD_ENOESMTP;
+		return rcpt_params(arg + off, len - off, p);
+	}
 	return CMD_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "dsn.h"
 
 enum cmd_verb {
 	CMD_UNKNOWN = 0,
@@ -64,6 +65,12 @@ struct cmd_path {
 	uint64_t	size;		/* SIZE=, 0 when not given */
 	enum cmd_body	body;		/* BODY= */
 	int		smtputf8;	/* SMTPUTF8 */
+	/* RFC 3461 (DSN), decoded from xtext: RET and ENVID of MAIL,
+	 * NOTIFY and ORCPT of RCPT; 0 or "" when not given. */
+	enum dsn_ret	ret;
+	char		envid[DSN_ENVID_MAX + 1];
+	unsigned	notify;		/* enum dsn_notify */
+	char		orcpt[DSN_ORCPT_MAX + 1];
 };
 
 /* Split line[0..len) (no CR LF) into verb and argument.  On CMD_EUNKNOWN
@@ -74,8 +81,9 @@ enum cmd_err	cmd_parse(const char *line, size_t len, struct cmd *c);
  * SIZE= limit (0 for none). */
 enum cmd_err	cmd_parse_mail(const char *arg, size_t len, int esmtp,
 		    uint64_t max_size, struct cmd_path *);
-/* The argument of RCPT: "TO:<path>".  utf8: the transaction said
- * SMTPUTF8.  "<postmaster>" without a domain is accepted (§4.5.1). */
+/* The argument of RCPT: "TO:<path> [NOTIFY=...] [ORCPT=...]".  utf8:
+ * the transaction said SMTPUTF8.  "<postmaster>" without a domain is
+ * accepted (§4.5.1). */
 enum cmd_err	cmd_parse_rcpt(const char *arg, size_t len, int esmtp,
 		    int utf8, struct cmd_path *);
 /* The reply line for an error, without CR LF, e.g. "553 5.1.3 ...".  aerr

@@ -321,6 +321,8 @@ reset_transaction(struct session *s)
 	s->sender[0] = '\0';
 	s->smtputf8 = 0;
 	s->body = CMD_BODY_NONE;
+	s->ret = DSN_RET_NONE;
+	s->envid[0] = '\0';
 	s->nrcpts = 0;
 	if (s->state != SESSION_FRESH)
 		s->state = SESSION_GREETED;
@@ -387,6 +389,7 @@ ehlo_lines(struct session *s, const char *size, const char **lines)
 	lines[n++] = "8BITMIME";
 	lines[n++] = "ENHANCEDSTATUSCODES";
 	lines[n++] = "SMTPUTF8";
+	lines[n++] = "DSN";
 	if (!s->tls && tls_available(s))
 		lines[n++] = "STARTTLS";
 	if (s->tls && s->login[0] == '\0')
@@ -508,6 +511,8 @@ do_mail(struct session *s, const struct cmd *c)
 		return;
 	s->smtputf8 = p.smtputf8;
 	s->body = p.body;
+	s->ret = p.ret;
+	memcpy(s->envid, p.envid, sizeof(s->envid));
 	s->nrcpts = 0;
 	s->state = SESSION_MAIL;
 	s->moved = 1;
@@ -611,6 +616,9 @@ do_rcpt(struct session *s, const struct cmd *c)
 		reply(s, "452 4.5.3 too many recipients");
 		return;
 	}
+	/* Its DSN parameters, in the slot it takes if it is accepted. */
+	s->notify[s->nrcpts] = p.notify;
+	memcpy(s->orcpt[s->nrcpts], p.orcpt, strlen(p.orcpt) + 1);
 	/* Before the aliases: a catch-all must not take a forged one. */
 	if (srs_is_srs(p.addr.local) &&
 	    resolve_domain_is_local(s->conf, p.addr.domain) != 0) {
@@ -842,14 +850,18 @@ put_received(struct session *s)
 static int
 open_message(struct session *s)
 {
-	const char *rcpts[SMTP_RCPT_MAX];
+	const char *rcpts[SMTP_RCPT_MAX], *orcpt[SMTP_RCPT_MAX];
 	struct queue_env env;
 	size_t i;
+	int any_orcpt = 0;
 
 	if (queue_create(&s->msg, s->conf->spool) == -1)
 		return -1;
-	for (i = 0; i < s->nrcpts; i++)
+	for (i = 0; i < s->nrcpts; i++) {
 		rcpts[i] = s->rcpts[i];
+		orcpt[i] = s->orcpt[i][0] != '\0' ? s->orcpt[i] : NULL;
+		any_orcpt |= orcpt[i] != NULL;
+	}
 	memset(&env, 0, sizeof(env));
 	env.sender = s->sender;
 	env.rcpts = rcpts;
@@ -862,6 +874,10 @@ open_message(struct session *s)
 	env.uid = -1;
 	/* Who sent it, for signing on the way out; not the password. */
 	env.auth = s->login[0] != '\0' ? s->login : NULL;
+	env.ret = s->ret;
+	env.envid = s->envid[0] != '\0' ? s->envid : NULL;
+	env.notify = s->notify;
+	env.orcpt = any_orcpt ? orcpt : NULL;
 	if (queue_put_env(&s->msg, &env) == -1 || put_received(s) == -1) {
 		int saved = errno;
 

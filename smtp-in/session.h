@@ -182,6 +182,8 @@ struct session {
 	char			 sender[ADDR_TEXT_MAX];
 	int			 smtputf8;
 	enum cmd_body		 body;
+	enum dsn_ret		 ret;		/* RET= of MAIL */
+	char			 envid[DSN_ENVID_MAX + 1];	/* ENVID= */
 	size_t			 nrcpts;
 	struct policy_from_capture capture;
 
@@ -208,6 +210,10 @@ struct session {
 	struct out		 out;
 	struct line		 line;
 	char			 rcpts[SMTP_RCPT_MAX][ADDR_TEXT_MAX];
+	/* Each recipient's NOTIFY= and ORCPT= (RFC 3461), decoded; an
+	 * entry is written when its recipient is, and read only then. */
+	unsigned		 notify[SMTP_RCPT_MAX];
+	char			 orcpt[SMTP_RCPT_MAX][DSN_ORCPT_MAX + 1];
 	/* The From: field(s) of the message, for the submission check. */
 	char			 from[SMTP_FROM_MAX + 1];
 };

@@ -45,7 +45,8 @@ enum caps {
 	CAP_SMTPUTF8	= 1 << 4,
 	CAP_AUTH	= 1 << 5,
 	CAP_AUTH_PLAIN	= 1 << 6,
-	CAP_AUTH_LOGIN	= 1 << 7
+	CAP_AUTH_LOGIN	= 1 << 7,
+	CAP_DSN		= 1 << 8	/* RFC 3461 */
 };
 
 /* --- the message in wire form --------------------------------------- */
@@ -352,6 +353,8 @@ ehlo_line(struct client *c, const char *s)
 		c->caps |= CAP_8BITMIME;
 	else if (is_kw(s, "SMTPUTF8"))
 		c->caps |= CAP_SMTPUTF8;
+	else if (is_kw(s, "DSN"))
+		c->caps |= CAP_DSN;
 	else if (is_kw(s, "SIZE")) {
 		c->caps |= CAP_SIZE;
 		if (s[4] == ' ') {
@@ -833,14 +836,44 @@ static int
 mail_cmd(struct client *c, const struct client_msg *m)
 {
 	const struct client_params *p = c->p;
-	char size[40] = "";
+	char size[40] = "", ret[16] = "", envid[DSN_ENVID_MAX + 1];
+	char envidp[sizeof(" ENVID=") + DSN_ENVID_MAX] = "";
 
 	if ((c->caps & CAP_SIZE) && str_fmt(size, sizeof(size), " SIZE=%llu",
 	    (unsigned long long)m->size) == -1)
 		return -1;
-	return cmd(c, "MAIL FROM", "MAIL FROM:<%s>%s%s%s", p->sender, size,
-	    p->eightbit && (c->caps & CAP_8BITMIME) ? " BODY=8BITMIME" : "",
-	    p->smtputf8 ? " SMTPUTF8" : "");
+	/* RFC 3461 §4.3, §4.4: only to a host that offers DSN.  An ENVID
+	 * that would not fit the RFC's bound encoded is left out. */
+	if ((c->caps & CAP_DSN) && p->ret != DSN_RET_NONE)
+		(void)str_fmt(ret, sizeof(ret), " RET=%s",
+		    dsn_ret_name(p->ret));
+	if ((c->caps & CAP_DSN) && p->envid != NULL && p->envid[0] != '\0' &&
+	    dsn_xtext_encode(p->envid, envid, sizeof(envid)) == 0)
+		(void)str_fmt(envidp, sizeof(envidp), " ENVID=%s", envid);
+	return cmd(c, "MAIL FROM", "MAIL FROM:<%s>%s%s%s%s%s", p->sender,
+	    size, p->eightbit && (c->caps & CAP_8BITMIME) ? " BODY=8BITMIME" :
+	    "", p->smtputf8 ? " SMTPUTF8" : "", ret, envidp);
+}
+
+/* RCPT TO, with NOTIFY and ORCPT for a host that offers DSN (RFC 3461
+ * §4.1, §4.2); an ORCPT longer than the RFC's bound encoded is left
+ * out. */
+static int
+rcpt_cmd(struct client *c, const struct client_rcpt *r)
+{
+	char notify[sizeof(" NOTIFY=") + DSN_NOTIFY_TEXT_MAX] = "";
+	char text[DSN_NOTIFY_TEXT_MAX], orcpt[DSN_ORCPT_MAX + 1];
+	char orcptp[sizeof(" ORCPT=") + DSN_ORCPT_MAX] = "";
+
+	if ((c->caps & CAP_DSN) && r->notify != 0) {
+		dsn_notify_format(r->notify, text, sizeof(text));
+		(void)str_fmt(notify, sizeof(notify), " NOTIFY=%s", text);
+	}
+	if ((c->caps & CAP_DSN) && r->orcpt != NULL &&
+	    dsn_orcpt_encode(r->orcpt, orcpt, sizeof(orcpt)) == 0)
+		(void)str_fmt(orcptp, sizeof(orcptp), " ORCPT=%s", orcpt);
+	return cmd(c, "RCPT TO", "RCPT TO:<%s>%s%s", r->path != NULL ?
+	    r->path : r->addr, notify, orcptp);
 }
 
 /* RFC 5321 §4.5.3.1.10: a 452 to a RCPT once others of the transaction
@@ -879,8 +912,7 @@ transaction(struct client *c, const struct client_msg *m,
 		rc[i].accepted = 0;
 		if (rc[i].status != CLIENT_PENDING)
 			continue;
-		if (cmd(c, "RCPT TO", "RCPT TO:<%s>", rc[i].path != NULL ?
-		    rc[i].path : rc[i].addr) == -1)
+		if (rcpt_cmd(c, &rc[i]) == -1)
 			return lost_in_transaction(c, "RCPT TO");
 		if (pipe)
 			continue;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "dsn.h"
 #include "io.h"
 
 /* RFC 5321 §4.5.3.2: how long we wait for each reply, in seconds. */
@@ -61,6 +62,11 @@ struct client_rcpt {
 	char			 text[CLIENT_TEXT_MAX];
 	char			 host[CLIENT_HOST_MAX];
 	char			 tls[CLIENT_TLSDESC_MAX];
+	/* RFC 3461, passed on when the host offers DSN: NOTIFY
+	 * (enum dsn_notify, 0: none) and ORCPT ("type;address",
+	 * decoded, or NULL). */
+	unsigned		 notify;
+	const char		*orcpt;
 	int			 accepted;	/* internal: 250 to RCPT */
 	int			 again;		/* internal: 452, later */
 };
@@ -140,6 +146,10 @@ struct client_params {
 	const char		*sender;	/* "" for the null sender */
 	int			 eightbit;	/* BODY=8BITMIME */
 	int			 smtputf8;	/* the message needs SMTPUTF8 */
+	/* RFC 3461's RET and ENVID (decoded; NULL: none), passed on when
+	 * the host offers DSN. */
+	enum dsn_ret		 ret;
+	const char		*envid;
 	enum client_tls_policy	 tls;
 	/* The session is already under TLS (port 465): tls_info holds
 	 * what its handshake reported. */

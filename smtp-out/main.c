@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "client.h"
 #include "conf.h"
+#include "dsn.h"
 #include "fileread.h"
 #include "log.h"
 #include "send.h"
@@ -46,6 +47,13 @@ struct opts {
 	off_t		 mstart;	/* -s: its first byte in mfile */
 	int		 eightbit;	/* -8 */
 	int		 utf8;		/* -U */
+	enum dsn_ret	 ret;		/* -R: RFC 3461's RET */
+	const char	*envid;		/* -V: its ENVID, decoded */
+	/* -N and -O: the NOTIFY and ORCPT of each recipient, by place;
+	 * maxk: one past the last place named. */
+	unsigned	 notify[RCPTS_MAX];
+	const char	*orcpt[RCPTS_MAX];
+	size_t		 maxk;
 	char		**rcpts;
 	size_t		 n;
 };
@@ -73,9 +81,29 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: smtp-out [-C dir] [-8] [-U] [-H file] "
-	    "[-m file [-s offset]] -f sender [--] recipient...\n"
+	    "[-m file [-s offset]] [-R full|hdrs] [-V envid]\n"
+	    "                [-N n:notify]... [-O n:type;address]... "
+	    "-f sender [--] recipient...\n"
 	    "       smtp-out [-C dir] -J\n");
 	exit(EXIT_USAGE);
+}
+
+/* -N and -O: "N:VALUE", N the recipient's place (1 the first); the
+ * value at *value, N-1 at *index.  0, or -1. */
+static int
+per_rcpt(const char *arg, size_t *index, const char **value)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != ':' || v < 1 ||
+	    v > RCPTS_MAX)
+		return -1;
+	*index = (size_t)(v - 1);
+	*value = end + 1;
+	return 0;
 }
 
 /* The options of the command line (job 0) or of a job (job 1, where -C
@@ -85,13 +113,16 @@ static int
 parse(int argc, char **argv, int job, struct opts *o, const char **copt,
     int *serve)
 {
+	const char *val;
 	char *end;
 	long long v;
+	size_t k;
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->ret = DSN_RET_NONE;
 	optind = 0;		/* glibc: start afresh, for every job */
-	while ((c = getopt(argc, argv, "+C:J8UH:f:m:s:")) != -1) {
+	while ((c = getopt(argc, argv, "+C:J8UH:f:m:s:R:V:N:O:")) != -1) {
 		switch (c) {
 		case 'C':
 			if (job)
@@ -126,13 +157,40 @@ parse(int argc, char **argv, int job, struct opts *o, const char **copt,
 				return -1;
 			o->mstart = (off_t)v;
 			break;
+		case 'R':
+			if (dsn_ret_parse(optarg, strlen(optarg), &o->ret) ==
+			    -1)
+				return -1;
+			break;
+		case 'V':
+			if (optarg[0] == '\0' ||
+			    strlen(optarg) > DSN_ENVID_MAX)
+				return -1;
+			o->envid = optarg;
+			break;
+		case 'N':
+			if (per_rcpt(optarg, &k, &val) == -1 ||
+			    dsn_notify_parse(val, strlen(val), &o->notify[k]) ==
+			    -1)
+				return -1;
+			o->maxk = k + 1 > o->maxk ? k + 1 : o->maxk;
+			break;
+		case 'O':
+			/* "type;address", decoded: as the queue keeps it. */
+			if (per_rcpt(optarg, &k, &val) == -1 ||
+			    strchr(val, ';') == NULL || val[0] == ';')
+				return -1;
+			o->orcpt[k] = val;
+			o->maxk = k + 1 > o->maxk ? k + 1 : o->maxk;
+			break;
 		default:
 			return -1;
 		}
 	}
 	o->rcpts = argv + optind;
 	o->n = (size_t)(argc - optind);
-	return 0;
+	/* -N and -O name the places of recipients that are there. */
+	return o->maxk > o->n ? -1 : 0;
 }
 
 /* Everything we can say before sending: every recipient deferred or
@@ -206,6 +264,8 @@ run(const struct conf *conf, const struct opts *o, int serving,
 		const char *r = o->rcpts[i];
 
 		rcpts[i].addr = r;
+		rcpts[i].notify = o->notify[i];
+		rcpts[i].orcpt = o->orcpt[i];
 		if ((at = strrchr(r, '@')) == NULL || at[1] == '\0') {
 			fprintf(stderr, "smtp-out: %s: no domain\n", r);
 			return serving ? refuse_job(o, "a recipient without "
@@ -273,6 +333,8 @@ run(const struct conf *conf, const struct opts *o, int serving,
 	job.sender = from;
 	job.eightbit = o->eightbit;
 	job.smtputf8 = utf8;
+	job.ret = o->ret;
+	job.envid = o->envid;
 	job.msg = &msg;
 	job.rcpts = rcpts;
 	job.n = n;

@@ -283,6 +283,8 @@ params(const struct attempt *a, struct client_params *p)
 	p->sender = job->sender;
 	p->eightbit = job->eightbit;
 	p->smtputf8 = job->smtputf8;
+	p->ret = job->ret;
+	p->envid = job->envid;
 	if (job->timeouts != NULL)
 		p->to = *job->timeouts;
 	else

@@ -45,6 +45,8 @@ struct send_job {
 	const char		*sender;	/* "" for the null sender */
 	int			 eightbit;	/* -8 */
 	int			 smtputf8;	/* -U */
+	enum dsn_ret		 ret;		/* -R */
+	const char		*envid;		/* -V, or NULL */
 	const struct client_msg	*msg;
 	struct client_rcpt	*rcpts;
 	size_t			 n;

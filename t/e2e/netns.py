@@ -345,7 +345,7 @@ class Netns:
     # --- peers ---
 
     def aiosmtpd(self, listen, store, hostname="peer.test", tls=None,
-                 auth=None, rcpt_reply=None, smtputf8=True):
+                 auth=None, rcpt_reply=None, smtputf8=True, dsn=False):
         """peers/smtpd.py on each "ADDR:PORT" of listen, storing into
         store; tls: a TestCA (STARTTLS with its server certificate);
         auth: "user:password" (AUTH required, after STARTTLS)."""
@@ -362,6 +362,8 @@ class Netns:
             cmd += ["--rcpt-reply", rcpt_reply]
         if not smtputf8:
             cmd += ["--no-smtputf8"]
+        if dsn:
+            cmd += ["--dsn"]
         p = self.spawn(f"aiosmtpd {listen}", cmd)
         for a in listen:
             p.wait_for(re.escape(f"listening {a}"))

@@ -12,12 +12,14 @@ bound.
 import re
 import smtplib
 import ssl
+import subprocess
 
 import pytest
 
 from conftest import (HOSTNAME, WAIT, Peer, QueueRun, Server, make_cert,
-                      parse_kv)
-from test_dkimsign import alg, crlf, parse_records, signatures
+                      parse_kv, prog)
+from test_dkimsign import (Signer, alg, all_fail, all_pass, crlf,
+                           parse_records, signatures)
 
 try:
     import dkim  # python3-dkim
@@ -240,3 +242,43 @@ def test_submission_to_another_domain_leaves_signed(conf, sub):
     # The same fields as the local copy (LF there, CR LF on the wire).
     assert signatures(trace_stripped(bob, "bob@example.com")) == [
         x.replace(b"\r\n", b"\n") for x in sigs]
+
+
+def test_in_process_signature_is_the_bytes_of_dkimsign_h(conf, tmp_path):
+    """queue-run signs in its own process with kept keys: its fields are
+    exactly those `dkimsign -h` writes for the same queued message at the
+    same time, and all three verifiers pass them.  The message waits in
+    the queue (its next hop does not answer), its signature file beside
+    it."""
+    signer = Signer(conf, tmp_path)
+    qr = QueueRun(conf)
+    try:
+        for n, text in enumerate([
+                b"From: Alice <alice@example.com>\nTo: x@remote.example\n"
+                b"Subject: kept keys\nMIME-Version: 1.0\n\n"
+                b"line  with  spaces \t\n\n\n",
+                b"From: alice@example.com\nTo: y@remote.example\n"
+                b"Subject: second,\n folded\nCc: a@remote.example,\n"
+                b"\tb@remote.example\n\n" + b"body line\n" * 2000]):
+            r = conf.run("sendmail", "-t", "-i", input=text)
+            assert r.returncode == 0, r.stderr
+            qr.wait_for(r"event=signed ", count=n + 1)
+            qr.wait_for(r"event=delivery .*status=deferred", count=n + 1)
+        assert qr.events("signed") and all(
+            e["domain"] == DOMAIN for e in qr.events("signed"))
+        for msg in conf.queued():
+            fields = (conf.spool / "state" / (msg.id + ".dkim")).read_bytes()
+            t = re.search(rb"\bt=(\d+);", fields).group(1).decode()
+            body = tmp_path / ("body-" + msg.id)
+            body.write_bytes(msg.body)
+            with open(body, "rb") as f:
+                r = subprocess.run([prog("dkimsign"), "-h", "-d", DOMAIN,
+                                    "-t", t], stdin=f, env=conf.env(),
+                                   capture_output=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            assert r.stdout == fields
+            assert sorted(alg(x) for x in signatures(fields)) == BOTH
+            all_pass(signer.verify(fields + msg.body))
+            all_fail(signer.verify(fields + msg.body.replace(b"ine", b"ime")))
+    finally:
+        qr.stop()

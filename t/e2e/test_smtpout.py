@@ -356,6 +356,32 @@ def test_8bitmime_and_smtputf8(ns, conf, aio):
     assert got.data == crlf(body)
 
 
+DSN_FLAGS = ["-R", "hdrs", "-V", "QQ+1", "-N", "1:SUCCESS,DELAY",
+             "-O", "1:rfc822;b+c@list.example", "-N", "2:NEVER"]
+
+
+def test_dsn_parameters_go_to_a_host_that_offers_dsn(ns, conf, tmp_path):
+    peer = ns.aiosmtpd([f"{AIO}:25"], tmp_path / "dsn", dsn=True)
+    r = ns.smtp_out(conf, "alice@example.com", "q@v4.test", "r@v4.test",
+                    message=MESSAGE, flags=DSN_FLAGS)
+    assert r.code == EX_OK, r
+    [got] = peer.messages()
+    assert got.meta["dsn_mail"] == ["RET=HDRS", "ENVID=QQ+2B1"]
+    assert got.meta["dsn_rcpt"] == [
+        ["NOTIFY=SUCCESS,DELAY", "ORCPT=rfc822;b+2Bc@list.example"],
+        ["NOTIFY=NEVER"]]
+
+
+def test_dsn_parameters_stay_from_a_host_without_dsn(ns, conf, aio):
+    # aiosmtpd answers 555 to a parameter it does not know.
+    r = ns.smtp_out(conf, "alice@example.com", "q@v4.test", "r@v4.test",
+                    message=MESSAGE, flags=DSN_FLAGS)
+    assert r.code == EX_OK, r
+    [got] = aio.messages()
+    assert got.meta["dsn_mail"] == [] and got.meta["dsn_rcpt"] == []
+    assert sorted(got.meta["rcpt_tos"]) == ["q@v4.test", "r@v4.test"]
+
+
 def test_smtputf8_to_a_server_without_it_fails_5_6_7(ns, conf, tmp_path):
     peer = ns.aiosmtpd([f"{AIO}:25"], tmp_path / "noutf8", smtputf8=False)
     r = ns.smtp_out(conf, "j\u00f6rg@example.com", "o@v4.test",

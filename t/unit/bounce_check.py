@@ -10,6 +10,7 @@ usage: bounce_check.py QUEUEFILE --to ADDR --host HOST --id NEWID
            [--double] [--global] [--global-headers]
            [--header-has S]... [--header-lacks S]... [--lacks S]...
            [--header-max N] [--header-line-re RE] [--text-has S]...
+           [--kind failure|delay|success] [--envid ENVID]
 ORIG or REMOTE "-": the field must be absent; DIAG "-": no Diagnostic-Code.
 """
 
@@ -24,7 +25,12 @@ LINE_MAX = 998          # RFC 5322 §2.1.1
 
 failures = []
 RCPT_FIELDS = {"original-recipient", "final-recipient", "action", "status",
-               "remote-mta", "diagnostic-code", "last-attempt-date"}
+               "remote-mta", "diagnostic-code", "last-attempt-date",
+               "will-retry-until"}
+SUBJECT = {"failure": "Undelivered Mail Returned to Sender",
+           "delay": "Delayed Mail (still being retried)",
+           "success": "Successful Mail Delivery Report"}
+ACTION = {"failure": "failed", "delay": "delayed", "success": "delivered"}
 
 
 def check(cond, what):
@@ -88,6 +94,8 @@ def main():
     ap.add_argument("--header-max", type=int)
     ap.add_argument("--header-line-re")
     ap.add_argument("--text-has", action="append", default=[])
+    ap.add_argument("--kind", choices=sorted(SUBJECT), default="failure")
+    ap.add_argument("--envid")
     a = ap.parse_args()
 
     with open(a.file, "rb") as f:
@@ -109,7 +117,7 @@ def main():
           str(msg["To"].addresses[0].display_name) == "",
           f"To: {msg['To']}")
     subject = ("Undelivered Mail: postmaster copy" if a.double
-               else "Undelivered Mail Returned to Sender")
+               else SUBJECT[a.kind])
     check(str(msg["Subject"]) == subject, f"Subject: {msg['Subject']}")
     check(str(msg["Message-ID"]) == f"<{a.id}@{a.host}>",
           f"Message-ID: {msg['Message-ID']}")
@@ -145,6 +153,11 @@ def main():
           "Reporting-MTA")
     check(one(per_msg, "X-Posthorn-Queue-ID", "per-message") == a.orig_id,
           "X-Posthorn-Queue-ID")
+    if a.envid is None:
+        check("original-envelope-id" not in per_msg, "Original-Envelope-Id")
+    else:
+        check(one(per_msg, "Original-Envelope-Id", "per-message") ==
+              a.envid, f"Original-Envelope-Id {per_msg}")
     arr = one(per_msg, "Arrival-Date", "per-message")
     check(arr is not None and
           email.utils.parsedate_to_datetime(arr).timestamp() == a.arrival,
@@ -169,7 +182,10 @@ def main():
         else:
             check(one(b, "Original-Recipient", w) == addr(orig),
                   f"{w}: Original-Recipient {b.get('original-recipient')}")
-        check(one(b, "Action", w) == "failed", f"{w}: Action")
+        check(one(b, "Action", w) == ACTION[a.kind], f"{w}: Action")
+        retry = b.get("will-retry-until")
+        check((retry is not None) == (a.kind == "delay"),
+              f"{w}: Will-Retry-Until {retry!r}")
         check(one(b, "Status", w) == st,
               f"{w}: Status {b.get('status')}, want {st}")
         if diag == "-":

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../../queue-run/bounce.h"
+#include "fileread.h"
 #include "queue.h"
 #include "str.h"
 #include "testutil.h"
@@ -585,6 +586,111 @@ test_no_failed_recipient_is_refused(void **state)
 	assert_int_equal(tu_entries(f->tmp), 0);
 }
 
+/* bounce_notify's other kinds: queued, its envelope as bounce_send's. */
+static void
+send_kind(struct fx *f, enum bounce_kind k, const struct bounce_rcpt *r,
+    size_t n, time_t until)
+{
+	struct queue_envelope dsn;
+	int fd;
+
+	memset(f->newid, 0, sizeof f->newid);
+	assert_int_equal(bounce_notify(&f->conf, f->fd, &f->env, k, r, n,
+	    until, f->newid), BOUNCE_QUEUED);
+	assert_int_equal(str_fmt(f->dsn, sizeof f->dsn, "%s/%s", f->new,
+	    f->newid), 0);
+	assert_true((fd = open(f->dsn, O_RDONLY | O_CLOEXEC)) != -1);
+	assert_int_equal(queue_env_read(fd, &dsn), 0);
+	close(fd);
+	assert_string_equal(dsn.sender, "");
+	assert_string_equal(dsn.rcpts[0], SENDER);
+	assert_string_equal(dsn.via, BOUNCE_VIA);
+	queue_env_free(&dsn);
+}
+
+/* RFC 3464 Action: delayed, with Will-Retry-Until, the ENVID of the
+ * original and its ORCPT as Original-Recipient; the headers only. */
+static void
+test_delay_report_says_delayed_and_until_when(void **state)
+{
+	struct fx *f = *state;
+	struct bounce_rcpt r = {
+		.orig = "list@local.example",
+		.final = "bob@remote.example",
+		.status = "4.4.1",
+		.diag_type = "x-posthorn",
+		.diag = "connect to mx1.remote.example: timed out",
+		.last_attempt = 1800000000,
+		.orcpt = "rfc822;old-bob@remote.example"
+	};
+
+	original_plain(f, SENDER, "submission");
+	f->env.envid = "QQ314159";
+	f->env.ret = DSN_RET_FULL;	/* about failures only */
+	send_kind(f, BOUNCE_DELAY, &r, 1, 1800086400);
+	check_dsn(f, SENDER, "--kind", "delay", "--envid", "QQ314159",
+	    "--rcpt", "old-bob@remote.example", "bob@remote.example", "4.4.1",
+	    "x-posthorn", "connect to mx1.remote.example: timed out", "-",
+	    "--header-has", "Subject: hello there\n",
+	    "--lacks", BODY_LINE,
+	    "--text-has", "still trying",
+	    (char *)NULL);
+	/* A 5xx status is no status of a delay. */
+	r.status = "5.1.1";
+	send_kind(f, BOUNCE_DELAY, &r, 1, 1800086400);
+	check_dsn(f, SENDER, "--kind", "delay", "--envid", "QQ314159",
+	    "--rcpt", "old-bob@remote.example", "bob@remote.example", "4.0.0",
+	    "x-posthorn", "connect to mx1.remote.example: timed out", "-",
+	    (char *)NULL);
+}
+
+static void
+test_success_report_says_delivered(void **state)
+{
+	struct fx *f = *state;
+	struct bounce_rcpt r = {
+		.orig = "bob@local.example",
+		.final = "bob@local.example",
+		.status = "2.0.0",
+		.last_attempt = 1800000000
+	};
+
+	original_plain(f, SENDER, "mx");
+	send_kind(f, BOUNCE_SUCCESS, &r, 1, 0);
+	check_dsn(f, SENDER, "--kind", "success",
+	    "--rcpt", "-", "bob@local.example", "2.0.0", "-", "-", "-",
+	    "--lacks", BODY_LINE,
+	    "--text-has", "was delivered",
+	    (char *)NULL);
+}
+
+/* RET=FULL: the whole message as message/rfc822, in a failure report. */
+static void
+test_ret_full_returns_the_message(void **state)
+{
+	struct fx *f = *state;
+	struct bounce_rcpt r = {
+		.orig = "bob@remote.example",
+		.final = "bob@remote.example",
+		.status = "5.1.1",
+		.diag_type = "smtp",
+		.diag = "550 5.1.1 no such user",
+		.last_attempt = 1800000000
+	};
+	char *raw;
+	size_t len;
+
+	original_plain(f, SENDER, "mx");
+	f->env.ret = DSN_RET_FULL;
+	send_kind(f, BOUNCE_FAILURE, &r, 1, 0);
+	assert_int_equal(fileread_all(f->dsn, 1 << 20, &raw, &len), 0);
+	assert_non_null(memmem(raw, len, "Content-Type: message/rfc822\n",
+	    29));
+	assert_non_null(memmem(raw, len, BODY_LINE, strlen(BODY_LINE)));
+	assert_null(memmem(raw, len, "text/rfc822-headers", 19));
+	free(raw);
+}
+
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -604,6 +710,9 @@ main(void)
 		T(test_utf8_reply_in_an_ascii_report_is_replaced),
 		T(test_missing_spool_is_an_error_and_commits_nothing),
 		T(test_no_failed_recipient_is_refused),
+		T(test_delay_report_says_delayed_and_until_when),
+		T(test_success_report_says_delivered),
+		T(test_ret_full_returns_the_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

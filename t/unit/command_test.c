@@ -252,12 +252,58 @@ test_unknown_parameter_is_555(void **state)
 	struct cmd_path p;
 
 	(void)state;
-	assert_int_equal(mail("FROM:<a@b.example> RET=HDRS", 1, 0, &p),
+	assert_int_equal(mail("FROM:<a@b.example> MT-PRIORITY=3", 1, 0, &p),
 	    CMD_EPARAM);
 	assert_reply(CMD_EPARAM, CMD_MAIL, ADDR_OK, "555 5.5.4 ");
-	assert_int_equal(rcpt("TO:<a@b.example> NOTIFY=NEVER", 1, 0, &p),
+	assert_int_equal(rcpt("TO:<a@b.example> RRVS=2026-01-01", 1, 0, &p),
 	    CMD_EPARAM);
 	assert_reply(CMD_EPARAM, CMD_RCPT, ADDR_OK, "555 5.5.4 ");
+	/* DSN's parameters where they belong, not elsewhere. */
+	assert_int_equal(mail("FROM:<a@b.example> NOTIFY=NEVER", 1, 0, &p),
+	    CMD_EPARAM);
+	assert_int_equal(rcpt("TO:<a@b.example> RET=HDRS", 1, 0, &p),
+	    CMD_EPARAM);
+}
+
+/* RFC 3461: RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT, xtext
+ * decoded, each once, bad values 501. */
+static void
+test_dsn_parameters(void **state)
+{
+	struct cmd_path p;
+
+	(void)state;
+	assert_int_equal(mail("FROM:<a@b.example> RET=hdrs ENVID=QQ+2B1 "
+	    "SIZE=10", 1, 0, &p), CMD_OK);
+	assert_int_equal(p.ret, DSN_RET_HDRS);
+	assert_string_equal(p.envid, "QQ+1");
+	assert_int_equal(p.size, 10);
+	assert_int_equal(rcpt("TO:<a@b.example> NOTIFY=SUCCESS,DELAY "
+	    "ORCPT=rfc822;x+2By@c.example", 1, 0, &p), CMD_OK);
+	assert_int_equal(p.notify, DSN_NOTIFY_SUCCESS | DSN_NOTIFY_DELAY);
+	assert_string_equal(p.orcpt, "rfc822;x+y@c.example");
+	assert_int_equal(rcpt("TO:<a@b.example>", 1, 0, &p), CMD_OK);
+	assert_int_equal(p.notify, 0);
+	assert_string_equal(p.orcpt, "");
+	/* Bad or repeated: 501. */
+	assert_int_equal(mail("FROM:<a@b.example> RET=BODY", 1, 0, &p),
+	    CMD_EPARAMVAL);
+	assert_int_equal(mail("FROM:<a@b.example> RET=FULL RET=HDRS", 1, 0,
+	    &p), CMD_EPARAMVAL);
+	assert_int_equal(mail("FROM:<a@b.example> ENVID=a+2", 1, 0, &p),
+	    CMD_EPARAMVAL);
+	assert_int_equal(mail("FROM:<a@b.example> ENVID", 1, 0, &p),
+	    CMD_EPARAMVAL);
+	assert_int_equal(rcpt("TO:<a@b.example> NOTIFY=NEVER,DELAY", 1, 0,
+	    &p), CMD_EPARAMVAL);
+	assert_int_equal(rcpt("TO:<a@b.example> NOTIFY=DELAY NOTIFY=DELAY", 1,
+	    0, &p), CMD_EPARAMVAL);
+	assert_int_equal(rcpt("TO:<a@b.example> ORCPT=bob@c.example", 1, 0,
+	    &p), CMD_EPARAMVAL);
+	assert_reply(CMD_EPARAMVAL, CMD_RCPT, ADDR_OK, "501 5.5.4 ");
+	/* After HELO, none. */
+	assert_int_equal(rcpt("TO:<a@b.example> NOTIFY=NEVER", 0, 0, &p),
+	    CMD_ENOESMTP);
 }
 
 static void
@@ -321,6 +367,7 @@ main(void)
 		cmocka_unit_test(test_mail_smtputf8_parameter),
 		cmocka_unit_test(test_mail_auth_parameter_is_ignored),
 		cmocka_unit_test(test_unknown_parameter_is_555),
+		cmocka_unit_test(test_dsn_parameters),
 		cmocka_unit_test(test_parameters_need_ehlo),
 		cmocka_unit_test(test_rcpt_forms),
 		cmocka_unit_test(test_rcpt_address_errors_are_553_513),

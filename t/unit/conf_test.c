@@ -224,6 +224,7 @@ test_delivery_keys_defaults_and_values(void **state)
 	assert_string_equal(fx->c.drop_characters, ".");
 	assert_string_equal(fx->c.suffix_separators, "+");
 	assert_int_equal(fx->c.queue_lifetime, 5 * 24 * 3600);
+	assert_int_equal(fx->c.delay_warning_time, 4 * 3600);
 	assert_int_equal(fx->c.command_timeout, 600);
 	assert_int_equal(fx->c.max_deliveries, 50);
 	assert_int_equal(fx->c.max_per_destination, 20);
@@ -232,12 +233,14 @@ test_delivery_keys_defaults_and_values(void **state)
 	assert_non_null(strstr(fx->c.srs_secret_file, "/srs.secret"));
 	assert_int_equal(load(fx, "drop_characters =\n"
 	    "suffix_separators = +-\nqueue_lifetime = 2h\n"
+	    "delay_warning_time = 0\n"
 	    "command_timeout = 90\nmax_deliveries = 7\n"
 	    "max_per_destination = 1\nbind4 = 192.0.2.1\n"
 	    "bind6 = 2001:db8::1\nsrs_secret_file = /etc/x/srs\n"), 0);
 	assert_string_equal(fx->c.drop_characters, "");
 	assert_string_equal(fx->c.suffix_separators, "+-");
 	assert_int_equal(fx->c.queue_lifetime, 7200);
+	assert_int_equal(fx->c.delay_warning_time, 0);
 	assert_int_equal(fx->c.command_timeout, 90);
 	assert_int_equal(fx->c.max_deliveries, 7);
 	assert_int_equal(fx->c.max_per_destination, 1);

@@ -509,6 +509,83 @@ test_reader_refuses_malformed_envelopes(void **state)
 	    "from <>\nrcpt <a@b>\n\n");
 	/* empty file */
 	expect_malformed(path, "");
+	/* DSN parameters: before any recipient, twice, or bad values */
+	expect_malformed(path, "posthorn-queue 1\nid 0000000000000000\n"
+	    "time 1\nfrom <>\nnotify NEVER\nrcpt <a@b>\n\n");
+	expect_malformed(path, "posthorn-queue 1\nid 0000000000000000\n"
+	    "time 1\nfrom <>\nrcpt <a@b>\nnotify NEVER\nnotify DELAY\n\n");
+	expect_malformed(path, "posthorn-queue 1\nid 0000000000000000\n"
+	    "time 1\nfrom <>\nrcpt <a@b>\nnotify NEVER,DELAY\n\n");
+	expect_malformed(path, "posthorn-queue 1\nid 0000000000000000\n"
+	    "time 1\nfrom <>\nrcpt <a@b>\norcpt a@b\n\n");
+	expect_malformed(path, "posthorn-queue 1\nid 0000000000000000\n"
+	    "time 1\nfrom <>\nrcpt <a@b>\nret BODY\n\n");
+}
+
+/* RFC 3461's parameters round-trip, each recipient's after its line;
+ * an envelope without them (an older writer's) reads as "none". */
+static void
+test_dsn_parameters_round_trip(void **state)
+{
+	struct spool *s = *state;
+	struct queue_msg *m = s->m;
+	struct queue_envelope env;
+	struct queue_env e;
+	const unsigned notify[] = { DSN_NOTIFY_SUCCESS | DSN_NOTIFY_DELAY,
+	    0 };
+	const char *orcpt[] = { NULL, "rfc822;b+c@example.org" };
+	char path[256], buf[1024];
+	ssize_t n;
+	int fd;
+
+	fill_env(&e);
+	e.ret = DSN_RET_HDRS;
+	e.envid = "QQ314159";
+	e.notify = notify;
+	e.orcpt = orcpt;
+	start(s, &e);
+	assert_int_equal(queue_put(m, "x\n", 2), 0);
+	assert_int_equal(queue_commit(m), 0);
+	snprintf(path, sizeof path, "%s/%s", s->new, m->id);
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_true((n = read(fd, buf, sizeof buf - 1)) > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "rcpt <bob@example.com>\n"
+	    "notify SUCCESS,DELAY\nrcpt <\"a b\"@example.org>\n"
+	    "orcpt rfc822;b+c@example.org\nret HDRS\nenvid QQ314159\n"));
+	assert_int_equal(queue_env_read(fd, &env), 0);
+	assert_int_equal(env.ret, DSN_RET_HDRS);
+	assert_string_equal(env.envid, "QQ314159");
+	assert_int_equal(env.notify[0], DSN_NOTIFY_SUCCESS | DSN_NOTIFY_DELAY);
+	assert_int_equal(env.notify[1], 0);
+	assert_null(env.orcpt[0]);
+	assert_string_equal(env.orcpt[1], "rfc822;b+c@example.org");
+	queue_env_free(&env);
+	close(fd);
+
+	/* Without them. */
+	snprintf(path, sizeof path, "%s/new/old", s->dir);
+	assert_true((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600))
+	    != -1);
+	assert_int_equal(write(fd, "posthorn-queue 1\nid 0000000000000000\n"
+	    "time 1\nfrom <>\nrcpt <a@b>\n\nx\n", 66), 66);
+	assert_int_equal(queue_env_read(fd, &env), 0);
+	assert_int_equal(env.ret, DSN_RET_NONE);
+	assert_string_equal(env.envid, "");
+	assert_int_equal(env.notify[0], 0);
+	assert_null(env.orcpt[0]);
+	queue_env_free(&env);
+	close(fd);
+
+	/* A value that breaks a line is refused before anything is
+	 * written. */
+	queue_abort(m);
+	orcpt[0] = "rfc822;a\nb";
+	assert_int_equal(queue_create(m, s->dir), 0);
+	assert_int_equal(queue_put_env(m, &e), -1);
+	orcpt[0] = "no type";
+	assert_int_equal(queue_put_env(m, &e), -1);
+	queue_abort(m);
 }
 
 static void
@@ -574,6 +651,8 @@ main(void)
 		    test_reader_refuses_malformed_envelopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_reader_is_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_dsn_parameters_round_trip, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -355,6 +355,7 @@ test_greeting_and_ehlo_lines(void **state)
 	    "250-8BITMIME\r\n"
 	    "250-ENHANCEDSTATUSCODES\r\n"
 	    "250-SMTPUTF8\r\n"
+	    "250-DSN\r\n"
 	    "250 HELP\r\n"
 	    "221 2.0.0 " HOST " closing connection\r\n");
 	assert_int_equal(f->end, SESSION_QUIT);
@@ -401,6 +402,34 @@ test_pipelined_batch_is_answered_in_order_and_queued(void **state)
 	assert_null(strstr(file, "\tfor <"));
 	assert_non_null(strstr(file, "\nSubject: hi\n\n.dot\nbody\n"));
 	assert_int_equal(f->s.messages, 1);
+}
+
+/* RFC 3461: each recipient's NOTIFY and ORCPT, and the transaction's
+ * RET and ENVID, reach the envelope decoded; a refused recipient's do
+ * not, and the next transaction starts without them. */
+static void
+test_dsn_parameters_reach_the_envelope(void **state)
+{
+	struct fixture *f = *state;
+	char file[FILE_MAX];
+
+	RUN(f, "EHLO client.example\r\n"
+	    "MAIL FROM:<bob@remote.example> RET=HDRS ENVID=QQ+2B1\r\n"
+	    "RCPT TO:<nobody@example.com> NOTIFY=SUCCESS "
+	    "ORCPT=rfc822;nobody@example.com\r\n"
+	    "RCPT TO:<alice@example.com> NOTIFY=NEVER\r\n"
+	    "RCPT TO:<info@example.com> NOTIFY=success,delay "
+	    "ORCPT=rfc822;list+2Binfo@example.com\r\n"
+	    "RCPT TO:<bad@example.com> NOTIFY=NEVER,DELAY\r\n"
+	    "DATA\r\nSubject: hi\r\n\r\nbody\r\n.\r\n"
+	    "QUIT\r\n");
+	CODES(f, 220, 250, 250, 550, 250, 250, 501, 354, 250, 221);
+	assert_out_has(f, "250-DSN\r\n");
+	assert_int_equal(spool_files(f, "new", file, sizeof(file)), 1);
+	assert_non_null(strstr(file, "\nrcpt <alice@example.com>\n"
+	    "notify NEVER\nrcpt <info@example.com>\nnotify SUCCESS,DELAY\n"
+	    "orcpt rfc822;list+info@example.com\nret HDRS\nenvid QQ+1\n"));
+	assert_null(strstr(file, "nobody"));
 }
 
 static void
@@ -1220,6 +1249,7 @@ main(void)
 		T(test_mx_relay_after_auth),
 		T(test_helo_replies_with_hostname),
 		T(test_pipelined_batch_is_answered_in_order_and_queued),
+		T(test_dsn_parameters_reach_the_envelope),
 		T(test_one_recipient_is_named_and_helo_is_smtp),
 		T(test_relay_is_refused),
 		T(test_101st_recipient_gets_452),

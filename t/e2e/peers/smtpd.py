@@ -19,6 +19,9 @@ answers every RCPT with that reply (for a 4xx/5xx with our own words);
 without it, a recipient whose local part starts with "soft-" gets
 SOFT_REPLY and one starting with "hard-" gets HARD_REPLY, so that one
 transaction can mix results.  --no-smtputf8 leaves SMTPUTF8 out of EHLO.
+--dsn offers DSN (RFC 3461), which aiosmtpd lacks, and keeps the RET and
+ENVID of MAIL and the NOTIFY and ORCPT of each RCPT (as sent) in the
+.json, as "dsn_mail" and "dsn_rcpt".
 
 It prints "listening ADDR:PORT" on stderr for every socket once bound and
 runs until SIGTERM or SIGINT.
@@ -97,11 +100,45 @@ class Handler:
             "mail_from": envelope.mail_from,
             "mail_options": envelope.mail_options,
             "rcpt_tos": envelope.rcpt_tos,
+            "dsn_mail": getattr(session, "dsn_mail", []),
+            "dsn_rcpt": getattr(session, "dsn_rcpt", []),
             "tls": tls,
             "auth": auth,
         }
         self.store.save(meta, envelope.original_content)
         return "250 2.0.0 Ok: stored"
+
+
+class DsnHandler(Handler):
+    async def handle_EHLO(self, server, session, envelope, hostname,
+                          responses):
+        session.host_name = hostname
+        return responses[:-1] + ["250-DSN", responses[-1]]
+
+
+class DsnSMTP(SMTP):
+    """aiosmtpd refuses parameters it does not know (555): RFC 3461's
+    are taken off each MAIL and RCPT line and kept in the session."""
+
+    @staticmethod
+    def split(arg, names):
+        keep, dsn = [], []
+        for w in arg.split(" "):
+            (dsn if w.split("=", 1)[0].upper() in names else keep).append(w)
+        return " ".join(keep), dsn
+
+    async def smtp_MAIL(self, arg):
+        if arg:
+            arg, self.session.dsn_mail = self.split(arg, ("RET", "ENVID"))
+            self.session.dsn_rcpt = []
+        await super().smtp_MAIL(arg)
+
+    async def smtp_RCPT(self, arg):
+        if arg:
+            arg, dsn = self.split(arg, ("NOTIFY", "ORCPT"))
+            self.session.dsn_rcpt = getattr(self.session, "dsn_rcpt",
+                                            []) + [dsn]
+        await super().smtp_RCPT(arg)
 
 
 def authenticator(user, password):
@@ -123,6 +160,7 @@ async def main():
     ap.add_argument("--auth")
     ap.add_argument("--rcpt-reply")
     ap.add_argument("--no-smtputf8", action="store_true")
+    ap.add_argument("--dsn", action="store_true")
     args = ap.parse_args()
 
     ctx = None
@@ -138,10 +176,11 @@ async def main():
     if args.rcpt_reply:
         code, _, text = args.rcpt_reply.partition(":")
         reply = f"{code} {text}"
-    handler = Handler(Store(args.store), reply)
+    handler = (DsnHandler if args.dsn else Handler)(Store(args.store), reply)
+    server = DsnSMTP if args.dsn else SMTP
 
     def factory():
-        return SMTP(handler, hostname=args.hostname, tls_context=ctx,
+        return server(handler, hostname=args.hostname, tls_context=ctx,
                     require_starttls=False, data_size_limit=None,
                     enable_SMTPUTF8=not args.no_smtputf8, **kw)
 
