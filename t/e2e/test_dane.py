@@ -21,6 +21,7 @@ otherwise.
 import datetime
 import hashlib
 import pathlib
+import re
 import shutil
 import subprocess
 import types
@@ -28,8 +29,8 @@ import types
 import pytest
 
 from conftest import WAIT, parse_kv
-from netns import (AIO, DNS, NAME_WAIT, PYTHON, TLS, TestCA, dnsmasq_conf,
-                   wait_messages)
+from netns import (AIO, DNS, NAME_WAIT, PEERS, PYTHON, TLS, TestCA,
+                   dnsmasq_conf, wait_messages)
 
 EX_OK, EX_TEMPFAIL = 0, 75
 NSD_PORT = 5354
@@ -224,13 +225,16 @@ def test_tlsa_not_matching_is_deferred_never_sent(ns, conf, peer):
     assert r.lines[0].dsn == "4.7.5", r
 
 
-def test_starttls_stripped_on_a_dane_hop_is_deferred(ns, conf, tmp_path):
-    # The MX host has TLSA records but offers no STARTTLS, as when a
-    # man in the middle removes it from the EHLO reply.
-    plain = ns.aiosmtpd([f"{AIO}:25"], tmp_path / "plain",
-                        hostname=f"mx.strip.{ZONE}")
+def test_starttls_stripped_on_a_dane_hop_is_deferred(ns, conf, peer):
+    # The MX host has TLSA records; a man in the middle (peers/strip.py,
+    # at the MX's address) relays to a server that offers STARTTLS and
+    # removes the word from its EHLO reply.
+    strip = ns.spawn("strip", [PYTHON, PEERS / "strip.py", "--listen",
+                               f"{AIO}:25", "--to", f"{DANE_PEER}:25"])
+    strip.wait_for(re.escape(f"listening {AIO}:25"))
     r = send(ns, conf, f"strip.{ZONE}")
-    assert_deferred_nothing_sent(r, plain, "STARTTLS")
+    strip.wait_for("stripped")
+    assert_deferred_nothing_sent(r, peer, "STARTTLS")
     assert r.lines[0].dsn == "4.7.5", r
 
 
