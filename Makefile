@@ -123,6 +123,7 @@ $(foreach p,$(PROGS),$(eval $(call program,$(p))))
 # mailuser, a TLS helper) must not land in the per-connection binary by
 # accident.  lib/ goes in as an archive, so only what it uses is linked.
 SMTPIN_SRC = smtp-in/main.c smtp-in/session.c smtp-in/command.c \
+	     smtp-in/hook.c \
 	     smtp-in/data.c smtp-in/policy.c smtp-in/helpers.c smtp-in/proxy.c
 SMTPIN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPIN_SRC))
 STATIC_LIB_A = $(BUILD)/static/lib/libposthorn.a
