@@ -11,6 +11,9 @@ BUILD	?= build
 SBINDIR	 = $(PREFIX)/sbin
 BINDIR	 = $(PREFIX)/bin
 MANDIR	 = $(PREFIX)/share/man
+# The content filter recipes of smtp-in(8): shell scripts that adapt
+# spamc, clamdscan and rspamc to the filter's protocol.
+FILTERDIR = $(PREFIX)/share/posthorn/filters
 PYTHON	?= /usr/bin/python3
 
 CFLAGS	?= -O2 -g
@@ -93,6 +96,7 @@ BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
 MANS	 = $(wildcard man/*.[1-8])
+FILTERS	 = $(wildcard smtp-in/filters/*.sh)
 
 all: $(BINS) $(BUILD)/bin/smtp-in $(BUILD)/bin/smtp-listen
 
@@ -271,6 +275,10 @@ install: all
 	done
 	for p in $(BIN_PROGS); do \
 	    install -m 755 $(BUILD)/bin/$$p $(DESTDIR)$(BINDIR)/$$p || exit 1; \
+	done
+	install -d $(DESTDIR)$(FILTERDIR)
+	for f in $(FILTERS); do \
+	    install -m 755 $$f $(DESTDIR)$(FILTERDIR)/ || exit 1; \
 	done
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \

@@ -39,6 +39,13 @@
 # build the fuzzing harnesses of fuzz/ that "make check" runs for a few
 # seconds each and "make fuzz" for longer.
 #
+# spamc with spamd, clamdscan with clamav-daemon, and rspamd are the
+# real daemons behind smtp-in's content filter recipes
+# (smtp-in/filters/*.sh); t/e2e/test_filter_recipes.py starts each on
+# loopback with a configuration of its own (clamd with a signature
+# database the test makes: there is no network for freshclam), never as
+# a service.
+#
 # Postfix is here for the benchmark's smtp-source and the comparison
 # instance; it must never become the system's MTA as a side effect, so it
 # is installed unconfigured ("No configuration") and with a policy-rc.d
@@ -51,7 +58,8 @@ postfix strace systemd procps util-linux iproute2
 python3-dkim opendkim libmail-dkim-perl openssl bc
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
-python3-prometheus-client clang libclang-rt-dev"
+python3-prometheus-client clang libclang-rt-dev
+spamassassin spamc spamd clamav-daemon clamdscan rspamd"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 
