@@ -49,8 +49,10 @@ STATIC_CC	?= musl-gcc
 STATIC_LDFLAGS	 = -static
 endif
 CRYPTO_SRC	 = lib/passwd.c lib/srs.c lib/tls.c
-# lib/dns.c needs glibc's resolver (res_ninit, res_nsend), which musl lacks.
-GLIBC_SRC	 = lib/dns.c
+# Modules that need glibc alone: none now (lib/dns.c asks musl's
+# res_send where glibc's res_nsend is missing, for smtp-in's DNS
+# blocklists).
+GLIBC_SRC	 =
 
 # --- what gets built --------------------------------------------------
 
@@ -127,7 +129,7 @@ $(foreach p,$(PROGS),$(eval $(call program,$(p))))
 # mailuser, a TLS helper) must not land in the per-connection binary by
 # accident.  lib/ goes in as an archive, so only what it uses is linked.
 SMTPIN_SRC = smtp-in/main.c smtp-in/session.c smtp-in/command.c \
-	     smtp-in/hook.c \
+	     smtp-in/hook.c smtp-in/dnsbl.c \
 	     smtp-in/data.c smtp-in/policy.c smtp-in/helpers.c smtp-in/proxy.c
 SMTPIN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPIN_SRC))
 STATIC_LIB_A = $(BUILD)/static/lib/libposthorn.a

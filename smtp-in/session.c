@@ -27,6 +27,7 @@
 #include "alias.h"
 #include "data.h"
 #include "date.h"
+#include "dnsbl.h"
 #include "helpers.h"
 #include "hook.h"
 #include "log.h"
@@ -1508,6 +1509,47 @@ count_junk(struct session *s)
 	return -1;
 }
 
+/* Is the client listed by a zone of posthorn.conf's dnsbl?  Asked on
+ * port 25 only (a user of submission may well connect from an address
+ * that a list of dynamic addresses holds), of one zone after another
+ * until one lists it.  A failure is logged and is not a listing.  1
+ * with the reply in reply_text, else 0. */
+static int
+dnsbl_listed(struct session *s, char *reply_text, size_t size)
+{
+	char zone[CONF_HOSTNAME_MAX + 1], reason[DNSBL_REASON_MAX + 1];
+	char why[256];
+	const char *p = s->conf->dnsbl, *e;
+
+	if (strcmp(s->peer, "unknown") == 0)
+		return 0;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
+			;
+		if (e == p)
+			break;
+		(void)str_fmt(zone, sizeof(zone), "%.*s", (int)(e - p), p);
+		p = e;
+		switch (dnsbl_check(s->peer, zone, reason, sizeof(reason), why,
+		    sizeof(why))) {
+		case DNSBL_LISTED:
+			log_event("dnsbl", "peer", s->peerlog, "zone", zone,
+			    LOG_PEER "reason", reason, (char *)NULL);
+			str_fmt_cut(reply_text, size, "554 5.7.1 %s", reason);
+			return 1;
+		case DNSBL_ERROR:
+			log_event("dnsbl-error", "peer", s->peerlog, "zone",
+			    zone, "error", why, (char *)NULL);
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
 /* One command line, its CR LF removed. */
 static void
 command(struct session *s, char *line, size_t len, unsigned flags)
@@ -1549,6 +1591,12 @@ command(struct session *s, char *line, size_t len, unsigned flags)
 		reply_cmd_err(s, e, c.verb, ADDR_OK);
 		return;
 	}
+	/* Listed: nothing but QUIT (RFC 5321 §3.1). */
+	if (s->blocked && c.verb != CMD_QUIT) {
+		reply(s, "503 5.7.1 no service for a listed address; only "
+		    "QUIT");
+		return;
+	}
 	d = &dispatch[c.verb];
 	if (d->fn == NULL) {
 		reply_cmd_err(s, CMD_EUNKNOWN, c.verb, ADDR_OK);
@@ -1579,7 +1627,7 @@ command_buffered(struct session *s)
 enum session_end
 session_run(struct session *s)
 {
-	char errors[24], messages[24];
+	char errors[24], messages[24], blocked[DNSBL_REASON_MAX + 16];
 	enum line_status st;
 	unsigned flags;
 	struct str line;
@@ -1597,6 +1645,10 @@ session_run(struct session *s)
 		reply(s, "421 4.3.0 %s TLS is not configured on this server",
 		    s->conf->hostname);
 		s->end = SESSION_TLS_FAILED;
+	} else if (s->mode == SESSION_MX && s->conf->dnsbl[0] != '\0' &&
+	    dnsbl_listed(s, blocked, sizeof(blocked))) {
+		s->blocked = 1;
+		reply(s, "%s", blocked);
 	} else
 		reply(s, "220 %s ESMTP posthorn", s->conf->hostname);
 	s->since = clock_ms();
