@@ -386,3 +386,45 @@ def test_spam_local_mode_delivers_locally_only(conf, server):
     # Nothing went to smtp-out (the route leads nowhere: an attempt
     # would be logged as a deferral).
     assert not re.search(r"status=deferred", qr.log())
+
+
+# --- submission ---------------------------------------------------------------
+
+@pytest.mark.parametrize("filtered", [False, True])
+def test_submission_is_filtered_only_when_asked(conf, tmp_path, filtered):
+    """A user's mail (port 587, AUTH) skips the filter unless
+    filter_submission = yes; then the filter sees the login and TLS."""
+    import ssl
+
+    from conftest import make_cert
+    seen = tmp_path / "env"
+    script = write_filter(conf, f"env > {seen}; echo 'X-Seen: 1'\n")
+    configure(conf, script,
+              filter_submission="yes" if filtered else "no")
+    make_cert(conf.dir / "certs", HOSTNAME)
+    conf.add_user("alice@example.com", "pass word 1")
+    srv = Server(conf, mode="submission")
+    try:
+        s = smtplib.SMTP("127.0.0.1", srv.port, timeout=WAIT)
+        s.ehlo("client.example")
+        s.starttls(context=ssl._create_unverified_context())
+        s.ehlo("client.example")
+        s.login("alice@example.com", "pass word 1")
+        s.sendmail("alice@example.com", ["someone@remote.example"],
+                   b"From: alice@example.com\r\nSubject: hi\r\n\r\nhi\r\n")
+        s.quit()
+        [q] = conf.queued()
+        if not filtered:
+            assert not seen.exists()
+            assert srv.events("filter") == []
+            assert not q.body.startswith(b"X-Seen")
+            return
+        assert q.body.startswith(b"X-Seen: 1\nReceived: ")
+        env = dict(l.split("=", 1) for l in seen.read_text().splitlines()
+                   if "=" in l)
+        assert env["AUTH_AS"] == "alice@example.com"
+        assert env["ON_TLS"] == "1" and env["TLS_VERSION"].startswith("TLS")
+        assert env["POSTHORN_MODE"] == "submission"
+    finally:
+        srv.stop()
+        srv.check_children()
