@@ -266,6 +266,7 @@ bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/spawn
 	sh bench/tls.sh $(abspath $(BUILD))/bin
 	sh bench/relay.sh $(abspath $(BUILD))/bin
 	sh bench/dkim.sh $(abspath $(BUILD))/bin
+	sh bench/filter.sh $(abspath $(BUILD))/bin
 	sh bench/systemd.sh
 
 # --- install ------------------------------------------------------------
