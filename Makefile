@@ -41,12 +41,16 @@ COMPILE	 = $(CC) $(WFLAGS) $(XCPPFLAGS) $(CPPFLAGS) $(CFLAGS)
 # than smtp-in's whole session; see bench/run.sh.  The sanitizer build uses
 # the ordinary toolchain, since ASan and UBSan need glibc.  Modules that
 # need libsodium or GnuTLS never go into smtp-in.
+# glibc keeps the DNS message parser (ns_initparse) that lib/dns.c and
+# smtp-in's blocklists use in libresolv; musl's libc has it.
 ifeq ($(SAN),1)
 STATIC_CC	 = $(CC)
 STATIC_LDFLAGS	 = $(LDFLAGS)
+STATIC_LIBS	 = -lresolv
 else
 STATIC_CC	?= musl-gcc
 STATIC_LDFLAGS	 = -static
+STATIC_LIBS	 =
 endif
 CRYPTO_SRC	 = lib/passwd.c lib/srs.c lib/tls.c
 # Modules that need glibc alone: none now (lib/dns.c asks musl's
@@ -144,7 +148,7 @@ $(STATIC_LIB_A): $(patsubst %.c,$(BUILD)/static/%.o,$(filter-out $(CRYPTO_SRC) $
 
 $(BUILD)/bin/smtp-in: $(SMTPIN_OBJ) $(STATIC_LIB_A)
 	@mkdir -p $(@D)
-	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPIN_OBJ) $(STATIC_LIB_A)
+	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPIN_OBJ) $(STATIC_LIB_A) $(STATIC_LIBS)
 
 # smtp-listen is linked the same way: a posix_spawn from a small static
 # process costs less than from one that maps glibc's libraries (1.1
@@ -154,7 +158,7 @@ SMTPLISTEN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPLISTEN_SRC))
 
 $(BUILD)/bin/smtp-listen: $(SMTPLISTEN_OBJ) $(STATIC_LIB_A)
 	@mkdir -p $(@D)
-	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPLISTEN_OBJ) $(STATIC_LIB_A)
+	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPLISTEN_OBJ) $(STATIC_LIB_A) $(STATIC_LIBS)
 
 # posthorn-doctor compares the DKIM records in the DNS with dkimsign's
 # keys, through dkimsign's own key module (every program links the

@@ -390,20 +390,18 @@ queue_rewrite(struct queue_msg *m, const char *envline, const void *p,
 	if (out == -1)
 		goto out;
 	/* The envelope without its empty line, the new line, the empty
-	 * line, the fields, the message. */
+	 * line, the fields, then the message from the old file's first
+	 * byte after its empty line. */
 	if (copy_range(m, in, &off, out, m->envlen - 1) == -1 ||
 	    (el > 0 && (fd_write_all(out, envline, el) == -1 ||
 	    fd_write_all(out, "\n", 1) == -1)) ||
 	    fd_write_all(out, "\n", 1) == -1 ||
-	    (n > 0 && fd_write_all(out, p, n) == -1) ||
-	    (off = (off_t)m->envlen) < 0 ||
-	    copy_range(m, in, &off, out, UINT64_MAX) == -1 ||
-	    renameat(m->tmpdir, name, m->tmpdir, m->id) == -1) {
-		saved = errno;
-		(void)unlinkat(m->tmpdir, name, 0);
-		errno = saved;
-		goto out;
-	}
+	    (n > 0 && fd_write_all(out, p, n) == -1))
+		goto undo;
+	off = (off_t)m->envlen;
+	if (copy_range(m, in, &off, out, UINT64_MAX) == -1 ||
+	    renameat(m->tmpdir, name, m->tmpdir, m->id) == -1)
+		goto undo;
 	/* The new file is tmp/ID now; the commit fsyncs it. */
 	fd_close(&m->fd);
 	m->fd = out;
@@ -412,6 +410,11 @@ queue_rewrite(struct queue_msg *m, const char *envline, const void *p,
 	if (el > 0)
 		m->envlen += el + 1;
 	rc = 0;
+	goto out;
+undo:
+	saved = errno;
+	(void)unlinkat(m->tmpdir, name, 0);
+	errno = saved;
 out:
 	saved = errno;
 	fd_close(&in);
