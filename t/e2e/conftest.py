@@ -166,6 +166,7 @@ class LogProc:
     def start(self, cmd, env=None):
         self.cmd = cmd
         self.lines = []
+        self.eof = False    # the reader has read all there will be
         self.cond = threading.Condition()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
@@ -180,6 +181,9 @@ class LogProc:
             with self.cond:
                 self.lines.append(line)
                 self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
 
     def wait_for(self, pattern, count=1, timeout=WAIT):
         """Wait until `count` log lines match `pattern`; return them."""
@@ -191,7 +195,10 @@ class LogProc:
                 if len(hits) >= count:
                     return hits
                 left = deadline - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None:
+                # A process that exited may have written its last
+                # lines still unread: only its reader's EOF says no
+                # more will come.
+                if left <= 0 or (self.eof and self.proc.poll() is not None):
                     raise AssertionError(
                         f"no {count} log line(s) matching {pattern!r}; log:\n"
                         + "\n".join(self.lines[-40:]))
