@@ -163,10 +163,12 @@ class LogProc:
     thread; wait_for() blocks on it with a bound, so tests synchronise on
     events rather than on sleeps."""
 
+    eof = False     # the reader has read all there will be (_drain)
+
     def start(self, cmd, env=None):
         self.cmd = cmd
         self.lines = []
-        self.eof = False    # the reader has read all there will be
+        self.eof = False
         self.cond = threading.Condition()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
