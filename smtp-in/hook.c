@@ -105,8 +105,10 @@ hook_fields(const char *out, size_t n, struct hook_result *r)
 			    *q <= '~'; q++)
 				;
 			if (q == p || q == le || *q != ':') {
+				/* The line only: out is no C string. */
 				failed(r, HOOK_FAILED_REPLY, "filter output: "
-				    "not a header field: %.60s", p);
+				    "not a header field: %.*s",
+				    (int)(le - p < 60 ? le - p : 60), p);
 				return -1;
 			}
 			if (++r->nfields > HOOK_FIELDS_MAX) {
