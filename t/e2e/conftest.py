@@ -163,7 +163,9 @@ class LogProc:
     thread; wait_for() blocks on it with a bound, so tests synchronise on
     events rather than on sleeps."""
 
-    eof = False     # the reader has read all there will be (_drain)
+    # Set by _drain at the end of the log; a class attribute too, for
+    # subclasses that start their own reader (test_tls_zygote's Zygote).
+    eof = False
 
     def start(self, cmd, env=None):
         self.cmd = cmd
@@ -183,6 +185,8 @@ class LogProc:
             with self.cond:
                 self.lines.append(line)
                 self.cond.notify_all()
+        # Its last lines may be read after it exited: a waiter that saw
+        # it gone looks once more.
         with self.cond:
             self.eof = True
             self.cond.notify_all()
@@ -197,10 +201,8 @@ class LogProc:
                 if len(hits) >= count:
                     return hits
                 left = deadline - time.monotonic()
-                # A process that exited may have written its last
-                # lines still unread: only its reader's EOF says no
-                # more will come.
-                if left <= 0 or (self.eof and self.proc.poll() is not None):
+                if left <= 0 or (self.proc.poll() is not None and
+                                 self.eof):
                     raise AssertionError(
                         f"no {count} log line(s) matching {pattern!r}; log:\n"
                         + "\n".join(self.lines[-40:]))
