@@ -11,6 +11,9 @@ BUILD	?= build
 SBINDIR	 = $(PREFIX)/sbin
 BINDIR	 = $(PREFIX)/bin
 MANDIR	 = $(PREFIX)/share/man
+# The content filter recipes of smtp-in(8): shell scripts that adapt
+# spamc, clamdscan and rspamc to the filter's protocol.
+FILTERDIR = $(PREFIX)/share/posthorn/filters
 PYTHON	?= /usr/bin/python3
 
 CFLAGS	?= -O2 -g
@@ -38,17 +41,22 @@ COMPILE	 = $(CC) $(WFLAGS) $(XCPPFLAGS) $(CPPFLAGS) $(CFLAGS)
 # than smtp-in's whole session; see bench/run.sh.  The sanitizer build uses
 # the ordinary toolchain, since ASan and UBSan need glibc.  Modules that
 # need libsodium or GnuTLS never go into smtp-in.
+# glibc keeps the DNS message parser (ns_initparse) that lib/dns.c and
+# smtp-in's blocklists use in libresolv; musl's libc has it.
 ifeq ($(SAN),1)
 STATIC_CC	 = $(CC)
 STATIC_LDFLAGS	 = $(LDFLAGS)
+STATIC_LIBS	 = -lresolv
 else
 STATIC_CC	?= musl-gcc
 STATIC_LDFLAGS	 = -static
+STATIC_LIBS	 =
 endif
 CRYPTO_SRC	 = lib/passwd.c lib/srs.c lib/tls.c
-# lib/dns.c needs glibc's resolver (res_ninit, res_nsend), which musl lacks;
-# lib/spf.c is built on it.
-GLIBC_SRC	 = lib/dns.c lib/spf.c
+# Modules that need glibc alone: lib/spf.c (its resolver options).
+# lib/dns.c asks musl's res_send where glibc's res_nsend is missing, for
+# smtp-in's DNS blocklists.
+GLIBC_SRC	 = lib/spf.c
 
 # --- what gets built --------------------------------------------------
 
@@ -105,6 +113,7 @@ BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
 MANS	 = $(wildcard man/*.[1-8])
+FILTERS	 = $(wildcard smtp-in/filters/*.sh)
 
 all: $(BINS) $(BUILD)/bin/smtp-in $(BUILD)/bin/smtp-listen
 
@@ -135,6 +144,7 @@ $(foreach p,$(PROGS),$(eval $(call program,$(p))))
 # mailuser, a TLS helper) must not land in the per-connection binary by
 # accident.  lib/ goes in as an archive, so only what it uses is linked.
 SMTPIN_SRC = smtp-in/main.c smtp-in/session.c smtp-in/command.c \
+	     smtp-in/hook.c smtp-in/dnsbl.c \
 	     smtp-in/data.c smtp-in/policy.c smtp-in/helpers.c smtp-in/proxy.c
 SMTPIN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPIN_SRC))
 STATIC_LIB_A = $(BUILD)/static/lib/libposthorn.a
@@ -149,7 +159,7 @@ $(STATIC_LIB_A): $(patsubst %.c,$(BUILD)/static/%.o,$(filter-out $(CRYPTO_SRC) $
 
 $(BUILD)/bin/smtp-in: $(SMTPIN_OBJ) $(STATIC_LIB_A)
 	@mkdir -p $(@D)
-	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPIN_OBJ) $(STATIC_LIB_A)
+	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPIN_OBJ) $(STATIC_LIB_A) $(STATIC_LIBS)
 
 # smtp-listen is linked the same way: a posix_spawn from a small static
 # process costs less than from one that maps glibc's libraries (1.1
@@ -159,7 +169,7 @@ SMTPLISTEN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPLISTEN_SRC))
 
 $(BUILD)/bin/smtp-listen: $(SMTPLISTEN_OBJ) $(STATIC_LIB_A)
 	@mkdir -p $(@D)
-	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPLISTEN_OBJ) $(STATIC_LIB_A)
+	$(STATIC_CC) $(STATIC_LDFLAGS) -o $@ $(SMTPLISTEN_OBJ) $(STATIC_LIB_A) $(STATIC_LIBS)
 
 # posthorn-doctor compares the DKIM records in the DNS with dkimsign's
 # keys, through dkimsign's own key module (every program links the
@@ -301,6 +311,7 @@ bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/qsignbench $(BUILD)/bench/spa
 	sh bench/dkim.sh $(abspath $(BUILD))/bin
 	sh bench/dane.sh $(abspath $(BUILD))
 	sh bench/qsign.sh $(abspath $(BUILD))/bin
+	sh bench/filter.sh $(abspath $(BUILD))/bin
 	sh bench/systemd.sh
 
 # --- install ------------------------------------------------------------
@@ -312,6 +323,10 @@ install: all
 	done
 	for p in $(BIN_PROGS); do \
 	    install -m 755 $(BUILD)/bin/$$p $(DESTDIR)$(BINDIR)/$$p || exit 1; \
+	done
+	install -d $(DESTDIR)$(FILTERDIR)
+	for f in $(FILTERS); do \
+	    install -m 755 $$f $(DESTDIR)$(FILTERDIR)/ || exit 1; \
 	done
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \

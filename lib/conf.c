@@ -34,7 +34,8 @@ typedef const char *conf_parser(const struct conf *, const char *value,
 
 static conf_parser parse_hostname, parse_path, parse_size, parse_minfree,
     parse_chars, parse_duration, parse_count, parse_string, parse_addr4,
-    parse_addr6, parse_bool, parse_srs_hash, parse_user, parse_dnssec;
+    parse_addr6, parse_bool, parse_srs_hash, parse_user, parse_dnssec,
+    parse_command, parse_spam, parse_zones;
 
 struct conf_key {
 	const char	*name;
@@ -76,6 +77,11 @@ static const struct conf_key conf_keys[] = {
 	{ "command_user",	parse_user,	FIELD(command_user), 0 },
 	{ "dnssec",		parse_dnssec,	FIELD(dnssec), 0 },
 	{ "dnssec_trust_anchor", parse_path,	FIELD(dnssec_trust_anchor), 0 },
+	{ "filter",		parse_command,	FIELD(filter), 1 },
+	{ "filter_submission",	parse_bool,	FIELD(filter_submission), 0 },
+	{ "filter_timeout",	parse_duration,	FIELD(filter_timeout), 0 },
+	{ "filter_spam",	parse_spam,	FIELD(filter_spam), 0 },
+	{ "dnsbl",		parse_zones,	FIELD(dnsbl), 1 },
 };
 
 enum { NKEYS = sizeof(conf_keys) / sizeof(conf_keys[0]) };
@@ -406,6 +412,63 @@ parse_dnssec(const struct conf *c, const char *v, void *field, size_t size)
 	return NULL;
 }
 
+/* A program and its arguments, separated by blanks, no shell: an
+ * absolute path first, printable ASCII throughout. */
+static const char *
+parse_command(const struct conf *c, const char *v, void *field, size_t size)
+{
+	const char *p;
+
+	(void)c;
+	if (*v == '\0') {
+		*(char *)field = '\0';
+		return NULL;
+	}
+	if (*v != '/')
+		return "the program must be an absolute path";
+	for (p = v; *p != '\0'; p++)
+		if ((*p < ' ' || *p > '~') && *p != '\t')
+			return "only printable ASCII";
+	return str_copy(field, size, v) == -1 ? "too long" : NULL;
+}
+
+static const char *
+parse_spam(const struct conf *c, const char *v, void *field, size_t size)
+{
+	(void)c;
+	if (strcmp(v, CONF_FILTER_SPAM_REFUSE) != 0 &&
+	    strcmp(v, CONF_FILTER_SPAM_LOCAL) != 0)
+		return "must be " CONF_FILTER_SPAM_REFUSE " or "
+		    CONF_FILTER_SPAM_LOCAL;
+	return str_copy(field, size, v) == -1 ? "too long" : NULL;
+}
+
+/* DNS zones separated by blanks, each a host name. */
+static const char *
+parse_zones(const struct conf *c, const char *v, void *field, size_t size)
+{
+	char zone[CONF_HOSTNAME_MAX + 1];
+	const char *p = v, *e;
+
+	(void)c;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
+			;
+		if ((size_t)(e - p) >= sizeof(zone))
+			return "a zone name longer than 253 bytes";
+		memcpy(zone, p, (size_t)(e - p));
+		zone[e - p] = '\0';
+		if (!conf_valid_hostname(zone))
+			return "not a list of DNS zones";
+		p = e;
+	}
+	return str_copy(field, size, v) == -1 ? "too long" : NULL;
+}
+
 /* A number of SRS hash characters, CONF_SRS_HASH_LENGTH_MIN..MAX. */
 static const char *
 parse_srs_hash(const struct conf *c, const char *v, void *field, size_t size)
@@ -532,6 +595,12 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	c->srs_postsrsd_compat = 0;
 	(void)str_copy(c->command_user, sizeof(c->command_user),
 	    CONF_COMMAND_USER_DEFAULT);
+	c->filter[0] = '\0';
+	c->filter_submission = 0;
+	c->filter_timeout = CONF_FILTER_TIMEOUT_DEFAULT;
+	(void)str_copy(c->filter_spam, sizeof(c->filter_spam),
+	    CONF_FILTER_SPAM_REFUSE);
+	c->dnsbl[0] = '\0';
 	return 0;
 }
 

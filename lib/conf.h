@@ -88,6 +88,22 @@ enum {
 #define CONF_DNSSEC_TRUST_ANCHOR_DEFAULT	"/usr/share/dns/root.key"
 #define CONF_DNSSEC_DEFAULT		"validate"
 enum { CONF_DNSSEC_WORD_MAX = 15 };	/* "validate" and a margin */
+	/* filter: a program and its arguments (smtp-in(8)). */
+	CONF_FILTER_MAX = 1024,
+	/* A content filter that has not answered in this long is killed
+	 * and the client told to try later: chasquid's post-data hook gets
+	 * a minute as well, a spamd or clamd that takes longer is down,
+	 * and a client waits ten minutes for the reply to the data (RFC
+	 * 5321 §4.5.3.2.6). */
+	CONF_FILTER_TIMEOUT_DEFAULT = 60,
+	/* dnsbl: the zones, separated by blanks; a few zones of ~30 bytes
+	 * are what anyone uses. */
+	CONF_DNSBL_MAX = 512
+};
+/* filter_spam: what becomes of a message that the filter judged spam
+ * and that a recipient's aliases forward to another domain. */
+#define CONF_FILTER_SPAM_REFUSE	"refuse"	/* 550 at DATA: the default */
+#define CONF_FILTER_SPAM_LOCAL	"local"		/* local targets only */
 #define CONF_SRS_SECRET_DEFAULT	"srs.secret"	/* under the dir */
 enum {
 	/* SRS hash characters written: postsrsd's (libsrs2's) and
@@ -152,6 +168,16 @@ struct conf {
 	 * and the trust anchors of dnssec_trust_anchor, or "off". */
 	char		dnssec[CONF_DNSSEC_WORD_MAX + 1];
 	char		dnssec_trust_anchor[CONF_PATH_MAX];
+	/* The content filter of smtp-in: "" for none; mail of
+	 * authenticated users too when filter_submission; its time limit
+	 * in seconds; CONF_FILTER_SPAM_*. */
+	char		filter[CONF_FILTER_MAX];
+	int		filter_submission;
+	long		filter_timeout;
+	char		filter_spam[8];
+	/* DNS blocklist zones asked at connect on port 25, blank
+	 * separated; "" for none. */
+	char		dnsbl[CONF_DNSBL_MAX];
 };
 
 /* The configuration directory: opt (from -C) if not NULL, else

@@ -1,4 +1,6 @@
-/* dns.c — MX and address lookups for smtp-out, with glibc's resolver.
+/* dns.c — MX and address lookups for smtp-out, with the C library's
+ * resolver (glibc's for smtp-out; musl's in smtp-in, which asks for the
+ * A and TXT records of DNS blocklists).
  * The point of this file is the classification: a name that does not
  * exist fails the mail at once, a domain that refuses mail (null MX) too,
  * but a server that failed, timed out or sent something we cannot read
@@ -12,6 +14,7 @@
  * response as bytes, which is what the unit tests feed them. */
 
 #include <sys/types.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -257,6 +260,24 @@ next_answer(ns_msg *msg, const struct chain *ch, int type, int *i, ns_rr *rr)
 }
 
 /* Put t into out[0..*n) sorted by (pref, key), keeping the best max. */
+/* A random number for the order of equal MX preferences: glibc's
+ * arc4random; musl (smtp-in, which never asks for MX records) has none,
+ * and getrandom does as well there. */
+static uint32_t
+rnd32(void)
+{
+#ifdef __GLIBC__
+	return arc4random();
+#else
+	uint32_t r = 0;
+
+	while (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		if (errno != EINTR)
+			break;
+	return r;
+#endif
+}
+
 static void
 insert_target(struct dns_target *out, uint32_t *keys, size_t max, size_t *n,
     const char *host, int pref, uint32_t key)
@@ -329,7 +350,7 @@ dns_parse_mx(const unsigned char *pkt, size_t len, const char *qname,
 		}
 		if (max > 0)
 			insert_target(out, keys, max, n, norm, pref,
-			    arc4random());
+			    rnd32());
 	}
 	if (got == -1)
 		goto damaged;
@@ -431,6 +452,7 @@ dns_set_transport(dns_transport_fn *fn, void *arg)
 
 /* One query of type for name, the response into ans: its length, or -1
  * with a result and why set. */
+#ifdef __GLIBC__
 static int
 query(const struct dns_opts *o, const char *name, int type,
     unsigned char *ans, size_t anssize, enum dns_result *r, char *why,
@@ -478,6 +500,36 @@ out:
 	res_nclose(&rs);
 	return alen;
 }
+#else
+/* musl has no res_n* functions: its res_mkquery and res_send read
+ * /etc/resolv.conf at each call, and keep no state between them, so
+ * they are what res_ninit gives glibc's. */
+static int
+query(const char *name, int type, unsigned char *ans, size_t anssize,
+    enum dns_result *r, char *why, size_t whysize)
+{
+	unsigned char q[DNS_QUERY_MAX];
+	int qlen, alen;
+
+	if ((qlen = res_mkquery(ns_o_query, name, ns_c_in, type, NULL, 0,
+	    NULL, q, sizeof(q))) == -1) {
+		*r = DNS_NXDOMAIN;
+		str_fmt_cut(why, whysize, "DNS: %s: not a valid domain name",
+		    name);
+		return -1;
+	}
+	if ((alen = res_send(q, qlen, ans, (int)anssize)) == -1) {
+		*r = DNS_TEMP;
+		str_fmt_cut(why, whysize,
+		    "DNS: %s: no answer to the %s query", name,
+		    type_name(type));
+		return -1;
+	}
+	if (alen > (int)anssize)
+		alen = (int)anssize;
+	return alen;
+}
+#endif
 
 /* An address literal: 1 and *a set, 0 if host is not one, -1 if it is
  * bracketed and not a valid address (RFC 5321 §4.1.3). */
@@ -821,7 +873,8 @@ parse_names(const unsigned char *pkt, size_t len, const char *qname,
 }
 
 /* One query of type for name, its answer parsed into out: struct
- * dns_text for TXT, struct dns_name for PTR and CNAME. */
+ * dns_text for TXT, struct dns_addr for A, struct dns_name for PTR and
+ * CNAME. */
 static enum dns_result
 lookup(const struct dns_opts *o, const char *name, int type, void *out,
     size_t max, size_t *n, char *why, size_t whysize)
@@ -838,8 +891,10 @@ lookup(const struct dns_opts *o, const char *name, int type, void *out,
 	if ((alen = query(o, name, type, ans, DNS_PACKET_MAX, &r, why,
 	    whysize)) != -1)
 		r = type == ns_t_txt ? dns_parse_txt(ans, (size_t)alen, name,
-		    out, max, n, why, whysize) : parse_names(ans,
-		    (size_t)alen, name, type, out, max, n, why, whysize);
+		    out, max, n, why, whysize) : type == ns_t_a ?
+		    dns_parse_addrs(ans, (size_t)alen, name, type, out, max,
+		    n, why, whysize) : parse_names(ans, (size_t)alen, name,
+		    type, out, max, n, why, whysize);
 	free(ans);
 	return r;
 }
@@ -873,6 +928,13 @@ dns_reverse_name(const struct dns_addr *a, char *rev, size_t size)
 		(void)str_copy(buf + len, sizeof(buf) - len, "ip6.arpa");
 	}
 	str_fmt_cut(rev, size, "%s", buf);
+}
+
+enum dns_result
+dns_a(const char *name, struct dns_addr *out, size_t max, size_t *n,
+    char *why, size_t whysize)
+{
+	return lookup(name, ns_t_a, out, max, n, why, whysize);
 }
 
 enum dns_result

@@ -1,7 +1,8 @@
 /* dns.h — where mail for a domain goes: MX records (RFC 5321 §5.1,
- * RFC 7505 null MX) and the AAAA and A records of a host, through glibc's
- * resolver (/etc/resolv.conf honoured), with the answer classified so that
- * the caller can tell "try later" from "fail now".  The parsers take a
+ * RFC 7505 null MX) and the AAAA and A records of a host, through the C
+ * library's resolver (glibc's, or musl's in smtp-in; /etc/resolv.conf
+ * honoured), with the answer classified so that the caller can tell
+ * "try later" from "fail now".  The parsers take a
  * whole DNS response so that the tests feed them canned packets.
  *
  * What a result means to smtp-out (DSN codes of smtp-out(8)):
@@ -97,6 +98,10 @@ struct dns_text {
 	size_t	odd;		/* bytes not printable ASCII, now '?' */
 };
 enum dns_result	 dns_txt(const char *name, struct dns_text *out, size_t max,
+		    size_t *n, char *why, size_t whysize);
+/* The A records of name, at most max: for DNS blocklists (RFC 5782),
+ * whose answers are addresses in 127.0.0.0/8. */
+enum dns_result	 dns_a(const char *name, struct dns_addr *out, size_t max,
 		    size_t *n, char *why, size_t whysize);
 /* The names the PTR records of an address give (lowercase, no trailing
  * dot), at most max. */

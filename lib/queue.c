@@ -126,6 +126,7 @@ queue_create(struct queue_msg *m, const char *spool)
 	m->tmpdir = -1;
 	m->newfd = -1;
 	m->size = 0;
+	m->envlen = 0;
 	m->len = 0;
 	m->id[0] = '\0';	/* no ID of an earlier message in a log line */
 	m->tmp[0] = '\0';
@@ -304,6 +305,7 @@ queue_put_env(struct queue_msg *m, const struct queue_env *e)
 	    (str_fmt(num, sizeof num, "%ld", e->uid) == -1 ||
 	    put_line(m, &total, "uid", "", num, "") == -1))
 		return -1;
+	m->envlen = total + 1;
 	return put_raw(m, "\n", 1);
 }
 
@@ -314,6 +316,133 @@ queue_put(struct queue_msg *m, const void *p, size_t n)
 		return -1;
 	m->size += n;
 	return 0;
+}
+
+int
+queue_reader(struct queue_msg *m)
+{
+	int fd;
+
+	if (m->fd == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	if (flush(m) == -1)
+		return -1;
+	do
+		fd = openat(m->tmpdir, m->id, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	while (fd == -1 && errno == EINTR);
+	if (fd == -1)
+		return -1;
+	if (lseek(fd, (off_t)m->envlen, SEEK_SET) == -1) {
+		int saved = errno;
+
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Copy n bytes (or to the end when n is UINT64_MAX) of from at *off to
+ * to, through the write buffer, which is empty. */
+static int
+copy_range(struct queue_msg *m, int from, off_t *off, int to, uint64_t n)
+{
+	ssize_t r;
+	size_t k;
+
+	while (n > 0) {
+		k = n < sizeof m->buf ? (size_t)n : sizeof m->buf;
+		if ((r = pread(from, m->buf, k, *off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			if (n == UINT64_MAX)
+				return 0;
+			errno = EIO;	/* the file is shorter than we wrote */
+			return -1;
+		}
+		if (fd_write_all(to, m->buf, (size_t)r) == -1)
+			return -1;
+		*off += r;
+		if (n != UINT64_MAX)
+			n -= (uint64_t)r;
+	}
+	return 0;
+}
+
+int
+queue_rewrite(struct queue_msg *m, const char *envline, const void *p,
+    size_t n)
+{
+	size_t el = envline != NULL ? strlen(envline) : 0;
+	char name[QUEUE_ID_LEN + 8];
+	int in = -1, out = -1, rc = -1, saved;
+	off_t off = 0;
+
+	if (m->fd == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	if (n == 0 && el == 0)
+		return 0;
+	if (m->envlen == 0 || (envline != NULL && (!value_ok(envline) ||
+	    m->envlen + el + 1 > QUEUE_ENV_MAX))) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* A name the sweep of tmp/ removes should we crash meanwhile. */
+	if (flush(m) == -1 ||
+	    str_fmt(name, sizeof name, "%s.new", m->id) == -1)
+		return -1;
+	do
+		in = openat(m->tmpdir, m->id, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	while (in == -1 && errno == EINTR);
+	if (in == -1)
+		return -1;
+	do
+		out = openat(m->tmpdir, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0640);
+	while (out == -1 && errno == EINTR);
+	if (out == -1)
+		goto out;
+	/* The envelope without its empty line, the new line, the empty
+	 * line, the fields, then the message from the old file's first
+	 * byte after its empty line. */
+	if (copy_range(m, in, &off, out, m->envlen - 1) == -1 ||
+	    (el > 0 && (fd_write_all(out, envline, el) == -1 ||
+	    fd_write_all(out, "\n", 1) == -1)) ||
+	    fd_write_all(out, "\n", 1) == -1 ||
+	    (n > 0 && fd_write_all(out, p, n) == -1))
+		goto undo;
+	off = (off_t)m->envlen;
+	if (copy_range(m, in, &off, out, UINT64_MAX) == -1 ||
+	    renameat(m->tmpdir, name, m->tmpdir, m->id) == -1)
+		goto undo;
+	/* The new file is tmp/ID now; the commit fsyncs it. */
+	fd_close(&m->fd);
+	m->fd = out;
+	out = -1;
+	m->size += n;
+	if (el > 0)
+		m->envlen += el + 1;
+	rc = 0;
+	goto out;
+undo:
+	saved = errno;
+	(void)unlinkat(m->tmpdir, name, 0);
+	errno = saved;
+out:
+	saved = errno;
+	fd_close(&in);
+	fd_close(&out);
+	errno = saved;
+	return rc;
 }
 
 /* Close everything and remove the temporary; errno is kept for the
@@ -554,6 +683,8 @@ queue_env_read(int fd, struct queue_envelope *env)
 			env->uid = (long)t;
 		} else if (strcmp(line, "smtputf8") == 0) {
 			env->flags |= QUEUE_SMTPUTF8;
+		} else if (strcmp(line, QUEUE_ENV_LOCAL_ONLY) == 0) {
+			env->flags |= QUEUE_LOCAL_ONLY;
 		} else if (strcmp(line, "body") == 0) {
 			if (strcmp(value, "8bitmime") == 0)
 				env->flags |= QUEUE_8BITMIME;

@@ -30,8 +30,12 @@ enum {
 
 enum queue_env_flags {
 	QUEUE_SMTPUTF8 = 1 << 0,	/* MAIL ... SMTPUTF8 (RFC 6531) */
-	QUEUE_8BITMIME = 1 << 1		/* MAIL ... BODY=8BITMIME */
+	QUEUE_8BITMIME = 1 << 1,	/* MAIL ... BODY=8BITMIME */
+	/* Deliver to local targets only, forward nothing: the content
+	 * filter judged it spam (smtp-in(8), filter_spam = local). */
+	QUEUE_LOCAL_ONLY = 1 << 2
 };
+#define QUEUE_ENV_LOCAL_ONLY	"localonly"
 
 /* What the envelope records.  Addresses are as addr_format() writes them,
  * "" for the null sender. */
@@ -64,6 +68,7 @@ struct queue_msg {
 	 * descriptors and the ID, so a message touches one page of names. */
 	char		tmp[PATH_MAX];
 	uint64_t	size;			/* message bytes so far */
+	uint64_t	envlen;			/* the envelope block's bytes */
 	size_t		len;			/* bytes in buf */
 	char		buf[QUEUE_WBUFSZ];
 };
@@ -78,6 +83,18 @@ int	queue_create(struct queue_msg *, const char *spool);
 int	queue_put_env(struct queue_msg *, const struct queue_env *);
 /* Message bytes, LF line endings, buffered; -1 with errno (ENOSPC...). */
 int	queue_put(struct queue_msg *, const void *, size_t);
+/* A descriptor of its own (read-only, close-on-exec) on the message
+ * written so far, at its first byte after the envelope, for a content
+ * filter to read: what was buffered is written first.  -1 with errno. */
+int	queue_reader(struct queue_msg *);
+/* Add a line to the envelope (envline, a key alone such as
+ * QUEUE_ENV_LOCAL_ONLY, or NULL) and put n bytes before the first
+ * message byte (header fields that a content filter adds): the
+ * temporary is written again beside itself and renamed over the old one
+ * before anything is committed.  -1 with errno, and then the message is
+ * as it was. */
+int	queue_rewrite(struct queue_msg *, const char *envline, const void *,
+	    size_t n);
 /* Flush, fsync, rename into new/, fsync new/.  On failure nothing is
  * committed and the temporary is gone. */
 int	queue_commit(struct queue_msg *);

@@ -403,6 +403,15 @@ resolve_srs(struct sched *s, struct state *st, size_t i, time_t now)
 	    !srs_is_srs(a.local) ||
 	    resolve_domain_is_local(s->conf, a.domain) != 1)
 		return 0;
+	/* Spam is never sent on (filter_spam = local): the bounce of a
+	 * message we forwarded is done with, undelivered, unbounced. */
+	if (st->env.flags & QUEUE_LOCAL_ONLY) {
+		log_event("not-forwarded", "id", st->env.id, "rcpt", orig,
+		    "reason", "judged spam", (char *)NULL);
+		st->e[i].status = STATE_SENT;
+		st->dirty = 1;
+		return 1;
+	}
 	if (!s->have_srs || srs_reverse(&s->srs, orig, now, back,
 	    sizeof(back), why, sizeof(why)) == -1) {
 		settle(st, &st->e[i], STATE_FAILED, "5.1.1", s->have_srs ? why :
@@ -513,6 +522,15 @@ emit(const struct alias_target *t, void *arg)
 	struct emit_arg *ea = arg;
 	enum state_kind k = t->kind == ALIAS_PIPE ? STATE_PIPE :
 	    t->kind == ALIAS_REMOTE ? STATE_REMOTE : STATE_MAILBOX;
+
+	/* Judged spam by smtp-in's filter (filter_spam = local): local
+	 * targets only; what would be forwarded is dropped, said once. */
+	if (t->kind == ALIAS_REMOTE && (ea->st->env.flags & QUEUE_LOCAL_ONLY)) {
+		log_event("not-forwarded", "id", ea->st->env.id, "rcpt",
+		    ea->orig, "to", t->addr, "reason", "judged spam",
+		    (char *)NULL);
+		return 0;
+	}
 
 	return state_add(ea->st, k, ea->orig, t->addr,
 	    t->kind == ALIAS_PIPE ? t->cmd : NULL) == -1 ? -1 : 0;

@@ -27,7 +27,9 @@
 #include "alias.h"
 #include "data.h"
 #include "date.h"
+#include "dnsbl.h"
 #include "helpers.h"
+#include "hook.h"
 #include "log.h"
 #include "policy.h"
 #include "resolve.h"
@@ -888,6 +890,165 @@ open_message(struct session *s)
 	return 0;
 }
 
+/* --- the content filter -------------------------------------------- */
+
+static void	log_queue_error(struct session *, const char *, int);
+
+/* Is the mail of this session filtered?  Port 25 mail always when there
+ * is a filter; a user's (submission, or AUTH on port 25) only with
+ * filter_submission. */
+static int
+filter_wanted(const struct session *s)
+{
+	return s->conf->filter[0] != '\0' &&
+	    (s->login[0] == '\0' || s->conf->filter_submission);
+}
+
+/* Where a message goes, for spam: some target is a local mailbox or a
+ * pipe, some is another domain. */
+struct reach {
+	int	local;
+	int	remote;
+};
+
+static int
+reach_emit(const struct alias_target *t, void *arg)
+{
+	struct reach *r = arg;
+
+	if (t->kind == ALIAS_REMOTE)
+		r->remote = 1;
+	else
+		r->local = 1;
+	return 0;
+}
+
+/* Where the recipients lead: 0, or -1 when an aliases file cannot be
+ * read now (the reply is out).  A bounce to one of our SRS addresses
+ * goes on to another domain. */
+static int
+reach(struct session *s, struct reach *all)
+{
+	char why[ALIAS_WHY_MAX];
+	struct reach one;
+	size_t i;
+
+	all->local = all->remote = 0;
+	for (i = 0; i < s->nrcpts; i++) {
+		const char *r = s->rcpts[i];
+
+		one.local = one.remote = 0;
+		if (srs_is_srs(r))
+			one.remote = 1;
+		else if (alias_resolve(s->conf, r, reach_emit, &one, why,
+		    sizeof(why)) != ALIAS_OK) {
+			log_event("error", "peer", s->peerlog, "op", "resolve",
+			    "id", s->msg.id, LOG_PEER "to", r, "error", why,
+			    (char *)NULL);
+			reply(s, "451 4.3.0 temporary failure, try again later");
+			return -1;
+		}
+		all->local |= one.local;
+		all->remote |= one.remote;
+	}
+	return 0;
+}
+
+/* The filter judged the message spam: it is never forwarded to another
+ * domain (a forwarder that passes spam on to Gmail teaches Gmail to
+ * distrust the domain, and a bounce later would be backscatter).  With
+ * filter_spam = refuse, a message that would be forwarded is refused
+ * now; with local, it is queued marked local-only (queue-run delivers
+ * its local targets and forwards nothing), unless it has no local
+ * target at all, and then it is refused too.  1 to go on (*localonly
+ * set), 0 when the reply is out. */
+static int
+spam_policy(struct session *s, int *localonly)
+{
+	struct reach r;
+
+	*localonly = 0;
+	if (reach(s, &r) == -1)
+		return 0;
+	if (!r.remote)
+		return 1;
+	if (strcmp(s->conf->filter_spam, CONF_FILTER_SPAM_LOCAL) == 0 &&
+	    r.local) {
+		*localonly = 1;
+		return 1;
+	}
+	reply(s, "550 5.7.1 message judged spam; it is not forwarded");
+	return 0;
+}
+
+/* Run the filter on the written message: 1 to commit it (with the
+ * fields it added, and marked local-only if it must be), 0 when the
+ * reply is out. */
+static int
+run_filter(struct session *s)
+{
+	static struct hook_result res;
+	static const char *const verdicts[] = {
+		[HOOK_ACCEPT] = "accept", [HOOK_SPAM] = "spam",
+		[HOOK_REFUSE] = "refuse", [HOOK_TEMPFAIL] = "tempfail",
+		[HOOK_FAILED] = "failed",
+	};
+	const char *rcpts[SMTP_RCPT_MAX];
+	struct hook_env env;
+	char nfields[16];
+	int fd, localonly = 0;
+	size_t i;
+
+	if ((fd = queue_reader(&s->msg)) == -1) {
+		log_queue_error(s, "filter-open", errno);
+		reply(s, "451 4.3.0 temporary failure, try again later");
+		return 0;
+	}
+	for (i = 0; i < s->nrcpts; i++)
+		rcpts[i] = s->rcpts[i];
+	memset(&env, 0, sizeof(env));
+	env.sender = s->sender;
+	env.rcpts = rcpts;
+	env.nrcpts = s->nrcpts;
+	env.peer = s->peer;
+	env.helo = s->helo;
+	env.tls_version = s->tls ? s->tls_version : "";
+	env.tls_cipher = s->tls ? s->tls_cipher : "";
+	env.login = s->login;
+	env.id = s->msg.id;
+	env.mode = session_mode_name(s->mode);
+	env.hostname = s->conf->hostname;
+	env.confdir = s->conf->dir;
+	hook_run(s->conf->filter, fd, &env, (int64_t)(s->conf->filter_timeout >
+	    0 ? s->conf->filter_timeout : 1) * 1000, &res);
+	(void)close(fd);
+	(void)str_fmt(nfields, sizeof(nfields), "%u", res.nfields);
+	log_event("filter", "id", s->msg.id, "peer", s->peerlog,
+	    "verdict", verdicts[res.verdict],
+	    "fields", res.verdict <= HOOK_SPAM ? nfields : NULL,
+	    LOG_PEER "reply", res.reply[0] != '\0' ? res.reply : NULL,
+	    "reason", res.why[0] != '\0' ? res.why : NULL, (char *)NULL);
+	switch (res.verdict) {
+	case HOOK_SPAM:
+		if (!spam_policy(s, &localonly))
+			return 0;
+		/* FALLTHROUGH */
+	case HOOK_ACCEPT:
+		if ((res.fieldslen > 0 || localonly) &&
+		    queue_rewrite(&s->msg, localonly ? QUEUE_ENV_LOCAL_ONLY :
+		    NULL, res.fields, res.fieldslen) == -1) {
+			log_queue_error(s, "filter-fields", errno);
+			reply(s, "451 4.3.0 temporary failure writing the "
+			    "queue, try again later");
+			return 0;
+		}
+		return 1;
+	default:
+		reply(s, "%s", res.reply);
+		return 0;
+	}
+}
+
 static void
 log_queue_error(struct session *s, const char *op, int err)
 {
@@ -919,6 +1080,10 @@ finish_data(struct session *s, const struct data *d)
 		/* The message is written: it must not have taken the file
 		 * system below the floor, whatever SIZE said. */
 		if (!room_for(s, s->msg.fd, 0)) {
+			queue_abort(&s->msg);
+			break;
+		}
+		if (filter_wanted(s) && !run_filter(s)) {
 			queue_abort(&s->msg);
 			break;
 		}
@@ -1360,6 +1525,47 @@ count_junk(struct session *s)
 	return -1;
 }
 
+/* Is the client listed by a zone of posthorn.conf's dnsbl?  Asked on
+ * port 25 only (a user of submission may well connect from an address
+ * that a list of dynamic addresses holds), of one zone after another
+ * until one lists it.  A failure is logged and is not a listing.  1
+ * with the reply in reply_text, else 0. */
+static int
+dnsbl_listed(struct session *s, char *reply_text, size_t size)
+{
+	char zone[CONF_HOSTNAME_MAX + 1], reason[DNSBL_REASON_MAX + 1];
+	char why[256];
+	const char *p = s->conf->dnsbl, *e;
+
+	if (strcmp(s->peer, "unknown") == 0)
+		return 0;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
+			;
+		if (e == p)
+			break;
+		(void)str_fmt(zone, sizeof(zone), "%.*s", (int)(e - p), p);
+		p = e;
+		switch (dnsbl_check(s->peer, zone, reason, sizeof(reason), why,
+		    sizeof(why))) {
+		case DNSBL_LISTED:
+			log_event("dnsbl", "peer", s->peerlog, "zone", zone,
+			    LOG_PEER "reason", reason, (char *)NULL);
+			str_fmt_cut(reply_text, size, "554 5.7.1 %s", reason);
+			return 1;
+		case DNSBL_ERROR:
+			log_event("dnsbl-error", "peer", s->peerlog, "zone",
+			    zone, "error", why, (char *)NULL);
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
 /* One command line, its CR LF removed. */
 static void
 command(struct session *s, char *line, size_t len, unsigned flags)
@@ -1401,6 +1607,12 @@ command(struct session *s, char *line, size_t len, unsigned flags)
 		reply_cmd_err(s, e, c.verb, ADDR_OK);
 		return;
 	}
+	/* Listed: nothing but QUIT (RFC 5321 §3.1). */
+	if (s->blocked && c.verb != CMD_QUIT) {
+		reply(s, "503 5.7.1 no service for a listed address; only "
+		    "QUIT");
+		return;
+	}
 	d = &dispatch[c.verb];
 	if (d->fn == NULL) {
 		reply_cmd_err(s, CMD_EUNKNOWN, c.verb, ADDR_OK);
@@ -1431,7 +1643,7 @@ command_buffered(struct session *s)
 enum session_end
 session_run(struct session *s)
 {
-	char errors[24], messages[24];
+	char errors[24], messages[24], blocked[DNSBL_REASON_MAX + 16];
 	enum line_status st;
 	unsigned flags;
 	struct str line;
@@ -1449,6 +1661,10 @@ session_run(struct session *s)
 		reply(s, "421 4.3.0 %s TLS is not configured on this server",
 		    s->conf->hostname);
 		s->end = SESSION_TLS_FAILED;
+	} else if (s->mode == SESSION_MX && s->conf->dnsbl[0] != '\0' &&
+	    dnsbl_listed(s, blocked, sizeof(blocked))) {
+		s->blocked = 1;
+		reply(s, "%s", blocked);
 	} else
 		reply(s, "220 %s ESMTP posthorn", s->conf->hostname);
 	s->since = clock_ms();

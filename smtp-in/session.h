@@ -194,6 +194,9 @@ struct session {
 	const char		*logarg;	/* MAIL/RCPT argument */
 	char			 logto[ADDR_TEXT_MAX + 2];
 
+	/* A DNS blocklist lists the client: 554 at the greeting, and
+	 * nothing but QUIT after it (RFC 5321 §3.1). */
+	int			 blocked;
 	int			 broken;	/* a write failed: stop writing */
 	int			 ioerr;		/* errno of the failure */
 

@@ -63,6 +63,13 @@
 # only: no recursion to disable; its service is never started, see the
 # policy-rc.d below).
 #
+# spamc with spamd, clamdscan with clamav-daemon, and rspamd are the
+# real daemons behind smtp-in's content filter recipes
+# (smtp-in/filters/*.sh); t/e2e/test_filter_recipes.py starts each on
+# loopback with a configuration of its own (clamd with a signature
+# database the test makes: there is no network for freshclam), never as
+# a service.
+#
 # Postfix is here for the benchmark's smtp-source and the comparison
 # instance; it must never become the system's MTA as a side effect, so it
 # is installed unconfigured ("No configuration") and with a policy-rc.d
@@ -76,7 +83,8 @@ python3-dkim opendkim libmail-dkim-perl openssl bc
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
 python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev
-python3-spf python3-yaml python3-dnslib libunbound-dev dns-root-data ldnsutils nsd"
+python3-spf python3-yaml python3-dnslib libunbound-dev dns-root-data ldnsutils nsd
+spamassassin spamc spamd clamav-daemon clamdscan rspamd"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 

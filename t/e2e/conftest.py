@@ -166,6 +166,10 @@ class LogProc:
     thread; wait_for() blocks on it with a bound, so tests synchronise on
     events rather than on sleeps."""
 
+    # Set by _drain at the end of the log; a class attribute too, for
+    # subclasses that start their own reader (test_tls_zygote's Zygote).
+    eof = False
+
     def start(self, cmd, env=None):
         self.cmd = cmd
         self.lines = []

@@ -614,12 +614,60 @@ test_reader_is_bounded(void **state)
 	close(fd);
 }
 
+/* What a content filter reads (queue_reader) is the message from its
+ * first byte, after what is buffered; queue_rewrite adds an envelope key
+ * and fields on top, the rest intact, and the commit takes the new
+ * file, leaving nothing in tmp/. */
+static void
+test_reader_and_rewrite_for_a_filter(void **state)
+{
+	struct spool *s = *state;
+	struct queue_envelope env;
+	struct queue_env e;
+	const char body[] = "Received: by us\nSubject: hi\n\nbody\n";
+	const char fields[] = "X-Spam-Flag: YES\n";
+	char got[256];
+	ssize_t n;
+	int fd;
+
+	fill_env(&e);
+	start(s, &e);
+	assert_int_equal(queue_put(s->m, body, sizeof body - 1), 0);
+	assert_true((fd = queue_reader(s->m)) != -1);
+	n = read(fd, got, sizeof got);
+	assert_int_equal(n, (ssize_t)sizeof body - 1);
+	assert_memory_equal(got, body, sizeof body - 1);
+	close(fd);
+	assert_int_equal(queue_rewrite(s->m, "bad\nkey", "", 0), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(queue_rewrite(s->m, QUEUE_ENV_LOCAL_ONLY, fields,
+	    sizeof fields - 1), 0);
+	assert_int_equal(s->m->size, sizeof body - 1 + sizeof fields - 1);
+	/* Bytes after the rewrite land after the message. */
+	assert_int_equal(queue_put(s->m, "more\n", 5), 0);
+	assert_int_equal(queue_commit(s->m), 0);
+	assert_int_equal(count(s->tmp, NULL, 0), 0);
+	fd = read_committed(s, &env);
+	assert_int_equal(env.flags, QUEUE_LOCAL_ONLY);
+	assert_int_equal(env.nrcpts, 2);
+	n = pread(fd, got, sizeof got, env.body);
+	assert_int_equal(n, (ssize_t)(sizeof fields - 1 + sizeof body - 1 + 5));
+	assert_memory_equal(got, fields, sizeof fields - 1);
+	assert_memory_equal(got + sizeof fields - 1, body, sizeof body - 1);
+	assert_memory_equal(got + sizeof fields - 1 + sizeof body - 1,
+	    "more\n", 5);
+	queue_env_free(&env);
+	close(fd);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_commit_round_trips_envelope_and_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reader_and_rewrite_for_a_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_envelope_text_is_the_documented_format, setup,
 		    teardown),
