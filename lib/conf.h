@@ -78,16 +78,7 @@ enum {
 	/* command_user: "USER" or "USER:GROUP", each a name of at most
 	 * 32 bytes (useradd's limit, and utmp's). */
 	CONF_NAME_MAX = 32,
-	CONF_USER_MAX = 2 * CONF_NAME_MAX + 1
-};
-/* Whom pipe aliases and MDAs run as (queue-runas(8)): nobody, with its
- * own group, unless the configuration says otherwise. */
-#define CONF_COMMAND_USER_DEFAULT	"nobody"
-/* Debian's dns-root-data: the root zone's key (RFC 7958), in the zone
- * file format that libunbound reads. */
-#define CONF_DNSSEC_TRUST_ANCHOR_DEFAULT	"/usr/share/dns/root.key"
-#define CONF_DNSSEC_DEFAULT		"validate"
-enum { CONF_DNSSEC_WORD_MAX = 15 };	/* "validate" and a margin */
+	CONF_USER_MAX = 2 * CONF_NAME_MAX + 1,
 	/* filter: a program and its arguments (smtp-in(8)). */
 	CONF_FILTER_MAX = 1024,
 	/* A content filter that has not answered in this long is killed
@@ -100,6 +91,14 @@ enum { CONF_DNSSEC_WORD_MAX = 15 };	/* "validate" and a margin */
 	 * are what anyone uses. */
 	CONF_DNSBL_MAX = 512
 };
+/* Whom pipe aliases and MDAs run as (queue-runas(8)): nobody, with its
+ * own group, unless the configuration says otherwise. */
+#define CONF_COMMAND_USER_DEFAULT	"nobody"
+/* Debian's dns-root-data: the root zone's key (RFC 7958), in the zone
+ * file format that libunbound reads. */
+#define CONF_DNSSEC_TRUST_ANCHOR_DEFAULT	"/usr/share/dns/root.key"
+#define CONF_DNSSEC_DEFAULT		"validate"
+enum { CONF_DNSSEC_WORD_MAX = 15 };	/* "validate" and a margin */
 /* filter_spam: what becomes of a message that the filter judged spam
  * and that a recipient's aliases forward to another domain. */
 #define CONF_FILTER_SPAM_REFUSE	"refuse"	/* 550 at DATA: the default */

@@ -73,10 +73,17 @@ canon_name(char *dst, size_t size, const char *qname)
 	unsigned char wire[NS_MAXCDNAME];
 	char text[NS_MAXDNAME];
 
+#ifdef __GLIBC__
 	if (ns_name_pton(qname, wire, sizeof(wire)) == -1 ||
 	    ns_name_ntop(wire, text, sizeof(text)) == -1)
 		return norm_name(dst, size, qname);
 	return norm_name(dst, size, text);
+#else
+	/* musl has neither; smtp-in asks no name made by a macro. */
+	(void)wire;
+	(void)text;
+	return norm_name(dst, size, qname);
+#endif
 }
 
 static int
@@ -505,11 +512,19 @@ out:
  * /etc/resolv.conf at each call, and keep no state between them, so
  * they are what res_ninit gives glibc's. */
 static int
-query(const char *name, int type, unsigned char *ans, size_t anssize,
-    enum dns_result *r, char *why, size_t whysize)
+query(const struct dns_opts *o, const char *name, int type,
+    unsigned char *ans, size_t anssize, enum dns_result *r, char *why,
+    size_t whysize)
 {
 	unsigned char q[DNS_QUERY_MAX];
 	int qlen, alen;
+
+	/* musl's res_send takes resolv.conf's timeout and attempts: o's
+	 * cannot be given to it. */
+	(void)o;
+	if (transport != NULL)
+		return transport(transport_arg, name, type, ans, anssize, r,
+		    why, whysize);
 
 	if ((qlen = res_mkquery(ns_o_query, name, ns_c_in, type, NULL, 0,
 	    NULL, q, sizeof(q))) == -1) {
@@ -873,8 +888,7 @@ parse_names(const unsigned char *pkt, size_t len, const char *qname,
 }
 
 /* One query of type for name, its answer parsed into out: struct
- * dns_text for TXT, struct dns_addr for A, struct dns_name for PTR and
- * CNAME. */
+ * dns_text for TXT, struct dns_name for PTR and CNAME. */
 static enum dns_result
 lookup(const struct dns_opts *o, const char *name, int type, void *out,
     size_t max, size_t *n, char *why, size_t whysize)
@@ -891,10 +905,8 @@ lookup(const struct dns_opts *o, const char *name, int type, void *out,
 	if ((alen = query(o, name, type, ans, DNS_PACKET_MAX, &r, why,
 	    whysize)) != -1)
 		r = type == ns_t_txt ? dns_parse_txt(ans, (size_t)alen, name,
-		    out, max, n, why, whysize) : type == ns_t_a ?
-		    dns_parse_addrs(ans, (size_t)alen, name, type, out, max,
-		    n, why, whysize) : parse_names(ans, (size_t)alen, name,
-		    type, out, max, n, why, whysize);
+		    out, max, n, why, whysize) : parse_names(ans,
+		    (size_t)alen, name, type, out, max, n, why, whysize);
 	free(ans);
 	return r;
 }
@@ -928,13 +940,6 @@ dns_reverse_name(const struct dns_addr *a, char *rev, size_t size)
 		(void)str_copy(buf + len, sizeof(buf) - len, "ip6.arpa");
 	}
 	str_fmt_cut(rev, size, "%s", buf);
-}
-
-enum dns_result
-dns_a(const char *name, struct dns_addr *out, size_t max, size_t *n,
-    char *why, size_t whysize)
-{
-	return lookup(name, ns_t_a, out, max, n, why, whysize);
 }
 
 enum dns_result

@@ -99,10 +99,6 @@ struct dns_text {
 };
 enum dns_result	 dns_txt(const char *name, struct dns_text *out, size_t max,
 		    size_t *n, char *why, size_t whysize);
-/* The A records of name, at most max: for DNS blocklists (RFC 5782),
- * whose answers are addresses in 127.0.0.0/8. */
-enum dns_result	 dns_a(const char *name, struct dns_addr *out, size_t max,
-		    size_t *n, char *why, size_t whysize);
 /* The names the PTR records of an address give (lowercase, no trailing
  * dot), at most max. */
 struct dns_name {

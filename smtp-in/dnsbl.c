@@ -73,7 +73,8 @@ dnsbl_check(const char *addr, const char *zone, char *reason,
 		    addr);
 		return DNSBL_ERROR;
 	}
-	switch (dns_a(name, a, DNSBL_ANSWERS_MAX, &n, why, whysize)) {
+	switch (dns_addrs_family(NULL, name, AF_INET, a, DNSBL_ANSWERS_MAX,
+	    &n, why, whysize)) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
