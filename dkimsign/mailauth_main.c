@@ -257,8 +257,8 @@ epoch(const char *opt, long long *out)
 /* mailauth check [-C dir] [-r authserv-id] [-t time] IP HELO SENDER
  * < message: SPF, DKIM, then DMARC; "RESULT DISPOSITION" on the first
  * line, the Authentication-Results field after it.  0 with a verdict,
- * 64 usage, 75 the message unreadable (or memory, or output), 78 the
- * configuration or the public suffix list. */
+ * 64 usage, 71 out of memory, 74 output, 75 the message unreadable,
+ * 78 the configuration or the public suffix list. */
 static int
 cmd_check(int argc, char **argv)
 {
@@ -319,6 +319,7 @@ cmd_check(int argc, char **argv)
 	    (hbuf = malloc(VERIFY_HEADER_MAX)) == NULL ||
 	    (arbuf = malloc(CHECK_AR_MAX)) == NULL) {
 		log_event("tempfail", "reason", "out of memory", (char *)NULL);
+		rc = EX_OSERR;
 		goto out;
 	}
 	if (verify_read(v, STDIN_FILENO, hbuf) == -1) {
@@ -343,6 +344,7 @@ cmd_check(int argc, char **argv)
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		log_event("tempfail", "reason", strerror(errno),
 		    (char *)NULL);
+		rc = EX_IOERR;
 		goto out;
 	}
 	rc = 0;
