@@ -39,6 +39,10 @@ from_cb(void *arg, const char *addr, size_t len)
 	dom[dlen] = '\0';
 	if (dom[dlen - 1] == '.')
 		dom[dlen - 1] = '\0';
+	if (dom[0] == '\0') {
+		fs->bad = 1;	/* "a@." */
+		return 0;
+	}
 	str_lower(dom);
 	if (fs->n++ == 0)
 		memcpy(fs->dom, dom, sizeof(dom));
@@ -217,8 +221,11 @@ check_fold(struct str *o, const char *name, const char *value)
 				quoted = !quoted;
 		}
 		wlen = (size_t)(e - p);
-		if (wlen + FOLD_INDENT > CHECK_LINE_MAX)
-			goto fail;	/* no line could hold it */
+		/* No line could hold it (the first word has the name's
+		 * line or none). */
+		if (wlen + FOLD_INDENT > CHECK_LINE_MAX ||
+		    (first && col + 1 + wlen > CHECK_LINE_MAX))
+			goto fail;
 		/* Each method's result on a line of its own (after the
 		 * authserv-id's ';' too), and any line that would reach
 		 * the width folded before the word. */

@@ -67,6 +67,8 @@ test_no_from_domain_is_none(void **state)
 	    sizeof(dom)), CHECK_FROM_NONE);
 	assert_int_equal(from_of("From: <<<\r\n", dom, sizeof(dom)),
 	    CHECK_FROM_NONE);
+	assert_int_equal(from_of("From: a@.\r\n", dom, sizeof(dom)),
+	    CHECK_FROM_NONE);
 }
 
 /* Every line of s shorter than width, continuation lines starting with
@@ -149,6 +151,13 @@ test_fold_refuses_what_no_line_holds(void **state)
 	str_init(&o, mem, sizeof(mem));
 	assert_int_equal(check_fold(&o, "X", word), -1);
 	assert_int_equal(o.len, 0);
+	/* A first word that fits a continuation line but not the name's
+	 * line (found by fuzz/check.c). */
+	word[990] = '\0';
+	assert_int_equal(check_fold(&o, "Authentication-Results", word), -1);
+	assert_int_equal(o.len, 0);
+	assert_int_equal(check_fold(&o, "X", word), 0);
+	assert_int_equal(o.len, 2 + 1 + 990);
 	/* and a buffer too small leaves it as it was */
 	str_init(&o, mem, 16);
 	assert_int_equal(check_fold(&o, "Authentication-Results", "a; b"),
