@@ -76,11 +76,11 @@ set -eu
 PKGS="gcc make libc6-dev musl-tools pkg-config libsodium-dev libcmocka-dev
 libgnutls28-dev mandoc swaks python3 python3-pytest python3-aiosmtpd
 postfix strace systemd procps util-linux iproute2
-python3-dkim opendkim libmail-dkim-perl openssl bc
+python3-dkim opendkim libmail-dkim-perl openssl bc python3-authres
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
 python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev
-python3-spf python3-yaml python3-dnslib python3-authres libunbound-dev dns-root-data ldnsutils nsd"
+python3-spf python3-yaml python3-dnslib libunbound-dev dns-root-data ldnsutils nsd"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 
