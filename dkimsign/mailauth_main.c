@@ -1,7 +1,7 @@
 /* mailauth_main.c — mailauth(8): the checks of incoming mail, one
  * subcommand each, for scripts, tests and (later) smtp-in.  This file
  * parses arguments, prints and maps results to exit codes; the checks
- * are modules (lib/spf.c, dkimsign/verify.c).  A subcommand is one row
+ * are modules (lib/spf.c, dkimsign/verify.c, dmarc.c, check.c).  A subcommand is one row
  * of the table in main: its name, its function, its usage line. */
 
 #include <errno.h>
@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "check.h"
 #include "conf.h"
 #include "dns.h"
 #include "log.h"
@@ -31,7 +32,10 @@ enum {
 	RECEIVED_MAX = 2048,	/* the Received-SPF line printed */
 	/* The dkim= summary: 8 signatures of a few hundred bytes. */
 	AR_MAX = 8192,
-	EXIT_NOPASS = 1		/* mailauth dkim: no signature passed */
+	EXIT_NOPASS = 1,	/* mailauth dkim: no signature passed */
+	/* check's sender: RFC 5321 §4.5.3.1.3's path, brackets aside;
+	 * longer cannot have been a MAIL FROM, and it goes in the field. */
+	SENDER_MAX = 256
 };
 
 struct command {
@@ -239,6 +243,119 @@ out:
 	return rc;
 }
 
+/* -t: seconds since the epoch, for tests of t= and x=.  0, or -1. */
+static int
+epoch(const char *opt, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(opt, &end, 10);
+	return errno != 0 || end == opt || *end != '\0' || *out < 0 ? -1 : 0;
+}
+
+/* mailauth check [-C dir] [-r authserv-id] [-t time] IP HELO SENDER
+ * < message: SPF, DKIM, then DMARC; "RESULT DISPOSITION" on the first
+ * line, the Authentication-Results field after it.  0 with a verdict,
+ * 64 usage, 71 out of memory, 74 output, 75 the message unreadable,
+ * 78 the configuration or the public suffix list. */
+static int
+cmd_check(int argc, char **argv)
+{
+	struct check_request req;
+	struct verify *v = NULL;
+	struct check *c = NULL;
+	char *hbuf = NULL, *arbuf = NULL;
+	char recv[DNS_NAME_MAX + 1];
+	const char *dir = NULL, *ropt = NULL;
+	struct str ar;
+	int ch, rc = EX_TEMPFAIL;
+
+	memset(&req, 0, sizeof(req));
+	req.spf.time_limit = SPF_TIME_MIN;
+	req.spf.now = (long long)time(NULL);
+	req.sample = -1;
+	optind = 1;
+	while ((ch = getopt(argc, argv, "+C:r:t:")) != -1) {
+		switch (ch) {
+		case 'C':
+			dir = optarg;
+			break;
+		case 'r':
+			ropt = optarg;
+			break;
+		case 't':
+			if (epoch(optarg, &req.spf.now) == -1)
+				return EX_USAGE;
+			break;
+		default:
+			return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 3)
+		return EX_USAGE;
+	if (dns_addr_parse(argv[0], &req.spf.ip) == -1 || argv[0][0] == '[') {
+		fprintf(stderr, PROG ": %s: not an IP address\n", argv[0]);
+		return EX_USAGE;
+	}
+	req.spf.helo = argv[1];
+	req.spf.sender = argv[2];
+	if (strcmp(req.spf.sender, "<>") == 0)
+		req.spf.sender = "";
+	if (strlen(req.spf.sender) > SENDER_MAX ||
+	    strlen(req.spf.helo) > DNS_NAME_MAX) {
+		fprintf(stderr, PROG ": sender or HELO name too long\n");
+		return EX_USAGE;
+	}
+	if (receiver(ropt, dir, recv, sizeof(recv)) == -1)
+		return EX_CONFIG;
+	req.spf.receiver = recv;
+	req.authserv = recv;
+	log_init(PROG);
+	if (sodium_init() < 0 || (v = malloc(sizeof(*v))) == NULL ||
+	    (c = malloc(sizeof(*c))) == NULL ||
+	    (hbuf = malloc(VERIFY_HEADER_MAX)) == NULL ||
+	    (arbuf = malloc(CHECK_AR_MAX)) == NULL) {
+		log_event("tempfail", "reason", "out of memory", (char *)NULL);
+		rc = EX_OSERR;
+		goto out;
+	}
+	if (verify_read(v, STDIN_FILENO, hbuf) == -1) {
+		log_event("tempfail", "reason", errno == E2BIG ?
+		    "header too large" : strerror(errno), (char *)NULL);
+		goto out;
+	}
+	verify_finish(v, req.spf.now, txt, NULL);
+	if (check_run(&req, v, c) == -1) {
+		log_event("error", "reason", c->dmarc.why, (char *)NULL);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	str_init(&ar, arbuf, CHECK_AR_MAX);
+	if (check_ar(&req, v, c, &ar) == -1) {
+		log_event("tempfail", "reason", "Authentication-Results too "
+		    "long", (char *)NULL);
+		goto out;
+	}
+	printf("%s %s\n%s\n", dmarc_result_name(c->dmarc.result),
+	    dmarc_policy_name(c->dmarc.disposition), ar.s);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		log_event("tempfail", "reason", strerror(errno),
+		    (char *)NULL);
+		rc = EX_IOERR;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(arbuf);
+	free(hbuf);
+	free(c);
+	free(v);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -248,6 +365,8 @@ main(int argc, char **argv)
 		    "spf [-H] [-C dir] [-r receiver] [-t seconds] "
 		    "[-T seconds] ip helo [sender]" },
 		{ "dkim", cmd_dkim, "dkim [-t time] < message" },
+		{ "check", cmd_check, "check [-C dir] [-r authserv-id] "
+		    "[-t time] ip helo sender < message" },
 	};
 	size_t i, n = sizeof(commands) / sizeof(commands[0]);
 	int rc;

@@ -24,7 +24,9 @@ enum {
 	PSL_NAMES_MAX = 16,	/* names looked up in one pass */
 	PSL_NAME_MAX = 253,	/* RFC 1035 §3.1, dotted, no final dot */
 	PSL_LINE_MAX = 512,	/* the longest line of the list is ~120 */
-	PSL_LINES_MAX = 100000	/* 10,000 rules and their comments today */
+	PSL_LINES_MAX = 100000,	/* 10,000 rules and their comments today */
+	/* The list is read whole: 250 KB today. */
+	PSL_FILE_MAX = 8 * 1024 * 1024
 };
 
 struct psl_name {
@@ -34,8 +36,9 @@ struct psl_name {
 
 /* The organizational domain of each of the n names (lowercase, no final
  * dot, at most PSL_NAME_MAX bytes; n at most PSL_NAMES_MAX) from the list
- * in file, into out[i].  0, or -1 with errno (the list cannot be read,
- * or a line is longer than PSL_LINE_MAX: EINVAL). */
+ * in file, into out[i].  0, or -1 with errno (the list cannot be read;
+ * EFBIG: it is over PSL_FILE_MAX bytes; EINVAL: a line is longer than
+ * PSL_LINE_MAX, or there are more than PSL_LINES_MAX lines). */
 int	psl_org_domains(const char *file, const char *const *names, size_t n,
 	    struct psl_name *out);
 

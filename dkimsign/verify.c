@@ -981,8 +981,8 @@ verify_read(struct verify *v, int fd, char *hbuf)
 
 /* A value as RFC 8601 §2.2 takes it: a token as it is, anything else
  * (the '/' and '=' of base64, say) as a quoted-string. */
-static int
-ar_value(struct str *o, const char *s)
+int
+verify_ar_value(struct str *o, const char *s)
 {
 	const char *p;
 	int tok = s[0] != '\0';
@@ -1021,7 +1021,7 @@ ar_prop(struct str *o, const char *name, const char *val)
 		return 0;
 	if (str_appendf(o, " header.%s=", name) == -1)
 		return -1;
-	return ar_value(o, val);
+	return verify_ar_value(o, val);
 }
 
 int

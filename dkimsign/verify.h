@@ -213,5 +213,8 @@ const char *verify_alg_name(enum verify_alg);
  * header.b=B" per signature, joined with "; ", or "dkim=none".  0, or -1
  * with ENOBUFS. */
 int	verify_ar(const struct verify *, struct str *);
+/* Append a property value as RFC 8601 §2.2 takes it: a token or an
+ * address as it is, anything else quoted.  0, or -1 with ENOBUFS. */
+int	verify_ar_value(struct str *, const char *);
 
 #endif

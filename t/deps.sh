@@ -18,6 +18,10 @@
 # every incoming message (bench/mailauth.sh).  Their runtime libraries
 # come with libgnutls30 anyway.
 #
+# python3-authres: an independent parser of RFC 8601
+# Authentication-Results fields, which test_mailauth_check.py reads
+# mailauth check's field back with.
+#
 # libmail-srs-perl (Mail::SRS) is the reference for SRS: the vectors of
 # t/unit/srs_test.c come from it, and t/e2e/test_srs.py checks its
 # addresses against aliases -r and smtp-in with the same secret.
@@ -79,7 +83,7 @@ set -eu
 PKGS="gcc make libc6-dev musl-tools pkg-config libsodium-dev libcmocka-dev
 libgnutls28-dev mandoc swaks python3 python3-pytest python3-aiosmtpd
 postfix strace systemd procps util-linux iproute2
-python3-dkim opendkim libmail-dkim-perl openssl bc
+python3-dkim opendkim libmail-dkim-perl openssl bc python3-authres
 gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
 python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev
