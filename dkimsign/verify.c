@@ -72,17 +72,6 @@ is_fws(int c)
 	return is_wsp(c) || c == '\r' || c == '\n';
 }
 
-static int
-is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
 
 /* --- tag-lists ----------------------------------------------------- */
 
@@ -102,11 +91,11 @@ verify_tags(const char *s, size_t len, struct verify_tag *t, size_t max,
 			i++;
 		if (i == len)
 			return 0;	/* empty, or after a final ';' */
-		if (*n == max || !is_alpha((unsigned char)s[i]))
+		if (*n == max || !str_isalpha((unsigned char)s[i]))
 			return -1;
 		t[*n].name = s + i;
-		while (i < len && (is_alpha((unsigned char)s[i]) ||
-		    is_digit((unsigned char)s[i]) || s[i] == '_'))
+		while (i < len && (str_isalpha((unsigned char)s[i]) ||
+		    str_isdigit((unsigned char)s[i]) || s[i] == '_'))
 			i++;
 		t[*n].nlen = (size_t)(s + i - t[*n].name);
 		while (i < len && is_fws((unsigned char)s[i]))
@@ -235,7 +224,7 @@ number(const struct verify_tag *t, size_t digits, unsigned long long *v)
 	for (i = 0; i < t->vlen; i++) {
 		unsigned d = (unsigned)(t->val[i] - '0');
 
-		if (!is_digit((unsigned char)t->val[i]))
+		if (!str_isdigit((unsigned char)t->val[i]))
 			return -1;
 		if (*v > (ULLONG_MAX - d) / 10)
 			*v = ULLONG_MAX;
@@ -263,7 +252,7 @@ dns_name_ok(const char *s, size_t len)
 			lab = 0;
 			continue;
 		}
-		if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '_')
+		if (!str_isalpha(c) && !str_isdigit(c) && c != '-' && c != '_')
 			return 0;
 		if (++lab > 63)
 			return 0;

@@ -64,21 +64,9 @@ spf_result_name(enum spf_result r)
 /* --- syntax (§12) ------------------------------------------------------ */
 
 static int
-is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
 is_alnum(int c)
 {
-	return is_alpha(c) || is_digit(c);
+	return str_isalpha(c) || str_isdigit(c);
 }
 
 static int
@@ -112,7 +100,7 @@ macro_len(const char *s, const char *end, int exp)
 		return 0;
 	p++;
 	/* transformers = *DIGIT [ "r" ]; a DIGIT is nonzero (§7.3) */
-	for (nonzero = 0, digits = p; p < end && is_digit(*p); p++)
+	for (nonzero = 0, digits = p; p < end && str_isdigit(*p); p++)
 		nonzero |= *p != '0';
 	if (p > digits && !nonzero)
 		return 0;
@@ -161,9 +149,9 @@ toplabel_ok(const char *s, size_t len)
 	for (i = 0; i < len; i++) {
 		if (s[i] == '-')
 			dash = 1;
-		else if (is_alpha(s[i]))
+		else if (str_isalpha(s[i]))
 			alpha = 1;
-		else if (!is_digit(s[i]))
+		else if (!str_isdigit(s[i]))
 			return 0;
 	}
 	if (dash)
@@ -200,7 +188,7 @@ cidr_ok(const char *s, size_t len, unsigned max, unsigned *out)
 	if (len == 0 || len > 3 || (s[0] == '0' && len > 1))
 		return 0;
 	for (i = 0; i < len; i++) {
-		if (!is_digit(s[i]))
+		if (!str_isdigit(s[i]))
 			return 0;
 		v = v * 10 + (unsigned)(s[i] - '0');
 	}
@@ -216,7 +204,7 @@ trailing_cidr(const char *s, size_t len)
 {
 	size_t i = len;
 
-	while (i > 0 && is_digit(s[i - 1]))
+	while (i > 0 && str_isdigit(s[i - 1]))
 		i--;
 	if (i == len || i == 0 || s[i - 1] != '/')
 		return 0;
@@ -283,7 +271,7 @@ spf_term_next(const char **pos, struct spf_term *t, char *why,
 	/* modifier = name "=" macro-string, name = ALPHA *( ALPHA / DIGIT
 	 * / "-" / "_" / "." ) */
 	p = s;
-	if (is_alpha(*p)) {
+	if (str_isalpha(*p)) {
 		while (p < s + len && (is_alnum(*p) || *p == '-' ||
 		    *p == '_' || *p == '.'))
 			p++;
@@ -549,7 +537,7 @@ expand_one(const struct spf_macros *m, const char *s, size_t len,
 
 	if (letter_value(m, letter, value, sizeof(value)) == -1)
 		return -1;
-	while (p < end && is_digit(*p)) {
+	while (p < end && str_isdigit(*p)) {
 		digits = 1;
 		if (n < 1000)
 			n = n * 10 + (unsigned long)(*p - '0');
@@ -594,7 +582,7 @@ expand_one(const struct spf_macros *m, const char *s, size_t len,
 	}
 	if (j.full)
 		return -1;
-	if (is_alpha(letter) && letter >= 'A' && letter <= 'Z')
+	if (str_isalpha(letter) && letter >= 'A' && letter <= 'Z')
 		put_escaped(o, joined, j.len);
 	else
 		put(o, joined, j.len);

@@ -141,6 +141,18 @@ str_copy(char *dst, size_t size, const char *src)
 }
 
 int
+str_isalpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+int
+str_isdigit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int
 str_tolower(int c)
 {
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;

@@ -46,5 +46,9 @@ int	str_copy(char *, size_t, const char *);
 int	str_tolower(int);
 void	str_lower(char *);
 int	str_casecmp(const char *, const char *);
+/* ASCII letters and digits, whatever the locale: the grammars of DNS
+ * records (SPF, DKIM tags) are ASCII. */
+int	str_isalpha(int);
+int	str_isdigit(int);
 
 #endif
