@@ -72,7 +72,6 @@ is_fws(int c)
 	return is_wsp(c) || c == '\r' || c == '\n';
 }
 
-
 /* --- tag-lists ----------------------------------------------------- */
 
 /* Each tag-spec: [FWS] name [FWS] "=" [FWS] value [FWS], the value any
