@@ -171,6 +171,18 @@ txt(void *arg, const char *name, struct dns_text *out, size_t max,
 	return dns_txt(name, out, max, n, why, whysize);
 }
 
+/* " name=value" of a signature's tag, as the sender wrote it but for
+ * the FWS a tag's value may hold (RFC 6376 §3.2), each byte of it shown
+ * as '?': a folded d= must not start a line of its own in the output
+ * that scripts read line by line. */
+static void
+put_tag(const char *name, const char *val)
+{
+	printf(" %s=", name);
+	for (; *val != '\0'; val++)
+		putchar((unsigned char)*val <= ' ' ? '?' : *val);
+}
+
 /* mailauth dkim [-t time] < message: one line per DKIM-Signature,
  * RESULT d= s= a= reason=, then the dkim= part of an
  * Authentication-Results field.  0 when a signature passes, 1 when none
@@ -220,8 +232,10 @@ cmd_dkim(int argc, char **argv)
 	for (i = 0; i < v->nsig; i++) {
 		const struct verify_sig *g = &v->sig[i];
 
-		printf("%s d=%s s=%s a=%s", verify_result_name(g->result),
-		    g->d, g->s, g->a);
+		printf("%s", verify_result_name(g->result));
+		put_tag("d", g->d);
+		put_tag("s", g->s);
+		put_tag("a", g->a);
 		if (g->reason[0] != '\0')
 			printf(" reason=\"%s\"", g->reason);
 		printf("\n");

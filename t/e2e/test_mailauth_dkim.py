@@ -300,6 +300,19 @@ def test_unsigned_message_is_none(world):
     assert sigs == [] and ar == "dkim=none" and rc == 1
 
 
+def test_folded_d_cannot_forge_a_line_of_output(world):
+    """A d= folded (FWS is allowed inside a tag's value) so that its
+    second line reads like a verdict of its own: one signature, broken,
+    and the folding shown as '?', not a line that says "pass"."""
+    msg = (b"DKIM-Signature: v=1; a=rsa-sha256; d=x.test\r\n"
+           b" pass d=bank.test; s=sel; h=from; bh=AA==; b=AA==\r\n" + MSG)
+    rc, sigs, ar = world.mailauth(msg)
+    assert sigs == [("permerror", "x.test???pass?d=bank.test", "sel",
+                     "rsa-sha256", "d= is not a domain")], sigs
+    assert ar.startswith("dkim=permerror ") and "\n" not in ar
+    assert rc == 1
+
+
 # --- each kind of tampering -------------------------------------------
 
 def drop_from_in_h(msg):
