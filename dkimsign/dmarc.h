@@ -77,7 +77,8 @@ struct dmarc_outcome {
 };
 
 /* The TXT lookup the evaluation uses: dns_txt's contract, with a
- * caller's context (dmarc_txt_dns is dns_txt itself). */
+ * caller's context (dmarc_txt_dns is dns_txt itself, and mailauth's
+ * DKIM key lookups, verify_txt_fn, use it as well). */
 typedef enum dns_result (*dmarc_txt_fn)(void *ctx, const char *name,
 	    struct dns_text *out, size_t max, size_t *n, char *why,
 	    size_t whysize);

@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "conf.h"
+#include "dmarc.h"
 #include "dns.h"
 #include "log.h"
 #include "spf.h"
@@ -163,14 +164,6 @@ cmd_spf(int argc, char **argv)
 	return 0;
 }
 
-static enum dns_result
-txt(void *arg, const char *name, struct dns_text *out, size_t max,
-    size_t *n, char *why, size_t whysize)
-{
-	(void)arg;
-	return dns_txt(name, out, max, n, why, whysize);
-}
-
 /* " name=value" of a signature's tag, as the sender wrote it but for
  * the FWS a tag's value may hold (RFC 6376 §3.2), each byte of it shown
  * as '?': a folded d= must not start a line of its own in the output
@@ -228,7 +221,7 @@ cmd_dkim(int argc, char **argv)
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
-	verify_finish(v, now, txt, NULL);
+	verify_finish(v, now, dmarc_txt_dns, NULL);
 	for (i = 0; i < v->nsig; i++) {
 		const struct verify_sig *g = &v->sig[i];
 
@@ -341,7 +334,7 @@ cmd_check(int argc, char **argv)
 		    "header too large" : strerror(errno), (char *)NULL);
 		goto out;
 	}
-	verify_finish(v, req.spf.now, txt, NULL);
+	verify_finish(v, req.spf.now, dmarc_txt_dns, NULL);
 	if (check_run(&req, v, c) == -1) {
 		log_event("error", "reason", c->dmarc.why, (char *)NULL);
 		rc = EX_CONFIG;
