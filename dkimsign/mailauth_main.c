@@ -164,6 +164,17 @@ cmd_spf(int argc, char **argv)
 	return 0;
 }
 
+/* -t: seconds since the epoch, for tests of t= and x=.  0, or -1. */
+static int
+epoch(const char *opt, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(opt, &end, 10);
+	return errno != 0 || end == opt || *end != '\0' || *out < 0 ? -1 : 0;
+}
+
 /* " name=value" of a signature's tag, as the sender wrote it but for
  * the FWS a tag's value may hold (RFC 6376 §3.2), each byte of it shown
  * as '?': a folded d= must not start a line of its own in the output
@@ -184,7 +195,7 @@ static int
 cmd_dkim(int argc, char **argv)
 {
 	struct verify *v = NULL;
-	char *hbuf = NULL, *arbuf = NULL, *end;
+	char *hbuf = NULL, *arbuf = NULL;
 	long long now = (long long)time(NULL);
 	struct str ar;
 	size_t i;
@@ -194,11 +205,7 @@ cmd_dkim(int argc, char **argv)
 	while ((c = getopt(argc, argv, "+t:")) != -1) {
 		switch (c) {
 		case 't':
-			/* The verification time, for tests of t= and x=. */
-			errno = 0;
-			now = strtoll(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    now < 0)
+			if (epoch(optarg, &now) == -1)
 				return EX_USAGE;
 			break;
 		default:
@@ -248,17 +255,6 @@ out:
 	free(hbuf);
 	free(v);
 	return rc;
-}
-
-/* -t: seconds since the epoch, for tests of t= and x=.  0, or -1. */
-static int
-epoch(const char *opt, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(opt, &end, 10);
-	return errno != 0 || end == opt || *end != '\0' || *out < 0 ? -1 : 0;
 }
 
 /* mailauth check [-C dir] [-r authserv-id] [-t time] IP HELO SENDER

@@ -150,6 +150,7 @@ def test_receiver_from_posthorn_conf(ns, tmp_path):
     ["spf", "-t", "0", CLIENT, "h.test", "a@b.test"],
     ["spf", "-T", "x", CLIENT, "h.test", "a@b.test"],
     ["spf", CLIENT, "h.test"],
+    ["dkim", "-t", "soon"], ["dkim", "-t", "-1"], ["dkim", "-t", "1x"],
 ])
 def test_usage_errors_exit_64(args):
     r = subprocess.run([prog("mailauth"), *args], capture_output=True,
