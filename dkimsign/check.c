@@ -132,24 +132,6 @@ check_run(const struct check_request *req, const struct verify *v,
 	return dmarc_evaluate(&in, dmarc_txt_dns, NULL, &c->dmarc);
 }
 
-/* A comment's text (RFC 5322 §3.2.2): parentheses and backslashes
- * escaped, control bytes shown as '?'. */
-static int
-comment(struct str *o, const char *s)
-{
-	if (str_appends(o, " (") == -1)
-		return -1;
-	for (; *s != '\0'; s++) {
-		if ((*s == '(' || *s == ')' || *s == '\\') &&
-		    str_appendc(o, '\\') == -1)
-			return -1;
-		if (str_appendc(o, (unsigned char)*s < ' ' ||
-		    (unsigned char)*s == 127 ? '?' : *s) == -1)
-			return -1;
-	}
-	return str_appendc(o, ')');
-}
-
 /* The field's value, unfolded: the methods joined by "; ". */
 static int
 ar_value(const struct check_request *req, const struct verify *v,
@@ -174,7 +156,7 @@ ar_value(const struct check_request *req, const struct verify *v,
 		    dmarc_policy_name(c->dmarc.policy),
 		    dmarc_policy_name(c->dmarc.disposition)) == -1)
 			return -1;
-	} else if (c->dmarc.why[0] != '\0' && comment(o, c->dmarc.why) == -1)
+	} else if (c->dmarc.why[0] != '\0' && verify_ar_comment(o, c->dmarc.why) == -1)
 		return -1;
 	if (c->from == CHECK_FROM_ONE && (str_appends(o, " header.from=") ==
 	    -1 || verify_ar_value(o, c->from_domain) == -1))

@@ -1002,6 +1002,24 @@ verify_ar_value(struct str *o, const char *s)
 	return str_appendc(o, '"');
 }
 
+/* A comment's text (RFC 5322 §3.2.2): parentheses and backslashes
+ * escaped, control bytes shown as '?'. */
+int
+verify_ar_comment(struct str *o, const char *s)
+{
+	if (str_appends(o, " (") == -1)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if ((*s == '(' || *s == ')' || *s == '\\') &&
+		    str_appendc(o, '\\') == -1)
+			return -1;
+		if (str_appendc(o, (unsigned char)*s < ' ' ||
+		    (unsigned char)*s == 127 ? '?' : *s) == -1)
+			return -1;
+	}
+	return str_appendc(o, ')');
+}
+
 static int
 ar_prop(struct str *o, const char *name, const char *val)
 {
@@ -1027,8 +1045,8 @@ verify_ar(const struct verify *v, struct str *o)
 		if (str_appendf(o, "dkim=%s", verify_result_name(g->result))
 		    == -1)
 			goto fail;
-		if (g->reason[0] != '\0' && str_appendf(o, " (%s)",
-		    g->reason) == -1)
+		if (g->reason[0] != '\0' && verify_ar_comment(o, g->reason)
+		    == -1)
 			goto fail;
 		if (ar_prop(o, "d", g->d) == -1 ||
 		    ar_prop(o, "i", g->i) == -1 ||

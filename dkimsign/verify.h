@@ -216,5 +216,8 @@ int	verify_ar(const struct verify *, struct str *);
 /* Append a property value as RFC 8601 §2.2 takes it: a token or an
  * address as it is, anything else quoted.  0, or -1 with ENOBUFS. */
 int	verify_ar_value(struct str *, const char *);
+/* Append " (text)", text as an RFC 5322 §3.2.2 comment: parentheses
+ * and backslashes escaped, control bytes shown as '?'.  0, or -1. */
+int	verify_ar_comment(struct str *, const char *);
 
 #endif

@@ -485,6 +485,24 @@ test_hdr_read_finds_the_body_after_the_empty_line(void **state)
 	assert_int_equal(errno, E2BIG);
 }
 
+/* The reason of a dkim= result and check's DMARC reason both go out as
+ * an RFC 5322 comment, through the one escaper: a ')' cannot close it
+ * early, nor a CR LF start a field of its own. */
+static void
+test_ar_comment_escapes_what_would_end_it(void **state)
+{
+	char buf[128];
+	struct str o;
+
+	(void)state;
+	str_init(&o, buf, sizeof(buf));
+	assert_int_equal(verify_ar_comment(&o, "a) b\\(c\r\nX: y"), 0);
+	assert_int_equal(o.len, strlen(" (a\\) b\\\\\\(c??X: y)"));
+	assert_memory_equal(o.s, " (a\\) b\\\\\\(c??X: y)", o.len);
+	str_init(&o, buf, 4);
+	assert_int_equal(verify_ar_comment(&o, "too long"), -1);
+}
+
 int
 main(void)
 {
@@ -492,6 +510,7 @@ main(void)
 		cmocka_unit_test(test_tag_list_values_lose_the_fws_around_them),
 		cmocka_unit_test(test_tag_list_trailing_semicolon_and_empty),
 		cmocka_unit_test(test_tag_list_errors),
+		cmocka_unit_test(test_ar_comment_escapes_what_would_end_it),
 		cmocka_unit_test(test_key_record_defaults_to_rsa_any_hash),
 		cmocka_unit_test(test_key_record_flags_and_restrictions),
 		cmocka_unit_test(test_key_record_empty_p_is_revoked),
