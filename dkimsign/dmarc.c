@@ -1,6 +1,5 @@
 /* dmarc.c — DMARC policy discovery, alignment and disposition (dmarc.h). */
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +60,10 @@ uri_ok(const char *v, size_t len)
 {
 	size_t i = 0;
 
-	if (len == 0 || !isalpha((unsigned char)v[0]))
+	if (len == 0 || !str_isalpha((unsigned char)v[0]))
 		return 0;
-	while (i < len && (isalnum((unsigned char)v[i]) || v[i] == '+' ||
+	while (i < len && (str_isalpha((unsigned char)v[i]) ||
+	    str_isdigit((unsigned char)v[i]) || v[i] == '+' ||
 	    v[i] == '-' || v[i] == '.'))
 		i++;
 	return i < len && v[i] == ':' && i + 1 < len && v[i + 1] != '!';
