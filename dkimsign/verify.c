@@ -584,13 +584,10 @@ parse_sig(struct verify_sig *g, const char *f, size_t flen)
 	g->braw_off = off + v->raw_off;
 	g->braw_len = v->raw_len;
 	g->parsed = 1;
-	/* The body form, the second half of c=, is kept by the body. */
-	if (c != NULL && (slash = memchr(c->val, '/', c->vlen)) != NULL &&
-	    memcmp(slash + 1, "relaxed", 7) == 0 && c->vlen - (size_t)(slash
-	    + 1 - c->val) == 7)
-		g->body = 1;
-	else
-		g->body = 0;
+	/* The body form, the second half of c= (checked above). */
+	g->brelaxed = c != NULL && (slash = memchr(c->val, '/', c->vlen)) !=
+	    NULL && c->vlen - (size_t)(slash + 1 - c->val) == 7 &&
+	    memcmp(slash + 1, "relaxed", 7) == 0;
 }
 
 static void
@@ -663,7 +660,7 @@ verify_header(struct verify *v, const char *buf, size_t len)
 		g->field = i;
 		parse_sig(g, buf + f->off, f->len);
 		if (g->parsed)
-			g->body = body_for(v, g->body, g->alg ==
+			g->body = body_for(v, g->brelaxed, g->alg ==
 			    VERIFY_RSA_SHA1, g->l);
 	}
 	return 0;

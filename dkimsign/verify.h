@@ -164,7 +164,7 @@ struct verify_sig {
 	char			 s[VERIFY_NAME_MAX + 1];
 	char			 i[VERIFY_NAME_MAX + 1]; /* "@d" without i= */
 	char			 b8[VERIFY_B_PREFIX + 1];
-	int			 hrelaxed;
+	int			 hrelaxed, brelaxed; /* c=, header/body */
 	long long		 t, x;		/* -1: none */
 	unsigned long long	 l;		/* ULLONG_MAX: none */
 	struct verify_hname	 h[VERIFY_H_MAX];
