@@ -16,6 +16,7 @@
 
 #include "date.h"
 #include "fileread.h"
+#include "dns.h"
 #include "report.h"
 #include "str.h"
 #include "sts.h"
@@ -370,8 +371,7 @@ report_rua(const char *txt, char addrs[][REPORT_ADDR_MAX], size_t max,
 
 	*https = 0;
 	/* §3: "v=TLSRPTv1" first, then "; field"s. */
-	if (strncmp(p, "v=TLSRPTv1", 10) != 0 || (p[10] != ';' &&
-	    p[10] != ' ' && p[10] != '\t' && p[10] != '\0'))
+	if (!dns_txt_tagged(p, "v=TLSRPTv1"))
 		return -1;
 	for (p += 10; *p != '\0'; ) {
 		while (*p == ';' || *p == ' ' || *p == '\t')
