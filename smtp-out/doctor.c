@@ -355,6 +355,11 @@ check_greeting(struct doctor *d, const struct dns_addr *a, int self)
 		if (s.len < 4 || s.s[3] != '-')
 			break;
 	}
+	/* The peer's bytes go to a terminal: no escape sequence, no
+	 * control byte, as client.c's text_add treats a reply. */
+	for (n = 0; first[n] != '\0'; n++)
+		if ((unsigned char)first[n] < ' ' || first[n] == 0x7f)
+			first[n] = '?';
 	if (first[0] == '\0') {
 		line(d, self ? FAIL : WARN, "SMTP  %s port %d: no greeting "
 		    "(%s)", a->text, DOCTOR_SMTP_PORT,
