@@ -918,6 +918,15 @@ dns_txt(const char *name, struct dns_text *out, size_t max, size_t *n,
 	return lookup(NULL, name, ns_t_txt, out, max, n, why, whysize);
 }
 
+int
+dns_txt_tagged(const char *text, const char *version)
+{
+	size_t vl = strlen(version);
+
+	return strncmp(text, version, vl) == 0 && (text[vl] == ';' ||
+	    text[vl] == ' ' || text[vl] == '\t' || text[vl] == '\0');
+}
+
 void
 dns_reverse_name(const struct dns_addr *a, char *rev, size_t size)
 {

@@ -99,6 +99,10 @@ struct dns_text {
 };
 enum dns_result	 dns_txt(const char *name, struct dns_text *out, size_t max,
 		    size_t *n, char *why, size_t whysize);
+/* 1 when a TXT record's text is of the kind version names ("v=STSv1",
+ * "v=TLSRPTv1", "v=DMARC1"): it starts with version, then ';', a blank
+ * or its end, so that "v=TLSRPTv10" is not "v=TLSRPTv1"; else 0. */
+int		 dns_txt_tagged(const char *text, const char *version);
 /* The names the PTR records of an address give (lowercase, no trailing
  * dot), at most max. */
 struct dns_name {

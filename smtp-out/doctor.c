@@ -355,6 +355,11 @@ check_greeting(struct doctor *d, const struct dns_addr *a, int self)
 		if (s.len < 4 || s.s[3] != '-')
 			break;
 	}
+	/* The peer's bytes go to a terminal: no escape sequence, no
+	 * control byte, as client.c's text_add treats a reply. */
+	for (n = 0; first[n] != '\0'; n++)
+		if ((unsigned char)first[n] < ' ' || first[n] == 0x7f)
+			first[n] = '?';
 	if (first[0] == '\0') {
 		line(d, self ? FAIL : WARN, "SMTP  %s port %d: no greeting "
 		    "(%s)", a->text, DOCTOR_SMTP_PORT,
@@ -637,9 +642,7 @@ check_dmarc(struct doctor *d, const char *domain)
 		n = 0;
 	/* RFC 7489 §6.6.3: records that start with "v=DMARC1"; one. */
 	for (i = 0; i < n; i++)
-		if (strncmp(txt[i].text, "v=DMARC1", 8) == 0 &&
-		    (txt[i].text[8] == ';' || txt[i].text[8] == ' ' ||
-		    txt[i].text[8] == '\0')) {
+		if (dns_txt_tagged(txt[i].text, "v=DMARC1")) {
 			found++;
 			which = i;
 		}
@@ -673,7 +676,7 @@ optional_txt(struct doctor *d, const char *what, const char *name,
     const char *version, struct dns_text *txt, size_t *which)
 {
 	char why[DOCTOR_WHY_MAX];
-	size_t n, i, found = 0, vl = strlen(version);
+	size_t n, i, found = 0;
 	enum dns_result r;
 
 	r = dns_txt(name, txt, DNS_TXTS_MAX, &n, why, sizeof(why));
@@ -685,9 +688,7 @@ optional_txt(struct doctor *d, const char *what, const char *name,
 	if (r != DNS_OK)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (strncmp(txt[i].text, version, vl) == 0 &&
-		    (txt[i].text[vl] == ';' || txt[i].text[vl] == ' ' ||
-		    txt[i].text[vl] == '\0')) {
+		if (dns_txt_tagged(txt[i].text, version)) {
 			found++;
 			*which = i;
 		}

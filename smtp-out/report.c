@@ -14,8 +14,10 @@
 #include <sodium.h>
 #include <zlib.h>
 
+#include "addr.h"
 #include "date.h"
 #include "fileread.h"
+#include "dns.h"
 #include "report.h"
 #include "str.h"
 #include "sts.h"
@@ -365,13 +367,13 @@ report_rua(const char *txt, char addrs[][REPORT_ADDR_MAX], size_t max,
     int *https)
 {
 	const char *p = txt, *v, *e;
+	struct addr a;
 	size_t n = 0, i, k;
 	int have_rua = 0;
 
 	*https = 0;
 	/* §3: "v=TLSRPTv1" first, then "; field"s. */
-	if (strncmp(p, "v=TLSRPTv1", 10) != 0 || (p[10] != ';' &&
-	    p[10] != ' ' && p[10] != '\t' && p[10] != '\0'))
+	if (!dns_txt_tagged(p, "v=TLSRPTv1"))
 		return -1;
 	for (p += 10; *p != '\0'; ) {
 		while (*p == ';' || *p == ' ' || *p == '\t')
@@ -408,8 +410,10 @@ report_rua(const char *txt, char addrs[][REPORT_ADDR_MAX], size_t max,
 						addrs[n][k++] = v[i];
 				}
 				addrs[n][k] = '\0';
-				if (k > 0 && strchr(addrs[n], '@') != NULL &&
-				    strpbrk(addrs[n], "\r\n<>,") == NULL)
+				/* It goes on To: and to queue-inject: a
+				 * mailbox, or nothing (a stray byte of the
+				 * DNS record's, a space, a second address). */
+				if (addr_parse(addrs[n], k, 0, &a) == ADDR_OK)
 					n++;
 			} else if (e - v > 8 && strncmp(v, "https://", 8) ==
 			    0)

@@ -499,9 +499,7 @@ txt_id(const char *domain, char *id, size_t idsize)
 	for (i = 0; i < n; i++) {
 		/* Records that do not begin with "v=STSv1;" (blanks
 		 * allowed before the ';') are not ours (§3.1). */
-		if (strncmp(txt[i].text, "v=STSv1", 7) != 0 ||
-		    (txt[i].text[7] != ';' && txt[i].text[7] != ' ' &&
-		    txt[i].text[7] != '\t'))
+		if (!dns_txt_tagged(txt[i].text, "v=STSv1"))
 			continue;
 		if (found++ == 0 && (txt[i].cut || sts_txt_id(txt[i].text,
 		    id, idsize) == -1))

@@ -91,7 +91,7 @@ ruas(const char *domain, char addrs[][REPORT_ADDR_MAX])
 		return -1;
 	}
 	for (i = 0; dr == DNS_OK && i < n; i++) {
-		if (strncmp(txt[i].text, "v=TLSRPTv1", 10) != 0)
+		if (!dns_txt_tagged(txt[i].text, "v=TLSRPTv1"))
 			continue;
 		/* §3: more than one record is as good as none. */
 		if (found++ > 0) {

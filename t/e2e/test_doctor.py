@@ -236,6 +236,17 @@ def test_greeting_of_another_name_fails(dns, site):
     assert len(rep.having("FAIL")) == 2, rep
 
 
+def test_greeting_with_control_bytes_is_printed_without_them(dns, site):
+    # What answers on port 25 may be another machine (NAT): its bytes
+    # reach the reader's terminal, so an escape sequence must not.
+    rep = doctor(dns, site, site.right(), DOMAIN, greeting="mx\x1b[2J.evil")
+    assert rep.code == 1, rep
+    for a in (PUBLIC4, PUBLIC6):
+        rep.line("FAIL", "SMTP", rf"^{re.escape(a)} port 25: greets "
+                                 rf"as mx\?\[2J\.evil, not {HOST}$")
+    assert "\x1b" not in rep.out, rep
+
+
 def test_nothing_listening_on_port_25_fails(dns, site):
     rep = doctor(dns, site, site.right(), DOMAIN, greeting=None)
     assert rep.code == 1, rep

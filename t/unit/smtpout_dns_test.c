@@ -698,6 +698,24 @@ test_owner_name_with_a_blank_is_the_query_name(void **state)
 }
 
 static void
+test_txt_tagged_needs_the_version_then_a_delimiter(void **state)
+{
+	(void)state;
+	assert_int_equal(dns_txt_tagged("v=STSv1; id=20260101", "v=STSv1"),
+	    1);
+	assert_int_equal(dns_txt_tagged("v=STSv1 ; id=1", "v=STSv1"), 1);
+	assert_int_equal(dns_txt_tagged("v=DMARC1\tp=none", "v=DMARC1"), 1);
+	assert_int_equal(dns_txt_tagged("v=DMARC1", "v=DMARC1"), 1);
+	/* A later version, or another record that shares the prefix. */
+	assert_int_equal(dns_txt_tagged("v=TLSRPTv10; rua=mailto:a@b",
+	    "v=TLSRPTv1"), 0);
+	assert_int_equal(dns_txt_tagged("v=STSv1x; id=1", "v=STSv1"), 0);
+	assert_int_equal(dns_txt_tagged(" v=STSv1; id=1", "v=STSv1"), 0);
+	assert_int_equal(dns_txt_tagged("v=STS", "v=STSv1"), 0);
+	assert_int_equal(dns_txt_tagged("", "v=STSv1"), 0);
+}
+
+static void
 test_reverse_names(void **state)
 {
 	struct dns_addr a;
@@ -739,6 +757,8 @@ main(void)
 		cmocka_unit_test(
 		    test_owner_name_with_a_blank_is_the_query_name),
 		cmocka_unit_test(test_reverse_names),
+		cmocka_unit_test(
+		    test_txt_tagged_needs_the_version_then_a_delimiter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -261,6 +261,13 @@ test_rua_mailto_addresses_of_a_tlsrpt_record(void **state)
 	/* An address that would break the header is dropped. */
 	assert_int_equal(report_rua("v=TLSRPTv1; rua=mailto:a%0A@b.example",
 	    a, REPORT_RUAS_MAX, &https), 0);
+	/* So is what is not one mailbox: a control byte, a space, a second
+	 * address, a path, no domain; the good one beside them stays. */
+	assert_int_equal(report_rua("v=TLSRPTv1; rua=mailto:a%01@b.example,"
+	    "mailto:a%20b@b.example,mailto:a@b.example%2C%20c@d.example,"
+	    "mailto:%3Ca@b.example%3E,mailto:nodomain,mailto:a@b.example",
+	    a, REPORT_RUAS_MAX, &https), 1);
+	assert_string_equal(a[0], "a@b.example");
 }
 
 static void
