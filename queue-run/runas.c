@@ -99,7 +99,14 @@ runas_trusted_dir(const char *dir, char *real, size_t realsize,
 		if (dir_ok(part, p[1] != '\0', why, whysize) == -1)
 			return -1;
 	}
-	return 0;
+	/* posthorn.conf too, before conf_load reads it as root: what a
+	 * link or a file of another's holds must not reach even the
+	 * caller's error message. */
+	if (str_fmt(part, sizeof(part), "%s/%s", buf, CONF_FILE) == -1) {
+		str_fmt_cut(why, whysize, "%s: path too long", dir);
+		return -1;
+	}
+	return file_ok(part, why, whysize) == -1 ? -1 : 0;
 }
 
 /* Is g one of the caller's groups? */
@@ -166,9 +173,6 @@ runas_target(const struct conf *c, const char *domain, uid_t caller_uid,
 	const char *spec = c->command_user;
 	int r;
 
-	if (str_fmt(path, sizeof(path), "%s/%s", c->dir, CONF_FILE) == -1 ||
-	    file_ok(path, why, whysize) == -1)
-		return -1;
 	/* DIR/domains, DIR/domains/DOMAIN and its domain.conf, if there. */
 	if (conf_domain_path(c, domain, NULL, path, sizeof(path)) == -1) {
 		str_fmt_cut(why, whysize, "domain %s: %s", domain,

@@ -27,13 +27,15 @@ struct runas_id {
 /* dir made absolute with no link left (realpath(3)) into real; 0 when
  * it and every directory above it is root's and writable by no one
  * else (a sticky directory of root's, such as /tmp, may be writable by
- * all: no one else can replace what root put there).  -1 with why. */
+ * all: no one else can replace what root put there), and its
+ * posthorn.conf, if there, a file (no link) of root's alone: checked
+ * before conf_load reads it.  -1 with why. */
 int	runas_trusted_dir(const char *dir, char *real, size_t realsize,
 	    char *why, size_t whysize);
 
 /* The user that c (read from a trusted directory) names for domain: its
- * domain.conf's command_user, else posthorn.conf's.  The files read,
- * and the directories of the domain, must be root's and writable by no
+ * domain.conf's command_user, else posthorn.conf's.  domain.conf, and
+ * the directories of the domain, must be root's and writable by no
  * one else.  0 with *id, or -1 with why.  caller_uid, caller_gid and
  * groups[0..ngroups) are the caller's, none of which id may have. */
 int	runas_target(const struct conf *c, const char *domain,

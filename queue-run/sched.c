@@ -668,15 +668,6 @@ remote_where(char *buf, size_t size, const struct job_report *rep)
 		    (int)(slash - rep->tls), rep->tls);
 }
 
-/* Does e's recipient want a report of kind (DSN_NOTIFY_...)? */
-static int
-wants(const struct state *st, const struct state_entry *e, unsigned kind)
-{
-	long i = state_rcpt_index(st, e);
-
-	return dsn_notify_wants(i >= 0 ? st->env.notify[i] : 0, kind);
-}
-
 /* The entries of st in status with e's recipient wanting kind, as
  * report lines into r (and their hosts), for a DSN of bk.  Their number;
  * *skipped: how many a NOTIFY kept out. */
@@ -697,7 +688,9 @@ report_lines(const struct state *st, enum state_status status,
 		if (e->status != status || (status == STATE_SENT &&
 		    e->kind == STATE_RCPT))
 			continue;
-		if (!wants(st, e, kind)) {
+		/* Its envelope recipient: its NOTIFY and its ORCPT. */
+		k = state_rcpt_index(st, e);
+		if (!dsn_notify_wants(k >= 0 ? st->env.notify[k] : 0, kind)) {
 			(*skipped)++;
 			continue;
 		}
@@ -709,7 +702,7 @@ report_lines(const struct state *st, enum state_status status,
 		r[n].diag = e->reason[0] != '\0' ? e->reason : NULL;
 		r[n].remote_mta = remote_host(e, hosts[n], sizeof(hosts[n]));
 		r[n].last_attempt = e->last;
-		if ((k = state_rcpt_index(st, e)) >= 0)
+		if (k >= 0)
 			r[n].orcpt = st->env.orcpt[k];
 		/* smtp-out's result line does not say whether the next
 		 * hop took NOTIFY on: "relayed" for any remote delivery. */

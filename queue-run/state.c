@@ -299,26 +299,29 @@ out:
 	return rc;
 }
 
-int
-state_dkim_path(char *buf, size_t size, const char *spool, const char *id)
+/* SPOOL/state/ID and suffix: a file that goes with the message. */
+static int
+sidecar_path(char *buf, size_t size, const char *spool, const char *id,
+    const char *suffix)
 {
 	if (str_fmt(buf, size, "%s/%s/%s%s", spool, QUEUE_STATE, id,
-	    STATE_DKIM_SUFFIX) == -1) {
+	    suffix) == -1) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	return 0;
 }
 
+int
+state_dkim_path(char *buf, size_t size, const char *spool, const char *id)
+{
+	return sidecar_path(buf, size, spool, id, STATE_DKIM_SUFFIX);
+}
+
 static int
 warned_path(char *buf, size_t size, const char *spool, const char *id)
 {
-	if (str_fmt(buf, size, "%s/%s/%s%s", spool, QUEUE_STATE, id,
-	    STATE_WARNED_SUFFIX) == -1) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
+	return sidecar_path(buf, size, spool, id, STATE_WARNED_SUFFIX);
 }
 
 /* ID and suffix: 1 with the id, else 0. */

@@ -198,6 +198,33 @@ test_a_configuration_others_can_write_is_refused(void **state)
 	assert_non_null(strstr(why, "owner"));
 }
 
+/* posthorn.conf is refused by the walk, before conf_load reads it as
+ * root: one that others may write, and a link to a file of root's. */
+static void
+test_posthorn_conf_is_checked_before_it_is_read(void **state)
+{
+	struct fx *fx = *state;
+	char path[PATH_MAX], real[PATH_MAX], why[RUNAS_WHY_MAX];
+
+	load(fx, "\n");
+	assert_int_equal(str_fmt(path, sizeof(path), "%s/posthorn.conf",
+	    fx->etc), 0);
+	assert_int_equal(chmod(path, 0664), 0);
+	assert_int_equal(runas_trusted_dir(fx->etc, real, sizeof(real), why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a file of root's alone"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_int_equal(runas_trusted_dir(fx->etc, real, sizeof(real), why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a file of root's alone"));
+	/* None at all: the defaults, root's choice too. */
+	assert_int_equal(unlink(path), 0);
+	if (runas_trusted_dir(fx->etc, real, sizeof(real), why,
+	    sizeof(why)) == -1)
+		fail_msg("%s", why);
+}
+
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -210,6 +237,7 @@ main(void)
 		T(test_the_owner_of_the_spool_is_refused),
 		T(test_a_domain_names_its_own_user),
 		T(test_a_configuration_others_can_write_is_refused),
+		T(test_posthorn_conf_is_checked_before_it_is_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
