@@ -366,6 +366,13 @@ def children(pid):
     return out
 
 
+def inject(conf, sender, *rcpts, body=b"Subject: t\n\nhello\n"):
+    """Put a message into the queue with queue-inject, which must take it."""
+    r = conf.run("queue-inject", "-f", sender, "--", *rcpts, input=body)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
 class QueueRun(LogProc):
     """queue-run on the test's configuration, as systemd runs it."""
 
