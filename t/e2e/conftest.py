@@ -461,6 +461,25 @@ class Client:
         self.sock.close()
 
 
+def smtp_send(srv, msg, rcpts=("<alice@example.com>",)):
+    """One message from bob@remote.example over a raw session with srv,
+    every step but the DATA's reply checked: that reply, (code, text)."""
+    c = Client(srv.connect())
+    try:
+        assert c.reply()[0] == 220
+        assert c.cmd("EHLO client.example")[0] == 250
+        assert c.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
+        for r in rcpts:
+            assert c.cmd(f"RCPT TO:{r}")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(msg.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+        code, text = c.reply()
+        assert c.cmd("QUIT")[0] == 221
+        return code, " ".join(text)
+    finally:
+        c.close()
+
+
 class Peer:
     """An aiosmtpd server in this process on a loopback port, keeping
     each envelope it accepts: the next hop of smtp-out, routed to with
