@@ -68,24 +68,22 @@ echo "message: $(wc -c <"$tmp/signed.eml") bytes signed; $n runs each"
 
 unshare -n -m sh -eu -c '
 tmp=$1 bin=$2 n=$3 here=$4
+. "$here/bench/lib.sh"
 mount --make-rprivate /
 mount --bind "$tmp/resolv.conf" /etc/resolv.conf
 ip link set lo up
 /usr/bin/python3 "$here/t/e2e/peers/zonedns.py" --listen 127.0.0.1:53 \
     "$tmp/zone.json" 2>"$tmp/dns.log" &
 dns=$!
-i=0
-until grep -q listening "$tmp/dns.log"; do
-	i=$((i + 1)); [ $i -lt 200 ] || { echo "zonedns did not start"; exit 1; }
-	sleep 0.05
-done
+trap "kill $dns" EXIT
+wait_for "$tmp/dns.log" listening
 ma=$bin/mailauth
 ok="192.0.2.10 h.test alice@sender.test"
 bad="192.0.2.99 h.test a@sender.test"
 r=$("$ma" check -r r.test $ok <"$tmp/signed.eml" | head -n 1)
-[ "$r" = "pass none" ] || { echo "mailauth check: $r, not pass none"; kill $dns; exit 1; }
+[ "$r" = "pass none" ] || { echo "mailauth check: $r, not pass none"; exit 1; }
 r=$("$ma" check -r r.test $bad <"$tmp/unsigned.eml" | head -n 1)
-[ "$r" = "fail reject" ] || { echo "mailauth check: $r, not fail reject"; kill $dns; exit 1; }
+[ "$r" = "fail reject" ] || { echo "mailauth check: $r, not fail reject"; exit 1; }
 # run NAME MESSAGE PROG ARG...
 run() {
 	name=$1 msg=$2; shift 2
@@ -105,5 +103,4 @@ run "mailauth dkim, pass" "$s" "$ma" dkim
 run "mailauth check, signed, pass" "$s" "$ma" check -r r.test $ok
 run "mailauth check, unsigned, fail" "$u" "$ma" check -r r.test $bad
 run "mailauth check, unsigned, no From" "$tmp/nofrom.eml" "$ma" check -r r.test $bad
-kill $dns
 ' bench "$tmp" "$bin" "$n" "$here"

@@ -29,19 +29,17 @@ printf 'nameserver 127.0.0.1\n' >"$tmp/resolv.conf"
 
 unshare -n -m sh -eu -c '
 tmp=$1 bin=$2 n=$3 here=$4
+. "$here/bench/lib.sh"
 mount --make-rprivate /
 mount --bind "$tmp/resolv.conf" /etc/resolv.conf
 ip link set lo up
 /usr/bin/python3 "$here/t/e2e/peers/zonedns.py" --listen 127.0.0.1:53 \
     "$tmp/zone.json" 2>"$tmp/dns.log" &
 dns=$!
-i=0
-until grep -q listening "$tmp/dns.log"; do
-	i=$((i + 1)); [ $i -lt 200 ] || { echo "zonedns did not start"; exit 1; }
-	sleep 0.05
-done
+trap "kill $dns" EXIT
+wait_for "$tmp/dns.log" listening
 r=$("$bin/mailauth" spf -r r.test 192.0.2.10 h.test a@sender.test | head -n 1)
-[ "$r" = pass ] || { echo "mailauth spf: $r, not pass"; kill $dns; exit 1; }
+[ "$r" = pass ] || { echo "mailauth spf: $r, not pass"; exit 1; }
 run() {
 	name=$1; shift
 	printf "%-28s" "$name"
@@ -56,5 +54,4 @@ run "dkimsign (GnuTLS, exits)" "$bin/dkimsign" -Z
 run "mailauth spf, no DNS" "$bin/mailauth" spf -r r.test 192.0.2.10 h ""
 run "mailauth spf, pass (2 q)" "$bin/mailauth" spf -r r.test 192.0.2.10 h.test a@sender.test
 run "mailauth spf, fail+exp (3 q)" "$bin/mailauth" spf -r r.test 192.0.2.99 h.test a@sender.test
-kill $dns
 ' bench "$tmp" "$bin" "$n" "$here"

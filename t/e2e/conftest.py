@@ -366,6 +366,13 @@ def children(pid):
     return out
 
 
+def inject(conf, sender, *rcpts, body=b"Subject: t\n\nhello\n"):
+    """Put a message into the queue with queue-inject, which must take it."""
+    r = conf.run("queue-inject", "-f", sender, "--", *rcpts, input=body)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
 class QueueRun(LogProc):
     """queue-run on the test's configuration, as systemd runs it."""
 
@@ -452,6 +459,25 @@ class Client:
 
     def close(self):
         self.sock.close()
+
+
+def smtp_send(srv, msg, rcpts=("<alice@example.com>",)):
+    """One message from bob@remote.example over a raw session with srv,
+    every step but the DATA's reply checked: that reply, (code, text)."""
+    c = Client(srv.connect())
+    try:
+        assert c.reply()[0] == 220
+        assert c.cmd("EHLO client.example")[0] == 250
+        assert c.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
+        for r in rcpts:
+            assert c.cmd(f"RCPT TO:{r}")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(msg.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+        code, text = c.reply()
+        assert c.cmd("QUIT")[0] == 221
+        return code, " ".join(text)
+    finally:
+        c.close()
 
 
 class Peer:

@@ -82,7 +82,9 @@ def test_every_key_is_documented_in_posthorn_conf_5(conf):
     page = (ROOT / "man" / "posthorn.conf.5").read_text()
     documented = set(re.findall(r"^\.It Cm (\w+) Ns = ", page, re.M))
     documented |= set(re.findall(r", Cm (\w+) Ns = ", page))
-    rc, out, _ = config(conf)
+    rc, out, err = config(conf)
+    assert rc == 0, err
     printed = set(keys_of(out))
+    assert {"hostname", "spool", "tls_key"} <= printed, out
     assert printed - documented == set()
     assert "any_sender" not in printed     # domain.conf's, not this file's

@@ -262,12 +262,17 @@ def test_signed_zone_without_tlsa_is_opportunistic(ns, conf, peer):
     assert r.code == EX_OK, r
     assert r.lines[0].tls.endswith("/opportunistic"), r
     assert delivery(r)["tls"] == "opportunistic", r.stderr
+    [got] = wait_messages(peer)
+    assert got.tls is not None
 
 
 def test_only_pkix_records_mean_tls_without_authentication(ns, conf, peer):
     r = send(ns, conf, f"pkix.{ZONE}")
     assert r.code == EX_OK, r
     assert r.lines[0].tls.endswith("/opportunistic"), r
+    assert delivery(r)["tls"] == "opportunistic", r.stderr
+    [got] = wait_messages(peer)
+    assert got.tls is not None
 
 
 def test_bogus_address_records_are_deferred_not_insecure(ns, conf, peer,

@@ -365,16 +365,22 @@ DSN_ARGS = ["-R", "hdrs", "-V", "QQ+1 x", "-N", "1:SUCCESS,DELAY",
             "bob@remote.example", "carol@remote.example"]
 
 
-def test_smtp_out_passes_dsn_parameters_to_a_host_that_offers_dsn(conf):
-    peer = ScriptedPeer(dsn=True)
+def envelope_sent(conf, dsn):
+    """The MAIL and RCPT commands smtp-out sends with DSN_ARGS to a host
+    that offers DSN, or does not."""
+    peer = ScriptedPeer(dsn=dsn)
     try:
         r = smtp_out(conf, peer, *DSN_ARGS)
         assert r.returncode == 0, r.stderr
         peer.wait()
         [mail] = peer.commands("MAIL")
-        rcpts = peer.commands("RCPT")
+        return mail, peer.commands("RCPT")
     finally:
         peer.stop()
+
+
+def test_smtp_out_passes_dsn_parameters_to_a_host_that_offers_dsn(conf):
+    mail, rcpts = envelope_sent(conf, dsn=True)
     assert mail == "MAIL FROM:<alice@example.com> RET=HDRS ENVID=QQ+2B1+20x"
     assert rcpts == [
         "RCPT TO:<bob@remote.example> NOTIFY=SUCCESS,DELAY "
@@ -383,15 +389,7 @@ def test_smtp_out_passes_dsn_parameters_to_a_host_that_offers_dsn(conf):
 
 
 def test_smtp_out_keeps_them_from_a_host_that_does_not(conf):
-    peer = ScriptedPeer(dsn=False)
-    try:
-        r = smtp_out(conf, peer, *DSN_ARGS)
-        assert r.returncode == 0, r.stderr
-        peer.wait()
-        [mail] = peer.commands("MAIL")
-        rcpts = peer.commands("RCPT")
-    finally:
-        peer.stop()
+    mail, rcpts = envelope_sent(conf, dsn=False)
     assert mail == "MAIL FROM:<alice@example.com>"
     assert rcpts == ["RCPT TO:<bob@remote.example>",
                      "RCPT TO:<carol@remote.example>"]

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import HOSTNAME, WAIT, Client, QueueRun, Server, parse_kv
+from conftest import HOSTNAME, WAIT, QueueRun, Server, parse_kv, smtp_send
 
 MSG = (b"From: Bob <bob@remote.example>\r\n"
        b"To: alice@example.com\r\n"
@@ -31,24 +31,6 @@ def write_filter(conf, body, name="filter.sh"):
 
 def configure(conf, script, **keys):
     conf.write(max_message_size="50M", filter=str(script), **keys)
-
-
-def send(srv, rcpts=("<alice@example.com>",), msg=MSG):
-    """One message over a raw session: the reply to its data."""
-    c = Client(srv.connect())
-    try:
-        assert c.reply()[0] == 220
-        assert c.cmd("EHLO client.example")[0] == 250
-        assert c.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
-        for r in rcpts:
-            assert c.cmd(f"RCPT TO:{r}")[0] == 250
-        assert c.cmd("DATA")[0] == 354
-        c.send(msg + b".\r\n")
-        code, text = c.reply()
-        assert c.cmd("QUIT")[0] == 221
-        return code, " ".join(text)
-    finally:
-        c.close()
 
 
 def filter_lines(srv, count=1):
@@ -83,7 +65,8 @@ exit 0
     seen.mkdir()
     configure(conf, script)
     srv = server()
-    code, text = send(srv, rcpts=("<alice@example.com>", "<bob@example.com>"))
+    code, text = smtp_send(srv, MSG, rcpts=("<alice@example.com>",
+                                           "<bob@example.com>"))
     assert code == 250, text
     [q] = conf.queued()
     # What it read is the message as queued: our Received: first.
@@ -117,7 +100,7 @@ printf 'X-Spam-Status: No, score=0.1\r\n\ttests=NONE\r\nX-Virus-Scanned: clean\n
 """)
     configure(conf, script)
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 250, text
     [q] = conf.queued()
     assert q.body.startswith(b"X-Spam-Status: No, score=0.1\n\ttests=NONE\n"
@@ -168,7 +151,7 @@ def test_malformed_fields_are_451_and_nothing_queued(conf, server, output,
     script = write_filter(conf, f"cat {conf.root}/out\n")
     configure(conf, script)
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 451 and text.startswith("4.3.0"), text
     assert conf.queued() == [] and conf.leftovers() == []
     [f] = filter_lines(srv)
@@ -179,7 +162,7 @@ def test_output_over_the_bound_is_451(conf, server):
     script = write_filter(conf, "head -c 100000 /dev/zero | tr '\\0' a\n")
     configure(conf, script)
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 451, text
     assert conf.queued() == [] and conf.leftovers() == []
     [f] = filter_lines(srv)
@@ -196,7 +179,7 @@ exit 20
 """)
     configure(conf, script)
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 554
     assert text == "5.7.1 Virus found: Eicar-Test ??? sig"
     assert conf.queued() == [] and conf.leftovers() == []
@@ -211,7 +194,7 @@ def test_refuse_without_code_is_550_and_text_bounded(conf, server):
                           "tr '\\0' s); exit 20\n")
     configure(conf, script)
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 550 and text.startswith("5.7.1 spam: sss"), text
     assert len(text) <= 6 + 200
     assert conf.queued() == []
@@ -223,7 +206,7 @@ def test_refuse_may_not_close_the_session(conf, server):
     script = write_filter(conf, "echo '421 4.7.0 go away'; exit 20\n")
     configure(conf, script)
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 550 and text == "5.7.1 421 4.7.0 go away", text
 
 
@@ -231,11 +214,11 @@ def test_tempfail(conf, server):
     script = write_filter(conf, "echo '452 4.3.1 scanner busy'; exit 75\n")
     configure(conf, script)
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert (code, text) == (452, "4.3.1 scanner busy")
     assert conf.queued() == [] and conf.leftovers() == []
     script.write_text("#!/bin/sh\nexit 75\n")
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 451 and text.startswith("4.7.1 "), text
     assert [f["verdict"] for f in filter_lines(srv, 2)] == ["tempfail"] * 2
 
@@ -276,7 +259,7 @@ wait
 """)
     configure(conf, script, filter_timeout="2s")
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 451 and text.startswith("4.7.1 "), text
     assert "timed out" in text
     assert conf.queued() == [] and conf.leftovers() == []
@@ -295,7 +278,7 @@ exec >&- sleep 600
 """)
     configure(conf, script, filter_timeout="1")
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 451 and "timed out" in text, text
     assert conf.queued() == []
     assert not os.path.exists(f"/proc/{int((tmp_path / 'pid').read_text())}")
@@ -305,7 +288,7 @@ def test_crash_is_451(conf, server):
     script = write_filter(conf, "echo 'X-Half: 1'; kill -SEGV $$\n")
     configure(conf, script)
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 451 and text.startswith("4.3.0 "), text
     assert conf.queued() == [] and conf.leftovers() == []
     [f] = filter_lines(srv)
@@ -320,7 +303,7 @@ def test_other_failures_are_451(conf, server, body, reason):
     script = write_filter(conf, body) if body else conf.root / "missing"
     configure(conf, script)
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 451, text
     assert conf.queued() == []
     [f] = filter_lines(srv)
@@ -328,7 +311,7 @@ def test_other_failures_are_451(conf, server, body, reason):
 
 
 def test_no_filter_no_filter_line(conf, smtpd):
-    code, text = send(smtpd)
+    code, text = smtp_send(smtpd, MSG)
     assert code == 250
     assert smtpd.events("filter") == []
 
@@ -346,7 +329,7 @@ def spam_conf(conf, **keys):
 def test_spam_for_local_mailboxes_is_taken(conf, server):
     spam_conf(conf)
     srv = server()
-    code, text = send(srv)
+    code, text = smtp_send(srv, MSG)
     assert code == 250, text
     [q] = conf.queued()
     assert q.body.startswith(b"X-Spam-Flag: YES\n")
@@ -359,7 +342,7 @@ def test_spam_for_local_mailboxes_is_taken(conf, server):
 def test_spam_to_be_forwarded_is_refused_by_default(conf, server, rcpt):
     spam_conf(conf)
     srv = server()
-    code, text = send(srv, rcpts=("<alice@example.com>", rcpt))
+    code, text = smtp_send(srv, MSG, rcpts=("<alice@example.com>", rcpt))
     assert code == 550 and "not forwarded" in text, text
     assert conf.queued() == [] and conf.leftovers() == []
 
@@ -368,9 +351,9 @@ def test_spam_local_mode_delivers_locally_only(conf, server):
     spam_conf(conf, filter_spam="local")
     srv = server()
     # Only a forward: nowhere local to put it, refused all the same.
-    code, text = send(srv, rcpts=("<anyone@fwd.example>",))
+    code, text = smtp_send(srv, MSG, rcpts=("<anyone@fwd.example>",))
     assert code == 550, text
-    code, text = send(srv, rcpts=("<both@fwd.example>",))
+    code, text = smtp_send(srv, MSG, rcpts=("<both@fwd.example>",))
     assert code == 250, text
     [q] = conf.queued()
     assert "localonly" in q.flags

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, WAIT, Client, Server, free_port
+from conftest import ROOT, WAIT, Server, free_port, smtp_send
 
 RECIPES = ROOT / "smtp-in" / "filters"
 # SpamAssassin's and rspamd's test string (GTUBE), split so that no
@@ -45,22 +45,6 @@ def message(body, subject="Lunch on Friday", extra=""):
 
 HAM = message("Hi Alice,\r\n\r\nshall we have lunch on Friday at the usual "
               "place?\r\n\r\nBob")
-
-
-def send(srv, msg, rcpt="<alice@example.com>"):
-    c = Client(srv.connect())
-    try:
-        assert c.reply()[0] == 220
-        assert c.cmd("EHLO mail.remote.example")[0] == 250
-        assert c.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
-        assert c.cmd(f"RCPT TO:{rcpt}")[0] == 250
-        assert c.cmd("DATA")[0] == 354
-        c.send(msg.replace(b"\r\n.", b"\r\n..") + b".\r\n")
-        code, text = c.reply()
-        c.cmd("QUIT")
-        return code, " ".join(text)
-    finally:
-        c.close()
 
 
 def wait_ready(proc, ready, what):
@@ -138,7 +122,7 @@ def spamd(tmp_path_factory):
 
 def test_spamassassin_ham_is_taken_with_its_status(conf, server, spamd):
     srv = server("spamassassin.sh", "-d", "127.0.0.1", "-p", str(spamd))
-    code, text = send(srv, HAM)
+    code, text = smtp_send(srv, HAM)
     assert code == 250, text
     [q] = conf.queued()
     first = q.body.split(b"\n", 1)[0]
@@ -151,13 +135,13 @@ def test_spamassassin_ham_is_taken_with_its_status(conf, server, spamd):
 def test_spamassassin_spam_is_flagged_and_not_forwarded(conf, server, spamd):
     srv = server("spamassassin.sh", "-d", "127.0.0.1", "-p", str(spamd))
     spam = message(GTUBE, subject="cheap")
-    code, text = send(srv, spam)
+    code, text = smtp_send(srv, spam)
     assert code == 250, text
     [q] = conf.queued()
     assert q.body.startswith(b"X-Spam-Flag: YES\nX-Spam-Status: Yes, score=")
     # The catch-all of fwd.example forwards to Gmail: refused, not
     # bounced later.
-    code, text = send(srv, spam, rcpt="<anyone@fwd.example>")
+    code, text = smtp_send(srv, spam, rcpts=("<anyone@fwd.example>",))
     assert code == 550 and "not forwarded" in text, text
     assert len(conf.queued()) == 1
     assert [f["verdict"] for f in srv.events("filter")] == ["spam", "spam"]
@@ -166,17 +150,17 @@ def test_spamassassin_spam_is_flagged_and_not_forwarded(conf, server, spamd):
 def test_spamassassin_refuses_above_a_score(conf, server, spamd):
     srv = server("spamassassin.sh", "-r", "20", "-d", "127.0.0.1",
                  "-p", str(spamd))
-    code, text = send(srv, message(GTUBE, subject="cheap"))
+    code, text = smtp_send(srv, message(GTUBE, subject="cheap"))
     assert code == 550 and text.startswith("5.7.1 message refused as spam "
                                            "(score 9"), text
     assert conf.queued() == [] and conf.leftovers() == []
-    code, text = send(srv, HAM)
+    code, text = smtp_send(srv, HAM)
     assert code == 250, text
 
 
 def test_spamassassin_down_is_451(conf, server):
     srv = server("spamassassin.sh", "-d", "127.0.0.1", "-p", str(free_port()))
-    code, text = send(srv, HAM)
+    code, text = smtp_send(srv, HAM)
     assert code == 451 and text.startswith("4.7.1 spam filter unavailable")
     assert conf.queued() == []
 
@@ -204,7 +188,7 @@ def clamd(tmp_path_factory):
 
 def test_clamav_clean_is_taken_and_marked(conf, server, clamd):
     srv = server("clamav.sh", f"--config-file={clamd}")
-    code, text = send(srv, HAM)
+    code, text = smtp_send(srv, HAM)
     assert code == 250, text
     [q] = conf.queued()
     assert q.body.startswith(b"X-Virus-Scanned: ClamAV on mx.example.net\n"
@@ -221,7 +205,7 @@ def test_clamav_virus_attachment_is_refused(conf, server, clamd):
     virus = message(body, extra="Content-Type: multipart/mixed; "
                     "boundary=sep\r\n")
     assert EICAR.encode() not in virus   # only decoded does it show
-    code, text = send(srv, virus)
+    code, text = smtp_send(srv, virus)
     assert code == 554, text
     assert text == "5.7.1 virus found: Posthorn-Test-EICAR.UNOFFICIAL"
     assert conf.queued() == [] and conf.leftovers() == []
@@ -233,7 +217,7 @@ def test_clamav_down_is_451(conf, server, tmp_path):
     cf = tmp_path / "clamd.conf"
     cf.write_text(f"LocalSocket {tmp_path}/none.sock\n")
     srv = server("clamav.sh", f"--config-file={cf}")
-    code, text = send(srv, HAM)
+    code, text = smtp_send(srv, HAM)
     assert code == 451 and "virus scanner unavailable" in text, text
     assert conf.queued() == []
 
@@ -275,7 +259,7 @@ worker "normal" {{
 
 def test_rspamd_ham_is_taken_with_its_status(conf, server, rspamd):
     srv = server("rspamd.sh", "-h", f"127.0.0.1:{rspamd}")
-    code, text = send(srv, HAM)
+    code, text = smtp_send(srv, HAM)
     assert code == 250, text
     [q] = conf.queued()
     [f] = srv.events("filter")
@@ -291,21 +275,24 @@ def test_rspamd_ham_is_taken_with_its_status(conf, server, rspamd):
 
 def test_rspamd_reject_is_refused_with_its_message(conf, server, rspamd):
     srv = server("rspamd.sh", "-h", f"127.0.0.1:{rspamd}")
-    code, text = send(srv, message(GTUBE, subject="cheap"))
+    code, text = smtp_send(srv, message(GTUBE, subject="cheap"))
     assert (code, text) == (550, "5.7.1 Gtube pattern")
     assert conf.queued() == [] and conf.leftovers() == []
 
 
 def test_rspamd_down_is_451(conf, server):
     srv = server("rspamd.sh", "-h", f"127.0.0.1:{free_port()}")
-    code, text = send(srv, HAM)
+    code, text = smtp_send(srv, HAM)
     assert code == 451 and "spam filter unavailable" in text, text
     assert conf.queued() == []
 
 
 def test_recipes_are_posix_sh():
     """dash (Debian's /bin/sh) parses every recipe."""
-    for p in sorted(RECIPES.glob("*.sh")):
+    recipes = sorted(RECIPES.glob("*.sh"))
+    assert {p.name for p in recipes} >= {"spamassassin.sh", "rspamd.sh",
+                                         "clamav.sh"}, recipes
+    for p in recipes:
         assert os.access(p, os.X_OK), p
         r = subprocess.run(["dash", "-n", str(p)], capture_output=True)
         assert r.returncode == 0, (p, r.stderr)

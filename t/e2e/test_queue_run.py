@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from conftest import HOSTNAME, Peer, QueueRun, WAIT, free_port, parse_kv, prog
+from conftest import (HOSTNAME, Peer, QueueRun, WAIT, free_port, inject,
+                      parse_kv, prog)
 
 MESSAGE = (
     "From: Bob <bob@remote.example>\r\n"
@@ -90,12 +91,6 @@ class Gate:
 
     def open(self):
         self.f.close()
-
-
-def inject(conf, sender, *rcpts, body=b"Subject: t\n\nhello\n"):
-    r = conf.run("queue-inject", "-f", sender, "--", *rcpts, input=body)
-    assert r.returncode == 0, r.stderr
-    return r
 
 
 def mailq(conf, *args):

@@ -25,7 +25,7 @@ import time
 import pytest
 
 from conftest import (HOSTNAME, WAIT, LogProc, QueueRun, children,
-                      free_port, parse_kv, prog)
+                      free_port, inject, parse_kv, prog)
 
 HERE = pathlib.Path(__file__).resolve().parent
 PYTHON = "/usr/bin/python3"
@@ -105,11 +105,6 @@ def qrs():
 def route(conf, peer, domain="*", extra="tls=none"):
     (conf.dir / "routes").write_text(
         f"{domain} 127.0.0.1:{peer.port} {extra}\n")
-
-
-def inject(conf, sender, *rcpts, body):
-    r = conf.run("queue-inject", "-f", sender, "--", *rcpts, input=body)
-    assert r.returncode == 0, r.stderr
 
 
 def body(i):
