@@ -448,23 +448,17 @@ static const char *
 parse_zones(const struct conf *c, const char *v, void *field, size_t size)
 {
 	char zone[CONF_HOSTNAME_MAX + 1];
-	const char *p = v, *e;
+	const char *p = v, *w;
+	size_t n;
 
 	(void)c;
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
-			;
-		if ((size_t)(e - p) >= sizeof(zone))
+	while ((w = str_word(&p, &n)) != NULL) {
+		if (n >= sizeof(zone))
 			return "a zone name longer than 253 bytes";
-		memcpy(zone, p, (size_t)(e - p));
-		zone[e - p] = '\0';
+		memcpy(zone, w, n);
+		zone[n] = '\0';
 		if (!conf_valid_hostname(zone))
 			return "not a list of DNS zones";
-		p = e;
 	}
 	return str_copy(field, size, v) == -1 ? "too long" : NULL;
 }

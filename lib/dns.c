@@ -457,9 +457,31 @@ dns_set_transport(dns_transport_fn *fn, void *arg)
 	transport_arg = arg;
 }
 
+#ifndef __GLIBC__
+/* musl has no res_n* functions: its res_mkquery and res_send read
+ * /etc/resolv.conf at each call and keep no state between them, so they
+ * are what res_ninit gives glibc's, and these stand in for the rest.
+ * musl's res_send takes resolv.conf's timeout and attempts: a state's
+ * retrans and retry (dns_opts) go nowhere there. */
+static int
+res_ninit(struct __res_state *rs)
+{
+	(void)rs;
+	return 0;
+}
+
+static void
+res_nclose(struct __res_state *rs)
+{
+	(void)rs;
+}
+
+#define res_nmkquery(rs, ...)	res_mkquery(__VA_ARGS__)
+#define res_nsend(rs, ...)	res_send(__VA_ARGS__)
+#endif
+
 /* One query of type for name, the response into ans: its length, or -1
  * with a result and why set. */
-#ifdef __GLIBC__
 static int
 query(const struct dns_opts *o, const char *name, int type,
     unsigned char *ans, size_t anssize, enum dns_result *r, char *why,
@@ -507,44 +529,6 @@ out:
 	res_nclose(&rs);
 	return alen;
 }
-#else
-/* musl has no res_n* functions: its res_mkquery and res_send read
- * /etc/resolv.conf at each call, and keep no state between them, so
- * they are what res_ninit gives glibc's. */
-static int
-query(const struct dns_opts *o, const char *name, int type,
-    unsigned char *ans, size_t anssize, enum dns_result *r, char *why,
-    size_t whysize)
-{
-	unsigned char q[DNS_QUERY_MAX];
-	int qlen, alen;
-
-	/* musl's res_send takes resolv.conf's timeout and attempts: o's
-	 * cannot be given to it. */
-	(void)o;
-	if (transport != NULL)
-		return transport(transport_arg, name, type, ans, anssize, r,
-		    why, whysize);
-
-	if ((qlen = res_mkquery(ns_o_query, name, ns_c_in, type, NULL, 0,
-	    NULL, q, sizeof(q))) == -1) {
-		*r = DNS_NXDOMAIN;
-		str_fmt_cut(why, whysize, "DNS: %s: not a valid domain name",
-		    name);
-		return -1;
-	}
-	if ((alen = res_send(q, qlen, ans, (int)anssize)) == -1) {
-		*r = DNS_TEMP;
-		str_fmt_cut(why, whysize,
-		    "DNS: %s: no answer to the %s query", name,
-		    type_name(type));
-		return -1;
-	}
-	if (alen > (int)anssize)
-		alen = (int)anssize;
-	return alen;
-}
-#endif
 
 /* An address literal: 1 and *a set, 0 if host is not one, -1 if it is
  * bracketed and not a valid address (RFC 5321 §4.1.3). */

@@ -152,6 +152,20 @@ str_isdigit(int c)
 	return c >= '0' && c <= '9';
 }
 
+const char *
+str_word(const char **s, size_t *len)
+{
+	const char *p = *s, *e;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
+		;
+	*s = e;
+	*len = (size_t)(e - p);
+	return e > p ? p : NULL;
+}
+
 int
 str_tolower(int c)
 {

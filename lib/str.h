@@ -50,5 +50,10 @@ int	str_casecmp(const char *, const char *);
  * records (SPF, DKIM tags) are ASCII. */
 int	str_isalpha(int);
 int	str_isdigit(int);
+/* The next word of *s, words separated by blanks (space, tab): its first
+ * byte, its length in *len, and *s moved past it; NULL when only blanks
+ * are left.  For the lists of posthorn.conf (dnsbl's zones, filter's
+ * command and arguments). */
+const char *str_word(const char **s, size_t *len);
 
 #endif

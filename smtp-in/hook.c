@@ -307,21 +307,18 @@ make_env(const struct hook_env *e, char *buf, size_t size, char **envp)
 static int
 split(const char *cmd, char *buf, size_t size, char **argv)
 {
-	size_t n = 0;
-	char *p;
+	const char *p = cmd, *w;
+	struct str b;
+	size_t n = 0, len;
 
-	if (str_copy(buf, size, cmd) == -1)
-		return -1;
-	for (p = buf; *p != '\0';) {
-		while (*p == ' ' || *p == '\t')
-			*p++ = '\0';
-		if (*p == '\0')
-			break;
+	str_init(&b, buf, size);
+	while ((w = str_word(&p, &len)) != NULL) {
 		if (n == HOOK_ARGS_MAX)
 			return -1;
-		argv[n++] = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t')
-			p++;
+		argv[n++] = b.s + b.len;
+		if (str_append(&b, w, len) == -1 ||
+		    str_appendc(&b, '\0') == -1)
+			return -1;
 	}
 	argv[n] = NULL;
 	return n > 0 ? 0 : -1;

@@ -1535,19 +1535,14 @@ dnsbl_listed(struct session *s, char *reply_text, size_t size)
 {
 	char zone[CONF_HOSTNAME_MAX + 1], reason[DNSBL_REASON_MAX + 1];
 	char why[256];
-	const char *p = s->conf->dnsbl, *e;
+	const char *p = s->conf->dnsbl, *w;
+	size_t n;
 
 	if (strcmp(s->peer, "unknown") == 0)
 		return 0;
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
-			;
-		if (e == p)
-			break;
-		(void)str_fmt(zone, sizeof(zone), "%.*s", (int)(e - p), p);
-		p = e;
+	/* Each a host name no longer than zone: conf.c's parse_zones. */
+	while ((w = str_word(&p, &n)) != NULL) {
+		(void)str_fmt(zone, sizeof(zone), "%.*s", (int)n, w);
 		switch (dnsbl_check(s->peer, zone, reason, sizeof(reason), why,
 		    sizeof(why))) {
 		case DNSBL_LISTED:

@@ -356,6 +356,19 @@ test_dnssec_keys_defaults_and_values(void **state)
 }
 
 static void
+test_dnsbl_is_a_list_of_zones(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx, NULL), 0);
+	assert_string_equal(fx->c.dnsbl, "");
+	assert_int_equal(load(fx, "dnsbl = zen.example\t bl.example\n"), 0);
+	assert_string_equal(fx->c.dnsbl, "zen.example\t bl.example");
+	assert_error(fx, "dnsbl = zen.example bad_zone!\n", 1,
+	    "bad value for 'dnsbl': not a list of DNS zones");
+}
+
+static void
 test_srs_keys_defaults_and_values(void **state)
 {
 	struct fx *fx = *state;
@@ -797,6 +810,7 @@ main(void)
 		T(test_relative_paths_are_under_the_conf_dir),
 		T(test_relative_conf_dir_is_made_absolute),
 		T(test_dnssec_keys_defaults_and_values),
+		T(test_dnsbl_is_a_list_of_zones),
 		T(test_srs_keys_defaults_and_values),
 		T(test_unknown_key_names_line_and_key),
 		T(test_missing_equals_is_an_error),

@@ -169,10 +169,30 @@ test_split_wants_exactly_n_fields(void **state)
 	assert_int_equal(str_split(c, '\t', f, 3), -1);	/* too many */
 }
 
+static void
+test_word_skips_blanks_and_ends_with_null(void **state)
+{
+	const char *p = " \tbl.one\t two  ", *w;
+	size_t n;
+
+	(void)state;
+	assert_non_null(w = str_word(&p, &n));
+	assert_int_equal(n, 6);
+	assert_memory_equal(w, "bl.one", 6);
+	assert_non_null(w = str_word(&p, &n));
+	assert_int_equal(n, 3);
+	assert_memory_equal(w, "two", 3);
+	assert_null(str_word(&p, &n));
+	assert_null(str_word(&p, &n));		/* and stays at the end */
+	p = "";
+	assert_null(str_word(&p, &n));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_word_skips_blanks_and_ends_with_null),
 		cmocka_unit_test(test_split_wants_exactly_n_fields),
 		cmocka_unit_test(test_truncate_undoes_an_append),
 		cmocka_unit_test(test_append_fills_to_capacity_and_stays_terminated),
