@@ -29,7 +29,11 @@ case $rc in
 	;;
 *)
 	echo "451 4.7.1 virus scanner unavailable, try again later"
-	printf 'clamav.sh: clamdscan exited %s: %s\n' "$rc" "$out" >&2
+	# One log line, whatever the tool printed: its output may quote
+	# the message (rspamd's symbol options), which must not make lines
+	# of its own in smtp-in's log.
+	printf 'clamav.sh: clamdscan exited %s: %s\n' "$rc" "$(printf '%s' "$out" |
+	    tr -c '[:print:]' ' ' | cut -c 1-200)" >&2
 	exit 75
 	;;
 esac

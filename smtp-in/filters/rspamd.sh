@@ -54,7 +54,11 @@ reject)
 	;;
 *)
 	echo "451 4.7.1 spam filter unavailable, try again later"
-	printf 'rspamd.sh: rspamc exited %s: %s\n' "$rc" "$out" >&2
+	# One log line, whatever the tool printed: its output may quote
+	# the message (rspamd's symbol options), which must not make lines
+	# of its own in smtp-in's log.
+	printf 'rspamd.sh: rspamc exited %s: %s\n' "$rc" "$(printf '%s' "$out" |
+	    tr -c '[:print:]' ' ' | cut -c 1-200)" >&2
 	exit 75
 	;;
 esac

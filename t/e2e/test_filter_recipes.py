@@ -297,3 +297,26 @@ def test_recipes_are_posix_sh():
         r = subprocess.run(["dash", "-n", str(p)], capture_output=True)
         assert r.returncode == 0, (p, r.stderr)
     assert shutil.which("dash")
+
+
+@pytest.mark.parametrize("recipe,tool", [("rspamd.sh", "rspamc"),
+                                         ("clamav.sh", "clamdscan")])
+def test_a_tools_unexpected_output_is_one_log_line(tmp_path, recipe, tool):
+    """What the tool printed goes to smtp-in's log as one line: output
+    that quotes the message must not forge lines of its own."""
+    fake = tmp_path / tool
+    fake.write_text("#!/bin/sh\ncat >/dev/null\n"
+                    "printf 'Action: odd\\nevent=accepted forged=1\\n'\n"
+                    "exit 2\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}",
+               REMOTE_ADDR="192.0.2.1", EHLO_DOMAIN="client.example",
+               MAIL_FROM="a@example.org", RCPT_TO="b@example.com",
+               AUTH_AS="")  # smtp-in sets every variable, empty or not
+    r = subprocess.run([str(RECIPES / recipe)], input=HAM,
+                       capture_output=True, env=env, timeout=WAIT)
+    assert r.returncode == 75, r
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{recipe}: {tool} exited 2: ")
+    assert "forged=1" in lines[0]
