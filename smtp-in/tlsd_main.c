@@ -253,12 +253,16 @@ warm(const struct zcache *z)
 }
 
 /* 1 when path still is the file st was taken of, and not so young that
- * a rewrite of the same size could hide from stat (filecache.h). */
+ * a rewrite of the same size could hide from stat (filecache.h).  *now:
+ * what stat says now, all zeros when it cannot say (so that the file
+ * counts as changed at the next use too). */
 static int
 file_same(const char *path, const struct stat *st, struct stat *now)
 {
-	if (stat(path, now) == -1)
+	if (stat(path, now) == -1) {
+		memset(now, 0, sizeof(*now));
 		return 0;
+	}
 	return filecache_unchanged(st, now) && !filecache_racy(now);
 }
 
