@@ -298,11 +298,17 @@ $(BUILD)/bench/spawn: bench/spawn.c
 	@mkdir -p $(@D)
 	$(STATIC_CC) $(WFLAGS) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $<
 
+# bench/tlssink: an SMTP sink that offers STARTTLS, for bench/relay.sh
+# (Postfix's smtp-sink has no TLS).
+$(BUILD)/bench/tlssink: bench/tlssink.c
+	@mkdir -p $(@D)
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lgnutls -lpthread
+
 # bench/systemd.sh installs this tree with install.sh in a booted Debian
 # container (it builds there, from the sources) and says "skipped" where
 # systemd-nspawn cannot boot one.
 bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/qsignbench $(BUILD)/bench/spawn \
-	$(BUILD)/bench/danestart
+	$(BUILD)/bench/danestart $(BUILD)/bench/tlssink
 	$(BUILD)/bench/spawn $(BUILD)/bin/smtp-in 1000 160
 	sh bench/run.sh $(abspath $(BUILD))/bin
 	sh bench/local.sh $(abspath $(BUILD))/bin

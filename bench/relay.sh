@@ -1,12 +1,22 @@
 #!/bin/sh
 # bench/relay.sh BIN_DIR — the relay path of "make bench":
-#   smtp-source -> smtp-in -> queue -> queue-run -> smtp-out -> smtp-sink
+#   smtp-source -> smtp-in -> queue -> queue-run -> smtp-out -> sink
 # beside a private Postfix doing the same (smtpd -> cleanup -> qmgr ->
-# smtp -> smtp-sink), in the same run, to the same smtp-sink.
+# smtp -> sink), in the same run, to the same sink.  Two sinks, each
+# peer going to each in turn: Postfix's smtp-sink (plain), and
+# bench/tlssink, which offers STARTTLS as every large provider does and
+# which both relays must use (posthorn: tls=encrypt; Postfix:
+# smtp_tls_security_level = encrypt).  Both relays are as shipped
+# otherwise: Postfix's smtp(8) does not keep TLS connections
+# (smtp_tls_connection_reuse = no) but resumes TLS sessions from the
+# cache Debian's main.cf configures (smtp_tls_session_cache_database,
+# set here too; the sink issues tickets); smtp-out keeps its
+# connections, TLS or not, and does not resume sessions.
 #
-# For each concurrency (10, 50) smtp-source sends 2,000 messages of 10 KB,
-# one per connection, to rcpt@bench.example, and three times are taken
-# from the moment smtp-source starts:
+# For each sink and concurrency (10, 50) smtp-source sends 2,000
+# messages of 10 KB, one per connection, to rcpt@bench.example (to the
+# plain sink) or tls@bench.example (to the TLS sink), and three times
+# are taken from the moment smtp-source starts:
 #   accept s    smtp-source exits (every message answered 250);
 #   last s      smtp-sink has received the last message: its running
 #               counters (-c, "mesg=N", updated at each end of data) are
@@ -25,10 +35,14 @@
 # starts, reaped by smtp-listen), per message.
 #
 # posthorn: bench.example is a local domain whose aliases file sends
-# rcpt@ to rcpt@relay.example, a remote address; the sender is of a local
-# domain, so SRS leaves it alone; routes(5) says "* 127.0.0.1:PORT
-# tls=none", so smtp-out goes to the sink with no DNS.  Postfix:
-# relay_domains = bench.example, relayhost = [127.0.0.1]:PORT, no TLS.
+# rcpt@ to rcpt@relay.example and tls@ to rcpt@tls.relay.example, remote
+# addresses; the sender is of a local domain, so SRS leaves it alone;
+# routes(5) send relay.example to the plain sink with tls=none and
+# tls.relay.example to the TLS sink with tls=encrypt, with no DNS.
+# Postfix: relay_domains = bench.example, relayhost = the plain sink, and
+# a transport_maps entry sending tls@ to the TLS sink through a transport
+# with smtp_tls_security_level = encrypt.  Both sinks serve one
+# self-signed ECDSA P-256 certificate.
 # Both with their default delivery limits: posthorn max_deliveries 50,
 # max_per_destination 20, smtp_reuse_limit 100, smtp_reuse_idle 2s; Postfix default_process_limit 200 (for smtpd, as
 # in bench/run.sh), default_destination_concurrency_limit 20, and its
@@ -39,8 +53,9 @@
 # included; every wait is bounded.  Runs as root (Postfix's master, and
 # smtp-sink's -u).  BENCH_MSGS=N (2000), BENCH_ROUNDS=N (3; the peers take
 # turns within a round, and the table ends with the medians),
-# BENCH_PEERS="posthorn" or "postfix" for one side, BENCH_KEEP=1 keeps the
-# temporary directory (logs, queues).
+# BENCH_PEERS="posthorn" or "postfix" for one side, BENCH_SINKS="plain" or
+# "tls" for one sink, BENCH_KEEP=1 keeps the temporary directory (logs,
+# queues).
 set -eu
 
 BIN=${1:?usage: bench/relay.sh BIN_DIR}
@@ -49,9 +64,12 @@ SIZE=10240			# bytes a message
 CONCURRENCY="10 50"
 ROUNDS=${BENCH_ROUNDS:-3}
 PEERS=${BENCH_PEERS:-posthorn postfix}
+SINKS=${BENCH_SINKS:-plain tls}
 DOMAIN=bench.example
-RCPT=rcpt@$DOMAIN
-FAR=rcpt@relay.example		# where the alias sends it (posthorn)
+RCPT=rcpt@$DOMAIN		# to the plain sink
+TLS_RCPT=tls@$DOMAIN		# to the TLS sink
+FAR=rcpt@relay.example		# where the alias sends them (posthorn)
+TLS_FAR=rcpt@tls.relay.example
 RUN_LIMIT=600			# seconds: the bound of one run
 BIN=$(cd "$BIN" && pwd)
 
@@ -64,14 +82,36 @@ need_cmd /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/sbin/postfix \
 case " $PEERS " in *" posthorn "*)
 	need_built smtp-in queue-run smtp-out ;;
 esac
+TLSSINK=$BIN/../bench/tlssink
+case " $SINKS " in *" tls "*)
+	[ -x "$TLSSINK" ] || die "$TLSSINK is not built (make bench builds it)" ;;
+esac
 need_postfix_user
 bench_tmpdir posthorn-bench-relay
 
 SINK_PORT=$(free_port)
-# start_sink: a fresh smtp-sink, its counters in $T/sink.count.  (Not -M:
-# it exits on the last end of data before its 250, and the last message
-# would stay queued as "connection lost".)
+TLS_SINK_PORT=$(free_port)
+SINK_CERT=$T/sink-cert.pem
+SINK_KEY=$T/sink-key.pem
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -days 2 -subj "/CN=sink.tls.relay.example" \
+    -keyout "$SINK_KEY" -out "$SINK_CERT" >"$T/openssl.out" 2>&1 ||
+    { cat "$T/openssl.out" >&2; die "openssl could not make the certificate"; }
+chmod 644 "$SINK_KEY"		# the sink runs as postfix
+# start_sink plain|tls: a fresh sink, its counters in $T/sink.count.
+# (smtp-sink not with -M: it exits on the last end of data before its
+# 250, and the last message would stay queued as "connection lost".)
 start_sink() {
+	if [ "$1" = tls ]; then
+		setpriv --reuid=postfix --regid=postfix --clear-groups \
+		    "$TLSSINK" "$SINK_CERT" "$SINK_KEY" \
+		    "127.0.0.1:$TLS_SINK_PORT" </dev/null >"$T/sink.count" \
+		    2>"$T/sink.err" &
+		SINK_PID=$!
+		wait_port "$TLS_SINK_PORT" ||
+		    die "nothing listens on 127.0.0.1:$TLS_SINK_PORT"
+		return
+	fi
 	/usr/sbin/smtp-sink -u postfix -h sink.relay.example -c \
 	    "127.0.0.1:$SINK_PORT" 256 </dev/null >"$T/sink.count" \
 	    2>"$T/sink.err" &
@@ -142,16 +182,19 @@ out_cpu() {
 	EOF
 }
 
-# blast PEER PORT CONC QUEUE_DIR...: one timed run; the queue must drain.
+# blast PEER PORT SINK CONC QUEUE_DIR...: one timed run; the queue must
+# drain.
 blast() {
-	peer=$1 port=$2 conc=$3
-	shift 3
-	start_sink
+	peer=$1 port=$2 sink=$3 conc=$4
+	shift 4
+	rcpt=$RCPT
+	[ "$sink" = plain ] || rcpt=$TLS_RCPT
+	start_sink "$sink"
 	cpu0=$(out_cpu "$peer")
 	[ "$peer" != posthorn ] || ph0=$(ph_cpu)
 	t0=$(now)
 	smtp-source -c -s "$conc" -m "$MSGS" -l "$SIZE" -f "from@$DOMAIN" \
-	    -t "$RCPT" "127.0.0.1:$port" >/dev/null 2>"$T/source.err" ||
+	    -t "$rcpt" "127.0.0.1:$port" >/dev/null 2>"$T/source.err" ||
 	    { cat "$T/source.err" >&2; die "smtp-source failed against $peer"; }
 	t1=$(now)
 	# The moment the sink has counted the last message is "last".
@@ -185,10 +228,10 @@ blast() {
 	[ ! -s "$T/source.err" ] || note="  (!) smtp-source: $(head -n 1 "$T/source.err")"
 	awk -v p="$peer" -v c="$conc" -v m="$MSGS" -v a="$t0" -v b="$t1" \
 	    -v z="$t2" -v note="$note" -v s="$sess" -v u0="$cpu0" \
-	    -v u1="$cpu1" 'BEGIN {
+	    -v u1="$cpu1" -v k="$sink" 'BEGIN {
 		cpu = u0 == "-" ? "-" : sprintf("%.3f", (u1 - u0) / m)
-		printf "%-9s %11d %6d %9.2f %9.2f %9.0f %9.3f %10s%s\n", p, c,
-		    m, b - a, z - a, m / (z - a), s / m, cpu, note
+		printf "%-9s %11d %6d %9.2f %9.2f %9.0f %9.3f %10s %5s%s\n", p, c,
+		    m, b - a, z - a, m / (z - a), s / m, cpu, k, note
 	    }' >>"$RESULTS"
 	tail -n 1 "$RESULTS" >&2
 }
@@ -197,15 +240,19 @@ blast() {
 
 case " $PEERS " in *" posthorn "*)
 	ph_init "$PH/etc/domains/$DOMAIN"
-	echo "${RCPT%@*}:!" >"$PH/etc/domains/$DOMAIN/users"
-	echo "${RCPT%@*}: $FAR" >"$PH/etc/domains/$DOMAIN/aliases"
+	printf '%s:!\n%s:!\n' "${RCPT%@*}" "${TLS_RCPT%@*}" \
+	    >"$PH/etc/domains/$DOMAIN/users"
+	printf '%s: %s\n%s: %s\n' "${RCPT%@*}" "$FAR" "${TLS_RCPT%@*}" \
+	    "$TLS_FAR" >"$PH/etc/domains/$DOMAIN/aliases"
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$PH/etc/srs.secret"
 	echo >>"$PH/etc/srs.secret"
 	chmod 600 "$PH/etc/srs.secret"
-	echo "* 127.0.0.1:$SINK_PORT tls=none" >"$PH/etc/routes"
+	printf '%s\n' "${FAR#*@} 127.0.0.1:$SINK_PORT tls=none" \
+	    "${TLS_FAR#*@} 127.0.0.1:$TLS_SINK_PORT tls=encrypt" \
+	    >"$PH/etc/routes"
 	ph_queue_run
 	ph_listen mx
-	echo "bench: posthorn smtp-in on 127.0.0.1:$PH_PORT, queue-run, smtp-out -> smtp-sink 127.0.0.1:$SINK_PORT, queue $PH/spool" >&2
+	echo "bench: posthorn smtp-in on 127.0.0.1:$PH_PORT, queue-run, smtp-out -> smtp-sink 127.0.0.1:$SINK_PORT, tlssink 127.0.0.1:$TLS_SINK_PORT, queue $PH/spool" >&2
 	;;
 esac
 
@@ -223,8 +270,11 @@ case " $PEERS " in *" postfix "*)
 		cat <<-EOF
 		relay_domains = $DOMAIN
 		relayhost = [127.0.0.1]:$SINK_PORT
+		transport_maps = inline:{$TLS_RCPT=tlsrelay:[127.0.0.1]:$TLS_SINK_PORT}
 		mynetworks = 127.0.0.0/8
 		smtp_dns_support_level = disabled
+		# As Debian's main.cf ships it: TLS sessions resumed.
+		smtp_tls_session_cache_database = btree:$PF/data/smtp_scache
 		EOF
 	} >"$PF/etc/main.cf"
 	{
@@ -232,11 +282,14 @@ case " $PEERS " in *" postfix "*)
 		$port     inet  n       -       n       -       -       smtpd
 		smtp      unix  -       -       n       -       -       smtp
 		relay     unix  -       -       n       -       -       smtp
+		tlsrelay  unix  -       -       n       -       -       smtp
+		  -o smtp_tls_security_level=encrypt
+		tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 		EOF
 		pf_master_cf qmgr
 	} >"$PF/etc/master.cf"
 	pf_start "$port"
-	echo "bench: Postfix $(postconf -c "$PF/etc" -h mail_version) on 127.0.0.1:$port, relayhost [127.0.0.1]:$SINK_PORT, queue $Q" >&2
+	echo "bench: Postfix $(postconf -c "$PF/etc" -h mail_version) on 127.0.0.1:$port, relayhost [127.0.0.1]:$SINK_PORT, $TLS_RCPT to [127.0.0.1]:$TLS_SINK_PORT, queue $Q" >&2
 	PF_PORT=$port
 	;;
 esac
@@ -247,12 +300,14 @@ esac
 # a virtual machine does not fall on one side only.
 r=1
 while [ $r -le "$ROUNDS" ]; do
-	for c in $CONCURRENCY; do
-		[ -z "${PH_PORT-}" ] ||
-		    blast posthorn "$PH_PORT" "$c" "$PH/spool/new"
-		# shellcheck disable=SC2086
-		[ -z "${PF_PORT-}" ] ||
-		    blast postfix "$PF_PORT" "$c" $PF_QUEUE
+	for k in $SINKS; do
+		for c in $CONCURRENCY; do
+			[ -z "${PH_PORT-}" ] ||
+			    blast posthorn "$PH_PORT" "$k" "$c" "$PH/spool/new"
+			# shellcheck disable=SC2086
+			[ -z "${PF_PORT-}" ] ||
+			    blast postfix "$PF_PORT" "$k" "$c" $PF_QUEUE
+		done
 	done
 	r=$((r + 1))
 done
@@ -272,21 +327,28 @@ fi
 cat <<EOF
 
 posthorn bench, relay end to end: $MSGS messages of $SIZE bytes, one per
-connection (smtp-source -s CONCURRENCY), relayed to one smtp-sink, on
+connection (smtp-source -s CONCURRENCY), relayed to one sink (plain:
+smtp-sink; tls: bench/tlssink, STARTTLS required by both relays), on
 $(uname -n); queues in /var/tmp (fsynced).  Seconds from the start of
 smtp-source to its exit (accept) and to the sink's last message (last);
 msgs/s = msgs / last.
 
-peer      concurrency   msgs  accept s    last s    msgs/s  conn/msg out ms/msg
+peer      concurrency   msgs  accept s    last s    msgs/s  conn/msg out ms/msg  sink
 EOF
 cat "$RESULTS"
-med_table
-printf '\nmedian of %s rounds, the delivery agents:\n' "$ROUNDS"
-printf 'peer      concurrency   conn/msg out ms/msg\n'
-for c in $CONCURRENCY; do
-	for p in $PEERS; do
-		grep -q "^$p " "$RESULTS" || continue
-		printf '%-9s %11d %10s %10s\n' "$p" "$c" "$(med "$p" "$c" 7 %.3f)" \
-		    "$(med "$p" "$c" 8 %.3f)"
+ALL=$RESULTS
+for k in $SINKS; do
+	RESULTS=$T/results.$k
+	awk -v k="$k" '$9 == k' "$ALL" >"$RESULTS"
+	printf '\n--- sink: %s\n' "$k"
+	med_table
+	printf '\nmedian of %s rounds, the delivery agents:\n' "$ROUNDS"
+	printf 'peer      concurrency   conn/msg out ms/msg\n'
+	for c in $CONCURRENCY; do
+		for p in $PEERS; do
+			grep -q "^$p " "$RESULTS" || continue
+			printf '%-9s %11d %10s %10s\n' "$p" "$c" \
+			    "$(med "$p" "$c" 7 %.3f)" "$(med "$p" "$c" 8 %.3f)"
+		done
 	done
 done
