@@ -25,9 +25,62 @@
 struct tlsc {
 	gnutls_session_t			s;
 	gnutls_certificate_credentials_t	cred;
+	int					cred_cached;
 	const struct io_ops			*plain;	/* to go back to */
 	void					*plain_ctx;
 };
+
+/* The trust store, read once per process: reading the system's (some
+ * 150 certificates) costs 7-25 ms of CPU, which a long-lived smtp-out
+ * (-J) paid again for every connection it opened.  The store is part of
+ * the process's frozen configuration: a process that lives on sees a new
+ * CA bundle when its successor starts.  One entry, for the route's CA
+ * file (or none); a session of another CA file while it is in use gets
+ * credentials of its own. */
+static struct {
+	gnutls_certificate_credentials_t	cred;
+	char					ca[TLSC_CA_PATH_MAX];
+	unsigned				users;
+} trust;
+
+/* Credentials with the system trust store and the file ca (NULL or ""
+ * for none) into t, or a negative GnuTLS code (0: the file held no
+ * certificate). */
+static int
+trust_get(struct tlsc *t, const char *ca)
+{
+	gnutls_certificate_credentials_t c;
+	int r;
+
+	if (ca == NULL)
+		ca = "";
+	if (trust.cred != NULL && strcmp(trust.ca, ca) == 0) {
+		trust.users++;
+		t->cred = trust.cred;
+		t->cred_cached = 1;
+		return 1;
+	}
+	if ((r = gnutls_certificate_allocate_credentials(&c)) < 0)
+		return r;
+	/* No trust store at all leaves every certificate unverified, which
+	 * the policy then judges; it does not stop the session. */
+	(void)gnutls_certificate_set_x509_system_trust(c);
+	if (ca[0] != '\0' && (r = gnutls_certificate_set_x509_trust_file(c,
+	    ca, GNUTLS_X509_FMT_PEM)) <= 0) {
+		gnutls_certificate_free_credentials(c);
+		return r;
+	}
+	t->cred = c;
+	if (trust.users > 0 || strlen(ca) >= sizeof(trust.ca))
+		return 1;
+	if (trust.cred != NULL)
+		gnutls_certificate_free_credentials(trust.cred);
+	trust.cred = c;
+	memcpy(trust.ca, ca, strlen(ca) + 1);
+	trust.users = 1;
+	t->cred_cached = 1;
+	return 1;
+}
 
 static ssize_t
 tls_read(struct io *io, void *p, size_t n)
@@ -89,7 +142,9 @@ tlsc_free(struct tlsc *t)
 {
 	if (t->s != NULL)
 		gnutls_deinit(t->s);
-	if (t->cred != NULL)
+	if (t->cred_cached)
+		trust.users--;
+	else if (t->cred != NULL)
 		gnutls_certificate_free_credentials(t->cred);
 	free(t);
 }
@@ -173,20 +228,18 @@ tlsc_start(struct io *io, const struct tlsc_params *p, int64_t deadline,
 		str_fmt_cut(why, whysz, "fcntl: %s", strerror(errno));
 		goto fail;
 	}
-	if ((r = gnutls_certificate_allocate_credentials(&t->cred)) < 0 ||
-	    (r = gnutls_init(&t->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK)) < 0 ||
-	    (r = gnutls_priority_set_direct(t->s, TLSC_PRIORITY, NULL)) < 0) {
-		str_fmt_cut(why, whysz, "%s", gnutls_strerror(r));
+	if ((r = trust_get(t, p->ca)) <= 0) {
+		if (p->ca == NULL || p->ca[0] == '\0')
+			str_fmt_cut(why, whysz, "%s", gnutls_strerror(r));
+		else
+			str_fmt_cut(why, whysz, "CA file %s: %s", p->ca,
+			    r == 0 ? "no certificate in it" :
+			    gnutls_strerror(r));
 		goto fail;
 	}
-	/* No trust store at all leaves every certificate unverified, which
-	 * the policy then judges; it does not stop the session. */
-	(void)gnutls_certificate_set_x509_system_trust(t->cred);
-	if (p->ca != NULL && p->ca[0] != '\0' &&
-	    (r = gnutls_certificate_set_x509_trust_file(t->cred, p->ca,
-	    GNUTLS_X509_FMT_PEM)) <= 0) {
-		str_fmt_cut(why, whysz, "CA file %s: %s", p->ca,
-		    r == 0 ? "no certificate in it" : gnutls_strerror(r));
+	if ((r = gnutls_init(&t->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK)) < 0 ||
+	    (r = gnutls_priority_set_direct(t->s, TLSC_PRIORITY, NULL)) < 0) {
+		str_fmt_cut(why, whysz, "%s", gnutls_strerror(r));
 		goto fail;
 	}
 	if ((r = gnutls_credentials_set(t->s, GNUTLS_CRD_CERTIFICATE,

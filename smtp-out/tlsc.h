@@ -21,7 +21,10 @@
 #define TLSC_PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 enum {
-	TLSC_BYE_TIMEOUT_MS = 2000	/* close_notify: best effort */
+	TLSC_BYE_TIMEOUT_MS = 2000,	/* close_notify: best effort */
+	/* A CA file path the trust store cache keeps; a longer one is
+	 * read for each session. */
+	TLSC_CA_PATH_MAX = 1024
 };
 
 struct tlsc_params {

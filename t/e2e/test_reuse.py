@@ -404,3 +404,47 @@ def test_changed_configuration_gets_a_new_smtp_out_and_connection(
                      ("c@reuse.test", body(3))])
     assert peer.connections() == 2, qr.log()
     assert [m["conn"] for m in peer.messages()] == [1, 1, 2]
+
+
+def test_trust_store_read_once_per_process_and_kept_per_ca_file(
+        conf, peers, tmp_path, testca):
+    """smtp-out -J reads the system trust store for its first TLS
+    connection and keeps it for the next ones (7-25 ms of CPU each time
+    here), but never verifies one route's certificate with another
+    route's CA file: a route without ca= after three with it finds the
+    server's issuer unknown, and the route after it finds it known
+    again."""
+    ps = [peers("--cert", testca.cert, "--key", testca.key)
+          for _ in range(3)]
+    ca = f"tls=encrypt ca={testca.ca}"
+    (conf.dir / "routes").write_text(
+        f"a1.test 127.0.0.1:{ps[0].port} {ca}\n"
+        f"a2.test 127.0.0.1:{ps[1].port} {ca}\n"
+        f"a3.test 127.0.0.1:{ps[2].port} {ca}\n"
+        f"b.test 127.0.0.1:{ps[0].port} tls=encrypt\n"
+        f"a4.test 127.0.0.1:{ps[1].port} {ca}\n")
+    msg = tmp_path / "msg"
+    msg.write_bytes(b"Subject: trust\n\nhello\n")
+    order = ["a1", "a2", "a3", "b", "a4"]
+    stream = jobs(*[["-m", str(msg), "-f", "alice@example.com", "--",
+                     f"x@{d}.test"] for d in order])
+    trace = tmp_path / "trace"
+    r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=openat", "-o",
+                        str(trace), prog("smtp-out"), "-C", str(conf.dir),
+                        "-J"], input=stream, capture_output=True,
+                       timeout=120, env=conf.env())
+    err = r.stderr.decode()
+    assert r.returncode == 0, err
+    assert [l.split("\t")[0] for l in r.stdout.decode().splitlines()] == \
+        ["sent"] * len(order), r.stdout.decode() + err
+    tls = [parse_kv(l) for l in err.splitlines() if " event=tls " in l]
+    assert [t["domain"] for t in tls] == [f"{d}.test" for d in order], err
+    # No name of ours is in the certificate (the routes go to 127.0.0.1),
+    # so none verifies; but only b.test, without the CA, lacks the issuer.
+    unknown = ["issuer" in t.get("reason", "") for t in tls]
+    assert unknown == [False, False, False, True, False], tls
+    # Five connections; the store read for the first, again at most for
+    # the change of CA file to b.test's and back.
+    stores = [l for l in trace.read_text().splitlines()
+              if '"/etc/ssl/certs/' in l and "= -1" not in l]
+    assert 1 <= len(stores) <= 3, stores
