@@ -254,6 +254,7 @@ check: deps
 	$(MAKE) check-one
 	$(MAKE) check-one BUILD=build-asan SAN=1
 	$(MAKE) lint-man
+	$(MAKE) lint-merge
 	$(MAKE) fuzz-check
 	@echo "check: all suites passed (plain and ASan+UBSan, fuzzers)"
 
@@ -283,6 +284,13 @@ lint-man:
 	    out=$$(groff -mandoc -ww -z -Tutf8 $$m 2>&1) || exit 1; \
 	    if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
 	done
+
+# A merge's conflict markers left in a file: neither the compiler (in a
+# man page, a script, a test's data) nor mandoc sees them all.
+lint-merge:
+	@if grep -rnE '^(<<<<<<<|>>>>>>>) ' --exclude-dir='build*' \
+	    --exclude-dir=.git --exclude-dir=corpus . ; then \
+	    echo "lint-merge: conflict markers above"; exit 1; fi
 
 # bench/danestart: smtp-out's DNSSEC context set up once, for
 # bench/dane.sh (what DANE adds to smtp-out's start).
@@ -342,5 +350,5 @@ install: all
 clean:
 	rm -rf build build-asan $(FUZZ_BUILD)
 
-.PHONY: all check check-one deps units lint-man bench install clean \
+.PHONY: all check check-one deps units lint-man lint-merge bench install clean \
 	fuzzers fuzz fuzz-check
