@@ -49,6 +49,9 @@ struct queue_env {
 	const char		*helo;	/* HELO/EHLO name, or NULL */
 	long			 uid;	/* injecting user, or -1 */
 	const char		*auth;	/* the AUTH login, or NULL */
+	/* The checks' Authentication-Results field body (RFC 8601) after
+	 * "Authentication-Results: ", on one line, or NULL: none made. */
+	const char		*authres;
 	/* RFC 3461 (DSN): RET and ENVID (decoded) of MAIL, or none; per
 	 * recipient NOTIFY (enum dsn_notify, 0: not given) and ORCPT
 	 * ("type;address", decoded; NULL: none), each array NULL when no
@@ -121,6 +124,7 @@ struct queue_envelope {
 	const char *helo;	/* "" when none */
 	long	 uid;		/* -1 when none */
 	const char *auth;	/* the AUTH login; "" when none */
+	const char *authres;	/* Authentication-Results body; "" none */
 	enum dsn_ret ret;	/* RET=, DSN_RET_NONE when none */
 	const char *envid;	/* ENVID=, decoded; "" when none */
 	unsigned *notify;	/* per recipient: NOTIFY=, 0 when none */
