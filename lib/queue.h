@@ -49,9 +49,6 @@ struct queue_env {
 	const char		*helo;	/* HELO/EHLO name, or NULL */
 	long			 uid;	/* injecting user, or -1 */
 	const char		*auth;	/* the AUTH login, or NULL */
-	/* The checks' Authentication-Results field body (RFC 8601) after
-	 * "Authentication-Results: ", on one line, or NULL: none made. */
-	const char		*authres;
 	/* RFC 3461 (DSN): RET and ENVID (decoded) of MAIL, or none; per
 	 * recipient NOTIFY (enum dsn_notify, 0: not given) and ORCPT
 	 * ("type;address", decoded; NULL: none), each array NULL when no
@@ -60,6 +57,9 @@ struct queue_env {
 	const char		*envid;
 	const unsigned		*notify;
 	const char *const	*orcpt;
+	/* The checks' Authentication-Results field body (RFC 8601) after
+	 * "Authentication-Results: ", on one line, or NULL: none made. */
+	const char		*authres;
 };
 
 struct queue_msg {
