@@ -197,11 +197,13 @@ $(BUILD)/bench/dkimbench: $(BUILD)/bench/dkimbench.o $(MOD_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lgnutls -lsodium
 
 # bench/qsignbench: signing in queue-run's path, in its process and by
-# an exec of dkimsign per message, for bench/qsign.sh.
+# an exec of dkimsign per message, and ARC sealing (queue-run/seal.h),
+# for bench/qsign.sh.
 $(BUILD)/bench/qsignbench.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 
 $(BUILD)/bench/qsignbench: $(BUILD)/bench/qsignbench.o $(MOD_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lgnutls -lsodium
+	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lgnutls -lsodium \
+	    -lhogweed -lnettle -lgmp -lresolv
 
 # --- fuzzing ------------------------------------------------------------
 
