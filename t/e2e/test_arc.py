@@ -9,16 +9,20 @@ from `dkimsign -p` through its dnsfunc hook.  A message that already
 carries a set made by python3-dkim's arc_sign for relay.test (its key in
 the namespace's DNS, served by dnsmasq, where queue-run looks it up) gets
 i=2 with cv=pass and still verifies; a tampered one is not sealed as
-cv=pass.  Every wait is for a log event or a stored message, bounded.
+cv=pass.  The checks' results of the envelope (authres) become the
+ARC-Authentication-Results field.  Every wait is for a log event or a
+stored message, bounded.
 """
 
 import base64
+import os
 import re
 import subprocess
+import time
 
 import pytest
 
-from conftest import HOSTNAME, WAIT, parse_kv
+from conftest import HOSTNAME, WAIT, Peer, QueueRun
 from netns import AIO, OURS, PYTHON, Netns, dnsmasq_conf, wait_messages
 from test_dkimsign import parse_records
 
@@ -113,7 +117,7 @@ def forward(ns, conf, tmp_path, msg, seal=None):
         conf.write(arc_seal=seal)
     peer = ns.aiosmtpd([f"{AIO}:25"], tmp_path / "peer",
                        hostname="mx.outside.test")
-    mx = ns.smtp_in(conf, [f"{OURS}:25"])
+    ns.smtp_in(conf, [f"{OURS}:25"])
     qr = ns.queue_run(conf)
     r = ns.run([PYTHON, "-c", CLIENT, OURS, "carol@sender.test",
                 "info@example.com"], input=msg, timeout=WAIT + 10)
@@ -299,3 +303,50 @@ def test_local_delivery_is_not_sealed(ns, conf, tmp_path):
     assert got.data.startswith(b"ARC-Seal: ")
     [bob] = conf.maildir(DOMAIN, "bob")
     assert b"ARC-" not in bob, bob[:800]
+
+
+def test_the_checks_results_go_into_the_aar(conf):
+    """The envelope's authres (what smtp-in's checks found,
+    posthorn-queue(5)) is the body of the ARC-Authentication-Results
+    field, parsed back by python3-authres as the results it names.  The
+    queued message is written here as a writer of the queue would, and
+    the forwarded copy goes to a peer on loopback: no DNS is needed for a
+    first set."""
+    import authres  # python3-authres
+    records = keys(conf, DOMAIN)
+    (conf.dir / "domains" / DOMAIN / "aliases").write_text(
+        f"*: {FORWARD_TO}\n")
+    peer = Peer()
+    (conf.dir / "routes").write_text(f"* 127.0.0.1:{peer.port} tls=none\n")
+    results = (f"{HOSTNAME}; spf=pass smtp.mailfrom=sender.test; "
+               "dkim=none (no signature; checked) header.d=sender.test; "
+               "dmarc=fail (p=none) header.from=sender.test")
+    qid = "0000000000000007"
+    tmp = conf.spool / "tmp" / qid
+    tmp.write_bytes(
+        f"posthorn-queue 1\nid {qid}\ntime {int(time.time())}"
+        f"\nfrom <carol@sender.test>\nrcpt <info@example.com>\nvia mx\n"
+        f"peer 192.0.2.7\nhelo client.sender.test\nauthres {results}\n\n"
+        .encode() + MSG.replace(b"\r\n", b"\n"))
+    os.rename(tmp, conf.spool / "new" / qid)
+    qr = QueueRun(conf)
+    try:
+        [(mail_from, rcpts, data)] = peer.wait()
+        qr.delivered()
+    finally:
+        qr.stop()
+        peer.stop()
+    assert rcpts == [FORWARD_TO]
+    assert arc_verify(data, records)[0] == b"pass"
+    [aar] = arc_fields(data, "ARC-Authentication-Results")
+    assert aar.startswith("i=1; ")
+    assert aar[len("i=1; "):] == results, aar
+    parsed = authres.AuthenticationResultsHeader.parse(
+        "Authentication-Results: " + aar[len("i=1; "):])
+    assert parsed.authserv_id == HOSTNAME
+    assert [(r.method, r.result) for r in parsed.results] == [
+        ("spf", "pass"), ("dkim", "none"), ("dmarc", "fail")]
+    # Every line of the set within 78 columns (the AAR folded between
+    # results, the signatures as dkimsign folds them).
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert all(len(line) <= 78 for line in head.split(b"\r\n")), head
