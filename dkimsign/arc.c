@@ -495,7 +495,10 @@ arc_aar(struct str *out, unsigned i, const char *authres,
 		p = "";
 	} else {
 		p = authres;
-		(void)next_result(&p, &id, &idlen);
+		if (!next_result(&p, &id, &idlen) || idlen == 0) {
+			id = hostname;	/* no authserv-id: ours */
+			idlen = strlen(hostname);
+		}
 	}
 	/* "none" alone means no results; with an arc= result there is
 	 * one. */
@@ -565,7 +568,12 @@ arc_seal(struct arc *a, const char *domain, const struct keys_key *k,
 		goto out;
 	}
 	/* The AMS: a DKIM signature of the fields dkimsign signs. */
-	nh = sign_hlist(&a->h, hn, SIGN_H_MAX);
+	/* An AMS needs h= (RFC 6376 §3.5): a header without any field
+	 * that dkimsign signs (no From: even) is not sealed. */
+	if ((nh = sign_hlist(&a->h, hn, SIGN_H_MAX)) == 0) {
+		e = EINVAL;
+		goto out;
+	}
 	if (sign_header_hash(&a->h, hn, nh, &st) == -1)
 		goto out;
 	memset(&tags, 0, sizeof(tags));

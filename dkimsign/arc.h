@@ -93,7 +93,8 @@ const char *arc_next_cv(const struct arc *);
  * field ("authserv-id; results", or NULL or "" for none, which makes
  * "hostname; none").  After arc_finish, when arc_next_cv is not NULL.
  * 0, or -1 with errno: ENOBUFS (out too small), EIO (signing), ENOMEM,
- * EINVAL. */
+ * EINVAL (no set may be added, or the header has none of the fields
+ * sign_hlist signs). */
 int	arc_seal(struct arc *, const char *domain, const struct keys_key *k,
 	    long long t, const char *authres, const char *hostname,
 	    struct str *out);

@@ -117,8 +117,12 @@ seal_make(const struct conf *c, int fd, const char *domain,
 	str_init(&o, out, size);
 	if (arc_seal(a, domain, k, (long long)time(NULL), authres,
 	    c->hostname, &o) == -1) {
-		str_fmt_cut(why, whysize, "sealing failed: %s",
-		    strerror(errno));
+		if (errno == EINVAL) {
+			str_fmt_cut(why, whysize, "no header field to sign");
+			rc = 1;
+		} else
+			str_fmt_cut(why, whysize, "sealing failed: %s",
+			    strerror(errno));
 		goto out;
 	}
 	*len = o.len;

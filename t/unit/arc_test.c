@@ -164,6 +164,12 @@ test_aar_without_results_is_none_by_our_hostname(void **state)
 	    0);
 	assert_string_equal(s.s,
 	    "ARC-Authentication-Results: i=3; mx.example.net; none\r\n");
+	/* No authserv-id in what was given: ours. */
+	str_reset(&s);
+	assert_int_equal(arc_aar(&s, 1, "; spf=pass", "mx.example.net", NULL,
+	    "\n"), 0);
+	assert_string_equal(s.s,
+	    "ARC-Authentication-Results: i=1; mx.example.net; spf=pass\n");
 }
 
 static void
@@ -389,6 +395,23 @@ test_structure_incomplete_repeated_and_false_cv(void **state)
 }
 
 static void
+test_header_without_signed_fields_is_not_sealed(void **state)
+{
+	struct fx *fx = *state;
+	char mem[1024];
+	struct str o;
+
+	take(fx, "X-Only: this\n\nbody\n");
+	assert_string_equal(arc_next_cv(&fx->a), "none");
+	str_init(&o, mem, sizeof(mem));
+	errno = 0;
+	assert_int_equal(arc_seal(&fx->a, "example.com", &fx->rsa, 1, NULL,
+	    "mx.example.net", &o), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(o.len, 0);
+}
+
+static void
 test_pick_key_prefers_rsa(void **state)
 {
 	struct fx *fx = *state;
@@ -426,6 +449,9 @@ main(void)
 		    test_key_not_found_for_now_is_temperror, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_structure_incomplete_repeated_and_false_cv, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_header_without_signed_fields_is_not_sealed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_pick_key_prefers_rsa,
 		    setup, teardown),
