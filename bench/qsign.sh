@@ -10,8 +10,9 @@
 # the difference.  A third row, "arc-seal", is the ARC set queue-run
 # adds to a forwarded copy of mail from outside with the same key
 # (seal.h: i=1, no chain to validate; the set written to state/ID.arc),
-# made in its process too.  Needs "make bench" (bench/qsignbench beside
-# BINDIR).
+# made in its process too; "arc-seal2" seals that sealed copy again
+# (i=2: the chain validated first, its key given from memory, no DNS).
+# Needs "make bench" (bench/qsignbench beside BINDIR).
 set -eu
 
 bin=${1:?usage: qsign.sh BINDIR [N]}

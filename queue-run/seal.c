@@ -59,7 +59,7 @@ seal_forwarded(const struct conf *c, const struct state *st,
 
 /* The keys of the sets already there, from the DNS, with short waits. */
 static enum dns_result
-txt(void *arg, const char *name, struct dns_text *out, size_t max,
+dns_keys(void *arg, const char *name, struct dns_text *out, size_t max,
     size_t *n, char *why, size_t whysize)
 {
 	struct dns_opts o = { SEAL_DNS_TIMEOUT, SEAL_DNS_ATTEMPTS };
@@ -70,8 +70,9 @@ txt(void *arg, const char *name, struct dns_text *out, size_t max,
 
 int
 seal_make(const struct conf *c, int fd, const char *domain,
-    const struct keys_key *k, const char *authres, char *out, size_t size,
-    size_t *len, char *why, size_t whysize)
+    const struct keys_key *k, const char *authres, verify_txt_fn *txt,
+    void *arg, char *out, size_t size, size_t *len, char *why,
+    size_t whysize)
 {
 	struct arc *a = NULL;
 	char *hbuf = NULL, *io = NULL;
@@ -106,7 +107,10 @@ seal_make(const struct conf *c, int fd, const char *domain,
 			break;
 		arc_body(a, io, (size_t)got);
 	}
-	arc_finish(a, txt, NULL);
+	if (txt == NULL)
+		arc_finish(a, dns_keys, NULL);
+	else
+		arc_finish(a, txt, arg);
 	if ((cv = arc_next_cv(a)) == NULL) {
 		str_fmt_cut(why, whysize, "ARC chain i=%u %s: %s", a->n,
 		    arc_cv_name(a->cv), a->why[0] != '\0' ? a->why :
@@ -190,8 +194,8 @@ seal_prepare(const struct conf *c, struct state *st,
 		unsealed(st, dom, why);
 		goto out;
 	}
-	r = seal_make(c, fd, dom, k, st->env.authres, buf, STATE_ARC_MAX,
-	    &len, why, sizeof(why));
+	r = seal_make(c, fd, dom, k, st->env.authres, NULL, NULL, buf,
+	    STATE_ARC_MAX, &len, why, sizeof(why));
 	if (r == 0 && !state_arc_valid(buf, len)) {
 		str_fmt_cut(why, sizeof(why), "no ARC set made");
 		r = -1;

@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "state.h"
+#include "verify.h"
 
 enum {
 	/* DNS for the keys of the sets a message already carries: a try
@@ -40,12 +41,15 @@ int	seal_forwarded(const struct conf *, const struct state *,
 void	seal_prepare(const struct conf *, struct state *,
 	    const struct state_entry *e);
 /* Make the ARC set of the message in fd (from its offset on) into
- * out[size]: domain's key k, results authres (NULL: none).  0 with
- * *len, 1 when it is not to be sealed (the reason in why), -1 with why
- * on an error.  Shared by seal_prepare and bench/qsignbench. */
+ * out[size]: domain's key k, results authres (NULL: none), the keys of
+ * the sets already there asked of txt(arg, ...) (NULL: the DNS, with
+ * the waits above).  0 with *len, 1 when it is not to be sealed (the
+ * reason in why), -1 with why on an error.  Shared by seal_prepare and
+ * bench/qsignbench. */
 struct keys_key;
 int	seal_make(const struct conf *, int fd, const char *domain,
-	    const struct keys_key *k, const char *authres, char *out,
-	    size_t size, size_t *len, char *why, size_t whysize);
+	    const struct keys_key *k, const char *authres, verify_txt_fn *txt,
+	    void *arg, char *out, size_t size, size_t *len, char *why,
+	    size_t whysize);
 
 #endif
