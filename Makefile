@@ -84,7 +84,7 @@ queue-runas_LIBS	=
 sendmail_MAIN		= queue-run/sendmail_main.c
 sendmail_LIBS		=
 queue-run_MAIN		= queue-run/main.c
-queue-run_LIBS		= -lgnutls -lsodium
+queue-run_LIBS		= -lgnutls -lsodium -lhogweed -lnettle -lgmp -lresolv
 mailq_MAIN		= queue-run/mailq_main.c
 mailq_LIBS		=
 aliases_MAIN		= aliases/main.c
@@ -179,7 +179,8 @@ $(BUILD)/smtp-out/tlsrpt_main.o: XCPPFLAGS += -iquote queue-run
 
 # queue-run signs in its own process with dkimsign's code (filter.h,
 # keys.h): dkimsign's modules are in its archive, after queue-run's.
-$(BUILD)/queue-run/dkim.o $(BUILD)/queue-run/keycache.o: XCPPFLAGS += -iquote dkimsign
+$(BUILD)/queue-run/dkim.o $(BUILD)/queue-run/keycache.o $(BUILD)/queue-run/seal.o \
+    $(BUILD)/queue-run/job.o $(BUILD)/queue-run/sched.o: XCPPFLAGS += -iquote dkimsign
 
 # A unit test includes the headers of the program modules it tests.
 $(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
@@ -196,11 +197,13 @@ $(BUILD)/bench/dkimbench: $(BUILD)/bench/dkimbench.o $(MOD_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lgnutls -lsodium
 
 # bench/qsignbench: signing in queue-run's path, in its process and by
-# an exec of dkimsign per message, for bench/qsign.sh.
+# an exec of dkimsign per message, and ARC sealing (queue-run/seal.h),
+# for bench/qsign.sh.
 $(BUILD)/bench/qsignbench.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 
 $(BUILD)/bench/qsignbench: $(BUILD)/bench/qsignbench.o $(MOD_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lgnutls -lsodium
+	$(CC) $(LDFLAGS) -o $@ $< $(MOD_A) $(LIB_A) -lgnutls -lsodium \
+	    -lhogweed -lnettle -lgmp -lresolv
 
 # --- fuzzing ------------------------------------------------------------
 

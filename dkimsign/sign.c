@@ -279,6 +279,7 @@ sign_prefix(struct str *out, const struct sign_tags *t,
     const struct keys_key *k)
 {
 	char tok[SIGN_NAME_MAX + 4];
+	const char *name;
 	struct fold f;
 	size_t save = out->len, i, j, tl;
 
@@ -286,19 +287,24 @@ sign_prefix(struct str *out, const struct sign_tags *t,
 	f.width = t->width;
 	f.eol = t->eol;
 	f.fresh = 0;
-	if (str_appends(out, "DKIM-Signature:") == -1)
+	name = t->instance == 0 ? "DKIM-Signature:" : t->cv == NULL ?
+	    "ARC-Message-Signature:" : "ARC-Seal:";
+	if (str_appends(out, name) == -1)
 		goto fail;
-	f.col = strlen("DKIM-Signature:");
-	if (fold_putf(&f, 0, "v=1;") == -1 ||
+	f.col = strlen(name);
+	if ((t->instance == 0 ? fold_putf(&f, 0, "v=1;") :
+	    fold_putf(&f, 0, "i=%u;", t->instance)) == -1 ||
+	    (t->cv != NULL && fold_putf(&f, 0, "cv=%s;", t->cv) == -1) ||
 	    fold_putf(&f, 0, "a=%s;", k->type == KEYS_RSA ? "rsa-sha256" :
 	    "ed25519-sha256") == -1 ||
-	    fold_putf(&f, 0, "c=relaxed/relaxed;") == -1 ||
+	    (t->cv == NULL && fold_putf(&f, 0, "c=relaxed/relaxed;") == -1) ||
 	    fold_putf(&f, 0, "d=%s;", t->domain) == -1 ||
 	    fold_putf(&f, 0, "s=%s;", k->selector) == -1)
 		goto fail;
 	if (t->t >= 0 && fold_putf(&f, 0, "t=%lld;", t->t) == -1)
 		goto fail;
-	for (i = 0; i < t->nh; i++) {
+	/* An ARC-Seal signs the ARC sets, not chosen fields or the body. */
+	for (i = 0; t->cv == NULL && i < t->nh; i++) {
 		tl = 0;
 		if (i == 0) {
 			tok[tl++] = 'h';
@@ -311,9 +317,10 @@ sign_prefix(struct str *out, const struct sign_tags *t,
 		if (fold_put(&f, tok, tl, i > 0) == -1)
 			goto fail;
 	}
-	if (fold_break(&f) == -1 ||
-	    fold_putf(&f, 0, "bh=%s;", t->bh) == -1 ||
-	    fold_break(&f) == -1 || fold_put(&f, "b=", 2, 0) == -1)
+	if (t->cv == NULL && (fold_break(&f) == -1 ||
+	    fold_putf(&f, 0, "bh=%s;", t->bh) == -1))
+		goto fail;
+	if (fold_break(&f) == -1 || fold_put(&f, "b=", 2, 0) == -1)
 		goto fail;
 	return 0;
 fail:

@@ -69,10 +69,17 @@ struct sign_tags {
 	size_t		 nh;
 	size_t		 width;		/* fold lines at this many columns */
 	const char	*eol;		/* the line end of the message */
+	/* ARC (RFC 8617 §4.1): zero for a DKIM-Signature.  instance > 0
+	 * makes an ARC-Message-Signature, "i=N;" where DKIM has "v=1;";
+	 * with cv (none, pass or fail) as well, an ARC-Seal: "i=N;
+	 * cv=...;" and neither c=, h= nor bh= (§4.1.3). */
+	unsigned	 instance;
+	const char	*cv;
 };
 
 /* Append "DKIM-Signature: v=1; a=...; c=relaxed/relaxed; d=; s=; t=;
- * h=; bh=;" folded, and "b=" on a line of its own. */
+ * h=; bh=;" folded, and "b=" on a line of its own (the ARC fields as
+ * sign_tags says). */
 int	sign_prefix(struct str *, const struct sign_tags *,
 	    const struct keys_key *);
 /* out holds, from start on, a DKIM-Signature field up to and including

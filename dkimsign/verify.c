@@ -421,9 +421,12 @@ h_cb(void *arg, const char *s, size_t len)
 }
 
 /* The checks of RFC 6376 §6.1.1 that need no key; g->result stays
- * VERIFY_NONE when the field is usable. */
-static void
-parse_sig(struct verify_sig *g, const char *f, size_t flen)
+ * VERIFY_NONE when the field is usable.  An ARC field (RFC 8617 §4.1)
+ * is a DKIM-Signature but for i= (the instance) and v= (none); an
+ * ARC-Seal has neither h= nor bh= and has cv=. */
+void
+verify_sig_parse(struct verify_sig *g, const char *f, size_t flen,
+    enum verify_kind kind)
 {
 	struct verify_tag t[VERIFY_TAGS_MAX];
 	const struct verify_tag *v, *c;
@@ -454,21 +457,44 @@ parse_sig(struct verify_sig *g, const char *f, size_t flen)
 			if (!is_fws((unsigned char)v->val[k]))
 				g->b8[strlen(g->b8)] = v->val[k];
 	}
-	if ((v = tag(t, n, "i")) != NULL)
+	if (kind != VERIFY_KIND_DKIM) {
+		if ((v = tag(t, n, "i")) == NULL || number(v, 2, &num) == -1
+		    || num < 1 || num > VERIFY_ARC_MAX) {
+			set(g, VERIFY_PERMERROR, "i= is not an ARC instance");
+			return;
+		}
+		g->instance = (unsigned)num;
+	} else if ((v = tag(t, n, "i")) != NULL)
 		copy_cut(g->i, sizeof(g->i), v->val, v->vlen);
 	else if (g->d[0] != '\0' && str_fmt(g->i, sizeof(g->i), "@%s", g->d)
 	    == -1)
 		g->i[0] = '\0';
 
-	if ((v = tag(t, n, "v")) == NULL || !val_is(v, "1")) {
+	if (kind == VERIFY_KIND_DKIM && ((v = tag(t, n, "v")) == NULL ||
+	    !val_is(v, "1"))) {
 		set(g, VERIFY_PERMERROR, "v= is not 1");
 		return;
 	}
 	if (tag(t, n, "a") == NULL || tag(t, n, "b") == NULL ||
-	    tag(t, n, "bh") == NULL || tag(t, n, "d") == NULL ||
-	    tag(t, n, "h") == NULL || tag(t, n, "s") == NULL) {
+	    (kind != VERIFY_KIND_SEAL && (tag(t, n, "bh") == NULL ||
+	    tag(t, n, "h") == NULL)) || tag(t, n, "d") == NULL ||
+	    tag(t, n, "s") == NULL) {
 		set(g, VERIFY_PERMERROR, "a required tag is missing");
 		return;
+	}
+	if (kind == VERIFY_KIND_SEAL) {
+		/* RFC 8617 §4.1.3: cv= is required, h= is not allowed; the
+		 * seal is always of relaxed fields (§5.1.1). */
+		if ((v = tag(t, n, "cv")) == NULL || !(val_is(v, "none") ||
+		    val_is(v, "pass") || val_is(v, "fail"))) {
+			set(g, VERIFY_PERMERROR, "cv= is not none, pass or fail");
+			return;
+		}
+		copy_cut(g->cv, sizeof(g->cv), v->val, v->vlen);
+		if (tag(t, n, "h") != NULL) {
+			set(g, VERIFY_PERMERROR, "h= in an ARC-Seal");
+			return;
+		}
 	}
 	v = tag(t, n, "a");
 	if (val_is(v, "rsa-sha256"))
@@ -496,7 +522,9 @@ parse_sig(struct verify_sig *g, const char *f, size_t flen)
 		set(g, VERIFY_PERMERROR, "key name too long");
 		return;
 	}
-	if ((c = tag(t, n, "c")) != NULL) {
+	if (kind == VERIFY_KIND_SEAL)
+		c = NULL;
+	else if ((c = tag(t, n, "c")) != NULL) {
 		slash = memchr(c->val, '/', c->vlen);
 		k = slash != NULL ? (size_t)(slash - c->val) : c->vlen;
 		if (k == 6 && memcmp(c->val, "simple", 6) == 0)
@@ -518,6 +546,10 @@ parse_sig(struct verify_sig *g, const char *f, size_t flen)
 		set(g, VERIFY_PERMERROR, "q= without dns/txt");
 		return;
 	}
+	if (kind == VERIFY_KIND_SEAL) {
+		g->hrelaxed = 1;
+		goto sig;
+	}
 	v = tag(t, n, "h");
 	(void)each_item(v->val, v->vlen, h_cb, &hc);
 	if (hc.bad) {
@@ -525,13 +557,20 @@ parse_sig(struct verify_sig *g, const char *f, size_t flen)
 		    "h= syntax");
 		return;
 	}
-	if (!hc.from) {
+	/* RFC 8617 §4.1.2: an AMS MUST NOT sign ARC-Seal fields. */
+	for (k = 0; kind == VERIFY_KIND_AMS && k < g->nh; k++)
+		if (g->h[k].len == 8 && strncasecmp(g->h[k].s, "arc-seal",
+		    8) == 0) {
+			set(g, VERIFY_PERMERROR, "h= signs ARC-Seal");
+			return;
+		}
+	if (kind == VERIFY_KIND_DKIM && !hc.from) {
 		/* §5.4: From MUST be signed. */
 		set(g, VERIFY_PERMERROR, "From is not signed");
 		return;
 	}
 	/* §6.1.1: the domain of i= is d= or a subdomain of it. */
-	if ((v = tag(t, n, "i")) != NULL) {
+	if (kind == VERIFY_KIND_DKIM && (v = tag(t, n, "i")) != NULL) {
 		at = memrchr(v->val, '@', v->vlen);
 		if (at == NULL) {
 			set(g, VERIFY_PERMERROR, "i= without @");
@@ -575,6 +614,7 @@ parse_sig(struct verify_sig *g, const char *f, size_t flen)
 		set(g, VERIFY_PERMERROR, "bh= is not a digest");
 		return;
 	}
+sig:
 	v = tag(t, n, "b");
 	if (b64(v->val, v->vlen, g->b, sizeof(g->b), &g->blen) == -1 ||
 	    g->blen == 0) {
@@ -658,7 +698,7 @@ verify_header(struct verify *v, const char *buf, size_t len)
 		g = &v->sig[v->nsig++];
 		memset(g, 0, sizeof(*g));
 		g->field = i;
-		parse_sig(g, buf + f->off, f->len);
+		verify_sig_parse(g, buf + f->off, f->len, VERIFY_KIND_DKIM);
 		if (g->parsed)
 			g->body = body_for(v, g->brelaxed, g->alg ==
 			    VERIFY_RSA_SHA1, g->l);
@@ -726,13 +766,12 @@ out:
 /* The hash of the signed header fields and of the signature field with
  * b= empty (§3.7), in the canonical form of c=, through SHA-256 or
  * SHA-1.  0, or -1 (out of memory). */
-static int
-header_digest(const struct verify *v, const struct verify_sig *g,
+int
+verify_sig_digest(const struct hdr *h, const struct verify_sig *g,
     unsigned char *d)
 {
 	struct sha256_ctx s256;
 	struct sha1_ctx s1;
-	const struct hdr *h = &v->h;
 	const struct hdr_field *sf = &h->f[g->field];
 	struct str c;
 	char *mem = NULL, *self = NULL;
@@ -793,8 +832,8 @@ out:
 
 /* The signature over digest d with key k: 1 good, 0 bad, -1 the key
  * cannot be used (g's result set). */
-static int
-check_sig(struct verify_sig *g, const struct verify_key *k,
+int
+verify_sig_check(struct verify_sig *g, const struct verify_key *k,
     const unsigned char *d)
 {
 	struct rsa_public_key pub;
@@ -836,6 +875,34 @@ check_sig(struct verify_sig *g, const struct verify_key *k,
 	return ok ? 1 : 0;
 }
 
+int
+verify_sig_key(struct verify_sig *g, verify_txt_fn *txt, void *arg,
+    struct verify_key *k)
+{
+	const char *at;
+
+	if (fetch_key(g, txt, arg, k) == -1)
+		return -1;
+	if (k->revoked) {
+		set(g, VERIFY_PERMERROR, "key revoked, p= empty");
+		return -1;
+	}
+	if (k->ed25519 != (g->alg == VERIFY_ED25519_SHA256)) {
+		set(g, VERIFY_PERMERROR, "key k= does not match a=");
+		return -1;
+	}
+	if (!(g->alg == VERIFY_RSA_SHA1 ? k->sha1_ok : k->sha256_ok)) {
+		set(g, VERIFY_PERMERROR, "key h= excludes the hash");
+		return -1;
+	}
+	if (k->strict && (at = strrchr(g->i, '@')) != NULL &&
+	    strcasecmp(at + 1, g->d) != 0) {
+		set(g, VERIFY_PERMERROR, "key t=s and i= in a subdomain");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 check(struct verify *v, struct verify_sig *g, long long now,
     verify_txt_fn *txt, void *arg)
@@ -843,7 +910,6 @@ check(struct verify *v, struct verify_sig *g, long long now,
 	struct verify_key *k;
 	struct verify_body *b = &v->bodies[g->body];
 	unsigned char d[SHA256_DIGEST_SIZE];
-	const char *at;
 	int ok;
 
 	/* §6.1.1: the times, before any lookup. */
@@ -859,25 +925,8 @@ check(struct verify *v, struct verify_sig *g, long long now,
 		set(g, VERIFY_TEMPERROR, "out of memory");
 		return;
 	}
-	if (fetch_key(g, txt, arg, k) == -1)
+	if (verify_sig_key(g, txt, arg, k) == -1)
 		goto out;
-	if (k->revoked) {
-		set(g, VERIFY_PERMERROR, "key revoked, p= empty");
-		goto out;
-	}
-	if (k->ed25519 != (g->alg == VERIFY_ED25519_SHA256)) {
-		set(g, VERIFY_PERMERROR, "key k= does not match a=");
-		goto out;
-	}
-	if (!(g->alg == VERIFY_RSA_SHA1 ? k->sha1_ok : k->sha256_ok)) {
-		set(g, VERIFY_PERMERROR, "key h= excludes the hash");
-		goto out;
-	}
-	if (k->strict && (at = strrchr(g->i, '@')) != NULL &&
-	    strcasecmp(at + 1, g->d) != 0) {
-		set(g, VERIFY_PERMERROR, "key t=s and i= in a subdomain");
-		goto out;
-	}
 	/* §6.1.3: the body hash first. */
 	if (b->len < b->limit && g->l != ULLONG_MAX) {
 		set(g, VERIFY_FAIL, "body shorter than l=");
@@ -888,11 +937,11 @@ check(struct verify *v, struct verify_sig *g, long long now,
 		set(g, VERIFY_FAIL, "body hash mismatch");
 		goto testing;
 	}
-	if (header_digest(v, g, d) == -1) {
+	if (verify_sig_digest(&v->h, g, d) == -1) {
 		set(g, VERIFY_TEMPERROR, "out of memory");
 		goto out;
 	}
-	if ((ok = check_sig(g, k, d)) == -1)
+	if ((ok = verify_sig_check(g, k, d)) == -1)
 		goto out;
 	if (!ok)
 		set(g, VERIFY_FAIL, "signature did not verify");

@@ -73,7 +73,17 @@ enum {
 	/* A verifier reads the header block into memory: dkimsign's
 	 * bound (filter.h), the same for the same messages. */
 	VERIFY_HEADER_MAX = 256 * 1024,
-	VERIFY_IO = 65536
+	VERIFY_IO = 65536,
+	/* RFC 8617 §4.2.1: ARC instances go from 1 to 50. */
+	VERIFY_ARC_MAX = 50
+};
+
+/* What a signature field is: DKIM-Signature, or ARC-Message-Signature
+ * or ARC-Seal (RFC 8617 §4.1), which differ in a few tags. */
+enum verify_kind {
+	VERIFY_KIND_DKIM = 0,
+	VERIFY_KIND_AMS,
+	VERIFY_KIND_SEAL
 };
 
 enum verify_result {
@@ -175,6 +185,8 @@ struct verify_sig {
 	size_t			 blen;
 	size_t			 braw_off, braw_len; /* b='s value in the field */
 	int			 body;		/* index in bodies, or -1 */
+	unsigned		 instance;	/* ARC: i= */
+	char			 cv[8];		/* ARC-Seal: cv= */
 };
 
 struct verify {
@@ -203,6 +215,25 @@ void	verify_finish(struct verify *, long long now, verify_txt_fn *txt,
  * verify_finish.  0, or -1 with errno (E2BIG: the header does not fit in
  * hbuf or has too many fields). */
 int	verify_read(struct verify *, int fd, char *hbuf);
+
+/* One signature at a time, for ARC (dkimsign/arc.h), which picks its
+ * fields and hashes its seals itself.  Parse field f[flen] of kind into
+ * g (memset to zero first; g->field is the caller's): g->parsed, or
+ * g->result with the reason. */
+void	verify_sig_parse(struct verify_sig *, const char *f, size_t flen,
+	    enum verify_kind);
+/* g's key through txt, checked against g (revoked, k=, h=, t=s): 0, or
+ * -1 with g's result set. */
+int	verify_sig_key(struct verify_sig *, verify_txt_fn *txt, void *arg,
+	    struct verify_key *);
+/* The digest of g's h= fields of h and of g's own field (h->f[g->field])
+ * with b= empty, in g's header canonicalization: 0, or -1 (memory). */
+int	verify_sig_digest(const struct hdr *, const struct verify_sig *,
+	    unsigned char *d);
+/* g's b= over the SHA-256 digest d with k: 1 good, 0 bad, -1 the key
+ * is unusable (g's result set). */
+int	verify_sig_check(struct verify_sig *, const struct verify_key *,
+	    const unsigned char *d);
 
 /* The word of RFC 8601 §2.7.1. */
 const char *verify_result_name(enum verify_result);

@@ -82,6 +82,7 @@ static const struct conf_key conf_keys[] = {
 	{ "filter_timeout",	parse_duration,	FIELD(filter_timeout), 0 },
 	{ "filter_spam",	parse_spam,	FIELD(filter_spam), 0 },
 	{ "dnsbl",		parse_zones,	FIELD(dnsbl), 1 },
+	{ "arc_seal",		parse_bool,	FIELD(arc_seal), 0 },
 };
 
 enum { NKEYS = sizeof(conf_keys) / sizeof(conf_keys[0]) };
@@ -591,6 +592,7 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	    CONF_COMMAND_USER_DEFAULT);
 	c->filter[0] = '\0';
 	c->filter_submission = 0;
+	c->arc_seal = 1;
 	c->filter_timeout = CONF_FILTER_TIMEOUT_DEFAULT;
 	(void)str_copy(c->filter_spam, sizeof(c->filter_spam),
 	    CONF_FILTER_SPAM_REFUSE);

@@ -172,6 +172,10 @@ struct conf {
 	 * in seconds; CONF_FILTER_SPAM_*. */
 	char		filter[CONF_FILTER_MAX];
 	int		filter_submission;
+	/* queue-run adds an ARC set (RFC 8617) to mail from outside that
+	 * an alias forwards to another domain, with a DKIM key of the
+	 * forwarding domain when it has one. */
+	int		arc_seal;
 	long		filter_timeout;
 	char		filter_spam[8];
 	/* DNS blocklist zones asked at connect on port 25, blank

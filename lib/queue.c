@@ -242,6 +242,7 @@ queue_put_env(struct queue_msg *m, const struct queue_env *e)
 	    (e->peer != NULL && !value_ok(e->peer)) ||
 	    (e->helo != NULL && !value_ok(e->helo)) ||
 	    (e->auth != NULL && !value_ok(e->auth)) ||
+	    (e->authres != NULL && !value_ok(e->authres)) ||
 	    (e->envid != NULL && (!value_ok(e->envid) ||
 	    e->envid[0] == '\0'))) {
 		errno = EINVAL;
@@ -299,7 +300,9 @@ queue_put_env(struct queue_msg *m, const struct queue_env *e)
 	    (e->helo != NULL &&
 	    put_line(m, &total, "helo", "", e->helo, "") == -1) ||
 	    (e->auth != NULL &&
-	    put_line(m, &total, "auth", "", e->auth, "") == -1))
+	    put_line(m, &total, "auth", "", e->auth, "") == -1) ||
+	    (e->authres != NULL &&
+	    put_line(m, &total, "authres", "", e->authres, "") == -1))
 		return -1;
 	if (e->uid >= 0 &&
 	    (str_fmt(num, sizeof num, "%ld", e->uid) == -1 ||
@@ -589,6 +592,7 @@ queue_env_read(int fd, struct queue_envelope *env)
 
 	memset(env, 0, sizeof *env);
 	env->via = env->peer = env->helo = env->auth = env->envid = "";
+	env->authres = "";
 	env->uid = -1;
 	if (load_block(fd, &env->block, &len, &env->body) == -1)
 		return -1;
@@ -674,6 +678,8 @@ queue_env_read(int fd, struct queue_envelope *env)
 			env->helo = value;
 		} else if (strcmp(line, "auth") == 0) {
 			env->auth = value;
+		} else if (strcmp(line, "authres") == 0) {
+			env->authres = value;
 		} else if (strcmp(line, "uid") == 0) {
 			errno = 0;
 			t = strtoull(value, &endp, 10);
@@ -714,6 +720,7 @@ queue_env_free(struct queue_envelope *env)
 	env->block = NULL;
 	env->sender = NULL;
 	env->via = env->peer = env->helo = env->auth = env->envid = "";
+	env->authres = "";
 	env->nrcpts = 0;
 }
 

@@ -57,6 +57,9 @@ struct queue_env {
 	const char		*envid;
 	const unsigned		*notify;
 	const char *const	*orcpt;
+	/* The checks' Authentication-Results field body (RFC 8601) after
+	 * "Authentication-Results: ", on one line, or NULL: none made. */
+	const char		*authres;
 };
 
 struct queue_msg {
@@ -121,6 +124,7 @@ struct queue_envelope {
 	const char *helo;	/* "" when none */
 	long	 uid;		/* -1 when none */
 	const char *auth;	/* the AUTH login; "" when none */
+	const char *authres;	/* Authentication-Results body; "" none */
 	enum dsn_ret ret;	/* RET=, DSN_RET_NONE when none */
 	const char *envid;	/* ENVID=, decoded; "" when none */
 	unsigned *notify;	/* per recipient: NOTIFY=, 0 when none */

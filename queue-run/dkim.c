@@ -430,6 +430,6 @@ dkim_sidecar_known(const struct waitq *q, const char *name)
 {
 	char id[QUEUE_ID_LEN + 1];
 
-	return (state_dkim_name(name, id) || state_warned_name(name, id)) &&
-	    waitq_known(q, id);
+	return (state_dkim_name(name, id) || state_arc_name(name, id) ||
+	    state_warned_name(name, id)) && waitq_known(q, id);
 }

@@ -20,6 +20,7 @@
 
 #include "io.h"
 #include "job.h"
+#include "seal.h"
 #include "sjob.h"
 #include "log.h"
 #include "self.h"
@@ -171,6 +172,8 @@ job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
 	    st->env.id) == -1 ||
 	    (st->dkim != NULL && state_dkim_path(dkim, sizeof(dkim),
 	    conf->spool, st->env.id) == -1) ||
+	    (st->dkim == NULL && st->arc != NULL && state_arc_path(dkim,
+	    sizeof(dkim), conf->spool, st->env.id) == -1) ||
 	    str_fmt(off, sizeof(off), "%lld", (long long)st->env.body) ==
 	    -1) {
 		errno = ENAMETOOLONG;
@@ -188,8 +191,14 @@ job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
 		argv[a++] = (char *)"-8";
 	if (st->env.flags & QUEUE_SMTPUTF8)
 		argv[a++] = (char *)"-U";
-	/* The message's DKIM-Signature fields go first (queue-run(8)). */
+	/* The message's DKIM-Signature fields go first (queue-run(8)),
+	 * or, for a forwarded copy of mail from outside, its ARC set
+	 * (seal.h): never both, since only our own mail is signed. */
 	if (st->dkim != NULL) {
+		argv[a++] = (char *)"-H";
+		argv[a++] = dkim;
+	} else if (st->arc != NULL && n > 0 &&
+	    seal_forwarded(conf, st, &st->e[idx[0]])) {
 		argv[a++] = (char *)"-H";
 		argv[a++] = dkim;
 	}

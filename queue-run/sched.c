@@ -43,6 +43,7 @@
 #include "confwatch.h"
 #include "deliver.h"
 #include "dkim.h"
+#include "seal.h"
 #include "filecache.h"
 #include "io.h"
 #include "job.h"
@@ -498,6 +499,9 @@ start_jobs(struct sched *s, struct active *a, time_t now)
 			defer(s, &a->st, e, DKIM_DSN, why, "", now);
 			continue;
 		}
+		/* Sealed once, before the first forwarded copy. */
+		if (e->kind == STATE_REMOTE)
+			seal_prepare(s->conf, &a->st, e);
 		if (dest_key(e, dest, sizeof(dest)) == -1 ||
 		    dest_running(s, dest) >= s->conf->max_per_destination)
 			continue;

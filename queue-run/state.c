@@ -99,6 +99,10 @@ state_free(struct state *st)
 	free(st->sign_why);
 	st->sign_why = NULL;
 	st->sign = STATE_SIGN_UNKNOWN;
+	free(st->arc);
+	st->arc = NULL;
+	st->arclen = 0;
+	st->seal = STATE_SEAL_UNKNOWN;
 	if (st->fd != -1)
 		fd_close(&st->fd);
 	st->fd = -1;
@@ -318,6 +322,12 @@ state_dkim_path(char *buf, size_t size, const char *spool, const char *id)
 	return sidecar_path(buf, size, spool, id, STATE_DKIM_SUFFIX);
 }
 
+int
+state_arc_path(char *buf, size_t size, const char *spool, const char *id)
+{
+	return sidecar_path(buf, size, spool, id, STATE_ARC_SUFFIX);
+}
+
 static int
 warned_path(char *buf, size_t size, const char *spool, const char *id)
 {
@@ -341,6 +351,12 @@ int
 state_dkim_name(const char *name, char id[QUEUE_ID_LEN + 1])
 {
 	return sidecar_name(name, STATE_DKIM_SUFFIX, id);
+}
+
+int
+state_arc_name(const char *name, char id[QUEUE_ID_LEN + 1])
+{
+	return sidecar_name(name, STATE_ARC_SUFFIX, id);
 }
 
 int
@@ -393,6 +409,16 @@ state_dkim_valid(const char *s, size_t len)
 	return 1;
 }
 
+int
+state_arc_valid(const char *s, size_t len)
+{
+	size_t pl = strlen(STATE_ARC_PREFIX);
+
+	return len >= pl && len <= STATE_ARC_MAX && s[len - 1] == '\n' &&
+	    strncasecmp(s, STATE_ARC_PREFIX, pl) == 0 &&
+	    memchr(s, '\0', len) == NULL && memchr(s, '\r', len) == NULL;
+}
+
 /* The message first: once it is gone nothing is delivered again.  Then
  * the signature file, then the state: a crash in between leaves at most
  * files that queue-run's sweep removes (an orphan state at once, an
@@ -406,6 +432,9 @@ state_remove(const char *spool, const char *id)
 	    (unlink(path) == -1 && errno != ENOENT))
 		return -1;
 	if (state_dkim_path(path, sizeof(path), spool, id) == -1 ||
+	    (unlink(path) == -1 && errno != ENOENT))
+		return -1;
+	if (state_arc_path(path, sizeof(path), spool, id) == -1 ||
 	    (unlink(path) == -1 && errno != ENOENT))
 		return -1;
 	if (warned_path(path, sizeof(path), spool, id) == -1 ||
@@ -570,6 +599,27 @@ out:
 	return rc;
 }
 
+/* SPOOL/state/ID.arc into st->arc: 1 read, 0 no file, -1 error
+ * (EINVAL when it is not what seal.c writes). */
+static int
+read_arc(struct state *st, const char *path)
+{
+	size_t len = 0;
+	char *buf = NULL;
+	int r;
+
+	if ((r = read_whole(path, STATE_ARC_MAX, &buf, &len)) != 1)
+		return r;
+	if (!state_arc_valid(buf, len)) {
+		free(buf);
+		errno = EINVAL;
+		return -1;
+	}
+	st->arc = buf;
+	st->arclen = len;
+	return 1;
+}
+
 int
 state_load(struct state *st, const char *spool, const char *id)
 {
@@ -601,6 +651,9 @@ state_load(struct state *st, const char *spool, const char *id)
 				goto fail;
 	if (state_dkim_path(path, sizeof(path), spool, id) == -1 ||
 	    read_dkim(st, path) == -1)
+		goto fail;
+	if (state_arc_path(path, sizeof(path), spool, id) == -1 ||
+	    read_arc(st, path) == -1)
 		goto fail;
 	if (warned_path(path, sizeof(path), spool, id) == -1)
 		goto fail;

@@ -20,6 +20,10 @@
  * once before its first delivery and put in front of every copy. */
 #define STATE_DKIM_SUFFIX	".dkim"
 #define STATE_DKIM_PREFIX	"DKIM-Signature:"
+/* SPOOL/state/ID.arc: the ARC set (RFC 8617) that queue-run adds to
+ * the copies it forwards of mail from outside (seal.h), made once. */
+#define STATE_ARC_SUFFIX	".arc"
+#define STATE_ARC_PREFIX	"ARC-Seal:"
 /* SPOOL/state/ID.warned: the "delayed" DSN of the message was queued
  * (at the time the file holds), so that it is sent once. */
 #define STATE_WARNED_SUFFIX	".warned"
@@ -34,7 +38,9 @@ enum {
 	STATE_REASON_MAX = 512,
 	/* The signature fields of one message: one per key (KEYS_MAX in
 	 * dkimsign), each some hundreds of bytes plus its h= list. */
-	STATE_DKIM_MAX = 64 * 1024
+	STATE_DKIM_MAX = 64 * 1024,
+	/* One ARC set: a seal, an AMS and the results (dkimsign/arc.h). */
+	STATE_ARC_MAX = 3 * 32 * 1024
 };
 
 enum state_kind {
@@ -73,6 +79,13 @@ enum state_sign {
 	STATE_SIGN_FAILED	/* dkimsign failed: sign_why says why */
 };
 
+/* Where the message stands with ARC in this activation (seal.c). */
+enum state_seal {
+	STATE_SEAL_UNKNOWN,	/* not looked at yet */
+	STATE_SEAL_NONE,	/* not sealed: not to be, or could not be */
+	STATE_SEAL_DONE		/* arc holds the set */
+};
+
 struct state {
 	struct queue_envelope	env;
 	int			fd;		/* SPOOL/new/ID, read-only */
@@ -87,6 +100,11 @@ struct state {
 	enum state_sign		sign;
 	char			*sign_why;	/* STATE_SIGN_FAILED */
 	int			warned;		/* SPOOL/state/ID.warned exists */
+	/* SPOOL/state/ID.arc, or NULL: the ARC set, LF line ends, that
+	 * every forwarded copy puts first. */
+	char			*arc;
+	size_t			arclen;
+	enum state_seal		seal;
 };
 
 /* Open SPOOL/new/ID and read its envelope, its state file (or make
@@ -112,7 +130,15 @@ int	state_dkim_path(char *buf, size_t size, const char *spool,
 int	state_dkim_valid(const char *s, size_t len);
 /* 1 if name is ID.dkim for a queue id, with the id in id[]; else 0. */
 int	state_dkim_name(const char *name, char id[QUEUE_ID_LEN + 1]);
-/* The same for ID.warned. */
+/* SPOOL/state/ID.arc into buf; -1 ENAMETOOLONG. */
+int	state_arc_path(char *buf, size_t size, const char *spool,
+	    const char *id);
+/* 1 if len bytes at s are an ARC set as SPOOL/state/ID.arc holds it:
+ * it starts with STATE_ARC_PREFIX, every line ends in LF, no NUL or
+ * CR, at most STATE_ARC_MAX bytes; else 0. */
+int	state_arc_valid(const char *s, size_t len);
+/* The same for ID.arc and ID.warned. */
+int	state_arc_name(const char *name, char id[QUEUE_ID_LEN + 1]);
 int	state_warned_name(const char *name, char id[QUEUE_ID_LEN + 1]);
 /* Write SPOOL/state/ID.warned atomically (its content: now) and set
  * st->warned: 0, or -1 with errno. */

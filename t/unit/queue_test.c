@@ -130,6 +130,7 @@ test_commit_round_trips_envelope_and_body(void **state)
 	fill_env(&e);
 	e.flags = QUEUE_SMTPUTF8 | QUEUE_8BITMIME;
 	e.auth = "alice@example.net";
+	e.authres = "mx.example.com; spf=pass smtp.mailfrom=example.net";
 	assert_int_equal(queue_create(m, s->dir), 0);
 	assert_int_equal(strlen(m->id), QUEUE_ID_LEN);
 	assert_int_equal(queue_put_env(m, &e), 0);
@@ -153,6 +154,8 @@ test_commit_round_trips_envelope_and_body(void **state)
 	assert_string_equal(env.peer, "2001:db8::5");
 	assert_string_equal(env.helo, "client.example.net");
 	assert_string_equal(env.auth, "alice@example.net");
+	assert_string_equal(env.authres,
+	    "mx.example.com; spf=pass smtp.mailfrom=example.net");
 	assert_int_equal(env.uid, -1);
 	assert_true(env.time >= before - 1 && env.time <= time(NULL));
 	assert_int_equal(pread(fd, got, sizeof got, env.body),

@@ -2,7 +2,9 @@
  * messages are ours to sign and for which domain, the signature file
  * beside a queued message (written, read back, refused when damaged,
  * removed with the message, kept by the sweep), a failed signing that
- * holds the mail back, and the fields in front of every delivered copy. */
+ * holds the mail back, and the fields in front of every delivered copy;
+ * and the same for ARC sealing (queue-run/seal.c): which copies are
+ * forwarded copies of mail from outside, and the ARC file. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include "conf.h"
 #include "deliver.h"
 #include "dkim.h"
+#include "seal.h"
 #include "queue.h"
 #include "state.h"
 #include "str.h"
@@ -107,7 +110,7 @@ queue(struct fx *f, const char *via, const char *auth, const char *msg)
 {
 	const char *rcpts[] = { "bob@remote.example" };
 	struct queue_env env = { "alice@example.com", rcpts, 1, 0, via,
-	    NULL, NULL, -1, auth, DSN_RET_NONE, NULL, NULL, NULL };
+	    NULL, NULL, -1, auth, DSN_RET_NONE, NULL, NULL, NULL, NULL };
 
 	if (strcmp(via, "local") == 0)
 		env.uid = f->uid == 0 ? (long)getuid() : f->uid;
@@ -389,6 +392,11 @@ test_sweep_keeps_the_sidecar_of_a_known_message_only(void **state)
 	assert_true(state_dkim_name(name, id));
 	assert_string_equal(id, "1NG8CNB2Q7700CJZ");
 	assert_false(state_dkim_name("not-an-id.dkim", id));
+	/* The ARC set of a forwarded message, the same way. */
+	assert_true(dkim_sidecar_known(&q, "1NG8CNB2Q7700CJZ.arc"));
+	assert_false(dkim_sidecar_known(&q, "1NG8CNB2Q7700CJY.arc"));
+	assert_true(state_arc_name("1NG8CNB2Q7700CJZ.arc", id));
+	assert_string_equal(id, "1NG8CNB2Q7700CJZ");
 	waitq_free(&q);
 }
 
@@ -514,6 +522,112 @@ test_pipe_gets_the_fields_too_and_unsigned_mail_none(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+/* --- ARC sealing: which copies (seal.h) -------------------------------- */
+
+#define ARC	"ARC-Seal: i=1; cv=none; a=rsa-sha256; d=example.com;\n" \
+		" s=sel; b=AAAA\n" \
+		"ARC-Message-Signature: i=1; a=rsa-sha256; d=example.com\n" \
+		"ARC-Authentication-Results: i=1; mx.example.net; none\n"
+
+static int
+forwarded(struct fx *f, const char *orig, const char *addr,
+    enum state_kind kind)
+{
+	struct state_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.orig = (char *)orig;
+	e.addr = (char *)addr;
+	return seal_forwarded(&f->conf, &f->st, &e);
+}
+
+static void
+test_only_forwarded_copies_of_outside_mail_are_sealed(void **state)
+{
+	struct fx *f = *state;
+
+	tu_mkdomain(f->conf.dir, "example.com");
+	queue(f, "mx", NULL, MSG);
+	assert_true(forwarded(f, "info@example.com", "x@gmail.example",
+	    STATE_REMOTE));
+	/* Not forwarded: a local copy, a remote recipient as it was, an
+	 * alias of a domain that is not ours. */
+	assert_false(forwarded(f, "info@example.com", "alice@example.com",
+	    STATE_MAILBOX));
+	assert_false(forwarded(f, "x@gmail.example", "x@gmail.example",
+	    STATE_REMOTE));
+	assert_false(forwarded(f, "info@other.example", "x@gmail.example",
+	    STATE_REMOTE));
+	/* Ours: signed, not sealed. */
+	queue(f, "submission", "alice@example.com", MSG);
+	assert_false(forwarded(f, "info@example.com", "x@gmail.example",
+	    STATE_REMOTE));
+	queue(f, "local", NULL, MSG);
+	assert_false(forwarded(f, "info@example.com", "x@gmail.example",
+	    STATE_REMOTE));
+	queue(f, "bounce", NULL, MSG);
+	assert_false(forwarded(f, "info@example.com", "x@gmail.example",
+	    STATE_REMOTE));
+}
+
+static void
+test_arc_file_is_loaded_refused_when_damaged_and_removed(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bad[] = {
+		"", "DKIM-Signature: v=1\n", "ARC-Seal: i=1; no line end",
+		"ARC-Seal: i=1\r\n",
+	};
+	char path[PATH_MAX];
+	size_t i;
+
+	queue(f, "mx", NULL, MSG);
+	assert_null(f->st.arc);
+	assert_int_equal(state_arc_path(path, sizeof(path), f->conf.spool,
+	    f->id), 0);
+	assert_int_equal(atomic_write(path, ARC, strlen(ARC), 0640), 0);
+	state_free(&f->st);
+	assert_int_equal(state_load(&f->st, f->conf.spool, f->id), 0);
+	assert_non_null(f->st.arc);
+	assert_memory_equal(f->st.arc, ARC, strlen(ARC));
+	/* Sealed before: not sealed again, whatever the keys. */
+	seal_prepare(&f->conf, &f->st, &f->st.e[0]);
+	assert_int_equal(f->st.seal, STATE_SEAL_DONE);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(atomic_write(path, bad[i], strlen(bad[i]),
+		    0640), 0);
+		state_free(&f->st);
+		f->loaded = 0;
+		assert_int_equal(state_load(&f->st, f->conf.spool, f->id), -1);
+		assert_int_equal(errno, EINVAL);
+	}
+	assert_int_equal(state_remove(f->conf.spool, f->id), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+static void
+test_arc_seal_no_or_no_key_leaves_it_unsealed(void **state)
+{
+	struct fx *f = *state;
+
+	tu_mkdomain(f->conf.dir, "example.com");
+	queue(f, "mx", NULL, MSG);
+	assert_int_equal(state_add(&f->st, STATE_REMOTE, "info@example.com",
+	    "x@gmail.example", NULL), 1);
+	f->conf.arc_seal = 0;
+	seal_prepare(&f->conf, &f->st, &f->st.e[1]);
+	assert_int_equal(f->st.seal, STATE_SEAL_NONE);
+	assert_null(f->st.arc);
+	/* On, but no key for example.com: not sealed, nothing logged. */
+	f->conf.arc_seal = 1;
+	f->st.seal = STATE_SEAL_UNKNOWN;
+	seal_prepare(&f->conf, &f->st, &f->st.e[1]);
+	assert_int_equal(f->st.seal, STATE_SEAL_NONE);
+	assert_null(f->st.arc);
+}
+
 /* --- who may have it signed as whom (lib/sendas.h) --------------------- */
 
 #define AS(from)	"From: " from "\nTo: bob@remote.example\n\nhi\n"
@@ -633,6 +747,9 @@ main(void)
 		T(test_failed_signing_holds_the_mail_back),
 		T(test_unsigned_mail_goes_as_it_is),
 		T(test_sweep_keeps_the_sidecar_of_a_known_message_only),
+		T(test_only_forwarded_copies_of_outside_mail_are_sealed),
+		T(test_arc_file_is_loaded_refused_when_damaged_and_removed),
+		T(test_arc_seal_no_or_no_key_leaves_it_unsealed),
 		T(test_maildir_copy_has_the_fields_after_return_path),
 		T(test_pipe_gets_the_fields_too_and_unsigned_mail_none),
 	};
