@@ -164,7 +164,8 @@ $(BUILD)/bin/smtp-in: $(SMTPIN_OBJ) $(STATIC_LIB_A)
 # smtp-listen is linked the same way: a posix_spawn from a small static
 # process costs less than from one that maps glibc's libraries (1.1
 # against 1.4 ms of CPU a session here; bench/spawn.c).
-SMTPLISTEN_SRC = smtp-in/listen_main.c smtp-in/listen.c smtp-in/srctab.c
+SMTPLISTEN_SRC = smtp-in/listen_main.c smtp-in/listen.c smtp-in/srctab.c \
+		 smtp-in/privs.c
 SMTPLISTEN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPLISTEN_SRC))
 
 $(BUILD)/bin/smtp-listen: $(SMTPLISTEN_OBJ) $(STATIC_LIB_A)

@@ -18,10 +18,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +34,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "peer.h"
+#include "privs.h"
 #include "self.h"
 #include "srctab.h"
 #include "str.h"
@@ -133,6 +132,10 @@ struct listener {
 	int64_t		 zstarted;
 	int64_t		 zbackoff;
 	int		 zdisabled;
+	/* CAP_SETGID kept (privs.h): each resident gets its secret's
+	 * group, the sessions none */
+	int		 can_groups;
+	gid_t		 tls_gid;	/* posthorn-tls, or -1 */
 	/* refusals logged at most once a second, by kind */
 	int64_t		 logged[REFUSE_KINDS];
 	unsigned long	 unlogged[REFUSE_KINDS];
@@ -414,32 +417,6 @@ log_sockets(void)
 	}
 }
 
-/* -u USER: its groups, its gid, its uid, and no way back (setuid
- * programs included: a session never needs one). */
-static int
-drop_to(const char *user, char *err, size_t errlen)
-{
-	struct passwd *pw;
-
-	errno = 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		str_fmt_cut(err, errlen, "user %s: %s", user,
-		    errno != 0 ? strerror(errno) : "no such user");
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
-		str_fmt_cut(err, errlen, "becoming %s: %s", user,
-		    strerror(errno));
-		return -1;
-	}
-	if (pw->pw_uid == 0 || setuid(0) != -1) {
-		str_fmt_cut(err, errlen, "user %s: still root", user);
-		return -1;
-	}
-	return 0;
-}
-
 /* RLIMIT_NPROC is checked against the count of all the processes of a
  * user: the three listeners' sessions, their helpers and queue-run's
  * deliveries all run as one user, so it would be one pool that the
@@ -567,6 +544,48 @@ spawn(char *const argv[], char **envp, int in, int out, int three,
 	return pid;
 }
 
+/* The gid of a secret's group, said in the log when there is none:
+ * the resident that needs it then reads nothing it could not before. */
+static gid_t
+group_of(const char *name)
+{
+	gid_t g = privs_gid(name);
+
+	if (g == (gid_t)-1)
+		log_event("no-group", "group", name, (char *)NULL);
+	return g;
+}
+
+/* A resident, with the n groups of g (those that are not -1) as its
+ * supplementary groups when the listener can give them: set around the
+ * spawn, since posix_spawn runs nothing of ours between its fork and
+ * its exec, and the exec drops CAP_SETGID.  The sessions spawned later
+ * must find none again: a listener that cannot take them back stops. */
+static pid_t
+spawn_resident(char *const argv[], int in, int out, const gid_t *g,
+    size_t n)
+{
+	gid_t have[PRIVS_GROUPS_MAX];
+	size_t i, k = 0;
+	pid_t pid;
+	int e;
+
+	for (i = 0; i < n && k < PRIVS_GROUPS_MAX; i++)
+		if (g[i] != (gid_t)-1)
+			have[k++] = g[i];
+	if (L.can_groups && k > 0 && privs_groups(have, k) == -1)
+		return -1;
+	pid = spawn(argv, L.env + ENV_EXTRA, in, out, -1, 0);
+	e = errno;
+	if (L.can_groups && k > 0 && privs_groups(NULL, 0) == -1) {
+		log_event("error", "op", "setgroups", "error", strerror(errno),
+		    (char *)NULL);
+		exit(EXIT_FAILURE);
+	}
+	errno = e;
+	return pid;
+}
+
 /* --- the TLS zygote (smtp-tlsd -z) -------------------------------------- */
 
 static void
@@ -586,7 +605,7 @@ zygote_start(int64_t now)
 	 * dup2 would leave it close-on-exec. */
 	if (fd_move_above(&sv[0], ZYGOTE_SESSION_FD + 1) == -1)
 		goto out;
-	if ((L.zpid = spawn(argv, L.env + ENV_EXTRA, sv[1], null, -1, 0)) ==
+	if ((L.zpid = spawn_resident(argv, sv[1], null, &L.tls_gid, 1)) ==
 	    -1) {
 		log_event("tlsd-unavailable", "path", L.tlsd, "error",
 		    strerror(errno), (char *)NULL);
@@ -1071,7 +1090,7 @@ setup(char *err, size_t errlen)
 	}
 	if (nproc_unbounded(err, errlen) == -1)
 		return -1;
-	if (L.o->user != NULL && drop_to(L.o->user, err, errlen) == -1)
+	if (L.o->user != NULL && privs_drop(L.o->user, err, errlen) == -1)
 		return -1;
 	if (getuid() == 0 || geteuid() == 0) {
 		str_fmt_cut(err, errlen,
@@ -1082,6 +1101,9 @@ setup(char *err, size_t errlen)
 		str_fmt_cut(err, errlen, "no_new_privs: %s", strerror(errno));
 		return -1;
 	}
+	if ((L.can_groups = privs_init(err, errlen)) == -1)
+		return -1;
+	L.tls_gid = L.can_groups ? group_of(PRIVS_GROUP_TLS) : (gid_t)-1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -1124,6 +1146,7 @@ listen_run(const struct listen_opts *o)
 
 	L.o = o;
 	L.zfd = -1;
+	L.tls_gid = (gid_t)-1;
 	L.logw = -1;
 	L.repr = L.repw = -1;
 	L.zbackoff = ZYGOTE_BACKOFF_MIN_MS;
