@@ -205,6 +205,12 @@ keeper_user(const char *domain, const char *name)
 	return -1;
 }
 
+int
+helper_has_zygote(void)
+{
+	return zygote_fd != -1;
+}
+
 void
 helper_init(void)
 {

@@ -39,6 +39,8 @@ enum {
  * Accept=yes) smtp-tlsd is exec'd as before.  The same for smtp-listen's
  * report socket, POSTHORN_REPORT_FD, a SOCK_DGRAM one. */
 void	helper_init(void);
+/* There is a TLS zygote to ask: the key is its to read, not ours. */
+int	helper_has_zygote(void);
 /* The session is over: one line of what it did to the report socket,
  * if there is one, for smtp-listen's counters (metrics.h), never
  * waiting: "mode=M end=E messages=N tls=ok|failed|none auth_ok=N
