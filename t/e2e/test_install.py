@@ -450,9 +450,10 @@ def queue_file(inst, qid, rcpt, body=b"Subject: probe\n\nsecret plans\n"):
 
 def start_queue_run(inst):
     """queue-run as install.sh starts it without systemd: the posthorn
-    stand-in with its group, posthorn-drop, posthorn-run and
-    posthorn-dkim."""
-    groups = ",".join(map(str, (inst.gid, inst.drop, inst.run, inst.dkim)))
+    stand-in with its group, posthorn-drop, posthorn-run, posthorn-dkim,
+    posthorn-srs and posthorn-auth."""
+    groups = ",".join(map(str, (inst.gid, inst.drop, inst.run, inst.dkim,
+                                inst.srs, inst.auth)))
     env = {"POSTHORN_CONF": str(inst.conf), "PATH": "/usr/bin:/bin",
            **SAN_ENV}
     return QueueRun(types.SimpleNamespace(), exe=str(inst.sbin / "queue-run"),
@@ -756,6 +757,30 @@ def test_a_rerun_gives_an_older_installs_keys_to_the_signer(tmp_path):
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
             (0, dkim, mode), p
         assert f"gave {p} to root:{dkim}" in r.stdout, r.stdout
+
+
+def test_a_rerun_gives_an_older_installs_secrets_their_groups(tmp_path):
+    """The TLS key, srs.secret and the users files of an install older
+    than their groups: group posthorn, which smtp-in has.  Running
+    install-conf.sh again gives each the group of the one resident
+    that reads it."""
+    confdir = tmp_path / "etc"
+    group, tls, srs, auth = unused_ids(4)
+    r = install_conf(tmp_path, confdir, "example.org", group=group,
+                     tls=group, srs=group, auth=group)
+    assert r.returncode == 0, r.stdout + r.stderr
+    files = {confdir / "certs" / "privkey.pem": tls,
+             confdir / "srs.secret": srs,
+             confdir / "domains" / "example.org" / "users": auth}
+    assert {os.stat(p).st_gid for p in files} == {group}
+    r = install_conf(tmp_path, confdir, "example.org", group=group,
+                     tls=tls, srs=srs, auth=auth)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for p, gid in files.items():
+        st = os.stat(p)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+            (0, gid, 0o640), p
+        assert f"gave {p} to root:{gid}" in r.stdout, r.stdout
 
 
 def test_a_command_user_of_root_is_refused_and_the_mail_kept(delivering):
