@@ -348,8 +348,8 @@ helo_ok(const char *p, size_t n)
 	return 1;
 }
 
-/* Can we offer TLS?  The certificate and key must be readable (the key
- * only there when the TLS zygote reads it), and the key by no other user (smtp-tlsd refuses it: secret.h); checked at
+/* Can we offer TLS?  The certificate and key must be readable (only
+ * there when the TLS zygote reads them), and the key by no other user (smtp-tlsd refuses it: secret.h); checked at
  * EHLO, not at start, so that a session that never asks costs no file
  * system call.  In mx mode a missing certificate only means no STARTTLS,
  * said once in the log. */
@@ -360,7 +360,8 @@ tls_available(struct session *s)
 	const char *missing = NULL;
 
 	why[0] = '\0';
-	if (access(s->conf->tls_cert, R_OK) == -1)
+	if (access(s->conf->tls_cert, s->tls_key_elsewhere ? F_OK : R_OK) ==
+	    -1)
 		missing = s->conf->tls_cert;
 	else if (access(s->conf->tls_key, s->tls_key_elsewhere ? F_OK :
 	    R_OK) == -1)
