@@ -1,5 +1,5 @@
-/* helpers.c — starting smtp-tlsd, smtp-auth and aliases -r, and reading
- * their one status line.  Each is found beside smtp-in's own executable
+/* helpers.c — starting smtp-tlsd, smtp-auth and aliases -r, or asking
+ * the listener's residents instead, and reading their one status line.  Each is found beside smtp-in's own executable
  * and gets the configuration directory with -C, as every program passes
  * it on.  smtp-tlsd is asked of the TLS zygote instead when the listener
  * runs one (POSTHORN_TLSD_FD): the same helper, forked rather than

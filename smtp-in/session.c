@@ -545,9 +545,10 @@ have_rcpt(const struct session *s, const char *rcpt)
 	return 0;
 }
 
-/* An SRS address of ours (a bounce to mail we forwarded): aliases -r
- * checks its hash and age, since smtp-in links no HMAC; queue-run sends
- * it on to the original sender. */
+/* An SRS address of ours (a bounce to mail we forwarded): the keeper
+ * (or, without one, aliases -r) checks its hash and age, since smtp-in
+ * links no HMAC and may not read the secret; queue-run sends it on to
+ * the original sender. */
 static void
 rcpt_srs(struct session *s, const char *rcpt)
 {
