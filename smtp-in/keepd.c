@@ -44,18 +44,20 @@ static void
 answer(int fd, const char *word, const char *text)
 {
 	char line[KEEPER_ANSWER_MAX];
+	size_t n;
 	ssize_t w;
 
+	/* One byte kept for the LF. */
 	if (text != NULL)
 		str_fmt_cut(line, sizeof(line) - 1, "%s %s", word, text);
 	else
 		str_fmt_cut(line, sizeof(line) - 1, "%s", word);
 	/* A reason may quote the address: one line whatever it holds. */
-	for (w = 0; line[w] != '\0'; w++)
-		if (line[w] == '\n' || line[w] == '\r')
-			line[w] = ' ';
-	(void)strcat(line, "\n");
-	w = send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+	for (n = 0; line[n] != '\0'; n++)
+		if (line[n] == '\n' || line[n] == '\r')
+			line[n] = ' ';
+	line[n++] = '\n';
+	w = send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)w;
 	(void)close(fd);
 }
@@ -110,8 +112,9 @@ user(struct keepd *k, const char *domain, const char *name, int fd)
 static void
 auth(struct keepd *k, const char *peer, int fd)
 {
+	/* "-": the session knew no address (smtp-auth's local source). */
 	char *argv[] = { k->auth, (char *)"-C", k->w.conf.dir, (char *)"-p",
-	    (char *)peer, NULL };
+	    (char *)(strcmp(peer, "-") == 0 ? "" : peer), NULL };
 	int fds[3];
 	pid_t pid;
 	int e;
