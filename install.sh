@@ -192,7 +192,7 @@ fi
 
 make BUILD="${BUILD:-build}"
 make BUILD="${BUILD:-build}" install PREFIX="$PREFIX"
-did "installed smtp-listen, smtp-in, smtp-tlsd, smtp-auth, queue-run, smtp-out, mailq, aliases, mailuser, queue-inject, sendmail in $SBIN, dkimsign in $PREFIX/bin, man pages in $PREFIX/share/man"
+did "installed smtp-listen, smtp-in, smtp-tlsd, smtp-keeper, smtp-auth, queue-run, smtp-out, mailq, aliases, mailuser, queue-inject, sendmail in $SBIN, dkimsign in $PREFIX/bin, man pages in $PREFIX/share/man"
 
 # --- the user --------------------------------------------------------------
 

@@ -40,7 +40,8 @@ def test_installed_queue_run_finds_dkimsign_in_bin(conf, tmp_path):
     prefix = stage / "usr" / "local"
     assert (prefix / "bin" / "dkimsign").exists()
     assert not (prefix / "sbin" / "dkimsign").exists()
-    for p in ("queue-run", "smtp-in", "smtp-tlsd", "smtp-auth", "smtp-out",
+    for p in ("queue-run", "smtp-in", "smtp-tlsd", "smtp-keeper",
+              "smtp-auth", "smtp-out",
               "aliases", "mailq", "queue-inject", "sendmail", "mailuser",
               "posthorn-config"):
         assert os.access(prefix / "sbin" / p, os.X_OK), p
