@@ -1,7 +1,9 @@
 """bench/srs.py BIN_DIR — what an SRS recipient costs smtp-in under
 smtp-listen: checked by smtp-keeper (a datagram and an HMAC in the
 resident) against the exec of `aliases -r` per RCPT that smtp-in does
-without it (issue 15, item 9).
+without it (issue 15, item 9); and what a local user's RCPT costs when
+the keeper reads the users file (a round trip) against the session
+reading it itself.
 
 Two listeners on loopback, as root dropping to nobody: BIN_DIR's, with its
 keeper, and a copy of BIN_DIR without smtp-keeper (its sessions exec
@@ -100,6 +102,9 @@ def main():
     for d, _, _ in os.walk(spool):
         os.chown(d, nobody.pw_uid, nobody.pw_gid)
     os.makedirs(os.path.join(conf, "domains", "example.org"))
+    with open(os.path.join(conf, "domains", "example.org", "users"),
+              "w") as f:
+        f.write("".join(f"user{i}:!\n" for i in range(50)) + "alice:!\n")
     with open(os.path.join(conf, "posthorn.conf"), "w") as f:
         f.write(f"hostname = mx.example.org\nspool = {spool}\n"
                 f"dnssec = off\n")
@@ -110,8 +115,9 @@ def main():
     nokeeper = os.path.join(root, "bin")
     shutil.copytree(bindir, nokeeper)
     os.unlink(os.path.join(nokeeper, "smtp-keeper"))
-    addr = srs0("grace", "remote.example", "example.org")
-    procs = {}
+    kinds = {"srs": srs0("grace", "remote.example", "example.org"),
+             "user": "alice@example.org"}
+    procs = {}   # "keeper": BIN_DIR's; "exec": without smtp-keeper
     try:
         for name, bd in (("keeper", bindir), ("exec", nokeeper)):
             s = socket.socket()
@@ -125,11 +131,13 @@ def main():
             procs[name] = (p, port)
         time.sleep(1)   # a benchmark: let both listeners and the keeper up
         n = TRANSACTIONS * RCPTS
-        print(f"{n} SRS RCPTs per session, {ROUNDS} rounds; ms per RCPT")
-        print(f"{'':8} {'wall':>8} {'cpu':>8}")
-        res = {k: [] for k in procs}
+        print(f"{n} RCPTs per session, {ROUNDS} rounds; ms per RCPT")
+        print(f"{'':14} {'wall':>8} {'cpu':>8}")
+        res = {}
         for _ in range(ROUNDS):
-            for name, (p, port) in procs.items():
+            for (kind, addr), (name, (p, port)) in (
+                    (k, q) for k in kinds.items() for q in procs.items()):
+                name = f"{kind}/{name}"
                 kids = [c for c in children(p.pid)]
                 before = cpu(p.pid, "kids") + sum(cpu(c, "own") for c in kids)
                 t0 = time.monotonic()
@@ -138,14 +146,14 @@ def main():
                 while len(children(p.pid)) > len(kids):
                     time.sleep(0.01)
                 after = cpu(p.pid, "kids") + sum(cpu(c, "own") for c in kids)
-                res[name].append((wall * 1e3 / n, (after - before) * 1e3 / n))
-                print(f"{name:8} {wall * 1e3 / n:8.3f} "
+                res.setdefault(name, []).append(
+                    (wall * 1e3 / n, (after - before) * 1e3 / n))
+                print(f"{name:14} {wall * 1e3 / n:8.3f} "
                       f"{(after - before) * 1e3 / n:8.3f}")
-        med = {k: sorted(v)[len(v) // 2] for k, v in res.items()}
-        print(f"median   keeper {med['keeper'][0]:.3f} ms wall "
-              f"{med['keeper'][1]:.3f} ms cpu; exec {med['exec'][0]:.3f} "
-              f"ms wall {med['exec'][1]:.3f} ms cpu; ratio exec/keeper "
-              f"wall {med['exec'][0] / med['keeper'][0]:.1f}")
+        for name, v in res.items():
+            w = sorted(x[0] for x in v)[len(v) // 2]
+            c = sorted(x[1] for x in v)[len(v) // 2]
+            print(f"median {name:14} {w:8.3f} ms wall {c:8.3f} ms cpu")
     finally:
         for p, _ in procs.values():
             p.terminate()
