@@ -66,11 +66,16 @@ MODDIRS	 = smtp-in queue-run aliases dkimsign smtp-out
 MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
-SBIN_PROGS = smtp-in smtp-listen smtp-tlsd smtp-auth mailuser queue-inject queue-runas sendmail queue-run \
+SBIN_PROGS = smtp-in smtp-listen smtp-tlsd smtp-keeper smtp-auth mailuser queue-inject queue-runas sendmail queue-run \
 	     mailq aliases smtp-out posthorn-doctor posthorn-config tlsrpt mailauth
 BIN_PROGS  = dkimsign
 smtp-tlsd_MAIN		= smtp-in/tlsd_main.c
 smtp-tlsd_LIBS		= -lgnutls
+# smtp-keeper: srs.c's HMAC is GnuTLS's, which a static musl binary
+# cannot link; it starts once per listener, so its start costs nothing
+# per connection.
+smtp-keeper_MAIN	= smtp-in/keeper_main.c
+smtp-keeper_LIBS	= -lgnutls -lsodium
 smtp-auth_MAIN		= smtp-in/auth_main.c
 smtp-auth_LIBS		= -lsodium
 mailuser_MAIN		= smtp-in/mailuser_main.c
@@ -107,7 +112,7 @@ posthorn-doctor_MAIN	= smtp-out/doctor_main.c
 posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lgnutls -lsodium \
 			  -lresolv -lunbound
 
-PROGS	 = smtp-tlsd smtp-auth mailuser queue-inject queue-runas sendmail queue-run mailq aliases dkimsign \
+PROGS	 = smtp-tlsd smtp-keeper smtp-auth mailuser queue-inject queue-runas sendmail queue-run mailq aliases dkimsign \
 	   smtp-out posthorn-doctor posthorn-config tlsrpt mailauth
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
@@ -164,7 +169,8 @@ $(BUILD)/bin/smtp-in: $(SMTPIN_OBJ) $(STATIC_LIB_A)
 # smtp-listen is linked the same way: a posix_spawn from a small static
 # process costs less than from one that maps glibc's libraries (1.1
 # against 1.4 ms of CPU a session here; bench/spawn.c).
-SMTPLISTEN_SRC = smtp-in/listen_main.c smtp-in/listen.c smtp-in/srctab.c
+SMTPLISTEN_SRC = smtp-in/listen_main.c smtp-in/listen.c smtp-in/srctab.c \
+		 smtp-in/privs.c
 SMTPLISTEN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPLISTEN_SRC))
 
 $(BUILD)/bin/smtp-listen: $(SMTPLISTEN_OBJ) $(STATIC_LIB_A)

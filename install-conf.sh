@@ -13,14 +13,18 @@
 # them); the tests run it on a directory of their own.
 #
 #	sh install-conf.sh [-n] [-D DESTDIR] [-p PREFIX] [-c CONF] [-u USER]
-#	    [-k DKIMGROUP] [-a ADMIN] [-r RECAP] [-R RECORDS] [-H HOSTNAME]
-#	    [DOMAIN]
+#	    [-k DKIMGROUP] [-t TLSGROUP] [-s SRSGROUP] [-A AUTHGROUP]
+#	    [-a ADMIN] [-r RECAP] [-R RECORDS] [-H HOSTNAME] [DOMAIN]
 #
 # Defaults: no DESTDIR, /usr/local, /etc/posthorn, posthorn (the group
 # that reads the configuration; a name or a numeric id), posthorn-dkim
 # (the group of the DKIM private keys: the signer's alone, which
 # install.sh gives to queue-run and to no program that talks to the
-# network; USER when no such group exists).  HOSTNAME:
+# network; USER when no such group exists), posthorn-tls (the TLS
+# private key's: smtp-listen gives it to its TLS zygote alone),
+# posthorn-srs (srs.secret's: the keeper and queue-run), posthorn-auth
+# (the users files': the keeper, which runs smtp-auth); each USER when
+# no such group exists (smtp-listen(8), "PRIVILEGES").  HOSTNAME:
 # posthorn.conf's, else hostname -f.  DOMAIN: the one CONF has, else the
 # host name itself, which is local anyway, with a notice no one can miss:
 # never a domain the reader did not name (the machine's name's parent is
@@ -42,6 +46,9 @@ PREFIX=/usr/local
 CONFDIR=/etc/posthorn
 USER=posthorn
 DKIM=posthorn-dkim
+TLS=posthorn-tls
+SRS=posthorn-srs
+AUTH=posthorn-auth
 ADMIN=
 HOST=
 RECAP=
@@ -70,13 +77,14 @@ did() {
 }
 usage() {
 	echo "usage: install-conf.sh [-n] [-D DESTDIR] [-p PREFIX] [-c CONF]" \
-	    "[-u USER] [-k DKIMGROUP] [-a ADMIN] [-r RECAP] [-R RECORDS]" \
+	    "[-u USER] [-k DKIMGROUP] [-t TLSGROUP] [-s SRSGROUP]" \
+	    "[-A AUTHGROUP] [-a ADMIN] [-r RECAP] [-R RECORDS]" \
 	    "[-H HOSTNAME]" \
 	    "[DOMAIN]" >&2
 	exit 64
 }
 check=
-while getopts nD:p:c:u:k:a:r:R:H: o; do
+while getopts nD:p:c:u:k:t:s:A:a:r:R:H: o; do
 	case $o in
 	n)	check=1 ;;
 	D)	DESTDIR=$OPTARG ;;
@@ -84,6 +92,9 @@ while getopts nD:p:c:u:k:a:r:R:H: o; do
 	c)	CONFDIR=$OPTARG ;;
 	u)	USER=$OPTARG ;;
 	k)	DKIM=$OPTARG ;;
+	t)	TLS=$OPTARG ;;
+	s)	SRS=$OPTARG ;;
+	A)	AUTH=$OPTARG ;;
 	a)	ADMIN=$OPTARG ;;
 	r)	RECAP=$OPTARG ;;
 	R)	RECORDS=$OPTARG ;;
@@ -215,6 +226,35 @@ newfile() {
 	mv "$1.install.$$" "$1"
 	did "wrote $1"
 }
+# The group of a secret: name (or numeric id) when it exists, else
+# USER's with a warning (the secret then stays readable by everything
+# that runs as USER, as before these groups).
+secret_group() {
+	case $1 in
+	*[!0-9]*)
+		if ! getent group "$1" >/dev/null 2>&1; then
+			say "warning: no group $1: $2 stays readable by" \
+			    "group $USER" >&2
+			echo "$USER"
+			return
+		fi ;;
+	esac
+	echo "$1"
+}
+TLS=$(secret_group "$TLS" "the TLS key")
+SRS=$(secret_group "$SRS" "srs.secret")
+AUTH=$(secret_group "$AUTH" "the users files")
+# give PATH GROUP MODE WHOSE: root:GROUP and MODE, said if it was not so
+# already.  A link is the administrator's own arrangement, and left as
+# it is.
+give() {
+	[ -f "$1" ] && [ ! -L "$1" ] || return 0
+	was=$(stat -c '%u:%g %a' "$1")
+	chown "root:$2" "$1"
+	chmod "$3" "$1"
+	[ "$was" = "$(stat -c '%u:%g %a' "$1")" ] ||
+	    did "gave $1 to root:$2, mode $3 ($4)"
+}
 dir "$CONF" root:root 0755
 newfile "$CONF/posthorn.conf" root:root 0644 <<EOF
 # posthorn.conf — see posthorn.conf(5).  Written by install.sh, which
@@ -249,8 +289,9 @@ if [ -n "$had" ] && [ "$had" != "$host" ]; then
 fi
 
 # The SRS secret (aliases(5)): queue-run signs the senders of forwarded
-# mail with it and aliases -r, started by smtp-in, checks the bounces;
-# both run as posthorn.  Never overwritten: a new secret voids the
+# mail with it and smtp-keeper, started by smtp-listen, checks the
+# bounces; both have the group $SRS, which smtp-in has not.  Never
+# overwritten: a new secret voids the
 # addresses of mail still on its way.  A srs_secret_file of
 # posthorn.conf is the administrator's, and left alone.
 SRS_SECRET=$CONF/srs.secret
@@ -264,11 +305,14 @@ else
 	# the first byte written.
 	(umask 077 && head -c 24 /dev/urandom | base64 \
 	    >"$SRS_SECRET.install.$$") || die "could not write $SRS_SECRET"
-	chown "root:$USER" "$SRS_SECRET.install.$$"
+	chown "root:$SRS" "$SRS_SECRET.install.$$"
 	chmod 0640 "$SRS_SECRET.install.$$"
 	mv "$SRS_SECRET.install.$$" "$SRS_SECRET"
 	did "made the SRS secret $SRS_SECRET (keep it; not in git)"
 fi
+# Also over an older install's (group $USER).
+grep -Eq '^[[:space:]]*srs_secret_file[[:space:]]*=' "$CONF/posthorn.conf" ||
+    give "$SRS_SECRET" "$SRS" 0640 "the keeper's and queue-run's alone"
 
 # --- the domain --------------------------------------------------------------
 
@@ -335,6 +379,15 @@ EOF
 		fi
 	} | newfile "$ddir/aliases" "root:$USER" 0640
 fi
+
+# The users files hold the password hashes: root:$AUTH 0640, read by
+# the keeper's smtp-auth and by queue-run, not by smtp-in (the keeper
+# answers its questions); every domain's, also over an older install's
+# (group $USER).  mailuser keeps a file's group when it rewrites it.
+find "$CONF/domains" -mindepth 2 -maxdepth 2 -type f -name users |
+while IFS= read -r u; do
+	give "$u" "$AUTH" 0640 "the password hashes: the keeper's alone"
+done
 
 # --- the host name: where system mail goes ------------------------------------
 
@@ -442,13 +495,18 @@ else
 	    -addext "extendedKeyUsage=serverAuth" \
 	    -keyout "$KEY.install.$$" -out "$CERT.install.$$" 2>/dev/null) ||
 	    die "openssl could not make a self-signed certificate for $host"
-	chown "root:$USER" "$KEY.install.$$" "$CERT.install.$$"
+	chown "root:$TLS" "$KEY.install.$$"
+	chown "root:$USER" "$CERT.install.$$"
 	chmod 0640 "$KEY.install.$$"
 	chmod 0644 "$CERT.install.$$"
 	mv "$KEY.install.$$" "$KEY"
 	mv "$CERT.install.$$" "$CERT"
 	did "made a SELF-SIGNED certificate for $host in $CERTDIR"
 fi
+# The key is the TLS zygote's alone (group $TLS, which smtp-listen gives
+# it and no session), also over an older install's (group $USER).
+grep -Eq '^[[:space:]]*tls_key[[:space:]]*=' "$CONF/posthorn.conf" ||
+    give "$KEY" "$TLS" 0640 "the TLS zygote's alone"
 
 # --- checks: where system mail goes, and the host name's DNS -----------------
 

@@ -4,7 +4,9 @@
 # It installs the packages it needs with apt-get, builds, runs "make
 # install", creates the posthorn user and the posthorn-drop group (of
 # queue-inject), posthorn-run (of queue-runas, which runs pipe aliases
-# and MDAs as nobody) and posthorn-dkim (of the DKIM keys), writes a
+# and MDAs as nobody), posthorn-dkim (of the DKIM keys), posthorn-tls,
+# posthorn-srs and posthorn-auth (of the TLS key, srs.secret and the
+# users files), writes a
 # first /etc/posthorn (with a self-signed
 # certificate when there is none, so that TLS works from the first
 # start), creates the queue, and starts the three listeners and the queue
@@ -59,6 +61,14 @@ RUN=posthorn-run
 # The group of the DKIM private keys: the signer's alone (queue-run, and
 # dkimsign that it starts), given like $RUN, never by membership.
 DKIM=posthorn-dkim
+# The groups of the other secrets, given like $DKIM (smtp-listen(8),
+# "PRIVILEGES"): the TLS private key's, which smtp-listen gives its TLS
+# zygote; srs.secret's and the users files', which it gives its keeper
+# (smtp-keeper(8)), and queue-run has through its start.  smtp-in, which
+# parses the network, has none of them.
+TLS=posthorn-tls
+SRS=posthorn-srs
+AUTH=posthorn-auth
 # Whom pipe aliases and MDAs run as unless posthorn.conf's or a
 # domain.conf's command_user says otherwise (queue-runas(8)).
 CMDUSER=nobody
@@ -182,7 +192,7 @@ fi
 
 make BUILD="${BUILD:-build}"
 make BUILD="${BUILD:-build}" install PREFIX="$PREFIX"
-did "installed smtp-listen, smtp-in, smtp-tlsd, smtp-auth, queue-run, smtp-out, mailq, aliases, mailuser, queue-inject, sendmail in $SBIN, dkimsign in $PREFIX/bin, man pages in $PREFIX/share/man"
+did "installed smtp-listen, smtp-in, smtp-tlsd, smtp-keeper, smtp-auth, queue-run, smtp-out, mailq, aliases, mailuser, queue-inject, sendmail in $SBIN, dkimsign in $PREFIX/bin, man pages in $PREFIX/share/man"
 
 # --- the user --------------------------------------------------------------
 
@@ -231,6 +241,16 @@ if ! getent group "$DKIM" >/dev/null; then
 	groupadd --system "$DKIM"
 	did "created group $DKIM (the DKIM keys', queue-run's alone)"
 fi
+for g in "$TLS" "$SRS" "$AUTH"; do
+	if ! getent group "$g" >/dev/null; then
+		groupadd --system "$g"
+		did "created group $g (of a secret: smtp-listen(8), PRIVILEGES)"
+	fi
+	members=$(getent group "$g" | cut -d: -f4)
+	[ -z "$members" ] ||
+	    say "warning: group $g has members ($members): each may read" \
+		"its secret; remove them (gpasswd -d USER $g)"
+done
 getent passwd "$CMDUSER" >/dev/null ||
     say "warning: no user $CMDUSER: pipe aliases and MDAs will not run" \
 	"until command_user in $CONF/posthorn.conf names one"
@@ -263,6 +283,7 @@ sh queue-run/install-queue.sh -p "$PREFIX" -s "$SPOOL" -u "$USER" \
 # host name's DNS and writes the records to publish, shown at the end.
 # The names were chosen (and checked) before anything was installed.
 sh ./install-conf.sh -p "$PREFIX" -c "$CONF" -u "$USER" -k "$DKIM" \
+    -t "$TLS" -s "$SRS" -A "$AUTH" \
     -r "$recap" -R "$records" ${admin:+-a "$admin"} -H "$host" "$domain" ||
     die "could not write $CONF (above)"
 while IFS= read -r l; do
@@ -437,8 +458,10 @@ stop_pid() {
 }
 
 # bg_listener NAME PORT MODE SESSIONS: smtp-listen on PORT, binding it as
-# root and dropping to posthorn itself, its pid in /run/posthorn-NAME.pid;
-# its port is known to be free.
+# root and dropping to posthorn itself, keeping CAP_SETGID alone to give
+# its zygote $TLS and its keeper $SRS and $AUTH (and its sessions no
+# group at all), its pid in /run/posthorn-NAME.pid; its port is known to
+# be free.
 bg_listener() {
 	pidfile=/run/posthorn-$1.pid
 	log=$(logfile "$1")
@@ -496,7 +519,9 @@ log_rotation() {
 }
 
 # queue-run in the background, as posthorn with its groups (mail,
-# $DROP) and $RUN and $DKIM, which no one has by membership.  Without
+# $DROP) and $RUN, $DKIM, $SRS (it signs forwarded senders) and $AUTH
+# (a local address is a user of the users file), which no one has by
+# membership.  Without
 # --no-new-privs, unlike the listeners: queue-runas, set-uid root, is
 # how it runs pipe aliases and MDAs as $CMDUSER.  An old one is stopped
 # first, so that the program just installed runs; it finishes or safely
@@ -520,7 +545,8 @@ start_queue_run() {
 	fi
 	dir "$LOGDIR" root:adm 0750
 	qgroups=$(id -G "$USER" | tr ' ' ','),$(getent group "$RUN" |
-	    cut -d: -f3),$(getent group "$DKIM" | cut -d: -f3)
+	    cut -d: -f3),$(getent group "$DKIM" | cut -d: -f3),$(getent \
+	    group "$SRS" | cut -d: -f3),$(getent group "$AUTH" | cut -d: -f3)
 	from=$(($(stat -c %s "$QLOG" 2>/dev/null || echo 0) + 1))
 	setsid env -i POSTHORN_CONF="$CONF" POSTHORN_LOG_TIME=1 \
 	    PATH=/usr/local/bin:/usr/bin:/bin \
@@ -660,7 +686,7 @@ if [ -n "$selfsigned" ]; then
   *        --fullchain-file $CERT \\
   *        --key-file $KEY --reloadcmd true
   *  or certbot with a --deploy-hook that copies fullchain.pem and
-  *  privkey.pem into $CERTDIR (group $USER, mode 0640).
+  *  privkey.pem into $CERTDIR (privkey.pem root:$TLS, mode 0640).
   *  The exact lines are in README.md, "TLS certificates".  No
   *  restart is needed: every connection reads the files anew.
   *******************************************************************

@@ -232,46 +232,18 @@ enum aliases_result
 aliases_srs(const struct conf *conf, const char *address, FILE *out,
     FILE *err)
 {
-	char orig[ADDR_TEXT_MAX], why[SRS_WHY_MAX];
-	struct srs srs;
-	struct addr a;
-	enum addr_err ae;
-	enum aliases_result rc = ALIASES_TEMP;
+	char orig[ADDR_TEXT_MAX], why[SRS_WHY_MAX + ADDR_TEXT_MAX];
 
-	if ((ae = addr_parse(address, strlen(address), ADDR_UTF8, &a)) !=
-	    ADDR_OK) {
-		fprintf(err, "aliases: %s: not an address: %s\n", address,
-		    addr_strerror(ae));
-		return ALIASES_FAIL;
-	}
-	switch (resolve_domain_is_local(conf, a.domain)) {
-	case 1:
-		break;
-	case 0:
-		fprintf(err, "aliases: %s: not a local domain\n", address);
+	switch (srs_check(conf, address, time(NULL), orig, sizeof(orig), why,
+	    sizeof(why))) {
+	case SRS_CHECK_OK:
+		fprintf(out, "%s\n", orig);
+		return ALIASES_OK;
+	case SRS_CHECK_BAD:
+		fprintf(err, "aliases: %s\n", why);
 		return ALIASES_FAIL;
 	default:
-		fprintf(err, "aliases: %s: %s\n", a.domain, strerror(errno));
+		fprintf(err, "aliases: %s\n", why);
 		return ALIASES_TEMP;
 	}
-	if (!srs_is_srs(a.local)) {
-		fprintf(err, "aliases: %s: not an SRS address\n", address);
-		return ALIASES_FAIL;
-	}
-	/* Only now: a plain address costs no read of the secret. */
-	if (srs_load(&srs, conf, why, sizeof(why)) == -1) {
-		fprintf(err, "aliases: %s\n", why);
-		goto out;
-	}
-	if (srs_reverse(&srs, address, time(NULL), orig, sizeof(orig), why,
-	    sizeof(why)) == -1) {
-		fprintf(err, "aliases: %s: %s\n", address, why);
-		rc = errno == EINVAL ? ALIASES_FAIL : ALIASES_TEMP;
-		goto out;
-	}
-	fprintf(out, "%s\n", orig);
-	rc = ALIASES_OK;
-out:
-	explicit_bzero(&srs, sizeof(srs));
-	return rc;
 }

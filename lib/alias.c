@@ -472,14 +472,29 @@ emit_local(struct ctx *c, enum alias_kind kind, const char *user,
 	return emit(c, &t);
 }
 
+static alias_user_oracle *user_oracle;
+
+void
+alias_set_user_oracle(alias_user_oracle *f)
+{
+	user_oracle = f;
+}
+
 /* 1 if name is a user of domain, 0 not, -1 (ALIAS_TEMPFAIL, why set). */
 static int
 is_user(struct ctx *c, const char *domain, const char *name)
 {
 	char path[PATH_MAX];
+	int r;
 
 	if (name[0] == '\0')
 		return 0;
+	if (user_oracle != NULL &&
+	    (r = user_oracle(domain, name)) != ALIAS_ASK_FILE) {
+		if (r == -1)
+			(void)tempfail(c, domain, errno);
+		return r;
+	}
 	if (conf_domain_path(c->conf, domain, USERS_FILE, path,
 	    sizeof(path)) == -1) {
 		(void)tempfail(c, domain, errno);

@@ -95,4 +95,13 @@ typedef void alias_report(const char *file, size_t line, const char *why,
 int		alias_check(const struct conf *, const char *domain,
 		    alias_report *, void *arg);
 
+/* Who says whether name is a user of domain, when the users files are
+ * not for this process to read (smtp-in under smtp-listen asks
+ * smtp-keeper, keeper.h): 1 yes, 0 no, -1 with errno when it cannot
+ * tell now, ALIAS_ASK_FILE when it was not asked (the file is read as
+ * without it).  NULL: the file. */
+enum { ALIAS_ASK_FILE = -2 };
+typedef int	alias_user_oracle(const char *domain, const char *name);
+void		alias_set_user_oracle(alias_user_oracle *);
+
 #endif

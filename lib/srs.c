@@ -20,6 +20,7 @@
 
 #include "addr.h"
 #include "fileline.h"
+#include "resolve.h"
 #include "secret.h"
 #include "srs.h"
 #include "str.h"
@@ -388,4 +389,50 @@ srs_reverse(const struct srs *srs, const char *address, time_t now,
 		return -1;
 	}
 	return 0;
+}
+
+enum srs_check
+srs_check(const struct conf *conf, const char *address, time_t now,
+    char *out, size_t size, char *why, size_t whysize)
+{
+	char reason[SRS_WHY_MAX];
+	struct srs srs;
+	struct addr a;
+	enum addr_err ae;
+	enum srs_check rc = SRS_CHECK_TEMP;
+
+	if (size > 0)
+		out[0] = '\0';
+	if ((ae = addr_parse(address, strlen(address), ADDR_UTF8, &a)) !=
+	    ADDR_OK) {
+		str_fmt_cut(why, whysize, "%s: not an address: %s", address,
+		    addr_strerror(ae));
+		return SRS_CHECK_BAD;
+	}
+	switch (resolve_domain_is_local(conf, a.domain)) {
+	case 1:
+		break;
+	case 0:
+		str_fmt_cut(why, whysize, "%s: not a local domain", address);
+		return SRS_CHECK_BAD;
+	default:
+		str_fmt_cut(why, whysize, "%s: %s", a.domain, strerror(errno));
+		return SRS_CHECK_TEMP;
+	}
+	if (!srs_is_srs(a.local)) {
+		str_fmt_cut(why, whysize, "%s: not an SRS address", address);
+		return SRS_CHECK_BAD;
+	}
+	if (srs_load(&srs, conf, why, whysize) == -1)
+		goto out;
+	if (srs_reverse(&srs, address, now, out, size, reason,
+	    sizeof(reason)) == -1) {
+		str_fmt_cut(why, whysize, "%s: %s", address, reason);
+		rc = errno == EINVAL ? SRS_CHECK_BAD : SRS_CHECK_TEMP;
+		goto out;
+	}
+	rc = SRS_CHECK_OK;
+out:
+	sodium_memzero(&srs, sizeof(srs));
+	return rc;
 }

@@ -87,6 +87,22 @@ int	srs_forward(const struct srs *, const char *sender, const char *fwd,
 int	srs_reverse(const struct srs *, const char *address, time_t now,
 	    char *out, size_t size, char *why, size_t whysize);
 
+/* What srs_check says of an address. */
+enum srs_check {
+	SRS_CHECK_OK,		/* ours and good: out is the original */
+	SRS_CHECK_BAD,		/* not an address, not of a local domain,
+				 * not SRS, bad hash, expired, malformed */
+	SRS_CHECK_TEMP		/* cannot tell now: no secret, a read */
+};
+
+/* The whole check of an SRS recipient, as aliases -r and smtp-keeper
+ * make it: address parses, its domain is local (resolve.h), its local
+ * part is SRS, and srs_reverse takes it with the secret read now (so a
+ * plain address costs no read of it).  The original into out; the
+ * reason, "ADDRESS: why" or the secret's "FILE: why", into why. */
+enum srs_check srs_check(const struct conf *, const char *address,
+	    time_t now, char *out, size_t size, char *why, size_t whysize);
+
 /* 1 if local (a local part, unquoted) is SRS0 or SRS1, in any case,
  * followed by a separator '=', '+' or '-': what libsrs2 and Mail::SRS
  * take for one.  Inline so that smtp-in, which links no crypto, asks the

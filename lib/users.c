@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -277,18 +278,22 @@ lock_dir(const char *path)
 }
 
 /* Give the temporary the mode and group of the file it replaces, or for
- * a new file NEW_FILE_MODE and the directory's group, whatever the umask
- * and the process's group are. */
+ * a new file NEW_FILE_MODE and the group USERS_GROUP (the keeper's, that
+ * smtp-in has not: smtp-listen(8)) where it exists, else the
+ * directory's, whatever the umask and the process's group are. */
 static int
 match_attrs(int tmpfd, int oldfd, int dirfd)
 {
 	struct stat want, have;
+	struct group *g;
 	mode_t mode;
 
 	if (fstat(oldfd != -1 ? oldfd : dirfd, &want) == -1 ||
 	    fstat(tmpfd, &have) == -1)
 		return -1;
 	mode = oldfd != -1 ? want.st_mode & 07777 : NEW_FILE_MODE;
+	if (oldfd == -1 && (g = getgrnam(USERS_GROUP)) != NULL)
+		want.st_gid = g->gr_gid;
 	if (have.st_gid != want.st_gid &&
 	    fchown(tmpfd, (uid_t)-1, want.st_gid) == -1)
 		return -1;

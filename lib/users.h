@@ -10,6 +10,9 @@
 
 #define USERS_FILE		"users"
 #define USERS_RECEIVE_ONLY	"!"
+/* The group of a new users file when it exists: the keeper's (and so
+ * smtp-auth's), not smtp-in's; install.sh makes it. */
+#define USERS_GROUP		"posthorn-auth"
 
 enum {
 	USERS_NAME_MAX = 64,	/* a local part, RFC 5321 §4.5.3.1.1 */

@@ -1,5 +1,5 @@
-/* helpers.c — starting smtp-tlsd, smtp-auth and aliases -r, and reading
- * their one status line.  Each is found beside smtp-in's own executable
+/* helpers.c — starting smtp-tlsd, smtp-auth and aliases -r, or asking
+ * the listener's residents instead, and reading their one status line.  Each is found beside smtp-in's own executable
  * and gets the configuration directory with -C, as every program passes
  * it on.  smtp-tlsd is asked of the TLS zygote instead when the listener
  * runs one (POSTHORN_TLSD_FD): the same helper, forked rather than
@@ -19,8 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alias.h"
 #include "helpers.h"
 #include "io.h"
+#include "keeper.h"
 #include "log.h"
 #include "self.h"
 #include "str.h"
@@ -137,12 +139,86 @@ inherited_socket(const char *var, int type)
 
 /* smtp-listen's report socket, from POSTHORN_REPORT_FD, or -1. */
 static int	report_fd = -1;
+/* smtp-keeper's socket, from POSTHORN_KEEPER_FD (keeper.h), or -1. */
+static int	keeper_fd = -1;
+
+/* One question to the keeper: the socket its answer comes on (for
+ * AUTH, smtp-auth's standard input and output), or -1 when it could
+ * not be asked (no keeper, or it is gone or lags): then the caller does
+ * as without one.  A keeper that is gone stays given up. */
+static int
+keeper_ask(const char *question)
+{
+	int sp[2];
+
+	if (keeper_fd == -1)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		return -1;
+	if (keeper_send(keeper_fd, sp[1], question) == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINVAL)
+			fd_close(&keeper_fd);
+		(void)close(sp[0]);
+		(void)close(sp[1]);
+		return -1;
+	}
+	(void)close(sp[1]);
+	return sp[0];
+}
+
+/* The answer line on fd, which is closed: 0, or -1 with errno. */
+static int
+keeper_answer(int fd, char *buf, size_t size, int timeout_s)
+{
+	struct io io;
+	struct line l;
+	int rc;
+
+	io_fd_init(&io, fd, fd);
+	line_init(&l, &io);
+	rc = read_status(&io, &l, buf, size, clock_ms() +
+	    (int64_t)timeout_s * 1000);
+	(void)close(fd);
+	return rc;
+}
+
+/* alias.h's oracle: is name a user of domain?  smtp-in under the
+ * listener cannot read the users files (smtp-listen(8), PRIVILEGES). */
+static int
+keeper_user(const char *domain, const char *name)
+{
+	char q[KEEPER_REQ_MAX + 1], a[HELPER_LINE_MAX];
+	int fd;
+
+	if (str_fmt(q, sizeof(q), "user %s %s", domain, name) == -1 ||
+	    (fd = keeper_ask(q)) == -1)
+		return ALIAS_ASK_FILE;
+	if (keeper_answer(fd, a, sizeof(a), HELPER_SRS_TIMEOUT) == 0) {
+		if (strcmp(a, "yes") == 0)
+			return 1;
+		if (strcmp(a, "no") == 0)
+			return 0;
+		log_event("keeper", "op", "user", "answer", a, (char *)NULL);
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+int
+helper_has_zygote(void)
+{
+	return zygote_fd != -1;
+}
 
 void
 helper_init(void)
 {
 	zygote_fd = inherited_socket(HELPER_TLSD_FD_ENV, SOCK_SEQPACKET);
 	report_fd = inherited_socket(HELPER_REPORT_FD_ENV, SOCK_DGRAM);
+	keeper_fd = inherited_socket(KEEPER_FD_ENV, SOCK_SEQPACKET);
+	if (keeper_fd != -1)
+		alias_set_user_oracle(keeper_user);
 }
 
 void
@@ -301,6 +377,65 @@ fail:
 	return -1;
 }
 
+/* smtp-auth's answer line into the session's terms: the class is its
+ * first word, as its exit code says it (smtp-auth(8)). */
+static enum session_auth
+auth_answer(const char *reply, char *login, size_t loginsize, char *why,
+    size_t whysize)
+{
+	const char *sp = strchr(reply, ' ');
+
+	if (strncmp(reply, "ok ", 3) == 0) {
+		if (str_copy(login, loginsize, reply + 3) == -1 ||
+		    strchr(login, '@') == NULL) {
+			str_fmt_cut(why, whysize, "%s said: %.200s",
+			    HELPER_AUTH, reply);
+			login[0] = '\0';
+			return SESSION_AUTH_TEMP;
+		}
+		return SESSION_AUTH_OK;
+	}
+	str_fmt_cut(why, whysize, "%s", sp != NULL ? sp + 1 :
+	    reply[0] != '\0' ? reply : "smtp-auth failed");
+	if (strncmp(reply, "no ", 3) == 0)
+		return SESSION_AUTH_NO;
+	if (strncmp(reply, "bad ", 4) == 0)
+		return SESSION_AUTH_BAD;
+	return SESSION_AUTH_TEMP;
+}
+
+/* AUTH through the keeper's smtp-auth (it reads the users files, we may
+ * not): 0 with *rc, or -1 when the keeper could not be asked. */
+static int
+keeper_auth(const struct session *s, const char *request, char *login,
+    size_t loginsize, char *why, size_t whysize, enum session_auth *rc)
+{
+	char q[KEEPER_REQ_MAX + 1], reply[HELPER_LINE_MAX];
+	int fd;
+
+	*rc = SESSION_AUTH_TEMP;
+	if (str_fmt(q, sizeof(q), "auth %s", s->peer[0] != '\0' ? s->peer :
+	    "-") == -1 || (fd = keeper_ask(q)) == -1)
+		return -1;
+	/* One line, then EOF: smtp-auth reads no more.  An empty socket
+	 * buffer takes it whole (AUTH_REQUEST_MAX is far below it). */
+	if (fd_write_all(fd, request, strlen(request)) == -1 ||
+	    fd_write_all(fd, "\n", 1) == -1 || shutdown(fd, SHUT_WR) == -1) {
+		str_fmt_cut(why, whysize, "%s: %s", HELPER_AUTH,
+		    strerror(errno));
+		(void)close(fd);
+		return 0;
+	}
+	if (keeper_answer(fd, reply, sizeof(reply), HELPER_AUTH_TIMEOUT) ==
+	    -1) {
+		str_fmt_cut(why, whysize, "no word from %s: %s", HELPER_AUTH,
+		    strerror(errno));
+		return 0;
+	}
+	*rc = auth_answer(reply, login, loginsize, why, whysize);
+	return 0;
+}
+
 enum session_auth
 helper_auth(struct session *s, const char *request, char *login,
     size_t loginsize, char *why, size_t whysize)
@@ -313,6 +448,8 @@ helper_auth(struct session *s, const char *request, char *login,
 	pid_t pid;
 
 	login[0] = '\0';
+	if (keeper_auth(s, request, login, loginsize, why, whysize, &rc) == 0)
+		return rc;
 	if ((pid = spawn_auth(s, &in, &out, why, whysize)) == -1)
 		return SESSION_AUTH_TEMP;
 	/* One line, then EOF: smtp-auth reads no more. */
@@ -360,12 +497,29 @@ helper_srs_check(const struct session *s, const char *addr, char *why,
     size_t whysize)
 {
 	char path[PATH_MAX], line[HELPER_LINE_MAX];
-	int fds[2] = { -1, -1 }, devnull = -1, status;
+	int fds[2] = { -1, -1 }, devnull = -1, status, fd;
 	struct io io;
 	struct line l;
 	pid_t pid;
 
 	why[0] = '\0';
+	if (str_fmt(line, sizeof(line), "srs %s", addr) == 0 &&
+	    (fd = keeper_ask(line)) != -1) {
+		if (keeper_answer(fd, line, sizeof(line),
+		    HELPER_SRS_TIMEOUT) == -1) {
+			str_fmt_cut(why, whysize, "no word from the keeper: "
+			    "%s", strerror(errno));
+			return HELPER_SRS_TEMP;
+		}
+		/* "ok ORIGINAL", "no REASON", "temp REASON" */
+		str_fmt_cut(why, whysize, "%s", strchr(line, ' ') != NULL ?
+		    strchr(line, ' ') + 1 : line);
+		if (strncmp(line, "ok ", 3) == 0)
+			return HELPER_SRS_OK;
+		if (strncmp(line, "no ", 3) == 0)
+			return HELPER_SRS_BAD;
+		return HELPER_SRS_TEMP;
+	}
 	if (self_sibling(HELPER_ALIASES, path, sizeof(path)) == -1 ||
 	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
 	    pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {

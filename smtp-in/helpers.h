@@ -4,7 +4,11 @@
  * and aliases -r, which checks an SRS address (srs.h).  smtp-in is a
  * static binary that links neither GnuTLS nor libsodium, so that a
  * session that uses neither pays for neither; the first two are its
- * session hooks in production (see session.h). */
+ * session hooks in production (see session.h).  Under smtp-listen the
+ * residents take their place: the TLS zygote (tlsz.h), and the keeper
+ * (keeper.h), which checks SRS addresses in its process, answers whether
+ * a name is a user and runs smtp-auth, with the groups of the secrets
+ * that a session has not. */
 #ifndef POSTHORN_HELPERS_H
 #define POSTHORN_HELPERS_H
 
@@ -39,6 +43,8 @@ enum {
  * Accept=yes) smtp-tlsd is exec'd as before.  The same for smtp-listen's
  * report socket, POSTHORN_REPORT_FD, a SOCK_DGRAM one. */
 void	helper_init(void);
+/* There is a TLS zygote to ask: the key is its to read, not ours. */
+int	helper_has_zygote(void);
 /* The session is over: one line of what it did to the report socket,
  * if there is one, for smtp-listen's counters (metrics.h), never
  * waiting: "mode=M end=E messages=N tls=ok|failed|none auth_ok=N
@@ -68,9 +74,10 @@ enum helper_srs {
 	HELPER_SRS_TEMP
 };
 
-/* aliases -r ADDR: its exit status 0 or 1 says; anything else,
- * including no answer by HELPER_SRS_TIMEOUT, is temporary.  why gets
- * its line: the original address, or the reason. */
+/* The keeper's answer when there is one, else aliases -r ADDR: its exit
+ * status 0 or 1 says; anything else, including no answer by
+ * HELPER_SRS_TIMEOUT, is temporary.  why gets its line: the original
+ * address, or the reason. */
 enum helper_srs helper_srs_check(const struct session *, const char *addr,
 	    char *why, size_t whysize);
 

@@ -18,10 +18,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,10 +30,12 @@
 #include "child.h"
 #include "io.h"
 #include "confwatch.h"
+#include "keeper.h"
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "peer.h"
+#include "privs.h"
 #include "self.h"
 #include "srctab.h"
 #include "str.h"
@@ -56,7 +56,7 @@ enum {
 	ZYGOTE_BACKOFF_MIN_MS = 1000,
 	ZYGOTE_BACKOFF_MAX_MS = 60000,
 	ZYGOTE_SESSION_FD = 3,	/* where a session finds it */
-	ENV_EXTRA = 6,		/* the variables set per session */
+	ENV_EXTRA = 7,		/* the variables set per session */
 	REPORT_SESSION_FD = 4,	/* where a session finds the report socket */
 	/* A session's report: one short line (helpers.h), and how many
 	 * are read a round. */
@@ -133,6 +133,17 @@ struct listener {
 	int64_t		 zstarted;
 	int64_t		 zbackoff;
 	int		 zdisabled;
+	/* CAP_SETGID kept (privs.h): each resident gets its secret's
+	 * group, the sessions none */
+	int		 can_groups;
+	gid_t		 tls_gid;	/* posthorn-tls, or -1 */
+	/* the keeper of secrets (smtp-keeper), as the zygote */
+	char		 keeper[PATH_MAX];
+	gid_t		 keeper_gid[PRIVS_GROUPS_MAX];	/* srs, auth */
+	pid_t		 kpid;
+	int		 kfd;		/* our end, given to sessions */
+	int64_t		 krestart, kstarted, kbackoff;
+	int		 kdisabled;
 	/* refusals logged at most once a second, by kind */
 	int64_t		 logged[REFUSE_KINDS];
 	unsigned long	 unlogged[REFUSE_KINDS];
@@ -414,32 +425,6 @@ log_sockets(void)
 	}
 }
 
-/* -u USER: its groups, its gid, its uid, and no way back (setuid
- * programs included: a session never needs one). */
-static int
-drop_to(const char *user, char *err, size_t errlen)
-{
-	struct passwd *pw;
-
-	errno = 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		str_fmt_cut(err, errlen, "user %s: %s", user,
-		    errno != 0 ? strerror(errno) : "no such user");
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
-		str_fmt_cut(err, errlen, "becoming %s: %s", user,
-		    strerror(errno));
-		return -1;
-	}
-	if (pw->pw_uid == 0 || setuid(0) != -1) {
-		str_fmt_cut(err, errlen, "user %s: still root", user);
-		return -1;
-	}
-	return 0;
-}
-
 /* RLIMIT_NPROC is checked against the count of all the processes of a
  * user: the three listeners' sessions, their helpers and queue-run's
  * deliveries all run as one user, so it would be one pool that the
@@ -480,6 +465,7 @@ ours(const char *var)
 		"TCPREMOTEINFO=", "TCPLOCALIP=", "TCPLOCALPORT=",
 		"TCPLOCALHOST=", "REMOTE_ADDR=", "REMOTE_PORT=",
 		"POSTHORN_PROXY=", "POSTHORN_TLSD_FD=", "POSTHORN_REPORT_FD=",
+		KEEPER_FD_ENV "=",
 		NULL
 	};
 	size_t i;
@@ -513,6 +499,7 @@ env_for(const char *host, const char *port, int tlsd, int proxy)
 	static char tlsd_var[] = "POSTHORN_TLSD_FD=3";
 	static char proxy_var[] = "POSTHORN_PROXY=1";
 	static char report_var[] = "POSTHORN_REPORT_FD=4";
+	static char keeper_var[] = KEEPER_FD_ENV "=6";
 	size_t k = ENV_EXTRA;
 
 	_Static_assert(REPORT_SESSION_FD == 4, "POSTHORN_REPORT_FD=4 here");
@@ -523,6 +510,9 @@ env_for(const char *host, const char *port, int tlsd, int proxy)
 		L.env[--k] = proxy_var;
 	if (L.repw != -1)
 		L.env[--k] = report_var;
+	_Static_assert(KEEPER_SESSION_FD == 6, KEEPER_FD_ENV "=6 here");
+	if (L.kfd != -1)
+		L.env[--k] = keeper_var;
 	if (tlsd)
 		L.env[--k] = tlsd_var;
 	L.env[--k] = L.e_port;
@@ -534,7 +524,8 @@ static int
 spawn_init(char *err, size_t errlen)
 {
 	if (self_sibling("smtp-in", L.smtp_in, sizeof(L.smtp_in)) == -1 ||
-	    self_sibling("smtp-tlsd", L.tlsd, sizeof(L.tlsd)) == -1) {
+	    self_sibling("smtp-tlsd", L.tlsd, sizeof(L.tlsd)) == -1 ||
+	    self_sibling("smtp-keeper", L.keeper, sizeof(L.keeper)) == -1) {
 		str_fmt_cut(err, errlen, "finding smtp-in: %s",
 		    strerror(errno));
 		return -1;
@@ -548,22 +539,67 @@ spawn_init(char *err, size_t errlen)
 
 /* argv, with fd 0 on `in` and 1 on `out`, fd 2 on the log relay if there
  * is one (else ours, the log), fd 3 on `three` if not -1, and, for a
- * session, fd 4 on the report socket; the pid or -1 with errno. */
+ * session, fd 4 on the report socket and fd 6 on the keeper's; the pid
+ * or -1 with errno. */
 static pid_t
 spawn(char *const argv[], char **envp, int in, int out, int three,
     int session)
 {
-	const int fds[] = { in, out, L.logw, three, L.repw };
+	const int fds[] = { in, out, L.logw, three, L.repw, -1, L.kfd };
 	size_t n = three == -1 ? 3 : 4;
 	pid_t pid;
 	int e;
 
 	if (session && L.repw != -1)
 		n = 5;
+	if (session && L.kfd != -1)
+		n = 7;
 	if ((e = child_start(&pid, argv[0], argv, envp, fds, n, 0)) != 0) {
 		errno = e;
 		return -1;
 	}
+	return pid;
+}
+
+/* The gid of a secret's group, said in the log when there is none:
+ * the resident that needs it then reads nothing it could not before. */
+static gid_t
+group_of(const char *name)
+{
+	gid_t g = privs_gid(name);
+
+	if (g == (gid_t)-1)
+		log_event("no-group", "group", name, (char *)NULL);
+	return g;
+}
+
+/* A resident, with the n groups of g (those that are not -1) as its
+ * supplementary groups when the listener can give them: set around the
+ * spawn, since posix_spawn runs nothing of ours between its fork and
+ * its exec, and the exec drops CAP_SETGID.  The sessions spawned later
+ * must find none again: a listener that cannot take them back stops. */
+static pid_t
+spawn_resident(char *const argv[], int in, int out, const gid_t *g,
+    size_t n)
+{
+	gid_t have[PRIVS_GROUPS_MAX];
+	size_t i, k = 0;
+	pid_t pid;
+	int e;
+
+	for (i = 0; i < n && k < PRIVS_GROUPS_MAX; i++)
+		if (g[i] != (gid_t)-1)
+			have[k++] = g[i];
+	if (L.can_groups && k > 0 && privs_groups(have, k) == -1)
+		return -1;
+	pid = spawn(argv, L.env + ENV_EXTRA, in, out, -1, 0);
+	e = errno;
+	if (L.can_groups && k > 0 && privs_groups(NULL, 0) == -1) {
+		log_event("error", "op", "setgroups", "error", strerror(errno),
+		    (char *)NULL);
+		exit(EXIT_FAILURE);
+	}
+	errno = e;
 	return pid;
 }
 
@@ -586,7 +622,7 @@ zygote_start(int64_t now)
 	 * dup2 would leave it close-on-exec. */
 	if (fd_move_above(&sv[0], ZYGOTE_SESSION_FD + 1) == -1)
 		goto out;
-	if ((L.zpid = spawn(argv, L.env + ENV_EXTRA, sv[1], null, -1, 0)) ==
+	if ((L.zpid = spawn_resident(argv, sv[1], null, &L.tls_gid, 1)) ==
 	    -1) {
 		log_event("tlsd-unavailable", "path", L.tlsd, "error",
 		    strerror(errno), (char *)NULL);
@@ -625,6 +661,64 @@ zygote_died(int status, int64_t now)
 	L.zbackoff *= 2;
 	if (L.zbackoff > ZYGOTE_BACKOFF_MAX_MS)
 		L.zbackoff = ZYGOTE_BACKOFF_MAX_MS;
+}
+
+/* --- the keeper of secrets (smtp-keeper) -------------------------------- */
+
+/* As the zygote: a SOCK_SEQPACKET socket whose other end every session
+ * gets as fd 6, and the groups of srs.secret and the users files. */
+static void
+keeper_start(int64_t now)
+{
+	char *argv[] = { L.keeper, (char *)"-C", (char *)L.o->confdir, NULL };
+	int sv[2] = { -1, -1 }, null = -1;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
+		log_event("error", "op", "keeper-socketpair", "error",
+		    strerror(errno), (char *)NULL);
+		goto out;
+	}
+	if (fd_move_above(&sv[0], KEEPER_SESSION_FD + 1) == -1)
+		goto out;
+	if ((L.kpid = spawn_resident(argv, sv[1], null, L.keeper_gid,
+	    PRIVS_GROUPS_MAX)) == -1) {
+		log_event("keeper-unavailable", "path", L.keeper, "error",
+		    strerror(errno), (char *)NULL);
+		if (errno == ENOENT || errno == EACCES)
+			L.kdisabled = 1;
+		L.kpid = 0;
+		goto out;
+	}
+	L.kfd = sv[0];
+	sv[0] = -1;
+	L.kstarted = now;
+out:
+	fd_close(&sv[0]);
+	fd_close(&sv[1]);
+	fd_close(&null);
+	if (L.kpid == 0 && !L.kdisabled)
+		L.krestart = now + L.kbackoff;
+}
+
+static void
+keeper_died(int status, int64_t now)
+{
+	char st[32];
+
+	if (WIFSIGNALED(status))
+		str_fmt_cut(st, sizeof(st), "signal %d", WTERMSIG(status));
+	else
+		str_fmt_cut(st, sizeof(st), "exit %d", WEXITSTATUS(status));
+	log_event("keeper-exit", "status", st, (char *)NULL);
+	fd_close(&L.kfd);
+	L.kpid = 0;
+	if (now - L.kstarted > ZYGOTE_BACKOFF_MAX_MS)
+		L.kbackoff = ZYGOTE_BACKOFF_MIN_MS;
+	L.krestart = now + L.kbackoff;
+	L.kbackoff *= 2;
+	if (L.kbackoff > ZYGOTE_BACKOFF_MAX_MS)
+		L.kbackoff = ZYGOTE_BACKOFF_MAX_MS;
 }
 
 /* --- connections -------------------------------------------------------- */
@@ -957,6 +1051,8 @@ reap(int64_t now)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == L.zpid)
 			zygote_died(status, now);
+		else if (pid == L.kpid)
+			keeper_died(status, now);
 		else
 			session_died(pid, status, now);
 	}
@@ -1046,6 +1142,9 @@ wait_ms(int64_t now)
 	if (L.zpid == 0 && !L.zdisabled && L.o->tlsd && L.drain_at == 0 &&
 	    (t == -1 || L.zrestart - now < t))
 		t = L.zrestart - now;
+	if (L.kpid == 0 && !L.kdisabled && L.drain_at == 0 &&
+	    (t == -1 || L.krestart - now < t))
+		t = L.krestart - now;
 	/* Counters to write: when the interval is over. */
 	if (L.met.dirty && L.metname[0] != '\0' && (t == -1 ||
 	    L.met.written + (int64_t)METRICS_INTERVAL * 1000 - now < t))
@@ -1071,7 +1170,7 @@ setup(char *err, size_t errlen)
 	}
 	if (nproc_unbounded(err, errlen) == -1)
 		return -1;
-	if (L.o->user != NULL && drop_to(L.o->user, err, errlen) == -1)
+	if (L.o->user != NULL && privs_drop(L.o->user, err, errlen) == -1)
 		return -1;
 	if (getuid() == 0 || geteuid() == 0) {
 		str_fmt_cut(err, errlen,
@@ -1082,6 +1181,13 @@ setup(char *err, size_t errlen)
 		str_fmt_cut(err, errlen, "no_new_privs: %s", strerror(errno));
 		return -1;
 	}
+	if ((L.can_groups = privs_init(err, errlen)) == -1)
+		return -1;
+	L.tls_gid = L.can_groups ? group_of(PRIVS_GROUP_TLS) : (gid_t)-1;
+	_Static_assert(PRIVS_GROUPS_MAX == 2, "the keeper's two groups");
+	L.keeper_gid[0] = L.can_groups ? group_of(PRIVS_GROUP_SRS) : (gid_t)-1;
+	L.keeper_gid[1] = L.can_groups ? group_of(PRIVS_GROUP_AUTH) :
+	    (gid_t)-1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -1124,6 +1230,10 @@ listen_run(const struct listen_opts *o)
 
 	L.o = o;
 	L.zfd = -1;
+	L.tls_gid = (gid_t)-1;
+	L.keeper_gid[0] = L.keeper_gid[1] = (gid_t)-1;
+	L.kfd = -1;
+	L.kbackoff = ZYGOTE_BACKOFF_MIN_MS;
 	L.logw = -1;
 	L.repr = L.repw = -1;
 	L.zbackoff = ZYGOTE_BACKOFF_MIN_MS;
@@ -1155,6 +1265,7 @@ listen_run(const struct listen_opts *o)
 	now = clock_ms();
 	if (o->tlsd)
 		zygote_start(now);
+	keeper_start(now);
 	for (;;) {
 		now = clock_ms();
 		counters_flush(now, 0);
@@ -1163,6 +1274,9 @@ listen_run(const struct listen_opts *o)
 		if (o->tlsd && L.zpid == 0 && !L.zdisabled &&
 		    L.drain_at == 0 && now >= L.zrestart)
 			zygote_start(now);
+		if (L.kpid == 0 && !L.kdisabled && L.drain_at == 0 &&
+		    now >= L.krestart)
+			keeper_start(now);
 		pfd[0].fd = L.sigfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = L.logr;	/* poll(2) skips it when -1 */

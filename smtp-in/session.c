@@ -348,8 +348,8 @@ helo_ok(const char *p, size_t n)
 	return 1;
 }
 
-/* Can we offer TLS?  The certificate and key must be readable, and the
- * key by no other user (smtp-tlsd refuses it: secret.h); checked at
+/* Can we offer TLS?  The certificate and key must be readable (only
+ * there when the TLS zygote reads them), and the key by no other user (smtp-tlsd refuses it: secret.h); checked at
  * EHLO, not at start, so that a session that never asks costs no file
  * system call.  In mx mode a missing certificate only means no STARTTLS,
  * said once in the log. */
@@ -360,9 +360,11 @@ tls_available(struct session *s)
 	const char *missing = NULL;
 
 	why[0] = '\0';
-	if (access(s->conf->tls_cert, R_OK) == -1)
+	if (access(s->conf->tls_cert, s->tls_key_elsewhere ? F_OK : R_OK) ==
+	    -1)
 		missing = s->conf->tls_cert;
-	else if (access(s->conf->tls_key, R_OK) == -1)
+	else if (access(s->conf->tls_key, s->tls_key_elsewhere ? F_OK :
+	    R_OK) == -1)
 		missing = s->conf->tls_key;
 	else if (secret_check(-1, s->conf->tls_key, why, sizeof(why)) == -1)
 		missing = s->conf->tls_key;
@@ -543,9 +545,10 @@ have_rcpt(const struct session *s, const char *rcpt)
 	return 0;
 }
 
-/* An SRS address of ours (a bounce to mail we forwarded): aliases -r
- * checks its hash and age, since smtp-in links no HMAC; queue-run sends
- * it on to the original sender. */
+/* An SRS address of ours (a bounce to mail we forwarded): the keeper
+ * (or, without one, aliases -r) checks its hash and age, since smtp-in
+ * links no HMAC and may not read the secret; queue-run sends it on to
+ * the original sender. */
 static void
 rcpt_srs(struct session *s, const char *rcpt)
 {

@@ -170,6 +170,10 @@ struct session {
 	int			 tls;
 	pid_t			 tls_pid;	/* smtp-tlsd, 0 if none */
 	int			 tls_logged;	/* tls-unavailable said */
+	/* The certificate and key are read by smtp-listen's TLS zygote,
+	 * which has a group that we have not (smtp-listen(8), Privileges):
+	 * see that they are there, not that we may read them. */
+	int			 tls_key_elsewhere;
 	char			 tls_version[SMTP_TLS_NAME_MAX];
 	char			 tls_cipher[SMTP_TLS_NAME_MAX * 2];
 	char			 tls_sni[SMTP_HELO_MAX + 1];

@@ -5,6 +5,7 @@ they all sit together.  queue-run, in sbin, signing with dkimsign, in bin,
 is the case that once failed.  And the owners and modes that install.sh
 gives queue-inject and the queue (issue 15, item 1): below."""
 
+import base64
 import grp
 import os
 import pathlib
@@ -12,6 +13,7 @@ import pwd
 import re
 import shutil
 import socket
+import ssl
 import stat
 import subprocess
 import tempfile
@@ -25,6 +27,7 @@ from conftest import (BIN, ROOT, SAN, SAN_ENV, WAIT, Client, Conf, LogProc,
                       free_port, parse_kv)
 from test_dkimsign import alg, parse_records, signatures
 from test_signing import BOTH, verify
+from test_srs import mail_srs_forward
 
 
 def test_installed_queue_run_finds_dkimsign_in_bin(conf, tmp_path):
@@ -37,7 +40,8 @@ def test_installed_queue_run_finds_dkimsign_in_bin(conf, tmp_path):
     prefix = stage / "usr" / "local"
     assert (prefix / "bin" / "dkimsign").exists()
     assert not (prefix / "sbin" / "dkimsign").exists()
-    for p in ("queue-run", "smtp-in", "smtp-tlsd", "smtp-auth", "smtp-out",
+    for p in ("queue-run", "smtp-in", "smtp-tlsd", "smtp-keeper",
+              "smtp-auth", "smtp-out",
               "aliases", "mailq", "queue-inject", "sendmail", "mailuser",
               "posthorn-config"):
         assert os.access(prefix / "sbin" / p, os.X_OK), p
@@ -114,10 +118,10 @@ def installed():
              f"SAN={'1' if SAN else ''}"],
             cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stdout + r.stderr
-        uid, gid, drop, run, dkim = unused_ids(5)
+        uid, gid, drop, run, dkim, tls, srs, auth = unused_ids(8)
         inst = types.SimpleNamespace(
             base=base, stage=stage, uid=uid, gid=gid, drop=drop, run=run,
-            dkim=dkim,
+            dkim=dkim, tls=tls, srs=srs, auth=auth,
             sbin=stage / "usr" / "local" / "sbin",
             spool=stage / "var" / "spool" / "posthorn")
         install_queue(inst)
@@ -411,7 +415,8 @@ def delivering(installed):
     inst = installed
     inst.conf = inst.base / "etc"
     r = install_conf(inst.base, inst.conf, "-H", "mx.example.org",
-                     "example.org", group=inst.gid, dkim=inst.dkim)
+                     "example.org", group=inst.gid, dkim=inst.dkim,
+                     tls=inst.tls, srs=inst.srs, auth=inst.auth)
     assert r.returncode == 0, r.stdout + r.stderr
     inst.mail = inst.base / "mail"
     inst.mail.mkdir()
@@ -446,9 +451,10 @@ def queue_file(inst, qid, rcpt, body=b"Subject: probe\n\nsecret plans\n"):
 
 def start_queue_run(inst):
     """queue-run as install.sh starts it without systemd: the posthorn
-    stand-in with its group, posthorn-drop, posthorn-run and
-    posthorn-dkim."""
-    groups = ",".join(map(str, (inst.gid, inst.drop, inst.run, inst.dkim)))
+    stand-in with its group, posthorn-drop, posthorn-run, posthorn-dkim,
+    posthorn-srs and posthorn-auth."""
+    groups = ",".join(map(str, (inst.gid, inst.drop, inst.run, inst.dkim,
+                                inst.srs, inst.auth)))
     env = {"POSTHORN_CONF": str(inst.conf), "PATH": "/usr/bin:/bin",
            **SAN_ENV}
     return QueueRun(types.SimpleNamespace(), exe=str(inst.sbin / "queue-run"),
@@ -532,10 +538,9 @@ def test_the_dkim_keys_are_the_signers_alone(delivering):
 
 def test_smtp_ins_process_cannot_read_the_dkim_keys(delivering):
     """smtp-listen as install.sh starts it without systemd (binding as
-    root, then -u posthorn, whose groups it takes from /etc/group:
-    posthorn and posthorn-drop, as install.sh makes them), and one
-    session: the smtp-in process has neither posthorn-dkim nor
-    posthorn-run, and with its very ids the keys cannot be read."""
+    root, then -u posthorn), and one session: the smtp-in process has
+    no supplementary group, so neither posthorn-dkim nor posthorn-run,
+    and with its very ids the keys cannot be read."""
     inst = delivering
     name = "phstandin"
     passwd = pathlib.Path("/etc/passwd").read_text() + \
@@ -566,20 +571,171 @@ def test_smtp_ins_process_cannot_read_the_dkim_keys(delivering):
                    if k in ("Uid", "Gid", "Groups")}
             assert ids["Uid"] == [str(inst.uid)] * 4, ids
             assert ids["Gid"] == [str(inst.gid)] * 4, ids
-            assert sorted(map(int, ids["Groups"])) == \
-                sorted((inst.gid, inst.drop)), ids
+            # No supplementary group at all (smtp-listen keeps
+            # CAP_SETGID to drop them): not even posthorn-drop.
+            assert ids["Groups"] == [], ids
             c.cmd("QUIT")
         keys = sorted((inst.conf / "domains" / "example.org" / "dkim")
                       .iterdir())
         r = subprocess.run(
             ["setpriv", f"--reuid={inst.uid}", f"--regid={inst.gid}",
-             "--groups=" + ",".join(ids["Groups"]), "cat",
+             "--clear-groups", "cat",
              *map(str, keys)], capture_output=True, timeout=60)
         assert r.returncode != 0 and b"Permission denied" in r.stderr, r
     finally:
         if listener.proc.poll() is None:
             listener.proc.terminate()
             listener.proc.wait(timeout=WAIT)
+        ns.close()
+
+
+# --- the secrets of the listener's residents (issue 15, items 2 and 9) ---
+#
+# smtp-listen started as root with -u, as install.sh starts it without
+# systemd: it keeps CAP_SETGID alone, gives its sessions no group and no
+# capability, its TLS zygote posthorn-tls and its keeper posthorn-srs and
+# posthorn-auth.  The sessions cannot open the TLS key, a users file or
+# srs.secret, and STARTTLS, AUTH, a user's RCPT and an SRS bounce work
+# all the same, through the residents.
+
+def proc_status(pid):
+    return {k: v.split() for k, v in
+            (line.split(":", 1) for line in
+             pathlib.Path(f"/proc/{pid}/status").read_text().splitlines())}
+
+
+NO_CAPS = ["0000000000000000"]
+
+
+def test_secrets_are_given_by_group_to_the_residents_alone(delivering):
+    inst = delivering
+    dom = inst.conf / "domains" / "example.org"
+    key = inst.conf / "certs" / "privkey.pem"
+    users, secret = dom / "users", inst.conf / "srs.secret"
+    for p, gid in ((key, inst.tls), (users, inst.auth),
+                   (secret, inst.srs)):
+        st = os.stat(p)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+            (0, gid, 0o640), (p, st.st_uid, st.st_gid, oct(st.st_mode))
+    # A user with a password: mailuser, run by root, keeps the file's
+    # owner, group and mode.
+    r = subprocess.run([str(inst.sbin / "mailuser"), "add",
+                        "alice@example.org"], input=b"alices password\n",
+                       env={"POSTHORN_CONF": str(inst.conf), **SAN_ENV},
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    st = os.stat(users)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+        (0, inst.auth, 0o640)
+    # No exec per SRS recipient: without aliases(8) beside smtp-in, an
+    # SRS check that exec'd it could only fail.
+    (inst.sbin / "aliases").unlink()
+    srs_addr = mail_srs_forward("grace@remote.example", "example.org",
+                                secret=secret.read_text().splitlines()[0])
+
+    name = "phstandin"
+    passwd = pathlib.Path("/etc/passwd").read_text() + \
+        f"{name}:x:{inst.uid}:{inst.gid}::/nonexistent:/usr/sbin/nologin\n"
+    group = pathlib.Path("/etc/group").read_text() + \
+        f"{name}:x:{inst.gid}:\nph-drop:x:{inst.drop}:{name}\n" \
+        f"posthorn-tls:x:{inst.tls}:\nposthorn-srs:x:{inst.srs}:\n" \
+        f"posthorn-auth:x:{inst.auth}:\n"
+    ns = Namespace(inst.base, inst.conf, files={"passwd": passwd,
+                                                "group": group})
+    listeners = {}
+    try:
+        for mode in ("mx", "submission"):
+            port = free_port()
+            lp = LogProc()
+            lp.start(ns.prefix() + [
+                str(inst.sbin / "smtp-listen"), "-C", str(inst.conf), "-u",
+                name, "-d", "5", mode, f"127.0.0.1:{port}"],
+                env={"PATH": "/usr/bin:/bin", **SAN_ENV})
+            lp.wait_for(r"event=listening")
+            listeners[mode] = (lp, port)
+        lp, port = listeners["mx"]
+        kids = {}
+        deadline = time.monotonic() + WAIT
+        while set(kids) != {b"smtp-tlsd", b"smtp-keeper"}:
+            assert time.monotonic() < deadline, (kids, lp.log())
+            kids = {os.path.basename(cmdline(p).split(b"\0")[0]): p
+                    for p in children(lp.proc.pid)}
+            time.sleep(0.02)    # /proc has no event to wait on
+        zygote, keeper = kids[b"smtp-tlsd"], kids[b"smtp-keeper"]
+        listener = proc_status(lp.proc.pid)
+        assert listener["CapEff"] == ["%016x" % (1 << 6)], listener
+        assert listener["CapAmb"] == NO_CAPS and listener["Groups"] == []
+        for pid, groups in ((zygote, [inst.tls]),
+                            (keeper, sorted([inst.srs, inst.auth]))):
+            st = proc_status(pid)
+            assert sorted(map(int, st["Groups"])) == groups, st
+            for c in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+                assert st[c] == NO_CAPS, (pid, c, st)
+
+        with socket.create_connection(("127.0.0.1", port),
+                                      timeout=WAIT) as sock:
+            c = Client(sock)
+            assert c.reply()[0] == 220
+            [session] = [p for p in children(lp.proc.pid)
+                         if p not in (zygote, keeper)]
+            st = proc_status(session)
+            assert st["Uid"] == [str(inst.uid)] * 4, st
+            assert st["Gid"] == [str(inst.gid)] * 4, st
+            assert st["Groups"] == [], st
+            for cap in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+                assert st[cap] == NO_CAPS, (cap, st)
+            assert st["NoNewPrivs"] == ["1"], st
+            for p in (key, users, secret):
+                r = subprocess.run(
+                    ["setpriv", f"--reuid={inst.uid}",
+                     f"--regid={inst.gid}", "--clear-groups", "cat",
+                     str(p)], capture_output=True, timeout=60)
+                assert r.returncode != 0 and \
+                    b"Permission denied" in r.stderr, (p, r)
+            # The users file, the SRS secret: through the keeper.
+            assert c.cmd("EHLO client.example")[0] == 250
+            assert c.cmd("MAIL FROM:<>")[0] == 250
+            assert c.cmd("RCPT TO:<alice@example.org>")[0] == 250
+            assert c.cmd("RCPT TO:<nobody-here@example.org>")[0] == 550
+            code, text = c.cmd(f"RCPT TO:<{srs_addr}>")
+            assert code == 250, (text, lp.log())
+            forged = srs_addr.replace("=grace@", "=mallory@")
+            assert c.cmd(f"RCPT TO:<{forged}>")[0] == 550
+            assert c.cmd("RSET")[0] == 250
+            # The TLS key: through the zygote.
+            assert c.cmd("STARTTLS")[0] == 220
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with ctx.wrap_socket(sock) as t:
+                tc = Client(t)
+                assert tc.cmd("EHLO client.example")[0] == 250
+                assert tc.cmd("QUIT")[0] == 221
+
+        # AUTH: the keeper's smtp-auth reads the users file.
+        lp, port = listeners["submission"]
+        with socket.create_connection(("127.0.0.1", port),
+                                      timeout=WAIT) as sock:
+            c = Client(sock)
+            assert c.reply()[0] == 220
+            assert c.cmd("EHLO client.example")[0] == 250
+            assert c.cmd("STARTTLS")[0] == 220
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with ctx.wrap_socket(sock) as t:
+                tc = Client(t)
+                assert tc.cmd("EHLO client.example")[0] == 250
+                plain = base64.b64encode(
+                    b"\0alice@example.org\0alices password").decode()
+                code, text = tc.cmd(f"AUTH PLAIN {plain}")
+                assert code == 235, (text, lp.log())
+                assert tc.cmd("QUIT")[0] == 221
+    finally:
+        for lp, _ in listeners.values():
+            if lp.proc.poll() is None:
+                lp.proc.terminate()
+                lp.proc.wait(timeout=WAIT)
         ns.close()
 
 
@@ -602,6 +758,30 @@ def test_a_rerun_gives_an_older_installs_keys_to_the_signer(tmp_path):
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
             (0, dkim, mode), p
         assert f"gave {p} to root:{dkim}" in r.stdout, r.stdout
+
+
+def test_a_rerun_gives_an_older_installs_secrets_their_groups(tmp_path):
+    """The TLS key, srs.secret and the users files of an install older
+    than their groups: group posthorn, which smtp-in has.  Running
+    install-conf.sh again gives each the group of the one resident
+    that reads it."""
+    confdir = tmp_path / "etc"
+    group, tls, srs, auth = unused_ids(4)
+    r = install_conf(tmp_path, confdir, "example.org", group=group,
+                     tls=group, srs=group, auth=group)
+    assert r.returncode == 0, r.stdout + r.stderr
+    files = {confdir / "certs" / "privkey.pem": tls,
+             confdir / "srs.secret": srs,
+             confdir / "domains" / "example.org" / "users": auth}
+    assert {os.stat(p).st_gid for p in files} == {group}
+    r = install_conf(tmp_path, confdir, "example.org", group=group,
+                     tls=tls, srs=srs, auth=auth)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for p, gid in files.items():
+        st = os.stat(p)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+            (0, gid, 0o640), p
+        assert f"gave {p} to root:{gid}" in r.stdout, r.stdout
 
 
 def test_a_command_user_of_root_is_refused_and_the_mail_kept(delivering):
@@ -651,7 +831,7 @@ def test_a_command_user_from_a_file_posthorn_may_write_is_refused(
 # after "make install".
 
 def install_conf(tmp_path, confdir, *args, env=None, prefix=(), group=None,
-                 dkim=None):
+                 dkim=None, tls=None, srs=None, auth=None):
     """Run install-conf.sh on confdir; the records go to a file, read
     back as r.records."""
     stage = tmp_path / "prefix"
@@ -664,6 +844,9 @@ def install_conf(tmp_path, confdir, *args, env=None, prefix=(), group=None,
         [*prefix, "sh", str(ROOT / "install-conf.sh"), "-p", str(stage),
          "-c", str(confdir), "-u", str(os.getgid() if group is None else group),
          "-k", str(os.getgid() if dkim is None else dkim),
+         *(["-t", str(tls)] if tls is not None else []),
+         *(["-s", str(srs)] if srs is not None else []),
+         *(["-A", str(auth)] if auth is not None else []),
          "-R", str(records),
          *args],
         env={**os.environ, **SAN_ENV, **(env or {})},

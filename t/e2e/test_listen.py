@@ -6,6 +6,9 @@ systemd's LISTEN_FDS with a mode per name; PROXY listeners take their
 proxies only; and the peer's address reaches smtp-in's log and the
 Received: field whichever way the connection came."""
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import pathlib
@@ -335,6 +338,96 @@ def test_starttls_through_the_listener_and_its_zygote(open_conf):
                            for p in children(session))
             t.sendall(b"QUIT\r\n")
             assert t.recv(100).startswith(b"221")
+    finally:
+        srv.stop()
+
+
+# --- what a session is given, and the keeper ------------------------------
+
+def status(pid):
+    return {k: v.split() for k, v in
+            (line.split(":", 1) for line in
+             pathlib.Path(f"/proc/{pid}/status").read_text().splitlines())}
+
+
+def resident(srv, name):
+    """The pid of the listener's resident whose program is name, once it
+    runs (the listener starts it as it starts listening)."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        for p in children(srv.pid()):
+            if cmdline(p).split(b"\0")[0].endswith(name):
+                return p
+        assert time.monotonic() < deadline, f"no {name}:\n{srv.log()}"
+        time.sleep(0.02)    # /proc has no event to wait on
+
+
+def test_a_session_has_no_capability_and_no_group(open_conf):
+    """Started as root with -u, the listener keeps CAP_SETGID alone (in
+    its bounding set too) and empties its groups; its sessions have
+    neither a capability nor a supplementary group (smtp-listen(8),
+    Privileges)."""
+    srv = Listener(open_conf, args=("-T",))
+    try:
+        st = status(srv.pid())
+        setgid = ["%016x" % (1 << 6)]
+        assert st["CapEff"] == setgid and st["CapPrm"] == setgid, st
+        assert st["CapBnd"] == setgid and st["CapAmb"] == ["0" * 16], st
+        assert st["Groups"] == [], st
+        c = srv.connect()
+        assert greet(c)[0] == 220
+        [pid] = srv.sessions()
+        st = status(pid)
+        for cap in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+            assert st[cap] == ["0" * 16], (cap, st)
+        assert st["Groups"] == [], st
+        assert c.cmd("QUIT")[0] == 221
+    finally:
+        srv.stop()
+
+
+def srs0(secret, local, host, fwd):
+    """An SRS0 address as srs.h makes it, today."""
+    b32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    day = int(time.time()) // 86400
+    tt = b32[(day >> 5) & 31] + b32[day & 31]
+    mac = hmac.new(secret.encode(), (tt + host + local).lower().encode(),
+                   hashlib.sha1).digest()
+    return (f"SRS0={base64.b64encode(mac).decode()[:4]}={tt}={host}="
+            f"{local}@{fwd}")
+
+
+def test_the_keeper_answers_srs_and_is_restarted(open_conf):
+    """An SRS bounce checked by the listener's keeper; killed, the keeper
+    is started again and answers the next session."""
+    secret = open_conf.dir / "srs.secret"
+    secret.write_text("listen test secret\n")
+    nobody = __import__("pwd").getpwnam("nobody")
+    os.chown(secret, nobody.pw_uid, nobody.pw_gid)
+    secret.chmod(0o640)
+    addr = srs0("listen test secret", "grace", "remote.example",
+                "example.com")
+    srv = Listener(open_conf, args=("-T",))
+    try:
+        for turn in range(2):
+            keeper = resident(srv, b"smtp-keeper")
+            c = srv.connect()
+            assert greet(c)[0] == 220
+            assert c.cmd("EHLO client.example")[0] == 250
+            assert c.cmd("MAIL FROM:<>")[0] == 250
+            code, text = c.cmd(f"RCPT TO:<{addr}>")
+            assert code == 250, (text, srv.log())
+            forged = addr.replace("=grace@", "=mallory@")
+            assert c.cmd(f"RCPT TO:<{forged}>")[0] == 550
+            assert c.cmd("QUIT")[0] == 221
+            srv.wait_sessions(0)
+            if turn == 0:
+                os.kill(keeper, signal.SIGKILL)
+                srv.wait_for(r"event=keeper-exit status=\"signal 9\"")
+                deadline = time.monotonic() + WAIT
+                while resident(srv, b"smtp-keeper") == keeper:
+                    assert time.monotonic() < deadline, srv.log()
+                    time.sleep(0.02)    # no event: the restart's pid
     finally:
         srv.stop()
 
