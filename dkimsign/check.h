@@ -47,6 +47,9 @@ struct check_request {
 	const char		*authserv;	/* our hostname */
 	const char		*psl_file;	/* NULL: PSL_FILE */
 	int			 sample;	/* dmarc_input's: -1 to draw */
+	/* SPF already checked for spf (smtp-checkd: asked at MAIL FROM),
+	 * or NULL to check it now. */
+	const struct spf_answer	*spf_done;
 };
 
 struct check {
@@ -68,6 +71,11 @@ int	check_run(const struct check_request *, const struct verify *v,
  * where a word allows it, each line end "\n" followed by a space; no
  * final line end.  0, or -1 with ENOBUFS. */
 int	check_ar(const struct check_request *, const struct verify *,
+	    const struct check *, struct str *out);
+
+/* The field's value alone, unfolded, on one line: the methods joined
+ * by "; " (the queue envelope's authres).  0, or -1 with ENOBUFS. */
+int	check_ar_value(const struct check_request *, const struct verify *,
 	    const struct check *, struct str *out);
 
 /* Append name ": " value, folded as check_ar does: the value is split at
