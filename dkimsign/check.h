@@ -50,6 +50,10 @@ struct check_request {
 	/* SPF already checked for spf (smtp-checkd: asked at MAIL FROM),
 	 * or NULL to check it now. */
 	const struct spf_answer	*spf_done;
+	/* The TXT lookups of DMARC, or NULL for dmarc_txt_dns (a resident
+	 * bounds each query: dns_txt_with). */
+	dmarc_txt_fn		 txt;
+	void			*txt_ctx;
 };
 
 struct check {

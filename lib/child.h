@@ -10,7 +10,9 @@
 #include <stddef.h>
 
 enum {
-	CHILD_FDS_MAX = 5,
+	/* 0-2, the TLS zygote (3), the report socket (4), the checker
+	 * (5), the keeper (6): what smtp-listen gives a session. */
+	CHILD_FDS_MAX = 7,
 	/* Its own session and process group, so that a kill of the group
 	 * ends whatever it started too. */
 	CHILD_SETSID = 1,

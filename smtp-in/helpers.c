@@ -137,12 +137,21 @@ inherited_socket(const char *var, int type)
 
 /* smtp-listen's report socket, from POSTHORN_REPORT_FD, or -1. */
 static int	report_fd = -1;
+/* smtp-listen's checker socket, from POSTHORN_CHECKD_FD, or -1. */
+static int	checkd_fd = -1;
+
+int
+helper_checkd(void)
+{
+	return checkd_fd;
+}
 
 void
 helper_init(void)
 {
 	zygote_fd = inherited_socket(HELPER_TLSD_FD_ENV, SOCK_SEQPACKET);
 	report_fd = inherited_socket(HELPER_REPORT_FD_ENV, SOCK_DGRAM);
+	checkd_fd = inherited_socket(HELPER_CHECKD_FD_ENV, SOCK_SEQPACKET);
 }
 
 void

@@ -19,6 +19,7 @@
  * runs one: see tlsz.h and smtp-tlsd(8). */
 #define HELPER_TLSD_FD_ENV	"POSTHORN_TLSD_FD"
 #define HELPER_REPORT_FD_ENV	"POSTHORN_REPORT_FD"
+#define HELPER_CHECKD_FD_ENV	"POSTHORN_CHECKD_FD"	/* smtp-checkd(8) */
 
 enum {
 	/* smtp-tlsd's own handshake deadline is 60 s; ours is a backstop. */
@@ -39,6 +40,9 @@ enum {
  * Accept=yes) smtp-tlsd is exec'd as before.  The same for smtp-listen's
  * report socket, POSTHORN_REPORT_FD, a SOCK_DGRAM one. */
 void	helper_init(void);
+/* smtp-listen's checker socket, from POSTHORN_CHECKD_FD (a
+ * SOCK_SEQPACKET one, taken by helper_init), or -1. */
+int	helper_checkd(void);
 /* The session is over: one line of what it did to the report socket,
  * if there is one, for smtp-listen's counters (metrics.h), never
  * waiting: "mode=M end=E messages=N tls=ok|failed|none auth_ok=N

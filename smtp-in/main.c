@@ -153,6 +153,7 @@ main(int argc, char *argv[])
 	io_fd_init(&io, 0, 1);
 	session_init(&session, &conf, &hooks, m, &io, peer);
 	session_via(&session, via);
+	session_checker(&session, helper_checkd());
 	end = session_run(&session);
 	helper_report(&session);
 	helper_tls_end(&session);
