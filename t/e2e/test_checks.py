@@ -453,15 +453,26 @@ def test_checker_killed_midway_sessions_still_answer(world, mx):
     assert any("spf=softfail" in a for a in ars), ars
 
 
-def test_a_users_session_asks_the_checker_nothing(world, mx):
-    conf = mx.conf
-    make_cert(conf.dir / "certs", HOSTNAME)
-    conf.write(max_message_size="50M", checks_timeout=str(TIMEOUT),
-               tls_cert=str(conf.dir / "certs" / "fullchain.pem"),
-               tls_key=str(conf.dir / "certs" / "privkey.pem"))
+@pytest.fixture
+def tls_mx(world):
+    """Our MX with a certificate (the sessions run as nobody: the key is
+    nobody's) and alice with a password, for AUTH after STARTTLS."""
+    conf = open_conf_dir()
+    conf.write(max_message_size="50M", checks_timeout=str(TIMEOUT))
+    certdir = conf.dir / "certs"
+    make_cert(certdir, HOSTNAME)
+    nobody = pwd.getpwnam("nobody")
+    os.chown(certdir / "privkey.pem", nobody.pw_uid, nobody.pw_gid)
     conf.add_user("alice@example.com", "secret")
-    for p in (conf.dir / "domains" / "example.com").iterdir():
-        p.chmod(0o644)
+    m = Mx(world, conf)
+    m.proc.wait_for(r"smtp-checkd.*event=started")
+    yield m
+    m.stop()
+    shutil.rmtree(conf.root)
+
+
+def test_a_users_session_asks_the_checker_nothing(world, tls_mx):
+    mx, conf = tls_mx, tls_mx.conf
     r = mx.send(message("alice@example.com"), "alice@example.com",
                 rcpts=("bob@example.com",),
                 login=["alice@example.com", "secret"])
