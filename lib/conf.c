@@ -948,7 +948,8 @@ conf_format(const struct conf *c, const char *key, char *buf, size_t size)
 		r = str_fmt(buf, size, "%s", *(const int *)field ? "yes" : "no");
 	else if (k->parse == parse_srs_hash)
 		r = str_fmt(buf, size, "%u", *(const unsigned *)field);
-	else if (k->parse == parse_duration)
+	else if (k->parse == parse_duration ||
+	    k->parse == parse_checks_timeout)
 		r = format_unit(buf, size, (uint64_t)*(const long *)field,
 		    "dhm", times, 3);
 	else if (k->parse == parse_count)

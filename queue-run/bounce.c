@@ -712,6 +712,7 @@ bounce_notify(const struct conf *conf, int fd,
 	qe.envid = NULL;
 	qe.notify = NULL;
 	qe.orcpt = NULL;
+	qe.reserve = 0;
 	if (queue_put_env(m, &qe) == -1)
 		goto out;
 	out.m = m;
