@@ -127,6 +127,7 @@ check_run(const struct check_request *req, const struct verify *v,
 	in.ndkim = n;
 	in.sample = req->sample;
 	in.psl_file = req->psl_file;
+	in.psl = req->psl;
 	return dmarc_evaluate(&in, req->txt != NULL ? req->txt :
 	    dmarc_txt_dns, req->txt_ctx, &c->dmarc);
 }

@@ -46,6 +46,7 @@ struct check_request {
 	struct spf_request	 spf;	/* ip, helo, sender ("" for <>), now */
 	const char		*authserv;	/* our hostname */
 	const char		*psl_file;	/* NULL: PSL_FILE */
+	const struct psl_table	*psl;	/* loaded, or NULL: psl_file */
 	int			 sample;	/* dmarc_input's: -1 to draw */
 	/* SPF already checked for spf (smtp-checkd: asked at MAIL FROM),
 	 * or NULL to check it now. */

@@ -12,11 +12,20 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "psl.h"
 #include "checkd.h"
 #include "io.h"
 #include "log.h"
 #include "str.h"
 #include "verify.h"
+
+/* The public suffix list in use, shared by the workers: a reference
+ * each while it checks, one for being current. */
+struct pslref {
+	struct psl_table	 t;
+	unsigned		 refs;
+	struct stat		 st;
+};
 
 struct job {
 	struct ckp_request	 req;
@@ -34,6 +43,8 @@ static struct {
 	size_t		 head, n;
 	int		 stop;
 	pthread_mutex_t	 logmu;		/* one log line at a time */
+	struct pslref	*psl;		/* under mu */
+	int64_t		 psl_checked;
 } D = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.cv = PTHREAD_COND_INITIALIZER,
@@ -47,6 +58,70 @@ now_ms(void)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- the public suffix list ------------------------------------------- */
+
+static void
+psl_put(struct pslref *r)
+{
+	if (r == NULL)
+		return;
+	(void)pthread_mutex_lock(&D.mu);
+	if (--r->refs == 0) {
+		psl_table_free(&r->t);
+		free(r);
+	}
+	(void)pthread_mutex_unlock(&D.mu);
+}
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The list to check with (a reference), loaded again when the file has
+ * changed since it was last looked at; NULL when it cannot be loaded
+ * (the checks then read the file, and say why it failed). */
+static struct pslref *
+psl_get(void)
+{
+	const char *file = D.o->psl_file != NULL ? D.o->psl_file : PSL_FILE;
+	struct pslref *r, *old;
+	struct stat st;
+	int64_t now = now_ms();
+	int look;
+
+	(void)pthread_mutex_lock(&D.mu);
+	look = D.psl == NULL || now - D.psl_checked >= CHECKD_PSL_RECHECK_MS;
+	if (look)
+		D.psl_checked = now;
+	(void)pthread_mutex_unlock(&D.mu);
+	if (look && stat(file, &st) == 0 && (D.psl == NULL ||
+	    !same_file(&st, &D.psl->st)) && (r = calloc(1, sizeof(*r))) !=
+	    NULL) {
+		/* Loaded outside the lock: another worker may load it too,
+		 * once a change, and the last one in stays. */
+		if (psl_table_load(&r->t, file) == 0) {
+			r->st = st;
+			r->refs = 1;
+			(void)pthread_mutex_lock(&D.mu);
+			old = D.psl;
+			D.psl = r;
+			(void)pthread_mutex_unlock(&D.mu);
+			psl_put(old);
+		} else
+			free(r);
+	}
+	(void)pthread_mutex_lock(&D.mu);
+	if ((r = D.psl) != NULL)
+		r->refs++;
+	(void)pthread_mutex_unlock(&D.mu);
+	return r;
 }
 
 /* --- one answer -------------------------------------------------------- */
@@ -185,6 +260,7 @@ checkd_answer(const struct checkd_opts *o, const struct ckp_request *r,
     int msgfd, struct ckp_answer *a)
 {
 	struct check_request cr;
+	struct pslref *psl;
 
 	memset(&cr, 0, sizeof(cr));
 	if (dns_addr_parse(r->ip, &cr.spf.ip) == -1) {
@@ -206,10 +282,14 @@ checkd_answer(const struct checkd_opts *o, const struct ckp_request *r,
 	cr.sample = -1;
 	cr.txt = txt_bounded;
 	cr.txt_ctx = &cr.spf.dns;
-	if (r->kind == CKP_SPF)
+	if (r->kind == CKP_SPF) {
 		answer_spf(&cr.spf, r, a);
-	else
-		answer_msg(o, &cr, r, msgfd, a);
+		return;
+	}
+	psl = D.o != NULL ? psl_get() : NULL;
+	cr.psl = psl != NULL ? &psl->t : NULL;
+	answer_msg(o, &cr, r, msgfd, a);
+	psl_put(psl);
 }
 
 /* --- the workers ------------------------------------------------------- */
@@ -399,6 +479,8 @@ checkd_run(int sock, const struct checkd_opts *o)
 	(void)pthread_mutex_unlock(&D.mu);
 	for (i = 0; i < started; i++)
 		(void)pthread_join(tid[i], NULL);
+	psl_put(D.psl);
+	D.psl = NULL;
 	errno = saved;
 	return rc;
 }

@@ -30,7 +30,11 @@ enum {
 	CHECKD_DNS_ATTEMPTS = 2,
 	/* A worker's stack: struct verify and the header buffer are on the
 	 * heap; the rest is the resolver's and the checks' own. */
-	CHECKD_STACK = 1024 * 1024
+	CHECKD_STACK = 1024 * 1024,
+	/* The public suffix list is loaded once into a table (psl.h), and
+	 * loaded again when the file changed, looked at this often: an
+	 * update of Debian's publicsuffix takes effect within a minute. */
+	CHECKD_PSL_RECHECK_MS = 60 * 1000
 };
 
 struct checkd_opts {

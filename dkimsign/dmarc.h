@@ -63,6 +63,8 @@ struct dmarc_input {
 	/* pct= sampling: a number in 0..99, or -1 to draw one. */
 	int			 sample;
 	const char		*psl_file;	/* PSL_FILE, or a test's */
+	/* The list loaded (a resident's), or NULL to read psl_file. */
+	const struct psl_table	*psl;
 };
 
 struct dmarc_outcome {

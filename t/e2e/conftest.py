@@ -315,11 +315,12 @@ class Listener(LogProc):
 
     def sessions(self):
         """The pids of the sessions it has not reaped yet: its children
-        but the TLS zygote (a session that exited and is not reaped yet,
-        a zombie with no command line, still counts: the listener has
-        not seen it end)."""
+        but the TLS zygote and the checker (a session that exited and is
+        not reaped yet, a zombie with no command line, still counts: the
+        listener has not seen it end)."""
         return [p for p in children(self.pid())
-                if b"smtp-tlsd" not in cmdline(p).split(b"\0")[0]]
+                if not cmdline(p).split(b"\0")[0].endswith(
+                    (b"smtp-tlsd", b"smtp-checkd"))]
 
     def wait_sessions(self, n, timeout=WAIT):
         """Wait until it runs exactly n sessions (they are reaped)."""
