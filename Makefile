@@ -318,6 +318,7 @@ bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/qsignbench $(BUILD)/bench/spa
 	sh bench/dane.sh $(abspath $(BUILD))
 	sh bench/qsign.sh $(abspath $(BUILD))/bin
 	sh bench/filter.sh $(abspath $(BUILD))/bin
+	sh bench/checks.sh $(abspath $(BUILD))/bin
 	sh bench/systemd.sh
 
 # --- install ------------------------------------------------------------
