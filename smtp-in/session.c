@@ -28,6 +28,7 @@
 #include "data.h"
 #include "date.h"
 #include "dnsbl.h"
+#include "domconf.h"
 #include "helpers.h"
 #include "hook.h"
 #include "log.h"
@@ -1149,6 +1150,46 @@ dmarc_policy(struct session *s, const char *action, const char *p,
 	return 0;
 }
 
+/* What DMARC fail under p=reject (reject 1) or p=quarantine becomes:
+ * posthorn.conf's dmarc_reject or dmarc_quarantine, unless the
+ * domain.conf of a recipient's domain says otherwise.  One message has
+ * one answer: when the recipients' domains differ, refuse wins.  A
+ * domain.conf that cannot be read counts as posthorn.conf's, and is
+ * logged. */
+static const char *
+dmarc_action(struct session *s, int reject)
+{
+	const char *global = reject ? s->conf->dmarc_reject :
+	    s->conf->dmarc_quarantine, *v, *at, *last = NULL;
+	struct domconf dc;
+	char err[256];
+	size_t i;
+	int refuse = strcmp(global, CONF_DMARC_REFUSE) == 0, any = 0;
+
+	for (i = 0; i < s->nrcpts; i++) {
+		if ((at = strrchr(s->rcpts[i], '@')) == NULL ||
+		    (last != NULL && str_casecmp(last, at + 1) == 0))
+			continue;
+		last = at + 1;
+		if (domconf_load(s->conf, last, &dc, err, sizeof(err)) == -1) {
+			log_event("error", "peer", s->peerlog, "op",
+			    "domain.conf", "id", s->msg.id, "error",
+			    err[0] != '\0' ? err : strerror(errno),
+			    (char *)NULL);
+			v = global;
+		} else {
+			v = reject ? dc.dmarc_reject : dc.dmarc_quarantine;
+			if (v[0] == '\0')
+				v = global;
+		}
+		if (!any)
+			refuse = 0;
+		any = 1;
+		refuse |= strcmp(v, CONF_DMARC_REFUSE) == 0;
+	}
+	return refuse ? CONF_DMARC_REFUSE : CONF_DMARC_LOCAL;
+}
+
 /* The answer into the envelope's reserved line: authres, and localonly
  * when it must be.  A value longer than the room costs a rewrite.  1, or
  * 0 when the reply (451) is out. */
@@ -1211,9 +1252,9 @@ run_checks(struct session *s)
 	(void)str_copy(s->chk_dmarc, sizeof(s->chk_dmarc), a.dmarc);
 	if (strcmp(a.dmarc, "fail") == 0) {
 		if (strcmp(a.disposition, "reject") == 0)
-			action = s->conf->dmarc_reject;
+			action = dmarc_action(s, 1);
 		else if (strcmp(a.disposition, "quarantine") == 0)
-			action = s->conf->dmarc_quarantine;
+			action = dmarc_action(s, 0);
 	}
 	if (action != NULL && !dmarc_policy(s, action, a.disposition,
 	    &localonly))

@@ -396,6 +396,32 @@ def test_quarantine_is_never_forwarded(world, mx):
     assert all(len(l) <= 78 for l in head.split("\n"))
 
 
+def test_a_domain_conf_refuses_what_posthorn_conf_keeps_local(world, mx):
+    """dmarc_quarantine = refuse in one domain's domain.conf: its mail
+    failing DMARC under p=quarantine is refused, another domain's is
+    still taken; with recipients of both, refuse wins."""
+    d = mx.conf.dir / "domains" / "strict.example"
+    d.mkdir(parents=True)
+    (d / "users").write_text("carol:!\n")
+    (d / "domain.conf").write_text("dmarc_quarantine = refuse\n")
+    r = mx.send(message("x@quar.test"), "x@quar.test", src=FORGER,
+                rcpts=("carol@strict.example",))
+    assert r["data"][0] == 550 and "p=quarantine" in r["data"][1], r
+    r = mx.send(message("x@quar.test"), "x@quar.test", src=FORGER,
+                rcpts=("alice@example.com", "carol@strict.example"))
+    assert r["data"][0] == 550, r
+    assert mx.conf.queued() == []
+    r = mx.send(message("x@quar.test"), "x@quar.test", src=FORGER)
+    assert r["data"][0] == 250, r
+    # A domain.conf with a bad value is refused as a whole (domconf):
+    # posthorn.conf's then, logged.
+    (d / "domain.conf").write_text("dmarc_quarantine = maybe\n")
+    r = mx.send(message("x@quar.test"), "x@quar.test", src=FORGER,
+                rcpts=("carol@strict.example",))
+    assert r["data"][0] == 250, r
+    mx.proc.wait_for(r"event=error.*op=domain.conf")
+
+
 def test_forged_field_with_our_authserv_id_is_renamed(world, mx):
     forged = (f"Authentication-Results: {HOSTNAME}; dkim=pass "
               "header.d=bank.example\r\n"
