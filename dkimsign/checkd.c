@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "dmarc.h"
 #include "psl.h"
 #include "checkd.h"
 #include "io.h"
@@ -126,13 +127,139 @@ psl_get(void)
 
 /* --- one answer -------------------------------------------------------- */
 
-/* The DKIM keys and the DMARC records, each query bounded (ctx is the
- * struct dns_opts). */
+/* --- the lookups of a message, at once --------------------------------- */
+
+struct ahead_slot {
+	char			 name[DNS_NAME_MAX + 1];
+	size_t			 max;	/* the texts asked for */
+	struct dns_text		*t;
+	size_t			 n;
+	enum dns_result		 r;
+	char			 why[DMARC_WHY_MAX + 1];
+	const struct dns_opts	*dns;
+	pthread_t		 tid;
+	int			 running;	/* not joined yet */
+};
+
+struct ahead {
+	struct ahead_slot	 s[CHECKD_AHEAD_MAX];
+	size_t			 n;
+	const struct dns_opts	*dns;
+};
+
+static void *
+ahead_run(void *arg)
+{
+	struct ahead_slot *sl = arg;
+
+	sl->r = dns_txt_with(sl->dns, sl->name, sl->t, sl->max, &sl->n,
+	    sl->why, sizeof(sl->why));
+	return NULL;
+}
+
+/* Ask name now, in a thread; nothing when it is asked already, there is
+ * no slot left or no thread to be had (the check asks it itself). */
+static void
+ahead_add(struct ahead *a, const char *name, size_t max)
+{
+	struct ahead_slot *sl;
+	pthread_attr_t attr;
+	size_t i;
+	int e;
+
+	for (i = 0; i < a->n; i++)
+		if (str_casecmp(a->s[i].name, name) == 0)
+			return;
+	if (a->n == CHECKD_AHEAD_MAX)
+		return;
+	sl = &a->s[a->n];
+	memset(sl, 0, sizeof(*sl));
+	if (str_copy(sl->name, sizeof(sl->name), name) == -1 ||
+	    (sl->t = calloc(max, sizeof(*sl->t))) == NULL)
+		goto none;
+	sl->max = max;
+	sl->dns = a->dns;
+	if (pthread_attr_init(&attr) != 0)
+		goto none;
+	e = pthread_attr_setstacksize(&attr, CHECKD_STACK);
+	if (e == 0)
+		e = pthread_create(&sl->tid, &attr, ahead_run, sl);
+	(void)pthread_attr_destroy(&attr);
+	if (e != 0)
+		goto none;
+	sl->running = 1;
+	a->n++;
+	return;
+none:
+	free(sl->t);
+	sl->t = NULL;
+}
+
+/* The keys of v's signatures and the _dmarc names of its From domain
+ * and of that domain's organizational domain. */
+static void
+ahead_start(struct ahead *a, const struct verify *v,
+    const struct psl_table *psl)
+{
+	char from[DNS_NAME_MAX + 1], name[DNS_NAME_MAX + 1];
+	const char *names[1];
+	struct psl_name org;
+	size_t i;
+
+	for (i = 0; i < v->nsig; i++)
+		if (v->sig[i].parsed && v->sig[i].s[0] != '\0' &&
+		    v->sig[i].d[0] != '\0' && str_fmt(name, sizeof(name),
+		    "%s._domainkey.%s", v->sig[i].s, v->sig[i].d) == 0)
+			ahead_add(a, name, VERIFY_TXTS_MAX);
+	if (check_from_domain(&v->h, from, sizeof(from)) != CHECK_FROM_ONE)
+		return;
+	if (str_fmt(name, sizeof(name), "_dmarc.%s", from) == 0)
+		ahead_add(a, name, DMARC_TXTS_MAX);
+	names[0] = from;
+	if (psl != NULL && psl_table_org_domains(psl, names, 1, &org) == 0 &&
+	    str_casecmp(org.org, from) != 0 &&
+	    str_fmt(name, sizeof(name), "_dmarc.%s", org.org) == 0)
+		ahead_add(a, name, DMARC_TXTS_MAX);
+}
+
+/* The checks' TXT lookups (ctx: the struct ahead): a name asked ahead
+ * for as many texts gets that answer, once its thread is done; any
+ * other is asked now. */
 static enum dns_result
-txt_bounded(void *ctx, const char *name, struct dns_text *out, size_t max,
+txt_ahead(void *ctx, const char *name, struct dns_text *out, size_t max,
     size_t *n, char *why, size_t whysize)
 {
-	return dns_txt_with(ctx, name, out, max, n, why, whysize);
+	struct ahead *a = ctx;
+	struct ahead_slot *sl;
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		sl = &a->s[i];
+		if (sl->max != max || str_casecmp(sl->name, name) != 0)
+			continue;
+		if (sl->running) {
+			(void)pthread_join(sl->tid, NULL);
+			sl->running = 0;
+		}
+		memcpy(out, sl->t, sl->n * sizeof(*out));
+		*n = sl->n;
+		str_fmt_cut(why, whysize, "%s", sl->why);
+		return sl->r;
+	}
+	return dns_txt_with(a->dns, name, out, max, n, why, whysize);
+}
+
+static void
+ahead_end(struct ahead *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		if (a->s[i].running)
+			(void)pthread_join(a->s[i].tid, NULL);
+		free(a->s[i].t);
+	}
+	a->n = 0;
 }
 
 static int
@@ -208,16 +335,19 @@ answer_msg(const struct checkd_opts *o, struct check_request *cr,
 	struct verify *v = NULL;
 	struct check *c = NULL;
 	struct spf_answer *known = NULL;
+	struct ahead *ahead = NULL;
 	char *hbuf = NULL;
 	struct str ar;
 
 	if ((v = malloc(sizeof(*v))) == NULL ||
+	    (ahead = calloc(1, sizeof(*ahead))) == NULL ||
 	    (c = malloc(sizeof(*c))) == NULL ||
 	    (known = malloc(sizeof(*known))) == NULL ||
 	    (hbuf = malloc(VERIFY_HEADER_MAX)) == NULL) {
 		ckp_temperror(r, r->spf, "out of memory", a);
 		goto out;
 	}
+	ahead->dns = &cr->spf.dns;
 	if (r->spf[0] != '\0' && spf_known(r, known) == 0)
 		cr->spf_done = known;
 	if (verify_read(v, msgfd, hbuf) == -1) {
@@ -225,7 +355,10 @@ answer_msg(const struct checkd_opts *o, struct check_request *cr,
 		    "message unreadable", a);
 		goto out;
 	}
-	verify_finish(v, cr->spf.now, txt_bounded, &cr->spf.dns);
+	ahead_start(ahead, v, cr->psl);
+	cr->txt = txt_ahead;
+	cr->txt_ctx = ahead;
+	verify_finish(v, cr->spf.now, txt_ahead, ahead);
 	if (check_run(cr, v, c) == -1) {
 		ckp_temperror(r, spf_result_name(c->spf.result),
 		    "public suffix list unreadable", a);
@@ -249,6 +382,10 @@ answer_msg(const struct checkd_opts *o, struct check_request *cr,
 	    dmarc_policy_name(c->dmarc.disposition));
 out:
 	(void)o;
+	if (ahead != NULL) {
+		ahead_end(ahead);
+		free(ahead);
+	}
 	free(hbuf);
 	free(known);
 	free(c);
@@ -280,8 +417,6 @@ checkd_answer(const struct checkd_opts *o, const struct ckp_request *r,
 	cr.authserv = r->authserv;
 	cr.psl_file = o->psl_file;
 	cr.sample = -1;
-	cr.txt = txt_bounded;
-	cr.txt_ctx = &cr.spf.dns;
 	if (r->kind == CKP_SPF) {
 		answer_spf(&cr.spf, r, a);
 		return;

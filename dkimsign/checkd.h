@@ -14,6 +14,7 @@
 
 #include "ckproto.h"
 #include "dns.h"
+#include "verify.h"
 
 enum {
 	/* Workers: each waits on DNS most of its time.  Sixteen messages
@@ -34,7 +35,13 @@ enum {
 	/* The public suffix list is loaded once into a table (psl.h), and
 	 * loaded again when the file changed, looked at this often: an
 	 * update of Debian's publicsuffix takes effect within a minute. */
-	CHECKD_PSL_RECHECK_MS = 60 * 1000
+	CHECKD_PSL_RECHECK_MS = 60 * 1000,
+	/* The TXT lookups of one message asked at once, each in a thread
+	 * of its own, as soon as its header is read: a key per DKIM
+	 * signature, the From domain's _dmarc and its organizational
+	 * domain's.  The checks then take their answers as they need
+	 * them, so that the message waits for the slowest, not the sum. */
+	CHECKD_AHEAD_MAX = VERIFY_SIGS_MAX + 2
 };
 
 struct checkd_opts {

@@ -9,10 +9,7 @@
 #include "str.h"
 
 enum {
-	TAG_NAME_MAX = 16,	/* "adkim" and friends; longer is unknown */
-	/* TXT records at one name: more than one DMARC record among them
-	 * is an error anyway, the rest are other uses of the name. */
-	DMARC_TXTS_MAX = 8
+	TAG_NAME_MAX = 16	/* "adkim" and friends; longer is unknown */
 };
 
 static int

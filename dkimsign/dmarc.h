@@ -18,7 +18,11 @@
 
 enum {
 	DMARC_DKIM_MAX = 8,	/* DKIM results weighed (their d= domains) */
-	DMARC_WHY_MAX = 200
+	DMARC_WHY_MAX = 200,
+	/* TXT records asked for at one _dmarc name: more than one DMARC
+	 * record among them is an error anyway, the rest are other uses of
+	 * the name. */
+	DMARC_TXTS_MAX = 8
 };
 
 enum dmarc_policy {
