@@ -93,18 +93,21 @@ psl_get(void)
 {
 	const char *file = D.o->psl_file != NULL ? D.o->psl_file : PSL_FILE;
 	struct pslref *r, *old;
-	struct stat st;
+	struct stat st, cur;
 	int64_t now = now_ms();
-	int look;
+	int look, have = 0;
 
 	(void)pthread_mutex_lock(&D.mu);
 	look = D.psl == NULL || now - D.psl_checked >= CHECKD_PSL_RECHECK_MS;
 	if (look)
 		D.psl_checked = now;
+	if (D.psl != NULL) {
+		cur = D.psl->st;	/* D.psl may be replaced once we let go */
+		have = 1;
+	}
 	(void)pthread_mutex_unlock(&D.mu);
-	if (look && stat(file, &st) == 0 && (D.psl == NULL ||
-	    !same_file(&st, &D.psl->st)) && (r = calloc(1, sizeof(*r))) !=
-	    NULL) {
+	if (look && stat(file, &st) == 0 && (!have || !same_file(&st, &cur)) &&
+	    (r = calloc(1, sizeof(*r))) != NULL) {
 		/* Loaded outside the lock: another worker may load it too,
 		 * once a change, and the last one in stays. */
 		if (psl_table_load(&r->t, file) == 0) {
