@@ -21,6 +21,7 @@ checks_init(struct checks *c, int sock)
 	c->spf_fd = -1;
 	c->spf[0] = '\0';
 	c->spf_exp[0] = '\0';
+	c->last_sender[0] = c->last_spf[0] = c->last_exp[0] = '\0';
 }
 
 void
@@ -113,8 +114,15 @@ int
 checks_spf_ask(struct checks *c, const struct ckp_request *r)
 {
 	checks_reset(c);
+	if (c->last_spf[0] != '\0' && strcmp(c->last_sender, r->sender) == 0) {
+		(void)str_copy(c->spf, sizeof(c->spf), c->last_spf);
+		(void)str_copy(c->spf_exp, sizeof(c->spf_exp), c->last_exp);
+		return 0;
+	}
+	c->last_spf[0] = '\0';
 	if ((c->spf_fd = ask(c, r, -1)) == -1)
 		return -1;
+	(void)str_copy(c->last_sender, sizeof(c->last_sender), r->sender);
 	return 0;
 }
 
@@ -138,6 +146,10 @@ checks_spf_wait(struct checks *c, int64_t deadline)
 	fd_close(&c->spf_fd);
 	(void)str_copy(c->spf, sizeof(c->spf), a.spf);
 	(void)str_copy(c->spf_exp, sizeof(c->spf_exp), a.spf_exp);
+	if (strcmp(a.spf, "temperror") != 0) {
+		(void)str_copy(c->last_spf, sizeof(c->last_spf), a.spf);
+		(void)str_copy(c->last_exp, sizeof(c->last_exp), a.spf_exp);
+	}
 	return 1;
 }
 

@@ -17,13 +17,21 @@ struct checks {
 	/* The SPF answer, once it came: "" before. */
 	char	spf[CKP_WORD_MAX + 1];
 	char	spf_exp[CKP_EXP_MAX + 1];
+	/* The session's last SPF answer and the sender it was for: the
+	 * next transaction from the same sender (the client and HELO are
+	 * the session's) takes it without asking.  A temperror is not
+	 * kept. */
+	char	last_sender[CKP_SENDER_MAX + 1];
+	char	last_spf[CKP_WORD_MAX + 1];
+	char	last_exp[CKP_EXP_MAX + 1];
 };
 
 /* No checker (sock -1), or the one on sock. */
 void	checks_init(struct checks *, int sock);
 /* Ask SPF of r (kind CKP_SPF) now, not waiting for the answer.  0 when
- * it is sent, -1 when no question could be (no checker, or it is gone or
- * full); the message's request then asks for SPF itself. */
+ * it is sent, or answered already by the session's last answer for the
+ * same sender; -1 when no question could be (no checker, or it is gone
+ * or full): the message's request then asks for SPF itself. */
 int	checks_spf_ask(struct checks *, const struct ckp_request *);
 /* The SPF answer into c->spf and c->spf_exp, waiting for it until
  * deadline (clock_ms; 0: only if it is there now).  1 when there is one,

@@ -150,6 +150,18 @@ test_the_answer_to_a_message_with_the_early_spf(void **state)
 	    "mx.example.net; spf=pass; dkim=none; dmarc=fail");
 	checks_reset(&c);
 	assert_int_equal(c.spf_fd, -1);
+	/* The next transaction of the session from the same sender takes
+	 * the answer without a request; another sender asks. */
+	request(&r, CKP_SPF);
+	assert_int_equal(checks_spf_ask(&c, &r), 0);
+	assert_int_equal(checks_spf_wait(&c, 0), 1);
+	assert_string_equal(c.spf, "pass");
+	assert_int_equal(recv(fx->sp[1], &a, 1, MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	strcpy(r.sender, "other@remote.example");
+	assert_int_equal(checks_spf_ask(&c, &r), 0);
+	assert_int_equal(checks_spf_wait(&c, 0), 0);
+	assert_true(recv(fx->sp[1], &a, sizeof(a), MSG_DONTWAIT) > 0);
 }
 
 static void
