@@ -297,6 +297,10 @@ class Listener(LogProc):
         self.start(cmd, env=conf.env())
         if not prefix:
             self.wait_for(r"event=listening", len(self.listen))
+            # The checker of an mx listener is started after its
+            # sockets: until it has exec'd, it looks like a session.
+            if mode == "mx" and "-K" not in args:
+                self.wait_for(r"smtp-checkd\[\d+\]: event=started")
 
     def pid(self):
         """The listener's pid (under an activator, its child's)."""
