@@ -422,6 +422,30 @@ def test_a_domain_conf_refuses_what_posthorn_conf_keeps_local(world, mx):
     mx.proc.wait_for(r"event=error.*op=domain.conf")
 
 
+def test_spf_refuse_refuses_an_spf_fail_at_mail_from(world):
+    conf = open_conf_dir()
+    conf.write(max_message_size="50M", checks_timeout=str(TIMEOUT),
+               spf_refuse="yes")
+    m = Mx(world, conf)
+    try:
+        m.proc.wait_for(r"smtp-checkd.*event=started")
+        r = m.send(message("alice@sender.test"), "alice@sender.test",
+                   src=FORGER)
+        assert r["mail"][0] == 550, r
+        assert r["mail"][1].startswith("5.7.23 SPF validation failed"), r
+        assert "data" not in r
+        m.proc.wait_for(r"event=refused .*cmd=MAIL .*5\.7\.23")
+        # softfail is no fail; pass neither.
+        r = m.send(message("bob@soft.test"), "bob@soft.test", src=FORGER)
+        assert r["data"][0] == 250, r
+        r = m.send(message("alice@sender.test"), "alice@sender.test")
+        assert r["data"][0] == 250, r
+        assert len(conf.queued()) == 2
+    finally:
+        m.stop()
+        shutil.rmtree(conf.root)
+
+
 def test_forged_field_with_our_authserv_id_is_renamed(world, mx):
     forged = (f"Authentication-Results: {HOSTNAME}; dkim=pass "
               "header.d=bank.example\r\n"
