@@ -67,7 +67,8 @@ MOD_A	 = $(foreach d,$(MODDIRS),$(BUILD)/$(d)/libmod.a)
 
 # program: main source, extra libraries (smtp-in has its own rule below)
 SBIN_PROGS = smtp-in smtp-listen smtp-tlsd smtp-keeper smtp-auth mailuser queue-inject queue-runas sendmail queue-run \
-	     mailq aliases smtp-out posthorn-doctor posthorn-config tlsrpt mailauth
+	     mailq aliases smtp-out posthorn-doctor posthorn-config tlsrpt mailauth \
+	     smtp-checkd
 BIN_PROGS  = dkimsign
 smtp-tlsd_MAIN		= smtp-in/tlsd_main.c
 smtp-tlsd_LIBS		= -lgnutls
@@ -101,6 +102,10 @@ dkimsign_LIBS		= -lgnutls -lsodium
 # whose start costs milliseconds (bench/mailauth.sh).
 mailauth_MAIN		= dkimsign/mailauth_main.c
 mailauth_LIBS		= -lhogweed -lnettle -lgmp -lsodium -lresolv
+# smtp-checkd: mailauth's checks, resident beside smtp-listen, so that a
+# message pays a datagram for them rather than a program start.
+smtp-checkd_MAIN	= dkimsign/checkd_main.c
+smtp-checkd_LIBS	= -lhogweed -lnettle -lgmp -lsodium -lresolv -lpthread
 smtp-out_MAIN		= smtp-out/main.c
 smtp-out_LIBS		= -lgnutls -lsodium -lresolv -lunbound
 # tlsrpt(8): the daily TLS reports, gzip'd with zlib; queued with
@@ -113,7 +118,7 @@ posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lgnutls -lsodium \
 			  -lresolv -lunbound
 
 PROGS	 = smtp-tlsd smtp-keeper smtp-auth mailuser queue-inject queue-runas sendmail queue-run mailq aliases dkimsign \
-	   smtp-out posthorn-doctor posthorn-config tlsrpt mailauth
+	   smtp-out posthorn-doctor posthorn-config tlsrpt mailauth smtp-checkd
 BINS	 = $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_SRC = $(wildcard t/unit/*_test.c)
 UNITS	 = $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
@@ -150,7 +155,8 @@ $(foreach p,$(PROGS),$(eval $(call program,$(p))))
 # accident.  lib/ goes in as an archive, so only what it uses is linked.
 SMTPIN_SRC = smtp-in/main.c smtp-in/session.c smtp-in/command.c \
 	     smtp-in/hook.c smtp-in/dnsbl.c \
-	     smtp-in/data.c smtp-in/policy.c smtp-in/helpers.c smtp-in/proxy.c
+	     smtp-in/data.c smtp-in/policy.c smtp-in/helpers.c smtp-in/proxy.c \
+	     smtp-in/checks.c
 SMTPIN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPIN_SRC))
 STATIC_LIB_A = $(BUILD)/static/lib/libposthorn.a
 
@@ -335,6 +341,7 @@ bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/qsignbench $(BUILD)/bench/spa
 	sh bench/dane.sh $(abspath $(BUILD))
 	sh bench/qsign.sh $(abspath $(BUILD))/bin
 	sh bench/filter.sh $(abspath $(BUILD))/bin
+	sh bench/checks.sh $(abspath $(BUILD))/bin
 	sh bench/systemd.sh
 
 # --- install ------------------------------------------------------------

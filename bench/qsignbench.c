@@ -240,7 +240,7 @@ main(int argc, char **argv)
 	const char *rcpts[] = { "bob@remote.example" };
 	struct queue_env env = { "alice@example.com", rcpts, 1, 0, "local",
 	    NULL, NULL, -1, NULL, DSN_RET_NONE, NULL, NULL, NULL,
-	    NULL };
+	    NULL, 0 };
 	struct queue_msg *m = NULL;
 	struct conf conf;
 	struct state st;

@@ -7,11 +7,6 @@
 #include "check.h"
 #include "mailhdr.h"
 
-/* A continuation line starts with a tab, counted as a tab stop's 8
- * columns so that the field reads under the limit however it is shown. */
-#define FOLD		"\n\t"
-enum { FOLD_INDENT = 8 };
-
 struct from_scan {
 	char	 dom[DNS_NAME_MAX + 1];
 	int	 n;		/* addresses seen */
@@ -93,7 +88,10 @@ check_run(const struct check_request *req, const struct verify *v,
 	memset(c, 0, sizeof(*c));
 	/* The MAIL FROM identity, or HELO's for the null sender (RFC 7208
 	 * §2.4): the one DMARC aligns (RFC 7489 §3.1.2, §4.1). */
-	(void)spf_check_mailfrom(&req->spf, &c->spf);
+	if (req->spf_done != NULL)
+		c->spf = *req->spf_done;
+	else
+		(void)spf_check_mailfrom(&req->spf, &c->spf);
 	at = strrchr(c->spf.sender, '@');
 	(void)str_copy(c->spf_domain, sizeof(c->spf_domain),
 	    at != NULL ? at + 1 : c->spf.sender);
@@ -129,12 +127,13 @@ check_run(const struct check_request *req, const struct verify *v,
 	in.ndkim = n;
 	in.sample = req->sample;
 	in.psl_file = req->psl_file;
-	return dmarc_evaluate(&in, dmarc_txt_dns, NULL, &c->dmarc);
+	in.psl = req->psl;
+	return dmarc_evaluate(&in, req->txt != NULL ? req->txt :
+	    dmarc_txt_dns, req->txt_ctx, &c->dmarc);
 }
 
-/* The field's value, unfolded: the methods joined by "; ". */
-static int
-ar_value(const struct check_request *req, const struct verify *v,
+int
+check_ar_value(const struct check_request *req, const struct verify *v,
     const struct check *c, struct str *o)
 {
 	int helo = strcmp(c->spf.identity, "helo") == 0;
@@ -168,11 +167,11 @@ int
 check_ar(const struct check_request *req, const struct verify *v,
     const struct check *c, struct str *out)
 {
-	static char buf[CHECK_AR_MAX];
+	char buf[CHECK_AR_MAX];	/* not static: a resident checks in threads */
 	struct str val;
 
 	str_init(&val, buf, sizeof(buf));
-	if (ar_value(req, v, c, &val) == -1) {
+	if (check_ar_value(req, v, c, &val) == -1) {
 		errno = ENOBUFS;
 		return -1;
 	}
@@ -182,55 +181,5 @@ check_ar(const struct check_request *req, const struct verify *v,
 int
 check_fold(struct str *o, const char *name, const char *value)
 {
-	const char *p = value, *e;
-	size_t save = o->len, col, wlen;
-	int quoted, first = 1, after_semi = 0;
-
-	if (str_appendf(o, "%s:", name) == -1)
-		goto fail;
-	col = strlen(name) + 1;
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		/* A word: up to a space outside a quoted string. */
-		for (e = p, quoted = 0; *e != '\0' &&
-		    (quoted || (*e != ' ' && *e != '\t')); e++) {
-			if (*e == '\\' && quoted && e[1] != '\0')
-				e++;
-			else if (*e == '"')
-				quoted = !quoted;
-		}
-		wlen = (size_t)(e - p);
-		/* No line could hold it (the first word has the name's
-		 * line or none). */
-		if (wlen + FOLD_INDENT > CHECK_LINE_MAX ||
-		    (first && col + 1 + wlen > CHECK_LINE_MAX))
-			goto fail;
-		/* Each method's result on a line of its own (after the
-		 * authserv-id's ';' too), and any line that would reach
-		 * the width folded before the word. */
-		if (!first && (after_semi ||
-		    col + 1 + wlen >= CHECK_FOLD_WIDTH)) {
-			if (str_appends(o, FOLD) == -1)
-				goto fail;
-			col = FOLD_INDENT;
-		} else {
-			if (str_appendc(o, ' ') == -1)
-				goto fail;
-			col++;
-		}
-		if (str_append(o, p, wlen) == -1)
-			goto fail;
-		col += wlen;
-		after_semi = p[wlen - 1] == ';';
-		first = 0;
-		p = e;
-	}
-	return 0;
-fail:
-	str_truncate(o, save);
-	errno = ENOBUFS;
-	return -1;
+	return mailhdr_fold(o, name, value);
 }

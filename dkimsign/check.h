@@ -46,7 +46,15 @@ struct check_request {
 	struct spf_request	 spf;	/* ip, helo, sender ("" for <>), now */
 	const char		*authserv;	/* our hostname */
 	const char		*psl_file;	/* NULL: PSL_FILE */
+	const struct psl_table	*psl;	/* loaded, or NULL: psl_file */
 	int			 sample;	/* dmarc_input's: -1 to draw */
+	/* SPF already checked for spf (smtp-checkd: asked at MAIL FROM),
+	 * or NULL to check it now. */
+	const struct spf_answer	*spf_done;
+	/* The TXT lookups of DMARC, or NULL for dmarc_txt_dns (a resident
+	 * bounds each query: dns_txt_with). */
+	dmarc_txt_fn		 txt;
+	void			*txt_ctx;
 };
 
 struct check {
@@ -68,6 +76,11 @@ int	check_run(const struct check_request *, const struct verify *v,
  * where a word allows it, each line end "\n" followed by a space; no
  * final line end.  0, or -1 with ENOBUFS. */
 int	check_ar(const struct check_request *, const struct verify *,
+	    const struct check *, struct str *out);
+
+/* The field's value alone, unfolded, on one line: the methods joined
+ * by "; " (the queue envelope's authres).  0, or -1 with ENOBUFS. */
+int	check_ar_value(const struct check_request *, const struct verify *,
 	    const struct check *, struct str *out);
 
 /* Append name ": " value, folded as check_ar does: the value is split at

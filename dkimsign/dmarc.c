@@ -9,10 +9,7 @@
 #include "str.h"
 
 enum {
-	TAG_NAME_MAX = 16,	/* "adkim" and friends; longer is unknown */
-	/* TXT records at one name: more than one DMARC record among them
-	 * is an error anyway, the rest are other uses of the name. */
-	DMARC_TXTS_MAX = 8
+	TAG_NAME_MAX = 16	/* "adkim" and friends; longer is unknown */
 };
 
 static int
@@ -284,8 +281,9 @@ org_domains(const struct dmarc_input *in, struct psl_name *org,
 	names[n++] = in->spf_domain != NULL ? in->spf_domain : "";
 	for (i = 0; i < in->ndkim && i < DMARC_DKIM_MAX; i++)
 		names[n++] = in->dkim[i].d;
-	if (psl_org_domains(in->psl_file != NULL ? in->psl_file : PSL_FILE,
-	    names, n, org) == -1) {
+	if ((in->psl != NULL ? psl_table_org_domains(in->psl, names, n, org) :
+	    psl_org_domains(in->psl_file != NULL ? in->psl_file : PSL_FILE,
+	    names, n, org)) == -1) {
 		out->result = DMARC_TEMPERROR;
 		str_fmt_cut(out->why, sizeof(out->why),
 		    "public suffix list: %s", strerror(errno));

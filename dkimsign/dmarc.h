@@ -18,7 +18,11 @@
 
 enum {
 	DMARC_DKIM_MAX = 8,	/* DKIM results weighed (their d= domains) */
-	DMARC_WHY_MAX = 200
+	DMARC_WHY_MAX = 200,
+	/* TXT records asked for at one _dmarc name: more than one DMARC
+	 * record among them is an error anyway, the rest are other uses of
+	 * the name. */
+	DMARC_TXTS_MAX = 8
 };
 
 enum dmarc_policy {
@@ -63,6 +67,8 @@ struct dmarc_input {
 	/* pct= sampling: a number in 0..99, or -1 to draw one. */
 	int			 sample;
 	const char		*psl_file;	/* PSL_FILE, or a test's */
+	/* The list loaded (a resident's), or NULL to read psl_file. */
+	const struct psl_table	*psl;
 };
 
 struct dmarc_outcome {

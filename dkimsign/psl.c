@@ -1,6 +1,7 @@
 /* psl.c — organizational domains from the Public Suffix List (psl.h). */
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -157,6 +158,161 @@ psl_org_domains(const char *file, const char *const *names, size_t n,
 		else
 			labels = b[i].labels > 0 ? b[i].labels : 1;
 		org_of(names[i], labels, &out[i]);
+	}
+	return 0;
+}
+
+/* --- the table --------------------------------------------------------- */
+
+enum {
+	RULE_PLAIN = 1,		/* "a.b" */
+	RULE_WILD = 2,		/* "*.a.b", kept under "a.b" */
+	RULE_EXCEPT = 4		/* "!a.b" */
+};
+
+struct psl_rule {
+	const char	*key;	/* NULL: a free slot */
+	size_t		 len;
+	unsigned	 kinds;
+};
+
+/* FNV-1a of the lowercase bytes. */
+static size_t
+hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)str_tolower((unsigned char)s[i]);
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+static struct psl_rule *
+find(const struct psl_table *t, const char *key, size_t len)
+{
+	size_t i = hash(key, len) & (t->nslot - 1);
+
+	while (t->slot[i].key != NULL && (t->slot[i].len != len ||
+	    strncasecmp(t->slot[i].key, key, len) != 0))
+		i = (i + 1) & (t->nslot - 1);
+	return &t->slot[i];
+}
+
+void
+psl_table_free(struct psl_table *t)
+{
+	free(t->buf);
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
+}
+
+int
+psl_table_load(struct psl_table *t, const char *file)
+{
+	char *p, *end, *nl;
+	size_t len, lines = 0, len_rule, kind;
+	struct psl_rule *r;
+
+	memset(t, 0, sizeof(*t));
+	if (fileread_all(file, PSL_FILE_MAX, &t->buf, &len) == -1)
+		return -1;
+	/* Slots: a power of two at least twice the lines, which bound
+	 * the rules. */
+	for (p = t->buf, end = t->buf + len; p < end; p++)
+		lines += *p == '\n';
+	if (++lines > PSL_LINES_MAX) {
+		errno = EINVAL;
+		goto fail;
+	}
+	for (t->nslot = 16; t->nslot < 2 * lines; t->nslot *= 2)
+		;
+	if ((t->slot = calloc(t->nslot, sizeof(*t->slot))) == NULL)
+		goto fail;
+	for (p = t->buf; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if ((size_t)(nl - p) >= PSL_LINE_MAX) {
+			errno = EINVAL;
+			goto fail;
+		}
+		for (len_rule = 0; p + len_rule < nl && p[len_rule] != ' ' &&
+		    p[len_rule] != '\t' && p[len_rule] != '\r'; len_rule++)
+			;
+		if (len_rule == 0 || (len_rule >= 2 && p[0] == '/' &&
+		    p[1] == '/'))
+			continue;
+		kind = RULE_PLAIN;
+		if (p[0] == '!') {
+			kind = RULE_EXCEPT;
+			p++;
+			len_rule--;
+		} else if (len_rule >= 2 && p[0] == '*' && p[1] == '.') {
+			kind = RULE_WILD;
+			p += 2;
+			len_rule -= 2;
+		}
+		if (len_rule == 0)
+			continue;
+		r = find(t, p, len_rule);
+		if (r->key == NULL) {
+			r->key = p;
+			r->len = len_rule;
+			t->nrules++;
+		}
+		r->kinds |= (unsigned)kind;
+	}
+	return 0;
+fail:
+	psl_table_free(t);
+	return -1;
+}
+
+int
+psl_table_org_domains(const struct psl_table *t, const char *const *names,
+    size_t n, struct psl_name *out)
+{
+	const struct psl_rule *r;
+	const char *name;
+	size_t i, j, len, start, cur, before, labels, best, exc;
+
+	if (n > PSL_NAMES_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		name = names[i];
+		len = strlen(name);
+		best = exc = 0;
+		/* The suffixes of one label, two, ...: cur is where the last
+		 * j labels start, before where the last j - 1 did. */
+		for (j = 1, cur = len; ; j++) {
+			before = cur;
+			start = cur == len ? len : cur - 1;
+			while (start > 0 && name[start - 1] != '.')
+				start--;
+			cur = start;
+			r = find(t, name + cur, len - cur);
+			if (r->key != NULL && (r->kinds & RULE_PLAIN))
+				best = j;
+			if (r->key != NULL && (r->kinds & RULE_EXCEPT))
+				exc = j;
+			/* "*.S" matches one label more than S. */
+			if (j > 1) {
+				r = find(t, name + before, len - before);
+				if (r->key != NULL && (r->kinds & RULE_WILD))
+					best = j;
+			}
+			if (cur == 0)
+				break;
+		}
+		if (exc > 0)
+			labels = exc - 1;
+		else
+			labels = best > 0 ? best : 1;
+		org_of(name, labels, &out[i]);
 	}
 	return 0;
 }

@@ -42,4 +42,23 @@ struct psl_name {
 int	psl_org_domains(const char *file, const char *const *names, size_t n,
 	    struct psl_name *out);
 
+/* The list loaded once, for a resident checker (smtp-checkd), where a
+ * pass over the whole file for each message was most of the CPU of its
+ * checks: every rule in a hash table, so that a name costs a lookup per
+ * label.  Rules are matched as psl_org_domains matches them. */
+struct psl_rule;
+struct psl_table {
+	char		*buf;		/* the file, rules NUL-ended in it */
+	struct psl_rule	*slot;
+	size_t		 nslot;		/* a power of two */
+	size_t		 nrules;
+};
+
+/* Read file into t: 0, or -1 with errno as psl_org_domains says. */
+int	psl_table_load(struct psl_table *, const char *file);
+void	psl_table_free(struct psl_table *);
+/* psl_org_domains against a loaded table (n at most PSL_NAMES_MAX). */
+int	psl_table_org_domains(const struct psl_table *,
+	    const char *const *names, size_t n, struct psl_name *out);
+
 #endif

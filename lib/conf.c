@@ -35,7 +35,8 @@ typedef const char *conf_parser(const struct conf *, const char *value,
 static conf_parser parse_hostname, parse_path, parse_size, parse_minfree,
     parse_chars, parse_duration, parse_count, parse_string, parse_addr4,
     parse_addr6, parse_bool, parse_srs_hash, parse_user, parse_dnssec,
-    parse_command, parse_spam, parse_zones;
+    parse_command, parse_spam, parse_zones, parse_dmarc_action,
+    parse_checks_timeout;
 
 struct conf_key {
 	const char	*name;
@@ -83,6 +84,12 @@ static const struct conf_key conf_keys[] = {
 	{ "filter_spam",	parse_spam,	FIELD(filter_spam), 0 },
 	{ "dnsbl",		parse_zones,	FIELD(dnsbl), 1 },
 	{ "arc_seal",		parse_bool,	FIELD(arc_seal), 0 },
+	{ "checks",		parse_bool,	FIELD(checks), 0 },
+	{ "checks_header",	parse_bool,	FIELD(checks_header), 0 },
+	{ "checks_timeout",	parse_checks_timeout, FIELD(checks_timeout), 0 },
+	{ "spf_refuse",		parse_bool,	FIELD(spf_refuse), 0 },
+	{ "dmarc_reject",	parse_dmarc_action, FIELD(dmarc_reject), 0 },
+	{ "dmarc_quarantine",	parse_dmarc_action, FIELD(dmarc_quarantine), 0 },
 };
 
 enum { NKEYS = sizeof(conf_keys) / sizeof(conf_keys[0]) };
@@ -444,6 +451,32 @@ parse_spam(const struct conf *c, const char *v, void *field, size_t size)
 	return str_copy(field, size, v) == -1 ? "too long" : NULL;
 }
 
+/* What becomes of a message failing DMARC: refuse or local. */
+static const char *
+parse_dmarc_action(const struct conf *c, const char *v, void *field,
+    size_t size)
+{
+	(void)c;
+	if (strcmp(v, CONF_DMARC_REFUSE) != 0 &&
+	    strcmp(v, CONF_DMARC_LOCAL) != 0)
+		return "must be " CONF_DMARC_REFUSE " or " CONF_DMARC_LOCAL;
+	return str_copy(field, size, v) == -1 ? "too long" : NULL;
+}
+
+/* A duration of 1 to CONF_CHECKS_TIMEOUT_MAX seconds. */
+static const char *
+parse_checks_timeout(const struct conf *c, const char *v, void *field,
+    size_t size)
+{
+	const char *e;
+
+	if ((e = parse_duration(c, v, field, size)) != NULL)
+		return e;
+	if (*(long *)field < 1 || *(long *)field > CONF_CHECKS_TIMEOUT_MAX)
+		return "must be 1 to 60 seconds";
+	return NULL;
+}
+
 /* DNS zones separated by blanks, each a host name. */
 static const char *
 parse_zones(const struct conf *c, const char *v, void *field, size_t size)
@@ -597,6 +630,14 @@ set_defaults(struct conf *c, char *err, size_t errsz)
 	(void)str_copy(c->filter_spam, sizeof(c->filter_spam),
 	    CONF_FILTER_SPAM_REFUSE);
 	c->dnsbl[0] = '\0';
+	c->checks = 1;
+	c->checks_header = 1;
+	c->checks_timeout = CONF_CHECKS_TIMEOUT_DEFAULT;
+	c->spf_refuse = 0;
+	(void)str_copy(c->dmarc_reject, sizeof(c->dmarc_reject),
+	    CONF_DMARC_REFUSE);
+	(void)str_copy(c->dmarc_quarantine, sizeof(c->dmarc_quarantine),
+	    CONF_DMARC_LOCAL);
 	return 0;
 }
 
@@ -909,7 +950,8 @@ conf_format(const struct conf *c, const char *key, char *buf, size_t size)
 		r = str_fmt(buf, size, "%s", *(const int *)field ? "yes" : "no");
 	else if (k->parse == parse_srs_hash)
 		r = str_fmt(buf, size, "%u", *(const unsigned *)field);
-	else if (k->parse == parse_duration)
+	else if (k->parse == parse_duration ||
+	    k->parse == parse_checks_timeout)
 		r = format_unit(buf, size, (uint64_t)*(const long *)field,
 		    "dhm", times, 3);
 	else if (k->parse == parse_count)

@@ -89,7 +89,15 @@ enum {
 	CONF_FILTER_TIMEOUT_DEFAULT = 60,
 	/* dnsbl: the zones, separated by blanks; a few zones of ~30 bytes
 	 * are what anyone uses. */
-	CONF_DNSBL_MAX = 512
+	CONF_DNSBL_MAX = 512,
+	/* checks_timeout: how long a session waits for the checker's
+	 * verdict after the dot (and for SPF at MAIL FROM with
+	 * spf_refuse) before it takes temperror.  SPF's own limit is 20 s
+	 * (RFC 7208 §4.6.4) but a DNS lookup that has not answered in a
+	 * few seconds rarely will; the client waits up to ten minutes
+	 * for the reply to its data (RFC 5321 §4.5.3.2.6). */
+	CONF_CHECKS_TIMEOUT_DEFAULT = 10,
+	CONF_CHECKS_TIMEOUT_MAX = 60
 };
 /* Whom pipe aliases and MDAs run as (queue-runas(8)): nobody, with its
  * own group, unless the configuration says otherwise. */
@@ -103,6 +111,10 @@ enum { CONF_DNSSEC_WORD_MAX = 15 };	/* "validate" and a margin */
  * and that a recipient's aliases forward to another domain. */
 #define CONF_FILTER_SPAM_REFUSE	"refuse"	/* 550 at DATA: the default */
 #define CONF_FILTER_SPAM_LOCAL	"local"		/* local targets only */
+/* dmarc_reject, dmarc_quarantine: what becomes of a message that fails
+ * DMARC under that disposition. */
+#define CONF_DMARC_REFUSE	"refuse"	/* 550 5.7.1 at DATA */
+#define CONF_DMARC_LOCAL	"local"		/* local targets only */
 #define CONF_SRS_SECRET_DEFAULT	"srs.secret"	/* under the dir */
 enum {
 	/* SRS hash characters written: postsrsd's (libsrs2's) and
@@ -181,6 +193,16 @@ struct conf {
 	/* DNS blocklist zones asked at connect on port 25, blank
 	 * separated; "" for none. */
 	char		dnsbl[CONF_DNSBL_MAX];
+	/* SPF, DKIM and DMARC of port 25 mail by smtp-checkd (smtp-in(8)):
+	 * on; the Authentication-Results field added; the wait bound in
+	 * seconds; SPF fail refused at MAIL FROM; what DMARC fail under
+	 * p=reject and p=quarantine becomes (CONF_DMARC_*). */
+	int		checks;
+	int		checks_header;
+	long		checks_timeout;
+	int		spf_refuse;
+	char		dmarc_reject[8];
+	char		dmarc_quarantine[8];
 };
 
 /* The configuration directory: opt (from -C) if not NULL, else

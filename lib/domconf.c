@@ -62,6 +62,15 @@ parse_line(char *line, struct domconf *dc)
 		return str_copy(dc->command_user, sizeof(dc->command_user),
 		    value) == -1 ? "too long" : NULL;
 	}
+	if (strcmp(key, "dmarc_reject") == 0 ||
+	    strcmp(key, "dmarc_quarantine") == 0) {
+		if (strcmp(value, CONF_DMARC_REFUSE) != 0 &&
+		    strcmp(value, CONF_DMARC_LOCAL) != 0)
+			return "not " CONF_DMARC_REFUSE " or " CONF_DMARC_LOCAL;
+		(void)str_copy(key[6] == 'r' ? dc->dmarc_reject :
+		    dc->dmarc_quarantine, sizeof(dc->dmarc_reject), value);
+		return NULL;
+	}
 	return "unknown key";
 }
 

@@ -29,6 +29,11 @@ struct domconf {
 	 * "USER:GROUP", queue-runas(8)); "" for posthorn.conf's
 	 * command_user. */
 	char	command_user[CONF_USER_MAX + 1];	/* default: "" */
+	/* What becomes of mail for the domain that fails DMARC under
+	 * p=reject, p=quarantine (CONF_DMARC_*; smtp-in(8)); "" for
+	 * posthorn.conf's. */
+	char	dmarc_reject[8];			/* default: "" */
+	char	dmarc_quarantine[8];			/* default: "" */
 };
 
 /* Defaults, then the file if it exists.  -1 with errno (EINVAL: a bad

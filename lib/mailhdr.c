@@ -11,11 +11,18 @@
  * kept as written (quoted if it was), the domain as written.  Judging the
  * address itself is addr_parse()'s job, not this file's. */
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
 #include "addr.h"
 #include "mailhdr.h"
+#include "str.h"
+
+/* A continuation line starts with a tab, counted as a tab stop's 8
+ * columns so that the field reads under the limit however it is shown. */
+#define FOLD		"\n\t"
+enum { FOLD_INDENT = 8 };
 
 enum {
 	/* One addr-spec as emitted: the longest that can make a valid
@@ -491,4 +498,60 @@ mailhdr_addresses(const char *value, size_t len,
 			return h.stop;
 	} while (how != END_INPUT);
 	return 0;
+}
+
+int
+mailhdr_fold(struct str *o, const char *name, const char *value)
+{
+	const char *p = value, *e;
+	size_t save = o->len, col, wlen;
+	int quoted, first = 1, after_semi = 0;
+
+	if (str_appendf(o, "%s:", name) == -1)
+		goto fail;
+	col = strlen(name) + 1;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		/* A word: up to a space outside a quoted string. */
+		for (e = p, quoted = 0; *e != '\0' &&
+		    (quoted || (*e != ' ' && *e != '\t')); e++) {
+			if (*e == '\\' && quoted && e[1] != '\0')
+				e++;
+			else if (*e == '"')
+				quoted = !quoted;
+		}
+		wlen = (size_t)(e - p);
+		/* No line could hold it (the first word has the name's
+		 * line or none). */
+		if (wlen + FOLD_INDENT > MAILHDR_LINE_MAX ||
+		    (first && col + 1 + wlen > MAILHDR_LINE_MAX))
+			goto fail;
+		/* Each method's result on a line of its own (after the
+		 * authserv-id's ';' too), and any line that would reach
+		 * the width folded before the word. */
+		if (!first && (after_semi ||
+		    col + 1 + wlen >= MAILHDR_FOLD_WIDTH)) {
+			if (str_appends(o, FOLD) == -1)
+				goto fail;
+			col = FOLD_INDENT;
+		} else {
+			if (str_appendc(o, ' ') == -1)
+				goto fail;
+			col++;
+		}
+		if (str_append(o, p, wlen) == -1)
+			goto fail;
+		col += wlen;
+		after_semi = p[wlen - 1] == ';';
+		first = 0;
+		p = e;
+	}
+	return 0;
+fail:
+	str_truncate(o, save);
+	errno = ENOBUFS;
+	return -1;
 }

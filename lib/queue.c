@@ -127,6 +127,8 @@ queue_create(struct queue_msg *m, const char *spool)
 	m->newfd = -1;
 	m->size = 0;
 	m->envlen = 0;
+	m->reserve_off = 0;
+	m->reserve = 0;
 	m->len = 0;
 	m->id[0] = '\0';	/* no ID of an earlier message in a log line */
 	m->tmp[0] = '\0';
@@ -230,6 +232,8 @@ put_line(struct queue_msg *m, size_t *total, const char *key,
 	return put_raw(m, "\n", 1);
 }
 
+static int	put_pad(struct queue_msg *, size_t *, size_t);
+
 int
 queue_put_env(struct queue_msg *m, const struct queue_env *e)
 {
@@ -308,8 +312,82 @@ queue_put_env(struct queue_msg *m, const struct queue_env *e)
 	    (str_fmt(num, sizeof num, "%ld", e->uid) == -1 ||
 	    put_line(m, &total, "uid", "", num, "") == -1))
 		return -1;
+	if (e->reserve > 0 && put_pad(m, &total, e->reserve) == -1)
+		return -1;
 	m->envlen = total + 1;
 	return put_raw(m, "\n", 1);
+}
+
+/* The "pad" line of n bytes (at least 4) at the end of the envelope. */
+static int
+put_pad(struct queue_msg *m, size_t *total, size_t n)
+{
+	char blanks[64];
+	size_t k, left;
+
+	memset(blanks, ' ', sizeof(blanks));
+	if (n < sizeof(QUEUE_ENV_PAD) || *total + n + 1 > QUEUE_ENV_MAX) {
+		errno = n < sizeof(QUEUE_ENV_PAD) ? EINVAL : E2BIG;
+		return -1;
+	}
+	m->reserve_off = *total;
+	m->reserve = n;
+	*total += n;
+	if (put_raw(m, QUEUE_ENV_PAD, sizeof(QUEUE_ENV_PAD) - 1) == -1)
+		return -1;
+	for (left = n - sizeof(QUEUE_ENV_PAD); left > 0; left -= k) {
+		k = left < sizeof(blanks) ? left : sizeof(blanks);
+		if (put_raw(m, blanks, k) == -1)
+			return -1;
+	}
+	return put_raw(m, "\n", 1);
+}
+
+int
+queue_env_fill(struct queue_msg *m, const char *text, size_t n)
+{
+	char buf[QUEUE_RESERVE_MAX];
+	size_t i;
+	ssize_t w;
+
+	if (m->fd == -1 || m->reserve == 0 || n == 0 ||
+	    m->reserve > sizeof(buf) || text[n - 1] != '\n' ||
+	    text[0] == '\n' || memchr(text, '\0', n) != NULL ||
+	    memchr(text, '\r', n) != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 1; i < n; i++)
+		if (text[i] == '\n' && text[i - 1] == '\n') {
+			errno = EINVAL;	/* an empty line ends the envelope */
+			return -1;
+		}
+	if (n != m->reserve && n + sizeof(QUEUE_ENV_PAD) > m->reserve) {
+		errno = E2BIG;
+		return -1;
+	}
+	memcpy(buf, text, n);
+	if (n < m->reserve) {
+		memcpy(buf + n, QUEUE_ENV_PAD, sizeof(QUEUE_ENV_PAD) - 1);
+		memset(buf + n + sizeof(QUEUE_ENV_PAD) - 1, ' ',
+		    m->reserve - n - sizeof(QUEUE_ENV_PAD));
+		buf[m->reserve - 1] = '\n';
+	}
+	/* What is buffered goes first, so that the pwrite is the last
+	 * word on those bytes whether they were flushed or not. */
+	if (flush(m) == -1)
+		return -1;
+	do
+		w = pwrite(m->fd, buf, m->reserve, (off_t)m->reserve_off);
+	while (w == -1 && errno == EINTR);
+	if (w == -1)
+		return -1;
+	if ((size_t)w != m->reserve) {
+		errno = EIO;
+		return -1;
+	}
+	m->reserve = 0;
+	return 0;
 }
 
 int
@@ -678,8 +756,6 @@ queue_env_read(int fd, struct queue_envelope *env)
 			env->helo = value;
 		} else if (strcmp(line, "auth") == 0) {
 			env->auth = value;
-		} else if (strcmp(line, "authres") == 0) {
-			env->authres = value;
 		} else if (strcmp(line, "uid") == 0) {
 			errno = 0;
 			t = strtoull(value, &endp, 10);
@@ -689,6 +765,8 @@ queue_env_read(int fd, struct queue_envelope *env)
 			env->uid = (long)t;
 		} else if (strcmp(line, "smtputf8") == 0) {
 			env->flags |= QUEUE_SMTPUTF8;
+		} else if (strcmp(line, QUEUE_ENV_AUTHRES) == 0) {
+			env->authres = value;
 		} else if (strcmp(line, QUEUE_ENV_LOCAL_ONLY) == 0) {
 			env->flags |= QUEUE_LOCAL_ONLY;
 		} else if (strcmp(line, "body") == 0) {

@@ -20,7 +20,10 @@ enum {
 	QUEUE_FORMAT_VERSION = 1,
 	/* Largest envelope block a reader accepts and a writer produces:
 	 * some two thousand recipients of the longest kind. */
-	QUEUE_ENV_MAX = 1024 * 1024
+	QUEUE_ENV_MAX = 1024 * 1024,
+	/* queue_env.reserve at most: smtp-in's checks reserve room for an
+	 * Authentication-Results line (CHECKS_RESERVE, smtp-in(8)). */
+	QUEUE_RESERVE_MAX = 16 * 1024
 };
 
 #define QUEUE_MAGIC	"posthorn-queue"
@@ -36,6 +39,13 @@ enum queue_env_flags {
 	QUEUE_LOCAL_ONLY = 1 << 2
 };
 #define QUEUE_ENV_LOCAL_ONLY	"localonly"
+/* The message's Authentication-Results (RFC 8601): the field's body on
+ * one line, as smtp-in's checks made it; queue-run prepends it, folded,
+ * at every delivery. */
+#define QUEUE_ENV_AUTHRES	"authres"
+/* A reserved stretch of the envelope (queue_env.reserve): "pad" and
+ * blanks, ignored by readers like any key they do not know. */
+#define QUEUE_ENV_PAD		"pad"
 
 /* What the envelope records.  Addresses are as addr_format() writes them,
  * "" for the null sender. */
@@ -60,6 +70,9 @@ struct queue_env {
 	/* The checks' Authentication-Results field body (RFC 8601) after
 	 * "Authentication-Results: ", on one line, or NULL: none made. */
 	const char		*authres;
+	/* Bytes kept at the end of the envelope for lines known only
+	 * after the data (queue_env_fill), 0 for none: a "pad" line. */
+	size_t			 reserve;
 };
 
 struct queue_msg {
@@ -72,6 +85,8 @@ struct queue_msg {
 	char		tmp[PATH_MAX];
 	uint64_t	size;			/* message bytes so far */
 	uint64_t	envlen;			/* the envelope block's bytes */
+	uint64_t	reserve_off;		/* queue_env.reserve's place */
+	size_t		reserve;		/* its bytes, 0: none (left) */
 	size_t		len;			/* bytes in buf */
 	char		buf[QUEUE_WBUFSZ];
 };
@@ -98,6 +113,13 @@ int	queue_reader(struct queue_msg *);
  * as it was. */
 int	queue_rewrite(struct queue_msg *, const char *envline, const void *,
 	    size_t n);
+/* Write lines (each "key value\n", text[0..n)) into the envelope's
+ * reserved stretch, in place: one pwrite(2), no copy of the message.
+ * The rest of the stretch stays a "pad" line.  -1 with errno: E2BIG
+ * when they do not fit (n + 4 > reserve and n != reserve; the caller
+ * may queue_rewrite instead), EINVAL for no reserve or a line that is
+ * not one, or the write's. */
+int	queue_env_fill(struct queue_msg *, const char *text, size_t n);
 /* Flush, fsync, rename into new/, fsync new/.  On failure nothing is
  * committed and the temporary is gone. */
 int	queue_commit(struct queue_msg *);
@@ -124,9 +146,9 @@ struct queue_envelope {
 	const char *helo;	/* "" when none */
 	long	 uid;		/* -1 when none */
 	const char *auth;	/* the AUTH login; "" when none */
-	const char *authres;	/* Authentication-Results body; "" none */
 	enum dsn_ret ret;	/* RET=, DSN_RET_NONE when none */
 	const char *envid;	/* ENVID=, decoded; "" when none */
+	const char *authres;	/* QUEUE_ENV_AUTHRES; "" when none */
 	unsigned *notify;	/* per recipient: NOTIFY=, 0 when none */
 	char	**orcpt;	/* per recipient: ORCPT=, NULL when none */
 	off_t	 body;		/* offset of the first message byte */

@@ -713,6 +713,7 @@ bounce_notify(const struct conf *conf, int fd,
 	qe.notify = NULL;
 	qe.orcpt = NULL;
 	qe.authres = NULL;	/* a DSN of ours: nothing was checked */
+	qe.reserve = 0;
 	if (queue_put_env(m, &qe) == -1)
 		goto out;
 	out.m = m;

@@ -24,6 +24,7 @@
 #include "str.h"
 
 #define DELIVER_SHELL	"/bin/sh"	/* runs a pipe alias's command */
+#define AUTHRES_FIELD	"Authentication-Results"
 
 enum {
 	/* Delivered-To: fields are prepended, by us and by other MTAs, so a
@@ -158,6 +159,7 @@ static int
 prefix_make(const struct deliver_msg *m, const struct alias_target *t,
     char *buf, size_t size, size_t *len)
 {
+	struct str o;
 	int n;
 
 	n = snprintf(buf, size, "Return-Path: <%s>\nDelivered-To: %s\n",
@@ -167,6 +169,15 @@ prefix_make(const struct deliver_msg *m, const struct alias_target *t,
 		return -1;
 	}
 	*len = (size_t)n;
+	if (m->authres == NULL || m->authres[0] == '\0')
+		return 0;
+	/* One that cannot be folded into the room left is left out: it
+	 * is a report on the message, not part of it. */
+	str_init(&o, buf + *len, size - *len);
+	if (mailhdr_fold(&o, AUTHRES_FIELD, m->authres) == 0 &&
+	    str_appendc(&o, '\n') == 0)
+		*len += o.len;
+	buf[*len] = '\0';
 	return 0;
 }
 

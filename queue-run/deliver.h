@@ -27,8 +27,12 @@
 enum {
 	DELIVER_REASON_MAX = 512,	/* a log value and a DSN line */
 	DELIVER_STDERR_TAIL = 400,	/* bytes of a command's stderr kept */
-	/* The prepended fields: "Return-Path: <S>\nDelivered-To: A\n". */
-	DELIVER_PREFIX_MAX = 2 * ADDR_TEXT_MAX + 64,
+	/* The message's Authentication-Results folded: smtp-in's checks
+	 * make at most 8 KiB (CHECK_AR_MAX), folding adds a tab a line. */
+	DELIVER_AUTHRES_MAX = 10 * 1024,
+	/* The prepended fields: "Return-Path: <S>\nDelivered-To: A\n",
+	 * then Authentication-Results: when the envelope has one. */
+	DELIVER_PREFIX_MAX = 2 * ADDR_TEXT_MAX + 64 + DELIVER_AUTHRES_MAX,
 	/* A command's descriptors to poll: stdin, stderr, its pidfd. */
 	DELIVER_POLLFDS = 3
 };
@@ -60,6 +64,10 @@ struct deliver_msg {
 	 * ends), or NULL: every copy of a signed message carries them. */
 	const char		*prefix;
 	size_t			 prefixlen;
+	/* The envelope's authres (smtp-in's checks), "" or NULL for none:
+	 * prepended as an Authentication-Results field after
+	 * Delivered-To:. */
+	const char		*authres;
 };
 
 struct command;			/* deliver_int.h */

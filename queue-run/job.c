@@ -30,8 +30,8 @@
 
 enum {
 	REMOTE_FIELDS = 6,	/* status, rcpt, dsn, host, tls, text */
-	/* -8 -U -H F -m F -s N -R RET -V ENVID -f SENDER -- */
-	JOB_ARGS_FIXED = 16,
+	/* -8 -U -A AR -H F -m F -s N -R RET -V ENVID -f SENDER -- */
+	JOB_ARGS_FIXED = 18,
 	/* -N K:NOTIFY -O K:ORCPT for each recipient, then itself */
 	JOB_ARGS_PER_RCPT = 5,
 	/* "K:" of -N and -O: a recipient's place, up to JOB_RCPTS_MAX */
@@ -65,6 +65,7 @@ msg_of(struct deliver_msg *m, const struct conf *conf,
 	m->orig = st->e[i].orig;
 	m->prefix = st->dkim;		/* DKIM-Signature fields, or NULL */
 	m->prefixlen = st->dkimlen;
+	m->authres = st->env.authres;
 }
 
 int
@@ -180,7 +181,7 @@ job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
 		return -1;
 	}
 	cap = 2 * sizeof(msg) + sizeof(off) + strlen(sender) +
-	    strlen(st->env.envid) + 64;
+	    strlen(st->env.envid) + strlen(st->env.authres) + 64;
 	for (k = 0; k < n; k++)
 		cap += strlen(st->e[idx[k]].addr) + sizeof(nopt[k]) +
 		    sizeof(oopt[k]) + 16;
@@ -191,6 +192,12 @@ job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
 		argv[a++] = (char *)"-8";
 	if (st->env.flags & QUEUE_SMTPUTF8)
 		argv[a++] = (char *)"-U";
+	/* The message's Authentication-Results (smtp-in's checks), which
+	 * smtp-out puts above everything else. */
+	if (st->env.authres[0] != '\0') {
+		argv[a++] = (char *)"-A";
+		argv[a++] = (char *)st->env.authres;
+	}
 	/* The message's DKIM-Signature fields go first (queue-run(8)),
 	 * or, for a forwarded copy of mail from outside, its ARC set
 	 * (seal.h): never both, since only our own mail is signed. */

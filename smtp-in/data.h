@@ -13,8 +13,18 @@ enum {
 	/* The Delivered-To: values of the header kept for the loop check
 	 * (queue-run prepends ours at the top, so the first ones matter);
 	 * room for a few addresses, what does not fit is not kept. */
-	DATA_DELIVERED_TO_MAX = 2048
+	DATA_DELIVERED_TO_MAX = 2048,
+	/* An Authentication-Results field's start held back until its
+	 * authserv-id shows whether it claims to be ours: the name, the
+	 * colon, blanks, a host name (255).  Longer runs of blanks are
+	 * judged without the id (renamed). */
+	DATA_HOLD_MAX = 512
 };
+
+/* What an Authentication-Results field that claims our authserv-id
+ * becomes (RFC 8601 §5: such a field from outside MUST be removed or
+ * renamed before ours is added). */
+#define DATA_AR_RENAMED_PREFIX	"X-Original-"
 
 enum data_err {
 	DATA_OK = 0,
@@ -47,12 +57,26 @@ struct data {
 	/* Delivered-To: values, each ended by LF, folds joined; NUL ended. */
 	char		 dt[DATA_DELIVERED_TO_MAX];
 	size_t		 dtlen;
+	/* Authentication-Results fields claiming authserv-id "ours"
+	 * (data_authserv; NULL: left alone) are renamed as they stream. */
+	const char	*ours;
+	size_t		 ourslen;
+	int		 aphase;	/* -1: not in such a field's start */
+	size_t		 apos;		/* of the name or of ours matched */
+	char		 hold[DATA_HOLD_MAX];
+	size_t		 holdlen;
+	unsigned	 renamed;	/* fields renamed */
 	data_sink	 sink;
 	void		*arg;
 };
 
 void	data_init(struct data *, uint64_t max_size, size_t line_max,
 	    unsigned received_max, data_sink, void *arg);
+/* Rename (DATA_AR_RENAMED_PREFIX) every Authentication-Results field of
+ * the header whose authserv-id is ours (case-insensitive), or that hides
+ * its authserv-id behind a comment or a fold; ours must stay until the
+ * end.  After data_init. */
+void	data_authserv(struct data *, const char *ours);
 /* Feed buf[0..n).  Returns how many bytes were consumed: all of them
  * unless the end of the data (the LF of "." CR LF) or a smuggling byte
  * lies inside, in which case what follows is left to the caller. */

@@ -211,6 +211,15 @@ helper_has_zygote(void)
 	return zygote_fd != -1;
 }
 
+/* smtp-listen's checker socket, from POSTHORN_CHECKD_FD, or -1. */
+static int	checkd_fd = -1;
+
+int
+helper_checkd(void)
+{
+	return checkd_fd;
+}
+
 void
 helper_init(void)
 {
@@ -219,6 +228,7 @@ helper_init(void)
 	keeper_fd = inherited_socket(KEEPER_FD_ENV, SOCK_SEQPACKET);
 	if (keeper_fd != -1)
 		alias_set_user_oracle(keeper_user);
+	checkd_fd = inherited_socket(HELPER_CHECKD_FD_ENV, SOCK_SEQPACKET);
 }
 
 void

@@ -23,6 +23,7 @@
  * runs one: see tlsz.h and smtp-tlsd(8). */
 #define HELPER_TLSD_FD_ENV	"POSTHORN_TLSD_FD"
 #define HELPER_REPORT_FD_ENV	"POSTHORN_REPORT_FD"
+#define HELPER_CHECKD_FD_ENV	"POSTHORN_CHECKD_FD"	/* smtp-checkd(8) */
 
 enum {
 	/* smtp-tlsd's own handshake deadline is 60 s; ours is a backstop. */
@@ -45,6 +46,9 @@ enum {
 void	helper_init(void);
 /* There is a TLS zygote to ask: the key is its to read, not ours. */
 int	helper_has_zygote(void);
+/* smtp-listen's checker socket, from POSTHORN_CHECKD_FD (a
+ * SOCK_SEQPACKET one, taken by helper_init), or -1. */
+int	helper_checkd(void);
 /* The session is over: one line of what it did to the report socket,
  * if there is one, for smtp-listen's counters (metrics.h), never
  * waiting: "mode=M end=E messages=N tls=ok|failed|none auth_ok=N

@@ -57,6 +57,9 @@ enum {
 	ZYGOTE_BACKOFF_MAX_MS = 60000,
 	ZYGOTE_SESSION_FD = 3,	/* where a session finds it */
 	ENV_EXTRA = 7,		/* the variables set per session */
+	/* The checker (smtp-checkd): restarted like the zygote, found by
+	 * a session on fd 5. */
+	CHECKD_SESSION_FD = 5,
 	REPORT_SESSION_FD = 4,	/* where a session finds the report socket */
 	/* A session's report: one short line (helpers.h), and how many
 	 * are read a round. */
@@ -144,6 +147,12 @@ struct listener {
 	int		 kfd;		/* our end, given to sessions */
 	int64_t		 krestart, kstarted, kbackoff;
 	int		 kdisabled;
+	/* the checker, when a socket is in mode mx (-K: never) */
+	char		 checkd[PATH_MAX];
+	pid_t		 cpid;
+	int		 cfd;		/* our end, given to sessions */
+	int64_t		 crestart, cstarted, cbackoff;
+	int		 cwanted, cdisabled;
 	/* refusals logged at most once a second, by kind */
 	int64_t		 logged[REFUSE_KINDS];
 	unsigned long	 unlogged[REFUSE_KINDS];
@@ -466,6 +475,7 @@ ours(const char *var)
 		"TCPLOCALHOST=", "REMOTE_ADDR=", "REMOTE_PORT=",
 		"POSTHORN_PROXY=", "POSTHORN_TLSD_FD=", "POSTHORN_REPORT_FD=",
 		KEEPER_FD_ENV "=",
+		"POSTHORN_CHECKD_FD=",
 		NULL
 	};
 	size_t i;
@@ -500,8 +510,10 @@ env_for(const char *host, const char *port, int tlsd, int proxy)
 	static char proxy_var[] = "POSTHORN_PROXY=1";
 	static char report_var[] = "POSTHORN_REPORT_FD=4";
 	static char keeper_var[] = KEEPER_FD_ENV "=6";
+	static char checkd_var[] = "POSTHORN_CHECKD_FD=5";
 	size_t k = ENV_EXTRA;
 
+	_Static_assert(CHECKD_SESSION_FD == 5, "POSTHORN_CHECKD_FD=5 here");
 	_Static_assert(REPORT_SESSION_FD == 4, "POSTHORN_REPORT_FD=4 here");
 	_Static_assert(ZYGOTE_SESSION_FD == 3, "POSTHORN_TLSD_FD=3 above");
 	str_fmt_cut(L.e_addr, sizeof(L.e_addr), "REMOTE_ADDR=%s", host);
@@ -515,6 +527,8 @@ env_for(const char *host, const char *port, int tlsd, int proxy)
 		L.env[--k] = keeper_var;
 	if (tlsd)
 		L.env[--k] = tlsd_var;
+	if (L.cfd != -1)
+		L.env[--k] = checkd_var;
 	L.env[--k] = L.e_port;
 	L.env[--k] = L.e_addr;
 	return &L.env[k];
@@ -525,7 +539,8 @@ spawn_init(char *err, size_t errlen)
 {
 	if (self_sibling("smtp-in", L.smtp_in, sizeof(L.smtp_in)) == -1 ||
 	    self_sibling("smtp-tlsd", L.tlsd, sizeof(L.tlsd)) == -1 ||
-	    self_sibling("smtp-keeper", L.keeper, sizeof(L.keeper)) == -1) {
+	    self_sibling("smtp-keeper", L.keeper, sizeof(L.keeper)) == -1 ||
+	    self_sibling("smtp-checkd", L.checkd, sizeof(L.checkd)) == -1) {
 		str_fmt_cut(err, errlen, "finding smtp-in: %s",
 		    strerror(errno));
 		return -1;
@@ -539,19 +554,21 @@ spawn_init(char *err, size_t errlen)
 
 /* argv, with fd 0 on `in` and 1 on `out`, fd 2 on the log relay if there
  * is one (else ours, the log), fd 3 on `three` if not -1, and, for a
- * session, fd 4 on the report socket and fd 6 on the keeper's; the pid
- * or -1 with errno. */
+ * session, fd 4 on the report socket, fd 5 on the checker's and fd 6 on
+ * the keeper's; the pid or -1 with errno. */
 static pid_t
 spawn(char *const argv[], char **envp, int in, int out, int three,
     int session)
 {
-	const int fds[] = { in, out, L.logw, three, L.repw, -1, L.kfd };
+	const int fds[] = { in, out, L.logw, three, L.repw, L.cfd, L.kfd };
 	size_t n = three == -1 ? 3 : 4;
 	pid_t pid;
 	int e;
 
 	if (session && L.repw != -1)
 		n = 5;
+	if (session && L.cfd != -1)
+		n = 6;
 	if (session && L.kfd != -1)
 		n = 7;
 	if ((e = child_start(&pid, argv[0], argv, envp, fds, n, 0)) != 0) {
@@ -719,6 +736,75 @@ keeper_died(int status, int64_t now)
 	L.kbackoff *= 2;
 	if (L.kbackoff > ZYGOTE_BACKOFF_MAX_MS)
 		L.kbackoff = ZYGOTE_BACKOFF_MAX_MS;
+}
+
+/* --- the checker (smtp-checkd) ------------------------------------------ */
+
+/* Like the zygote: a SOCK_SEQPACKET pair, its end on the checker's fd 0,
+ * ours given to every session as fd 5; restarted after it dies, with the
+ * zygote's backoff. */
+static void
+checkd_start(int64_t now)
+{
+	char *argv[] = { L.checkd, (char *)"-C", (char *)L.o->confdir, NULL };
+	int sv[2] = { -1, -1 }, null = -1;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
+		log_event("error", "op", "checkd-socketpair", "error",
+		    strerror(errno), (char *)NULL);
+		goto out;
+	}
+	/* Above every descriptor a session is given (child.h). */
+	if (fd_move_above(&sv[0], CHILD_FDS_MAX) == -1)
+		goto out;
+	if ((L.cpid = spawn(argv, L.env + ENV_EXTRA, sv[1], null, -1, 0)) ==
+	    -1) {
+		log_event("checkd-unavailable", "path", L.checkd, "error",
+		    strerror(errno), (char *)NULL);
+		if (errno == ENOENT || errno == EACCES)
+			L.cdisabled = 1;
+		L.cpid = 0;
+		goto out;
+	}
+	L.cfd = sv[0];
+	sv[0] = -1;
+	L.cstarted = now;
+out:
+	fd_close(&sv[0]);
+	fd_close(&sv[1]);
+	fd_close(&null);
+	if (L.cpid == 0 && !L.cdisabled)
+		L.crestart = now + L.cbackoff;
+}
+
+static void
+checkd_died(int status, int64_t now)
+{
+	char st[32];
+
+	if (WIFSIGNALED(status))
+		str_fmt_cut(st, sizeof(st), "signal %d", WTERMSIG(status));
+	else
+		str_fmt_cut(st, sizeof(st), "exit %d", WEXITSTATUS(status));
+	log_event("checkd-exit", "status", st, (char *)NULL);
+	/* Sessions started from now on go without it until it is back;
+	 * those that hold our old end see their requests fail at once. */
+	fd_close(&L.cfd);
+	L.cpid = 0;
+	if (now - L.cstarted > ZYGOTE_BACKOFF_MAX_MS)
+		L.cbackoff = ZYGOTE_BACKOFF_MIN_MS;
+	L.crestart = now + L.cbackoff;
+	L.cbackoff *= 2;
+	if (L.cbackoff > ZYGOTE_BACKOFF_MAX_MS)
+		L.cbackoff = ZYGOTE_BACKOFF_MAX_MS;
+}
+
+static int
+checkd_due(int64_t now)
+{
+	return L.cwanted && L.cpid == 0 && !L.cdisabled && L.drain_at == 0 &&
+	    now >= L.crestart;
 }
 
 /* --- connections -------------------------------------------------------- */
@@ -1051,6 +1137,8 @@ reap(int64_t now)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == L.zpid)
 			zygote_died(status, now);
+		else if (pid == L.cpid && pid != 0)
+			checkd_died(status, now);
 		else if (pid == L.kpid)
 			keeper_died(status, now);
 		else
@@ -1145,6 +1233,9 @@ wait_ms(int64_t now)
 	if (L.kpid == 0 && !L.kdisabled && L.drain_at == 0 &&
 	    (t == -1 || L.krestart - now < t))
 		t = L.krestart - now;
+	if (L.cwanted && L.cpid == 0 && !L.cdisabled && L.drain_at == 0 &&
+	    (t == -1 || L.crestart - now < t))
+		t = L.crestart - now;
 	/* Counters to write: when the interval is over. */
 	if (L.met.dirty && L.metname[0] != '\0' && (t == -1 ||
 	    L.met.written + (int64_t)METRICS_INTERVAL * 1000 - now < t))
@@ -1237,6 +1328,8 @@ listen_run(const struct listen_opts *o)
 	L.logw = -1;
 	L.repr = L.repw = -1;
 	L.zbackoff = ZYGOTE_BACKOFF_MIN_MS;
+	L.cfd = -1;
+	L.cbackoff = ZYGOTE_BACKOFF_MIN_MS;
 	srctab_init(&L.src, o->per_source, o->rate, seed());
 	if (from_systemd(err, sizeof(err)) == -1 || setup(err, sizeof(err)) ==
 	    -1) {
@@ -1266,6 +1359,12 @@ listen_run(const struct listen_opts *o)
 	if (o->tlsd)
 		zygote_start(now);
 	keeper_start(now);
+	/* The checks are of port 25 mail only (smtp-in(8)). */
+	for (i = 0; i < L.nsock; i++)
+		if (o->checkd && strcmp(L.sock[i].mode, "mx") == 0)
+			L.cwanted = 1;
+	if (checkd_due(now))
+		checkd_start(now);
 	for (;;) {
 		now = clock_ms();
 		counters_flush(now, 0);
@@ -1277,6 +1376,8 @@ listen_run(const struct listen_opts *o)
 		if (L.kpid == 0 && !L.kdisabled && L.drain_at == 0 &&
 		    now >= L.krestart)
 			keeper_start(now);
+		if (checkd_due(now))
+			checkd_start(now);
 		pfd[0].fd = L.sigfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = L.logr;	/* poll(2) skips it when -1 */

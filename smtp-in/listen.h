@@ -52,6 +52,7 @@ struct listen_opts {
 	unsigned	 rate;		/* 0: no limit */
 	unsigned	 drain;		/* seconds */
 	int		 tlsd;		/* start the TLS zygote */
+	int		 checkd;	/* start the checker (mode mx) */
 	struct listen_net exempt[LISTEN_NETS_MAX];
 	size_t		 nexempt;
 	struct listen_net proxy[LISTEN_NETS_MAX];

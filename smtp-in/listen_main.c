@@ -23,7 +23,7 @@ static struct listen_opts opts;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: smtp-listen [-T] [-C dir] [-u user] "
+	fprintf(stderr, "usage: smtp-listen [-KT] [-C dir] [-u user] "
 	    "[-c sessions] [-s per-source]\n"
 	    "\t[-r per-second] [-d drain] [-x net]... [-p net]... "
 	    "mx|submission|submissions\n\t[addr:port ...]\n");
@@ -83,10 +83,14 @@ main(int argc, char *argv[])
 	opts.rate = LISTEN_RATE_DEFAULT;
 	opts.drain = LISTEN_DRAIN_DEFAULT;
 	opts.tlsd = 1;
-	while ((ch = getopt(argc, argv, "+C:Tc:d:p:r:s:u:x:")) != -1) {
+	opts.checkd = 1;
+	while ((ch = getopt(argc, argv, "+C:KTc:d:p:r:s:u:x:")) != -1) {
 		switch (ch) {
 		case 'C':
 			dir = optarg;
+			break;
+		case 'K':
+			opts.checkd = 0;
 			break;
 		case 'T':
 			opts.tlsd = 0;

@@ -154,6 +154,7 @@ main(int argc, char *argv[])
 	session_init(&session, &conf, &hooks, m, &io, peer);
 	session_via(&session, via);
 	session.tls_key_elsewhere = helper_has_zygote();
+	session_checker(&session, helper_checkd());
 	end = session_run(&session);
 	helper_report(&session);
 	helper_tls_end(&session);

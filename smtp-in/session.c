@@ -28,6 +28,7 @@
 #include "data.h"
 #include "date.h"
 #include "dnsbl.h"
+#include "domconf.h"
 #include "helpers.h"
 #include "hook.h"
 #include "log.h"
@@ -183,7 +184,11 @@ log_transaction(struct session *s, const char *event, const char *why)
 	 * recipients, accepted ones, is bounded by LOG_VALUE_MAX. */
 	log_event(event, "id", s->logid, LOG_PEER "from", from, "rcpts", list,
 	    "count", count, "size", sz, "peer", s->peerlog,
-	    LOG_PEER "helo", s->helo, LOG_PEER "reason", why, (char *)NULL);
+	    LOG_PEER "helo", s->helo,
+	    "spf", s->chk_spf[0] != '\0' ? s->chk_spf : NULL,
+	    "dkim", s->chk_dkim[0] != '\0' ? s->chk_dkim : NULL,
+	    "dmarc", s->chk_dmarc[0] != '\0' ? s->chk_dmarc : NULL,
+	    LOG_PEER "reason", why, (char *)NULL);
 }
 
 /* A refusal: logged (the first SMTP_REFUSALS_LOGGED of a session, and
@@ -326,8 +331,67 @@ reset_transaction(struct session *s)
 	s->ret = DSN_RET_NONE;
 	s->envid[0] = '\0';
 	s->nrcpts = 0;
+	s->checked = 0;
+	checks_reset(&s->checks);
+	s->chk_spf[0] = s->chk_dkim[0] = s->chk_dmarc[0] = '\0';
 	if (s->state != SESSION_FRESH)
 		s->state = SESSION_GREETED;
+}
+
+/* --- the checks (smtp-checkd) ------------------------------------------- */
+
+/* SPF, DKIM and DMARC are for mail from the world: port 25, no login
+ * (never a user's submission, which pays nothing for them). */
+static int
+checks_wanted(const struct session *s)
+{
+	return s->mode == SESSION_MX && s->login[0] == '\0' &&
+	    s->conf->checks && s->checks.sock != -1;
+}
+
+static void
+check_request(const struct session *s, enum ckp_kind k,
+    struct ckp_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = k;
+	(void)str_copy(r->authserv, sizeof(r->authserv), s->conf->hostname);
+	if (k == CKP_MSG)
+		(void)str_copy(r->id, sizeof(r->id), s->msg.id);
+	(void)str_copy(r->ip, sizeof(r->ip), s->peer);
+	(void)str_copy(r->helo, sizeof(r->helo), s->helo);
+	(void)str_copy(r->sender, sizeof(r->sender), s->sender);
+}
+
+static int64_t
+checks_deadline(const struct session *s)
+{
+	long t = s->conf->checks_timeout;
+
+	if (t < 1 || t > CONF_CHECKS_TIMEOUT_MAX)
+		t = CONF_CHECKS_TIMEOUT_DEFAULT;
+	return clock_ms() + (int64_t)t * 1000;
+}
+
+/* At MAIL FROM: SPF asked now, so that its answer is there by the dot;
+ * with spf_refuse, waited for, and a fail refused (RFC 7372 §3.2's
+ * 5.7.23).  1 to go on, 0 when the reply is out. */
+static int
+spf_at_mail(struct session *s)
+{
+	struct ckp_request r;
+
+	check_request(s, CKP_SPF, &r);
+	if (checks_spf_ask(&s->checks, &r) == -1 || !s->conf->spf_refuse)
+		return 1;
+	if (!checks_spf_wait(&s->checks, checks_deadline(s)) ||
+	    strcmp(s->checks.spf, "fail") != 0)
+		return 1;
+	(void)str_copy(s->chk_spf, sizeof(s->chk_spf), s->checks.spf);
+	reply(s, "550 5.7.23 SPF validation failed: %s", s->checks.spf_exp[0]
+	    != '\0' ? s->checks.spf_exp : "the sender's domain does not "
+	    "designate your address as a permitted sender");
+	return 0;
 }
 
 /* HELO/EHLO names go into Received: and the queue envelope, so one
@@ -513,6 +577,12 @@ do_mail(struct session *s, const struct cmd *c)
 	 * fit now); the commit looks again. */
 	if (!room_for(s, -1, p.size))
 		return;
+	s->checked = checks_wanted(s);
+	if (s->checked && !spf_at_mail(s)) {
+		s->checked = 0;
+		s->sender[0] = '\0';
+		return;
+	}
 	s->smtputf8 = p.smtputf8;
 	s->body = p.body;
 	s->ret = p.ret;
@@ -883,6 +953,7 @@ open_message(struct session *s)
 	env.envid = s->envid[0] != '\0' ? s->envid : NULL;
 	env.notify = s->notify;
 	env.orcpt = any_orcpt ? orcpt : NULL;
+	env.reserve = s->checked ? SMTP_CHECKS_RESERVE : 0;
 	if (queue_put_env(&s->msg, &env) == -1 || put_received(s) == -1) {
 		int saved = errno;
 
@@ -1052,6 +1123,148 @@ run_filter(struct session *s)
 	}
 }
 
+/* DMARC fail under p=reject or p=quarantine (its disposition), with
+ * action (dmarc_reject, dmarc_quarantine): refused now, or kept from
+ * every outside address (the filter's spam rule, spam_policy: a
+ * forwarder that passes it on to Gmail teaches Gmail to distrust the
+ * domain).  1 to go on (*localonly set), 0 when the reply is out. */
+static int
+dmarc_policy(struct session *s, const char *action, const char *p,
+    int *localonly)
+{
+	struct reach r;
+
+	*localonly = 0;
+	if (strcmp(action, CONF_DMARC_LOCAL) == 0) {
+		if (reach(s, &r) == -1)
+			return 0;
+		if (!r.remote)
+			return 1;
+		if (r.local) {
+			*localonly = 1;
+			return 1;
+		}
+		reply(s, "550 5.7.1 message fails DMARC (p=%s); it is not "
+		    "forwarded", p);
+		return 0;
+	}
+	reply(s, "550 5.7.1 message refused: it fails the DMARC policy of "
+	    "its From: domain (p=%s)", p);
+	return 0;
+}
+
+/* What DMARC fail under p=reject (reject 1) or p=quarantine becomes:
+ * posthorn.conf's dmarc_reject or dmarc_quarantine, unless the
+ * domain.conf of a recipient's domain says otherwise.  One message has
+ * one answer: when the recipients' domains differ, refuse wins.  A
+ * domain.conf that cannot be read counts as posthorn.conf's, and is
+ * logged. */
+static const char *
+dmarc_action(struct session *s, int reject)
+{
+	const char *global = reject ? s->conf->dmarc_reject :
+	    s->conf->dmarc_quarantine, *v, *at, *last = NULL;
+	struct domconf dc;
+	char err[256];
+	size_t i;
+	int refuse = strcmp(global, CONF_DMARC_REFUSE) == 0, any = 0;
+
+	for (i = 0; i < s->nrcpts; i++) {
+		if ((at = strrchr(s->rcpts[i], '@')) == NULL ||
+		    (last != NULL && str_casecmp(last, at + 1) == 0))
+			continue;
+		last = at + 1;
+		if (domconf_load(s->conf, last, &dc, err, sizeof(err)) == -1) {
+			log_event("error", "peer", s->peerlog, "op",
+			    "domain.conf", "id", s->msg.id, "error",
+			    err[0] != '\0' ? err : strerror(errno),
+			    (char *)NULL);
+			v = global;
+		} else {
+			v = reject ? dc.dmarc_reject : dc.dmarc_quarantine;
+			if (v[0] == '\0')
+				v = global;
+		}
+		if (!any)
+			refuse = 0;
+		any = 1;
+		refuse |= strcmp(v, CONF_DMARC_REFUSE) == 0;
+	}
+	return refuse ? CONF_DMARC_REFUSE : CONF_DMARC_LOCAL;
+}
+
+/* The answer into the envelope's reserved line: authres, and localonly
+ * when it must be.  A value longer than the room costs a rewrite.  1, or
+ * 0 when the reply (451) is out. */
+static int
+checks_mark(struct session *s, const struct ckp_answer *a, int localonly)
+{
+	char buf[SMTP_CHECKS_RESERVE];
+	char line[sizeof(QUEUE_ENV_AUTHRES) + CKP_AR_MAX + 1];
+	struct str l;
+	int rc = 0, header = s->conf->checks_header && a->authres[0] != '\0';
+
+	str_init(&l, buf, sizeof(buf));
+	if ((localonly ? str_appends(&l, QUEUE_ENV_LOCAL_ONLY "\n") : 0) == 0 &&
+	    (header ? str_appendf(&l, "%s %s\n", QUEUE_ENV_AUTHRES,
+	    a->authres) : 0) == 0) {
+		if (l.len == 0)
+			return 1;
+		rc = queue_env_fill(&s->msg, l.s, l.len);
+	} else {
+		rc = -1;
+		errno = E2BIG;
+	}
+	if (rc == -1 && errno == E2BIG) {
+		(void)str_fmt(line, sizeof(line), "%s %s", QUEUE_ENV_AUTHRES,
+		    a->authres);
+		rc = (localonly && queue_rewrite(&s->msg, QUEUE_ENV_LOCAL_ONLY,
+		    NULL, 0) == -1) || (header && queue_rewrite(&s->msg, line,
+		    NULL, 0) == -1) ? -1 : 0;
+	}
+	if (rc == -1) {
+		log_queue_error(s, "checks-envelope", errno);
+		reply(s, "451 4.3.0 temporary failure writing the queue, try "
+		    "again later");
+		return 0;
+	}
+	return 1;
+}
+
+/* After the dot: the checker's verdict on the written message (or
+ * temperror, when it does not answer by checks_timeout), the DMARC
+ * policy, the envelope marked.  1 to commit, 0 when the reply is out. */
+static int
+run_checks(struct session *s)
+{
+	static struct ckp_answer a;	/* one session a process */
+	struct ckp_request r;
+	const char *action = NULL;
+	int fd, localonly = 0;
+
+	check_request(s, CKP_MSG, &r);
+	if ((fd = queue_reader(&s->msg)) == -1) {
+		log_queue_error(s, "checks-open", errno);
+		reply(s, "451 4.3.0 temporary failure, try again later");
+		return 0;
+	}
+	(void)checks_message(&s->checks, &r, fd, checks_deadline(s), &a);
+	(void)close(fd);
+	(void)str_copy(s->chk_spf, sizeof(s->chk_spf), a.spf);
+	(void)str_copy(s->chk_dkim, sizeof(s->chk_dkim), a.dkim);
+	(void)str_copy(s->chk_dmarc, sizeof(s->chk_dmarc), a.dmarc);
+	if (strcmp(a.dmarc, "fail") == 0) {
+		if (strcmp(a.disposition, "reject") == 0)
+			action = dmarc_action(s, 1);
+		else if (strcmp(a.disposition, "quarantine") == 0)
+			action = dmarc_action(s, 0);
+	}
+	if (action != NULL && !dmarc_policy(s, action, a.disposition,
+	    &localonly))
+		return 0;
+	return checks_mark(s, &a, localonly);
+}
+
 static void
 log_queue_error(struct session *s, const char *op, int err)
 {
@@ -1083,6 +1296,10 @@ finish_data(struct session *s, const struct data *d)
 		/* The message is written: it must not have taken the file
 		 * system below the floor, whatever SIZE said. */
 		if (!room_for(s, s->msg.fd, 0)) {
+			queue_abort(&s->msg);
+			break;
+		}
+		if (s->checked && !run_checks(s)) {
 			queue_abort(&s->msg);
 			break;
 		}
@@ -1156,6 +1373,11 @@ do_data(struct session *s, const struct cmd *c)
 		policy_capture_init(&s->capture, s->from, sizeof(s->from));
 	data_init(&d, s->conf->max_message_size, SMTP_TEXT_LINE_MAX,
 	    SMTP_RECEIVED_MAX, sink_queue, s);
+	/* Mail from the world that claims our checks' verdict is renamed
+	 * (RFC 8601 §5), whether ours is added or not: a reader trusts
+	 * our authserv-id. */
+	if (s->mode == SESSION_MX && s->login[0] == '\0')
+		data_authserv(&d, s->conf->hostname);
 	s->logid = s->msg.id;
 	while (!d.done) {
 		n = line_peek(&s->line, &p, clock_ms() + s->data_timeout);
@@ -1742,6 +1964,7 @@ session_init(struct session *s, const struct conf *conf,
 	s->drain_timeout = (int64_t)SMTP_DRAIN_TIMEOUT * 1000;
 	s->state = SESSION_FRESH;
 	s->end = SESSION_RUNNING;
+	checks_init(&s->checks, -1);
 	if (peer == NULL || str_copy(s->peer, sizeof(s->peer), peer) == -1)
 		(void)str_copy(s->peer, sizeof(s->peer), "unknown");
 	if (strcmp(s->peer, "unknown") == 0) {
@@ -1753,6 +1976,12 @@ session_init(struct session *s, const struct conf *conf,
 		(void)str_fmt(s->peerhdr, sizeof(s->peerhdr), "[%s%s]",
 		    strchr(s->peer, ':') != NULL ? "IPv6:" : "", s->peer);
 	}
+}
+
+void
+session_checker(struct session *s, int sock)
+{
+	checks_init(&s->checks, sock);
 }
 
 void

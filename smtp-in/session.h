@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "checks.h"
 #include "command.h"
 #include "conf.h"
 #include "io.h"
@@ -83,7 +84,12 @@ enum {
 	/* The From: field of a submitted message, kept to check that the
 	 * user owns its addresses; a longer one is refused. */
 	SMTP_FROM_MAX = 4096,
-	SMTP_TLS_NAME_MAX = 64		/* "TLSv1.3", a cipher suite name */
+	SMTP_TLS_NAME_MAX = 64,		/* "TLSv1.3", a cipher suite name */
+	/* The envelope's room for what the checks add after the dot
+	 * (queue_env_fill): an Authentication-Results value with two or
+	 * three DKIM signatures, and "localonly".  A longer one costs a
+	 * rewrite of the queue file, once. */
+	SMTP_CHECKS_RESERVE = 2048
 };
 
 enum session_mode {
@@ -191,6 +197,15 @@ struct session {
 	size_t			 nrcpts;
 	struct policy_from_capture capture;
 
+	/* SPF, DKIM and DMARC of port 25 mail (smtp-checkd(8)): the
+	 * transaction is checked, the checker's socket and SPF question,
+	 * and the words for the log line. */
+	int			 checked;
+	struct checks		 checks;
+	char			 chk_spf[CKP_WORD_MAX + 1];
+	char			 chk_dkim[CKP_WORD_MAX + 1];
+	char			 chk_dmarc[CKP_WORD_MAX + 1];
+
 	/* The command being answered, for the "refused" log line. */
 	char			 cmdname[CMD_VERB_MAX + 1];
 	const char		*logid;		/* queue id while in DATA */
@@ -230,6 +245,10 @@ struct session {
 void	session_init(struct session *, const struct conf *,
 	    const struct session_hooks *, enum session_mode, struct io *,
 	    const char *peer);
+
+/* The resident checker's socket (POSTHORN_CHECKD_FD), or -1: port 25
+ * mail is then not checked.  After session_init. */
+void	session_checker(struct session *, int sock);
 
 /* The connection came through a proxy at this address (the PROXY header
  * named the peer): the "connect" log line says proxy=[ADDRESS].  "" or

@@ -297,6 +297,10 @@ class Listener(LogProc):
         self.start(cmd, env=conf.env())
         if not prefix:
             self.wait_for(r"event=listening", len(self.listen))
+            # The checker of an mx listener is started after its
+            # sockets: until it has exec'd, it looks like a session.
+            if mode == "mx" and "-K" not in args:
+                self.wait_for(r"smtp-checkd\[\d+\]: event=started")
 
     def pid(self):
         """The listener's pid (under an activator, its child's)."""
@@ -315,12 +319,12 @@ class Listener(LogProc):
 
     def sessions(self):
         """The pids of the sessions it has not reaped yet: its children
-        but the TLS zygote and the keeper (a session that exited and is
+        but the TLS zygote, the checker and the keeper (a session that exited and is
         not reaped yet, a zombie with no command line, still counts: the
         listener has not seen it end)."""
         return [p for p in children(self.pid())
                 if not cmdline(p).split(b"\0")[0].endswith(
-                    (b"smtp-tlsd", b"smtp-keeper"))]
+                    (b"smtp-tlsd", b"smtp-keeper", b"smtp-checkd"))]
 
     def wait_sessions(self, n, timeout=WAIT):
         """Wait until it runs exactly n sessions (they are reaped)."""

@@ -120,6 +120,27 @@ def test_ipv4_wire_is_crlf_and_dot_stuffed(ns, conf, aio):
     assert got.data == crlf(msg), got.data
 
 
+def test_authres_goes_first_folded(ns, conf, aio):
+    """-A (queue-run passes the envelope's authres): an
+    Authentication-Results field above the message, folded into lines
+    of at most 78 characters, each method on a line of its own."""
+    ar = ("mx.example.net; spf=pass smtp.mailfrom=alice@example.com; "
+          "dkim=pass header.d=example.com header.i=@example.com "
+          "header.s=sel header.a=rsa-sha256 header.b=abcdefgh; "
+          "dmarc=pass (p=reject dis=none) header.from=example.com")
+    r = ns.smtp_out(conf, "alice@example.com", "bob@v4.test",
+                    message=MESSAGE, flags=("-A", ar))
+    assert r.code == EX_OK, r
+    [got] = aio.messages()
+    head = got.data.split(b"\r\n\r\n", 1)[0].decode()
+    assert head.startswith("Authentication-Results: mx.example.net;\r\n\t"
+                           "spf=pass"), head
+    field = head.split("\r\nFrom:", 1)[0]
+    assert all(len(l) <= 78 for l in field.split("\r\n")), field
+    assert " ".join(field[len("Authentication-Results:"):].split()) == ar
+    assert got.data.endswith(crlf(MESSAGE.split(b"\n\n", 1)[1]))
+
+
 def test_ipv6_only_mx(ns, conf, aio):
     r = ns.smtp_out(conf, "alice@example.com", "carol@v6.test",
                     message=MESSAGE)

@@ -368,6 +368,35 @@ test_dnsbl_is_a_list_of_zones(void **state)
 	    "bad value for 'dnsbl': not a list of DNS zones");
 }
 
+/* The checks of port 25 mail: on, with the field, 10 s, p=reject
+ * refused and p=quarantine local, SPF fail taken, unless said. */
+static void
+test_checks_keys_defaults_and_values(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx, NULL), 0);
+	assert_int_equal(fx->c.checks, 1);
+	assert_int_equal(fx->c.checks_header, 1);
+	assert_int_equal(fx->c.checks_timeout, 10);
+	assert_int_equal(fx->c.spf_refuse, 0);
+	assert_string_equal(fx->c.dmarc_reject, "refuse");
+	assert_string_equal(fx->c.dmarc_quarantine, "local");
+	assert_int_equal(load(fx, "checks = no\nchecks_header = no\n"
+	    "checks_timeout = 1m\nspf_refuse = yes\ndmarc_reject = local\n"
+	    "dmarc_quarantine = refuse\n"), 0);
+	assert_int_equal(fx->c.checks, 0);
+	assert_int_equal(fx->c.checks_header, 0);
+	assert_int_equal(fx->c.checks_timeout, 60);
+	assert_int_equal(fx->c.spf_refuse, 1);
+	assert_string_equal(fx->c.dmarc_reject, "local");
+	assert_string_equal(fx->c.dmarc_quarantine, "refuse");
+	assert_error(fx, "checks_timeout = 61\n", 1,
+	    "bad value for 'checks_timeout': must be 1 to 60 seconds");
+	assert_error(fx, "dmarc_reject = accept\n", 1,
+	    "bad value for 'dmarc_reject': must be refuse or local");
+}
+
 static void
 test_srs_keys_defaults_and_values(void **state)
 {
@@ -811,6 +840,7 @@ main(void)
 		T(test_relative_conf_dir_is_made_absolute),
 		T(test_dnssec_keys_defaults_and_values),
 		T(test_dnsbl_is_a_list_of_zones),
+		T(test_checks_keys_defaults_and_values),
 		T(test_srs_keys_defaults_and_values),
 		T(test_unknown_key_names_line_and_key),
 		T(test_missing_equals_is_an_error),

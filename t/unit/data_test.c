@@ -466,10 +466,62 @@ test_dot_not_at_line_start_does_not_end(void **state)
 	assert_output("a.\n");
 }
 
+/* Authentication-Results fields that claim our authserv-id (any case,
+ * with blanks, hidden behind a comment or a fold) are renamed, the rest
+ * and the body left alone, whatever the chunks. */
+static void
+test_our_authentication_results_are_renamed(void **state)
+{
+	static const char in[] =
+	    "Authentication-Results: MX.Example.ORG; spf=pass\r\n"
+	    "authentication-results :\tmx.example.org (forged); dkim=pass\r\n"
+	    "Authentication-Results: mx.example.org.evil; spf=pass\r\n"
+	    "Authentication-Results: other.example; spf=fail\r\n"
+	    "Authentication-Results: (c) mx.example.org; spf=pass\r\n"
+	    "Authentication-Results:\r\n mx.example.org; spf=pass\r\n"
+	    "Authentication-Result: mx.example.org; x=y\r\n"
+	    "X-Authentication-Results: mx.example.org; x=y\r\n"
+	    "Subject: Authentication-Results: mx.example.org;\r\n"
+	    "Authentication-Results: mx.example.org\r\n"
+	    "\r\n"
+	    "Authentication-Results: mx.example.org; spf=pass\r\n"
+	    ".\r\n";
+	static const char want[] =
+	    "X-Original-Authentication-Results: MX.Example.ORG; spf=pass\n"
+	    "X-Original-authentication-results :\tmx.example.org (forged); "
+	    "dkim=pass\n"
+	    "Authentication-Results: mx.example.org.evil; spf=pass\n"
+	    "Authentication-Results: other.example; spf=fail\n"
+	    "X-Original-Authentication-Results: (c) mx.example.org; "
+	    "spf=pass\n"
+	    "X-Original-Authentication-Results:\n mx.example.org; spf=pass\n"
+	    "Authentication-Result: mx.example.org; x=y\n"
+	    "X-Authentication-Results: mx.example.org; x=y\n"
+	    "Subject: Authentication-Results: mx.example.org;\n"
+	    "X-Original-Authentication-Results: mx.example.org\n"
+	    "\n"
+	    "Authentication-Results: mx.example.org; spf=pass\n";
+	struct data d;
+	size_t chunk;
+
+	(void)state;
+	for (chunk = 0; chunk < sizeof(in); chunk++) {
+		start(&d, 0, 1000, 100);
+		data_authserv(&d, "mx.example.org");
+		assert_int_equal(FEED(&d, in, chunk), sizeof(in) - 1);
+		assert_true(d.done);
+		assert_int_equal(d.err, DATA_OK);
+		assert_output(want);
+		assert_int_equal(d.renamed, 5);
+		assert_int_equal(d.size, sizeof(in) - 1 - 3);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_our_authentication_results_are_renamed),
 		cmocka_unit_test(test_crlf_becomes_lf_and_terminator_ends),
 		cmocka_unit_test(test_dot_unstuffing),
 		cmocka_unit_test(test_immediate_terminator_is_empty_message),

@@ -17,7 +17,9 @@
 #include <cmocka.h>
 
 #include "dmarc.h"
+#include "fileread.h"
 #include "psl.h"
+#include "str.h"
 #include "str.h"
 
 /* --- the public suffix list ------------------------------------------ */
@@ -104,6 +106,62 @@ psl_of_debian_list(void **state)
 				    out[j].org, want);
 		}
 	}
+}
+
+/* The loaded table (smtp-checkd's) says what the pass over the file
+ * says: for the cases above, and for a name one and two labels under
+ * every rule of the list (its wildcards and exceptions included). */
+static void
+psl_table_agrees_with_the_scan(void **state)
+{
+	struct psl_table t;
+	struct psl_name a[PSL_NAMES_MAX], b[PSL_NAMES_MAX];
+	static char names_buf[PSL_NAMES_MAX][PSL_NAME_MAX + 1];
+	const char *names[PSL_NAMES_MAX];
+	char *list, *p, *nl, rule[PSL_LINE_MAX];
+	size_t len, i, n = 0, k, checked = 0;
+
+	(void)state;
+	assert_int_equal(psl_table_load(&t, PSL_FILE), 0);
+	assert_true(t.nrules > 5000);
+	for (i = 0; i < sizeof(psl_cases) / sizeof(psl_cases[0]); i++) {
+		names[0] = psl_cases[i].name;
+		assert_int_equal(psl_table_org_domains(&t, names, 1, a), 0);
+		assert_int_equal(psl_org_domains(PSL_FILE, names, 1, b), 0);
+		assert_string_equal(a[0].org, b[0].org);
+	}
+	assert_int_equal(fileread_all(PSL_FILE, PSL_FILE_MAX, &list, &len), 0);
+	for (p = list; p < list + len; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(list + len - p))) == NULL)
+			nl = list + len;
+		k = (size_t)(nl - p);
+		if (k == 0 || (k >= 2 && p[0] == '/') || k >= sizeof(rule) - 8)
+			continue;
+		memcpy(rule, p, k);
+		rule[k] = '\0';
+		p = rule[0] == '!' ? rule + 1 : rule[0] == '*' && rule[1] ==
+		    '.' ? rule + 2 : rule;
+		for (i = 0; i < 2 && n < PSL_NAMES_MAX; i++) {
+			(void)str_fmt(names_buf[n], sizeof(names_buf[n]),
+			    i == 0 ? "x.%s" : "y.x.%s", p);
+			names[n] = names_buf[n];
+			n++;
+		}
+		p = nl - k;	/* back in the list, for the next line */
+		if (n < PSL_NAMES_MAX && nl < list + len)
+			continue;
+		assert_int_equal(psl_table_org_domains(&t, names, n, a), 0);
+		assert_int_equal(psl_org_domains(PSL_FILE, names, n, b), 0);
+		for (i = 0; i < n; i++)
+			if (strcmp(a[i].org, b[i].org) != 0)
+				fail_msg("%s: table %s, scan %s", names[i],
+				    a[i].org, b[i].org);
+		checked += n;
+		n = 0;
+	}
+	assert_true(checked > 10000);
+	free(list);
+	psl_table_free(&t);
 }
 
 static void
@@ -350,6 +408,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(psl_of_debian_list),
+		cmocka_unit_test(psl_table_agrees_with_the_scan),
 		cmocka_unit_test(psl_refuses_too_many_and_a_missing_list),
 		cmocka_unit_test(record_tags),
 		cmocka_unit_test(record_refusals),

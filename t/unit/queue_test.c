@@ -663,6 +663,52 @@ test_reader_and_rewrite_for_a_filter(void **state)
 	close(fd);
 }
 
+/* The envelope's reserved stretch (queue_env.reserve) is filled in place
+ * after the data: the reader finds authres and localonly, the message's
+ * bytes are where they were, and what does not fit is E2BIG with the
+ * stretch left as it was, fillable once. */
+static void
+test_reserved_envelope_is_filled_in_place(void **state)
+{
+	struct spool *s = *state;
+	struct queue_envelope env;
+	struct queue_env e;
+	const char body[] = "Received: by us\nSubject: hi\n\nbody\n";
+	const char lines[] = "localonly\nauthres mx.example; spf=pass "
+	    "smtp.mailfrom=a@b.example\n";
+	char big[600], got[256];
+	uint64_t envlen;
+	ssize_t n;
+	int fd;
+
+	fill_env(&e);
+	e.reserve = 512;
+	start(s, &e);
+	envlen = s->m->envlen;
+	assert_int_equal(queue_put(s->m, body, sizeof body - 1), 0);
+	memset(big, 'x', sizeof big);
+	memcpy(big, "authres ", 8);
+	big[sizeof big - 1] = '\n';
+	assert_int_equal(queue_env_fill(s->m, big, sizeof big), -1);
+	assert_int_equal(errno, E2BIG);
+	assert_int_equal(queue_env_fill(s->m, "a\n\nb\n", 5), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(queue_env_fill(s->m, lines, sizeof lines - 1), 0);
+	assert_int_equal(queue_env_fill(s->m, lines, sizeof lines - 1), -1);
+	assert_int_equal(s->m->envlen, envlen);
+	assert_int_equal(queue_commit(s->m), 0);
+	fd = read_committed(s, &env);
+	assert_int_equal(env.flags, QUEUE_LOCAL_ONLY);
+	assert_string_equal(env.authres,
+	    "mx.example; spf=pass smtp.mailfrom=a@b.example");
+	assert_int_equal(env.body, (off_t)envlen);
+	n = pread(fd, got, sizeof got, env.body);
+	assert_int_equal(n, (ssize_t)sizeof body - 1);
+	assert_memory_equal(got, body, sizeof body - 1);
+	queue_env_free(&env);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -671,6 +717,9 @@ main(void)
 		    test_commit_round_trips_envelope_and_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_reader_and_rewrite_for_a_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reserved_envelope_is_filled_in_place, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_envelope_text_is_the_documented_format, setup,
 		    teardown),

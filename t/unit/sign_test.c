@@ -110,7 +110,8 @@ queue(struct fx *f, const char *via, const char *auth, const char *msg)
 {
 	const char *rcpts[] = { "bob@remote.example" };
 	struct queue_env env = { "alice@example.com", rcpts, 1, 0, via,
-	    NULL, NULL, -1, auth, DSN_RET_NONE, NULL, NULL, NULL, NULL };
+	    NULL, NULL, -1, auth, DSN_RET_NONE, NULL, NULL, NULL, NULL,
+	    0 };
 
 	if (strcmp(via, "local") == 0)
 		env.uid = f->uid == 0 ? (long)getuid() : f->uid;

@@ -38,7 +38,7 @@ setup(void **state)
 	const char *rcpts[] = { "alice@example.com", "list@example.com" };
 	struct queue_env env = { "bob@remote.example", rcpts, 2, 0, "mx",
 	    "192.0.2.1", "client.example", -1, NULL, DSN_RET_NONE, NULL, NULL,
-	    NULL, NULL };
+	    NULL, NULL, 0 };
 	char sub[96];
 	const char *const *d, *dirs[] = { "tmp", "new", "state", NULL };
 	int rc = -1;
