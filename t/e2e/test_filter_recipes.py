@@ -128,6 +128,7 @@ def test_spamassassin_ham_is_taken_with_its_status(conf, server, spamd):
     first = q.body.split(b"\n", 1)[0]
     assert first.startswith(b"X-Spam-Status: No, score="), q.body[:200]
     assert b"X-Spam-Flag" not in q.headers()
+    srv.wait_for(r"event=filter ")  # the log is read apart
     [f] = srv.events("filter")
     assert f["verdict"] == "accept"
 
@@ -144,6 +145,7 @@ def test_spamassassin_spam_is_flagged_and_not_forwarded(conf, server, spamd):
     code, text = smtp_send(srv, spam, rcpts=("<anyone@fwd.example>",))
     assert code == 550 and "not forwarded" in text, text
     assert len(conf.queued()) == 1
+    srv.wait_for(r"event=filter ", 2)  # the log is read apart
     assert [f["verdict"] for f in srv.events("filter")] == ["spam", "spam"]
 
 
@@ -209,6 +211,7 @@ def test_clamav_virus_attachment_is_refused(conf, server, clamd):
     assert code == 554, text
     assert text == "5.7.1 virus found: Posthorn-Test-EICAR.UNOFFICIAL"
     assert conf.queued() == [] and conf.leftovers() == []
+    srv.wait_for(r"event=filter ")  # the log is read apart
     [f] = srv.events("filter")
     assert f["verdict"] == "refuse"
 
@@ -262,6 +265,7 @@ def test_rspamd_ham_is_taken_with_its_status(conf, server, rspamd):
     code, text = smtp_send(srv, HAM)
     assert code == 250, text
     [q] = conf.queued()
+    srv.wait_for(r"event=filter ")  # the log is read apart
     [f] = srv.events("filter")
     first = q.body.split(b"\n", 1)[0]
     if f["verdict"] == "spam":
