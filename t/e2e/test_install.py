@@ -656,17 +656,20 @@ def test_secrets_are_given_by_group_to_the_residents_alone(delivering):
         lp, port = listeners["mx"]
         kids = {}
         deadline = time.monotonic() + WAIT
-        while set(kids) != {b"smtp-tlsd", b"smtp-keeper"}:
+        while set(kids) != {b"smtp-tlsd", b"smtp-keeper", b"smtp-checkd"}:
             assert time.monotonic() < deadline, (kids, lp.log())
             kids = {os.path.basename(cmdline(p).split(b"\0")[0]): p
                     for p in children(lp.proc.pid)}
             time.sleep(0.02)    # /proc has no event to wait on
         zygote, keeper = kids[b"smtp-tlsd"], kids[b"smtp-keeper"]
+        checker = kids[b"smtp-checkd"]
         listener = proc_status(lp.proc.pid)
         assert listener["CapEff"] == ["%016x" % (1 << 6)], listener
         assert listener["CapAmb"] == NO_CAPS and listener["Groups"] == []
+        # The checker parses mail from the world: it holds no secret.
         for pid, groups in ((zygote, [inst.tls]),
-                            (keeper, sorted([inst.srs, inst.auth]))):
+                            (keeper, sorted([inst.srs, inst.auth])),
+                            (checker, [])):
             st = proc_status(pid)
             assert sorted(map(int, st["Groups"])) == groups, st
             for c in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
@@ -677,7 +680,7 @@ def test_secrets_are_given_by_group_to_the_residents_alone(delivering):
             c = Client(sock)
             assert c.reply()[0] == 220
             [session] = [p for p in children(lp.proc.pid)
-                         if p not in (zygote, keeper)]
+                         if p not in (zygote, keeper, checker)]
             st = proc_status(session)
             assert st["Uid"] == [str(inst.uid)] * 4, st
             assert st["Gid"] == [str(inst.gid)] * 4, st
