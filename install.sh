@@ -223,7 +223,8 @@ fi
 # queue-run has $RUN, given at its start (the unit's
 # SupplementaryGroups=, setpriv --groups below), never by membership,
 # so that smtp-listen and its sessions, which take $USER's groups,
-# cannot.
+# cannot.  queue-run also starts smtp-out through it (queue-runas -G),
+# which then keeps only $DROP of queue-run's groups.
 if ! getent group "$RUN" >/dev/null; then
 	groupadd --system "$RUN"
 	did "created group $RUN (queue-runas's)"

@@ -15,14 +15,17 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char again[2 * KEEPER_ARG_MAX + 16];
+	char again[2 * KEEPER_ARG_MAX + KEEPER_PEER_MAX + 16];
 	struct keeper_req r;
 
 	if (keeper_parse((const char *)data, size, &r) == -1)
 		return 0;
 	switch (r.op) {
 	case KEEPER_SRS:
-		(void)snprintf(again, sizeof(again), "srs %s", r.arg);
+		if (r.peer[0] == '\0' || strlen(r.peer) > KEEPER_PEER_MAX)
+			abort();
+		(void)snprintf(again, sizeof(again), "srs %s %s", r.peer,
+		    r.arg);
 		break;
 	case KEEPER_USER:
 		(void)snprintf(again, sizeof(again), "user %s %s", r.arg,

@@ -64,7 +64,8 @@ keeper_parse(const char *buf, size_t len, struct keeper_req *r)
 		goto bad;
 	if (strcmp(op, "srs") == 0) {
 		r->op = KEEPER_SRS;
-		if (rest(p, r->arg, sizeof(r->arg)) == -1)
+		if ((p = word(p, r->peer, sizeof(r->peer))) == NULL ||
+		    *p++ != ' ' || rest(p, r->arg, sizeof(r->arg)) == -1)
 			goto bad;
 	} else if (strcmp(op, "user") == 0) {
 		r->op = KEEPER_USER;

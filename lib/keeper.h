@@ -6,8 +6,11 @@
  * socket of the asker's, where the answer goes (the shared socket is
  * everyone's, the answer is the asker's alone):
  *
- *	srs ADDRESS		is ADDRESS a good SRS address of ours?
- *				"ok ORIGINAL", "no REASON", "temp REASON"
+ *	srs PEER ADDRESS	is ADDRESS a good SRS address of ours?
+ *				"ok ORIGINAL", "no REASON", "temp REASON",
+ *				or "limit REASON" unchecked when PEER (the
+ *				client's address, "-" unknown) has failed
+ *				too often (keepd.h)
  *	user DOMAIN NAME	is NAME a user of DOMAIN (users(5))?
  *				"yes", "no", "temp REASON"
  *	auth PEER		the socket becomes smtp-auth's standard
@@ -30,10 +33,10 @@
 
 enum {
 	KEEPER_SESSION_FD = 6,	/* FDS.md: where a session finds it */
-	/* "user " DOMAIN " " NAME is the longest: an address's parts. */
-	KEEPER_REQ_MAX = 8 + ADDR_TEXT_MAX,
-	KEEPER_ARG_MAX = ADDR_TEXT_MAX,
 	KEEPER_PEER_MAX = 64,	/* as the TLS zygote's (tlsz.h) */
+	/* "srs " PEER " " ADDRESS is the longest. */
+	KEEPER_REQ_MAX = 8 + KEEPER_PEER_MAX + ADDR_TEXT_MAX,
+	KEEPER_ARG_MAX = ADDR_TEXT_MAX,
 	KEEPER_ANSWER_MAX = 1024,	/* a line of an answer */
 	/* Descriptors a datagram may bring before the kernel drops the
 	 * rest (MSG_CTRUNC): room for a few too many, all closed. */
@@ -50,6 +53,7 @@ struct keeper_req {
 	enum keeper_op	op;
 	char		arg[KEEPER_ARG_MAX];	/* ADDRESS, DOMAIN or PEER */
 	char		name[KEEPER_ARG_MAX];	/* NAME of user, else "" */
+	char		peer[KEEPER_PEER_MAX + 1];	/* of srs, else "" */
 };
 
 /* What keeper_recv got. */

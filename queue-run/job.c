@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "io.h"
+#include "queue.h"
 #include "job.h"
 #include "seal.h"
 #include "sjob.h"
@@ -103,6 +105,75 @@ job_start_local(struct job *j, const struct conf *conf, struct active *msg,
 	return 0;
 }
 
+/* smtp-out faces the network and needs none of the groups queue-run
+ * holds for the secrets (posthorn-dkim, posthorn-srs, posthorn-auth) nor
+ * posthorn-run or mail: it is started through queue-runas -G, set-uid
+ * root, which clears them but the queue's (it opens the queued message
+ * by its path, and one that sendmail wrote is its user's, group
+ * posthorn-drop) and execs it, as queue-run's uid.  One exec more per
+ * smtp-out process, which lives for many jobs under -J.  Without a
+ * queue-runas that is root's, set-uid and ours to run (an unprivileged
+ * build, the tests), smtp-out is started as before, and that is said
+ * once.  Decided at the first start. */
+enum out_start {
+	OUT_UNDECIDED,
+	OUT_DIRECT,		/* posix_spawn of smtp-out itself */
+	OUT_RUNAS		/* through queue-runas -G out_keep */
+};
+
+enum {
+	OUT_GROUPS_MAX = 256,	/* queue-run's supplementary groups */
+	OUT_KEEP_MAX = 24	/* a gid in decimal */
+};
+
+#define JOB_RUNAS	"queue-runas"	/* beside queue-run */
+
+static enum out_start out_start;
+static char out_runas[PATH_MAX];
+static char out_keep[OUT_KEEP_MAX];
+
+static void
+out_decide(const struct conf *conf)
+{
+	gid_t g[OUT_GROUPS_MAX];
+	char dir[PATH_MAX];
+	struct stat st;
+	gid_t queue = (gid_t)-1;
+	size_t len = 0;
+	int n, i, drop = 0;
+
+	out_start = OUT_DIRECT;
+	if ((n = getgroups(OUT_GROUPS_MAX, g)) <= 0)
+		return;		/* none to drop (or none known) */
+	if (str_fmt(dir, sizeof(dir), "%s/%s", conf->spool, QUEUE_NEW) ==
+	    0 && stat(dir, &st) == 0)
+		queue = st.st_gid;
+	/* Kept: the queue's group alone (our own stays our gid). */
+	out_keep[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (g[i] != queue) {
+			drop = 1;
+			continue;
+		}
+		if (str_fmt(out_keep + len, sizeof(out_keep) - len, "%s%lu",
+		    len > 0 ? "," : "", (unsigned long)g[i]) == -1)
+			return;
+		len = strlen(out_keep);
+	}
+	if (!drop)
+		return;
+	if (self_sibling(JOB_RUNAS, out_runas, sizeof(out_runas)) == -1 ||
+	    stat(out_runas, &st) == -1 || st.st_uid != 0 ||
+	    (st.st_mode & S_ISUID) == 0 || access(out_runas, X_OK) == -1) {
+		log_event("warning", "op", "smtp-out-groups", "file",
+		    out_runas, "reason", "queue-runas is not set-uid root or "
+		    "not ours to run: smtp-out keeps queue-run's groups",
+		    (char *)NULL);
+		return;
+	}
+	out_start = OUT_RUNAS;
+}
+
 /* A new smtp-out -J in proc: its jobs' pipe on its fd 0, its lines'
  * on fd 1, every signal at its default and none blocked (queue-run
  * blocks its own into a signalfd and ignores SIGPIPE). */
@@ -113,11 +184,15 @@ proc_spawn(struct outproc *p, const struct conf *conf, unsigned gen,
 	char path[PATH_MAX];
 	char *argv[] = { path, (char *)"-C", (char *)conf->dir,
 	    (char *)"-J", NULL };
+	char *rargv[] = { out_runas, (char *)"-G", out_keep, (char *)"--",
+	    path, path, (char *)"-C", (char *)conf->dir, (char *)"-J", NULL };
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, fds[2], e;
 	pid_t pid;
 
 	if (self_sibling(JOB_SMTP_OUT, path, sizeof(path)) == -1)
 		return -1;
+	if (out_start == OUT_UNDECIDED)
+		out_decide(conf);
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1)
 		goto fail;
 	/* Ours non-blocking: a job is written as the pipe takes it. */
@@ -126,9 +201,12 @@ proc_spawn(struct outproc *p, const struct conf *conf, unsigned gen,
 		goto fail;
 	fds[0] = in[0];
 	fds[1] = out[1];
-	if ((e = child_start(&pid, path, argv, environ, fds, 2, 0)) != 0) {
+	if ((e = out_start == OUT_RUNAS ?
+	    child_start(&pid, out_runas, rargv, environ, fds, 2, 0) :
+	    child_start(&pid, path, argv, environ, fds, 2, 0)) != 0) {
 		/* Said once here: every recipient is deferred for it. */
-		log_event("error", "error", "exec", "file", path, "reason",
+		log_event("error", "error", "exec", "file", out_start ==
+		    OUT_RUNAS ? out_runas : path, "reason",
 		    strerror(e), (char *)NULL);
 		errno = e;
 		goto fail;

@@ -223,3 +223,46 @@ runas_target(const struct conf *c, const char *domain, uid_t caller_uid,
 	}
 	return 0;
 }
+
+int
+runas_keep_groups(const char *list, const gid_t *have, size_t nhave,
+    gid_t *out, size_t outmax, size_t *nout, char *why, size_t whysize)
+{
+	const char *p = list;
+	unsigned long v;
+	char *end;
+	size_t i;
+
+	*nout = 0;
+	while (*p != '\0') {
+		if (*p < '0' || *p > '9') {
+			str_fmt_cut(why, whysize, "-G %s: not a list of group "
+			    "numbers", list);
+			return -1;
+		}
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno != 0 || v > (unsigned long)(gid_t)-1 - 1 ||
+		    (*end != ',' && *end != '\0') ||
+		    (*end == ',' && end[1] == '\0')) {
+			str_fmt_cut(why, whysize, "-G %s: not a list of group "
+			    "numbers", list);
+			return -1;
+		}
+		for (i = 0; i < nhave && have[i] != (gid_t)v; i++)
+			;
+		if (i == nhave) {
+			str_fmt_cut(why, whysize, "-G: group %lu is not the "
+			    "caller's: only groups it has may be kept", v);
+			return -1;
+		}
+		if (*nout >= outmax) {
+			str_fmt_cut(why, whysize, "-G %s: too many groups",
+			    list);
+			return -1;
+		}
+		out[(*nout)++] = (gid_t)v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}

@@ -42,4 +42,13 @@ int	runas_target(const struct conf *c, const char *domain,
 	    uid_t caller_uid, gid_t caller_gid, const gid_t *groups,
 	    size_t ngroups, struct runas_id *id, char *why, size_t whysize);
 
+/* queue-runas -G: the supplementary groups a program is left with, out
+ * of the caller's: list is decimal gids separated by commas ("" for
+ * none), each of which must be one of have[0..nhave), so that the mode
+ * only ever takes groups away.  0 with out[0..*nout) (at most outmax),
+ * or -1 with why. */
+int	runas_keep_groups(const char *list, const gid_t *have, size_t nhave,
+	    gid_t *out, size_t outmax, size_t *nout, char *why,
+	    size_t whysize);
+
 #endif

@@ -18,7 +18,18 @@
  * or SIGHUP kills the command's process group, which queue-run could
  * not (another uid's), and the command's exit status or signal becomes
  * its own.  Its refusals, on stderr, become the reason of the delivery's
- * temporary failure (exit 75). */
+ * temporary failure (exit 75).
+ *
+ *	queue-runas -G GIDS [--] PATH ARG0 [ARG...]
+ *
+ * is the other mode: it clears the supplementary groups but GIDS (a
+ * comma-separated list of the caller's own, "" for none), becomes the
+ * caller again for good and execs PATH in its place, with the caller's
+ * environment (what the loader leaves of it for a set-uid program).
+ * queue-run starts smtp-out so: the program that faces the network
+ * keeps none of the groups of the secrets that queue-run holds to sign
+ * and rewrite (DKIM keys, srs.secret, users files).  Nothing is gained:
+ * the uid is the caller's and the groups a subset of its own. */
 
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -77,8 +88,38 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: queue-runas -C DIR -d DOMAIN [--] PATH ARG0 "
+	    "[ARG...]\n       queue-runas -G GIDS [--] PATH ARG0 "
 	    "[ARG...]\n");
 	_exit(EX_USAGE_);
+}
+
+/* -G: the caller's supplementary groups cut to those of list, then the
+ * caller for good (real, effective and saved uid), then path. */
+static void
+keep_groups(const char *list, char *const argv[], char *envp[])
+{
+	gid_t have[GROUPS_MAX], keep[GROUPS_MAX];
+	char why[RUNAS_WHY_MAX];
+	uid_t caller = getuid(), r, e, s;
+	size_t nkeep;
+	int n;
+
+	if ((n = getgroups(GROUPS_MAX, have)) == -1)
+		fail("getgroups", strerror(errno));
+	if (runas_keep_groups(list, have, (size_t)n, keep, GROUPS_MAX,
+	    &nkeep, why, sizeof(why)) == -1)
+		fail(why, NULL);
+	if (setgroups(nkeep, keep) == -1)
+		fail("setgroups", strerror(errno));
+	if (setresuid(caller, caller, caller) == -1)
+		fail("setresuid", strerror(errno));
+	if (getresuid(&r, &e, &s) == -1 || r != caller || e != caller ||
+	    s != caller || (caller != 0 && setuid(0) != -1))
+		fail("could not drop root", NULL);
+	execve(argv[0], argv + 1, envp);
+	fprintf(stderr, "queue-runas: cannot execute %s: %s\n", argv[0],
+	    strerror(errno));
+	_exit(EX_TEMPFAIL_);
 }
 
 /* The command's environment: PATH, HOME=/, and what queue-run set of
@@ -177,7 +218,7 @@ main(int argc, char *argv[], char *envp[])
 	gid_t groups[GROUPS_MAX];
 	struct runas_id id;
 	sigset_t mask, old;
-	const char *dir = NULL, *domain = NULL;
+	const char *dir = NULL, *domain = NULL, *keep = NULL;
 	uid_t caller = getuid();
 	pid_t parent, child;
 	int c, n;
@@ -194,8 +235,11 @@ main(int argc, char *argv[], char *envp[])
 	/* An ignored SIGCHLD would reap the command unseen. */
 	(void)signal(SIGCHLD, SIG_DFL);
 
-	while ((c = getopt(argc, argv, "+C:d:")) != -1) {
+	while ((c = getopt(argc, argv, "+C:d:G:")) != -1) {
 		switch (c) {
+		case 'G':
+			keep = optarg;
+			break;
 		case 'C':
 			dir = optarg;
 			break;
@@ -205,6 +249,13 @@ main(int argc, char *argv[], char *envp[])
 		default:
 			usage();
 		}
+	}
+	if (keep != NULL) {
+		if (dir != NULL || domain != NULL || argc - optind < 2)
+			usage();
+		if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
+			fail("sigprocmask", strerror(errno));
+		keep_groups(keep, argv + optind, envp);
 	}
 	if (dir == NULL || domain == NULL || argc - optind < 2)
 		usage();

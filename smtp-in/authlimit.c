@@ -12,11 +12,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,22 +59,10 @@ _Static_assert(sizeof(struct header) == HEADER_SIZE, "header is 64");
 static void
 source_text(const char *source, char *out, size_t size)
 {
-	struct sockaddr_in6 s6;
-	struct sockaddr_in s4;
 	struct srckey k;
-	const struct sockaddr *sa = NULL;
 	char hex[2 * SRCTAB_KEY + 1];
 
-	memset(&s4, 0, sizeof(s4));
-	memset(&s6, 0, sizeof(s6));
-	if (inet_pton(AF_INET, source, &s4.sin_addr) == 1) {
-		s4.sin_family = AF_INET;
-		sa = (const struct sockaddr *)&s4;
-	} else if (inet_pton(AF_INET6, source, &s6.sin6_addr) == 1) {
-		s6.sin6_family = AF_INET6;
-		sa = (const struct sockaddr *)&s6;
-	}
-	if (sa == NULL || srctab_key(sa, &k) == -1) {
+	if (srctab_key_text(source, &k) == -1) {
 		str_fmt_cut(out, size, "s:%s", source);
 		return;
 	}

@@ -513,7 +513,10 @@ helper_srs_check(const struct session *s, const char *addr, char *why,
 	pid_t pid;
 
 	why[0] = '\0';
-	if (str_fmt(line, sizeof(line), "srs %s", addr) == 0 &&
+	/* The client's address (under PROXY, the header's), whose failures
+	 * the keeper counts; "-" when unknown. */
+	if (str_fmt(line, sizeof(line), "srs %s %s", s->peer[0] != '\0' &&
+	    strchr(s->peer, ' ') == NULL ? s->peer : "-", addr) == 0 &&
 	    (fd = keeper_ask(line)) != -1) {
 		if (keeper_answer(fd, line, sizeof(line),
 		    HELPER_SRS_TIMEOUT) == -1) {
@@ -528,6 +531,8 @@ helper_srs_check(const struct session *s, const char *addr, char *why,
 			return HELPER_SRS_OK;
 		if (strncmp(line, "no ", 3) == 0)
 			return HELPER_SRS_BAD;
+		if (strncmp(line, "limit ", 6) == 0)
+			return HELPER_SRS_LIMIT;
 		return HELPER_SRS_TEMP;
 	}
 	if (self_sibling(HELPER_ALIASES, path, sizeof(path)) == -1 ||

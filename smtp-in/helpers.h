@@ -71,10 +71,13 @@ enum session_auth helper_auth(struct session *, const char *request,
 	    char *login, size_t loginsize, char *why, size_t whysize);
 
 /* An SRS recipient at a local domain: valid, refused (bad hash, expired,
- * malformed: 550), or unknown for now (451). */
+ * malformed: 550), refused unchecked since the client failed too often
+ * (the keeper's count per source, srsfail.h: 450), or unknown for now
+ * (451). */
 enum helper_srs {
 	HELPER_SRS_OK,
 	HELPER_SRS_BAD,
+	HELPER_SRS_LIMIT,
 	HELPER_SRS_TEMP
 };
 

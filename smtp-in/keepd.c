@@ -5,6 +5,7 @@
  * 64 MiB and a tenth of a second and the keeper answers everyone else
  * meanwhile. */
 
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -32,10 +33,22 @@ keepd_init(struct keepd *k, const char *dir, char *err, size_t errlen)
 	memset(k, 0, sizeof(*k));
 	if (confwatch_load(&k->w, conf_dir(dir), err, errlen) == -1)
 		return -1;
+	uint64_t seed;
+	ssize_t n;
+
 	if (self_sibling(AUTH_PROG, k->auth, sizeof(k->auth)) == -1) {
 		str_fmt_cut(err, errlen, "%s: %s", AUTH_PROG, strerror(errno));
 		return -1;
 	}
+	while ((n = getrandom(&seed, sizeof(seed), 0)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(seed)) {
+		str_fmt_cut(err, errlen, "getrandom: %s",
+		    n == -1 ? strerror(errno) : "short read");
+		return -1;
+	}
+	srsfail_init(&k->srsfail, seed);
 	return 0;
 }
 
@@ -62,17 +75,28 @@ answer(int fd, const char *word, const char *text)
 	(void)close(fd);
 }
 
+/* peer: the client's address, whose failures are counted (srsfail.h);
+ * over the limit it is answered "limit" without a check, so that a
+ * guess costs it a wait rather than a chance. */
 static void
-srs(struct keepd *k, const char *address, int fd)
+srs(struct keepd *k, const char *peer, const char *address, int fd)
 {
 	char orig[ADDR_TEXT_MAX], why[SRS_WHY_MAX + ADDR_TEXT_MAX];
+	time_t now = time(NULL);
 
-	switch (srs_check(&k->w.conf, address, time(NULL), orig,
+	if (srsfail_over(&k->srsfail, peer, now)) {
+		log_event("srs-refused", "peer", peer, LOG_PEER "address",
+		    address, "reason", "too many failures", (char *)NULL);
+		answer(fd, "limit", "too many invalid SRS addresses");
+		return;
+	}
+	switch (srs_check(&k->w.conf, address, now, orig,
 	    sizeof(orig), why, sizeof(why))) {
 	case SRS_CHECK_OK:
 		answer(fd, "ok", orig);
 		break;
 	case SRS_CHECK_BAD:
+		srsfail_count(&k->srsfail, peer, now);
 		answer(fd, "no", why);
 		break;
 	default:
@@ -152,7 +176,7 @@ keepd_serve(struct keepd *k, const struct keeper_req *r, int fd)
 		confwatch_log(&k->w, c, "change");
 	switch (r->op) {
 	case KEEPER_SRS:
-		srs(k, r->arg, fd);
+		srs(k, r->peer, r->arg, fd);
 		break;
 	case KEEPER_USER:
 		user(k, r->arg, r->name, fd);

@@ -13,6 +13,7 @@
 
 #include "confwatch.h"
 #include "keeper.h"
+#include "srsfail.h"
 
 enum {
 	/* smtp-auth processes at once.  Each holds a session's AUTH; its
@@ -25,6 +26,7 @@ struct keepd {
 	struct confwatch w;		/* posthorn.conf, kept current */
 	char		 auth[PATH_MAX];	/* smtp-auth beside us */
 	unsigned	 nauth;			/* smtp-auth running */
+	struct srsfail	 srsfail;		/* failed SRS per source */
 };
 
 /* posthorn.conf of dir, and where smtp-auth is.  0, or -1 with err. */

@@ -623,8 +623,9 @@ static void
 rcpt_srs(struct session *s, const char *rcpt)
 {
 	char why[HELPER_LINE_MAX];
+	enum helper_srs r;
 
-	switch (helper_srs_check(s, rcpt, why, sizeof(why))) {
+	switch ((r = helper_srs_check(s, rcpt, why, sizeof(why)))) {
 	case HELPER_SRS_OK:
 		(void)str_copy(s->rcpts[s->nrcpts], sizeof(s->rcpts[0]), rcpt);
 		s->nrcpts++;
@@ -633,6 +634,7 @@ rcpt_srs(struct session *s, const char *rcpt)
 		reply(s, "250 2.1.5 Ok");
 		break;
 	case HELPER_SRS_BAD:
+	case HELPER_SRS_LIMIT:
 		/* Guessing a hash costs a connection every few guesses. */
 		if (++s->srs_failures >= SMTP_SRS_FAILURES_MAX) {
 			log_event("refused", "peer", s->peerlog, "cmd", "RCPT",
@@ -644,7 +646,17 @@ rcpt_srs(struct session *s, const char *rcpt)
 			close_gently(s);
 			break;
 		}
-		reply(s, "550 5.1.1 <%s>: invalid or expired SRS address", rcpt);
+		if (r == HELPER_SRS_BAD) {
+			reply(s, "550 5.1.1 <%s>: invalid or expired SRS "
+			    "address", rcpt);
+			break;
+		}
+		/* Past the keeper's count for this client: unchecked, and
+		 * temporary (RFC 5321's 450, "temporarily blocked for
+		 * policy reasons"), so that a genuine bounce from a source
+		 * that others abused is retried, not lost. */
+		reply(s, "450 4.7.1 <%s>: too many invalid SRS addresses from "
+		    "your address; try again later", rcpt);
 		break;
 	case HELPER_SRS_TEMP:
 	default:

@@ -5,6 +5,7 @@
  * refilling; a sweep drops the others when the table is half full. */
 
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <string.h>
 
@@ -19,26 +20,69 @@ enum {
 _Static_assert((SRCTAB_SLOTS & (SRCTAB_SLOTS - 1)) == 0,
     "SRCTAB_SLOTS is a power of two");
 
+static void
+key4(const struct in_addr *a, struct srckey *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->b[10] = k->b[11] = 0xff;
+	memcpy(&k->b[12], a, 4);
+}
+
+static void
+key6(const struct in6_addr *a, struct srckey *k)
+{
+	memcpy(k->b, a, sizeof(k->b));
+	if (!IN6_IS_ADDR_V4MAPPED(a))
+		memset(&k->b[8], 0, 8);		/* the /64 */
+}
+
 int
 srctab_key(const struct sockaddr *sa, struct srckey *k)
 {
 	memset(k, 0, sizeof(*k));
 	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-
-		k->b[10] = k->b[11] = 0xff;
-		memcpy(&k->b[12], &s4->sin_addr, 4);
+		key4(&((const struct sockaddr_in *)sa)->sin_addr, k);
 		return 0;
 	}
 	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-
-		memcpy(k->b, &s6->sin6_addr, sizeof(k->b));
-		if (!IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			memset(&k->b[8], 0, 8);		/* the /64 */
+		key6(&((const struct sockaddr_in6 *)sa)->sin6_addr, k);
 		return 0;
 	}
 	return -1;
+}
+
+/* Straight from the address bytes: a sockaddr_in built here and read
+ * as a struct sockaddr is the aliasing the compiler may drop stores
+ * across. */
+int
+srctab_key_text(const char *text, struct srckey *k)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, text, &a4) == 1) {
+		key4(&a4, k);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, &a6) == 1) {
+		key6(&a6, k);
+		return 0;
+	}
+	memset(k, 0, sizeof(*k));
+	return -1;
+}
+
+uint64_t
+srctab_hash(uint64_t seed, const struct srckey *k)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+	size_t i;
+
+	for (i = 0; i < sizeof(k->b); i++) {
+		h ^= k->b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h ^ (h >> 29);
 }
 
 void
@@ -51,18 +95,10 @@ srctab_init(struct srctab *t, unsigned max_sessions, unsigned rate,
 	t->rate = rate;
 }
 
-/* FNV-1a over the seed and the key. */
 static size_t
 hash(const struct srctab *t, const struct srckey *k)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ t->seed;
-	size_t i;
-
-	for (i = 0; i < sizeof(k->b); i++) {
-		h ^= k->b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return (size_t)(h ^ (h >> 29)) & MASK;
+	return (size_t)srctab_hash(t->seed, k) & MASK;
 }
 
 static void

@@ -52,6 +52,12 @@ enum srctab_verdict {
 /* Key of an address: IPv4 (or IPv4-mapped IPv6) as ::ffff:a.b.c.d, IPv6
  * cut to its /64.  -1 for another family. */
 int	srctab_key(const struct sockaddr *, struct srckey *);
+/* Key of an address as text (inet_pton's IPv4 or IPv6 forms): 0, or -1
+ * when it is no address. */
+int	srctab_key_text(const char *, struct srckey *);
+/* Hash of a key under seed (FNV-1a, folded): sources are chosen by the
+ * peers, a table's seed keeps its collisions from being chosen too. */
+uint64_t srctab_hash(uint64_t seed, const struct srckey *);
 void	srctab_init(struct srctab *, unsigned max_sessions, unsigned rate,
 	    uint64_t seed);
 /* A new connection from key at now (ms): may it start a session?  On

@@ -24,7 +24,7 @@ import pytest
 
 from conftest import (BIN, ROOT, SAN, SAN_ENV, WAIT, Client, Conf, LogProc,
                       Peer, QueuedMessage, QueueRun, children, cmdline,
-                      free_port, parse_kv)
+                      free_port, inject, parse_kv)
 from test_dkimsign import alg, parse_records, signatures
 from test_signing import BOTH, verify
 from test_srs import mail_srs_forward
@@ -534,6 +534,79 @@ def test_the_dkim_keys_are_the_signers_alone(delivering):
     [box] = list((inst.mail / "example.org" / "postmaster" / "new")
                  .iterdir())
     assert box.read_bytes().count(b"\nDKIM-Signature:") == 2
+
+
+def test_smtp_out_has_none_of_queue_runs_secret_groups(delivering):
+    """queue-run with the groups install.sh gives it starts smtp-out
+    through queue-runas -G: the process that faces the network keeps
+    the queue's group (a message that sendmail wrote is its user's,
+    group posthorn-drop) and none of the secrets' groups, cannot open a
+    DKIM key or srs.secret, and delivers (queue-run(8))."""
+    inst = delivering
+    keys = sorted((inst.conf / "domains" / "example.org" / "dkim")
+                  .iterdir())
+    secret = inst.conf / "srs.secret"
+    peer = Peer()
+    try:
+        (inst.conf / "routes").write_text(
+            f"* 127.0.0.1:{peer.port} tls=none\n")
+        with open(inst.conf / "posthorn.conf", "a") as f:
+            # smtp-out stays, idle, long enough to be looked at.
+            f.write("smtp_reuse_idle = 60\n")
+        path = queue_file(inst, "0000000000000005", "carol@remote.example",
+                          body=b"Subject: out\n\nfrom nobody\n")
+        os.chown(path, NOBODY, inst.drop)
+        qr = start_queue_run(inst)
+        try:
+            qr.delivered()
+            [(_, rcpts, data)] = peer.wait()
+            assert rcpts == ["carol@remote.example"]
+            assert b"from nobody" in data
+            [out] = [p for p in children(qr.proc.pid)
+                     if b"smtp-out" in cmdline(p)]
+            st = proc_status(out)
+            assert st["Uid"] == [str(inst.uid)] * 4, st
+            assert st["Gid"] == [str(inst.gid)] * 4, st
+            assert st["Groups"] == [str(inst.drop)], st
+            assert os.path.basename(cmdline(out).split(b"\0")[0]) == \
+                b"smtp-out", cmdline(out)
+            for p in (*keys, secret):
+                r = subprocess.run(
+                    ["setpriv", f"--reuid={inst.uid}",
+                     f"--regid={inst.gid}", f"--groups={inst.drop}",
+                     "cat", str(p)], capture_output=True, timeout=60)
+                assert r.returncode != 0 and \
+                    b"Permission denied" in r.stderr, (p, r)
+            assert "smtp-out-groups" not in qr.log()
+        finally:
+            qr.stop()
+    finally:
+        peer.stop()
+
+
+def test_without_a_set_uid_queue_runas_smtp_out_is_started_as_before(
+        conf):
+    """An unprivileged build (queue-runas not set-uid): queue-run with a
+    group to drop says so once and starts smtp-out itself, which
+    delivers."""
+    peer = Peer()
+    try:
+        conf.write(smtp_reuse_idle="0")
+        (conf.dir / "routes").write_text(
+            f"* 127.0.0.1:{peer.port} tls=none\n")
+        for i in range(2):
+            inject(conf, "bob@example.com", f"carol{i}@remote.example")
+        extra = unused_ids(1)[0]
+        qr = QueueRun(conf, prefix=["setpriv", f"--groups=0,{extra}"])
+        try:
+            qr.delivered(2)
+            assert len(peer.wait(2)) == 2
+            assert len(re.findall(r"event=warning op=smtp-out-groups ",
+                                  qr.log())) == 1, qr.log()
+        finally:
+            qr.stop()
+    finally:
+        peer.stop()
 
 
 def test_smtp_ins_process_cannot_read_the_dkim_keys(delivering):

@@ -432,6 +432,62 @@ def test_the_keeper_answers_srs_and_is_restarted(open_conf):
         srv.stop()
 
 
+def test_failed_srs_recipients_are_counted_per_client(open_conf):
+    """Forged SRS guesses from one client, a couple a session (below the
+    per-session 3) over many sessions through a proxy, reach the keeper's
+    limit per source: that client is then answered 450 even for a good
+    address, unchecked, while another client's good address is still
+    accepted (smtp-keeper(8), failures per source)."""
+    secret = open_conf.dir / "srs.secret"
+    secret.write_text("listen test secret\n")
+    nobody = __import__("pwd").getpwnam("nobody")
+    os.chown(secret, nobody.pw_uid, nobody.pw_gid)
+    secret.chmod(0o640)
+    good = srs0("listen test secret", "grace", "remote.example",
+                "example.com")
+    limit = 30      # SRSFAIL_MAX, smtp-keeper(8)
+    srv = Listener(open_conf, args=("-T", "-p", "127.0.0.2"))
+
+    def session(src):
+        c = srv.connect(source="127.0.0.2")
+        c.send(f"PROXY TCP4 {src} 127.0.0.1 40000 25\r\n")
+        assert greet(c)[0] == 220
+        assert c.cmd("EHLO client.example")[0] == 250
+        assert c.cmd("MAIL FROM:<>")[0] == 250
+        return c
+
+    try:
+        resident(srv, b"smtp-keeper")
+        guesses = 0
+        while guesses < limit:
+            c = session("192.0.2.66")
+            for i in range(2):
+                forged = good.replace("=grace@", f"=m{guesses}@")
+                code, text = c.cmd(f"RCPT TO:<{forged}>")
+                assert code == 550, (text, srv.log())
+                guesses += 1
+            assert c.cmd("QUIT")[0] == 221
+            c.close()
+        c = session("192.0.2.66")
+        code, text = c.cmd(f"RCPT TO:<{good}>")
+        assert code == 450 and "too many invalid SRS" in " ".join(text), \
+            text
+        assert c.cmd("QUIT")[0] == 221
+        c.close()
+        # another client, and the attacker's neighbour, are untouched
+        for src in ("198.51.100.4", "192.0.2.67"):
+            c = session(src)
+            code, text = c.cmd(f"RCPT TO:<{good}>")
+            assert code == 250, (src, text, srv.log())
+            assert c.cmd("QUIT")[0] == 221
+            c.close()
+        srv.wait_for(r"event=srs-refused peer=192\.0\.2\.66 ")
+        srv.wait_for(r"event=refused peer=\[192\.0\.2\.66\] cmd=RCPT "
+                     r"reply=\"450 4\.7\.1 .*too many invalid SRS")
+    finally:
+        srv.stop()
+
+
 class FakeJournal:
     """smtp-listen under peers/journald.py, in a mount namespace of its
     own: its stderr is a "journal stream" and the native socket is the

@@ -50,12 +50,15 @@ test_each_question_parses(void **state)
 	struct keeper_req r;
 
 	(void)state;
-	parses("srs SRS0=abcd=XY=remote.example=grace@example.org", &r);
+	parses("srs 192.0.2.7 SRS0=abcd=XY=remote.example=grace@example.org",
+	    &r);
 	assert_int_equal(r.op, KEEPER_SRS);
+	assert_string_equal(r.peer, "192.0.2.7");
 	assert_string_equal(r.arg,
 	    "SRS0=abcd=XY=remote.example=grace@example.org");
 	/* An address takes the rest of the line, quoted spaces and all. */
-	parses("srs \"SRS0=abcd=XY=r.example=a b\"@example.org", &r);
+	parses("srs - \"SRS0=abcd=XY=r.example=a b\"@example.org", &r);
+	assert_string_equal(r.peer, "-");
 	assert_string_equal(r.arg, "\"SRS0=abcd=XY=r.example=a b\"@example.org");
 	parses("user example.org alice", &r);
 	assert_int_equal(r.op, KEEPER_USER);
@@ -78,6 +81,9 @@ test_anything_else_is_refused(void **state)
 	refused("", 0);
 	refused("srs", 3);
 	refused("srs ", 4);
+	/* A peer and no address: the old form without a peer. */
+	refused("srs x@example.org", 17);
+	refused("srs 192.0.2.7 ", 14);
 	refused("SRS x@example.org", 17);
 	refused("forget everything", 17);
 	refused("user example.org", 16);
@@ -87,15 +93,15 @@ test_anything_else_is_refused(void **state)
 	refused("auth 192.0.2.1 extra", 20);
 	refused("auth ", 5);
 	/* No control byte, no NUL, no DEL, no line end. */
-	refused("srs a@b\nuser b c", 17);
-	refused("srs a\0@example.org", 18);
-	refused("srs a\x7f@example.org", 18);
+	refused("srs - a@b\nuser b c", 19);
+	refused("srs - a\0@example.org", 20);
+	refused("srs - a\x7f@example.org", 20);
 	refused("user example.org alice\r", 23);
 	/* A peer longer than an address, a question longer than the limit. */
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "auth ", 5);
 	refused(big, 5 + KEEPER_PEER_MAX + 1);
-	memcpy(big, "srs ", 4);
+	memcpy(big, "srs - ", 6);
 	refused(big, KEEPER_REQ_MAX + 1);
 }
 
@@ -226,18 +232,19 @@ test_the_keeper_checks_srs_and_users_itself(void **state)
 	assert_int_equal(srs_load(&srs, &fx->kd.w.conf, why, sizeof(why)), 0);
 	assert_int_equal(srs_forward(&srs, "grace@remote.example",
 	    "example.org", time(NULL), addr, sizeof(addr)), 0);
-	(void)snprintf(q, sizeof(q), "srs %s", addr);
+	(void)snprintf(q, sizeof(q), "srs 192.0.2.1 %s", addr);
 	ask(fx, q, a, sizeof(a));
 	assert_string_equal(a, "ok grace@remote.example\n");
 	/* Another local part under the same hash: forged. */
 	at = strstr(addr, "=grace@");
 	assert_non_null(at);
 	memcpy(at, "=mall0@", 7);
-	(void)snprintf(q, sizeof(q), "srs %s", addr);
+	(void)snprintf(q, sizeof(q), "srs 192.0.2.1 %s", addr);
 	ask(fx, q, a, sizeof(a));
 	assert_memory_equal(a, "no ", 3);
 	assert_non_null(strstr(a, "bad hash"));
-	ask(fx, "srs SRS0=abcd=XY=r.example=x@elsewhere.example", a, sizeof(a));
+	ask(fx, "srs - SRS0=abcd=XY=r.example=x@elsewhere.example", a,
+	    sizeof(a));
 	assert_memory_equal(a, "no ", 3);
 	ask(fx, "user example.org alice", a, sizeof(a));
 	assert_string_equal(a, "yes\n");
@@ -248,6 +255,45 @@ test_the_keeper_checks_srs_and_users_itself(void **state)
 	/* A domain that could name another directory has no users. */
 	ask(fx, "user ../etc alice", a, sizeof(a));
 	assert_string_equal(a, "no\n");
+}
+
+/* Failed SRS recipients counted per client (srsfail.h): past the limit
+ * a source is answered "limit" without a check, even for a good
+ * address, and another source is not. */
+static void
+test_a_source_that_failed_too_often_is_refused_unchecked(void **state)
+{
+	struct fx *fx = *state;
+	char good[ADDR_TEXT_MAX], bad[ADDR_TEXT_MAX], q[KEEPER_REQ_MAX];
+	char a[KEEPER_ANSWER_MAX], why[256], *at;
+	struct srs srs;
+	unsigned i;
+
+	configure(fx);
+	assert_int_equal(srs_load(&srs, &fx->kd.w.conf, why, sizeof(why)), 0);
+	assert_int_equal(srs_forward(&srs, "grace@remote.example",
+	    "example.org", time(NULL), good, sizeof(good)), 0);
+	(void)str_copy(bad, sizeof(bad), good);
+	at = strstr(bad, "=grace@");
+	assert_non_null(at);
+	memcpy(at, "=mall0@", 7);
+	for (i = 0; i < SRSFAIL_MAX; i++) {
+		(void)snprintf(q, sizeof(q), "srs 2001:db8::%x %s", i + 1, bad);
+		ask(fx, q, a, sizeof(a));
+		assert_memory_equal(a, "no ", 3);
+	}
+	(void)snprintf(q, sizeof(q), "srs 2001:db8::ffff %s", good);
+	ask(fx, q, a, sizeof(a));
+	assert_memory_equal(a, "limit ", 6);
+	(void)snprintf(q, sizeof(q), "srs 192.0.2.1 %s", good);
+	ask(fx, q, a, sizeof(a));
+	assert_string_equal(a, "ok grace@remote.example\n");
+	/* An unknown peer is not one source for all. */
+	for (i = 0; i < SRSFAIL_MAX + 1; i++) {
+		(void)snprintf(q, sizeof(q), "srs - %s", bad);
+		ask(fx, q, a, sizeof(a));
+		assert_memory_equal(a, "no ", 3);
+	}
 }
 
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -261,6 +307,7 @@ main(void)
 		T(test_a_question_arrives_with_its_socket),
 		T(test_no_socket_or_a_datagram_socket_is_refused),
 		T(test_the_keeper_checks_srs_and_users_itself),
+		T(test_a_source_that_failed_too_often_is_refused_unchecked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

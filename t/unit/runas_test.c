@@ -225,6 +225,55 @@ test_posthorn_conf_is_checked_before_it_is_read(void **state)
 		fail_msg("%s", why);
 }
 
+/* queue-runas -G: only groups the caller has may be kept; "" keeps
+ * none; anything but decimal gids and commas is refused. */
+static void
+test_keep_groups_only_takes_away(void **state)
+{
+	const gid_t have[] = { 100, 101, 102 };
+	gid_t out[4];
+	char why[RUNAS_WHY_MAX];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(runas_keep_groups("", have, 3, out, 4, &n, why,
+	    sizeof(why)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(runas_keep_groups("101", have, 3, out, 4, &n, why,
+	    sizeof(why)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], 101);
+	assert_int_equal(runas_keep_groups("102,100", have, 3, out, 4, &n,
+	    why, sizeof(why)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0], 102);
+	assert_int_equal(out[1], 100);
+	/* A group of someone else's: root's, say. */
+	assert_int_equal(runas_keep_groups("101,0", have, 3, out, 4, &n, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "not the caller's"));
+	assert_int_equal(runas_keep_groups("100", have, 0, out, 4, &n, why,
+	    sizeof(why)), -1);
+	assert_int_equal(runas_keep_groups("100,101", have, 3, out, 1, &n,
+	    why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "too many"));
+	/* Not a list of numbers. */
+	assert_int_equal(runas_keep_groups("posthorn", have, 3, out, 4, &n,
+	    why, sizeof(why)), -1);
+	assert_int_equal(runas_keep_groups("-1", have, 3, out, 4, &n, why,
+	    sizeof(why)), -1);
+	assert_int_equal(runas_keep_groups("100,", have, 3, out, 4, &n, why,
+	    sizeof(why)), -1);
+	assert_int_equal(runas_keep_groups(",100", have, 3, out, 4, &n, why,
+	    sizeof(why)), -1);
+	assert_int_equal(runas_keep_groups("100 ", have, 3, out, 4, &n, why,
+	    sizeof(why)), -1);
+	assert_int_equal(runas_keep_groups("4294967295", have, 3, out, 4, &n,
+	    why, sizeof(why)), -1);
+	assert_int_equal(runas_keep_groups("99999999999999999999", have, 3,
+	    out, 4, &n, why, sizeof(why)), -1);
+}
+
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -238,6 +287,7 @@ main(void)
 		T(test_a_domain_names_its_own_user),
 		T(test_a_configuration_others_can_write_is_refused),
 		T(test_posthorn_conf_is_checked_before_it_is_read),
+		cmocka_unit_test(test_keep_groups_only_takes_away),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
