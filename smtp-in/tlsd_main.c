@@ -104,6 +104,10 @@ struct zcache {
 	struct confwatch	 w;
 	int			 conf_ok;	/* w.conf is usable */
 	struct tlsd_cred	*cred;		/* NULL: each child reads them */
+	/* w.conf's tls_priority parsed; NULL: each child parses it (and
+	 * logs why it is wrong).  prio_done: tried since the last load. */
+	struct tlsd_prio	*prio;
+	int			 prio_done;
 	struct stat		 cert_st, key_st;
 	int			 racy;		/* read again at the next use */
 };
@@ -139,6 +143,7 @@ serve(const char *dir, const char *peer, const struct zcache *z)
 	p.cert = cf->tls_cert;
 	p.key = cf->tls_key;
 	p.cred = z != NULL && z->conf_ok ? z->cred : NULL;
+	p.prio = z != NULL && z->conf_ok ? z->prio : NULL;
 	p.certdir = str_fmt(certdir, sizeof(certdir), "%s/" CERTS, cf->dir) ==
 	    0 ? certdir : NULL;
 	p.priority = cf->tls_priority;
@@ -281,8 +286,18 @@ zcache_refresh(struct zcache *z, const char *dir)
 		    sizeof(why)) == 0;
 		if (!z->conf_ok)
 			return;
-	} else if (confwatch_check(&z->w, 0, NULL) == CONFWATCH_RELOADED)
+		z->prio_done = 0;
+	} else if (confwatch_check(&z->w, 0, NULL) == CONFWATCH_RELOADED) {
 		z->racy = 1;	/* the paths may have changed */
+		z->prio_done = 0;	/* and the priority string */
+	}
+	if (!z->prio_done) {
+		tlsd_prio_free(z->prio);
+		if (tlsd_prio_load(z->w.conf.tls_priority, &z->prio, why,
+		    sizeof(why)) == -1)
+			z->prio = NULL;
+		z->prio_done = 1;
+	}
 	same = file_same(z->w.conf.tls_cert, &z->cert_st, &cst);
 	same = file_same(z->w.conf.tls_key, &z->key_st, &kst) && same;
 	if (same && !z->racy && z->cred != NULL)
