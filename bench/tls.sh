@@ -411,7 +411,7 @@ if command -v cc >/dev/null 2>&1 &&
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=mx.$DOMAIN" \
 	    -keyout "$T/rsakey.pem" -out "$T/rsacert.pem" >/dev/null 2>&1 ||
 	    die "openssl could not make the RSA certificate"
-	prio='SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE'
+	prio='SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:+GROUP-X448:+GROUP-FFDHE2048:+GROUP-FFDHE3072:+GROUP-FFDHE4096:+GROUP-FFDHE6144:+GROUP-FFDHE8192:%SERVER_PRECEDENCE'
 	for key in ecdsa rsa; do
 		if [ $key = ecdsa ]; then c=$CERT k=$KEY; else
 			c=$T/rsacert.pem k=$T/rsakey.pem; fi
