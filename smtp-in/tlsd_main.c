@@ -68,7 +68,11 @@ enum {
 	 * that sends requests faster than sessions end.  Over it, the
 	 * request gets "fail" and the session ends, as on a failed
 	 * handshake. */
-	ZYGOTE_CHILDREN_MAX = 1024
+	ZYGOTE_CHILDREN_MAX = 1024,
+	/* -z: a malloc larger than any free chunk that the start-up leaves
+	 * (its heap is some hundred KiB), below glibc's mmap threshold
+	 * (128 KiB), so that it comes from the heap's top: see zygote(). */
+	ZYGOTE_SORT_SIZE = 120 * 1024
 };
 
 /* The zygote cannot serve this request: say so on the session's ctl,
@@ -362,6 +366,13 @@ zygote(char *argv[], const char *dir)
 	 * first large malloc of every child merges them (malloc_consolidate)
 	 * and copies each page it writes. */
 	(void)malloc_trim(0);
+	/* ...and sorted, once, here: malloc_trim leaves them on the unsorted
+	 * list, which the next malloc that no exact fit serves walks,
+	 * writing into each free chunk it files in its bin, a copy-on-write
+	 * fault in every child for each page of them.  A request larger
+	 * than any free chunk walks the whole list (heap faults of a child
+	 * 25 -> 22, measured with perf record -e page-faults -d). */
+	free(malloc(ZYGOTE_SORT_SIZE));
 	/* SIGCHLD is let through only while ppoll waits, so that no child's
 	 * end is missed between the reaping and the wait. */
 	sigemptyset(&chld);
