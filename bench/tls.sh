@@ -54,6 +54,12 @@
 # smtp-tlsd's; BENCH_START_RUNS (200) fresh processes each, averaged, for
 # the bench's ECDSA P-256 certificate and an RSA-2048 one.
 #
+# A child of the zygote, phase by phase (bench/tlschild.c, compiled here
+# with cc): the parent's fork, the child's start, gnutls_init, the
+# priorities, the handshake, the records, its exit; a child that exits at
+# once; and the same handshake warm, without a fork.  BENCH_CHILD_RUNS
+# (300) forks.
+#
 # Idle memory: one TLS connection, handshake and EHLO, held open while
 # the session's processes are read in /proc: smtp-in + smtp-tlsd, or
 # Postfix's smtpd; VmRSS and Pss (smaps_rollup: shared library pages
@@ -402,6 +408,8 @@ fi
 
 # --- start-up, step by step ---------------------------------------------------
 
+# tls_priority's default (lib/conf.h)
+prio='SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:+GROUP-X448:+GROUP-FFDHE2048:+GROUP-FFDHE3072:+GROUP-FFDHE4096:+GROUP-FFDHE6144:+GROUP-FFDHE8192:%SERVER_PRECEDENCE'
 START_RUNS=${BENCH_START_RUNS:-200}
 START=$T/start
 : >"$START"
@@ -411,7 +419,6 @@ if command -v cc >/dev/null 2>&1 &&
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=mx.$DOMAIN" \
 	    -keyout "$T/rsakey.pem" -out "$T/rsacert.pem" >/dev/null 2>&1 ||
 	    die "openssl could not make the RSA certificate"
-	prio='SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE'
 	for key in ecdsa rsa; do
 		if [ $key = ecdsa ]; then c=$CERT k=$KEY; else
 			c=$T/rsacert.pem k=$T/rsakey.pem; fi
@@ -438,6 +445,19 @@ if command -v cc >/dev/null 2>&1 &&
 	done
 else
 	echo "bench: (!) no cc, or bench/tlsstart.c does not build: no start-up steps" >&2
+fi
+
+# --- a child of the zygote, phase by phase -------------------------------------
+
+CHILD=$T/child
+: >"$CHILD"
+if command -v cc >/dev/null 2>&1 &&
+    cc -std=c11 -O2 -o "$T/tlschild" "$HERE/tlschild.c" -lgnutls \
+    2>"$T/tlschild.err"; then
+	"$T/tlschild" "$CERT" "$KEY" "$prio" "${BENCH_CHILD_RUNS:-300}" \
+	    >"$CHILD" || die "tlschild failed"
+else
+	echo "bench: (!) no cc, or bench/tlschild.c does not build: no child phases" >&2
 fi
 
 # --- the table ---------------------------------------------------------------
@@ -500,8 +520,20 @@ read and parsed; pair "check": with GnuTLS's signature check of the pair,
 key    pair     load (dlopen)   global_init   gnutls_init   priority      cert
 $(cat "$START")
 (an exec'd smtp-tlsd pays all of these, plus the exec of a dynamically
-linked program; a child of the zygote only gnutls_init, the priority and
-the cert, and its fork.)
+linked program; a child of the zygote only gnutls_init and its fork: the
+zygote holds the priorities parsed and the default chain and key loaded.)
+EOF
+[ ! -s "$CHILD" ] || cat <<EOF
+
+a child of the zygote, phase by phase: ms of CPU (page faults), mean of
+${BENCH_CHILD_RUNS:-300} forks of a process that has GnuTLS initialised, the ECDSA
+chain and key loaded and the priorities parsed (bench/tlschild.c); each
+child does a TLS 1.3 handshake (X25519), one record each way and _exit:
+      fork   start      gnutls_init  priorities  handshake    records     exit       child total
+$(awk '$1 == "fork" { printf "fork  %-6s", $2; for (i = 3; i < NF; i += 2) printf " %-11s", $i " " $(i + 1); printf "\n" }' "$CHILD")
+a child that exits at once (fork, start, exit, child total):
+$(awk '$1 == "bare" { printf "bare  %-6s", $2; for (i = 3; i < NF; i += 2) printf " %-11s", $i " " $(i + 1); printf "\n" }' "$CHILD")
+the same handshake and records warm, without a fork: $(awk '$1 == "warm" { print $2 }' "$CHILD") ms
 EOF
 cat <<EOF
 

@@ -17,11 +17,18 @@
 #define CONF_TLS_CERT_DEFAULT	"certs/fullchain.pem"	/* under the dir */
 #define CONF_TLS_KEY_DEFAULT	"certs/privkey.pem"
 /* A GnuTLS priority string: TLS 1.2 and 1.3 only (RFC 8996 retires 1.0
- * and 1.1), 128-bit security or more, our order of preference.  GnuTLS
- * parses it in smtp-tlsd(8) at each TLS start; conf_load bounds it only,
- * since smtp-in, which reads this file too, does not link GnuTLS. */
+ * and 1.1), 128-bit security or more, our order of preference.  The
+ * groups are SECURE128's with X25519 moved first: OpenSSL's clients (most
+ * MTAs, Python's ssl) send a key share for X25519 alone, and GnuTLS, which
+ * puts SECP256R1 first, answered them with a HelloRetryRequest, a round
+ * trip and a second ClientHello more per handshake.  GnuTLS parses it in
+ * smtp-tlsd(8); conf_load bounds it only, since smtp-in, which reads this
+ * file too, does not link GnuTLS. */
 #define CONF_TLS_PRIORITY_DEFAULT \
-	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:" \
+	"+GROUP-SECP521R1:+GROUP-X448:+GROUP-FFDHE2048:+GROUP-FFDHE3072:" \
+	"+GROUP-FFDHE4096:+GROUP-FFDHE6144:+GROUP-FFDHE8192:%SERVER_PRECEDENCE"
 
 enum {
 	CONF_HOSTNAME_MAX = 253,		/* RFC 1035 name length */

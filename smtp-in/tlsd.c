@@ -198,6 +198,44 @@ tlsd_cred_free(struct tlsd_cred *tc)
 	free(tc);
 }
 
+/* A priority string parsed once, for every child of the zygote: a child
+ * that parses it again builds the same tables in pages of its own. */
+struct tlsd_prio {
+	gnutls_priority_t	 c;
+};
+
+int
+tlsd_prio_load(const char *priority, struct tlsd_prio **out, char *why,
+    size_t whysz)
+{
+	struct tlsd_prio *tp;
+	const char *errpos = NULL;
+	int r;
+
+	*out = NULL;
+	if ((tp = malloc(sizeof(*tp))) == NULL) {
+		str_fmt_cut(why, whysz, "%s", strerror(errno));
+		return -1;
+	}
+	if ((r = gnutls_priority_init(&tp->c, priority, &errpos)) < 0) {
+		str_fmt_cut(why, whysz, "tls_priority: %s at \"%.40s\"",
+		    gnutls_strerror(r), errpos != NULL ? errpos : "");
+		free(tp);
+		return -1;
+	}
+	*out = tp;
+	return 0;
+}
+
+void
+tlsd_prio_free(struct tlsd_prio *tp)
+{
+	if (tp == NULL)
+		return;
+	gnutls_priority_deinit(tp->c);
+	free(tp);
+}
+
 /* The session's certificate: the pair already loaded (p->cred) when the
  * default one is wanted and there is one, else cert and key read now. */
 static int
@@ -566,7 +604,14 @@ tlsd_run(const struct tlsd_params *p, int rfd, int wfd, int ctl, char *why,
 		str_fmt_cut(why, whysz, "gnutls_init: %s", gnutls_strerror(r));
 		goto fail;
 	}
-	if ((r = gnutls_priority_set_direct(t.s, p->priority, &errpos)) < 0) {
+	if (p->prio != NULL) {
+		if ((r = gnutls_priority_set(t.s, p->prio->c)) < 0) {
+			str_fmt_cut(why, whysz, "tls_priority: %s",
+			    gnutls_strerror(r));
+			goto fail;
+		}
+	} else if ((r = gnutls_priority_set_direct(t.s, p->priority,
+	    &errpos)) < 0) {
 		str_fmt_cut(why, whysz, "tls_priority: %s at \"%.40s\"",
 		    gnutls_strerror(r), errpos != NULL ? errpos : "");
 		goto fail;

@@ -47,6 +47,8 @@ enum {
 
 /* A chain and its key, loaded and checked (tlsd_cred_load). */
 struct tlsd_cred;
+/* A priority string, parsed (tlsd_prio_load). */
+struct tlsd_prio;
 
 struct tlsd_params {
 	const char	*cert;		/* default chain, PEM, leaf first */
@@ -58,6 +60,9 @@ struct tlsd_params {
 	 * client asks for NAME and fullchain.pem exists; NULL: no SNI. */
 	const char	*certdir;
 	const char	*priority;	/* GnuTLS priority string */
+	/* priority already parsed (the zygote's), or NULL: then the
+	 * session parses it. */
+	const struct tlsd_prio	*prio;
 	int		 handshake_ms;	/* deadline of the handshake */
 };
 
@@ -80,6 +85,11 @@ enum tlsd_result tlsd_run(const struct tlsd_params *, int rfd, int wfd,
 int		 tlsd_cred_load(const char *cert, const char *key,
 		    struct tlsd_cred **out, char *why, size_t whysz);
 void		 tlsd_cred_free(struct tlsd_cred *);
+/* The priority string parsed into *out, as a session would parse it: 0,
+ * or -1 with why.  tlsd_prio_free gives it back. */
+int		 tlsd_prio_load(const char *priority, struct tlsd_prio **out,
+		    char *why, size_t whysz);
+void		 tlsd_prio_free(struct tlsd_prio *);
 /* "fail REASON\n" on ctl, for a failure before tlsd_run (configuration):
  * REASON is cut to TLSD_REASON_MAX and anything but printable ASCII is
  * written as '?'.  0, or -1 with errno. */

@@ -68,7 +68,11 @@ enum {
 	 * that sends requests faster than sessions end.  Over it, the
 	 * request gets "fail" and the session ends, as on a failed
 	 * handshake. */
-	ZYGOTE_CHILDREN_MAX = 1024
+	ZYGOTE_CHILDREN_MAX = 1024,
+	/* -z: a malloc larger than any free chunk that the start-up leaves
+	 * (its heap is some hundred KiB), below glibc's mmap threshold
+	 * (128 KiB), so that it comes from the heap's top: see zygote(). */
+	ZYGOTE_SORT_SIZE = 120 * 1024
 };
 
 /* The zygote cannot serve this request: say so on the session's ctl,
@@ -104,6 +108,10 @@ struct zcache {
 	struct confwatch	 w;
 	int			 conf_ok;	/* w.conf is usable */
 	struct tlsd_cred	*cred;		/* NULL: each child reads them */
+	/* w.conf's tls_priority parsed; NULL: each child parses it (and
+	 * logs why it is wrong).  prio_done: tried since the last load. */
+	struct tlsd_prio	*prio;
+	int			 prio_done;
 	struct stat		 cert_st, key_st;
 	int			 racy;		/* read again at the next use */
 };
@@ -139,6 +147,7 @@ serve(const char *dir, const char *peer, const struct zcache *z)
 	p.cert = cf->tls_cert;
 	p.key = cf->tls_key;
 	p.cred = z != NULL && z->conf_ok ? z->cred : NULL;
+	p.prio = z != NULL && z->conf_ok ? z->prio : NULL;
 	p.certdir = str_fmt(certdir, sizeof(certdir), "%s/" CERTS, cf->dir) ==
 	    0 ? certdir : NULL;
 	p.priority = cf->tls_priority;
@@ -281,8 +290,18 @@ zcache_refresh(struct zcache *z, const char *dir)
 		    sizeof(why)) == 0;
 		if (!z->conf_ok)
 			return;
-	} else if (confwatch_check(&z->w, 0, NULL) == CONFWATCH_RELOADED)
+		z->prio_done = 0;
+	} else if (confwatch_check(&z->w, 0, NULL) == CONFWATCH_RELOADED) {
 		z->racy = 1;	/* the paths may have changed */
+		z->prio_done = 0;	/* and the priority string */
+	}
+	if (!z->prio_done) {
+		tlsd_prio_free(z->prio);
+		if (tlsd_prio_load(z->w.conf.tls_priority, &z->prio, why,
+		    sizeof(why)) == -1)
+			z->prio = NULL;
+		z->prio_done = 1;
+	}
 	same = file_same(z->w.conf.tls_cert, &z->cert_st, &cst);
 	same = file_same(z->w.conf.tls_key, &z->key_st, &kst) && same;
 	if (same && !z->racy && z->cred != NULL)
@@ -347,6 +366,13 @@ zygote(char *argv[], const char *dir)
 	 * first large malloc of every child merges them (malloc_consolidate)
 	 * and copies each page it writes. */
 	(void)malloc_trim(0);
+	/* ...and sorted, once, here: malloc_trim leaves them on the unsorted
+	 * list, which the next malloc that no exact fit serves walks,
+	 * writing into each free chunk it files in its bin, a copy-on-write
+	 * fault in every child for each page of them.  A request larger
+	 * than any free chunk walks the whole list (heap faults of a child
+	 * 25 -> 22, measured with perf record -e page-faults -d). */
+	free(malloc(ZYGOTE_SORT_SIZE));
 	/* SIGCHLD is let through only while ppoll waits, so that no child's
 	 * end is missed between the reaping and the wait. */
 	sigemptyset(&chld);

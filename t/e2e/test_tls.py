@@ -266,6 +266,18 @@ def test_openssl_and_gnutls_see_the_certificate_and_tls13(tls_conf, mx):
     assert f"CN={HOSTNAME}" in out, out
 
 
+def test_a_client_with_only_an_x25519_key_share_gets_no_hello_retry(tls_conf,
+                                                                    mx):
+    """OpenSSL's clients send a key share for X25519 alone: the default
+    priorities take it, where P-256 first cost a HelloRetryRequest (a
+    second ServerHello) and a round trip."""
+    r = s_client(mx.port, "-tls1_3", "-groups", "X25519:P-256", "-msg",
+                 brief=False)
+    out = r.stdout + r.stderr
+    assert "Server Temp Key: X25519" in out, out
+    assert out.count("ServerHello") == 1, out
+
+
 def test_renewed_certificate_is_served_on_the_next_connection(tls_conf, mx):
     certs = tls_conf.dir / "certs"
 

@@ -393,6 +393,17 @@ def test_renewed_certificate_is_served_to_the_next_session(tls_conf, zygote,
     assert len(mx.events("tls")) == 2
 
 
+def test_changed_priority_reaches_the_next_session(tls_conf, zygote, mx):
+    """The zygote parses tls_priority once for its children, and again
+    when posthorn.conf changes."""
+    served(mx.port)
+    tls_conf.write(tls_priority="NORMAL:-VERS-ALL:+VERS-TLS1.2")
+    served(mx.port)
+    first, second = mx.events("tls")
+    assert first["version"] == "TLSv1.3", first
+    assert second["version"] == "TLSv1.2", second
+
+
 def test_children_use_the_zygotes_certificate_without_reading_it(
         tls_conf, zygote, mx):
     """The zygote reads the configuration, chain and key once, and again

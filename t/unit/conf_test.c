@@ -268,7 +268,11 @@ test_tls_priority_is_tls12_and_13_by_default_and_may_be_set(void **state)
 
 	assert_int_equal(load(fx, NULL), 0);
 	assert_string_equal(fx->c.tls_priority,
-	    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE");
+	    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"
+	    "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:"
+	    "+GROUP-SECP521R1:+GROUP-X448:+GROUP-FFDHE2048:+GROUP-FFDHE3072:"
+	    "+GROUP-FFDHE4096:+GROUP-FFDHE6144:+GROUP-FFDHE8192:"
+	    "%SERVER_PRECEDENCE");
 	assert_int_equal(load(fx, "tls_priority = NORMAL:-VERS-ALL:"
 	    "+VERS-TLS1.3 \n"), 0);
 	assert_string_equal(fx->c.tls_priority,
