@@ -110,7 +110,7 @@ print(f"{wall / n * 1000:.2f}")
 PY
 
 # posthorn: the configuration, and a listener per variant.
-ph_init "$PH/etc/domains/$DOMAIN"
+PH_CHECKS=yes ph_init "$PH/etc/domains/$DOMAIN"
 echo "rcpt:!" >"$PH/etc/domains/$DOMAIN/users"
 chown -R nobody "$PH/spool" "$PH/mail"
 start_listener() {	# PORT [-K]

@@ -56,6 +56,10 @@
 #   BENCH_SECS=N          seconds a run aims at (5)
 #   BENCH_INSTALL_ARGS=.. arguments to install.sh ($DOMAIN, the mail domain)
 #   BENCH_PH_CONF=LINES   added to /etc/posthorn/posthorn.conf after it
+#   BENCH_CHECKS=yes      leave posthorn's SPF, DKIM and DMARC checks on
+#                         (install.sh's default); they are turned off
+#                         otherwise, as Postfix here has none (what they
+#                         add: bench/checks.sh)
 #   BENCH_KEEP=1          keep the temporary directory (logs, the overlay)
 set -eu
 
@@ -417,8 +421,10 @@ for u in $units; do
 done
 # BENCH_PH_CONF: lines added to the posthorn.conf install.sh wrote, e.g.
 # to lift a per-source limit that a benchmark from one address would
-# hit; the long-lived posthorn services (not the queue's) are restarted
-# so that they read them.
+# hit, after "checks = no" (BENCH_CHECKS); the long-lived posthorn
+# services (not the queue's) are restarted so that they read them.
+[ "${BENCH_CHECKS-}" = yes ] || BENCH_PH_CONF="checks = no
+${BENCH_PH_CONF-}"
 if [ -n "${BENCH_PH_CONF-}" ]; then
 	printf '%s\n' "$BENCH_PH_CONF" >>"$MR/etc/posthorn/posthorn.conf"
 	for u in $units; do
