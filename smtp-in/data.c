@@ -132,8 +132,10 @@ ar_match(struct data *d, unsigned char c)
 
 	if (d->aphase == A_OFF)
 		return 0;
+	/* Out of room: the name is whole, and blanks may still lead to
+	 * its colon (RFC 5322 §4.5.3), so it is renamed unread. */
 	if (d->holdlen == sizeof(d->hold)) {
-		hold_flush(d, d->aphase >= A_BLANK);
+		hold_flush(d, d->aphase >= A_COLON);
 		return 0;
 	}
 	switch (d->aphase) {
@@ -157,7 +159,9 @@ ar_match(struct data *d, unsigned char c)
 		if (c == ' ' || c == '\t')
 			break;
 		d->hold[d->holdlen++] = (char)c;
-		if (c == '(') {		/* a comment before the id */
+		/* A comment before the id, or the id a quoted-string
+		 * (RFC 8601 value): a reader may take either for ours. */
+		if (c == '(' || c == '"') {
 			hold_flush(d, 1);
 			return 1;
 		}

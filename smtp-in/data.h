@@ -74,8 +74,9 @@ void	data_init(struct data *, uint64_t max_size, size_t line_max,
 	    unsigned received_max, data_sink, void *arg);
 /* Rename (DATA_AR_RENAMED_PREFIX) every Authentication-Results field of
  * the header whose authserv-id is ours (case-insensitive), or that hides
- * its authserv-id behind a comment or a fold; ours must stay until the
- * end.  After data_init. */
+ * its authserv-id behind a comment, a quoted-string or a fold, or too
+ * many blanks (DATA_HOLD_MAX); ours must stay until the end.  After
+ * data_init. */
 void	data_authserv(struct data *, const char *ours);
 /* Feed buf[0..n).  Returns how many bytes were consumed: all of them
  * unless the end of the data (the LF of "." CR LF) or a smuggling byte
