@@ -64,6 +64,9 @@ data_init(struct data *d, uint64_t max_size, size_t line_max,
 	d->apos = 0;
 	d->holdlen = 0;
 	d->renamed = 0;
+	d->header_max = 0;
+	d->fields_max = 0;
+	d->fields = 0;
 	d->sink = sink;
 	d->arg = arg;
 }
@@ -96,6 +99,13 @@ data_authserv(struct data *d, const char *ours)
 	d->ours = n > 0 ? ours : NULL;
 	d->ourslen = n;
 	d->aphase = d->ours != NULL ? A_NAME : A_OFF;
+}
+
+void
+data_header_max(struct data *d, uint64_t bytes, unsigned fields)
+{
+	d->header_max = bytes;
+	d->fields_max = fields;
 }
 
 /* The held start of a field goes out, renamed or not; the rest of the
@@ -252,6 +262,10 @@ content(struct data *d, unsigned char c)
 		fail(d, DATA_LINE_TOO_LONG);
 	if (!d->header)
 		return 0;
+	/* A line's first byte, not a blank: a field starts. */
+	if (d->linelen == 1 && c != ' ' && c != '\t' && d->fields_max != 0 &&
+	    ++d->fields > d->fields_max)
+		fail(d, DATA_HEADER_TOO_BIG);
 	held = ar_match(d, c);
 	if (d->dtfield) {
 		if (d->linelen > 1 || c == ' ' || c == '\t') {
@@ -308,6 +322,8 @@ line_end(struct data *d)
 	d->size += 2;
 	if (d->max_size != 0 && d->size > d->max_size)
 		fail(d, DATA_TOO_BIG);
+	if (d->header && d->header_max != 0 && d->size > d->header_max)
+		fail(d, DATA_HEADER_TOO_BIG);
 	if (d->linelen == 0 && d->header) {
 		d->header = 0;	/* the empty line ends the header section */
 		dt_end(d);
