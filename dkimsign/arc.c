@@ -23,6 +23,7 @@
 #include "arc.h"
 #include "canon.h"
 #include "hdr.h"
+#include "io.h"
 #include "sign.h"
 #include "str.h"
 #include "verify.h"
@@ -306,6 +307,30 @@ check_one(struct arc *a, struct verify_sig *g, const unsigned char *d,
 		fail(a, ARC_CV_FAIL, "%s i=%u: %s", what, i, g->reason);
 		return -1;
 	}
+}
+
+void
+arc_budget_start(struct arc_budget *b, verify_txt_fn *txt, void *arg,
+    unsigned ms)
+{
+	b->txt = txt;
+	b->arg = arg;
+	b->end = clock_ms() + (int64_t)ms;
+}
+
+enum dns_result
+arc_budget_txt(void *budget, const char *name, struct dns_text *out,
+    size_t max, size_t *n, char *why, size_t whysize)
+{
+	struct arc_budget *b = budget;
+
+	*n = 0;
+	if (clock_ms() >= b->end) {
+		str_fmt_cut(why, whysize, "the chain's key lookups took "
+		    "too long");
+		return DNS_TEMP;
+	}
+	return b->txt(b->arg, name, out, max, n, why, whysize);
 }
 
 void

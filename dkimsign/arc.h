@@ -15,6 +15,7 @@
 #define POSTHORN_DKIM_ARC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sodium.h>
 
@@ -82,6 +83,23 @@ void	arc_body(struct arc *, const void *, size_t);
  * anything but pass or none in a->why.  Keys are asked of txt(arg, ...)
  * (verify.h), as a DKIM verifier asks them. */
 void	arc_finish(struct arc *, verify_txt_fn *txt, void *arg);
+/* Key lookups for arc_finish that all end within a time: each asks
+ * txt(arg, ...) while ms milliseconds (clock_ms) have not passed since
+ * arc_budget_start, and is DNS_TEMP once they have, so that a chain of
+ * 50 sets whose keys each answer just before the lookup's timeout costs
+ * its validator the budget, not 51 timeouts.  arc_budget_txt is a
+ * verify_txt_fn with the budget for arg. */
+struct arc_budget {
+	verify_txt_fn	*txt;
+	void		*arg;
+	int64_t		 end;		/* clock_ms() */
+};
+
+void	arc_budget_start(struct arc_budget *, verify_txt_fn *txt, void *arg,
+	    unsigned ms);
+enum dns_result arc_budget_txt(void *budget, const char *name,
+	    struct dns_text *out, size_t max, size_t *n, char *why,
+	    size_t whysize);
 /* The "cv=" word of the next set for a chain of this value: "none" or
  * "pass", or NULL when no set may be added (a failed chain, RFC 8617
  * §5.1.2; 50 sets already; a key not fetched for now). */

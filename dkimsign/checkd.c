@@ -20,6 +20,12 @@
 #include "str.h"
 #include "verify.h"
 
+/* What smtp-in lets through is what the checker reads (ckproto.h). */
+_Static_assert((long)CKP_HEADER_MAX == (long)VERIFY_HEADER_MAX,
+    "smtp-in's header limit is the checker's");
+_Static_assert((long)CKP_FIELDS_MAX == (long)HDR_FIELDS_MAX,
+    "smtp-in's field limit is the checker's");
+
 /* The public suffix list in use, shared by the workers: a reference
  * each while it checks, one for being current. */
 struct pslref {

@@ -44,6 +44,13 @@ enum {
 	CKP_EXP_MAX = 512,	/* an SPF explanation, cut */
 	/* The Authentication-Results value: the checker's CHECK_AR_MAX. */
 	CKP_AR_MAX = 8192,
+	/* The most of a message's header the checker reads: its bytes (the
+	 * empty line after it included) and its fields.  A header past
+	 * either cannot be checked, and would escape DMARC as temperror:
+	 * smtp-in refuses it (data_header_max), with room for what it
+	 * adds. */
+	CKP_HEADER_MAX = 256 * 1024,
+	CKP_FIELDS_MAX = 1000,
 	/* A datagram: the longest answer with its line ends and more. */
 	CKP_DGRAM_MAX = 12 * 1024,
 	/* Descriptors with a request: the reply socket, the message. */

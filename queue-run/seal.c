@@ -74,6 +74,7 @@ seal_make(const struct conf *c, int fd, const char *domain,
     void *arg, char *out, size_t size, size_t *len, char *why,
     size_t whysize)
 {
+	struct arc_budget budget;
 	struct arc *a = NULL;
 	char *hbuf = NULL, *io = NULL;
 	size_t n, hlen, body;
@@ -107,10 +108,9 @@ seal_make(const struct conf *c, int fd, const char *domain,
 			break;
 		arc_body(a, io, (size_t)got);
 	}
-	if (txt == NULL)
-		arc_finish(a, dns_keys, NULL);
-	else
-		arc_finish(a, txt, arg);
+	arc_budget_start(&budget, txt != NULL ? txt : dns_keys, arg,
+	    SEAL_DNS_BUDGET);
+	arc_finish(a, arc_budget_txt, &budget);
 	if ((cv = arc_next_cv(a)) == NULL) {
 		str_fmt_cut(why, whysize, "ARC chain i=%u %s: %s", a->n,
 		    arc_cv_name(a->cv), a->why[0] != '\0' ? a->why :

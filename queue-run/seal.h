@@ -22,7 +22,12 @@ enum {
 	 * waits for them, so they are short; a key not found for now
 	 * leaves the message unsealed, never held. */
 	SEAL_DNS_TIMEOUT = 2,
-	SEAL_DNS_ATTEMPTS = 2
+	SEAL_DNS_ATTEMPTS = 2,
+	/* ms: all of a chain's key lookups (up to 51: the newest AMS and
+	 * 50 seals), after which the rest are temperror and the message
+	 * goes unsealed, so that a chain of slow keys does not hold
+	 * queue-run for 51 tries (arc_budget_start). */
+	SEAL_DNS_BUDGET = 6000
 };
 
 /* 1 if entry e of st is a copy that forwarding sends away: a remote
@@ -43,9 +48,9 @@ void	seal_prepare(const struct conf *, struct state *,
 /* Make the ARC set of the message in fd (from its offset on) into
  * out[size]: domain's key k, results authres (NULL: none), the keys of
  * the sets already there asked of txt(arg, ...) (NULL: the DNS, with
- * the waits above).  0 with *len, 1 when it is not to be sealed (the
- * reason in why), -1 with why on an error.  Shared by seal_prepare and
- * bench/qsignbench. */
+ * the waits above), all within SEAL_DNS_BUDGET.  0 with *len, 1 when
+ * it is not to be sealed (the reason in why), -1 with why on an
+ * error.  Shared by seal_prepare and bench/qsignbench. */
 struct keys_key;
 int	seal_make(const struct conf *, int fd, const char *domain,
 	    const struct keys_key *k, const char *authres, verify_txt_fn *txt,

@@ -64,6 +64,9 @@ data_init(struct data *d, uint64_t max_size, size_t line_max,
 	d->apos = 0;
 	d->holdlen = 0;
 	d->renamed = 0;
+	d->header_max = 0;
+	d->fields_max = 0;
+	d->fields = 0;
 	d->sink = sink;
 	d->arg = arg;
 }
@@ -96,6 +99,13 @@ data_authserv(struct data *d, const char *ours)
 	d->ours = n > 0 ? ours : NULL;
 	d->ourslen = n;
 	d->aphase = d->ours != NULL ? A_NAME : A_OFF;
+}
+
+void
+data_header_max(struct data *d, uint64_t bytes, unsigned fields)
+{
+	d->header_max = bytes;
+	d->fields_max = fields;
 }
 
 /* The held start of a field goes out, renamed or not; the rest of the
@@ -132,8 +142,10 @@ ar_match(struct data *d, unsigned char c)
 
 	if (d->aphase == A_OFF)
 		return 0;
+	/* Out of room: the name is whole, and blanks may still lead to
+	 * its colon (RFC 5322 §4.5.3), so it is renamed unread. */
 	if (d->holdlen == sizeof(d->hold)) {
-		hold_flush(d, d->aphase >= A_BLANK);
+		hold_flush(d, d->aphase >= A_COLON);
 		return 0;
 	}
 	switch (d->aphase) {
@@ -157,7 +169,9 @@ ar_match(struct data *d, unsigned char c)
 		if (c == ' ' || c == '\t')
 			break;
 		d->hold[d->holdlen++] = (char)c;
-		if (c == '(') {		/* a comment before the id */
+		/* A comment before the id, or the id a quoted-string
+		 * (RFC 8601 value): a reader may take either for ours. */
+		if (c == '(' || c == '"') {
 			hold_flush(d, 1);
 			return 1;
 		}
@@ -248,6 +262,10 @@ content(struct data *d, unsigned char c)
 		fail(d, DATA_LINE_TOO_LONG);
 	if (!d->header)
 		return 0;
+	/* A line's first byte, not a blank: a field starts. */
+	if (d->linelen == 1 && c != ' ' && c != '\t' && d->fields_max != 0 &&
+	    ++d->fields > d->fields_max)
+		fail(d, DATA_HEADER_TOO_BIG);
 	held = ar_match(d, c);
 	if (d->dtfield) {
 		if (d->linelen > 1 || c == ' ' || c == '\t') {
@@ -304,6 +322,8 @@ line_end(struct data *d)
 	d->size += 2;
 	if (d->max_size != 0 && d->size > d->max_size)
 		fail(d, DATA_TOO_BIG);
+	if (d->header && d->header_max != 0 && d->size > d->header_max)
+		fail(d, DATA_HEADER_TOO_BIG);
 	if (d->linelen == 0 && d->header) {
 		d->header = 0;	/* the empty line ends the header section */
 		dt_end(d);

@@ -32,6 +32,7 @@ enum data_err {
 	DATA_LINE_TOO_LONG,	/* a line over line_max; consumed to the end */
 	DATA_TOO_BIG,		/* over max_size; consumed to the end */
 	DATA_LOOP,		/* too many Received: fields in the header */
+	DATA_HEADER_TOO_BIG,	/* over data_header_max; consumed to the end */
 	DATA_EWRITE		/* the sink failed (errno in werrno) */
 };
 
@@ -66,6 +67,10 @@ struct data {
 	char		 hold[DATA_HOLD_MAX];
 	size_t		 holdlen;
 	unsigned	 renamed;	/* fields renamed */
+	/* data_header_max's limits, 0 for none; fields seen. */
+	uint64_t	 header_max;
+	unsigned	 fields_max;
+	unsigned	 fields;
 	data_sink	 sink;
 	void		*arg;
 };
@@ -74,9 +79,15 @@ void	data_init(struct data *, uint64_t max_size, size_t line_max,
 	    unsigned received_max, data_sink, void *arg);
 /* Rename (DATA_AR_RENAMED_PREFIX) every Authentication-Results field of
  * the header whose authserv-id is ours (case-insensitive), or that hides
- * its authserv-id behind a comment or a fold; ours must stay until the
- * end.  After data_init. */
+ * its authserv-id behind a comment, a quoted-string or a fold, or too
+ * many blanks (DATA_HOLD_MAX); ours must stay until the end.  After
+ * data_init. */
 void	data_authserv(struct data *, const char *ours);
+/* Refuse (DATA_HEADER_TOO_BIG) a header section of more than bytes
+ * octets (CR LF counted as 2, the empty line after it included) or more
+ * than fields fields: what a checker cannot read whole.  After
+ * data_init. */
+void	data_header_max(struct data *, uint64_t bytes, unsigned fields);
 /* Feed buf[0..n).  Returns how many bytes were consumed: all of them
  * unless the end of the data (the LF of "." CR LF) or a smuggling byte
  * lies inside, in which case what follows is left to the caller. */

@@ -1348,6 +1348,10 @@ finish_data(struct session *s, const struct data *d)
 	case DATA_LOOP:
 		reply(s, "554 5.4.6 too many Received: headers (mail loop?)");
 		break;
+	case DATA_HEADER_TOO_BIG:
+		reply(s, "552 5.3.4 message refused: its header is too "
+		    "large to be checked");
+		break;
 	case DATA_EWRITE:
 		log_queue_error(s, "write", d->werrno);
 		reply(s, "451 4.3.0 temporary failure writing the queue, "
@@ -1390,6 +1394,14 @@ do_data(struct session *s, const struct cmd *c)
 	 * our authserv-id. */
 	if (s->mode == SESSION_MX && s->login[0] == '\0')
 		data_authserv(&d, s->conf->hostname);
+	/* A header the checker cannot read whole would pass as temperror,
+	 * whatever the From: domain's DMARC policy says.  It reads ours
+	 * with our Received: field on top and "X-Original-" before each
+	 * renamed field (at most one a field). */
+	if (s->checked)
+		data_header_max(&d, CKP_HEADER_MAX - RECEIVED_MAX -
+		    CKP_FIELDS_MAX * (sizeof(DATA_AR_RENAMED_PREFIX) - 1),
+		    CKP_FIELDS_MAX - 1);
 	s->logid = s->msg.id;
 	while (!d.done) {
 		n = line_peek(&s->line, &p, clock_ms() + s->data_timeout);

@@ -540,3 +540,20 @@ def test_a_users_session_asks_the_checker_nothing(world, tls_mx):
     checked = mx.proc.events("checked")
     assert [c.get("kind") for c in checked] == ["spf", "msg"], checked
     assert all(c.get("peer") == CLIENT for c in checked)
+
+
+def test_a_header_past_the_checkers_limits_is_refused(world, mx):
+    """A p=reject domain forged behind more header fields than the
+    checker reads would pass as dmarc=temperror: such a header is
+    refused instead, and one just within the limit is still checked."""
+    pad = "X-Pad: x\r\n" * 1001
+    r = mx.send(message("alice@sender.test", extra=pad), "alice@sender.test",
+                src=FORGER)
+    assert r["data"][0] == 552 and "5.3.4" in r["data"][1], r
+    assert mx.conf.queued() == []
+    # 5 fields of message() and 994 of ours, and smtp-in's Received:
+    # field: the checker's 1000.
+    pad = "X-Pad: x\r\n" * 994
+    r = mx.send(message("alice@sender.test", extra=pad), "alice@sender.test",
+                src=FORGER)
+    assert r["data"][0] == 550 and "p=reject" in r["data"][1], r

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -366,6 +367,66 @@ test_key_not_found_for_now_is_temperror(void **state)
 	free(m);
 }
 
+static unsigned slow_calls;
+
+/* stub_txt, each answer 60 ms late: a key server that answers just
+ * before the lookup's timeout, at the scale of a test. */
+static enum dns_result
+slow_txt(void *arg, const char *name, struct dns_text *out, size_t max,
+    size_t *n, char *why, size_t whysize)
+{
+	struct timespec ts = { 0, 60 * 1000 * 1000 };
+
+	slow_calls++;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	return stub_txt(arg, name, out, max, n, why, whysize);
+}
+
+/* A chain of three sets has four keys to look up; with 100 ms for all
+ * of them and 60 ms each, the third is never asked: temperror, no set
+ * added, where without the budget it would pass after 240 ms. */
+static void
+test_slow_keys_past_the_budget_are_temperror(void **state)
+{
+	struct fx *fx = *state;
+	struct arc_budget b;
+	char *m;
+	size_t hlen;
+	int round;
+
+	seal(fx, HEADER "\n" BODY, &fx->rsa, "relay.test", NULL);
+	for (round = 0; round < 2; round++) {
+		m = strdup(fx->out);
+		assert_non_null(m);
+		seal(fx, m, &fx->rsa, "example.com", NULL);
+		free(m);
+	}
+	memmove(fx->msg, fx->out, strlen(fx->out) + 1);
+	hlen = (size_t)(strstr(fx->msg, "\n\n") - fx->msg) + 1;
+
+	assert_int_equal(arc_header(&fx->a, fx->msg, hlen), 0);
+	assert_int_equal(fx->a.n, 3);
+	arc_body(&fx->a, fx->msg + hlen + 1, strlen(fx->msg) - hlen - 1);
+	slow_calls = 0;
+	arc_budget_start(&b, slow_txt, fx, 100);
+	arc_finish(&fx->a, arc_budget_txt, &b);
+	assert_int_equal(fx->a.cv, ARC_CV_TEMP);
+	assert_null(arc_next_cv(&fx->a));
+	assert_string_equal(fx->a.why,
+	    "ARC-Seal i=2: key lookup failed for now");
+	assert_int_equal(slow_calls, 2);
+
+	/* The same chain within its budget passes. */
+	assert_int_equal(arc_header(&fx->a, fx->msg, hlen), 0);
+	arc_body(&fx->a, fx->msg + hlen + 1, strlen(fx->msg) - hlen - 1);
+	slow_calls = 0;
+	arc_budget_start(&b, slow_txt, fx, 10000);
+	arc_finish(&fx->a, arc_budget_txt, &b);
+	assert_int_equal(fx->a.cv, ARC_CV_PASS);
+	assert_int_equal(slow_calls, 4);
+}
+
 static void
 test_structure_incomplete_repeated_and_false_cv(void **state)
 {
@@ -452,6 +513,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_header_without_signed_fields_is_not_sealed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_slow_keys_past_the_budget_are_temperror, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_pick_key_prefers_rsa,
 		    setup, teardown),

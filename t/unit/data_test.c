@@ -517,11 +517,130 @@ test_our_authentication_results_are_renamed(void **state)
 	}
 }
 
+/* What a reader of RFC 8601 takes for our field, though its id is not
+ * written as a plain token right after the colon: a quoted-string id
+ * (RFC 8601 value, RFC 2045), and the name followed by more blanks
+ * before the colon (RFC 5322 §4.5.3) than the hold keeps. */
+static void
+test_quoted_or_far_authentication_results_are_renamed(void **state)
+{
+	static const char quoted[] =
+	    "Authentication-Results: \"mx.example.org\"; dkim=pass\r\n"
+	    "Authentication-Results: \"other.example\"; dkim=pass\r\n";
+	static const char quoted_want[] =
+	    "X-Original-Authentication-Results: \"mx.example.org\"; "
+	    "dkim=pass\n"
+	    "X-Original-Authentication-Results: \"other.example\"; "
+	    "dkim=pass\n";
+	static const char name[] = "Authentication-Results";
+	static const char value[] = ": mx.example.org; dkim=pass";
+	static const char end[] = "\r\n.\r\n";
+	char in[2048], want[2048];
+	size_t inlen, wantlen, blanks = DATA_HOLD_MAX + 10, chunk;
+	struct data d;
+
+	(void)state;
+	/* The quoted ones and the far one, each message on its own. */
+	memcpy(in, quoted, sizeof(quoted) - 1);
+	inlen = sizeof(quoted) - 1;
+	memcpy(in + inlen, ".\r\n", 3);
+	inlen += 3;
+	for (chunk = 0; chunk < inlen; chunk++) {
+		start(&d, 0, 1000, 100);
+		data_authserv(&d, "mx.example.org");
+		assert_int_equal(feed(&d, in, inlen, chunk), inlen);
+		assert_true(d.done);
+		assert_int_equal(d.err, DATA_OK);
+		assert_output(quoted_want);
+		assert_int_equal(d.renamed, 2);
+	}
+
+	memcpy(in, name, sizeof(name) - 1);
+	inlen = sizeof(name) - 1;
+	memset(in + inlen, ' ', blanks);
+	inlen += blanks;
+	memcpy(in + inlen, value, sizeof(value) - 1);
+	inlen += sizeof(value) - 1;
+	memcpy(in + inlen, end, sizeof(end) - 1);
+	inlen += sizeof(end) - 1;
+	wantlen = (size_t)snprintf(want, sizeof(want), "%s%s",
+	    DATA_AR_RENAMED_PREFIX, name);
+	memset(want + wantlen, ' ', blanks);
+	wantlen += blanks;
+	wantlen += (size_t)snprintf(want + wantlen, sizeof(want) - wantlen,
+	    "%s\n", value);
+	for (chunk = 0; chunk < inlen; chunk += 37) {
+		start(&d, 0, 1000, 100);
+		data_authserv(&d, "mx.example.org");
+		assert_int_equal(feed(&d, in, inlen, chunk), inlen);
+		assert_true(d.done);
+		assert_int_equal(d.err, DATA_OK);
+		assert_output(want);
+		assert_int_equal(d.renamed, 1);
+	}
+}
+
+/* data_header_max: a header the checker could not read whole (more
+ * fields, or more bytes through its empty line, than it takes) is
+ * refused and consumed to the end; one at both limits passes, and so
+ * does any header without the limits. */
+static void
+test_header_past_the_checkers_limits_is_refused(void **state)
+{
+	static char in[8192];
+	size_t len, k, chunk;
+	struct data d;
+
+	(void)state;
+	/* Four fields, one of them folded: at a limit of 4, then over 3. */
+	len = (size_t)snprintf(in, sizeof(in), "A: 1\r\nB: 2\r\n 2b\r\n"
+	    "C: 3\r\nD: 4\r\n\r\nE: body, not a field\r\n.\r\n");
+	for (chunk = 0; chunk < len; chunk++) {
+		start(&d, 0, 1000, 100);
+		data_header_max(&d, 0, 4);
+		assert_int_equal(feed(&d, in, len, chunk), len);
+		assert_true(d.done);
+		assert_int_equal(d.err, DATA_OK);
+		start(&d, 0, 1000, 100);
+		data_header_max(&d, 0, 3);
+		assert_int_equal(feed(&d, in, len, chunk), len);
+		assert_true(d.done);
+		assert_int_equal(d.err, DATA_HEADER_TOO_BIG);
+	}
+	/* The header's bytes: 31 through its empty line ("A: 1" CR LF
+	 * "B: 2" CR LF " 2b" CR LF "C: 3" CR LF "D: 4" CR LF CR LF). */
+	start(&d, 0, 1000, 100);
+	data_header_max(&d, 31, 0);
+	assert_int_equal(feed(&d, in, len, 0), len);
+	assert_int_equal(d.err, DATA_OK);
+	start(&d, 0, 1000, 100);
+	data_header_max(&d, 30, 0);
+	assert_int_equal(feed(&d, in, len, 0), len);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_HEADER_TOO_BIG);
+	/* Without limits, 1500 fields pass; with the checker's, not. */
+	len = 0;
+	for (k = 0; k < 1500; k++)
+		len += (size_t)snprintf(in + len, sizeof(in) - len, "X:\r\n");
+	len += (size_t)snprintf(in + len, sizeof(in) - len, "\r\nb\r\n.\r\n");
+	start(&d, 0, 1000, 100);
+	assert_int_equal(feed(&d, in, len, 0), len);
+	assert_int_equal(d.err, DATA_OK);
+	start(&d, 0, 1000, 100);
+	data_header_max(&d, 256 * 1024, 1000);
+	assert_int_equal(feed(&d, in, len, 0), len);
+	assert_true(d.done);
+	assert_int_equal(d.err, DATA_HEADER_TOO_BIG);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_our_authentication_results_are_renamed),
+		cmocka_unit_test(
+		    test_quoted_or_far_authentication_results_are_renamed),
+		cmocka_unit_test(test_header_past_the_checkers_limits_is_refused),
 		cmocka_unit_test(test_crlf_becomes_lf_and_terminator_ends),
 		cmocka_unit_test(test_dot_unstuffing),
 		cmocka_unit_test(test_immediate_terminator_is_empty_message),
