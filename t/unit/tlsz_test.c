@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "fdpass.h"
 #include "tlsz.h"
 
 struct fx {
@@ -66,35 +67,12 @@ open_fds(void)
 	return n;
 }
 
-/* Send payload[len] with the descriptors fds[nfds], raw. */
+/* Send payload[len] with the descriptors fds[nfds], unchecked. */
 static void
 send_raw(int sock, const void *payload, size_t len, const int *fds,
     size_t nfds)
 {
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(sizeof(int) * 8)];
-	} cm;
-	struct iovec iov;
-	struct msghdr m;
-	struct cmsghdr *c;
-
-	memset(&cm, 0, sizeof(cm));
-	memset(&m, 0, sizeof(m));
-	iov.iov_base = (void *)payload;
-	iov.iov_len = len;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	if (nfds > 0) {
-		m.msg_control = cm.b;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	assert_int_equal(sendmsg(sock, &m, 0), (ssize_t)len);
+	assert_int_equal(fdpass_send(sock, payload, len, fds, nfds), 0);
 }
 
 static void
