@@ -19,6 +19,7 @@
 
 #include "ckproto.h"
 #include "fdpass.h"
+#include "testutil.h"
 
 static void
 fill_request(struct ckp_request *r)
@@ -125,17 +126,6 @@ test_other_forms_are_refused(void **state)
 	assert_string_equal(r.sender, "");
 }
 
-static int
-open_fds(void)
-{
-	int fd, n = 0;
-
-	for (fd = 0; fd < 1024; fd++)
-		if (fcntl(fd, F_GETFD) != -1)
-			n++;
-	return n;
-}
-
 static void
 test_datagram_brings_its_descriptors(void **state)
 {
@@ -161,14 +151,14 @@ test_datagram_brings_its_descriptors(void **state)
 	(void)close(fds[1]);
 
 	/* Too many descriptors: none kept, none leaked. */
-	before = open_fds();
+	before = tu_open_fds();
 	three[0] = three[1] = three[2] = reply[1];
 	assert_int_equal(fdpass_send(sp[0], "x", 1, three, 3), 0);
 	errno = 0;
 	assert_int_equal(ckp_recv(sp[1], buf, sizeof(buf), fds, &nfds), -1);
 	assert_int_equal(errno, EMSGSIZE);
 	assert_int_equal(nfds, 0);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 
 	/* Longer than the buffer: cut, refused. */
 	assert_int_equal(ckp_send(sp[0], "0123456789", 10, NULL, 0), 0);

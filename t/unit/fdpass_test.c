@@ -18,17 +18,7 @@
 #include <cmocka.h>
 
 #include "fdpass.h"
-
-static int
-open_fds(void)
-{
-	int fd, n = 0;
-
-	for (fd = 0; fd < 1024; fd++)
-		if (fcntl(fd, F_GETFD) != -1)
-			n++;
-	return n;
-}
+#include "testutil.h"
 
 static void
 seqpacket(int sp[2])
@@ -124,14 +114,14 @@ test_too_many_descriptors_are_cut_and_none_leaks(void **state)
 	memcpy(CMSG_DATA(c), many, sizeof(many));
 	assert_int_equal(sendmsg(sp[0], &m, 0), 1);
 
-	before = open_fds();
+	before = tu_open_fds();
 	assert_int_equal(fdpass_recv(sp[1], buf, sizeof(buf), fds, &nfds,
 	    &trunc), 1);
 	assert_int_equal(trunc, 1);
 	assert_true(nfds <= FDPASS_MAX);
-	assert_int_equal(open_fds(), before + (int)nfds);
+	assert_int_equal(tu_open_fds(), before + (int)nfds);
 	fdpass_close(fds, nfds);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 	(void)close(sp[0]);
 	(void)close(sp[1]);
 }

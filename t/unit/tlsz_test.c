@@ -19,6 +19,7 @@
 
 #include "fdpass.h"
 #include "tlsz.h"
+#include "testutil.h"
 
 struct fx {
 	int	z[2];		/* the zygote's pair: [0] sessions, [1] zygote */
@@ -53,18 +54,6 @@ teardown(void **state)
 			(void)close(all[i][1]);
 	}
 	return 0;
-}
-
-/* The descriptor numbers open in this process. */
-static int
-open_fds(void)
-{
-	int fd, n = 0;
-
-	for (fd = 0; fd < 1024; fd++)
-		if (fcntl(fd, F_GETFD) != -1)
-			n++;
-	return n;
 }
 
 /* Send payload[len] with the descriptors fds[nfds], unchecked. */
@@ -189,21 +178,21 @@ test_wrong_descriptor_counts_are_refused_and_closed(void **state)
 	three[0] = fx->net[0];
 	three[1] = fx->ctl[1];
 	three[2] = fx->net[1];
-	before = open_fds();
+	before = tu_open_fds();
 	send_raw(fx->z[0], payload, sizeof(payload), three, 1);
 	assert_int_equal(tlsz_recv(fx->z[1], &net, &ctl, peer, sizeof(peer),
 	    why, sizeof(why)), TLSZ_BAD);
 	assert_non_null(strstr(why, "1 descriptors"));
 	assert_int_equal(net, -1);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 	send_raw(fx->z[0], payload, sizeof(payload), three, 3);
 	assert_int_equal(tlsz_recv(fx->z[1], &net, &ctl, peer, sizeof(peer),
 	    why, sizeof(why)), TLSZ_BAD);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 	send_raw(fx->z[0], payload, sizeof(payload), NULL, 0);
 	assert_int_equal(tlsz_recv(fx->z[1], &net, &ctl, peer, sizeof(peer),
 	    why, sizeof(why)), TLSZ_BAD);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 }
 
 static void
@@ -215,21 +204,21 @@ test_bad_payload_and_non_sockets_are_refused_and_closed(void **state)
 
 	two[0] = fx->net[0];
 	two[1] = fx->ctl[1];
-	before = open_fds();
+	before = tu_open_fds();
 	send_raw(fx->z[0], "GET / HTTP/1.0\r\n", 16, two, 2);
 	assert_int_equal(tlsz_recv(fx->z[1], &net, &ctl, peer, sizeof(peer),
 	    why, sizeof(why)), TLSZ_BAD);
 	assert_non_null(strstr(why, "malformed"));
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 	/* A pipe where the connection should be. */
 	assert_int_equal(pipe(p), 0);
-	before = open_fds();
+	before = tu_open_fds();
 	assert_int_equal(tlsz_send(fx->z[0], p[0], fx->ctl[1], "192.0.2.1"),
 	    0);
 	assert_int_equal(tlsz_recv(fx->z[1], &net, &ctl, peer, sizeof(peer),
 	    why, sizeof(why)), TLSZ_BAD);
 	assert_non_null(strstr(why, "not a stream socket"));
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 	(void)close(p[0]);
 	(void)close(p[1]);
 }
