@@ -1,17 +1,14 @@
 /* ckproto.c — the requests and answers between a session and the
- * resident checker (ckproto.h): their text, and the one sendmsg/recvmsg
- * that carries each with its descriptors.  The decoders trust nothing:
- * a datagram of another form is refused whole. */
-
-#include <sys/socket.h>
+ * resident checker (ckproto.h): their text, each carried with its
+ * descriptors by fdpass.  The decoders trust nothing: a datagram of
+ * another form is refused whole. */
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ckproto.h"
+#include "fdpass.h"
 #include "str.h"
 
 enum {
@@ -198,98 +195,29 @@ ckp_temperror(const struct ckp_request *r, const char *spf,
 int
 ckp_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds)
 {
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(sizeof(int) * CKP_NFDS_MAX)];
-	} cm;
-	struct iovec iov;
-	struct msghdr m;
-	struct cmsghdr *c;
-
 	if (nfds > CKP_NFDS_MAX || len > CKP_DGRAM_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&cm, 0, sizeof(cm));
-	memset(&m, 0, sizeof(m));
-	iov.iov_base = (void *)buf;
-	iov.iov_len = len;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	if (nfds > 0) {
-		m.msg_control = cm.b;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	for (;;) {
-		/* A datagram goes whole or not at all. */
-		if (sendmsg(sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != -1)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-/* recvmsg(2) says 0 both for an empty datagram and for the end; only
- * the end hangs the socket up. */
-static int
-hung_up(int sock)
-{
-	struct pollfd p;
-
-	p.fd = sock;
-	p.events = POLLIN | POLLRDHUP;
-	p.revents = 0;
-	while (poll(&p, 1, 0) == -1)
-		if (errno != EINTR)
-			return 1;
-	return (p.revents & (POLLHUP | POLLRDHUP)) != 0;
+	return fdpass_send(sock, buf, len, fds, nfds);
 }
 
 ssize_t
 ckp_recv(int sock, void *buf, size_t size, int *fds, size_t *nfds)
 {
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(sizeof(int) * CKP_FDS_ROOM)];
-	} cm;
-	int got[CKP_FDS_ROOM];
-	size_t ngot = 0, i, k;
-	struct iovec iov;
-	struct msghdr m;
-	struct cmsghdr *c;
+	int got[FDPASS_MAX], trunc;
+	size_t ngot;
 	ssize_t n;
 
 	*nfds = 0;
-	memset(&m, 0, sizeof(m));
-	iov.iov_base = buf;
-	iov.iov_len = size;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = cm.b;
-	m.msg_controllen = sizeof(cm.b);
-	if ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) == -1)
+	if ((n = fdpass_recv(sock, buf, size, got, &ngot, &trunc)) == -1)
 		return -1;
-	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < k && ngot < CKP_FDS_ROOM; i++)
-			memcpy(&got[ngot++], CMSG_DATA(c) + i * sizeof(int),
-			    sizeof(int));
-	}
-	if ((m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || ngot > CKP_NFDS_MAX ||
-	    (n == 0 && ngot > 0)) {
-		for (i = 0; i < ngot; i++)
-			(void)close(got[i]);
+	if (trunc || ngot > CKP_NFDS_MAX || (n == 0 && ngot > 0)) {
+		fdpass_close(got, ngot);
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (n == 0 && !hung_up(sock)) {
+	if (n == 0 && !fdpass_hung_up(sock)) {
 		errno = EMSGSIZE;	/* an empty datagram: not the end */
 		return -1;
 	}

@@ -54,10 +54,7 @@ enum {
 	/* A datagram: the longest answer with its line ends and more. */
 	CKP_DGRAM_MAX = 12 * 1024,
 	/* Descriptors with a request: the reply socket, the message. */
-	CKP_NFDS_MAX = 2,
-	/* Descriptors a datagram may bring before the kernel drops the
-	 * rest (MSG_CTRUNC): room for a few too many, all closed. */
-	CKP_FDS_ROOM = 8
+	CKP_NFDS_MAX = 2
 };
 
 enum ckp_kind {

@@ -1,17 +1,13 @@
-/* keeper.c — the questions to smtp-keeper (keeper.h): their text, and
- * the one sendmsg/recvmsg that carries each with the asker's socket.
- * The receiving side trusts nothing: a datagram without exactly one
- * stream socket is refused and whatever it brought closed, and a text
- * of another form than keeper.h's is refused by keeper_parse. */
-
-#include <sys/socket.h>
-#include <sys/stat.h>
+/* keeper.c — the questions to smtp-keeper (keeper.h): their text, each
+ * carried with the asker's socket by fdpass.  The receiving side trusts
+ * nothing: a datagram without exactly one stream socket is refused and
+ * whatever it brought closed, and a text of another form than
+ * keeper.h's is refused by keeper_parse. */
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "fdpass.h"
 #include "keeper.h"
 #include "str.h"
 
@@ -89,85 +85,22 @@ bad:
 int
 keeper_send(int sock, int fd, const char *text)
 {
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov;
-	struct msghdr m;
-	struct cmsghdr *c;
 	size_t len = strlen(text);
 
 	if (len == 0 || len > KEEPER_REQ_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&cm, 0, sizeof(cm));
-	memset(&m, 0, sizeof(m));
-	iov.iov_base = (void *)text;
-	iov.iov_len = len;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = cm.b;
-	m.msg_controllen = sizeof(cm.b);
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	for (;;) {
-		/* A datagram goes whole or not at all; a keeper that does
-		 * not keep up must not stall the session. */
-		if (sendmsg(sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != -1)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-/* fd is a stream socket. */
-static int
-stream_socket(int fd)
-{
-	struct stat st;
-	socklen_t len;
-	int type;
-
-	len = sizeof(type);
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-	    type == SOCK_STREAM;
-}
-
-/* recvmsg(2) says 0 both for an empty datagram and for the end; only
- * the end hangs the socket up. */
-static int
-hung_up(int sock)
-{
-	struct pollfd p;
-
-	p.fd = sock;
-	p.events = POLLIN | POLLRDHUP;
-	p.revents = 0;
-	while (poll(&p, 1, 0) == -1)
-		if (errno != EINTR)
-			return 1;
-	return (p.revents & (POLLHUP | POLLRDHUP)) != 0;
+	/* A keeper that does not keep up must not stall the session. */
+	return fdpass_send(sock, text, len, &fd, 1);
 }
 
 enum keeper_recv
 keeper_recv(int sock, int *fd, char *buf, size_t size, size_t *len,
     char *why, size_t whysize)
 {
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(sizeof(int) * KEEPER_FDS_ROOM)];
-	} cm;
-	int fds[KEEPER_FDS_ROOM];
-	size_t nfds = 0, i, k;
-	struct iovec iov;
-	struct msghdr m;
-	struct cmsghdr *c;
+	int fds[FDPASS_MAX], trunc;
+	size_t nfds;
 	ssize_t n;
 
 	*fd = -1;
@@ -176,32 +109,14 @@ keeper_recv(int sock, int *fd, char *buf, size_t size, size_t *len,
 		errno = EINVAL;
 		return KEEPER_ERR;
 	}
-	memset(&m, 0, sizeof(m));
-	iov.iov_base = buf;
-	iov.iov_len = size - 1;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = cm.b;
-	m.msg_controllen = sizeof(cm.b);
-	if ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) == -1)
+	if ((n = fdpass_recv(sock, buf, size - 1, fds, &nfds, &trunc)) == -1)
 		return KEEPER_ERR;
-	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < k && nfds < KEEPER_FDS_ROOM; i++)
-			memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int),
-			    sizeof(int));
-	}
-	if (n == 0 && nfds == 0 && hung_up(sock))
+	if (n == 0 && nfds == 0 && fdpass_hung_up(sock))
 		return KEEPER_EOF;
-	if (m.msg_flags & (MSG_CTRUNC | MSG_TRUNC) || nfds != 1 ||
-	    !stream_socket(fds[0])) {
+	if (trunc || nfds != 1 || !fdpass_stream(fds[0])) {
 		str_fmt_cut(why, whysize, "%zu descriptors, %zd bytes%s", nfds,
-		    n, m.msg_flags & (MSG_CTRUNC | MSG_TRUNC) ?
-		    ", truncated" : "");
-		for (i = 0; i < nfds; i++)
-			(void)close(fds[i]);
+		    n, trunc ? ", truncated" : "");
+		fdpass_close(fds, nfds);
 		return KEEPER_BAD;
 	}
 	buf[n] = '\0';

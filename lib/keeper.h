@@ -37,10 +37,7 @@ enum {
 	/* "srs " PEER " " ADDRESS is the longest. */
 	KEEPER_REQ_MAX = 8 + KEEPER_PEER_MAX + ADDR_TEXT_MAX,
 	KEEPER_ARG_MAX = ADDR_TEXT_MAX,
-	KEEPER_ANSWER_MAX = 1024,	/* a line of an answer */
-	/* Descriptors a datagram may bring before the kernel drops the
-	 * rest (MSG_CTRUNC): room for a few too many, all closed. */
-	KEEPER_FDS_ROOM = 8
+	KEEPER_ANSWER_MAX = 1024	/* a line of an answer */
 };
 
 enum keeper_op {

@@ -22,10 +22,7 @@ enum {
 	 * with its NUL); smtp-in's SMTP_PEER_MAX is 64. */
 	TLSZ_PEER_MAX = 64,
 	TLSZ_REQ_SIZE = 1 + TLSZ_PEER_MAX,
-	TLSZ_NFDS = 2,		/* the connection, then the control end */
-	/* Descriptors a datagram may bring before the kernel drops the
-	 * rest (MSG_CTRUNC): room for a few too many, all closed. */
-	TLSZ_FDS_ROOM = 8
+	TLSZ_NFDS = 2		/* the connection, then the control end */
 };
 
 /* What tlsz_recv got. */

@@ -51,15 +51,14 @@ enum {
 	/* Refusals of one kind are logged once a second at most, with a
 	 * count of those left out: a flood must not become a log flood. */
 	LOGGED_EVERY_MS = 1000,
-	/* The TLS zygote is restarted after it dies, waiting 1 s, then
-	 * twice as long each time it dies young, up to a minute. */
-	ZYGOTE_BACKOFF_MIN_MS = 1000,
-	ZYGOTE_BACKOFF_MAX_MS = 60000,
-	ZYGOTE_SESSION_FD = 3,	/* where a session finds it */
-	ENV_EXTRA = 7,		/* the variables set per session */
-	/* The checker (smtp-checkd): restarted like the zygote, found by
-	 * a session on fd 5. */
+	/* A resident is restarted after it dies, waiting 1 s, then twice
+	 * as long each time it dies young, up to a minute. */
+	RESIDENT_BACKOFF_MIN_MS = 1000,
+	RESIDENT_BACKOFF_MAX_MS = 60000,
+	/* Where a session finds each resident (child.h). */
+	ZYGOTE_SESSION_FD = 3,
 	CHECKD_SESSION_FD = 5,
+	ENV_EXTRA = 7,		/* the variables set per session */
 	REPORT_SESSION_FD = 4,	/* where a session finds the report socket */
 	/* A session's report: one short line (helpers.h), and how many
 	 * are read a round. */
@@ -105,6 +104,26 @@ struct session {
 	int		 tracked;	/* counted in the srctab */
 };
 
+/* The listener's residents, each on a SOCK_SEQPACKET pair: its end on
+ * the resident's fd 0, ours given to every session as session_fd. */
+enum { RES_ZYGOTE, RES_KEEPER, RES_CHECKD, RESIDENTS };
+
+struct resident {
+	const char	*name;		/* in the log: NAME-exit, ... */
+	char		 path[PATH_MAX];
+	const char	*flag;		/* after -C DIR, or NULL */
+	/* its supplementary groups (-1: none), set when it is spawned */
+	gid_t		 groups[PRIVS_GROUPS_MAX];
+	int		 session_fd;
+	char		*env;		/* VAR=session_fd, for the sessions */
+	int		 wanted;	/* else never started */
+	int		 disabled;	/* not there: never tried again */
+	pid_t		 pid;		/* 0: not running */
+	int		 fd;		/* our end, given to sessions, or -1 */
+	int64_t		 restart;	/* when to start it; 0: now-ish */
+	int64_t		 started, backoff;
+};
+
 struct listener {
 	const struct listen_opts *o;
 	struct sock	 sock[LISTEN_SOCKETS_MAX];
@@ -129,30 +148,13 @@ struct listener {
 	char		**env;
 	size_t		 nbase;
 	char		 e_addr[ENV_VALUE_MAX], e_port[ENV_VALUE_MAX];
-	/* the TLS zygote */
-	pid_t		 zpid;
-	int		 zfd;		/* our end, given to sessions */
-	int64_t		 zrestart;	/* when to start it; 0: now-ish */
-	int64_t		 zstarted;
-	int64_t		 zbackoff;
-	int		 zdisabled;
+	/* the TLS zygote (smtp-tlsd -z, with -T only), the keeper of
+	 * secrets (smtp-keeper), the checker (smtp-checkd, when a socket
+	 * is in mode mx; -K: never) */
+	struct resident	 res[RESIDENTS];
 	/* CAP_SETGID kept (privs.h): each resident gets its secret's
 	 * group, the sessions none */
 	int		 can_groups;
-	gid_t		 tls_gid;	/* posthorn-tls, or -1 */
-	/* the keeper of secrets (smtp-keeper), as the zygote */
-	char		 keeper[PATH_MAX];
-	gid_t		 keeper_gid[PRIVS_GROUPS_MAX];	/* srs, auth */
-	pid_t		 kpid;
-	int		 kfd;		/* our end, given to sessions */
-	int64_t		 krestart, kstarted, kbackoff;
-	int		 kdisabled;
-	/* the checker, when a socket is in mode mx (-K: never) */
-	char		 checkd[PATH_MAX];
-	pid_t		 cpid;
-	int		 cfd;		/* our end, given to sessions */
-	int64_t		 crestart, cstarted, cbackoff;
-	int		 cwanted, cdisabled;
 	/* refusals logged at most once a second, by kind */
 	int64_t		 logged[REFUSE_KINDS];
 	unsigned long	 unlogged[REFUSE_KINDS];
@@ -504,31 +506,23 @@ env_init(void)
 }
 
 static char **
-env_for(const char *host, const char *port, int tlsd, int proxy)
+env_for(const char *host, const char *port, int proxy)
 {
-	static char tlsd_var[] = "POSTHORN_TLSD_FD=3";
 	static char proxy_var[] = "POSTHORN_PROXY=1";
 	static char report_var[] = "POSTHORN_REPORT_FD=4";
-	static char keeper_var[] = KEEPER_FD_ENV "=6";
-	static char checkd_var[] = "POSTHORN_CHECKD_FD=5";
-	size_t k = ENV_EXTRA;
+	size_t k = ENV_EXTRA, i;
 
-	_Static_assert(CHECKD_SESSION_FD == 5, "POSTHORN_CHECKD_FD=5 here");
 	_Static_assert(REPORT_SESSION_FD == 4, "POSTHORN_REPORT_FD=4 here");
-	_Static_assert(ZYGOTE_SESSION_FD == 3, "POSTHORN_TLSD_FD=3 above");
+	_Static_assert(ENV_EXTRA == 4 + RESIDENTS, "the extras");
 	str_fmt_cut(L.e_addr, sizeof(L.e_addr), "REMOTE_ADDR=%s", host);
 	str_fmt_cut(L.e_port, sizeof(L.e_port), "REMOTE_PORT=%s", port);
 	if (proxy)
 		L.env[--k] = proxy_var;
 	if (L.repw != -1)
 		L.env[--k] = report_var;
-	_Static_assert(KEEPER_SESSION_FD == 6, KEEPER_FD_ENV "=6 here");
-	if (L.kfd != -1)
-		L.env[--k] = keeper_var;
-	if (tlsd)
-		L.env[--k] = tlsd_var;
-	if (L.cfd != -1)
-		L.env[--k] = checkd_var;
+	for (i = 0; i < RESIDENTS; i++)
+		if (L.res[i].fd != -1)
+			L.env[--k] = L.res[i].env;
 	L.env[--k] = L.e_port;
 	L.env[--k] = L.e_addr;
 	return &L.env[k];
@@ -537,10 +531,13 @@ env_for(const char *host, const char *port, int tlsd, int proxy)
 static int
 spawn_init(char *err, size_t errlen)
 {
+	struct resident *z = &L.res[RES_ZYGOTE], *k = &L.res[RES_KEEPER],
+	    *c = &L.res[RES_CHECKD];
+
 	if (self_sibling("smtp-in", L.smtp_in, sizeof(L.smtp_in)) == -1 ||
-	    self_sibling("smtp-tlsd", L.tlsd, sizeof(L.tlsd)) == -1 ||
-	    self_sibling("smtp-keeper", L.keeper, sizeof(L.keeper)) == -1 ||
-	    self_sibling("smtp-checkd", L.checkd, sizeof(L.checkd)) == -1) {
+	    self_sibling("smtp-tlsd", z->path, sizeof(z->path)) == -1 ||
+	    self_sibling("smtp-keeper", k->path, sizeof(k->path)) == -1 ||
+	    self_sibling("smtp-checkd", c->path, sizeof(c->path)) == -1) {
 		str_fmt_cut(err, errlen, "finding smtp-in: %s",
 		    strerror(errno));
 		return -1;
@@ -553,24 +550,27 @@ spawn_init(char *err, size_t errlen)
 }
 
 /* argv, with fd 0 on `in` and 1 on `out`, fd 2 on the log relay if there
- * is one (else ours, the log), fd 3 on `three` if not -1, and, for a
- * session, fd 4 on the report socket, fd 5 on the checker's and fd 6 on
- * the keeper's; the pid or -1 with errno. */
+ * is one (else ours, the log), and, for a session, fd 4 on the report
+ * socket and each resident's on its session_fd (3, 5, 6); the pid or -1
+ * with errno. */
 static pid_t
-spawn(char *const argv[], char **envp, int in, int out, int three,
-    int session)
+spawn(char *const argv[], char **envp, int in, int out, int session)
 {
-	const int fds[] = { in, out, L.logw, three, L.repw, L.cfd, L.kfd };
-	size_t n = three == -1 ? 3 : 4;
+	int fds[CHILD_FDS_MAX] = { in, out, L.logw, -1, -1, -1, -1 };
+	size_t n = 3, i;
 	pid_t pid;
 	int e;
 
-	if (session && L.repw != -1)
-		n = 5;
-	if (session && L.cfd != -1)
-		n = 6;
-	if (session && L.kfd != -1)
-		n = 7;
+	if (session && L.repw != -1) {
+		fds[REPORT_SESSION_FD] = L.repw;
+		n = REPORT_SESSION_FD + 1;
+	}
+	for (i = 0; session && i < RESIDENTS; i++)
+		if (L.res[i].fd != -1) {
+			fds[L.res[i].session_fd] = L.res[i].fd;
+			if (n < (size_t)L.res[i].session_fd + 1)
+				n = (size_t)L.res[i].session_fd + 1;
+		}
 	if ((e = child_start(&pid, argv[0], argv, envp, fds, n, 0)) != 0) {
 		errno = e;
 		return -1;
@@ -609,7 +609,7 @@ spawn_resident(char *const argv[], int in, int out, const gid_t *g,
 			have[k++] = g[i];
 	if (L.can_groups && k > 0 && privs_groups(have, k) == -1)
 		return -1;
-	pid = spawn(argv, L.env + ENV_EXTRA, in, out, -1, 0);
+	pid = spawn(argv, L.env + ENV_EXTRA, in, out, 0);
 	e = errno;
 	if (L.can_groups && k > 0 && privs_groups(NULL, 0) == -1) {
 		log_event("error", "op", "setgroups", "error", strerror(errno),
@@ -620,191 +620,138 @@ spawn_resident(char *const argv[], int in, int out, const gid_t *g,
 	return pid;
 }
 
-/* --- the TLS zygote (smtp-tlsd -z) -------------------------------------- */
+/* --- the residents: the TLS zygote, the keeper, the checker ---------- */
 
 static void
-zygote_start(int64_t now)
+resident_start(struct resident *r, int64_t now)
 {
-	char *argv[] = { L.tlsd, (char *)"-C", (char *)L.o->confdir,
-	    (char *)"-z", NULL };
-	int sv[2] = { -1, -1 }, null = -1;
+	char *argv[] = { r->path, (char *)"-C", (char *)L.o->confdir,
+	    (char *)r->flag, NULL };
+	int sv[2] = { -1, -1 }, null = -1, e;
+	char op[32];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1 ||
 	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
-		log_event("error", "op", "tlsd-socketpair", "error",
-		    strerror(errno), (char *)NULL);
+		e = errno;
+		str_fmt_cut(op, sizeof(op), "%s-socketpair", r->name);
+		log_event("error", "op", op, "error", strerror(e),
+		    (char *)NULL);
 		goto out;
 	}
-	/* A session gets our end as fd 3: it must not be 3 already, where
-	 * dup2 would leave it close-on-exec. */
-	if (fd_move_above(&sv[0], ZYGOTE_SESSION_FD + 1) == -1)
-		goto out;
-	if ((L.zpid = spawn_resident(argv, sv[1], null, &L.tls_gid, 1)) ==
-	    -1) {
-		log_event("tlsd-unavailable", "path", L.tlsd, "error",
-		    strerror(errno), (char *)NULL);
-		if (errno == ENOENT || errno == EACCES)
-			L.zdisabled = 1;
-		L.zpid = 0;
-		goto out;
-	}
-	L.zfd = sv[0];
-	sv[0] = -1;
-	L.zstarted = now;
-out:
-	fd_close(&sv[0]);
-	fd_close(&sv[1]);
-	fd_close(&null);
-	if (L.zpid == 0 && !L.zdisabled)
-		L.zrestart = now + L.zbackoff;
-}
-
-static void
-zygote_died(int status, int64_t now)
-{
-	char st[32];
-
-	if (WIFSIGNALED(status))
-		str_fmt_cut(st, sizeof(st), "signal %d", WTERMSIG(status));
-	else
-		str_fmt_cut(st, sizeof(st), "exit %d", WEXITSTATUS(status));
-	log_event("tlsd-exit", "status", st, (char *)NULL);
-	fd_close(&L.zfd);
-	L.zpid = 0;
-	/* A zygote that lived a while died of something passing. */
-	if (now - L.zstarted > ZYGOTE_BACKOFF_MAX_MS)
-		L.zbackoff = ZYGOTE_BACKOFF_MIN_MS;
-	L.zrestart = now + L.zbackoff;
-	L.zbackoff *= 2;
-	if (L.zbackoff > ZYGOTE_BACKOFF_MAX_MS)
-		L.zbackoff = ZYGOTE_BACKOFF_MAX_MS;
-}
-
-/* --- the keeper of secrets (smtp-keeper) -------------------------------- */
-
-/* As the zygote: a SOCK_SEQPACKET socket whose other end every session
- * gets as fd 6, and the groups of srs.secret and the users files. */
-static void
-keeper_start(int64_t now)
-{
-	char *argv[] = { L.keeper, (char *)"-C", (char *)L.o->confdir, NULL };
-	int sv[2] = { -1, -1 }, null = -1;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1 ||
-	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
-		log_event("error", "op", "keeper-socketpair", "error",
-		    strerror(errno), (char *)NULL);
-		goto out;
-	}
-	if (fd_move_above(&sv[0], KEEPER_SESSION_FD + 1) == -1)
-		goto out;
-	if ((L.kpid = spawn_resident(argv, sv[1], null, L.keeper_gid,
-	    PRIVS_GROUPS_MAX)) == -1) {
-		log_event("keeper-unavailable", "path", L.keeper, "error",
-		    strerror(errno), (char *)NULL);
-		if (errno == ENOENT || errno == EACCES)
-			L.kdisabled = 1;
-		L.kpid = 0;
-		goto out;
-	}
-	L.kfd = sv[0];
-	sv[0] = -1;
-	L.kstarted = now;
-out:
-	fd_close(&sv[0]);
-	fd_close(&sv[1]);
-	fd_close(&null);
-	if (L.kpid == 0 && !L.kdisabled)
-		L.krestart = now + L.kbackoff;
-}
-
-static void
-keeper_died(int status, int64_t now)
-{
-	char st[32];
-
-	if (WIFSIGNALED(status))
-		str_fmt_cut(st, sizeof(st), "signal %d", WTERMSIG(status));
-	else
-		str_fmt_cut(st, sizeof(st), "exit %d", WEXITSTATUS(status));
-	log_event("keeper-exit", "status", st, (char *)NULL);
-	fd_close(&L.kfd);
-	L.kpid = 0;
-	if (now - L.kstarted > ZYGOTE_BACKOFF_MAX_MS)
-		L.kbackoff = ZYGOTE_BACKOFF_MIN_MS;
-	L.krestart = now + L.kbackoff;
-	L.kbackoff *= 2;
-	if (L.kbackoff > ZYGOTE_BACKOFF_MAX_MS)
-		L.kbackoff = ZYGOTE_BACKOFF_MAX_MS;
-}
-
-/* --- the checker (smtp-checkd) ------------------------------------------ */
-
-/* Like the zygote: a SOCK_SEQPACKET pair, its end on the checker's fd 0,
- * ours given to every session as fd 5; restarted after it dies, with the
- * zygote's backoff. */
-static void
-checkd_start(int64_t now)
-{
-	char *argv[] = { L.checkd, (char *)"-C", (char *)L.o->confdir, NULL };
-	int sv[2] = { -1, -1 }, null = -1;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1 ||
-	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
-		log_event("error", "op", "checkd-socketpair", "error",
-		    strerror(errno), (char *)NULL);
-		goto out;
-	}
-	/* Above every descriptor a session is given (child.h). */
+	/* Above every descriptor a session is given (child.h): where a
+	 * dup2 could neither replace it nor leave it close-on-exec. */
 	if (fd_move_above(&sv[0], CHILD_FDS_MAX) == -1)
 		goto out;
-	if ((L.cpid = spawn(argv, L.env + ENV_EXTRA, sv[1], null, -1, 0)) ==
-	    -1) {
-		log_event("checkd-unavailable", "path", L.checkd, "error",
-		    strerror(errno), (char *)NULL);
-		if (errno == ENOENT || errno == EACCES)
-			L.cdisabled = 1;
-		L.cpid = 0;
+	if ((r->pid = spawn_resident(argv, sv[1], null, r->groups,
+	    PRIVS_GROUPS_MAX)) == -1) {
+		e = errno;
+		str_fmt_cut(op, sizeof(op), "%s-unavailable", r->name);
+		log_event(op, "path", r->path, "error", strerror(e),
+		    (char *)NULL);
+		if (e == ENOENT || e == EACCES)
+			r->disabled = 1;
+		r->pid = 0;
 		goto out;
 	}
-	L.cfd = sv[0];
+	r->fd = sv[0];
 	sv[0] = -1;
-	L.cstarted = now;
+	r->started = now;
 out:
 	fd_close(&sv[0]);
 	fd_close(&sv[1]);
 	fd_close(&null);
-	if (L.cpid == 0 && !L.cdisabled)
-		L.crestart = now + L.cbackoff;
+	if (r->pid == 0 && !r->disabled)
+		r->restart = now + r->backoff;
 }
 
 static void
-checkd_died(int status, int64_t now)
+resident_died(struct resident *r, int status, int64_t now)
 {
-	char st[32];
+	char ev[32], st[32];
 
 	if (WIFSIGNALED(status))
 		str_fmt_cut(st, sizeof(st), "signal %d", WTERMSIG(status));
 	else
 		str_fmt_cut(st, sizeof(st), "exit %d", WEXITSTATUS(status));
-	log_event("checkd-exit", "status", st, (char *)NULL);
+	str_fmt_cut(ev, sizeof(ev), "%s-exit", r->name);
+	log_event(ev, "status", st, (char *)NULL);
 	/* Sessions started from now on go without it until it is back;
 	 * those that hold our old end see their requests fail at once. */
-	fd_close(&L.cfd);
-	L.cpid = 0;
-	if (now - L.cstarted > ZYGOTE_BACKOFF_MAX_MS)
-		L.cbackoff = ZYGOTE_BACKOFF_MIN_MS;
-	L.crestart = now + L.cbackoff;
-	L.cbackoff *= 2;
-	if (L.cbackoff > ZYGOTE_BACKOFF_MAX_MS)
-		L.cbackoff = ZYGOTE_BACKOFF_MAX_MS;
+	fd_close(&r->fd);
+	r->pid = 0;
+	/* One that lived a while died of something passing. */
+	if (now - r->started > RESIDENT_BACKOFF_MAX_MS)
+		r->backoff = RESIDENT_BACKOFF_MIN_MS;
+	r->restart = now + r->backoff;
+	r->backoff *= 2;
+	if (r->backoff > RESIDENT_BACKOFF_MAX_MS)
+		r->backoff = RESIDENT_BACKOFF_MAX_MS;
 }
 
+/* r is to be started, now or at r->restart. */
 static int
-checkd_due(int64_t now)
+resident_waiting(const struct resident *r)
 {
-	return L.cwanted && L.cpid == 0 && !L.cdisabled && L.drain_at == 0 &&
-	    now >= L.crestart;
+	return r->wanted && r->pid == 0 && !r->disabled && L.drain_at == 0;
+}
+
+/* Every resident that is due, started. */
+static void
+residents_start(int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < RESIDENTS; i++)
+		if (resident_waiting(&L.res[i]) && now >= L.res[i].restart)
+			resident_start(&L.res[i], now);
+}
+
+/* The resident whose pid this is, or NULL. */
+static struct resident *
+resident_of(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < RESIDENTS; i++)
+		if (L.res[i].pid == pid)
+			return &L.res[i];
+	return NULL;
+}
+
+static void
+residents_init(const struct listen_opts *o)
+{
+	static char tlsd_var[] = "POSTHORN_TLSD_FD=3";
+	static char keeper_var[] = KEEPER_FD_ENV "=6";
+	static char checkd_var[] = "POSTHORN_CHECKD_FD=5";
+	static const struct {
+		const char	*name, *flag;
+		int		 session_fd;
+		char		*env;
+	} def[RESIDENTS] = {
+		[RES_ZYGOTE] = { "tlsd", "-z", ZYGOTE_SESSION_FD, tlsd_var },
+		[RES_KEEPER] = { "keeper", NULL, KEEPER_SESSION_FD,
+		    keeper_var },
+		[RES_CHECKD] = { "checkd", NULL, CHECKD_SESSION_FD,
+		    checkd_var },
+	};
+	size_t i, j;
+
+	_Static_assert(ZYGOTE_SESSION_FD == 3, "POSTHORN_TLSD_FD=3 here");
+	_Static_assert(KEEPER_SESSION_FD == 6, KEEPER_FD_ENV "=6 here");
+	_Static_assert(CHECKD_SESSION_FD == 5, "POSTHORN_CHECKD_FD=5 here");
+	for (i = 0; i < RESIDENTS; i++) {
+		L.res[i].name = def[i].name;
+		L.res[i].flag = def[i].flag;
+		L.res[i].session_fd = def[i].session_fd;
+		L.res[i].env = def[i].env;
+		L.res[i].fd = -1;
+		L.res[i].backoff = RESIDENT_BACKOFF_MIN_MS;
+		for (j = 0; j < PRIVS_GROUPS_MAX; j++)
+			L.res[i].groups[j] = (gid_t)-1;
+	}
+	L.res[RES_ZYGOTE].wanted = o->tlsd;
+	L.res[RES_KEEPER].wanted = 1;
 }
 
 /* --- connections -------------------------------------------------------- */
@@ -891,8 +838,7 @@ connection(int fd, const struct sock *s, const struct sockaddr *sa,
 			break;
 		}
 	}
-	ss->pid = spawn(argv, env_for(host, port, L.zfd != -1, proxied), fd,
-	    fd, L.zfd, 1);
+	ss->pid = spawn(argv, env_for(host, port, proxied), fd, fd, 1);
 	if (ss->pid == -1) {
 		int e = errno;
 
@@ -1131,16 +1077,13 @@ session_died(pid_t pid, int status, int64_t now)
 static void
 reap(int64_t now)
 {
+	struct resident *r;
 	pid_t pid;
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == L.zpid)
-			zygote_died(status, now);
-		else if (pid == L.cpid && pid != 0)
-			checkd_died(status, now);
-		else if (pid == L.kpid)
-			keeper_died(status, now);
+		if ((r = resident_of(pid)) != NULL)
+			resident_died(r, status, now);
 		else
 			session_died(pid, status, now);
 	}
@@ -1222,20 +1165,16 @@ static int
 wait_ms(int64_t now)
 {
 	int64_t t = -1;
+	size_t i;
 
 	if (L.drain_at != 0)
 		t = L.drain_at - now;
 	if (L.paused_until > now && (t == -1 || L.paused_until - now < t))
 		t = L.paused_until - now;
-	if (L.zpid == 0 && !L.zdisabled && L.o->tlsd && L.drain_at == 0 &&
-	    (t == -1 || L.zrestart - now < t))
-		t = L.zrestart - now;
-	if (L.kpid == 0 && !L.kdisabled && L.drain_at == 0 &&
-	    (t == -1 || L.krestart - now < t))
-		t = L.krestart - now;
-	if (L.cwanted && L.cpid == 0 && !L.cdisabled && L.drain_at == 0 &&
-	    (t == -1 || L.crestart - now < t))
-		t = L.crestart - now;
+	for (i = 0; i < RESIDENTS; i++)
+		if (resident_waiting(&L.res[i]) &&
+		    (t == -1 || L.res[i].restart - now < t))
+			t = L.res[i].restart - now;
 	/* Counters to write: when the interval is over. */
 	if (L.met.dirty && L.metname[0] != '\0' && (t == -1 ||
 	    L.met.written + (int64_t)METRICS_INTERVAL * 1000 - now < t))
@@ -1274,11 +1213,12 @@ setup(char *err, size_t errlen)
 	}
 	if ((L.can_groups = privs_init(err, errlen)) == -1)
 		return -1;
-	L.tls_gid = L.can_groups ? group_of(PRIVS_GROUP_TLS) : (gid_t)-1;
-	_Static_assert(PRIVS_GROUPS_MAX == 2, "the keeper's two groups");
-	L.keeper_gid[0] = L.can_groups ? group_of(PRIVS_GROUP_SRS) : (gid_t)-1;
-	L.keeper_gid[1] = L.can_groups ? group_of(PRIVS_GROUP_AUTH) :
-	    (gid_t)-1;
+	if (L.can_groups) {
+		_Static_assert(PRIVS_GROUPS_MAX == 2, "the keeper's two groups");
+		L.res[RES_ZYGOTE].groups[0] = group_of(PRIVS_GROUP_TLS);
+		L.res[RES_KEEPER].groups[0] = group_of(PRIVS_GROUP_SRS);
+		L.res[RES_KEEPER].groups[1] = group_of(PRIVS_GROUP_AUTH);
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -1320,16 +1260,9 @@ listen_run(const struct listen_opts *o)
 	int sv[2];
 
 	L.o = o;
-	L.zfd = -1;
-	L.tls_gid = (gid_t)-1;
-	L.keeper_gid[0] = L.keeper_gid[1] = (gid_t)-1;
-	L.kfd = -1;
-	L.kbackoff = ZYGOTE_BACKOFF_MIN_MS;
+	residents_init(o);
 	L.logw = -1;
 	L.repr = L.repw = -1;
-	L.zbackoff = ZYGOTE_BACKOFF_MIN_MS;
-	L.cfd = -1;
-	L.cbackoff = ZYGOTE_BACKOFF_MIN_MS;
 	srctab_init(&L.src, o->per_source, o->rate, seed());
 	if (from_systemd(err, sizeof(err)) == -1 || setup(err, sizeof(err)) ==
 	    -1) {
@@ -1355,29 +1288,17 @@ listen_run(const struct listen_opts *o)
 		}
 	}
 	counters_init();
-	now = clock_ms();
-	if (o->tlsd)
-		zygote_start(now);
-	keeper_start(now);
 	/* The checks are of port 25 mail only (smtp-in(8)). */
 	for (i = 0; i < L.nsock; i++)
 		if (o->checkd && strcmp(L.sock[i].mode, "mx") == 0)
-			L.cwanted = 1;
-	if (checkd_due(now))
-		checkd_start(now);
+			L.res[RES_CHECKD].wanted = 1;
+	residents_start(clock_ms());
 	for (;;) {
 		now = clock_ms();
 		counters_flush(now, 0);
 		if (L.drain_at != 0 && drained(now))
 			break;
-		if (o->tlsd && L.zpid == 0 && !L.zdisabled &&
-		    L.drain_at == 0 && now >= L.zrestart)
-			zygote_start(now);
-		if (L.kpid == 0 && !L.kdisabled && L.drain_at == 0 &&
-		    now >= L.krestart)
-			keeper_start(now);
-		if (checkd_due(now))
-			checkd_start(now);
+		residents_start(now);
 		pfd[0].fd = L.sigfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = L.logr;	/* poll(2) skips it when -1 */

@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include "ckproto.h"
+#include "fdpass.h"
+#include "testutil.h"
 
 static void
 fill_request(struct ckp_request *r)
@@ -124,17 +126,6 @@ test_other_forms_are_refused(void **state)
 	assert_string_equal(r.sender, "");
 }
 
-static int
-open_fds(void)
-{
-	int fd, n = 0;
-
-	for (fd = 0; fd < 1024; fd++)
-		if (fcntl(fd, F_GETFD) != -1)
-			n++;
-	return n;
-}
-
 static void
 test_datagram_brings_its_descriptors(void **state)
 {
@@ -160,35 +151,14 @@ test_datagram_brings_its_descriptors(void **state)
 	(void)close(fds[1]);
 
 	/* Too many descriptors: none kept, none leaked. */
-	before = open_fds();
+	before = tu_open_fds();
 	three[0] = three[1] = three[2] = reply[1];
-	{
-		union {
-			struct cmsghdr	h;
-			char		b[CMSG_SPACE(sizeof(int) * 3)];
-		} cm;
-		struct iovec iov = { (void *)"x", 1 };
-		struct msghdr m;
-		struct cmsghdr *c;
-
-		memset(&cm, 0, sizeof(cm));
-		memset(&m, 0, sizeof(m));
-		m.msg_iov = &iov;
-		m.msg_iovlen = 1;
-		m.msg_control = cm.b;
-		m.msg_controllen = sizeof(cm.b);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(three));
-		memcpy(CMSG_DATA(c), three, sizeof(three));
-		assert_true(sendmsg(sp[0], &m, 0) == 1);
-	}
+	assert_int_equal(fdpass_send(sp[0], "x", 1, three, 3), 0);
 	errno = 0;
 	assert_int_equal(ckp_recv(sp[1], buf, sizeof(buf), fds, &nfds), -1);
 	assert_int_equal(errno, EMSGSIZE);
 	assert_int_equal(nfds, 0);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 
 	/* Longer than the buffer: cut, refused. */
 	assert_int_equal(ckp_send(sp[0], "0123456789", 10, NULL, 0), 0);

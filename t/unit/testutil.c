@@ -145,3 +145,14 @@ tu_entries(const char *dir)
 	closedir(d);
 	return n;
 }
+
+int
+tu_open_fds(void)
+{
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	return n;
+}

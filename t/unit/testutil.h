@@ -32,5 +32,7 @@ void	tu_put_domain(const char *confdir, const char *domain,
 	    const char *file, const char *s);
 /* Names in dir other than the dot files; fails the test on error. */
 int	tu_entries(const char *dir);
+/* The descriptors open in this process (below 1024), opening none. */
+int	tu_open_fds(void);
 
 #endif

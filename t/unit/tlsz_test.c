@@ -17,7 +17,9 @@
 
 #include <cmocka.h>
 
+#include "fdpass.h"
 #include "tlsz.h"
+#include "testutil.h"
 
 struct fx {
 	int	z[2];		/* the zygote's pair: [0] sessions, [1] zygote */
@@ -54,47 +56,12 @@ teardown(void **state)
 	return 0;
 }
 
-/* The descriptor numbers open in this process. */
-static int
-open_fds(void)
-{
-	int fd, n = 0;
-
-	for (fd = 0; fd < 1024; fd++)
-		if (fcntl(fd, F_GETFD) != -1)
-			n++;
-	return n;
-}
-
-/* Send payload[len] with the descriptors fds[nfds], raw. */
+/* Send payload[len] with the descriptors fds[nfds], unchecked. */
 static void
 send_raw(int sock, const void *payload, size_t len, const int *fds,
     size_t nfds)
 {
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(sizeof(int) * 8)];
-	} cm;
-	struct iovec iov;
-	struct msghdr m;
-	struct cmsghdr *c;
-
-	memset(&cm, 0, sizeof(cm));
-	memset(&m, 0, sizeof(m));
-	iov.iov_base = (void *)payload;
-	iov.iov_len = len;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	if (nfds > 0) {
-		m.msg_control = cm.b;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	assert_int_equal(sendmsg(sock, &m, 0), (ssize_t)len);
+	assert_int_equal(fdpass_send(sock, payload, len, fds, nfds), 0);
 }
 
 static void
@@ -211,21 +178,21 @@ test_wrong_descriptor_counts_are_refused_and_closed(void **state)
 	three[0] = fx->net[0];
 	three[1] = fx->ctl[1];
 	three[2] = fx->net[1];
-	before = open_fds();
+	before = tu_open_fds();
 	send_raw(fx->z[0], payload, sizeof(payload), three, 1);
 	assert_int_equal(tlsz_recv(fx->z[1], &net, &ctl, peer, sizeof(peer),
 	    why, sizeof(why)), TLSZ_BAD);
 	assert_non_null(strstr(why, "1 descriptors"));
 	assert_int_equal(net, -1);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 	send_raw(fx->z[0], payload, sizeof(payload), three, 3);
 	assert_int_equal(tlsz_recv(fx->z[1], &net, &ctl, peer, sizeof(peer),
 	    why, sizeof(why)), TLSZ_BAD);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 	send_raw(fx->z[0], payload, sizeof(payload), NULL, 0);
 	assert_int_equal(tlsz_recv(fx->z[1], &net, &ctl, peer, sizeof(peer),
 	    why, sizeof(why)), TLSZ_BAD);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 }
 
 static void
@@ -237,21 +204,21 @@ test_bad_payload_and_non_sockets_are_refused_and_closed(void **state)
 
 	two[0] = fx->net[0];
 	two[1] = fx->ctl[1];
-	before = open_fds();
+	before = tu_open_fds();
 	send_raw(fx->z[0], "GET / HTTP/1.0\r\n", 16, two, 2);
 	assert_int_equal(tlsz_recv(fx->z[1], &net, &ctl, peer, sizeof(peer),
 	    why, sizeof(why)), TLSZ_BAD);
 	assert_non_null(strstr(why, "malformed"));
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 	/* A pipe where the connection should be. */
 	assert_int_equal(pipe(p), 0);
-	before = open_fds();
+	before = tu_open_fds();
 	assert_int_equal(tlsz_send(fx->z[0], p[0], fx->ctl[1], "192.0.2.1"),
 	    0);
 	assert_int_equal(tlsz_recv(fx->z[1], &net, &ctl, peer, sizeof(peer),
 	    why, sizeof(why)), TLSZ_BAD);
 	assert_non_null(strstr(why, "not a stream socket"));
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 	(void)close(p[0]);
 	(void)close(p[1]);
 }
