@@ -1270,9 +1270,11 @@ listen_run(const struct listen_opts *o)
 		return EXIT_FAILURE;
 	}
 	log_sockets();
-	/* Children get the relay's end as fd 2: it must be above their 3. */
+	/* Children get the relay's end as fd 2, and the report socket as
+	 * fd 4: both must be above every descriptor a child is given
+	 * (child.h), not only above their own. */
 	if ((L.logr = log_relay_open(&L.logw)) != -1 &&
-	    fd_move_above(&L.logw, ZYGOTE_SESSION_FD + 1) == -1) {
+	    fd_move_above(&L.logw, CHILD_FDS_MAX) == -1) {
 		fd_close(&L.logr);
 		fd_close(&L.logw);
 	}
@@ -1282,7 +1284,7 @@ listen_run(const struct listen_opts *o)
 		L.repr = sv[0];
 		L.repw = sv[1];
 		if (fd_nonblock(L.repr) == -1 ||
-		    fd_move_above(&L.repw, REPORT_SESSION_FD + 1) == -1) {
+		    fd_move_above(&L.repw, CHILD_FDS_MAX) == -1) {
 			fd_close(&L.repr);
 			fd_close(&L.repw);
 		}
