@@ -34,7 +34,7 @@ import pytest
 from conftest import HOSTNAME, WAIT, Conf, children, cmdline, make_cert, \
     prog
 from netns import OURS, PYTHON
-from zonens import ZoneNetns
+from zonens import ZoneNetns, rsa_key, spf, txt
 
 try:
     import dkim  # python3-dkim
@@ -46,32 +46,17 @@ FORGER = "127.0.0.13"     # nobody's
 TIMEOUT = 3               # checks_timeout of these tests, seconds
 
 
-def spf(*net):
-    return {"TXT": "v=spf1 " + " ".join(f"ip4:{n}" for n in net) + " -all"}
-
-
-def txt(text):
-    return {"TXT": text}
-
-
-def openssl(*args):
-    return subprocess.run(["openssl", *args], check=True,
-                          capture_output=True, timeout=120).stdout
-
-
 class World:
     """The namespace, its zone and the DKIM key of sender.test."""
 
     def __init__(self, tmp):
         self.key = tmp / "rsa.pem"
-        openssl("genrsa", "-traditional", "-out", str(self.key), "2048")
-        pub = base64.b64encode(openssl("rsa", "-in", str(self.key),
-                                       "-pubout", "-outform", "DER"))
+        pub = rsa_key(self.key)
         self.zone = {
             "sender.test": [spf(CLIENT)],
             "_dmarc.sender.test": [txt("v=DMARC1; p=reject")],
             "rsa._domainkey.sender.test": [
-                txt(f"v=DKIM1; k=rsa; p={pub.decode()}")],
+                txt(f"v=DKIM1; k=rsa; p={pub}")],
             "soft.test": [txt("v=spf1 ~all")],
             "reject.test": [spf(CLIENT)],
             "_dmarc.reject.test": [txt("v=DMARC1; p=reject")],

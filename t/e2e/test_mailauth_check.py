@@ -13,7 +13,6 @@ parsed back with Python's email package and with authres
 property.
 """
 
-import base64
 import email
 import email.policy
 import os
@@ -23,7 +22,7 @@ import time
 import pytest
 
 from conftest import SAN_ENV, prog
-from zonens import ZoneNetns
+from zonens import ZoneNetns, rsa_key, spf, txt
 
 try:
     import dkim  # python3-dkim
@@ -40,44 +39,28 @@ FORWARDER = "192.0.2.99"     # nobody's
 AUTHSERV = "mx.receiver.test"
 
 
-def spf(*net):
-    return {"TXT": "v=spf1 " + " ".join(f"ip4:{n}" for n in net) +
-            " -all"}
-
-
-def dmarc(text):
-    return {"TXT": text}
-
-
-def openssl(*args):
-    return subprocess.run(["openssl", *args], check=True,
-                          capture_output=True, timeout=120).stdout
-
-
 class World:
     def __init__(self, tmp):
         self.key = tmp / "rsa.pem"
-        openssl("genrsa", "-traditional", "-out", str(self.key), "2048")
-        pub = base64.b64encode(openssl("rsa", "-in", str(self.key),
-                                       "-pubout", "-outform", "DER"))
+        pub = rsa_key(self.key)
         self.zone = {
             "sender.test": [spf(CLIENT)],
-            "_dmarc.sender.test": [dmarc("v=DMARC1; p=reject")],
+            "_dmarc.sender.test": [txt("v=DMARC1; p=reject")],
             "rsa._domainkey.sender.test": [
-                {"TXT": f"v=DKIM1; k=rsa; p={pub.decode()}"}],
+                {"TXT": f"v=DKIM1; k=rsa; p={pub}"}],
             "reject.test": [spf(CLIENT)],
-            "_dmarc.reject.test": [dmarc("v=DMARC1; p=reject; "
+            "_dmarc.reject.test": [txt("v=DMARC1; p=reject; "
                                          "rua=mailto:d@reject.test")],
             # The bounce domains: SPF passes for a subdomain of the
             # From domain; strict SPF alignment wants the same name.
             "bounce.strict.test": [spf(CLIENT)],
-            "_dmarc.strict.test": [dmarc("v=DMARC1; p=quarantine; "
+            "_dmarc.strict.test": [txt("v=DMARC1; p=quarantine; "
                                          "aspf=s")],
             "bounce.relaxed.test": [spf(CLIENT)],
-            "_dmarc.relaxed.test": [dmarc("v=DMARC1; p=quarantine")],
+            "_dmarc.relaxed.test": [txt("v=DMARC1; p=quarantine")],
             "org.test": [spf(CLIENT)],
             "sub.org.test": [spf(CLIENT)],
-            "_dmarc.org.test": [dmarc("v=DMARC1; p=none; sp=reject")],
+            "_dmarc.org.test": [txt("v=DMARC1; p=none; sp=reject")],
             "nodmarc.test": [spf(CLIENT)],
         }
         self.ns = ZoneNetns(tmp / "netns")

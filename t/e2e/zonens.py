@@ -14,9 +14,34 @@ bytes.  Usage:
     ns.close()
 """
 
+import base64
 import json
+import subprocess
 
 from netns import PEERS, PYTHON, Netns
+
+
+def spf(*net):
+    """An SPF record allowing the IPv4 networks net, failing the rest."""
+    return {"TXT": "v=spf1 " + " ".join(f"ip4:{n}" for n in net) +
+            " -all"}
+
+
+def txt(text):
+    return {"TXT": text}
+
+
+def openssl(*args):
+    return subprocess.run(["openssl", *args], check=True,
+                          capture_output=True, timeout=120).stdout
+
+
+def rsa_key(path, bits=2048):
+    """A new RSA key in PEM at path; its public half, base64 DER, as a
+    DKIM key record's p= wants it."""
+    openssl("genrsa", "-traditional", "-out", str(path), str(bits))
+    return base64.b64encode(openssl("rsa", "-in", str(path), "-pubout",
+                                    "-outform", "DER")).decode()
 
 
 class ZoneNetns(Netns):
