@@ -34,10 +34,32 @@ enum {
 	/* The dkim= summary: 8 signatures of a few hundred bytes. */
 	AR_MAX = 8192,
 	EXIT_NOPASS = 1,	/* mailauth dkim: no signature passed */
-	/* check's sender: RFC 5321 §4.5.3.1.3's path, brackets aside;
-	 * longer cannot have been a MAIL FROM, and it goes in the field. */
+	/* The sender: RFC 5321 §4.5.3.1.3's path, brackets aside; longer
+	 * cannot have been a MAIL FROM, and it goes in the field. */
 	SENDER_MAX = 256
 };
+
+/* The client's address, HELO name and sender (NULL: none, the HELO
+ * check) of spf and check into r, as SMTP gave them ("<>" for the null
+ * sender); a usage error is said and -1 returned. */
+static int
+envelope(const char *ip, const char *helo, const char *sender,
+    struct spf_request *r)
+{
+	if (dns_addr_parse(ip, &r->ip) == -1 || ip[0] == '[') {
+		fprintf(stderr, PROG ": %s: not an IP address\n", ip);
+		return -1;
+	}
+	if (sender == NULL || strcmp(sender, "<>") == 0)
+		sender = "";
+	if (strlen(sender) > SENDER_MAX || strlen(helo) > DNS_NAME_MAX) {
+		fprintf(stderr, PROG ": sender or HELO name too long\n");
+		return -1;
+	}
+	r->helo = helo;
+	r->sender = sender;
+	return 0;
+}
 
 struct command {
 	const char	*name;
@@ -130,17 +152,11 @@ cmd_spf(int argc, char **argv)
 	argv += optind;
 	if (argc != 3 && !(argc == 2 && helo_only))
 		return EX_USAGE;
-	if (dns_addr_parse(argv[0], &req.ip) == -1 || argv[0][0] == '[') {
-		fprintf(stderr, PROG ": %s: not an IP address\n", argv[0]);
+	if (envelope(argv[0], argv[1], argc == 3 ? argv[2] : NULL, &req) ==
+	    -1)
 		return EX_USAGE;
-	}
 	if (receiver(ropt, dir, recv, sizeof(recv)) == -1)
 		return EX_CONFIG;
-	req.helo = argv[1];
-	req.sender = argc == 3 ? argv[2] : "";
-	/* <> and <a@b> as SMTP writes them */
-	if (strcmp(req.sender, "<>") == 0)
-		req.sender = "";
 	req.receiver = recv;
 	req.now = (long long)time(NULL);
 	if ((ans = malloc(sizeof(*ans))) == NULL) {
@@ -299,19 +315,8 @@ cmd_check(int argc, char **argv)
 	argv += optind;
 	if (argc != 3)
 		return EX_USAGE;
-	if (dns_addr_parse(argv[0], &req.spf.ip) == -1 || argv[0][0] == '[') {
-		fprintf(stderr, PROG ": %s: not an IP address\n", argv[0]);
+	if (envelope(argv[0], argv[1], argv[2], &req.spf) == -1)
 		return EX_USAGE;
-	}
-	req.spf.helo = argv[1];
-	req.spf.sender = argv[2];
-	if (strcmp(req.spf.sender, "<>") == 0)
-		req.spf.sender = "";
-	if (strlen(req.spf.sender) > SENDER_MAX ||
-	    strlen(req.spf.helo) > DNS_NAME_MAX) {
-		fprintf(stderr, PROG ": sender or HELO name too long\n");
-		return EX_USAGE;
-	}
 	if (receiver(ropt, dir, recv, sizeof(recv)) == -1)
 		return EX_CONFIG;
 	req.spf.receiver = recv;

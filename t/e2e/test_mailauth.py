@@ -150,6 +150,9 @@ def test_receiver_from_posthorn_conf(ns, tmp_path):
     ["spf", "-t", "0", CLIENT, "h.test", "a@b.test"],
     ["spf", "-T", "x", CLIENT, "h.test", "a@b.test"],
     ["spf", CLIENT, "h.test"],
+    # longer than any MAIL FROM or HELO name could be, as check says
+    ["spf", CLIENT, "h.test", "a" * 300 + "@b.test"],
+    ["spf", CLIENT, "h" * 300 + ".test", "a@b.test"],
     ["dkim", "-t", "soon"], ["dkim", "-t", "-1"], ["dkim", "-t", "1x"],
 ])
 def test_usage_errors_exit_64(args):
