@@ -15,10 +15,18 @@
 #include "dmarc.h"
 #include "psl.h"
 #include "checkd.h"
+#include "conf.h"
 #include "io.h"
 #include "log.h"
+#include "queue.h"
 #include "str.h"
 #include "verify.h"
+
+/* The largest file a session may give as a message: a queue file holds
+ * an envelope and a message no larger than max_message_size allows.  A
+ * larger one (a sparse file from a session gone wrong) would have the
+ * checker hash bytes no client sent. */
+#define CHECKD_FILE_MAX	((off_t)(CONF_MAX_MESSAGE_SIZE_MAX + QUEUE_ENV_MAX))
 
 /* What smtp-in lets through is what the checker reads (ckproto.h). */
 _Static_assert((long)CKP_HEADER_MAX == (long)VERIFY_HEADER_MAX,
@@ -526,7 +534,7 @@ fd_is(int fd, int type)
 	if (fstat(fd, &st) == -1)
 		return 0;
 	if (type == 0)
-		return S_ISREG(st.st_mode);
+		return S_ISREG(st.st_mode) && st.st_size <= CHECKD_FILE_MAX;
 	return S_ISSOCK(st.st_mode) && getsockopt(fd, SOL_SOCKET, SO_TYPE,
 	    &t, &len) == 0 && t == type;
 }

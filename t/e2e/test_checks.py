@@ -15,6 +15,7 @@ no record allows.  The fields are parsed back with Python's email
 package and compared method by method, property by property.
 """
 
+import array
 import base64
 import email
 import email.policy
@@ -24,15 +25,17 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import pathlib
+import threading
 import time
 
 import pytest
 
-from conftest import HOSTNAME, WAIT, Conf, children, cmdline, make_cert, \
-    prog
+from conftest import HOSTNAME, WAIT, Conf, LogProc, children, cmdline, \
+    make_cert, prog
 from netns import OURS, PYTHON
 from zonens import ZoneNetns, rsa_key, spf, txt
 
@@ -542,3 +545,73 @@ def test_a_header_past_the_checkers_limits_is_refused(world, mx):
     r = mx.send(message("alice@sender.test", extra=pad), "alice@sender.test",
                 src=FORGER)
     assert r["data"][0] == 550 and "p=reject" in r["data"][1], r
+
+
+class Checker(LogProc):
+    """smtp-checkd started by hand in the world's namespace (its DNS is
+    zonedns) on one end of a SOCK_SEQPACKET pair, as smtp-listen starts
+    it: the test is the session."""
+
+    def __init__(self, ns):
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX,
+                                              socket.SOCK_SEQPACKET)
+        self.cmd = [prog("smtp-checkd"), "-t", "1"]
+        self.lines = []
+        self.eof = False
+        self.cond = threading.Condition()
+        self.proc = ns.popen(self.cmd, stdin=theirs,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        theirs.close()
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
+        self.wait_for(r"event=started")
+
+    def ask(self, msgfd):
+        """One msg request with msgfd as its message: the answer's text,
+        or None when the checker closed the reply socket unanswered."""
+        mine, theirs = socket.socketpair(socket.AF_UNIX,
+                                         socket.SOCK_SEQPACKET)
+        req = "\n".join(["posthorn-check 1 msg", HOSTNAME, "0123456789ABCDEF",
+                         CLIENT, "client.test", "alice@sender.test",
+                         ""])
+        self.sock.sendmsg([req.encode()], [(
+            socket.SOL_SOCKET, socket.SCM_RIGHTS,
+            array.array("i", [theirs.fileno(), msgfd]))])
+        theirs.close()
+        mine.settimeout(WAIT)
+        try:
+            data = mine.recv(65536)
+        finally:
+            mine.close()
+        return data.decode() if data else None
+
+    def stop(self):
+        self.sock.close()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=WAIT)
+
+
+def test_the_checker_refuses_a_file_larger_than_any_queue_file(world,
+                                                                tmp_path):
+    """A session gone wrong that gives a sparse file larger than the
+    largest queue file gets no answer, and has the checker read nothing
+    of it; a file of a message's size is checked."""
+    c = Checker(world.ns)
+    try:
+        head = b"From: alice@sender.test\r\nSubject: t\r\n\r\nhello\r\n"
+        path = tmp_path / "msg"
+        path.write_bytes(head)
+        with open(path, "rb") as f:
+            a = c.ask(f.fileno())
+        assert a is not None and a.startswith("posthorn-check 1 msg\n"), a
+        assert "spf=pass" in a.split("\n")[-1], a
+        # 4 GiB (max_message_size's ceiling) and the largest envelope
+        # are the most a queue file can hold: one byte more is refused.
+        os.truncate(path, (4 << 30) + (1 << 20) + 1)
+        with open(path, "rb") as f:
+            assert c.ask(f.fileno()) is None
+        c.wait_for(r"event=refused.*malformed request")
+    finally:
+        c.stop()
+    c.check_sanitizers()
