@@ -29,6 +29,16 @@ static enum dovecot_step
 error(struct dovecot *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The reason for the log, which may quote the server's bytes: cut, and
+ * what is not printable ASCII is '?'. */
+static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < ' ' || *s > '~')
+			*s = '?';
+}
+
 static enum dovecot_step
 error(struct dovecot *d, const char *fmt, ...)
 {
@@ -37,6 +47,7 @@ error(struct dovecot *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	str_vfmt_cut(d->reason, sizeof(d->reason), fmt, ap);
 	va_end(ap);
+	printable(d->reason);
 	return DOVECOT_ERROR;
 }
 
@@ -131,16 +142,11 @@ take_user(struct dovecot *d, const char *v, size_t len)
 	return 0;
 }
 
-/* The reason for the log: cut, and what is not printable ASCII is '?'. */
 static void
 take_reason(struct dovecot *d, const char *v)
 {
-	char *p;
-
 	str_fmt_cut(d->reason, sizeof(d->reason), "%s", v);
-	for (p = d->reason; *p != '\0'; p++)
-		if (*p < ' ' || *p > '~')
-			*p = '?';
+	printable(d->reason);
 }
 
 static enum dovecot_step
