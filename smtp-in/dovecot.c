@@ -207,8 +207,9 @@ answer(struct dovecot *d, const char *cmd, char **p, char *end)
 				    DOVECOT_USER_MAX - 1);
 		} else if ((v = param(f, "reason")) != NULL)
 			take_reason(d, v);
-		else if (strcmp(f, "temp") == 0)
-			temp = 1;
+		else if (strcmp(f, "temp") == 0 ||
+		    strcmp(f, "code=temp_fail") == 0)
+			temp = 1;	/* before 2.3; since */
 	}
 	if (r == DOVECOT_FAIL && temp)
 		r = DOVECOT_TEMP;

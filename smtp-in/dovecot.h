@@ -11,7 +11,10 @@
  *	C: AUTH TAB 1 TAB PLAIN TAB service=smtp TAB secured TAB nologin
  *	   [TAB rip=ADDRESS] TAB resp=BASE64
  *	S: OK TAB 1 [TAB user=NAME ...]  or  FAIL TAB 1 [TAB temp]
- *	   [TAB reason=TEXT] [TAB user=NAME ...]
+ *	   [TAB code=temp_fail] [TAB reason=TEXT] [TAB user=NAME ...]
+ *
+ * (a FAIL that Dovecot could not check says "temp" before 2.3 and
+ * "code=temp_fail" since)
  *
  * Lines end in LF; fields are separated by TAB and use Dovecot's tab
  * escapes (\001 then 1, t, r, n or 0 for \001, TAB, CR, LF, NUL).  The
@@ -53,7 +56,8 @@ enum dovecot_step {
 	DOVECOT_READY,		/* DONE with PLAIN offered: send the AUTH */
 	DOVECOT_OK,		/* OK: the user in user[] ("" when none) */
 	DOVECOT_FAIL,		/* FAIL: wrong password or no such user */
-	DOVECOT_TEMP,		/* FAIL with temp: Dovecot cannot check now */
+	DOVECOT_TEMP,		/* FAIL with temp or code=temp_fail:
+				   Dovecot cannot check now */
 	DOVECOT_ERROR		/* not the protocol: why in reason[] */
 };
 

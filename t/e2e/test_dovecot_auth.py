@@ -14,6 +14,7 @@ succeeds was checked by Dovecot alone.
   smtp-in's own smtp-auth and through smtp-listen's keeper.
 - A wrong password: 535, and counted: auth_source_failures = 1 turns the
   next try, even with the right password, into 454 unchecked.
+- Dovecot unable to check (its passdb unreadable): 454.
 - Dovecot stopped: 454 at once, and the session goes on.
 """
 
@@ -239,6 +240,27 @@ def test_wrong_password_is_535_and_counted(front, dovecot):
             plain(s, "alice@example.com", PASSWORD)
         assert e.value.smtp_code == 454
     srv["submission"].wait_for(r"too many failed logins")
+    assert c.queued() == []
+
+
+def test_dovecot_that_cannot_check_is_454(front, dovecot):
+    """Its passdb unreadable (Dovecot's auth runs as its own user): it
+    answers FAIL with code=temp_fail, which is no refusal."""
+    c, srv = front
+    # A new file, root's alone, which Dovecot's auth (as its user, past
+    # its start) must open again: it reads the file once at its start,
+    # as root, and again when its size or time stamp change.
+    new = dovecot.root / "passwd.new"
+    new.write_bytes(b"# changed\n" + (dovecot.root / "passwd").read_bytes())
+    new.chmod(0o600)
+    os.utime(new, (1, 1))
+    new.rename(dovecot.root / "passwd")
+    with starttls(srv["submission"].port) as s:
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            plain(s, "alice@example.com", PASSWORD)
+        assert e.value.smtp_code == 454, dovecot.logtext()
+    srv["submission"].wait_for(r"op=auth .*Dovecot cannot check "
+                               r"alice@example\.com now")
     assert c.queued() == []
 
 

@@ -179,6 +179,12 @@ test_fail_and_fail_temp(void **state)
 	assert_int_equal(feed(&d, "FAIL\t1\ttemp\treason=passdb is down"),
 	    DOVECOT_TEMP);
 	assert_string_equal(d.reason, "passdb is down");
+	/* Dovecot 2.3 says it with a code. */
+	handshake(&d);
+	assert_int_equal(feed(&d, "FAIL\t1\tuser=alice@example.com\t"
+	    "code=temp_fail"), DOVECOT_TEMP);
+	handshake(&d);
+	assert_int_equal(feed(&d, "FAIL\t1\tcode=authz_fail"), DOVECOT_FAIL);
 	/* A reason is printable whatever its escapes held. */
 	handshake(&d);
 	assert_int_equal(feed(&d, "FAIL\t1\treason=a\001nb\001tc\xff"),
