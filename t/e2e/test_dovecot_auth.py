@@ -12,6 +12,7 @@ succeeds was checked by Dovecot alone.
 - 587 after STARTTLS (PLAIN) and 465 (LOGIN), right password: 235, and
   the message is queued as an authenticated submission, through
   smtp-in's own smtp-auth and through smtp-listen's keeper.
+- senders(5) applies to the login Dovecot names, as to a users file's.
 - A wrong password: 535, and counted: auth_source_failures = 1 turns the
   next try, even with the right password, into 454 unchecked.
 - Dovecot unable to check (its passdb unreadable): 454.
@@ -138,7 +139,8 @@ def dovecot():
     root = pathlib.Path(tempfile.mkdtemp(prefix="posthorn-dovecot."))
     root.chmod(0o755)
     d = Dovecot(root / "dovecot",
-                {"alice@example.com": PASSWORD})
+                {"alice@example.com": PASSWORD,
+                 "carol@example.com": PASSWORD})
     d.start()
     yield d
     d.stop()
@@ -222,6 +224,33 @@ def test_587_plain_and_465_login_are_checked_by_dovecot(front):
         hit = srv[mode].wait_for(r"event=auth .*login=alice@example\.com")
         assert PASSWORD not in srv[mode].log()
         assert hit
+
+
+def test_senders_applies_to_the_login_dovecot_names(front):
+    """carol is Dovecot's alone (no line in the users file): she may
+    send as herself and as what DIR/senders gives her login, not as
+    bob."""
+    c, srv = front
+    (c.dir / "senders").write_text("carol@example.com: sales@example.com\n")
+
+    def send(sender):
+        with starttls(srv["submission"].port) as s:
+            code, text = plain(s, "carol@example.com", PASSWORD)
+            assert code == 235, text
+            try:
+                s.sendmail(sender, ["someone@gmail.example"],
+                           MESSAGE.replace(b"Alice <alice@example.com>",
+                                           sender.encode()))
+            except smtplib.SMTPSenderRefused as e:
+                return e.smtp_code, e.smtp_error.decode()
+        return 250, ""
+
+    assert send("carol@example.com") == (250, "")
+    assert send("sales@example.com") == (250, "")
+    code, text = send("bob@example.com")
+    assert code == 550 and "bob@example.com" in text, text
+    assert sorted(m.sender for m in c.queued()) == [
+        "<carol@example.com>", "<sales@example.com>"]
 
 
 def test_wrong_password_is_535_and_counted(front, dovecot):
