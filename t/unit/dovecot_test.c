@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -358,6 +359,24 @@ test_talk_refuses_a_line_over_the_limit_and_an_early_close(void **state)
 	close(sp[1]);
 }
 
+/* smtp-auth ignores SIGPIPE, as here: a Dovecot gone before the
+ * handshake is an error to report. */
+static void
+test_talk_to_a_closed_socket_is_an_error(void **state)
+{
+	struct dovecot d;
+	int sp[2];
+
+	(void)state;
+	assert_true(signal(SIGPIPE, SIG_IGN) != SIG_ERR);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	close(sp[1]);
+	assert_int_equal(dovecot_talk(sp[0], &d, "AGEAYg==", SOURCE,
+	    clock_ms() + 5000), DOVECOT_ERROR);
+	assert_non_null(strstr(d.reason, "handshake"));
+	close(sp[0]);
+}
+
 static void
 test_connect_says_why_not(void **state)
 {
@@ -623,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_talk_gives_up_at_the_deadline),
 		cmocka_unit_test(
 		    test_talk_refuses_a_line_over_the_limit_and_an_early_close),
+		cmocka_unit_test(test_talk_to_a_closed_socket_is_an_error),
 		cmocka_unit_test(test_connect_says_why_not),
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_dovecot_user_is_the_login_lowercased),
