@@ -1,5 +1,7 @@
 /* auth.c — smtp-auth(8): decode one SASL PLAIN or LOGIN exchange and
- * verify it against the users file.  This is not in smtp-in because
+ * verify it against the users file, or have Dovecot's authentication
+ * server verify it when posthorn.conf names one (auth_dovecot,
+ * dovecot.h).  This is not in smtp-in because
  * smtp-in is a static musl binary without libsodium, and libsodium is
  * the house's base64 and its argon2id; smtp-in runs smtp-auth once per
  * AUTH attempt instead.  Everything that decides the answer is here, so

@@ -1,9 +1,10 @@
 /* auth.h — smtp-auth(8)'s work, apart from its main() so that tests can
  * drive it: decode one SASL exchange as smtp-in hands it over (PLAIN,
  * RFC 4616, or LOGIN) and verify the login against the domain's users
- * file, users(5).  The answer is one of four classes, which are also the
- * exit codes of smtp-auth; the reason that goes with it is for smtp-in's
- * log: printable ASCII, one line, never the password. */
+ * file, users(5), or through Dovecot (auth_dovecot).  The answer is one
+ * of four classes, which are also the exit codes of smtp-auth; the
+ * reason that goes with it is for smtp-in's log: printable ASCII, one
+ * line, never the password. */
 #ifndef POSTHORN_AUTH_H
 #define POSTHORN_AUTH_H
 
