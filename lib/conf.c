@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -36,7 +37,7 @@ static conf_parser parse_hostname, parse_path, parse_size, parse_minfree,
     parse_chars, parse_duration, parse_count, parse_string, parse_addr4,
     parse_addr6, parse_bool, parse_srs_hash, parse_user, parse_dnssec,
     parse_command, parse_spam, parse_zones, parse_dmarc_action,
-    parse_checks_timeout;
+    parse_checks_timeout, parse_socket;
 
 struct conf_key {
 	const char	*name;
@@ -68,6 +69,7 @@ static const struct conf_key conf_keys[] = {
 	{ "smtp_reply_timeout",	parse_duration,	FIELD(smtp_reply_timeout), 0 },
 	{ "auth_source_failures", parse_count,	FIELD(auth_source_failures), 0 },
 	{ "auth_login_failures", parse_count,	FIELD(auth_login_failures), 0 },
+	{ "auth_dovecot",	parse_socket,	FIELD(auth_dovecot), 1 },
 	{ "bind4",		parse_addr4,	FIELD(bind4), 0 },
 	{ "bind6",		parse_addr6,	FIELD(bind6), 0 },
 	{ "srs_secret_file",	parse_path,	FIELD(srs_secret_file), 0 },
@@ -155,6 +157,23 @@ parse_path(const struct conf *c, const char *v, void *field, size_t size)
 	else
 		r = str_fmt(field, size, "%s/%s", c->dir, v);
 	return r == -1 ? "path too long" : NULL;
+}
+
+/* A UNIX socket's path (relative to the configuration directory, as
+ * every path), "" for none; it must fit sockaddr_un's sun_path. */
+static const char *
+parse_socket(const struct conf *c, const char *v, void *field, size_t size)
+{
+	char *f = field;
+
+	if (*v == '\0') {
+		f[0] = '\0';
+		return NULL;
+	}
+	if (parse_path(c, v, field, size) != NULL ||
+	    strlen(f) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return "path too long for a UNIX socket";
+	return NULL;
 }
 
 /* "123", "64K", "50M", "1G": bytes into *out; NULL, or why not. */

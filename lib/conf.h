@@ -165,6 +165,10 @@ struct conf {
 	long		smtp_reply_timeout;
 	unsigned	auth_source_failures;	/* 1..CONF_CONCURRENCY_MAX */
 	unsigned	auth_login_failures;
+	/* Dovecot's auth-client socket that checks AUTH's passwords
+	 * instead of the users files (smtp-auth(8)), "" for the users
+	 * files. */
+	char		auth_dovecot[CONF_PATH_MAX];
 	/* smtp-out's source addresses, "" for the kernel's choice: the PTR
 	 * of the address mail leaves from must give the hostname. */
 	char		bind4[CONF_ADDR_MAX + 1];

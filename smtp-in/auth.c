@@ -1,5 +1,7 @@
 /* auth.c — smtp-auth(8): decode one SASL PLAIN or LOGIN exchange and
- * verify it against the users file.  This is not in smtp-in because
+ * verify it against the users file, or have Dovecot's authentication
+ * server verify it when posthorn.conf names one (auth_dovecot,
+ * dovecot.h).  This is not in smtp-in because
  * smtp-in is a static musl binary without libsodium, and libsodium is
  * the house's base64 and its argon2id; smtp-in runs smtp-auth once per
  * AUTH attempt instead.  Everything that decides the answer is here, so
@@ -24,6 +26,7 @@
 
 #include "auth.h"
 #include "authlimit.h"
+#include "dovecot.h"
 #include "io.h"
 #include "resolve.h"
 #include "str.h"
@@ -351,6 +354,82 @@ auth_verify(const struct conf *conf, const struct auth_cred *c,
 	return AUTH_OK;
 }
 
+/* Dovecot's user name (or the login when it names none) as the login
+ * of the session: user@domain, the local part lowercased as the users
+ * files' are, so that senders(5) compares it as it compares theirs. */
+static enum auth_result
+dovecot_login(const char *user, char *login, size_t lsize, char *reason,
+    size_t rsize)
+{
+	struct addr a;
+
+	if (addr_parse(user, strlen(user), 0, &a) != ADDR_OK || a.null ||
+	    a.literal || a.domain[0] == '\0')
+		return say(AUTH_TEMP, reason, rsize, "Dovecot's user %s is not "
+		    "user@domain (see auth_username_format in "
+		    "smtp-auth(8))", user);
+	str_lower(a.local);
+	if (str_fmt(login, lsize, "%s@%s", a.local, a.domain) == -1)
+		return say(AUTH_TEMP, reason, rsize, "login too long");
+	if (rsize > 0)
+		reason[0] = '\0';
+	return AUTH_OK;
+}
+
+enum auth_result
+auth_dovecot(const struct conf *conf, const char *source,
+    const struct auth_cred *c, char *login, size_t lsize, char *reason,
+    size_t rsize)
+{
+	/* NUL authcid NUL password: the authzid is checked here, as for
+	 * the users files, and not sent (Dovecot would take another one
+	 * for a master user's login). */
+	unsigned char msg[2 + AUTH_ID_MAX + PASSWD_MAX];
+	char b64[sodium_base64_ENCODED_LEN(sizeof(msg),
+	    sodium_base64_VARIANT_ORIGINAL)];
+	size_t idlen = strlen(c->authcid), n = 0;
+	enum dovecot_step step;
+	struct dovecot d;
+	int fd;
+
+	if (c->authzid[0] != '\0' && str_casecmp(c->authzid, c->authcid) != 0)
+		return say(AUTH_NO, reason, rsize,
+		    "authzid %s is not the login %s", c->authzid, c->authcid);
+	msg[n++] = '\0';
+	memcpy(msg + n, c->authcid, idlen);
+	n += idlen;
+	msg[n++] = '\0';
+	memcpy(msg + n, c->passwd, c->passwdlen);
+	n += c->passwdlen;
+	sodium_bin2base64(b64, sizeof(b64), msg, n,
+	    sodium_base64_VARIANT_ORIGINAL);
+	sodium_memzero(msg, sizeof(msg));
+	if ((fd = dovecot_connect(conf->auth_dovecot)) == -1) {
+		sodium_memzero(b64, sizeof(b64));
+		return say(AUTH_TEMP, reason, rsize, "Dovecot at %s: %s",
+		    conf->auth_dovecot, strerror(errno));
+	}
+	step = dovecot_talk(fd, &d, b64, source, clock_ms() +
+	    (int64_t)DOVECOT_TIMEOUT * 1000);
+	sodium_memzero(b64, sizeof(b64));
+	(void)close(fd);
+	switch (step) {
+	case DOVECOT_OK:
+		return dovecot_login(d.user[0] != '\0' ? d.user : c->authcid,
+		    login, lsize, reason, rsize);
+	case DOVECOT_FAIL:
+		return say(AUTH_NO, reason, rsize, "Dovecot refused %s%s%s",
+		    c->authcid, d.reason[0] != '\0' ? ": " : "", d.reason);
+	case DOVECOT_TEMP:
+		return say(AUTH_TEMP, reason, rsize, "Dovecot cannot check %s "
+		    "now%s%s", c->authcid, d.reason[0] != '\0' ? ": " : "",
+		    d.reason);
+	default:
+		return say(AUTH_TEMP, reason, rsize, "Dovecot at %s: %s",
+		    conf->auth_dovecot, d.reason);
+	}
+}
+
 /* May this source try this login now?  AUTH_OK, or AUTH_TEMP with the
  * reason: refused unchecked, or the table cannot be read (then nobody
  * gets a verification: the bound must hold). */
@@ -383,6 +462,15 @@ verify_counted(const struct conf *conf, struct authlim *lim,
 {
 	int turn;
 
+	/* Dovecot hashes in its own processes, under its own bounds: no
+	 * turn of ours, and no dummy verification (Dovecot delays its
+	 * refusals itself, auth_failure_delay). */
+	if (conf->auth_dovecot[0] != '\0') {
+		if (r == AUTH_OK)
+			r = auth_dovecot(conf, source, c, login, lsize,
+			    reason, rsize);
+		goto counted;
+	}
 	if ((turn = authlim_turn(conf->spool, AUTHLIM_CHECK_WAIT)) == -1)
 		return say(AUTH_TEMP, reason, rsize, "no turn to verify: %s",
 		    errno == ETIMEDOUT ? "the host is busy verifying" :
@@ -392,6 +480,7 @@ verify_counted(const struct conf *conf, struct authlim *lim,
 	else
 		r = slow_no(c, r);
 	fd_close(&turn);
+counted:
 	if (r == AUTH_NO && authlim_fail(lim, source, c->authcid, now) == -1)
 		return say(AUTH_TEMP, reason, rsize, "%s/" AUTHLIM_DIR ": %s",
 		    conf->spool, strerror(errno));

@@ -1,9 +1,10 @@
 /* auth.h — smtp-auth(8)'s work, apart from its main() so that tests can
  * drive it: decode one SASL exchange as smtp-in hands it over (PLAIN,
  * RFC 4616, or LOGIN) and verify the login against the domain's users
- * file, users(5).  The answer is one of four classes, which are also the
- * exit codes of smtp-auth; the reason that goes with it is for smtp-in's
- * log: printable ASCII, one line, never the password. */
+ * file, users(5), or through Dovecot (auth_dovecot).  The answer is one
+ * of four classes, which are also the exit codes of smtp-auth; the
+ * reason that goes with it is for smtp-in's log: printable ASCII, one
+ * line, never the password. */
 #ifndef POSTHORN_AUTH_H
 #define POSTHORN_AUTH_H
 
@@ -73,7 +74,17 @@ enum auth_result auth_decode(const char *line, size_t len,
  * had. */
 enum auth_result auth_verify(const struct conf *, const struct auth_cred *,
 		    char *login, size_t, char *reason, size_t);
-/* auth_decode, then auth_verify, bounded by authlimit.h: a source (the
+/* The same check by Dovecot's authentication server, at the socket of
+ * posthorn.conf's auth_dovecot (dovecot.h), source its rip=: AUTH_OK
+ * with the user name Dovecot gives (user@domain, local part lowercased)
+ * in login[size]; AUTH_NO when Dovecot refuses; AUTH_TEMP when it says
+ * temp, cannot be reached, breaks the protocol or takes longer than
+ * DOVECOT_TIMEOUT, or names a user that is not user@domain. */
+enum auth_result auth_dovecot(const struct conf *, const char *source,
+		    const struct auth_cred *, char *login, size_t,
+		    char *reason, size_t);
+/* auth_decode, then auth_verify (or auth_dovecot when auth_dovecot is
+ * set), bounded by authlimit.h: a source (the
  * client's address as text) or login that failed too often is refused
  * unchecked (AUTH_TEMP), every verification waits for one of the host's
  * turns, and every AUTH_NO is counted for both at now (s).  The

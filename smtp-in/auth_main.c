@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,13 @@ main(int argc, char **argv)
 	/* A core file would hold the password. */
 	if (setrlimit(RLIMIT_CORE, &no_core) == -1) {
 		log_event("error", "op", "setrlimit", "error", strerror(errno),
+		    (char *)NULL);
+		return EX_OSERR;
+	}
+	/* A Dovecot that closes its socket early (auth_dovecot) is a
+	 * temporary failure to answer, not a death by SIGPIPE. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		log_event("error", "op", "signal", "error", strerror(errno),
 		    (char *)NULL);
 		return EX_OSERR;
 	}

@@ -74,6 +74,12 @@
 # database the test makes: there is no network for freshclam), never as
 # a service.
 #
+# dovecot-core is the real Dovecot behind AUTH's auth_dovecot
+# (smtp-auth(8)): t/e2e/test_dovecot_auth.py starts "dovecot -F" with a
+# configuration of its own in a temporary directory (no protocols, one
+# passwd-file user, an auth-client socket there), never the system's
+# service (the policy-rc.d below) nor its /etc/dovecot.
+#
 # Postfix is here for the benchmark's smtp-source and the comparison
 # instance; it must never become the system's MTA as a side effect, so it
 # is installed unconfigured ("No configuration") and with a policy-rc.d
@@ -88,7 +94,7 @@ gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
 python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev
 python3-spf python3-yaml python3-dnslib libunbound-dev dns-root-data ldnsutils nsd
-spamassassin spamc spamd clamav-daemon clamdscan rspamd"
+spamassassin spamc spamd clamav-daemon clamdscan rspamd dovecot-core"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 
