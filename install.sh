@@ -69,9 +69,6 @@ DKIM=posthorn-dkim
 TLS=posthorn-tls
 SRS=posthorn-srs
 AUTH=posthorn-auth
-# Whom pipe aliases and MDAs run as unless posthorn.conf's or a
-# domain.conf's command_user says otherwise (queue-runas(8)).
-CMDUSER=nobody
 UNITDIR=/etc/systemd/system
 QSERVICE=posthorn-queue.service
 LOGDIR=/var/log/posthorn
@@ -112,6 +109,14 @@ logrotate publicsuffix zlib1g libunbound8 dns-root-data"
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 DONE=
+# recap_done: what a helper script did (its -r file), into $DONE in turn.
+recap_done() {
+	while IFS= read -r l; do
+		DONE="$DONE
+  - $l"
+	done <"$recap"
+	: >"$recap"
+}
 did() { say "$*"; DONE="$DONE
   - $*"; }
 # dir PATH OWNER MODE: make it if missing, and give it that owner and mode.
@@ -200,6 +205,7 @@ did "installed smtp-listen, smtp-in, smtp-tlsd, smtp-keeper, smtp-auth, queue-ru
 # too): the posthorn user, in $DROP and mail; $RUN, $DKIM, $TLS, $SRS
 # and $AUTH, which no one is a member of; and $MAILDIRS if missing.
 sh ./install-users.sh -r "$recap" -S "$SPOOL" -M "$MAILDIRS"
+recap_done
 
 # --- queue-inject and the queue -------------------------------------------
 
@@ -224,10 +230,7 @@ sh ./install-conf.sh -p "$PREFIX" -c "$CONF" -u "$USER" -k "$DKIM" \
     -t "$TLS" -s "$SRS" -A "$AUTH" \
     -r "$recap" -R "$records" ${admin:+-a "$admin"} -H "$host" "$domain" ||
     die "could not write $CONF (above)"
-while IFS= read -r l; do
-	DONE="$DONE
-  - $l"
-done <"$recap"
+recap_done
 # posthorn.conf's hostname, which install-conf.sh kept if it differs.
 names=$(sh ./install-conf.sh -n -c "$CONF" "$domain" 2>/dev/null) ||
     die "$CONF/posthorn.conf: no hostname that install-conf.sh takes"
