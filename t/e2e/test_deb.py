@@ -3,16 +3,18 @@ finds no error in it, and on a fresh Debian 12 root it installs (the
 programs, units, user, groups, queue, and a first /etc/posthorn with its
 certificate and DKIM keys, with their owners and modes), upgrades to a
 later build keeping an edited configuration, is removed keeping the
-configuration and the queue, and is purged without them.
+configuration and the queue, and is purged without them.  Booted with
+systemd (systemd-nspawn), its sockets listen, smtp-listen greets on port
+25, queue-run runs, and "apt-get remove" stops them.
 
 The root is made once with debootstrap (minbase) in
 /var/cache/posthorn-deb/bookworm (POSTHORN_DEB_ROOT names another) and
 never changed: each run works in an overlay of it, thrown away at the
 end, and apt-get fetches the package's dependencies through the host's
 network into /var/cache/posthorn-deb/archives, kept between runs.  The
-first run takes a few minutes more (debootstrap); a later one about two
-(the package built twice, the second time on the first's objects, and
-lintian).  It is skipped, saying why, where it cannot run: not root, no
+first run takes a few minutes more (debootstrap, and a whole build of
+the tree); a later one about four (the package built twice, the second
+time on the first's objects, lintian, three installs and a boot).  It is skipped, saying why, where it cannot run: not root, no
 dpkg-buildpackage, debhelper, lintian or debootstrap, no overlayfs, no
 Debian mirror within reach, and in the sanitizer run (the package is
 built with its own flags, the same in both runs)."""
@@ -165,8 +167,10 @@ class Chroot:
                        capture_output=True, timeout=60)
         self.mounts.append(target)
 
-    def close(self):
-        for m in reversed(self.mounts):
+    def close(self, keep=0):
+        """Unmount all but the first `keep` mounts (1: the overlay)."""
+        while len(self.mounts) > keep:
+            m = self.mounts.pop()
             if subprocess.run(["umount", str(m)],
                               capture_output=True).returncode != 0:
                 subprocess.run(["umount", "-l", str(m)], capture_output=True)
@@ -372,3 +376,68 @@ def test_install_without_a_domain_does_not_fail(debs, chroot):
            "hostname nodot && dpkg-reconfigure posthorn"],
           env={"POSTHORN_DOMAIN": DOMAIN, "POSTHORN_HOSTNAME": HOST})
     check_installed(c, V1)
+
+
+# Run at the end of the container's boot: what a user checks after the
+# install, then "apt-get remove" under the running systemd, and what it
+# stopped.  Its output is read from the overlay once the container is
+# down.
+BOOT_CHECK = r"""#!/bin/bash
+exec >/root/boot-check 2>&1
+units="posthorn-smtp.socket posthorn-submission.socket
+posthorn-submissions.socket posthorn-smtp.service posthorn-submission.service
+posthorn-submissions.service posthorn-queue.service posthorn-tlsrpt.timer"
+g=$(timeout 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/25 && head -n 1 <&3 &&
+    printf "QUIT\r\n" >&3')
+echo "greeting $g"
+for u in $units; do echo "up $u $(systemctl is-active $u)"; done
+DEBIAN_FRONTEND=noninteractive apt-get remove -y -q posthorn \
+    >/root/remove.log 2>&1
+echo "removed $?"
+for u in $units; do echo "down $u $(systemctl is-active $u)"; done
+systemctl --no-block poweroff
+"""
+BOOT_WAIT = 300      # seconds: a boot, the checks, the removal, the halt
+
+
+def test_services_start_under_systemd_and_stop_on_remove(debs, chroot):
+    """Booted with systemd (systemd-nspawn, a private network): the
+    sockets listen, smtp-listen greets on port 25, queue-run runs; and
+    "apt-get remove" stops them all."""
+    c = chroot
+    if shutil.which("systemd-nspawn") is None:
+        pytest.skip("no systemd-nspawn (systemd-container)")
+    debs, _ = debs
+    deb = debs[V1]
+    shutil.copy(deb, c.path(f"/tmp/{deb.name}"))
+    c.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
+           "systemd-sysv", f"/tmp/{deb.name}"],
+          env={"POSTHORN_DOMAIN": DOMAIN, "POSTHORN_HOSTNAME": HOST})
+    c.path("/usr/sbin/policy-rc.d").unlink()
+    c.path("/usr/local/sbin/boot-check").write_text(BOOT_CHECK)
+    c.path("/usr/local/sbin/boot-check").chmod(0o755)
+    c.path("/etc/systemd/system/boot-check.service").write_text(
+        "[Unit]\nAfter=multi-user.target\n"
+        "[Service]\nType=oneshot\nExecStart=/usr/local/sbin/boot-check\n"
+        "[Install]\nWantedBy=multi-user.target\n")
+    c.path("/etc/systemd/system/multi-user.target.wants/"
+           "boot-check.service").symlink_to(
+               "/etc/systemd/system/boot-check.service")
+    c.close(keep=1)
+    r = subprocess.run(
+        ["systemd-nspawn", "-q", "-D", str(c.root), "--register=no",
+         "--keep-unit", "--private-network", "-b"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=BOOT_WAIT)
+    out = c.path("/root/boot-check")
+    if not out.exists():
+        pytest.skip("systemd-nspawn could not boot the root here: "
+                    + (r.stdout + r.stderr).strip()[-500:])
+    said = out.read_text()
+    assert f"greeting 220 {HOST}" in said, said
+    for u in UNITS:
+        if u != "posthorn-tlsrpt.service":
+            assert f"up {u} active" in said, said
+            assert f"down {u} inactive" in said, said
+    assert "removed 0" in said, said + c.path("/root/remove.log").read_text()
+    assert c.path("/etc/posthorn/posthorn.conf").exists()
