@@ -363,8 +363,18 @@ install: all
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
 	done
 
+# --- the Debian package ---------------------------------------------------
+
+# "make deb": the package of this tree (debian/), built with
+# dpkg-buildpackage in a copy under $(BUILD)/deb, which keeps its objects
+# for the next run; DEB_VERSION=V overrides the version (by default
+# debian/changelog's + the commit).  t/e2e/test_deb.py installs it on a
+# Debian 12 root.
+deb:
+	sh debian/make-deb.sh $(BUILD)/deb $(DEB_VERSION)
+
 clean:
 	rm -rf build build-asan $(FUZZ_BUILD)
 
-.PHONY: all check check-one deps units lint-man lint-merge bench install clean \
+.PHONY: all check check-one deps units lint-man lint-merge bench install clean deb \
 	fuzzers fuzz fuzz-check

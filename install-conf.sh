@@ -59,6 +59,19 @@ RECORDS=
 # with an /etc/hosts of their own.
 NSS=${POSTHORN_INSTALL_NSS:-dns}
 
+# The command that runs this again with other names, as the notices
+# below suggest it: install.sh's, or the Debian package's, whose
+# postinst sets POSTHORN_INSTALL_BY=deb and takes the names from the
+# environment.
+rerun() {
+	if [ "${POSTHORN_INSTALL_BY-}" = deb ]; then
+		printf 'POSTHORN_DOMAIN=%s %sdpkg-reconfigure posthorn' "$2" \
+		    "${1:+POSTHORN_HOSTNAME=$1 }"
+	else
+		printf './install.sh %s%s' "${1:+-H $1 }" "$2"
+	fi
+}
+
 # The names that mail from the host itself and the standard role
 # addresses of the host name go to (RFC 2142 §§3-5, and root and
 # MAILER-DAEMON, which cron, daemons and other MTAs' bounces use).
@@ -159,7 +172,7 @@ fi
 if [ -z "$domain" ]; then
 	case $host in
 	*.*)	domain=$host ;;
-	*)	bad "which mail domain?  ./install.sh example.org (the host" \
+	*)	bad "which mail domain?  $(rerun "" example.org) (the host" \
 		    "name \"$host\" is no full domain name either)" ;;
 	esac
 	guessed=1
@@ -198,7 +211,7 @@ esac
   *******************************************************************
   *  No DOMAIN was given: posthorn takes mail only for this
   *  machine's own name, $host.
-  *  For your domain's mail, name it:   ./install.sh example.org
+  *  For your domain's mail, name it:   $(rerun "" example.org)
   *******************************************************************
 
 EOF
@@ -547,7 +560,7 @@ case $host in
 	say "  is signed only if $host or its parent domain has DKIM"
 	say "  keys.  A name such as mail.$domain, with its A and PTR"
 	say "  records, keeps it under $domain:"
-	say "  ./install.sh -H mail.$domain $domain" ;;
+	say "  $(rerun "mail.$domain" "$domain")" ;;
 esac
 
 # Forward: the host name's addresses; reverse: the name each gives.

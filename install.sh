@@ -69,9 +69,6 @@ DKIM=posthorn-dkim
 TLS=posthorn-tls
 SRS=posthorn-srs
 AUTH=posthorn-auth
-# Whom pipe aliases and MDAs run as unless posthorn.conf's or a
-# domain.conf's command_user says otherwise (queue-runas(8)).
-CMDUSER=nobody
 UNITDIR=/etc/systemd/system
 QSERVICE=posthorn-queue.service
 LOGDIR=/var/log/posthorn
@@ -112,6 +109,14 @@ logrotate publicsuffix zlib1g libunbound8 dns-root-data"
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 DONE=
+# recap_done: what a helper script did (its -r file), into $DONE in turn.
+recap_done() {
+	while IFS= read -r l; do
+		DONE="$DONE
+  - $l"
+	done <"$recap"
+	: >"$recap"
+}
 did() { say "$*"; DONE="$DONE
   - $*"; }
 # dir PATH OWNER MODE: make it if missing, and give it that owner and mode.
@@ -194,75 +199,13 @@ make BUILD="${BUILD:-build}"
 make BUILD="${BUILD:-build}" install PREFIX="$PREFIX"
 did "installed smtp-listen, smtp-in, smtp-tlsd, smtp-keeper, smtp-auth, queue-run, smtp-out, mailq, aliases, mailuser, queue-inject, sendmail in $SBIN, dkimsign in $PREFIX/bin, man pages in $PREFIX/share/man"
 
-# --- the user --------------------------------------------------------------
+# --- the user and the groups ---------------------------------------------
 
-if ! getent group "$USER" >/dev/null; then
-	groupadd --system "$USER"
-	did "created group $USER"
-fi
-if ! getent passwd "$USER" >/dev/null; then
-	useradd --system --gid "$USER" --home-dir "$SPOOL" --no-create-home \
-	    --shell /usr/sbin/nologin --comment "posthorn mail server" "$USER"
-	did "created user $USER"
-fi
-
-# queue-inject is setgid $DROP so that sendmail, run by any user, can
-# write into the queue; $USER is in $DROP too, to read the queue files
-# that other users' injections own.  No one else may be.
-if ! getent group "$DROP" >/dev/null; then
-	groupadd --system "$DROP"
-	did "created group $DROP (queue-inject's)"
-fi
-if ! id -nG "$USER" | grep -qw -- "$DROP"; then
-	usermod -a -G "$DROP" "$USER"
-	did "added $USER to group $DROP (to read what sendmail queues)"
-fi
-
-# queue-runas is set-uid root and runs pipe aliases and MDAs as
-# $CMDUSER (or a domain's command_user): only $RUN may run it, and only
-# queue-run has $RUN, given at its start (the unit's
-# SupplementaryGroups=, setpriv --groups below), never by membership,
-# so that smtp-listen and its sessions, which take $USER's groups,
-# cannot.  queue-run also starts smtp-out through it (queue-runas -G),
-# which then keeps only $DROP of queue-run's groups.
-if ! getent group "$RUN" >/dev/null; then
-	groupadd --system "$RUN"
-	did "created group $RUN (queue-runas's)"
-fi
-members=$(getent group "$RUN" | cut -d: -f4)
-if [ -n "$members" ]; then
-	say "warning: group $RUN has members ($members): each may run"
-	say "  commands as $CMDUSER through queue-runas; remove them"
-	say "  (gpasswd -d USER $RUN)"
-fi
-# The DKIM keys are root:$DKIM 0640 (install-conf.sh below, also over an
-# older install's, which were group $USER): smtp-in and the listeners,
-# which talk to the network, cannot read them.
-if ! getent group "$DKIM" >/dev/null; then
-	groupadd --system "$DKIM"
-	did "created group $DKIM (the DKIM keys', queue-run's alone)"
-fi
-for g in "$TLS" "$SRS" "$AUTH"; do
-	if ! getent group "$g" >/dev/null; then
-		groupadd --system "$g"
-		did "created group $g (of a secret: smtp-listen(8), PRIVILEGES)"
-	fi
-	members=$(getent group "$g" | cut -d: -f4)
-	[ -z "$members" ] ||
-	    say "warning: group $g has members ($members): each may read" \
-		"its secret; remove them (gpasswd -d USER $g)"
-done
-getent passwd "$CMDUSER" >/dev/null ||
-    say "warning: no user $CMDUSER: pipe aliases and MDAs will not run" \
-	"until command_user in $CONF/posthorn.conf names one"
-
-# queue-run makes the Maildirs of a new domain under /var/mail, which is
-# root:mail 2775 on Debian.
-if getent group mail >/dev/null && ! id -nG "$USER" | grep -qw mail; then
-	usermod -a -G mail "$USER"
-	did "added $USER to group mail (for $MAILDIRS)"
-fi
-[ -d "$MAILDIRS" ] || { install -d -o root -g mail -m 2775 "$MAILDIRS"; did "created $MAILDIRS"; }
+# install-users.sh makes them (the Debian package's postinst runs it
+# too): the posthorn user, in $DROP and mail; $RUN, $DKIM, $TLS, $SRS
+# and $AUTH, which no one is a member of; and $MAILDIRS if missing.
+sh ./install-users.sh -r "$recap" -S "$SPOOL" -M "$MAILDIRS"
+recap_done
 
 # --- queue-inject and the queue -------------------------------------------
 
@@ -287,10 +230,7 @@ sh ./install-conf.sh -p "$PREFIX" -c "$CONF" -u "$USER" -k "$DKIM" \
     -t "$TLS" -s "$SRS" -A "$AUTH" \
     -r "$recap" -R "$records" ${admin:+-a "$admin"} -H "$host" "$domain" ||
     die "could not write $CONF (above)"
-while IFS= read -r l; do
-	DONE="$DONE
-  - $l"
-done <"$recap"
+recap_done
 # posthorn.conf's hostname, which install-conf.sh kept if it differs.
 names=$(sh ./install-conf.sh -n -c "$CONF" "$domain" 2>/dev/null) ||
     die "$CONF/posthorn.conf: no hostname that install-conf.sh takes"

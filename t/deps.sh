@@ -80,6 +80,12 @@
 # passwd-file user, an auth-client socket there), never the system's
 # service (the policy-rc.d below) nor its /etc/dovecot.
 #
+# dpkg-dev, debhelper and lintian build and check the Debian package
+# ("make deb", debian/), and debootstrap makes the Debian 12 root that
+# t/e2e/test_deb.py installs it in (once, cached in
+# /var/cache/posthorn-deb); systemd-container's systemd-nspawn boots it
+# to see the package's units start and stop.
+#
 # Postfix is here for the benchmark's smtp-source and the comparison
 # instance; it must never become the system's MTA as a side effect, so it
 # is installed unconfigured ("No configuration") and with a policy-rc.d
@@ -94,7 +100,8 @@ gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
 python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev
 python3-spf python3-yaml python3-dnslib libunbound-dev dns-root-data ldnsutils nsd
-spamassassin spamc spamd clamav-daemon clamdscan rspamd dovecot-core"
+spamassassin spamc spamd clamav-daemon clamdscan rspamd dovecot-core
+dpkg-dev debhelper lintian debootstrap systemd-container"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 
