@@ -4,7 +4,7 @@
  * one line per recipient of each job; between jobs it waits, idle, with
  * its connection kept for the next job to the same destination, until
  * queue-run closes its stdin.  A process that dies without a line has
- * failed temporarily for that recipient, and its parent says so.  A local job is a command (deliver.h) that queue-run
+ * failed temporarily for that recipient, and its parent says so.  A local job is a command (local.h) that queue-run
  * drives itself; a Maildir is written before job_start_local returns. */
 
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include "io.h"
 #include "queue.h"
 #include "job.h"
+#include "local.h"
 #include "seal.h"
 #include "sjob.h"
 #include "log.h"
@@ -53,7 +54,7 @@ job_free(struct job *jobs, size_t n)
 	return NULL;
 }
 
-/* The message of entry i of st, as deliver.h takes it. */
+/* The message of entry i of st, as local.h takes it. */
 static void
 msg_of(struct deliver_msg *m, const struct conf *conf,
     const struct state *st, size_t i)
@@ -75,7 +76,7 @@ job_start_local(struct job *j, const struct conf *conf, struct active *msg,
     const struct state *st, size_t i, const char *dest,
     struct deliver_result *res)
 {
-	struct deliver_job *dj;
+	struct local_job *dj;
 	struct deliver_msg m;
 	struct alias_target t;
 
@@ -86,12 +87,12 @@ job_start_local(struct job *j, const struct conf *conf, struct active *msg,
 		return -1;
 	msg_of(&m, conf, st, i);
 	state_target(&st->e[i], &t);
-	if (deliver_start(dj, &m, &t) == 1) {
+	if (local_start(dj, &m, &t) == 1) {
 		*res = dj->r;
 		free(dj);
 		return 1;
 	}
-	j->pid = deliver_pid(dj);
+	j->pid = local_pid(dj);
 	j->fd = -1;
 	j->msg = msg;
 	j->remote = 0;
@@ -100,7 +101,7 @@ job_start_local(struct job *j, const struct conf *conf, struct active *msg,
 	j->entries[0] = i;
 	j->n = 1;
 	j->len = 0;
-	j->deadline = 0;	/* the command's own, in deliver.h */
+	j->deadline = 0;	/* the command's own, in command.h */
 	(void)str_copy(j->dest, sizeof(j->dest), dest);
 	return 0;
 }
@@ -577,7 +578,7 @@ job_pollset(struct job *j, struct pollfd *pfd, int64_t *due)
 	 * watch (no pidfd, its pipes closed): then only the time wakes
 	 * the loop to look for its exit. */
 	d = INT64_MAX;
-	n = deliver_pollset(j->local, pfd, &d);
+	n = local_pollset(j->local, pfd, &d);
 	if (d < *due)
 		*due = d;
 	return n;
@@ -588,7 +589,7 @@ job_step(struct job *j, const struct pollfd *pfd)
 {
 	if (j->remote)
 		return 0;	/* job_proc_step says */
-	if (deliver_step(j->local, pfd) == 0)
+	if (local_step(j->local, pfd) == 0)
 		return 0;
 	j->done = 1;
 	return 1;
@@ -600,7 +601,7 @@ job_kill(struct job *j)
 	if (j->remote)
 		(void)kill(j->proc->pid, SIGKILL);
 	else
-		deliver_abort(j->local);	/* killed and reaped */
+		local_abort(j->local);	/* killed and reaped */
 }
 
 void
@@ -610,7 +611,7 @@ job_release(struct job *j)
 	j->buf = NULL;
 	j->cap = 0;
 	if (j->local != NULL)
-		deliver_abort(j->local);
+		local_abort(j->local);
 	free(j->local);
 	j->local = NULL;
 }
@@ -621,7 +622,7 @@ job_end(struct job *j)
 	struct outproc *p = j->proc;
 
 	if (!j->remote) {
-		deliver_abort(j->local);	/* reaped already, unless killed */
+		local_abort(j->local);	/* reaped already, unless killed */
 		return;
 	}
 	p->job = NULL;

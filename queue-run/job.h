@@ -3,7 +3,7 @@
  * job on a pipe, that reports a line per recipient on another and keeps
  * its connection for the next job of the same destination), or a local
  * command (a pipe alias or a domain's
- * MDA, driven by deliver.h).  A Maildir delivery holds no slot: it is
+ * MDA, driven by local.h).  A Maildir delivery holds no slot: it is
  * written at once in queue-run's own process.  sched.c decides what to
  * start and what a result does to the entry; this is the process and its
  * result. */
@@ -63,7 +63,7 @@ struct job {
 	int		 fd;		/* remote: the report pipe */
 	struct active	*msg;
 	int		 remote;	/* smtp-out, for entries[0..n) */
-	struct deliver_job *local;	/* else the command's delivery */
+	struct local_job *local;	/* else the command's delivery */
 	struct outproc	*proc;		/* remote: the smtp-out carrying it */
 	int		 done;		/* local: local->r is its result */
 	size_t		 entries[JOB_RCPTS_MAX];
@@ -75,7 +75,7 @@ struct job {
 };
 
 /* A result, parsed: the strings point into the job's buffer (or its
- * deliver_job).  A remote job has one per recipient, with the host and
+ * local_job).  A remote job has one per recipient, with the host and
  * TLS apart. */
 struct job_report {
 	int			 valid;		/* a line was there */

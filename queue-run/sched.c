@@ -43,13 +43,13 @@
 #include "confwatch.h"
 #include "deliver.h"
 #include "dkim.h"
+#include "domains.h"
 #include "seal.h"
 #include "filecache.h"
 #include "io.h"
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
-#include "resolve.h"
 #include "sched.h"
 #include "srs.h"
 #include "state.h"
@@ -378,8 +378,8 @@ remote_sender(const struct sched *s, const struct active *a,
 
 	if (!s->have_srs || sender[0] == '\0' ||
 	    str_casecmp(e->orig, e->addr) == 0 ||
-	    resolve_domain_is_local(s->conf, fwd) != 1 ||
-	    resolve_domain_is_local(s->conf, domain_of(sender)) != 0)
+	    domains_is_local(s->conf, fwd) != 1 ||
+	    domains_is_local(s->conf, domain_of(sender)) != 0)
 		return sender;
 	if (srs_forward(&s->srs, sender, fwd, time(NULL), buf, size) == -1) {
 		log_event("srs-unrewritten", "id", a->st.env.id, "from",
@@ -402,7 +402,7 @@ resolve_srs(struct sched *s, struct state *st, size_t i, time_t now)
 	/* The local part as it is meant, quotes or not. */
 	if (addr_parse(orig, strlen(orig), ADDR_UTF8, &a) != ADDR_OK ||
 	    !srs_is_srs(a.local) ||
-	    resolve_domain_is_local(s->conf, a.domain) != 1)
+	    domains_is_local(s->conf, a.domain) != 1)
 		return 0;
 	/* Spam is never sent on (filter_spam = local): the bounce of a
 	 * message we forwarded is done with, undelivered, unbounced. */
@@ -1022,7 +1022,7 @@ watchdog(struct sched *s, time_t now)
 {
 	size_t i;
 
-	/* smtp-out's; a command's deadline is deliver.h's. */
+	/* smtp-out's; a command's deadline is command.h's. */
 	for (i = 0; i < s->nslots; i++)
 		if (s->jobs[i].pid != 0 && s->jobs[i].remote &&
 		    now >= s->jobs[i].deadline) {
