@@ -33,8 +33,8 @@
 
 enum {
 	REMOTE_FIELDS = 6,	/* status, rcpt, dsn, host, tls, text */
-	/* -8 -U -A AR -H F -m F -s N -R RET -V ENVID -f SENDER -- */
-	JOB_ARGS_FIXED = 18,
+	/* -8 -U -A AR -H F -L L -m F -s N -R RET -V ENVID -f SENDER -- */
+	JOB_ARGS_FIXED = 20,
 	/* -N K:NOTIFY -O K:ORCPT for each recipient, then itself */
 	JOB_ARGS_PER_RCPT = 5,
 	/* "K:" of -N and -O: a recipient's place, up to JOB_RCPTS_MAX */
@@ -102,6 +102,7 @@ job_start_local(struct job *j, const struct conf *conf, struct active *msg,
 	j->n = 1;
 	j->len = 0;
 	j->deadline = 0;	/* the command's own, in command.h */
+	j->lmtp[0] = '\0';
 	(void)str_copy(j->dest, sizeof(j->dest), dest);
 	return 0;
 }
@@ -236,7 +237,7 @@ fail:
  * and the offset of its first byte. */
 static int
 job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
-    const size_t *idx, size_t n, const char *sender)
+    const size_t *idx, size_t n, const char *sender, const char *lmtp)
 {
 	/* RFC 3461's parameters of each recipient, as smtp-out takes
 	 * them; static, since one job is made at a time. */
@@ -260,7 +261,8 @@ job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
 		return -1;
 	}
 	cap = 2 * sizeof(msg) + sizeof(off) + strlen(sender) +
-	    strlen(st->env.envid) + strlen(st->env.authres) + 64;
+	    strlen(st->env.envid) + strlen(st->env.authres) +
+	    (lmtp != NULL ? strlen(lmtp) : 0) + 64;
 	for (k = 0; k < n; k++)
 		cap += strlen(st->e[idx[k]].addr) + sizeof(nopt[k]) +
 		    sizeof(oopt[k]) + 16;
@@ -287,6 +289,11 @@ job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
 	    seal_forwarded(conf, st, &st->e[idx[0]])) {
 		argv[a++] = (char *)"-H";
 		argv[a++] = dkim;
+	}
+	/* A local domain's mailboxes, to its LMTP server. */
+	if (lmtp != NULL) {
+		argv[a++] = (char *)"-L";
+		argv[a++] = (char *)lmtp;
 	}
 	argv[a++] = (char *)"-m";
 	argv[a++] = msg;
@@ -444,7 +451,7 @@ int
 job_start_remote(struct job *j, struct outproc *procs, size_t np,
     const struct conf *conf, unsigned gen, struct active *msg,
     const struct state *st, const size_t *idx, size_t n, const char *sender,
-    const char *dest, time_t now)
+    const char *lmtp, const char *dest, time_t now)
 {
 	struct outproc *p;
 
@@ -457,7 +464,7 @@ job_start_remote(struct job *j, struct outproc *procs, size_t np,
 	if ((j->buf = malloc(j->cap)) == NULL)
 		return -1;
 	if ((p = proc_for(procs, np, conf, gen, dest)) == NULL ||
-	    job_bytes(p, conf, st, idx, n, sender) == -1) {
+	    job_bytes(p, conf, st, idx, n, sender, lmtp) == -1) {
 		/* A process just made stays, idle, for the next job. */
 		if (p != NULL && p->job == NULL)
 			p->idle_since = clock_ms();
@@ -488,6 +495,7 @@ job_start_remote(struct job *j, struct outproc *procs, size_t np,
 	j->len = 0;
 	j->deadline = now + JOB_REMOTE_TIME;
 	(void)str_copy(j->dest, sizeof(j->dest), dest);
+	(void)str_copy(j->lmtp, sizeof(j->lmtp), lmtp != NULL ? lmtp : "");
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "deliver.h"
+#include "lmtp.h"
 #include "state.h"
 
 struct active;			/* sched.c's: the message a job is for */
@@ -69,6 +70,8 @@ struct job {
 	size_t		 entries[JOB_RCPTS_MAX];
 	size_t		 n;
 	char		 dest[ADDR_TEXT_MAX + 16];
+	/* smtp-out -L: the LMTP server of the mailboxes, else "" */
+	char		 lmtp[LMTP_TARGET_MAX + 1];
 	time_t		 deadline;	/* remote: killed then */
 	size_t		 len, cap;
 	char		*buf;		/* the report, job_release frees it */
@@ -93,15 +96,17 @@ struct job	*job_free(struct job *jobs, size_t n);
 int	job_start_local(struct job *j, const struct conf *, struct active *msg,
 	    const struct state *st, size_t i, const char *dest,
 	    struct deliver_result *res);
-/* Entries idx[0..n) of st (all remote, one domain), from sender, into
- * the free slot j: a job for an idle smtp-out of procs[0..np) that
+/* Entries idx[0..n) of st (all remote, one domain; or the mailboxes of
+ * one local domain whose LMTP server lmtp is, else lmtp NULL), from
+ * sender, into the free slot j: a job for an idle smtp-out of procs[0..np) that
  * serves dest under configuration gen, else for a new one (an idle one
  * of another destination is retired when they are all taken); 0, or -1
  * with errno (the reason logged; EAGAIN: no process to be had now). */
 int	job_start_remote(struct job *j, struct outproc *procs, size_t np,
 	    const struct conf *, unsigned gen, struct active *msg,
 	    const struct state *st, const size_t *idx, size_t n,
-	    const char *sender, const char *dest, time_t now);
+	    const char *sender, const char *lmtp, const char *dest,
+	    time_t now);
 /* The descriptors to poll for a live smtp-out into pfd (at most
  * JOB_PROC_POLLFDS): its output always, its input while a job is still
  * to be written. */
