@@ -74,6 +74,12 @@
 # database the test makes: there is no network for freshclam), never as
 # a service.
 #
+# dovecot-core and dovecot-lmtpd: the real LMTP server that
+# t/e2e/test_lmtp.py delivers to (domain.conf lmtp, smtp-out -L), each
+# test's own "dovecot -F" on a private configuration in its temporary
+# directory; the system's service is never started (the policy-rc.d
+# below) and its /etc/dovecot never read.
+#
 # Postfix is here for the benchmark's smtp-source and the comparison
 # instance; it must never become the system's MTA as a side effect, so it
 # is installed unconfigured ("No configuration") and with a policy-rc.d
@@ -88,7 +94,8 @@ gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
 python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev
 python3-spf python3-yaml python3-dnslib libunbound-dev dns-root-data ldnsutils nsd
-spamassassin spamc spamd clamav-daemon clamdscan rspamd"
+spamassassin spamc spamd clamav-daemon clamdscan rspamd
+dovecot-core dovecot-lmtpd"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 
