@@ -249,8 +249,6 @@ dest_running(const struct sched *s, const char *dest)
 static struct metrics counters;
 static int		counters_failing;	/* said once */
 
-/* The record of one attempt, whatever its outcome: its log line and its
- * count. */
 /* "lmtp:SERVER": where a mailbox delivered by LMTP was tried (sched's
  * mark in the entry's where, kept in the state like any other). */
 #define LMTP_WHERE	"lmtp:"
@@ -269,6 +267,8 @@ via_name(const struct state_entry *e)
 	return via_lmtp(e) ? "lmtp" : state_kind_name(e->kind);
 }
 
+/* The record of one attempt, whatever its outcome: its log line and its
+ * count. */
 static void
 log_attempt(const struct state *st, const struct state_entry *e,
     const char *status, time_t now)
@@ -528,7 +528,7 @@ lmtp_attempt(struct sched *s, struct active *a, size_t i,
 {
 	struct state *st = &a->st;
 	struct job *j = job_free(s->jobs, s->nslots);
-	char why[STATE_REASON_MAX];
+	char why[STATE_REASON_MAX], where[STATE_REASON_MAX];
 	size_t idx[JOB_RCPTS_MAX], n = 0, k;
 
 	for (k = i; k < st->n && n < JOB_RCPTS_MAX; k++) {
@@ -547,8 +547,9 @@ lmtp_attempt(struct sched *s, struct active *a, size_t i,
 			return -1;
 		(void)str_fmt(why, sizeof(why), "cannot run %s: %s",
 		    JOB_SMTP_OUT, strerror(errno));
+		str_fmt_cut(where, sizeof(where), LMTP_WHERE "%s", lmtp);
 		for (k = 0; k < n; k++)
-			defer(s, st, &st->e[idx[k]], "4.3.0", why, "", now);
+			defer(s, st, &st->e[idx[k]], "4.3.0", why, where, now);
 		return 0;
 	}
 	for (k = 0; k < n; k++)
@@ -1066,8 +1067,12 @@ apply_remote(struct sched *s, struct job *j, time_t now)
 		struct state_entry *e = &a->st.e[j->entries[k]];
 
 		if (!reps[k].valid) {
+			where[0] = '\0';
+			if (j->lmtp[0] != '\0')
+				str_fmt_cut(where, sizeof(where), LMTP_WHERE
+				    "%s", j->lmtp);
 			defer(s, &a->st, e, "4.3.0", "smtp-out ended without "
-			    "a report for this recipient", "", now);
+			    "a report for this recipient", where, now);
 			continue;
 		}
 		if (j->lmtp[0] != '\0')
