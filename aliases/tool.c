@@ -17,7 +17,7 @@
 
 #include "addr.h"
 #include "alias.h"
-#include "resolve.h"
+#include "domains.h"
 #include "srs.h"
 #include "str.h"
 #include "tool.h"
@@ -207,7 +207,7 @@ aliases_check(const struct conf *conf, char *const *domains, size_t n,
 	int r;
 
 	if (n == 0) {
-		if (resolve_domains(conf, &all.v, &all.n) == -1) {
+		if (domains_list(conf, &all.v, &all.n) == -1) {
 			fprintf(err, "aliases: %s/%s: %s\n", conf->dir,
 			    DOMAINS_DIR, strerror(errno));
 			return ALIASES_TEMP;

@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "alias.h"
+#include "domains.h"
 #include "filecache.h"
 #include "fileline.h"
-#include "resolve.h"
 #include "str.h"
 #include "users.h"
 
@@ -823,7 +823,7 @@ resolve_addr(struct ctx *c, const struct addr *a)
 
 	if (a->literal)
 		return emit_remote(c, a);
-	switch (resolve_domain_local(c->conf, a->domain, &hasdir)) {
+	switch (domains_local(c->conf, a->domain, &hasdir)) {
 	case -1:
 		e = errno;
 		file_of(c, a->domain, NULL, path, sizeof(path));
@@ -1169,7 +1169,7 @@ alias_check(const struct conf *conf, const char *domain,
 		local = 0;
 	else {
 		str_lower(d);
-		local = resolve_domain_local(conf, d, &hasdir);
+		local = domains_local(conf, d, &hasdir);
 	}
 	if (local == -1)
 		return -1;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "domconf.h"
+#include "filecache.h"
 #include "fileline.h"
 #include "str.h"
 
@@ -71,6 +72,13 @@ parse_line(char *line, struct domconf *dc)
 		    dc->dmarc_quarantine, sizeof(dc->dmarc_reject), value);
 		return NULL;
 	}
+	if (strcmp(key, "lmtp") == 0) {
+		struct lmtp_target t;
+
+		if (str_copy(dc->lmtp, sizeof(dc->lmtp), value) == -1)
+			return "too long";
+		return lmtp_target_parse(value, &t);
+	}
 	return "unknown key";
 }
 
@@ -82,7 +90,7 @@ domconf_load(const struct conf *conf, const char *domain,
 	struct fileline r;
 	const char *why;
 	ssize_t n;
-	int fd, rc = -1, saved;
+	int rc = -1, saved;
 
 	memset(dc, 0, sizeof(*dc));
 	if (err != NULL && errsize > 0)
@@ -90,9 +98,10 @@ domconf_load(const struct conf *conf, const char *domain,
 	if (conf_domain_path(conf, domain, DOMCONF_FILE, path,
 	    sizeof(path)) == -1)
 		return -1;
-	if ((fd = fileline_open(path)) == -1)
+	/* queue-run reads it for every local delivery (the domain's
+	 * lmtp): from memory while it is unchanged (filecache.h). */
+	if (filecache_open(path, &r, DOMCONF_LINES_MAX) == -1)
 		return errno == ENOENT ? 0 : -1;
-	fileline_init(&r, fd, DOMCONF_LINES_MAX);
 	while ((n = fileline_get(&r, line, sizeof(line))) > 0) {
 		if (line[n - 1] != '\n' && (size_t)n > DOMCONF_LINE_MAX) {
 			errno = EINVAL;
@@ -110,7 +119,7 @@ domconf_load(const struct conf *conf, const char *domain,
 		rc = 0;
 out:
 	saved = errno;
-	(void)close(fd);
+	filecache_close(&r);
 	errno = saved;
 	return rc;
 }

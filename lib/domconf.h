@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "lmtp.h"
 
 #define DOMCONF_FILE	"domain.conf"
 
@@ -34,6 +35,10 @@ struct domconf {
 	 * posthorn.conf's. */
 	char	dmarc_reject[8];			/* default: "" */
 	char	dmarc_quarantine[8];			/* default: "" */
+	/* Where the domain's mailboxes go by LMTP instead of the Maildir
+	 * or the MDA (lmtp.h's syntax, checked; queue-run(8)); "": not
+	 * by LMTP. */
+	char	lmtp[LMTP_TARGET_MAX + 1];		/* default: "" */
 };
 
 /* Defaults, then the file if it exists.  -1 with errno (EINVAL: a bad

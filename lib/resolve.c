@@ -6,61 +6,12 @@
  * for an existing user because of a permission slip would bounce it for
  * good. */
 
-#include <sys/stat.h>
-
-#include <dirent.h>
-#include <errno.h>
-#include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "alias.h"
+#include "domains.h"
 #include "resolve.h"
 #include "str.h"
-
-enum {
-	RESOLVE_DOMAINS_FIRST = 16	/* first allocation of the list */
-};
-
-/* Copy domain lowercased into out; 0 if it cannot name a directory of
- * ours (empty, too long, '/' in it, or a leading '.'). */
-static int
-domain_clean(const char *domain, char *out, size_t size)
-{
-	if (domain[0] == '\0' || domain[0] == '.' ||
-	    strchr(domain, '/') != NULL ||
-	    str_copy(out, size, domain) == -1)
-		return 0;
-	str_lower(out);
-	return 1;
-}
-
-int
-resolve_domain_local(const struct conf *conf, const char *domain,
-    int *hasdir)
-{
-	char d[ADDR_DOMAIN_MAX + 1], path[PATH_MAX];
-	struct stat st;
-
-	*hasdir = 0;
-	if (!domain_clean(domain, d, sizeof(d)))
-		return 0;
-	if (conf_domain_path(conf, d, NULL, path, sizeof(path)) == -1)
-		return errno == EINVAL ? 0 : -1;
-	if (stat(path, &st) == 0)
-		*hasdir = S_ISDIR(st.st_mode);
-	else if (errno != ENOENT && errno != ENOTDIR)
-		return -1;
-	return *hasdir || str_casecmp(d, conf->hostname) == 0;
-}
-
-int
-resolve_domain_is_local(const struct conf *conf, const char *domain)
-{
-	int hasdir;
-
-	return resolve_domain_local(conf, domain, &hasdir);
-}
 
 static int
 count_target(const struct alias_target *t, void *arg)
@@ -88,7 +39,7 @@ resolve_rcpt(const struct conf *conf, const struct addr *a)
 		 * "postmaster" alone as the hostname's. */
 		if (str_casecmp(a->local, ALIAS_POSTMASTER) != 0)
 			return RESOLVE_NOUSER;
-	} else if ((r = resolve_domain_is_local(conf, a->domain)) != 1)
+	} else if ((r = domains_is_local(conf, a->domain)) != 1)
 		return r == 0 ? RESOLVE_REMOTE : RESOLVE_TEMPFAIL;
 	if (addr_format(a, text, sizeof(text)) == -1)
 		return RESOLVE_NOUSER;	/* too long to be one of ours */
@@ -103,73 +54,4 @@ resolve_rcpt(const struct conf *conf, const struct addr *a)
 	default:
 		return RESOLVE_TEMPFAIL;
 	}
-}
-
-static int
-namecmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int
-resolve_domains(const struct conf *conf, char ***names, size_t *n)
-{
-	char dir[PATH_MAX], sub[PATH_MAX];
-	char **v = NULL, **nv;
-	size_t cap = 0, len = 0, i;
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int rc = -1, e;
-
-	*names = NULL;
-	*n = 0;
-	if (str_fmt(dir, sizeof(dir), "%s/domains", conf->dir) == -1)
-		return -1;
-	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 : -1;
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0)
-				goto out;
-			break;
-		}
-		if (de->d_name[0] == '.')
-			continue;
-		if (str_fmt(sub, sizeof(sub), "%s/%s", dir, de->d_name) == -1)
-			goto out;
-		if (stat(sub, &st) == -1) {
-			if (errno == ENOENT)
-				continue;	/* removed meanwhile */
-			goto out;
-		}
-		if (!S_ISDIR(st.st_mode))
-			continue;
-		if (len == cap) {
-			cap = cap == 0 ? RESOLVE_DOMAINS_FIRST : 2 * cap;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-				goto out;
-			v = nv;
-		}
-		if ((v[len] = strdup(de->d_name)) == NULL)
-			goto out;
-		len++;
-	}
-	if (len > 0)
-		qsort(v, len, sizeof(v[0]), namecmp);
-	*names = v;
-	*n = len;
-	v = NULL;
-	rc = 0;
-out:
-	e = errno;
-	closedir(d);
-	if (v != NULL) {
-		for (i = 0; i < len; i++)
-			free(v[i]);
-		free(v);
-	}
-	errno = e;
-	return rc;
 }

@@ -1,7 +1,7 @@
-/* resolve.h — does a recipient exist here?  Local domains are the
- * directories under DIR/domains/ and the hostname.  Where an address
- * goes is alias.h's; resolve_rcpt is smtp-in's RCPT check on top of it:
- * an address exists when it resolves to at least one target. */
+/* resolve.h — does a recipient exist here?  Which domains are local is
+ * domains.h's, where an address goes alias.h's; resolve_rcpt is smtp-in's
+ * RCPT check on top of both: an address exists when it resolves to at
+ * least one target. */
 #ifndef POSTHORN_RESOLVE_H
 #define POSTHORN_RESOLVE_H
 
@@ -17,19 +17,6 @@ enum resolve_result {
 				   (errno says why) */
 };
 
-/* 1 local, 0 not, -1 error (errno).  A name that cannot be a directory
- * of ours (empty, '/' in it, a leading '.') is not local. */
-int			 resolve_domain_is_local(const struct conf *,
-			    const char *domain);
-/* The same, and *hasdir: whether DIR/domains/DOMAIN exists (the hostname
- * is local without one, and then has no users or aliases file). */
-int			 resolve_domain_local(const struct conf *,
-			    const char *domain, int *hasdir);
-/* The local domains that have a directory under DIR/domains/, sorted,
- * into *names (malloc'd, each name too; the caller frees them): 0, or -1
- * with errno and nothing to free.  No domains directory is no domains. */
-int			 resolve_domains(const struct conf *, char ***names,
-			    size_t *n);
 enum resolve_result	 resolve_rcpt(const struct conf *, const struct addr *);
 
 #endif

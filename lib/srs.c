@@ -19,8 +19,8 @@
 #include <sodium.h>
 
 #include "addr.h"
+#include "domains.h"
 #include "fileline.h"
-#include "resolve.h"
 #include "secret.h"
 #include "srs.h"
 #include "str.h"
@@ -409,7 +409,7 @@ srs_check(const struct conf *conf, const char *address, time_t now,
 		    addr_strerror(ae));
 		return SRS_CHECK_BAD;
 	}
-	switch (resolve_domain_is_local(conf, a.domain)) {
+	switch (domains_is_local(conf, a.domain)) {
 	case 1:
 		break;
 	case 0:

@@ -96,7 +96,7 @@ enum srs_check {
 };
 
 /* The whole check of an SRS recipient, as aliases -r and smtp-keeper
- * make it: address parses, its domain is local (resolve.h), its local
+ * make it: address parses, its domain is local (domains.h), its local
  * part is SRS, and srs_reverse takes it with the secret read now (so a
  * plain address costs no read of it).  The original into out; the
  * reason, "ADDRESS: why" or the secret's "FILE: why", into why. */

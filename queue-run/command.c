@@ -31,7 +31,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "deliver_int.h"
+#include "command.h"
+#include "deliver.h"
 #include "filecache.h"
 #include "fileline.h"
 #include "io.h"

@@ -1,30 +1,25 @@
-/* deliver.h — local delivery of one message to one target: a Maildir, the
- * domain's MDA, or a pipe alias.  queue-run runs them in its own process:
- * a Maildir is written at once (deliver_start returns with the result,
- * after the file's fsync, its rename into new/ and new/'s fsync), and a
- * command, started by posix_spawn(3), is driven from queue-run's poll(2)
- * loop (deliver_pollset, deliver_step) until it exits.  queue-run may be
- * killed at any instant: whatever is left half done is in a Maildir's
- * tmp/ or in a command that gets the mail again, never a message marked
- * delivered that is not.
- *
- * The caller ignores SIGPIPE; a command starts with every signal at its
- * default and none blocked.  The message is read with pread(2) from the
- * queue file, so the file offset does not matter. */
+/* deliver.h — what a local delivery is made of, shared by the modules
+ * that do one and the one that drives them: the message as a target gets
+ * it (struct deliver_msg, read through deliver_src), and the result
+ * (struct deliver_result).  local.h drives a delivery to one target;
+ * maildir.h and command.h write it to a Maildir or a command.  It calls
+ * none of them, so every include runs one way: local, maildir, command
+ * -> deliver. */
 #ifndef POSTHORN_DELIVER_H
 #define POSTHORN_DELIVER_H
 
 #include <limits.h>
-#include <poll.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "alias.h"
+#include "addr.h"
 #include "conf.h"
 
 #define DELIVER_MDA_FILE	"mda"	/* domains/DOMAIN/mda: one line */
 
 enum {
+	DELIVER_COPY_BUFSZ = 64 * 1024,	/* bytes per read and write */
 	DELIVER_REASON_MAX = 512,	/* a log value and a DSN line */
 	DELIVER_STDERR_TAIL = 400,	/* bytes of a command's stderr kept */
 	/* The message's Authentication-Results folded: smtp-in's checks
@@ -70,50 +65,44 @@ struct deliver_msg {
 	const char		*authres;
 };
 
-struct command;			/* deliver_int.h */
-
-/* A local delivery: what deliver_start copied, and its command while one
- * runs.  Some 10 KiB; queue-run allocates one per running command. */
-struct deliver_job {
-	struct deliver_msg	 m;	/* its pointers must outlive the job */
-	struct alias_target	 t;
-	char			 pre[DELIVER_PREFIX_MAX];
-	size_t			 prelen;
-	struct command		*cmd;	/* running, or NULL */
-	struct deliver_result	 r;	/* once it is over */
+/* The message as a command or a Maildir file gets it: the prepended
+ * fields (Return-Path:, Delivered-To:), the message's prefix (its
+ * DKIM-Signature fields), then the bytes of the queue file from body
+ * on. */
+struct deliver_src {
+	const struct deliver_msg *m;
+	const char	*pre;
+	size_t		 prelen, preoff;
+	size_t		 sigoff;	/* of m->prefix, given so far */
+	off_t		 off;		/* message bytes given so far */
 };
 
-/* Start the delivery of m to t: a mailbox (t->kind ALIAS_MAILBOX) or a
- * pipe alias (ALIAS_PIPE).  1 when it is over, with j->r set: written to
- * the Maildir, or failed before any process ran; 0 while a command runs
- * (the domain's MDA or the pipe's): poll what deliver_pollset gives and
- * call deliver_step until it says 1.
- *
- * To a mailbox: the domain's MDA when DIR/domains/DOMAIN/mda exists,
- * else the Maildir MAILDIRS/DOMAIN/USER/ (made on first delivery).  To a
- * pipe: "| command" run by /bin/sh -c.  Return-Path: and Delivered-To:
- * are prepended, then the msg's prefix; a Delivered-To: of this same
- * address already in the header is a loop (5.4.6). */
-int	deliver_start(struct deliver_job *, const struct deliver_msg *,
-	    const struct alias_target *);
-/* The running command's descriptors into pfd[0..n), n at most
- * DELIVER_POLLFDS, and *due, the clock_ms() by which deliver_step is
- * due without an event; 0 when nothing runs. */
-size_t	deliver_pollset(struct deliver_job *, struct pollfd *pfd,
-	    int64_t *due);
-/* After poll(2) (pfd as deliver_pollset filled it, or NULL): 1 when the
- * delivery is over, with j->r set. */
-int	deliver_step(struct deliver_job *, const struct pollfd *pfd);
-/* The running command's process id, or -1. */
-pid_t	deliver_pid(const struct deliver_job *);
-/* Kill the running command, if any, and reap it; nothing is reported. */
-void	deliver_abort(struct deliver_job *);
+void	deliver_src_init(struct deliver_src *, const struct deliver_msg *,
+	    const char *pre, size_t prelen);
+/* Up to size bytes into buf: the count, 0 at the end, -1 with errno (EIO
+ * when the queue file is shorter than its envelope says). */
+ssize_t	deliver_src_read(struct deliver_src *, char *buf, size_t size);
 
-/* The same, done before they return (tests and one-shot callers): the
- * poll loop is theirs, and SIGPIPE ignored while it runs. */
-void	deliver_mailbox(const struct deliver_msg *,
-	    const struct alias_target *, struct deliver_result *);
-void	deliver_pipe(const struct deliver_msg *, const struct alias_target *,
-	    struct deliver_result *);
+/* Set the outcome; a reason cut short ends in "...". */
+void	deliver_result_set(struct deliver_result *, enum deliver_status,
+	    const char *dsn, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* A failed system call on path: always temporary (RFC 3463 §3.3/§3.4),
+ * the DSN code chosen by err. */
+void	deliver_result_errno(struct deliver_result *, int err,
+	    const char *what, const char *path);
+/* r->where, for the log line: prefix and s, cut if long. */
+void	deliver_where_set(struct deliver_result *, const char *prefix,
+	    const char *s);
+
+/* A result not set yet: a temporary failure without a reason. */
+void	deliver_result_init(struct deliver_result *);
+
+/* A blank of a header fold or a command line. */
+static inline int
+deliver_is_wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
 
 #endif

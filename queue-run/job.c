@@ -4,7 +4,7 @@
  * one line per recipient of each job; between jobs it waits, idle, with
  * its connection kept for the next job to the same destination, until
  * queue-run closes its stdin.  A process that dies without a line has
- * failed temporarily for that recipient, and its parent says so.  A local job is a command (deliver.h) that queue-run
+ * failed temporarily for that recipient, and its parent says so.  A local job is a command (local.h) that queue-run
  * drives itself; a Maildir is written before job_start_local returns. */
 
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include "io.h"
 #include "queue.h"
 #include "job.h"
+#include "local.h"
 #include "seal.h"
 #include "sjob.h"
 #include "log.h"
@@ -32,8 +33,8 @@
 
 enum {
 	REMOTE_FIELDS = 6,	/* status, rcpt, dsn, host, tls, text */
-	/* -8 -U -A AR -H F -m F -s N -R RET -V ENVID -f SENDER -- */
-	JOB_ARGS_FIXED = 18,
+	/* -8 -U -A AR -H F -L L -m F -s N -R RET -V ENVID -f SENDER -- */
+	JOB_ARGS_FIXED = 20,
 	/* -N K:NOTIFY -O K:ORCPT for each recipient, then itself */
 	JOB_ARGS_PER_RCPT = 5,
 	/* "K:" of -N and -O: a recipient's place, up to JOB_RCPTS_MAX */
@@ -53,7 +54,7 @@ job_free(struct job *jobs, size_t n)
 	return NULL;
 }
 
-/* The message of entry i of st, as deliver.h takes it. */
+/* The message of entry i of st, as local.h takes it. */
 static void
 msg_of(struct deliver_msg *m, const struct conf *conf,
     const struct state *st, size_t i)
@@ -75,7 +76,7 @@ job_start_local(struct job *j, const struct conf *conf, struct active *msg,
     const struct state *st, size_t i, const char *dest,
     struct deliver_result *res)
 {
-	struct deliver_job *dj;
+	struct local_job *dj;
 	struct deliver_msg m;
 	struct alias_target t;
 
@@ -86,12 +87,12 @@ job_start_local(struct job *j, const struct conf *conf, struct active *msg,
 		return -1;
 	msg_of(&m, conf, st, i);
 	state_target(&st->e[i], &t);
-	if (deliver_start(dj, &m, &t) == 1) {
+	if (local_start(dj, &m, &t) == 1) {
 		*res = dj->r;
 		free(dj);
 		return 1;
 	}
-	j->pid = deliver_pid(dj);
+	j->pid = local_pid(dj);
 	j->fd = -1;
 	j->msg = msg;
 	j->remote = 0;
@@ -100,7 +101,8 @@ job_start_local(struct job *j, const struct conf *conf, struct active *msg,
 	j->entries[0] = i;
 	j->n = 1;
 	j->len = 0;
-	j->deadline = 0;	/* the command's own, in deliver.h */
+	j->deadline = 0;	/* the command's own, in command.h */
+	j->lmtp[0] = '\0';
 	(void)str_copy(j->dest, sizeof(j->dest), dest);
 	return 0;
 }
@@ -235,7 +237,7 @@ fail:
  * and the offset of its first byte. */
 static int
 job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
-    const size_t *idx, size_t n, const char *sender)
+    const size_t *idx, size_t n, const char *sender, const char *lmtp)
 {
 	/* RFC 3461's parameters of each recipient, as smtp-out takes
 	 * them; static, since one job is made at a time. */
@@ -259,7 +261,8 @@ job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
 		return -1;
 	}
 	cap = 2 * sizeof(msg) + sizeof(off) + strlen(sender) +
-	    strlen(st->env.envid) + strlen(st->env.authres) + 64;
+	    strlen(st->env.envid) + strlen(st->env.authres) +
+	    (lmtp != NULL ? strlen(lmtp) : 0) + 64;
 	for (k = 0; k < n; k++)
 		cap += strlen(st->e[idx[k]].addr) + sizeof(nopt[k]) +
 		    sizeof(oopt[k]) + 16;
@@ -286,6 +289,11 @@ job_bytes(struct outproc *p, const struct conf *conf, const struct state *st,
 	    seal_forwarded(conf, st, &st->e[idx[0]])) {
 		argv[a++] = (char *)"-H";
 		argv[a++] = dkim;
+	}
+	/* A local domain's mailboxes, to its LMTP server. */
+	if (lmtp != NULL) {
+		argv[a++] = (char *)"-L";
+		argv[a++] = (char *)lmtp;
 	}
 	argv[a++] = (char *)"-m";
 	argv[a++] = msg;
@@ -443,7 +451,7 @@ int
 job_start_remote(struct job *j, struct outproc *procs, size_t np,
     const struct conf *conf, unsigned gen, struct active *msg,
     const struct state *st, const size_t *idx, size_t n, const char *sender,
-    const char *dest, time_t now)
+    const char *lmtp, const char *dest, time_t now)
 {
 	struct outproc *p;
 
@@ -456,7 +464,7 @@ job_start_remote(struct job *j, struct outproc *procs, size_t np,
 	if ((j->buf = malloc(j->cap)) == NULL)
 		return -1;
 	if ((p = proc_for(procs, np, conf, gen, dest)) == NULL ||
-	    job_bytes(p, conf, st, idx, n, sender) == -1) {
+	    job_bytes(p, conf, st, idx, n, sender, lmtp) == -1) {
 		/* A process just made stays, idle, for the next job. */
 		if (p != NULL && p->job == NULL)
 			p->idle_since = clock_ms();
@@ -487,6 +495,7 @@ job_start_remote(struct job *j, struct outproc *procs, size_t np,
 	j->len = 0;
 	j->deadline = now + JOB_REMOTE_TIME;
 	(void)str_copy(j->dest, sizeof(j->dest), dest);
+	(void)str_copy(j->lmtp, sizeof(j->lmtp), lmtp != NULL ? lmtp : "");
 	return 0;
 }
 
@@ -577,7 +586,7 @@ job_pollset(struct job *j, struct pollfd *pfd, int64_t *due)
 	 * watch (no pidfd, its pipes closed): then only the time wakes
 	 * the loop to look for its exit. */
 	d = INT64_MAX;
-	n = deliver_pollset(j->local, pfd, &d);
+	n = local_pollset(j->local, pfd, &d);
 	if (d < *due)
 		*due = d;
 	return n;
@@ -588,7 +597,7 @@ job_step(struct job *j, const struct pollfd *pfd)
 {
 	if (j->remote)
 		return 0;	/* job_proc_step says */
-	if (deliver_step(j->local, pfd) == 0)
+	if (local_step(j->local, pfd) == 0)
 		return 0;
 	j->done = 1;
 	return 1;
@@ -600,7 +609,7 @@ job_kill(struct job *j)
 	if (j->remote)
 		(void)kill(j->proc->pid, SIGKILL);
 	else
-		deliver_abort(j->local);	/* killed and reaped */
+		local_abort(j->local);	/* killed and reaped */
 }
 
 void
@@ -610,7 +619,7 @@ job_release(struct job *j)
 	j->buf = NULL;
 	j->cap = 0;
 	if (j->local != NULL)
-		deliver_abort(j->local);
+		local_abort(j->local);
 	free(j->local);
 	j->local = NULL;
 }
@@ -621,7 +630,7 @@ job_end(struct job *j)
 	struct outproc *p = j->proc;
 
 	if (!j->remote) {
-		deliver_abort(j->local);	/* reaped already, unless killed */
+		local_abort(j->local);	/* reaped already, unless killed */
 		return;
 	}
 	p->job = NULL;

@@ -3,7 +3,7 @@
  * job on a pipe, that reports a line per recipient on another and keeps
  * its connection for the next job of the same destination), or a local
  * command (a pipe alias or a domain's
- * MDA, driven by deliver.h).  A Maildir delivery holds no slot: it is
+ * MDA, driven by local.h).  A Maildir delivery holds no slot: it is
  * written at once in queue-run's own process.  sched.c decides what to
  * start and what a result does to the entry; this is the process and its
  * result. */
@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "deliver.h"
+#include "lmtp.h"
 #include "state.h"
 
 struct active;			/* sched.c's: the message a job is for */
@@ -63,19 +64,21 @@ struct job {
 	int		 fd;		/* remote: the report pipe */
 	struct active	*msg;
 	int		 remote;	/* smtp-out, for entries[0..n) */
-	struct deliver_job *local;	/* else the command's delivery */
+	struct local_job *local;	/* else the command's delivery */
 	struct outproc	*proc;		/* remote: the smtp-out carrying it */
 	int		 done;		/* local: local->r is its result */
 	size_t		 entries[JOB_RCPTS_MAX];
 	size_t		 n;
 	char		 dest[ADDR_TEXT_MAX + 16];
+	/* smtp-out -L: the LMTP server of the mailboxes, else "" */
+	char		 lmtp[LMTP_TARGET_MAX + 1];
 	time_t		 deadline;	/* remote: killed then */
 	size_t		 len, cap;
 	char		*buf;		/* the report, job_release frees it */
 };
 
 /* A result, parsed: the strings point into the job's buffer (or its
- * deliver_job).  A remote job has one per recipient, with the host and
+ * local_job).  A remote job has one per recipient, with the host and
  * TLS apart. */
 struct job_report {
 	int			 valid;		/* a line was there */
@@ -93,15 +96,17 @@ struct job	*job_free(struct job *jobs, size_t n);
 int	job_start_local(struct job *j, const struct conf *, struct active *msg,
 	    const struct state *st, size_t i, const char *dest,
 	    struct deliver_result *res);
-/* Entries idx[0..n) of st (all remote, one domain), from sender, into
- * the free slot j: a job for an idle smtp-out of procs[0..np) that
+/* Entries idx[0..n) of st (all remote, one domain; or the mailboxes of
+ * one local domain whose LMTP server lmtp is, else lmtp NULL), from
+ * sender, into the free slot j: a job for an idle smtp-out of procs[0..np) that
  * serves dest under configuration gen, else for a new one (an idle one
  * of another destination is retired when they are all taken); 0, or -1
  * with errno (the reason logged; EAGAIN: no process to be had now). */
 int	job_start_remote(struct job *j, struct outproc *procs, size_t np,
 	    const struct conf *, unsigned gen, struct active *msg,
 	    const struct state *st, const size_t *idx, size_t n,
-	    const char *sender, const char *dest, time_t now);
+	    const char *sender, const char *lmtp, const char *dest,
+	    time_t now);
 /* The descriptors to poll for a live smtp-out into pfd (at most
  * JOB_PROC_POLLFDS): its output always, its input while a job is still
  * to be written. */

@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 #include "atomic.h"
-#include "deliver_int.h"
+#include "deliver.h"
+#include "maildir.h"
 #include "io.h"
 #include "str.h"
 

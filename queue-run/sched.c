@@ -43,13 +43,14 @@
 #include "confwatch.h"
 #include "deliver.h"
 #include "dkim.h"
+#include "domains.h"
+#include "domconf.h"
 #include "seal.h"
 #include "filecache.h"
 #include "io.h"
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
-#include "resolve.h"
 #include "sched.h"
 #include "srs.h"
 #include "state.h"
@@ -248,6 +249,24 @@ dest_running(const struct sched *s, const char *dest)
 static struct metrics counters;
 static int		counters_failing;	/* said once */
 
+/* "lmtp:SERVER": where a mailbox delivered by LMTP was tried (sched's
+ * mark in the entry's where, kept in the state like any other). */
+#define LMTP_WHERE	"lmtp:"
+
+/* A mailbox of a domain with an LMTP server, tried there. */
+static int
+via_lmtp(const struct state_entry *e)
+{
+	return e->kind == STATE_MAILBOX &&
+	    strncmp(e->where, LMTP_WHERE, sizeof(LMTP_WHERE) - 1) == 0;
+}
+
+static const char *
+via_name(const struct state_entry *e)
+{
+	return via_lmtp(e) ? "lmtp" : state_kind_name(e->kind);
+}
+
 /* The record of one attempt, whatever its outcome: its log line and its
  * count. */
 static void
@@ -259,12 +278,12 @@ log_attempt(const struct state *st, const struct state_entry *e,
 	(void)str_fmt(delay, sizeof(delay), "%lld",
 	    (long long)(now - st->env.time));
 	log_event("delivery", "id", st->env.id, "rcpt", e->orig,
-	    "to", e->addr, "via", state_kind_name(e->kind), "status", status,
+	    "to", e->addr, "via", via_name(e), "status", status,
 	    "delay", delay, "dsn", e->dsn, "where",
 	    e->where[0] != '\0' ? e->where : NULL, "reason", e->reason,
 	    (char *)NULL);
 	if (str_fmt(labels, sizeof(labels), "via=\"%s\",status=\"%s\"",
-	    state_kind_name(e->kind), status) == 0)
+	    via_name(e), status) == 0)
 		metrics_add(&counters, "posthorn_deliveries_total", labels, 1);
 }
 
@@ -378,8 +397,8 @@ remote_sender(const struct sched *s, const struct active *a,
 
 	if (!s->have_srs || sender[0] == '\0' ||
 	    str_casecmp(e->orig, e->addr) == 0 ||
-	    resolve_domain_is_local(s->conf, fwd) != 1 ||
-	    resolve_domain_is_local(s->conf, domain_of(sender)) != 0)
+	    domains_is_local(s->conf, fwd) != 1 ||
+	    domains_is_local(s->conf, domain_of(sender)) != 0)
 		return sender;
 	if (srs_forward(&s->srs, sender, fwd, time(NULL), buf, size) == -1) {
 		log_event("srs-unrewritten", "id", a->st.env.id, "from",
@@ -402,7 +421,7 @@ resolve_srs(struct sched *s, struct state *st, size_t i, time_t now)
 	/* The local part as it is meant, quotes or not. */
 	if (addr_parse(orig, strlen(orig), ADDR_UTF8, &a) != ADDR_OK ||
 	    !srs_is_srs(a.local) ||
-	    resolve_domain_is_local(s->conf, a.domain) != 1)
+	    domains_is_local(s->conf, a.domain) != 1)
 		return 0;
 	/* Spam is never sent on (filter_spam = local): the bounce of a
 	 * message we forwarded is done with, undelivered, unbounced. */
@@ -460,7 +479,7 @@ remote_attempt(struct sched *s, struct active *a, size_t i,
 			idx[n++] = k;
 	}
 	if (job_start_remote(j, s->procs, s->nprocs, s->conf, s->gen, a, st,
-	    idx, n, snd, dest, now) == -1) {
+	    idx, n, snd, NULL, dest, now) == -1) {
 		if (errno == EAGAIN || errno == ENOMEM || errno == EMFILE ||
 		    errno == ENFILE)
 			return -1;	/* out of processes or files: again soon */
@@ -479,13 +498,76 @@ remote_attempt(struct sched *s, struct active *a, size_t i,
 	return 0;
 }
 
+/* The LMTP server of a mailbox's domain (domain.conf's lmtp) into
+ * lmtp, "" for none: 0, or -1 with why (the file is wrong or cannot be
+ * read: the mail waits, since where it goes is not known). */
+static int
+lmtp_of(const struct sched *s, const struct state_entry *e, char *lmtp,
+    size_t size, char *why, size_t whysize)
+{
+	struct domconf dc;
+
+	lmtp[0] = '\0';
+	if (domconf_load(s->conf, domain_of(e->addr), &dc, why,
+	    whysize) == -1) {
+		if (why[0] == '\0')
+			str_fmt_cut(why, whysize, "%s of %s: %s",
+			    DOMCONF_FILE, domain_of(e->addr), strerror(errno));
+		return -1;
+	}
+	(void)str_copy(lmtp, size, dc.lmtp);
+	return 0;
+}
+
+/* Mailboxes of a domain that has an LMTP server go to smtp-out -L, one
+ * job per message and domain with every due mailbox of it, as remote
+ * recipients do; the envelope sender as it came (a final delivery). */
+static int
+lmtp_attempt(struct sched *s, struct active *a, size_t i,
+    const char *lmtp, const char *dest, time_t now)
+{
+	struct state *st = &a->st;
+	struct job *j = job_free(s->jobs, s->nslots);
+	char why[STATE_REASON_MAX], where[STATE_REASON_MAX];
+	size_t idx[JOB_RCPTS_MAX], n = 0, k;
+
+	for (k = i; k < st->n && n < JOB_RCPTS_MAX; k++) {
+		const struct state_entry *e = &st->e[k];
+
+		if (e->kind == STATE_MAILBOX && e->status == STATE_PENDING &&
+		    !e->running && e->next <= now &&
+		    str_casecmp(domain_of(e->addr),
+		    domain_of(st->e[i].addr)) == 0)
+			idx[n++] = k;
+	}
+	if (job_start_remote(j, s->procs, s->nprocs, s->conf, s->gen, a, st,
+	    idx, n, st->env.sender, lmtp, dest, now) == -1) {
+		if (errno == EAGAIN || errno == ENOMEM || errno == EMFILE ||
+		    errno == ENFILE)
+			return -1;
+		(void)str_fmt(why, sizeof(why), "cannot run %s: %s",
+		    JOB_SMTP_OUT, strerror(errno));
+		str_fmt_cut(where, sizeof(where), LMTP_WHERE "%s", lmtp);
+		for (k = 0; k < n; k++)
+			defer(s, st, &st->e[idx[k]], "4.3.0", why, where, now);
+		return 0;
+	}
+	for (k = 0; k < n; k++)
+		st->e[idx[k]].running = 1;
+	a->running++;
+	s->njobs++;
+	return 0;
+}
+
 /* Start what is due and fits under the limits. */
 static void
 start_jobs(struct sched *s, struct active *a, time_t now)
 {
 	struct state_entry *e;
 	char dest[sizeof(((struct job *)0)->dest)], why[DKIM_WHY_MAX];
+	char lmtp[LMTP_TARGET_MAX + 1];
 	size_t i;
+	int r;
 
 	if (a->delete)
 		return;
@@ -502,11 +584,27 @@ start_jobs(struct sched *s, struct active *a, time_t now)
 		/* Sealed once, before the first forwarded copy. */
 		if (e->kind == STATE_REMOTE)
 			seal_prepare(s->conf, &a->st, e);
-		if (dest_key(e, dest, sizeof(dest)) == -1 ||
-		    dest_running(s, dest) >= s->conf->max_per_destination)
+		lmtp[0] = '\0';
+		if (e->kind == STATE_MAILBOX && lmtp_of(s, e, lmtp,
+		    sizeof(lmtp), why, sizeof(why)) == -1) {
+			defer(s, &a->st, e, "4.3.5", why, "", now);
 			continue;
-		if ((e->kind == STATE_REMOTE ? remote_attempt(s, a, i, dest,
-		    now) : start_job(s, a, i, dest)) == -1) {
+		}
+		/* One LMTP server is one destination, whichever domains
+		 * it serves. */
+		if (lmtp[0] != '\0')
+			str_fmt_cut(dest, sizeof(dest), "lmtp:%s", lmtp);
+		else if (dest_key(e, dest, sizeof(dest)) == -1)
+			continue;
+		if (dest_running(s, dest) >= s->conf->max_per_destination)
+			continue;
+		if (e->kind == STATE_REMOTE)
+			r = remote_attempt(s, a, i, dest, now);
+		else if (lmtp[0] != '\0')
+			r = lmtp_attempt(s, a, i, lmtp, dest, now);
+		else
+			r = start_job(s, a, i, dest);
+		if (r == -1) {
 			log_errno("error", a->st.env.id, "start");
 			break;	/* out of processes: try again later */
 		}
@@ -638,7 +736,8 @@ is_reply(const struct state_entry *e)
 {
 	const char *r = e->reason;
 
-	return e->kind == STATE_REMOTE && e->where[0] != '\0' &&
+	return (e->kind == STATE_REMOTE || via_lmtp(e)) &&
+	    e->where[0] != '\0' &&
 	    r[0] >= '2' && r[0] <= '5' && r[1] >= '0' && r[1] <= '9' &&
 	    r[2] >= '0' && r[2] <= '9' && (r[3] == ' ' || r[3] == '\0');
 }
@@ -968,11 +1067,21 @@ apply_remote(struct sched *s, struct job *j, time_t now)
 		struct state_entry *e = &a->st.e[j->entries[k]];
 
 		if (!reps[k].valid) {
+			where[0] = '\0';
+			if (j->lmtp[0] != '\0')
+				str_fmt_cut(where, sizeof(where), LMTP_WHERE
+				    "%s", j->lmtp);
 			defer(s, &a->st, e, "4.3.0", "smtp-out ended without "
-			    "a report for this recipient", "", now);
+			    "a report for this recipient", where, now);
 			continue;
 		}
-		if (strcmp(reps[k].where, "-") == 0)
+		if (j->lmtp[0] != '\0')
+			/* LMTP is in plaintext: the server alone, or the
+			 * configured one when smtp-out names none. */
+			str_fmt_cut(where, sizeof(where), LMTP_WHERE "%s",
+			    strcmp(reps[k].where, "-") == 0 ? j->lmtp :
+			    reps[k].where);
+		else if (strcmp(reps[k].where, "-") == 0)
 			where[0] = '\0';
 		else
 			remote_where(where, sizeof(where), &reps[k]);
@@ -1022,7 +1131,7 @@ watchdog(struct sched *s, time_t now)
 {
 	size_t i;
 
-	/* smtp-out's; a command's deadline is deliver.h's. */
+	/* smtp-out's; a command's deadline is command.h's. */
 	for (i = 0; i < s->nslots; i++)
 		if (s->jobs[i].pid != 0 && s->jobs[i].remote &&
 		    now >= s->jobs[i].deadline) {

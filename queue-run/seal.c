@@ -22,11 +22,11 @@
 #include "arc.h"
 #include "atomic.h"
 #include "dns.h"
+#include "domains.h"
 #include "hdr.h"
 #include "io.h"
 #include "keycache.h"
 #include "log.h"
-#include "resolve.h"
 #include "seal.h"
 #include "str.h"
 
@@ -54,7 +54,7 @@ seal_forwarded(const struct conf *c, const struct state *st,
 	    strcmp(via, "local") == 0 || strcmp(via, "bounce") == 0 ||
 	    strcmp(via, "double-bounce") == 0)
 		return 0;		/* ours, DKIM-signed if at all */
-	return resolve_domain_is_local(c, domain_of(e->orig)) == 1;
+	return domains_is_local(c, domain_of(e->orig)) == 1;
 }
 
 /* The keys of the sets already there, from the DNS, with short waits. */

@@ -26,9 +26,9 @@
 
 #include "auth.h"
 #include "authlimit.h"
+#include "domains.h"
 #include "dovecot.h"
 #include "io.h"
-#include "resolve.h"
 #include "str.h"
 #include "users.h"
 
@@ -312,7 +312,7 @@ auth_verify(const struct conf *conf, const struct auth_cred *c,
 		return slow_no(c, say(AUTH_NO, reason, rsize,
 		    "authzid %s is not the login %s", c->authzid,
 		    c->authcid));
-	if ((local = resolve_domain_local(conf, a.domain, &hasdir)) == -1)
+	if ((local = domains_local(conf, a.domain, &hasdir)) == -1)
 		return say(AUTH_TEMP, reason, rsize, "domain %s: %s",
 		    a.domain, strerror(errno));
 	if (!local)

@@ -28,6 +28,7 @@
 #include "data.h"
 #include "date.h"
 #include "dnsbl.h"
+#include "domains.h"
 #include "domconf.h"
 #include "helpers.h"
 #include "hook.h"
@@ -605,7 +606,7 @@ have_rcpt(const struct session *s, const char *rcpt)
 	 * domain's may not be (RFC 5321 §2.4): Bob@ and bob@ there are two
 	 * recipients of an authenticated sender, only the domain folds. */
 	local = at == NULL || s->login[0] == '\0' ||
-	    resolve_domain_is_local(s->conf, at + 1) != 0;
+	    domains_is_local(s->conf, at + 1) != 0;
 	for (i = 0; i < s->nrcpts; i++) {
 		if (local ? str_casecmp(s->rcpts[i], rcpt) == 0 :
 		    strncmp(s->rcpts[i], rcpt, (size_t)(at - rcpt + 1)) == 0 &&
@@ -708,7 +709,7 @@ do_rcpt(struct session *s, const struct cmd *c)
 	memcpy(s->orcpt[s->nrcpts], p.orcpt, strlen(p.orcpt) + 1);
 	/* Before the aliases: a catch-all must not take a forged one. */
 	if (srs_is_srs(p.addr.local) &&
-	    resolve_domain_is_local(s->conf, p.addr.domain) != 0) {
+	    domains_is_local(s->conf, p.addr.domain) != 0) {
 		rcpt_srs(s, rcpt);
 		return;
 	}
@@ -815,7 +816,7 @@ struct dt_loop {
 };
 
 /* The next Delivered-To: value of *p, blanks and one pair of angle
- * brackets removed, as queue-run's loop check reads it (deliver.c):
+ * brackets removed, as queue-run's loop check reads it (local.c):
  * into buf, and 1; 0 at the end. */
 static int
 dt_next(const char **p, char *buf, size_t size)
@@ -881,7 +882,7 @@ dt_loop(struct session *s, const struct data *d, char *hit, size_t hitsize)
 
 	while (!local && dt_next(&p, v, sizeof(v)))
 		if ((at = strrchr(v, '@')) != NULL &&
-		    resolve_domain_is_local(s->conf, at + 1) == 1)
+		    domains_is_local(s->conf, at + 1) == 1)
 			local = 1;
 	if (!local)
 		return 0;

@@ -8,7 +8,9 @@
  * CR or LF made a CRLF, a leading dot doubled (RFC 5321 §4.5.2).  The
  * same encoder scans the message beforehand for its size, NUL bytes and
  * over-long lines, so that a message we cannot send is refused before
- * anything is sent. */
+ * anything is sent.  LMTP (RFC 2033) is the same session with LHLO for
+ * EHLO and a reply per accepted recipient after the dot (client_params's
+ * lmtp). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -594,11 +596,35 @@ quit(struct client *c)
 
 /* --- the session ---------------------------------------------------------- */
 
+/* RFC 2033 §4.1: LHLO, with no HELO to fall back to.  A refusal is
+ * the store's configuration: the mail waits (4.x.x) for it. */
+static enum client_result
+lhlo(struct client *c)
+{
+	struct reply r;
+	char dsn[CLIENT_DSN_MAX];
+
+	if (cmd(c, "LHLO", "LHLO %s", c->p->helo) == -1)
+		return host_failed(c, CLIENT_DEFERRED, "4.4.2",
+		    "connection lost sending LHLO: %s", strerror(errno));
+	read_reply(c, c->p->to.cmd, &r, 1);
+	if (r.code >= 200 && r.code < 300)
+		return CLIENT_DONE;
+	if (r.code == 0)
+		return host_failed_reply(c, &r);
+	quit(c);
+	temp_dsn(dsn, sizeof(dsn), r.dsn);
+	return host_failed(c, CLIENT_DEFERRED, dsn, "LHLO refused: %s",
+	    r.text);
+}
+
 static enum client_result
 ehlo(struct client *c)
 {
 	struct reply r;
 
+	if (c->p->lmtp)
+		return lhlo(c);
 	if (cmd(c, "EHLO", "EHLO %s", c->p->helo) == -1)
 		return host_failed(c, CLIENT_DEFERRED, "4.4.2",
 		    "connection lost sending EHLO: %s", strerror(errno));
@@ -888,6 +914,30 @@ again(struct client_rcpt *rc, const struct reply *r)
 	rc->again = 1;
 }
 
+/* RFC 2033 §4.2: after the dot, one reply for each recipient that RCPT
+ * accepted, in the order of the RCPT commands: each is that recipient's
+ * result.  A reply that does not come leaves it and those after it
+ * deferred: the server may have delivered to them (at least once, never
+ * zero times), and the connection is lost. */
+static enum client_result
+lmtp_replies(struct client *c, struct client_rcpt *rc, size_t n)
+{
+	struct reply r;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (rc[i].status != CLIENT_PENDING || !rc[i].accepted)
+			continue;
+		read_reply(c, c->p->to.dot, &r, 0);
+		if (r.code == 0) {
+			result_all(rc, n, 1, CLIENT_DEFERRED, r.dsn, r.text);
+			return CLIENT_DONE;
+		}
+		set_result(&rc[i], status_of(r.code), r.dsn, r.text);
+	}
+	return CLIENT_DONE;
+}
+
 /* MAIL, RCPT..., DATA, the message: pipelined when the host allows it.
  * The connection is left as the transaction ends, for the caller to
  * reuse or to QUIT. */
@@ -960,11 +1010,15 @@ transaction(struct client *c, const struct client_msg *m,
 		}
 		if (mail.code >= 300 || accepted == 0) {
 			/* RFC 2920 §3.1: DATA should have failed; if it did
-			 * not, an empty message ends it. */
+			 * not, an empty message ends it.  An LMTP server
+			 * owes no reply for it (none accepted): the
+			 * connection is out of step, and done with. */
 			if (data.code == 354) {
 				c->doing = "the end of data";
-				if (out_put(&c->out, ".\r\n", 3, clock_ms() +
-				    c->p->to.block) == 0)
+				if (c->p->lmtp)
+					c->broken = 1;
+				else if (out_put(&c->out, ".\r\n", 3,
+				    clock_ms() + c->p->to.block) == 0)
 					read_reply(c, c->p->to.dot, &r, 0);
 			}
 			if (mail.code >= 300)
@@ -988,6 +1042,8 @@ transaction(struct client *c, const struct client_msg *m,
 	if (send_body(c, m) == -1)
 		return lost_in_transaction(c, "the message");
 	c->doing = "the end of data";
+	if (c->p->lmtp)
+		return lmtp_replies(c, rc, n);
 	read_reply(c, c->p->to.dot, &r, 0);
 	if (r.code == 0) {
 		/* It may have been delivered: try later (at least once),
@@ -1073,6 +1129,11 @@ client_open(struct io *io, const struct client_params *p,
 		if (r.code != 0)
 			quit(c);
 		res = host_failed_reply(c, &r);
+		/* A mail store that turns us away is down, for us. */
+		if (p->lmtp && c->oc->fail_status == CLIENT_FAILED) {
+			c->oc->fail_status = CLIENT_DEFERRED;
+			dsn_class(c->oc->fail_dsn, CLIENT_DEFERRED);
+		}
 		goto out;
 	}
 	if ((res = ehlo(c)) != CLIENT_DONE ||

@@ -1,7 +1,9 @@
 /* client.h — one SMTP client session (RFC 5321) on a connected struct io:
  * greeting, EHLO (HELO as a fallback), STARTTLS through a hook, AUTH,
  * one transaction for every recipient (pipelined when offered, RFC 2920),
- * the message in wire form, QUIT.  It knows nothing of sockets, DNS or
+ * the message in wire form, QUIT.  Or the same in LMTP (RFC 2033), for a
+ * local domain's mail store: LHLO, and a reply per recipient after the
+ * message.  It knows nothing of sockets, DNS or
  * TLS, so the tests drive it against a scripted peer on a socketpair.
  *
  * The message is prepared once (client_msg_open) and may be sent to
@@ -142,6 +144,12 @@ struct client_timeouts {
 };
 
 struct client_params {
+	/* LMTP (RFC 2033): LHLO, never HELO; after the message's dot one
+	 * reply for each recipient that RCPT accepted, in their order,
+	 * each that recipient's result; a greeting or LHLO refused is a
+	 * temporary failure (the store's configuration, not the
+	 * recipients'). */
+	int			 lmtp;
 	const char		*helo;		/* our host name */
 	const char		*sender;	/* "" for the null sender */
 	int			 eightbit;	/* BODY=8BITMIME */

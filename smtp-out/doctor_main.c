@@ -11,7 +11,7 @@
 
 #include "conf.h"
 #include "doctor.h"
-#include "resolve.h"
+#include "domains.h"
 #include "str.h"
 
 #define PROG	"posthorn-doctor"
@@ -57,7 +57,7 @@ main(int argc, char **argv)
 		    "libsodium\n");
 		return EX_SOFTWARE;
 	}
-	if (argc == 0 && resolve_domains(&conf, &names, &n) == -1) {
+	if (argc == 0 && domains_list(&conf, &names, &n) == -1) {
 		fprintf(stderr, PROG ": %s/domains: %s\n", conf.dir,
 		    strerror(errno));
 		return EX_CONFIG;

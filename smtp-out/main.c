@@ -4,7 +4,8 @@
  * protocol client.c.  A person runs it by hand in a pipe, the message on
  * standard input; queue-run runs it with -J, feeding it jobs (sjob.h)
  * on standard input for as long as it has mail for the same next hop,
- * and it keeps its connection from one job to the next. */
+ * and it keeps its connection from one job to the next.  With -L it
+ * speaks LMTP to a local domain's mail store instead (send.h). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,7 @@ struct opts {
 	const char	*sender;	/* -f */
 	const char	*hfile;		/* -H */
 	const char	*authres;	/* -A: Authentication-Results' value */
+	const char	*lmtp;		/* -L: the LMTP server, or NULL */
 	const char	*mfile;		/* -m: NULL, standard input */
 	off_t		 mstart;	/* -s: its first byte in mfile */
 	int		 eightbit;	/* -8 */
@@ -83,7 +85,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: smtp-out [-C dir] [-8] [-U] [-A authres] [-H file] "
-	    "[-m file [-s offset]] [-R full|hdrs] [-V envid]\n"
+	    "[-L lmtp-server]\n"
+	    "                [-m file [-s offset]] [-R full|hdrs] [-V envid]\n"
 	    "                [-N n:notify]... [-O n:type;address]... "
 	    "-f sender [--] recipient...\n"
 	    "       smtp-out [-C dir] -J\n");
@@ -124,7 +127,7 @@ parse(int argc, char **argv, int job, struct opts *o, const char **copt,
 	memset(o, 0, sizeof(*o));
 	o->ret = DSN_RET_NONE;
 	optind = 0;		/* glibc: start afresh, for every job */
-	while ((c = getopt(argc, argv, "+C:J8UA:H:f:m:s:R:V:N:O:")) != -1) {
+	while ((c = getopt(argc, argv, "+C:J8UA:H:L:f:m:s:R:V:N:O:")) != -1) {
 		switch (c) {
 		case 'C':
 			if (job)
@@ -150,6 +153,9 @@ parse(int argc, char **argv, int job, struct opts *o, const char **copt,
 			break;
 		case 'H':
 			o->hfile = optarg;
+			break;
+		case 'L':
+			o->lmtp = optarg;
 			break;
 		case 'm':
 			o->mfile = optarg;
@@ -355,6 +361,7 @@ run(const struct conf *conf, const struct opts *o, int serving,
 	job.ret = o->ret;
 	job.envid = o->envid;
 	job.msg = &msg;
+	job.lmtp = o->lmtp;
 	job.rcpts = rcpts;
 	job.n = n;
 	job.timeouts = to;

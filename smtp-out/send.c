@@ -15,7 +15,12 @@
  * requirement, AUTH user, CA file).  A kept connection that fails before
  * the final dot is dropped and the job starts again as if it were the
  * first, so that a 421 or a close between messages costs a reconnection
- * and nothing else. */
+ * and nothing else.
+ *
+ * For a local domain's LMTP server (smtp-out -L) the route is that
+ * server: a UNIX socket, or a host and port tried like a route's host,
+ * in plaintext, never one of ours to skip; the connection is kept the
+ * same way, keyed by the server alone. */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,10 +32,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "dane.h"
 #include "dns.h"
+#include "lmtp.h"
 #include "log.h"
 #include "route.h"
 #include "send.h"
@@ -48,6 +55,7 @@ struct attempt {
 	struct send_conn	*conn;		/* the job's, or one for it */
 	const char		*key;		/* what may share it */
 	const char		*host;		/* the name, for TLS */
+	const char		*unix_path;	/* LMTP: its socket, or NULL */
 	char			 where[CLIENT_HOST_MAX];	/* host[addr] */
 	/* The reason to report if no host does better. */
 	enum client_status	 fail_status;
@@ -193,6 +201,33 @@ fail:
 	return -1;
 }
 
+/* An LMTP server's UNIX socket: connected, non-blocking, or -1 with
+ * errno.  A local connect does not wait (EAGAIN: its backlog is full,
+ * tried again later like a refused one). */
+static int
+connect_unix(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (str_copy(sun.sun_path, sizeof(sun.sun_path), path) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == EINTR)
+			continue;
+		fd_close(&fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void
 log_tls(const struct attempt *a, const struct client_tls_info *info)
 {
@@ -279,6 +314,7 @@ params(const struct attempt *a, struct client_params *p)
 	const struct send_job *job = a->job;
 
 	memset(p, 0, sizeof(*p));
+	p->lmtp = job->lmtp != NULL;
 	p->helo = job->conf->hostname;
 	p->sender = job->sender;
 	p->eightbit = job->eightbit;
@@ -465,7 +501,16 @@ session(struct attempt *a, const struct dns_addr *da, int tls_off)
 
 	a->tried = 1;
 	send_conn_close(k, "another host");
-	if ((fd = send_connect(job->conf, da, port)) == -1) {
+	if (a->unix_path != NULL) {
+		if ((fd = connect_unix(a->unix_path)) == -1) {
+			log_event("connect-failed", "domain", job->domain,
+			    "host", a->where, "reason", strerror(errno),
+			    (char *)NULL);
+			set_fail(a, CLIENT_DEFERRED, "4.4.1", a->where, "none",
+			    "connect to %s: %s", a->where, strerror(errno));
+			return CLIENT_NEXT;
+		}
+	} else if ((fd = send_connect(job->conf, da, port)) == -1) {
 		log_event("connect-failed", "domain", job->domain, "host",
 		    a->where, "reason", strerror(errno), (char *)NULL);
 		set_fail(a, CLIENT_DEFERRED, "4.4.1", a->where, "none",
@@ -635,9 +680,33 @@ port_is_ours(unsigned port)
 	    port == PORT_SUBMISSION;
 }
 
+/* The route of smtp-out -L: the LMTP server, in plaintext (a local
+ * store: loopback or a socket; RFC 2033 §6), no AUTH.  0, or -1 with
+ * why in err (a configuration error). */
+static int
+lmtp_route(const char *target, struct route *rt, struct lmtp_target *t,
+    char *err, size_t errsize)
+{
+	const char *why;
+
+	memset(rt, 0, sizeof(*rt));
+	if ((why = lmtp_target_parse(target, t)) != NULL) {
+		str_fmt_cut(err, errsize, "LMTP server %s: %s", target, why);
+		errno = EINVAL;
+		return -1;
+	}
+	rt->mx = 0;
+	rt->tls = ROUTE_TLS_NONE;
+	rt->port = t->unix_socket ? 0 : t->port;
+	(void)str_copy(rt->host, sizeof(rt->host), t->unix_socket ? "" :
+	    t->host);
+	return 0;
+}
+
 int
 send_run(const struct send_job *job, char *err, size_t errsize)
 {
+	struct lmtp_target lt;
 	struct route rt;
 	struct attempt a;
 	struct dns_target *t = NULL;
@@ -653,7 +722,9 @@ send_run(const struct send_job *job, char *err, size_t errsize)
 	a.route = &rt;
 	a.conn = job->conn != NULL ? job->conn : &one;
 	a.key = key;
-	if (route_lookup(job->conf, job->domain, &rt, err, errsize) == -1) {
+	if (job->lmtp != NULL ? lmtp_route(job->lmtp, &rt, &lt, err,
+	    errsize) == -1 : route_lookup(job->conf, job->domain, &rt, err,
+	    errsize) == -1) {
 		if (job->conn != NULL)
 			send_conn_close(job->conn, "configuration");
 		goto out;
@@ -680,12 +751,26 @@ send_run(const struct send_job *job, char *err, size_t errsize)
 	    "no host could be tried");
 	/* What a connection is for: never another route's, TLS
 	 * requirement's or AUTH identity's; an MX's for its domain only. */
-	if (str_fmt(key, sizeof(key), "%s\t%s\t%u\t%d\t%d\t%s\t%s",
+	if (job->lmtp != NULL ? str_fmt(key, sizeof(key), "lmtp\t%s",
+	    job->lmtp) == -1 : str_fmt(key, sizeof(key),
+	    "%s\t%s\t%u\t%d\t%d\t%s\t%s",
 	    rt.mx ? job->domain : "-", rt.mx ? "mx" : rt.host, rt.port,
 	    rt.implicit_tls, (int)rt.tls, rt.auth_user, rt.ca) == -1)
 		key[0] = '\0';		/* matches no connection */
 	if (key[0] != '\0' && reuse(&a))
 		goto out;
+	if (job->lmtp != NULL && lt.unix_socket) {
+		a.unix_path = lt.path;
+		str_fmt_cut(a.where, sizeof(a.where), "unix:%s", lt.path);
+		(void)session(&a, NULL, 0);
+		goto loop;
+	}
+	if (job->lmtp != NULL) {
+		/* Whatever the port, a server of ours is not skipped: the
+		 * operator named it. */
+		(void)host(&a, rt.host, 0, 0);
+		goto loop;
+	}
 	if (!rt.mx) {
 		if (port_is_ours(rt.port) && dns_is_self(job->conf, rt.host,
 		    NULL)) {

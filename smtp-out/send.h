@@ -48,6 +48,9 @@ struct send_job {
 	enum dsn_ret		 ret;		/* -R */
 	const char		*envid;		/* -V, or NULL */
 	const struct client_msg	*msg;
+	/* -L: a local domain's LMTP server (lmtp.h's syntax) instead of
+	 * routes(5): LHLO, no TLS, no AUTH; NULL: SMTP. */
+	const char		*lmtp;
 	struct client_rcpt	*rcpts;
 	size_t			 n;
 	/* Tests: the session's timeouts; NULL: RFC 5321 §4.5.3.2. */

@@ -75,10 +75,11 @@
 # a service.
 #
 # dovecot-core is the real Dovecot behind AUTH's auth_dovecot
-# (smtp-auth(8)): t/e2e/test_dovecot_auth.py starts "dovecot -F" with a
-# configuration of its own in a temporary directory (no protocols, one
-# passwd-file user, an auth-client socket there), never the system's
-# service (the policy-rc.d below) nor its /etc/dovecot.
+# (smtp-auth(8)) and, with dovecot-lmtpd, the LMTP server of
+# domain.conf's lmtp (smtp-out -L): t/e2e/test_dovecot_auth.py and
+# t/e2e/test_lmtp.py start "dovecot -F" with a configuration of their
+# own in a temporary directory, never the system's service (the
+# policy-rc.d below) nor its /etc/dovecot.
 #
 # dpkg-dev, debhelper and lintian build and check the Debian package
 # ("make deb", debian/), and debootstrap makes the Debian 12 root that
@@ -101,7 +102,7 @@ dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
 python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev
 python3-spf python3-yaml python3-dnslib libunbound-dev dns-root-data ldnsutils nsd
 spamassassin spamc spamd clamav-daemon clamdscan rspamd dovecot-core
-dpkg-dev debhelper lintian debootstrap systemd-container"
+dovecot-lmtpd dpkg-dev debhelper lintian debootstrap systemd-container"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
 

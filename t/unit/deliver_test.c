@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "../../queue-run/deliver.h"
-#include "../../queue-run/deliver_int.h"
+#include "../../queue-run/local.h"
 #include "io.h"
 #include "str.h"
 #include "testutil.h"
@@ -238,7 +238,7 @@ test_first_delivery_makes_the_maildir_with_the_fields_prepended(void **state)
 	queue_str(fx, BODY);
 	assert_false(exists(fx->box));
 	fds = open_fds();
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(open_fds(), fds);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_string_equal(fx->r.dsn, "2.0.0");
@@ -269,10 +269,10 @@ test_second_delivery_gets_a_second_name(void **state)
 	char first[PATH_MAX];
 
 	queue_str(fx, BODY);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_int_equal(str_copy(first, sizeof(first), fx->r.where), 0);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_string_not_equal(first, fx->r.where);
 	assert_int_equal(sub_entries(fx->box, "new"), 2);
@@ -291,7 +291,7 @@ test_message_bytes_are_copied_as_they_are(void **state)
 
 	/* Whatever a local injection left in the message goes through. */
 	queue_file(fx, body, sizeof(body) - 1);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	n = strlen(PREFIX);
 	memcpy(want, PREFIX, n);
@@ -311,7 +311,7 @@ test_large_message_reaches_the_maildir_whole(void **state)
 	for (i = 14; i < n; i++)
 		body[i] = i % 77 == 76 ? '\n' : (char)('a' + i % 26);
 	queue_file(fx, body, n);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	got = slurp(fx->r.where, &len);
 	assert_int_equal(len, strlen(PREFIX) + n);
@@ -330,7 +330,7 @@ test_null_sender_gets_an_empty_return_path(void **state)
 
 	fx->msg.sender = "";
 	queue_str(fx, BODY);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_file_is(fx->r.where, want, sizeof(want) - 1);
 }
@@ -345,7 +345,7 @@ test_delivered_to_of_the_same_address_is_a_permanent_loop(void **state)
 	    "Delivered-To: someone@else.example\n"
 	    "DELIVERED-TO :\n  <ALICE@Example.ORG> \n"
 	    "Subject: loop\n\nbody\n");
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_PERM);
 	assert_string_equal(fx->r.dsn, "5.4.6");
 	assert_string_equal(fx->r.reason,
@@ -363,7 +363,7 @@ test_delivered_to_elsewhere_or_in_the_body_is_no_loop(void **state)
 	    "Subject: no loop\n"
 	    "\n"
 	    "Delivered-To: alice@example.org\n");
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 }
 
@@ -374,7 +374,7 @@ test_crlf_header_loop_is_found(void **state)
 
 	queue_str(fx, "Subject: x\r\nDelivered-To: alice@example.org\r\n"
 	    "\r\nbody\r\n");
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_PERM);
 	assert_string_equal(fx->r.dsn, "5.4.6");
 }
@@ -388,7 +388,7 @@ test_host_name_slash_and_colon_are_escaped(void **state)
 	assert_int_equal(str_copy(fx->conf.hostname,
 	    sizeof(fx->conf.hostname), "a/b:c"), 0);
 	queue_str(fx, BODY);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	name = strrchr(fx->r.where, '/') + 1;
 	assert_non_null(strstr(name, ".a\\057b\\072c"));
@@ -402,7 +402,7 @@ test_missing_maildirs_root_is_temporary(void **state)
 
 	assert_int_equal(rmdir(fx->conf.maildirs), 0);
 	queue_str(fx, BODY);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_TEMP);
 	assert_string_equal(fx->r.dsn, "4.3.0");
 	assert_non_null(strstr(fx->r.reason, "No such file or directory"));
@@ -427,7 +427,7 @@ test_broken_maildir_is_temporary_and_leaves_no_file(void **state)
 	tu_write_str(path, "not a directory");
 	queue_str(fx, BODY);
 	fds = open_fds();
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(open_fds(), fds);
 	assert_int_equal(fx->r.status, DELIVER_TEMP);
 	assert_true(fx->r.dsn[0] == '4');
@@ -442,7 +442,7 @@ test_short_queue_file_is_temporary_and_leaves_no_file(void **state)
 
 	queue_str(fx, BODY);
 	fx->msg.size += 100;	/* the envelope promises more */
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_TEMP);
 	assert_non_null(strstr(fx->r.reason, "queue file"));
 	assert_int_equal(sub_entries(fx->box, "tmp"), 0);
@@ -456,7 +456,7 @@ test_user_unsafe_as_a_file_name_is_refused(void **state)
 
 	(void)str_copy(fx->mbox.user, sizeof(fx->mbox.user), "../alice");
 	queue_str(fx, BODY);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_PERM);
 	assert_int_equal(tu_entries(fx->conf.maildirs), 0);
 }
@@ -502,7 +502,7 @@ test_pipe_exit_0_gets_the_message_and_a_clean_environment(void **state)
 	pipe_cmd(fx, " cat > %s; env > %s", fx->out, fx->out2);
 	queue_str(fx, BODY);
 	fds = open_fds();
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(open_fds(), fds);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_string_equal(fx->r.dsn, "2.0.0");
@@ -532,7 +532,7 @@ test_pipe_runs_in_root_directory(void **state)
 
 	pipe_cmd(fx, "pwd > %s", fx->out);
 	queue_str(fx, BODY);
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_file_is(fx->out, "/\n", 2);
 }
@@ -557,7 +557,7 @@ test_pipe_runs_as_nobody_and_cannot_stop_its_parent(void **state)
 	    "if kill -STOP $PPID 2>/dev/null; then echo stopped; "
 	    "else echo refused; fi >> %s", fx->out, fx->out);
 	queue_str(fx, BODY);
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_file_is(fx->out, want, (size_t)n);
 }
@@ -572,7 +572,7 @@ test_command_inherits_nothing_but_stdio(void **state)
 	assert_true((leak = open("/dev/null", O_RDONLY)) != -1);
 	pipe_cmd(fx, "exec ls /proc/self/fd > %s", fx->out);
 	queue_str(fx, BODY);
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	close(leak);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	/* 3 is ls's own reading of the directory. */
@@ -586,7 +586,7 @@ test_pipe_exit_75_is_temporary(void **state)
 
 	pipe_cmd(fx, "cat >/dev/null; echo try later >&2; exit 75");
 	queue_str(fx, BODY);
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_TEMP);
 	assert_string_equal(fx->r.dsn, "4.3.0");
 	assert_string_equal(fx->r.reason,
@@ -601,7 +601,7 @@ test_pipe_exit_1_is_permanent_with_the_stderr_tail(void **state)
 	pipe_cmd(fx, "printf ' first\\n\\tno such\\001 mailbox \\n\\n' >&2; "
 	    "exit 1");
 	queue_str(fx, BODY);
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_PERM);
 	assert_string_equal(fx->r.dsn, "5.3.0");
 	assert_string_equal(fx->r.reason,
@@ -618,7 +618,7 @@ test_pipe_chatty_stderr_does_not_block_and_keeps_the_end(void **state)
 	pipe_cmd(fx, "head -c 300000 /dev/zero | tr '\\0' x >&2; "
 	    "echo >&2; echo the end >&2; exit 3");
 	queue_str(fx, BODY);
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_PERM);
 	assert_true(strncmp(fx->r.reason, "command exited with status 3: ",
 	    30) == 0);
@@ -642,7 +642,7 @@ test_pipe_that_reads_nothing_and_exits_0_is_delivered(void **state)
 	queue_file(fx, body, n);
 	free(body);
 	pipe_cmd(fx, "exit 0");
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	/* SIGPIPE is ignored only while the command runs. */
 	assert_int_equal(sigaction(SIGPIPE, NULL, &sa), 0);
@@ -663,7 +663,7 @@ test_pipe_gets_a_large_message_whole(void **state)
 		body[i] = i % 61 == 60 ? '\n' : (char)('A' + i % 23);
 	queue_file(fx, body, n);
 	pipe_cmd(fx, "cat > %s", fx->out);
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	got = slurp(fx->out, &len);
 	pre = strlen("Return-Path: <" SENDER ">\nDelivered-To: "
@@ -681,7 +681,7 @@ test_pipe_killed_by_a_signal_is_temporary(void **state)
 
 	pipe_cmd(fx, "kill -TERM $$");
 	queue_str(fx, BODY);
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_TEMP);
 	assert_string_equal(fx->r.dsn, "4.3.0");
 	assert_string_equal(fx->r.reason, "command killed by signal 15");
@@ -736,7 +736,7 @@ test_pipe_timeout_kills_the_whole_process_group(void **state)
 	queue_str(fx, BODY);
 	fds = open_fds();
 	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t0), 0);
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t1), 0);
 	assert_int_equal(open_fds(), fds);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
@@ -759,7 +759,7 @@ test_pipe_loop_is_permanent_and_runs_nothing(void **state)
 
 	pipe_cmd(fx, "touch %s", fx->out);
 	queue_str(fx, "Delivered-To: Pipe@Example.org\n\nbody\n");
-	deliver_pipe(&fx->msg, &fx->pipe, &fx->r);
+	local_pipe(&fx->msg, &fx->pipe, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_PERM);
 	assert_string_equal(fx->r.dsn, "5.4.6");
 	assert_false(exists(fx->out));
@@ -805,7 +805,7 @@ test_mda_runs_without_a_shell_with_escapes_expanded(void **state)
 	    "ignored second line\n", script), 0);
 	mda_file(fx, line);
 	queue_str(fx, BODY);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_string_equal(fx->r.dsn, "2.0.0");
 	assert_string_equal(fx->r.where, script);
@@ -832,7 +832,7 @@ test_mda_sender_escape_is_never_an_option_nor_empty(void **state)
 	mda_file(fx, line);
 	queue_str(fx, BODY);
 	fx->msg.sender = "-oQ/tmp@x";
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_PERM);
 	assert_string_equal(fx->r.dsn, "5.1.7");
 	assert_non_null(strstr(fx->r.reason, "-oQ/tmp@x"));
@@ -842,7 +842,7 @@ test_mda_sender_escape_is_never_an_option_nor_empty(void **state)
 	assert_int_equal(str_fmt(line, sizeof(line), "%s --from=%%s\n",
 	    script), 0);
 	mda_file(fx, line);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_file_is(fx->out, inside, sizeof(inside) - 1);
 
@@ -851,7 +851,7 @@ test_mda_sender_escape_is_never_an_option_nor_empty(void **state)
 	    script), 0);
 	mda_file(fx, line);
 	fx->msg.sender = "";
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_file_is(fx->out, null, sizeof(null) - 1);
 }
@@ -866,12 +866,12 @@ test_mda_exit_codes_follow_the_pipe_rules(void **state)
 	assert_int_equal(str_fmt(line, sizeof(line), "%s %%u\n", script), 0);
 	mda_file(fx, line);
 	queue_str(fx, BODY);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_TEMP);
 	assert_string_equal(fx->r.dsn, "4.3.0");
 
 	mda_script(fx, script, sizeof(script), 67);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_PERM);
 	assert_string_equal(fx->r.dsn, "5.3.0");
 	assert_string_equal(fx->r.reason, "command exited with status 67");
@@ -885,7 +885,7 @@ test_mda_is_found_on_the_fixed_path(void **state)
 	/* true(1) lives in /usr/bin or /bin, never in our PATH's absence. */
 	mda_file(fx, "true %u\n");
 	queue_str(fx, BODY);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_string_equal(fx->r.where, "true");
 }
@@ -897,19 +897,19 @@ test_mda_configuration_errors_are_temporary(void **state)
 
 	queue_str(fx, BODY);
 	mda_file(fx, "true %x\n");
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_TEMP);
 	assert_string_equal(fx->r.dsn, "4.3.5");
 	assert_non_null(strstr(fx->r.reason, "%x"));
 
 	mda_file(fx, "no-such-mda-anywhere -d %u\n");
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_TEMP);
 	assert_string_equal(fx->r.dsn, "4.3.5");
 	assert_non_null(strstr(fx->r.reason, "not found"));
 
 	mda_file(fx, "# only a comment\n\n");
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_TEMP);
 	assert_string_equal(fx->r.dsn, "4.3.5");
 	assert_int_equal(tu_entries(fx->conf.maildirs), 0);
@@ -922,26 +922,26 @@ test_mda_loop_is_permanent(void **state)
 
 	mda_file(fx, "true\n");
 	queue_str(fx, "Delivered-To: alice@example.org\n\nbody\n");
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_PERM);
 	assert_string_equal(fx->r.dsn, "5.4.6");
 }
 
 /* --- in queue-run's own process --------------------------------------- */
 
-/* The scheduler's way in: a Maildir is written before deliver_start
+/* The scheduler's way in: a Maildir is written before local_start
  * returns, by this process, with no child made (waitpid sees none). */
 static void
 test_maildir_is_written_before_start_returns_with_no_process(void **state)
 {
 	struct fx *fx = *state;
-	struct deliver_job j;
+	struct local_job j;
 	char newdir[PATH_MAX], path[PATH_MAX];
 	int status;
 
 	queue_str(fx, BODY);
-	assert_int_equal(deliver_start(&j, &fx->msg, &fx->mbox), 1);
-	assert_int_equal(deliver_pid(&j), -1);
+	assert_int_equal(local_start(&j, &fx->msg, &fx->mbox), 1);
+	assert_int_equal(local_pid(&j), -1);
 	assert_int_equal(waitpid(-1, &status, WNOHANG), -1);
 	assert_int_equal(errno, ECHILD);
 	assert_int_equal(j.r.status, DELIVER_OK);
@@ -966,7 +966,7 @@ test_maildir_gets_the_signature_fields_after_ours(void **state)
 	queue_str(fx, BODY);
 	fx->msg.prefix = sig;
 	fx->msg.prefixlen = sizeof(sig) - 1;
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_int_equal(str_fmt(newdir, sizeof(newdir), "%s/new", fx->box),
 	    0);
@@ -985,12 +985,12 @@ test_unwritable_maildir_is_temporary_with_nothing_in_new(void **state)
 	char path[PATH_MAX];
 
 	queue_str(fx, BODY);
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);	/* makes it */
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);	/* makes it */
 	assert_int_equal(fx->r.status, DELIVER_OK);
 	assert_int_equal(str_fmt(path, sizeof(path), "%s/tmp", fx->box), 0);
 	assert_int_equal(tu_rmtree(path), 0);
 	tu_write_str(path, "not a directory\n");
-	deliver_mailbox(&fx->msg, &fx->mbox, &fx->r);
+	local_mailbox(&fx->msg, &fx->mbox, &fx->r);
 	assert_int_equal(fx->r.status, DELIVER_TEMP);
 	assert_string_equal(fx->r.dsn, "4.3.0");
 	assert_non_null(strstr(fx->r.reason, "cannot create in"));
@@ -1023,7 +1023,7 @@ test_write_errors_map_to_temporary_codes(void **state)
 }
 
 /* A pipe from the scheduler's poll loop: started, then fed and reaped
- * by deliver_step; the command leads its own session and process group
+ * by local_step; the command leads its own session and process group
  * and starts with no signal blocked or ignored, whatever the caller
  * blocks (queue-run: SIGTERM, SIGINT, SIGHUP) and ignores (SIGPIPE). */
 static void
@@ -1031,7 +1031,7 @@ test_pipe_is_driven_by_the_callers_loop_in_a_session_of_its_own(
     void **state)
 {
 	struct fx *fx = *state;
-	struct deliver_job j;
+	struct local_job j;
 	struct pollfd pfd[DELIVER_POLLFDS];
 	sigset_t block, old;
 	struct sigaction ign, oldpipe;
@@ -1055,19 +1055,19 @@ test_pipe_is_driven_by_the_callers_loop_in_a_session_of_its_own(
 	pipe_cmd(fx, "cat >/dev/null; { ps -o sid= -p $$; ps -o pgid= -p $$; "
 	    "grep -E '^Sig(Blk|Ign)' /proc/self/status; } > %s", fx->out);
 	queue_str(fx, BODY);
-	assert_int_equal(deliver_start(&j, &fx->msg, &fx->pipe), 0);
-	assert_true((pid = deliver_pid(&j)) > 0);
+	assert_int_equal(local_start(&j, &fx->msg, &fx->pipe), 0);
+	assert_true((pid = local_pid(&j)) > 0);
 	while (!done && steps++ < 10000) {
-		n = deliver_pollset(&j, pfd, &due);
+		n = local_pollset(&j, pfd, &due);
 		assert_true(n > 0 && n <= DELIVER_POLLFDS);
 		assert_true(poll(pfd, n, 1000) >= 0);
-		done = deliver_step(&j, pfd);
+		done = local_step(&j, pfd);
 	}
 	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
 	assert_int_equal(sigaction(SIGPIPE, &oldpipe, NULL), 0);
 	assert_true(done);
 	assert_int_equal(j.r.status, DELIVER_OK);
-	assert_int_equal(deliver_pid(&j), -1);
+	assert_int_equal(local_pid(&j), -1);
 	got = slurp(fx->out, &len);
 	/* sid and pgid: the shell's own pid, twice (ps pads them). */
 	assert_int_equal(atoi(got), pid);
@@ -1087,15 +1087,15 @@ static void
 test_aborted_command_is_killed_and_reaped(void **state)
 {
 	struct fx *fx = *state;
-	struct deliver_job j;
+	struct local_job j;
 	int status;
 
 	pipe_cmd(fx, "exec sleep 30");
 	queue_str(fx, BODY);
-	assert_int_equal(deliver_start(&j, &fx->msg, &fx->pipe), 0);
-	assert_true(deliver_pid(&j) > 0);
-	deliver_abort(&j);
-	assert_int_equal(deliver_pid(&j), -1);
+	assert_int_equal(local_start(&j, &fx->msg, &fx->pipe), 0);
+	assert_true(local_pid(&j) > 0);
+	local_abort(&j);
+	assert_int_equal(local_pid(&j), -1);
 	assert_int_equal(waitpid(-1, &status, WNOHANG), -1);
 	assert_int_equal(errno, ECHILD);
 }

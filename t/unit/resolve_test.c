@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "domains.h"
 #include "resolve.h"
 #include "str.h"
 #include "testutil.h"
@@ -80,11 +81,11 @@ test_hostname_is_local_in_any_case(void **state)
 {
 	struct fix *f = *state;
 
-	assert_int_equal(resolve_domain_is_local(&f->conf, "mx.example.net"),
+	assert_int_equal(domains_is_local(&f->conf, "mx.example.net"),
 	    1);
-	assert_int_equal(resolve_domain_is_local(&f->conf, "MX.Example.NET"),
+	assert_int_equal(domains_is_local(&f->conf, "MX.Example.NET"),
 	    1);
-	assert_int_equal(resolve_domain_is_local(&f->conf, "example.net"),
+	assert_int_equal(domains_is_local(&f->conf, "example.net"),
 	    0);
 }
 
@@ -93,10 +94,10 @@ test_directory_under_domains_makes_a_domain_local(void **state)
 {
 	struct fix *f = *state;
 
-	assert_int_equal(resolve_domain_is_local(&f->conf, "example.org"), 0);
+	assert_int_equal(domains_is_local(&f->conf, "example.org"), 0);
 	tu_mkdomain(f->dir, "example.org");
-	assert_int_equal(resolve_domain_is_local(&f->conf, "example.org"), 1);
-	assert_int_equal(resolve_domain_is_local(&f->conf, "EXAMPLE.org"), 1);
+	assert_int_equal(domains_is_local(&f->conf, "example.org"), 1);
+	assert_int_equal(domains_is_local(&f->conf, "EXAMPLE.org"), 1);
 }
 
 static void
@@ -109,13 +110,13 @@ test_a_plain_file_under_domains_is_not_a_domain(void **state)
 	tu_mkdomain(f->dir, "example.org");
 	snprintf(p, sizeof(p), "%s/domains/example.com", f->dir);
 	tu_write_str(p, "");
-	assert_int_equal(resolve_domain_is_local(&f->conf, "example.com"), 0);
+	assert_int_equal(domains_is_local(&f->conf, "example.com"), 0);
 	assert_int_equal(rcpt(f, "alice", "example.com"), RESOLVE_REMOTE);
 	/* ENOTDIR: domains/ itself a file. */
 	snprintf(p, sizeof(p), "%s/domains/example.com", f->dir);
 	str_copy(conf.dir, sizeof(conf.dir), p);
 	str_copy(conf.hostname, sizeof(conf.hostname), "mx.example.net");
-	assert_int_equal(resolve_domain_is_local(&conf, "example.org"), 0);
+	assert_int_equal(domains_is_local(&conf, "example.org"), 0);
 }
 
 static void
@@ -124,13 +125,13 @@ test_slash_or_leading_dot_is_never_local(void **state)
 	struct fix *f = *state;
 
 	tu_mkdomain(f->dir, "example.org");
-	assert_int_equal(resolve_domain_is_local(&f->conf, "."), 0);
-	assert_int_equal(resolve_domain_is_local(&f->conf, ".."), 0);
-	assert_int_equal(resolve_domain_is_local(&f->conf,
+	assert_int_equal(domains_is_local(&f->conf, "."), 0);
+	assert_int_equal(domains_is_local(&f->conf, ".."), 0);
+	assert_int_equal(domains_is_local(&f->conf,
 	    "../domains/example.org"), 0);
-	assert_int_equal(resolve_domain_is_local(&f->conf,
+	assert_int_equal(domains_is_local(&f->conf,
 	    "example.org/."), 0);
-	assert_int_equal(resolve_domain_is_local(&f->conf, ""), 0);
+	assert_int_equal(domains_is_local(&f->conf, ""), 0);
 }
 
 static void
@@ -145,7 +146,7 @@ test_unreadable_domains_directory_is_an_error(void **state)
 	snprintf(q, sizeof(q), "%s/domains/loop.example", f->dir);
 	assert_int_equal(symlink(q, p), 0);
 	errno = 0;
-	assert_int_equal(resolve_domain_is_local(&f->conf, "loop.example"),
+	assert_int_equal(domains_is_local(&f->conf, "loop.example"),
 	    -1);
 	assert_int_equal(errno, ELOOP);
 	assert_int_equal(rcpt(f, "alice", "loop.example"), RESOLVE_TEMPFAIL);
@@ -354,14 +355,14 @@ test_domains_are_the_directories_sorted(void **state)
 	size_t n, i;
 
 	/* No domains directory: no domains, and no error. */
-	assert_int_equal(resolve_domains(&f->conf, &v, &n), 0);
+	assert_int_equal(domains_list(&f->conf, &v, &n), 0);
 	assert_int_equal(n, 0);
 	tu_mkdomain(f->dir, "zeta.example");
 	tu_mkdomain(f->dir, "alpha.example");
 	tu_mkdomain(f->dir, ".hidden");
 	str_fmt(p, sizeof(p), "%s/domains/file.example", f->dir);
 	tu_write_str(p, "not a domain\n");
-	assert_int_equal(resolve_domains(&f->conf, &v, &n), 0);
+	assert_int_equal(domains_list(&f->conf, &v, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0], "alpha.example");
 	assert_string_equal(v[1], "zeta.example");

@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "deliver.h"
 #include "dkim.h"
+#include "local.h"
 #include "seal.h"
 #include "queue.h"
 #include "state.h"
@@ -466,7 +467,7 @@ test_maildir_copy_has_the_fields_after_return_path(void **state)
 	(void)str_copy(t.user, sizeof(t.user), "bob");
 	(void)str_copy(t.domain, sizeof(t.domain), "example.com");
 	tu_mkdomain(f->conf.dir, "example.com");
-	deliver_mailbox(&m, &t, &r);
+	local_mailbox(&m, &t, &r);
 	assert_int_equal(r.status, DELIVER_OK);
 	assert_int_equal(str_fmt(box, sizeof(box), "%s/example.com/bob/new",
 	    f->conf.maildirs), 0);
@@ -507,14 +508,14 @@ test_pipe_gets_the_fields_too_and_unsigned_mail_none(void **state)
 	assert_int_equal(mkdir(out, 0700), 0);
 	assert_int_equal(chmod(out, 0777), 0);
 	msg_of(f, &m);
-	deliver_pipe(&m, &t, &r);
+	local_pipe(&m, &t, &r);
 	assert_int_equal(r.status, DELIVER_OK);
 	got = only_file(out, &len);
 	assert_string_equal(got, want);
 	free(got);
 	m.prefix = NULL;
 	m.prefixlen = 0;
-	deliver_pipe(&m, &t, &r);
+	local_pipe(&m, &t, &r);
 	assert_int_equal(r.status, DELIVER_OK);
 	got = only_file(out, &len);
 	assert_string_equal(got, plain);

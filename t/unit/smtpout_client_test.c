@@ -718,6 +718,136 @@ test_connection_lost_after_dot_defers_without_next_host(void **state)
 	free(run);
 }
 
+/* --- LMTP (RFC 2033) ------------------------------------------------------ */
+
+#define LHLO_PIPE	"S250-fake.example\r\n250-PIPELINING\r\n" \
+			"250 ENHANCEDSTATUSCODES"
+
+static void
+test_lmtp_one_reply_per_accepted_recipient_after_the_dot(void **state)
+{
+	/* x accepted and saved, y refused at RCPT (never in the replies
+	 * after the dot), z accepted and then over quota. */
+	static const char *const script[] = {
+		"S220 fake LMTP", "CLHLO out.test.example", LHLO_PIPE,
+		"CMAIL FROM:<a@b.example>", "CRCPT TO:<x@d.example>",
+		"CRCPT TO:<y@d.example>", "CRCPT TO:<z@d.example>", "CDATA",
+		"S250 2.1.0 ok\r\n250 2.1.5 ok\r\n"
+		    "550 5.1.1 <y@d.example> User doesn't exist\r\n"
+		    "250 2.1.5 ok\r\n354 go",
+		"D", "S250 2.0.0 <x@d.example> Saved",
+		"S452 4.2.2 <z@d.example> Quota exceeded", "CQUIT", "S221",
+		NULL
+	};
+	struct client_params p;
+	struct run *run = new_run(3);
+
+	(void)state;
+	params_default(&p);
+	p.lmtp = 1;
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_int_equal(run->res, CLIENT_DONE);
+	assert_rcpt(run, 0, CLIENT_SENT, "2.0.0");
+	assert_string_equal(run->r[0].text, "250 2.0.0 <x@d.example> Saved");
+	assert_rcpt(run, 1, CLIENT_FAILED, "5.1.1");
+	assert_string_equal(run->r[1].text,
+	    "550 5.1.1 <y@d.example> User doesn't exist");
+	assert_rcpt(run, 2, CLIENT_DEFERRED, "4.2.2");
+	assert_null(strstr(run->wire, "EHLO"));
+	free(run);
+}
+
+static void
+test_lmtp_5xx_after_the_dot_fails_that_recipient_alone(void **state)
+{
+	static const char *const script[] = {
+		"S220 fake LMTP", "CLHLO", LHLO_PIPE, "CMAIL", "CRCPT",
+		"CRCPT", "CDATA",
+		"S250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n354 go",
+		"D", "S552 5.2.2 <x@d.example> Mailbox full",
+		"S250 2.0.0 <y@d.example> Saved", "CQUIT", "S221", NULL
+	};
+	struct client_params p;
+	struct run *run = new_run(2);
+
+	(void)state;
+	params_default(&p);
+	p.lmtp = 1;
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_rcpt(run, 0, CLIENT_FAILED, "5.2.2");
+	assert_rcpt(run, 1, CLIENT_SENT, "2.0.0");
+	free(run);
+}
+
+static void
+test_lmtp_replies_cut_short_defer_the_rest(void **state)
+{
+	/* The first reply came, then the connection went: the second
+	 * recipient may have its copy, or not: deferred, never failed. */
+	static const char *const script[] = {
+		"S220 fake LMTP", "CLHLO", LHLO_PIPE, "CMAIL", "CRCPT",
+		"CRCPT", "CDATA",
+		"S250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n354 go",
+		"D", "S250 2.0.0 <x@d.example> Saved", "X", NULL
+	};
+	struct client_params p;
+	struct run *run = new_run(2);
+
+	(void)state;
+	params_default(&p);
+	p.lmtp = 1;
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_int_equal(run->res, CLIENT_DONE);
+	assert_rcpt(run, 0, CLIENT_SENT, "2.0.0");
+	assert_rcpt(run, 1, CLIENT_DEFERRED, "4.4.2");
+	free(run);
+}
+
+static void
+test_lmtp_lhlo_refused_defers_with_no_helo(void **state)
+{
+	static const char *const script[] = {
+		"S220 fake LMTP", "CLHLO", "S500 5.5.1 unknown command",
+		"CQUIT", "S221", NULL
+	};
+	struct client_params p;
+	struct run *run = new_run(1);
+
+	(void)state;
+	params_default(&p);
+	p.lmtp = 1;
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_int_equal(run->res, CLIENT_NEXT);
+	assert_int_equal(run->oc.fail_status, CLIENT_DEFERRED);
+	assert_string_equal(run->oc.fail_dsn, "4.5.1");
+	assert_null(strstr(run->wire, "HELO out"));
+	free(run);
+}
+
+static void
+test_lmtp_greeting_554_is_temporary(void **state)
+{
+	static const char *const script[] = {
+		"S554 5.3.2 not now", "CQUIT", "S221", NULL
+	};
+	struct client_params p;
+	struct run *run = new_run(1);
+
+	(void)state;
+	params_default(&p);
+	p.lmtp = 1;
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_int_equal(run->res, CLIENT_NEXT);
+	assert_int_equal(run->oc.fail_status, CLIENT_DEFERRED);
+	assert_string_equal(run->oc.fail_dsn, "4.3.2");
+	free(run);
+}
+
 static void
 test_timeouts_are_rfc5321s(void **state)
 {
@@ -1393,6 +1523,11 @@ main(void)
 		cmocka_unit_test(test_silent_server_times_out_and_moves_on),
 		cmocka_unit_test(
 		    test_connection_lost_after_dot_defers_without_next_host),
+		cmocka_unit_test(test_lmtp_one_reply_per_accepted_recipient_after_the_dot),
+		cmocka_unit_test(test_lmtp_5xx_after_the_dot_fails_that_recipient_alone),
+		cmocka_unit_test(test_lmtp_replies_cut_short_defer_the_rest),
+		cmocka_unit_test(test_lmtp_lhlo_refused_defers_with_no_helo),
+		cmocka_unit_test(test_lmtp_greeting_554_is_temporary),
 		cmocka_unit_test(test_timeouts_are_rfc5321s),
 		cmocka_unit_test(test_tls_encrypt_without_starttls_defers_475),
 		cmocka_unit_test(test_tls_dane_match_delivers_and_says_dane),
