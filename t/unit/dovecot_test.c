@@ -598,6 +598,65 @@ test_dovecot_temp_and_absent_are_temporary_and_not_counted(void **state)
 	authlim_close(&lim);
 }
 
+/* The client's bytes, whatever they hold (TAB, LF, CR, Dovecot's \001
+ * escape, field names), reach Dovecot only inside resp='s base64: the
+ * AUTH line has the fields we write and no other. */
+static void
+test_client_bytes_reach_dovecot_only_inside_resp(void **state)
+{
+	static const char authcid[] = "alice@example.com\tuser=root\n"
+	    "OK\t1\001t", passwd[] = "pw\tresp=AA==\r\n\0010\001";
+	struct fix *f = *state;
+	unsigned char bin[256];
+	char p[PATH_MAX], got[8192], want[1024], *auth;
+	size_t n = 0;
+	pid_t pid;
+
+	bin[n++] = '\0';
+	memcpy(bin + n, authcid, strlen(authcid));
+	n += strlen(authcid);
+	bin[n++] = '\0';
+	memcpy(bin + n, passwd, strlen(passwd));
+	n += strlen(passwd);
+	snprintf(want, sizeof(want), "AUTH\t1\tPLAIN\tservice=smtp\t"
+	    "secured\tnologin\trip=" SOURCE "\tresp=");
+	sodium_bin2base64(want + strlen(want), sizeof(want) - strlen(want),
+	    bin, n, sodium_base64_VARIANT_ORIGINAL);
+	assert_true(strlen(want) + 2 < sizeof(want));
+	strcat(want, "\n");
+
+	pid = serve(f, "FAIL\t1\n");
+	assert_int_equal(check(f, authcid, passwd), AUTH_NO);
+	reap(pid);
+	snprintf(p, sizeof(p), "%s/got", f->dir);
+	slurp(p, got, sizeof(got));
+	assert_non_null(auth = strstr(got, "\nAUTH\t"));
+	assert_string_equal(auth + 1, want);
+	/* and the log's reason has none of them raw */
+	assert_null(strpbrk(f->reason, "\t\r\n\001"));
+	assert_null(strstr(f->reason, "pw"));
+}
+
+/* An authzid other than the login is refused here, before Dovecot is
+ * asked (none listens: asking would be a temporary failure). */
+static void
+test_other_authzid_is_refused_without_asking(void **state)
+{
+	static const char msg[] = "root@example.com\0alice@example.com\0pw";
+	struct fix *f = *state;
+	char req[256];
+
+	strcpy(req, "PLAIN ");
+	sodium_bin2base64(req + 6, sizeof(req) - 6,
+	    (const unsigned char *)msg, sizeof(msg) - 1,
+	    sodium_base64_VARIANT_ORIGINAL);
+	assert_int_equal(auth_check(&f->conf, SOURCE, req, strlen(req), NOW,
+	    f->login, sizeof(f->login), f->reason, sizeof(f->reason)),
+	    AUTH_NO);
+	assert_string_equal(f->login, "");
+	assert_non_null(strstr(f->reason, "authzid"));
+}
+
 static void
 test_conf_auth_dovecot_must_fit_a_socket_address(void **state)
 {
@@ -649,6 +708,8 @@ main(void)
 		T(test_dovecot_user_without_a_domain_is_temporary),
 		T(test_dovecot_refusal_is_no_and_counted),
 		T(test_dovecot_temp_and_absent_are_temporary_and_not_counted),
+		T(test_client_bytes_reach_dovecot_only_inside_resp),
+		T(test_other_authzid_is_refused_without_asking),
 		T(test_conf_auth_dovecot_must_fit_a_socket_address),
 #undef T
 	};
