@@ -262,6 +262,17 @@ test_auth_line_names_the_client_only_by_address(void **state)
 	assert_true(dovecot_auth_line(buf, sizeof(buf), "AGEAYg==",
 	    "a\tb.c") > 0);
 	assert_null(strstr(buf, "rip="));
+	/* an address's characters that are no address */
+	assert_true(dovecot_auth_line(buf, sizeof(buf), "AGEAYg==",
+	    "1.2.3.4.5") > 0);
+	assert_null(strstr(buf, "rip="));
+	assert_true(dovecot_auth_line(buf, sizeof(buf), "AGEAYg==",
+	    "::::") > 0);
+	assert_null(strstr(buf, "rip="));
+	/* one client, one address for Dovecot's penalty */
+	assert_true(dovecot_auth_line(buf, sizeof(buf), "AGEAYg==",
+	    "::ffff:192.0.2.7") > 0);
+	assert_non_null(strstr(buf, "\trip=192.0.2.7\t"));
 	assert_int_equal(dovecot_auth_line(buf, 20, "AGEAYg==", NULL), -1);
 }
 
