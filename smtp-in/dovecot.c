@@ -203,8 +203,12 @@ answer(struct dovecot *d, const char *cmd, char **p, char *end)
 	if (!field(p, end, &f, &n) || strcmp(f, DOVECOT_ID) != 0)
 		return error(d, "%s for another request", cmd);
 	while (field(p, end, &f, &n)) {
+		/* user= of OK only: FAIL's is the login as the client typed
+		 * it, control characters and all, and a refusal must stay
+		 * a refusal (counted), whatever the client put in its name. */
 		if ((v = param(f, "user")) != NULL) {
-			if (take_user(d, v, n - (size_t)(v - f)) == -1)
+			if (r == DOVECOT_OK &&
+			    take_user(d, v, n - (size_t)(v - f)) == -1)
 				return error(d, "%s with a user= that is not a "
 				    "printable name of %d bytes at most", cmd,
 				    DOVECOT_USER_MAX - 1);

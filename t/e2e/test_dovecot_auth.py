@@ -17,7 +17,8 @@ succeeds was checked by Dovecot alone.
   not asked runs smtp-auth itself: only its parent tells them apart).
 - senders(5) applies to the login Dovecot names, as to a users file's.
 - A wrong password: 535, and counted: auth_source_failures = 1 turns the
-  next try, even with the right password, into 454 unchecked.
+  next try, even with the right password, into 454 unchecked; the same
+  under a login with a TAB, which Dovecot's FAIL echoes.
 - Dovecot unable to check (its passdb unreadable): 454.
 - Dovecot stopped: 454 at once (the socket refused, no deadline), and
   the session goes on.
@@ -347,6 +348,26 @@ def test_wrong_password_is_535_and_counted(front, dovecot):
         assert e.value.smtp_code == 535
     srv["submission"].wait_for(
         r"event=auth-failed .*Dovecot refused alice@example\.com")
+    with starttls(srv["submission"].port) as s:
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            plain(s, "alice@example.com", PASSWORD)
+        assert e.value.smtp_code == 454
+    srv["submission"].wait_for(r"too many failed logins")
+    assert c.queued() == []
+
+
+def test_wrong_password_under_an_odd_login_is_535_and_counted(front,
+                                                              dovecot):
+    """Dovecot's FAIL echoes the login as typed, a TAB escaped in it: a
+    refusal all the same, not a broken Dovecot's 454 left uncounted."""
+    c, srv = front
+    c.write(max_message_size="50M", auth_dovecot=str(dovecot.sock),
+            auth_source_failures="1")
+    with starttls(srv["submission"].port) as s:
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            plain(s, "alice@example.com\t", "not the password")
+        assert e.value.smtp_code == 535, e.value.smtp_error
+    srv["submission"].wait_for(r"event=auth-failed .*Dovecot refused")
     with starttls(srv["submission"].port) as s:
         with pytest.raises(smtplib.SMTPAuthenticationError) as e:
             plain(s, "alice@example.com", PASSWORD)

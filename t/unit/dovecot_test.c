@@ -148,6 +148,25 @@ test_user_with_a_control_character_is_refused(void **state)
 	}
 }
 
+/* Dovecot's FAIL names the login as the client typed it, escaped: a
+ * client's TAB or \001 there must not turn a refusal into an error
+ * (AUTH_TEMP, not counted). */
+static void
+test_fail_with_the_clients_odd_login_is_still_fail(void **state)
+{
+	struct dovecot d;
+
+	(void)state;
+	handshake(&d);
+	assert_int_equal(feed(&d, "FAIL\t1\tuser=alice@example.com\001t\t"
+	    "original_user=alice@example.com\001t"), DOVECOT_FAIL);
+	assert_string_equal(d.user, "");
+	handshake(&d);
+	assert_int_equal(feed(&d, "FAIL\t1\tuser=a\0011\001n\0010"),
+	    DOVECOT_FAIL);
+	assert_string_equal(d.user, "");
+}
+
 static void
 test_user_that_does_not_fit_is_refused(void **state)
 {
@@ -586,6 +605,27 @@ test_dovecot_refusal_is_no_and_counted(void **state)
 	authlim_close(&lim);
 }
 
+/* A wrong password under a login with a TAB, which Dovecot's FAIL
+ * echoes: a refusal, counted like any. */
+static void
+test_dovecot_refusal_of_an_odd_login_is_counted(void **state)
+{
+	struct fix *f = *state;
+	const struct authlim_max max = { 1, 100 };
+	struct authlim lim = { .fd = -1 };
+	enum authlim_verdict v;
+	pid_t pid;
+
+	pid = serve(f, "FAIL\t1\tuser=alice@example.com\001t\n");
+	assert_int_equal(check(f, "alice@example.com\t", "wrong"), AUTH_NO);
+	reap(pid);
+	assert_int_equal(authlim_open(&lim, f->conf.spool), 0);
+	assert_int_equal(authlim_check(&lim, &max, SOURCE,
+	    "alice@example.com", NOW, &v), 0);
+	assert_int_equal(v, AUTHLIM_SOURCE);
+	authlim_close(&lim);
+}
+
 static void
 test_dovecot_temp_and_absent_are_temporary_and_not_counted(void **state)
 {
@@ -699,6 +739,8 @@ main(void)
 		cmocka_unit_test(test_handshake_then_ok_names_the_user),
 		cmocka_unit_test(test_escapes_in_the_user_are_undone),
 		cmocka_unit_test(test_user_with_a_control_character_is_refused),
+		cmocka_unit_test(
+		    test_fail_with_the_clients_odd_login_is_still_fail),
 		cmocka_unit_test(test_user_that_does_not_fit_is_refused),
 		cmocka_unit_test(test_fail_and_fail_temp),
 		cmocka_unit_test(
@@ -718,6 +760,7 @@ main(void)
 		T(test_dovecot_user_is_the_login_lowercased),
 		T(test_dovecot_user_without_a_domain_is_temporary),
 		T(test_dovecot_refusal_is_no_and_counted),
+		T(test_dovecot_refusal_of_an_odd_login_is_counted),
 		T(test_dovecot_temp_and_absent_are_temporary_and_not_counted),
 		T(test_client_bytes_reach_dovecot_only_inside_resp),
 		T(test_other_authzid_is_refused_without_asking),
