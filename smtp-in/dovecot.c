@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "dovecot.h"
 #include "io.h"
 #include "line.h"
+#include "peer.h"
 #include "str.h"
 
 #define ESC	'\001'		/* Dovecot's tab escape */
@@ -200,8 +203,12 @@ answer(struct dovecot *d, const char *cmd, char **p, char *end)
 	if (!field(p, end, &f, &n) || strcmp(f, DOVECOT_ID) != 0)
 		return error(d, "%s for another request", cmd);
 	while (field(p, end, &f, &n)) {
+		/* user= of OK only: FAIL's is the login as the client typed
+		 * it, control characters and all, and a refusal must stay
+		 * a refusal (counted), whatever the client put in its name. */
 		if ((v = param(f, "user")) != NULL) {
-			if (take_user(d, v, n - (size_t)(v - f)) == -1)
+			if (r == DOVECOT_OK &&
+			    take_user(d, v, n - (size_t)(v - f)) == -1)
 				return error(d, "%s with a user= that is not a "
 				    "printable name of %d bytes at most", cmd,
 				    DOVECOT_USER_MAX - 1);
@@ -244,34 +251,23 @@ dovecot_hello(char *buf, size_t size, long pid)
 	return n;
 }
 
-/* rip= only for what is an address's text: hex digits, '.' and ':'
- * ("local", a program on this host, says nothing to Dovecot). */
-static int
-is_ip(const char *s)
-{
-	const char *p;
-
-	if (s == NULL || *s == '\0')
-		return 0;
-	for (p = s; *p != '\0'; p++)
-		if (!str_isdigit((unsigned char)*p) && *p != '.' && *p != ':' &&
-		    !((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))
-			return 0;
-	return strchr(s, '.') != NULL || strchr(s, ':') != NULL;
-}
-
 int
 dovecot_auth_line(char *buf, size_t size, const char *resp, const char *rip)
 {
+	char addr[INET6_ADDRSTRLEN];
 	struct str s;
 
 	/* secured: smtp-in offers AUTH under TLS only (smtp-in(8)), so
 	 * Dovecot's disable_plaintext_auth is met; nologin: we ask for a
-	 * check, not a login into Dovecot's mail processes. */
+	 * check, not a login into Dovecot's mail processes.  rip= only
+	 * for an address, as peer.h writes it ("local", a program on this
+	 * host, says nothing to Dovecot; ::ffff:a.b.c.d is a.b.c.d, so that
+	 * Dovecot's penalty counts one client once). */
 	str_init(&s, buf, size);
 	if (str_appends(&s, "AUTH\t" DOVECOT_ID "\tPLAIN\tservice=smtp\t"
 	    "secured\tnologin") == -1 ||
-	    (is_ip(rip) && str_appendf(&s, "\trip=%s", rip) == -1) ||
+	    (peer_normalize(rip, addr, sizeof(addr)) == 0 &&
+	    str_appendf(&s, "\trip=%s", addr) == -1) ||
 	    str_appendf(&s, "\tresp=%s\n", resp) == -1)
 		return -1;
 	return (int)s.len;

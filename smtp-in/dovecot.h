@@ -77,8 +77,9 @@ void	dovecot_init(struct dovecot *);
  * answer to the AUTH: OK, FAIL or TEMP, with user[] and reason[].
  * ERROR on whatever the protocol does not allow (a line with a NUL, a
  * VERSION other than 1, DONE without PLAIN, an answer before the AUTH or
- * for another id, CONT to a PLAIN with its response, a user= that holds
- * a control character or does not fit). */
+ * for another id, CONT to a PLAIN with its response, an OK whose user=
+ * holds a control character or does not fit; FAIL's user= is not
+ * looked at: it is the client's login as typed). */
 enum dovecot_step dovecot_line(struct dovecot *, char *line, size_t len);
 /* Dovecot's tab unescaping of s[0..len) in place: the new length (a NUL
  * from \001 0 included; the caller checks).  A \001 at the end is

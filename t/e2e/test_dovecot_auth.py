@@ -11,10 +11,14 @@ succeeds was checked by Dovecot alone.
 
 - 587 after STARTTLS (PLAIN) and 465 (LOGIN), right password: 235, and
   the message is queued as an authenticated submission, through
-  smtp-in's own smtp-auth and through smtp-listen's keeper.
+  smtp-in's own smtp-auth and through smtp-listen's keeper; the process
+  that connected to Dovecot is smtp-auth, the child of smtp-in or of
+  the keeper (the socket is 0666 here, and a session whose keeper is
+  not asked runs smtp-auth itself: only its parent tells them apart).
 - senders(5) applies to the login Dovecot names, as to a users file's.
 - A wrong password: 535, and counted: auth_source_failures = 1 turns the
-  next try, even with the right password, into 454 unchecked.
+  next try, even with the right password, into 454 unchecked; the same
+  under a login with a TAB, which Dovecot's FAIL echoes.
 - Dovecot unable to check (its passdb unreadable): 454.
 - Dovecot stopped: 454 at once (the socket refused, no deadline), and
   the session goes on.
@@ -29,13 +33,15 @@ import signal
 import smtplib
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
 
-from conftest import HOSTNAME, WAIT, Listener, Server, make_cert
+from conftest import HOSTNAME, WAIT, Listener, Server, cmdline, make_cert
 
 DOVECOT = shutil.which("dovecot", path="/usr/sbin:/usr/bin")
 PASSWORD = "dovecot's own password"
@@ -134,6 +140,69 @@ service auth {{
         return self.log.read_text() if self.log.exists() else ""
 
 
+def argv0(pid):
+    return cmdline(pid).split(b"\0")[0]
+
+
+def ppid(pid):
+    stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+class Asked:
+    """A socket in front of Dovecot's auth-client that notes who asks:
+    for each connection, the program of its peer (SO_PEERCRED) and of the
+    peer's parent, read while the peer waits for Dovecot's handshake
+    (which has not been passed on yet, so the peer is still there), then
+    the bytes go through both ways."""
+
+    def __init__(self, path, target):
+        self.path, self.target = path, target
+        self.askers = []
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.bind(str(path))
+        os.chmod(path, 0o666)
+        self.sock.listen(8)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._serve, args=(c,),
+                             daemon=True).start()
+
+    @staticmethod
+    def _pump(a, b):
+        try:
+            while chunk := a.recv(65536):
+                b.sendall(chunk)
+            b.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def _serve(self, c):
+        cred = c.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                            struct.calcsize("3i"))
+        pid = struct.unpack("3i", cred)[0]
+        self.askers.append((argv0(pid), argv0(ppid(pid))))
+        with c, socket.socket(socket.AF_UNIX) as up:
+            up.connect(str(self.target))
+            back = threading.Thread(target=self._pump, args=(up, c))
+            back.start()
+            self._pump(c, up)
+            back.join()
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept
+        except OSError:
+            pass
+        self.sock.close()
+
+
 @pytest.fixture
 def dovecot():
     root = pathlib.Path(tempfile.mkdtemp(prefix="posthorn-dovecot."))
@@ -199,8 +268,16 @@ def plain(s, user, password):
     return s.auth("PLAIN", s.auth_plain)
 
 
-def test_587_plain_and_465_login_are_checked_by_dovecot(front):
+@pytest.fixture
+def asked(dovecot):
+    a = Asked(dovecot.root / "asked", dovecot.sock)
+    yield a
+    a.close()
+
+
+def test_587_plain_and_465_login_are_checked_by_dovecot(front, asked):
     c, srv = front
+    c.write(max_message_size="50M", auth_dovecot=str(asked.path))
     with starttls(srv["submission"].port) as s:
         code, text = plain(s, "alice@example.com", PASSWORD)
         assert code == 235, text
@@ -224,6 +301,13 @@ def test_587_plain_and_465_login_are_checked_by_dovecot(front):
         hit = srv[mode].wait_for(r"event=auth .*login=alice@example\.com")
         assert PASSWORD not in srv[mode].log()
         assert hit
+    # Who asked Dovecot: smtp-auth, the keeper's under smtp-listen (its
+    # sessions do not reach Dovecot themselves), else the session's.
+    parent = (b"smtp-keeper" if isinstance(srv["submission"], Listener)
+              else b"smtp-in")
+    assert [(a.rsplit(b"/", 1)[-1], p.rsplit(b"/", 1)[-1])
+            for a, p in asked.askers] == [(b"smtp-auth", parent)] * 2, \
+        asked.askers
 
 
 def test_senders_applies_to_the_login_dovecot_names(front):
@@ -264,6 +348,26 @@ def test_wrong_password_is_535_and_counted(front, dovecot):
         assert e.value.smtp_code == 535
     srv["submission"].wait_for(
         r"event=auth-failed .*Dovecot refused alice@example\.com")
+    with starttls(srv["submission"].port) as s:
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            plain(s, "alice@example.com", PASSWORD)
+        assert e.value.smtp_code == 454
+    srv["submission"].wait_for(r"too many failed logins")
+    assert c.queued() == []
+
+
+def test_wrong_password_under_an_odd_login_is_535_and_counted(front,
+                                                              dovecot):
+    """Dovecot's FAIL echoes the login as typed, a TAB escaped in it: a
+    refusal all the same, not a broken Dovecot's 454 left uncounted."""
+    c, srv = front
+    c.write(max_message_size="50M", auth_dovecot=str(dovecot.sock),
+            auth_source_failures="1")
+    with starttls(srv["submission"].port) as s:
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            plain(s, "alice@example.com\t", "not the password")
+        assert e.value.smtp_code == 535, e.value.smtp_error
+    srv["submission"].wait_for(r"event=auth-failed .*Dovecot refused")
     with starttls(srv["submission"].port) as s:
         with pytest.raises(smtplib.SMTPAuthenticationError) as e:
             plain(s, "alice@example.com", PASSWORD)

@@ -148,6 +148,25 @@ test_user_with_a_control_character_is_refused(void **state)
 	}
 }
 
+/* Dovecot's FAIL names the login as the client typed it, escaped: a
+ * client's TAB or \001 there must not turn a refusal into an error
+ * (AUTH_TEMP, not counted). */
+static void
+test_fail_with_the_clients_odd_login_is_still_fail(void **state)
+{
+	struct dovecot d;
+
+	(void)state;
+	handshake(&d);
+	assert_int_equal(feed(&d, "FAIL\t1\tuser=alice@example.com\001t\t"
+	    "original_user=alice@example.com\001t"), DOVECOT_FAIL);
+	assert_string_equal(d.user, "");
+	handshake(&d);
+	assert_int_equal(feed(&d, "FAIL\t1\tuser=a\0011\001n\0010"),
+	    DOVECOT_FAIL);
+	assert_string_equal(d.user, "");
+}
+
 static void
 test_user_that_does_not_fit_is_refused(void **state)
 {
@@ -262,6 +281,17 @@ test_auth_line_names_the_client_only_by_address(void **state)
 	assert_true(dovecot_auth_line(buf, sizeof(buf), "AGEAYg==",
 	    "a\tb.c") > 0);
 	assert_null(strstr(buf, "rip="));
+	/* an address's characters that are no address */
+	assert_true(dovecot_auth_line(buf, sizeof(buf), "AGEAYg==",
+	    "1.2.3.4.5") > 0);
+	assert_null(strstr(buf, "rip="));
+	assert_true(dovecot_auth_line(buf, sizeof(buf), "AGEAYg==",
+	    "::::") > 0);
+	assert_null(strstr(buf, "rip="));
+	/* one client, one address for Dovecot's penalty */
+	assert_true(dovecot_auth_line(buf, sizeof(buf), "AGEAYg==",
+	    "::ffff:192.0.2.7") > 0);
+	assert_non_null(strstr(buf, "\trip=192.0.2.7\t"));
 	assert_int_equal(dovecot_auth_line(buf, 20, "AGEAYg==", NULL), -1);
 }
 
@@ -575,6 +605,27 @@ test_dovecot_refusal_is_no_and_counted(void **state)
 	authlim_close(&lim);
 }
 
+/* A wrong password under a login with a TAB, which Dovecot's FAIL
+ * echoes: a refusal, counted like any. */
+static void
+test_dovecot_refusal_of_an_odd_login_is_counted(void **state)
+{
+	struct fix *f = *state;
+	const struct authlim_max max = { 1, 100 };
+	struct authlim lim = { .fd = -1 };
+	enum authlim_verdict v;
+	pid_t pid;
+
+	pid = serve(f, "FAIL\t1\tuser=alice@example.com\001t\n");
+	assert_int_equal(check(f, "alice@example.com\t", "wrong"), AUTH_NO);
+	reap(pid);
+	assert_int_equal(authlim_open(&lim, f->conf.spool), 0);
+	assert_int_equal(authlim_check(&lim, &max, SOURCE,
+	    "alice@example.com", NOW, &v), 0);
+	assert_int_equal(v, AUTHLIM_SOURCE);
+	authlim_close(&lim);
+}
+
 static void
 test_dovecot_temp_and_absent_are_temporary_and_not_counted(void **state)
 {
@@ -596,6 +647,65 @@ test_dovecot_temp_and_absent_are_temporary_and_not_counted(void **state)
 	    "alice@example.com", NOW, &v), 0);
 	assert_int_equal(v, AUTHLIM_OK);
 	authlim_close(&lim);
+}
+
+/* The client's bytes, whatever they hold (TAB, LF, CR, Dovecot's \001
+ * escape, field names), reach Dovecot only inside resp='s base64: the
+ * AUTH line has the fields we write and no other. */
+static void
+test_client_bytes_reach_dovecot_only_inside_resp(void **state)
+{
+	static const char authcid[] = "alice@example.com\tuser=root\n"
+	    "OK\t1\001t", passwd[] = "pw\tresp=AA==\r\n\0010\001";
+	struct fix *f = *state;
+	unsigned char bin[256];
+	char p[PATH_MAX], got[8192], want[1024], *auth;
+	size_t n = 0;
+	pid_t pid;
+
+	bin[n++] = '\0';
+	memcpy(bin + n, authcid, strlen(authcid));
+	n += strlen(authcid);
+	bin[n++] = '\0';
+	memcpy(bin + n, passwd, strlen(passwd));
+	n += strlen(passwd);
+	snprintf(want, sizeof(want), "AUTH\t1\tPLAIN\tservice=smtp\t"
+	    "secured\tnologin\trip=" SOURCE "\tresp=");
+	sodium_bin2base64(want + strlen(want), sizeof(want) - strlen(want),
+	    bin, n, sodium_base64_VARIANT_ORIGINAL);
+	assert_true(strlen(want) + 2 < sizeof(want));
+	strcat(want, "\n");
+
+	pid = serve(f, "FAIL\t1\n");
+	assert_int_equal(check(f, authcid, passwd), AUTH_NO);
+	reap(pid);
+	snprintf(p, sizeof(p), "%s/got", f->dir);
+	slurp(p, got, sizeof(got));
+	assert_non_null(auth = strstr(got, "\nAUTH\t"));
+	assert_string_equal(auth + 1, want);
+	/* and the log's reason has none of them raw */
+	assert_null(strpbrk(f->reason, "\t\r\n\001"));
+	assert_null(strstr(f->reason, "pw"));
+}
+
+/* An authzid other than the login is refused here, before Dovecot is
+ * asked (none listens: asking would be a temporary failure). */
+static void
+test_other_authzid_is_refused_without_asking(void **state)
+{
+	static const char msg[] = "root@example.com\0alice@example.com\0pw";
+	struct fix *f = *state;
+	char req[256];
+
+	strcpy(req, "PLAIN ");
+	sodium_bin2base64(req + 6, sizeof(req) - 6,
+	    (const unsigned char *)msg, sizeof(msg) - 1,
+	    sodium_base64_VARIANT_ORIGINAL);
+	assert_int_equal(auth_check(&f->conf, SOURCE, req, strlen(req), NOW,
+	    f->login, sizeof(f->login), f->reason, sizeof(f->reason)),
+	    AUTH_NO);
+	assert_string_equal(f->login, "");
+	assert_non_null(strstr(f->reason, "authzid"));
 }
 
 static void
@@ -629,6 +739,8 @@ main(void)
 		cmocka_unit_test(test_handshake_then_ok_names_the_user),
 		cmocka_unit_test(test_escapes_in_the_user_are_undone),
 		cmocka_unit_test(test_user_with_a_control_character_is_refused),
+		cmocka_unit_test(
+		    test_fail_with_the_clients_odd_login_is_still_fail),
 		cmocka_unit_test(test_user_that_does_not_fit_is_refused),
 		cmocka_unit_test(test_fail_and_fail_temp),
 		cmocka_unit_test(
@@ -648,7 +760,10 @@ main(void)
 		T(test_dovecot_user_is_the_login_lowercased),
 		T(test_dovecot_user_without_a_domain_is_temporary),
 		T(test_dovecot_refusal_is_no_and_counted),
+		T(test_dovecot_refusal_of_an_odd_login_is_counted),
 		T(test_dovecot_temp_and_absent_are_temporary_and_not_counted),
+		T(test_client_bytes_reach_dovecot_only_inside_resp),
+		T(test_other_authzid_is_refused_without_asking),
 		T(test_conf_auth_dovecot_must_fit_a_socket_address),
 #undef T
 	};
