@@ -786,6 +786,38 @@ test_lmtp_5xx_after_the_dot_fails_that_recipient_alone(void **state)
 }
 
 static void
+test_lmtp_multiline_reply_after_the_dot_is_one_recipients(void **state)
+{
+	/* x's reply has three lines: it is x's alone, and y's comes
+	 * after it, in y's place. */
+	static const char *const script[] = {
+		"S220 fake LMTP", "CLHLO", LHLO_PIPE, "CMAIL", "CRCPT",
+		"CRCPT", "CDATA",
+		"S250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n354 go",
+		"D", "S452-4.2.2 <x@d.example> Quota exceeded\r\n"
+		    "452-4.2.2 try again\r\n452 4.2.2 later",
+		"S550 5.2.1 <y@d.example> Mailbox disabled", "CQUIT", "S221",
+		NULL
+	};
+	struct client_params p;
+	struct run *run = new_run(2);
+
+	(void)state;
+	params_default(&p);
+	p.lmtp = 1;
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_int_equal(run->res, CLIENT_DONE);
+	assert_rcpt(run, 0, CLIENT_DEFERRED, "4.2.2");
+	assert_string_equal(run->r[0].text, "452 4.2.2 <x@d.example> Quota "
+	    "exceeded try again later");
+	assert_rcpt(run, 1, CLIENT_FAILED, "5.2.1");
+	assert_string_equal(run->r[1].text,
+	    "550 5.2.1 <y@d.example> Mailbox disabled");
+	free(run);
+}
+
+static void
 test_lmtp_replies_cut_short_defer_the_rest(void **state)
 {
 	/* The first reply came, then the connection went: the second
@@ -1578,6 +1610,8 @@ main(void)
 		    test_connection_lost_after_dot_defers_without_next_host),
 		cmocka_unit_test(test_lmtp_one_reply_per_accepted_recipient_after_the_dot),
 		cmocka_unit_test(test_lmtp_5xx_after_the_dot_fails_that_recipient_alone),
+		cmocka_unit_test(
+		    test_lmtp_multiline_reply_after_the_dot_is_one_recipients),
 		cmocka_unit_test(test_lmtp_replies_cut_short_defer_the_rest),
 		cmocka_unit_test(test_lmtp_lhlo_refused_defers_with_no_helo),
 		cmocka_unit_test(test_lmtp_greeting_554_is_temporary),
