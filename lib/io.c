@@ -12,8 +12,10 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -209,6 +211,31 @@ fd_close(int *fd)
 		(void)close(*fd);
 	*fd = -1;
 	errno = saved;
+}
+
+int
+fd_connect_unix(const char *path)
+{
+	struct sockaddr_un sun;
+	size_t n = strlen(path);
+	int fd;
+
+	if (n >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, n);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		if (errno != EINTR) {
+			fd_close(&fd);
+			return -1;
+		}
+	return fd;
 }
 
 int

@@ -51,6 +51,11 @@ int	fd_write_all(int fd, const void *, size_t);
 /* close(2) *fd unless it is -1, then set it to -1; errno is kept, so a
  * cleanup path can call it after the failure it reports. */
 void	fd_close(int *fd);
+/* A stream socket connected to the UNIX socket at path, non-blocking
+ * and close-on-exec, or -1 with errno (ENAMETOOLONG: path does not fit
+ * sun_path).  A local connect does not wait: EAGAIN is a full backlog,
+ * for the caller to take as temporarily as a refusal. */
+int	fd_connect_unix(const char *path);
 /* Set O_NONBLOCK on fd (nothing to do when it is set already): 0, or -1
  * with fcntl(2)'s errno. */
 int	fd_nonblock(int fd);

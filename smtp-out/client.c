@@ -1081,7 +1081,10 @@ client_timeouts_default(struct client_timeouts *t)
  * state is clean whatever the last one left, and a connection that the
  * host closed or gave up on (421) is found out here, before anything of
  * the message is sent.  Never a 5xx result: the next connection is the
- * remedy. */
+ * remedy.  A reply already read ahead, that nothing asked for (a reply
+ * too many after the dot, more than one per LMTP recipient), would be
+ * taken for RSET's and put every reply after it one command out of
+ * step: another recipient's refusal read as this one's result. */
 static enum client_result
 rset(struct client *c)
 {
@@ -1090,6 +1093,12 @@ rset(struct client *c)
 	if (c->broken)
 		return host_failed(c, CLIENT_DEFERRED, "4.4.2", "%s",
 		    "connection closed after the last transaction");
+	if (line_buffered(&c->line) > 0) {
+		c->broken = 1;
+		return host_failed(c, CLIENT_DEFERRED, "4.5.0", "%s",
+		    "a reply that nothing asked for after the last "
+		    "transaction");
+	}
 	if (cmd(c, "RSET", "RSET") == -1)
 		return lost_in_transaction(c, "RSET");
 	read_reply(c, c->p->to.cmd, &r, 0);

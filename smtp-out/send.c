@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "dane.h"
@@ -199,33 +198,6 @@ send_connect(const struct conf *conf, const struct dns_addr *da,
 fail:
 	fd_close(&fd);
 	return -1;
-}
-
-/* An LMTP server's UNIX socket: connected, non-blocking, or -1 with
- * errno.  A local connect does not wait (EAGAIN: its backlog is full,
- * tried again later like a refused one). */
-static int
-connect_unix(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (str_copy(sun.sun_path, sizeof(sun.sun_path), path) == -1) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -1;
-	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		if (errno == EINTR)
-			continue;
-		fd_close(&fd);
-		return -1;
-	}
-	return fd;
 }
 
 static void
@@ -502,7 +474,7 @@ session(struct attempt *a, const struct dns_addr *da, int tls_off)
 	a->tried = 1;
 	send_conn_close(k, "another host");
 	if (a->unix_path != NULL) {
-		if ((fd = connect_unix(a->unix_path)) == -1) {
+		if ((fd = fd_connect_unix(a->unix_path)) == -1) {
 			log_event("connect-failed", "domain", job->domain,
 			    "host", a->where, "reason", strerror(errno),
 			    (char *)NULL);

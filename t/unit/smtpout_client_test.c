@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,13 +118,16 @@ srv_data(struct srv *s)
 	}
 }
 
+/* text and its CRLF in one write, so that the client reads the lines of
+ * one step together, never the last without its end. */
 static int
 srv_send(struct srv *s, const char *text)
 {
-	size_t n = strlen(text);
+	struct iovec iov[2] = {
+		{ (void *)text, strlen(text) }, { (void *)"\r\n", 2 }
+	};
 
-	if (write(s->fd, text, n) != (ssize_t)n || write(s->fd, "\r\n", 2)
-	    != 2)
+	if (writev(s->fd, iov, 2) != (ssize_t)(iov[0].iov_len + 2))
 		return -1;
 	return 0;
 }
@@ -782,6 +786,38 @@ test_lmtp_5xx_after_the_dot_fails_that_recipient_alone(void **state)
 }
 
 static void
+test_lmtp_multiline_reply_after_the_dot_is_one_recipients(void **state)
+{
+	/* x's reply has three lines: it is x's alone, and y's comes
+	 * after it, in y's place. */
+	static const char *const script[] = {
+		"S220 fake LMTP", "CLHLO", LHLO_PIPE, "CMAIL", "CRCPT",
+		"CRCPT", "CDATA",
+		"S250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n354 go",
+		"D", "S452-4.2.2 <x@d.example> Quota exceeded\r\n"
+		    "452-4.2.2 try again\r\n452 4.2.2 later",
+		"S550 5.2.1 <y@d.example> Mailbox disabled", "CQUIT", "S221",
+		NULL
+	};
+	struct client_params p;
+	struct run *run = new_run(2);
+
+	(void)state;
+	params_default(&p);
+	p.lmtp = 1;
+	run_session(script, &p, run);
+	assert_int_equal(run->server_status, 0);
+	assert_int_equal(run->res, CLIENT_DONE);
+	assert_rcpt(run, 0, CLIENT_DEFERRED, "4.2.2");
+	assert_string_equal(run->r[0].text, "452 4.2.2 <x@d.example> Quota "
+	    "exceeded try again later");
+	assert_rcpt(run, 1, CLIENT_FAILED, "5.2.1");
+	assert_string_equal(run->r[1].text,
+	    "550 5.2.1 <y@d.example> Mailbox disabled");
+	free(run);
+}
+
+static void
 test_lmtp_replies_cut_short_defer_the_rest(void **state)
 {
 	/* The first reply came, then the connection went: the second
@@ -1268,14 +1304,15 @@ test_long_prefix_is_counted_whole(void **state)
 /* --- several messages on one connection ---------------------------------- */
 
 /* Two messages over one connection (client_open, client_send twice,
- * client_close), r1 and r2 one recipient each: the results of the
- * second send in *res2. */
+ * client_close) with the parameters p, r1 and r2 one recipient each:
+ * the results of the second send in *res2. */
 static void
-run_two(const char *const *script, struct run *r1, struct run *r2,
-    enum client_result *res2, int *reusable)
+run_two_with(const char *const *script, const struct client_params *pp,
+    struct run *r1, struct run *r2, enum client_result *res2,
+    int *reusable)
 {
 	static const char msg[] = "Subject: t\n\nhello\n";
-	struct client_params p;
+	struct client_params p = *pp;
 	struct client_msg m;
 	struct client *c;
 	struct io io;
@@ -1283,7 +1320,6 @@ run_two(const char *const *script, struct run *r1, struct run *r2,
 	pid_t pid;
 	int sv[2], log, mfd, status;
 
-	params_default(&p);
 	r1->n = r2->n = 1;
 	r1->r[0].addr = "x@d.example";
 	r2->r[0].addr = "y@d.example";
@@ -1314,6 +1350,17 @@ run_two(const char *const *script, struct run *r1, struct run *r2,
 	close(log);
 	client_msg_close(&m);
 	close(mfd);
+}
+
+/* The same with the default parameters (SMTP). */
+static void
+run_two(const char *const *script, struct run *r1, struct run *r2,
+    enum client_result *res2, int *reusable)
+{
+	struct client_params p;
+
+	params_default(&p);
+	run_two_with(script, &p, r1, r2, res2, reusable);
 }
 
 static void
@@ -1390,6 +1437,42 @@ test_connection_closed_between_messages_is_found_at_rset(void **state)
 	assert_false(reusable);
 	assert_int_equal(r2->r[0].status, CLIENT_PENDING);
 	assert_string_equal(r2->oc.fail_dsn, "4.4.2");
+	free(r1);
+	free(r2);
+}
+
+static void
+test_lmtp_reply_too_many_after_the_dot_is_not_taken_for_rsets(
+    void **state)
+{
+	/* Two replies after the dot for one recipient: the second would
+	 * be read as RSET's, and every reply of the next message as the
+	 * one of the command before.  The connection is dropped instead,
+	 * with nothing sent after the dot, and the next message waits for
+	 * a new one. */
+	static const char *const script[] = {
+		"S220 fake LMTP", "CLHLO", LHLO_PIPE,
+		"CMAIL", "CRCPT", "CDATA", "S250 ok\r\n250 ok\r\n354 go", "D",
+		"S250 2.0.0 <x@d.example> Saved\r\n"
+		    "250 2.0.0 <x@d.example> Saved",
+		"Q", NULL
+	};
+	struct client_params p;
+	struct run *r1 = new_run(1), *r2 = new_run(1);
+	enum client_result res2;
+	int reusable;
+
+	(void)state;
+	params_default(&p);
+	p.lmtp = 1;
+	run_two_with(script, &p, r1, r2, &res2, &reusable);
+	assert_int_equal(r1->server_status, 0);
+	assert_rcpt(r1, 0, CLIENT_SENT, "2.0.0");
+	assert_int_equal(res2, CLIENT_NEXT);
+	assert_false(reusable);
+	assert_int_equal(r2->r[0].status, CLIENT_PENDING);
+	assert_int_equal(r2->oc.fail_status, CLIENT_DEFERRED);
+	assert_string_equal(r2->oc.fail_dsn, "4.5.0");
 	free(r1);
 	free(r2);
 }
@@ -1492,6 +1575,8 @@ main(void)
 		cmocka_unit_test(
 		    test_connection_closed_between_messages_is_found_at_rset),
 		cmocka_unit_test(
+		    test_lmtp_reply_too_many_after_the_dot_is_not_taken_for_rsets),
+		cmocka_unit_test(
 		    test_452_after_a_taken_recipient_sends_the_rest_in_another_transaction),
 		cmocka_unit_test(
 		    test_452_to_every_recipient_defers_them_in_one_transaction),
@@ -1525,6 +1610,8 @@ main(void)
 		    test_connection_lost_after_dot_defers_without_next_host),
 		cmocka_unit_test(test_lmtp_one_reply_per_accepted_recipient_after_the_dot),
 		cmocka_unit_test(test_lmtp_5xx_after_the_dot_fails_that_recipient_alone),
+		cmocka_unit_test(
+		    test_lmtp_multiline_reply_after_the_dot_is_one_recipients),
 		cmocka_unit_test(test_lmtp_replies_cut_short_defer_the_rest),
 		cmocka_unit_test(test_lmtp_lhlo_refused_defers_with_no_helo),
 		cmocka_unit_test(test_lmtp_greeting_554_is_temporary),
