@@ -404,7 +404,7 @@ auth_dovecot(const struct conf *conf, const char *source,
 	sodium_bin2base64(b64, sizeof(b64), msg, n,
 	    sodium_base64_VARIANT_ORIGINAL);
 	sodium_memzero(msg, sizeof(msg));
-	if ((fd = dovecot_connect(conf->auth_dovecot)) == -1) {
+	if ((fd = fd_connect_unix(conf->auth_dovecot)) == -1) {
 		sodium_memzero(b64, sizeof(b64));
 		return say(AUTH_TEMP, reason, rsize, "Dovecot at %s: %s",
 		    conf->auth_dovecot, strerror(errno));

@@ -11,7 +11,6 @@
  * printable and fit. */
 
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <netinet/in.h>
 
@@ -271,31 +270,6 @@ dovecot_auth_line(char *buf, size_t size, const char *resp, const char *rip)
 	    str_appendf(&s, "\tresp=%s\n", resp) == -1)
 		return -1;
 	return (int)s.len;
-}
-
-int
-dovecot_connect(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) == -1) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1)
-		return -1;
-	/* A UNIX socket connects at once or not at all: EAGAIN is a full
-	 * backlog, which is Dovecot too busy, as temporary as the rest. */
-	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
-		if (errno != EINTR) {
-			fd_close(&fd);
-			return -1;
-		}
-	return fd;
 }
 
 enum dovecot_step

@@ -99,9 +99,5 @@ int	dovecot_auth_line(char *buf, size_t size, const char *resp,
  * holds the password's base64, is wiped from its buffer. */
 enum dovecot_step dovecot_talk(int fd, struct dovecot *d, const char *resp,
 	    const char *rip, int64_t deadline);
-/* Connect to the socket at path: the descriptor (non-blocking,
- * close-on-exec), or -1 with errno (ENOENT, ECONNREFUSED: Dovecot is not
- * running; EACCES: not allowed; ENAMETOOLONG). */
-int	dovecot_connect(const char *path);
 
 #endif

@@ -413,12 +413,12 @@ test_connect_says_why_not(void **state)
 	char path[200];
 
 	(void)state;
-	assert_int_equal(dovecot_connect("/nonexistent/auth-client"), -1);
+	assert_int_equal(fd_connect_unix("/nonexistent/auth-client"), -1);
 	assert_int_equal(errno, ENOENT);
 	memset(path, 'a', sizeof(path) - 1);
 	path[0] = '/';
 	path[sizeof(path) - 1] = '\0';
-	assert_int_equal(dovecot_connect(path), -1);
+	assert_int_equal(fd_connect_unix(path), -1);
 	assert_int_equal(errno, ENAMETOOLONG);
 }
 
