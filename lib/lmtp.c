@@ -9,24 +9,6 @@
 #include "lmtp.h"
 #include "str.h"
 
-static int
-parse_port(const char *s, unsigned *port)
-{
-	unsigned long v = 0;
-
-	if (*s == '\0' || strlen(s) > 5)
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(*s - '0');
-	}
-	if (v == 0 || v > 65535)
-		return -1;
-	*port = (unsigned)v;
-	return 0;
-}
-
 const char *
 lmtp_target_parse(const char *s, struct lmtp_target *t)
 {
@@ -76,7 +58,7 @@ lmtp_target_parse(const char *s, struct lmtp_target *t)
 			return "not a host name or an address";
 		str_lower(t->host);
 	}
-	if (colon != NULL && parse_port(colon + 1, &t->port) == -1)
+	if (colon != NULL && str_port(colon + 1, &t->port) == -1)
 		return "port must be a number from 1 to 65535";
 	return NULL;
 }

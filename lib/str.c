@@ -152,6 +152,24 @@ str_isdigit(int c)
 	return c >= '0' && c <= '9';
 }
 
+int
+str_port(const char *s, unsigned *port)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0' || strlen(s) > 5)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!str_isdigit(*s))
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port = (unsigned)v;
+	return 0;
+}
+
 const char *
 str_word(const char **s, size_t *len)
 {

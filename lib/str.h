@@ -50,6 +50,9 @@ int	str_casecmp(const char *, const char *);
  * records (SPF, DKIM tags) are ASCII. */
 int	str_isalpha(int);
 int	str_isdigit(int);
+/* A TCP port as routes(5) and domain.conf's lmtp write it: 1 to 65535,
+ * decimal digits only: 0, or -1. */
+int	str_port(const char *s, unsigned *port);
 /* The next word of *s, words separated by blanks (space, tab): its first
  * byte, its length in *len, and *s moved past it; NULL when only blanks
  * are left.  For the lists of posthorn.conf (dnsbl's zones, filter's

@@ -56,24 +56,6 @@ dir_path(const struct conf *c, const char *name, char *buf, size_t size)
 	return str_fmt(buf, size, "%s/%s", c->dir, name);
 }
 
-static int
-parse_port(const char *s, unsigned *port)
-{
-	unsigned long v = 0;
-
-	if (*s == '\0' || strlen(s) > 5)
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(*s - '0');
-	}
-	if (v == 0 || v > 65535)
-		return -1;
-	*port = (unsigned)v;
-	return 0;
-}
-
 /* NEXTHOP: "mx", "host", "host:port", "[address]", "[address]:port". */
 static const char *
 parse_nexthop(const char *s, struct route *r)
@@ -118,7 +100,7 @@ parse_nexthop(const char *s, struct route *r)
 			return "next hop: not a host name, an address, or mx";
 		str_lower(host);
 	}
-	if (colon != NULL && parse_port(colon + 1, &r->port) == -1)
+	if (colon != NULL && str_port(colon + 1, &r->port) == -1)
 		return "next hop: port must be a number from 1 to 65535";
 	(void)str_copy(r->host, sizeof(r->host), host);	/* fits */
 	r->implicit_tls = r->port == ROUTE_PORT_SMTPS;
