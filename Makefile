@@ -198,7 +198,7 @@ $(BUILD)/queue-run/dkim.o $(BUILD)/queue-run/keycache.o $(BUILD)/queue-run/seal.
 $(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium -lresolv -lunbound -lz -lhogweed -lnettle -lgmp
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lidn2 -lgnutls -lsodium -lresolv -lunbound -lz -lhogweed -lnettle -lgmp
 
 # bench/dkimbench: dkimsign's signing, many messages in one process, for
 # bench/dkim.sh.  Built by "make bench" only, like a unit test from the

@@ -823,7 +823,8 @@ resolve_addr(struct ctx *c, const struct addr *a)
 
 	if (a->literal)
 		return emit_remote(c, a);
-	switch (resolve_domain_local(c->conf, a->domain, &hasdir)) {
+	switch (resolve_domain_name(c->conf, a->domain, d, sizeof(d),
+	    &hasdir)) {
 	case -1:
 		e = errno;
 		file_of(c, a->domain, NULL, path, sizeof(path));
@@ -831,8 +832,8 @@ resolve_addr(struct ctx *c, const struct addr *a)
 	case 0:
 		return emit_remote(c, a);
 	}
-	(void)str_copy(d, sizeof(d), a->domain);	/* it fits */
-	str_lower(d);
+	/* d is the domain as configured, lowercased: the other spelling
+	 * of an international name leads to the same files and Maildir. */
 	return resolve_local(c, a->local, d, hasdir);
 }
 
