@@ -53,10 +53,11 @@ STATIC_LDFLAGS	 = -static
 STATIC_LIBS	 =
 endif
 CRYPTO_SRC	 = lib/passwd.c lib/srs.c lib/tls.c
-# Modules that need glibc alone: lib/spf.c (its resolver options).
+# Modules that need glibc alone: lib/spf.c (its resolver options),
+# lib/idnlook.c (libidn2, which has no musl build here).
 # lib/dns.c asks musl's res_send where glibc's res_nsend is missing, for
 # smtp-in's DNS blocklists.
-GLIBC_SRC	 = lib/spf.c
+GLIBC_SRC	 = lib/spf.c lib/idnlook.c
 
 # --- what gets built --------------------------------------------------
 
@@ -107,7 +108,7 @@ mailauth_LIBS		= -lhogweed -lnettle -lgmp -lsodium -lresolv
 smtp-checkd_MAIN	= dkimsign/checkd_main.c
 smtp-checkd_LIBS	= -lhogweed -lnettle -lgmp -lsodium -lresolv -lpthread
 smtp-out_MAIN		= smtp-out/main.c
-smtp-out_LIBS		= -lgnutls -lsodium -lresolv -lunbound
+smtp-out_LIBS		= -lidn2 -lgnutls -lsodium -lresolv -lunbound
 # tlsrpt(8): the daily TLS reports, gzip'd with zlib; queued with
 # queue-inject's module (inject.h).
 tlsrpt_MAIN		= smtp-out/tlsrpt_main.c

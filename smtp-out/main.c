@@ -21,6 +21,8 @@
 #include "conf.h"
 #include "dsn.h"
 #include "fileread.h"
+#include "idna.h"
+#include "idnlook.h"
 #include "log.h"
 #include "mailhdr.h"
 #include "send.h"
@@ -198,6 +200,43 @@ parse(int argc, char **argv, int job, struct opts *o, const char **copt,
 	return o->maxk > o->n ? -1 : 0;
 }
 
+/* 1 if the local part of a is UTF-8: only SMTPUTF8 carries it. */
+static int
+utf8_local(const struct addr *a)
+{
+	const char *p;
+
+	for (p = a->local; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			return 1;
+	return 0;
+}
+
+/* The path at path (as formatted, size bytes) with its domain as
+ * A-labels, for a host without SMTPUTF8: RFC 6857 §3.1.1 allows this
+ * downgrade of an envelope whose only UTF-8 is in its domains.  0, or -1
+ * with why. */
+static int
+ascii_path(char *path, size_t size, char *why, size_t whysize)
+{
+	char d[ADDR_DOMAIN_MAX + 1];
+	struct addr a;
+
+	if (path[0] == '\0' || !idna_is_intl(path))
+		return 0;
+	if (addr_parse(path, strlen(path), ADDR_UTF8, &a) != ADDR_OK ||
+	    a.literal || a.domain[0] == '\0')
+		return 0;
+	if (idnlook_to_ascii(a.domain, d, sizeof(d), why, whysize) == -1)
+		return -1;
+	memcpy(a.domain, d, sizeof(d));
+	if (addr_format(&a, path, size) < 0) {
+		str_fmt_cut(why, whysize, "%s: too long as A-labels", path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Everything we can say before sending: every recipient deferred or
  * failed with the same reason. */
 static int
@@ -239,7 +278,7 @@ run(const struct conf *conf, const struct opts *o, int serving,
 	const char *at;
 	ssize_t hlen = 0, hl = 0;
 	char err[ERR_MAX], domain[ADDR_DOMAIN_MAX + 1] = "";
-	char from[ADDR_TEXT_MAX];
+	char adomain[ADDR_DOMAIN_MAX + 1], from[ADDR_TEXT_MAX];
 	size_t i, n = o->n;
 	int utf8 = o->utf8, rc, fd = STDIN_FILENO;
 
@@ -259,7 +298,7 @@ run(const struct conf *conf, const struct opts *o, int serving,
 			return serving ? refuse_job(o, "bad sender address") :
 			    EXIT_USAGE;
 		}
-		utf8 |= a.utf8;
+		utf8 |= utf8_local(&a);
 	}
 
 	/* Every recipient of one domain; one that does not parse fails on
@@ -302,7 +341,32 @@ run(const struct conf *conf, const struct opts *o, int serving,
 			continue;
 		}
 		rcpts[i].path = paths[i];
-		utf8 |= a.utf8;
+		utf8 |= utf8_local(&a);
+	}
+
+	/* DNS, routes(5), TLSA and MTA-STS know the domain by its A-labels
+	 * (RFC 5891 §5).  A message that needs SMTPUTF8 (-U, or a local
+	 * part in UTF-8) keeps its envelope as written, for a host that
+	 * offers SMTPUTF8 (else 5.6.7, client.c); any other leaves with
+	 * its domains as A-labels. */
+	if (idnlook_to_ascii(domain, adomain, sizeof(adomain), err,
+	    sizeof(err)) == -1) {
+		log_event("error", "reason", err, (char *)NULL);
+		return report_all(rcpts, n, CLIENT_FAILED, "5.1.2", err);
+	}
+	if (!utf8) {
+		if (ascii_path(from, sizeof(from), err, sizeof(err)) == -1) {
+			log_event("error", "reason", err, (char *)NULL);
+			return report_all(rcpts, n, CLIENT_FAILED, "5.1.7",
+			    err);
+		}
+		for (i = 0; i < n; i++)
+			if (rcpts[i].path != NULL && ascii_path(paths[i],
+			    sizeof(paths[i]), err, sizeof(err)) == -1) {
+				log_event("error", "reason", err, (char *)NULL);
+				return report_all(rcpts, n, CLIENT_FAILED,
+				    "5.1.2", err);
+			}
 	}
 
 	/* Never send the message without the fields it was given: a
@@ -348,7 +412,7 @@ run(const struct conf *conf, const struct opts *o, int serving,
 
 	memset(&job, 0, sizeof(job));
 	job.conf = conf;
-	job.domain = domain;
+	job.domain = adomain;
 	job.sender = from;
 	job.eightbit = o->eightbit;
 	job.smtputf8 = utf8;

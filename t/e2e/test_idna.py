@@ -1,0 +1,166 @@
+"""International addresses (RFC 6530-6533, IDNA 2008): UTF-8 local parts
+and domains through smtp-in, queue-run and smtp-out.
+
+A local domain is known in either spelling, its U-labels or its A-labels,
+whichever its directory under domains/ has, and its mail goes to the one
+Maildir named as that directory.  A message that needs SMTPUTF8 goes only
+to a host that offers it, else it bounces with 5.6.7; one whose only UTF-8
+is in its envelope domains leaves with them as A-labels."""
+
+import email
+import email.policy
+
+import pytest
+
+from conftest import Client, Peer, QueueRun, inject, parse_kv
+
+UDOM = "b\u00fccher.example"           # bücher.example
+ADOM = "xn--bcher-kva.example"
+USER = "j\u00f6rg"                     # jörg
+REMOTE_U = "d\u00f6main.example"       # dömain.example
+REMOTE_A = "xn--dmain-jua.example"
+
+
+def session(srv, sender, rcpts, body, utf8=True):
+    """One SMTP transaction; the replies to each RCPT, and to DATA when
+    some RCPT was taken."""
+    c = Client(srv.connect())
+    try:
+        assert c.reply()[0] == 220
+        assert c.cmd("EHLO client.example")[0] == 250
+        opt = " SMTPUTF8 BODY=8BITMIME" if utf8 else ""
+        assert c.cmd(f"MAIL FROM:<{sender}>{opt}")[0] == 250
+        replies = [c.cmd(f"RCPT TO:<{r}>") for r in rcpts]
+        data = None
+        if any(code == 250 for code, _ in replies):
+            assert c.cmd("DATA")[0] == 354
+            c.send(body + b".\r\n")
+            data = c.reply()
+        assert c.cmd("QUIT")[0] == 221
+        return replies, data
+    finally:
+        c.close()
+
+
+BODY = ("From: \u00f1and\u00fa <\u00f1and\u00fa@remote.example>\r\n"
+        f"To: {USER}@{UDOM}\r\n"
+        "Subject: gr\u00fc\u00dfe\r\n\r\nK\u00e4se\r\n").encode()
+
+
+def test_utf8_addresses_to_a_maildir_at_a_u_label_domain(conf, smtpd,
+                                                         queue_run):
+    """The domain configured in UTF-8 (domains/bücher.example) takes RCPT
+    in its U-labels and in its A-labels, in any case of ASCII; both
+    messages reach the one Maildir of the UTF-8 user, byte for byte."""
+    conf.domain(UDOM, users=[USER])
+    sender = "\u00f1and\u00fa@remote.example"
+    for rcpt in (f"{USER}@{UDOM}", f"J\u00f6RG@XN--BCHER-KVA.Example"):
+        replies, data = session(smtpd, sender, [rcpt], BODY)
+        assert replies[0][0] == 250, replies
+        assert data[0] == 250, data
+    queue_run.delivered(2)
+    got = conf.maildir(UDOM, USER)
+    assert len(got) == 2
+    for m in got:
+        assert m.endswith(BODY.replace(b"\r\n", b"\n"))
+    assert not (conf.mail / ADOM).exists()
+
+
+def test_u_label_rcpt_at_a_domain_configured_as_a_labels(conf, smtpd,
+                                                         queue_run):
+    conf.domain("xn--mnchen-3ya.example", users=["anna"])
+    replies, data = session(smtpd, "bob@remote.example",
+                            ["anna@M\u00fcnchen.example".replace("M", "m")],
+                            b"Subject: hi\r\n\r\nhi\r\n")
+    assert replies[0][0] == 250 and data[0] == 250, (replies, data)
+    queue_run.delivered(1)
+    assert len(conf.maildir("xn--mnchen-3ya.example", "anna")) == 1
+
+
+def test_unknown_user_and_foreign_u_label_domain_are_refused(conf, smtpd):
+    conf.domain(UDOM, users=[USER])
+    replies, _ = session(smtpd, "bob@remote.example",
+                         [f"nobody@{UDOM}", f"nobody@{ADOM}",
+                          f"{USER}@{REMOTE_U}", "x@xn--bcher-kv.example"],
+                         b"")
+    assert [code for code, _ in replies] == [550, 550, 554, 554], replies
+    assert replies[0][1][0].startswith("5.1.1"), replies
+
+
+def test_a_label_rcpt_needs_no_smtputf8(conf, smtpd, queue_run):
+    """An A-label is ASCII: a client without SMTPUTF8 may use it for a
+    domain that is configured in UTF-8."""
+    conf.domain(UDOM, users=["anna"])
+    replies, data = session(smtpd, "bob@remote.example", [f"anna@{ADOM}"],
+                            b"Subject: hi\r\n\r\nhi\r\n", utf8=False)
+    assert replies[0][0] == 250 and data[0] == 250, (replies, data)
+    queue_run.delivered(1)
+    assert len(conf.maildir(UDOM, "anna")) == 1
+
+
+@pytest.fixture
+def utf8_peer(conf):
+    p = Peer(smtputf8=True)
+    (conf.dir / "routes").write_text(f"* 127.0.0.1:{p.port} tls=none\n")
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def ascii_peer(conf):
+    p = Peer(smtputf8=False)
+    (conf.dir / "routes").write_text(f"* 127.0.0.1:{p.port} tls=none\n")
+    yield p
+    p.stop()
+
+
+def test_utf8_envelope_goes_to_a_host_that_offers_smtputf8(conf, utf8_peer,
+                                                           queue_run):
+    conf.domain(UDOM, users=[USER])
+    sender = f"{USER}@{UDOM}"
+    rcpt = f"\u00fcnsal@{REMOTE_U}"
+    r = conf.run("queue-inject", "-U", "-8", "-f", sender, "--", rcpt,
+                 input=BODY.replace(b"\r\n", b"\n"))
+    assert r.returncode == 0, r.stderr
+    [(mail_from, rcpts, data)] = utf8_peer.wait()
+    assert mail_from == sender
+    assert rcpts == [rcpt]
+    assert "SMTPUTF8" in [o.upper() for o in utf8_peer.options[0]]
+    assert "Subject: gr\u00fc\u00dfe".encode() in data
+    [line] = queue_run.wait_for(r"event=delivery id=.*via=remote "
+                                r".*status=sent")
+    assert parse_kv(line)["rcpt"] == rcpt
+
+
+def test_utf8_message_to_a_host_without_smtputf8_bounces_567(
+        conf, ascii_peer, queue_run):
+    """RFC 6531 §3.2: the message is not sent; its sender gets a DSN
+    that says 5.6.7 and why."""
+    rcpt = f"\u00fcnsal@{REMOTE_U}"
+    r = conf.run("queue-inject", "-U", "-8", "-f", "alice@example.com",
+                 "--", rcpt, input=BODY.replace(b"\r\n", b"\n"))
+    assert r.returncode == 0, r.stderr
+    [line] = queue_run.wait_for(r"event=delivery .*status=bounced")
+    assert parse_kv(line)["dsn"] == "5.6.7"
+    queue_run.delivered(1)          # the DSN, to alice's Maildir
+    [dsn] = conf.maildir("example.com", "alice")
+    msg = email.message_from_bytes(dsn, policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/report"
+    text = dsn.decode("utf-8", "replace")
+    assert "Status: 5.6.7" in text
+    assert "needs SMTPUTF8, which the host does not offer" in text
+    assert ascii_peer.got == []
+
+
+def test_only_utf8_domain_leaves_as_a_labels(conf, ascii_peer, queue_run):
+    """An ASCII message forwarded to a U-label domain (an alias) needs no
+    SMTPUTF8: the envelope domain is downgraded to its A-labels (RFC 6857
+    §3.1.1) and the message delivered."""
+    conf.domain("example.com", users=["alice", "bob"],
+                aliases=f"fwd: bob@{REMOTE_U}\n")
+    inject(conf, "alice@example.com", "fwd@example.com")
+    [(mail_from, rcpts, _)] = ascii_peer.wait()
+    assert mail_from == "alice@example.com"
+    assert rcpts == [f"bob@{REMOTE_A}"]
+    assert ascii_peer.options[0] == [] or "SMTPUTF8" not in [
+        o.upper() for o in ascii_peer.options[0]]
