@@ -91,13 +91,13 @@ queue-runas_LIBS	=
 sendmail_MAIN		= queue-run/sendmail_main.c
 sendmail_LIBS		=
 queue-run_MAIN		= queue-run/main.c
-queue-run_LIBS		= -lgnutls -lsodium -lhogweed -lnettle -lgmp -lresolv
+queue-run_LIBS		= -lidn2 -lgnutls -lsodium -lhogweed -lnettle -lgmp -lresolv
 mailq_MAIN		= queue-run/mailq_main.c
 mailq_LIBS		=
 aliases_MAIN		= aliases/main.c
 aliases_LIBS		= -lgnutls -lsodium
 dkimsign_MAIN		= dkimsign/main.c
-dkimsign_LIBS		= -lgnutls -lsodium
+dkimsign_LIBS		= -lidn2 -lgnutls -lsodium
 # mailauth runs per incoming message: RSA through nettle (hogweed and gmp,
 # GnuTLS's own backend) and Ed25519 through libsodium, never GnuTLS,
 # whose start costs milliseconds (bench/mailauth.sh).
@@ -115,7 +115,7 @@ tlsrpt_MAIN		= smtp-out/tlsrpt_main.c
 tlsrpt_LIBS		= -lgnutls -lsodium -lresolv -lunbound -lz
 posthorn-doctor_MAIN	= smtp-out/doctor_main.c
 # dkimsign's keys once more, after smtp-out's archive that uses them.
-posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lgnutls -lsodium \
+posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lidn2 -lgnutls -lsodium \
 			  -lresolv -lunbound
 
 PROGS	 = smtp-tlsd smtp-keeper smtp-auth mailuser queue-inject queue-runas sendmail queue-run mailq aliases dkimsign \

@@ -9,6 +9,7 @@ is in its envelope domains leaves with them as A-labels."""
 
 import email
 import email.policy
+import re
 
 import pytest
 
@@ -164,3 +165,35 @@ def test_only_utf8_domain_leaves_as_a_labels(conf, ascii_peer, queue_run):
     assert rcpts == [f"bob@{REMOTE_A}"]
     assert ascii_peer.options[0] == [] or "SMTPUTF8" not in [
         o.upper() for o in ascii_peer.options[0]]
+
+
+def test_dkim_of_a_u_label_domain_signs_d_as_its_a_label(conf, tmp_path):
+    """dkimsign -g for bücher.example prints records under the A-label;
+    a message From: that domain in UTF-8 is signed d=xn--bcher-kva.example
+    and python3-dkim verifies it (RFC 8616)."""
+    dkim = pytest.importorskip("dkim")
+    from test_dkimsign import parse_records
+    conf.domain(UDOM, users=[USER])
+    r = conf.run("dkimsign", "-g", UDOM)
+    assert r.returncode == 0, r.stderr
+    records = parse_records(r.stdout.decode())
+    assert len(records) == 2 and all(
+        n.endswith(f"._domainkey.{ADOM}") for n in records), records
+    msg = (f"From: {USER} <{USER}@{UDOM}>\r\nTo: x@{REMOTE_U}\r\n"
+           "Subject: gr\u00fc\u00dfe\r\n"
+           "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nK\u00e4se\r\n"
+           ).encode()
+    r = conf.run("dkimsign", input=msg)
+    assert r.returncode == 0, r.stderr
+    signed = r.stdout
+    sigs = re.findall(rb"^DKIM-Signature:.*?\r?\n(?:[ \t].*?\r?\n)*",
+                      signed, re.M)
+    assert len(sigs) == 2
+    assert all(re.search(rb"\bd=" + ADOM.encode() + rb";", s)
+               for s in sigs), sigs
+
+    def dnsfunc(name, timeout=5):
+        return records[name.decode().rstrip(".")].encode()
+
+    for i in range(2):
+        assert dkim.DKIM(signed, minkey=1024).verify(idx=i, dnsfunc=dnsfunc)
