@@ -88,6 +88,7 @@ gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
 python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev
 python3-spf python3-yaml python3-dnslib libunbound-dev dns-root-data ldnsutils nsd
+libidn2-dev
 spamassassin spamc spamd clamav-daemon clamdscan rspamd"
 POLICY=/usr/sbin/policy-rc.d
 MARK="# posthorn t/deps.sh: temporary, removed after the install"
