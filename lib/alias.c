@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "alias.h"
+#include "idna.h"
 #include "filecache.h"
 #include "fileline.h"
 #include "resolve.h"
@@ -165,6 +166,18 @@ is_space(int c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
+/* 1 if a and b are the two spellings of one international domain,
+ * U-labels and A-labels (idna.h): the file of bücher.example may name
+ * info@xn--bcher-kva.example. */
+static int
+same_domain(const char *a, const char *b)
+{
+	char x[ADDR_DOMAIN_MAX + 1];
+
+	return idna_is_intl(a) && idna_is_intl(b) &&
+	    idna_other(a, x, sizeof(x)) == IDNA_OK && str_casecmp(x, b) == 0;
+}
+
 /* Split line s (LF removed) of the file of domain into l: LINE_SKIP for a
  * comment or a blank line, LINE_OK, or LINE_BAD with why. */
 static int
@@ -210,7 +223,8 @@ parse_lhs(const struct conf *conf, const char *domain, char *s,
 		return LINE_BAD;
 	}
 	if ((at = strrchr(s, '@')) != NULL) {
-		if (str_casecmp(at + 1, domain) != 0) {
+		if (str_casecmp(at + 1, domain) != 0 &&
+		    !same_domain(at + 1, domain)) {
 			str_fmt_cut(why, whysize, "%s: a name of another "
 			    "domain (this file is %s's)", s, domain);
 			return LINE_BAD;

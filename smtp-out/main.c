@@ -213,9 +213,9 @@ utf8_local(const struct addr *a)
 }
 
 /* The path at path (as formatted, size bytes) with its domain as
- * A-labels, for a host without SMTPUTF8: RFC 6857 §3.1.1 allows this
- * downgrade of an envelope whose only UTF-8 is in its domains.  0, or -1
- * with why. */
+ * A-labels, for a message that does not need SMTPUTF8: an A-label names
+ * the same domain as its U-label (RFC 5890 §2.3.2.1), so the address
+ * does not change.  0, or -1 with why. */
 static int
 ascii_path(char *path, size_t size, char *why, size_t whysize)
 {

@@ -155,8 +155,8 @@ def test_utf8_message_to_a_host_without_smtputf8_bounces_567(
 
 def test_only_utf8_domain_leaves_as_a_labels(conf, ascii_peer, queue_run):
     """An ASCII message forwarded to a U-label domain (an alias) needs no
-    SMTPUTF8: the envelope domain is downgraded to its A-labels (RFC 6857
-    §3.1.1) and the message delivered."""
+    SMTPUTF8: the envelope domain leaves as its A-labels, the same
+    domain (RFC 5890), and the message is delivered."""
     conf.domain("example.com", users=["alice", "bob"],
                 aliases=f"fwd: bob@{REMOTE_U}\n")
     inject(conf, "alice@example.com", "fwd@example.com")
@@ -197,3 +197,60 @@ def test_dkim_of_a_u_label_domain_signs_d_as_its_a_label(conf, tmp_path):
 
     for i in range(2):
         assert dkim.DKIM(signed, minkey=1024).verify(idx=i, dnsfunc=dnsfunc)
+
+
+def test_aliases_and_users_files_in_utf8(conf):
+    """aliases(5) names and targets in UTF-8, a name in the other
+    spelling of the file's domain, and mailuser adding a UTF-8 user who
+    may then log in at either spelling."""
+    conf.domain(UDOM, users=[USER],
+                aliases=f"z\u00f6e: {USER}, \u00fcnsal@{REMOTE_U}\n"
+                        f"info@{ADOM}: {USER}\n")
+    r = conf.run("aliases", "-c", UDOM)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    r = conf.run("aliases", f"z\u00f6e@{ADOM}", f"info@{UDOM}")
+    assert r.returncode == 0, r.stderr
+    maildir = conf.mail / UDOM / USER
+    assert r.stdout.decode().splitlines() == [
+        f"z\u00f6e@{ADOM}: mailbox {USER}@{UDOM} ({maildir}/)",
+        f"z\u00f6e@{ADOM}: remote \u00fcnsal@{REMOTE_U}",
+        f"info@{UDOM}: mailbox {USER}@{UDOM} ({maildir}/)"]
+    conf.add_user(f"\u00e9mile@{ADOM}", "a good password")
+    users = (conf.dir / "domains" / UDOM / "users").read_text()
+    assert "\n\u00e9mile:$argon2id$" in users
+    r = conf.run("mailuser", "check", f"\u00e9mile@{UDOM}",
+                 input=b"a good password\n")
+    assert r.returncode == 0, r.stderr
+
+
+def test_greeting_and_ehlo_name_a_u_label_hostname_by_its_a_labels(
+        conf, smtpd):
+    conf.write(hostname="mx.B\u00fccher.example")
+    c = Client(smtpd.connect())
+    try:
+        code, text = c.reply()
+        assert code == 220 and text[0].split()[0] == f"mx.{ADOM}", text
+        code, text = c.cmd("EHLO client.example")
+        assert code == 250 and text[0].split()[0] == f"mx.{ADOM}", text
+        # the hostname is a local domain in its U-labels too
+        assert c.cmd(f"MAIL FROM:<a@remote.example> SMTPUTF8")[0] == 250
+        code, text = c.cmd(f"RCPT TO:<postmaster@mx.{UDOM}>")
+        assert code == 250, text
+    finally:
+        c.close()
+
+
+def test_config_warns_of_a_disallowed_name_and_of_two_spellings(conf):
+    """posthorn-config checks the domain directories with libidn2: a
+    snowman is not IDNA 2008, and one domain must have one directory."""
+    conf.domain(UDOM)
+    conf.domain(ADOM)
+    conf.domain("\u2603.example")
+    r = conf.run("posthorn-config")
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.decode()
+    assert ("domains/\u2603.example: not a valid international domain "
+            "name (IDNA 2008): string contains a disallowed character"
+            ) in err, err
+    assert "are one domain in two spellings: keep one" in err, err
+    assert "example.com" not in err
