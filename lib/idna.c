@@ -90,7 +90,7 @@ digit(uint32_t d)
 	return (char)(d < 26 ? 'a' + d : '0' + d - 26);
 }
 
-/* A output octet; -1 when the label grows past its limit. */
+/* An output octet; -1 when the label grows past its limit. */
 static int
 put(char *out, size_t *o, char c)
 {
