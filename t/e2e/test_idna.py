@@ -254,3 +254,48 @@ def test_config_warns_of_a_disallowed_name_and_of_two_spellings(conf):
             ) in err, err
     assert "are one domain in two spellings: keep one" in err, err
     assert "example.com" not in err
+
+
+def test_submission_at_a_u_label_domain_leaves_signed_d_a_label(
+        conf, utf8_peer, queue_run):
+    """A user of bücher.example logs in by the ASCII spelling of her
+    address, sends with SMTPUTF8 as the U-label one; the message leaves
+    for a host that offers SMTPUTF8 with its envelope as written, signed
+    d=xn--bcher-kva.example, and the signature verifies."""
+    import smtplib
+    import ssl
+    from conftest import HOSTNAME, WAIT, Server, make_cert
+    from test_signing import keys, verify
+    conf.domain(UDOM)
+    records = keys(conf, UDOM)
+    assert all(n.endswith(f"._domainkey.{ADOM}") for n in records), records
+    make_cert(conf.dir / "certs", HOSTNAME)
+    conf.add_user(f"anna@{ADOM}", "a good password")
+    sub = Server(conf, mode="submission")
+    try:
+        sender = f"anna@{UDOM}"
+        rcpt = f"\u00fcnsal@{REMOTE_U}"
+        msg = (f"From: Anna <{sender}>\r\nTo: <{rcpt}>\r\n"
+               "Subject: gr\u00fc\u00dfe\r\n"
+               "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+               "Message-ID: <idna1@xn--bcher-kva.example>\r\n"
+               "\r\nhello, signed\r\n").encode()
+        with smtplib.SMTP("127.0.0.1", sub.port, timeout=WAIT) as s:
+            s.ehlo("client.example")
+            s.starttls(context=ssl._create_unverified_context())
+            s.ehlo("client.example")
+            s.login(f"anna@{ADOM}", "a good password")
+            s.sendmail(sender, [rcpt], msg,
+                       mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+        [(mail_from, rcpts, data)] = utf8_peer.wait()
+    finally:
+        sub.stop()
+        sub.check_children()
+    assert mail_from == sender and rcpts == [rcpt]
+    sigs = re.findall(rb"^DKIM-Signature:.*?\r?\n(?:[ \t].*?\r?\n)*",
+                      data, re.M)
+    assert len(sigs) == 2, data[:1500]
+    assert all(re.search(rb"\bd=" + ADOM.encode() + rb";", s)
+               for s in sigs), sigs
+    assert verify(data, records) == {"ed25519-sha256": True,
+                                     "rsa-sha256": True}
