@@ -271,6 +271,7 @@ run(const struct conf *conf, const struct opts *o, int serving,
 {
 	static struct client_rcpt rcpts[RCPTS_MAX];
 	static char paths[RCPTS_MAX][ADDR_TEXT_MAX];
+	static char apaths[RCPTS_MAX][ADDR_TEXT_MAX];
 	static char header[HEADER_MAX];
 	struct client_msg msg;
 	struct send_job job;
@@ -278,9 +279,10 @@ run(const struct conf *conf, const struct opts *o, int serving,
 	const char *at;
 	ssize_t hlen = 0, hl = 0;
 	char err[ERR_MAX], domain[ADDR_DOMAIN_MAX + 1] = "";
-	char adomain[ADDR_DOMAIN_MAX + 1], from[ADDR_TEXT_MAX];
+	char adomain[ADDR_DOMAIN_MAX + 1], from[ADDR_TEXT_MAX],
+	    afrom[ADDR_TEXT_MAX];
 	size_t i, n = o->n;
-	int utf8 = o->utf8, rc, fd = STDIN_FILENO;
+	int utf8 = 0, rc, fd = STDIN_FILENO;
 
 	if (o->sender == NULL || n < 1 || n > RCPTS_MAX ||
 	    (serving && o->mfile == NULL)) {
@@ -345,28 +347,31 @@ run(const struct conf *conf, const struct opts *o, int serving,
 	}
 
 	/* DNS, routes(5), TLSA and MTA-STS know the domain by its A-labels
-	 * (RFC 5891 §5).  A message that needs SMTPUTF8 (-U, or a local
-	 * part in UTF-8) keeps its envelope as written, for a host that
-	 * offers SMTPUTF8 (else 5.6.7, client.c); any other leaves with
-	 * its domains as A-labels. */
+	 * (RFC 5891 §5).  A message that needs SMTPUTF8 (see below) keeps
+	 * its envelope as written, for a host that offers SMTPUTF8 (else
+	 * 5.6.7, client.c); any other leaves with its domains as A-labels. */
 	if (idnlook_to_ascii(domain, adomain, sizeof(adomain), err,
 	    sizeof(err)) == -1) {
 		log_event("error", "reason", err, (char *)NULL);
 		return report_all(rcpts, n, CLIENT_FAILED, "5.1.2", err);
 	}
-	if (!utf8) {
-		if (ascii_path(from, sizeof(from), err, sizeof(err)) == -1) {
-			log_event("error", "reason", err, (char *)NULL);
-			return report_all(rcpts, n, CLIENT_FAILED, "5.1.7",
-			    err);
+	/* The envelope with its domains as A-labels, for when the message
+	 * turns out not to need SMTPUTF8 (below); a domain that IDNA 2008
+	 * refuses leaves it in UTF-8, which then needs SMTPUTF8. */
+	memcpy(afrom, from, sizeof(afrom));
+	if (ascii_path(afrom, sizeof(afrom), err, sizeof(err)) == -1) {
+		log_event("warning", "reason", err, (char *)NULL);
+		utf8 = 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (rcpts[i].path == NULL)
+			continue;
+		memcpy(apaths[i], paths[i], sizeof(apaths[i]));
+		if (ascii_path(apaths[i], sizeof(apaths[i]), err,
+		    sizeof(err)) == -1) {
+			log_event("warning", "reason", err, (char *)NULL);
+			utf8 = 1;
 		}
-		for (i = 0; i < n; i++)
-			if (rcpts[i].path != NULL && ascii_path(paths[i],
-			    sizeof(paths[i]), err, sizeof(err)) == -1) {
-				log_event("error", "reason", err, (char *)NULL);
-				return report_all(rcpts, n, CLIENT_FAILED,
-				    "5.1.2", err);
-			}
 	}
 
 	/* Never send the message without the fields it was given: a
@@ -408,6 +413,20 @@ run(const struct conf *conf, const struct opts *o, int serving,
 		if (fd != STDIN_FILENO)
 			fd_close(&fd);
 		return report_all(rcpts, n, CLIENT_DEFERRED, "4.3.0", err);
+	}
+
+	/* SMTPUTF8 is needed for a local part in UTF-8, or for a header in
+	 * UTF-8 (RFC 6532) when the message came with SMTPUTF8 (-U): else
+	 * nothing in it needs SMTPUTF8 once its envelope domains are
+	 * A-labels, the same domains (RFC 5890 §2.3.2.1), and it goes as
+	 * such to any host rather than bounce 5.6.7. */
+	if (o->utf8 && msg.hdr8)
+		utf8 = 1;
+	if (!utf8) {
+		(void)memcpy(from, afrom, sizeof(from));
+		for (i = 0; i < n; i++)
+			if (rcpts[i].path != NULL)
+				rcpts[i].path = apaths[i];
 	}
 
 	memset(&job, 0, sizeof(job));

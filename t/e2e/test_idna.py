@@ -299,3 +299,21 @@ def test_submission_at_a_u_label_domain_leaves_signed_d_a_label(
                for s in sigs), sigs
     assert verify(data, records) == {"ed25519-sha256": True,
                                      "rsa-sha256": True}
+
+
+def test_smtputf8_message_with_only_a_utf8_domain_leaves_as_a_labels(
+        conf, ascii_peer, queue_run):
+    """Sent with SMTPUTF8, but nothing in it needs SMTPUTF8 once the
+    envelope domain is its A-labels (ASCII local parts, an ASCII header,
+    a UTF-8 body is 8BITMIME's): delivered to a host without SMTPUTF8
+    rather than bounced."""
+    body = "Subject: plain\n\nK\u00e4se\n".encode()
+    r = conf.run("queue-inject", "-U", "-8", "-f", "alice@example.com",
+                 "--", f"bob@{REMOTE_U}", input=body)
+    assert r.returncode == 0, r.stderr
+    [(mail_from, rcpts, data)] = ascii_peer.wait()
+    assert mail_from == "alice@example.com"
+    assert rcpts == [f"bob@{REMOTE_A}"]
+    opts = [o.upper() for o in ascii_peer.options[0]]
+    assert "SMTPUTF8" not in opts and "BODY=8BITMIME" in opts, opts
+    assert data.endswith("K\u00e4se\r\n".encode())
