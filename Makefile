@@ -53,10 +53,11 @@ STATIC_LDFLAGS	 = -static
 STATIC_LIBS	 =
 endif
 CRYPTO_SRC	 = lib/passwd.c lib/srs.c lib/tls.c
-# Modules that need glibc alone: lib/spf.c (its resolver options).
+# Modules that need glibc alone: lib/spf.c (its resolver options),
+# lib/idnlook.c (libidn2, which has no musl build here).
 # lib/dns.c asks musl's res_send where glibc's res_nsend is missing, for
 # smtp-in's DNS blocklists.
-GLIBC_SRC	 = lib/spf.c
+GLIBC_SRC	 = lib/spf.c lib/idnlook.c
 
 # --- what gets built --------------------------------------------------
 
@@ -82,7 +83,7 @@ smtp-auth_LIBS		= -lsodium
 mailuser_MAIN		= smtp-in/mailuser_main.c
 mailuser_LIBS		= -lsodium
 posthorn-config_MAIN	= smtp-in/config_main.c
-posthorn-config_LIBS	=
+posthorn-config_LIBS	= -lidn2
 queue-inject_MAIN	= queue-run/inject_main.c
 queue-inject_LIBS	=
 queue-runas_MAIN	= queue-run/runas_main.c
@@ -90,13 +91,13 @@ queue-runas_LIBS	=
 sendmail_MAIN		= queue-run/sendmail_main.c
 sendmail_LIBS		=
 queue-run_MAIN		= queue-run/main.c
-queue-run_LIBS		= -lgnutls -lsodium -lhogweed -lnettle -lgmp -lresolv
+queue-run_LIBS		= -lidn2 -lgnutls -lsodium -lhogweed -lnettle -lgmp -lresolv
 mailq_MAIN		= queue-run/mailq_main.c
 mailq_LIBS		=
 aliases_MAIN		= aliases/main.c
 aliases_LIBS		= -lgnutls -lsodium
 dkimsign_MAIN		= dkimsign/main.c
-dkimsign_LIBS		= -lgnutls -lsodium
+dkimsign_LIBS		= -lidn2 -lgnutls -lsodium
 # mailauth runs per incoming message: RSA through nettle (hogweed and gmp,
 # GnuTLS's own backend) and Ed25519 through libsodium, never GnuTLS,
 # whose start costs milliseconds (bench/mailauth.sh).
@@ -107,14 +108,14 @@ mailauth_LIBS		= -lhogweed -lnettle -lgmp -lsodium -lresolv
 smtp-checkd_MAIN	= dkimsign/checkd_main.c
 smtp-checkd_LIBS	= -lhogweed -lnettle -lgmp -lsodium -lresolv -lpthread
 smtp-out_MAIN		= smtp-out/main.c
-smtp-out_LIBS		= -lgnutls -lsodium -lresolv -lunbound
+smtp-out_LIBS		= -lidn2 -lgnutls -lsodium -lresolv -lunbound
 # tlsrpt(8): the daily TLS reports, gzip'd with zlib; queued with
 # queue-inject's module (inject.h).
 tlsrpt_MAIN		= smtp-out/tlsrpt_main.c
 tlsrpt_LIBS		= -lgnutls -lsodium -lresolv -lunbound -lz
 posthorn-doctor_MAIN	= smtp-out/doctor_main.c
 # dkimsign's keys once more, after smtp-out's archive that uses them.
-posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lgnutls -lsodium \
+posthorn-doctor_LIBS	= $(BUILD)/dkimsign/libmod.a $(LIB_A) -lidn2 -lgnutls -lsodium \
 			  -lresolv -lunbound
 
 PROGS	 = smtp-tlsd smtp-keeper smtp-auth mailuser queue-inject queue-runas sendmail queue-run mailq aliases dkimsign \
@@ -198,7 +199,7 @@ $(BUILD)/queue-run/dkim.o $(BUILD)/queue-run/keycache.o $(BUILD)/queue-run/seal.
 $(BUILD)/t/unit/%.o: XCPPFLAGS += $(addprefix -iquote ,$(MODDIRS))
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lgnutls -lsodium -lresolv -lunbound -lz -lhogweed -lnettle -lgmp
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/t/unit/testutil.o $(MOD_A) $(LIB_A) -lcmocka -lidn2 -lgnutls -lsodium -lresolv -lunbound -lz -lhogweed -lnettle -lgmp
 
 # bench/dkimbench: dkimsign's signing, many messages in one process, for
 # bench/dkim.sh.  Built by "make bench" only, like a unit test from the

@@ -93,8 +93,10 @@ LISTENERS="smtp:25:mx:256 submission:587:submission:32 submissions:465:submissio
 # musl-tools: smtp-in is linked statically against musl (see Makefile).
 # zlib1g-dev (libz-dev): tlsrpt(8) gzips the TLS reports (RFC 8460);
 # libunbound-dev: smtp-out validates DNSSEC for DANE.
+# libidn2-dev: IDNA 2008 for international domains (smtp-out, dkimsign,
+# queue-run); libidn2-0, its library, comes with libgnutls30.
 PKGS_BUILD="gcc make libc6-dev musl-tools libsodium-dev libgnutls28-dev
-zlib1g-dev libunbound-dev"
+zlib1g-dev libunbound-dev libidn2-dev"
 # libsodium23: mailuser, smtp-auth; libgnutls30: smtp-tlsd, dkimsign;
 # openssl: the first, self-signed certificate; systemd: the units;
 # util-linux: setpriv (queue-run without systemd); passwd: useradd;

@@ -12,6 +12,7 @@
 #include "admin.h"
 #include "atomic.h"
 #include "conf.h"
+#include "idnlook.h"
 #include "io.h"
 #include "keys.h"
 #include "str.h"
@@ -50,13 +51,16 @@ static int
 print_records(const struct keys_key *k, size_t n, const char *domain,
     int out, char *err, size_t errlen)
 {
-	char mem[ADMIN_RECORD_MAX];
+	char mem[ADMIN_RECORD_MAX], adom[CONF_HOSTNAME_MAX + 1];
 	struct str s;
 	size_t i;
 
+	/* The record's name in A-labels, as DNS has it and d= says. */
+	if (idnlook_to_ascii(domain, adom, sizeof(adom), err, errlen) == -1)
+		return -1;
 	for (i = 0; i < n; i++) {
 		str_init(&s, mem, sizeof(mem));
-		if (keys_record(&k[i], domain, &s) == -1) {
+		if (keys_record(&k[i], adom, &s) == -1) {
 			str_fmt_cut(err, errlen, "%s: no record: %s",
 			    k[i].selector, strerror(errno));
 			return -1;

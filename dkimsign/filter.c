@@ -30,6 +30,7 @@
 
 #include "conf.h"
 #include "filter.h"
+#include "idnlook.h"
 #include "io.h"
 #include "keys.h"
 #include "sign.h"
@@ -222,7 +223,7 @@ sign_all(struct run *r, const char *domain, const char *bh, struct str *dst)
 	crypto_hash_sha256_state st;
 	struct sign_tags t;
 	struct str own, *sigs = dst;
-	char *mem = NULL;
+	char *mem = NULL, adom[256], why[512];
 	size_t cap, i;
 	int rc = -1;
 
@@ -242,8 +243,15 @@ sign_all(struct run *r, const char *domain, const char *bh, struct str *dst)
 		str_init(&own, mem, cap);
 		sigs = &own;
 	}
+	/* d= in A-labels (RFC 8616 §4): what the verifier's DNS query and
+	 * an ASCII verifier both know. */
+	if (idnlook_to_ascii(domain, adom, sizeof(adom), why,
+	    sizeof(why)) == -1) {
+		seterr(r, "%s", why);
+		goto out;
+	}
 	memset(&t, 0, sizeof(t));
-	t.domain = domain;
+	t.domain = adom;
 	t.t = r->o->t >= 0 ? r->o->t : (long long)time(NULL);
 	t.bh = bh;
 	t.h = r->hn;

@@ -22,6 +22,7 @@
 
 #include "alias.h"
 #include "domains.h"
+#include "idna.h"
 #include "filecache.h"
 #include "fileline.h"
 #include "str.h"
@@ -165,6 +166,18 @@ is_space(int c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
+/* 1 if a and b are the two spellings of one international domain,
+ * U-labels and A-labels (idna.h): the file of bücher.example may name
+ * info@xn--bcher-kva.example. */
+static int
+same_domain(const char *a, const char *b)
+{
+	char x[ADDR_DOMAIN_MAX + 1];
+
+	return idna_is_intl(a) && idna_is_intl(b) &&
+	    idna_other(a, x, sizeof(x)) == IDNA_OK && str_casecmp(x, b) == 0;
+}
+
 /* Split line s (LF removed) of the file of domain into l: LINE_SKIP for a
  * comment or a blank line, LINE_OK, or LINE_BAD with why. */
 static int
@@ -210,7 +223,8 @@ parse_lhs(const struct conf *conf, const char *domain, char *s,
 		return LINE_BAD;
 	}
 	if ((at = strrchr(s, '@')) != NULL) {
-		if (str_casecmp(at + 1, domain) != 0) {
+		if (str_casecmp(at + 1, domain) != 0 &&
+		    !same_domain(at + 1, domain)) {
 			str_fmt_cut(why, whysize, "%s: a name of another "
 			    "domain (this file is %s's)", s, domain);
 			return LINE_BAD;
@@ -823,7 +837,7 @@ resolve_addr(struct ctx *c, const struct addr *a)
 
 	if (a->literal)
 		return emit_remote(c, a);
-	switch (domains_local(c->conf, a->domain, &hasdir)) {
+	switch (domains_name(c->conf, a->domain, d, sizeof(d), &hasdir)) {
 	case -1:
 		e = errno;
 		file_of(c, a->domain, NULL, path, sizeof(path));
@@ -831,8 +845,8 @@ resolve_addr(struct ctx *c, const struct addr *a)
 	case 0:
 		return emit_remote(c, a);
 	}
-	(void)str_copy(d, sizeof(d), a->domain);	/* it fits */
-	str_lower(d);
+	/* d is the domain as configured, lowercased: the other spelling
+	 * of an international name leads to the same files and Maildir. */
 	return resolve_local(c, a->local, d, hasdir);
 }
 

@@ -21,10 +21,14 @@
 
 #include "conf.h"
 #include "fileline.h"
+#include "idna.h"
 #include "str.h"
 
 enum {
 	LABEL_MAX = 63,			/* RFC 1035 §2.3.4 */
+	/* a name in U-labels: up to 4 octets of UTF-8 for one of an
+	 * A-label */
+	DOMAIN_OTHER_MAX = 4 * CONF_HOSTNAME_MAX,
 	/* A line, its LF and the NUL: fileline_get's buffer. */
 	CONF_LINE_BUF = CONF_LINE_MAX + 2
 };
@@ -138,7 +142,17 @@ conf_valid_hostname(const char *s)
 static const char *
 parse_hostname(const struct conf *c, const char *v, void *field, size_t size)
 {
+	char a[CONF_HOSTNAME_MAX + 1];
+
 	(void)c;
+	/* A name in U-labels is kept as its A-labels: what EHLO, the
+	 * greeting and the PTR record carry (RFC 5890 §2.3.2.1). */
+	if (idna_is_intl(v)) {
+		if (idna_to_ascii(v, a, sizeof(a)) != IDNA_OK)
+			return "not a valid international host name "
+			    "(RFC 5891)";
+		v = a;
+	}
 	if (!conf_valid_hostname(v))
 		return "not a valid host name (letters, digits, '-' and dots)";
 	if (str_copy(field, size, v) == -1)
@@ -883,6 +897,8 @@ int
 conf_domain_path(const struct conf *c, const char *domain, const char *file,
     char *buf, size_t size)
 {
+	char other[DOMAIN_OTHER_MAX + 1];
+	struct stat st;
 	int r;
 
 	/* The domain comes from a peer's address: it must name a directory
@@ -892,6 +908,16 @@ conf_domain_path(const struct conf *c, const char *domain, const char *file,
 		errno = EINVAL;
 		return -1;
 	}
+	/* An international domain's directory may have the other
+	 * spelling (idna.h): bücher.example for xn--bcher-kva.example or
+	 * the reverse.  ASCII names pay one scan and no system call. */
+	if (idna_is_intl(domain) &&
+	    idna_other(domain, other, sizeof(other)) == IDNA_OK &&
+	    str_fmt(buf, size, "%s/domains/%s", c->dir, domain) == 0 &&
+	    stat(buf, &st) == -1 && errno == ENOENT &&
+	    str_fmt(buf, size, "%s/domains/%s", c->dir, other) == 0 &&
+	    stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+		domain = other;
 	if (file != NULL)
 		r = str_fmt(buf, size, "%s/domains/%s/%s", c->dir, domain,
 		    file);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "domains.h"
+#include "idna.h"
 #include "str.h"
 
 enum {
@@ -31,22 +32,63 @@ domain_clean(const char *domain, char *out, size_t size)
 	return 1;
 }
 
+/* 1 if DIR/domains/d is a directory, 0 not, -1 error. */
+static int
+has_dir(const struct conf *conf, const char *d)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	/* Not conf_domain_path, which would find the other spelling. */
+	if (str_fmt(path, sizeof(path), "%s/domains/%s", conf->dir, d) == -1)
+		return 0;	/* too long to be ours */
+	if (stat(path, &st) == 0)
+		return S_ISDIR(st.st_mode);
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+}
+
+int
+domains_name(const struct conf *conf, const char *domain, char *name,
+    size_t size, int *hasdir)
+{
+	char d[ADDR_DOMAIN_MAX + 1], other[ADDR_DOMAIN_MAX + 1];
+	int r;
+
+	*hasdir = 0;
+	if (size > 0)
+		name[0] = '\0';
+	if (!domain_clean(domain, d, sizeof(d)))
+		return 0;
+	if ((r = has_dir(conf, d)) == -1)
+		return -1;
+	if (r == 0 && str_casecmp(d, conf->hostname) != 0) {
+		/* The other spelling of an international name (RFC 5890:
+		 * bücher.example is xn--bcher-kva.example), which the
+		 * configuration may use instead.  ASCII names pay one scan
+		 * of their bytes, and only when they are not ours. */
+		if (!idna_is_intl(d) ||
+		    idna_other(d, other, sizeof(other)) != IDNA_OK)
+			return 0;
+		if ((r = has_dir(conf, other)) == -1)
+			return -1;
+		if (r == 0 && str_casecmp(other, conf->hostname) != 0)
+			return 0;
+		memcpy(d, other, sizeof(d));
+	}
+	*hasdir = r;
+	if (str_copy(name, size, d) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 1;
+}
+
 int
 domains_local(const struct conf *conf, const char *domain, int *hasdir)
 {
-	char d[ADDR_DOMAIN_MAX + 1], path[PATH_MAX];
-	struct stat st;
+	char name[ADDR_DOMAIN_MAX + 1];
 
-	*hasdir = 0;
-	if (!domain_clean(domain, d, sizeof(d)))
-		return 0;
-	if (conf_domain_path(conf, d, NULL, path, sizeof(path)) == -1)
-		return errno == EINVAL ? 0 : -1;
-	if (stat(path, &st) == 0)
-		*hasdir = S_ISDIR(st.st_mode);
-	else if (errno != ENOENT && errno != ENOTDIR)
-		return -1;
-	return *hasdir || str_casecmp(d, conf->hostname) == 0;
+	return domains_name(conf, domain, name, sizeof(name), hasdir);
 }
 
 int

@@ -8,6 +8,7 @@
 #include "alias.h"
 #include "domconf.h"
 #include "filecache.h"
+#include "idna.h"
 #include "sendas.h"
 #include "str.h"
 
@@ -105,6 +106,32 @@ senders_give(const struct conf *c, const char *const *who, size_t n,
 	return found;
 }
 
+/* 1 if a and b are one address: the same but for the case of ASCII
+ * letters, or with the two spellings of one international domain
+ * (idna.h), so that anna@xn--bcher-kva.example may send as
+ * anna@bücher.example. */
+static int
+same_address(const char *a, const char *b)
+{
+	char la[ADDR_TEXT_MAX + 1], lb[ADDR_TEXT_MAX + 1],
+	    other[ADDR_DOMAIN_MAX + 1];
+	const char *da = strrchr(a, '@'), *db = strrchr(b, '@');
+
+	if (str_casecmp(a, b) == 0)
+		return 1;
+	if (da == NULL || db == NULL || !idna_is_intl(da + 1) ||
+	    (size_t)(da - a) > ADDR_TEXT_MAX || (size_t)(db - b) >
+	    ADDR_TEXT_MAX)
+		return 0;
+	memcpy(la, a, (size_t)(da - a));
+	la[da - a] = '\0';
+	memcpy(lb, b, (size_t)(db - b));
+	lb[db - b] = '\0';
+	return str_casecmp(la, lb) == 0 &&
+	    idna_other(da + 1, other, sizeof(other)) == IDNA_OK &&
+	    str_casecmp(other, db + 1) == 0;
+}
+
 enum sendas
 sendas_login(const struct conf *c, const char *login, const char *address,
     char *why, size_t whysize)
@@ -117,7 +144,7 @@ sendas_login(const struct conf *c, const char *login, const char *address,
 
 	if (why != NULL && whysize > 0)
 		why[0] = '\0';
-	if (address[0] == '\0' || str_casecmp(address, login) == 0) {
+	if (address[0] == '\0' || same_address(address, login)) {
 		str_fmt_cut(why, whysize, "the login's own address");
 		return SENDAS_YES;
 	}

@@ -25,6 +25,7 @@
 #include "io.h"
 #include "str.h"
 #include "users.h"
+#include "utf8.h"
 
 enum {
 	RAW_MAX = USERS_LINE_MAX,	/* a line with its LF or CRLF */
@@ -78,7 +79,7 @@ is_atext(int c)
 int
 users_name_valid(const char *name)
 {
-	size_t i, n = strlen(name);
+	size_t i, k, n = strlen(name);
 
 	if (n == 0 || n > USERS_NAME_MAX)
 		return 0;
@@ -86,9 +87,16 @@ users_name_valid(const char *name)
 	 * the name becomes a Maildir directory, MAILDIRS/DOMAIN/USER. */
 	if (name[0] == '#' || name[0] == '.' || name[n - 1] == '.')
 		return 0;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i += k) {
+		k = 1;
 		if (name[i] == '.') {
 			if (name[i + 1] == '.')
+				return 0;
+		} else if ((unsigned char)name[i] >= 0x80) {
+			/* UTF-8, as RFC 6531 §3.3 extends atext: the
+			 * Maildir's name has the same bytes. */
+			if ((k = utf8_seq((const unsigned char *)name + i,
+			    n - i)) == 0)
 				return 0;
 		} else if (!is_atext((unsigned char)name[i]))
 			return 0;

@@ -303,7 +303,8 @@ auth_verify(const struct conf *conf, const struct auth_cred *c,
 	struct addr a;
 	int local, hasdir;
 
-	if (addr_parse(c->authcid, strlen(c->authcid), 0, &a) != ADDR_OK ||
+	if (addr_parse(c->authcid, strlen(c->authcid), ADDR_UTF8,
+	    &a) != ADDR_OK ||
 	    a.null || a.literal || a.domain[0] == '\0')
 		return say(AUTH_BAD, reason, rsize,
 		    "login is not user@domain: %s", c->authcid);

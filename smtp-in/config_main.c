@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "idna.h"
+#include "idnlook.h"
 #include "str.h"
 
 #define PROG	"posthorn-config"
@@ -37,6 +39,35 @@ is_domain_entry(const struct dirent *d)
 	return d->d_name[0] != '.';
 }
 
+/* An international domain directory's name must be valid IDNA 2008
+ * (libidn2 says; smtp-in, without its tables, would take a name that DNS
+ * never will) and must not exist in both spellings (which directory
+ * would get the mail?).  A warning on stderr; 1 if one was said. */
+static int
+warn_domain(const struct conf *c, const char *name)
+{
+	char a[CONF_HOSTNAME_MAX + 1], other[4 * CONF_HOSTNAME_MAX + 1],
+	    why[512], path[PATH_MAX];
+	struct stat st;
+
+	if (!idna_is_intl(name))
+		return 0;
+	if (idnlook_to_ascii(name, a, sizeof(a), why, sizeof(why)) == -1) {
+		fprintf(stderr, PROG ": warning: domains/%s\n", why);
+		return 1;
+	}
+	if (idna_other(name, other, sizeof(other)) == IDNA_OK &&
+	    strcmp(other, name) != 0 && str_fmt(path, sizeof(path),
+	    "%s/domains/%s", c->dir, other) == 0 && stat(path, &st) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		fprintf(stderr, PROG ": warning: domains/%s and domains/%s "
+		    "are one domain in two spellings: keep one\n", name,
+		    other);
+		return 1;
+	}
+	return 0;
+}
+
 /* "# local domains: a.example, b.example (domains/), and HOSTNAME": what
  * the configuration receives mail for, as a comment. */
 static void
@@ -53,9 +84,11 @@ print_domains(const struct conf *c)
 		for (i = 0; i < n; i++) {
 			if (conf_domain_path(c, ents[i]->d_name, NULL, path,
 			    sizeof(path)) == 0 && stat(path, &st) == 0 &&
-			    S_ISDIR(st.st_mode))
+			    S_ISDIR(st.st_mode)) {
 				printf("%s %s", k++ > 0 ? "," : "",
 				    ents[i]->d_name);
+				(void)warn_domain(c, ents[i]->d_name);
+			}
 			free(ents[i]);
 		}
 		free(ents);

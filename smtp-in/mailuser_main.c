@@ -108,7 +108,7 @@ parse_user(const char *arg, char name[USERS_NAME_MAX + 1],
 	struct addr a;
 	enum addr_err e;
 
-	if ((e = addr_parse(arg, strlen(arg), 0, &a)) != ADDR_OK)
+	if ((e = addr_parse(arg, strlen(arg), ADDR_UTF8, &a)) != ADDR_OK)
 		return say(EX_DATAERR, "%s: %s", arg, addr_strerror(e));
 	if (a.null || a.literal || a.domain[0] == '\0')
 		return say(EX_DATAERR, "%s: want user@domain", arg);

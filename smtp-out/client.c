@@ -59,6 +59,8 @@ struct wire {
 	size_t		 col;	/* octets in the current line */
 	uint64_t	 size;	/* wire octets produced */
 	enum client_msg_verdict verdict;
+	int		 body;	/* past the header's empty line */
+	int		 hdr8;	/* a byte above 0x7f in the header */
 };
 
 static void
@@ -71,6 +73,8 @@ wire_init(struct wire *w)
 static size_t
 wire_eol(struct wire *w, char *out, size_t o)
 {
+	if (w->bol)
+		w->body = 1;		/* an empty line ends the header */
 	out[o++] = '\r';
 	out[o++] = '\n';
 	w->bol = 1;
@@ -104,6 +108,8 @@ wire_encode(struct wire *w, const unsigned char *in, size_t n, char *out)
 		}
 		if (c == '\0' && w->verdict == CLIENT_MSG_OK)
 			w->verdict = CLIENT_MSG_NUL;
+		if (c >= 0x80 && !w->body)
+			w->hdr8 = 1;
 		if (w->bol && c == '.')
 			out[o++] = '.';		/* RFC 5321 §4.5.2 */
 		w->bol = 0;
@@ -237,6 +243,7 @@ client_msg_open_prefixed(int fd, const char *prefix, size_t prefixlen,
 	(void)wire_finish(&w, out, 0);
 	m->size = w.size;
 	m->verdict = w.verdict;
+	m->hdr8 = w.hdr8;
 	return 0;
 fail:
 	client_msg_close(m);

@@ -89,6 +89,9 @@ struct client_msg {
 	uint64_t		 size;	/* in wire form, for SIZE= (RFC 1870) */
 	enum client_msg_verdict	 verdict;
 	int			 owned;	/* fd is our temporary copy */
+	/* UTF-8 (any byte above 0x7f) in the header: SMTPUTF8 is needed
+	 * for it (RFC 6532), where 8BITMIME is enough for the body. */
+	int			 hdr8;
 };
 
 /* Prepare the message on fd (standard input): a regular file is read in

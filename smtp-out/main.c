@@ -22,6 +22,8 @@
 #include "conf.h"
 #include "dsn.h"
 #include "fileread.h"
+#include "idna.h"
+#include "idnlook.h"
 #include "log.h"
 #include "mailhdr.h"
 #include "send.h"
@@ -204,6 +206,43 @@ parse(int argc, char **argv, int job, struct opts *o, const char **copt,
 	return o->maxk > o->n ? -1 : 0;
 }
 
+/* 1 if the local part of a is UTF-8: only SMTPUTF8 carries it. */
+static int
+utf8_local(const struct addr *a)
+{
+	const char *p;
+
+	for (p = a->local; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			return 1;
+	return 0;
+}
+
+/* The path at path (as formatted, size bytes) with its domain as
+ * A-labels, for a message that does not need SMTPUTF8: an A-label names
+ * the same domain as its U-label (RFC 5890 §2.3.2.1), so the address
+ * does not change.  0, or -1 with why. */
+static int
+ascii_path(char *path, size_t size, char *why, size_t whysize)
+{
+	char d[ADDR_DOMAIN_MAX + 1];
+	struct addr a;
+
+	if (path[0] == '\0' || !idna_is_intl(path))
+		return 0;
+	if (addr_parse(path, strlen(path), ADDR_UTF8, &a) != ADDR_OK ||
+	    a.literal || a.domain[0] == '\0')
+		return 0;
+	if (idnlook_to_ascii(a.domain, d, sizeof(d), why, whysize) == -1)
+		return -1;
+	memcpy(a.domain, d, sizeof(d));
+	if (addr_format(&a, path, size) < 0) {
+		str_fmt_cut(why, whysize, "%s: too long as A-labels", path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Everything we can say before sending: every recipient deferred or
  * failed with the same reason. */
 static int
@@ -238,6 +277,7 @@ run(const struct conf *conf, const struct opts *o, int serving,
 {
 	static struct client_rcpt rcpts[RCPTS_MAX];
 	static char paths[RCPTS_MAX][ADDR_TEXT_MAX];
+	static char apaths[RCPTS_MAX][ADDR_TEXT_MAX];
 	static char header[HEADER_MAX];
 	struct client_msg msg;
 	struct send_job job;
@@ -245,9 +285,10 @@ run(const struct conf *conf, const struct opts *o, int serving,
 	const char *at;
 	ssize_t hlen = 0, hl = 0;
 	char err[ERR_MAX], domain[ADDR_DOMAIN_MAX + 1] = "";
-	char from[ADDR_TEXT_MAX];
+	char adomain[ADDR_DOMAIN_MAX + 1], from[ADDR_TEXT_MAX],
+	    afrom[ADDR_TEXT_MAX];
 	size_t i, n = o->n;
-	int utf8 = o->utf8, rc, fd = STDIN_FILENO;
+	int utf8 = 0, rc, fd = STDIN_FILENO;
 
 	if (o->sender == NULL || n < 1 || n > RCPTS_MAX ||
 	    (serving && o->mfile == NULL)) {
@@ -265,7 +306,7 @@ run(const struct conf *conf, const struct opts *o, int serving,
 			return serving ? refuse_job(o, "bad sender address") :
 			    EXIT_USAGE;
 		}
-		utf8 |= a.utf8;
+		utf8 |= utf8_local(&a);
 	}
 
 	/* Every recipient of one domain; one that does not parse fails on
@@ -308,7 +349,35 @@ run(const struct conf *conf, const struct opts *o, int serving,
 			continue;
 		}
 		rcpts[i].path = paths[i];
-		utf8 |= a.utf8;
+		utf8 |= utf8_local(&a);
+	}
+
+	/* DNS, routes(5), TLSA and MTA-STS know the domain by its A-labels
+	 * (RFC 5891 §5).  A message that needs SMTPUTF8 (see below) keeps
+	 * its envelope as written, for a host that offers SMTPUTF8 (else
+	 * 5.6.7, client.c); any other leaves with its domains as A-labels. */
+	if (idnlook_to_ascii(domain, adomain, sizeof(adomain), err,
+	    sizeof(err)) == -1) {
+		log_event("error", "reason", err, (char *)NULL);
+		return report_all(rcpts, n, CLIENT_FAILED, "5.1.2", err);
+	}
+	/* The envelope with its domains as A-labels, for when the message
+	 * turns out not to need SMTPUTF8 (below); a domain that IDNA 2008
+	 * refuses leaves it in UTF-8, which then needs SMTPUTF8. */
+	memcpy(afrom, from, sizeof(afrom));
+	if (ascii_path(afrom, sizeof(afrom), err, sizeof(err)) == -1) {
+		log_event("warning", "reason", err, (char *)NULL);
+		utf8 = 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (rcpts[i].path == NULL)
+			continue;
+		memcpy(apaths[i], paths[i], sizeof(apaths[i]));
+		if (ascii_path(apaths[i], sizeof(apaths[i]), err,
+		    sizeof(err)) == -1) {
+			log_event("warning", "reason", err, (char *)NULL);
+			utf8 = 1;
+		}
 	}
 
 	/* Never send the message without the fields it was given: a
@@ -352,9 +421,23 @@ run(const struct conf *conf, const struct opts *o, int serving,
 		return report_all(rcpts, n, CLIENT_DEFERRED, "4.3.0", err);
 	}
 
+	/* SMTPUTF8 is needed for a local part in UTF-8, or for a header in
+	 * UTF-8 (RFC 6532) when the message came with SMTPUTF8 (-U): else
+	 * nothing in it needs SMTPUTF8 once its envelope domains are
+	 * A-labels, the same domains (RFC 5890 §2.3.2.1), and it goes as
+	 * such to any host rather than bounce 5.6.7. */
+	if (o->utf8 && msg.hdr8)
+		utf8 = 1;
+	if (!utf8) {
+		(void)memcpy(from, afrom, sizeof(from));
+		for (i = 0; i < n; i++)
+			if (rcpts[i].path != NULL)
+				rcpts[i].path = apaths[i];
+	}
+
 	memset(&job, 0, sizeof(job));
 	job.conf = conf;
-	job.domain = domain;
+	job.domain = adomain;
 	job.sender = from;
 	job.eightbit = o->eightbit;
 	job.smtputf8 = utf8;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fileline.h"
+#include "idna.h"
 #include "route.h"
 #include "str.h"
 
@@ -136,7 +137,7 @@ static int
 parse_line(const struct conf *c, char *s, struct line *l, char *why,
     size_t whysize)
 {
-	char *field[ROUTE_FIELDS_MAX], *v, *p;
+	char *field[ROUTE_FIELDS_MAX], *v, *p, a[ROUTE_HOST_MAX + 1];
 	const char *bad;
 	size_t nf = 0, i;
 	int seen_tls = 0, seen_ca = 0;
@@ -174,6 +175,11 @@ parse_line(const struct conf *c, char *s, struct line *l, char *why,
 	if (strcmp(field[0], "*") == 0)
 		(void)str_copy(l->dest, sizeof(l->dest), "*");
 	else {
+		/* A destination in U-labels is kept as its A-labels, the
+		 * spelling smtp-out looks the domain up by (RFC 5891). */
+		if (idna_is_intl(field[0]) && idna_to_ascii(field[0], a,
+		    sizeof(a)) == IDNA_OK)
+			field[0] = a;
 		if (!conf_valid_hostname(field[0])) {
 			str_fmt_cut(why, whysize,
 			    "destination %s: not a domain name or '*'",

@@ -488,11 +488,14 @@ def smtp_send(srv, msg, rcpts=("<alice@example.com>",)):
 class Peer:
     """An aiosmtpd server in this process on a loopback port, keeping
     each envelope it accepts: the next hop of smtp-out, routed to with
-    routes(5) "* 127.0.0.1:PORT tls=none"."""
+    routes(5) "* 127.0.0.1:PORT tls=none".  smtputf8=False leaves
+    SMTPUTF8 out of its EHLO; the MAIL options of each message are kept
+    in `options`, in the order of `got`."""
 
-    def __init__(self, reply="250 2.0.0 kept"):
+    def __init__(self, reply="250 2.0.0 kept", smtputf8=True):
         from aiosmtpd.controller import Controller
         self.got = []
+        self.options = []
         self.cond = threading.Condition()
         peer = self
 
@@ -502,12 +505,14 @@ class Peer:
                     peer.got.append((envelope.mail_from,
                                      list(envelope.rcpt_tos),
                                      envelope.original_content))
+                    peer.options.append(list(envelope.mail_options))
                     peer.cond.notify_all()
                 return reply
 
         self.port = free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1",
-                                     port=self.port)
+                                     port=self.port,
+                                     enable_SMTPUTF8=smtputf8)
         self.controller.start()
 
     def wait(self, count=1, timeout=WAIT):

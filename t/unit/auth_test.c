@@ -374,7 +374,7 @@ test_login_that_is_not_user_at_domain_is_malformed(void **state)
 	static const char *const bad[] = {
 		"alice", "alice@", "@example.com", "alice@[192.0.2.1]",
 		"al ice@example.com", "alice@example.com extra",
-		"\xc3\xa9@example.com"
+		"\xc3@example.com"		/* not UTF-8 */
 	};
 	char req[512];
 	size_t i;
@@ -384,6 +384,10 @@ test_login_that_is_not_user_at_domain_is_malformed(void **state)
 		assert_int_equal(check(f, req), AUTH_BAD);
 		assert_non_null(strstr(f->reason, "not user@domain"));
 	}
+	/* A UTF-8 login (RFC 4616 takes UTF-8) is looked up like any. */
+	plain(req, sizeof(req), "", "\xc3\xa9@example.com", PASSWORD);
+	assert_int_equal(check(f, req), AUTH_NO);
+	assert_non_null(strstr(f->reason, "no such user"));
 }
 
 static void

@@ -236,6 +236,46 @@ test_user_of_users_file_is_local_in_any_case(void **state)
 	assert_int_equal(rcpt(f, "bob", "example.org"), RESOLVE_NOUSER);
 }
 
+/* An international domain is local in both spellings, whichever its
+ * directory has, and domains_name gives the directory's. */
+static void
+test_international_domain_is_local_in_either_spelling(void **state)
+{
+	struct fix *f = *state;
+	char name[ADDR_DOMAIN_MAX + 1];
+	int hasdir;
+
+	tu_mkdomain(f->dir, "b\xc3\xbc" "cher.example");
+	tu_put_domain(f->dir, "b\xc3\xbc" "cher.example", "users",
+	    "j\xc3\xb6rg:!\n");
+	tu_mkdomain(f->dir, "xn--mnchen-3ya.example");
+	tu_put_domain(f->dir, "xn--mnchen-3ya.example", "users", "anna:!\n");
+
+	assert_int_equal(rcpt(f, "j\xc3\xb6rg", "b\xc3\xbc" "cher.example"),
+	    RESOLVE_LOCAL);
+	assert_int_equal(rcpt(f, "J\xc3\xb6rg", "XN--BCHER-KVA.example"),
+	    RESOLVE_LOCAL);
+	assert_int_equal(rcpt(f, "anna", "m\xc3\xbcnchen.example"),
+	    RESOLVE_LOCAL);
+	assert_int_equal(rcpt(f, "bob", "xn--bcher-kva.example"),
+	    RESOLVE_NOUSER);
+	assert_int_equal(domains_name(&f->conf, "XN--bcher-kva.EXAMPLE",
+	    name, sizeof(name), &hasdir), 1);
+	assert_string_equal(name, "b\xc3\xbc" "cher.example");
+	assert_true(hasdir);
+	assert_int_equal(domains_name(&f->conf, "M\xc3\xbcnchen.example",
+	    name, sizeof(name), &hasdir), 1);
+	assert_string_equal(name, "xn--mnchen-3ya.example");
+	/* Not the Punycode of a U-label, or another domain: not local. */
+	assert_int_equal(rcpt(f, "anna", "xn--bcher-kv.example"),
+	    RESOLVE_REMOTE);
+	assert_int_equal(rcpt(f, "anna", "d\xc3\xb6main.example"),
+	    RESOLVE_REMOTE);
+	/* Upper case beyond ASCII is not IDNA 2008: not recognized. */
+	assert_int_equal(rcpt(f, "j\xc3\xb6rg", "B\xc3\x9c" "CHER.example"),
+	    RESOLVE_REMOTE);
+}
+
 static void
 test_unreadable_aliases_fail_even_a_user(void **state)
 {
@@ -384,6 +424,7 @@ main(void)
 		T(test_address_literal_is_remote),
 		T(test_postmaster_without_domain_is_local),
 		T(test_other_domain_is_remote),
+		T(test_international_domain_is_local_in_either_spelling),
 		T(test_postmaster_of_a_local_domain_needs_no_file),
 		T(test_postmaster_with_unreadable_files_is_a_temporary_failure),
 		T(test_hostname_without_directory_has_only_postmaster),

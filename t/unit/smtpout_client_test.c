@@ -588,6 +588,38 @@ test_line_ends_are_crlf_and_dots_are_stuffed(void **state)
 	free(run);
 }
 
+/* UTF-8 in the header (RFC 6532) is told from UTF-8 in the body alone,
+ * wherever the header's empty line falls: smtp-out needs SMTPUTF8 for
+ * the first only. */
+static void
+test_utf8_in_the_header_is_told_from_utf8_in_the_body(void **state)
+{
+	static const struct {
+		const char	*msg;
+		int		 hdr8;
+	} cases[] = {
+		{ "Subject: gr\xc3\xbc\xc3\x9f" "e\n\nhi\n", 1 },
+		{ "Subject: hi\r\n\r\nK\xc3\xa4se\r\n", 0 },
+		{ "Subject: hi\n\nK\xc3\xa4se\n", 0 },
+		{ "\nK\xc3\xa4se\n", 0 },		/* no header */
+		{ "To: a\n b\xc3\xbc\n\n", 1 },	/* a fold */
+		{ "Subject: hi\n", 0 },		/* no body */
+	};
+	struct client_msg m;
+	char why[256];
+	size_t i;
+	int fd;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = mem_fd(cases[i].msg, strlen(cases[i].msg));
+		assert_int_equal(client_msg_open(fd, &m, why, sizeof(why)), 0);
+		assert_int_equal(m.hdr8, cases[i].hdr8);
+		client_msg_close(&m);
+		close(fd);
+	}
+}
+
 static void
 test_nul_in_message_fails_560_without_connecting(void **state)
 {
@@ -1592,6 +1624,7 @@ main(void)
 		cmocka_unit_test(
 		    test_message_over_the_hosts_size_fails_534_unsent),
 		cmocka_unit_test(test_smtputf8_not_offered_fails_567),
+		cmocka_unit_test(test_utf8_in_the_header_is_told_from_utf8_in_the_body),
 		cmocka_unit_test(test_mail_4xx_defers_every_recipient),
 		cmocka_unit_test(test_mail_5xx_fails_every_recipient),
 		cmocka_unit_test(test_rcpt_replies_decide_each_recipient),

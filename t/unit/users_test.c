@@ -147,7 +147,7 @@ test_malformed_line_makes_lookup_fail_with_einval(void **state)
 		"alice:" H1 "\nbob:$argon2id$ space\n",
 		"alice:" H1 "\nbob:plaintext\n",
 		"alice:" H1 "\n.bob:" H2 "\n",
-		"alice:" H1 "\nb\xc3\xa9:" H2 "\n",
+		"alice:" H1 "\nb\xc3:" H2 "\n",	/* not UTF-8 */
 	};
 	size_t i;
 
@@ -431,7 +431,12 @@ test_name_valid_takes_lowercase_dot_atoms(void **state)
 	assert_false(users_name_valid("a:b"));
 	assert_false(users_name_valid("a@b"));
 	assert_false(users_name_valid("\"a\""));
-	assert_false(users_name_valid("b\xc3\xa9"));
+	/* UTF-8 is atext under RFC 6531 §3.3; what is not UTF-8 is not. */
+	assert_true(users_name_valid("b\xc3\xa9"));
+	assert_true(users_name_valid("j\xc3\xb6rg.m"));
+	assert_false(users_name_valid("b\xc3"));
+	assert_false(users_name_valid("b\xc0\x80"));
+	assert_false(users_name_valid("b\xed\xa0\x80"));
 }
 
 /* passwd.c belongs with the file its hashes go into. */

@@ -1,0 +1,45 @@
+/* idnlook.c — libidn2's lookup conversion (RFC 5891 §5, UTS #46 mapping)
+ * behind one function, for smtp-out's DNS names, DKIM's d= and
+ * posthorn-config's check.  Kept out of the static library: libidn2 has
+ * no musl build here, and smtp-in needs none of it (lib/idna.h). */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <idn2.h>
+
+#include "idna.h"
+#include "idnlook.h"
+#include "str.h"
+
+int
+idnlook_to_ascii(const char *domain, char *out, size_t size, char *why,
+    size_t whysize)
+{
+	char *a = NULL;
+	int r, rc = -1;
+
+	if (!idna_is_intl(domain)) {
+		if (str_copy(out, size, domain) == -1) {
+			str_fmt_cut(why, whysize, "%s: name too long", domain);
+			return -1;
+		}
+		str_lower(out);
+		return 0;
+	}
+	if ((r = idn2_to_ascii_8z(domain, &a, IDN2_NFC_INPUT |
+	    IDN2_NONTRANSITIONAL)) != IDN2_OK) {
+		str_fmt_cut(why, whysize, "%s: not a valid international "
+		    "domain name (IDNA 2008): %s", domain, idn2_strerror(r));
+		goto out;
+	}
+	if (str_copy(out, size, a) == -1) {
+		str_fmt_cut(why, whysize, "%s: name too long", domain);
+		goto out;
+	}
+	str_lower(out);
+	rc = 0;
+out:
+	idn2_free(a);
+	return rc;
+}
