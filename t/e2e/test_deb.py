@@ -377,6 +377,19 @@ def test_install_without_a_domain_does_not_fail(debs, chroot):
           env={"POSTHORN_DOMAIN": DOMAIN, "POSTHORN_HOSTNAME": HOST})
     check_installed(c, V1)
 
+    # The administrator's own statoverride (sendmail for the group
+    # alone) stands: the postinst of dpkg-reconfigure (and of every
+    # upgrade) sets the programs' modes only through dpkg-statoverride,
+    # which keeps an override that is there.
+    inject = "/usr/sbin/queue-inject"
+    c.run(["dpkg-statoverride", "--remove", inject])
+    c.run(["dpkg-statoverride", "--update", "--add", "root",
+           "posthorn-drop", "2750", inject])
+    c.run(["dpkg-reconfigure", "posthorn"])
+    assert c.owner(inject) == "root:posthorn-drop 2750"
+    r = c.run(["dpkg-statoverride", "--list", inject])
+    assert r.stdout.strip() == f"root posthorn-drop 2750 {inject}", r.stdout
+
 
 # Run at the end of the container's boot: what a user checks after the
 # install, then "apt-get remove" under the running systemd, and what it
