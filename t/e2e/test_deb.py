@@ -320,11 +320,20 @@ def test_package_installs_upgrades_removes_and_purges(debs, chroot):
             [*c.path(f"/etc/posthorn/domains/{DOMAIN}/dkim").iterdir(),
              c.path("/etc/posthorn/certs/privkey.pem"),
              c.path("/etc/posthorn/srs.secret"), aliases]}
+    # A domain added since, with a mailbox and no DKIM key (one signed
+    # elsewhere, or not yet in DNS), whose name sorts before DOMAIN:
+    # the upgrade must not take it for the mail domain and make its
+    # keys, its postmaster and its aliases.
+    c.run(["mailuser", "add", "me@a.example"], input="a long password\n")
+    added = c.path("/etc/posthorn/domains/a.example")
+    added_users = (added / "users").read_bytes()
 
-    # The upgrade, without the names: it takes what /etc/posthorn has.
-    c.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
-           f"/tmp/{debs[V2].name}"])
+    # The upgrade, without the names: it makes nothing in /etc/posthorn.
+    r = c.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
+               f"/tmp/{debs[V2].name}"])
     check_installed(c, V2)
+    assert sorted(p.name for p in added.iterdir()) == ["users"], r.stdout
+    assert (added / "users").read_bytes() == added_users
     assert conf.read_text() == edited
     for p, data in kept.items():
         assert p.read_bytes() == data, p
