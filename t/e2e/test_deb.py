@@ -123,6 +123,17 @@ def test_lintian_finds_no_error(debs):
     assert "unused-override" not in r.stdout, r.stdout
 
 
+def test_built_using_names_the_source_of_musl(debs):
+    """smtp-in and smtp-listen hold musl's code (static): Built-Using
+    names musl's source package and its version (policy 7.8)."""
+    debs, _ = debs
+    want = run(["dpkg-query", "-W", "-f",
+                "${source:Package} (= ${source:Version})", "musl-dev"],
+               60).stdout
+    r = run(["dpkg-deb", "-f", str(debs[V1]), "Built-Using"], 60)
+    assert r.stdout.strip() == want, r.stdout
+
+
 def make_root():
     """The cached Debian 12 root, made once (in ROOT.new, renamed when
     complete, so that a run cut short leaves nothing taken for a root)."""
