@@ -391,8 +391,13 @@ def test_package_installs_upgrades_removes_and_purges(debs, chroot):
                   .iterdir()) == queued
 
     # purge: the configuration, the queue and the statoverrides go; the
-    # user and groups stay, as Debian keeps system users.
+    # user and groups stay, as Debian keeps system users, and what the
+    # package did not make: install.sh's logs (without systemd).
+    logs = c.path("/var/log/posthorn/queue-run.log")
+    logs.parent.mkdir()
+    logs.write_text("install.sh's\n")
     c.run(["apt-get", "purge", "-y", "-q", "posthorn"])
+    assert logs.read_text() == "install.sh's\n"
     assert c.status() == "unknown" or "not-installed" in c.status()
     assert not c.path("/etc/posthorn").exists()
     assert not c.path("/var/spool/posthorn").exists()
