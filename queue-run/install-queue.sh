@@ -8,12 +8,14 @@
 # below, whatever an older install left (queue-inject setuid posthorn,
 # the queue posthorn:posthorn 0750).
 #
-#	sh queue-run/install-queue.sh [-D DESTDIR] [-p PREFIX] [-s SPOOL]
+#	sh queue-run/install-queue.sh [-n] [-D DESTDIR] [-p PREFIX] [-s SPOOL]
 #	    [-u USER] [-G GROUP] [-g DROPGROUP] [-r RUNGROUP]
 #
 # Defaults: no DESTDIR, /usr/local, /var/spool/posthorn, posthorn,
 # posthorn (USER's group), posthorn-drop, posthorn-run.  Names or
-# numeric ids.
+# numeric ids.  -n: the queue alone, not queue-inject and queue-runas,
+# whose owners and modes are dpkg-statoverride's in the Debian package
+# (its postinst): an administrator's own override there must stand.
 #
 # The model (Postfix's postdrop), in posthorn-queue(5) and queue-inject(8):
 #
@@ -48,6 +50,7 @@
 # the queue, nothing more.
 set -eu
 
+progs=1
 DESTDIR=
 PREFIX=/usr/local
 SPOOL=/var/spool/posthorn
@@ -57,12 +60,13 @@ DROP=posthorn-drop
 RUN=posthorn-run
 
 usage() {
-	echo "usage: install-queue.sh [-D DESTDIR] [-p PREFIX] [-s SPOOL]" \
+	echo "usage: install-queue.sh [-n] [-D DESTDIR] [-p PREFIX] [-s SPOOL]" \
 	    "[-u USER] [-G GROUP] [-g DROPGROUP] [-r RUNGROUP]" >&2
 	exit 64
 }
-while getopts D:p:s:u:G:g:r: o; do
+while getopts nD:p:s:u:G:g:r: o; do
 	case $o in
+	n)	progs= ;;
 	D)	DESTDIR=$OPTARG ;;
 	p)	PREFIX=$OPTARG ;;
 	s)	SPOOL=$OPTARG ;;
@@ -98,8 +102,10 @@ set_mode() {
 	chmod "$3" "$1"
 }
 
-set_mode "$inject" "root:$DROP" 2755
-set_mode "$runas" "root:$RUN" 4750
+if [ -n "$progs" ]; then
+	set_mode "$inject" "root:$DROP" 2755
+	set_mode "$runas" "root:$RUN" 4750
+fi
 
 # The directories: made if missing, modes fixed if not.  The spool is
 # root's alone while its entries are fixed, so that USER cannot swap one

@@ -54,10 +54,15 @@ UNITS = ("posthorn-smtp.socket", "posthorn-smtp.service",
 # What the package enables (deb-systemd-helper's links, made without a
 # running systemd): the sockets, the listeners, queue-run, the timer.
 ENABLED = ("sockets.target.wants/posthorn-smtp.socket",
+           "sockets.target.wants/posthorn-submission.socket",
            "sockets.target.wants/posthorn-submissions.socket",
            "multi-user.target.wants/posthorn-smtp.service",
+           "multi-user.target.wants/posthorn-submission.service",
+           "multi-user.target.wants/posthorn-submissions.service",
            "multi-user.target.wants/posthorn-queue.service",
            "timers.target.wants/posthorn-tlsrpt.timer")
+SOCKETS = ("posthorn-smtp.socket", "posthorn-submission.socket",
+           "posthorn-submissions.socket")
 
 
 def why_not():
@@ -111,10 +116,22 @@ def test_lintian_finds_no_error(debs):
     _, changes = debs
     r = subprocess.run(["lintian", "--no-tag-display-limit", str(changes)],
                        capture_output=True, text=True, timeout=BUILD_WAIT)
-    errors = [l for l in r.stdout.splitlines() if l.startswith("E:")]
+    errors = [l for l in r.stdout.splitlines()
+              if l.startswith(("E:", "W:"))]
     assert not errors, r.stdout
     # An override that no longer matches is a stale excuse.
     assert "unused-override" not in r.stdout, r.stdout
+
+
+def test_built_using_names_the_source_of_musl(debs):
+    """smtp-in and smtp-listen hold musl's code (static): Built-Using
+    names musl's source package and its version (policy 7.8)."""
+    debs, _ = debs
+    want = run(["dpkg-query", "-W", "-f",
+                "${source:Package} (= ${source:Version})", "musl-dev"],
+               60).stdout
+    r = run(["dpkg-deb", "-f", str(debs[V1]), "Built-Using"], 60)
+    assert r.stdout.strip() == want, r.stdout
 
 
 def make_root():
@@ -234,6 +251,25 @@ def check_installed(c, version):
         assert "/usr/local" not in text, u
     for link in ENABLED:
         assert c.path(f"/etc/systemd/system/{link}").is_symlink(), link
+    # An upgrade restarts the services (the new programs run) and only
+    # starts the sockets, which keep their ports open throughout: a
+    # socket restarted would refuse connections meanwhile.
+    script = c.path("/var/lib/dpkg/info/posthorn.postinst").read_text()
+    invoked = [l for l in script.splitlines() if "deb-systemd-invoke" in l]
+    for u in SOCKETS:
+        lines = [l for l in invoked if f"'{u}'" in l]
+        assert lines and all("deb-systemd-invoke start " in l
+                             for l in lines), (u, invoked)
+    assert any("$_dh_action" in l and "'posthorn-smtp.service'" in l
+               for l in invoked), invoked
+    assert "_dh_action=restart" in script
+    # An MTA in Debian's sense: the one of the system, with sendmail
+    # and mailq where programs look for them.
+    r = c.run(["dpkg-query", "-W", "-f",
+               "${Provides}|${Conflicts}|${Replaces}", "posthorn"])
+    assert r.stdout == "|".join(["mail-transport-agent"] * 3), r.stdout
+    assert os.readlink(c.path("/usr/lib/sendmail")) == "../sbin/sendmail"
+    assert os.readlink(c.path("/usr/bin/mailq")) == "../sbin/mailq"
     # The user, its groups, and the groups no one is a member of.
     pw = c.path("/etc/passwd").read_text()
     line = next(l for l in pw.splitlines() if l.startswith("posthorn:"))
@@ -320,11 +356,20 @@ def test_package_installs_upgrades_removes_and_purges(debs, chroot):
             [*c.path(f"/etc/posthorn/domains/{DOMAIN}/dkim").iterdir(),
              c.path("/etc/posthorn/certs/privkey.pem"),
              c.path("/etc/posthorn/srs.secret"), aliases]}
+    # A domain added since, with a mailbox and no DKIM key (one signed
+    # elsewhere, or not yet in DNS), whose name sorts before DOMAIN:
+    # the upgrade must not take it for the mail domain and make its
+    # keys, its postmaster and its aliases.
+    c.run(["mailuser", "add", "me@a.example"], input="a long password\n")
+    added = c.path("/etc/posthorn/domains/a.example")
+    added_users = (added / "users").read_bytes()
 
-    # The upgrade, without the names: it takes what /etc/posthorn has.
-    c.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
-           f"/tmp/{debs[V2].name}"])
+    # The upgrade, without the names: it makes nothing in /etc/posthorn.
+    r = c.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
+               f"/tmp/{debs[V2].name}"])
     check_installed(c, V2)
+    assert sorted(p.name for p in added.iterdir()) == ["users"], r.stdout
+    assert (added / "users").read_bytes() == added_users
     assert conf.read_text() == edited
     for p, data in kept.items():
         assert p.read_bytes() == data, p
@@ -346,8 +391,13 @@ def test_package_installs_upgrades_removes_and_purges(debs, chroot):
                   .iterdir()) == queued
 
     # purge: the configuration, the queue and the statoverrides go; the
-    # user and groups stay, as Debian keeps system users.
+    # user and groups stay, as Debian keeps system users, and what the
+    # package did not make: install.sh's logs (without systemd).
+    logs = c.path("/var/log/posthorn/queue-run.log")
+    logs.parent.mkdir()
+    logs.write_text("install.sh's\n")
     c.run(["apt-get", "purge", "-y", "-q", "posthorn"])
+    assert logs.read_text() == "install.sh's\n"
     assert c.status() == "unknown" or "not-installed" in c.status()
     assert not c.path("/etc/posthorn").exists()
     assert not c.path("/var/spool/posthorn").exists()
@@ -376,6 +426,19 @@ def test_install_without_a_domain_does_not_fail(debs, chroot):
            "hostname nodot && dpkg-reconfigure posthorn"],
           env={"POSTHORN_DOMAIN": DOMAIN, "POSTHORN_HOSTNAME": HOST})
     check_installed(c, V1)
+
+    # The administrator's own statoverride (sendmail for the group
+    # alone) stands: the postinst of dpkg-reconfigure (and of every
+    # upgrade) sets the programs' modes only through dpkg-statoverride,
+    # which keeps an override that is there.
+    inject = "/usr/sbin/queue-inject"
+    c.run(["dpkg-statoverride", "--remove", inject])
+    c.run(["dpkg-statoverride", "--update", "--add", "root",
+           "posthorn-drop", "2750", inject])
+    c.run(["dpkg-reconfigure", "posthorn"])
+    assert c.owner(inject) == "root:posthorn-drop 2750"
+    r = c.run(["dpkg-statoverride", "--list", inject])
+    assert r.stdout.strip() == f"root posthorn-drop 2750 {inject}", r.stdout
 
 
 # Run at the end of the container's boot: what a user checks after the
