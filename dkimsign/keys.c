@@ -464,9 +464,9 @@ write_new(const char *dir, const char *name, const void *p, size_t n,
 		str_fmt_cut(err, errlen, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	/* Best effort: without the group only root reads the key. */
-	if (gid != (gid_t)-1)
-		(void)fchown(fd, (uid_t)-1, gid);
+	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) == -1) {
+		/* Best effort: without the group only root reads the key. */
+	}
 	if (fchmod(fd, 0640) == -1 || fd_write_all(fd, p, n) == -1 ||
 	    fsync(fd) == -1) {
 		str_fmt_cut(err, errlen, "%s: %s", tmp, strerror(errno));
@@ -603,8 +603,9 @@ keys_generate(const char *dir, time_t now, unsigned bits,
 		}
 	}
 	if (mkdir(dir, 0750) == 0) {
-		if (gid != (gid_t)-1)
-			(void)chown(dir, (uid_t)-1, gid);
+		if (gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid) == -1) {
+			/* Best effort, as for the key. */
+		}
 		if (fsync_parent(dir) == -1) {
 			str_fmt_cut(err, errlen, "%s: %s", dir,
 			    strerror(errno));
