@@ -40,7 +40,11 @@ AUTH=posthorn-auth
 CMDUSER=nobody
 CONF=/etc/posthorn
 
-say() { printf 'install.sh: %s\n' "$*"; }
+# The package's postinst runs this too (POSTHORN_INSTALL_BY=deb): its
+# lines name the package there.
+WHO=install.sh
+[ "${POSTHORN_INSTALL_BY-}" != deb ] || WHO="posthorn postinst"
+say() { printf '%s: %s\n' "$WHO" "$*"; }
 did() {
 	say "$*"
 	[ -z "$RECAP" ] || printf '%s\n' "$*" >>"$RECAP"

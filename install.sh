@@ -466,7 +466,8 @@ log_rotation() {
 # (a local address is a user of the users file), which no one has by
 # membership.  Without
 # --no-new-privs, unlike the listeners: queue-runas, set-uid root, is
-# how it runs pipe aliases and MDAs as $CMDUSER.  An old one is stopped
+# how it runs pipe aliases and MDAs as command_user (nobody unless
+# posthorn.conf says otherwise).  An old one is stopped
 # first, so that the program just installed runs; it finishes or safely
 # abandons its deliveries on SIGTERM.
 start_queue_run() {
