@@ -29,7 +29,6 @@ import pathlib
 import pwd
 import re
 import shutil
-import signal
 import smtplib
 import socket
 import ssl
@@ -37,13 +36,12 @@ import struct
 import subprocess
 import tempfile
 import threading
-import time
 
 import pytest
 
 from conftest import HOSTNAME, WAIT, Listener, Server, cmdline, make_cert
+from dovecot import DOVECOT, Dovecot
 
-DOVECOT = shutil.which("dovecot", path="/usr/sbin:/usr/bin")
 PASSWORD = "dovecot's own password"
 MESSAGE = (b"From: Alice <alice@example.com>\r\nTo: someone@gmail.example\r\n"
            b"Subject: via dovecot\r\n\r\nchecked by Dovecot\r\n")
@@ -52,34 +50,15 @@ pytestmark = pytest.mark.skipif(DOVECOT is None,
                                 reason="dovecot-core is not installed")
 
 
-class Dovecot:
-    """dovecot -F with a configuration of its own under root (a directory
-    that a session running as nobody can traverse)."""
+class AuthDovecot(Dovecot):
+    """Its authentication server alone, on root/run/auth-client, with a
+    passwd-file of the users given (name: password)."""
 
     def __init__(self, root, users):
-        self.root = root
-        self.root.mkdir(mode=0o755)
-        self.run = root / "run"
-        self.sock = self.run / "auth-client"
-        hashes = ""
-        for user, password in users.items():
-            h = subprocess.run(
-                ["doveadm", "-c", "/dev/null", "pw", "-s", "SHA512-CRYPT",
-                 "-p", password], check=True, capture_output=True,
-                text=True, timeout=WAIT).stdout.strip()
-            hashes += f"{user}:{h}\n"
-        (root / "passwd").write_text(hashes)
-        self.conf = root / "dovecot.conf"
-        self.log = root / "dovecot.log"
         # auth_failure_delay 0: Dovecot's own 2 s wait on a refusal is
         # not what is tested here, and would only slow the tests.
-        self.conf.write_text(f"""\
-base_dir = {self.run}
-state_dir = {root}/state
-log_path = {self.log}
-instance_name = posthorn-test-{os.getpid()}-{id(self)}
+        super().__init__(root, "auth", f"""\
 protocols =
-ssl = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
 passdb {{
@@ -91,53 +70,25 @@ service auth {{
     mode = 0666
   }}
 }}
-""")
-        self.proc = None
+""", pathlib.Path("auth-client"))
+        hashes = ""
+        for user, password in users.items():
+            h = subprocess.run(
+                ["doveadm", "-c", "/dev/null", "pw", "-s", "SHA512-CRYPT",
+                 "-p", password], check=True, capture_output=True,
+                text=True, timeout=WAIT).stdout.strip()
+            hashes += f"{user}:{h}\n"
+        (root / "passwd").write_text(hashes)
 
-    def start(self):
-        self.proc = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(self.conf)], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        # Ready when its auth server answers a handshake; the socket
-        # appears before that, so its existence is not enough.
-        deadline = time.monotonic() + WAIT
-        while True:
-            assert self.proc.poll() is None, (
-                "dovecot exited:\n" + self.logtext())
-            try:
-                with socket.socket(socket.AF_UNIX) as s:
-                    s.settimeout(WAIT)
-                    s.connect(str(self.sock))
-                    s.sendall(b"VERSION\t1\t1\nCPID\t1\n")
-                    got = b""
-                    while b"\nDONE\n" not in got:
-                        chunk = s.recv(4096)
-                        if not chunk:
-                            break
-                        got += chunk
-                    if b"\nDONE\n" in got:
-                        return
-            except (FileNotFoundError, ConnectionRefusedError):
-                pass
-            assert time.monotonic() < deadline, (
-                "dovecot's auth-client never answered:\n" + self.logtext())
-            time.sleep(0.05)  # the socket has no event to wait on
-
-    def stop(self):
-        """Its master and every process of its group, then the sockets
-        are gone or dead: a check now meets no Dovecot."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=WAIT)
-            # its children leave with the master; any left are ours
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-    def logtext(self):
-        return self.log.read_text() if self.log.exists() else ""
+    def answers(self, s):
+        s.sendall(b"VERSION\t1\t1\nCPID\t1\n")
+        got = b""
+        while b"\nDONE\n" not in got:
+            chunk = s.recv(4096)
+            if not chunk:
+                return False
+            got += chunk
+        return True
 
 
 def argv0(pid):
@@ -207,9 +158,9 @@ class Asked:
 def dovecot():
     root = pathlib.Path(tempfile.mkdtemp(prefix="posthorn-dovecot."))
     root.chmod(0o755)
-    d = Dovecot(root / "dovecot",
-                {"alice@example.com": PASSWORD,
-                 "carol@example.com": PASSWORD})
+    d = AuthDovecot(root / "dovecot",
+                    {"alice@example.com": PASSWORD,
+                     "carol@example.com": PASSWORD})
     d.start()
     yield d
     d.stop()

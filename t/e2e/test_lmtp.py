@@ -23,19 +23,13 @@ runs are never touched.
 import os
 import pathlib
 import pwd
-import re
-import shutil
-import signal
-import socket
-import subprocess
-import time
 
 import pytest
 
-from conftest import WAIT, QueueRun, free_port, inject, parse_kv
+from conftest import QueueRun, free_port, inject, parse_kv
+from dovecot import DOVECOT, Dovecot
 from test_queue_run import dsn_of
 
-DOVECOT = shutil.which("dovecot", path="/usr/sbin:/usr/bin")
 LMTP_MODULE = pathlib.Path("/usr/lib/dovecot/lmtp")
 DOMAIN = "lmtp.example"
 
@@ -44,35 +38,18 @@ pytestmark = pytest.mark.skipif(
     reason="dovecot-core and dovecot-lmtpd are not installed")
 
 
-class Dovecot:
-    """dovecot -F with a configuration of its own under root, serving
-    LMTP on root/run/lmtp for the users given."""
+class LmtpDovecot(Dovecot):
+    """Serving LMTP on root/run/lmtp (and on a port of loopback) for the
+    users given."""
 
     def __init__(self, root, users):
-        self.root = root
-        self.root.mkdir(mode=0o755)
-        self.run = root / "run"
-        self.sock = self.run / "lmtp"
         # Dovecot delivers as the user's uid (never root): nobody, into
         # a tree that nobody may write.
         self.mail = root / "mail"
-        self.mail.mkdir()
-        nobody = pwd.getpwnam("nobody")
-        os.chown(self.mail, nobody.pw_uid, nobody.pw_gid)
-        (root / "users").write_text("".join(
-            f"{u}@{DOMAIN}::{nobody.pw_uid}:{nobody.pw_gid}::"
-            f"{self.mail}/{u}::\n" for u in users))
         self.port = free_port()
-        self.conf = root / "dovecot.conf"
-        self.log = root / "dovecot.log"
-        self.conf.write_text(f"""\
-base_dir = {self.run}
-state_dir = {root}/state
-log_path = {self.log}
-instance_name = posthorn-lmtp-{os.getpid()}-{id(self)}
+        super().__init__(root, "lmtp", f"""\
 protocols = lmtp
 listen = 127.0.0.1
-ssl = no
 mail_location = maildir:~/Maildir
 passdb {{
   driver = passwd-file
@@ -91,41 +68,19 @@ service lmtp {{
     port = {self.port}
   }}
 }}
-""")
-        self.proc = None
+""", pathlib.Path("lmtp"))
+        self.mail.mkdir()
+        nobody = pwd.getpwnam("nobody")
+        os.chown(self.mail, nobody.pw_uid, nobody.pw_gid)
+        (root / "users").write_text("".join(
+            f"{u}@{DOMAIN}::{nobody.pw_uid}:{nobody.pw_gid}::"
+            f"{self.mail}/{u}::\n" for u in users))
 
-    def start(self):
-        self.proc = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(self.conf)], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        # Ready when the socket gives LMTP's greeting: it exists a moment
-        # before the lmtp process can answer.
-        deadline = time.monotonic() + WAIT
-        while True:
-            assert self.proc.poll() is None, (
-                "dovecot exited:\n" + self.logtext())
-            try:
-                with socket.socket(socket.AF_UNIX) as s:
-                    s.settimeout(WAIT)
-                    s.connect(str(self.sock))
-                    if s.recv(512).startswith(b"220 "):
-                        s.sendall(b"QUIT\r\n")
-                        return
-            except (FileNotFoundError, ConnectionRefusedError):
-                pass
-            assert time.monotonic() < deadline, (
-                "dovecot's lmtp never answered:\n" + self.logtext())
-            time.sleep(0.05)  # the socket has no event to wait on
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=WAIT)
-
-    def logtext(self):
-        return self.log.read_text() if self.log.exists() else ""
+    def answers(self, s):
+        if s.recv(512).startswith(b"220 "):
+            s.sendall(b"QUIT\r\n")
+            return True
+        return False
 
     def maildir(self, user):
         """The messages in user's Maildir/new, as Dovecot stored them."""
@@ -137,7 +92,7 @@ service lmtp {{
 
 @pytest.fixture
 def dovecot(conf):
-    dv = Dovecot(conf.root / "dovecot", ["alice", "bob"])
+    dv = LmtpDovecot(conf.root / "dovecot", ["alice", "bob"])
     yield dv
     dv.stop()
 
