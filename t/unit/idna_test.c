@@ -65,6 +65,8 @@ test_a_label_becomes_its_u_label(void **state)
 	assert_string_equal(utf8("xn--ihqwcrb4cv8a8dqg056pqjye"),
 	    "\xe4\xbb\x96\xe4\xbb\xac\xe4\xb8\xba\xe4\xbb\x80\xe4\xb9\x88"
 	    "\xe4\xb8\x8d\xe8\xaf\xb4\xe4\xb8\xad\xe6\x96\x87");
+	/* U+10FFFF, the last code point (RFC 3629) */
+	assert_string_equal(utf8("xn--a-h023p"), "a\xf4\x8f\xbf\xbf");
 	/* a U-label given to idna_to_utf8 is kept */
 	assert_string_equal(utf8("b\xc3\xbc" "cher.example"),
 	    "b\xc3\xbc" "cher.example");
@@ -111,6 +113,11 @@ test_invalid_labels_are_refused_with_a_reason(void **state)
 		"xn--BCHER-KVA-.example",	/* not what it encodes to */
 		"xn--.example",
 		"xn--99999999999999999.example",	/* overflow */
+		"xn--a-rc4g.example",		/* U+D800, a surrogate */
+		"xn--a-7z5g.example",		/* U+DBFF */
+		"xn--a-j023p.example",		/* U+110000 */
+		"xn--a-8s902716a.example",	/* U+7FFFFFFF */
+		"XN--A-RC4G.example",
 	};
 	size_t i;
 
