@@ -8,6 +8,7 @@
 
 #include <idn2.h>
 
+#include "conf.h"
 #include "idna.h"
 #include "idnlook.h"
 #include "str.h"
@@ -31,6 +32,17 @@ idnlook_to_ascii(const char *domain, char *out, size_t size, char *why,
 	    IDN2_NONTRANSITIONAL)) != IDN2_OK) {
 		str_fmt_cut(why, whysize, "%s: not a valid international "
 		    "domain name (IDNA 2008): %s", domain, idn2_strerror(r));
+		goto out;
+	}
+	/* UTS #46 without its STD3 rules (which libidn2 2.3 applies by
+	 * dropping the characters, so that "a_b" would become "ab") maps
+	 * U+FF0F to '/', U+FF0E to '.', U+3000 to ' ', U+FF1E to '>': a
+	 * name of ours must come out letters, digits, hyphens and dots,
+	 * or it would carry "a> NOTIFY=..." into a RCPT line or d=. */
+	if (!conf_valid_hostname(a)) {
+		str_fmt_cut(why, whysize, "%s: not a valid international "
+		    "domain name (IDNA 2008): maps to characters other than "
+		    "letters, digits, hyphens and dots", domain);
 		goto out;
 	}
 	if (str_copy(out, size, a) == -1) {

@@ -2,7 +2,9 @@
  * the A-labels that DNS and DKIM d= use, with the mapping of UTS #46
  * (non-transitional: ß stays ß) and NFC, so that "BÜCHER.example" is
  * xn--bcher-kva.example, and a name that IDNA 2008 disallows is refused
- * with libidn2's reason.  The static smtp-in has lib/idna.h instead. */
+ * with libidn2's reason, as is one that maps to other than letters,
+ * digits, hyphens and dots (U+FF0F to '/').  The static smtp-in has
+ * lib/idna.h instead. */
 #ifndef POSTHORN_IDNLOOK_H
 #define POSTHORN_IDNLOOK_H
 

@@ -299,7 +299,7 @@ enum auth_result
 auth_verify(const struct conf *conf, const struct auth_cred *c,
     char *login, size_t lsize, char *reason, size_t rsize)
 {
-	char path[PATH_MAX], hash[USERS_HASH_MAX];
+	char path[PATH_MAX], hash[USERS_HASH_MAX], dom[ADDR_DOMAIN_MAX + 1];
 	struct addr a;
 	int local, hasdir;
 
@@ -313,7 +313,12 @@ auth_verify(const struct conf *conf, const struct auth_cred *c,
 		return slow_no(c, say(AUTH_NO, reason, rsize,
 		    "authzid %s is not the login %s", c->authzid,
 		    c->authcid));
-	if ((local = domains_local(conf, a.domain, &hasdir)) == -1)
+	/* dom: the domain as its directory under domains/ spells it,
+	 * U-labels or A-labels (idna.h), whichever spelling the login
+	 * was typed in: the session's login is then one name for
+	 * senders(5) and the logs, as the case of ASCII is folded. */
+	if ((local = domains_name(conf, a.domain, dom, sizeof(dom),
+	    &hasdir)) == -1)
 		return say(AUTH_TEMP, reason, rsize, "domain %s: %s",
 		    a.domain, strerror(errno));
 	if (!local)
@@ -322,7 +327,7 @@ auth_verify(const struct conf *conf, const struct auth_cred *c,
 	if (!hasdir)		/* the hostname alone: no users file */
 		return slow_no(c, say(AUTH_NO, reason, rsize,
 		    "no such user: %s@%s", a.local, a.domain));
-	if (conf_domain_path(conf, a.domain, USERS_FILE, path,
+	if (conf_domain_path(conf, dom, USERS_FILE, path,
 	    sizeof(path)) == -1)
 		return say(AUTH_TEMP, reason, rsize, "users file of %s: %s",
 		    a.domain, strerror(errno));
@@ -348,7 +353,7 @@ auth_verify(const struct conf *conf, const struct auth_cred *c,
 		return say(AUTH_NO, reason, rsize, "wrong password: %s@%s",
 		    a.local, a.domain);
 	}
-	if (str_fmt(login, lsize, "%s@%s", a.local, a.domain) == -1)
+	if (str_fmt(login, lsize, "%s@%s", a.local, dom) == -1)
 		return say(AUTH_TEMP, reason, rsize, "login too long");
 	if (rsize > 0)
 		reason[0] = '\0';

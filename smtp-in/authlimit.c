@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "authlimit.h"
+#include "idna.h"
 #include "io.h"
 #include "srctab.h"
 #include "str.h"
@@ -70,10 +71,22 @@ source_text(const char *source, char *out, size_t size)
 	str_fmt_cut(out, size, "s:%s", hex);
 }
 
+/* One key for a login in either spelling of an international domain
+ * (idna.h): anna@bücher.example and anna@xn--bcher-kva.example reach
+ * the same password, so they share one count, or a name of k such
+ * labels would have 2^k times the failures of its limit. */
 static void
 login_text(const char *login, char *out, size_t size)
 {
-	str_fmt_cut(out, size, "l:%s", login);
+	char a[IDNA_DOMAIN_MAX + 1];
+	const char *at = strrchr(login, '@');
+
+	if (at != NULL && idna_is_intl(at + 1) &&
+	    idna_to_ascii(at + 1, a, sizeof(a)) == IDNA_OK)
+		str_fmt_cut(out, size, "l:%.*s@%s", (int)(at - login), login,
+		    a);
+	else
+		str_fmt_cut(out, size, "l:%s", login);
 	str_lower(out);
 }
 

@@ -317,3 +317,21 @@ def test_smtputf8_message_with_only_a_utf8_domain_leaves_as_a_labels(
     opts = [o.upper() for o in ascii_peer.options[0]]
     assert "SMTPUTF8" not in opts and "BODY=8BITMIME" in opts, opts
     assert data.endswith("K\u00e4se\r\n".encode())
+
+
+def test_domain_that_maps_to_delimiters_is_refused_not_sent(
+        conf, ascii_peer, queue_run):
+    """UTS #46 maps U+FF1E to '>', U+3000 to ' ', U+FF1D to '=': such a
+    U-label domain (a sender's, bounced to) is not a host name once
+    mapped, and must not reach the RCPT line of a host as
+    "<bob@a> notify=success <b.example>": it fails 5.1.2, unsent."""
+    rcpt = ("bob@a\uff1e\u3000notify\uff1dsuccess\u3000\uff1cb."
+            f"{REMOTE_U}")
+    r = conf.run("queue-inject", "-U", "-f", "alice@example.com", "--",
+                 rcpt, input=b"Subject: plain\n\nhi\n")
+    assert r.returncode == 0, r.stderr
+    [line] = queue_run.wait_for(r"event=delivery .*status=bounced")
+    kv = parse_kv(line)
+    assert kv["dsn"] == "5.1.2", line
+    assert "letters, digits, hyphens and dots" in line, line
+    assert ascii_peer.got == []

@@ -177,6 +177,30 @@ test_plain_without_authzid_logs_in(void **state)
 	assert_string_equal(f->login, ALICE);
 }
 
+/* The login in either spelling of an international domain is the one
+ * its directory has, as the case of ASCII is folded: senders(5) and
+ * the logs know one name. */
+static void
+test_login_at_the_other_spelling_is_the_directory_s(void **state)
+{
+	struct fix *f = *state;
+	char p[PATH_MAX], line[400], req[512];
+
+	snprintf(p, sizeof(p), "%s/domains/b\xc3\xbc" "cher.example", f->dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/domains/b\xc3\xbc" "cher.example/users",
+	    f->dir);
+	snprintf(line, sizeof(line), "alice:%s\n", alice_hash);
+	tu_write_str(p, line);
+	plain(req, sizeof(req), "", "alice@XN--BCHER-KVA.example", PASSWORD);
+	assert_int_equal(check(f, req), AUTH_OK);
+	assert_string_equal(f->login, "alice@b\xc3\xbc" "cher.example");
+	plain(req, sizeof(req), "", "alice@b\xc3\xbc" "cher.example",
+	    PASSWORD);
+	assert_int_equal(check(f, req), AUTH_OK);
+	assert_string_equal(f->login, "alice@b\xc3\xbc" "cher.example");
+}
+
 static void
 test_plain_with_authzid_of_the_login_itself_logs_in(void **state)
 {
@@ -611,6 +635,7 @@ main(void)
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_plain_without_authzid_logs_in),
 		T(test_plain_with_authzid_of_the_login_itself_logs_in),
+		T(test_login_at_the_other_spelling_is_the_directory_s),
 		T(test_plain_with_another_authzid_is_refused),
 		T(test_user_and_domain_are_case_insensitive),
 		T(test_wrong_password_is_refused_and_never_in_the_reason),

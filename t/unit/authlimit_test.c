@@ -146,6 +146,28 @@ test_a_login_under_attack_stays_open_to_clean_sources(void **state)
 	    AUTHLIM_OK);
 }
 
+/* Both spellings of an international domain reach one users file and
+ * one password: their failures are one login's. */
+static void
+test_both_spellings_of_a_login_are_one_login(void **state)
+{
+	struct fix *f = *state;
+	char a[64];
+	int i;
+
+	for (i = 0; i < AUTHLIM_LOGIN_MAX; i++) {
+		snprintf(a, sizeof(a), "203.0.113.%d", i + 1);
+		fail_n(f, a, i % 2 ? "anna@b\xc3\xbc" "cher.example" :
+		    "Anna@XN--BCHER-KVA.example", 1, T0);
+	}
+	assert_int_equal(verdict(f, "203.0.113.1", "anna@b\xc3\xbc"
+	    "cher.example", T0), AUTHLIM_LOGIN);
+	assert_int_equal(verdict(f, "203.0.113.2",
+	    "anna@xn--bcher-kva.example", T0), AUTHLIM_LOGIN);
+	assert_int_equal(verdict(f, "203.0.113.1", "bob@b\xc3\xbc"
+	    "cher.example", T0), AUTHLIM_OK);
+}
+
 static void
 test_the_table_outlives_its_opener_and_is_remade_when_broken(void **state)
 {
@@ -211,6 +233,7 @@ main(void)
 		T(test_one_failure_is_forgotten_a_minute_after_the_last),
 		T(test_an_ipv6_64_is_one_source),
 		T(test_a_login_under_attack_stays_open_to_clean_sources),
+		T(test_both_spellings_of_a_login_are_one_login),
 		T(test_the_table_outlives_its_opener_and_is_remade_when_broken),
 		T(test_a_full_probe_replaces_the_entry_nearest_to_forgotten),
 		T(test_turns_are_bounded_and_a_wait_ends),

@@ -1,6 +1,8 @@
 /* idna_test.c — lib/idna: U-labels to A-labels and back, RFC 3492's
  * samples, the refusals of RFC 5891 with their reasons, and agreement
- * with libidn2 (what smtp-out and posthorn-config use) on valid names. */
+ * with libidn2 (what smtp-out and posthorn-config use) on valid names;
+ * lib/idnlook's libidn2 lookup refuses what UTS #46 maps to other than
+ * letters, digits, hyphens and dots. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <idn2.h>
 
 #include "idna.h"
+#include "idnlook.h"
 
 static const char *
 ascii(const char *d)
@@ -62,6 +65,8 @@ test_a_label_becomes_its_u_label(void **state)
 	assert_string_equal(utf8("xn--ihqwcrb4cv8a8dqg056pqjye"),
 	    "\xe4\xbb\x96\xe4\xbb\xac\xe4\xb8\xba\xe4\xbb\x80\xe4\xb9\x88"
 	    "\xe4\xb8\x8d\xe8\xaf\xb4\xe4\xb8\xad\xe6\x96\x87");
+	/* U+10FFFF, the last code point (RFC 3629) */
+	assert_string_equal(utf8("xn--a-h023p"), "a\xf4\x8f\xbf\xbf");
 	/* a U-label given to idna_to_utf8 is kept */
 	assert_string_equal(utf8("b\xc3\xbc" "cher.example"),
 	    "b\xc3\xbc" "cher.example");
@@ -108,6 +113,11 @@ test_invalid_labels_are_refused_with_a_reason(void **state)
 		"xn--BCHER-KVA-.example",	/* not what it encodes to */
 		"xn--.example",
 		"xn--99999999999999999.example",	/* overflow */
+		"xn--a-rc4g.example",		/* U+D800, a surrogate */
+		"xn--a-7z5g.example",		/* U+DBFF */
+		"xn--a-j023p.example",		/* U+110000 */
+		"xn--a-8s902716a.example",	/* U+7FFFFFFF */
+		"XN--A-RC4G.example",
 	};
 	size_t i;
 
@@ -176,6 +186,36 @@ test_agrees_with_libidn2(void **state)
 	}
 }
 
+/* UTS #46 maps fullwidth and ideographic forms to ASCII that no host
+ * name holds: smtp-out would have sent "RCPT TO:<x@a> notify=success
+ * <b.example>" to a host without SMTPUTF8, and looked up "a..b". */
+static void
+test_idnlook_refuses_names_that_map_to_delimiters(void **state)
+{
+	static const char *bad[] = {
+		"a\xef\xbc\x9e\xe3\x80\x80notify\xef\xbc\x9dsuccess"
+		    "\xe3\x80\x80\xef\xbc\x9c" "b.example",	/* >, =, < */
+		"a\xef\xbc\x8e\xef\xbc\x8e" "b.example",	/* U+FF0E */
+		"b\xc3\xbc.a\xef\xbc\x8f" "b",		/* U+FF0F */
+		"a\xef\xbc\x9a" "25.b\xc3\xbc.example",	/* U+FF1A */
+	};
+	char out[IDNA_DOMAIN_MAX + 1], why[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(idnlook_to_ascii(bad[i], out, sizeof(out),
+		    why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "letters, digits, hyphens and dots"));
+	/* what UTS #46 maps to letters stays a name */
+	assert_int_equal(idnlook_to_ascii("B\xc3\x9c" "CHER.example", out,
+	    sizeof(out), why, sizeof(why)), 0);
+	assert_string_equal(out, "xn--bcher-kva.example");
+	assert_int_equal(idnlook_to_ascii("\xef\xbc\xa1.b\xc3\xbc"
+	    ".example", out, sizeof(out), why, sizeof(why)), 0);
+	assert_string_equal(out, "a.xn--b-eha.example");
+}
+
 int
 main(void)
 {
@@ -186,6 +226,7 @@ main(void)
 		cmocka_unit_test(test_is_intl_only_for_names_with_another_spelling),
 		cmocka_unit_test(test_invalid_labels_are_refused_with_a_reason),
 		cmocka_unit_test(test_agrees_with_libidn2),
+		cmocka_unit_test(test_idnlook_refuses_names_that_map_to_delimiters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
