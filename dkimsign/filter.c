@@ -223,7 +223,7 @@ sign_all(struct run *r, const char *domain, const char *bh, struct str *dst)
 	crypto_hash_sha256_state st;
 	struct sign_tags t;
 	struct str own, *sigs = dst;
-	char *mem = NULL, adom[256], why[512];
+	char *mem = NULL, adom[CONF_HOSTNAME_MAX + 1], why[IDNLOOK_WHY_MAX];
 	size_t cap, i;
 	int rc = -1;
 

@@ -10,6 +10,11 @@
 
 #include <stddef.h>
 
+enum {
+	/* A why: libidn2's reason and the name it is about. */
+	IDNLOOK_WHY_MAX = 512
+};
+
 /* domain as A-labels, lowercased, into out (size bytes): 0, or -1 with
  * why (libidn2's words) filled.  An ASCII name is only lowercased and
  * checked by libidn2 when it has an "xn--" label. */

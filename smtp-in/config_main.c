@@ -47,7 +47,7 @@ static int
 warn_domain(const struct conf *c, const char *name)
 {
 	char a[CONF_HOSTNAME_MAX + 1], other[4 * CONF_HOSTNAME_MAX + 1],
-	    why[512], path[PATH_MAX];
+	    why[IDNLOOK_WHY_MAX], path[PATH_MAX];
 	struct stat st;
 
 	if (!idna_is_intl(name))
