@@ -330,6 +330,7 @@ def test_starttls_on_mx_goes_through_the_zygote(tls_conf, zygote, mx):
     m = only_message(tls_conf)
     assert m.env["via"] == "mx"
     assert received_with_tls(m), m.body[:400]
+    mx.wait_for(r"event=tls\s")
     [ev] = mx.events("tls")
     assert ev["version"] == "TLSv1.3", ev
     # smtp-tlsd's own log lines and exec were never needed.
@@ -390,6 +391,8 @@ def test_renewed_certificate_is_served_to_the_next_session(tls_conf, zygote,
     second = served(mx.port)
     assert second == der(certs / "fullchain.pem")
     assert second != first
+    # the sessions' log is read by a thread: wait for both lines
+    mx.wait_for(r"event=tls\s", 2)
     assert len(mx.events("tls")) == 2
 
 
@@ -399,6 +402,7 @@ def test_changed_priority_reaches_the_next_session(tls_conf, zygote, mx):
     served(mx.port)
     tls_conf.write(tls_priority="NORMAL:-VERS-ALL:+VERS-TLS1.2")
     served(mx.port)
+    mx.wait_for(r"event=tls\s", 2)
     first, second = mx.events("tls")
     assert first["version"] == "TLSv1.3", first
     assert second["version"] == "TLSv1.2", second
@@ -470,6 +474,7 @@ def test_children_do_not_share_random_state(tls_conf, zygote, mx):
     r2 = s_client(mx.port, "-msg")
     a, b = server_random(r1.stdout), server_random(r2.stdout)
     assert len(a) == 64 and a != b
+    mx.wait_for(r"event=tls\s", 2)
     assert len(mx.events("tls")) == 2
 
 
