@@ -362,20 +362,30 @@ auth_verify(const struct conf *conf, const struct auth_cred *c,
 
 /* Dovecot's user name (or the login when it names none) as the login
  * of the session: user@domain, the local part lowercased as the users
- * files' are, so that senders(5) compares it as it compares theirs. */
+ * files' are and a domain of ours spelt as its directory is (as
+ * auth_verify does), so that senders(5) compares it as it compares
+ * theirs.  Another's domain stays as Dovecot gave it. */
 static enum auth_result
-dovecot_login(const char *user, char *login, size_t lsize, char *reason,
-    size_t rsize)
+dovecot_login(const struct conf *conf, const char *user, char *login,
+    size_t lsize, char *reason, size_t rsize)
 {
+	char dom[ADDR_DOMAIN_MAX + 1];
+	const char *d;
 	struct addr a;
+	int hasdir, local;
 
-	if (addr_parse(user, strlen(user), 0, &a) != ADDR_OK || a.null ||
-	    a.literal || a.domain[0] == '\0')
+	if (addr_parse(user, strlen(user), ADDR_UTF8, &a) != ADDR_OK ||
+	    a.null || a.literal || a.domain[0] == '\0')
 		return say(AUTH_TEMP, reason, rsize, "Dovecot's user %s is not "
 		    "user@domain (see auth_username_format in "
 		    "smtp-auth(8))", user);
 	str_lower(a.local);
-	if (str_fmt(login, lsize, "%s@%s", a.local, a.domain) == -1)
+	if ((local = domains_name(conf, a.domain, dom, sizeof(dom),
+	    &hasdir)) == -1)
+		return say(AUTH_TEMP, reason, rsize, "domain %s: %s",
+		    a.domain, strerror(errno));
+	d = local ? dom : a.domain;
+	if (str_fmt(login, lsize, "%s@%s", a.local, d) == -1)
 		return say(AUTH_TEMP, reason, rsize, "login too long");
 	if (rsize > 0)
 		reason[0] = '\0';
@@ -421,8 +431,8 @@ auth_dovecot(const struct conf *conf, const char *source,
 	(void)close(fd);
 	switch (step) {
 	case DOVECOT_OK:
-		return dovecot_login(d.user[0] != '\0' ? d.user : c->authcid,
-		    login, lsize, reason, rsize);
+		return dovecot_login(conf, d.user[0] != '\0' ? d.user :
+		    c->authcid, login, lsize, reason, rsize);
 	case DOVECOT_FAIL:
 		return say(AUTH_NO, reason, rsize, "Dovecot refused %s%s%s",
 		    c->authcid, d.reason[0] != '\0' ? ": " : "", d.reason);

@@ -572,6 +572,33 @@ test_dovecot_user_is_the_login_lowercased(void **state)
 	assert_non_null(strstr(got, "\trip=" SOURCE "\t"));
 }
 
+/* A UTF-8 user of a domain of ours, named by Dovecot in the other
+ * spelling, is the login its users file would give: the domain spelt
+ * as its directory (users(5)). */
+static void
+test_dovecot_utf8_user_takes_the_directorys_spelling(void **state)
+{
+	struct fix *f = *state;
+	char p[PATH_MAX];
+	pid_t pid;
+
+	snprintf(p, sizeof(p), "%s/domains", f->dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/domains/b\xc3\xbc" "cher.example", f->dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	pid = serve(f, "OK\t1\tuser=J\xc3\xb6rg@XN--bcher-kva.example\n");
+	assert_int_equal(check(f, "j\xc3\xb6rg@xn--bcher-kva.example", "pw"),
+	    AUTH_OK);
+	reap(pid);
+	assert_string_equal(f->login, "j\xc3\xb6rg@b\xc3\xbc" "cher.example");
+	/* Another's domain stays as Dovecot gave it. */
+	pid = serve(f, "OK\t1\tuser=j\xc3\xb6rg@xn--bcher-kva.test\n");
+	assert_int_equal(check(f, "j\xc3\xb6rg@xn--bcher-kva.test", "pw"),
+	    AUTH_OK);
+	reap(pid);
+	assert_string_equal(f->login, "j\xc3\xb6rg@xn--bcher-kva.test");
+}
+
 static void
 test_dovecot_user_without_a_domain_is_temporary(void **state)
 {
@@ -758,6 +785,7 @@ main(void)
 		cmocka_unit_test(test_connect_says_why_not),
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_dovecot_user_is_the_login_lowercased),
+		T(test_dovecot_utf8_user_takes_the_directorys_spelling),
 		T(test_dovecot_user_without_a_domain_is_temporary),
 		T(test_dovecot_refusal_is_no_and_counted),
 		T(test_dovecot_refusal_of_an_odd_login_is_counted),
