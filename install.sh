@@ -52,23 +52,9 @@ PREFIX=/usr/local
 SBIN=$PREFIX/sbin
 CONF=/etc/posthorn
 SPOOL=/var/spool/posthorn
-USER=posthorn
-# The group that queue-inject is setgid to; it runs nothing else.
-DROP=posthorn-drop
-# The group that may run queue-runas (set-uid root): queue-run alone is
-# given it, as a supplementary group; no user is its member.
-RUN=posthorn-run
-# The group of the DKIM private keys: the signer's alone (queue-run, and
-# dkimsign that it starts), given like $RUN, never by membership.
-DKIM=posthorn-dkim
-# The groups of the other secrets, given like $DKIM (smtp-listen(8),
-# "PRIVILEGES"): the TLS private key's, which smtp-listen gives its TLS
-# zygote; srs.secret's and the users files', which it gives its keeper
-# (smtp-keeper(8)), and queue-run has through its start.  smtp-in, which
-# parses the network, has none of them.
-TLS=posthorn-tls
-SRS=posthorn-srs
-AUTH=posthorn-auth
+# The user's and groups' names ($USER, $DROP, $RUN, $DKIM, $TLS, $SRS,
+# $AUTH), shared with install-users.sh.
+. "$(dirname "$0")/install-names.sh"
 UNITDIR=/etc/systemd/system
 QSERVICE=posthorn-queue.service
 LOGDIR=/var/log/posthorn
