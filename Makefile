@@ -177,6 +177,7 @@ $(BUILD)/bin/smtp-in: $(SMTPIN_OBJ) $(STATIC_LIB_A)
 # process costs less than from one that maps glibc's libraries (1.1
 # against 1.4 ms of CPU a session here; bench/spawn.c).
 SMTPLISTEN_SRC = smtp-in/listen_main.c smtp-in/listen.c smtp-in/srctab.c \
+		 smtp-in/tzenv.c \
 		 smtp-in/privs.c
 SMTPLISTEN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPLISTEN_SRC))
 

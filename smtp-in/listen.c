@@ -39,6 +39,7 @@
 #include "self.h"
 #include "srctab.h"
 #include "str.h"
+#include "tzenv.h"
 
 extern char **environ;
 
@@ -58,7 +59,7 @@ enum {
 	/* Where a session finds each resident (child.h). */
 	ZYGOTE_SESSION_FD = 3,
 	CHECKD_SESSION_FD = 5,
-	ENV_EXTRA = 7,		/* the variables set per session */
+	ENV_EXTRA = 8,		/* the variables set per session */
 	REPORT_SESSION_FD = 4,	/* where a session finds the report socket */
 	/* A session's report: one short line (helpers.h), and how many
 	 * are read a round. */
@@ -148,6 +149,12 @@ struct listener {
 	char		**env;
 	size_t		 nbase;
 	char		 e_addr[ENV_VALUE_MAX], e_port[ENV_VALUE_MAX];
+	/* TZ for the sessions (tzenv.h), "" for none; only when ours was
+	 * unset: a TZ that we inherited is the administrator's and stays */
+	char		 tz[TZENV_VAR_MAX];
+	int		 tz_ours;
+	int		 tz_said;	/* logged once */
+	int64_t		 tz_next;	/* clock_ms() of the next check */
 	/* the TLS zygote (smtp-tlsd -z, with -T only), the keeper of
 	 * secrets (smtp-keeper), the checker (smtp-checkd, when a socket
 	 * is in mode mx; -K: never) */
@@ -495,6 +502,7 @@ env_init(void)
 {
 	size_t n = 0, i;
 
+	L.tz_ours = getenv("TZ") == NULL;
 	for (i = 0; environ[i] != NULL; i++)
 		n++;
 	if ((L.env = calloc(ENV_EXTRA + n + 1, sizeof(*L.env))) == NULL)
@@ -513,7 +521,7 @@ env_for(const char *host, const char *port, int proxy)
 	size_t k = ENV_EXTRA, i;
 
 	_Static_assert(REPORT_SESSION_FD == 4, "POSTHORN_REPORT_FD=4 here");
-	_Static_assert(ENV_EXTRA == 4 + RESIDENTS, "the extras");
+	_Static_assert(ENV_EXTRA == 5 + RESIDENTS, "the extras");
 	str_fmt_cut(L.e_addr, sizeof(L.e_addr), "REMOTE_ADDR=%s", host);
 	str_fmt_cut(L.e_port, sizeof(L.e_port), "REMOTE_PORT=%s", port);
 	if (proxy)
@@ -523,9 +531,31 @@ env_for(const char *host, const char *port, int proxy)
 	for (i = 0; i < RESIDENTS; i++)
 		if (L.res[i].fd != -1)
 			L.env[--k] = L.res[i].env;
+	if (L.tz[0] != '\0')
+		L.env[--k] = L.tz;
 	L.env[--k] = L.e_port;
 	L.env[--k] = L.e_addr;
 	return &L.env[k];
+}
+
+/* The sessions' TZ from /etc/localtime, when the check is due: at the
+ * start, on SIGHUP and each TZENV_RECHECK; what they get is logged at
+ * the start and when it changes. */
+static void
+tz_refresh(int64_t now)
+{
+	char old[TZENV_VAR_MAX];
+
+	if (!L.tz_ours || now < L.tz_next)
+		return;
+	L.tz_next = now + (int64_t)TZENV_RECHECK * 1000;
+	memcpy(old, L.tz, sizeof(old));
+	(void)tzenv_check(TZENV_LOCALTIME, time(NULL), L.tz, sizeof(L.tz));
+	if (L.tz_said && strcmp(old, L.tz) == 0)
+		return;
+	L.tz_said = 1;
+	log_event("timezone", "tz", L.tz[0] != '\0' ? L.tz + 3 : NULL,
+	    "file", L.tz[0] != '\0' ? NULL : TZENV_LOCALTIME, (char *)NULL);
 }
 
 static int
@@ -1123,6 +1153,7 @@ signals(int64_t now)
 			break;
 		case SIGHUP:
 			reconfigure(1);
+			L.tz_next = 0;
 			break;
 		default:
 			break;
@@ -1301,6 +1332,7 @@ listen_run(const struct listen_opts *o)
 		if (L.drain_at != 0 && drained(now))
 			break;
 		residents_start(now);
+		tz_refresh(now);
 		pfd[0].fd = L.sigfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = L.logr;	/* poll(2) skips it when -1 */

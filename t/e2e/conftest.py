@@ -282,7 +282,7 @@ class Listener(LogProc):
     dropping to `user`, as install.sh starts it without systemd."""
 
     def __init__(self, conf, mode="mx", args=(), listen=None, prefix=(),
-                 user="nobody"):
+                 user="nobody", wrap=()):
         self.conf = conf
         self.listen = listen if listen is not None else \
             [f"127.0.0.1:{free_port()}"]
@@ -290,8 +290,11 @@ class Listener(LogProc):
             if self.listen else None
         # -d 5: a test that fails with a session open is not held up
         # for the whole default drain
-        cmd = list(prefix) + [prog("smtp-listen"), "-C", str(conf.dir),
-                              "-u", user, "-d", "5", *args, mode]
+        # wrap: a command that execs the rest, the listener still
+        # binding its own sockets
+        cmd = list(prefix) + list(wrap) + [
+            prog("smtp-listen"), "-C", str(conf.dir),
+            "-u", user, "-d", "5", *args, mode]
         if not prefix:
             cmd += self.listen
         self.start(cmd, env=conf.env())

@@ -239,6 +239,90 @@ def test_peer_address_reaches_log_and_received(open_conf, listener):
     listener.wait_for(r"smtp-in.*event=accepted .*peer=\[127\.0\.0\.5\]")
 
 
+ZONEINFO = pathlib.Path("/usr/share/zoneinfo")
+
+
+def environ(pid):
+    raw = open(f"/proc/{pid}/environ", "rb").read()
+    return dict(v.split(b"=", 1) for v in raw.split(b"\0") if b"=" in v)
+
+
+def received_offset(m):
+    """The instant and UTC offset of the first Received: field's date."""
+    import email.utils
+    field = re.search(rb"^Received:.*?(?=^\S)", m.headers() + b"\nX",
+                      re.M | re.S).group(0).decode()
+    when = email.utils.parsedate_to_datetime(field.rsplit(";", 1)[1].strip())
+    return when, when.utcoffset()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/etc/localtime")
+                    or not (ZONEINFO / "Africa/Casablanca").exists(),
+                    reason="needs root, /etc/localtime and tzdata")
+@pytest.mark.parametrize("zone,tz", [
+    ("Europe/Berlin", "CET-1CEST,M3.5.0,M10.5.0/3"),
+    # Morocco's file lists each Ramadan's change, which its footer
+    # string cannot say: the sessions read the file
+    ("Africa/Casablanca", None),
+])
+def test_sessions_get_local_time_as_tz(open_conf, zone, tz):
+    """The listener gives its sessions the POSIX TZ string that ends
+    /etc/localtime, so that none reads the file; where the string and
+    the file disagree in the coming year it gives none.  Either way the
+    Received: field is in the zone's local time."""
+    import zoneinfo
+    # /etc/localtime is the zone's file in a mount namespace of the
+    # listener's own
+    srv = Listener(open_conf, args=("-T",), wrap=[
+        "unshare", "-m", "--propagation", "private", "sh", "-c",
+        'mount --bind "$0" /etc/localtime && exec env -u TZ "$@"',
+        str(ZONEINFO / zone)])
+    try:
+        if tz:
+            srv.wait_for(r"event=timezone tz=" + re.escape(tz) + "$")
+        else:
+            srv.wait_for(r"event=timezone file=/etc/localtime$")
+        c = srv.connect()
+        assert greet(c)[0] == 220
+        [pid] = srv.sessions()
+        env = environ(pid)
+        assert env.get(b"TZ") == (tz.encode() if tz else None)
+        send_message(c)
+        c.close()
+        srv.wait_sessions(0)
+    finally:
+        srv.stop()
+    [m] = open_conf.queued()
+    when, offset = received_offset(m)
+    assert offset == when.astimezone(zoneinfo.ZoneInfo(zone)).utcoffset()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/etc/localtime")
+                    or not (ZONEINFO / "Europe/Berlin").exists(),
+                    reason="needs root, /etc/localtime and tzdata")
+def test_an_inherited_tz_is_the_sessions(open_conf):
+    """A TZ in the listener's environment is the administrator's: the
+    sessions get it as it is, and /etc/localtime is not looked at."""
+    srv = Listener(open_conf, args=("-T",), wrap=[
+        "unshare", "-m", "--propagation", "private", "sh", "-c",
+        'mount --bind "$0" /etc/localtime && exec env TZ=EST5EDT "$@"',
+        str(ZONEINFO / "Europe/Berlin")])
+    try:
+        c = srv.connect()
+        assert greet(c)[0] == 220
+        [pid] = srv.sessions()
+        assert environ(pid).get(b"TZ") == b"EST5EDT"
+        send_message(c)
+        c.close()
+        srv.wait_sessions(0)
+        assert "event=timezone" not in srv.log()
+    finally:
+        srv.stop()
+    [m] = open_conf.queued()
+    when, offset = received_offset(m)
+    assert offset.total_seconds() in (-5 * 3600, -4 * 3600)
+
+
 def ipv6_loopback():
     try:
         with socket.socket(socket.AF_INET6) as s:
