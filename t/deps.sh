@@ -101,7 +101,7 @@ gnutls-bin libnet-ssleay-perl libio-socket-ssl-perl libmail-srs-perl
 dnsmasq-base sasl2-bin libsasl2-modules logrotate git groff-base man-db
 python3-prometheus-client clang libclang-rt-dev publicsuffix zlib1g-dev nettle-dev libgmp-dev
 python3-spf python3-yaml python3-dnslib libunbound-dev dns-root-data ldnsutils nsd
-libidn2-dev
+libidn2-dev tzdata
 spamassassin spamc spamd clamav-daemon clamdscan rspamd dovecot-core
 dovecot-lmtpd dpkg-dev debhelper lintian debootstrap systemd-container"
 POLICY=/usr/sbin/policy-rc.d
