@@ -19,6 +19,9 @@ BENCH_SESSIONS (200) sessions each; the table gives the median over
 rounds of the mean CPU per session, and the minor page faults.  Then one session of each kind
 under strace -f gives the system calls, by name.
 
+Every server gets the TZ that smtp-listen would give its sessions (the
+string that ends /etc/localtime), so that smtp-in formats its Received:
+date as it does under the listener, without opening the zone file.
 The configuration is bench/run.sh's, with (empty) certificate files so
 that EHLO offers STARTTLS as on a real server.  The spool is under
 /var/tmp, on the disk: the fsyncs must cost what they cost.  Loopback only; every wait is bounded.  BENCH_KEEP=1 keeps the
@@ -103,6 +106,23 @@ def session(lsock, argv, env, log, kind, wrap=None):
     return ru
 
 
+def localtime_tz():
+    """The TZ that smtp-listen gives its sessions: the POSIX string that
+    ends /etc/localtime (smtp-in/tzenv.h; the listener also checks that
+    it agrees with the file over the coming year, which is not redone
+    here), or None."""
+    try:
+        with open("/etc/localtime", "rb") as f:
+            data = f.read(65536)
+    except OSError:
+        return None
+    if not data.startswith(b"TZif") or data[4:5] == b"\0" or \
+            not data.endswith(b"\n"):
+        return None
+    tz = data[:-1].rsplit(b"\n", 1)[-1]
+    return tz.decode("ascii", "replace") if 0 < len(tz) < 64 else None
+
+
 def syscalls(path):
     """strace -f output: counts by name."""
     n = collections.Counter()
@@ -160,6 +180,9 @@ def run(bindir, t):
         servers.append((name, [os.path.abspath(path), "mx"]))
     env = {"POSTHORN_CONF": etc, "PATH": "/usr/bin:/bin",
            "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "1"}
+    tz = localtime_tz()
+    if tz:
+        env["TZ"] = tz
     log = os.path.join(t, "log")
     lsock = socket.socket()
     lsock.bind(("127.0.0.1", 0))
