@@ -157,7 +157,7 @@ $(foreach p,$(PROGS),$(eval $(call program,$(p))))
 SMTPIN_SRC = smtp-in/main.c smtp-in/session.c smtp-in/command.c \
 	     smtp-in/hook.c smtp-in/dnsbl.c \
 	     smtp-in/data.c smtp-in/policy.c smtp-in/helpers.c smtp-in/proxy.c \
-	     smtp-in/checks.c
+	     smtp-in/checks.c smtp-in/prefault.c
 SMTPIN_OBJ = $(patsubst %.c,$(BUILD)/static/%.o,$(SMTPIN_SRC))
 STATIC_LIB_A = $(BUILD)/static/lib/libposthorn.a
 
@@ -323,6 +323,12 @@ $(BUILD)/bench/spawn: bench/spawn.c
 	@mkdir -p $(@D)
 	$(STATIC_CC) $(WFLAGS) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $<
 
+# bench/firsttouch: what a page costs a fresh process or a forked child
+# the first time it touches it, on 4 KiB and on huge pages.
+$(BUILD)/bench/firsttouch: bench/firsttouch.c
+	@mkdir -p $(@D)
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 # bench/tlssink: an SMTP sink that offers STARTTLS, for bench/relay.sh
 # (Postfix's smtp-sink has no TLS).
 $(BUILD)/bench/tlssink: bench/tlssink.c
@@ -333,7 +339,8 @@ $(BUILD)/bench/tlssink: bench/tlssink.c
 # container (it builds there, from the sources) and says "skipped" where
 # systemd-nspawn cannot boot one.
 bench: all $(BUILD)/bench/dkimbench $(BUILD)/bench/qsignbench $(BUILD)/bench/spawn \
-	$(BUILD)/bench/danestart $(BUILD)/bench/tlssink
+	$(BUILD)/bench/danestart $(BUILD)/bench/tlssink $(BUILD)/bench/firsttouch
+	$(BUILD)/bench/firsttouch
 	$(BUILD)/bench/spawn $(BUILD)/bin/smtp-in 1000 160
 	sh bench/run.sh $(abspath $(BUILD))/bin
 	sh bench/local.sh $(abspath $(BUILD))/bin

@@ -17,6 +17,7 @@
 #include "io.h"
 #include "log.h"
 #include "peer.h"
+#include "prefault.h"
 #include "proxy.h"
 #include "session.h"
 #include "str.h"
@@ -111,6 +112,10 @@ main(int argc, char *argv[])
 	struct io io;
 	int ch;
 
+	/* First: the pages it will write, at once (prefault.h). */
+	prefault_stack(PREFAULT_STACK);
+	prefault(&conf, sizeof(conf));
+	session_prefault(&session);
 	log_init("smtp-in");
 	while ((ch = getopt(argc, argv, "+C:")) != -1) {
 		switch (ch) {

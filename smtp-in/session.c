@@ -34,6 +34,7 @@
 #include "hook.h"
 #include "log.h"
 #include "policy.h"
+#include "prefault.h"
 #include "resolve.h"
 #include "secret.h"
 #include "session.h"
@@ -1967,6 +1968,18 @@ session_run(struct session *s)
 	    "errors", errors,
 	    "error", s->ioerr != 0 ? strerror(s->ioerr) : NULL, (char *)NULL);
 	return s->end;
+}
+
+void
+session_prefault(struct session *s)
+{
+	prefault(s, offsetof(struct session, msg) + SESSION_PREFAULT_BUF);
+	prefault(&s->out, SESSION_PREFAULT_BUF);
+	prefault(&s->line, SESSION_PREFAULT_BUF);
+	prefault(s->rcpts[0], sizeof(s->rcpts[0]));
+	/* notify[] and the first orcpt are neighbours */
+	prefault(s->notify, (size_t)((const char *)s->orcpt[1] -
+	    (const char *)s->notify));
 }
 
 void

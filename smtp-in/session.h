@@ -21,6 +21,13 @@
 #include "policy.h"
 #include "queue.h"
 
+/* What session_prefault makes present of each buffer it does not take
+ * whole: 8 KiB, a message's first bytes (its head, for the message
+ * buffer) or a burst of commands. */
+enum {
+	SESSION_PREFAULT_BUF = 8192
+};
+
 /* Limits: every one is in smtp-in(8). */
 enum {
 	/* RFC 5321 §4.5.3.1.4 says 512; AUTH lines (RFC 4954 §4) of the
@@ -240,6 +247,12 @@ struct session {
 	char			 from[SMTP_FROM_MAX + 1];
 };
 
+/* The parts of s that every session writes made present at once
+ * (prefault.h): its state and command line, the first
+ * SESSION_PREFAULT_BUF bytes of the message buffer, of the replies' and
+ * of the input's, and the first recipient's slots.  Before session_init,
+ * in a fresh process. */
+void	session_prefault(struct session *);
 /* peer: the client's address as text (normalized by peer_normalize), or
  * "unknown". */
 void	session_init(struct session *, const struct conf *,
