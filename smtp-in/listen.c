@@ -1206,6 +1206,9 @@ wait_ms(int64_t now)
 		if (resident_waiting(&L.res[i]) &&
 		    (t == -1 || L.res[i].restart - now < t))
 			t = L.res[i].restart - now;
+	/* The sessions' TZ to check again (tz_refresh). */
+	if (L.tz_ours && (t == -1 || L.tz_next - now < t))
+		t = L.tz_next - now;
 	/* Counters to write: when the interval is over. */
 	if (L.met.dirty && L.metname[0] != '\0' && (t == -1 ||
 	    L.met.written + (int64_t)METRICS_INTERVAL * 1000 - now < t))
@@ -1332,7 +1335,6 @@ listen_run(const struct listen_opts *o)
 		if (L.drain_at != 0 && drained(now))
 			break;
 		residents_start(now);
-		tz_refresh(now);
 		pfd[0].fd = L.sigfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = L.logr;	/* poll(2) skips it when -1 */
@@ -1357,6 +1359,9 @@ listen_run(const struct listen_opts *o)
 			log_relay_pump(L.logr);
 		if (pfd[2].revents != 0)
 			reports();
+		/* Before the accepts: a SIGHUP's check reaches the very
+		 * next session. */
+		tz_refresh(now);
 		for (i = base; i < n && L.drain_at == 0; i++)
 			if (pfd[i].revents != 0)
 				accept_on(&L.sock[i - base], now);

@@ -15,7 +15,8 @@ prefault(const void *p, size_t len)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a, b;
 
-	if (len == 0 || page == 0 || (uintptr_t)p > UINTPTR_MAX - len - page)
+	if (len == 0 || page == 0 || len > UINTPTR_MAX - page ||
+	    (uintptr_t)p > UINTPTR_MAX - page - len)
 		return;
 	a = (uintptr_t)p & ~(page - 1);
 	b = ((uintptr_t)p + len + page - 1) & ~(page - 1);

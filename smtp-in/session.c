@@ -1973,7 +1973,7 @@ session_run(struct session *s)
 void
 session_prefault(struct session *s)
 {
-	prefault(s, offsetof(struct session, msg) + SESSION_PREFAULT_BUF);
+	prefault(s, offsetof(struct session, msg.buf) + SESSION_PREFAULT_BUF);
 	prefault(&s->out, SESSION_PREFAULT_BUF);
 	prefault(&s->line, SESSION_PREFAULT_BUF);
 	prefault(s->rcpts[0], sizeof(s->rcpts[0]));

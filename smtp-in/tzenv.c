@@ -1,5 +1,6 @@
 /* tzenv.c — the footer of a TZif file (RFC 8536), as TZ for the sessions. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,8 +12,35 @@
 enum {
 	TZIF_HEADER = 44,	/* magic, version, 15 reserved, 6 counts */
 	TZIF_VERSION = 4,	/* its offset: NUL for 1, '2', '3', '4'... */
+	TZIF_COUNTS = 20,	/* offset of the six counts */
 	SAMPLES = TZENV_SPAN / TZENV_STEP
 };
+
+static uint32_t
+be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The length of the data block that follows the header at h, whose
+ * times are tsize bytes (4 in version 1's block, 8 in the next), or
+ * (size_t)-1 past max: RFC 8536 §3.2. */
+static size_t
+block_len(const unsigned char *h, size_t tsize, size_t max)
+{
+	/* isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt */
+	uint32_t c[6];
+	size_t i;
+
+	for (i = 0; i < 6; i++) {
+		c[i] = be32(h + TZIF_COUNTS + 4 * i);
+		if (c[i] > max)
+			return (size_t)-1;	/* each below the file's size */
+	}
+	return (size_t)c[3] * (tsize + 1) + (size_t)c[4] * 6 + c[5] +
+	    (size_t)c[2] * (tsize + 4) + c[1] + c[0];
+}
 
 /* The bytes of a POSIX TZ string (POSIX.1 §8.3): names, quoted names
  * "<+0330>", offsets and the rules "M3.5.0/3,J60". */
@@ -26,22 +54,34 @@ tz_byte(unsigned char c)
 int
 tzenv_footer(const char *buf, size_t len, char *out, size_t size)
 {
-	size_t end, start, i;
+	const unsigned char *u = (const unsigned char *)buf;
+	size_t v1, v2, start, end, i;
 
 	if (len < TZIF_HEADER || memcmp(buf, "TZif", 4) != 0 ||
-	    buf[TZIF_VERSION] == '\0' || buf[len - 1] != '\n')
+	    buf[TZIF_VERSION] == '\0')
 		return -1;
-	/* ... the data, then "\n" TZ "\n": the string holds no newline,
-	 * so it starts after the one before the last. */
+	/* header, version 1's data, header, the 64-bit data, then
+	 * "\n" TZ "\n" to the end */
+	if ((v1 = block_len(u, 4, len)) == (size_t)-1 ||
+	    v1 > len - TZIF_HEADER || len - TZIF_HEADER - v1 < TZIF_HEADER ||
+	    memcmp(buf + TZIF_HEADER + v1, "TZif", 4) != 0)
+		return -1;
+	start = TZIF_HEADER + v1 + TZIF_HEADER;
+	if ((v2 = block_len(u + TZIF_HEADER + v1, 8, len)) == (size_t)-1 ||
+	    v2 > len - start)
+		return -1;
+	start += v2;
 	end = len - 1;
-	for (start = end; start > TZIF_HEADER && buf[start - 1] != '\n';
-	    start--)
-		;
-	if (start == TZIF_HEADER || start == end ||
-	    end - start > TZENV_STRING_MAX || end - start >= size)
+	if (len - start < 2 || buf[start] != '\n' || buf[end] != '\n')
+		return -1;
+	start++;
+	/* Empty: a zone no string describes.  A first '/', '.' or ':'
+	 * would make it a file's name to libc. */
+	if (start == end || end - start > TZENV_STRING_MAX ||
+	    end - start >= size || strchr("/.:", buf[start]) != NULL)
 		return -1;
 	for (i = start; i < end; i++)
-		if (!tz_byte((unsigned char)buf[i]))
+		if (!tz_byte(u[i]))
 			return -1;
 	memcpy(out, buf + start, end - start);
 	out[end - start] = '\0';
@@ -78,7 +118,13 @@ agree(const char *path, const char *tz, time_t now)
 	if ((a = calloc(SAMPLES, sizeof(*a))) == NULL ||
 	    (b = calloc(SAMPLES, sizeof(*b))) == NULL)
 		goto out;
-	/* An absolute path is a file to musl and to glibc alike. */
+	/* An absolute path is a file to musl and to glibc alike.  musl
+	 * reads the file again only when TZ's value changes, and unset it
+	 * means /etc/localtime: another value first, or it would compare
+	 * the footer with the file as it was at the last check. */
+	if (setenv("TZ", "UTC0", 1) == -1)
+		goto out;
+	tzset();
 	if (offsets(path, now, a) == -1 || offsets(tz, now, b) == -1)
 		goto out;
 	r = memcmp(a, b, SAMPLES * sizeof(*a)) == 0 ? 0 : -1;

@@ -298,6 +298,39 @@ def test_sessions_get_local_time_as_tz(open_conf, zone, tz):
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/etc/localtime")
+                    or not (ZONEINFO / "Africa/Casablanca").exists(),
+                    reason="needs root, /etc/localtime and tzdata")
+def test_a_new_zone_reaches_the_sessions_at_sighup(open_conf):
+    """The zone changed (timedatectl set-timezone), then SIGHUP (systemctl
+    reload): the next session gets the new zone's string, or none where
+    the new zone's string and file disagree; the file is read afresh,
+    not compared as libc last read it."""
+    srv = Listener(open_conf, args=("-T",), wrap=[
+        "unshare", "-m", "--propagation", "private", "sh", "-c",
+        'mount --bind "$0" /etc/localtime && exec env -u TZ "$@"',
+        str(ZONEINFO / "Europe/Berlin")])
+    try:
+        srv.wait_for(r"event=timezone tz=CET-1CEST,M3\.5\.0,M10\.5\.0/3$")
+        for zone, tz, line in [
+                ("Africa/Casablanca", None, r"file=/etc/localtime$"),
+                ("America/New_York", b"EST5EDT,M3.2.0,M11.1.0",
+                 r"tz=EST5EDT,M3\.2\.0,M11\.1\.0$")]:
+            subprocess.run(["nsenter", "-t", str(srv.pid()), "-m", "mount",
+                            "--bind", str(ZONEINFO / zone), "/etc/localtime"],
+                           check=True, timeout=WAIT)
+            os.kill(srv.pid(), signal.SIGHUP)
+            srv.wait_for(r"event=timezone " + line)
+            c = srv.connect()
+            assert greet(c)[0] == 220
+            [pid] = srv.sessions()
+            assert environ(pid).get(b"TZ") == tz, zone
+            c.close()
+            srv.wait_sessions(0)
+    finally:
+        srv.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/etc/localtime")
                     or not (ZONEINFO / "Europe/Berlin").exists(),
                     reason="needs root, /etc/localtime and tzdata")
 def test_an_inherited_tz_is_the_sessions(open_conf):

@@ -16,18 +16,37 @@
 #define ZONES	"/usr/share/zoneinfo/"
 #define Y2025	((time_t)1735689600)	/* 2025-01-01T00:00:00Z */
 
-/* A TZif header of version v, some data holding a newline, then
- * footer (with its newlines, or whatever the test wants) into buf. */
+/* A TZif file of version v (RFC 8536 §3): a header and a data block of
+ * one transition, one type and a 4-byte designation, in 32-bit times,
+ * then the same in 64-bit ones, then footer as it is (with its
+ * newlines, or whatever the test wants), into buf. */
+static void
+header(char *h, char v)
+{
+	/* isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt */
+	static const unsigned char counts[24] = { 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 4 };
+
+	memset(h, 0, 44);
+	memcpy(h, "TZif", 4);
+	h[4] = v;
+	memcpy(h + 20, counts, sizeof(counts));
+}
+
 static size_t
 tzif(char *buf, size_t size, char v, const char *footer)
 {
-	size_t n = 44 + 16;
+	size_t v1 = 4 + 1 + 6 + 4, v2 = 8 + 1 + 6 + 4, n = 0;
 
-	assert_true(n + strlen(footer) < size);
-	memset(buf, 0, n);
-	memcpy(buf, "TZif", 4);
-	buf[4] = v;
-	buf[50] = '\n';		/* a byte of the data */
+	assert_true(44 + v1 + 44 + v2 + strlen(footer) < size);
+	header(buf, v);
+	n = 44;
+	memset(buf + n, '\n', v1);	/* data may hold newlines */
+	n += v1;
+	header(buf + n, v);
+	n += 44;
+	memset(buf + n, '\n', v2);
+	n += v2;
 	memcpy(buf + n, footer, strlen(footer));
 	return n + strlen(footer);
 }
@@ -71,12 +90,33 @@ test_footer_none(void **state)
 	assert_int_equal(tzenv_footer(buf, n, out, sizeof(out)), -1);
 	n = tzif(buf, sizeof(buf), '2', "\nUTC0\"\n");
 	assert_int_equal(tzenv_footer(buf, n, out, sizeof(out)), -1);
-	/* no newline before it in the whole file: no footer */
-	memset(buf, 'A', sizeof(buf));
-	memcpy(buf, "TZif2", 5);
-	buf[sizeof(buf) - 1] = '\n';
-	assert_int_equal(tzenv_footer(buf, sizeof(buf), out, sizeof(out)),
-	    -1);
+	/* a file name to libc, not a TZ string */
+	n = tzif(buf, sizeof(buf), '2', "\n/etc/passwd\n");
+	assert_int_equal(tzenv_footer(buf, n, out, sizeof(out)), -1);
+	n = tzif(buf, sizeof(buf), '2', "\n:UTC0\n");
+	assert_int_equal(tzenv_footer(buf, n, out, sizeof(out)), -1);
+	n = tzif(buf, sizeof(buf), '2', "\n./x\n");
+	assert_int_equal(tzenv_footer(buf, n, out, sizeof(out)), -1);
+	/* bytes after the footer, or a footer that does not start where
+	 * the data ends */
+	n = tzif(buf, sizeof(buf), '2', "\nUTC0\nX\n");
+	assert_int_equal(tzenv_footer(buf, n, out, sizeof(out)), -1);
+	n = tzif(buf, sizeof(buf), '2', "UTC0\n");
+	assert_int_equal(tzenv_footer(buf, n, out, sizeof(out)), -1);
+	/* cut short: the 64-bit data block runs past the end, whatever
+	 * its last bytes look like */
+	n = tzif(buf, sizeof(buf), '2', "\nUTC0\n");
+	assert_int_equal(tzenv_footer(buf, n - 8, out, sizeof(out)), -1);
+	memcpy(buf + n - 14, "\nUTC0\n", 6);
+	assert_int_equal(tzenv_footer(buf, n - 8, out, sizeof(out)), -1);
+	/* counts that do not fit the file */
+	n = tzif(buf, sizeof(buf), '2', "\nUTC0\n");
+	buf[44 + 15 + 20 + 12] = 0x7f;	/* the 64-bit timecnt, high byte */
+	assert_int_equal(tzenv_footer(buf, n, out, sizeof(out)), -1);
+	/* no second header where version 1's data ends */
+	n = tzif(buf, sizeof(buf), '2', "\nUTC0\n");
+	buf[44 + 15] = 'X';
+	assert_int_equal(tzenv_footer(buf, n, out, sizeof(out)), -1);
 	/* longer than TZENV_STRING_MAX */
 	memset(longest, 'A', sizeof(longest));
 	longest[0] = '\n';
