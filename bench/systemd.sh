@@ -586,6 +586,9 @@ JOURNAL=$(cin journalctl -t smtp-in -n 3 --no-pager -o short 2>&1 |
     cut -c 1-160) || true
 JOURNAL_V=$(cin journalctl -t smtp-in -n 1 --no-pager -o verbose 2>&1 |
     grep -E '^ *(_PID|SYSLOG_PID|SYSLOG_IDENTIFIER|_COMM)=') || true
+# The time zone the listeners give their sessions (smtp-listen(8), TZ).
+JOURNAL_TZ=$(cin journalctl -t smtp-listen --no-pager -o cat 2>&1 |
+    grep -E '^event=timezone' | sort | uniq -c) || true
 
 # --- the table ------------------------------------------------------------------------
 
@@ -604,6 +607,9 @@ The host's load average (1, 5, 15 min) before the runs: $LOAD0; after: $LOAD1.
 journalctl -t smtp-in:
 $JOURNAL
 $JOURNAL_V
+
+journalctl -t smtp-listen, the sessions' time zone (one line per listener):
+$JOURNAL_TZ
 
 peer     test    count    wall    per_s  srv_ms pid1_ms jrnl_ms  svc_ms  cli_ms
 EOF
