@@ -1977,9 +1977,11 @@ session_prefault(struct session *s)
 	prefault(&s->out, SESSION_PREFAULT_BUF);
 	prefault(&s->line, SESSION_PREFAULT_BUF);
 	prefault(s->rcpts[0], sizeof(s->rcpts[0]));
-	/* notify[] and the first orcpt are neighbours */
-	prefault(s->notify, (size_t)((const char *)s->orcpt[1] -
-	    (const char *)s->notify));
+	/* notify[] and the first orcpt, neighbours: one call */
+	_Static_assert(offsetof(struct session, orcpt) ==
+	    offsetof(struct session, notify) +
+	    sizeof(((struct session *)0)->notify), "orcpt follows notify");
+	prefault(s->notify, sizeof(s->notify) + sizeof(s->orcpt[0]));
 }
 
 void

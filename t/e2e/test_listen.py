@@ -240,6 +240,21 @@ def test_peer_address_reaches_log_and_received(open_conf, listener):
 
 
 ZONEINFO = pathlib.Path("/usr/share/zoneinfo")
+needs_zones = pytest.mark.skipif(
+    os.geteuid() != 0 or not os.path.exists("/etc/localtime")
+    or not all((ZONEINFO / z).exists() for z in (
+        "Europe/Berlin", "Africa/Casablanca", "America/New_York")),
+    reason="needs root, /etc/localtime and tzdata")
+
+
+def zone_listener(conf, zone, env=("-u", "TZ")):
+    """smtp-listen -T in a mount namespace of its own where
+    /etc/localtime is the zone's file, its environment changed by env
+    (env(1)'s arguments)."""
+    return Listener(conf, args=("-T",), wrap=[
+        "unshare", "-m", "--propagation", "private", "sh", "-c",
+        'mount --bind "$0" /etc/localtime && exec env "$@"',
+        str(ZONEINFO / zone), *env])
 
 
 def environ(pid):
@@ -256,9 +271,7 @@ def received_offset(m):
     return when, when.utcoffset()
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/etc/localtime")
-                    or not (ZONEINFO / "Africa/Casablanca").exists(),
-                    reason="needs root, /etc/localtime and tzdata")
+@needs_zones
 @pytest.mark.parametrize("zone,tz", [
     ("Europe/Berlin", "CET-1CEST,M3.5.0,M10.5.0/3"),
     # Morocco's file lists each Ramadan's change, which its footer
@@ -273,10 +286,7 @@ def test_sessions_get_local_time_as_tz(open_conf, zone, tz):
     import zoneinfo
     # /etc/localtime is the zone's file in a mount namespace of the
     # listener's own
-    srv = Listener(open_conf, args=("-T",), wrap=[
-        "unshare", "-m", "--propagation", "private", "sh", "-c",
-        'mount --bind "$0" /etc/localtime && exec env -u TZ "$@"',
-        str(ZONEINFO / zone)])
+    srv = zone_listener(open_conf, zone)
     try:
         if tz:
             srv.wait_for(r"event=timezone tz=" + re.escape(tz) + "$")
@@ -297,18 +307,13 @@ def test_sessions_get_local_time_as_tz(open_conf, zone, tz):
     assert offset == when.astimezone(zoneinfo.ZoneInfo(zone)).utcoffset()
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/etc/localtime")
-                    or not (ZONEINFO / "Africa/Casablanca").exists(),
-                    reason="needs root, /etc/localtime and tzdata")
+@needs_zones
 def test_a_new_zone_reaches_the_sessions_at_sighup(open_conf):
     """The zone changed (timedatectl set-timezone), then SIGHUP (systemctl
     reload): the next session gets the new zone's string, or none where
     the new zone's string and file disagree; the file is read afresh,
     not compared as libc last read it."""
-    srv = Listener(open_conf, args=("-T",), wrap=[
-        "unshare", "-m", "--propagation", "private", "sh", "-c",
-        'mount --bind "$0" /etc/localtime && exec env -u TZ "$@"',
-        str(ZONEINFO / "Europe/Berlin")])
+    srv = zone_listener(open_conf, "Europe/Berlin")
     try:
         srv.wait_for(r"event=timezone tz=CET-1CEST,M3\.5\.0,M10\.5\.0/3$")
         for zone, tz, line in [
@@ -330,16 +335,11 @@ def test_a_new_zone_reaches_the_sessions_at_sighup(open_conf):
         srv.stop()
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/etc/localtime")
-                    or not (ZONEINFO / "Europe/Berlin").exists(),
-                    reason="needs root, /etc/localtime and tzdata")
+@needs_zones
 def test_an_inherited_tz_is_the_sessions(open_conf):
     """A TZ in the listener's environment is the administrator's: the
     sessions get it as it is, and /etc/localtime is not looked at."""
-    srv = Listener(open_conf, args=("-T",), wrap=[
-        "unshare", "-m", "--propagation", "private", "sh", "-c",
-        'mount --bind "$0" /etc/localtime && exec env TZ=EST5EDT "$@"',
-        str(ZONEINFO / "Europe/Berlin")])
+    srv = zone_listener(open_conf, "Europe/Berlin", env=("TZ=EST5EDT",))
     try:
         c = srv.connect()
         assert greet(c)[0] == 220
