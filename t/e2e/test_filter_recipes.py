@@ -11,6 +11,7 @@ down."""
 
 import base64
 import os
+import re
 import shutil
 import signal
 import socket
@@ -153,8 +154,11 @@ def test_spamassassin_refuses_above_a_score(conf, server, spamd):
     srv = server("spamassassin.sh", "-r", "20", "-d", "127.0.0.1",
                  "-p", str(spamd))
     code, text = smtp_send(srv, message(GTUBE, subject="cheap"))
-    assert code == 550 and text.startswith("5.7.1 message refused as spam "
-                                           "(score 9"), text
+    # GTUBE scores 1000, give or take the other rules that match: what
+    # matters is that the score said is the one above the limit.
+    m = re.fullmatch(r"5\.7\.1 message refused as spam \(score (-?\d+\.\d+)\)",
+                     text)
+    assert code == 550 and m and float(m[1]) > 20, text
     assert conf.queued() == [] and conf.leftovers() == []
     code, text = smtp_send(srv, HAM)
     assert code == 250, text
