@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mailhdr.h"
+
 enum {
 	/* The Delivered-To: values of the header kept for the loop check
 	 * (queue-run prepends ours at the top, so the first ones matter);
@@ -21,10 +23,7 @@ enum {
 	DATA_HOLD_MAX = 512
 };
 
-/* What an Authentication-Results field that claims our authserv-id
- * becomes (RFC 8601 §5: such a field from outside MUST be removed or
- * renamed before ours is added). */
-#define DATA_AR_RENAMED_PREFIX	"X-Original-"
+#define DATA_AR_RENAMED_PREFIX	MAILHDR_AR_RENAMED_PREFIX
 
 enum data_err {
 	DATA_OK = 0,

@@ -1391,11 +1391,12 @@ do_data(struct session *s, const struct cmd *c)
 		policy_capture_init(&s->capture, s->from, sizeof(s->from));
 	data_init(&d, s->conf->max_message_size, SMTP_TEXT_LINE_MAX,
 	    SMTP_RECEIVED_MAX, sink_queue, s);
-	/* Mail from the world that claims our checks' verdict is renamed
-	 * (RFC 8601 §5), whether ours is added or not: a reader trusts
-	 * our authserv-id. */
-	if (s->mode == SESSION_MX && s->login[0] == '\0')
-		data_authserv(&d, s->conf->hostname);
+	/* A field that claims our checks' verdict is renamed (RFC 8601
+	 * §5), whether ours is added or not: a reader trusts our
+	 * authserv-id.  A logged-in user is no more trusted with it than
+	 * the world, since what they send may reach another local
+	 * mailbox unchecked. */
+	data_authserv(&d, s->conf->hostname);
 	/* A header the checker cannot read whole would pass as temperror,
 	 * whatever the From: domain's DMARC policy says.  It reads ours
 	 * with our Received: field on top and "X-Original-" before each

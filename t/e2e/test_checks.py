@@ -530,6 +530,23 @@ def test_a_users_session_asks_the_checker_nothing(world, tls_mx):
     assert all(c.get("peer") == CLIENT for c in checked)
 
 
+def test_a_users_forged_field_in_our_name_is_renamed(world, tls_mx):
+    """A local user writing another local user a verdict in our name:
+    the reader has no other way to tell it from ours."""
+    forged = (f"Authentication-Results: {HOSTNAME.upper()};\r\n"
+              " dkim=pass header.d=bank.example\r\n"
+              "Authentication-Results: other.example; spf=pass\r\n")
+    r = tls_mx.send(message("alice@example.com", extra=forged),
+                    "alice@example.com", rcpts=("bob@example.com",),
+                    login=["alice@example.com", "secret"])
+    assert r["data"][0] == 250, r
+    head = queued_one(tls_mx.conf).headers().decode()
+    assert ("\nX-Original-Authentication-Results: "
+            f"{HOSTNAME.upper()};\n dkim=pass") in head, head
+    assert "\nAuthentication-Results: other.example; spf=pass" in head
+    assert "\nAuthentication-Results: " + HOSTNAME.upper() not in head
+
+
 def test_a_header_past_the_checkers_limits_is_refused(world, mx):
     """A p=reject domain forged behind more header fields than the
     checker reads would pass as dmarc=temperror: such a header is

@@ -107,6 +107,25 @@ def test_sendmail_null_sender_and_full_name(conf):
     assert msg.body.endswith(b"\n\nhello\n")
 
 
+def test_a_verdict_in_our_name_is_renamed(conf):
+    """A local user's Authentication-Results claiming our authserv-id
+    would reach another local mailbox as our verdict (RFC 8601 §5)."""
+    r = sendmail(conf, "bob@example.com", input=(
+        f"Authentication-Results: {HOSTNAME}; dkim=pass\n"
+        f"Authentication-Results: (x) {HOSTNAME}; spf=pass\n"
+        "Authentication-Results: other.example; spf=pass\n"
+        "Subject: verdicts\n\nhello\n"))
+    assert r.returncode == 0, r.stderr
+    lines = header_lines(only_message(conf))
+    assert f"X-Original-Authentication-Results: {HOSTNAME}; dkim=pass" \
+        in lines, lines
+    assert f"X-Original-Authentication-Results: (x) {HOSTNAME}; spf=pass" \
+        in lines, lines
+    assert "Authentication-Results: other.example; spf=pass" in lines
+    assert not any(l.startswith("Authentication-Results: " + HOSTNAME)
+                   for l in lines), lines
+
+
 @pytest.mark.parametrize("flag", [None, "-i", "-oi"])
 def test_lone_dot_ends_input_unless_i(conf, flag):
     args = ([flag] if flag else []) + ["x@y.example"]
