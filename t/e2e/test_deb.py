@@ -390,16 +390,27 @@ def test_package_installs_upgrades_removes_and_purges(debs, chroot):
     assert sorted(p.name for p in c.path("/var/spool/posthorn/new")
                   .iterdir()) == queued
 
-    # purge: the configuration, the queue and the statoverrides go; the
-    # user and groups stay, as Debian keeps system users, and what the
+    # purge: the configuration (but for its git history), the queue and
+    # the statoverrides go; the user and groups stay, as Debian keeps system users, and what the
     # package did not make: install.sh's logs (without systemd).
     logs = c.path("/var/log/posthorn/queue-run.log")
     logs.parent.mkdir()
     logs.write_text("install.sh's\n")
-    c.run(["apt-get", "purge", "-y", "-q", "posthorn"])
+    # The administrator's git history of /etc/posthorn is theirs too
+    # (no git in the root: its files stand for one).
+    history = c.path("/etc/posthorn/.git")
+    history.mkdir()
+    (history / "HEAD").write_text("ref: refs/heads/main\n")
+    gitignore = c.path("/etc/posthorn/.gitignore").read_text()
+    r = c.run(["apt-get", "purge", "-y", "-q", "posthorn"])
+    assert "kept /etc/posthorn/.git" in r.stderr, r.stderr
     assert logs.read_text() == "install.sh's\n"
     assert c.status() == "unknown" or "not-installed" in c.status()
-    assert not c.path("/etc/posthorn").exists()
+    assert (history / "HEAD").read_text() == "ref: refs/heads/main\n"
+    assert "/certs/privkey.pem" in gitignore
+    assert c.path("/etc/posthorn/.gitignore").read_text() == gitignore
+    assert sorted(p.name for p in c.path("/etc/posthorn").iterdir()) == \
+        [".git", ".gitignore"]
     assert not c.path("/var/spool/posthorn").exists()
     # (--list exits 1 when it lists nothing.)
     r = c.run(["dpkg-statoverride", "--list"], check=False)
