@@ -149,8 +149,15 @@ tzenv_check(const char *path, time_t now, char *var, size_t size)
 		errno = EINVAL;
 		goto out;
 	}
-	if (fileread_all(path, TZENV_FILE_MAX, &buf, &len) == -1 ||
-	    tzenv_footer(buf, len, tz, sizeof(tz)) == -1 ||
+	/* No zone file is UTC to musl and to glibc alike; said as TZ, the
+	 * sessions do not look for the file either. */
+	if (fileread_all(path, TZENV_FILE_MAX, &buf, &len) == -1) {
+		if (errno == ENOENT && str_fmt(var, size, "TZ=%s",
+		    TZENV_NONE) == 0)
+			r = 0;
+		goto out;
+	}
+	if (tzenv_footer(buf, len, tz, sizeof(tz)) == -1 ||
 	    agree(path, tz, now) == -1 ||
 	    str_fmt(var, size, "TZ=%s", tz) == -1)
 		goto out;

@@ -165,7 +165,12 @@ test_check_bad_paths(void **state)
 	(void)state;
 	assert_int_equal(tzenv_check("etc/localtime", Y2025, var,
 	    sizeof(var)), -1);
+	/* No file is UTC, to libc and to the sessions. */
 	assert_int_equal(tzenv_check("/nonexistent/localtime", Y2025, var,
+	    sizeof(var)), 0);
+	assert_string_equal(var, "TZ=UTC0");
+	/* A file that cannot be read is not: libc would not say UTC. */
+	assert_int_equal(tzenv_check("/etc/shadow/x", Y2025, var,
 	    sizeof(var)), -1);
 	assert_string_equal(var, "");
 	/* a file that is not TZif */
