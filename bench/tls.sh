@@ -195,9 +195,10 @@ door_start() {
 	wait_for "$T/door.$1.$2" "event=listening"
 }
 
-# idle PEER PORT: the memory of one idle TLS session, one line a process.
+# idle PEER PORT [LISTENER_PID]: the memory of one idle TLS session, one
+# line a process.
 idle() {
-	python3 "$CLIENT" idle "$2" "$CERT" "$1" >"$T/idle.$1" ||
+	python3 "$CLIENT" idle "$2" "$CERT" "$1" ${3:+"$3"} >"$T/idle.$1" ||
 	    die "could not read the memory of an idle $1 session"
 	awk -v p="$1" '
 		{ names = names (NR > 1 ? " + " : "") $1; rss += $3
@@ -258,6 +259,8 @@ for v in exec zygote; do
 		}
 		door_start "$v" submissions
 		eval "PH_${v}_PORT=\$DOOR_PORT PH_${v}_PID=\$DOOR_PID"
+		echo "bench: ph-$v, one idle TLS session:" >&2
+		idle "ph-$v" "$DOOR_PORT" "$DOOR_PID"
 		door_start "$v" mx
 		eval "PH_${v}_PORT25=\$DOOR_PORT PH_${v}_PID25=\$DOOR_PID"
 		echo "bench: ph-$v: smtp-listen ($v), smtp-in submissions on 127.0.0.1:$(eval echo \$PH_${v}_PORT), mx on 127.0.0.1:$(eval echo \$PH_${v}_PORT25)" >&2

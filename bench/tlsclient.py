@@ -3,7 +3,7 @@ over implicit TLS (port 465, RFC 8314), and one idle TLS session held for
 its memory to be read.
 
   python3 tlsclient.py blast PORT N CONC LOGIN PASSWORD RCPT SIZE CAFILE [starttls|plain]
-  python3 tlsclient.py idle PORT CAFILE PEER
+  python3 tlsclient.py idle PORT CAFILE PEER [LISTENER_PID]
 
 blast runs N sessions, CONC at a time, each one: a new TCP connection, a
 full TLS 1.3 handshake (no session resumption: every connection is a new
@@ -36,7 +36,9 @@ connection's socket inode in /proc/net/tcp, the process on the server side
 that holds the other end, and prints the memory of the session's
 processes, one line each, "NAME PID VmRSS_kB Pss_kB":
   PEER posthorn  smtp-tlsd (it holds the network) and its parent smtp-in;
-  PEER postfix   Postfix's smtpd (and tlsproxy if one holds the socket).
+  PEER postfix   Postfix's smtpd (and tlsproxy if one holds the socket);
+  PEER ph-exec, ph-zygote  smtp-tlsd and the one smtp-in that smtp-listen
+                 LISTENER_PID started (the bench's only session then).
 Pss is "-" when /proc/PID/smaps_rollup cannot be read.  Then it QUITs.
 
 The certificate is checked against CAFILE (the self-signed certificate) and
@@ -259,8 +261,26 @@ def memory(pid):
     return st["Name"], pid, st["VmRSS"].split()[0], pss, int(st["PPid"])
 
 
+def children(ppid):
+    """memory() of each process whose parent is ppid."""
+    rows = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            row = memory(int(pid))
+        except (OSError, KeyError):
+            continue  # gone, or a kernel thread (no VmRSS)
+        if row[4] == ppid:
+            rows.append(row)
+    return rows
+
+
 def idle(argv):
     port, cafile, peer = int(argv[0]), argv[1], argv[2]
+    listener = int(argv[3]) if len(argv) > 3 else None
+    if peer.startswith("ph-") and listener is None:
+        sys.exit(__doc__)
     with smtplib.SMTP_SSL(HOST, port, context=context(cafile),
                           timeout=WAIT) as s:
         code, _ = s.ehlo("client.bench.example")
@@ -287,6 +307,14 @@ def idle(argv):
             if parent[0] != "smtp-in":
                 sys.exit(f"smtp-tlsd's parent is {parent[0]!r}, not smtp-in")
             rows = [parent] + tlsd
+        elif peer.startswith("ph-"):
+            tlsd = [r for r in rows if r[0] == "smtp-tlsd"]
+            if len(tlsd) != 1:
+                sys.exit(f"the network is held by {rows!r}, not one smtp-tlsd")
+            ins = [r for r in children(listener) if r[0] == "smtp-in"]
+            if len(ins) != 1:
+                sys.exit(f"smtp-listen {listener} runs {ins!r}, not one smtp-in")
+            rows = ins + tlsd
         for name, pid, rss, pss, _ in rows:
             print(f"{name} {pid} {rss} {pss}")
         s.quit()
@@ -296,7 +324,7 @@ if __name__ == "__main__":
     if len(sys.argv) in (10, 11) and sys.argv[1] == "blast" and \
             sys.argv[10:] in ([], ["starttls"], ["plain"]):
         blast(sys.argv[2:])
-    elif len(sys.argv) == 5 and sys.argv[1] == "idle":
+    elif len(sys.argv) in (5, 6) and sys.argv[1] == "idle":
         idle(sys.argv[2:])
     else:
         sys.exit(__doc__)
