@@ -62,3 +62,22 @@ lmtp_target_parse(const char *s, struct lmtp_target *t)
 		return "port must be a number from 1 to 65535";
 	return NULL;
 }
+
+int
+lmtp_target_format(const struct lmtp_target *t, char *out, size_t size)
+{
+	unsigned char b[16];
+	char a[INET6_ADDRSTRLEN];
+	int af = strchr(t->host, ':') != NULL ? AF_INET6 : AF_INET;
+
+	if (t->unix_socket)
+		return str_fmt(out, size, "unix:%s", t->path);
+	/* An address in the one spelling inet_ntop gives it, so that
+	 * [::1] and [0::1], or 127.0.0.1 and [127.0.0.1], are one. */
+	if (inet_pton(af, t->host, b) == 1) {
+		if (inet_ntop(af, b, a, sizeof(a)) == NULL)
+			return -1;
+		return str_fmt(out, size, "[%s]:%u", a, t->port);
+	}
+	return str_fmt(out, size, "%s:%u", t->host, t->port);
+}

@@ -57,6 +57,44 @@ test_tcp_forms_and_port_24_by_default(void **state)
 	assert_int_equal(t.port, 24);
 }
 
+/* Each way of writing one server gives one spelling, which parses back
+ * to the same server. */
+static void
+test_one_spelling_for_each_server(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "unix:/run/dovecot/lmtp", "unix:/run/dovecot/lmtp" },
+		{ "/run/dovecot/lmtp", "unix:/run/dovecot/lmtp" },
+		{ "127.0.0.1", "[127.0.0.1]:24" },
+		{ "inet:127.0.0.1:24", "[127.0.0.1]:24" },
+		{ "[127.0.0.1]:24", "[127.0.0.1]:24" },
+		{ "[0:0::1]:2424", "[::1]:2424" },
+		{ "inet:[::1]", "[::1]:24" },
+		{ "Store.Example.ORG", "store.example.org:24" },
+		{ "inet:store.example.org:24", "store.example.org:24" },
+	};
+	struct lmtp_target t, back;
+	char out[LMTP_TARGET_MAX + 1], again[LMTP_TARGET_MAX + 1];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_null(lmtp_target_parse(cases[i].in, &t));
+		assert_int_equal(lmtp_target_format(&t, out, sizeof(out)), 0);
+		assert_string_equal(out, cases[i].out);
+		assert_null(lmtp_target_parse(out, &back));
+		assert_int_equal(back.unix_socket, t.unix_socket);
+		assert_int_equal(back.port, t.port);
+		assert_int_equal(lmtp_target_format(&back, again,
+		    sizeof(again)), 0);
+		assert_string_equal(again, out);
+	}
+	assert_null(lmtp_target_parse("[::1]:24", &t));
+	assert_int_equal(lmtp_target_format(&t, out, 8), -1);
+}
+
 static void
 test_bad_servers_are_refused_with_a_reason(void **state)
 {
@@ -144,6 +182,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unix_socket_by_path),
 		cmocka_unit_test(test_tcp_forms_and_port_24_by_default),
+		cmocka_unit_test(test_one_spelling_for_each_server),
 		cmocka_unit_test(test_bad_servers_are_refused_with_a_reason),
 		cmocka_unit_test(test_domain_conf_key_is_checked_when_read),
 	};
