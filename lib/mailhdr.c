@@ -480,26 +480,6 @@ mailhdr_is(const char *line, size_t len, const char *name,
 }
 
 int
-mailhdr_ar_claims(const char *value, size_t len, const char *ours)
-{
-	size_t i = 0, n = strlen(ours);
-
-	/* Blanks and folds, whether the caller kept CR LF or LF. */
-	while (i < len && strchr(" \t\r\n", value[i]) != NULL)
-		i++;
-	if (i == len || n == 0)
-		return 0;
-	/* A comment before the id, or the id a quoted-string (RFC 8601
-	 * value): a reader may take either for ours. */
-	if (value[i] == '(' || value[i] == '"')
-		return 1;
-	if (len - i < n || strncasecmp(value + i, ours, n) != 0)
-		return 0;
-	i += n;
-	return i == len || strchr("; \t\r\n(", value[i]) != NULL;
-}
-
-int
 mailhdr_addresses(const char *value, size_t len,
     int (*cb)(void *arg, const char *addr, size_t len), void *arg)
 {

@@ -22,17 +22,6 @@ struct str;
  * on a match *value points past the colon. */
 int	mailhdr_is(const char *line, size_t len, const char *name,
 	    const char **value);
-/* What an Authentication-Results field that claims our authserv-id
- * becomes (RFC 8601 §5: such a field from outside MUST be removed or
- * renamed before ours is added): the prefix before its name. */
-#define MAILHDR_AR_RENAMED_PREFIX	"X-Original-"
-/* 1 when an Authentication-Results field's value (past the colon,
- * folded or not) claims authserv-id ours, compared case-insensitively,
- * or hides its authserv-id behind a comment or in a quoted-string, as a
- * reader may take either for ours; 0 otherwise, an empty value
- * included.  smtp-in judges the same as the data streams (data.c);
- * sendmail judges the whole field with this. */
-int	mailhdr_ar_claims(const char *value, size_t len, const char *ours);
 /* Call cb with each addr-spec ("local@domain", comments and display names
  * removed, quoted local parts kept quoted) of an address-list field
  * value, unfolded or not.  Stops and returns cb's value if it is not 0;

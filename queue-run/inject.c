@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "arname.h"
 #include "date.h"
 #include "inject.h"
 #include "queue.h"
@@ -133,19 +134,74 @@ put_received(struct inject *in, struct queue_msg *m, time_t now)
 	return queue_put(m, line, strlen(line));
 }
 
+/* The message on its way to the queue.  Every local message passes
+ * here, whether sendmail's or that of a caller of queue-inject itself,
+ * so this is where a local user's verdict in our name is renamed (RFC
+ * 8601 §5), as smtp-in renames a client's: a local reader has no other
+ * way to tell it from ours. */
+struct hdr {
+	struct arname	 ar;
+	struct queue_msg *m;
+	int		 header;	/* still in the header section */
+	int		 bol;		/* at the start of a line */
+	int		 err;		/* errno of a failed write, or 0 */
+};
+
+static void
+hdr_put(void *arg, const char *p, size_t n)
+{
+	struct hdr *h = arg;
+
+	if (n > 0 && h->err == 0 && queue_put(h->m, p, n) == -1)
+		h->err = errno != 0 ? errno : EIO;
+}
+
+/* p[0..n), LF line ends, into the queue.  A CR alone ends a header line
+ * too, since smtp-out sends it as CR LF: what follows it must be judged
+ * as the field it then is.  The header ends at an empty line. */
+static void
+hdr_feed(struct hdr *h, const char *p, size_t n)
+{
+	size_t i, run = 0;	/* p[run..i) goes out unchanged */
+
+	for (i = 0; i < n && h->header; i++) {
+		if (p[i] == '\n' || p[i] == '\r') {
+			hdr_put(h, p + run, i - run);
+			run = i;
+			arname_end(&h->ar);
+			if (p[i] == '\n' && h->bol)
+				h->header = 0;
+			else
+				arname_line(&h->ar);
+			h->bol = p[i] == '\n';
+			continue;
+		}
+		h->bol = 0;
+		if (arname_busy(&h->ar) && arname_byte(&h->ar,
+		    (unsigned char)p[i])) {
+			hdr_put(h, p + run, i - run);
+			run = i + 1;
+		}
+	}
+	hdr_put(h, p + run, n - run);
+}
+
 /* The message from fd into m, CRLF made LF, a last line without its LF
- * completed; the size is checked as it grows so that a message over the
- * limit is refused without reading it all. */
+ * completed, the header through hdr_feed; the size is checked as it
+ * grows so that a message over the limit is refused without reading it
+ * all. */
 static int
 copy_message(struct inject *in, struct queue_msg *m, int fd)
 {
 	char buf[INJECT_READSZ], out[INJECT_READSZ + 1];
 	struct inject_crlf c = { 0 };
+	struct hdr h = { .m = m, .header = 1, .bol = 1 };
 	char last = '\n';
 	size_t n;
 	ssize_t r;
 	int eof = 0;
 
+	arname_init(&h.ar, in->authserv, hdr_put, &h);
 	in->size = 0;
 	while (!eof) {
 		r = read(fd, buf, sizeof buf);
@@ -174,8 +230,9 @@ copy_message(struct inject *in, struct queue_msg *m, int fd)
 			    (unsigned long long)in->max_size);
 			return INJECT_DATAERR;
 		}
-		if (queue_put(m, out, n) == -1) {
-			reason(in, "writing %s: %s", m->tmp, strerror(errno));
+		hdr_feed(&h, out, n);
+		if (h.err != 0) {
+			reason(in, "writing %s: %s", m->tmp, strerror(h.err));
 			return INJECT_TEMPFAIL;
 		}
 	}

@@ -34,6 +34,9 @@ struct inject {
 	const char		*spool;
 	uint64_t		 max_size;	/* message bytes; 0: no limit */
 	uint64_t		 minfree;	/* queue_minfree; 0: none */
+	/* Our authserv-id (posthorn.conf's hostname): header fields
+	 * that claim it are renamed (arname.h).  NULL: none is. */
+	const char		*authserv;
 	const char		*sender;	/* "" or "<>": the null sender */
 	const char *const	*rcpts;
 	size_t			 nrcpts;
@@ -57,7 +60,8 @@ size_t	inject_crlf(struct inject_crlf *, const char *in, size_t n,
 /* At the end of input: the pending CR, if any (0 or 1 byte to out). */
 size_t	inject_crlf_end(struct inject_crlf *, char *out);
 
-/* Check the envelope, queue the message read from fd to its end.
+/* Check the envelope, queue the message read from fd to its end, its
+ * Authentication-Results fields that claim authserv renamed.
  * Returns an enum inject_exit; on anything but INJECT_OK nothing is
  * queued and reason says why. */
 int	inject_run(struct inject *, int fd);

@@ -100,6 +100,7 @@ main(int argc, char *argv[])
 	in.spool = conf.spool;
 	in.max_size = conf.max_message_size;
 	in.minfree = conf.queue_minfree;
+	in.authserv = conf.hostname;
 	in.sender = sender;
 	in.rcpts = (const char *const *)argv;
 	in.nrcpts = (size_t)argc;

@@ -338,21 +338,6 @@ add_missing(const struct sendmail_opts *o, struct str *out, int have_date,
 	return 0;
 }
 
-/* The field that starts at mark, the last in out, gets the renamed
- * prefix before its name. */
-static int
-rename_field(struct str *out, size_t mark)
-{
-	const size_t plen = sizeof(MAILHDR_AR_RENAMED_PREFIX) - 1;
-	size_t flen = out->len - mark;
-
-	if (str_append(out, MAILHDR_AR_RENAMED_PREFIX, plen) == -1)
-		return -1;
-	memmove(out->s + mark + plen, out->s + mark, flen);
-	memcpy(out->s + mark, MAILHDR_AR_RENAMED_PREFIX, plen);
-	return 0;
-}
-
 int
 sendmail_headers(const struct sendmail_opts *o, const char *hdr, size_t len,
     struct str *out, struct sendmail_rcpts *rcpts)
@@ -391,12 +376,6 @@ sendmail_headers(const struct sendmail_opts *o, const char *hdr, size_t len,
 			str_truncate(out, mark);
 			continue;
 		}
-		/* A local user's verdict in our name (RFC 8601 §5), for a
-		 * local reader who trusts our authserv-id. */
-		if (mailhdr_is(field, flen, "Authentication-Results", &value) &&
-		    mailhdr_ar_claims(value, (size_t)(field + flen - value),
-		    o->hostname) && rename_field(out, mark) == -1)
-			goto fail;
 		if (mailhdr_is(field, flen, "Date", &value))
 			have_date = 1;
 		else if (mailhdr_is(field, flen, "Message-ID", &value))

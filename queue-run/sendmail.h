@@ -55,8 +55,7 @@ void	sendmail_rcpts_free(struct sendmail_rcpts *);
 
 struct sendmail_opts {
 	int		 extract;	/* -t */
-	/* Completes a bare local part; our authserv-id. */
-	const char	*hostname;
+	const char	*hostname;	/* completes a bare local part */
 	const char	*from;		/* address of an added From: */
 	const char	*fullname;	/* its display name (-F), or NULL */
 	const char	*msgid;		/* an added Message-ID:, "<...>" */
@@ -64,7 +63,6 @@ struct sendmail_opts {
 };
 /* The header block hdr[0..len) (as sendmail_split found it) to out, LF
  * line ends, without the empty line that ends it: Bcc: fields removed,
- * Authentication-Results fields in our name renamed (mailhdr_ar_claims),
  * the missing fields added at the end; with extract, the addresses of
  * To:, Cc: and Bcc: added to rcpts.  -1 with errno: ENOBUFS (out
  * full), EINVAL (an address field that does not parse), E2BIG. */

@@ -16,6 +16,8 @@
 #include "data.h"
 #include "str.h"
 
+static void	ar_emit(void *, const char *, size_t);
+
 enum {
 	ST_BOL,		/* at the start of a line */
 	ST_DOT,		/* a "." at the start of a line, dropped */
@@ -26,17 +28,6 @@ enum {
 
 static const char received[] = "received";	/* RFC 5322 §3.6.7 */
 static const char delivered_to[] = "delivered-to";	/* RFC 9228 */
-static const char authres[] = "authentication-results";	/* RFC 8601 */
-
-/* Where an Authentication-Results field's start is (struct data's
- * aphase). */
-enum {
-	A_OFF = -1,
-	A_NAME,		/* apos characters of the name matched */
-	A_COLON,	/* the name, then blanks before ':' */
-	A_BLANK,	/* ':' and blanks */
-	A_ID		/* apos characters of ours matched */
-};
 
 void
 data_init(struct data *d, uint64_t max_size, size_t line_max,
@@ -58,12 +49,7 @@ data_init(struct data *d, uint64_t max_size, size_t line_max,
 	d->dtfield = 0;
 	d->dt[0] = '\0';
 	d->dtlen = 0;
-	d->ours = NULL;
-	d->ourslen = 0;
-	d->aphase = A_OFF;
-	d->apos = 0;
-	d->holdlen = 0;
-	d->renamed = 0;
+	arname_init(&d->ar, NULL, ar_emit, d);
 	d->header_max = 0;
 	d->fields_max = 0;
 	d->fields = 0;
@@ -91,14 +77,16 @@ emit(struct data *d, const char *p, size_t n)
 	}
 }
 
+static void
+ar_emit(void *arg, const char *p, size_t n)
+{
+	emit(arg, p, n);
+}
+
 void
 data_authserv(struct data *d, const char *ours)
 {
-	size_t n = ours != NULL ? strlen(ours) : 0;
-
-	d->ours = n > 0 ? ours : NULL;
-	d->ourslen = n;
-	d->aphase = d->ours != NULL ? A_NAME : A_OFF;
+	arname_init(&d->ar, ours, ar_emit, d);
 }
 
 void
@@ -106,97 +94,6 @@ data_header_max(struct data *d, uint64_t bytes, unsigned fields)
 {
 	d->header_max = bytes;
 	d->fields_max = fields;
-}
-
-/* The held start of a field goes out, renamed or not; the rest of the
- * line streams. */
-static void
-hold_flush(struct data *d, int rename)
-{
-	if (rename) {
-		emit(d, DATA_AR_RENAMED_PREFIX,
-		    sizeof(DATA_AR_RENAMED_PREFIX) - 1);
-		d->renamed++;
-	}
-	emit(d, d->hold, d->holdlen);
-	d->holdlen = 0;
-	d->aphase = A_OFF;
-}
-
-/* The line ends (its CR) while its start is held: a field whose
- * authserv-id is on the next line is renamed, since it may be ours. */
-static void
-hold_end(struct data *d)
-{
-	if (d->holdlen > 0)
-		hold_flush(d, d->aphase >= A_BLANK);
-	d->aphase = A_OFF;
-}
-
-/* One content byte of a header line against the Authentication-Results
- * match; 1 when it is held (the caller sends nothing of it now). */
-static int
-ar_match(struct data *d, unsigned char c)
-{
-	int lower = str_tolower(c);
-
-	if (d->aphase == A_OFF)
-		return 0;
-	/* Out of room: the name is whole, and blanks may still lead to
-	 * its colon (RFC 5322 §4.5.3), so it is renamed unread. */
-	if (d->holdlen == sizeof(d->hold)) {
-		hold_flush(d, d->aphase >= A_COLON);
-		return 0;
-	}
-	switch (d->aphase) {
-	case A_NAME:
-		if (d->linelen != d->apos + 1 || lower != authres[d->apos]) {
-			hold_flush(d, 0);
-			return 0;
-		}
-		if (++d->apos == sizeof(authres) - 1)
-			d->aphase = A_COLON;
-		break;
-	case A_COLON:
-		if (c == ':')
-			d->aphase = A_BLANK;
-		else if (c != ' ' && c != '\t') {
-			hold_flush(d, 0);
-			return 0;
-		}
-		break;
-	case A_BLANK:
-		if (c == ' ' || c == '\t')
-			break;
-		d->hold[d->holdlen++] = (char)c;
-		/* A comment before the id, or the id a quoted-string
-		 * (RFC 8601 value): a reader may take either for ours. */
-		if (c == '(' || c == '"') {
-			hold_flush(d, 1);
-			return 1;
-		}
-		d->aphase = A_ID;
-		d->apos = 0;
-		/* Once all of ours is matched, the next byte decides. */
-		if (lower != str_tolower((unsigned char)d->ours[0]))
-			hold_flush(d, 0);
-		else
-			d->apos++;
-		return 1;
-	case A_ID:
-		d->hold[d->holdlen++] = (char)c;
-		if (d->apos == d->ourslen)
-			hold_flush(d, c == ';' || c == ' ' || c == '\t' ||
-			    c == '(');
-		else if (lower != str_tolower((unsigned char)
-		    d->ours[d->apos]))
-			hold_flush(d, 0);
-		else
-			d->apos++;
-		return 1;
-	}
-	d->hold[d->holdlen++] = (char)c;
-	return 1;
 }
 
 /* A byte of a Delivered-To: value into d->dt, with room left for its
@@ -249,7 +146,7 @@ dt_match(struct data *d, unsigned char c)
 }
 
 /* One content byte of a line (not CR, LF or a stuffed dot); 1 when it
- * is held back (ar_match), and the caller must not send it. */
+ * is held back (arname.h), and the caller must not send it. */
 static int
 content(struct data *d, unsigned char c)
 {
@@ -266,7 +163,7 @@ content(struct data *d, unsigned char c)
 	if (d->linelen == 1 && c != ' ' && c != '\t' && d->fields_max != 0 &&
 	    ++d->fields > d->fields_max)
 		fail(d, DATA_HEADER_TOO_BIG);
-	held = ar_match(d, c);
+	held = arname_byte(&d->ar, c);
 	if (d->dtfield) {
 		if (d->linelen > 1 || c == ' ' || c == '\t') {
 			dt_keep(d, (char)c);	/* its value, or a fold */
@@ -331,10 +228,8 @@ line_end(struct data *d)
 	d->linelen = 0;
 	d->hmatch = 0;
 	d->dmatch = 0;
-	if (d->ours != NULL && d->header) {
-		d->aphase = A_NAME;
-		d->apos = 0;
-	}
+	if (d->header)
+		arname_line(&d->ar);
 	d->state = ST_BOL;
 }
 
@@ -362,7 +257,7 @@ data_feed(struct data *d, const char *buf, size_t n)
 			if (c == '\r') {
 				emit(d, buf + run, i - run);
 				run = i + 1;
-				hold_end(d);
+				arname_end(&d->ar);
 				d->state = d->state == ST_DOT ? ST_DOTCR :
 				    ST_CR;
 				break;
@@ -379,13 +274,13 @@ data_feed(struct data *d, const char *buf, size_t n)
 			if (c == '\r') {
 				emit(d, buf + run, i - run);
 				run = i + 1;
-				hold_end(d);
+				arname_end(&d->ar);
 				d->state = ST_CR;
 			} else if (c == '\n')
 				goto smuggle;
 			else if (d->header && (d->hmatch >= 0 ||
 			    d->dmatch >= 0 || d->dtfield ||
-			    d->aphase != A_OFF)) {
+			    arname_busy(&d->ar))) {
 				if (content(d, c)) {
 					emit(d, buf + run, i - run);
 					run = i + 1;

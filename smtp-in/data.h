@@ -9,21 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mailhdr.h"
+#include "arname.h"
 
 enum {
 	/* The Delivered-To: values of the header kept for the loop check
 	 * (queue-run prepends ours at the top, so the first ones matter);
 	 * room for a few addresses, what does not fit is not kept. */
-	DATA_DELIVERED_TO_MAX = 2048,
-	/* An Authentication-Results field's start held back until its
-	 * authserv-id shows whether it claims to be ours: the name, the
-	 * colon, blanks, a host name (255).  Longer runs of blanks are
-	 * judged without the id (renamed). */
-	DATA_HOLD_MAX = 512
+	DATA_DELIVERED_TO_MAX = 2048
 };
-
-#define DATA_AR_RENAMED_PREFIX	MAILHDR_AR_RENAMED_PREFIX
 
 enum data_err {
 	DATA_OK = 0,
@@ -57,15 +50,9 @@ struct data {
 	/* Delivered-To: values, each ended by LF, folds joined; NUL ended. */
 	char		 dt[DATA_DELIVERED_TO_MAX];
 	size_t		 dtlen;
-	/* Authentication-Results fields claiming authserv-id "ours"
-	 * (data_authserv; NULL: left alone) are renamed as they stream. */
-	const char	*ours;
-	size_t		 ourslen;
-	int		 aphase;	/* -1: not in such a field's start */
-	size_t		 apos;		/* of the name or of ours matched */
-	char		 hold[DATA_HOLD_MAX];
-	size_t		 holdlen;
-	unsigned	 renamed;	/* fields renamed */
+	/* Authentication-Results fields claiming our authserv-id
+	 * (data_authserv; none by default) are renamed as they stream. */
+	struct arname	 ar;
 	/* data_header_max's limits, 0 for none; fields seen. */
 	uint64_t	 header_max;
 	unsigned	 fields_max;
@@ -76,11 +63,9 @@ struct data {
 
 void	data_init(struct data *, uint64_t max_size, size_t line_max,
 	    unsigned received_max, data_sink, void *arg);
-/* Rename (DATA_AR_RENAMED_PREFIX) every Authentication-Results field of
- * the header whose authserv-id is ours (case-insensitive), or that hides
- * its authserv-id behind a comment, a quoted-string or a fold, or too
- * many blanks (DATA_HOLD_MAX); ours must stay until the end.  After
- * data_init. */
+/* Rename (ARNAME_PREFIX) every Authentication-Results field of the
+ * header that claims authserv-id ours, as arname.h judges it; ours must
+ * stay until the end.  After data_init. */
 void	data_authserv(struct data *, const char *ours);
 /* Refuse (DATA_HEADER_TOO_BIG) a header section of more than bytes
  * octets (CR LF counted as 2, the empty line after it included) or more

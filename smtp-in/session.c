@@ -1403,7 +1403,7 @@ do_data(struct session *s, const struct cmd *c)
 	 * renamed field (at most one a field). */
 	if (s->checked)
 		data_header_max(&d, CKP_HEADER_MAX - RECEIVED_MAX -
-		    CKP_FIELDS_MAX * (sizeof(DATA_AR_RENAMED_PREFIX) - 1),
+		    CKP_FIELDS_MAX * (sizeof(ARNAME_PREFIX) - 1),
 		    CKP_FIELDS_MAX - 1);
 	s->logid = s->msg.id;
 	while (!d.done) {

@@ -153,6 +153,7 @@ queue(const struct run *run, const char *domain,
 	in.spool = run->conf->spool;
 	in.max_size = run->conf->max_message_size;
 	in.minfree = run->conf->queue_minfree;
+	in.authserv = run->conf->hostname;
 	in.sender = run->from;
 	in.rcpts = rcpts;
 	in.nrcpts = n;

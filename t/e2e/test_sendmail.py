@@ -217,6 +217,34 @@ def test_queue_inject_exit_codes(conf):
     assert broken.returncode == 78
 
 
+def test_queue_inject_renames_a_verdict_in_our_name(conf):
+    """queue-inject, which every local message passes (and which a local
+    user may run without sendmail), renames the fields that claim our
+    authserv-id: after a CR alone too (smtp-out sends it as a line end),
+    and in the header only.  (inject_test puts its reads' boundaries
+    inside such a field.)"""
+    forged = f"Authentication-Results: {HOSTNAME}; dkim=pass\n"
+    filler = "".join(f"X-Filler-{i:05d}: {'y' * 40}\n" for i in range(1400))
+    head = (filler + forged + f"X-Hide: x\rAuthentication-Results: "
+            f"{HOSTNAME}.; spf=pass\n"
+            "Authentication-Results: other.example; spf=pass\n")
+    body = forged
+    r = conf.run("queue-inject", "-f", "", "--", "bob@example.com",
+                 input=(head + "\n" + body).encode())
+    assert r.returncode == 0, r.stderr
+    msg = only_message(conf)
+    text = msg.body.decode()
+    header, _, got_body = text.partition("\n\n")
+    assert f"\nX-Original-Authentication-Results: {HOSTNAME}; dkim=pass\n" \
+        in header, header[-400:]
+    assert (f"\nX-Hide: x\rX-Original-Authentication-Results: "
+            f"{HOSTNAME}.; spf=pass\n") in header, header[-400:]
+    assert "\nAuthentication-Results: other.example; spf=pass" in header
+    assert "\nAuthentication-Results: " + HOSTNAME not in header
+    assert got_body == body
+    assert header.count("X-Filler-") == 1400
+
+
 # --- failure injection ------------------------------------------------
 
 STRACE = shutil.which("strace")

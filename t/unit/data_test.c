@@ -512,7 +512,7 @@ test_our_authentication_results_are_renamed(void **state)
 		assert_true(d.done);
 		assert_int_equal(d.err, DATA_OK);
 		assert_output(want);
-		assert_int_equal(d.renamed, 5);
+		assert_int_equal(d.ar.renamed, 5);
 		assert_int_equal(d.size, sizeof(in) - 1 - 3);
 	}
 }
@@ -536,7 +536,7 @@ test_quoted_or_far_authentication_results_are_renamed(void **state)
 	static const char value[] = ": mx.example.org; dkim=pass";
 	static const char end[] = "\r\n.\r\n";
 	char in[2048], want[2048];
-	size_t inlen, wantlen, blanks = DATA_HOLD_MAX + 10, chunk;
+	size_t inlen, wantlen, blanks = ARNAME_HOLD_MAX + 10, chunk;
 	struct data d;
 
 	(void)state;
@@ -552,7 +552,7 @@ test_quoted_or_far_authentication_results_are_renamed(void **state)
 		assert_true(d.done);
 		assert_int_equal(d.err, DATA_OK);
 		assert_output(quoted_want);
-		assert_int_equal(d.renamed, 2);
+		assert_int_equal(d.ar.renamed, 2);
 	}
 
 	memcpy(in, name, sizeof(name) - 1);
@@ -564,7 +564,7 @@ test_quoted_or_far_authentication_results_are_renamed(void **state)
 	memcpy(in + inlen, end, sizeof(end) - 1);
 	inlen += sizeof(end) - 1;
 	wantlen = (size_t)snprintf(want, sizeof(want), "%s%s",
-	    DATA_AR_RENAMED_PREFIX, name);
+	    ARNAME_PREFIX, name);
 	memset(want + wantlen, ' ', blanks);
 	wantlen += blanks;
 	wantlen += (size_t)snprintf(want + wantlen, sizeof(want) - wantlen,
@@ -576,7 +576,7 @@ test_quoted_or_far_authentication_results_are_renamed(void **state)
 		assert_true(d.done);
 		assert_int_equal(d.err, DATA_OK);
 		assert_output(want);
-		assert_int_equal(d.renamed, 1);
+		assert_int_equal(d.ar.renamed, 1);
 	}
 }
 

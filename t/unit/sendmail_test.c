@@ -1,7 +1,6 @@
 /* sendmail_test.c — what sendmail(8) does to a header block: where it
  * ends, -t taking To:/Cc:/Bcc: (folded, grouped, with display names),
- * Bcc: leaving no trace, Authentication-Results in our name renamed, the
- * fields added when missing, and the classic
+ * Bcc: leaving no trace, the fields added when missing, and the classic
  * lone "." line. */
 
 #include <stdarg.h>
@@ -176,35 +175,6 @@ test_bcc_is_removed_even_without_t(void **state)
 	assert_null(strstr(out.s, "b@example.com"));
 	assert_null(strstr(out.s, "c@example.com"));
 	assert_non_null(strstr(out.s, "To: a@example.com\nSubject: s\n"));
-}
-
-static void
-test_our_authentication_results_are_renamed(void **state)
-{
-	const char hdr[] = "Authentication-Results: MX.example.net;\n"
-	    "  dkim=pass header.d=bank.example\n"
-	    "Authentication-Results: other.example; spf=pass\n"
-	    "authentication-results :\n mx.example.net; dmarc=pass\n"
-	    "Authentication-Results: (ours) mx.example.net; spf=pass\n"
-	    "Authentication-Results: mx.example.net.evil; spf=pass\n"
-	    "Subject: s\n";
-	const char want[] = "X-Original-Authentication-Results: "
-	    "MX.example.net;\n  dkim=pass header.d=bank.example\n"
-	    "Authentication-Results: other.example; spf=pass\n"
-	    "X-Original-authentication-results :\n mx.example.net; "
-	    "dmarc=pass\n"
-	    "X-Original-Authentication-Results: (ours) mx.example.net; "
-	    "spf=pass\n"
-	    "Authentication-Results: mx.example.net.evil; spf=pass\n"
-	    "Subject: s\n";
-	struct sendmail_opts o;
-	struct sendmail_rcpts r = { NULL, 0, 0 };
-	struct str out;
-
-	(void)state;
-	opts_init(&o, 0);
-	assert_int_equal(headers(&o, hdr, &out, &r), 0);
-	assert_memory_equal(out.s, want, strlen(want));
 }
 
 static void
@@ -447,7 +417,6 @@ main(void)
 		    test_t_takes_to_cc_and_folded_bcc_with_groups_and_names),
 		cmocka_unit_test(test_bcc_is_removed_even_without_t),
 		cmocka_unit_test(test_resent_bcc_is_removed_and_not_taken),
-		cmocka_unit_test(test_our_authentication_results_are_renamed),
 		cmocka_unit_test(
 		    test_t_adds_to_command_line_recipients_without_duplicates),
 		cmocka_unit_test(
