@@ -21,6 +21,7 @@ built with its own flags, the same in both runs)."""
 
 import os
 import pathlib
+import re
 import shutil
 import stat
 import subprocess
@@ -465,10 +466,19 @@ g=$(timeout 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/25 && head -n 1 <&3 &&
     printf "QUIT\r\n" >&3')
 echo "greeting $g"
 for u in $units; do echo "up $u $(systemctl is-active $u)"; done
+# A report run under way at removal: one that takes its time.
+mkdir -p /run/systemd/system/posthorn-tlsrpt.service.d
+printf '[Service]\nExecStart=\nExecStart=/bin/sleep 600\n' \
+    >/run/systemd/system/posthorn-tlsrpt.service.d/held.conf
+systemctl daemon-reload
+systemctl start --no-block posthorn-tlsrpt.service
+echo "up posthorn-tlsrpt.service $(systemctl is-active posthorn-tlsrpt.service)"
 DEBIAN_FRONTEND=noninteractive apt-get remove -y -q posthorn \
     >/root/remove.log 2>&1
 echo "removed $?"
-for u in $units; do echo "down $u $(systemctl is-active $u)"; done
+for u in $units posthorn-tlsrpt.service; do
+    echo "down $u $(systemctl is-active $u)"
+done
 systemctl --no-block poweroff
 """
 BOOT_WAIT = 300      # seconds: a boot, the checks, the removal, the halt
@@ -477,7 +487,7 @@ BOOT_WAIT = 300      # seconds: a boot, the checks, the removal, the halt
 def test_services_start_under_systemd_and_stop_on_remove(debs, chroot):
     """Booted with systemd (systemd-nspawn, a private network): the
     sockets listen, smtp-listen greets on port 25, queue-run runs; and
-    "apt-get remove" stops them all."""
+    "apt-get remove" stops them all, a TLS report run under way too."""
     c = chroot
     if shutil.which("systemd-nspawn") is None:
         pytest.skip("no systemd-nspawn (systemd-container)")
@@ -519,5 +529,10 @@ def test_services_start_under_systemd_and_stop_on_remove(debs, chroot):
         if u != "posthorn-tlsrpt.service":
             assert f"up {u} active" in said, said
             assert f"down {u} inactive" in said, said
+    # Started by its timer alone, and stopped on remove all the same
+    # (a oneshot stopped while it runs is left "failed").
+    assert "up posthorn-tlsrpt.service activating" in said, said
+    assert re.search(r"^down posthorn-tlsrpt\.service (inactive|failed)$",
+                     said, re.M), said
     assert "removed 0" in said, said + c.path("/root/remove.log").read_text()
     assert c.path("/etc/posthorn/posthorn.conf").exists()
