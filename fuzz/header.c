@@ -8,13 +8,17 @@
  *     missing fields added (queue-run/sendmail.c);
  *   - smtp-in's From: capture for the submission check, fed once whole
  *     and once in pieces that the first byte chooses (fuzzutil.h): what
- *     it captures must not depend on the cuts. */
+ *     it captures must not depend on the cuts;
+ *   - lib/arname, the judge of Authentication-Results in our name, as
+ *     queue-inject drives it (CR or LF ends a line): what comes out must
+ *     be the input with the renamed prefix before some lines. */
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arname.h"
 #include "fuzzutil.h"
 #include "mailhdr.h"
 #include "policy.h"
@@ -139,6 +143,70 @@ capture(const uint8_t *data, size_t size)
 	}
 }
 
+static char	*ar_out;
+static size_t	 ar_len;
+
+static void
+ar_put(void *arg, const char *p, size_t n)
+{
+	(void)arg;
+	memcpy(ar_out + ar_len, p, n);
+	ar_len += n;
+}
+
+/* The input's lines in order in ar_out, each as it was or after the
+ * prefix, and as many prefixes as fields renamed. */
+static void
+ar_check(const char *s, size_t n, unsigned renamed)
+{
+	const size_t plen = sizeof(ARNAME_PREFIX) - 1;
+	size_t i = 0, j = 0, len, k = 0;
+
+	while (i < n) {
+		for (len = 0; i + len < n && s[i + len] != '\n' &&
+		    s[i + len] != '\r'; len++)
+			;
+		if (i + len < n)
+			len++;		/* and its line end */
+		if (ar_len - j >= len && memcmp(ar_out + j, s + i, len) == 0)
+			j += len;
+		else if (ar_len - j >= plen + len && memcmp(ar_out + j,
+		    ARNAME_PREFIX, plen) == 0 &&
+		    memcmp(ar_out + j + plen, s + i, len) == 0) {
+			j += plen + len;
+			k++;
+		} else
+			abort();
+		i += len;
+	}
+	if (j != ar_len || k != renamed)
+		abort();
+}
+
+static void
+arname(const char *s, size_t n)
+{
+	struct arname a;
+	size_t i;
+
+	if ((ar_out = malloc(2 * n + 64)) == NULL)
+		abort();
+	ar_len = 0;
+	arname_init(&a, FZ_HOST, ar_put, NULL);
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\n' || s[i] == '\r') {
+			arname_end(&a);
+			ar_put(NULL, s + i, 1);
+			arname_line(&a);
+		} else if (!arname_busy(&a) ||
+		    !arname_byte(&a, (unsigned char)s[i]))
+			ar_put(NULL, s + i, 1);
+	}
+	arname_end(&a);
+	ar_check(s, n, a.renamed);
+	free(ar_out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -148,5 +216,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dkim(s, size);
 	sendmail(s, size);
 	capture(data, size);
+	arname(s, size);
 	return 0;
 }
