@@ -56,20 +56,14 @@ static int
 setup(void **state)
 {
 	struct fx *f;
-	char sub[96];
-	const char *names[] = { "tmp", "new", "state" };
 	const char *slash;
-	size_t i;
 
 	if ((f = calloc(1, sizeof *f)) == NULL)
 		return -1;
 	f->fd = -1;
-	if (tu_tmpdir(f->dir, sizeof f->dir, "bounce_test") == -1)
+	if (tu_tmpdir(f->dir, sizeof f->dir, "bounce_test") == -1 ||
+	    tu_spool(f->dir) == -1)
 		return -1;
-	for (i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (str_fmt(sub, sizeof sub, "%s/%s", f->dir, names[i]) == -1 ||
-		    mkdir(sub, 0770) == -1)
-			return -1;
 	if (str_fmt(f->new, sizeof f->new, "%s/new", f->dir) == -1 ||
 	    str_fmt(f->tmp, sizeof f->tmp, "%s/tmp", f->dir) == -1 ||
 	    str_copy(f->conf.hostname, sizeof f->conf.hostname, HOST) == -1 ||

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../queue-run/inject.h"
@@ -32,20 +31,13 @@ static int
 setup(void **state)
 {
 	struct fix *f;
-	char sub[96];
-	const char *const subs[] = { "tmp", "new", "state" };
-	size_t i;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
 	    (f->msg = malloc(2 * INJECT_READSZ)) == NULL ||
 	    (f->got = malloc(4 * INJECT_READSZ)) == NULL ||
-	    tu_tmpdir(f->dir, sizeof(f->dir), "inject_test") == -1)
+	    tu_tmpdir(f->dir, sizeof(f->dir), "inject_test") == -1 ||
+	    tu_spool(f->dir) == -1)
 		return -1;
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		(void)snprintf(sub, sizeof(sub), "%s/%s", f->dir, subs[i]);
-		if (mkdir(sub, 0770) == -1)
-			return -1;
-	}
 	*state = f;
 	return 0;
 }

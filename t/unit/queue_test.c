@@ -43,8 +43,7 @@ setup(void **state)
 	snprintf(s->tmp, sizeof s->tmp, "%s/tmp", s->dir);
 	snprintf(s->new, sizeof s->new, "%s/new", s->dir);
 	snprintf(s->state, sizeof s->state, "%s/state", s->dir);
-	if (mkdir(s->tmp, 0770) == -1 || mkdir(s->new, 0770) == -1 ||
-	    mkdir(s->state, 0770) == -1)
+	if (tu_spool(s->dir) == -1)
 		return -1;
 	*state = s;
 	return 0;

@@ -108,6 +108,20 @@ tu_copy_secret(const char *src, const char *dst)
 	free(buf);
 }
 
+int
+tu_spool(const char *dir)
+{
+	static const char *const subs[] = { "tmp", "new", "state" };
+	char p[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (str_fmt(p, sizeof(p), "%s/%s", dir, subs[i]) == -1 ||
+		    mkdir(p, 0770) == -1)
+			return -1;
+	return 0;
+}
+
 void
 tu_mkdomain(const char *confdir, const char *domain)
 {

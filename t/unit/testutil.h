@@ -9,6 +9,9 @@
 
 /* mkdtemp /tmp/NAME.XXXXXX into dir[size]: 0 or -1. */
 int	tu_tmpdir(char *dir, size_t size, const char *name);
+/* The queue's directories under dir (tmp/, new/, state/), as
+ * install-queue.sh makes them: 0 or -1. */
+int	tu_spool(const char *dir);
 /* Remove path and, if it is a directory, everything below it: 0 or -1. */
 int	tu_rmtree(const char *path);
 /* The whole of a teardown: remove dir, then free the fixture (which may
