@@ -150,7 +150,8 @@ tzenv_check(const char *path, time_t now, char *var, size_t size)
 		goto out;
 	}
 	/* No zone file is UTC to musl and to glibc alike; said as TZ, the
-	 * sessions do not look for the file either. */
+	 * sessions (musl, which parses a TZ without '/' or ':' as a
+	 * string) do not look for the file either. */
 	if (fileread_all(path, TZENV_FILE_MAX, &buf, &len) == -1) {
 		if (errno == ENOENT && str_fmt(var, size, "TZ=%s",
 		    TZENV_NONE) == 0)
