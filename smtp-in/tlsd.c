@@ -403,8 +403,10 @@ relay(struct tlsd *t, int rfd, int wfd, int ctl, char *why, size_t whysz)
 {
 	struct pipebuf *up = &t->up, *down = &t->down;
 	struct pollfd pfd[3];
-	int net_eof = 0, ctl_eof = 0, ctl_shut = 0, moved, wait;
+	int net_eof = 0, ctl_eof = 0, ctl_shut = 0, ctl_hup = 0, moved, wait;
 	int64_t drain_until = 0, left;
+	int64_t drain_ms = t->p->drain_ms > 0 ? t->p->drain_ms :
+	    TLSD_DRAIN_TIMEOUT_MS;
 	short rev, wev, cev;
 	ssize_t r;
 
@@ -513,9 +515,12 @@ relay(struct tlsd *t, int rfd, int wfd, int ctl, char *why, size_t whysz)
 			bye(t, rfd, wfd);
 			return TLSD_DONE;
 		}
-		/* smtp-in is gone: its last words get a bounded time. */
-		if (ctl_eof && drain_until == 0)
-			drain_until = clock_ms() + TLSD_DRAIN_TIMEOUT_MS;
+		/* smtp-in is gone: its last words get a bounded time, from
+		 * when it hung up, even if they wait unread behind a full
+		 * down buffer that a client who reads nothing never
+		 * empties. */
+		if ((ctl_eof || ctl_hup) && drain_until == 0)
+			drain_until = clock_ms() + drain_ms;
 		if (moved || (up->len == 0 && !net_eof &&
 		    gnutls_record_check_pending(t->s) > 0))
 			continue;
@@ -526,8 +531,10 @@ relay(struct tlsd *t, int rfd, int wfd, int ctl, char *why, size_t whysz)
 		pfd[0].events = rev;
 		pfd[1].fd = wev != 0 ? wfd : -1;
 		pfd[1].events = wev;
-		pfd[2].fd = cev != 0 ? ctl : -1;
-		pfd[2].events = cev;
+		/* smtp-in's hang-up is watched for while it is there, and
+		 * only then (poll reports it for as long as it lasts). */
+		pfd[2].fd = cev != 0 || (!ctl_eof && !ctl_hup) ? ctl : -1;
+		pfd[2].events = cev | (!ctl_eof && !ctl_hup ? POLLRDHUP : 0);
 		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
 		wait = -1;
 		if (drain_until != 0) {
@@ -543,6 +550,8 @@ relay(struct tlsd *t, int rfd, int wfd, int ctl, char *why, size_t whysz)
 			str_fmt_cut(why, whysz, "poll: %s", strerror(errno));
 			return TLSD_RELAY_FAILED;
 		}
+		if (pfd[2].revents & (POLLRDHUP | POLLHUP | POLLERR))
+			ctl_hup = 1;
 	}
 }
 

@@ -64,6 +64,9 @@ struct tlsd_params {
 	 * session parses it. */
 	const struct tlsd_prio	*prio;
 	int		 handshake_ms;	/* deadline of the handshake */
+	/* What smtp-in last said gets this long to reach the client once
+	 * smtp-in is gone; 0: TLSD_DRAIN_TIMEOUT_MS (a test's is short). */
+	int		 drain_ms;
 };
 
 enum tlsd_result {

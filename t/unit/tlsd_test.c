@@ -59,6 +59,7 @@ struct fx {
 	char	certdir[PATH_MAX];	/* DIR/certs */
 	const char	*priority;
 	int	handshake_ms;
+	int	drain_ms;		/* 0: smtp-tlsd's own */
 	/* one run */
 	pid_t	pid;
 	int	net;			/* the client's end */
@@ -226,6 +227,7 @@ start_tlsd(struct fx *fx)
 		p.certdir = fx->certdir;
 		p.priority = fx->priority;
 		p.handshake_ms = fx->handshake_ms;
+		p.drain_ms = fx->drain_ms;
 		_exit((int)tlsd_run(&p, net[1], net[1], ctl[1], why,
 		    sizeof(why)));
 	}
@@ -768,6 +770,41 @@ test_reply_to_a_client_that_has_gone_is_not_an_error(void **state)
 	assert_int_equal(tlsd_result(fx), TLSD_DONE);
 }
 
+/* A client that reads nothing, and smtp-in gone with more to say than
+ * the buffers between them hold: smtp-tlsd gives up once the drain time
+ * has passed, rather than wait for the client for ever, unseen by the
+ * listener's limits (its session is over). */
+static void
+test_smtp_in_gone_behind_a_client_that_reads_nothing(void **state)
+{
+	struct fx *fx = *state;
+	static char junk[65536];
+	struct pollfd p = { .events = POLLOUT };
+	int64_t t0;
+	ssize_t n;
+	int i;
+
+	fx->drain_ms = 300;
+	connect_default(fx, NULL);
+	memset(junk, 'x', sizeof(junk));
+	assert_int_equal(fd_nonblock(fx->ctl), 0);
+	/* Until smtp-tlsd takes no more: the client's socket, smtp-tlsd's
+	 * buffer and smtp-in's socket all full. */
+	for (i = 0; i < 1000; i++) {
+		if ((n = write(fx->ctl, junk, sizeof(junk))) > 0)
+			continue;
+		assert_true(n == -1 && errno == EAGAIN);
+		p.fd = fx->ctl;
+		if (poll(&p, 1, 500) == 0)
+			break;
+	}
+	assert_true(i < 1000);
+	t0 = clock_ms();
+	fd_close(&fx->ctl);
+	assert_int_equal(tlsd_result(fx), TLSD_RELAY_FAILED);
+	assert_true(clock_ms() - t0 < fx->drain_ms + WAIT_MS);
+}
+
 static void
 test_fail_line_is_one_line_of_printable_ascii(void **state)
 {
@@ -814,6 +851,7 @@ main(void)
 		T(test_client_close_notify_gives_eof_and_replies_still_flow),
 		T(test_client_tcp_close_without_close_notify_is_eof),
 		T(test_reply_to_a_client_that_has_gone_is_not_an_error),
+		T(test_smtp_in_gone_behind_a_client_that_reads_nothing),
 		cmocka_unit_test(test_fail_line_is_one_line_of_printable_ascii),
 	};
 #undef T
