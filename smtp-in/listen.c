@@ -798,9 +798,12 @@ reconfigure(int force)
 		    force ? "SIGHUP" : "change");
 }
 
+/* The 421 of why on fd, counted, and logged at most once a second for
+ * each kind, with error (or NULL) in the line: a flood must not become
+ * a flood of the log, whatever it causes. */
 static void
 refuse(int fd, const char *mode, enum refusal why, const char *peer,
-    int64_t now)
+    const char *error, int64_t now)
 {
 	char line[512], n[32], labels[96];
 	ssize_t w;
@@ -821,7 +824,8 @@ refuse(int fd, const char *mode, enum refusal why, const char *peer,
 	}
 	str_fmt_cut(n, sizeof(n), "%lu", L.unlogged[why]);
 	log_event("refused", "reason", refusal[why].reason, "peer", peer,
-	    "unlogged", L.unlogged[why] != 0 ? n : NULL, (char *)NULL);
+	    "error", error, "unlogged", L.unlogged[why] != 0 ? n : NULL,
+	    (char *)NULL);
 	L.logged[why] = now;
 	L.unlogged[why] = 0;
 }
@@ -839,13 +843,13 @@ connection(int fd, const struct sock *s, const struct sockaddr *sa,
 	addr_text(sa, host, sizeof(host), port, sizeof(port));
 	if (L.o->nproxy > 0) {
 		if (!listen_net_match(L.o->proxy, L.o->nproxy, sa)) {
-			refuse(fd, s->mode, REFUSE_NOT_PROXY, host, now);
+			refuse(fd, s->mode, REFUSE_NOT_PROXY, host, NULL, now);
 			return;
 		}
 		proxied = 1;
 	}
 	if (L.nsess >= L.o->max_sessions) {
-		refuse(fd, s->mode, REFUSE_SESSIONS, host, now);
+		refuse(fd, s->mode, REFUSE_SESSIONS, host, NULL, now);
 		return;
 	}
 	ss = &L.sess[L.nsess];	/* the free slot: taken by L.nsess++ */
@@ -859,10 +863,11 @@ connection(int fd, const struct sock *s, const struct sockaddr *sa,
 			ss->tracked = 1;
 			break;
 		case SRCTAB_TOO_MANY:
-			refuse(fd, s->mode, REFUSE_SOURCE_SESSIONS, host, now);
+			refuse(fd, s->mode, REFUSE_SOURCE_SESSIONS, host,
+			    NULL, now);
 			return;
 		case SRCTAB_TOO_FAST:
-			refuse(fd, s->mode, REFUSE_SOURCE_RATE, host, now);
+			refuse(fd, s->mode, REFUSE_SOURCE_RATE, host, NULL, now);
 			return;
 		case SRCTAB_UNTRACKED:
 			break;
@@ -874,9 +879,7 @@ connection(int fd, const struct sock *s, const struct sockaddr *sa,
 
 		if (ss->tracked)
 			srctab_end(&L.src, &ss->key, now);
-		refuse(fd, s->mode, REFUSE_SPAWN, host, now);
-		log_event("error", "op", "posix_spawn", "path", L.smtp_in,
-		    "error", strerror(e), (char *)NULL);
+		refuse(fd, s->mode, REFUSE_SPAWN, host, strerror(e), now);
 		return;
 	}
 	ss->mode = s->mode;

@@ -203,6 +203,38 @@ def test_a_crashing_session_touches_nothing_else(open_conf, listener):
         x.close()
 
 
+def test_sessions_that_cannot_start_are_refused_and_logged_sparingly(
+        open_conf, tmp_path):
+    """A session that cannot be started (here smtp-in is gone from beside
+    the listener; under systemd, TasksMax) is a 421 from the listener,
+    and a flood of them is not a flood of the log: the error goes into
+    the refusal's line, at most one a second."""
+    import shutil
+    for name in ("smtp-listen", "smtp-in", "smtp-tlsd", "smtp-keeper",
+                 "smtp-checkd"):
+        shutil.copy2(prog(name), tmp_path / name)
+    srv = Listener(open_conf, args=("-T", "-K"), wrap=(
+        "sh", "-c", 'shift; exec "$0" "$@"', str(tmp_path / "smtp-listen")))
+    try:
+        (tmp_path / "smtp-in").unlink()
+        t0 = time.monotonic()
+        for _ in range(30):
+            c = srv.connect()
+            code, text = greet(c)
+            assert code == 421 and "4.3.0" in text, text
+            c.close()
+        seconds = time.monotonic() - t0
+        [first, *_] = srv.wait_for(r"event=refused reason=spawn ")
+        # (smtp-in gone, or its copy's directory closed to nobody)
+        assert re.search(r' error="[^"]+"', first), first
+        refused = srv.events("refused")
+        assert 1 <= len(refused) <= int(seconds) + 2, refused
+        assert not srv.events("error"), srv.log()
+        assert srv.sessions() == []
+    finally:
+        srv.stop()
+
+
 def test_listen_fds_two_sockets_a_mode_each(open_conf):
     """systemd passes two sockets (Accept=no) named after their modes."""
     p1, p2 = free_port(), free_port()
