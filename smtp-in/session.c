@@ -193,6 +193,16 @@ log_transaction(struct session *s, const char *event, const char *why)
 	    LOG_PEER "reason", why, (char *)NULL);
 }
 
+/* A RCPT that adds no recipient: past SMTP_RCPT_OVERSHOOT_MAX of them in
+ * a transaction, each is an error, so that a client asking for cheap
+ * replies in a loop is closed like any other. */
+static void
+overshoot(struct session *s)
+{
+	if (++s->overshoot > SMTP_RCPT_OVERSHOOT_MAX)
+		s->errors++;
+}
+
 /* A refusal: logged (the first SMTP_REFUSALS_LOGGED of a session, and
  * those after the data), and counted against SMTP_ERRORS_MAX unless it
  * is 452 (too many recipients, which a client is told to expect: RFC
@@ -333,6 +343,7 @@ reset_transaction(struct session *s)
 	s->ret = DSN_RET_NONE;
 	s->envid[0] = '\0';
 	s->nrcpts = 0;
+	s->overshoot = 0;
 	s->checked = 0;
 	checks_reset(&s->checks);
 	s->chk_spf[0] = s->chk_dkim[0] = s->chk_dmarc[0] = '\0';
@@ -698,10 +709,12 @@ do_rcpt(struct session *s, const struct cmd *c)
 	}
 	(void)str_fmt(s->logto, sizeof(s->logto), "<%s>", rcpt);
 	if (have_rcpt(s, rcpt)) {
+		overshoot(s);
 		reply(s, "250 2.1.5 Ok");	/* stored once */
 		return;
 	}
 	if (s->nrcpts >= SMTP_RCPT_MAX) {
+		overshoot(s);
 		reply(s, "452 4.5.3 too many recipients");
 		return;
 	}

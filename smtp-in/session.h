@@ -38,6 +38,12 @@ enum {
 	SMTP_TEXT_LINE_MAX = 65536,
 	/* Recipients per message: RFC 5321 §4.5.3.1.8 asks for at least 100. */
 	SMTP_RCPT_MAX = 100,
+	/* RCPTs of a transaction that add no recipient (a 452 past
+	 * SMTP_RCPT_MAX, or one already given) before each further one
+	 * counts against SMTP_ERRORS_MAX: Postfix's
+	 * smtpd_recipient_overshoot_limit.  A client is told to expect
+	 * 452 and may resend what it got, but not a million times. */
+	SMTP_RCPT_OVERSHOOT_MAX = 1000,
 	/* 5xx replies and 4xx ones (but 452 too many recipients) before
 	 * the session is closed: dictionary attacks, confused clients. */
 	SMTP_ERRORS_MAX = 20,
@@ -178,6 +184,7 @@ struct session {
 	int			 moved;		/* this command did */
 	unsigned		 junk;		/* SMTP_JUNK_MAX */
 	unsigned		 refusals;	/* SMTP_REFUSALS_LOGGED */
+	unsigned		 overshoot;	/* SMTP_RCPT_OVERSHOOT_MAX */
 
 	/* TLS, once smtp-tlsd said so; AUTH, once smtp-auth said so. */
 	int			 tls;

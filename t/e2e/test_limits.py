@@ -1,8 +1,9 @@
 """The limits an attacker meets at smtp-in and in the logs (issue 15,
 items 5 and 8; issue 12, item 6): one port's sessions cannot use up the
-processes of another; a session that moves no mail is closed; what a
-client writes reaches the log bounded; and mail is refused before the
-spool's file system is full."""
+processes of another; a session that moves no mail is closed, and so is
+one that asks for cheap replies to RCPT without end; what a client
+writes reaches the log bounded; and mail is refused before the spool's
+file system is full."""
 
 import os
 import pathlib
@@ -96,6 +97,45 @@ def test_a_session_of_noops_gets_421_after_the_cap(smtpd):
     assert code == 421 and "too many commands" in text[0], (code, text)
     assert c.closed()
     smtpd.wait_for(r"event=disconnect .*reason=junk")
+
+
+RCPT_MAX = 100             # smtp-in(8): recipients per message
+RCPT_OVERSHOOT_MAX = 1000  # smtp-in(8): RCPTs that add no recipient
+ERRORS_MAX = 20            # smtp-in(8): errors per session
+
+
+def test_recipients_that_add_nothing_become_errors_past_a_bound(smtpd):
+    """452 past the recipients' limit, and a recipient given again, cost
+    a client nothing: 300,000 of them were answered in 0.3 s.  Past
+    1000 in a message, each is an error, and the errors' limit closes
+    the session."""
+    c = Client(smtpd.connect())
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO client.example")[0] == 250
+    assert c.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
+    for i in range(RCPT_MAX):
+        assert c.cmd(f"RCPT TO:<r{i}@catchall.example>")[0] == 250
+    # half past the limit, half again: both kinds count
+    for i in range(RCPT_OVERSHOOT_MAX // 2):
+        assert c.cmd(f"RCPT TO:<x{i}@catchall.example>")[0] == 452
+    for i in range(RCPT_OVERSHOOT_MAX // 2 + ERRORS_MAX - 1):
+        assert c.cmd(f"RCPT TO:<r{i % RCPT_MAX}@catchall.example>")[0] == 250
+    # the 20th error is answered, then the session closes
+    assert c.cmd("RCPT TO:<r0@catchall.example>")[0] == 250
+    code, text = c.reply()
+    assert code == 421 and "too many errors" in text[0], (code, text)
+    assert c.closed()
+    smtpd.wait_for(r"event=disconnect .*reason=errors")
+    # a new message starts the count again
+    c = Client(smtpd.connect())
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO client.example")[0] == 250
+    for _ in range(2):
+        assert c.cmd("MAIL FROM:<bob@remote.example>")[0] == 250
+        for i in range(RCPT_OVERSHOOT_MAX + 1):
+            assert c.cmd("RCPT TO:<r0@catchall.example>")[0] == 250
+        assert c.cmd("RSET")[0] == 250
+    assert c.cmd("QUIT")[0] == 221
 
 
 PEER_VALUE_MAX = 200    # smtp-in(8): a client's value in a log line
