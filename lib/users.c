@@ -55,7 +55,9 @@ reader_init(struct reader *r, int fd)
 }
 
 /* The next line, its terminator included, into r->raw: 1, 0 at the end,
- * -1 with errno (EINVAL: longer than USERS_LINE_MAX, or too many). */
+ * -1 with errno (EINVAL: longer than USERS_LINE_MAX, or too many).  A
+ * last line without its LF is measured with it, as a rewrite writes it:
+ * else a file that reads well would not after a user is added. */
 static int
 reader_next(struct reader *r)
 {
@@ -64,6 +66,10 @@ reader_next(struct reader *r)
 	r->rawlen = 0;
 	if ((n = fileline_get(&r->in, r->raw, sizeof(r->raw))) <= 0)
 		return (int)n;
+	if (r->raw[n - 1] != '\n' && (size_t)n >= RAW_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
 	r->rawlen = (size_t)n;
 	return 1;
 }

@@ -182,6 +182,29 @@ test_longest_valid_line_is_accepted(void **state)
 	assert_int_equal(users_lookup(f->path, name, NULL, 0), USERS_FOUND);
 }
 
+/* A last line without its LF is measured with it: the longest that
+ * reads is one byte shorter, and a user added after it (which writes
+ * the LF) is then found.  The fuzzer found a 195-byte comment that read
+ * well until a user was added. */
+static void
+test_a_last_line_without_its_lf_counts_it(void **state)
+{
+	struct fix *f = *state;
+	char line[USERS_LINE_MAX];
+	char hash[USERS_HASH_MAX + 1];
+
+	memset(line, 'x', sizeof(line));
+	line[0] = '#';
+	expect_malformed(f->path, line, USERS_LINE_MAX);
+	tu_write_file(f->path, line, USERS_LINE_MAX - 1);
+	assert_int_equal(users_lookup(f->path, "alice", NULL, 0),
+	    USERS_NOTFOUND);
+	assert_int_equal(users_set(f->path, "alice", H1), 0);
+	assert_int_equal(users_lookup(f->path, "alice", hash, sizeof(hash)),
+	    USERS_FOUND);
+	assert_string_equal(hash, H1);
+}
+
 static void
 test_more_than_users_max_lines_is_malformed(void **state)
 {
@@ -492,6 +515,7 @@ main(void)
 		T(test_comments_and_blank_lines_are_not_users),
 		T(test_malformed_line_makes_lookup_fail_with_einval),
 		T(test_longest_valid_line_is_accepted),
+		T(test_a_last_line_without_its_lf_counts_it),
 		T(test_more_than_users_max_lines_is_malformed),
 		T(test_malformed_line_after_the_match_still_fails),
 		T(test_set_creates_missing_file_with_mode_0640),
