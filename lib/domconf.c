@@ -74,10 +74,15 @@ parse_line(char *line, struct domconf *dc)
 	}
 	if (strcmp(key, "lmtp") == 0) {
 		struct lmtp_target t;
+		const char *bad;
 
-		if (str_copy(dc->lmtp, sizeof(dc->lmtp), value) == -1)
-			return "too long";
-		return lmtp_target_parse(value, &t);
+		/* Kept in its one spelling (lmtp_target_format): queue-run
+		 * counts a server's jobs under it, so that unix:/x and /x
+		 * are one destination. */
+		if ((bad = lmtp_target_parse(value, &t)) != NULL)
+			return bad;
+		return lmtp_target_format(&t, dc->lmtp, sizeof(dc->lmtp)) ==
+		    -1 ? "too long" : NULL;
 	}
 	return "unknown key";
 }

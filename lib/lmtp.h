@@ -33,8 +33,8 @@ struct lmtp_target {
  * "inet:" in front.  NULL, or why it is wrong. */
 const char	*lmtp_target_parse(const char *s, struct lmtp_target *);
 /* t in one spelling for each server: "unix:/PATH", "[ADDRESS]:PORT" or
- * "host:port", which lmtp_target_parse reads back as t; queue-run counts
- * an LMTP server's jobs under it.  0, or -1 (ENOBUFS: size is short). */
+ * "host:port", which lmtp_target_parse reads back as t; domconf keeps
+ * this one.  0, or -1 (size is short). */
 int	lmtp_target_format(const struct lmtp_target *t, char *out,
 	    size_t size);
 

@@ -498,18 +498,15 @@ remote_attempt(struct sched *s, struct active *a, size_t i,
 	return 0;
 }
 
-/* The LMTP server of a mailbox's domain (domain.conf's lmtp) into
- * lmtp, "" for none, in its one spelling (lmtp_target_format), so that
- * two ways of writing one server make one destination: 0, or -1 with
- * why (the file is wrong or cannot be read: the mail waits, since where
- * it goes is not known). */
+/* The LMTP server of a mailbox's domain (domain.conf's lmtp, in the
+ * one spelling domconf keeps) into lmtp, "" for none: 0, or -1 with why
+ * (the file is wrong or cannot be read: the mail waits, since where it
+ * goes is not known). */
 static int
 lmtp_of(const struct sched *s, const struct state_entry *e, char *lmtp,
     size_t size, char *why, size_t whysize)
 {
-	struct lmtp_target t;
 	struct domconf dc;
-	const char *bad;
 
 	lmtp[0] = '\0';
 	if (domconf_load(s->conf, domain_of(e->addr), &dc, why,
@@ -519,15 +516,9 @@ lmtp_of(const struct sched *s, const struct state_entry *e, char *lmtp,
 			    DOMCONF_FILE, domain_of(e->addr), strerror(errno));
 		return -1;
 	}
-	if (dc.lmtp[0] == '\0')
-		return 0;
-	/* domconf_load parsed it already; this cannot fail but for a
-	 * bound that changed. */
-	if ((bad = lmtp_target_parse(dc.lmtp, &t)) != NULL ||
-	    lmtp_target_format(&t, lmtp, size) == -1) {
-		str_fmt_cut(why, whysize, "%s of %s: lmtp %s: %s",
-		    DOMCONF_FILE, domain_of(e->addr), dc.lmtp,
-		    bad != NULL ? bad : "too long");
+	if (str_copy(lmtp, size, dc.lmtp) == -1) {
+		str_fmt_cut(why, whysize, "%s of %s: lmtp too long",
+		    DOMCONF_FILE, domain_of(e->addr));
 		lmtp[0] = '\0';
 		return -1;
 	}

@@ -164,6 +164,15 @@ test_domain_conf_key_is_checked_when_read(void **state)
 	assert_int_equal(domconf_load(&conf, "example.org", &dc, err,
 	    sizeof(err)), 0);
 	assert_string_equal(dc.lmtp, "unix:/run/dovecot/lmtp");
+	/* Kept in its one spelling, whichever was written. */
+	tu_write_str(path, "lmtp = /run/dovecot/lmtp\n");
+	assert_int_equal(domconf_load(&conf, "example.org", &dc, err,
+	    sizeof(err)), 0);
+	assert_string_equal(dc.lmtp, "unix:/run/dovecot/lmtp");
+	tu_write_str(path, "lmtp = inet:127.0.0.1\n");
+	assert_int_equal(domconf_load(&conf, "example.org", &dc, err,
+	    sizeof(err)), 0);
+	assert_string_equal(dc.lmtp, "[127.0.0.1]:24");
 
 	/* A host name is fine (line 2); line 4 is not. */
 	tu_write_str(path, "\nlmtp = dovecot\n\nlmtp = [::1\n");
