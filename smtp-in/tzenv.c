@@ -153,14 +153,14 @@ tzenv_check(const char *path, time_t now, char *var, size_t size)
 	 * sessions (musl, which parses a TZ without '/' or ':' as a
 	 * string) do not look for the file either. */
 	if (fileread_all(path, TZENV_FILE_MAX, &buf, &len) == -1) {
-		if (errno == ENOENT && str_fmt(var, size, "TZ=%s",
-		    TZENV_NONE) == 0)
-			r = 0;
+		if (errno != ENOENT)
+			goto out;
+		_Static_assert(sizeof(TZENV_NONE) <= sizeof(tz), "fits");
+		(void)str_copy(tz, sizeof(tz), TZENV_NONE);
+	} else if (tzenv_footer(buf, len, tz, sizeof(tz)) == -1 ||
+	    agree(path, tz, now) == -1)
 		goto out;
-	}
-	if (tzenv_footer(buf, len, tz, sizeof(tz)) == -1 ||
-	    agree(path, tz, now) == -1 ||
-	    str_fmt(var, size, "TZ=%s", tz) == -1)
+	if (str_fmt(var, size, "TZ=%s", tz) == -1)
 		goto out;
 	r = 0;
 out:

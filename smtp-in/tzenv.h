@@ -40,10 +40,11 @@ enum {
  * TZENV_STRING_MAX or holding a byte that no TZ string has. */
 int	tzenv_footer(const char *buf, size_t len, char *out, size_t size);
 /* "TZ=" and the footer of the TZif file path into var[size], if local
- * time by it and by the file agree from `now` for TZENV_SPAN, or
- * "TZ=" TZENV_NONE when there is no such file (ENOENT), which libc reads
- * as UTC: 0, or -1 (var is then ""). It sets TZ in this process's environment and
- * leaves it unset: for a single-threaded caller whose TZ is unset. */
+ * time by it and by the file agree from `now` for TZENV_SPAN, or "TZ="
+ * TZENV_NONE when there is no such file (ENOENT), which libc reads as
+ * UTC: 0, or -1 (var is then "").  It sets TZ in this process's
+ * environment and leaves it unset: for a single-threaded caller whose
+ * TZ is unset. */
 int	tzenv_check(const char *path, time_t now, char *var, size_t size);
 
 #endif
