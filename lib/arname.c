@@ -20,7 +20,9 @@ enum {
 void
 arname_init(struct arname *a, const char *ours, arname_emit emit, void *arg)
 {
-	memset(a, 0, sizeof(*a));
+	/* hold[] is written before it is read: not cleared, once per
+	 * message. */
+	a->renamed = 0;
 	a->ourslen = ours != NULL ? strlen(ours) : 0;
 	a->ours = a->ourslen > 0 ? ours : NULL;
 	a->emit = emit;
