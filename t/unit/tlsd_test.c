@@ -37,6 +37,7 @@
 enum {
 	WATCHDOG = 60,			/* s: a hung test dies, not the suite */
 	WAIT_MS = 20000,		/* for a status line or a byte */
+	STUCK_MS = 2000,		/* no room for this long: stuck */
 	STREAM = 1024 * 1024,		/* bytes relayed each way */
 	CHUNK = 10000			/* not a multiple of a record */
 };
@@ -789,13 +790,16 @@ test_smtp_in_gone_behind_a_client_that_reads_nothing(void **state)
 	memset(junk, 'x', sizeof(junk));
 	assert_int_equal(fd_nonblock(fx->ctl), 0);
 	/* Until smtp-tlsd takes no more: the client's socket, smtp-tlsd's
-	 * buffer and smtp-in's socket all full. */
+	 * buffer and smtp-in's socket all full.  No room for STUCK_MS is
+	 * the sign: smtp-tlsd moves a record in microseconds, and were it
+	 * not stuck yet, it would then finish (TLSD_DONE), which fails the
+	 * test rather than pass it. */
 	for (i = 0; i < 1000; i++) {
 		if ((n = write(fx->ctl, junk, sizeof(junk))) > 0)
 			continue;
 		assert_true(n == -1 && errno == EAGAIN);
 		p.fd = fx->ctl;
-		if (poll(&p, 1, 500) == 0)
+		if (poll(&p, 1, STUCK_MS) == 0)
 			break;
 	}
 	assert_true(i < 1000);
